@@ -1,0 +1,32 @@
+// Lint: typescript-eslint recommended rules plus the import-direction table from STYLE.md 2.1.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', '**/*.gen.cjs', 'data/**', 'bench/out/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'no-console': 'error',
+    },
+  },
+  { files: ['cmd/**', 'bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-console': 'off' } },
+  // Dependency direction: lower layers never import roles, the server or the app graph.
+  {
+    files: ['src/model/**', 'src/util/**', 'src/errors.ts'],
+    rules: restrict([{ group: ['**/logql/**', '**/chunk/**', '**/storage/**', '**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**'], message: 'model/util import nothing above them' }]),
+  },
+  {
+    files: ['src/logql/**', 'src/chunk/**', 'src/storage/**', 'src/iter/**'],
+    rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/config/**'], message: 'libraries never import roles, server or app' }]),
+  },
+  {
+    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**'],
+    rules: restrict([{ group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' }]),
+  },
+);

@@ -1,0 +1,119 @@
+/**
+ * Typed errors shared by every role. They carry a `kind` that `src/server/status.ts`
+ * maps to an HTTP status, a gRPC code and a metric label; nothing else knows status codes.
+ */
+export type ErrorKind =
+  | 'invalid'
+  | 'not_found'
+  | 'limited'
+  | 'too_large'
+  | 'unprocessable'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'canceled'
+  | 'timeout'
+  | 'unavailable'
+  | 'not_implemented'
+  | 'internal';
+
+/** Base class of every error Silt raises on purpose. */
+export class SiltError extends Error {
+  /** Classification used by the status mapper. */
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = 'SiltError';
+  }
+}
+
+/** A bad request: malformed body, parameter or query. HTTP 400. */
+export class InvalidError extends SiltError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid', message, options);
+    this.name = 'InvalidError';
+  }
+}
+
+/** A LogQL (or label selector) parse error with a 1-based position. HTTP 400. */
+export class ParseError extends SiltError {
+  readonly line: number;
+  readonly col: number;
+  /** The message without the position prefix. */
+  readonly detail: string;
+  constructor(detail: string, line: number, col: number) {
+    super('invalid', line > 0 ? `parse error at line ${line}, col ${col}: ${detail}` : `parse error : ${detail}`);
+    this.name = 'ParseError';
+    this.line = line;
+    this.col = col;
+    this.detail = detail;
+  }
+}
+
+/** Push validation failure for one stream or entry; `reason` is Loki's discard reason label. */
+export class ValidationError extends SiltError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('invalid', message);
+    this.name = 'ValidationError';
+    this.reason = reason;
+  }
+}
+
+/** A rate limit was hit. HTTP 429. */
+export class RateLimitError extends SiltError {
+  readonly reason: string;
+  constructor(reason: string, message: string) {
+    super('limited', message);
+    this.name = 'RateLimitError';
+    this.reason = reason;
+  }
+}
+
+/** A request body or result exceeded a size limit. HTTP 413. */
+export class TooLargeError extends SiltError {
+  constructor(message: string) {
+    super('too_large', message);
+    this.name = 'TooLargeError';
+  }
+}
+
+/** The thing asked for does not exist. HTTP 404. */
+export class NotFoundError extends SiltError {
+  constructor(message: string) {
+    super('not_found', message);
+    this.name = 'NotFoundError';
+  }
+}
+
+/** A query or feature limit (series, points, interval). HTTP 400 like Loki's limit errors. */
+export class LimitError extends SiltError {
+  constructor(message: string) {
+    super('invalid', message);
+    this.name = 'LimitError';
+  }
+}
+
+/** Stored bytes failed a checksum or structural check. */
+export class ChunkCorruptError extends SiltError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('internal', message, options);
+    this.name = 'ChunkCorruptError';
+  }
+}
+
+/** A dependency (object store, ingester) is unreachable or not ready. HTTP 503. */
+export class UnavailableError extends SiltError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+    this.name = 'UnavailableError';
+  }
+}
+
+/** A feature that exists in LogQL but is not evaluated yet. HTTP 400. */
+export class NotImplementedError extends SiltError {
+  constructor(message: string) {
+    super('invalid', message);
+    this.name = 'NotImplementedError';
+  }
+}

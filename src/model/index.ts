@@ -1,0 +1,4 @@
+export * from './labels.js';
+export * from './time.js';
+export * from './stream.js';
+export * from './matcher.js';

@@ -1,0 +1,129 @@
+/**
+ * Label sets. A `Labels` value is an array of name/value pairs sorted by name with unique
+ * names; every function here keeps that invariant. The canonical text form is Loki's:
+ * `{a="1", b="2"}` with Go-style quoted values.
+ */
+export interface Label {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** Sorted by name, names unique. */
+export type Labels = readonly Label[];
+
+/** Sorts a copy by name. Duplicate names are kept (validation reports them). */
+export function sortLabels(labels: readonly Label[]): Label[] {
+  return [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Quotes a label value the way Go's strconv.Quote does for printable text. */
+export function quoteValue(v: string): string {
+  let simple = true;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c === 0x7f) {
+      simple = false;
+      break;
+    }
+  }
+  if (simple) return '"' + v + '"';
+  let out = '"';
+  for (let i = 0; i < v.length; i++) {
+    const ch = v[i]!;
+    const c = v.charCodeAt(i);
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\t') out += '\\t';
+    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
+    else out += ch;
+  }
+  return out + '"';
+}
+
+/** `{a="1", b="2"}`; `{}` for no labels. */
+export function labelsToString(labels: Labels): string {
+  if (labels.length === 0) return '{}';
+  let s = '{';
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (i > 0) s += ', ';
+    s += l.name + '=' + quoteValue(l.value);
+  }
+  return s + '}';
+}
+
+/** Labels as a plain object, in sorted order (for JSON responses). */
+export function labelsToObject(labels: Labels): Record<string, string> {
+  const o: Record<string, string> = {};
+  for (const l of labels) o[l.name] = l.value;
+  return o;
+}
+
+/** Builds sorted labels from an object. */
+export function labelsFromObject(o: Record<string, string>): Label[] {
+  return sortLabels(Object.entries(o).map(([name, value]) => ({ name, value })));
+}
+
+/** Value of `name`, or '' when absent (Prometheus semantics). */
+export function labelValue(labels: Labels, name: string): string {
+  for (const l of labels) if (l.name === name) return l.value;
+  return '';
+}
+
+/** True when every label name matches Prometheus' `[a-zA-Z_][a-zA-Z0-9_]*`. */
+export function isValidLabelName(name: string): boolean {
+  if (name.length === 0) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    const alpha = (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (!alpha && !(i > 0 && c >= 48 && c <= 57)) return false;
+  }
+  return true;
+}
+
+const M1 = 0x85ebca6b;
+const M2 = 0xc2b2ae35;
+
+function mix(h: number, c: number): number {
+  h ^= c;
+  h = Math.imul(h, 0x5bd1e995);
+  return h ^ (h >>> 15);
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, M1);
+  h ^= h >>> 13;
+  h = Math.imul(h, M2);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * A 64-bit fingerprint of a label set as 16 lower-case hex digits. Stable across
+ * processes and versions: it names chunks in object storage, so never change it.
+ */
+export function fingerprint(labels: Labels): string {
+  let a = 0x9747b28c;
+  let b = 0x2f6b3a91;
+  for (const l of labels) {
+    const s = l.name;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      a = mix(a, c);
+      b = mix(b ^ 0x55, c + 0x1f3);
+    }
+    a = mix(a, 0xff);
+    b = mix(b, 0x1fe);
+    const v = l.value;
+    for (let i = 0; i < v.length; i++) {
+      const c = v.charCodeAt(i);
+      a = mix(a, c);
+      b = mix(b ^ 0x55, c + 0x1f3);
+    }
+    a = mix(a, 0xfe);
+    b = mix(b, 0x1fd);
+  }
+  return fmix(a).toString(16).padStart(8, '0') + fmix(b ^ a).toString(16).padStart(8, '0');
+}
