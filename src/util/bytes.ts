@@ -71,7 +71,7 @@ export class ByteWriter {
     this.length = p;
   }
 
-  /** Zig-zag signed varint for a safe integer. */
+  /** Zig-zag signed varint for an integer with magnitude below 2^52. */
   varint(v: number): void {
     this.uvarint(v >= 0 ? v * 2 : -v * 2 - 1);
   }
