@@ -1,0 +1,30 @@
+import type { Setting } from './schema.js';
+
+const KB = 1024;
+const MB = 1024 * 1024;
+const H = 3_600_000;
+
+/** Per-tenant limits with Loki's names and defaults (pkg/validation/limits.go). */
+export const LIMIT_SETTINGS: readonly Setting[] = [
+  { path: 'limits_config.ingestion_rate_mb', flag: 'distributor.ingestion-rate-limit-mb', type: { t: 'float', min: 0 }, def: 4, help: 'Per-tenant ingestion rate in MB/s of line bytes.' },
+  { path: 'limits_config.ingestion_burst_size_mb', flag: 'distributor.ingestion-burst-size-mb', type: { t: 'float', min: 0 }, def: 6, help: 'Per-tenant ingestion burst in MB.' },
+  { path: 'limits_config.max_label_name_length', flag: 'validation.max-length-label-name', type: { t: 'int', min: 1 }, def: 1024, help: 'Longest label name accepted.' },
+  { path: 'limits_config.max_label_value_length', flag: 'validation.max-length-label-value', type: { t: 'int', min: 1 }, def: 2048, help: 'Longest label value accepted.' },
+  { path: 'limits_config.max_label_names_per_series', flag: 'validation.max-label-names-per-series', type: { t: 'int', min: 1 }, def: 15, help: 'Most labels a stream may have.' },
+  { path: 'limits_config.max_line_size', flag: 'distributor.max-line-size', type: { t: 'bytes' }, def: 256 * KB, help: 'Longest line accepted (0 = unlimited).' },
+  { path: 'limits_config.max_line_size_truncate', flag: 'distributor.max-line-size-truncate', type: { t: 'bool' }, def: false, help: 'Truncate long lines instead of rejecting them.' },
+  { path: 'limits_config.reject_old_samples', flag: 'validation.reject-old-samples', type: { t: 'bool' }, def: true, help: 'Reject entries older than reject_old_samples_max_age.' },
+  { path: 'limits_config.reject_old_samples_max_age', flag: 'validation.reject-old-samples.max-age', type: { t: 'duration' }, def: 7 * 24 * H, help: 'Oldest entry accepted.' },
+  { path: 'limits_config.creation_grace_period', flag: 'validation.create-grace-period', type: { t: 'duration' }, def: 10 * 60_000, help: 'How far in the future an entry may be.' },
+  { path: 'limits_config.per_stream_rate_limit', flag: 'ingester.per-stream-rate-limit', type: { t: 'bytes' }, def: 3 * MB, help: 'Per-stream rate in bytes/s.' },
+  { path: 'limits_config.per_stream_rate_limit_burst', flag: 'ingester.per-stream-rate-limit-burst', type: { t: 'bytes' }, def: 15 * MB, help: 'Per-stream burst in bytes.' },
+  { path: 'limits_config.max_entries_limit_per_query', flag: 'validation.max-entries-limit', type: { t: 'int', min: 0 }, def: 5000, help: 'Largest limit a log query may ask for.' },
+  { path: 'limits_config.max_query_series', flag: 'querier.max-query-series', type: { t: 'int', min: 0 }, def: 500, help: 'Most series a metric query may return.' },
+  { path: 'limits_config.max_query_length', flag: 'store.max-query-length', type: { t: 'duration' }, def: 721 * H, help: 'Longest time range of a query (0 = unlimited).' },
+  { path: 'limits_config.max_query_lookback', flag: 'querier.max-query-lookback', type: { t: 'duration' }, def: 0, help: 'How far back queries may look (0 = unlimited).' },
+  { path: 'limits_config.max_streams_per_user', flag: 'ingester.max-streams-per-user', type: { t: 'int', min: 0 }, def: 0, help: 'Active streams per tenant per ingester (0 = unlimited).' },
+  { path: 'limits_config.max_global_streams_per_user', flag: 'ingester.max-global-streams-per-user', type: { t: 'int', min: 0 }, def: 5000, help: 'Active streams per tenant across the cluster (0 = unlimited).' },
+  { path: 'limits_config.max_structured_metadata_size', flag: 'limits.max-structured-metadata-size', type: { t: 'bytes' }, def: 64 * KB, help: 'Largest structured metadata of one entry.' },
+  { path: 'limits_config.max_structured_metadata_entries_count', flag: 'limits.max-structured-metadata-entries-count', type: { t: 'int', min: 0 }, def: 128, help: 'Most structured metadata pairs of one entry.' },
+  { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
+];
