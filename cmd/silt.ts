@@ -1,0 +1,55 @@
+/**
+ * silt: the server. `silt -config.file=silt.yaml -target=all`; with no file it runs on the
+ * built-in defaults (filesystem storage under ./data, HTTP 3100).
+ */
+import { pino } from 'pino';
+import { App } from '../src/app/app.js';
+import { VERSION } from '../src/app/version.js';
+import { loadConfig, parseArgs, usage } from '../src/config/config.js';
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let cfg;
+  try {
+    if (parseArgs(argv).help) {
+      process.stdout.write(usage());
+      return;
+    }
+    if (argv.includes('-version') || argv.includes('--version')) {
+      process.stdout.write(`silt, version ${VERSION}\n`);
+      return;
+    }
+    cfg = loadConfig(argv);
+  } catch (e) {
+    process.stderr.write(`error loading config: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const logger = pino({ level: cfg.server.log_level, base: { app: 'silt' } });
+  const app = new App(cfg, logger);
+  let stopping = false;
+  const stop = (sig: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: sig }, 'shutting down: flushing chunks');
+    app.stop().then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (e: unknown) => {
+        logger.error({ err: e }, 'shutdown failed; the WAL keeps unflushed data');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  try {
+    await app.start();
+  } catch (e) {
+    logger.fatal({ err: e }, 'failed to start');
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,140 @@
+/**
+ * The columnar block payload (see FORMAT.md "Block payload"): decoding into a DecodedBlock.
+ * Encoding lives in head-block.ts, next to the columns it reads.
+ */
+import type { Label } from '../model/labels.js';
+import type { StructuredMetadata } from '../model/stream.js';
+import { ByteReader } from '../util/bytes.js';
+import { MAX_ENTRIES_PER_BLOCK, MAX_LINE_SIZE_BYTES, MAX_METADATA_PAIRS_PER_ENTRY } from './consts.js';
+import type { DecodedBlock } from './types.js';
+
+/** Shared result of metadata(i) for entries without structured metadata. */
+export const EMPTY_METADATA: StructuredMetadata = Object.freeze([]) as StructuredMetadata;
+
+const EMPTY_SYMBOLS: readonly string[] = Object.freeze([]);
+
+/** The bigint ts of entry i of a block: for API edges, not per-entry loops. */
+export function blockEntryTs(block: DecodedBlock, i: number): bigint {
+  return block.baseNs + BigInt(block.tsRel[i]!);
+}
+
+/** DecodedBlock over columns. Metadata ids index `symbols`; `mdOffsets` is null when no entry has metadata. */
+export class ColumnarBlock implements DecodedBlock {
+  readonly n: number;
+  readonly baseNs: bigint;
+  readonly tsRel: Float64Array;
+  readonly lineOffsets: Int32Array;
+  readonly lines: Buffer;
+  /** Length n+1 into mdIds, counted in ids (two per pair); null when the block has no metadata. */
+  private readonly mdOffsets: Int32Array | null;
+  /** Name id, value id, name id, … for all entries in order. */
+  private readonly mdIds: Int32Array | null;
+  private readonly symbols: readonly string[];
+
+  constructor(
+    n: number,
+    baseNs: bigint,
+    tsRel: Float64Array,
+    lineOffsets: Int32Array,
+    lines: Buffer,
+    mdOffsets: Int32Array | null,
+    mdIds: Int32Array | null,
+    symbols: readonly string[],
+  ) {
+    this.n = n;
+    this.baseNs = baseNs;
+    this.tsRel = tsRel;
+    this.lineOffsets = lineOffsets;
+    this.lines = lines;
+    this.mdOffsets = mdOffsets;
+    this.mdIds = mdIds;
+    this.symbols = symbols;
+  }
+
+  metadata(i: number): StructuredMetadata {
+    const off = this.mdOffsets;
+    if (off === null) return EMPTY_METADATA;
+    const start = off[i]!;
+    const end = off[i + 1]!;
+    if (start === end) return EMPTY_METADATA;
+    const ids = this.mdIds!;
+    const sym = this.symbols;
+    const out = new Array<Label>((end - start) >> 1);
+    for (let k = start, j = 0; k < end; k += 2, j++) out[j] = { name: sym[ids[k]!]!, value: sym[ids[k + 1]!]! };
+    return out;
+  }
+}
+
+/** Provides the chunk's symbol strings; may throw ChunkCorruptError when they fail to decode. */
+export type SymbolsSource = () => readonly string[];
+
+/**
+ * Decodes a block payload of exactly `entries` entries spanning exactly `spanNs` (max - min).
+ * `lines` is a view into `payload` (no copy). Every varint and length is checked against the
+ * payload end and the consts.ts limits before any allocation; throws a plain Error (the chunk
+ * reader adds the block index and wraps it in ChunkCorruptError).
+ */
+export function decodeBlockPayload(
+  payload: Buffer,
+  entries: number,
+  baseNs: bigint,
+  spanNs: number,
+  symbolCount: number,
+  symbols: SymbolsSource,
+): ColumnarBlock {
+  const r = new ByteReader(payload);
+  try {
+    const n = r.uvarint();
+    if (n !== entries) throw new Error(`payload has ${n} entries, meta says ${entries}`);
+    // Each entry takes at least two bytes (ts delta + length), so n is bounded by the payload too.
+    if (n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > r.remaining()) throw new Error(`bad entry count ${n}`);
+
+    const tsRel = new Float64Array(n);
+    let ts = 0;
+    for (let i = 0; i < n; i++) {
+      ts += r.uvarint();
+      if (ts > spanNs) throw new Error(`entry ${i} ts offset ${ts} beyond block span ${spanNs}`);
+      tsRel[i] = ts;
+    }
+    if (tsRel[0] !== 0 || ts !== spanNs) throw new Error(`ts column spans [${tsRel[0]}, ${ts}], meta says [0, ${spanNs}]`);
+
+    const lineOffsets = new Int32Array(n + 1);
+    let off = 0;
+    for (let i = 0; i < n; i++) {
+      const len = r.uvarint();
+      if (len > MAX_LINE_SIZE_BYTES) throw new Error(`entry ${i} line length ${len} exceeds ${MAX_LINE_SIZE_BYTES}`);
+      off += len;
+      lineOffsets[i + 1] = off;
+    }
+    if (off > r.remaining()) throw new Error(`line lengths total ${off} bytes, only ${r.remaining()} left`);
+    const lines = r.bytes(off);
+
+    const totalPairs = r.uvarint();
+    if (totalPairs === 0) {
+      if (r.remaining() !== 0) throw new Error(`${r.remaining()} trailing bytes`);
+      return new ColumnarBlock(n, baseNs, tsRel, lineOffsets, lines, null, null, EMPTY_SYMBOLS);
+    }
+    // Per entry one count varint, per pair two id varints.
+    if (totalPairs * 2 + n > r.remaining()) throw new Error(`metadata pair count ${totalPairs} exceeds the ${r.remaining()} bytes left`);
+    const mdOffsets = new Int32Array(n + 1);
+    const mdIds = new Int32Array(totalPairs * 2);
+    let k = 0;
+    const idsEnd = totalPairs * 2;
+    for (let i = 0; i < n; i++) {
+      const c = r.uvarint();
+      if (c > MAX_METADATA_PAIRS_PER_ENTRY || k + c * 2 > idsEnd) throw new Error(`entry ${i} has a bad metadata pair count ${c}`);
+      for (let j = 0; j < c * 2; j++) {
+        const id = r.uvarint();
+        if (id >= symbolCount) throw new Error(`entry ${i} metadata symbol id ${id} not below symbol count ${symbolCount}`);
+        mdIds[k++] = id;
+      }
+      mdOffsets[i + 1] = k;
+    }
+    if (k !== idsEnd) throw new Error(`metadata holds ${k / 2} pairs, header says ${totalPairs}`);
+    if (r.remaining() !== 0) throw new Error(`${r.remaining()} trailing bytes`);
+    return new ColumnarBlock(n, baseNs, tsRel, lineOffsets, lines, mdOffsets, mdIds, symbols());
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`truncated block payload: ${e.message}`, { cause: e });
+    throw e;
+  }
+}

@@ -1,0 +1,291 @@
+/**
+ * The whole-chunk layout (FORMAT.md): writing header, blocks, metas, symbols and footer, and
+ * parsing them back into a lazily decoding ReadableChunk.
+ */
+import zlib from 'node:zlib';
+import { ChunkCorruptError } from '../errors.js';
+import { ByteReader, ByteWriter } from '../util/bytes.js';
+import { decodeBlockPayload } from './block.js';
+import { type Codec, codecFromId, codecId, compress, decompress } from './codec.js';
+import {
+  CRC_BYTES,
+  FOOTER_BYTES,
+  FORMAT_VERSION,
+  HEADER_BYTES,
+  MAGIC,
+  MAX_BLOCK_SPAN_NS,
+  MAX_BLOCK_UNCOMPRESSED_BYTES,
+  MAX_BLOCKS_PER_CHUNK,
+  MAX_CHUNK_BYTES,
+  MAX_ENTRIES_PER_BLOCK,
+  MAX_SYMBOLS_PER_CHUNK,
+  MAX_SYMBOLS_UNCOMPRESSED_BYTES,
+  MAX_TS_NS,
+} from './consts.js';
+import { decodeSymbols, type SymbolTable } from './symbols.js';
+import type { BlockMeta, DecodedBlock, ReadableChunk } from './types.js';
+
+/** Footer bytes covered by the metas crc (all fields before the crc itself). */
+const FOOTER_CRC_COVERED_BYTES = FOOTER_BYTES - CRC_BYTES;
+/** Smallest encoded meta: five one-byte uvarints and the i64be min ts. */
+const MIN_META_BYTES = 5 + 8;
+
+/**
+ * Lays out an encoded chunk. `blocks[i]` is the compressed block described by `metas[i]`
+ * (whose offsets were assigned when the block was cut) and `crcs[i]` its crc32.
+ */
+export function encodeChunk(
+  codec: Codec,
+  blocks: readonly Buffer[],
+  crcs: readonly number[],
+  metas: readonly BlockMeta[],
+  symbols: SymbolTable,
+): Buffer {
+  if (metas.length > MAX_BLOCKS_PER_CHUNK) throw new RangeError(`chunk has ${metas.length} blocks, limit ${MAX_BLOCKS_PER_CHUNK}`);
+  const w = new ByteWriter(16 + metas.length * 32);
+  w.uvarint(metas.length);
+  let offset = HEADER_BYTES;
+  for (let i = 0; i < metas.length; i++) {
+    const m = metas[i]!;
+    if (m.offset !== offset) throw new Error(`chunk block ${i} meta offset ${m.offset}, expected ${offset} (bug)`);
+    w.uvarint(m.entries);
+    w.i64be(m.minTsNs);
+    w.uvarint(Number(m.maxTsNs - m.minTsNs));
+    w.uvarint(m.offset);
+    w.uvarint(m.compressedBytes);
+    w.uvarint(m.uncompressedBytes);
+    offset += m.compressedBytes + CRC_BYTES;
+  }
+  const metasOffset = offset;
+  const metas_ = w.view();
+
+  let symbolsCompressed: Buffer | null = null;
+  let symbolsUncompressedBytes = 0;
+  if (symbols.size > 0) {
+    const sw = new ByteWriter(symbols.bytes + symbols.size * 3 + 16);
+    symbols.encodeTo(sw);
+    symbolsUncompressedBytes = sw.length;
+    symbolsCompressed = compress(codec, sw.view());
+  }
+  const symbolsOffset = metasOffset + metas_.length;
+  const symbolsCompressedBytes = symbolsCompressed === null ? 0 : symbolsCompressed.length;
+  const footerOffset = symbolsOffset + (symbolsCompressed === null ? 0 : symbolsCompressedBytes + CRC_BYTES);
+  const total = footerOffset + FOOTER_BYTES;
+  if (total > MAX_CHUNK_BYTES) throw new RangeError(`encoded chunk of ${total} bytes exceeds ${MAX_CHUNK_BYTES}`);
+
+  const out = Buffer.allocUnsafe(total);
+  out.writeUInt32BE(MAGIC, 0);
+  out[4] = FORMAT_VERSION;
+  out[5] = codecId(codec);
+  let p = HEADER_BYTES;
+  for (let i = 0; i < blocks.length; i++) {
+    p += blocks[i]!.copy(out, p);
+    p = out.writeUInt32BE(crcs[i]!, p);
+  }
+  p += metas_.copy(out, p);
+  if (symbolsCompressed !== null) {
+    p += symbolsCompressed.copy(out, p);
+    p = out.writeUInt32BE(zlib.crc32(symbolsCompressed), p);
+  }
+  p = out.writeUInt32BE(metasOffset, p);
+  p = out.writeUInt32BE(metas_.length, p);
+  p = out.writeUInt32BE(symbolsOffset, p);
+  p = out.writeUInt32BE(symbolsCompressedBytes, p);
+  p = out.writeUInt32BE(symbolsUncompressedBytes, p);
+  p = out.writeUInt32BE(symbols.size, p);
+  const crc = zlib.crc32(out.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas_));
+  p = out.writeUInt32BE(crc, p);
+  if (p !== total) throw new Error(`chunk layout wrote ${p} of ${total} bytes (bug)`);
+  return out;
+}
+
+function corrupt(message: string, cause?: unknown): never {
+  throw new ChunkCorruptError(message, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Parses encoded chunk bytes (validating magic, version, codec, footer offsets, the metas crc32
+ * and every meta against the limits) into a ReadableChunk that decompresses blocks lazily.
+ * `bytes` is kept, not copied: the caller must not modify it while the chunk is in use.
+ * Throws ChunkCorruptError.
+ */
+export function decodeChunk(bytes: Buffer): ReadableChunk {
+  const total = bytes.length;
+  if (total < HEADER_BYTES + FOOTER_BYTES) corrupt(`chunk of ${total} bytes is shorter than its header and footer`);
+  if (total > MAX_CHUNK_BYTES) corrupt(`chunk of ${total} bytes exceeds ${MAX_CHUNK_BYTES}`);
+  const magic = bytes.readUInt32BE(0);
+  if (magic !== MAGIC) corrupt(`bad chunk magic 0x${magic.toString(16).padStart(8, '0')}`);
+  const version = bytes[4]!;
+  if (version !== FORMAT_VERSION) corrupt(`unsupported chunk format version ${version}`);
+  const codec = codecFromId(bytes[5]!);
+  if (codec === null) corrupt(`unknown chunk codec id ${bytes[5]}`);
+
+  const footerOffset = total - FOOTER_BYTES;
+  const metasOffset = bytes.readUInt32BE(footerOffset);
+  const metasBytes = bytes.readUInt32BE(footerOffset + 4);
+  const symbolsOffset = bytes.readUInt32BE(footerOffset + 8);
+  const symbolsCompressedBytes = bytes.readUInt32BE(footerOffset + 12);
+  const symbolsUncompressedBytes = bytes.readUInt32BE(footerOffset + 16);
+  const symbolCount = bytes.readUInt32BE(footerOffset + 20);
+  const metasCrc = bytes.readUInt32BE(footerOffset + 24);
+  if (metasOffset < HEADER_BYTES || metasOffset > footerOffset || metasBytes < 1 || metasBytes > footerOffset - metasOffset) {
+    corrupt(`chunk footer: metas at ${metasOffset}+${metasBytes} outside [${HEADER_BYTES}, ${footerOffset})`);
+  }
+  const metas = bytes.subarray(metasOffset, metasOffset + metasBytes);
+  const crc = zlib.crc32(bytes.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas));
+  if (crc !== metasCrc) corrupt(`chunk metas crc32 mismatch: stored ${metasCrc}, computed ${crc}`);
+
+  const symbolsEnd = symbolsOffset + (symbolCount === 0 ? 0 : symbolsCompressedBytes + CRC_BYTES);
+  if (symbolsOffset !== metasOffset + metasBytes || symbolsEnd !== footerOffset) {
+    corrupt(`chunk footer: symbols at ${symbolsOffset}+${symbolsCompressedBytes} do not fill the gap between metas and footer`);
+  }
+  if (symbolCount > MAX_SYMBOLS_PER_CHUNK || symbolsUncompressedBytes > MAX_SYMBOLS_UNCOMPRESSED_BYTES || symbolCount > symbolsUncompressedBytes) {
+    corrupt(`chunk footer: ${symbolCount} symbols in ${symbolsUncompressedBytes} bytes exceed limits`);
+  }
+  if (symbolCount === 0 && (symbolsCompressedBytes !== 0 || symbolsUncompressedBytes !== 0)) corrupt('chunk footer: symbol bytes without symbols');
+
+  const r = new ByteReader(metas);
+  const list: BlockMeta[] = [];
+  let entries = 0;
+  let minTs = 0n;
+  let maxTs = 0n;
+  try {
+    const count = r.uvarint();
+    if (count > MAX_BLOCKS_PER_CHUNK || count * MIN_META_BYTES > r.remaining()) corrupt(`chunk metas: bad block count ${count}`);
+    let expectOffset = HEADER_BYTES;
+    for (let i = 0; i < count; i++) {
+      const n = r.uvarint();
+      const minTsNs = r.i64be();
+      const span = r.uvarint();
+      const offset = r.uvarint();
+      const compressedBytes = r.uvarint();
+      const uncompressedBytes = r.uvarint();
+      if (n < 1 || n > MAX_ENTRIES_PER_BLOCK) corrupt(`chunk block ${i}: bad entry count ${n}`);
+      if (span > MAX_BLOCK_SPAN_NS || minTsNs + BigInt(span) > MAX_TS_NS) corrupt(`chunk block ${i}: bad time span ${span}`);
+      if (offset !== expectOffset) corrupt(`chunk block ${i}: offset ${offset}, expected ${expectOffset}`);
+      if (compressedBytes < 1 || compressedBytes > metasOffset - CRC_BYTES - offset) {
+        corrupt(`chunk block ${i}: ${compressedBytes} compressed bytes at ${offset} overrun the blocks section`);
+      }
+      // The smallest payload: entry count, n ts deltas, n lengths, metadata pair count.
+      if (uncompressedBytes > MAX_BLOCK_UNCOMPRESSED_BYTES || uncompressedBytes < 2 * n + 2) {
+        corrupt(`chunk block ${i}: bad uncompressed size ${uncompressedBytes} for ${n} entries`);
+      }
+      const maxTsNs = minTsNs + BigInt(span);
+      list.push(Object.freeze({ entries: n, minTsNs, maxTsNs, offset, compressedBytes, uncompressedBytes }));
+      if (i === 0 || minTsNs < minTs) minTs = minTsNs;
+      if (i === 0 || maxTsNs > maxTs) maxTs = maxTsNs;
+      entries += n;
+      expectOffset = offset + compressedBytes + CRC_BYTES;
+    }
+    if (expectOffset !== metasOffset) corrupt(`chunk metas: blocks end at ${expectOffset}, metas start at ${metasOffset}`);
+    if (r.remaining() !== 0) corrupt(`chunk metas: ${r.remaining()} trailing bytes`);
+  } catch (e) {
+    if (e instanceof RangeError) corrupt(`chunk metas truncated: ${e.message}`, e);
+    throw e;
+  }
+  return new StoredChunk(bytes, codec, Object.freeze(list), entries, minTs, maxTs, {
+    offset: symbolsOffset,
+    compressedBytes: symbolsCompressedBytes,
+    uncompressedBytes: symbolsUncompressedBytes,
+    count: symbolCount,
+  });
+}
+
+interface SymbolsLocation {
+  offset: number;
+  compressedBytes: number;
+  uncompressedBytes: number;
+  count: number;
+}
+
+const NO_SYMBOLS: readonly string[] = Object.freeze([]);
+
+/** A decoded chunk over its encoded bytes. Blocks are crc-checked once and decompressed on every readBlock. */
+class StoredChunk implements ReadableChunk {
+  readonly codec: Codec;
+  private readonly bytes: Buffer;
+  private readonly metas: readonly BlockMeta[];
+  private readonly entryCount: number;
+  private readonly minTs: bigint;
+  private readonly maxTs: bigint;
+  private readonly symbolsAt: SymbolsLocation;
+  private symbolStrings: readonly string[] | null = null;
+  /** 1 once block i passed its crc check. */
+  private readonly verified: Uint8Array;
+
+  constructor(
+    bytes: Buffer,
+    codec: Codec,
+    metas: readonly BlockMeta[],
+    entries: number,
+    minTs: bigint,
+    maxTs: bigint,
+    symbolsAt: SymbolsLocation,
+  ) {
+    this.codec = codec;
+    this.bytes = bytes;
+    this.metas = metas;
+    this.entryCount = entries;
+    this.minTs = minTs;
+    this.maxTs = maxTs;
+    this.symbolsAt = symbolsAt;
+    this.verified = new Uint8Array(metas.length);
+  }
+
+  minTsNs(): bigint {
+    return this.minTs;
+  }
+
+  maxTsNs(): bigint {
+    return this.maxTs;
+  }
+
+  entries(): number {
+    return this.entryCount;
+  }
+
+  blockMetas(): readonly BlockMeta[] {
+    return this.metas;
+  }
+
+  readBlock(i: number): DecodedBlock {
+    const m = this.metas[i];
+    if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    const compressed = this.bytes.subarray(m.offset, m.offset + m.compressedBytes);
+    if (this.verified[i] === 0) {
+      const stored = this.bytes.readUInt32BE(m.offset + m.compressedBytes);
+      const crc = zlib.crc32(compressed);
+      if (crc !== stored) corrupt(`chunk block ${i}: crc32 mismatch (stored ${stored}, computed ${crc})`);
+      this.verified[i] = 1;
+    }
+    let payload: Buffer;
+    try {
+      payload = decompress(this.codec, compressed, m.uncompressedBytes);
+    } catch (e) {
+      corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
+    }
+    try {
+      return decodeBlockPayload(payload, m.entries, m.minTsNs, Number(m.maxTsNs - m.minTsNs), this.symbolsAt.count, () => this.symbols());
+    } catch (e) {
+      if (e instanceof ChunkCorruptError) throw e;
+      corrupt(`chunk block ${i}: ${(e as Error).message}`, e);
+    }
+  }
+
+  /** Symbol strings, decoded on first use (the first block with metadata). */
+  private symbols(): readonly string[] {
+    if (this.symbolStrings !== null) return this.symbolStrings;
+    const s = this.symbolsAt;
+    if (s.count === 0) return (this.symbolStrings = NO_SYMBOLS);
+    const compressed = this.bytes.subarray(s.offset, s.offset + s.compressedBytes);
+    const stored = this.bytes.readUInt32BE(s.offset + s.compressedBytes);
+    const crc = zlib.crc32(compressed);
+    if (crc !== stored) corrupt(`chunk symbols: crc32 mismatch (stored ${stored}, computed ${crc})`);
+    try {
+      this.symbolStrings = decodeSymbols(decompress(this.codec, compressed, s.uncompressedBytes), s.count);
+    } catch (e) {
+      corrupt(`chunk symbols: ${(e as Error).message}`, e);
+    }
+    return this.symbolStrings;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * Per-chunk symbol table: every distinct structured-metadata name and value is stored once
+ * and blocks refer to it by id (its index). Ids are dense and assigned in first-use order.
+ */
+import { TooLargeError } from '../errors.js';
+import { ByteReader, type ByteWriter } from '../util/bytes.js';
+import { MAX_SYMBOL_BYTES, MAX_SYMBOLS_PER_CHUNK } from './consts.js';
+
+/** Append-only interning table owned by one MemChunk. */
+export class SymbolTable {
+  /** Symbol strings by id. Append-only, so readers may keep a reference. */
+  readonly strings: string[] = [];
+  /** UTF-8 bytes of all strings, for size estimates. */
+  bytes = 0;
+  private readonly ids = new Map<string, number>();
+
+  /** The id of `s`, adding it when new. Throws TooLargeError past the per-symbol or per-chunk limits. */
+  intern(s: string): number {
+    const id = this.ids.get(s);
+    if (id !== undefined) return id;
+    const n = Buffer.byteLength(s, 'utf8');
+    if (n > MAX_SYMBOL_BYTES) throw new TooLargeError(`structured metadata string of ${n} bytes exceeds ${MAX_SYMBOL_BYTES}`);
+    if (this.strings.length >= MAX_SYMBOLS_PER_CHUNK) {
+      throw new TooLargeError(`chunk has ${this.strings.length} distinct structured metadata strings, limit ${MAX_SYMBOLS_PER_CHUNK}`);
+    }
+    const next = this.strings.length;
+    this.strings.push(s);
+    this.ids.set(s, next);
+    this.bytes += n;
+    return next;
+  }
+
+  /** Number of symbols. */
+  get size(): number {
+    return this.strings.length;
+  }
+
+  /** Writes the uncompressed symbols payload: per symbol a uvarint length and its UTF-8 bytes. */
+  encodeTo(w: ByteWriter): void {
+    const s = this.strings;
+    for (let i = 0; i < s.length; i++) w.string(s[i]!);
+  }
+}
+
+/**
+ * Parses a symbols payload holding exactly `count` strings. Throws a plain Error (callers wrap it)
+ * when a length exceeds MAX_SYMBOL_BYTES, the data ends early or bytes are left over.
+ */
+export function decodeSymbols(payload: Buffer, count: number): string[] {
+  const r = new ByteReader(payload);
+  const out = new Array<string>(count);
+  for (let i = 0; i < count; i++) out[i] = r.string(MAX_SYMBOL_BYTES);
+  if (r.remaining() !== 0) throw new Error(`${r.remaining()} trailing bytes after ${count} symbols`);
+  return out;
+}

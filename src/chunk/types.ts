@@ -1,0 +1,65 @@
+/** Public chunk types, re-exported by mem-chunk.ts and index.ts. */
+import type { StructuredMetadata } from '../model/stream.js';
+import type { Codec } from './codec.js';
+
+/** MemChunk settings. */
+export interface ChunkOptions {
+  /** Block compression for every block and the symbols section. */
+  codec: Codec;
+  /** The head block is cut once its estimated uncompressed size reaches this (1..MAX_BLOCK_SIZE_BYTES). */
+  blockSizeBytes: number;
+  /** isFull() turns true once the estimated compressed chunk size reaches this. */
+  targetSizeBytes: number;
+}
+
+/**
+ * Columnar read-only view of one block's entries, sorted by ts ascending (stable: equal
+ * timestamps keep append order). Views may share memory with the chunk bytes or the head
+ * block; they stay valid and unchanged for as long as the caller keeps them.
+ */
+export interface DecodedBlock {
+  /** Number of entries (≥ 1). */
+  readonly n: number;
+  /** Block min ts in ns; every entry ts is baseNs + tsRel[i]. */
+  readonly baseNs: bigint;
+  /** Length n, ts - baseNs as exact integers (a block spans < 2^53 ns), ascending, tsRel[0] = 0. */
+  readonly tsRel: Float64Array;
+  /** Length n+1; line i = lines[lineOffsets[i], lineOffsets[i+1]). lineOffsets[0] = 0. */
+  readonly lineOffsets: Int32Array;
+  /** All line bytes concatenated with nothing between them: one indexOf searches every line. */
+  readonly lines: Buffer;
+  /** Structured metadata of entry i: a new array per call (owned by the caller), or the shared frozen EMPTY_METADATA when none. */
+  metadata(i: number): StructuredMetadata;
+}
+
+/** Where a cut block lives in the encoded chunk and what it holds. Frozen. */
+export interface BlockMeta {
+  /** Entries in the block (≥ 1). */
+  entries: number;
+  /** Smallest entry ts. Blocks of one chunk may overlap in time (out-of-order appends). */
+  minTsNs: bigint;
+  /** Largest entry ts; maxTsNs - minTsNs ≤ MAX_BLOCK_SPAN_NS. */
+  maxTsNs: bigint;
+  /** Byte offset of the compressed block in the encoded chunk. */
+  offset: number;
+  /** Compressed length, excluding the crc32 that follows. */
+  compressedBytes: number;
+  /** Exact uncompressed payload length. */
+  uncompressedBytes: number;
+}
+
+/** Read-only chunk API shared by MemChunk and decoded chunks. */
+export interface ReadableChunk {
+  /** Codec of every block. */
+  readonly codec: Codec;
+  /** Smallest ts over all entries, head included; 0n when the chunk is empty. */
+  minTsNs(): bigint;
+  /** Largest ts over all entries, head included; 0n when the chunk is empty. */
+  maxTsNs(): bigint;
+  /** Number of entries, head included. */
+  entries(): number;
+  /** Metas of cut blocks only (not the head), in block order; the array and its objects must not be mutated. */
+  blockMetas(): readonly BlockMeta[];
+  /** Decompresses and validates block i. Throws ChunkCorruptError naming the block; RangeError for a bad index. */
+  readBlock(i: number): DecodedBlock;
+}

@@ -1,0 +1,199 @@
+/**
+ * Turns an HTTP push body into a `PushRequest`, the way Loki's
+ * `pkg/loghttp/push/push.go` (`parsePushRequestBody`) does:
+ *
+ * - `Content-Encoding`: none or `snappy` pass the body on unchanged (snappy is part of the
+ *   protobuf format, so the header is informational; a snappy-encoded JSON body is NOT
+ *   decompressed, as in Loki); `gzip` and `deflate` (raw DEFLATE, as Go's `compress/flate`;
+ *   zlib-wrapped bodies are accepted too) are inflated with a decompressed-size limit;
+ *   anything else is rejected with `Content-Encoding "x" not supported`.
+ * - `Content-Type` is parsed like Go's `mime.ParseMediaType` (so a missing or malformed
+ *   header is a 400, as in Loki); `application/json` selects JSON, every other media type
+ *   snappy-compressed protobuf.
+ *
+ * Size errors are `TooLargeError` (413) with Loki's text; everything else `InvalidError`.
+ */
+import zlib from 'node:zlib';
+import snappy from 'snappy';
+import { InvalidError, TooLargeError } from '../errors.js';
+import type { PushRequest } from '../model/stream.js';
+import { decodePushRequestJson } from './decode-json.js';
+import { decodePushRequestProto } from './decode-proto.js';
+
+/** Loki: `request body too large: decompressed message size too large than max (N vs M)`. */
+export function decompressedTooLargeMessage(sizeBytes: number, maxBytes: number): string {
+  return `request body too large: decompressed message size too large than max (${sizeBytes} vs ${maxBytes})`;
+}
+
+const TSPECIALS = '()<>@,;:\\"/[]?=';
+
+function isTokenChar(c: number): boolean {
+  return c > 0x20 && c < 0x7f && TSPECIALS.indexOf(String.fromCharCode(c)) < 0;
+}
+
+/** Index just past the token starting at `i` (i itself when there is none). */
+function tokenEnd(s: string, i: number): number {
+  while (i < s.length && isTokenChar(s.charCodeAt(i))) i++;
+  return i;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0b || c === 0x0c;
+}
+
+/**
+ * The lower-cased media type of a Content-Type header, validated like Go's
+ * `mime.ParseMediaType` (same error texts). Parameters are checked, not returned.
+ */
+export function parseMediaType(header: string): string {
+  const semi = header.indexOf(';');
+  const base = (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+  const t1 = tokenEnd(base, 0);
+  if (t1 === 0) throw new InvalidError('mime: no media type');
+  if (t1 < base.length) {
+    if (base.charCodeAt(t1) !== 0x2f /* / */) throw new InvalidError('mime: expected slash after first token');
+    const t2 = tokenEnd(base, t1 + 1);
+    if (t2 === t1 + 1) throw new InvalidError('mime: expected token after slash');
+    if (t2 !== base.length) throw new InvalidError('mime: unexpected content after media subtype');
+  }
+  if (semi >= 0) checkMediaParams(header, semi);
+  return base;
+}
+
+/** Validates `; key=value` parameters (value a token or a quoted string); a trailing ';' is allowed. */
+function checkMediaParams(s: string, i: number): void {
+  const seen = new Set<string>();
+  const n = s.length;
+  while (i < n) {
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) return;
+    if (s.charCodeAt(i) !== 0x3b /* ; */) throw new InvalidError('mime: invalid media parameter');
+    i++;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (i >= n) return; // trailing semicolon
+    const k0 = i;
+    i = tokenEnd(s, i);
+    const key = s.slice(k0, i).toLowerCase();
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (key === '' || s.charCodeAt(i) !== 0x3d /* = */) throw new InvalidError('mime: invalid media parameter');
+    i++;
+    while (i < n && isSpace(s.charCodeAt(i))) i++;
+    if (s.charCodeAt(i) === 0x22 /* " */) {
+      i++;
+      for (;;) {
+        if (i >= n) throw new InvalidError('mime: invalid media parameter');
+        const c = s.charCodeAt(i++);
+        if (c === 0x22) break;
+        if (c === 0x5c /* \ */) i++;
+      }
+    } else {
+      const v0 = i;
+      i = tokenEnd(s, i);
+      if (i === v0) throw new InvalidError('mime: invalid media parameter');
+    }
+    if (seen.has(key)) throw new InvalidError('mime: duplicate parameter name');
+    seen.add(key);
+  }
+}
+
+function zlibMessage(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  if (code === 'Z_BUF_ERROR') return 'unexpected EOF';
+  const msg = (err as Error).message ?? '';
+  if (msg.includes('header')) return 'gzip: invalid header';
+  if (msg.includes('check')) return 'gzip: invalid checksum';
+  return 'flate: corrupt input';
+}
+
+function isTooLarge(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' || err instanceof RangeError;
+}
+
+/** Inflates with a hard output cap; the cap is max+1 so "exactly max" still passes. */
+function inflate(body: Buffer, encoding: 'gzip' | 'deflate', maxBytes: number): Buffer {
+  const opts: zlib.ZlibOptions = maxBytes > 0 ? { maxOutputLength: maxBytes + 1 } : {};
+  let out: Buffer;
+  try {
+    if (encoding === 'gzip') {
+      if (body.length < 2 || body[0] !== 0x1f || body[1] !== 0x8b) throw new InvalidError('gzip: invalid header');
+      out = zlib.gunzipSync(body, opts);
+    } else {
+      // Go's flate reader (what Loki uses) expects raw DEFLATE; RFC 9110 "deflate" is
+      // zlib-wrapped. Accept both: try zlib when the 2-byte header checks out.
+      const b0 = body[0] ?? 0;
+      const b1 = body[1] ?? 0;
+      const zlibHeader = (b0 & 0x0f) === 8 && ((b0 << 8) | b1) % 31 === 0;
+      out = zlibHeader ? inflateZlibOrRaw(body, opts) : zlib.inflateRawSync(body, opts);
+    }
+  } catch (err) {
+    if (err instanceof InvalidError) throw err;
+    if (isTooLarge(err)) throw new TooLargeError(decompressedTooLargeMessage(maxBytes + 1, maxBytes));
+    throw new InvalidError(zlibMessage(err), { cause: err });
+  }
+  if (maxBytes > 0 && out.length > maxBytes) {
+    throw new TooLargeError(decompressedTooLargeMessage(out.length, maxBytes));
+  }
+  return out;
+}
+
+function inflateZlibOrRaw(body: Buffer, opts: zlib.ZlibOptions): Buffer {
+  try {
+    return zlib.inflateSync(body, opts);
+  } catch (err) {
+    if (isTooLarge(err)) throw err;
+    return zlib.inflateRawSync(body, opts);
+  }
+}
+
+/** Reads the uncompressed length a snappy block declares (a uvarint prefix) without inflating. */
+function snappyDecodedLength(body: Buffer): number {
+  let v = 0;
+  for (let i = 0; i < 5; i++) {
+    if (i >= body.length) throw new InvalidError('snappy: corrupt input');
+    const c = body[i]!;
+    v += (c & 0x7f) * 2 ** (7 * i);
+    if (c < 0x80) return v;
+  }
+  throw new InvalidError('snappy: decoded block is too large');
+}
+
+/** Snappy-decompresses a protobuf body, checking the declared size before allocating. */
+export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Buffer {
+  const n = snappyDecodedLength(body);
+  if (maxDecompressedBytes > 0 && n > maxDecompressedBytes) {
+    throw new TooLargeError(decompressedTooLargeMessage(n, maxDecompressedBytes));
+  }
+  try {
+    return snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (err) {
+    throw new InvalidError('snappy: corrupt input', { cause: err });
+  }
+}
+
+/**
+ * Decodes a push body. `maxDecompressedBytes` bounds the bytes any decompression step may
+ * produce (0 disables the bound). Protobuf lines are views into the decompressed buffer.
+ */
+export function decodePushBody(
+  body: Buffer,
+  contentType: string | undefined,
+  contentEncoding: string | undefined,
+  maxDecompressedBytes: number,
+): PushRequest {
+  let data = body;
+  const enc = contentEncoding ?? '';
+  switch (enc) {
+    case '':
+    case 'snappy':
+      break;
+    case 'gzip':
+    case 'deflate':
+      data = inflate(body, enc, maxDecompressedBytes);
+      break;
+    default:
+      throw new InvalidError(`Content-Encoding ${JSON.stringify(enc)} not supported`);
+  }
+  const mediaType = parseMediaType(contentType ?? '');
+  if (mediaType === 'application/json') return decodePushRequestJson(data);
+  return decodePushRequestProto(uncompressSnappy(data, maxDecompressedBytes));
+}

@@ -1,0 +1,36 @@
+import type { DecodedBlock, ReadableChunk } from '../chunk/index.js';
+import type { Labels, Matcher, ValidStream } from '../model/index.js';
+
+/** A consistent view of one in-memory chunk, taken synchronously at query start. */
+export interface ChunkView {
+  readonly fromNs: bigint;
+  readonly throughNs: bigint;
+  /** Cut blocks `0 .. blockCount-1` of `chunk` are immutable and safe to read later. */
+  readonly chunk: ReadableChunk;
+  readonly blockCount: number;
+  /** Sorted copy of the head block at snapshot time, or null. */
+  readonly head: DecodedBlock | null;
+}
+
+/** A stream held in ingester memory, as seen by queriers. */
+export interface MemStreamView {
+  readonly labels: Labels;
+  readonly labelsString: string;
+  readonly fingerprint: string;
+  readonly chunks: readonly ChunkView[];
+}
+
+/** What the distributor calls on an ingester. */
+export interface IngesterPusher {
+  push(tenant: string, streams: ValidStream[]): Promise<void>;
+}
+
+/** What queriers call on an ingester. All answers are snapshots of memory. */
+export interface IngesterQuerier {
+  /** Streams matching every matcher with data overlapping [fromNs, throughNs]. */
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[];
+  /** Label names and values of in-memory streams overlapping the range. */
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[];
+}

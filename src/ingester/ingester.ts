@@ -1,0 +1,466 @@
+import { crc32 } from 'node:zlib';
+import type { Logger } from 'pino';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { ChunkOptions, Codec } from '../chunk/index.js';
+import type { LimitsConfig, SiltConfig } from '../config/config.js';
+import { RateLimitError, UnavailableError, ValidationError } from '../errors.js';
+import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
+import type { ChunkRef, SeriesEntry } from '../storage/index.js';
+import { RateLimiters } from '../util/rate-limiter.js';
+import type { ChunkView, IngesterPusher, IngesterQuerier, MemStreamView } from './client.js';
+import { ChunkDesc, Stream } from './stream.js';
+import { Wal, type WalStream } from './wal/index.js';
+
+export type IngesterConfig = SiltConfig['ingester'];
+
+/** Where flushed chunks go: the consumer-defined slice of the storage layer. */
+export interface ChunkSink {
+  putChunk(ref: ChunkRef, bytes: Buffer): Promise<void>;
+  writeIndex(tenant: string, series: SeriesEntry[], refs: ChunkRef[]): Promise<void>;
+}
+
+export interface IngesterDeps {
+  cfg: IngesterConfig;
+  limits: (tenant: string) => LimitsConfig;
+  sink: ChunkSink;
+  logger: Logger;
+  registry: Registry;
+  nowMs?: () => number;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+function formatNsTime(ns: bigint): string {
+  const ms = Number(ns / NS_PER_MS);
+  const rem = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${rem}Z`).replace('T', ' ').replace('Z', ' +0000 UTC');
+}
+
+function humanRate(bytes: number): string {
+  const units = ['B', 'KB', 'MB', 'GB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1000 && i < units.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${Number(v.toFixed(1))} ${units[i]}`;
+}
+
+/** All streams of one tenant. */
+class TenantInstance {
+  readonly streams = new Map<string, Stream>();
+  constructor(readonly tenant: string) {}
+}
+
+/**
+ * The ingester role: keeps recent entries per stream in memory chunks, logs them to the
+ * WAL before acknowledging, and flushes full, old or idle chunks to object storage.
+ */
+export class Ingester implements IngesterPusher, IngesterQuerier {
+  private readonly cfg: IngesterConfig;
+  private readonly deps: IngesterDeps;
+  private readonly now: () => number;
+  private readonly tenants = new Map<string, TenantInstance>();
+  private readonly streamLimiters = new RateLimiters();
+  private readonly chunkOpts: ChunkOptions;
+  private readonly maxChunkAgeNs: bigint;
+  private readonly oooWindowNs: bigint;
+  private wal: Wal | null = null;
+  private ready = false;
+  private stopping = false;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private flushRunning: Promise<void> | null = null;
+  private lastFlushError: string | null = null;
+  private readonly m;
+
+  constructor(deps: IngesterDeps) {
+    this.deps = deps;
+    this.cfg = deps.cfg;
+    this.now = deps.nowMs ?? Date.now;
+    this.chunkOpts = { codec: this.cfg.chunk_encoding as Codec, blockSizeBytes: this.cfg.chunk_block_size, targetSizeBytes: this.cfg.chunk_target_size };
+    this.maxChunkAgeNs = BigInt(this.cfg.max_chunk_age) * NS_PER_MS;
+    this.oooWindowNs = this.maxChunkAgeNs / 2n;
+    const r = deps.registry;
+    const self = this;
+    this.m = {
+      streams: new Gauge({ name: 'silt_ingester_memory_streams', help: 'Streams held in memory.', labelNames: ['tenant'], registers: [r] }),
+      chunks: new Gauge({
+        name: 'silt_ingester_memory_chunks',
+        help: 'Chunks held in memory.',
+        registers: [r],
+        collect() {
+          let n = 0;
+          for (const t of self.tenants.values()) for (const s of t.streams.values()) n += s.chunks.length;
+          this.set(n);
+        },
+      }),
+      streamsCreated: new Counter({ name: 'silt_ingester_streams_created_total', help: 'Streams created.', labelNames: ['tenant'], registers: [r] }),
+      flushed: new Counter({ name: 'silt_ingester_chunks_flushed_total', help: 'Chunks flushed, by reason.', labelNames: ['reason'], registers: [r] }),
+      flushFailures: new Counter({ name: 'silt_ingester_chunk_flush_failures_total', help: 'Failed chunk flush attempts.', registers: [r] }),
+      flushedBytes: new Counter({ name: 'silt_ingester_chunk_stored_bytes_total', help: 'Compressed chunk bytes flushed.', registers: [r] }),
+      chunkEntries: new Histogram({ name: 'silt_ingester_chunk_entries', help: 'Entries per flushed chunk.', buckets: [10, 100, 1000, 10_000, 100_000], registers: [r] }),
+      duplicates: new Counter({ name: 'silt_ingester_duplicate_entries_total', help: 'Exact duplicate entries dropped.', registers: [r] }),
+      walReplayed: new Gauge({ name: 'silt_ingester_wal_replayed_entries', help: 'Entries replayed from the WAL at start.', registers: [r] }),
+      notFlushed: new Gauge({
+        name: 'silt_ingester_unflushed_chunks',
+        help: 'Closed chunks waiting to be flushed (a growing value means object storage is failing).',
+        registers: [r],
+        collect() {
+          let n = 0;
+          for (const t of self.tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (c.closed && !c.flushed) n++;
+          this.set(n);
+        },
+      }),
+    };
+  }
+
+  /** Opens and replays the WAL, then starts the flush and checkpoint loops. */
+  async start(): Promise<void> {
+    const w = this.cfg.wal;
+    this.wal = await Wal.open({ enabled: w.enabled, dir: w.dir, fsync: w.fsync, fsyncIntervalMs: w.fsync_interval, segmentSizeBytes: w.segment_size });
+    const t0 = Date.now();
+    const res = await this.wal.replay((tenant, streams) => this.applyReplay(tenant, streams));
+    this.m.walReplayed.set(res.entries);
+    this.deps.logger.info({ ...res, ms: Date.now() - t0 }, 'WAL replay finished');
+    this.flushTimer = setInterval(() => void this.flushCycle(false), this.cfg.flush_check_period);
+    this.flushTimer.unref();
+    this.checkpointTimer = setInterval(() => void this.checkpoint(), w.checkpoint_duration);
+    this.checkpointTimer.unref();
+    this.ready = true;
+  }
+
+  /** Ready once the WAL is replayed. `reason` explains a not-ready answer. */
+  readiness(): { ready: boolean; reason: string } {
+    if (!this.ready) return { ready: false, reason: 'Ingester not ready: replaying WAL' };
+    if (this.stopping) return { ready: false, reason: 'Ingester is shutting down' };
+    return { ready: true, reason: '' };
+  }
+
+  /** The last flush failure, for /ready details and logs. */
+  flushError(): string | null {
+    return this.lastFlushError;
+  }
+
+  private instance(tenant: string): TenantInstance {
+    let inst = this.tenants.get(tenant);
+    if (!inst) {
+      inst = new TenantInstance(tenant);
+      this.tenants.set(tenant, inst);
+    }
+    return inst;
+  }
+
+  private applyReplay(tenant: string, streams: WalStream[]): void {
+    const inst = this.instance(tenant);
+    const now = this.now();
+    for (const ws of streams) {
+      let s = inst.streams.get(ws.fingerprint);
+      if (!s) {
+        s = new Stream(parseCanonicalLabels(ws.labels), ws.labels, ws.fingerprint);
+        inst.streams.set(ws.fingerprint, s);
+      }
+      const entries: PushEntry[] = ws.entries.map((e) => ({ tsNs: e.tsNs, line: Buffer.from(e.line), metadata: e.metadata }));
+      s.append(entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, false);
+    }
+  }
+
+  /**
+   * Appends to memory first (synchronously), then waits until the WAL holds the appended
+   * entries; only then does the push count as acknowledged. Rejections follow Loki:
+   * out-of-order beyond the window (400), per-stream rate and stream-count limits (429).
+   */
+  async push(tenant: string, streams: ValidStream[]): Promise<void> {
+    if (!this.ready || this.stopping) throw new UnavailableError('Ingester is not ready to accept writes');
+    const inst = this.instance(tenant);
+    const limits = this.deps.limits(tenant);
+    const now = this.now();
+    const walStreams: WalStream[] = [];
+    const badRequest: string[] = [];
+    const limited: string[] = [];
+    for (const vs of streams) {
+      let s = inst.streams.get(vs.fingerprint);
+      if (!s) {
+        const max = limits.max_global_streams_per_user || limits.max_streams_per_user;
+        if (max > 0 && inst.streams.size >= max) {
+          limited.push(
+            `Maximum active stream limit exceeded when trying to create stream ${vs.labelsString}, reduce the number of active streams (reduce labels or reduce label values), or contact your Loki administrator to see if the limit can be increased, user: '${tenant}'`,
+          );
+          continue;
+        }
+        s = new Stream(vs.labels, vs.labelsString, vs.fingerprint);
+        inst.streams.set(vs.fingerprint, s);
+        this.m.streamsCreated.inc({ tenant });
+        this.m.streams.inc({ tenant });
+      }
+      if (limits.per_stream_rate_limit > 0) {
+        let bytes = 0;
+        for (const e of vs.entries) bytes += e.line.length;
+        const limiter = this.streamLimiters.get(`${tenant}/${vs.fingerprint}`, limits.per_stream_rate_limit, limits.per_stream_rate_limit_burst);
+        if (!limiter.allowN(now, bytes)) {
+          limited.push(
+            `Per stream rate limit exceeded (limit: ${humanRate(limits.per_stream_rate_limit)}/sec) while attempting to ingest for stream '${vs.labelsString}' totaling ${humanRate(bytes)}, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased`,
+          );
+          continue;
+        }
+      }
+      const res = s.append(vs.entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, true);
+      if (res.duplicates > 0) this.m.duplicates.inc(res.duplicates);
+      if (res.firstRejected) {
+        const r = res.firstRejected;
+        badRequest.push(
+          `entry with timestamp ${formatNsTime(r.entry.tsNs)} ignored, reason: 'entry too far behind, entry timestamp is: ${new Date(Number(r.entry.tsNs / NS_PER_MS)).toISOString()}, oldest acceptable timestamp is: ${new Date(Number(r.oldestNs / NS_PER_MS)).toISOString()}',` +
+            ` for stream: ${vs.labelsString},` +
+            (res.tooFarBehind > 1 ? ` total ignored: ${res.tooFarBehind} out of ${vs.entries.length}` : ''),
+        );
+      }
+      if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended });
+    }
+    if (walStreams.length > 0 && this.wal) await this.wal.append(tenant, walStreams);
+    if (limited.length > 0) throw new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n'));
+    if (badRequest.length > 0) throw new ValidationError('too_far_behind', badRequest.join('\n'));
+  }
+
+  /** Streams of `tenant` matching all matchers; a synchronous snapshot safe to read later. */
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[] {
+    const inst = this.tenants.get(tenant);
+    if (!inst) return [];
+    const out: MemStreamView[] = [];
+    for (const s of inst.streams.values()) {
+      if (!matchesAll(s.labels, matchers)) continue;
+      const chunks: ChunkView[] = [];
+      for (const c of s.chunks) {
+        if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
+        chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock() });
+      }
+      if (chunks.length > 0) out.push({ labels: s.labels, labelsString: s.labelsString, fingerprint: s.fingerprint, chunks });
+    }
+    return out;
+  }
+
+  private eachStream(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], fn: (s: Stream) => void): void {
+    const inst = this.tenants.get(tenant);
+    if (!inst) return;
+    for (const s of inst.streams.values()) {
+      if (!matchesAll(s.labels, matchers)) continue;
+      if (!s.chunks.some((c) => c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs)) continue;
+      fn(s);
+    }
+  }
+
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+    const names = new Set<string>();
+    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
+      for (const l of s.labels) names.add(l.name);
+    });
+    return [...names].sort();
+  }
+
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+    const values = new Set<string>();
+    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
+      const v = labelValue(s.labels, name);
+      if (v !== '') values.add(v);
+    });
+    return [...values].sort();
+  }
+
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[] {
+    const out: Labels[] = [];
+    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => out.push(s.labels));
+    return out;
+  }
+
+  /** Counts for metrics and benchmarks. */
+  memoryStats(): { streams: number; chunks: number; entries: number } {
+    let streams = 0;
+    let chunks = 0;
+    let entries = 0;
+    for (const t of this.tenants.values())
+      for (const s of t.streams.values()) {
+        streams++;
+        for (const c of s.chunks) {
+          chunks++;
+          entries += c.entries;
+        }
+      }
+    return { streams, chunks, entries };
+  }
+
+  /** Runs one flush cycle now (tests, shutdown). With `force`, every unflushed chunk is flushed. */
+  flushNow(force = true): Promise<void> {
+    return this.flushCycle(force);
+  }
+
+  private flushCycle(force: boolean): Promise<void> {
+    if (this.flushRunning) return force ? this.flushRunning.then(() => this.flushCycle(true)) : this.flushRunning;
+    this.flushRunning = this.doFlush(force).finally(() => {
+      this.flushRunning = null;
+    });
+    return this.flushRunning;
+  }
+
+  private shouldFlush(c: ChunkDesc, now: number, force: boolean): string | null {
+    if (c.flushed || c.flushing || c.entries === 0) return null;
+    if (c.retryAtMs > now && !force) return null;
+    if (c.closed) return c.closeReason || 'closed';
+    if (force) return 'forced';
+    if (now - c.lastAppendMs >= this.cfg.chunk_idle_period) return 'idle';
+    if (now - c.createdMs >= this.cfg.max_chunk_age) return 'max_age';
+    return null;
+  }
+
+  private async doFlush(force: boolean): Promise<void> {
+    const now = this.now();
+    type Job = { tenant: string; stream: Stream; desc: ChunkDesc; reason: string };
+    const jobs: Job[] = [];
+    for (const inst of this.tenants.values()) {
+      for (const [fp, s] of inst.streams) {
+        // Drop chunks flushed long enough ago; drop streams left empty.
+        s.chunks = s.chunks.filter((c) => !(c.flushed && now - c.flushedMs >= this.cfg.chunk_retain_period));
+        if (s.isEmpty()) {
+          inst.streams.delete(fp);
+          this.m.streams.dec({ tenant: inst.tenant });
+          continue;
+        }
+        for (const c of s.chunks) {
+          const reason = this.shouldFlush(c, now, force);
+          if (reason === null) continue;
+          s.close(c, c.closeReason || reason);
+          c.flushing = true;
+          jobs.push({ tenant: inst.tenant, stream: s, desc: c, reason: c.closeReason });
+        }
+      }
+    }
+    if (jobs.length === 0) return;
+    // Upload chunks with bounded concurrency, then index each tenant's refs in one segment.
+    const done = new Map<string, { series: Map<string, SeriesEntry>; refs: ChunkRef[]; jobs: Job[] }>();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < jobs.length) {
+        const job = jobs[next++]!;
+        try {
+          const bytes = job.desc.chunk.encode();
+          const ref: ChunkRef = {
+            tenant: job.tenant,
+            fingerprint: job.stream.fingerprint,
+            fromNs: job.desc.fromNs,
+            throughNs: job.desc.throughNs,
+            checksum: crc32(bytes) >>> 0,
+            sizeBytes: bytes.length,
+            entries: job.desc.entries,
+            uncompressedBytes: job.desc.chunk.uncompressedBytes(),
+          };
+          await this.deps.sink.putChunk(ref, bytes);
+          let d = done.get(job.tenant);
+          if (!d) done.set(job.tenant, (d = { series: new Map(), refs: [], jobs: [] }));
+          d.series.set(job.stream.fingerprint, { fingerprint: job.stream.fingerprint, labels: job.stream.labels });
+          d.refs.push(ref);
+          d.jobs.push(job);
+          this.m.flushedBytes.inc(bytes.length);
+          this.m.chunkEntries.observe(job.desc.entries);
+        } catch (e) {
+          this.failed(job.desc, e);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.cfg.concurrent_flushes, jobs.length) }, worker));
+    for (const [tenant, d] of done) {
+      try {
+        await this.deps.sink.writeIndex(tenant, [...d.series.values()], d.refs);
+        const t = this.now();
+        for (const j of d.jobs) {
+          j.desc.flushed = true;
+          j.desc.flushing = false;
+          j.desc.flushedMs = t;
+          this.m.flushed.inc({ reason: j.reason });
+        }
+        this.lastFlushError = null;
+      } catch (e) {
+        for (const j of d.jobs) this.failed(j.desc, e);
+      }
+    }
+  }
+
+  private failed(desc: ChunkDesc, e: unknown): void {
+    desc.flushing = false;
+    desc.failures++;
+    const backoff = Math.min(this.cfg.flush_op_backoff_max, 1000 * 2 ** Math.min(desc.failures - 1, 16));
+    desc.retryAtMs = this.now() + backoff;
+    this.lastFlushError = (e as Error).message;
+    this.m.flushFailures.inc();
+    this.deps.logger.warn({ err: e, retryInMs: backoff }, 'chunk flush failed; will retry (data stays in memory and WAL)');
+  }
+
+  /** Writes a WAL checkpoint of every unflushed entry. */
+  async checkpoint(): Promise<void> {
+    if (!this.wal) return;
+    try {
+      await this.wal.checkpoint(() => this.snapshot());
+    } catch (e) {
+      this.deps.logger.error({ err: e }, 'WAL checkpoint failed');
+    }
+  }
+
+  private *snapshot(): Iterable<{ tenant: string; streams: WalStream[] }> {
+    for (const inst of this.tenants.values()) {
+      const streams: WalStream[] = [];
+      for (const s of inst.streams.values()) {
+        const entries: PushEntry[] = [];
+        for (const c of s.chunks) {
+          if (c.flushed) continue;
+          const n = c.chunk.blockMetas().length;
+          for (let b = 0; b <= n; b++) {
+            const blk = b < n ? c.chunk.readBlock(b) : c.chunk.headBlock();
+            if (!blk) continue;
+            for (let i = 0; i < blk.n; i++) {
+              entries.push({ tsNs: blk.baseNs + BigInt(blk.tsRel[i]!), line: blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!), metadata: blk.metadata(i) });
+            }
+          }
+        }
+        if (entries.length > 0) streams.push({ labels: s.labelsString, fingerprint: s.fingerprint, entries });
+      }
+      if (streams.length > 0) yield { tenant: inst.tenant, streams };
+    }
+  }
+
+  /**
+   * Graceful stop: refuse new pushes, flush everything (retrying until `deadlineMs`),
+   * then checkpoint so the WAL holds only what could not be flushed.
+   */
+  async stop(deadlineMs = 30_000): Promise<void> {
+    this.stopping = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    const until = Date.now() + deadlineMs;
+    for (;;) {
+      await this.flushCycle(true);
+      const left = this.memoryStatsUnflushed();
+      if (left === 0 || Date.now() > until) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await this.checkpoint();
+    await this.wal?.close();
+  }
+
+  private memoryStatsUnflushed(): number {
+    let n = 0;
+    for (const t of this.tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (!c.flushed && c.entries > 0) n++;
+    return n;
+  }
+}
+
+function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolean {
+  for (const m of matchers) if (!m.matches(labelValue(labels, m.name))) return false;
+  return true;
+}
+
+/** Parses our own canonical label string (`{a="1", b="2"}`) written by labelsToString. */
+export function parseCanonicalLabels(s: string): Labels {
+  const out: { name: string; value: string }[] = [];
+  const re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) out.push({ name: m[1]!, value: JSON.parse(`"${m[2]!.replace(/\\x([0-9a-f]{2})/g, '\\u00$1')}"`) as string });
+  return out;
+}

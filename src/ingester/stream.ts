@@ -1,0 +1,122 @@
+import { MemChunk, type ChunkOptions } from '../chunk/index.js';
+import type { Labels, PushEntry } from '../model/index.js';
+
+/** One chunk of a stream and its flush state. */
+export class ChunkDesc {
+  /** The chunk; takes appends until `closed`. */
+  readonly chunk: MemChunk;
+  /** Smallest and largest entry timestamp appended (ns). */
+  fromNs = 0n;
+  throughNs = 0n;
+  /** Entries appended. */
+  entries = 0;
+  /** No more appends: full, too old, or picked for flushing. */
+  closed = false;
+  /** Uploaded and indexed; kept only for chunk_retain_period. */
+  flushed = false;
+  /** A flush is in flight. */
+  flushing = false;
+  /** Wall clock of creation, last append and successful flush (ms). */
+  readonly createdMs: number;
+  lastAppendMs: number;
+  flushedMs = 0;
+  /** Earliest time of the next flush attempt after a failure (ms). */
+  retryAtMs = 0;
+  /** Consecutive failed flush attempts. */
+  failures = 0;
+  /** Why the chunk was closed, for the flush reason metric. */
+  closeReason = '';
+
+  constructor(opts: ChunkOptions, nowMs: number) {
+    this.chunk = new MemChunk(opts);
+    this.createdMs = nowMs;
+    this.lastAppendMs = nowMs;
+  }
+}
+
+/** Result of appending a batch to one stream. */
+export interface AppendResult {
+  /** Entries actually stored (duplicates and rejected ones excluded), in input order. */
+  appended: PushEntry[];
+  /** Entries rejected as too far behind. */
+  tooFarBehind: number;
+  /** The first rejection, for the error message. */
+  firstRejected: { entry: PushEntry; oldestNs: bigint } | null;
+  /** Exact duplicates dropped. */
+  duplicates: number;
+}
+
+/**
+ * An in-memory stream: its labels and its chunks, oldest first. Only the last chunk can
+ * be open. Entries may arrive out of order within `oooWindowNs` of the newest entry.
+ */
+export class Stream {
+  readonly labels: Labels;
+  readonly labelsString: string;
+  readonly fingerprint: string;
+  /** Oldest first; only the last may be open. */
+  chunks: ChunkDesc[] = [];
+  /** Newest entry timestamp seen (ns), -1n before the first entry. */
+  maxTsNs = -1n;
+  lastAppendMs = 0;
+
+  constructor(labels: Labels, labelsString: string, fingerprint: string) {
+    this.labels = labels;
+    this.labelsString = labelsString;
+    this.fingerprint = fingerprint;
+  }
+
+  /**
+   * Appends entries. `maxChunkAgeNs` bounds a chunk's time span; `oooWindowNs` is how
+   * far behind the newest entry an entry may be. `check` false skips the out-of-order
+   * rejection (WAL replay re-applies what was already accepted).
+   */
+  append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
+    const res: AppendResult = { appended: [], tooFarBehind: 0, firstRejected: null, duplicates: 0 };
+    let head = this.chunks[this.chunks.length - 1];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const ts = e.tsNs;
+      if (check && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
+        res.tooFarBehind++;
+        if (res.firstRejected === null) res.firstRejected = { entry: e, oldestNs: this.maxTsNs - oooWindowNs };
+        continue;
+      }
+      if (head !== undefined && !head.closed && head.entries > 0) {
+        if (head.chunk.isFull()) this.close(head, 'full');
+        else if (ts - head.fromNs > maxChunkAgeNs || head.throughNs - ts > maxChunkAgeNs) this.close(head, 'max_age');
+      }
+      if (head === undefined || head.closed) {
+        head = new ChunkDesc(opts, nowMs);
+        this.chunks.push(head);
+      }
+      if (!head.chunk.append(ts, e.line, e.metadata)) {
+        res.duplicates++;
+        continue;
+      }
+      if (head.entries === 0) {
+        head.fromNs = ts;
+        head.throughNs = ts;
+      } else if (ts < head.fromNs) head.fromNs = ts;
+      else if (ts > head.throughNs) head.throughNs = ts;
+      head.entries++;
+      head.lastAppendMs = nowMs;
+      if (ts > this.maxTsNs) this.maxTsNs = ts;
+      res.appended.push(e);
+    }
+    if (res.appended.length > 0) this.lastAppendMs = nowMs;
+    return res;
+  }
+
+  close(desc: ChunkDesc, reason: string): void {
+    if (desc.closed) return;
+    desc.closed = true;
+    desc.closeReason = reason;
+    desc.chunk.cutBlock();
+  }
+
+  /** True when nothing is left in memory. */
+  isEmpty(): boolean {
+    return this.chunks.length === 0;
+  }
+}

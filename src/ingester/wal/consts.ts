@@ -1,0 +1,42 @@
+/** Format constants and limits of the write-ahead log. See README.md for the byte layout. */
+
+/** Magic at the start of every segment file, so a stray file in the dir is never replayed. */
+export const SEGMENT_MAGIC = 0x5357414c; // 'SWAL'
+/** Magic at the start of every checkpoint file; differs from segments so they cannot be mixed up. */
+export const CHECKPOINT_MAGIC = 0x53574350; // 'SWCP'
+/** Format version written in every file header; bump on any incompatible change. */
+export const FORMAT_VERSION = 1;
+/** File header: magic u32, version u8, 3 reserved zero bytes (keeps frames 4-byte aligned). */
+export const FILE_HEADER_BYTES = 8;
+/** Frame header: payload length u32 + crc32 u32; the type byte follows. */
+export const FRAME_HEADER_BYTES = 8;
+
+/** Frame type: one append() (or one checkpoint chunk): tenant + streams + entries. */
+export const RECORD_ENTRIES = 1;
+/** Frame type: last frame of a checkpoint; its absence means the checkpoint is incomplete. */
+export const RECORD_CHECKPOINT_END = 2;
+
+/** Largest frame body (type + payload) accepted on write and read; bounds allocation on replay. */
+export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
+/** Longest tenant id we decode; Loki caps tenant ids at 150 bytes. Also prunes resync candidates. */
+export const MAX_TENANT_BYTES = 256;
+/** Longest label string, fingerprint or metadata name/value we decode. */
+export const MAX_STRING_BYTES = 1024 * 1024;
+/** Smallest encoded entry (8-byte ts + line length + metadata count); bounds entry counts. */
+export const MIN_ENTRY_BYTES = 10;
+
+/** Checkpoint frames are cut at about this many bytes so replay never needs one huge buffer. */
+export const CHECKPOINT_RECORD_TARGET_BYTES = 1024 * 1024;
+/** Checkpoint writer flushes its buffer to the file once it holds this much. */
+export const CHECKPOINT_WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Append batch buffers that grew beyond this are dropped after use instead of pooled. */
+export const BATCH_BUFFER_KEEP_BYTES = 16 * 1024 * 1024;
+/** Initial size of a pooled batch buffer. */
+export const BATCH_BUFFER_INITIAL_BYTES = 256 * 1024;
+/** Digits of the zero-padded sequence number in file names (Loki uses 8 too). */
+export const SEQ_DIGITS = 8;
+
+/** Name prefix of checkpoint files: `checkpoint.00000012`. */
+export const CHECKPOINT_PREFIX = 'checkpoint.';
+/** Suffix of a checkpoint being written; such files are never read and are deleted on open. */
+export const TMP_SUFFIX = '.tmp';

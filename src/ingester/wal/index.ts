@@ -1,0 +1,2 @@
+export { Wal, defaultWalConfig } from './wal.js';
+export type { FsyncPolicy, WalConfig, WalEntry, WalReplayResult, WalSnapshotTenant, WalStats, WalStream } from './wal.js';

@@ -1,0 +1,174 @@
+/**
+ * Record codec: framing (length, crc32, type) and the entries payload. Encoding appends into a
+ * caller-owned ByteWriter (reused across records); decoding returns views into the input buffer.
+ */
+import zlib from 'node:zlib';
+import type { Label, StructuredMetadata } from '../../model/index.js';
+import type { ByteReader, ByteWriter } from '../../util/bytes.js';
+import {
+  FRAME_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  MAX_STRING_BYTES,
+  MAX_TENANT_BYTES,
+  MIN_ENTRY_BYTES,
+  RECORD_CHECKPOINT_END,
+  RECORD_ENTRIES,
+} from './consts.js';
+
+/** One log entry inside a WAL record. On replay `line` is a view into a file buffer: copy it to keep it. */
+export interface WalEntry {
+  /** Timestamp in ns since the epoch; must fit a signed 64-bit integer. */
+  tsNs: bigint;
+  /** Line bytes; never mutated by the WAL. */
+  line: Uint8Array;
+  /** Structured metadata pairs in push order. */
+  metadata: StructuredMetadata;
+}
+
+/** One stream's entries inside a WAL record. */
+export interface WalStream {
+  /** Canonical label string, e.g. `{app="x", env="prod"}`. */
+  labels: string;
+  /** Stream fingerprint as the ingester computes it; stored verbatim. */
+  fingerprint: string;
+  /** Entries in push order. */
+  entries: readonly WalEntry[];
+}
+
+/** A decoded entries record. `streams` and everything under it is freshly allocated except line bytes. */
+export interface DecodedRecord {
+  tenant: string;
+  streams: WalStream[];
+  /** Total entries over all streams. */
+  entries: number;
+}
+
+const EMPTY_METADATA: StructuredMetadata = Object.freeze([]) as StructuredMetadata;
+
+/** Reserves a frame header plus the type byte; returns the frame start for `endFrame`. */
+export function beginFrame(w: ByteWriter, type: number): number {
+  const start = w.length;
+  w.ensure(FRAME_HEADER_BYTES + 1);
+  w.length += FRAME_HEADER_BYTES;
+  w.buf[w.length++] = type;
+  return start;
+}
+
+/** Fills in length and crc of the frame begun at `start`; returns the frame's total size in bytes. */
+export function endFrame(w: ByteWriter, start: number): number {
+  const b = w.buf;
+  const bodyBytes = w.length - start - FRAME_HEADER_BYTES;
+  b.writeUInt32BE(bodyBytes, start);
+  b.writeUInt32BE(frameCrc(b, start, w.length), start + 4);
+  return w.length - start;
+}
+
+/** crc32 over the length field and the body (type + payload), so a damaged length is caught too. */
+export function frameCrc(buf: Buffer, start: number, end: number): number {
+  return zlib.crc32(buf.subarray(start + FRAME_HEADER_BYTES, end), zlib.crc32(buf.subarray(start, start + 4)));
+}
+
+/** Appends `entries[from, to)` of one stream (labels, fingerprint, count, entries). */
+export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: number): void {
+  w.string(s.labels);
+  w.string(s.fingerprint);
+  w.uvarint(to - from);
+  const entries = s.entries;
+  for (let i = from; i < to; i++) {
+    const e = entries[i]!;
+    const line = e.line;
+    const n = line.length;
+    // One ensure for ts + worst-case varint + line + a one-byte metadata count.
+    w.ensure(8 + 5 + n + 1);
+    const b = w.buf;
+    b.writeBigInt64BE(e.tsNs, w.length);
+    let p = w.length + 8;
+    if (n < 0x80) {
+      b[p++] = n;
+    } else {
+      w.length = p;
+      w.uvarint(n);
+      p = w.length;
+    }
+    w.buf.set(line, p);
+    w.length = p + n;
+    const md = e.metadata;
+    const m = md.length;
+    if (m === 0) {
+      w.buf[w.length++] = 0;
+      continue;
+    }
+    w.uvarint(m);
+    for (let j = 0; j < m; j++) {
+      const l = md[j]!;
+      w.string(l.name);
+      w.string(l.value);
+    }
+  }
+}
+
+/** Appends one framed entries record; returns its size in bytes. Throws (RangeError/TypeError) on unencodable input. */
+export function encodeEntriesRecord(w: ByteWriter, tenant: string, streams: readonly WalStream[]): number {
+  const start = beginFrame(w, RECORD_ENTRIES);
+  w.string(tenant);
+  w.uvarint(streams.length);
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i]!;
+    encodeStream(w, s, 0, s.entries.length);
+  }
+  return endFrame(w, start);
+}
+
+/** Appends the framed end-of-checkpoint record carrying the totals written before it. */
+export function encodeCheckpointEnd(w: ByteWriter, records: number, entries: number): number {
+  const start = beginFrame(w, RECORD_CHECKPOINT_END);
+  w.uvarint(records);
+  w.uvarint(entries);
+  return endFrame(w, start);
+}
+
+/** Decodes an entries payload from `r.pos` to `r.end`. Throws RangeError on malformed bytes. */
+export function decodeEntriesPayload(r: ByteReader): DecodedRecord {
+  const tenant = r.string(MAX_TENANT_BYTES);
+  const nStreams = r.uvarint();
+  // Each stream needs at least 3 bytes (two empty strings and a zero count).
+  if (nStreams * 3 > r.remaining()) throw new RangeError(`stream count ${nStreams} exceeds record size`);
+  const streams: WalStream[] = new Array<WalStream>(nStreams);
+  let total = 0;
+  for (let i = 0; i < nStreams; i++) {
+    const labels = r.string(MAX_STRING_BYTES);
+    const fingerprint = r.string(MAX_STRING_BYTES);
+    const n = r.uvarint();
+    if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
+    const entries: WalEntry[] = new Array<WalEntry>(n);
+    for (let j = 0; j < n; j++) {
+      const tsNs = r.i64be();
+      const line = r.lenBytes(MAX_RECORD_BYTES);
+      const m = r.uvarint();
+      let metadata = EMPTY_METADATA;
+      if (m > 0) {
+        if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
+        const md: Label[] = new Array<Label>(m);
+        for (let k = 0; k < m; k++) {
+          const name = r.string(MAX_STRING_BYTES);
+          const value = r.string(MAX_STRING_BYTES);
+          md[k] = { name, value };
+        }
+        metadata = md;
+      }
+      entries[j] = { tsNs, line, metadata };
+    }
+    total += n;
+    streams[i] = { labels, fingerprint, entries };
+  }
+  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
+  return { tenant, streams, entries: total };
+}
+
+/** Decodes an end-of-checkpoint payload. Throws RangeError on malformed bytes. */
+export function decodeCheckpointEnd(r: ByteReader): { records: number; entries: number } {
+  const records = r.uvarint();
+  const entries = r.uvarint();
+  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after checkpoint end`);
+  return { records, entries };
+}

@@ -1,0 +1,575 @@
+/**
+ * The ingester's write-ahead log: append-only segments with group commit, periodic checkpoints
+ * of the in-memory state, and replay before the ingester reports ready. Layout and durability
+ * guarantees are in README.md.
+ */
+import fs from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { InvalidError, SiltError, TooLargeError, UnavailableError } from '../../errors.js';
+import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { materializeSnapshot, writeCheckpoint } from './checkpoint.js';
+import {
+  BATCH_BUFFER_INITIAL_BYTES,
+  BATCH_BUFFER_KEEP_BYTES,
+  CHECKPOINT_MAGIC,
+  FILE_HEADER_BYTES,
+  FRAME_HEADER_BYTES,
+  MAX_RECORD_BYTES,
+  RECORD_CHECKPOINT_END,
+  RECORD_ENTRIES,
+  SEGMENT_MAGIC,
+} from './consts.js';
+import {
+  closeFd,
+  errMessage,
+  fdatasync,
+  fsyncDir,
+  ftruncate,
+  listWalDir,
+  openFd,
+  segmentPath,
+  writeAll,
+  type WalFile,
+} from './files.js';
+import { decodeCheckpointEnd, decodeEntriesPayload, encodeEntriesRecord, type WalStream } from './record.js';
+import { checkFileHeader, fileHeader, scanFrames } from './scan.js';
+
+export type { WalEntry, WalStream } from './record.js';
+
+/** When an append counts as durable. See README.md for what each policy survives. */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+/** WAL settings (the ingester's `wal` config section). */
+export interface WalConfig {
+  /** false: append/checkpoint are no-ops, replay is empty, nothing touches the disk. */
+  enabled: boolean;
+  /** Directory holding segments and checkpoints; created if missing. One Wal per dir. */
+  dir: string;
+  /** Durability policy of append(). */
+  fsync: FsyncPolicy;
+  /** Upper bound between a write and its fdatasync under 'interval'. */
+  fsyncIntervalMs: number;
+  /** A segment is cut once it holds at least this many bytes. */
+  segmentSizeBytes: number;
+}
+
+/** Defaults: WAL on, fsync every group commit, 128 MiB segments. */
+export const defaultWalConfig: Readonly<WalConfig> = Object.freeze({
+  enabled: true,
+  dir: 'wal',
+  fsync: 'always',
+  fsyncIntervalMs: 1000,
+  segmentSizeBytes: 128 * 1024 * 1024,
+});
+
+/** What replay() found. Counts include the checkpoint's records and entries. */
+export interface WalReplayResult {
+  /** onRecord calls (checkpoint frames + segment records). */
+  records: number;
+  /** Entries passed to onRecord in total. */
+  entries: number;
+  /** Segment files read. */
+  segments: number;
+  /** Entries that came from the checkpoint. */
+  checkpointEntries: number;
+  /** Bytes cut off the torn tail of the last segment (a crash mid-write). */
+  truncatedBytes: number;
+  /** One line per damaged region: file, offset, reason and what replay did about it. */
+  corruptions: string[];
+}
+
+/** Counters for metrics. */
+export interface WalStats {
+  /** Record bytes written to segments since open. */
+  bytesWritten: number;
+  /** Records written to segments since open. */
+  records: number;
+  /** fdatasync calls on segments since open. */
+  fsyncs: number;
+  /** Sequence number of the segment appends currently go to. */
+  segment: number;
+  /** Bytes of segments and checkpoints on disk (tracked, not re-statted). */
+  diskBytes: number;
+  /** Duration of the last segment fdatasync. */
+  lastFsyncMs: number;
+  /** Failed segment writes or fsyncs since open. */
+  writeErrors: number;
+}
+
+/** A snapshot item handed to checkpoint(). */
+export interface WalSnapshotTenant {
+  tenant: string;
+  streams: WalStream[];
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const noop = (): void => undefined;
+
+/** Records queued for one write(+fdatasync). All appends in a batch share its promise. */
+class Batch {
+  readonly seq: number;
+  readonly w: ByteWriter;
+  records = 0;
+  readonly promise: Promise<void>;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+
+  constructor(seq: number, w: ByteWriter) {
+    this.seq = seq;
+    this.w = w;
+    let res: () => void = noop;
+    let rej: (e: Error) => void = noop;
+    this.promise = new Promise<void>((a, b) => {
+      res = a;
+      rej = b;
+    });
+    this.resolve = res;
+    this.reject = rej;
+    // Callers get their own handlers; this only stops an unobserved rejection from crashing the process.
+    this.promise.catch(noop);
+  }
+}
+
+/** The write-ahead log of one ingester. Not safe for two processes on one dir. */
+export class Wal {
+  private readonly cfg: Readonly<WalConfig>;
+  /** Segment new appends are assigned to. */
+  private seq: number;
+  /** Bytes assigned to `seq` so far, header included. */
+  private assignedBytes = FILE_HEADER_BYTES;
+  private readonly queue: Batch[] = [];
+  private inflight: Batch | null = null;
+  private readonly pool: ByteWriter[] = [];
+  private pumping = false;
+  private pumpDone: Promise<void> = RESOLVED;
+
+  private fd: number | null = null;
+  private fileSeq = -1;
+  private fileOffset = 0;
+  /** Bytes written to `fd` and not yet fdatasync'd. */
+  private fileDirty = false;
+  /** A failed write may have left bytes past fileOffset that a truncate could not remove yet. */
+  private needsTruncate = false;
+  private syncTimer: NodeJS.Timeout | null = null;
+  private syncDue = false;
+
+  private checkpointing: Promise<void> | null = null;
+  private closed = false;
+  private appended = false;
+
+  private bytesWritten = 0;
+  private recordsWritten = 0;
+  private fsyncs = 0;
+  private lastFsyncMs = 0;
+  private writeErrors = 0;
+  private diskBytes: number;
+
+  private constructor(cfg: Readonly<WalConfig>, seq: number, diskBytes: number) {
+    this.cfg = cfg;
+    this.seq = seq;
+    this.diskBytes = diskBytes;
+  }
+
+  /** Opens (creating if needed) the WAL dir and removes leftovers of an interrupted checkpoint. Call replay() next. */
+  static async open(cfg: WalConfig): Promise<Wal> {
+    const c: Readonly<WalConfig> = Object.freeze({ ...cfg });
+    if (!c.enabled) return new Wal(c, 0, 0);
+    if (!(c.segmentSizeBytes > FILE_HEADER_BYTES)) throw new InvalidError(`wal: segmentSizeBytes must be > ${FILE_HEADER_BYTES}, got ${c.segmentSizeBytes}`);
+    if (c.fsync === 'interval' && !(c.fsyncIntervalMs > 0)) throw new InvalidError(`wal: fsyncIntervalMs must be > 0, got ${c.fsyncIntervalMs}`);
+    if (c.fsync !== 'always' && c.fsync !== 'interval' && c.fsync !== 'never') throw new InvalidError(`wal: unknown fsync policy "${String(c.fsync)}"`);
+    await fs.promises.mkdir(c.dir, { recursive: true });
+    const listing = await listWalDir(c.dir);
+    let maxSeq = 0;
+    let diskBytes = 0;
+    for (const f of listing.tmps) {
+      maxSeq = Math.max(maxSeq, f.seq);
+      await fs.promises.unlink(f.path).catch(noop);
+    }
+    for (const f of [...listing.segments, ...listing.checkpoints]) {
+      maxSeq = Math.max(maxSeq, f.seq);
+      diskBytes += f.sizeBytes;
+    }
+    // Never append to an existing segment: it may end in a torn record that replay truncates.
+    return new Wal(c, maxSeq + 1, diskBytes);
+  }
+
+  /**
+   * Encodes one record into the pending batch and returns a promise that resolves once it is
+   * durable per the fsync policy. Call it in the same tick as applying the entries to memory
+   * (see checkpoint()). `streams` is only read during this call.
+   */
+  append(tenant: string, streams: readonly WalStream[]): Promise<void> {
+    if (!this.cfg.enabled) return RESOLVED;
+    if (this.closed) return Promise.reject(new UnavailableError(`wal: ${this.cfg.dir} is closed`));
+    this.appended = true;
+    if (this.assignedBytes >= this.cfg.segmentSizeBytes) this.rotate();
+    let b = this.queue[this.queue.length - 1];
+    if (b === undefined || b.seq !== this.seq) {
+      b = new Batch(this.seq, this.pool.pop() ?? new ByteWriter(BATCH_BUFFER_INITIAL_BYTES));
+      this.queue.push(b);
+      this.kick();
+    }
+    const w = b.w;
+    const start = w.length;
+    let n: number;
+    try {
+      n = encodeEntriesRecord(w, tenant, streams);
+    } catch (e) {
+      w.length = start;
+      return Promise.reject(new InvalidError(`wal: cannot encode record for tenant "${tenant}": ${errMessage(e)}`, { cause: e }));
+    }
+    if (n - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
+      w.length = start;
+      return Promise.reject(new TooLargeError(`wal: record of ${n} bytes exceeds the limit of ${MAX_RECORD_BYTES}`));
+    }
+    this.assignedBytes += n;
+    b.records++;
+    return b.promise;
+  }
+
+  /**
+   * Takes a checkpoint. In the calling tick it cuts the segment (records appended before this
+   * call stay below the boundary, later ones go above) and calls `snapshot()`, whose arrays are
+   * copied at once; entry objects and line bytes must not be mutated afterwards. It then writes
+   * `checkpoint.<boundary>` and deletes older segments and checkpoints. While one checkpoint runs,
+   * further calls return its promise without calling their snapshot.
+   */
+  checkpoint(snapshot: () => Iterable<WalSnapshotTenant>): Promise<void> {
+    if (!this.cfg.enabled) return RESOLVED;
+    if (this.checkpointing !== null) return this.checkpointing;
+    if (this.closed) return Promise.reject(new UnavailableError(`wal: ${this.cfg.dir} is closed`));
+    const boundary = this.rotate();
+    const lastOld = this.queue[this.queue.length - 1] ?? this.inflight;
+    let data;
+    try {
+      data = materializeSnapshot(snapshot());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = this.runCheckpoint(boundary, data, lastOld).finally(() => {
+      this.checkpointing = null;
+    });
+    this.checkpointing = p;
+    return p;
+  }
+
+  private async runCheckpoint(boundary: number, data: ReturnType<typeof materializeSnapshot>, lastOld: Batch | null): Promise<void> {
+    // Let the records below the boundary settle so no old segment is (re)created after we delete it.
+    if (lastOld !== null) await lastOld.promise.then(noop, noop);
+    if (!this.pumping && this.fd !== null && this.fileSeq < boundary) await this.closeFile(false);
+    const written = await writeCheckpoint(this.cfg.dir, boundary, data);
+    this.diskBytes += written.sizeBytes;
+    const listing = await listWalDir(this.cfg.dir);
+    for (const f of [...listing.segments, ...listing.checkpoints]) {
+      if (f.seq < boundary) await this.removeFile(f);
+    }
+  }
+
+  private async removeFile(f: WalFile): Promise<void> {
+    try {
+      await fs.promises.unlink(f.path);
+      this.diskBytes -= f.sizeBytes;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new UnavailableError(`wal: deleting ${f.path} failed: ${errMessage(e)}`, { cause: e });
+    }
+  }
+
+  /**
+   * Replays the newest checkpoint, then every later segment in order. Call once after open()
+   * and before the first append(). Damage is reported, never thrown: a torn tail of the last
+   * segment is truncated (truncatedBytes); other damage is listed in `corruptions` and replay
+   * resyncs to the next valid record (or the next file). Lines passed to onRecord are views
+   * into a per-file buffer: copy them to keep them.
+   */
+  async replay(onRecord: (tenant: string, streams: WalStream[]) => void): Promise<WalReplayResult> {
+    const res: WalReplayResult = { records: 0, entries: 0, segments: 0, checkpointEntries: 0, truncatedBytes: 0, corruptions: [] };
+    if (!this.cfg.enabled) return res;
+    if (this.appended) throw new SiltError('internal', 'wal: replay() must run before the first append()');
+    const listing = await listWalDir(this.cfg.dir);
+    const ckpt = listing.checkpoints[listing.checkpoints.length - 1];
+    let fromSeq = 0;
+    const r = new ByteReader(Buffer.alloc(0));
+
+    if (ckpt !== undefined) {
+      fromSeq = ckpt.seq;
+      const buf = await this.readWalFile(ckpt.path);
+      const bad = checkFileHeader(buf, CHECKPOINT_MAGIC, ckpt.path);
+      if (bad !== null) {
+        res.corruptions.push(`${ckpt.path}: offset 0: ${bad}; checkpoint skipped`);
+      } else {
+        let sawEnd = false;
+        const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
+          r.reset(buf, ps, pe);
+          if (type === RECORD_CHECKPOINT_END) {
+            try {
+              decodeCheckpointEnd(r);
+            } catch (e) {
+              return `undecodable checkpoint end: ${errMessage(e)}`;
+            }
+            sawEnd = true;
+            return null;
+          }
+          if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
+          let rec;
+          try {
+            rec = decodeEntriesPayload(r);
+          } catch (e) {
+            return `undecodable record: ${errMessage(e)}`;
+          }
+          onRecord(rec.tenant, rec.streams);
+          res.records++;
+          res.entries += rec.entries;
+          res.checkpointEntries += rec.entries;
+          return null;
+        });
+        for (const p of problems) res.corruptions.push(describe(ckpt.path, p.offset, p.reason, p.resumeAt, 'rest of the checkpoint skipped'));
+        if (!sawEnd) res.corruptions.push(`${ckpt.path}: no end record; checkpoint incomplete`);
+      }
+    }
+    // Files the newest checkpoint covers: left over by a crash between rename and delete.
+    for (const f of listing.checkpoints) if (f.seq < fromSeq) await this.removeFile(f);
+    for (const f of listing.segments) if (f.seq < fromSeq) await this.removeFile(f);
+
+    const segs = listing.segments.filter((f) => f.seq >= fromSeq);
+    for (let i = 0; i < segs.length; i++) {
+      const f = segs[i]!;
+      const last = i === segs.length - 1;
+      const buf = await this.readWalFile(f.path);
+      res.segments++;
+      const bad = checkFileHeader(buf, SEGMENT_MAGIC, f.path);
+      if (bad !== null) {
+        if (last && (buf.length <= FILE_HEADER_BYTES || isAllZero(buf))) {
+          // Crash right after creating the segment: nothing in it was ever acknowledged.
+          await this.removeFile(f);
+          res.truncatedBytes += buf.length;
+        } else {
+          res.corruptions.push(`${f.path}: offset 0: ${bad}; segment skipped`);
+        }
+        continue;
+      }
+      const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
+        if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
+        r.reset(buf, ps, pe);
+        let rec;
+        try {
+          rec = decodeEntriesPayload(r);
+        } catch (e) {
+          return `undecodable record: ${errMessage(e)}`;
+        }
+        onRecord(rec.tenant, rec.streams);
+        res.records++;
+        res.entries += rec.entries;
+        return null;
+      });
+      const tail = problems[problems.length - 1];
+      const torn = last && tail !== undefined && tail.resumeAt < 0;
+      for (let k = 0; k < problems.length - (torn ? 1 : 0); k++) {
+        const p = problems[k]!;
+        res.corruptions.push(describe(f.path, p.offset, p.reason, p.resumeAt, 'skipped to the next segment'));
+      }
+      if (torn) {
+        // A write cut short by a crash: nothing from the bad frame on was acknowledged.
+        await this.truncateFile(f.path, tail.offset);
+        res.truncatedBytes += buf.length - tail.offset;
+        this.diskBytes -= buf.length - tail.offset;
+      }
+    }
+    return res;
+  }
+
+  private async readWalFile(p: string): Promise<Buffer> {
+    try {
+      return await fs.promises.readFile(p);
+    } catch (e) {
+      throw new UnavailableError(`wal: reading ${p} failed: ${errMessage(e)}`, { cause: e });
+    }
+  }
+
+  private async truncateFile(p: string, lenBytes: number): Promise<void> {
+    try {
+      await fs.promises.truncate(p, lenBytes);
+    } catch (e) {
+      throw new UnavailableError(`wal: truncating torn tail of ${p} failed: ${errMessage(e)}`, { cause: e });
+    }
+  }
+
+  /** Writes out everything queued, fdatasyncs (unless policy 'never') and closes the segment. Later appends reject. */
+  async close(): Promise<void> {
+    if (!this.cfg.enabled || this.closed) return;
+    this.closed = true;
+    if (this.checkpointing !== null) await this.checkpointing.catch(noop);
+    while (this.pumping) await this.pumpDone;
+    if (this.syncTimer !== null) clearTimeout(this.syncTimer);
+    this.syncTimer = null;
+    if (this.fd !== null) await this.closeFile(true);
+  }
+
+  /** Counters for metrics; cheap. */
+  stats(): WalStats {
+    return {
+      bytesWritten: this.bytesWritten,
+      records: this.recordsWritten,
+      fsyncs: this.fsyncs,
+      segment: this.seq,
+      diskBytes: this.diskBytes,
+      lastFsyncMs: this.lastFsyncMs,
+      writeErrors: this.writeErrors,
+    };
+  }
+
+  /** Starts assigning appends to a new segment; returns its seq. */
+  private rotate(): number {
+    this.seq++;
+    this.assignedBytes = FILE_HEADER_BYTES;
+    return this.seq;
+  }
+
+  /** Starts the writer on the next microtask, so appends made in this tick share one batch. */
+  private kick(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    this.pumpDone = Promise.resolve().then(() => this.pump());
+  }
+
+  /** The single writer: batches go out strictly in queue order. Never throws. */
+  private async pump(): Promise<void> {
+    for (;;) {
+      if (this.syncDue) {
+        this.syncDue = false;
+        if (this.fd !== null && this.fileDirty) await this.syncFile().catch(() => this.writeErrors++);
+        continue;
+      }
+      const b = this.queue.shift();
+      if (b === undefined) {
+        this.pumping = false;
+        return;
+      }
+      this.inflight = b;
+      await this.writeBatch(b);
+      this.inflight = null;
+    }
+  }
+
+  private async writeBatch(b: Batch): Promise<void> {
+    const path = segmentPath(this.cfg.dir, b.seq);
+    try {
+      if (b.records === 0) {
+        b.resolve();
+        return;
+      }
+      if (this.fd === null || this.fileSeq !== b.seq) await this.switchTo(b.seq, path);
+      const fd = this.fd!;
+      const startOff = this.fileOffset;
+      const len = b.w.length;
+      try {
+        await writeAll(fd, b.w.buf, 0, len, startOff);
+        this.fileOffset = startOff + len;
+        this.fileDirty = true;
+        if (this.cfg.fsync === 'always') await this.syncFile();
+      } catch (e) {
+        // Roll back so the next batch overwrites the failed bytes (possibly a torn record, or
+        // pages whose writeback failed and can no longer be trusted after a failed fsync).
+        this.fileOffset = startOff;
+        this.needsTruncate = true;
+        await this.tryTruncate(fd);
+        throw e;
+      }
+      if (this.needsTruncate) await this.tryTruncate(fd);
+      if (this.cfg.fsync === 'interval') this.scheduleSync();
+      this.bytesWritten += len;
+      this.diskBytes += len;
+      this.recordsWritten += b.records;
+      b.resolve();
+    } catch (e) {
+      this.writeErrors++;
+      b.reject(new UnavailableError(`wal: writing ${b.records} record(s) to ${path} failed: ${errMessage(e)}`, { cause: e }));
+    } finally {
+      const w = b.w;
+      if (w.buf.length <= BATCH_BUFFER_KEEP_BYTES && this.pool.length < 4) {
+        w.reset();
+        this.pool.push(w);
+      }
+    }
+  }
+
+  private async tryTruncate(fd: number): Promise<void> {
+    try {
+      await ftruncate(fd, this.fileOffset);
+      this.needsTruncate = false;
+    } catch {
+      // Stays flagged; retried after the next successful write and before the file is closed.
+    }
+  }
+
+  /** Closes the current segment (fdatasync first if asked and the policy syncs) and opens segment `seq`. */
+  private async switchTo(seq: number, path: string): Promise<void> {
+    if (this.fd !== null) await this.closeFile(true);
+    const fd = await openFd(path, 'w');
+    try {
+      await writeAll(fd, fileHeader(SEGMENT_MAGIC), 0, FILE_HEADER_BYTES, 0);
+      // The new name must survive power loss before anything in the file is acknowledged.
+      if (this.cfg.fsync !== 'never') await fsyncDir(this.cfg.dir);
+    } catch (e) {
+      await closeFd(fd).catch(noop);
+      throw e;
+    }
+    this.fd = fd;
+    this.fileSeq = seq;
+    this.fileOffset = FILE_HEADER_BYTES;
+    this.fileDirty = true;
+    this.needsTruncate = false;
+    this.diskBytes += FILE_HEADER_BYTES;
+  }
+
+  private async closeFile(sync: boolean): Promise<void> {
+    const fd = this.fd;
+    if (fd === null) return;
+    this.fd = null;
+    this.fileSeq = -1;
+    if (this.needsTruncate) await this.tryTruncate(fd);
+    if (sync && this.fileDirty && this.cfg.fsync !== 'never') {
+      try {
+        await this.fdatasyncTimed(fd);
+      } catch {
+        this.writeErrors++;
+      }
+    }
+    this.fileDirty = false;
+    await closeFd(fd).catch(noop);
+  }
+
+  private async syncFile(): Promise<void> {
+    const fd = this.fd;
+    if (fd === null) return;
+    await this.fdatasyncTimed(fd);
+    if (this.fd === fd) this.fileDirty = false;
+  }
+
+  private async fdatasyncTimed(fd: number): Promise<void> {
+    const t0 = performance.now();
+    await fdatasync(fd);
+    this.fsyncs++;
+    this.lastFsyncMs = performance.now() - t0;
+  }
+
+  /** 'interval': arrange one fdatasync at most fsyncIntervalMs from now. */
+  private scheduleSync(): void {
+    if (this.syncTimer !== null) return;
+    this.syncTimer = setTimeout(() => {
+      this.syncTimer = null;
+      this.syncDue = true;
+      this.kick();
+    }, this.cfg.fsyncIntervalMs);
+    this.syncTimer.unref();
+  }
+}
+
+function describe(path: string, offset: number, reason: string, resumeAt: number, giveUp: string): string {
+  const action = resumeAt < 0 ? `no valid record after it; ${giveUp}` : `skipped ${resumeAt - offset} bytes, resumed at offset ${resumeAt}`;
+  return `${path}: offset ${offset}: ${reason}; ${action}`;
+}
+
+function isAllZero(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}

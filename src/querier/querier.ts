@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import { decodeChunk, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import type { LimitsConfig, SiltConfig } from '../config/config.js';
+import { InvalidError, LimitError } from '../errors.js';
+import type { IngesterQuerier } from '../ingester/client.js';
+import { compileLineFilters, describeUnsupported, selectorMatchers } from '../logql/log/index.js';
+import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
+import { labelsToString, sortLabels, type Label, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
+import type { ChunkRef, SeriesEntry } from '../storage/index.js';
+import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
+import { TopK } from './topk.js';
+
+/** The storage slice the querier needs (Loki's querier.Store idea). */
+export interface Store {
+  chunkRefs(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }>;
+  getChunk(ref: ChunkRef): Promise<Buffer>;
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<SeriesEntry[]>;
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
+  stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<{ streams: number; chunks: number; bytes: number; entries: number }>;
+}
+
+export type Direction = 'forward' | 'backward';
+
+export interface LogQueryRequest {
+  tenant: string;
+  query: string;
+  startNs: bigint;
+  /** Exclusive, as Loki's log queries. */
+  endNs: bigint;
+  limit: number;
+  direction: Direction;
+}
+
+/** One result stream: indexed labels, and the structured metadata shared by its entries. */
+export interface ResultStream {
+  labels: Labels;
+  metadata: StructuredMetadata;
+  /** [ts ns, line] in result order. */
+  entries: { tsNs: bigint; line: Buffer }[];
+}
+
+export interface LogQueryResult {
+  streams: ResultStream[];
+  stats: ScanStats;
+  execMs: number;
+}
+
+export type QuerierConfig = SiltConfig['querier'];
+
+export interface QuerierDeps {
+  cfg: QuerierConfig;
+  limits: (tenant: string) => LimitsConfig;
+  ingester: IngesterQuerier | null;
+  store: Store;
+  logger: Logger;
+  nowMs?: () => number;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/**
+ * The querier role: answers log queries and label queries by merging ingester memory with
+ * stored chunks, deduplicated and limited.
+ */
+export class Querier {
+  private readonly deps: QuerierDeps;
+  private readonly now: () => number;
+
+  constructor(deps: QuerierDeps) {
+    this.deps = deps;
+    this.now = deps.nowMs ?? Date.now;
+  }
+
+  /** Parses a query; a parse error is a ParseError (400). */
+  parse(query: string): Expr {
+    return parseExpr(query);
+  }
+
+  private checkRange(tenant: string, startNs: bigint, endNs: bigint): void {
+    const lim = this.deps.limits(tenant);
+    if (endNs < startNs) throw new InvalidError('end timestamp must not be before or equal to start time');
+    if (lim.max_query_length > 0 && endNs - startNs > BigInt(lim.max_query_length) * NS_PER_MS + 60_000n * NS_PER_MS) {
+      throw new LimitError(`the query time range exceeds the limit (query length: ${fmtDur(Number((endNs - startNs) / NS_PER_MS))}, limit: ${fmtDur(lim.max_query_length)})`);
+    }
+  }
+
+  private useIngester(endNs: bigint): boolean {
+    const within = this.deps.cfg.query_ingesters_within;
+    if (!this.deps.ingester) return false;
+    return within === 0 || endNs >= BigInt(this.now() - within) * NS_PER_MS;
+  }
+
+  /** Evaluates a log query (stream selector plus line filters in this version). */
+  async logQuery(req: LogQueryRequest): Promise<LogQueryResult> {
+    const t0 = performance.now();
+    const expr = parseExpr(req.query);
+    const unsupported = describeUnsupported(expr);
+    if (unsupported !== null) throw new InvalidError(unsupported);
+    const lim = this.deps.limits(req.tenant);
+    if (lim.max_entries_limit_per_query > 0 && req.limit > lim.max_entries_limit_per_query) {
+      throw new LimitError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${req.limit} > ${lim.max_entries_limit_per_query})`);
+    }
+    this.checkRange(req.tenant, req.startNs, req.endNs);
+    const matchers = selectorMatchers(expr);
+    const filter: BlockFilter | null = compileLineFilters(expr);
+    const newest = req.direction === 'backward';
+    const topk = new TopK(req.limit, newest);
+    const stats = new ScanStats();
+    const ctx = new ScanContext();
+    const streamLabels: Labels[] = [];
+    const streamIdx = new Map<string, number>();
+    const idxOf = (fp: string, labels: Labels): number => {
+      let i = streamIdx.get(fp);
+      if (i === undefined) {
+        i = streamLabels.length;
+        streamLabels.push(labels);
+        streamIdx.set(fp, i);
+      }
+      return i;
+    };
+    // Through is inclusive in chunk metadata; the query end is exclusive.
+    const lastNs = req.endNs - 1n;
+    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, si: number, fp: string): void => {
+      const metas = chunk.blockMetas();
+      const order: (number | -1)[] = [];
+      for (let b = 0; b < blockCount; b++) order.push(b);
+      if (head) order.push(-1);
+      if (newest) order.reverse();
+      for (const b of order) {
+        if (b >= 0) {
+          const m = metas[b]!;
+          if (m.maxTsNs < req.startNs || m.minTsNs > lastNs || (topk.full() && !topk.wants(newest ? m.maxTsNs : m.minTsNs))) {
+            stats.blocksSkipped++;
+            continue;
+          }
+          const blk = chunk.readBlock(b);
+          stats.decompressedBytes += m.uncompressedBytes;
+          scanBlock(blk, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
+        } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
+      }
+    };
+
+    // 1. Ingester memory.
+    if (this.useIngester(req.endNs)) {
+      for (const s of this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs)) {
+        const si = idxOf(s.fingerprint, s.labels);
+        const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
+        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, si, s.fingerprint);
+      }
+    }
+    // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
+    const { series, refs } = await this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers);
+    refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
+    const conc = Math.max(1, this.deps.cfg.max_concurrent);
+    for (let i = 0; i < refs.length; i += conc) {
+      const batch = refs.slice(i, i + conc).filter((r) => {
+        const ok = !topk.full() || topk.wants(newest ? r.throughNs : r.fromNs);
+        if (!ok) stats.chunksSkipped++;
+        return ok;
+      });
+      if (batch.length === 0) continue;
+      const bodies = await Promise.all(batch.map((r) => this.deps.store.getChunk(r)));
+      for (let j = 0; j < batch.length; j++) {
+        const ref = batch[j]!;
+        const body = bodies[j]!;
+        stats.chunksFetched++;
+        stats.compressedBytesFetched += body.length;
+        const chunk = decodeChunk(body);
+        const labels = series.get(ref.fingerprint);
+        if (!labels) continue;
+        scanChunk(chunk, chunk.blockMetas().length, null, idxOf(ref.fingerprint, labels), ref.fingerprint);
+      }
+    }
+    return { streams: group(topk, streamLabels, ctx), stats, execMs: performance.now() - t0 };
+  }
+
+  private selector(match: string | undefined): Matcher[] {
+    if (match === undefined || match === '') return [];
+    return selectorMatchers(parseSelector(match));
+  }
+
+  async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+    const m = this.selector(query);
+    const names = new Set(await this.deps.store.labelNames(tenant, startNs, endNs, m));
+    if (this.useIngester(endNs)) for (const n of this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
+    return [...names].sort();
+  }
+
+  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+    const m = this.selector(query);
+    const values = new Set(await this.deps.store.labelValues(tenant, name, startNs, endNs, m));
+    if (this.useIngester(endNs)) for (const v of this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
+    return [...values].sort();
+  }
+
+  /** Series matching any of the selectors (match[] is a union, as in Loki). */
+  async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint): Promise<Labels[]> {
+    const out = new Map<string, Labels>();
+    const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
+    for (const m of sets) {
+      for (const s of await this.deps.store.series(tenant, startNs, endNs, m)) out.set(labelsToString(s.labels), s.labels);
+      if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
+    }
+    return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+  }
+
+  /** Loki's /index/stats: stored chunks plus what is only in memory. */
+  async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
+    const m = this.selector(query);
+    const st = await this.deps.store.stats(tenant, startNs, endNs, m);
+    if (this.useIngester(endNs)) {
+      const stored = new Set((await this.deps.store.series(tenant, startNs, endNs, m)).map((s) => labelsToString(s.labels)));
+      for (const s of this.deps.ingester!.selectStreams(tenant, m, startNs, endNs)) {
+        if (!stored.has(s.labelsString)) st.streams++;
+        for (const c of s.chunks) {
+          st.chunks++;
+          st.entries += c.chunk.entries();
+          st.bytes += c.chunk.uncompressedBytes();
+        }
+      }
+    }
+    return st;
+  }
+}
+
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function fmtDur(ms: number): string {
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  const s = (ms % 60_000) / 1000;
+  return `${h}h${m}m${s}s`;
+}
+
+/** Groups kept entries into result streams (labels + metadata), sorted by label string as Loki does. */
+function group(topk: TopK, streamLabels: Labels[], ctx: ScanContext): ResultStream[] {
+  const byKey = new Map<string, ResultStream>();
+  for (const c of topk.sorted()) {
+    const key = c.stream + ':' + c.meta;
+    let rs = byKey.get(key);
+    if (!rs) {
+      rs = { labels: streamLabels[c.stream]!, metadata: c.meta >= 0 ? ctx.metas[c.meta]! : [], entries: [] };
+      byKey.set(key, rs);
+    }
+    rs.entries.push({ tsNs: c.tsNs, line: c.line });
+  }
+  const out = [...byKey.values()];
+  const keyOf = (r: ResultStream): string => labelsToString(sortLabels([...r.labels, ...r.metadata.filter((m: Label) => !r.labels.some((l) => l.name === m.name))]));
+  return out.sort((a, b) => {
+    const ka = keyOf(a);
+    const kb = keyOf(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+}

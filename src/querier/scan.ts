@@ -1,0 +1,131 @@
+import type { DecodedBlock } from '../chunk/index.js';
+import type { StructuredMetadata } from '../model/index.js';
+import type { TopK } from './topk.js';
+
+/** Per-entry line filter over a block (see logql/log/line-filter.ts). */
+export interface BlockFilter {
+  apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void;
+}
+
+/** Counters a query accumulates; reported as Loki's stats object. */
+export class ScanStats {
+  /** Uncompressed line bytes and lines looked at. */
+  bytesProcessed = 0;
+  linesProcessed = 0;
+  /** Lines that passed every filter. */
+  postFilterLines = 0;
+  structuredMetadataBytes = 0;
+  blocksScanned = 0;
+  blocksSkipped = 0;
+  chunksFetched = 0;
+  chunksSkipped = 0;
+  compressedBytesFetched = 0;
+  decompressedBytes = 0;
+}
+
+/** Reusable per-query scratch: the selection bitmap and metadata interning. */
+export class ScanContext {
+  sel = new Uint8Array(4096);
+  /** Interned structured metadata sets, by their serialized key. */
+  readonly metaIndex = new Map<string, number>();
+  readonly metas: StructuredMetadata[] = [];
+
+  selection(n: number): Uint8Array {
+    if (this.sel.length < n) this.sel = new Uint8Array(Math.max(n, this.sel.length * 2));
+    return this.sel;
+  }
+
+  intern(md: StructuredMetadata): { idx: number; key: string } {
+    let key = '';
+    for (const l of md) key += l.name + '\u0001' + l.value + '\u0002';
+    let idx = this.metaIndex.get(key);
+    if (idx === undefined) {
+      idx = this.metas.length;
+      this.metas.push(md);
+      this.metaIndex.set(key, idx);
+    }
+    return { idx, key };
+  }
+}
+
+/** First index in the sorted `tsRel` whose value is >= x. */
+function lowerBound(a: Float64Array, n: number, x: number): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Offers the entries of one block that lie in [startNs, endNs) and pass `filter` to `topk`.
+ * Timestamps are compared as numbers relative to the block base; bigint work happens only
+ * for entries that may enter the result.
+ */
+export function scanBlock(
+  block: DecodedBlock,
+  startNs: bigint,
+  endNs: bigint,
+  filter: BlockFilter | null,
+  topk: TopK,
+  streamIdx: number,
+  fingerprint: string,
+  ctx: ScanContext,
+  stats: ScanStats,
+): void {
+  const n = block.n;
+  if (n === 0) return;
+  const base = block.baseNs;
+  const tsRel = block.tsRel;
+  const startRel = startNs <= base ? 0 : Number(startNs - base);
+  const endRel = endNs <= base ? 0 : Number(endNs - base);
+  let lo = startNs <= base ? 0 : lowerBound(tsRel, n, startRel);
+  let hi = lowerBound(tsRel, n, endRel);
+  if (endNs <= base) hi = 0;
+  // Entries that cannot beat the current worst kept entry are cut off by range too.
+  if (topk.full()) {
+    const w = topk.worstNs();
+    if (topk.newest) {
+      if (w > base) lo = Math.max(lo, lowerBound(tsRel, n, Number(w - base)));
+    } else if (w >= base) hi = Math.min(hi, lowerBound(tsRel, n, Number(w - base) + 1));
+    else hi = 0;
+  }
+  if (lo >= hi) {
+    stats.blocksSkipped++;
+    return;
+  }
+  stats.blocksScanned++;
+  const offs = block.lineOffsets;
+  const lines = block.lines;
+  stats.linesProcessed += hi - lo;
+  stats.bytesProcessed += offs[hi]! - offs[lo]!;
+  const sel = ctx.selection(n);
+  sel.fill(0, 0, n);
+  sel.fill(1, lo, hi);
+  if (filter) filter.apply(lines, offs, n, sel);
+  // Visit in the order that lets topk fill with the best entries first.
+  if (topk.newest) {
+    for (let i = hi - 1; i >= lo; i--) if (sel[i] === 1) offer(i);
+  } else {
+    for (let i = lo; i < hi; i++) if (sel[i] === 1) offer(i);
+  }
+
+  function offer(i: number): void {
+    stats.postFilterLines++;
+    const ts = base + BigInt(tsRel[i]!);
+    if (!topk.wants(ts)) return;
+    const md = block.metadata(i);
+    let key = fingerprint;
+    let meta = -1;
+    if (md.length > 0) {
+      const m = ctx.intern(md);
+      meta = m.idx;
+      key += '\u0003' + m.key;
+      for (const l of md) stats.structuredMetadataBytes += l.name.length + l.value.length;
+    }
+    topk.offer(ts, key, lines.subarray(offs[i]!, offs[i + 1]!), streamIdx, meta);
+  }
+}

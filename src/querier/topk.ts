@@ -1,0 +1,105 @@
+/**
+ * The `limit` best entries of a log query. "Best" is newest first for backward queries and
+ * oldest first for forward ones. A binary heap keeps the worst kept entry at the root so a
+ * candidate is compared once; `worstNs()` lets the caller skip whole blocks and chunks.
+ */
+export interface Candidate {
+  tsNs: bigint;
+  /** Stream fingerprint + structured metadata identity, for dedupe and grouping. */
+  streamKey: string;
+  line: Buffer;
+  /** Index into the caller's stream table. */
+  stream: number;
+  /** Index into the caller's metadata table (-1 for none). */
+  meta: number;
+}
+
+export class TopK {
+  private readonly heap: Candidate[] = [];
+  private readonly keys = new Set<string>();
+  readonly limit: number;
+  /** true: keep the largest timestamps (backward). */
+  readonly newest: boolean;
+
+  constructor(limit: number, newest: boolean) {
+    this.limit = limit;
+    this.newest = newest;
+  }
+
+  get size(): number {
+    return this.heap.length;
+  }
+
+  full(): boolean {
+    return this.heap.length >= this.limit;
+  }
+
+  /** Timestamp of the worst kept entry; only meaningful when full(). */
+  worstNs(): bigint {
+    return this.heap[0]!.tsNs;
+  }
+
+  /** True when a candidate at `ts` could still enter (ties may enter: they can be new lines). */
+  wants(ts: bigint): boolean {
+    if (this.heap.length < this.limit) return true;
+    const w = this.heap[0]!.tsNs;
+    return this.newest ? ts >= w : ts <= w;
+  }
+
+  /** `a` is worse than `b`: it would be evicted first. */
+  private worse(a: Candidate, b: Candidate): boolean {
+    if (a.tsNs !== b.tsNs) return this.newest ? a.tsNs < b.tsNs : a.tsNs > b.tsNs;
+    return a.streamKey > b.streamKey;
+  }
+
+  /** Offers a candidate; the line buffer is copied only when kept. Returns true if kept. */
+  offer(tsNs: bigint, streamKey: string, line: Buffer, stream: number, meta: number): boolean {
+    if (this.limit <= 0) return false;
+    const c: Candidate = { tsNs, streamKey, line, stream, meta };
+    const full = this.heap.length >= this.limit;
+    if (full && !this.worse(this.heap[0]!, c)) return false;
+    const key = streamKey + '\u0000' + tsNs.toString() + '\u0000' + line.toString('latin1');
+    if (this.keys.has(key)) return false;
+    this.keys.add(key);
+    c.line = Buffer.from(line);
+    if (full) {
+      const old = this.heap[0]!;
+      this.keys.delete(old.streamKey + '\u0000' + old.tsNs.toString() + '\u0000' + old.line.toString('latin1'));
+      this.heap[0] = c;
+      this.down(0);
+    } else {
+      this.heap.push(c);
+      this.up(this.heap.length - 1);
+    }
+    return true;
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.worse(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.worse(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.worse(h[r]!, h[m]!)) m = r;
+      if (m === i) return;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+
+  /** The kept entries, best first. */
+  sorted(): Candidate[] {
+    return [...this.heap].sort((a, b) => (this.worse(a, b) ? 1 : this.worse(b, a) ? -1 : 0));
+  }
+}

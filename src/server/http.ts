@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { InvalidError, SiltError, TooLargeError } from '../errors.js';
+import { mapError } from './status.js';
+
+/** One request as handlers see it. */
+export interface Req {
+  readonly method: string;
+  readonly path: string;
+  /** Query string, merged with a urlencoded POST body for query endpoints. */
+  readonly params: URLSearchParams;
+  /** Route parameters such as `:name`. */
+  readonly vars: Record<string, string>;
+  readonly headers: IncomingMessage['headers'];
+  /** Raw body (already read, bounded by maxBodyBytes). */
+  readonly body: Buffer;
+  /** Tenant resolved from X-Scope-OrgID. */
+  readonly tenant: string;
+}
+
+/** What a handler returns; `body` as string is sent as is. */
+export interface Res {
+  status: number;
+  body?: string | Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+}
+
+export type Handler = (req: Req) => Promise<Res> | Res;
+
+interface Route {
+  methods: readonly string[];
+  pattern: string;
+  parts: readonly string[];
+  handler: Handler;
+  /** Name for metrics. */
+  name: string;
+  /** Requires a tenant (push and query endpoints). */
+  tenant: boolean;
+}
+
+export interface HttpOptions {
+  logger: Logger;
+  registry: Registry;
+  authEnabled: boolean;
+  maxBodyBytes: number;
+  readTimeoutMs: number;
+  idleTimeoutMs: number;
+}
+
+/** JSON helper for handlers. */
+export function json(body: unknown, status = 200): Res {
+  return { status, body: JSON.stringify(body), contentType: 'application/json; charset=utf-8' };
+}
+
+export function text(body: string, status = 200): Res {
+  return { status, body, contentType: 'text/plain; charset=utf-8' };
+}
+
+/**
+ * A small HTTP server: exact and `:var` routes, bounded body reading, tenant resolution,
+ * and every error mapped through status.ts into Loki's plain-text error answers.
+ */
+export class HttpServer {
+  private readonly routes: Route[] = [];
+  private readonly server: Server;
+  private readonly opts: HttpOptions;
+  private readonly reqs: Counter<'route' | 'status'>;
+  private readonly latency: Histogram<'route'>;
+
+  constructor(opts: HttpOptions) {
+    this.opts = opts;
+    this.server = createServer({ keepAliveTimeout: opts.idleTimeoutMs, requestTimeout: opts.readTimeoutMs }, (req, res) => {
+      void this.handle(req, res);
+    });
+    this.reqs = new Counter({ name: 'silt_request_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [opts.registry] });
+    this.latency = new Histogram({
+      name: 'silt_request_duration_seconds',
+      help: 'HTTP request latency by route.',
+      labelNames: ['route'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
+      registers: [opts.registry],
+    });
+  }
+
+  /** Registers a handler; `tenant` routes resolve X-Scope-OrgID first. */
+  route(methods: readonly string[], pattern: string, handler: Handler, tenant = false): void {
+    const name = pattern.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '') || 'root';
+    this.routes.push({ methods, pattern, parts: pattern.split('/'), handler, name, tenant });
+  }
+
+  private match(path: string): { route: Route; vars: Record<string, string> } | null {
+    const parts = path.split('/');
+    outer: for (const r of this.routes) {
+      if (r.parts.length !== parts.length) continue;
+      const vars: Record<string, string> = {};
+      for (let i = 0; i < parts.length; i++) {
+        const want = r.parts[i]!;
+        const got = parts[i]!;
+        if (want.startsWith(':')) {
+          try {
+            vars[want.slice(1)] = decodeURIComponent(got);
+          } catch {
+            continue outer;
+          }
+        } else if (want !== got) continue outer;
+      }
+      return { route: r, vars };
+    }
+    return null;
+  }
+
+  private tenantOf(req: IncomingMessage): string {
+    const h = req.headers['x-scope-orgid'];
+    const v = Array.isArray(h) ? h[0] : h;
+    if (!this.opts.authEnabled) return 'fake';
+    if (v === undefined || v === '') throw new SiltError('unauthorized', 'no org id');
+    if (v.length > 150) throw new InvalidError('tenant ID is too long: max 150 characters');
+    if (v === '.' || v === '..' || !/^[a-zA-Z0-9!\-_.*'()|]+$/.test(v)) throw new InvalidError(`tenant ID '${v}' contains unsupported character`);
+    return v;
+  }
+
+  private readBody(req: IncomingMessage): Promise<Buffer> {
+    const max = this.opts.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (Number.isFinite(declared) && declared > max) {
+      req.resume();
+      return Promise.reject(new TooLargeError(`request body too large: ${declared} bytes, limit: ${max} bytes`));
+    }
+    return new Promise((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > max) {
+          req.removeAllListeners('data');
+          req.resume();
+          reject(new TooLargeError(`request body too large: more than ${max} bytes, limit: ${max} bytes`));
+          return;
+        }
+        chunks.push(c);
+      });
+      req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
+      req.on('error', reject);
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const t0 = performance.now();
+    let routeName = 'notfound';
+    let out: Res;
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const m = this.match(url.pathname);
+      if (!m) {
+        out = text('404 page not found\n', 404);
+        req.resume();
+      } else if (!m.route.methods.includes(req.method ?? 'GET')) {
+        routeName = m.route.name;
+        out = text('405 method not allowed\n', 405);
+        req.resume();
+      } else {
+        routeName = m.route.name;
+        const tenant = m.route.tenant ? this.tenantOf(req) : '';
+        const body = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await this.readBody(req);
+        const params = url.searchParams;
+        const ct = req.headers['content-type'] ?? '';
+        if (req.method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) {
+          for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
+        }
+        out = await m.route.handler({ method: req.method ?? 'GET', path: url.pathname, params, vars: m.vars, headers: req.headers, body, tenant });
+      }
+    } catch (e) {
+      const mapped = mapError(e);
+      if (mapped.unexpected) this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
+      else if (mapped.status >= 500) this.opts.logger.warn({ err: (e as Error).message, url: req.url }, 'request failed');
+      out = text(mapped.message + '\n', mapped.status);
+      if (!req.complete) req.resume();
+    }
+    this.reqs.inc({ route: routeName, status: String(out.status) });
+    this.latency.observe({ route: routeName }, (performance.now() - t0) / 1000);
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string> = { ...(out.headers ?? {}) };
+    if (out.body !== undefined && out.status !== 204) headers['Content-Type'] = out.contentType ?? 'text/plain; charset=utf-8';
+    res.writeHead(out.status, headers);
+    res.end(out.status === 204 ? undefined : out.body);
+  }
+
+  /** Starts listening; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve((this.server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+}

@@ -1,0 +1,77 @@
+import { InvalidError } from '../errors.js';
+import { parseDurationMs } from '../config/units.js';
+
+const NS_PER_MS = 1_000_000n;
+const NS_PER_S = 1_000_000_000n;
+
+/** Request parameters from the query string and, for POST forms, the body. */
+export type Params = URLSearchParams;
+
+/**
+ * Parses a time the way Loki's loghttp does: a number with a dot is float seconds; an
+ * integer of up to 10 digits is seconds, longer is nanoseconds; otherwise RFC3339(Nano).
+ */
+export function parseTimeNs(value: string): bigint {
+  const v = value.trim();
+  if (/^-?\d+\.\d*$/.test(v) || /^-?\d*\.\d+$/.test(v)) {
+    const neg = v.startsWith('-');
+    const [ip, fp = ''] = (neg ? v.slice(1) : v).split('.');
+    const ns = BigInt(ip || '0') * NS_PER_S + BigInt((fp + '000000000').slice(0, 9));
+    return neg ? -ns : ns;
+  }
+  if (/^-?\d+$/.test(v)) {
+    const digits = v.replace('-', '');
+    const n = BigInt(v);
+    if (digits.length > 19) throw new InvalidError(`cannot parse "${value}" to a valid timestamp`);
+    return digits.length <= 10 ? n * NS_PER_S : n;
+  }
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
+  if (m) {
+    const ms = Date.parse(m[1]! + m[3]!);
+    if (!Number.isNaN(ms)) return BigInt(ms) * NS_PER_MS + BigInt(((m[2] ?? '') + '000000000').slice(0, 9));
+  }
+  throw new InvalidError(`cannot parse "${value}" to a valid timestamp`);
+}
+
+/** A non-negative duration parameter (`5m`) or float seconds (`300`), in ms. */
+export function parseDurationParam(value: string, name: string): number {
+  const ms = parseDurationMs(value);
+  if (ms !== null && ms >= 0) return ms;
+  const s = Number(value);
+  if (value.trim() !== '' && Number.isFinite(s) && s >= 0) return s * 1000;
+  throw new InvalidError(`cannot parse "${value}" to a valid duration for ${name}`);
+}
+
+export interface TimeRange {
+  startNs: bigint;
+  endNs: bigint;
+}
+
+/** `start`, `end` and `since` with Loki's defaults: end = now, start = end - since (1h). */
+export function parseRange(p: Params, nowNs: bigint, defaultSinceMs = 3_600_000): TimeRange {
+  const end = p.get('end');
+  const endNs = end ? parseTimeNs(end) : nowNs;
+  const since = p.get('since');
+  const sinceMs = since ? parseDurationParam(since, 'since') : defaultSinceMs;
+  const start = p.get('start');
+  const startNs = start ? parseTimeNs(start) : endNs - BigInt(Math.round(sinceMs)) * NS_PER_MS;
+  if (endNs < startNs) throw new InvalidError('end timestamp must not be before or equal to start time');
+  return { startNs, endNs };
+}
+
+export function parseLimit(p: Params, def = 100): number {
+  const v = p.get('limit');
+  if (v === null || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw new InvalidError(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (n <= 0) throw new InvalidError('limit must be a positive value');
+  return n;
+}
+
+export function parseDirection(p: Params): 'forward' | 'backward' {
+  const v = p.get('direction');
+  if (v === null || v === '') return 'backward';
+  const d = v.toLowerCase();
+  if (d === 'forward' || d === 'backward') return d;
+  throw new InvalidError(`invalid direction '${v}'`);
+}

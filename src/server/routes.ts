@@ -1,0 +1,135 @@
+import type { Registry } from 'prom-client';
+import type { PushRequest } from '../model/index.js';
+import { labelsToObject, nowNs, type Labels } from '../model/index.js';
+import type { LogQueryResult, Querier } from '../querier/querier.js';
+import { InvalidError } from '../errors.js';
+import { json, text, type HttpServer, type Req, type Res } from './http.js';
+import { parseDirection, parseLimit, parseRange } from './params.js';
+import { encodeStreams, statsJson } from './encode.js';
+
+/** The push path as the server sees it. */
+export interface PushTarget {
+  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest;
+  push(tenant: string, req: PushRequest): Promise<void>;
+}
+
+export interface RouteDeps {
+  push: PushTarget | null;
+  querier: Querier | null;
+  registry: Registry;
+  /** `/ready`: 200 "ready" or 503 with the reason. */
+  readiness: () => { ready: boolean; reason: string };
+  configYaml: () => string;
+  formatQuery: (q: string) => string;
+  version: string;
+}
+
+const CATEGORIZE = 'categorize-labels';
+
+function wantsCategorized(req: Req): boolean {
+  const h = req.headers['x-loki-response-encoding-flags'];
+  const v = Array.isArray(h) ? h.join(',') : (h ?? '');
+  return v.split(',').some((f) => f.trim() === CATEGORIZE);
+}
+
+function success(data: unknown): Res {
+  return json({ status: 'success', data });
+}
+
+/** Registers every HTTP endpoint on the server. */
+export function registerRoutes(http: HttpServer, d: RouteDeps): void {
+  const GP = ['GET', 'POST'] as const;
+
+  http.route(['GET'], '/ready', () => {
+    const r = d.readiness();
+    return r.ready ? text('ready\n') : text(r.reason + '\n', 503);
+  });
+  http.route(['GET'], '/metrics', async () => ({ status: 200, body: await d.registry.metrics(), contentType: d.registry.contentType }));
+  http.route(['GET'], '/config', () => ({ status: 200, body: d.configYaml(), contentType: 'text/plain; charset=utf-8' }));
+  const buildinfo = (): Res => json({ version: d.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version });
+  http.route(['GET'], '/loki/api/v1/status/buildinfo', buildinfo);
+  http.route(GP, '/loki/api/v1/format_query', (req) => {
+    const q = req.params.get('query') ?? '';
+    return success(d.formatQuery(q));
+  });
+
+  const push = d.push;
+  if (push) {
+    const handler = async (req: Req): Promise<Res> => {
+      const enc = req.headers['content-encoding'];
+      const pr = push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
+      await push.push(req.tenant, pr);
+      return { status: 204 };
+    };
+    http.route(['POST'], '/loki/api/v1/push', handler, true);
+    http.route(['POST'], '/api/prom/push', handler, true);
+  }
+
+  const q = d.querier;
+  if (!q) return;
+
+  const logResponse = (req: Req, r: LogQueryResult): Res => {
+    const cat = wantsCategorized(req);
+    let body = '{"status":"success","data":{"resultType":"streams","result":' + encodeStreams(r.streams, cat) + ',"stats":' + JSON.stringify(statsJson(r)) + '}';
+    if (cat) body = body.slice(0, -1) + ',"encodingFlags":["' + CATEGORIZE + '"]}';
+    return { status: 200, body: body + '}', contentType: 'application/json; charset=utf-8' };
+  };
+
+  http.route(
+    GP,
+    '/loki/api/v1/query_range',
+    async (req) => {
+      const range = parseRange(req.params, nowNs());
+      const r = await q.logQuery({ tenant: req.tenant, query: req.params.get('query') ?? '', ...range, limit: parseLimit(req.params), direction: parseDirection(req.params) });
+      return logResponse(req, r);
+    },
+    true,
+  );
+  http.route(
+    GP,
+    '/loki/api/v1/query',
+    async (req) => {
+      const expr = q.parse(req.params.get('query') ?? '');
+      if (expr.kind === 'log') throw new InvalidError('log queries are not supported as an instant query type, please change your query to a range query type');
+      throw new InvalidError('not implemented yet: metric queries');
+    },
+    true,
+  );
+
+  const labels = async (req: Req): Promise<Res> => {
+    const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
+    return success(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined));
+  };
+  http.route(GP, '/loki/api/v1/labels', labels, true);
+  http.route(GP, '/loki/api/v1/label', labels, true);
+  http.route(
+    GP,
+    '/loki/api/v1/label/:name/values',
+    async (req) => {
+      const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
+      return success(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined));
+    },
+    true,
+  );
+  http.route(
+    GP,
+    '/loki/api/v1/series',
+    async (req) => {
+      const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
+      const match = req.params.getAll('match[]');
+      if (match.length === 0) match.push(...req.params.getAll('match'));
+      const series = await q.series(req.tenant, match, startNs, endNs);
+      return success(series.map((s: Labels) => labelsToObject(s)));
+    },
+    true,
+  );
+  http.route(
+    GP,
+    '/loki/api/v1/index/stats',
+    async (req) => {
+      const { startNs, endNs } = parseRange(req.params, nowNs());
+      return json(await q.indexStats(req.tenant, req.params.get('query') ?? '', startNs, endNs));
+    },
+    true,
+  );
+}

@@ -1,0 +1,98 @@
+import { crc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ChunkCorruptError, InvalidError, NotFoundError } from '../errors.js';
+import { chunkKey, validateChunkRef } from './chunk-ref.js';
+import type { ChunkRef } from './chunk-ref.js';
+import { ChunkStore } from './chunk-store.js';
+import { MemoryObjectClient } from './memory-client.js';
+
+function refFor(bytes: Buffer, over: Partial<ChunkRef> = {}): ChunkRef {
+  return {
+    tenant: 'fake',
+    fingerprint: '00000000deadbeef',
+    fromNs: 1_700_000_000_000_000_000n,
+    throughNs: 1_700_000_060_000_000_000n,
+    checksum: crc32(bytes),
+    sizeBytes: bytes.length,
+    entries: 10,
+    uncompressedBytes: bytes.length * 4,
+    ...over,
+  };
+}
+
+describe('chunkKey', () => {
+  it('is content-derived and readable', () => {
+    const ref = refFor(Buffer.from('x'), { checksum: 0xab });
+    expect(chunkKey(ref)).toBe('fake/chunks/00000000deadbeef/17979cfe362a0000-17979d0c2e715800-000000ab');
+    expect(chunkKey({ ...ref, checksum: 0xac })).not.toBe(chunkKey(ref));
+  });
+
+  it('validates refs', () => {
+    const ok = refFor(Buffer.from('x'));
+    expect(() => validateChunkRef(ok)).not.toThrow();
+    const bad: Partial<ChunkRef>[] = [
+      { tenant: '' },
+      { tenant: 'a/b' },
+      { fingerprint: 'XYZ' },
+      { fromNs: -1n },
+      { throughNs: ok.fromNs - 1n },
+      { sizeBytes: -1 },
+      { entries: 1.5 },
+      { checksum: 2 ** 32 },
+    ];
+    for (const b of bad) expect(() => validateChunkRef({ ...ok, ...b }), JSON.stringify(b, (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))).toThrow(InvalidError);
+  });
+});
+
+describe('ChunkStore', () => {
+  it('round-trips and caches verified bytes', async () => {
+    const client = new MemoryObjectClient();
+    const store = new ChunkStore(client, { cacheBytes: 1000 });
+    const bytes = Buffer.from('chunk-bytes');
+    const ref = refFor(bytes);
+    await store.put(ref, bytes);
+    expect((await store.get(ref)).equals(bytes)).toBe(true);
+    expect((await store.get(ref)).equals(bytes)).toBe(true);
+    expect([store.cache.hits, store.cache.misses]).toEqual([1, 1]);
+  });
+
+  it('shares one fetch between concurrent gets', async () => {
+    const client = new MemoryObjectClient();
+    let gets = 0;
+    const orig = client.get.bind(client);
+    client.get = (k: string) => {
+      gets++;
+      return orig(k);
+    };
+    const store = new ChunkStore(client, { cacheBytes: 0 });
+    const bytes = Buffer.from('abc');
+    const ref = refFor(bytes);
+    await store.put(ref, bytes);
+    await Promise.all([store.get(ref), store.get(ref), store.get(ref)]);
+    expect(gets).toBe(1);
+  });
+
+  it('refuses to store bytes that disagree with the ref', async () => {
+    const store = new ChunkStore(new MemoryObjectClient());
+    const bytes = Buffer.from('abc');
+    await expect(store.put(refFor(bytes, { checksum: 1 }), bytes)).rejects.toBeInstanceOf(InvalidError);
+    await expect(store.put(refFor(bytes, { sizeBytes: 4 }), bytes)).rejects.toBeInstanceOf(InvalidError);
+  });
+
+  it('detects corruption and missing chunks', async () => {
+    const client = new MemoryObjectClient();
+    const store = new ChunkStore(client);
+    const bytes = Buffer.from('good bytes');
+    const ref = refFor(bytes);
+    await expect(store.get(ref)).rejects.toBeInstanceOf(NotFoundError);
+    const flipped = Buffer.from(bytes);
+    flipped[3]! ^= 0x10;
+    await client.put(chunkKey(ref), flipped);
+    await expect(store.get(ref)).rejects.toBeInstanceOf(ChunkCorruptError);
+    await client.put(chunkKey(ref), bytes.subarray(1));
+    await expect(store.get(ref)).rejects.toBeInstanceOf(ChunkCorruptError);
+    expect(store.cache.count).toBe(0); // failures are not cached
+    await client.put(chunkKey(ref), bytes);
+    expect((await store.get(ref)).equals(bytes)).toBe(true);
+  });
+});

@@ -1,0 +1,68 @@
+/** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
+import { crc32 } from 'node:zlib';
+import { ChunkCorruptError, InvalidError } from '../errors.js';
+import { chunkKey, validateChunkRef } from './chunk-ref.js';
+import type { ChunkRef } from './chunk-ref.js';
+import { ByteLru } from './lru.js';
+import type { ObjectClient } from './object-client.js';
+
+/** Options for ChunkStore. */
+export interface ChunkStoreOptions {
+  /** Byte budget of the read cache of verified chunk bytes; 0 disables it. Default 64 MiB. */
+  cacheBytes?: number;
+}
+
+/** Default read-cache budget: about forty 1.5 MB chunks. */
+export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Stores and fetches chunks. `get` verifies the length and crc32 against the ref and throws
+ * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes) and concurrent gets
+ * of one chunk share a single fetch. Returned Buffers are shared with the cache: do not mutate.
+ */
+export class ChunkStore {
+  /** The read cache; its `hits`/`misses` counters are public for metrics. */
+  readonly cache: ByteLru<string, Buffer>;
+  readonly #client: ObjectClient;
+  readonly #inflight = new Map<string, Promise<Buffer>>();
+
+  constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
+    this.#client = client;
+    this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
+  }
+
+  /** Writes a chunk. Throws InvalidError when `bytes` disagree with the ref's size or checksum. */
+  async put(ref: ChunkRef, bytes: Buffer): Promise<void> {
+    validateChunkRef(ref);
+    if (bytes.length !== ref.sizeBytes || crc32(bytes) !== ref.checksum) {
+      throw new InvalidError(`chunk bytes do not match ref ${chunkKey(ref)} (size ${bytes.length}, want ${ref.sizeBytes})`);
+    }
+    await this.#client.put(chunkKey(ref), bytes);
+  }
+
+  /** Reads and verifies a chunk. NotFoundError when missing, ChunkCorruptError when damaged. */
+  get(ref: ChunkRef): Promise<Buffer> {
+    const key = chunkKey(ref);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let p = this.#inflight.get(key);
+    if (p === undefined) {
+      p = this.#fetch(key, ref).finally(() => this.#inflight.delete(key));
+      this.#inflight.set(key, p);
+    }
+    return p;
+  }
+
+  async #fetch(key: string, ref: ChunkRef): Promise<Buffer> {
+    const bytes = await this.#client.get(key);
+    if (bytes.length !== ref.sizeBytes) {
+      throw new ChunkCorruptError(`chunk ${key}: size ${bytes.length}, index says ${ref.sizeBytes}`);
+    }
+    const sum = crc32(bytes);
+    if (sum !== ref.checksum) {
+      throw new ChunkCorruptError(`chunk ${key}: crc32 ${sum.toString(16)}, index says ${ref.checksum.toString(16)}`);
+    }
+    this.cache.set(key, bytes, bytes.length);
+    return bytes;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * An ObjectClient over a local directory. Key `a/b/c` is the file `<dir>/a/b/c`. Puts write
+ * a temp file under `<dir>/.silt-tmp/`, fsync it, rename it into place and fsync the target
+ * directory, so readers never see a partial object and a completed put survives a crash.
+ * Deletes prune directories left empty so listings never report empty common prefixes.
+ *
+ * Limitation compared with S3: a key cannot also be a directory of other keys (`a` and
+ * `a/b` cannot coexist); such a put rejects with InvalidError.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import * as path from 'node:path';
+import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
+import { mapLimit } from './map-limit.js';
+import { compareKeys, rollUp, validateKey, validateRange } from './object-client.js';
+import type { ListResult, ObjectClient, ObjectInfo } from './object-client.js';
+
+/** Directory (under the root) holding in-flight temp files; never a valid first key segment. */
+export const FS_TMP_DIR = '.silt-tmp';
+
+/** Parallel stat/readdir calls per list, to stay well under the fd limit. */
+const LIST_CONCURRENCY = 32;
+
+/** Retries of a put whose target directory was pruned by a concurrent delete. */
+const PUT_RETRIES = 5;
+
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Stores objects as files under `dir` (created on first put). */
+export class FilesystemObjectClient implements ObjectClient {
+  /** Absolute root directory. */
+  readonly dir: string;
+  readonly #tmpDir: string;
+  #ready: Promise<void> | undefined;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+    this.#tmpDir = path.join(this.dir, FS_TMP_DIR);
+  }
+
+  #pathOf(key: string): string {
+    validateKey(key);
+    if (key === FS_TMP_DIR || key.startsWith(FS_TMP_DIR + '/')) {
+      throw new InvalidError(`invalid object key "${key}": "${FS_TMP_DIR}" is reserved`);
+    }
+    return path.join(this.dir, ...key.split('/'));
+  }
+
+  #init(): Promise<void> {
+    this.#ready ??= fsp.mkdir(this.#tmpDir, { recursive: true }).then(
+      () => undefined,
+      (err: unknown) => {
+        this.#ready = undefined;
+        throw new UnavailableError(`cannot create storage directory "${this.dir}"`, { cause: err });
+      },
+    );
+    return this.#ready;
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const file = this.#pathOf(key);
+    try {
+      return await fsp.readFile(file);
+    } catch (err) {
+      throw this.#readError(key, err);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const file = this.#pathOf(key);
+    validateRange(offset, length);
+    let fh: fsp.FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      throw this.#readError(key, err);
+    }
+    try {
+      const { size } = await fh.stat();
+      const n = Math.max(0, Math.min(length, size - offset));
+      const out = Buffer.allocUnsafe(n);
+      let done = 0;
+      while (done < n) {
+        const { bytesRead } = await fh.read(out, done, n - done, offset + done);
+        if (bytesRead === 0) break; // the object shrank under us: cannot happen with rename-based puts
+        done += bytesRead;
+      }
+      return done === n ? out : out.subarray(0, done);
+    } catch (err) {
+      throw this.#readError(key, err);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  #readError(key: string, err: unknown): Error {
+    const code = errCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return new NotFoundError(`object "${key}" not found`);
+    return new UnavailableError(`cannot read object "${key}"`, { cause: err });
+  }
+
+  async put(key: string, body: Buffer): Promise<void> {
+    const file = this.#pathOf(key);
+    await this.#init();
+    const dir = path.dirname(file);
+    const tmp = path.join(this.#tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
+    try {
+      const fh = await fsp.open(tmp, 'wx');
+      try {
+        await fh.writeFile(body);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await fsp.mkdir(dir, { recursive: true });
+          await fsp.rename(tmp, file);
+          break;
+        } catch (err) {
+          // A concurrent delete may prune `dir` between mkdir and rename: recreate and retry.
+          if (errCode(err) === 'ENOENT' && attempt < PUT_RETRIES) continue;
+          throw err;
+        }
+      }
+      await syncDir(dir);
+    } catch (err) {
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      const code = errCode(err);
+      if (code === 'ENOTDIR' || code === 'EISDIR' || code === 'EEXIST') {
+        throw new InvalidError(`cannot put object "${key}": it conflicts with an existing key or prefix`, { cause: err });
+      }
+      throw new UnavailableError(`cannot write object "${key}"`, { cause: err });
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    const file = this.#pathOf(key);
+    try {
+      await fsp.unlink(file);
+    } catch (err) {
+      const code = errCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR' || code === 'EPERM') return;
+      throw new UnavailableError(`cannot delete object "${key}"`, { cause: err });
+    }
+    // Prune directories the delete left empty, up to (not including) the root.
+    let dir = path.dirname(file);
+    while (dir.length > this.dir.length && dir.startsWith(this.dir)) {
+      try {
+        await fsp.rmdir(dir);
+      } catch {
+        break; // not empty (or gone): stop
+      }
+      dir = path.dirname(dir);
+    }
+  }
+
+  async list(prefix: string, delimiter?: string): Promise<ListResult> {
+    // Walk only the deepest directory the prefix names in full; filter its entries by the rest.
+    const cut = prefix.lastIndexOf('/') + 1;
+    const baseKey = prefix.slice(0, cut); // '' or 'a/b/'
+    const rest = prefix.slice(cut);
+    if (baseKey !== '') {
+      try {
+        this.#pathOf(baseKey.slice(0, -1));
+      } catch {
+        return { objects: [], prefixes: [] }; // no valid key can start with this prefix
+      }
+    }
+    const baseDir = baseKey === '' ? this.dir : path.join(this.dir, ...baseKey.slice(0, -1).split('/'));
+    const entries = (await readDir(baseDir)).filter(
+      (e) => e.name.startsWith(rest) && !(baseKey === '' && e.name === FS_TMP_DIR),
+    );
+
+    if (delimiter === '/') {
+      // Only one level: files are objects, non-empty directories are common prefixes.
+      const files = entries.filter((e) => e.isFile()).map((e) => baseKey + e.name);
+      const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
+      const nonEmpty = await mapLimit(dirs, LIST_CONCURRENCY, (d) => hasFile(path.join(baseDir, d)));
+      const prefixes = dirs.filter((_, i) => nonEmpty[i]).map((d) => baseKey + d + '/');
+      prefixes.sort(compareKeys);
+      return { objects: await this.#statAll(files), prefixes };
+    }
+
+    const keys: string[] = [];
+    const dirs: string[] = [];
+    for (const e of entries) {
+      if (e.isFile()) keys.push(baseKey + e.name);
+      else if (e.isDirectory()) dirs.push(baseKey + e.name);
+    }
+    while (dirs.length > 0) {
+      const batch = dirs.splice(0, LIST_CONCURRENCY);
+      const listed = await Promise.all(batch.map((d) => readDir(path.join(this.dir, ...d.split('/')))));
+      for (let i = 0; i < batch.length; i++) {
+        for (const e of listed[i]!) {
+          const k = batch[i]! + '/' + e.name;
+          if (e.isFile()) keys.push(k);
+          else if (e.isDirectory()) dirs.push(k);
+        }
+      }
+    }
+    return rollUp(await this.#statAll(keys), prefix, delimiter);
+  }
+
+  /** Stats keys (skipping ones deleted meanwhile) and sorts by key. */
+  async #statAll(keys: string[]): Promise<ObjectInfo[]> {
+    const infos = await mapLimit(keys, LIST_CONCURRENCY, async (key): Promise<ObjectInfo | undefined> => {
+      try {
+        const st = await fsp.stat(path.join(this.dir, ...key.split('/')));
+        return st.isFile() ? { key, sizeBytes: st.size, modifiedMs: Math.floor(st.mtimeMs) } : undefined;
+      } catch (err) {
+        if (errCode(err) === 'ENOENT') return undefined;
+        throw new UnavailableError(`cannot stat object "${key}"`, { cause: err });
+      }
+    });
+    const out = infos.filter((o): o is ObjectInfo => o !== undefined);
+    out.sort((a, b) => compareKeys(a.key, b.key));
+    return out;
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    return await fsp.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = errCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw new UnavailableError(`cannot list directory "${dir}"`, { cause: err });
+  }
+}
+
+/** True when the directory tree holds at least one regular file (stops at the first). */
+async function hasFile(dir: string): Promise<boolean> {
+  const entries = await readDir(dir);
+  if (entries.some((e) => e.isFile())) return true;
+  for (const e of entries) if (e.isDirectory() && (await hasFile(path.join(dir, e.name)))) return true;
+  return false;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
