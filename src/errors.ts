@@ -117,3 +117,11 @@ export class NotImplementedError extends SiltError {
     this.name = 'NotImplementedError';
   }
 }
+
+/** A push with no streams at all. HTTP 422, as Loki. */
+export class UnprocessableError extends SiltError {
+  constructor(message: string) {
+    super('unprocessable', message);
+    this.name = 'UnprocessableError';
+  }
+}

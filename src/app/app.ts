@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
-import { Distributor, decodePushBody, type LimitsProvider } from '../distributor/index.js';
+import { Distributor, StaticLimitsProvider, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { Querier } from '../querier/querier.js';
@@ -74,7 +74,7 @@ export class App {
       });
     }
     if (mods.has('distributor')) {
-      const limits: LimitsProvider = { forTenant: (t) => toTenantLimits(limitsOf(t)) };
+      const limits = new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config));
       this.distributor = new Distributor({ limits, ingester: this.ingester!, registry: this.registry });
     }
     if (mods.has('querier')) {
@@ -116,9 +116,4 @@ export class App {
     await closing;
     await this.objects.close();
   }
-}
-
-/** Maps our snake_case limits to the distributor's TenantLimits. */
-function toTenantLimits(l: LimitsConfig): import('../distributor/index.js').TenantLimits {
-  return l as unknown as import('../distributor/index.js').TenantLimits;
 }

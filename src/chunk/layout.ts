@@ -244,6 +244,12 @@ class StoredChunk implements ReadableChunk {
     return this.entryCount;
   }
 
+  uncompressedBytes(): number {
+    let total = 0;
+    for (let i = 0; i < this.metas.length; i++) total += this.metas[i]!.uncompressedBytes;
+    return total;
+  }
+
   blockMetas(): readonly BlockMeta[] {
     return this.metas;
   }

@@ -58,6 +58,8 @@ export interface ReadableChunk {
   maxTsNs(): bigint;
   /** Number of entries, head included. */
   entries(): number;
+  /** Uncompressed payload bytes of cut blocks, plus the head's estimate for a MemChunk (for stats). */
+  uncompressedBytes(): number;
   /** Metas of cut blocks only (not the head), in block order; the array and its objects must not be mutated. */
   blockMetas(): readonly BlockMeta[];
   /** Decompresses and validates block i. Throws ChunkCorruptError naming the block; RangeError for a bad index. */

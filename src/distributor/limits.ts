@@ -225,3 +225,20 @@ export class StaticLimitsProvider implements LimitsProvider {
     return this.#perTenant.get(tenant) ?? this.#defaults;
   }
 }
+
+/**
+ * Builds TenantLimits from an object keyed by Loki's YAML names (for example the config
+ * loader's `limits_config`, already in normalised units: bytes, ms, MB). Keys that are
+ * absent or of the wrong JS type keep the `base` value; unknown keys are ignored. Call once
+ * per config load (e.g. `new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config))`),
+ * not per request.
+ */
+export function tenantLimitsFromYaml(src: object, base: TenantLimits = defaultLimits): TenantLimits {
+  const raw = src as Readonly<Record<string, unknown>>;
+  const out: Record<string, unknown> = { ...base };
+  for (const field of Object.keys(limitsYamlKeys) as (keyof TenantLimits)[]) {
+    const v = raw[limitsYamlKeys[field]];
+    if (v !== undefined && typeof v === typeof base[field]) out[field] = v;
+  }
+  return Object.freeze(out) as unknown as TenantLimits;
+}

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InvalidError, SiltError, TooLargeError, UnavailableError } from '../../errors.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
-import { materializeSnapshot, writeCheckpoint } from './checkpoint.js';
+import { materializeSnapshot, writeCheckpoint, type CheckpointTenant } from './checkpoint.js';
 import {
   BATCH_BUFFER_INITIAL_BYTES,
   BATCH_BUFFER_KEEP_BYTES,
@@ -240,7 +240,7 @@ export class Wal {
     if (this.closed) return Promise.reject(new UnavailableError(`wal: ${this.cfg.dir} is closed`));
     const boundary = this.rotate();
     const lastOld = this.queue[this.queue.length - 1] ?? this.inflight;
-    let data;
+    let data: CheckpointTenant[];
     try {
       data = materializeSnapshot(snapshot());
     } catch (e) {
@@ -253,10 +253,10 @@ export class Wal {
     return p;
   }
 
-  private async runCheckpoint(boundary: number, data: ReturnType<typeof materializeSnapshot>, lastOld: Batch | null): Promise<void> {
+  private async runCheckpoint(boundary: number, data: readonly CheckpointTenant[], lastOld: Batch | null): Promise<void> {
     // Let the records below the boundary settle so no old segment is (re)created after we delete it.
     if (lastOld !== null) await lastOld.promise.then(noop, noop);
-    if (!this.pumping && this.fd !== null && this.fileSeq < boundary) await this.closeFile(false);
+    if (!this.pumping && this.fd !== null && this.fileSeq < boundary) await this.closeFile(true);
     const written = await writeCheckpoint(this.cfg.dir, boundary, data);
     this.diskBytes += written.sizeBytes;
     const listing = await listWalDir(this.cfg.dir);
@@ -470,11 +470,10 @@ export class Wal {
         // Roll back so the next batch overwrites the failed bytes (possibly a torn record, or
         // pages whose writeback failed and can no longer be trusted after a failed fsync).
         this.fileOffset = startOff;
-        this.needsTruncate = true;
-        await this.tryTruncate(fd);
+        this.needsTruncate = !(await tryTruncate(fd, startOff));
         throw e;
       }
-      if (this.needsTruncate) await this.tryTruncate(fd);
+      if (this.needsTruncate) this.needsTruncate = !(await tryTruncate(fd, this.fileOffset));
       if (this.cfg.fsync === 'interval') this.scheduleSync();
       this.bytesWritten += len;
       this.diskBytes += len;
@@ -492,15 +491,6 @@ export class Wal {
     }
   }
 
-  private async tryTruncate(fd: number): Promise<void> {
-    try {
-      await ftruncate(fd, this.fileOffset);
-      this.needsTruncate = false;
-    } catch {
-      // Stays flagged; retried after the next successful write and before the file is closed.
-    }
-  }
-
   /** Closes the current segment (fdatasync first if asked and the policy syncs) and opens segment `seq`. */
   private async switchTo(seq: number, path: string): Promise<void> {
     if (this.fd !== null) await this.closeFile(true);
@@ -511,6 +501,8 @@ export class Wal {
       if (this.cfg.fsync !== 'never') await fsyncDir(this.cfg.dir);
     } catch (e) {
       await closeFd(fd).catch(noop);
+      // Nothing in it was acknowledged; an empty leftover would later read as a damaged segment.
+      await fs.promises.unlink(path).catch(noop);
       throw e;
     }
     this.fd = fd;
@@ -521,20 +513,27 @@ export class Wal {
     this.diskBytes += FILE_HEADER_BYTES;
   }
 
+  /**
+   * Detaches the current segment synchronously (so the writer may open the next one meanwhile),
+   * then truncates leftovers, fdatasyncs if asked and the policy syncs, and closes it.
+   */
   private async closeFile(sync: boolean): Promise<void> {
     const fd = this.fd;
     if (fd === null) return;
+    const dirty = this.fileDirty;
+    const truncateTo = this.needsTruncate ? this.fileOffset : -1;
     this.fd = null;
     this.fileSeq = -1;
-    if (this.needsTruncate) await this.tryTruncate(fd);
-    if (sync && this.fileDirty && this.cfg.fsync !== 'never') {
+    this.fileDirty = false;
+    this.needsTruncate = false;
+    if (truncateTo >= 0) await tryTruncate(fd, truncateTo);
+    if (sync && dirty && this.cfg.fsync !== 'never') {
       try {
         await this.fdatasyncTimed(fd);
       } catch {
         this.writeErrors++;
       }
     }
-    this.fileDirty = false;
     await closeFd(fd).catch(noop);
   }
 
@@ -567,6 +566,16 @@ export class Wal {
 function describe(path: string, offset: number, reason: string, resumeAt: number, giveUp: string): string {
   const action = resumeAt < 0 ? `no valid record after it; ${giveUp}` : `skipped ${resumeAt - offset} bytes, resumed at offset ${resumeAt}`;
   return `${path}: offset ${offset}: ${reason}; ${action}`;
+}
+
+/** Best-effort ftruncate; false when it failed (the caller keeps the file flagged and retries later). */
+async function tryTruncate(fd: number, lenBytes: number): Promise<boolean> {
+  try {
+    await ftruncate(fd, lenBytes);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function isAllZero(buf: Buffer): boolean {

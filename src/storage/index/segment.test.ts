@@ -56,6 +56,21 @@ describe('segment codec', () => {
     expect(seg.maxThroughNs).toBe(BASE + 3n * DAY_NS);
   });
 
+  it('stores lone surrogates as U+FFFD instead of writing an unreadable symbol table', () => {
+    const seg = decodeSegment(
+      encodeSegment({
+        tenant: 't',
+        day: DAY,
+        series: [
+          { fingerprint: '0000000000000001', labels: [{ name: 'a', value: '\uD800' }], refs: [ref('0000000000000001', BASE, BASE, 1)] },
+          { fingerprint: '0000000000000002', labels: [{ name: 'a', value: '\uDC00' }], refs: [ref('0000000000000002', BASE, BASE, 2)] },
+        ],
+      }),
+    );
+    expect(seg.labels.map((l) => l[0]!.value)).toEqual(['\uFFFD', '\uFFFD']);
+    expect([...seg.postingsOf('a', '\uFFFD')]).toEqual([0, 1]);
+  });
+
   it('is deterministic regardless of input order', () => {
     const shuffled: SegmentInput = { ...sample, series: [...sample.series].reverse().map((s) => ({ ...s, refs: [...s.refs].reverse() })) };
     expect(encodeSegment(shuffled).equals(encodeSegment(sample))).toBe(true);

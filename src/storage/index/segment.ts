@@ -139,6 +139,16 @@ export class Segment {
   }
 }
 
+const SURROGATE_RE = /[\uD800-\uDFFF]/;
+
+/**
+ * The string as it will read back from UTF-8: lone surrogates become U+FFFD. Without this, two
+ * distinct strings could encode to equal bytes and the reader would reject the symbol table.
+ */
+function wellFormed(s: string): string {
+  return SURROGATE_RE.test(s) ? Buffer.from(s, 'utf8').toString('utf8') : s;
+}
+
 function zigzagBig(v: bigint): bigint {
   return v >= 0n ? v << 1n : ((-v) << 1n) - 1n;
 }
@@ -163,8 +173,8 @@ export function encodeSegment(input: SegmentInput): Buffer {
   const symbolSet = new Set<string>();
   for (const s of input.series) {
     for (const l of s.labels) {
-      symbolSet.add(l.name);
-      symbolSet.add(l.value);
+      symbolSet.add(wellFormed(l.name));
+      symbolSet.add(wellFormed(l.value));
     }
   }
   const symbols = [...symbolSet].sort(compareKeys);
@@ -198,7 +208,7 @@ export function encodeSegment(input: SegmentInput): Buffer {
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
     w.u64be(BigInt('0x' + s.fingerprint));
-    const ids = s.labels.map((l) => [symbolId.get(l.name)!, symbolId.get(l.value)!] as const).sort((a, b) => a[0] - b[0]);
+    const ids = s.labels.map((l) => [symbolId.get(wellFormed(l.name))!, symbolId.get(wellFormed(l.value))!] as const).sort((a, b) => a[0] - b[0]);
     w.uvarint(ids.length);
     for (const [n, v] of ids) {
       w.uvarint(n);

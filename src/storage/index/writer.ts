@@ -26,9 +26,9 @@ export function refIdentity(r: ChunkRef): string {
 }
 
 /**
- * Writes segments at `index/<day>/<tenant>/<writerId>-<seq>.idx`. Sequence numbers start at
- * the current time in µs and only grow, so a restarted writer with the same id never
- * overwrites an earlier segment. One instance per writer id at a time.
+ * Writes segments at `index/<day>/<tenant>/<writerId>-<seq>.idx`. Sequence numbers are the
+ * wall-clock time in µs (bumped to stay strictly increasing), so a restarted writer with the
+ * same id never overwrites an earlier segment. One instance per writer id at a time.
  */
 export class IndexWriter {
   readonly writerId: string;
@@ -44,7 +44,7 @@ export class IndexWriter {
   }
 
   #nextSeq(): number {
-    this.#lastSeq = Math.max(this.#lastSeq + 1, Date.now() * 1000);
+    this.#lastSeq = Math.max(this.#lastSeq + 1, Math.floor((performance.timeOrigin + performance.now()) * 1000));
     return this.#lastSeq;
   }
 
@@ -52,9 +52,14 @@ export class IndexWriter {
    * Writes one segment per (tenant, day) touched by `refs`; a chunk spanning several days goes
    * into each day's segment. Every ref must belong to `tenant` and to a fingerprint listed in
    * `series` (series without refs are skipped). Duplicate refs are stored once. Throws
-   * InvalidError for bad input, before writing anything. Returns the keys written.
+   * InvalidError for bad input, before writing anything.
    */
-  async writeSegments(tenant: string, series: readonly SeriesEntry[], refs: readonly ChunkRef[]): Promise<string[]> {
+  async writeSegments(tenant: string, series: readonly SeriesEntry[], refs: readonly ChunkRef[]): Promise<void> {
+    await this.writeSegmentsWithKeys(tenant, series, refs);
+  }
+
+  /** `writeSegments`, returning the keys written in day order (for tests and tooling). */
+  async writeSegmentsWithKeys(tenant: string, series: readonly SeriesEntry[], refs: readonly ChunkRef[]): Promise<string[]> {
     validateTenant(tenant);
     const labelsByFp = new Map<string, Labels>();
     for (const s of series) {

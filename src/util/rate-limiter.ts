@@ -64,28 +64,42 @@ export class TokenBucket {
 export interface RateLimitersOptions {
   /** Sweep for idle buckets at most this often (ms). Default 60s. */
   sweepIntervalMs?: number;
+  /** Clock for `get` (bucket creation and sweeps); Date.now by default. */
+  nowMs?: () => number;
 }
 
 /**
  * Buckets keyed by string (tenant id, or tenant + stream fingerprint in the ingester),
  * created on first use. Buckets that have refilled completely carry no state a new
- * bucket would not have, so a periodic sweep (run from `allowN`, at most once per
+ * bucket would not have, so a periodic sweep (run from `get`/`allowN`, at most once per
  * `sweepIntervalMs`) drops them; memory follows the set of recently active keys.
  */
 export class RateLimiters {
   readonly #buckets = new Map<string, TokenBucket>();
   readonly #sweepIntervalMs: number;
+  readonly #clock: () => number;
   #nextSweepMs = -Infinity;
 
   constructor(opts: RateLimitersOptions = {}) {
     this.#sweepIntervalMs = opts.sweepIntervalMs ?? 60_000;
+    this.#clock = opts.nowMs ?? Date.now;
   }
 
   /**
-   * Takes `n` tokens from `key`'s bucket (created full with `rate`/`burst`, or updated to
-   * them if the limits changed) and returns whether the request may pass.
+   * The bucket of `key`, created full with `rate`/`burst` or updated to them if the
+   * limits changed. Call `allowN` on it. The bucket may be evicted once idle, so fetch it
+   * per use rather than keeping it.
    */
+  get(key: string, rate: number, burst: number): TokenBucket {
+    return this.#bucket(key, this.#clock(), rate, burst);
+  }
+
+  /** `get(key, rate, burst).allowN(nowMs, n)` with an explicit time. */
   allowN(key: string, nowMs: number, n: number, rate: number, burst: number): boolean {
+    return this.#bucket(key, nowMs, rate, burst).allowN(nowMs, n);
+  }
+
+  #bucket(key: string, nowMs: number, rate: number, burst: number): TokenBucket {
     if (nowMs >= this.#nextSweepMs) this.evictIdle(nowMs);
     let b = this.#buckets.get(key);
     if (b === undefined) {
@@ -94,11 +108,11 @@ export class RateLimiters {
     } else {
       b.setLimit(nowMs, rate, burst);
     }
-    return b.allowN(nowMs, n);
+    return b;
   }
 
-  /** The bucket of `key`, if one is live (for inspection and tests). */
-  get(key: string): TokenBucket | undefined {
+  /** The live bucket of `key` without creating one (for inspection and tests). */
+  peek(key: string): TokenBucket | undefined {
     return this.#buckets.get(key);
   }
 

@@ -1,0 +1,58 @@
+/**
+ * Push ingest throughput: protobuf+snappy bodies of 1000 entries over 1000 streams, WAL on
+ * (fsync always), sent by concurrent keep-alive connections to a real Silt process.
+ * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8]
+ */
+import { cpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+
+const lines = Number(process.argv[2] ?? 500_000);
+const conc = Number(process.argv[3] ?? 8);
+const rate = 2000;
+const { bodies, lineBytes, entries } = protobufBatches(lines, 1000, 1000, Date.now() - Math.ceil(lines / rate) * 1000 - 60_000, rate);
+const bodyBytes = bodies.reduce((a, b) => a + b.length, 0);
+console.log(`data: ${entries} entries, ${(lineBytes / 1e6).toFixed(1)} MB of line text, ${bodies.length} bodies, ${(bodyBytes / 1e6).toFixed(1)} MB compressed`);
+
+const dir = tempDir('silt-bench-ingest-');
+const silt = await startChild(dir, UNLIMITED);
+const pid = silt.proc.pid!;
+// Warm up with the first 5% of bodies (JIT, stream creation), not counted.
+const warm = Math.max(1, Math.floor(bodies.length / 20));
+let next = 0;
+async function run(until: number): Promise<void> {
+  const workers = Array.from({ length: conc }, async () => {
+    for (;;) {
+      const i = next++;
+      if (i >= until) return;
+      const r = await post(`${silt.url}/loki/api/v1/push`, bodies[i]!, { 'Content-Type': 'application/x-protobuf' });
+      if (r.status !== 204) throw new Error(`push ${i}: ${r.status} ${r.body}`);
+    }
+  });
+  await Promise.all(workers);
+}
+await run(warm);
+const measured = bodies.length - warm;
+let measuredBytes = 0;
+const per = lineBytes / bodies.length;
+measuredBytes = per * measured;
+const cpu0 = cpuSeconds(pid);
+const t0 = performance.now();
+await run(bodies.length);
+const sec = (performance.now() - t0) / 1000;
+const cpu = cpuSeconds(pid) - cpu0;
+const measuredEntries = (entries / bodies.length) * measured;
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    entries: Math.round(measuredEntries),
+    seconds: Number(sec.toFixed(2)),
+    lines_per_s: Math.round(measuredEntries / sec),
+    mb_per_s: Number((measuredBytes / 1e6 / sec).toFixed(1)),
+    server_cpu_cores: Number((cpu / sec).toFixed(2)),
+    server_mb_per_cpu_s: Number((measuredBytes / 1e6 / cpu).toFixed(1)),
+    server_rss_mb: Math.round(rssBytes(pid) / 1e6),
+    concurrency: conc,
+  }),
+);
+silt.proc.kill('SIGKILL');
+await silt.exited;
+process.exit(0);

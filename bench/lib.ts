@@ -1,0 +1,76 @@
+/** Shared helpers for benchmarks: generator data, a real Silt child process, CPU and RSS. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import { GENLOGS } from '../test/support/genlogs.js';
+import { encodePush, labelString } from '../test/support/protobuf.js';
+
+export { startChild, tempDir } from '../test/support/silt.js';
+
+/** Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes. */
+export function protobufBatches(lines: number, streams: number, batch: number, startMs: number, rate: number): { bodies: Buffer[]; lineBytes: number; entries: number } {
+  const out = execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate)], {
+    maxBuffer: 1 << 31,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).toString('utf8');
+  const bodies: Buffer[] = [];
+  let lineBytes = 0;
+  let entries = 0;
+  for (const doc of out.split('\n')) {
+    if (!doc) continue;
+    const req = JSON.parse(doc) as { streams: { stream: Record<string, string>; values: [string, string][] }[] };
+    bodies.push(
+      encodePush(
+        req.streams.map((s) => ({
+          labels: labelString(s.stream),
+          entries: s.values.map(([ts, line]) => {
+            lineBytes += Buffer.byteLength(line);
+            entries++;
+            return { tsNs: BigInt(ts), line };
+          }),
+        })),
+      ),
+    );
+  }
+  return { bodies, lineBytes, entries };
+}
+
+/** CPU seconds (user+system) used so far by a process, from /proc. */
+export function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** POST with a keep-alive agent; resolves with status and body. */
+export function post(url: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent, headers: { ...headers, 'Content-Length': String(body.length) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Flags that lift tenant limits so benchmarks measure the engine, not the rate limiter. */
+export const UNLIMITED = [
+  '-distributor.ingestion-rate-limit-mb=100000',
+  '-distributor.ingestion-burst-size-mb=100000',
+  '-ingester.per-stream-rate-limit=100GB',
+  '-ingester.per-stream-rate-limit-burst=100GB',
+  '-ingester.max-global-streams-per-user=0',
+  '-validation.max-entries-limit=1000000',
+];

@@ -1,0 +1,140 @@
+/**
+ * Needle search over stored chunks: ingest N generator entries (default 5.3M ≈ 1 GiB of text)
+ * into chunks on the filesystem store, then time `|= "<absent token>"` and a rare needle over
+ * everything, cold (nothing cached in Silt) and warm, next to `rg -F -c` on the raw text.
+ * Also reports stored bytes vs raw text and index bytes vs chunk bytes.
+ * Usage: npx tsx bench/scan.ts [lines=5300000] [codec=snappy]
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { pino } from 'pino';
+import { App } from '../src/app/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { fingerprint, labelsFromObject, labelsToString, type ValidStream } from '../src/model/index.js';
+import { GENLOGS } from '../test/support/genlogs.js';
+import { tempDir } from './lib.js';
+
+const lines = Number(process.argv[2] ?? 5_300_000);
+const codec = process.argv[3] ?? 'snappy';
+const dir = tempDir('silt-bench-scan-');
+const rawFile = path.join(dir, 'logs.raw');
+const jsonFile = path.join(dir, 'logs.jsonl');
+const startMs = Date.now() - 6 * 86_400_000; // inside the 7d acceptance window, spanning days
+const rate = Math.ceil(lines / (5 * 86_400)); // spread over ~5 days
+const gen = (format: string, out: string): void => {
+  execFileSync(process.execPath, [GENLOGS, '--format', format, '--lines', String(lines), '--streams', '1000', '--start', String(startMs), '--rate', String(rate), '--out', out], { stdio: 'ignore' });
+};
+gen('raw', rawFile);
+gen('jsonl', jsonFile);
+const rawBytes = statSync(rawFile).size;
+
+const cfg = loadConfig([
+  `-common.path-prefix=${dir}`,
+  '-server.http-listen-address=127.0.0.1',
+  '-server.http-listen-port=0',
+  '-ingester.wal-enabled=false',
+  `-ingester.chunk-encoding=${codec}`,
+  '-ingester.max-global-streams-per-user=0',
+  '-store.chunks-cache-size=4GiB',
+  '-querier.query-ingesters-within=1s',
+  '-validation.max-entries-limit=1000000',
+  '-log.level=warn',
+]);
+const app = new App(cfg, pino({ level: 'warn' }));
+await app.start();
+const ing = app.ingester!;
+
+// Ingest straight into the ingester (the HTTP path has its own benchmark), flushing as we go.
+const t0 = performance.now();
+const rl = createInterface({ input: createReadStream(jsonFile), crlfDelay: Infinity });
+const byStream = new Map<string, ValidStream>();
+let n = 0;
+let lastNs = 0n;
+const flushBatch = async (): Promise<void> => {
+  await ing.push('fake', [...byStream.values()]);
+  byStream.clear();
+};
+for await (const l of rl) {
+  const o = JSON.parse(l) as { labels: Record<string, string>; ts_ns: string; line: string };
+  const key = JSON.stringify(o.labels);
+  let s = byStream.get(key);
+  if (!s) {
+    const labels = labelsFromObject(o.labels);
+    byStream.set(key, (s = { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels), entries: [] }));
+  }
+  const ts = BigInt(o.ts_ns);
+  if (ts > lastNs) lastNs = ts;
+  s.entries.push({ tsNs: ts, line: Buffer.from(o.line), metadata: [] });
+  if (++n % 10_000 === 0) await flushBatch();
+  if (n % 500_000 === 0) await ing.flushNow(true);
+}
+await flushBatch();
+await ing.flushNow(true);
+const ingestSec = (performance.now() - t0) / 1000;
+
+function sizeOf(p: string): number {
+  let total = 0;
+  for (const f of readdirSync(p, { withFileTypes: true, recursive: true })) if (f.isFile()) total += statSync(path.join(f.parentPath ?? f.path, f.name)).size;
+  return total;
+}
+const chunksDir = cfg.storage_config.filesystem.directory;
+const indexBytes = sizeOf(path.join(chunksDir, 'index'));
+const chunkBytes = sizeOf(chunksDir) - indexBytes;
+
+const startNs = (BigInt(startMs) - 1000n) * 1_000_000n;
+// The data ends about a day ago, so with query_ingesters_within=1s only stored chunks are read.
+const endNs = lastNs + 1n;
+async function timeQuery(query: string): Promise<{ sec: number; bytes: number; lines: number; hits: number }> {
+  const t = performance.now();
+  const r = await app.querier!.logQuery({ tenant: 'fake', query, startNs, endNs, limit: 1_000_000, direction: 'backward' });
+  const sec = (performance.now() - t) / 1000;
+  return { sec, bytes: r.stats.bytesProcessed, lines: r.stats.linesProcessed, hits: r.streams.reduce((a, s) => a + s.entries.length, 0) };
+}
+function rg(token: string): { sec: number; count: number } {
+  const t = performance.now();
+  let out = '0';
+  try {
+    out = execFileSync('rg', ['-F', '-c', token, rawFile]).toString().trim();
+  } catch {
+    /* rg exits 1 when nothing matches */
+  }
+  return { sec: (performance.now() - t) / 1000, count: Number(out) };
+}
+const results: Record<string, unknown>[] = [];
+for (const token of ['no such token anywhere', 'ERR_BITFLIP_99A6']) {
+  const q = `{cluster=~".+"} |= "${token}"`;
+  const cold = await timeQuery(q);
+  const warm = await timeQuery(q);
+  const r = rg(token);
+  results.push({
+    query: q,
+    hits: cold.hits,
+    rg_count: r.count,
+    text_gb: Number((cold.bytes / 1e9).toFixed(3)),
+    cold_s: Number(cold.sec.toFixed(2)),
+    cold_gb_per_s: Number((cold.bytes / 1e9 / cold.sec).toFixed(2)),
+    warm_s: Number(warm.sec.toFixed(2)),
+    warm_gb_per_s: Number((warm.bytes / 1e9 / warm.sec).toFixed(2)),
+    rg_s: Number(r.sec.toFixed(2)),
+    rg_gb_per_s: Number((rawBytes / 1e9 / r.sec).toFixed(2)),
+  });
+}
+console.log(
+  JSON.stringify({
+    bench: 'scan',
+    codec,
+    entries: n,
+    raw_bytes: rawBytes,
+    ingest_s: Number(ingestSec.toFixed(1)),
+    chunk_bytes: chunkBytes,
+    index_bytes: indexBytes,
+    stored_vs_raw: Number((chunkBytes / rawBytes).toFixed(3)),
+    index_vs_chunks_pct: Number(((100 * indexBytes) / chunkBytes).toFixed(4)),
+    results,
+  }),
+);
+await app.stop();
+spawn('rm', ['-rf', dir]);
+process.exit(0);

@@ -1,0 +1,14 @@
+/** Public API of the chunk format: MemChunk for writing, decodeChunk for reading, codecs and limits. */
+export {
+  MemChunk,
+  decodeChunk,
+  defaultChunkOptions,
+  blockEntryTs,
+  EMPTY_METADATA,
+  type BlockMeta,
+  type ChunkOptions,
+  type DecodedBlock,
+  type ReadableChunk,
+} from './mem-chunk.js';
+export { type Codec, CODECS, CODEC_IDS, parseCodec, codecId, codecFromId } from './codec.js';
+export * from './consts.js';

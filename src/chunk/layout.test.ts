@@ -1,0 +1,229 @@
+import zlib from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { ChunkCorruptError } from '../errors.js';
+import { ByteWriter } from '../util/bytes.js';
+import { CODECS, type Codec } from './codec.js';
+import { FOOTER_BYTES, HEADER_BYTES, MAGIC } from './consts.js';
+import { decodeChunk, MemChunk, type ReadableChunk } from './mem-chunk.js';
+import { chunkEntries, Rng } from './testing.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+
+function sample(codec: Codec, entries = 60, blockSizeBytes = 600): MemChunk {
+  const c = new MemChunk({ codec, blockSizeBytes, targetSizeBytes: 1 << 20 });
+  for (let i = 0; i < entries; i++) {
+    c.append(T0 + BigInt(i * 1000), Buffer.from(`msg=${i} level=${i % 3 === 0 ? 'warn' : 'info'} path=/x/${i % 5}`), i % 2 === 0 ? [{ name: 'trace', value: `t${i % 4}` }] : []);
+  }
+  return c;
+}
+
+/** Reads everything a query could touch: every block, every line, every metadata entry. */
+function readAll(d: ReadableChunk): void {
+  for (const b of chunkEntries(d)) for (const x of b) void x.metadata.length;
+}
+
+/** Expects `fn` to throw ChunkCorruptError (and nothing else). */
+function expectCorrupt(fn: () => unknown, message?: RegExp): void {
+  let err: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err, 'expected a ChunkCorruptError').toBeInstanceOf(ChunkCorruptError);
+  if (message !== undefined) expect((err as Error).message).toMatch(message);
+}
+
+interface RawBlock {
+  payload: Buffer;
+  entries: number;
+  minTsNs: bigint;
+  spanNs: number;
+  /** Overrides of meta fields, written as-is. */
+  uncompressedBytes?: number;
+}
+
+/**
+ * An independent writer of FORMAT.md for codec 'none', used to build chunks whose crcs are right
+ * but whose contents are hostile.
+ */
+function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?: number; symbolCount?: number } = {}): Buffer {
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(HEADER_BYTES);
+  header.writeUInt32BE(MAGIC, 0);
+  header[4] = 1;
+  header[5] = 0;
+  parts.push(header);
+  const metas = new ByteWriter();
+  metas.uvarint(opts.blockCount ?? blocks.length);
+  let offset = HEADER_BYTES;
+  for (const b of blocks) {
+    metas.uvarint(b.entries);
+    metas.i64be(b.minTsNs);
+    metas.uvarint(b.spanNs);
+    metas.uvarint(offset);
+    metas.uvarint(b.payload.length);
+    metas.uvarint(b.uncompressedBytes ?? b.payload.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(b.payload));
+    parts.push(b.payload, crc);
+    offset += b.payload.length + 4;
+  }
+  const metasOffset = offset;
+  const metasBytes = metas.finish();
+  parts.push(metasBytes);
+  const symbolsOffset = metasOffset + metasBytes.length;
+  let symbolsBytes = 0;
+  if (symbols.length > 0) {
+    const sw = new ByteWriter();
+    for (const s of symbols) sw.string(s);
+    const sb = sw.finish();
+    symbolsBytes = sb.length;
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(sb));
+    parts.push(sb, crc);
+  }
+  const footer = Buffer.alloc(FOOTER_BYTES);
+  footer.writeUInt32BE(metasOffset, 0);
+  footer.writeUInt32BE(metasBytes.length, 4);
+  footer.writeUInt32BE(symbolsOffset, 8);
+  footer.writeUInt32BE(symbolsBytes, 12);
+  footer.writeUInt32BE(symbolsBytes, 16);
+  footer.writeUInt32BE(opts.symbolCount ?? symbols.length, 20);
+  footer.writeUInt32BE(zlib.crc32(footer.subarray(0, 24), zlib.crc32(metasBytes)), 24);
+  parts.push(footer);
+  return Buffer.concat(parts);
+}
+
+/** A block payload from raw varints: n, ts deltas, lengths, line bytes, then the metadata section. */
+function payload(n: number, deltas: number[], lens: number[], lines: string, md: number[] = [0]): Buffer {
+  const w = new ByteWriter();
+  w.uvarint(n);
+  for (const d of deltas) w.uvarint(d);
+  for (const l of lens) w.uvarint(l);
+  w.bytes(Buffer.from(lines));
+  for (const v of md) w.uvarint(v);
+  return w.finish();
+}
+
+describe('independent layout writer', () => {
+  it('matches FORMAT.md: MemChunk bytes equal a hand-built chunk', () => {
+    const c = new MemChunk({ codec: 'none', blockSizeBytes: 1 << 20, targetSizeBytes: 1 << 20 });
+    c.append(T0 + 5n, Buffer.from('bb'), [{ name: 'k', value: 'v' }]);
+    c.append(T0, Buffer.from('a'), []);
+    const p = payload(2, [0, 5], [1, 2], 'abb', [1, 0, 1, 0, 1]);
+    expect(c.encode().toString('hex')).toBe(layout([{ payload: p, entries: 2, minTsNs: T0, spanNs: 5 }], ['k', 'v']).toString('hex'));
+  });
+
+  it('hand-built chunks decode', () => {
+    const p = payload(3, [0, 1, 0], [0, 2, 1], 'xyz', [2, 1, 1, 0, 0, 1, 0, 1]);
+    const d = decodeChunk(layout([{ payload: p, entries: 3, minTsNs: -5n, spanNs: 1 }], ['a', 'b']));
+    const b = d.readBlock(0);
+    expect(Array.from(b.tsRel)).toEqual([0, 1, 1]);
+    expect(b.metadata(0)).toEqual([{ name: 'b', value: 'a' }]);
+    expect(b.metadata(1)).toEqual([]);
+    expect(b.metadata(2)).toEqual([{ name: 'a', value: 'b' }]);
+  });
+});
+
+describe('corrupt chunks', () => {
+  for (const codec of CODECS) {
+    it(`${codec}: a flipped byte in a block fails that block's crc, other blocks still read`, () => {
+      const bytes = sample(codec).encode();
+      const metas = decodeChunk(bytes).blockMetas();
+      expect(metas.length).toBeGreaterThan(2);
+      for (let i = 0; i < metas.length; i++) {
+        const bad = Buffer.from(bytes);
+        bad[metas[i]!.offset + (metas[i]!.compressedBytes >> 1)]! ^= 0x20;
+        const d = decodeChunk(bad); // blocks are checked lazily
+        expectCorrupt(() => d.readBlock(i), new RegExp(`^chunk block ${i}: crc32 mismatch`));
+        for (let j = 0; j < metas.length; j++) if (j !== i) expect(d.readBlock(j).n).toBe(metas[j]!.entries);
+      }
+    });
+
+    it(`${codec}: every truncation is rejected`, () => {
+      const bytes = sample(codec, 12, 200).encode();
+      for (let n = 0; n < bytes.length; n++) expectCorrupt(() => decodeChunk(bytes.subarray(0, n)));
+    });
+
+    it(`${codec}: single-byte flips anywhere either read back or raise ChunkCorruptError`, () => {
+      const bytes = sample(codec, 8, 120).encode();
+      for (let pos = 0; pos < bytes.length; pos++) {
+        for (const mask of [0x01, 0x80]) {
+          const bad = Buffer.from(bytes);
+          bad[pos]! ^= mask;
+          // The only flip that may go unnoticed is none: every byte is covered by a check.
+          expectCorrupt(() => readAll(decodeChunk(bad)));
+        }
+      }
+    });
+  }
+
+  it('random garbage never crashes', () => {
+    const rng = new Rng(7);
+    const good = sample('snappy', 10, 150).encode();
+    for (let i = 0; i < 300; i++) {
+      const bad = Buffer.from(good);
+      const flips = 1 + rng.int(8);
+      for (let k = 0; k < flips; k++) {
+        const p = rng.int(bad.length);
+        bad[p] = (bad[p]! + 1 + rng.int(255)) & 0xff; // always a different byte
+      }
+      expectCorrupt(() => readAll(decodeChunk(bad)));
+      expectCorrupt(() => readAll(decodeChunk(rng.bytes(rng.int(200)))));
+    }
+  });
+
+  it('bad magic, version and codec id', () => {
+    const bytes = sample('none').encode();
+    const m = Buffer.from(bytes);
+    m[0] = 0x00;
+    expectCorrupt(() => decodeChunk(m), /bad chunk magic 0x004c5443/);
+    const v = Buffer.from(bytes);
+    v[4] = 2;
+    expectCorrupt(() => decodeChunk(v), /unsupported chunk format version 2/);
+    const c = Buffer.from(bytes);
+    c[5] = 9;
+    expectCorrupt(() => decodeChunk(c), /unknown chunk codec id 9/);
+  });
+
+  it('absurd meta lengths are rejected before allocating', () => {
+    const p = payload(1, [0], [1], 'x');
+    const ok = { payload: p, entries: 1, minTsNs: T0, spanNs: 0 };
+    expect(decodeChunk(layout([ok])).readBlock(0).n).toBe(1);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, uncompressedBytes: 2 ** 40 }])), /bad uncompressed size/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, uncompressedBytes: 2 ** 31 }])), /bad uncompressed size/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, entries: 2 ** 31 }])), /bad entry count/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, entries: 0 }])), /bad entry count/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, spanNs: 2 ** 53 }])), /bad time span/);
+    expectCorrupt(() => decodeChunk(layout([ok], [], { blockCount: 2 ** 31 })), /bad block count/);
+    expectCorrupt(() => decodeChunk(layout([ok], [], { blockCount: 2 })), /chunk metas/);
+    expectCorrupt(() => decodeChunk(layout([ok], [], { blockCount: 0 })), /chunk metas/);
+    expectCorrupt(() => decodeChunk(layout([ok], ['a'], { symbolCount: 2 ** 31 })), /symbols/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, minTsNs: 2n ** 63n - 1n, spanNs: 1 }])), /bad time span/);
+  });
+
+  it('absurd payload lengths are rejected (crcs valid)', () => {
+    const one = (p: Buffer, spanNs = 0, entries = 1, symbols: string[] = []) => {
+      const d = decodeChunk(layout([{ payload: p, entries, minTsNs: T0, spanNs }], symbols));
+      return () => readAll(d);
+    };
+    expectCorrupt(one(payload(2 ** 30, [0], [1], 'x')), /chunk block 0: payload has 1073741824 entries/);
+    expectCorrupt(one(payload(1, [0], [2 ** 31], 'x')), /chunk block 0: entry 0 line length 2147483648 exceeds/);
+    expectCorrupt(one(payload(1, [0], [1000], 'x')), /only 2 left/);
+    expectCorrupt(one(payload(1, [0], [1], 'x', [2 ** 40])), /metadata pair count/);
+    expectCorrupt(one(payload(1, [0], [1], 'x', [1, 1, 0, 1])), /symbol id 0 not below symbol count 0/);
+    expectCorrupt(one(payload(1, [0], [1], 'x', [1, 1, 5, 0]), 0, 1, ['a']), /symbol id 5/);
+    expectCorrupt(one(payload(1, [0], [1], 'x', [1, 9999, 0, 0]), 0, 1, ['a']), /bad metadata pair count/);
+    expectCorrupt(one(payload(1, [0], [1], 'x', [0, 7])), /trailing bytes/);
+    expectCorrupt(one(payload(1, [3], [1], 'x'), 3), /ts column spans/);
+    expectCorrupt(one(payload(2, [0, 9], [1, 0], 'x'), 3, 2), /beyond block span/);
+    expectCorrupt(one(payload(2, [0, 2], [1, 0], 'x'), 3, 2), /ts column spans \[0, 2\], meta says \[0, 3\]/);
+    expectCorrupt(one(Buffer.from([1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), /chunk block 0/);
+    // A corrupt symbols section shows up when metadata is first needed.
+    const good = layout([{ payload: payload(1, [0], [1], 'x', [1, 1, 0, 0]), entries: 1, minTsNs: T0, spanNs: 0 }], ['abc']);
+    const badSym = Buffer.from(good);
+    badSym[badSym.length - FOOTER_BYTES - 5]! ^= 1;
+    expectCorrupt(() => readAll(decodeChunk(badSym)), /chunk symbols: crc32 mismatch/);
+  });
+});

@@ -1,0 +1,85 @@
+/** Seeded random WAL records for tests (round trip, torn tails, the kill -9 child). */
+import type { Label } from '../../../model/index.js';
+import type { WalEntry, WalStream } from '../record.js';
+
+/** mulberry32: tiny, fast, good enough for test data. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface TestRecord {
+  tenant: string;
+  streams: WalStream[];
+}
+
+const TENANTS = ['fake', 'tenant-1', 'a.b_c!*()', 'x'.repeat(150)];
+const UNICODE = ['héllo wörld', '日本語のログ', '🎉 emoji 🚀', 'Ελληνικά', 'tab\tand\nnewline', ''];
+const INT64_MAX = 2n ** 63n - 1n;
+
+function pick<T>(rnd: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rnd() * xs.length)]!;
+}
+
+function randomLine(rnd: () => number): Buffer {
+  const k = rnd();
+  if (k < 0.1) return Buffer.alloc(0);
+  if (k < 0.3) {
+    const b = Buffer.allocUnsafe(1 + Math.floor(rnd() * 300));
+    for (let i = 0; i < b.length; i++) b[i] = Math.floor(rnd() * 256);
+    return b;
+  }
+  if (k < 0.5) return Buffer.from(pick(rnd, UNICODE) + ' ' + Math.floor(rnd() * 1e9), 'utf8');
+  if (k < 0.52) return Buffer.alloc(20_000 + Math.floor(rnd() * 50_000), 'L');
+  let s = 'level=info msg="request done" id=';
+  const n = Math.floor(rnd() * 200);
+  for (let i = 0; i < n; i++) s += String.fromCharCode(32 + Math.floor(rnd() * 95));
+  return Buffer.from(s, 'latin1');
+}
+
+function randomTs(rnd: () => number): bigint {
+  const k = rnd();
+  if (k < 0.1) return INT64_MAX - BigInt(Math.floor(rnd() * 1000));
+  if (k < 0.13) return 0n;
+  if (k < 0.15) return -(2n ** 63n) + BigInt(Math.floor(rnd() * 1000));
+  return 1_700_000_000_000_000_000n + BigInt(Math.floor(rnd() * 1e15));
+}
+
+function randomMetadata(rnd: () => number): Label[] {
+  const n = rnd() < 0.6 ? 0 : 1 + Math.floor(rnd() * 3);
+  const out: Label[] = [];
+  for (let i = 0; i < n; i++) out.push({ name: pick(rnd, ['trace_id', 'user', 'näme']), value: pick(rnd, UNICODE) + String(Math.floor(rnd() * 100)) });
+  return out;
+}
+
+/** One random record: 1–3 streams of 0–6 entries with edge-case timestamps, lines and metadata. */
+export function randomRecord(rnd: () => number): TestRecord {
+  const streams: WalStream[] = [];
+  const ns = 1 + Math.floor(rnd() * 3);
+  for (let s = 0; s < ns; s++) {
+    const entries: WalEntry[] = [];
+    const ne = Math.floor(rnd() * 7);
+    for (let e = 0; e < ne; e++) entries.push({ tsNs: randomTs(rnd), line: randomLine(rnd), metadata: randomMetadata(rnd) });
+    const app = pick(rnd, ['api', 'db', 'wörker', 'x'.repeat(60)]);
+    streams.push({ labels: `{app="${app}", env="prod"}`, fingerprint: Math.floor(rnd() * 2 ** 52).toString(16), entries });
+  }
+  return { tenant: pick(rnd, TENANTS), streams };
+}
+
+/** Comparable plain form (lines as base64) so views and copies compare equal. */
+export function normalize(tenant: string, streams: readonly WalStream[]): unknown {
+  return {
+    tenant,
+    streams: streams.map((s) => ({
+      labels: s.labels,
+      fingerprint: s.fingerprint,
+      entries: s.entries.map((e) => ({ ts: e.tsNs.toString(), line: Buffer.from(e.line.buffer, e.line.byteOffset, e.line.length).toString('base64'), md: e.metadata.map((m) => [m.name, m.value]) })),
+    })),
+  };
+}

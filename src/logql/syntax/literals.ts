@@ -1,0 +1,331 @@
+/**
+ * Literal values of LogQL, decoded the way Loki decodes them:
+ * - durations: Prometheus `model.ParseDuration` first (`1d`, `1h30m`, ordered units, integers),
+ *   then Go `time.ParseDuration` (`1.5h`, `-5m`, `500us`); ranges `[..]` accept only the former;
+ * - bytes: go-humanize `ParseBytes` (`10KB` = 10000, `1MiB` = 1048576);
+ * - strings: Go double-quoted literals with escapes, and backtick raw strings.
+ */
+
+const NS_PER_MS = 1_000_000n;
+
+/** Prometheus duration units, biggest first, in nanoseconds. */
+const PROM_UNITS: ReadonlyArray<readonly [string, bigint]> = [
+  ['y', 365n * 24n * 3600n * 1_000_000_000n],
+  ['w', 7n * 24n * 3600n * 1_000_000_000n],
+  ['d', 24n * 3600n * 1_000_000_000n],
+  ['h', 3600n * 1_000_000_000n],
+  ['m', 60n * 1_000_000_000n],
+  ['s', 1_000_000_000n],
+  ['ms', NS_PER_MS],
+];
+
+const MAX_INT64 = (1n << 63n) - 1n;
+
+/** Result of a duration parse: nanoseconds, or an error text (Prometheus wording). */
+export type DurationResult = { ok: true; ns: bigint } | { ok: false; error: string };
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Prometheus `model.ParseDuration`. */
+export function parsePromDuration(s: string): DurationResult {
+  if (s === '0') return { ok: true, ns: 0n };
+  if (s === '') return { ok: false, error: 'empty duration string' };
+  const bad = { ok: false, error: `not a valid duration string: ${goQuote(s)}` } as const;
+  let i = 0;
+  let total = 0n;
+  let lastUnit = -1;
+  while (i < s.length) {
+    if (!isDigit(s.charCodeAt(i))) return bad;
+    const start = i;
+    while (i < s.length && isDigit(s.charCodeAt(i))) i++;
+    const v = BigInt(s.slice(start, i));
+    const ustart = i;
+    while (i < s.length && !isDigit(s.charCodeAt(i))) i++;
+    if (i === ustart) return bad;
+    const u = s.slice(ustart, i);
+    const idx = PROM_UNITS.findIndex((x) => x[0] === u);
+    if (idx < 0) return { ok: false, error: `unknown unit ${goQuote(u)} in duration ${goQuote(s)}` };
+    if (idx <= lastUnit) return bad;
+    lastUnit = idx;
+    const mult = PROM_UNITS[idx]![1];
+    if (v > (1n << 63n) / mult) return { ok: false, error: 'duration out of range' };
+    total += v * mult;
+    if (total > MAX_INT64) return { ok: false, error: 'duration out of range' };
+  }
+  return { ok: true, ns: total };
+}
+
+const GO_UNITS: ReadonlyMap<string, bigint> = new Map([
+  ['ns', 1n],
+  ['us', 1000n],
+  ['µs', 1000n], // U+00B5
+  ['μs', 1000n], // U+03BC
+  ['ms', NS_PER_MS],
+  ['s', 1_000_000_000n],
+  ['m', 60_000_000_000n],
+  ['h', 3_600_000_000_000n],
+]);
+
+/** Go `time.ParseDuration`; null when invalid. */
+export function parseGoDuration(orig: string): bigint | null {
+  let s = orig;
+  let neg = false;
+  if (s.length > 0 && (s[0] === '-' || s[0] === '+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return 0n;
+  if (s === '') return null;
+  let d = 0n;
+  let i = 0;
+  while (i < s.length) {
+    const c0 = s.charCodeAt(i);
+    if (!(c0 === 46 || isDigit(c0))) return null;
+    const ps = i;
+    while (i < s.length && isDigit(s.charCodeAt(i))) i++;
+    const pre = i > ps;
+    const intPart = pre ? BigInt(s.slice(ps, i)) : 0n;
+    let frac = '';
+    let post = false;
+    if (i < s.length && s[i] === '.') {
+      i++;
+      const fs = i;
+      while (i < s.length && isDigit(s.charCodeAt(i))) i++;
+      frac = s.slice(fs, i);
+      post = i > fs;
+    }
+    if (!pre && !post) return null;
+    const us = i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 46 || isDigit(c)) break;
+      i++;
+    }
+    if (i === us) return null;
+    const unit = GO_UNITS.get(s.slice(us, i));
+    if (unit === undefined) return null;
+    if (intPart > (1n << 63n) / unit) return null;
+    let v = intPart * unit;
+    if (frac.length > 0) {
+      // Go scales the fraction in float64; do it exactly, truncating like Go does for short inputs.
+      const digits = frac.slice(0, 18);
+      v += (BigInt(digits) * unit) / 10n ** BigInt(digits.length);
+    }
+    d += v;
+    if (d > (1n << 63n)) return null;
+  }
+  if (!neg && d > MAX_INT64) return null;
+  return neg ? -d : d;
+}
+
+/** Loki's lexer duration: Prometheus style first, then Go style. */
+export function parseLokiDuration(s: string): bigint | null {
+  const p = parsePromDuration(s);
+  if (p.ok) return p.ns;
+  return parseGoDuration(s);
+}
+
+/**
+ * Canonical text of a duration that both parsers above read back exactly: Prometheus units for
+ * whole positive milliseconds (`1d`, `1h30m`, `500ms`), Go units otherwise (`-1h30m`, `1500ns`).
+ */
+export function formatDuration(ns: bigint): string {
+  if (ns === 0n) return '0s';
+  if (ns > 0n && ns % NS_PER_MS === 0n) {
+    let rest = ns;
+    let out = '';
+    for (const [u, mult] of PROM_UNITS) {
+      if (rest >= mult) {
+        out += `${rest / mult}${u}`;
+        rest %= mult;
+      }
+    }
+    return out;
+  }
+  const neg = ns < 0n;
+  let rest = neg ? -ns : ns;
+  let out = '';
+  const goUnits: ReadonlyArray<readonly [string, bigint]> = [
+    ['h', 3_600_000_000_000n],
+    ['m', 60_000_000_000n],
+    ['s', 1_000_000_000n],
+    ['ms', NS_PER_MS],
+    ['us', 1000n],
+    ['ns', 1n],
+  ];
+  for (const [u, mult] of goUnits) {
+    if (rest >= mult) {
+      out += `${rest / mult}${u}`;
+      rest %= mult;
+    }
+  }
+  return (neg ? '-' : '') + out;
+}
+
+const BYTE_UNITS: ReadonlyMap<string, number> = new Map([
+  ['b', 1],
+  ['', 1],
+  ['kib', 1024],
+  ['ki', 1024],
+  ['kb', 1000],
+  ['k', 1000],
+  ['mib', 1024 ** 2],
+  ['mi', 1024 ** 2],
+  ['mb', 1000 ** 2],
+  ['m', 1000 ** 2],
+  ['gib', 1024 ** 3],
+  ['gi', 1024 ** 3],
+  ['gb', 1000 ** 3],
+  ['g', 1000 ** 3],
+  ['tib', 1024 ** 4],
+  ['ti', 1024 ** 4],
+  ['tb', 1000 ** 4],
+  ['t', 1000 ** 4],
+  ['pib', 1024 ** 5],
+  ['pi', 1024 ** 5],
+  ['pb', 1000 ** 5],
+  ['p', 1000 ** 5],
+  ['eib', 1024 ** 6],
+  ['ei', 1024 ** 6],
+  ['eb', 1000 ** 6],
+  ['e', 1000 ** 6],
+]);
+
+/** go-humanize `ParseBytes`; null when invalid. */
+export function parseBytes(s: string): number | null {
+  let i = 0;
+  while (i < s.length && (isDigit(s.charCodeAt(i)) || s[i] === '.' || s[i] === ',')) i++;
+  const num = s.slice(0, i).replaceAll(',', '');
+  if (!/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)$/.test(num)) return null;
+  const f = Number(num);
+  const mult = BYTE_UNITS.get(s.slice(i).trim().toLowerCase());
+  if (mult === undefined) return null;
+  const v = f * mult;
+  if (v >= 2 ** 64) return null;
+  return Math.trunc(v);
+}
+
+/** Canonical text of a byte count that `parseBytes` reads back exactly. */
+export function formatBytes(n: number): string {
+  return `${n}B`;
+}
+
+/**
+ * Parses a Go float literal the way strconv.ParseFloat does for the forms Loki's lexer produces.
+ * Returns the number or the strconv error text.
+ */
+export function parseGoFloat(s: string): { ok: true; value: number } | { ok: false; error: string } {
+  if (/^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) {
+    const v = Number(s);
+    if (!Number.isFinite(v)) return { ok: false, error: `strconv.ParseFloat: parsing ${goQuote(s)}: value out of range` };
+    return { ok: true, value: v };
+  }
+  return { ok: false, error: `strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax` };
+}
+
+/** Go strconv.Atoi for a NUMBER token; the error text is not used by callers. */
+export function parseGoInt(s: string): number | null {
+  if (!/^[0-9]+$/.test(s)) return null;
+  const v = Number(s);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+/** Go `%q`/strconv.Quote-compatible quoting (JSON escapes are a subset of Go's). */
+export function goQuote(s: string): string {
+  return JSON.stringify(s);
+}
+
+/** Canonical text of a number: shortest round-trip form, `-0` kept. */
+export function formatNumber(v: number): string {
+  if (Object.is(v, -0)) return '-0';
+  return String(v);
+}
+
+/** Error of `unquoteGo`: the Go scanner's wording. */
+export class UnquoteError extends Error {}
+
+const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
+  a: 7,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+  v: 11,
+  '\\': 92,
+  '"': 34,
+};
+
+function hasLoneSurrogate(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const n = s.charCodeAt(i + 1);
+      if (!(n >= 0xdc00 && n <= 0xdfff)) return true;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Decodes a complete string token (with its quotes). Throws UnquoteError with Go's wording.
+ * Fast path: no backslash and valid UTF-16.
+ */
+export function unquoteGo(tok: string): string {
+  const body = tok.slice(1, -1);
+  if (hasLoneSurrogate(body)) throw new UnquoteError('invalid UTF-8 rune');
+  if (tok[0] === '`') return body.replaceAll('\r', '');
+  if (body.indexOf('\\') < 0) return body;
+  const bytes: number[] = [];
+  const pushString = (str: string): void => {
+    for (const b of Buffer.from(str, 'utf8')) bytes.push(b);
+  };
+  let i = 0;
+  while (i < body.length) {
+    const j = body.indexOf('\\', i);
+    if (j < 0) {
+      pushString(body.slice(i));
+      break;
+    }
+    if (j > i) pushString(body.slice(i, j));
+    const e = body[j + 1];
+    if (e === undefined) throw new UnquoteError('invalid char escape');
+    const simple = SIMPLE_ESCAPES[e];
+    if (simple !== undefined) {
+      bytes.push(simple);
+      i = j + 2;
+      continue;
+    }
+    if (e >= '0' && e <= '7') {
+      const oct = body.slice(j + 1, j + 4);
+      if (!/^[0-7]{3}$/.test(oct)) throw new UnquoteError('invalid char escape');
+      const v = parseInt(oct, 8);
+      if (v > 255) throw new UnquoteError('invalid char escape');
+      bytes.push(v);
+      i = j + 4;
+      continue;
+    }
+    const hexLen = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
+    if (hexLen === 0) throw new UnquoteError('invalid char escape');
+    const hex = body.slice(j + 2, j + 2 + hexLen);
+    if (hex.length !== hexLen || !/^[0-9a-fA-F]+$/.test(hex)) throw new UnquoteError('invalid char escape');
+    const v = parseInt(hex, 16);
+    if (e === 'x') {
+      bytes.push(v);
+    } else {
+      if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) throw new UnquoteError('invalid char escape');
+      pushString(String.fromCodePoint(v));
+    }
+    i = j + 2 + hexLen;
+  }
+  const buf = Buffer.from(bytes);
+  const out = buf.toString('utf8');
+  // Invalid UTF-8 from \x or octal escapes cannot be represented in a JS string.
+  if (!Buffer.from(out, 'utf8').equals(buf)) throw new UnquoteError('invalid UTF-8 rune');
+  return out;
+}

@@ -1,0 +1,96 @@
+/**
+ * Starts Silt for tests: in-process (fast, for most tests) or as a real child process
+ * (for kill -9 and restart tests). Everything listens on 127.0.0.1 with a free port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { App } from '../../src/app/app.js';
+import { loadConfig } from '../../src/config/config.js';
+import { REPO_ROOT } from './genlogs.js';
+
+export function tempDir(prefix = 'silt-test-'): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Base flags for a test instance rooted at `dir`. */
+export function testFlags(dir: string, extra: string[] = []): string[] {
+  return ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dir}`, '-log.level=warn', ...extra];
+}
+
+export interface InProcess {
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts an App in this process. */
+export async function startInProcess(dir: string, extra: string[] = []): Promise<InProcess> {
+  const cfg = loadConfig(testFlags(dir, extra));
+  const app = new App(cfg, pino({ level: 'warn' }));
+  await app.start();
+  return { app, url: `http://127.0.0.1:${app.httpPort}`, stop: () => app.stop() };
+}
+
+export interface ChildSilt {
+  proc: ChildProcess;
+  url: string;
+  /** Resolves with the exit code/signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stderr(): string;
+}
+
+/** Spawns `cmd/silt.ts` as a real process and waits until /ready answers 200. */
+export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000): Promise<ChildSilt> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`silt did not start: ${err}${out}`)), timeoutMs);
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /"port":(\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+    void exited.then((e) => reject(new Error(`silt exited early (${JSON.stringify(e)}): ${err}${out}`)));
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const r = await fetch(`${url}/ready`);
+      if (r.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > until) throw new Error('silt never became ready');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { proc, url, exited, stderr: () => err };
+}
+
+/** GET helper returning parsed JSON and asserting a 200. */
+export async function getJson(url: string): Promise<any> {
+  const r = await fetch(url);
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`GET ${url} -> ${r.status}: ${body}`);
+  return JSON.parse(body);
+}
+
+/** Runs query_range and returns the flattened entries [labelsKey, ts, line]. */
+export async function queryRange(base: string, params: Record<string, string>, headers: Record<string, string> = {}): Promise<any> {
+  const r = await fetch(`${base}/loki/api/v1/query_range?${new URLSearchParams(params)}`, { headers });
+  const body = await r.text();
+  if (r.status !== 200) throw new Error(`query_range -> ${r.status}: ${body}`);
+  return JSON.parse(body);
+}
