@@ -1,0 +1,108 @@
+/**
+ * Compiled label matchers (stream selectors, label filters, drop/keep). Regexes are fully
+ * anchored with `.` matching newlines, as Prometheus compiles them (`^(?s:v)$`), and run on RE2.
+ * Fast paths skip RE2 for `.*`, `.+`, plain literals and literal alternations `a|b|c`.
+ */
+import { ParseError } from '../../errors.js';
+import type { Matcher, MatchType } from '../../model/matcher.js';
+import type { LabelMatcher, LogSelectorExpr } from '../syntax/ast.js';
+import { compileAnchored, regexError } from '../syntax/regex.js';
+
+const META = /[\\.+*?()|[\]{}^$]/;
+
+/** The literal alternatives of `a|b|c` when every branch is a plain literal; null otherwise. */
+export function literalAlternatives(pattern: string): string[] | null {
+  const parts = pattern.split('|');
+  for (const p of parts) if (META.test(p)) return null;
+  return parts;
+}
+
+class EqualMatcher implements Matcher {
+  constructor(
+    readonly name: string,
+    readonly type: MatchType,
+    readonly value: string,
+    private readonly negate: boolean,
+  ) {}
+  matches(v: string): boolean {
+    return (v === this.value) !== this.negate;
+  }
+}
+
+class SetMatcher implements Matcher {
+  private readonly set: ReadonlySet<string>;
+  constructor(
+    readonly name: string,
+    readonly type: MatchType,
+    readonly value: string,
+    values: readonly string[],
+    private readonly negate: boolean,
+  ) {
+    this.set = new Set(values);
+  }
+  matches(v: string): boolean {
+    return this.set.has(v) !== this.negate;
+  }
+}
+
+class AnyMatcher implements Matcher {
+  constructor(
+    readonly name: string,
+    readonly type: MatchType,
+    readonly value: string,
+    /** true: `.+` (non-empty only). */
+    private readonly nonEmpty: boolean,
+    private readonly negate: boolean,
+  ) {}
+  matches(v: string): boolean {
+    return (this.nonEmpty ? v.length > 0 : true) !== this.negate;
+  }
+}
+
+class RegexMatcher implements Matcher {
+  private readonly re: ReturnType<typeof compileAnchored>;
+  constructor(
+    readonly name: string,
+    readonly type: MatchType,
+    readonly value: string,
+    private readonly negate: boolean,
+  ) {
+    this.re = compileAnchored(value);
+  }
+  matches(v: string): boolean {
+    return this.re.test(v) !== this.negate;
+  }
+}
+
+/** Compiles one matcher. Throws ParseError (Go's regexp wording) for an invalid regex. */
+export function compileMatcher(name: string, type: MatchType, value: string): Matcher {
+  switch (type) {
+    case '=':
+      return new EqualMatcher(name, type, value, false);
+    case '!=':
+      return new EqualMatcher(name, type, value, true);
+    case '=~':
+    case '!~': {
+      const negate = type === '!~';
+      if (value === '.*') return new AnyMatcher(name, type, value, false, negate);
+      if (value === '.+') return new AnyMatcher(name, type, value, true, negate);
+      const alts = literalAlternatives(value);
+      if (alts !== null) {
+        return alts.length === 1 ? new EqualMatcher(name, type, value, negate) : new SetMatcher(name, type, value, alts, negate);
+      }
+      const err = regexError(value);
+      if (err !== null) throw new ParseError(err, 0, 0);
+      return new RegexMatcher(name, type, value, negate);
+    }
+  }
+}
+
+/** Compiles AST matchers. */
+export function compileMatchers(ms: readonly LabelMatcher[]): Matcher[] {
+  return ms.map((m) => compileMatcher(m.name, m.type, m.value));
+}
+
+/** The compiled stream matchers of a log query. */
+export function compileSelector(expr: LogSelectorExpr): Matcher[] {
+  return compileMatchers(expr.matchers);
+}
