@@ -30,10 +30,17 @@ export interface IngesterDeps {
 
 const NS_PER_MS = 1_000_000n;
 
-function formatNsTime(ns: bigint): string {
-  const ms = Number(ns / NS_PER_MS);
-  const rem = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, `.${rem}Z`).replace('T', ' ').replace('Z', ' +0000 UTC');
+/** Go's time.Time.String() for a UTC instant: `2006-01-02 15:04:05.999999999 +0000 UTC`. */
+function goTimeString(ns: bigint): string {
+  const sec = ns / 1_000_000_000n;
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  const d = new Date(Number(sec) * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return `${d}${frac ? '.' + frac : ''} +0000 UTC`;
+}
+
+/** Go's time.RFC3339 for a UTC instant (no fraction). */
+function rfc3339(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000_000n) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function humanRate(bytes: number): string {
@@ -207,13 +214,13 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
       }
       const res = s.append(vs.entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, true);
       if (res.duplicates > 0) this.m.duplicates.inc(res.duplicates);
-      if (res.firstRejected) {
-        const r = res.firstRejected;
-        badRequest.push(
-          `entry with timestamp ${formatNsTime(r.entry.tsNs)} ignored, reason: 'entry too far behind, entry timestamp is: ${new Date(Number(r.entry.tsNs / NS_PER_MS)).toISOString()}, oldest acceptable timestamp is: ${new Date(Number(r.oldestNs / NS_PER_MS)).toISOString()}',` +
-            ` for stream: ${vs.labelsString},` +
-            (res.tooFarBehind > 1 ? ` total ignored: ${res.tooFarBehind} out of ${vs.entries.length}` : ''),
-        );
+      if (res.tooFarBehind > 0) {
+        // Loki's text: one line per rejected entry, then a per-stream total.
+        let msg = '';
+        for (const r of res.rejected) {
+          msg += `entry with timestamp ${goTimeString(r.entry.tsNs)} ignored, reason: 'entry too far behind, entry timestamp is: ${rfc3339(r.entry.tsNs)}, oldest acceptable timestamp is: ${rfc3339(r.oldestNs)}',\n`;
+        }
+        badRequest.push(msg + `user '${tenant}', total ignored: ${res.tooFarBehind} out of ${vs.entries.length} for stream: ${vs.labelsString}`);
       }
       if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended });
     }

@@ -1,6 +1,9 @@
 import { MemChunk, type ChunkOptions } from '../chunk/index.js';
 import type { Labels, PushEntry } from '../model/index.js';
 
+/** Rejected entries listed one by one in an error message; the rest are only counted. */
+export const MAX_REPORTED_REJECTIONS = 10;
+
 /** One chunk of a stream and its flush state. */
 export class ChunkDesc {
   /** The chunk; takes appends until `closed`. */
@@ -40,8 +43,8 @@ export interface AppendResult {
   appended: PushEntry[];
   /** Entries rejected as too far behind. */
   tooFarBehind: number;
-  /** The first rejection, for the error message. */
-  firstRejected: { entry: PushEntry; oldestNs: bigint } | null;
+  /** The first few rejections (at most MAX_REPORTED_REJECTIONS), for the error message. */
+  rejected: { entry: PushEntry; oldestNs: bigint }[];
   /** Exact duplicates dropped. */
   duplicates: number;
 }
@@ -72,14 +75,14 @@ export class Stream {
    * rejection (WAL replay re-applies what was already accepted).
    */
   append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
-    const res: AppendResult = { appended: [], tooFarBehind: 0, firstRejected: null, duplicates: 0 };
+    const res: AppendResult = { appended: [], tooFarBehind: 0, rejected: [], duplicates: 0 };
     let head = this.chunks[this.chunks.length - 1];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const ts = e.tsNs;
       if (check && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
         res.tooFarBehind++;
-        if (res.firstRejected === null) res.firstRejected = { entry: e, oldestNs: this.maxTsNs - oooWindowNs };
+        if (res.rejected.length < MAX_REPORTED_REJECTIONS) res.rejected.push({ entry: e, oldestNs: this.maxTsNs - oooWindowNs });
         continue;
       }
       if (head !== undefined && !head.closed && head.entries > 0) {

@@ -90,7 +90,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     '/loki/api/v1/query',
     async (req) => {
       const expr = q.parse(req.params.get('query') ?? '');
-      if (expr.kind === 'log') throw new InvalidError('log queries are not supported as an instant query type, please change your query to a range query type');
+      if (expr.kind === 'logSelector') throw new InvalidError('log queries are not supported as an instant query type, please change your query to a range query type');
       throw new InvalidError('not implemented yet: metric queries');
     },
     true,

@@ -5,7 +5,7 @@
  */
 import { ParseError } from '../../errors.js';
 import type { Matcher, MatchType } from '../../model/matcher.js';
-import type { LabelMatcher, LogSelectorExpr } from '../syntax/ast.js';
+import type { Expr, LabelMatcher, LogSelectorExpr } from '../syntax/ast.js';
 import { compileAnchored, regexError } from '../syntax/regex.js';
 
 const META = /[\\.+*?()|[\]{}^$]/;
@@ -102,7 +102,28 @@ export function compileMatchers(ms: readonly LabelMatcher[]): Matcher[] {
   return ms.map((m) => compileMatcher(m.name, m.type, m.value));
 }
 
-/** The compiled stream matchers of a log query. */
-export function compileSelector(expr: LogSelectorExpr): Matcher[] {
-  return compileMatchers(expr.matchers);
+/** The first log selector of an expression, in source order (metric queries have at least one). */
+export function firstLogSelector(expr: Expr): LogSelectorExpr | null {
+  switch (expr.kind) {
+    case 'logSelector':
+      return expr;
+    case 'rangeAggregation':
+      return expr.range.selector;
+    case 'vectorAggregation':
+    case 'labelReplace':
+      return firstLogSelector(expr.expr);
+    case 'binOp':
+      return firstLogSelector(expr.lhs) ?? firstLogSelector(expr.rhs);
+    default:
+      return null;
+  }
 }
+
+/** The compiled stream matchers of a log query (of its first selector for a metric query). */
+export function compileSelector(expr: Expr): Matcher[] {
+  const sel = firstLogSelector(expr);
+  return sel === null ? [] : compileMatchers(sel.matchers);
+}
+
+/** Alias of compileSelector, the name the querier imports. */
+export const selectorMatchers = compileSelector;

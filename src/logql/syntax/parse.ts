@@ -5,7 +5,7 @@
  */
 import nearley from 'nearley';
 import { ParseError } from '../../errors.js';
-import type { Expr, LabelMatcher, LogSelectorExpr } from './ast.js';
+import type { Expr, LogSelectorExpr } from './ast.js';
 import grammar, { lexer } from './grammar.gen.js';
 import { displayToken, displayType, LexError, type Token } from './lexer.js';
 import { checkMatchers, checkSelectorMatchers, SemanticError, validateExpr } from './validate.js';
@@ -137,10 +137,11 @@ export function parseLogSelector(query: string): LogSelectorExpr {
 }
 
 /**
- * Parses a bare stream selector `{a="b", c=~"d"}` (series `match[]`, label queries). With
+ * Parses a bare stream selector `{a="b", c=~"d"}` (series `match[]`, label queries) into a
+ * LogSelectorExpr without stages. With
  * `validate` (default) at least one matcher must not match the empty value, as in Loki.
  */
-export function parseSelector(query: string, validate = true): LabelMatcher[] {
+export function parseSelector(query: string, validate = true): LogSelectorExpr {
   const expr = parseUnvalidated(query);
   if (expr.kind !== 'logSelector' || expr.stages.length > 0) {
     throw new ParseError('only label matchers is supported', 1, 1);
@@ -152,5 +153,5 @@ export function parseSelector(query: string, validate = true): LabelMatcher[] {
     if (e instanceof SemanticError) throw errorAt(query, e.detail, e.offset);
     throw e;
   }
-  return [...expr.matchers];
+  return expr;
 }

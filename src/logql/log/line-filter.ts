@@ -1,0 +1,230 @@
+/**
+ * Block-at-a-time line filters (VictoriaLogs' bitmap idea): a filter looks at all entries of a
+ * decoded block at once and clears the selection bytes of entries that fail.
+ *
+ * Literal filters (`|= "x"`, `!= "x"`, and regexes Loki simplifies to literals: `|~ "x"`,
+ * `|~ "a|b"`, `|~ "(?i)x"`) search the WHOLE block with `Buffer.indexOf` and map each hit to
+ * its entry by binary search over `offsets`; an absent needle costs one indexOf per block.
+ * Other regexes run RE2 per selected line on a Buffer view (no string decoding).
+ */
+import { NotImplementedError } from '../../errors.js';
+import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
+import { compileUnanchored } from '../syntax/regex.js';
+
+/**
+ * Filters entries of one decoded block. `lines` is all line bytes concatenated; line i spans
+ * [offsets[i], offsets[i+1]). `sel` has one byte per entry, 1 = still selected; a filter only clears bytes.
+ */
+export interface BlockLineFilter {
+  apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void;
+}
+
+/** Marks (out[i] = 1) the selected entries whose line matches; never clears `out`. */
+interface BlockMatcher {
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void;
+}
+
+/** Largest i in [lo, n) with offsets[i] <= pos: the entry containing byte `pos`. */
+function entryAt(offsets: Int32Array, lo: number, n: number, pos: number): number {
+  let hi = n - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (offsets[mid]! <= pos) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Whole-block substring search. */
+class ContainsMatcher implements BlockMatcher {
+  constructor(private readonly needle: Buffer) {}
+
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    const len = this.needle.length;
+    if (len === 0) {
+      for (let i = 0; i < n; i++) if (sel[i] !== 0) out[i] = 1;
+      return;
+    }
+    const end = offsets[n]!;
+    let from = offsets[0]!;
+    let entry = 0;
+    while (from < end) {
+      const hit = lines.indexOf(this.needle, from);
+      if (hit < 0 || hit + len > end) return;
+      entry = entryAt(offsets, entry, n, hit);
+      const lineEnd = offsets[entry + 1]!;
+      // A hit straddling into the next line: no later hit can start inside this line either.
+      if (hit + len <= lineEnd && sel[entry] !== 0) out[entry] = 1;
+      from = lineEnd;
+    }
+  }
+}
+
+/** ASCII case-insensitive search on a lower-cased copy of the block (needle is lower-case ASCII). */
+class FoldedContainsMatcher implements BlockMatcher {
+  private folded: Buffer = Buffer.alloc(0);
+  private readonly inner: ContainsMatcher;
+  constructor(needle: Buffer) {
+    this.inner = new ContainsMatcher(needle);
+  }
+
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    const size = lines.length;
+    if (this.folded.length < size) this.folded = Buffer.allocUnsafe(Math.max(size, this.folded.length * 2));
+    const f = this.folded;
+    const start = offsets[0]!;
+    const end = offsets[n]!;
+    for (let i = start; i < end; i++) {
+      const c = lines[i]!;
+      f[i] = c >= 65 && c <= 90 ? c + 32 : c;
+    }
+    this.inner.mark(f, offsets, n, sel, out);
+  }
+}
+
+/** RE2 on each selected line. */
+class RegexMatcher implements BlockMatcher {
+  private readonly re: ReturnType<typeof compileUnanchored>;
+  constructor(pattern: string) {
+    this.re = compileUnanchored(pattern);
+  }
+
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    const re = this.re;
+    for (let i = 0; i < n; i++) {
+      if (sel[i] === 0 || out[i] !== 0) continue;
+      if (re.test(lines.subarray(offsets[i]!, offsets[i + 1]!))) out[i] = 1;
+    }
+  }
+}
+
+/** Characters with a regex meaning; a pattern free of them (after unescaping) is a literal. */
+const META = '\\.+*?()|[]{}^$';
+
+/**
+ * The literal a regex stands for (`foo`, `a\.b`), or null. Mirrors Loki's simplification of
+ * `|~ "literal"` to a contains filter.
+ */
+function regexLiteral(p: string): string | null {
+  let out = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') {
+      const e = p[i + 1];
+      if (e === undefined || !META.includes(e)) return null;
+      out += e;
+      i++;
+    } else if (META.includes(c)) {
+      return null;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+/** Splits a regex on top-level `|` when each branch is a literal. */
+function literalBranches(p: string): string[] | null {
+  const branches: string[] = [];
+  let cur = '';
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\' && i + 1 < p.length) {
+      cur += c + p[i + 1]!;
+      i++;
+    } else if (c === '|') {
+      branches.push(cur);
+      cur = '';
+    } else {
+      cur += c;
+    }
+  }
+  branches.push(cur);
+  const lits: string[] = [];
+  for (const b of branches) {
+    const l = regexLiteral(b);
+    if (l === null) return null;
+    lits.push(l);
+  }
+  return lits;
+}
+
+/** True when ASCII-lower-casing finds every RE2 `(?i)` match: no letters with non-ASCII folds (k, s). */
+function foldableAscii(lit: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return /^[\x00-\x7f]*$/.test(lit) && !/[ks]/i.test(lit);
+}
+
+function regexMatchers(pattern: string): BlockMatcher[] {
+  let p = pattern;
+  let ci = false;
+  if (p.startsWith('(?i)')) {
+    ci = true;
+    p = p.slice(4);
+  }
+  const lits = literalBranches(p);
+  if (lits !== null && lits.every((l) => l.length > 0)) {
+    if (!ci) return lits.map((l) => new ContainsMatcher(Buffer.from(l, 'utf8')));
+    if (lits.every(foldableAscii)) return lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'utf8')));
+  }
+  return [new RegexMatcher(pattern)];
+}
+
+/** One line-filter stage: its alternatives, positive (any matches) or negative (none matches). */
+class StageFilter implements BlockLineFilter {
+  private scratch = new Uint8Array(0);
+  constructor(
+    private readonly matchers: readonly BlockMatcher[],
+    private readonly negate: boolean,
+  ) {}
+
+  apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void {
+    if (this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, this.scratch.length * 2));
+    const hits = this.scratch;
+    hits.fill(0, 0, n);
+    for (const m of this.matchers) m.mark(lines, offsets, n, sel, hits);
+    if (this.negate) {
+      for (let i = 0; i < n; i++) if (hits[i] !== 0) sel[i] = 0;
+    } else {
+      for (let i = 0; i < n; i++) if (hits[i] === 0) sel[i] = 0;
+    }
+  }
+}
+
+class AndFilter implements BlockLineFilter {
+  constructor(private readonly filters: readonly BlockLineFilter[]) {}
+  apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void {
+    for (const f of this.filters) f.apply(lines, offsets, n, sel);
+  }
+}
+
+/** Compiles one `|=`/`!=`/`|~`/`!~` stage. Pattern and ip() filters are not implemented yet. */
+export function compileLineFilterStage(s: LineFilterStage): BlockLineFilter {
+  if (s.op === '|>' || s.op === '!>') throw new NotImplementedError('not implemented yet: pattern line filter');
+  const matchers: BlockMatcher[] = [];
+  for (const a of s.args) {
+    if (a.ip) throw new NotImplementedError('not implemented yet: ip line filter');
+    if (s.op === '|=' || s.op === '!=') matchers.push(new ContainsMatcher(Buffer.from(a.value, 'utf8')));
+    else matchers.push(...regexMatchers(a.value));
+  }
+  return new StageFilter(matchers, s.op === '!=' || s.op === '!~');
+}
+
+/**
+ * Compiles the line filters that apply to the raw line: every line filter stage before the first
+ * stage that rewrites the line (`line_format`, `unpack`, `decolorize`), as Loki moves line filters
+ * ahead of parsers. Returns null when there are none, and for metric queries.
+ */
+export function compileLineFilters(expr: Expr | readonly StageExpr[]): BlockLineFilter | null {
+  let stages: readonly StageExpr[];
+  if (Array.isArray(expr)) stages = expr as readonly StageExpr[];
+  else if ((expr as Expr).kind === 'logSelector') stages = (expr as LogSelectorExpr).stages;
+  else return null;
+  const filters: BlockLineFilter[] = [];
+  for (const s of stages) {
+    if (s.kind === 'lineFormat' || s.kind === 'unpack' || s.kind === 'decolorize') break;
+    if (s.kind === 'lineFilter') filters.push(compileLineFilterStage(s));
+  }
+  if (filters.length === 0) return null;
+  return filters.length === 1 ? filters[0]! : new AndFilter(filters);
+}
