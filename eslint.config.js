@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', '**/*.gen.cjs', 'data/**', 'bench/out/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', '**/*.gen.cjs', 'data/**', 'bench/out/**', '**/*.tmp.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +15,7 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['cmd/**', 'bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-console': 'off' } },
+  { files: ['cmd/**', 'bench/**', 'test/**', '**/*.test.ts'], rules: { 'no-console': 'off', '@typescript-eslint/no-explicit-any': 'off' } },
   // Dependency direction: lower layers never import roles, the server or the app graph.
   {
     files: ['src/model/**', 'src/util/**', 'src/errors.ts'],

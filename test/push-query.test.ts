@@ -52,7 +52,7 @@ const CASES: Case[] = [
   { name: 'needle', query: '{cluster=~".+"} |= "ERR_RATE_LIMITED_7F1A"', ref: { labels: { cluster: (v) => v !== '' }, line: [(l) => l.includes('ERR_RATE_LIMITED_7F1A')] } },
   {
     name: 'negative filter and regex',
-    query: `{namespace!="${NS}"} != "GET" |~ "(?i)error"`,
+    query: `{cluster=~".+", namespace!="${NS}"} != "GET" |~ "(?i)error"`,
     ref: { labels: { namespace: (v) => v !== NS }, line: [(l) => !l.includes('GET'), (l) => /error/i.test(l)] },
   },
   { name: 'absent', query: '{cluster=~".+"} |= "no such token anywhere"', ref: { labels: { cluster: (v) => v !== '' }, line: [() => false] } },

@@ -53,7 +53,7 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'invalid label name', streams: [{ stream: { '0bad': 'x' }, values: [line('a')] }], status: 400, contains: "invalid", reason: 'invalid_labels' },
+  { name: 'invalid label name', streams: [{ stream: { '0bad': 'x' }, values: [line('a')] }], status: 400, contains: "error parsing labels '{0bad=\"x\"}' with error", reason: 'invalid_labels' },
   { name: 'missing labels', streams: [{ stream: {}, values: [line('a')] }], status: 400, contains: 'error at least one label pair is required per stream', reason: 'missing_labels' },
   {
     name: 'too many labels',
@@ -159,7 +159,7 @@ describe('push validation', () => {
     expect(r.text.trim()).toBe('no org id');
     expect((await push(limited.url, { ...body, headers: { ...body.headers, 'X-Scope-OrgID': 'team-a' } })).status).toBe(204);
     const other = await fetch(`${limited.url}/loki/api/v1/query_range?${new URLSearchParams({ query: '{app="tenant"}' })}`, { headers: { 'X-Scope-OrgID': 'team-b' } });
-    expect((await other.json()).data.result).toEqual([]);
+    expect(((await other.json()) as { data: { result: unknown[] } }).data.result).toEqual([]);
   });
 
   it('answers 429 with Loki text for the tenant and per-stream rate limits', async () => {

@@ -90,7 +90,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
     this.maxChunkAgeNs = BigInt(this.cfg.max_chunk_age) * NS_PER_MS;
     this.oooWindowNs = this.maxChunkAgeNs / 2n;
     const r = deps.registry;
-    const self = this;
+    const tenants = this.tenants;
     this.m = {
       streams: new Gauge({ name: 'silt_ingester_memory_streams', help: 'Streams held in memory.', labelNames: ['tenant'], registers: [r] }),
       chunks: new Gauge({
@@ -99,7 +99,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
         registers: [r],
         collect() {
           let n = 0;
-          for (const t of self.tenants.values()) for (const s of t.streams.values()) n += s.chunks.length;
+          for (const t of tenants.values()) for (const s of t.streams.values()) n += s.chunks.length;
           this.set(n);
         },
       }),
@@ -116,7 +116,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
         registers: [r],
         collect() {
           let n = 0;
-          for (const t of self.tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (c.closed && !c.flushed) n++;
+          for (const t of tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (c.closed && !c.flushed) n++;
           this.set(n);
         },
       }),
