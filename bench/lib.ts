@@ -10,7 +10,7 @@ export { startChild, tempDir } from '../test/support/silt.js';
 /** Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes. */
 export function protobufBatches(lines: number, streams: number, batch: number, startMs: number, rate: number): { bodies: Buffer[]; lineBytes: number; entries: number } {
   const out = execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate)], {
-    maxBuffer: 1 << 31,
+    maxBuffer: 2 ** 31,
     stdio: ['ignore', 'pipe', 'ignore'],
   }).toString('utf8');
   const bodies: Buffer[] = [];
