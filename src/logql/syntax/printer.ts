@@ -124,7 +124,9 @@ function printUnwrap(u: UnwrapExpr): string {
 export function printLogRange(r: LogRangeExpr): string {
   let out = printLogSelector(r.selector);
   if (r.unwrap !== null) out += ' ' + printUnwrap(r.unwrap);
-  out += ` [${formatDuration(r.rangeNs)}]`;
+  // `{a="b"}[5m]` like Loki; a space after a pipeline for readability.
+  if (r.unwrap !== null || r.selector.stages.length > 0) out += ' ';
+  out += `[${formatDuration(r.rangeNs)}]`;
   if (r.offsetNs !== 0n) out += ` offset ${formatDuration(r.offsetNs)}`;
   return out;
 }

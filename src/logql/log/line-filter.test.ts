@@ -1,0 +1,177 @@
+import RE2 from 're2';
+import { describe, expect, it } from 'vitest';
+import { NotImplementedError } from '../../errors.js';
+import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
+import { parseExpr } from '../syntax/parse.js';
+import { compileLineFilters } from './line-filter.js';
+
+/** mulberry32: seeded so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Block {
+  lines: string[];
+  buf: Buffer;
+  offsets: Int32Array;
+}
+
+/** Packs lines like a decoded block; `pad` bytes before the first line test non-zero offsets. */
+function pack(lines: string[], pad = 0): Block {
+  const parts = lines.map((l) => Buffer.from(l, 'utf8'));
+  const buf = Buffer.concat([Buffer.alloc(pad, 0x41), ...parts]);
+  const offsets = new Int32Array(lines.length + 1);
+  let off = pad;
+  for (let i = 0; i < parts.length; i++) {
+    offsets[i] = off;
+    off += parts[i]!.length;
+  }
+  offsets[lines.length] = off;
+  return { lines, buf, offsets };
+}
+
+function run(query: string, block: Block, initial?: Uint8Array): number[] {
+  const expr = parseExpr(query) as LogSelectorExpr;
+  const f = compileLineFilters(expr);
+  const n = block.lines.length;
+  const sel = initial ? Uint8Array.from(initial) : new Uint8Array(n).fill(1);
+  f?.apply(block.buf, block.offsets, n, sel);
+  return Array.from(sel);
+}
+
+/** The naive reference: per line, string includes / RE2 test, alternatives per Loki semantics. */
+function naive(op: LineFilterOp, args: string[], line: string): boolean {
+  const one = (a: string): boolean => (op === '|=' || op === '!=' ? line.includes(a) : new RE2(a, 'u').test(line));
+  const any = args.some(one);
+  return op === '|=' || op === '|~' ? any : !any;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+describe('compileLineFilters', () => {
+  it('returns null without line filters and for metric queries', () => {
+    expect(compileLineFilters(parseExpr('{a="b"}'))).toBeNull();
+    expect(compileLineFilters(parseExpr('{a="b"} | json'))).toBeNull();
+    expect(compileLineFilters(parseExpr('rate({a="b"} |= "x" [1m])'))).toBeNull();
+  });
+
+  it('filters contains / not contains', () => {
+    const b = pack(['foo error bar', '', 'ok', 'error', 'xerrorx']);
+    expect(run('{a="b"} |= "error"', b)).toEqual([1, 0, 0, 1, 1]);
+    expect(run('{a="b"} != "error"', b)).toEqual([0, 1, 1, 0, 0]);
+    expect(run('{a="b"} |= "error" != "x"', b)).toEqual([1, 0, 0, 1, 0]);
+  });
+
+  it('does not count hits that straddle two lines', () => {
+    const b = pack(['abc', 'def', 'cd', 'xab', 'cx']);
+    expect(run('{a="b"} |= "cd"', b)).toEqual([0, 0, 1, 0, 0]);
+    expect(run('{a="b"} |= "abc"', b)).toEqual([1, 0, 0, 0, 0]);
+  });
+
+  it('only clears selection bytes', () => {
+    const b = pack(['error', 'error', 'ok']);
+    expect(run('{a="b"} |= "error"', b, Uint8Array.from([0, 1, 1]))).toEqual([0, 1, 0]);
+    expect(run('{a="b"} != "error"', b, Uint8Array.from([1, 1, 0]))).toEqual([0, 0, 0]);
+  });
+
+  it('handles non-zero first offsets', () => {
+    const b = pack(['xx', 'yAy'], 3);
+    expect(run('{a="b"} |= "A"', b)).toEqual([0, 1]);
+  });
+
+  it('treats empty needles like Loki', () => {
+    const b = pack(['a', '']);
+    expect(run('{a="b"} |= ""', b)).toEqual([1, 1]);
+    expect(run('{a="b"} != ""', b)).toEqual([0, 0]);
+  });
+
+  it('simplifies regexes to literals and case-insensitive literals', () => {
+    const b = pack(['Foo', 'fOO bar', 'baz', 'a.b', 'axb']);
+    expect(run('{a="b"} |~ "foo"', b)).toEqual([0, 0, 0, 0, 0]);
+    expect(run('{a="b"} |~ "(?i)foo"', b)).toEqual([1, 1, 0, 0, 0]);
+    expect(run('{a="b"} |~ "bar|baz"', b)).toEqual([0, 1, 1, 0, 0]);
+    expect(run('{a="b"} |~ "a\\\\.b"', b)).toEqual([0, 0, 0, 1, 0]);
+    expect(run('{a="b"} |~ "a.b"', b)).toEqual([0, 0, 0, 1, 1]);
+    expect(run('{a="b"} !~ "(?i)FOO|baz"', b)).toEqual([0, 0, 0, 1, 1]);
+  });
+
+  it('applies `or` alternatives', () => {
+    const b = pack(['a', 'b', 'c']);
+    expect(run('{x="y"} |= "a" or "b"', b)).toEqual([1, 1, 0]);
+    expect(run('{x="y"} != "a" or "b"', b)).toEqual([0, 0, 1]);
+  });
+
+  it('rejects pattern and ip filters as not implemented', () => {
+    expect(() => compileLineFilters(parseExpr('{a="b"} |> "<_> x"'))).toThrow(NotImplementedError);
+    expect(() => compileLineFilters(parseExpr('{a="b"} |= ip("1.2.3.4")'))).toThrow('not implemented yet: ip line filter');
+  });
+
+  it('stops at stages that rewrite the line', () => {
+    const b = pack(['a', 'b']);
+    expect(run('{x="y"} |= "a" | line_format "b" |= "b"', b)).toEqual([1, 0]);
+  });
+
+  describe('differential against per-line includes / RE2', () => {
+    const alphabet = ['a', 'b', 'c', 'ab', 'abc', ' ', 'é', '日本', '𝄞', 'K', 'k', 'S', 'ſ', '\u212a', '.', '\t', 'A', 'B'];
+    const needles = ['a', 'ab', 'abc', 'ba', 'é', '日本', 'c a', '𝄞', 'bb', 'zz', 'aB', 'k', 's'];
+    const regexes = ['a.c', 'ab+', '^ab', 'c$', '[é日]', '(?i)ab', '(?i)k', '(?i)s', 'a|b', '(?i)AB|c', 'b{2,}', 'a\\.', '\\s'];
+
+    function randomBlock(r: () => number): Block {
+      const n = Math.floor(r() * 40);
+      const lines: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const len = r() < 0.2 ? 0 : Math.floor(r() * 8);
+        let l = '';
+        for (let j = 0; j < len; j++) l += alphabet[Math.floor(r() * alphabet.length)];
+        lines.push(l);
+      }
+      return pack(lines, Math.floor(r() * 3));
+    }
+
+    it('matches for random blocks, ops and alternatives', () => {
+      const r = rng(12345);
+      const ops: LineFilterOp[] = ['|=', '!=', '|~', '!~'];
+      for (let iter = 0; iter < 1500; iter++) {
+        const block = randomBlock(r);
+        const op = ops[Math.floor(r() * ops.length)]!;
+        const pool = op === '|=' || op === '!=' ? needles : [...regexes, ...needles];
+        const nargs = 1 + Math.floor(r() * 2);
+        const args: string[] = [];
+        for (let i = 0; i < nargs; i++) args.push(pool[Math.floor(r() * pool.length)]!);
+        const query = `{a="b"} ${op} ${args.map(q).join(' or ')}`;
+        const initial = new Uint8Array(block.lines.length);
+        for (let i = 0; i < initial.length; i++) initial[i] = r() < 0.9 ? 1 : 0;
+        const got = run(query, block, initial);
+        const want = block.lines.map((l, i) => (initial[i] === 1 && naive(op, args, l) ? 1 : 0));
+        if (JSON.stringify(got) !== JSON.stringify(want)) {
+          throw new Error(`mismatch for ${query} on ${JSON.stringify(block.lines)}: got ${got}, want ${want}`);
+        }
+      }
+    });
+  });
+
+  it('scans a large block quickly when the needle is absent (figure printed)', () => {
+    const line = 'level=info msg="request served" path=/api/v1/push status=200 duration=12ms\n';
+    const n = 20000;
+    const b = pack(Array.from({ length: n }, () => line));
+    const f = compileLineFilters(parseExpr('{a="b"} |= "panic: runtime error"'))!;
+    const sel = new Uint8Array(n);
+    let bestMBs = 0;
+    for (let round = 0; round < 5; round++) {
+      sel.fill(1);
+      const t0 = performance.now();
+      for (let i = 0; i < 10; i++) f.apply(b.buf, b.offsets, n, sel);
+      const sec = (performance.now() - t0) / 1000;
+      bestMBs = Math.max(bestMBs, (b.buf.length * 10) / sec / 1e6);
+    }
+    console.log(`absent-needle block scan: ${Math.round(bestMBs)} MB/s`);
+    expect(sel.every((x) => x === 0)).toBe(true);
+  });
+});
