@@ -36,6 +36,8 @@ describe('query API errors', () => {
     ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"}') + '&start=200&end=100', 400, /end timestamp must not be before or equal to start time/],
     ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"}') + '&limit=10000', 400, /max entries limit per query exceeded/],
     ['/loki/api/v1/query?query=' + encodeURIComponent('{app="x"}'), 400, /log queries are not supported as an instant query type/],
+    ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"} | json'), 400, /not implemented yet/],
+    ['/loki/api/v1/query_range?query=' + encodeURIComponent('sum(rate({app="x"}[1m]))'), 400, /not implemented yet/],
     ['/loki/api/v1/nope', 404, /404 page not found/],
   ])('%s → %i', async (path, status, re) => {
     const r = await get(path);
