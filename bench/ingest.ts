@@ -53,6 +53,7 @@ console.log(
     concurrency: conc,
   }),
 );
-silt.proc.kill('SIGKILL');
+// SIGTERM (not SIGKILL) so a --cpu-prof child can write its profile.
+silt.proc.kill(process.env['SILT_NODE_ARGS'] ? 'SIGINT' : 'SIGKILL');
 await silt.exited;
 process.exit(0);

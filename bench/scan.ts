@@ -21,8 +21,10 @@ const codec = process.argv[3] ?? 'snappy';
 const dir = tempDir('silt-bench-scan-');
 const rawFile = path.join(dir, 'logs.raw');
 const jsonFile = path.join(dir, 'logs.jsonl');
-const startMs = Date.now() - 6 * 86_400_000; // inside the 7d acceptance window, spanning days
-const rate = Math.ceil(lines / (5 * 86_400)); // spread over ~5 days
+// The generator's default rate (1000 entries/s over 1000 streams): 5.3M entries span ~1.5h, so
+// each stream fills about one chunk, as a busy cluster's streams do. The data ends 30 min ago.
+const rate = 1000;
+const startMs = Date.now() - Math.ceil(lines / rate) * 1000 - 30 * 60_000;
 const gen = (format: string, out: string): void => {
   execFileSync(process.execPath, [GENLOGS, '--format', format, '--lines', String(lines), '--streams', '1000', '--start', String(startMs), '--rate', String(rate), '--out', out], { stdio: 'ignore' });
 };
@@ -102,11 +104,25 @@ function rg(token: string): { sec: number; count: number } {
   }
   return { sec: (performance.now() - t) / 1000, count: Number(out) };
 }
+// SILT_BENCH_PROFILE=file.cpuprofile records a CPU profile of the warm queries only.
+const profileFile = process.env['SILT_BENCH_PROFILE'];
+let session: import('node:inspector').Session | null = null;
+if (profileFile) {
+  const inspector = await import('node:inspector');
+  session = new inspector.Session();
+  session.connect();
+}
+const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => session!.post(m, p ?? {}, (e, r) => (e ? rej(e) : res(r))));
 const results: Record<string, unknown>[] = [];
 for (const token of ['no such token anywhere', 'ERR_BITFLIP_99A6']) {
   const q = `{cluster=~".+"} |= "${token}"`;
   const cold = await timeQuery(q);
+  if (session) await post('Profiler.enable').then(() => post('Profiler.start'));
   const warm = await timeQuery(q);
+  if (session) {
+    const { profile } = await post('Profiler.stop');
+    (await import('node:fs')).writeFileSync(profileFile!.replace('.cpuprofile', `-${results.length}.cpuprofile`), JSON.stringify(profile));
+  }
   const r = rg(token);
   results.push({
     query: q,

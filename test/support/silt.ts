@@ -44,7 +44,9 @@ export interface ChildSilt {
 
 /** Spawns `cmd/silt.ts` as a real process and waits until /ready answers 200. */
 export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000): Promise<ChildSilt> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
+  // SILT_NODE_ARGS adds node flags to the child (benchmarks use it for --cpu-prof).
+  const nodeArgs = (process.env['SILT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
