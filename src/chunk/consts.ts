@@ -74,3 +74,22 @@ export const METADATA_PAIR_OVERHEAD_BYTES = 4;
 export const MIN_TS_NS = -(2n ** 63n);
 /** See MIN_TS_NS. */
 export const MAX_TS_NS = 2n ** 63n - 1n;
+
+/** Token bloom filter bits per distinct token of a block: with BLOOM_HASHES = 3 about 3% false positives per absent token. */
+export const BLOOM_BITS_PER_TOKEN = 8;
+
+/** Probes per token written by this version; readers accept 1 … MAX_BLOOM_HASHES (stored per block). */
+export const BLOOM_HASHES = 3;
+
+/** Largest probe count a reader accepts. */
+export const MAX_BLOOM_HASHES = 8;
+
+/**
+ * Largest token filter, 256 KiB = 2^21 bits; a block with more distinct tokens than fit at
+ * BLOOM_BITS_PER_TOKEN gets none. Keeps x·m below 2^53, so the probe position floor(x·m / 2^32)
+ * is exact in a double.
+ */
+export const MAX_BLOOM_BYTES = 256 * 1024;
+
+/** Distinct tokens past which a block is stored without a filter (always scanned). */
+export const MAX_BLOOM_TOKENS = (MAX_BLOOM_BYTES * 8) / BLOOM_BITS_PER_TOKEN;
