@@ -7,6 +7,7 @@ import type { StructuredMetadata } from '../model/stream.js';
 import { InvalidError } from '../errors.js';
 import type { ByteWriter } from '../util/bytes.js';
 import { ColumnarBlock } from './block.js';
+import { buildBlockBloom } from './bloom.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_BLOCK_SPAN_NS, MAX_TS_NS, METADATA_PAIR_OVERHEAD_BYTES, MIN_TS_NS } from './consts.js';
 import type { SymbolTable } from './symbols.js';
 import type { DecodedBlock } from './types.js';
@@ -242,6 +243,11 @@ export class HeadBlock {
         for (let j = s; j < e; j++) w.uvarint(ids[j]!);
       }
     }
+  }
+
+  /** The token bloom filter of every line held (order does not matter), or null when there are too many distinct tokens. */
+  buildBloom(): Buffer | null {
+    return buildBlockBloom(this.lines, this.lineOffsets, this.n);
   }
 
   /** Entry indexes in ts order; ties keep append order. */

@@ -41,6 +41,41 @@ interface RawBlock {
   spanNs: number;
   /** Overrides of meta fields, written as-is. */
   uncompressedBytes?: number;
+  /** The block's lines: its token filter is built from them by refBloom. Without them the block has no filter. */
+  lines?: string[];
+  /** Raw filter field bytes written after uncompressedBytes instead (bloomBytes, k, bits). */
+  bloomField?: number[];
+}
+
+/** FNV-1a + fmix32 of a token, as FORMAT.md defines it (independent of bloom.ts). */
+function refHash(tok: Buffer): number {
+  let h = 0x811c9dc5;
+  for (const c of tok) h = Math.imul(h ^ c, 16777619) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h === 0 ? 1 : h;
+}
+
+/** The token filter of FORMAT.md: 8 bits per distinct token, k = 3, built naively. */
+function refBloom(lines: string[]): Buffer {
+  const hashes = new Set<number>();
+  for (const l of lines) for (const t of Buffer.from(l).toString('latin1').match(/[0-9A-Za-z]+/g) ?? []) hashes.add(refHash(Buffer.from(t, 'latin1')));
+  const bytes = Math.max(1, hashes.size);
+  const bits = Buffer.alloc(bytes);
+  const m = BigInt(bytes * 8);
+  for (const h of hashes) {
+    let x = BigInt(h);
+    const delta = BigInt(((h >>> 17) | (h << 15)) >>> 0);
+    for (let j = 0; j < 3; j++) {
+      const b = Number((x * m) >> 32n);
+      bits[b >> 3]! |= 1 << (b & 7);
+      x = (x + delta) & 0xffffffffn;
+    }
+  }
+  return bits;
 }
 
 /**
@@ -64,6 +99,16 @@ function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?:
     metas.uvarint(offset);
     metas.uvarint(b.payload.length);
     metas.uvarint(b.uncompressedBytes ?? b.payload.length);
+    if (b.bloomField !== undefined) {
+      for (const x of b.bloomField) metas.u8(x);
+    } else if (b.lines === undefined) {
+      metas.uvarint(0);
+    } else {
+      const bloom = refBloom(b.lines);
+      metas.uvarint(bloom.length);
+      metas.u8(3);
+      metas.bytes(bloom);
+    }
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(zlib.crc32(b.payload));
     parts.push(b.payload, crc);
@@ -112,7 +157,29 @@ describe('independent layout writer', () => {
     c.append(T0 + 5n, Buffer.from('bb'), [{ name: 'k', value: 'v' }]);
     c.append(T0, Buffer.from('a'), []);
     const p = payload(2, [0, 5], [1, 2], 'abb', [1, 0, 1, 0, 1]);
-    expect(c.encode().toString('hex')).toBe(layout([{ payload: p, entries: 2, minTsNs: T0, spanNs: 5 }], ['k', 'v']).toString('hex'));
+    expect(c.encode().toString('hex')).toBe(layout([{ payload: p, entries: 2, minTsNs: T0, spanNs: 5, lines: ['a', 'bb'] }], ['k', 'v']).toString('hex'));
+  });
+
+  it('matches FORMAT.md token filters on varied lines', () => {
+    const rng = new Rng(11);
+    const alphabet = 'aZ09_ -.é\u00ff\n"=:/';
+    const lines: string[] = [];
+    const c = new MemChunk({ codec: 'none', blockSizeBytes: 1 << 20, targetSizeBytes: 1 << 20 });
+    for (let i = 0; i < 200; i++) {
+      let l = '';
+      const len = rng.int(40);
+      for (let j = 0; j < len; j++) l += alphabet[rng.int(alphabet.length)]!;
+      if (c.append(T0 + BigInt(i), Buffer.from(l), [])) lines.push(l);
+    }
+    const bytes = c.encode();
+    const d = decodeChunk(bytes);
+    const m = d.blockMetas()[0]!;
+    const want = refBloom(lines);
+    expect(m.bloomBytes).toBe(want.length);
+    // The filter sits at the end of the only meta, right before the (absent) symbols and the footer.
+    const end = bytes.length - FOOTER_BYTES;
+    expect(bytes.subarray(end - want.length, end).toString('hex')).toBe(want.toString('hex'));
+    expect(bytes[end - want.length - 1]).toBe(3);
   });
 
   it('hand-built chunks decode', () => {
@@ -201,6 +268,14 @@ describe('corrupt chunks', () => {
     expectCorrupt(() => decodeChunk(layout([ok], [], { blockCount: 0 })), /chunk metas/);
     expectCorrupt(() => decodeChunk(layout([ok], ['a'], { symbolCount: 2 ** 31 })), /symbols/);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, minTsNs: 2n ** 63n - 1n, spanNs: 1 }])), /bad time span/);
+    // Token filter: size limit, size beyond the metas, probe count.
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0xff] }])).blockMayContainAll(0, Uint32Array.of(1, 2, 3))).toBe(true);
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, Uint32Array.of(1))).toBe(false);
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, new Uint32Array(0))).toBe(true);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [0x81, 0x80, 0x10, 3] }])), /bad token filter size 262145/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [5, 3, 0] }])), /bad token filter size 5/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [1, 0, 0] }])), /bad token filter probe count 0/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [1, 9, 0] }])), /bad token filter probe count 9/);
   });
 
   it('absurd payload lengths are rejected (crcs valid)', () => {

@@ -6,14 +6,18 @@ import zlib from 'node:zlib';
 import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
+import { bloomMayContainAll } from './bloom.js';
 import { type Codec, codecFromId, codecId, compress, decompress } from './codec.js';
 import {
+  BLOOM_HASHES,
   CRC_BYTES,
   FOOTER_BYTES,
   FORMAT_VERSION,
   HEADER_BYTES,
   MAGIC,
   MAX_BLOCK_SPAN_NS,
+  MAX_BLOOM_BYTES,
+  MAX_BLOOM_HASHES,
   MAX_BLOCK_UNCOMPRESSED_BYTES,
   MAX_BLOCKS_PER_CHUNK,
   MAX_CHUNK_BYTES,
@@ -27,22 +31,26 @@ import type { BlockMeta, DecodedBlock, ReadableChunk } from './types.js';
 
 /** Footer bytes covered by the metas crc (all fields before the crc itself). */
 const FOOTER_CRC_COVERED_BYTES = FOOTER_BYTES - CRC_BYTES;
-/** Smallest encoded meta: five one-byte uvarints and the i64be min ts. */
-const MIN_META_BYTES = 5 + 8;
+/** Smallest encoded meta: six one-byte uvarints (bloomBytes 0: no filter) and the i64be min ts. */
+const MIN_META_BYTES = 6 + 8;
 
 /**
  * Lays out an encoded chunk. `blocks[i]` is the compressed block described by `metas[i]`
- * (whose offsets were assigned when the block was cut) and `crcs[i]` its crc32.
+ * (whose offsets were assigned when the block was cut), `crcs[i]` its crc32 and `blooms[i]`
+ * its token filter (BLOOM_HASHES probes, length metas[i].bloomBytes) or null.
  */
 export function encodeChunk(
   codec: Codec,
   blocks: readonly Buffer[],
   crcs: readonly number[],
   metas: readonly BlockMeta[],
+  blooms: readonly (Buffer | null)[],
   symbols: SymbolTable,
 ): Buffer {
   if (metas.length > MAX_BLOCKS_PER_CHUNK) throw new RangeError(`chunk has ${metas.length} blocks, limit ${MAX_BLOCKS_PER_CHUNK}`);
-  const w = new ByteWriter(16 + metas.length * 32);
+  let bloomTotal = 0;
+  for (const b of blooms) if (b !== null) bloomTotal += b.length;
+  const w = new ByteWriter(16 + metas.length * 40 + bloomTotal);
   w.uvarint(metas.length);
   let offset = HEADER_BYTES;
   for (let i = 0; i < metas.length; i++) {
@@ -54,6 +62,13 @@ export function encodeChunk(
     w.uvarint(m.offset);
     w.uvarint(m.compressedBytes);
     w.uvarint(m.uncompressedBytes);
+    const bloom = blooms[i] ?? null;
+    if ((bloom === null ? 0 : bloom.length) !== m.bloomBytes) throw new Error(`chunk block ${i} meta bloomBytes ${m.bloomBytes} does not match its filter (bug)`);
+    w.uvarint(m.bloomBytes);
+    if (bloom !== null) {
+      w.u8(BLOOM_HASHES);
+      w.bytes(bloom);
+    }
     offset += m.compressedBytes + CRC_BYTES;
   }
   const metasOffset = offset;
@@ -146,6 +161,8 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
 
   const r = new ByteReader(metas);
   const list: BlockMeta[] = [];
+  const blooms: (Buffer | null)[] = [];
+  const bloomHashes: number[] = [];
   let entries = 0;
   let minTs = 0n;
   let maxTs = 0n;
@@ -160,6 +177,7 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
       const offset = r.uvarint();
       const compressedBytes = r.uvarint();
       const uncompressedBytes = r.uvarint();
+      const bloomBytes = r.uvarint();
       if (n < 1 || n > MAX_ENTRIES_PER_BLOCK) corrupt(`chunk block ${i}: bad entry count ${n}`);
       if (span > MAX_BLOCK_SPAN_NS || minTsNs + BigInt(span) > MAX_TS_NS) corrupt(`chunk block ${i}: bad time span ${span}`);
       if (offset !== expectOffset) corrupt(`chunk block ${i}: offset ${offset}, expected ${expectOffset}`);
@@ -170,8 +188,20 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
       if (uncompressedBytes > MAX_BLOCK_UNCOMPRESSED_BYTES || uncompressedBytes < 2 * n + 2) {
         corrupt(`chunk block ${i}: bad uncompressed size ${uncompressedBytes} for ${n} entries`);
       }
+      if (bloomBytes > MAX_BLOOM_BYTES || (bloomBytes > 0 && bloomBytes + 1 > r.remaining())) {
+        corrupt(`chunk block ${i}: bad token filter size ${bloomBytes}`);
+      }
+      if (bloomBytes === 0) {
+        blooms.push(null);
+        bloomHashes.push(0);
+      } else {
+        const k = r.u8();
+        if (k < 1 || k > MAX_BLOOM_HASHES) corrupt(`chunk block ${i}: bad token filter probe count ${k}`);
+        blooms.push(r.bytes(bloomBytes));
+        bloomHashes.push(k);
+      }
       const maxTsNs = minTsNs + BigInt(span);
-      list.push(Object.freeze({ entries: n, minTsNs, maxTsNs, offset, compressedBytes, uncompressedBytes }));
+      list.push(Object.freeze({ entries: n, minTsNs, maxTsNs, offset, compressedBytes, uncompressedBytes, bloomBytes }));
       if (i === 0 || minTsNs < minTs) minTs = minTsNs;
       if (i === 0 || maxTsNs > maxTs) maxTs = maxTsNs;
       entries += n;
@@ -183,7 +213,7 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
     if (e instanceof RangeError) corrupt(`chunk metas truncated: ${e.message}`, e);
     throw e;
   }
-  return new StoredChunk(bytes, codec, Object.freeze(list), entries, minTs, maxTs, {
+  return new StoredChunk(bytes, codec, Object.freeze(list), blooms, Uint8Array.from(bloomHashes), entries, minTs, maxTs, {
     offset: symbolsOffset,
     compressedBytes: symbolsCompressedBytes,
     uncompressedBytes: symbolsUncompressedBytes,
@@ -205,6 +235,10 @@ class StoredChunk implements ReadableChunk {
   readonly codec: Codec;
   private readonly bytes: Buffer;
   private readonly metas: readonly BlockMeta[];
+  /** Token filter of block i (a view into the metas), null when it has none. */
+  private readonly blooms: readonly (Buffer | null)[];
+  /** Probe count of block i's filter. */
+  private readonly bloomHashes: Uint8Array;
   private readonly entryCount: number;
   private readonly minTs: bigint;
   private readonly maxTs: bigint;
@@ -217,6 +251,8 @@ class StoredChunk implements ReadableChunk {
     bytes: Buffer,
     codec: Codec,
     metas: readonly BlockMeta[],
+    blooms: readonly (Buffer | null)[],
+    bloomHashes: Uint8Array,
     entries: number,
     minTs: bigint,
     maxTs: bigint,
@@ -225,6 +261,8 @@ class StoredChunk implements ReadableChunk {
     this.codec = codec;
     this.bytes = bytes;
     this.metas = metas;
+    this.blooms = blooms;
+    this.bloomHashes = bloomHashes;
     this.entryCount = entries;
     this.minTs = minTs;
     this.maxTs = maxTs;
@@ -252,6 +290,12 @@ class StoredChunk implements ReadableChunk {
 
   blockMetas(): readonly BlockMeta[] {
     return this.metas;
+  }
+
+  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean {
+    if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    const bloom = this.blooms[i]!;
+    return bloom === null || bloomMayContainAll(bloom, this.bloomHashes[i]!, tokenHashes);
   }
 
   readBlock(i: number): DecodedBlock {

@@ -288,7 +288,7 @@ describe('block cutting and sizes', () => {
     expect(d.readBlock(1).n).toBe(3);
   });
 
-  it('isFull uses compressed cut blocks plus the head scaled by the compression ratio', () => {
+  it('isFull uses compressed cut blocks and their token filters plus the head scaled by the compression ratio', () => {
     const c = chunk('gzip', 4096, 20_000);
     let i = 0;
     while (!c.isFull()) {
@@ -299,7 +299,9 @@ describe('block cutting and sizes', () => {
     const cutUncompressed = c.uncompressedBytes() - headEstimate(c);
     const ratio = c.compressedBytes() / cutUncompressed;
     expect(ratio).toBeLessThan(0.5); // gzip compresses this text well: far more raw bytes fit
-    expect(c.compressedBytes() + headEstimate(c) * ratio).toBeGreaterThanOrEqual(20_000);
+    const bloomBytes = c.blockMetas().reduce((a, m) => a + m.bloomBytes, 0);
+    expect(bloomBytes).toBeGreaterThan(0);
+    expect(c.compressedBytes() + bloomBytes + headEstimate(c) * ratio).toBeGreaterThanOrEqual(20_000);
     expect(cutUncompressed).toBeGreaterThan(40_000);
     const encoded = c.encode().length;
     expect(encoded).toBeGreaterThan(15_000);

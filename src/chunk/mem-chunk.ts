@@ -8,8 +8,10 @@ import { ChunkCorruptError, InvalidError, TooLargeError } from '../errors.js';
 import type { StructuredMetadata } from '../model/stream.js';
 import { ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
+import { bloomMayContainAll } from './bloom.js';
 import { type Codec, compress, decompress } from './codec.js';
 import {
+  BLOOM_HASHES,
   CRC_BYTES,
   DEFAULT_BLOCK_SIZE_BYTES,
   DEFAULT_TARGET_SIZE_BYTES,
@@ -54,7 +56,10 @@ export class MemChunk implements ReadableChunk {
   private readonly metas: BlockMeta[] = [];
   private readonly blocks: Buffer[] = [];
   private readonly crcs: number[] = [];
+  /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
+  private readonly blooms: (Buffer | null)[] = [];
   private cutCompressedBytes = 0;
+  private cutBloomBytes = 0;
   private cutUncompressedBytes = 0;
   private cutEntries = 0;
   private cutMinTs = 0n;
@@ -107,13 +112,13 @@ export class MemChunk implements ReadableChunk {
   }
 
   /**
-   * True once compressed cut blocks plus the head's and the symbol table's uncompressed bytes,
+   * True once compressed cut blocks and their token filters plus the head's and the symbol table's uncompressed bytes,
    * scaled by the running compression ratio of cut blocks (1 before the first cut), reach
    * targetSizeBytes.
    */
   isFull(): boolean {
     const ratio = this.cutUncompressedBytes > 0 ? this.cutCompressedBytes / this.cutUncompressedBytes : 1;
-    return this.cutCompressedBytes + (this.head.sizeBytes + this.symbols.bytes) * ratio >= this.targetSizeBytes;
+    return this.cutCompressedBytes + this.cutBloomBytes + (this.head.sizeBytes + this.symbols.bytes) * ratio >= this.targetSizeBytes;
   }
 
   /** Compresses the head block (sorted by ts, stable; duplicates were refused by append) into a cut block. No-op when the head is empty. */
@@ -126,6 +131,7 @@ export class MemChunk implements ReadableChunk {
     const payload = w.view();
     if (payload.length > MAX_BLOCK_UNCOMPRESSED_BYTES) throw new Error(`block payload of ${payload.length} bytes exceeds the decode limit (bug)`);
     const compressed = compress(this.codec, payload);
+    const bloom = h.buildBloom();
     const minTsNs = h.baseNs + BigInt(h.minRel);
     const maxTsNs = h.baseNs + BigInt(h.maxRel);
     const meta: BlockMeta = Object.freeze({
@@ -135,6 +141,7 @@ export class MemChunk implements ReadableChunk {
       offset: this.nextOffset,
       compressedBytes: compressed.length,
       uncompressedBytes: payload.length,
+      bloomBytes: bloom === null ? 0 : bloom.length,
     });
     if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
     if (this.metas.length === 0 || minTsNs < this.cutMinTs) this.cutMinTs = minTsNs;
@@ -142,8 +149,10 @@ export class MemChunk implements ReadableChunk {
     this.metas.push(meta);
     this.blocks.push(compressed);
     this.crcs.push(zlib.crc32(compressed));
+    this.blooms.push(bloom);
     this.nextOffset += compressed.length + CRC_BYTES;
     this.cutCompressedBytes += compressed.length;
+    this.cutBloomBytes += meta.bloomBytes;
     this.cutUncompressedBytes += payload.length;
     this.cutEntries += h.n;
     h.reset();
@@ -170,7 +179,7 @@ export class MemChunk implements ReadableChunk {
   /** Cuts the head and returns the chunk's full encoded bytes (a new Buffer). The chunk stays appendable. */
   encode(): Buffer {
     this.cutBlock();
-    return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.symbols);
+    return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.symbols);
   }
 
   minTsNs(): bigint {
@@ -193,6 +202,12 @@ export class MemChunk implements ReadableChunk {
 
   blockMetas(): readonly BlockMeta[] {
     return this.metas;
+  }
+
+  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean {
+    if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    const bloom = this.blooms[i]!;
+    return bloom === null || bloomMayContainAll(bloom, BLOOM_HASHES, tokenHashes);
   }
 
   /** Decompresses cut block i. In-memory blocks skip the crc check (they never left this process). */

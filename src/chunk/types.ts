@@ -46,6 +46,8 @@ export interface BlockMeta {
   compressedBytes: number;
   /** Exact uncompressed payload length. */
   uncompressedBytes: number;
+  /** Size of the block's token bloom filter (stored in the metas); 0 when the block has none. */
+  bloomBytes: number;
 }
 
 /** Read-only chunk API shared by MemChunk and decoded chunks. */
@@ -64,4 +66,12 @@ export interface ReadableChunk {
   blockMetas(): readonly BlockMeta[];
   /** Decompresses and validates block i. Throws ChunkCorruptError naming the block; RangeError for a bad index. */
   readBlock(i: number): DecodedBlock;
+  /**
+   * Whether cut block i may hold every token whose hash (bloom.ts `tokenHash`) is in
+   * `tokenHashes`, answered from the block's token filter in the metas (no decompression).
+   * False means some token is certainly absent, so no line containing all of them as whole
+   * tokens is in the block. True when `tokenHashes` is empty or the block has no filter.
+   * RangeError for a bad index.
+   */
+  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean;
 }
