@@ -3,7 +3,7 @@ import { decodeChunk, type DecodedBlock, type ReadableChunk } from '../chunk/ind
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { InvalidError, LimitError } from '../errors.js';
 import type { IngesterQuerier } from '../ingester/client.js';
-import { compileLineFilters, describeUnsupported, selectorMatchers } from '../logql/log/index.js';
+import { compileLineFilters, describeUnsupported, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Label, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import type { ChunkRef, SeriesEntry } from '../storage/index.js';
@@ -104,6 +104,8 @@ export class Querier {
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const matchers = selectorMatchers(expr);
     const filter: BlockFilter | null = compileLineFilters(expr);
+    // Tokens every matching line holds: cut blocks whose token filter lacks one are skipped unread.
+    const required = requiredTokenHashes(expr);
     const newest = req.direction === 'backward';
     const topk = new TopK(req.limit, newest);
     const stats = new ScanStats();
@@ -132,6 +134,13 @@ export class Querier {
           const m = metas[b]!;
           if (m.maxTsNs < req.startNs || m.minTsNs > lastNs || (topk.full() && !topk.wants(newest ? m.maxTsNs : m.minTsNs))) {
             stats.blocksSkipped++;
+            continue;
+          }
+          if (required.length > 0 && !chunk.blockMayContainAll(b, required)) {
+            stats.blocksSkippedByBloom++;
+            stats.bytesSkippedByBloom += m.uncompressedBytes;
+            stats.bytesProcessed += m.uncompressedBytes;
+            stats.linesProcessed += m.entries;
             continue;
           }
           const blk = chunk.readBlock(b);

@@ -9,7 +9,11 @@ export interface BlockFilter {
 
 /** Counters a query accumulates; reported as Loki's stats object. */
 export class ScanStats {
-  /** Uncompressed line bytes and lines looked at. */
+  /**
+   * Text the query covered, as Loki's totalBytesProcessed is the logical volume: line bytes and
+   * lines of the scanned time range, plus the whole uncompressed payload and entry count of
+   * blocks ruled out by their token filter (blocksSkippedByBloom), which were not decompressed.
+   */
   bytesProcessed = 0;
   linesProcessed = 0;
   /** Lines that passed every filter. */
@@ -17,6 +21,10 @@ export class ScanStats {
   structuredMetadataBytes = 0;
   blocksScanned = 0;
   blocksSkipped = 0;
+  /** Blocks in range skipped without decompression because their token filter lacks a required token. */
+  blocksSkippedByBloom = 0;
+  /** Uncompressed payload bytes of those blocks (also counted in bytesProcessed). */
+  bytesSkippedByBloom = 0;
   chunksFetched = 0;
   chunksSkipped = 0;
   compressedBytesFetched = 0;

@@ -1,4 +1,4 @@
 /** LogQL evaluation pieces: compiled matchers and block line filters. */
 export { compileMatcher, compileMatchers, compileSelector, selectorMatchers, firstLogSelector } from './matcher.js';
-export { compileLineFilters, compileLineFilterStage, type BlockLineFilter } from './line-filter.js';
+export { compileLineFilters, compileLineFilterStage, requiredTokenHashes, type BlockLineFilter } from './line-filter.js';
 export { describeUnsupported } from './unsupported.js';

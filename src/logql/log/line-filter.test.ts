@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { NotImplementedError } from '../../errors.js';
 import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
 import { parseExpr } from '../syntax/parse.js';
-import { compileLineFilters } from './line-filter.js';
+import { tokenHash } from '../../chunk/bloom.js';
+import { compileLineFilters, requiredTokenHashes } from './line-filter.js';
 
 /** mulberry32: seeded so failures reproduce. */
 function rng(seed: number): () => number {
@@ -174,4 +175,35 @@ describe('compileLineFilters', () => {
     console.log(`absent-needle block scan: ${Math.round(bestMBs)} MB/s`);
     expect(sel.every((x) => x === 0)).toBe(true);
   });
+});
+
+describe('requiredTokenHashes', () => {
+  const h = (t: string): number => tokenHash(Buffer.from(t), 0, Buffer.byteLength(t));
+  const cases: { name: string; query: string; want: string[] }[] = [
+    { name: 'interior tokens only', query: '{a="b"} |= "no such token anywhere"', want: ['such', 'token'] },
+    { name: 'underscore separates', query: '{a="b"} |= "ERR_BITFLIP_99A6"', want: ['BITFLIP'] },
+    { name: 'separators at both needle ends', query: '{a="b"} |= " timeout "', want: ['timeout'] },
+    { name: 'a single token may be part of a longer one', query: '{a="b"} |= "timeout"', want: [] },
+    { name: 'two tokens, both touch the ends', query: '{a="b"} |= "conn reset"', want: [] },
+    { name: 'empty needle', query: '{a="b"} |= ""', want: [] },
+    { name: 'only separators', query: '{a="b"} |= " -- "', want: [] },
+    { name: 'punctuation', query: '{a="b"} |= "level=error msg=\\"x"', want: ['error', 'msg'] },
+    { name: 'non-ASCII bytes separate', query: '{a="b"} |= "héllo wörld"', want: ['llo', 'w'] },
+    { name: 'case-sensitive', query: '{a="b"} |= "x Error y"', want: ['Error'] },
+    { name: 'deduplicated over stages', query: '{a="b"} |= "a foo b" |= "c foo d bar e"', want: ['foo', 'd', 'bar'] },
+    { name: 'or alternatives give nothing for that stage', query: '{a="b"} |= "a foo b" or "c bar d" |= "x baz y"', want: ['baz'] },
+    { name: 'negative filters give nothing', query: '{a="b"} != "a foo b" !~ "a bar b"', want: [] },
+    { name: 'literal regex', query: '{a="b"} |~ "a foo\\\\.bar b"', want: ['foo', 'bar'] },
+    { name: 'case-insensitive regex gives nothing', query: '{a="b"} |~ "(?i)a foo b"', want: [] },
+    { name: 'regex alternatives give nothing', query: '{a="b"} |~ "a foo b|c bar d"', want: [] },
+    { name: 'real regex gives nothing', query: '{a="b"} |~ "a fo+ b"', want: [] },
+    { name: 'filters after line_format are not used', query: '{a="b"} |= "a foo b" | line_format "{{.x}}" |= "a bar b"', want: ['foo'] },
+    { name: 'filters after a parser are used', query: '{a="b"} | logfmt |= "a foo b"', want: ['foo'] },
+    { name: 'metric queries give nothing', query: 'count_over_time({a="b"} |= "a foo b" [1m])', want: [] },
+  ];
+  for (const tc of cases) {
+    it(tc.name, () => {
+      expect(Array.from(requiredTokenHashes(parseExpr(tc.query)))).toEqual(tc.want.map(h));
+    });
+  }
 });

@@ -6,7 +6,11 @@
  * `|~ "a|b"`, `|~ "(?i)x"`) search the WHOLE block with `Buffer.indexOf` and map each hit to
  * its entry by binary search over `offsets`; an absent needle costs one indexOf per block.
  * Other regexes run RE2 per selected line on a Buffer view (no string decoding).
+ *
+ * requiredTokenHashes() derives, from the same stages, tokens every matching line must hold,
+ * so the querier can skip blocks whose token bloom filter lacks one (chunk/bloom.ts).
  */
+import { forEachToken } from '../../chunk/bloom.js';
 import { NotImplementedError } from '../../errors.js';
 import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { compileUnanchored } from '../syntax/regex.js';
@@ -211,20 +215,74 @@ export function compileLineFilterStage(s: LineFilterStage): BlockLineFilter {
 }
 
 /**
- * Compiles the line filters that apply to the raw line: every line filter stage before the first
- * stage that rewrites the line (`line_format`, `unpack`, `decolorize`), as Loki moves line filters
- * ahead of parsers. Returns null when there are none, and for metric queries.
+ * The stages that see the raw line: every stage before the first one that rewrites the line
+ * (`line_format`, `unpack`, `decolorize`), as Loki moves line filters ahead of parsers. Null
+ * for metric queries.
  */
-export function compileLineFilters(expr: Expr | readonly StageExpr[]): BlockLineFilter | null {
+function rawLineStages(expr: Expr | readonly StageExpr[]): readonly StageExpr[] | null {
   let stages: readonly StageExpr[];
   if (Array.isArray(expr)) stages = expr as readonly StageExpr[];
   else if ((expr as Expr).kind === 'logSelector') stages = (expr as LogSelectorExpr).stages;
   else return null;
-  const filters: BlockLineFilter[] = [];
-  for (const s of stages) {
-    if (s.kind === 'lineFormat' || s.kind === 'unpack' || s.kind === 'decolorize') break;
-    if (s.kind === 'lineFilter') filters.push(compileLineFilterStage(s));
+  let end = 0;
+  while (end < stages.length) {
+    const k = stages[end]!.kind;
+    if (k === 'lineFormat' || k === 'unpack' || k === 'decolorize') break;
+    end++;
   }
+  return end === stages.length ? stages : stages.slice(0, end);
+}
+
+/**
+ * Compiles the line filters that apply to the raw line (see rawLineStages). Returns null when
+ * there are none, and for metric queries.
+ */
+export function compileLineFilters(expr: Expr | readonly StageExpr[]): BlockLineFilter | null {
+  const stages = rawLineStages(expr);
+  if (stages === null) return null;
+  const filters: BlockLineFilter[] = [];
+  for (const s of stages) if (s.kind === 'lineFilter') filters.push(compileLineFilterStage(s));
   if (filters.length === 0) return null;
   return filters.length === 1 ? filters[0]! : new AndFilter(filters);
+}
+
+/** The literal a positive, single-alternative, case-sensitive substring stage searches for, or null. */
+function requiredLiteral(s: LineFilterStage): string | null {
+  if (s.args.length !== 1) return null;
+  const a = s.args[0]!;
+  if (a.ip) return null;
+  if (s.op === '|=') return a.value;
+  if (s.op !== '|~' || a.value.startsWith('(?i)')) return null;
+  // The same simplification regexMatchers makes: a single literal branch is a substring search.
+  const lits = literalBranches(a.value);
+  return lits !== null && lits.length === 1 ? lits[0]! : null;
+}
+
+const NO_TOKENS = new Uint32Array(0);
+
+/**
+ * Token hashes (chunk/bloom.ts `tokenHash`) that every line passing the raw-line filters
+ * must contain as whole tokens. From each positive substring stage (`|= "x"`, or `|~ "x"`
+ * when x is a plain literal; not with `or` alternatives, `(?i)` or negations) it takes the
+ * needle's tokens with a separator byte of the needle on both sides: the first token when it
+ * touches the needle start and the last when it touches the end may be parts of longer tokens
+ * of the line, so they are left out. `no such token anywhere` gives {such, token};
+ * `ERR_BITFLIP_99A6` gives {BITFLIP}; `timeout` gives nothing. Deduplicated; empty when
+ * nothing is required.
+ */
+export function requiredTokenHashes(expr: Expr | readonly StageExpr[]): Uint32Array {
+  const stages = rawLineStages(expr);
+  if (stages === null) return NO_TOKENS;
+  const out: number[] = [];
+  for (const s of stages) {
+    if (s.kind !== 'lineFilter') continue;
+    const lit = requiredLiteral(s);
+    if (lit === null || lit.length === 0) continue;
+    const needle = Buffer.from(lit, 'utf8');
+    const len = needle.length;
+    forEachToken(needle, 0, len, (start, end, hash) => {
+      if (start > 0 && end < len && !out.includes(hash)) out.push(hash);
+    });
+  }
+  return out.length === 0 ? NO_TOKENS : Uint32Array.from(out);
 }
