@@ -116,8 +116,13 @@ const post = (m: string, p?: object): Promise<any> => new Promise((res, rej) => 
 const results: Record<string, unknown>[] = [];
 for (const token of ['no such token anywhere', 'ERR_BITFLIP_99A6']) {
   const q = `{cluster=~".+"} |= "${token}"`;
-  const cold = await timeQuery(q);
   if (session) await post('Profiler.enable').then(() => post('Profiler.start'));
+  const cold = await timeQuery(q);
+  if (session) {
+    const { profile } = await post('Profiler.stop');
+    (await import('node:fs')).writeFileSync(profileFile!.replace('.cpuprofile', `-cold-${results.length}.cpuprofile`), JSON.stringify(profile));
+    await post('Profiler.start');
+  }
   const warm = await timeQuery(q);
   if (session) {
     const { profile } = await post('Profiler.stop');

@@ -59,7 +59,8 @@ export class App {
     const mods = resolveTargets(cfg.target);
     this.objects = cfg.storage_config.object_store === 'memory' ? new MemoryObjectClient() : new FilesystemObjectClient(cfg.storage_config.filesystem.directory);
     const limitsOf = (_tenant: string): LimitsConfig => cfg.limits_config;
-    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cfg.storage_config.chunk_cache_size });
+    // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
+    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cfg.storage_config.chunk_cache_size, verifyChecksum: false });
     const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader);

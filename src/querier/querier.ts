@@ -161,25 +161,37 @@ export class Querier {
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
     const { series, refs } = await this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers);
     refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
+    // Fetches run up to max_concurrent ahead of the chunk being scanned, so object-store
+    // latency overlaps with decompression and search.
     const conc = Math.max(1, this.deps.cfg.max_concurrent);
-    for (let i = 0; i < refs.length; i += conc) {
-      const batch = refs.slice(i, i + conc).filter((r) => {
-        const ok = !topk.full() || topk.wants(newest ? r.throughNs : r.fromNs);
-        if (!ok) stats.chunksSkipped++;
-        return ok;
-      });
-      if (batch.length === 0) continue;
-      const bodies = await Promise.all(batch.map((r) => this.deps.store.getChunk(r)));
-      for (let j = 0; j < batch.length; j++) {
-        const ref = batch[j]!;
-        const body = bodies[j]!;
-        stats.chunksFetched++;
-        stats.compressedBytesFetched += body.length;
-        const chunk = decodeChunk(body);
-        const labels = series.get(ref.fingerprint);
-        if (!labels) continue;
-        scanChunk(chunk, chunk.blockMetas().length, null, idxOf(ref.fingerprint, labels), ref.fingerprint);
+    const wanted = (r: ChunkRef): boolean => !topk.full() || topk.wants(newest ? r.throughNs : r.fromNs);
+    const inflight = new Map<number, Promise<Buffer | Error>>();
+    let nextFetch = 0;
+    const prefetch = (upTo: number): void => {
+      for (; nextFetch < refs.length && nextFetch < upTo; nextFetch++) {
+        const r = refs[nextFetch]!;
+        if (!wanted(r)) continue;
+        inflight.set(nextFetch, this.deps.store.getChunk(r).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
       }
+    };
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i]!;
+      if (!wanted(ref)) {
+        stats.chunksSkipped++;
+        inflight.delete(i);
+        continue;
+      }
+      prefetch(i + conc);
+      // Started now if the prefetch skipped it when it looked unwanted earlier.
+      const body = await (inflight.get(i) ?? this.deps.store.getChunk(ref).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      inflight.delete(i);
+      if (body instanceof Error) throw body;
+      stats.chunksFetched++;
+      stats.compressedBytesFetched += body.length;
+      const labels = series.get(ref.fingerprint);
+      if (!labels) continue;
+      const chunk = decodeChunk(body);
+      scanChunk(chunk, chunk.blockMetas().length, null, idxOf(ref.fingerprint, labels), ref.fingerprint);
     }
     return { streams: group(topk, streamLabels, ctx), stats, execMs: performance.now() - t0 };
   }

@@ -10,6 +10,12 @@ import type { ObjectClient } from './object-client.js';
 export interface ChunkStoreOptions {
   /** Byte budget of the read cache of verified chunk bytes; 0 disables it. Default 64 MiB. */
   cacheBytes?: number;
+  /**
+   * Check the whole object's crc32 on every fetch (default true). Readers that decode with
+   * `decodeChunk` may turn it off: the format's metas crc and per-block crc32 already catch
+   * corruption before any byte is used, and block filters let most blocks go unread.
+   */
+  verifyChecksum?: boolean;
 }
 
 /** Default read-cache budget: about forty 1.5 MB chunks. */
@@ -25,10 +31,12 @@ export class ChunkStore {
   readonly cache: ByteLru<string, Buffer>;
   readonly #client: ObjectClient;
   readonly #inflight = new Map<string, Promise<Buffer>>();
+  readonly #verify: boolean;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
+    this.#verify = opts.verifyChecksum ?? true;
   }
 
   /** Writes a chunk. Throws InvalidError when `bytes` disagree with the ref's size or checksum. */
@@ -58,7 +66,7 @@ export class ChunkStore {
     if (bytes.length !== ref.sizeBytes) {
       throw new ChunkCorruptError(`chunk ${key}: size ${bytes.length}, index says ${ref.sizeBytes}`);
     }
-    const sum = crc32(bytes);
+    const sum = this.#verify ? crc32(bytes) : ref.checksum;
     if (sum !== ref.checksum) {
       throw new ChunkCorruptError(`chunk ${key}: crc32 ${sum.toString(16)}, index says ${ref.checksum.toString(16)}`);
     }

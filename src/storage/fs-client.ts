@@ -8,7 +8,7 @@
  * `a/b` cannot coexist); such a put rejects with InvalidError.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { readFile, promises as fsp } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
@@ -62,11 +62,11 @@ export class FilesystemObjectClient implements ObjectClient {
 
   async get(key: string): Promise<Buffer> {
     const file = this.#pathOf(key);
-    try {
-      return await fsp.readFile(file);
-    } catch (err) {
-      throw this.#readError(key, err);
-    }
+    // The callback API costs about half of fs.promises.readFile per small file, which
+    // matters when a query opens thousands of chunks.
+    return new Promise((resolve, reject) => {
+      readFile(file, (err, data) => (err ? reject(this.#readError(key, err)) : resolve(data)));
+    });
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Buffer> {
