@@ -1,3 +1,4 @@
+import type { ChunkIndex } from '../chunk/index.js';
 import type { Labels, Matcher } from '../model/index.js';
 import type { Store } from '../querier/querier.js';
 import type { ChunkRef, ChunkStore, IndexReader, SeriesEntry } from '../storage/index.js';
@@ -14,6 +15,9 @@ export class StoreAdapter implements Store {
   }
   getChunk(ref: ChunkRef): Promise<Buffer> {
     return this.chunks.get(ref);
+  }
+  getChunkIndex(ref: ChunkRef): Promise<ChunkIndex> {
+    return this.chunks.getIndex(ref);
   }
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<SeriesEntry[]> {
     return this.index.series(tenant, fromNs, throughNs, matchers);

@@ -134,22 +134,76 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
   if (version !== FORMAT_VERSION) corrupt(`unsupported chunk format version ${version}`);
   const codec = codecFromId(bytes[5]!);
   if (codec === null) corrupt(`unknown chunk codec id ${bytes[5]}`);
+  const p = parseTail(bytes, 0, total);
+  if (p === null) corrupt('chunk footer: metas outside the chunk');
+  return new StoredChunk(bytes, codec, p.metas, p.blooms, p.bloomHashes, p.entries, p.minTs, p.maxTs, p.symbols);
+}
 
+/** Smallest tail worth asking for first: the footer and, usually, all metas. */
+export const CHUNK_TAIL_GUESS_BYTES = 64 * 1024;
+
+/**
+ * What the end of a chunk tells without its blocks: the block metas and token filters.
+ * Readers use it to decide whether a chunk needs fetching at all.
+ */
+export interface ChunkIndex {
+  blockMetas(): readonly BlockMeta[];
+  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean;
+}
+
+/**
+ * Parses the metas of a chunk from its last bytes: `tail` holds bytes
+ * `[total - tail.length, total)`. Returns the offset to fetch from instead when the metas start
+ * before the tail. Validates the footer, the metas crc32 and every meta. Throws ChunkCorruptError.
+ */
+export function decodeChunkTail(tail: Buffer, total: number): ChunkIndex | { needFromOffset: number } {
+  if (total < HEADER_BYTES + FOOTER_BYTES || tail.length < FOOTER_BYTES || tail.length > total) corrupt(`chunk tail of ${tail.length} bytes for a ${total}-byte chunk`);
+  const p = parseTail(tail, total - tail.length, total);
+  if (p === null) return { needFromOffset: tail.readUInt32BE(tail.length - FOOTER_BYTES) };
+  const blooms = p.blooms;
+  const k = p.bloomHashes;
+  return {
+    blockMetas: () => p.metas,
+    blockMayContainAll: (i, hashes) => {
+      const b = blooms[i];
+      if (b === undefined) throw new RangeError(`block index ${i} out of range [0, ${blooms.length})`);
+      return b === null || bloomMayContainAll(b, k[i]!, hashes);
+    },
+  };
+}
+
+interface ParsedTail {
+  metas: readonly BlockMeta[];
+  blooms: (Buffer | null)[];
+  bloomHashes: Uint8Array;
+  entries: number;
+  minTs: bigint;
+  maxTs: bigint;
+  symbols: SymbolsLocation;
+}
+
+/**
+ * Footer, metas and symbol location from `buf`, which holds chunk bytes `[base, total)`.
+ * Returns null when the metas begin before `base` (the caller must read further back).
+ */
+function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null {
+  const at = (abs: number): number => abs - base;
   const footerOffset = total - FOOTER_BYTES;
-  const metasOffset = bytes.readUInt32BE(footerOffset);
-  const metasBytes = bytes.readUInt32BE(footerOffset + 4);
-  const symbolsOffset = bytes.readUInt32BE(footerOffset + 8);
-  const symbolsCompressedBytes = bytes.readUInt32BE(footerOffset + 12);
-  const symbolsUncompressedBytes = bytes.readUInt32BE(footerOffset + 16);
-  const symbolCount = bytes.readUInt32BE(footerOffset + 20);
-  const metasCrc = bytes.readUInt32BE(footerOffset + 24);
+  const f = at(footerOffset);
+  const metasOffset = buf.readUInt32BE(f);
+  const metasBytes = buf.readUInt32BE(f + 4);
+  const symbolsOffset = buf.readUInt32BE(f + 8);
+  const symbolsCompressedBytes = buf.readUInt32BE(f + 12);
+  const symbolsUncompressedBytes = buf.readUInt32BE(f + 16);
+  const symbolCount = buf.readUInt32BE(f + 20);
+  const metasCrc = buf.readUInt32BE(f + 24);
   if (metasOffset < HEADER_BYTES || metasOffset > footerOffset || metasBytes < 1 || metasBytes > footerOffset - metasOffset) {
     corrupt(`chunk footer: metas at ${metasOffset}+${metasBytes} outside [${HEADER_BYTES}, ${footerOffset})`);
   }
-  const metas = bytes.subarray(metasOffset, metasOffset + metasBytes);
-  const crc = zlib.crc32(bytes.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas));
+  if (metasOffset < base) return null;
+  const metas = buf.subarray(at(metasOffset), at(metasOffset) + metasBytes);
+  const crc = zlib.crc32(buf.subarray(f, f + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas));
   if (crc !== metasCrc) corrupt(`chunk metas crc32 mismatch: stored ${metasCrc}, computed ${crc}`);
-
   const symbolsEnd = symbolsOffset + (symbolCount === 0 ? 0 : symbolsCompressedBytes + CRC_BYTES);
   if (symbolsOffset !== metasOffset + metasBytes || symbolsEnd !== footerOffset) {
     corrupt(`chunk footer: symbols at ${symbolsOffset}+${symbolsCompressedBytes} do not fill the gap between metas and footer`);
@@ -213,12 +267,15 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
     if (e instanceof RangeError) corrupt(`chunk metas truncated: ${e.message}`, e);
     throw e;
   }
-  return new StoredChunk(bytes, codec, Object.freeze(list), blooms, Uint8Array.from(bloomHashes), entries, minTs, maxTs, {
-    offset: symbolsOffset,
-    compressedBytes: symbolsCompressedBytes,
-    uncompressedBytes: symbolsUncompressedBytes,
-    count: symbolCount,
-  });
+  return {
+    metas: Object.freeze(list),
+    blooms,
+    bloomHashes: Uint8Array.from(bloomHashes),
+    entries,
+    minTs,
+    maxTs,
+    symbols: { offset: symbolsOffset, compressedBytes: symbolsCompressedBytes, uncompressedBytes: symbolsUncompressedBytes, count: symbolCount },
+  };
 }
 
 interface SymbolsLocation {

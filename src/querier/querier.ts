@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { decodeChunk, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { decodeChunk, type BlockMeta, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { InvalidError, LimitError } from '../errors.js';
 import type { IngesterQuerier } from '../ingester/client.js';
@@ -14,6 +14,8 @@ import { TopK } from './topk.js';
 export interface Store {
   chunkRefs(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }>;
   getChunk(ref: ChunkRef): Promise<Buffer>;
+  /** Block metas and token filters of a stored chunk, without its blocks. */
+  getChunkIndex(ref: ChunkRef): Promise<ChunkIndex>;
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<SeriesEntry[]>;
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
@@ -123,6 +125,23 @@ export class Querier {
     };
     // Through is inclusive in chunk metadata; the query end is exclusive.
     const lastNs = req.endNs - 1n;
+    /** Whether block `b` must be read: 'time' and 'bloom' say why it can be skipped. */
+    const verdict = (m: BlockMeta, idx: ChunkIndex, b: number): 'time' | 'bloom' | 'scan' => {
+      if (m.maxTsNs < req.startNs || m.minTsNs > lastNs || (topk.full() && !topk.wants(newest ? m.maxTsNs : m.minTsNs))) return 'time';
+      if (required.length > 0 && !idx.blockMayContainAll(b, required)) return 'bloom';
+      return 'scan';
+    };
+    const skipped = (m: BlockMeta, why: 'time' | 'bloom'): void => {
+      if (why === 'time') {
+        stats.blocksSkipped++;
+        return;
+      }
+      // Ruled out by its token filter: the block's text counts as covered by the query.
+      stats.blocksSkippedByBloom++;
+      stats.bytesSkippedByBloom += m.uncompressedBytes;
+      stats.bytesProcessed += m.uncompressedBytes;
+      stats.linesProcessed += m.entries;
+    };
     const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, si: number, fp: string): void => {
       const metas = chunk.blockMetas();
       const order: (number | -1)[] = [];
@@ -132,15 +151,9 @@ export class Querier {
       for (const b of order) {
         if (b >= 0) {
           const m = metas[b]!;
-          if (m.maxTsNs < req.startNs || m.minTsNs > lastNs || (topk.full() && !topk.wants(newest ? m.maxTsNs : m.minTsNs))) {
-            stats.blocksSkipped++;
-            continue;
-          }
-          if (required.length > 0 && !chunk.blockMayContainAll(b, required)) {
-            stats.blocksSkippedByBloom++;
-            stats.bytesSkippedByBloom += m.uncompressedBytes;
-            stats.bytesProcessed += m.uncompressedBytes;
-            stats.linesProcessed += m.entries;
+          const v = verdict(m, chunk, b);
+          if (v !== 'scan') {
+            skipped(m, v);
             continue;
           }
           const blk = chunk.readBlock(b);
@@ -148,6 +161,14 @@ export class Querier {
           scanBlock(blk, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
         } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
       }
+    };
+    /** True when some block of a stored chunk must be read; otherwise accounts for all of them. */
+    const needsBlocks = (idx: ChunkIndex): boolean => {
+      const metas = idx.blockMetas();
+      const verdicts = metas.map((m, b) => verdict(m, idx, b));
+      if (verdicts.includes('scan')) return true;
+      verdicts.forEach((v, b) => skipped(metas[b]!, v as 'time' | 'bloom'));
+      return false;
     };
 
     // 1. Ingester memory.
@@ -165,13 +186,18 @@ export class Querier {
     // latency overlaps with decompression and search.
     const conc = Math.max(1, this.deps.cfg.max_concurrent);
     const wanted = (r: ChunkRef): boolean => !topk.full() || topk.wants(newest ? r.throughNs : r.fromNs);
-    const inflight = new Map<number, Promise<Buffer | Error>>();
+    // With needle tokens, the chunk tails (metas and token filters) are fetched first and a
+    // chunk is downloaded only when one of its blocks may match.
+    const byIndex = required.length > 0;
+    type Fetched = Buffer | ChunkIndex | Error;
+    const fetchOne = (r: ChunkRef): Promise<Fetched> =>
+      (byIndex ? this.deps.store.getChunkIndex(r) : this.deps.store.getChunk(r)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+    const inflight = new Map<number, Promise<Fetched>>();
     let nextFetch = 0;
     const prefetch = (upTo: number): void => {
       for (; nextFetch < refs.length && nextFetch < upTo; nextFetch++) {
         const r = refs[nextFetch]!;
-        if (!wanted(r)) continue;
-        inflight.set(nextFetch, this.deps.store.getChunk(r).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+        if (wanted(r)) inflight.set(nextFetch, fetchOne(r));
       }
     };
     for (let i = 0; i < refs.length; i++) {
@@ -183,14 +209,21 @@ export class Querier {
       }
       prefetch(i + conc);
       // Started now if the prefetch skipped it when it looked unwanted earlier.
-      const body = await (inflight.get(i) ?? this.deps.store.getChunk(ref).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))));
+      let got = await (inflight.get(i) ?? fetchOne(ref));
       inflight.delete(i);
-      if (body instanceof Error) throw body;
-      stats.chunksFetched++;
-      stats.compressedBytesFetched += body.length;
+      if (got instanceof Error) throw got;
       const labels = series.get(ref.fingerprint);
       if (!labels) continue;
-      const chunk = decodeChunk(body);
+      if (!Buffer.isBuffer(got)) {
+        if (!needsBlocks(got)) {
+          stats.chunksSkipped++;
+          continue;
+        }
+        got = await this.deps.store.getChunk(ref);
+      }
+      stats.chunksFetched++;
+      stats.compressedBytesFetched += got.length;
+      const chunk = decodeChunk(got);
       scanChunk(chunk, chunk.blockMetas().length, null, idxOf(ref.fingerprint, labels), ref.fingerprint);
     }
     return { streams: group(topk, streamLabels, ctx), stats, execMs: performance.now() - t0 };

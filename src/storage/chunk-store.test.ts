@@ -96,3 +96,29 @@ describe('ChunkStore', () => {
     expect((await store.get(ref)).equals(bytes)).toBe(true);
   });
 });
+
+describe('ChunkStore.getIndex', () => {
+  it('reads block metas from the tail only, and agrees with the full chunk', async () => {
+    const { MemChunk, decodeChunk } = await import('../chunk/index.js');
+    for (const lines of [5, 3000]) {
+      const c = new MemChunk({ codec: 'snappy', blockSizeBytes: 2048, targetSizeBytes: 1 << 22 });
+      for (let i = 0; i < lines; i++) c.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} word${i % 97} ${'pad '.repeat(i % 9)}`), []);
+      const bytes = c.encode();
+      const client = new MemoryObjectClient();
+      const ranges: number[] = [];
+      const getRange = client.getRange.bind(client);
+      client.getRange = (key, offset, length) => {
+        ranges.push(length);
+        return getRange(key, offset, length);
+      };
+      const store = new ChunkStore(client, { cacheBytes: 0 });
+      const ref = refFor(bytes);
+      await store.put(ref, bytes);
+      const idx = await store.getIndex(ref);
+      expect(idx.blockMetas()).toEqual(decodeChunk(bytes).blockMetas());
+      expect(ranges.reduce((a, b) => a + b, 0)).toBeLessThan(Math.max(bytes.length, 64 * 1024) + 1);
+      await store.getIndex(ref);
+      expect(ranges.length).toBeLessThanOrEqual(2); // the second call is served from the index cache
+    }
+  });
+});

@@ -1,4 +1,5 @@
 /** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
+import { CHUNK_TAIL_GUESS_BYTES, decodeChunk, decodeChunkTail, type ChunkIndex } from '../chunk/index.js';
 import { crc32 } from 'node:zlib';
 import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
@@ -32,11 +33,14 @@ export class ChunkStore {
   readonly #client: ObjectClient;
   readonly #inflight = new Map<string, Promise<Buffer>>();
   readonly #verify: boolean;
+  /** Parsed chunk tails (metas and token filters), by chunk key. */
+  readonly indexCache: ByteLru<string, ChunkIndex>;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
     this.#verify = opts.verifyChecksum ?? true;
+    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 8)));
   }
 
   /** Writes a chunk. Throws InvalidError when `bytes` disagree with the ref's size or checksum. */
@@ -46,6 +50,36 @@ export class ChunkStore {
       throw new InvalidError(`chunk bytes do not match ref ${chunkKey(ref)} (size ${bytes.length}, want ${ref.sizeBytes})`);
     }
     await this.#client.put(chunkKey(ref), bytes);
+  }
+
+  /**
+   * The block metas and token filters of a chunk, read from its tail with one ranged read
+   * (two when the metas are longer than CHUNK_TAIL_GUESS_BYTES), so a query can rule a chunk
+   * out without downloading its blocks. A cached full chunk answers without any read.
+   */
+  getIndex(ref: ChunkRef): Promise<ChunkIndex> {
+    const key = chunkKey(ref);
+    const full = this.cache.get(key);
+    if (full !== undefined) return Promise.resolve(decodeChunk(full));
+    const hit = this.indexCache.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.#fetchIndex(key, ref);
+  }
+
+  async #fetchIndex(key: string, ref: ChunkRef): Promise<ChunkIndex> {
+    const size = ref.sizeBytes;
+    let tailBytes = Math.min(size, CHUNK_TAIL_GUESS_BYTES);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const tail = await this.#client.getRange(key, size - tailBytes, tailBytes);
+      if (tail.length !== tailBytes) throw new ChunkCorruptError(`chunk ${key}: short read of its last ${tailBytes} bytes (got ${tail.length})`);
+      const r = decodeChunkTail(tail, size);
+      if (!('needFromOffset' in r)) {
+        this.indexCache.set(key, r, tail.length);
+        return r;
+      }
+      tailBytes = size - r.needFromOffset;
+    }
+    throw new ChunkCorruptError(`chunk ${key}: metas not found in its tail`);
   }
 
   /** Reads and verifies a chunk. NotFoundError when missing, ChunkCorruptError when damaged. */
