@@ -2,6 +2,7 @@
 import type { StructuredMetadata } from '../model/stream.js';
 import { blockEntryTs } from './block.js';
 import type { DecodedBlock, ReadableChunk } from './types.js';
+import { seededRandom } from '../util/random.js';
 
 /** One entry copied out of a block. */
 export interface TestEntry {
@@ -33,16 +34,10 @@ export function chunkEntries(c: ReadableChunk, head: DecodedBlock | null = null)
 
 /** Deterministic PRNG (mulberry32): same seed, same sequence. */
 export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
   /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  readonly next: () => number;
+  constructor(seed: number) {
+    this.next = seededRandom(seed);
   }
   /** Integer in [0, n). */
   int(n: number): number {

@@ -89,6 +89,6 @@ export function statsJson(r: LogQueryResult): unknown {
       labelResult: emptyCache(),
       instantMetricResult: emptyCache(),
     },
-    index: { totalChunks: 0, postFilterChunks: 0, shardsDuration: 0, usedBloomFilters: false },
+    index: { totalChunks: s.chunksFetched + s.chunksSkipped, postFilterChunks: s.chunksFetched, shardsDuration: 0, usedBloomFilters: s.blocksSkippedByBloom > 0 },
   };
 }

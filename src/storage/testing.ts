@@ -4,17 +4,7 @@
  */
 import type { Matcher, MatchType } from '../model/matcher.js';
 
-/** mulberry32: a tiny deterministic PRNG returning floats in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../util/random.js';
 
 /** A Matcher backed by an anchored JS RegExp (close enough to RE2 for test patterns). */
 export function testMatcher(name: string, type: MatchType, value: string): Matcher {

@@ -5,18 +5,9 @@ import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
 import { parseExpr } from '../syntax/parse.js';
 import { tokenHash } from '../../chunk/bloom.js';
 import { compileLineFilters, requiredTokenHashes } from './line-filter.js';
+import { seededRandom } from '../../util/random.js';
 
-/** mulberry32: seeded so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 interface Block {
   lines: string[];

@@ -4,6 +4,7 @@ import { ParseError } from '../../errors.js';
 import type { Expr } from './ast.js';
 import { parseAll, parseExpr, parseSelector } from './parse.js';
 import { printExpr } from './printer.js';
+import { seededRandom } from '../../util/random.js';
 
 const corpus = (name: string): string[] => {
   const text = readFileSync(new URL(`../../../test/logql/${name}`, import.meta.url), 'utf8');
@@ -164,17 +165,7 @@ describe('parseSelector', () => {
   });
 });
 
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 describe('fuzz', () => {
   const valid = corpus('corpus-valid.txt');
