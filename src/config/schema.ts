@@ -53,7 +53,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'storage_config.filesystem.directory', flag: 'local.chunk-directory', type: str, def: '', help: 'Filesystem object store root; default <path_prefix>/chunks.' },
   { path: 'storage_config.chunk_cache_size', flag: 'store.chunks-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of chunk data cached by queriers.' },
   { path: 'storage_config.index_cache_size', flag: 'store.index-cache-size', type: bytes, def: 64 * 1024 * 1024, help: 'Bytes of parsed index segments cached by queriers.' },
-  { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 1 * S, help: 'How long a listing of index segments is reused.' },
+  { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 0, help: 'How long a listing of index segments is reused (0: list on every query, so flushed chunks are visible at once).' },
 
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
   { path: 'ingester.chunk_block_size', flag: 'ingester.chunks-block-size', type: bytes, def: 262144, help: 'Uncompressed bytes at which a head block is cut.' },

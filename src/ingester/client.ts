@@ -27,8 +27,12 @@ export interface IngesterPusher {
 
 /** What queriers call on an ingester. All answers are snapshots of memory. */
 export interface IngesterQuerier {
-  /** Streams matching every matcher with data overlapping [fromNs, throughNs]. */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[];
+  /**
+   * Streams matching every matcher with data overlapping [fromNs, throughNs]. With
+   * `unflushedOnly`, chunks already flushed (and therefore visible in the store) are left out,
+   * so a caller reading both never sees an entry twice.
+   */
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, unflushedOnly?: boolean): MemStreamView[];
   /** Label names and values of in-memory streams overlapping the range. */
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];

@@ -230,7 +230,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
   }
 
   /** Streams of `tenant` matching all matchers; a synchronous snapshot safe to read later. */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[] {
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, unflushedOnly = false): MemStreamView[] {
     const inst = this.tenants.get(tenant);
     if (!inst) return [];
     const out: MemStreamView[] = [];
@@ -238,7 +238,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
       if (!matchesAll(s.labels, matchers)) continue;
       const chunks: ChunkView[] = [];
       for (const c of s.chunks) {
-        if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
+        if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs || (unflushedOnly && c.flushed)) continue;
         chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock() });
       }
       if (chunks.length > 0) out.push({ labels: s.labels, labelsString: s.labelsString, fingerprint: s.fingerprint, chunks });

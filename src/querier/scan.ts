@@ -57,7 +57,7 @@ export class ScanContext {
 }
 
 /** First index in the sorted `tsRel` whose value is >= x. */
-function lowerBound(a: Float64Array, n: number, x: number): number {
+export function lowerBound(a: Float64Array, n: number, x: number): number {
   let lo = 0;
   let hi = n;
   while (lo < hi) {
@@ -136,4 +136,17 @@ export function scanBlock(
     }
     topk.offer(ts, key, lines.subarray(offs[i]!, offs[i + 1]!), streamIdx, meta);
   }
+}
+
+/**
+ * Index range [lo, hi) of a block's entries with `fromNs <= ts <= throughNs` (both
+ * inclusive), found by binary search on the sorted `tsRel` column.
+ */
+export function blockRange(block: DecodedBlock, fromNs: bigint, throughNs: bigint): { lo: number; hi: number } {
+  const n = block.n;
+  const base = block.baseNs;
+  if (throughNs < base) return { lo: 0, hi: 0 };
+  const lo = fromNs <= base ? 0 : lowerBound(block.tsRel, n, Number(fromNs - base));
+  const hi = lowerBound(block.tsRel, n, Number(throughNs - base) + 1);
+  return { lo, hi };
 }
