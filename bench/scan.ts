@@ -88,11 +88,12 @@ const chunkBytes = sizeOf(chunksDir) - indexBytes;
 const startNs = (BigInt(startMs) - 1000n) * 1_000_000n;
 // The data ends about a day ago, so with query_ingesters_within=1s only stored chunks are read.
 const endNs = lastNs + 1n;
-async function timeQuery(query: string): Promise<{ sec: number; bytes: number; lines: number; hits: number }> {
+async function timeQuery(query: string): Promise<{ sec: number; bytes: number; lines: number; hits: number; blocksRead: number; blocksSkippedByFilter: number; chunksFetched: number }> {
   const t = performance.now();
   const r = await app.querier!.logQuery({ tenant: 'fake', query, startNs, endNs, limit: 1_000_000, direction: 'backward' });
   const sec = (performance.now() - t) / 1000;
-  return { sec, bytes: r.stats.bytesProcessed, lines: r.stats.linesProcessed, hits: r.streams.reduce((a, s) => a + s.entries.length, 0) };
+  const st = r.stats;
+  return { sec, bytes: st.bytesProcessed, lines: st.linesProcessed, hits: r.streams.reduce((a, s) => a + s.entries.length, 0), blocksRead: st.blocksScanned, blocksSkippedByFilter: st.blocksSkippedByBloom, chunksFetched: st.chunksFetched };
 }
 function rg(token: string): { sec: number; count: number } {
   const t = performance.now();
@@ -132,6 +133,9 @@ for (const token of ['no such token anywhere', 'ERR_BITFLIP_99A6']) {
   results.push({
     query: q,
     hits: cold.hits,
+    blocks_read: cold.blocksRead,
+    blocks_skipped_by_token_filter: cold.blocksSkippedByFilter,
+    chunks_downloaded: cold.chunksFetched,
     rg_count: r.count,
     text_gb: Number((cold.bytes / 1e9).toFixed(3)),
     cold_s: Number(cold.sec.toFixed(2)),

@@ -91,7 +91,7 @@ export class Token {
   ) {}
 }
 
-const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+export const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
   ['by', 'BY'],
   ['without', 'WITHOUT'],
   ['bool', 'BOOL'],
@@ -117,7 +117,7 @@ const KEYWORDS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
 ]);
 
 /** Words that are tokens only when used as a function (Loki's functionTokens). */
-const FUNCTIONS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+export const FUNCTIONS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
   ['rate', 'RANGE_OP'],
   ['rate_counter', 'RANGE_OP'],
   ['count_over_time', 'RANGE_OP'],
@@ -153,7 +153,7 @@ const FUNCTIONS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
   ['ip', 'IP'],
 ]);
 
-const OPERATORS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
+export const OPERATORS: ReadonlyMap<string, TokenType> = new Map<string, TokenType>([
   ['!=', 'NEQ'],
   ['=~', 'RE'],
   ['!~', 'NRE'],
@@ -187,7 +187,7 @@ const TOKEN_TYPES: ReadonlySet<string> = new Set<string>([
   ...OPERATORS.values(), 'SUB', ...KEYWORDS.values(), ...FUNCTIONS.values(),
 ]);
 
-const PARSER_FLAGS: ReadonlySet<string> = new Set(['--strict', '--keep-empty']);
+export const PARSER_FLAGS: ReadonlySet<string> = new Set(['--strict', '--keep-empty']);
 
 const CONV_DISPLAY: Readonly<Record<string, string>> = {
   bytes: 'BYTES_CONV',
@@ -272,16 +272,16 @@ interface MooCursor {
   index: number;
 }
 
-function isSpace(c: number): boolean {
+export function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13) || c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000;
 }
 
-function isDurationChar(c: number): boolean {
+export function isDurationChar(c: number): boolean {
   // digits, '.', and n u µ m s h d w y
   return (c >= 48 && c <= 57) || c === 46 || c === 110 || c === 117 || c === 0xb5 || c === 109 || c === 115 || c === 104 || c === 100 || c === 119 || c === 121;
 }
 
-function isBytesChar(c: number): boolean {
+export function isBytesChar(c: number): boolean {
   // digits, '.', and B i k K M G T P
   return (c >= 48 && c <= 57) || c === 46 || c === 66 || c === 105 || c === 107 || c === 75 || c === 77 || c === 71 || c === 84 || c === 80;
 }

@@ -1,12 +1,18 @@
 /**
- * LogQL entry points. `parseExpr` = lexer + nearley grammar + Loki's parse-time checks; every
- * failure is a ParseError with a 1-based line/col and Loki's wording where Loki has one
+ * LogQL entry points. `parseExpr` = parser + Loki's parse-time checks; every failure is a
+ * ParseError with a 1-based line/col and Loki's wording where Loki has one
  * (`syntax error: unexpected IDENTIFIER, expecting STRING`, `literal not terminated`, ...).
+ *
+ * Parsing tries the hand-written recursive-descent parser first (fast-parse.ts), which builds the
+ * same AST as the nearley grammar (logql.ne, the specification); when it finds no parse, the
+ * nearley path runs and reports Loki's error. Results are deep-frozen and kept in a small LRU
+ * cache keyed by the query text.
  */
 import nearley from 'nearley';
 import { ParseError } from '../../errors.js';
 import type { Expr, LogSelectorExpr } from './ast.js';
 import grammar, { lexer } from './grammar.gen.js';
+import { fastParse } from './fast-parse.js';
 import { displayToken, displayType, LexError, type Token } from './lexer.js';
 import { checkMatchers, checkSelectorMatchers, SemanticError, validateExpr } from './validate.js';
 
@@ -106,11 +112,85 @@ function checkSize(query: string): void {
   if (size >= MAX_INPUT_SIZE_BYTES) throw new ParseError(`input size too long (${size} > ${MAX_INPUT_SIZE_BYTES})`, 1, 1);
 }
 
-function parseUnvalidated(query: string): Expr {
-  checkSize(query);
+/** The nearley path: the grammar as written, with Loki's syntax errors. */
+function parseNearley(query: string): Expr {
   const results = parseAll(query);
   if (results.length !== 1) throw new Error(`internal error: ambiguous LogQL grammar (${results.length} parses)`);
   return results[0]!;
+}
+
+function parseUnvalidated(query: string): Expr {
+  checkSize(query);
+  return fastParse(query) ?? parseNearley(query);
+}
+
+/** Makes a parsed tree immutable, so cached trees can be shared by every caller. */
+function deepFreeze<T>(node: T): T {
+  if (typeof node === 'object' && node !== null && !Object.isFrozen(node)) {
+    for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) deepFreeze(v);
+    Object.freeze(node);
+  }
+  return node;
+}
+
+/** A bounded least-recently-used map (Map keeps insertion order; a hit re-inserts). */
+class LruCache<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private capacity: number) {}
+
+  get(key: string): V | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+
+  set(key: string, v: V): void {
+    if (this.capacity <= 0) return;
+    this.map.delete(key);
+    this.map.set(key, v);
+    if (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value!);
+  }
+
+  resize(capacity: number): void {
+    this.capacity = capacity;
+    while (this.map.size > Math.max(capacity, 0)) this.map.delete(this.map.keys().next().value!);
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** Default number of parsed queries kept (per entry point). */
+export const PARSE_CACHE_SIZE = 1000;
+
+/** Validated trees by query text, one cache per entry point (their checks differ). */
+const exprCache = new LruCache<Expr>(PARSE_CACHE_SIZE);
+const selectorCache = new LruCache<LogSelectorExpr>(PARSE_CACHE_SIZE);
+const rawSelectorCache = new LruCache<LogSelectorExpr>(PARSE_CACHE_SIZE);
+
+/**
+ * Sets how many parsed queries each entry point keeps (0 disables caching; benchmarks, tests).
+ * Shrinking evicts the least recently used entries.
+ */
+export function setParseCacheSize(entries: number): void {
+  for (const c of [exprCache, selectorCache, rawSelectorCache]) c.resize(entries);
+}
+
+/** Entries currently cached by `parseExpr`, `parseSelector(q)` and `parseSelector(q, false)`. */
+export function parseCacheSizes(): { expr: number; selector: number; rawSelector: number } {
+  return { expr: exprCache.size, selector: selectorCache.size, rawSelector: rawSelectorCache.size };
+}
+
+/** The tree the nearley grammar alone gives for `query`, validated; the fast path's oracle (tests). */
+export function parseExprNearley(query: string): Expr {
+  checkSize(query);
+  const expr = parseNearley(query);
+  validate(query, expr);
+  return deepFreeze(expr);
 }
 
 function validate(query: string, expr: Expr): void {
@@ -122,10 +202,16 @@ function validate(query: string, expr: Expr): void {
   }
 }
 
-/** Parses and validates a LogQL query (log or metric). Throws ParseError. */
+/**
+ * Parses and validates a LogQL query (log or metric). Throws ParseError. The result is frozen
+ * and may be shared with other callers of the same text.
+ */
 export function parseExpr(query: string): Expr {
+  const hit = exprCache.get(query);
+  if (hit !== undefined) return hit;
   const expr = parseUnvalidated(query);
   validate(query, expr);
+  exprCache.set(query, deepFreeze(expr));
   return expr;
 }
 
@@ -142,6 +228,9 @@ export function parseLogSelector(query: string): LogSelectorExpr {
  * `validate` (default) at least one matcher must not match the empty value, as in Loki.
  */
 export function parseSelector(query: string, validate = true): LogSelectorExpr {
+  const cache = validate ? selectorCache : rawSelectorCache;
+  const hit = cache.get(query);
+  if (hit !== undefined) return hit;
   const expr = parseUnvalidated(query);
   if (expr.kind !== 'logSelector' || expr.stages.length > 0) {
     throw new ParseError('only label matchers is supported', 1, 1);
@@ -153,5 +242,6 @@ export function parseSelector(query: string, validate = true): LogSelectorExpr {
     if (e instanceof SemanticError) throw errorAt(query, e.detail, e.offset);
     throw e;
   }
+  cache.set(query, deepFreeze(expr));
   return expr;
 }

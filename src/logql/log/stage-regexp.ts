@@ -1,0 +1,51 @@
+/**
+ * `| regexp "(?P<name>re)"` (Loki RegexpParser): named groups of the first (unanchored) match
+ * become labels; groups that did not take part in the match get ''. No match: nothing is set
+ * and the entry goes on. RE2 runs on the Buffer.
+ */
+import RE2 from 're2';
+import { ParseError } from '../../errors.js';
+import { isValidLabelName } from '../../model/labels.js';
+import { captureNames, regexError } from '../syntax/regex.js';
+import type { LabelsBuilder } from './labels-builder.js';
+import { sanitizeLabelKey } from './sanitize.js';
+import type { LabelNeeds, Stage } from './stage.js';
+
+export class RegexpParserStage implements Stage {
+  private readonly re: RE2;
+  private readonly names: string[];
+
+  constructor(
+    pattern: string,
+    private readonly needs: LabelNeeds,
+  ) {
+    const err = regexError(pattern);
+    if (err !== null) throw new ParseError(`invalid regexp parser: ${err}`, 0, 0);
+    this.names = captureNames(pattern);
+    if (this.names.length === 0) throw new ParseError('invalid regexp parser: at least one named capture must be supplied', 0, 0);
+    const seen = new Set<string>();
+    for (const n of this.names) {
+      if (!isValidLabelName(n)) throw new ParseError(`invalid regexp parser: invalid extracted label name '${n}'`, 0, 0);
+      if (seen.has(n)) throw new ParseError(`invalid regexp parser: duplicate extracted label name '${n}'`, 0, 0);
+      seen.add(n);
+    }
+    this.re = new RE2(pattern, 'u');
+  }
+
+  process(_ts: bigint, line: Buffer, lb: LabelsBuilder): Buffer | null {
+    const m = this.re.exec(line);
+    if (m === null) return line;
+    const groups = m.groups as Record<string, Buffer | undefined> | undefined;
+    if (groups === undefined) return line;
+    for (let i = 0; i < this.names.length; i++) {
+      const raw = this.names[i]!;
+      const san = sanitizeLabelKey(raw, true);
+      if (san === '') continue;
+      const key = lb.parsedName(san);
+      if (!this.needs.has(key) || lb.hasParsed(key)) continue;
+      const v = groups[raw];
+      lb.setParsed(key, v === undefined ? '' : v.toString('utf8'));
+    }
+    return line;
+  }
+}

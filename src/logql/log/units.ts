@@ -1,0 +1,176 @@
+/**
+ * Per-line value conversions of label filters and unwrap, with Go's error texts (Loki puts them
+ * in `__error_details__`). Float-based: no bigint per line (STYLE §2.3).
+ */
+import { quoteValue } from '../../model/labels.js';
+
+/** Scratch result: `ok` false means `error` holds the message. Reused; read before the next call. */
+export class Conversion {
+  ok = true;
+  value = 0;
+  error = '';
+  fail(msg: string): false {
+    this.ok = false;
+    this.value = 0;
+    this.error = msg;
+    return false;
+  }
+  done(v: number): true {
+    this.ok = true;
+    this.value = v;
+    this.error = '';
+    return true;
+  }
+}
+
+const FLOAT_RE = /^[+-]?(?:(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]+)?|0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+)$/;
+const SPECIAL_RE = /^[+-]?(?:inf|infinity|nan)$/i;
+
+function hexFloat(s: string): number {
+  let neg = false;
+  let t = s;
+  if (t[0] === '+' || t[0] === '-') {
+    neg = t[0] === '-';
+    t = t.slice(1);
+  }
+  t = t.slice(2);
+  const p = t.search(/[pP]/);
+  const mant = t.slice(0, p);
+  const exp = Number(t.slice(p + 1));
+  const dot = mant.indexOf('.');
+  const digits = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  const fracLen = dot < 0 ? 0 : mant.length - dot - 1;
+  const v = parseInt(digits || '0', 16) * 2 ** (exp - 4 * fracLen);
+  return neg ? -v : v;
+}
+
+/** Go strconv.ParseFloat(s, 64). */
+export function parseFloatGo(s: string, out: Conversion): boolean {
+  if (s.length > 0 && s.length < 32) {
+    const c = s.charCodeAt(0);
+    // Fast path: plain decimal.
+    if ((c >= 48 && c <= 57) || c === 45) {
+      const v = +s;
+      if (v === v && FLOAT_RE.test(s)) {
+        if (!Number.isFinite(v)) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: value out of range`);
+        return out.done(v);
+      }
+    }
+  }
+  if (FLOAT_RE.test(s)) {
+    const v = s.includes('x') || s.includes('X') ? hexFloat(s) : Number(s.replaceAll('_', ''));
+    if (!Number.isFinite(v)) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: value out of range`);
+    // Go accepts underscores only with a base prefix.
+    if (s.includes('_') && !/^[+-]?0[xX]/.test(s)) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: invalid syntax`);
+    return out.done(v);
+  }
+  if (SPECIAL_RE.test(s)) {
+    const l = s.toLowerCase();
+    return out.done(l.includes('nan') ? NaN : l[0] === '-' ? -Infinity : Infinity);
+  }
+  return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: invalid syntax`);
+}
+
+const UNIT_NS: Readonly<Record<string, number>> = {
+  ns: 1,
+  us: 1e3,
+  'µs': 1e3,
+  'μs': 1e3,
+  ms: 1e6,
+  s: 1e9,
+  m: 60e9,
+  h: 3600e9,
+};
+
+/** Go time.ParseDuration; the value is nanoseconds as a float. */
+export function parseDurationGo(orig: string, out: Conversion): boolean {
+  let s = orig;
+  let neg = false;
+  const bad = (): false => out.fail(`time: invalid duration ${quoteValue(orig)}`);
+  if (s.length > 0 && (s[0] === '-' || s[0] === '+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return out.done(0);
+  if (s === '') return bad();
+  let total = 0;
+  let i = 0;
+  while (i < s.length) {
+    const c0 = s.charCodeAt(i);
+    if (!(c0 === 46 || (c0 >= 48 && c0 <= 57))) return bad();
+    const ps = i;
+    while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+    const pre = i > ps;
+    let numEnd = i;
+    let post = false;
+    if (i < s.length && s[i] === '.') {
+      i++;
+      const fs = i;
+      while (i < s.length && s.charCodeAt(i) >= 48 && s.charCodeAt(i) <= 57) i++;
+      post = i > fs;
+      numEnd = i;
+    }
+    if (!pre && !post) return bad();
+    const us = i;
+    while (i < s.length) {
+      const c = s.charCodeAt(i);
+      if (c === 46 || (c >= 48 && c <= 57)) break;
+      i++;
+    }
+    if (i === us) return out.fail(`time: missing unit in duration ${quoteValue(orig)}`);
+    const unitName = s.slice(us, i);
+    const unit = UNIT_NS[unitName];
+    if (unit === undefined) return out.fail(`time: unknown unit ${quoteValue(unitName)} in duration ${quoteValue(orig)}`);
+    total += Number(s.slice(ps, numEnd)) * unit;
+    if (total > 9223372036854775807) return bad();
+  }
+  return out.done(neg ? -total : total);
+}
+
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  b: 1,
+  '': 1,
+  kib: 1024,
+  ki: 1024,
+  kb: 1000,
+  k: 1000,
+  mib: 1024 ** 2,
+  mi: 1024 ** 2,
+  mb: 1000 ** 2,
+  m: 1000 ** 2,
+  gib: 1024 ** 3,
+  gi: 1024 ** 3,
+  gb: 1000 ** 3,
+  g: 1000 ** 3,
+  tib: 1024 ** 4,
+  ti: 1024 ** 4,
+  tb: 1000 ** 4,
+  t: 1000 ** 4,
+  pib: 1024 ** 5,
+  pi: 1024 ** 5,
+  pb: 1000 ** 5,
+  p: 1000 ** 5,
+  eib: 1024 ** 6,
+  ei: 1024 ** 6,
+  eb: 1000 ** 6,
+  e: 1000 ** 6,
+};
+
+/** go-humanize ParseBytes: `10KB`, `1.5 MiB`, `42`. */
+export function parseBytesHuman(s: string, out: Conversion): boolean {
+  let i = 0;
+  while (i < s.length) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || c === 46 || c === 44)) break;
+    i++;
+  }
+  const num = s.slice(0, i).replaceAll(',', '');
+  if (!parseFloatGo(num, out)) return false;
+  const f = out.value;
+  const extra = s.slice(i).trim().toLowerCase();
+  const m = BYTE_UNITS[extra];
+  if (m === undefined) return out.fail(`unhandled size name: ${extra}`);
+  const v = f * m;
+  if (v >= 2 ** 64) return out.fail(`too large: ${s}`);
+  return out.done(Math.trunc(v));
+}
