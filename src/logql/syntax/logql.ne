@@ -5,6 +5,10 @@
 # which the tests assert. Binary operators get one rule per precedence level, lowest first:
 #   or < and unless < == != > >= < <= < + - < * / % < ^ (right-associative), applied in build.ts.
 # Postprocessors only build nodes (build.ts); semantic checks run after parsing (validate.ts).
+#
+# This grammar is the specification. parseExpr first runs fast-parse.ts, a hand-written
+# recursive-descent copy of it that calls the same build.ts constructors; change both together.
+# test/logql/fast-parse.test.ts checks they agree (corpora, generated queries, fuzz).
 
 @preprocessor typescript
 

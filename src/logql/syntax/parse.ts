@@ -124,13 +124,24 @@ function parseUnvalidated(query: string): Expr {
   return fastParse(query) ?? parseNearley(query);
 }
 
-/** Makes a parsed tree immutable, so cached trees can be shared by every caller. */
-function deepFreeze<T>(node: T): T {
-  if (typeof node === 'object' && node !== null && !Object.isFrozen(node)) {
-    for (const v of Object.values(node)) if (typeof v === 'object' && v !== null) deepFreeze(v);
-    Object.freeze(node);
+/**
+ * Makes a freshly parsed tree immutable, so cached trees can be shared by every caller (the AST
+ * types are readonly; this enforces it at run time: a write throws in strict-mode code).
+ */
+function deepFreeze<T extends object>(node: T): T {
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) {
+      const v: unknown = node[i];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
+  } else {
+    const o = node as Record<string, unknown>;
+    for (const k in o) {
+      const v = o[k];
+      if (typeof v === 'object' && v !== null) deepFreeze(v);
+    }
   }
-  return node;
+  return Object.freeze(node);
 }
 
 /** A bounded least-recently-used map (Map keeps insertion order; a hit re-inserts). */

@@ -35,8 +35,16 @@ export type Operand =
 export type Node =
   | { t: 'text'; text: string }
   | { t: 'action'; pos: number; pipe: Pipe }
-  | { t: 'if' | 'with' | 'range'; pos: number; pipe: Pipe; list: Node[]; elseList: Node[] | null }
+  | BranchNode
   | { t: 'break' | 'continue'; pos: number };
+
+export interface BranchNode {
+  t: 'if' | 'with' | 'range';
+  pos: number;
+  pipe: Pipe;
+  list: Node[];
+  elseList: Node[] | null;
+}
 
 export interface Parsed {
   root: Node[];
@@ -47,7 +55,7 @@ export interface Parsed {
 // ---- lexer -------------------------------------------------------------------------------
 
 type TokType =
-  | 'text' | 'ldelim' | 'rdelim' | 'space' | 'pipe' | 'lparen' | 'rparen' | 'declare' | 'assign' | 'comma'
+  | 'text' | 'ldelim' | 'rdelim' | 'space' | 'pipe' | 'lparen' | 'rparen' | 'declare' | 'assign' | 'comma' | 'achar'
   | 'string' | 'raw' | 'char' | 'number' | 'bool' | 'nil' | 'dot' | 'field' | 'variable' | 'ident' | 'kw' | 'eof' | 'error';
 
 interface Tok {
@@ -187,7 +195,6 @@ function lex(src: string): Tok[] {
       }
       const isDigit = (ch: string | undefined): boolean => ch !== undefined && ch >= '0' && ch <= '9';
       if (c === '+' || c === '-' || isDigit(c) || (c === '.' && isDigit(src[pos + 1]))) {
-        pos++;
         let digits = '0123456789_';
         if (src[start] === '+' || src[start] === '-') pos = start + 1;
         if (src[pos] === '0' && /[xXoObB]/.test(src[pos + 1] ?? '')) {
@@ -230,6 +237,12 @@ function lex(src: string): Tok[] {
         else if (word === 'true' || word === 'false') toks.push({ type: 'bool', val: word, pos: start });
         else if (word === 'nil') toks.push({ type: 'nil', val: word, pos: start });
         else toks.push({ type: 'ident', val: word, pos: start });
+        continue;
+      }
+      if (c.charCodeAt(0) >= 0x20 && c.charCodeAt(0) < 0x7f) {
+        // Go emits other printable ASCII as a char item; the parser then rejects it in context.
+        pos++;
+        toks.push({ type: 'achar', val: c, pos: start });
         continue;
       }
       err(`unrecognized character in action: ${describeRune(String.fromCodePoint(src.codePointAt(pos)!))}`, start);
@@ -523,15 +536,12 @@ class Parser {
         }
         this.fail(`too many declarations in ${context}`, v.pos);
       }
+      if (pending.length > 0) this.fail(`expected := after variables in ${context}`, nx.pos);
       this.i = save;
-      pending.length = 0;
       break;
     }
     if (pending.length > 0 && pipe.isAssign) {
       for (const v of pending) pipe.decl.push({ name: v.val, slot: this.lookupVar(v.val, v.pos) });
-    } else if (pending.length > 0 && this.toks[this.i - 1]!.type !== 'declare' && !pipe.isAssign) {
-      // `$k, $v` without := (cannot happen: loop only exits with declare/assign)
-      this.fail(`missing := in ${context}`, start.pos);
     }
     const declaredLater = pending.length > 0 && !pipe.isAssign ? pending : [];
     for (;;) {
@@ -595,7 +605,7 @@ class Parser {
       case 'field': node.names.push(...names); return node;
       case 'var': node.names.push(...names); return node;
       case 'bool': case 'string': case 'number': case 'nil': case 'dot':
-        return this.fail(`unexpected . after term "${this.src.slice(node.pos, this.toks[this.i - names.length - 1]!.pos + (node.t === 'dot' ? 1 : 0)) || node.t}"`, node.pos);
+        return this.fail(`unexpected . after term ${JSON.stringify(this.src.slice(node.pos, this.toks[this.i - names.length]!.pos))}`, node.pos);
       default:
         return { t: 'chain', pos: node.pos, node, names };
     }

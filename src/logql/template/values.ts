@@ -92,8 +92,9 @@ export function formatFloat(x: number, fmt: string, prec: number): string {
   }
   if (fmt === 'e' || fmt === 'E') {
     const p = prec < 0 ? -1 : prec + 1;
-    let { d, dp } = decimalDigits(ax, p);
-    if (ax === 0) dp = 1;
+    const dd = decimalDigits(ax, p);
+    const d = dd.d;
+    const dp = ax === 0 ? 1 : dd.dp;
     const digits = prec < 0 ? d : d.padEnd(prec + 1, '0');
     const s = digits[0] + (digits.length > 1 ? '.' + digits.slice(1) : '') + 'e' + expStr(dp - 1);
     return neg + (fmt === 'E' ? s.toUpperCase() : s);
@@ -223,6 +224,9 @@ function truncRunes(s: string, n: number): string {
   return out;
 }
 
+// eslint-disable-next-line no-control-regex
+const CANT_BACKQUOTE = /[`\x00-\x08\x0a-\x1f\x7f]/;
+
 function badVerb(verb: string, v: unknown): string {
   if (v === null || v === undefined) return `%!${verb}(<nil>)`;
   return `%!${verb}(${typeName(v)}=${fmtV(v)})`;
@@ -292,7 +296,7 @@ function fmtArg(v: unknown, verb: string, sp: Spec): string {
     case 'string':
       switch (verb) {
         case 'v': case 's': return padStr(truncRunes(v, sp.prec), sp);
-        case 'q': return padStr(sp.sharp && !/[`\x00-\x08\x0a-\x1f\x7f]/.test(v) ? '`' + v + '`' : goQuote(truncRunes(v, sp.prec)), sp);
+        case 'q': return padStr(sp.sharp && !CANT_BACKQUOTE.test(v) ? '`' + v + '`' : goQuote(truncRunes(v, sp.prec)), sp);
         case 'x': case 'X': return padStr(hexOf(truncRunes(v, sp.prec), verb === 'X', sp), sp);
         default: return badVerb(verb, v);
       }
