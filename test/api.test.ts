@@ -36,8 +36,7 @@ describe('query API errors', () => {
     ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"}') + '&start=200&end=100', 400, /end timestamp must not be before or equal to start time/],
     ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"}') + '&limit=10000', 400, /max entries limit per query exceeded/],
     ['/loki/api/v1/query?query=' + encodeURIComponent('{app="x"}'), 400, /log queries are not supported as an instant query type/],
-    ['/loki/api/v1/query_range?query=' + encodeURIComponent('{app="x"} | json'), 400, /not implemented yet/],
-    ['/loki/api/v1/query_range?query=' + encodeURIComponent('sum(rate({app="x"}[1m]))'), 400, /not implemented yet/],
+    ['/loki/api/v1/query_range?query=' + encodeURIComponent('sum(rate({app="x"}[1m]))') + '&step=0', 400, /zero or negative query resolution step widths are not accepted/],
     ['/loki/api/v1/nope', 404, /404 page not found/],
   ])('%s → %i', async (path, status, re) => {
     const r = await get(path);
@@ -55,6 +54,34 @@ describe('query API errors', () => {
       const r = await get('/loki/api/v1/query_range?query=' + encodeURIComponent(q));
       expect([200, 400], `${JSON.stringify(q)} → ${r.status} ${r.text}`).toContain(r.status);
     }
+  });
+});
+
+describe('metric queries', () => {
+  it("answers Grafana's health check: instant vector(1)+vector(1) is one sample of 2", async () => {
+    const r = await getJson(`${silt.url}/loki/api/v1/query?query=${encodeURIComponent('vector(1)+vector(1)')}&time=${END}`);
+    expect(r.status).toBe('success');
+    expect(r.data.resultType).toBe('vector');
+    expect(r.data.result).toHaveLength(1);
+    expect(r.data.result[0].value[1]).toBe('2');
+  });
+
+  it('counts lines per level like the logs volume query (brute-force reference)', async () => {
+    const q = 'sum by (level) (count_over_time({cluster=~".+", level=~".+"}[1h]))';
+    const r = await getJson(`${silt.url}/loki/api/v1/query?query=${encodeURIComponent(q)}&time=${END}`);
+    const want = new Map<string, number>();
+    const from = END - 3600n * 1_000_000_000n;
+    for (const e of entries) if (e.labels['level'] && e.tsNs > from && e.tsNs <= END) want.set(e.labels['level'], (want.get(e.labels['level']) ?? 0) + 1);
+    const got = new Map<string, number>(r.data.result.map((s: { metric: { level: string }; value: [number, string] }) => [s.metric.level, Number(s.value[1])]));
+    expect(got).toEqual(want);
+  });
+
+  it('runs a json pipeline in a log query', async () => {
+    const q = '{level="error"} | json | level="error"';
+    const r = await getJson(`${silt.url}/loki/api/v1/query_range?query=${encodeURIComponent(q)}&${range}&limit=5000`);
+    const n = r.data.result.reduce((a: number, s: { values: unknown[] }) => a + s.values.length, 0);
+    expect(n).toBe(entries.filter((e) => e.labels['level'] === 'error').length);
+    for (const s of r.data.result) expect(s.stream.logger).toBeDefined();
   });
 });
 

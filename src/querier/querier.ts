@@ -3,11 +3,16 @@ import { decodeChunk, type BlockMeta, type ChunkIndex, type DecodedBlock, type R
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { InvalidError, LimitError } from '../errors.js';
 import type { IngesterQuerier } from '../ingester/client.js';
-import { compileLineFilters, describeUnsupported, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
+import { compileLineFilters, compilePipeline, compileSampleExtractor, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
+import type { StreamPipeline } from '../logql/log/pipeline.js';
+import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
-import { labelsToString, sortLabels, type Label, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
+import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import type { ChunkRef, SeriesEntry } from '../storage/index.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
+import { QuerierEntrySource } from './entry-source.js';
+import { evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import type { SampleExpr } from '../logql/syntax/index.js';
 import { TopK } from './topk.js';
 
 /** The storage slice the querier needs (Loki's querier.Store idea). */
@@ -34,10 +39,11 @@ export interface LogQueryRequest {
   direction: Direction;
 }
 
-/** One result stream: indexed labels, and the structured metadata shared by its entries. */
+/** One result stream: indexed labels, and the structured metadata and parsed labels shared by its entries. */
 export interface ResultStream {
   labels: Labels;
   metadata: StructuredMetadata;
+  parsed: Labels;
   /** [ts ns, line] in result order. */
   entries: { tsNs: bigint; line: Buffer }[];
 }
@@ -50,6 +56,21 @@ export interface LogQueryResult {
 
 export type QuerierConfig = SiltConfig['querier'];
 
+export interface MetricQueryRequest {
+  tenant: string;
+  expr: SampleExpr;
+  startNs: bigint;
+  endNs: bigint;
+  stepNs: bigint;
+  instant: boolean;
+}
+
+export interface MetricQueryResult {
+  data: MetricResult;
+  stats: ScanStats;
+  execMs: number;
+}
+
 export interface QuerierDeps {
   cfg: QuerierConfig;
   limits: (tenant: string) => LimitsConfig;
@@ -60,6 +81,9 @@ export interface QuerierDeps {
 }
 
 const NS_PER_MS = 1_000_000n;
+
+/** Sample extraction for the engine: the full pipeline plus unwrap, templates enabled. */
+const EXTRACTORS: ExtractorFactory = (range, op, opts) => compileSampleExtractor(range, op, { template: compileTemplate, prefiltered: true, grouping: opts?.grouping ?? null });
 
 /**
  * The querier role: answers log queries and label queries by merging ingester memory with
@@ -93,12 +117,11 @@ export class Querier {
     return within === 0 || endNs >= BigInt(this.now() - within) * NS_PER_MS;
   }
 
-  /** Evaluates a log query (stream selector plus line filters in this version). */
+  /** Evaluates a log query: stream selector, line filters and every pipeline stage. */
   async logQuery(req: LogQueryRequest): Promise<LogQueryResult> {
     const t0 = performance.now();
     const expr = parseExpr(req.query);
-    const unsupported = describeUnsupported(expr);
-    if (unsupported !== null) throw new InvalidError(unsupported);
+    if (expr.kind !== 'logSelector') throw new InvalidError('a metric query cannot be evaluated as a log query');
     const lim = this.deps.limits(req.tenant);
     if (lim.max_entries_limit_per_query > 0 && req.limit > lim.max_entries_limit_per_query) {
       throw new LimitError(`max entries limit per query exceeded, limit > max_entries_limit_per_query (${req.limit} > ${lim.max_entries_limit_per_query})`);
@@ -112,17 +135,10 @@ export class Querier {
     const topk = new TopK(req.limit, newest);
     const stats = new ScanStats();
     const ctx = new ScanContext();
-    const streamLabels: Labels[] = [];
-    const streamIdx = new Map<string, number>();
-    const idxOf = (fp: string, labels: Labels): number => {
-      let i = streamIdx.get(fp);
-      if (i === undefined) {
-        i = streamLabels.length;
-        streamLabels.push(labels);
-        streamIdx.set(fp, i);
-      }
-      return i;
-    };
+    // The full pipeline runs per entry only when a stage can change labels or the line; the
+    // line filters before the first line_format already ran on whole blocks.
+    const pipeline = compilePipeline(expr, { template: compileTemplate, prefiltered: true });
+    const streamPipeline = (labels: Labels): StreamPipeline | null => (pipeline.noop ? null : pipeline.forStream(labels));
     // Through is inclusive in chunk metadata; the query end is exclusive.
     const lastNs = req.endNs - 1n;
     /** Whether block `b` must be read: 'time' and 'bloom' say why it can be skipped. */
@@ -142,7 +158,8 @@ export class Querier {
       stats.bytesProcessed += m.uncompressedBytes;
       stats.linesProcessed += m.entries;
     };
-    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, si: number, fp: string): void => {
+    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string): void => {
+      const sp = streamPipeline(labels);
       const metas = chunk.blockMetas();
       const order: (number | -1)[] = [];
       for (let b = 0; b < blockCount; b++) order.push(b);
@@ -158,8 +175,8 @@ export class Querier {
           }
           const blk = chunk.readBlock(b);
           stats.decompressedBytes += m.uncompressedBytes;
-          scanBlock(blk, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
-        } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, si, fp, ctx, stats);
+          scanBlock(blk, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
+        } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
       }
     };
     /** True when some block of a stored chunk must be read; otherwise accounts for all of them. */
@@ -174,9 +191,8 @@ export class Querier {
     // 1. Ingester memory.
     if (this.useIngester(req.endNs)) {
       for (const s of this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs)) {
-        const si = idxOf(s.fingerprint, s.labels);
         const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
-        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, si, s.fingerprint);
+        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint);
       }
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
@@ -224,9 +240,24 @@ export class Querier {
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.length;
       const chunk = decodeChunk(got);
-      scanChunk(chunk, chunk.blockMetas().length, null, idxOf(ref.fingerprint, labels), ref.fingerprint);
+      scanChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint);
     }
-    return { streams: group(topk, streamLabels, ctx), stats, execMs: performance.now() - t0 };
+    return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
+  }
+
+  /** Evaluates a metric query (instant or range) with the LogQL engine. */
+  async metricQuery(req: MetricQueryRequest): Promise<MetricQueryResult> {
+    const t0 = performance.now();
+    this.checkRange(req.tenant, req.startNs, req.endNs);
+    const lim = this.deps.limits(req.tenant);
+    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent);
+    const data = await evaluateMetric(
+      req.expr,
+      { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries: lim.max_query_series },
+      source,
+      EXTRACTORS,
+    );
+    return { data, stats: source.stats, execMs: performance.now() - t0 };
   }
 
   private selector(match: string | undefined): Matcher[] {
@@ -289,23 +320,29 @@ function fmtDur(ms: number): string {
   return `${h}h${m}m${s}s`;
 }
 
-/** Groups kept entries into result streams (labels + metadata), sorted by label string as Loki does. */
-function group(topk: TopK, streamLabels: Labels[], ctx: ScanContext): ResultStream[] {
-  const byKey = new Map<string, ResultStream>();
+/** Groups kept entries into result streams, sorted by their full label string as Loki does. */
+function group(topk: TopK, ctx: ScanContext): ResultStream[] {
+  const byOut = new Map<number, ResultStream>();
   for (const c of topk.sorted()) {
-    const key = c.stream + ':' + c.meta;
-    let rs = byKey.get(key);
+    let rs = byOut.get(c.out);
     if (!rs) {
-      rs = { labels: streamLabels[c.stream]!, metadata: c.meta >= 0 ? ctx.metas[c.meta]! : [], entries: [] };
-      byKey.set(key, rs);
+      const o = ctx.outputs[c.out]!;
+      rs = { labels: o.stream, metadata: o.metadata, parsed: o.parsed, entries: [] };
+      byOut.set(c.out, rs);
     }
     rs.entries.push({ tsNs: c.tsNs, line: c.line });
   }
-  const out = [...byKey.values()];
-  const keyOf = (r: ResultStream): string => labelsToString(sortLabels([...r.labels, ...r.metadata.filter((m: Label) => !r.labels.some((l) => l.name === m.name))]));
-  return out.sort((a, b) => {
-    const ka = keyOf(a);
-    const kb = keyOf(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  });
+  const keyed = [...byOut.values()].map((r) => ({ r, k: labelsToString(mergeLabels(r)) }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  return keyed.map((x) => x.r);
+}
+
+/** Stream, metadata and parsed labels as one set (later categories win), for plain responses. */
+export function mergeLabels(r: { labels: Labels; metadata: StructuredMetadata; parsed: Labels }): Labels {
+  if (r.metadata.length === 0 && r.parsed.length === 0) return r.labels;
+  const m = new Map<string, string>();
+  for (const l of r.labels) m.set(l.name, l.value);
+  for (const l of r.metadata) m.set(l.name, l.value);
+  for (const l of r.parsed) m.set(l.name, l.value);
+  return sortLabels([...m].map(([name, value]) => ({ name, value })));
 }

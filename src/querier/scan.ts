@@ -1,6 +1,16 @@
 import type { DecodedBlock } from '../chunk/index.js';
-import type { StructuredMetadata } from '../model/index.js';
+import type { StreamPipeline } from '../logql/log/pipeline.js';
+import { labelsToString, type Labels, type StructuredMetadata } from '../model/index.js';
 import type { TopK } from './topk.js';
+
+/** The labels of one result stream, split the way categorize-labels reports them. */
+export interface OutputLabels {
+  readonly stream: Labels;
+  readonly metadata: StructuredMetadata;
+  readonly parsed: Labels;
+}
+
+const NO_LABELS: Labels = Object.freeze([]);
 
 /** Per-entry line filter over a block (see logql/log/line-filter.ts). */
 export interface BlockFilter {
@@ -31,28 +41,27 @@ export class ScanStats {
   decompressedBytes = 0;
 }
 
-/** Reusable per-query scratch: the selection bitmap and metadata interning. */
+/** Reusable per-query scratch: the selection bitmap and the interned result label sets. */
 export class ScanContext {
   sel = new Uint8Array(4096);
-  /** Interned structured metadata sets, by their serialized key. */
-  readonly metaIndex = new Map<string, number>();
-  readonly metas: StructuredMetadata[] = [];
+  /** Result label sets; Candidate.out indexes this. */
+  readonly outputs: OutputLabels[] = [];
+  private readonly outIndex = new Map<string, number>();
 
   selection(n: number): Uint8Array {
     if (this.sel.length < n) this.sel = new Uint8Array(Math.max(n, this.sel.length * 2));
     return this.sel;
   }
 
-  intern(md: StructuredMetadata): { idx: number; key: string } {
-    let key = '';
-    for (const l of md) key += l.name + '\u0001' + l.value + '\u0002';
-    let idx = this.metaIndex.get(key);
+  /** Index of the label set named `key`, creating it with `make` on first use. */
+  output(key: string, make: () => OutputLabels): number {
+    let idx = this.outIndex.get(key);
     if (idx === undefined) {
-      idx = this.metas.length;
-      this.metas.push(md);
-      this.metaIndex.set(key, idx);
+      idx = this.outputs.length;
+      this.outputs.push(make());
+      this.outIndex.set(key, idx);
     }
-    return { idx, key };
+    return idx;
   }
 }
 
@@ -79,8 +88,9 @@ export function scanBlock(
   endNs: bigint,
   filter: BlockFilter | null,
   topk: TopK,
-  streamIdx: number,
+  streamLabels: Labels,
   fingerprint: string,
+  pipeline: StreamPipeline | null,
   ctx: ScanContext,
   stats: ScanStats,
 ): void {
@@ -122,19 +132,28 @@ export function scanBlock(
   }
 
   function offer(i: number): void {
-    stats.postFilterLines++;
     const ts = base + BigInt(tsRel[i]!);
-    if (!topk.wants(ts)) return;
-    const md = block.metadata(i);
-    let key = fingerprint;
-    let meta = -1;
-    if (md.length > 0) {
-      const m = ctx.intern(md);
-      meta = m.idx;
-      key += '\u0003' + m.key;
-      for (const l of md) stats.structuredMetadataBytes += l.name.length + l.value.length;
+    if (!topk.wants(ts)) {
+      stats.postFilterLines++;
+      return;
     }
-    topk.offer(ts, key, lines.subarray(offs[i]!, offs[i + 1]!), streamIdx, meta);
+    const md = block.metadata(i);
+    for (let j = 0; j < md.length; j++) stats.structuredMetadataBytes += md[j]!.name.length + md[j]!.value.length;
+    const raw = lines.subarray(offs[i]!, offs[i + 1]!);
+    if (pipeline === null) {
+      stats.postFilterLines++;
+      let key = fingerprint;
+      if (md.length > 0) for (const l of md) key += '\u0001' + l.name + '\u0002' + l.value;
+      const out = ctx.output(key, () => ({ stream: streamLabels, metadata: md, parsed: NO_LABELS }));
+      topk.offer(ts, key, raw, out);
+      return;
+    }
+    const r = pipeline.process(ts, raw, md);
+    if (r === null) return;
+    stats.postFilterLines++;
+    const key = labelsToString(r.labels.labels());
+    const out = ctx.output(key, () => r.labels.categorized());
+    topk.offer(ts, key, r.line, out);
   }
 }
 

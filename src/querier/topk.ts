@@ -8,10 +8,8 @@ export interface Candidate {
   /** Stream fingerprint + structured metadata identity, for dedupe and grouping. */
   streamKey: string;
   line: Buffer;
-  /** Index into the caller's stream table. */
-  stream: number;
-  /** Index into the caller's metadata table (-1 for none). */
-  meta: number;
+  /** Index of the result label set (ScanContext.outputs). */
+  out: number;
 }
 
 export class TopK {
@@ -53,9 +51,9 @@ export class TopK {
   }
 
   /** Offers a candidate; the line buffer is copied only when kept. Returns true if kept. */
-  offer(tsNs: bigint, streamKey: string, line: Buffer, stream: number, meta: number): boolean {
+  offer(tsNs: bigint, streamKey: string, line: Buffer, out: number): boolean {
     if (this.limit <= 0) return false;
-    const c: Candidate = { tsNs, streamKey, line, stream, meta };
+    const c: Candidate = { tsNs, streamKey, line, out };
     const full = this.heap.length >= this.limit;
     if (full && !this.worse(this.heap[0]!, c)) return false;
     const key = streamKey + '\u0000' + tsNs.toString() + '\u0000' + line.toString('latin1');

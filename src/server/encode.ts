@@ -1,35 +1,44 @@
-import type { LogQueryResult, ResultStream } from '../querier/querier.js';
-import { labelsToObject, sortLabels, type Label } from '../model/index.js';
+import { mergeLabels, type LogQueryResult, type ResultStream } from '../querier/querier.js';
+import { labelsToObject } from '../model/index.js';
 
 /**
  * Loki's `streams` result. Without categorize-labels, structured metadata joins the stream
  * labels (so entries with different metadata form different streams); with it, the stream
  * holds only indexed labels and each value carries `{"structuredMetadata": {...}}`.
  */
-export function encodeStreams(streams: readonly ResultStream[], categorize: boolean): string {
+export function encodeStreams(streams: readonly ResultStream[], categorize: boolean, direction: 'forward' | 'backward' = 'backward'): string {
   const parts: string[] = [];
+  const order = (vals: { ts: bigint; s: string }[]): string =>
+    vals
+      .sort((a, b) => (a.ts === b.ts ? 0 : (a.ts < b.ts) === (direction === 'forward') ? -1 : 1))
+      .map((v) => v.s)
+      .join(',');
   if (!categorize) {
+    // Streams with equal merged labels (e.g. same parsed labels from two stream label sets
+    // that a stage made equal) are one stream in Loki's answer.
+    const byLabels = new Map<string, { ts: bigint; s: string }[]>();
     for (const s of streams) {
-      const merged: Label[] = [...s.labels];
-      for (const m of s.metadata) if (!s.labels.some((l) => l.name === m.name)) merged.push(m);
-      let vals = '';
-      for (const e of s.entries) vals += (vals ? ',' : '') + '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ']';
-      parts.push('{"stream":' + JSON.stringify(labelsToObject(sortLabels(merged))) + ',"values":[' + vals + ']}');
+      const key = JSON.stringify(labelsToObject(mergeLabels(s)));
+      let vals = byLabels.get(key);
+      if (!vals) byLabels.set(key, (vals = []));
+      for (const e of s.entries) vals.push({ ts: e.tsNs, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ']' });
     }
+    for (const [k, vals] of byLabels) parts.push('{"stream":' + k + ',"values":[' + order(vals) + ']}');
     return '[' + parts.join(',') + ']';
   }
-  // Categorized: group by indexed labels only; keep each entry's metadata beside it.
-  const byLabels = new Map<string, { labels: string; vals: { ts: bigint; s: string }[] }>();
+  // Categorized: group by indexed labels only; each entry carries its metadata and parsed labels.
+  const byLabels = new Map<string, { ts: bigint; s: string }[]>();
   for (const s of streams) {
     const key = JSON.stringify(labelsToObject(s.labels));
-    let g = byLabels.get(key);
-    if (!g) byLabels.set(key, (g = { labels: key, vals: [] }));
-    const md = s.metadata.length > 0 ? '{"structuredMetadata":' + JSON.stringify(labelsToObject(s.metadata)) + '}' : '{}';
-    for (const e of s.entries) g.vals.push({ ts: e.tsNs, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ',' + md + ']' });
+    let vals = byLabels.get(key);
+    if (!vals) byLabels.set(key, (vals = []));
+    const cats: string[] = [];
+    if (s.metadata.length > 0) cats.push('"structuredMetadata":' + JSON.stringify(labelsToObject(s.metadata)));
+    if (s.parsed.length > 0) cats.push('"parsed":' + JSON.stringify(labelsToObject(s.parsed)));
+    const md = '{' + cats.join(',') + '}';
+    for (const e of s.entries) vals.push({ ts: e.tsNs, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ',' + md + ']' });
   }
-  for (const g of byLabels.values()) {
-    parts.push('{"stream":' + g.labels + ',"values":[' + g.vals.map((v) => v.s).join(',') + ']}');
-  }
+  for (const [k, vals] of byLabels) parts.push('{"stream":' + k + ',"values":[' + order(vals) + ']}');
   return '[' + parts.join(',') + ']';
 }
 

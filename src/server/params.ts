@@ -75,3 +75,30 @@ export function parseDirection(p: Params): 'forward' | 'backward' {
   if (d === 'forward' || d === 'backward') return d;
   throw new InvalidError(`invalid direction '${v}'`);
 }
+
+/** Loki's default step: max(floor((end - start) / 250 s), 1 s), in ns. */
+export function defaultStepNs(startNs: bigint, endNs: bigint): bigint {
+  const s = (endNs - startNs) / 250n / NS_PER_S;
+  return (s > 1n ? s : 1n) * NS_PER_S;
+}
+
+/**
+ * `step` as a duration (`15s`) or float seconds (`15`, `0.5`), defaulting as Loki does;
+ * zero or negative steps are rejected with Loki's message.
+ */
+export function parseStep(p: Params, startNs: bigint, endNs: bigint): bigint {
+  const v = p.get('step');
+  if (v === null || v === '') return defaultStepNs(startNs, endNs);
+  let ns: bigint;
+  if (/^-?\d+(\.\d+)?$/.test(v.trim())) {
+    const [ip, fp = ''] = v.trim().replace('-', '').split('.');
+    ns = BigInt(ip!) * NS_PER_S + BigInt((fp + '000000000').slice(0, 9));
+    if (v.trim().startsWith('-')) ns = -ns;
+  } else {
+    const ms = parseDurationMs(v);
+    if (ms === null) throw new InvalidError(`cannot parse "${v}" to a valid duration`);
+    ns = BigInt(Math.round(ms * 1e6));
+  }
+  if (ns <= 0n) throw new InvalidError('zero or negative query resolution step widths are not accepted. Try a positive integer');
+  return ns;
+}

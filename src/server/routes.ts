@@ -1,10 +1,11 @@
 import type { Registry } from 'prom-client';
 import type { PushRequest } from '../model/index.js';
 import { labelsToObject, nowNs, type Labels } from '../model/index.js';
-import type { LogQueryResult, Querier } from '../querier/querier.js';
+import type { LogQueryResult, MetricQueryResult, Querier } from '../querier/querier.js';
 import { InvalidError } from '../errors.js';
 import { json, text, type HttpServer, type Req, type Res } from './http.js';
-import { parseDirection, parseLimit, parseRange } from './params.js';
+import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
+import { encodeMetricData } from './encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
 
 /** The push path as the server sees it. */
@@ -68,11 +69,17 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   const q = d.querier;
   if (!q) return;
 
-  const logResponse = (req: Req, r: LogQueryResult): Res => {
+  const logResponse = (req: Req, r: LogQueryResult, direction: 'forward' | 'backward'): Res => {
     const cat = wantsCategorized(req);
-    let body = '{"status":"success","data":{"resultType":"streams","result":' + encodeStreams(r.streams, cat) + ',"stats":' + JSON.stringify(statsJson(r)) + '}';
+    let body = '{"status":"success","data":{"resultType":"streams","result":' + encodeStreams(r.streams, cat, direction) + ',"stats":' + JSON.stringify(statsJson(r)) + '}';
     if (cat) body = body.slice(0, -1) + ',"encodingFlags":["' + CATEGORIZE + '"]}';
     return { status: 200, body: body + '}', contentType: 'application/json; charset=utf-8' };
+  };
+
+  const metricResponse = (r: MetricQueryResult): Res => {
+    const data = encodeMetricData(r.data);
+    const stats = JSON.stringify(statsJson({ streams: [], stats: r.stats, execMs: r.execMs }));
+    return { status: 200, body: '{"status":"success","data":' + data.slice(0, -1) + ',"stats":' + stats + '}}', contentType: 'application/json; charset=utf-8' };
   };
 
   http.route(
@@ -80,8 +87,15 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     '/loki/api/v1/query_range',
     async (req) => {
       const range = parseRange(req.params, nowNs());
-      const r = await q.logQuery({ tenant: req.tenant, query: req.params.get('query') ?? '', ...range, limit: parseLimit(req.params), direction: parseDirection(req.params) });
-      return logResponse(req, r);
+      const query = req.params.get('query') ?? '';
+      const expr = q.parse(query);
+      if (expr.kind === 'logSelector') {
+        const direction = parseDirection(req.params);
+        const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction });
+        return logResponse(req, r, direction);
+      }
+      const stepNs = parseStep(req.params, range.startNs, range.endNs);
+      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false }));
     },
     true,
   );
@@ -91,7 +105,9 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     async (req) => {
       const expr = q.parse(req.params.get('query') ?? '');
       if (expr.kind === 'logSelector') throw new InvalidError('log queries are not supported as an instant query type, please change your query to a range query type');
-      throw new InvalidError('not implemented yet: metric queries');
+      const t = req.params.get('time');
+      const atNs = t ? parseTimeNs(t) : nowNs();
+      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true }));
     },
     true,
   );

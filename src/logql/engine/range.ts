@@ -26,7 +26,8 @@ class SeriesBuf {
   ts = new Float64Array(16);
   v = new Float64Array(16);
   n = 0;
-  sorted = true;
+  /** Start index of every ascending run after the first (blocks append sorted runs). */
+  private runs: number[] = [];
   private last = -Infinity;
   constructor(
     readonly labels: Labels,
@@ -36,11 +37,11 @@ class SeriesBuf {
 
   push(t: number, x: number): void {
     if (this.n === this.ts.length) this.grow();
+    if (t < this.last) this.runs.push(this.n);
     this.ts[this.n] = t;
     this.v[this.n] = x;
     this.n++;
-    if (t < this.last) this.sorted = false;
-    else this.last = t;
+    this.last = t;
   }
 
   private grow(): void {
@@ -53,24 +54,53 @@ class SeriesBuf {
     this.v = v;
   }
 
-  /** Stable sort by time (equal times keep arrival order). */
+  /**
+   * Stable sort by time (equal times keep arrival order): bottom-up merges of the ascending
+   * runs the blocks appended, O(n log runs) on typed arrays.
+   */
   sort(): void {
-    if (this.sorted) return;
+    if (this.runs.length === 0) return;
     const n = this.n;
-    const ts = this.ts;
-    const order = new Uint32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => ts[a]! - ts[b]! || a - b);
-    const nts = new Float64Array(n);
-    const nv = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      const j = order[i]!;
-      nts[i] = ts[j]!;
-      nv[i] = this.v[j]!;
+    let bounds = [0, ...this.runs, n];
+    let ts = this.ts;
+    let v = this.v;
+    let ts2 = new Float64Array(n);
+    let v2 = new Float64Array(n);
+    while (bounds.length > 2) {
+      const next = [0];
+      for (let r = 0; r + 1 < bounds.length; r += 2) {
+        const a0 = bounds[r]!;
+        const a1 = bounds[r + 1]!;
+        const b1 = r + 2 < bounds.length ? bounds[r + 2]! : a1;
+        let i = a0;
+        let j = a1;
+        let o = a0;
+        while (i < a1 && j < b1) {
+          if (ts[j]! < ts[i]!) {
+            ts2[o] = ts[j]!;
+            v2[o++] = v[j++]!;
+          } else {
+            ts2[o] = ts[i]!;
+            v2[o++] = v[i++]!;
+          }
+        }
+        while (i < a1) {
+          ts2[o] = ts[i]!;
+          v2[o++] = v[i++]!;
+        }
+        while (j < b1) {
+          ts2[o] = ts[j]!;
+          v2[o++] = v[j++]!;
+        }
+        next.push(b1);
+      }
+      bounds = next;
+      [ts, ts2] = [ts2, ts];
+      [v, v2] = [v2, v];
     }
-    this.ts = nts;
-    this.v = nv;
-    this.sorted = true;
+    this.ts = ts;
+    this.v = v;
+    this.runs = [];
   }
 }
 
@@ -263,13 +293,14 @@ export async function evalRangeAggregation(
   const steps = grid.steps;
   const isAbsent = e.op === 'absent_over_time';
 
-  // Output labels: the range grouping, else a pushed-down sum grouping, else all labels.
-  let grouper: Grouper | null = null;
-  if (isAbsent) grouper = new Grouper(false, []);
-  else if (e.grouping !== null) grouper = Grouper.of(e.grouping);
-  else if (pushed !== undefined) grouper = Grouper.of(pushed);
-
-  const extractor: SampleExtractor = factory(range, e.op);
+  // Output labels: the range grouping, else a pushed-down sum grouping, else all labels
+  // (absent_over_time: none). Loki `RangeAggregationExpr.extractor(override)`.
+  let grouping: Grouping | undefined;
+  if (isAbsent) grouping = { without: false, labels: [] };
+  else if (e.grouping !== null) grouping = e.grouping;
+  else if (pushed !== undefined) grouping = pushed ?? { without: false, labels: [] };
+  const grouper = grouping === undefined ? null : Grouper.of(grouping);
+  const extractor: SampleExtractor = grouping === undefined ? factory(range, e.op) : factory(range, e.op, { grouping });
   const streams = new Map<string, StreamState>();
   const byKey = new Map<string, SeriesBuf>();
   const all: SeriesBuf[] = [];

@@ -1,7 +1,7 @@
 /** Public shapes of the metric engine. */
 import type { Labels } from '../../model/index.js';
 import type { SampleExtractor } from '../log/pipeline.js';
-import type { LogRangeExpr, RangeOp } from '../syntax/ast.js';
+import type { Grouping, LogRangeExpr, RangeOp } from '../syntax/ast.js';
 
 export interface EvalParams {
   /** First evaluation time (ns). */
@@ -34,5 +34,10 @@ export type MetricResult =
   | { type: 'vector'; samples: VectorSample[] }
   | { type: 'scalar'; tsMs: number; value: number };
 
-/** Builds the sample extractor of one range aggregation (`compileSampleExtractor` in `log/`). */
-export type ExtractorFactory = (range: LogRangeExpr, op: RangeOp) => SampleExtractor;
+/**
+ * Builds the sample extractor of one range aggregation (`compileSampleExtractor` in `log/`).
+ * `opts.grouping` is the by/without to apply to sample labels (the range aggregation's own, or
+ * a parent sum's pushed down as Loki does); when absent, all labels. The engine re-applies the
+ * grouping itself (idempotent), so an extractor may ignore it.
+ */
+export type ExtractorFactory = (range: LogRangeExpr, op: RangeOp, opts?: { grouping?: Grouping | null }) => SampleExtractor;

@@ -2,3 +2,7 @@
 export { compileMatcher, compileMatchers, compileSelector, selectorMatchers, firstLogSelector } from './matcher.js';
 export { compileLineFilters, compileLineFilterStage, requiredTokenHashes, type BlockLineFilter } from './line-filter.js';
 export { describeUnsupported } from './unsupported.js';
+export { compilePipeline, compileSampleExtractor, needsAfterStages, type PipelineOptions, type SampleExtractorOptions } from './compile.js';
+export type { TemplateCompiler, CompiledTemplate, TemplateContext } from './stage-format.js';
+export { LabelsBuilder } from './labels-builder.js';
+export type * from './pipeline.js';

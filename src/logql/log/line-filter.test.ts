@@ -1,6 +1,5 @@
 import RE2 from 're2';
 import { describe, expect, it } from 'vitest';
-import { NotImplementedError } from '../../errors.js';
 import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
 import { parseExpr } from '../syntax/parse.js';
 import { tokenHash } from '../../chunk/bloom.js';
@@ -100,9 +99,12 @@ describe('compileLineFilters', () => {
     expect(run('{x="y"} != "a" or "b"', b)).toEqual([0, 0, 1]);
   });
 
-  it('rejects pattern and ip filters as not implemented', () => {
-    expect(() => compileLineFilters(parseExpr('{a="b"} |> "<_> x"'))).toThrow(NotImplementedError);
-    expect(() => compileLineFilters(parseExpr('{a="b"} |= ip("1.2.3.4")'))).toThrow('not implemented yet: ip line filter');
+  it('filters pattern and ip() operands per line', () => {
+    const b = pack(['GET /a 200', 'x', 'from 10.1.2.3 ok', 'from 192.168.0.1', 'POST /b 500']);
+    expect(run('{a="b"} |> "<_> /<_> <_>"', b)).toEqual([1, 0, 0, 0, 1]);
+    expect(run('{a="b"} !> "<_> /<_> <_>"', b)).toEqual([0, 1, 1, 1, 0]);
+    expect(run('{a="b"} |= ip("10.0.0.0/8")', b)).toEqual([0, 0, 1, 0, 0]);
+    expect(run('{a="b"} != ip("10.0.0.0/8") or ip("192.168.0.1")', b)).toEqual([1, 1, 0, 0, 1]);
   });
 
   it('stops at stages that rewrite the line', () => {

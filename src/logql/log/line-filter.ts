@@ -11,9 +11,9 @@
  * so the querier can skip blocks whose token bloom filter lacks one (chunk/bloom.ts).
  */
 import { forEachToken } from '../../chunk/bloom.js';
-import { NotImplementedError } from '../../errors.js';
 import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { compileUnanchored } from '../syntax/regex.js';
+import { compileLineMatcher, type LineMatcher } from './stage-line-filter.js';
 
 /**
  * Filters entries of one decoded block. `lines` is all line bytes concatenated; line i spans
@@ -98,6 +98,19 @@ class RegexMatcher implements BlockMatcher {
     for (let i = 0; i < n; i++) {
       if (sel[i] === 0 || out[i] !== 0) continue;
       if (re.test(lines.subarray(offsets[i]!, offsets[i + 1]!))) out[i] = 1;
+    }
+  }
+}
+
+/** Pattern (`|>`) and ip() operands: the per-line matcher on each selected line. */
+class PerLineMatcher implements BlockMatcher {
+  constructor(private readonly m: LineMatcher) {}
+
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    const m = this.m;
+    for (let i = 0; i < n; i++) {
+      if (sel[i] === 0 || out[i] !== 0) continue;
+      if (m.test(lines.subarray(offsets[i]!, offsets[i + 1]!))) out[i] = 1;
     }
   }
 }
@@ -202,16 +215,15 @@ class AndFilter implements BlockLineFilter {
   }
 }
 
-/** Compiles one `|=`/`!=`/`|~`/`!~` stage. Pattern and ip() filters are not implemented yet. */
+/** Compiles one line-filter stage (pattern and ip() operands run per selected line). */
 export function compileLineFilterStage(s: LineFilterStage): BlockLineFilter {
-  if (s.op === '|>' || s.op === '!>') throw new NotImplementedError('not implemented yet: pattern line filter');
   const matchers: BlockMatcher[] = [];
   for (const a of s.args) {
-    if (a.ip) throw new NotImplementedError('not implemented yet: ip line filter');
-    if (s.op === '|=' || s.op === '!=') matchers.push(new ContainsMatcher(Buffer.from(a.value, 'utf8')));
+    if (a.ip || s.op === '|>' || s.op === '!>') matchers.push(new PerLineMatcher(compileLineMatcher(s.op, a)));
+    else if (s.op === '|=' || s.op === '!=') matchers.push(new ContainsMatcher(Buffer.from(a.value, 'utf8')));
     else matchers.push(...regexMatchers(a.value));
   }
-  return new StageFilter(matchers, s.op === '!=' || s.op === '!~');
+  return new StageFilter(matchers, s.op === '!=' || s.op === '!~' || s.op === '!>');
 }
 
 /**

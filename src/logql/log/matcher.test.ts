@@ -61,11 +61,11 @@ describe('describeUnsupported', () => {
   it.each([
     ['{a="b"}', null],
     ['{a="b"} |= "x" != "y" |~ "z" !~ "w" or "v"', null],
-    ['{a="b"} | json', 'not implemented yet: json parser'],
-    ['{a="b"} |= "x" | logfmt', 'not implemented yet: logfmt parser'],
-    ['{a="b"} | x="y"', 'not implemented yet: label filter'],
-    ['{a="b"} |> "<_>"', 'not implemented yet: pattern line filter'],
-    ['{a="b"} |= ip("1.1.1.1")', 'not implemented yet: ip line filter'],
+    ['{a="b"} | json', null],
+    ['{a="b"} |= "x" | logfmt | x="y" | line_format "{{.x}}" | label_format a=b | drop c | keep d | decolorize', null],
+    ['{a="b"} | regexp "(?P<x>.)" | pattern "<y> <_>" | unpack', null],
+    ['{a="b"} |> "<_>"', null],
+    ['{a="b"} |= ip("1.1.1.1")', null],
     ['rate({a="b"}[1m])', 'not implemented yet: metric queries (rate)'],
   ])('%s', (query, want) => {
     expect(describeUnsupported(parseExpr(query))).toBe(want);

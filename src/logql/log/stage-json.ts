@@ -36,7 +36,7 @@ import {
   unescapeJson,
 } from './json-scan.js';
 import type { LabelsBuilder } from './labels-builder.js';
-import { DUPLICATE_SUFFIX, ERR_JSON, isPlainName, sanitizeLabelKey } from './sanitize.js';
+import { DUPLICATE_SUFFIX, ERR_JSON, sanitizeLabelKey } from './sanitize.js';
 import type { LabelNeeds, Stage } from './stage.js';
 import type { LabelExtraction } from '../syntax/ast.js';
 

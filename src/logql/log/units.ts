@@ -71,6 +71,9 @@ export function parseFloatGo(s: string, out: Conversion): boolean {
   return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: invalid syntax`);
 }
 
+/** Go's time.Duration limit (2^63-1 ns) as a float. */
+const MAX_DURATION_NS = 2 ** 63;
+
 const UNIT_NS: Readonly<Record<string, number>> = {
   ns: 1,
   us: 1e3,
@@ -111,6 +114,11 @@ export function parseDurationGo(orig: string, out: Conversion): boolean {
       numEnd = i;
     }
     if (!pre && !post) return bad();
+    // Go adds the integer part times the unit exactly, then int64(fraction * (unit / scale)).
+    const dot = s.indexOf('.', ps);
+    const intEnd = dot >= 0 && dot < numEnd ? dot : numEnd;
+    const intPart = pre ? Number(s.slice(ps, intEnd)) : 0;
+    const fracDigits = post ? s.slice(intEnd + 1, numEnd) : '';
     const us = i;
     while (i < s.length) {
       const c = s.charCodeAt(i);
@@ -121,8 +129,13 @@ export function parseDurationGo(orig: string, out: Conversion): boolean {
     const unitName = s.slice(us, i);
     const unit = UNIT_NS[unitName];
     if (unit === undefined) return out.fail(`time: unknown unit ${quoteValue(unitName)} in duration ${quoteValue(orig)}`);
-    total += Number(s.slice(ps, numEnd)) * unit;
-    if (total > 9223372036854775807) return bad();
+    let add = intPart * unit;
+    if (fracDigits !== '') {
+      const digits = fracDigits.slice(0, 15); // Go stops accumulating before int64 overflow
+      add += Math.trunc(Number(digits) * (unit / 10 ** digits.length));
+    }
+    total += add;
+    if (total > MAX_DURATION_NS) return bad();
   }
   return out.done(neg ? -total : total);
 }

@@ -31,13 +31,16 @@ export function goParseDuration(s: string): number | null {
   if (rest === '') return null;
   let total = 0;
   while (rest !== '') {
-    const m = /^(\d*\.?\d*)(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
-    if (!m || m[1] === '' || m[1] === '.') return null;
-    total += Number(m[1]) * UNIT_NS[m[2]!]!;
+    const m = /^(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/.exec(rest);
+    if (!m || (m[1] === '' && (m[2] ?? '') === '')) return null;
+    const unit = UNIT_NS[m[3]!]!;
+    // Go: integer part times unit exactly, plus int64(fraction * (unit / 10^digits)).
+    total += Number(m[1] || '0') * unit;
+    const frac = (m[2] ?? '').slice(0, 15);
+    if (frac !== '') total += Math.trunc(Number(frac) * (unit / 10 ** frac.length));
     rest = rest.slice(m[0].length);
   }
-  // Go truncates to whole nanoseconds.
-  return sign * Math.trunc(total);
+  return sign * total;
 }
 
 const BYTE_UNITS: Readonly<Record<string, number>> = {
@@ -75,7 +78,17 @@ export function goParseBytes(s: string): number | null {
  * flag, `(?P<name>` becomes `(?<name>`. Anything else JS does not share with RE2 (lookarounds,
  * backreferences, possessive quantifiers) is simply not generated.
  */
+const regexCache = new Map<string, RegExp>();
+
 export function re2ToJs(re: string, anchored: boolean): RegExp {
+  const key = `${anchored ? 'A' : 'U'}${re}`;
+  let cached = regexCache.get(key);
+  if (cached === undefined) regexCache.set(key, (cached = compileRe2(re, anchored)));
+  // exec() on a non-global regex keeps no state, so sharing the object is safe.
+  return cached;
+}
+
+function compileRe2(re: string, anchored: boolean): RegExp {
   let src = re;
   let flags = '';
   const lead = /^\(\?([imsU]+)\)/.exec(src);

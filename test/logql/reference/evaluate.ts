@@ -245,9 +245,9 @@ function arith(op: string, a: number, b: number): number {
     case '*':
       return a * b;
     case '/':
-      return a / b;
+      return b === 0 ? NaN : a / b; // Loki guards division by zero with NaN (evaluator.go mergeBinOp)
     case '%':
-      return a % b; // Go's math.Mod: sign of the dividend, like JS
+      return b === 0 ? NaN : a % b; // likewise; otherwise Go's math.Mod: sign of the dividend, like JS
     case '^':
       return Math.pow(a, b);
   }

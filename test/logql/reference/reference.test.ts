@@ -125,7 +125,7 @@ describe('range and vector functions', () => {
     expect(q('count_over_time({app=~".+"}[5s]) > 1')).toEqual({ '{"app":"a"}': 2 });
     expect(q('count_over_time({app=~".+"}[5s]) > bool 1')).toEqual({ '{"app":"a"}': 1, '{"app":"b"}': 0 });
     expect(q('2 * count_over_time({app=~".+"}[5s])')).toEqual({ '{"app":"a"}': 4, '{"app":"b"}': 2 });
-    expect(q('count_over_time({app=~".+"}[5s]) / 0')).toEqual({ '{"app":"a"}': Infinity, '{"app":"b"}': Infinity });
+    expect(q('count_over_time({app=~".+"}[5s]) / 0')).toEqual({ '{"app":"a"}': NaN, '{"app":"b"}': NaN }); // Loki: x / 0 is NaN
     const nan = q('(count_over_time({app=~".+"}[5s]) - count_over_time({app=~".+"}[5s])) / 0');
     expect(Object.values(nan).every(Number.isNaN)).toBe(true);
     expect(q('count_over_time({app=~".+"}[5s]) + on (app) count_over_time({app="a"}[5s])')).toEqual({ '{"app":"a"}': 4 });

@@ -28,8 +28,16 @@ function parseValue(tok: string): Value {
   return { field: m[1]! };
 }
 
-/** Parses a template into nodes; throws ReferenceUnsupported outside the subset. */
+const cache = new Map<string, Node[]>();
+
+/** Parses a template into nodes (memoised); throws ReferenceUnsupported outside the subset. */
 export function parseTemplate(tmpl: string): Node[] {
+  let nodes = cache.get(tmpl);
+  if (nodes === undefined) cache.set(tmpl, (nodes = parseTemplateUncached(tmpl)));
+  return nodes;
+}
+
+function parseTemplateUncached(tmpl: string): Node[] {
   const parts: Array<{ text: string } | { action: string }> = [];
   let rest = tmpl;
   while (rest !== '') {
