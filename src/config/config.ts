@@ -46,7 +46,7 @@ export interface SiltConfig {
       segment_size: number;
     };
   };
-  querier: { query_ingesters_within: number; max_concurrent: number; query_timeout: number };
+  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number };
   limits_config: LimitsConfig;
 }
 

@@ -73,5 +73,6 @@ export const SETTINGS: readonly Setting[] = [
 
   { path: 'querier.query_ingesters_within', flag: 'querier.query-ingesters-within', type: dur, def: 3 * H, help: 'Only ask ingesters for data newer than this (0 = always).' },
   { path: 'querier.max_concurrent', flag: 'querier.max-concurrent', type: int(1, 1024), def: 8, help: 'Concurrent chunk fetches per query.' },
+  { path: 'querier.block_cache_size', flag: 'querier.block-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of decoded (decompressed) chunk blocks kept for repeated queries; 0 disables.' },
   { path: 'querier.query_timeout', flag: 'querier.query-timeout', type: dur, def: 60 * S, help: 'Abort a query after this long.' },
 ];

@@ -4,7 +4,8 @@ import type { BlockVisit, EntrySource } from '../logql/engine/source.js';
 import { compileLineFilters, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
 import type { LogSelectorExpr } from '../logql/syntax/index.js';
 import type { Labels } from '../model/index.js';
-import type { ChunkRef } from '../storage/index.js';
+import { chunkKey, type ChunkRef } from '../storage/index.js';
+import type { BlockCache } from './block-cache.js';
 import type { Store } from './querier.js';
 import { blockRange, ScanContext, ScanStats, type BlockFilter } from './scan.js';
 
@@ -23,6 +24,7 @@ export class QuerierEntrySource implements EntrySource {
     private readonly ingester: IngesterQuerier | null,
     private readonly store: Store,
     private readonly concurrency: number,
+    private readonly blocks: BlockCache | null = null,
   ) {}
 
   async scan(selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<void> {
@@ -43,7 +45,7 @@ export class QuerierEntrySource implements EntrySource {
       }
       return true;
     };
-    const visitChunk = (chunk: ReadableChunk, blockCount: number, head: import('../chunk/index.js').DecodedBlock | null, labels: Labels, fingerprint: string): void => {
+    const visitChunk = (chunk: ReadableChunk, blockCount: number, head: import('../chunk/index.js').DecodedBlock | null, labels: Labels, fingerprint: string, key: string | null): void => {
       for (let b = -1; b < blockCount; b++) {
         let block;
         if (b < 0) {
@@ -54,7 +56,7 @@ export class QuerierEntrySource implements EntrySource {
             stats.blocksSkipped++;
             continue;
           }
-          block = chunk.readBlock(b);
+          block = this.blocks ? this.blocks.read(chunk, key, b) : chunk.readBlock(b);
           stats.decompressedBytes += chunk.blockMetas()[b]!.uncompressedBytes;
         }
         const { lo, hi } = blockRange(block, fromNs, throughNs);
@@ -72,7 +74,7 @@ export class QuerierEntrySource implements EntrySource {
 
     if (this.ingester) {
       for (const s of this.ingester.selectStreams(this.tenant, matchers, fromNs, throughNs, true)) {
-        for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint);
+        for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
       }
     }
     const { series, refs } = await this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers);
@@ -107,7 +109,7 @@ export class QuerierEntrySource implements EntrySource {
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.length;
       const chunk = decodeChunk(got);
-      visitChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint);
+      visitChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint, chunkKey(ref));
     }
   }
 }

@@ -8,7 +8,8 @@ import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
-import type { ChunkRef, SeriesEntry } from '../storage/index.js';
+import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
+import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
@@ -92,10 +93,13 @@ const EXTRACTORS: ExtractorFactory = (range, op, opts) => compileSampleExtractor
 export class Querier {
   private readonly deps: QuerierDeps;
   private readonly now: () => number;
+  /** Decoded blocks of stored chunks, shared by every query. */
+  private readonly blocks: BlockCache;
 
   constructor(deps: QuerierDeps) {
     this.deps = deps;
     this.now = deps.nowMs ?? Date.now;
+    this.blocks = new BlockCache(deps.cfg.block_cache_size);
   }
 
   /** Parses a query; a parse error is a ParseError (400). */
@@ -158,7 +162,7 @@ export class Querier {
       stats.bytesProcessed += m.uncompressedBytes;
       stats.linesProcessed += m.entries;
     };
-    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string): void => {
+    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
       const sp = streamPipeline(labels);
       const metas = chunk.blockMetas();
       const order: (number | -1)[] = [];
@@ -173,7 +177,7 @@ export class Querier {
             skipped(m, v);
             continue;
           }
-          const blk = chunk.readBlock(b);
+          const blk = this.blocks.read(chunk, key, b);
           stats.decompressedBytes += m.uncompressedBytes;
           scanBlock(blk, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
         } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
@@ -192,7 +196,7 @@ export class Querier {
     if (this.useIngester(req.endNs)) {
       for (const s of this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs)) {
         const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
-        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint);
+        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
       }
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
@@ -240,7 +244,7 @@ export class Querier {
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.length;
       const chunk = decodeChunk(got);
-      scanChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint);
+      scanChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint, chunkKey(ref));
     }
     return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
   }
@@ -250,7 +254,7 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent);
+    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
     const data = await evaluateMetric(
       req.expr,
       { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries: lim.max_query_series },
