@@ -29,6 +29,8 @@ const MAX_GROUP_DEPTH = 32;
 const MIN_VALID_SECONDS = -62135596800;
 const MAX_VALID_SECONDS = 253402300800;
 const NS_PER_SECOND = 1_000_000_000n;
+let lastSeconds = NaN;
+let lastSecondsNs = 0n;
 
 const TWO_32 = 4294967296;
 
@@ -298,8 +300,13 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
   if (nanos < 0 || nanos >= 1e9) {
     throw new InvalidError(`timestamp: seconds:${seconds} nanos:${nanos}: nanos not in range [0, 1e9)`);
   }
+  // Consecutive entries often share their second: reuse its bigint (fewer allocations).
+  if (seconds !== lastSeconds) {
+    lastSeconds = seconds;
+    lastSecondsNs = BigInt(seconds) * NS_PER_SECOND;
+  }
   return {
-    tsNs: BigInt(seconds) * NS_PER_SECOND + BigInt(nanos),
+    tsNs: nanos === 0 ? lastSecondsNs : lastSecondsNs + BigInt(nanos),
     line: line ?? c.buf.subarray(0, 0),
     metadata: metadata ?? NO_METADATA,
   };

@@ -164,7 +164,7 @@ export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Bu
     throw new TooLargeError(decompressedTooLargeMessage(n, maxDecompressedBytes));
   }
   try {
-    return snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+    return snappy.uncompressSync(body, { asBuffer: true, copyOutputData: true }) as Buffer;
   } catch (err) {
     throw new InvalidError('snappy: corrupt input', { cause: err });
   }

@@ -6,7 +6,7 @@ import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
 import type { ChunkRef, SeriesEntry } from '../storage/index.js';
-import { RateLimiters } from '../util/rate-limiter.js';
+import { TokenBucket } from '../util/rate-limiter.js';
 import type { ChunkView, IngesterPusher, IngesterQuerier, MemStreamView } from './client.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { Wal, type WalStream } from './wal/index.js';
@@ -69,7 +69,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
   private readonly deps: IngesterDeps;
   private readonly now: () => number;
   private readonly tenants = new Map<string, TenantInstance>();
-  private readonly streamLimiters = new RateLimiters();
   private readonly chunkOpts: ChunkOptions;
   private readonly maxChunkAgeNs: bigint;
   private readonly oooWindowNs: bigint;
@@ -204,7 +203,11 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
       if (limits.per_stream_rate_limit > 0) {
         let bytes = 0;
         for (const e of vs.entries) bytes += e.line.length;
-        const limiter = this.streamLimiters.get(`${tenant}/${vs.fingerprint}`, limits.per_stream_rate_limit, limits.per_stream_rate_limit_burst);
+        // The bucket lives on the stream: no map lookup per push.
+        let limiter = s.limiter;
+        if (limiter === null || limiter.rate !== limits.per_stream_rate_limit || limiter.burst !== limits.per_stream_rate_limit_burst) {
+          limiter = s.limiter = new TokenBucket(limits.per_stream_rate_limit, limits.per_stream_rate_limit_burst, now);
+        }
         if (!limiter.allowN(now, bytes)) {
           limited.push(
             `Per stream rate limit exceeded (limit: ${humanRate(limits.per_stream_rate_limit)}/sec) while attempting to ingest for stream '${vs.labelsString}' totaling ${humanRate(bytes)}, consider splitting a stream via additional labels or contact your Loki administrator to see if the limit can be increased`,

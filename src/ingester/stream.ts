@@ -1,5 +1,6 @@
 import { MemChunk, type ChunkOptions } from '../chunk/index.js';
 import type { Labels, PushEntry } from '../model/index.js';
+import type { TokenBucket } from '../util/rate-limiter.js';
 
 /** Rejected entries listed one by one in an error message; the rest are only counted. */
 export const MAX_REPORTED_REJECTIONS = 10;
@@ -11,6 +12,8 @@ export class ChunkDesc {
   /** Smallest and largest entry timestamp appended (ns). */
   fromNs = 0n;
   throughNs = 0n;
+  /** fromNs + max_chunk_age: a later entry starts a new chunk. */
+  maxAllowedNs = 0n;
   /** Entries appended. */
   entries = 0;
   /** No more appends: full, too old, or picked for flushing. */
@@ -62,6 +65,8 @@ export class Stream {
   /** Newest entry timestamp seen (ns), -1n before the first entry. */
   maxTsNs = -1n;
   lastAppendMs = 0;
+  /** Per-stream rate limit bucket, created on the first push. */
+  limiter: TokenBucket | null = null;
 
   constructor(labels: Labels, labelsString: string, fingerprint: string) {
     this.labels = labels;
@@ -80,14 +85,15 @@ export class Stream {
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const ts = e.tsNs;
-      if (check && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
+      // Cheap comparison first: in-order entries never pay for the bigint subtraction.
+      if (check && ts < this.maxTsNs && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
         res.tooFarBehind++;
         if (res.rejected.length < MAX_REPORTED_REJECTIONS) res.rejected.push({ entry: e, oldestNs: this.maxTsNs - oooWindowNs });
         continue;
       }
       if (head !== undefined && !head.closed && head.entries > 0) {
         if (head.chunk.isFull()) this.close(head, 'full');
-        else if (ts - head.fromNs > maxChunkAgeNs || head.throughNs - ts > maxChunkAgeNs) this.close(head, 'max_age');
+        else if (ts > head.maxAllowedNs || (ts < head.throughNs && head.throughNs - ts > maxChunkAgeNs)) this.close(head, 'max_age');
       }
       if (head === undefined || head.closed) {
         head = new ChunkDesc(opts, nowMs);
@@ -100,7 +106,11 @@ export class Stream {
       if (head.entries === 0) {
         head.fromNs = ts;
         head.throughNs = ts;
-      } else if (ts < head.fromNs) head.fromNs = ts;
+        head.maxAllowedNs = ts + maxChunkAgeNs;
+      } else if (ts < head.fromNs) {
+        head.fromNs = ts;
+        head.maxAllowedNs = ts + maxChunkAgeNs;
+      }
       else if (ts > head.throughNs) head.throughNs = ts;
       head.entries++;
       head.lastAppendMs = nowMs;
