@@ -35,7 +35,7 @@ const out: Record<string, unknown>[] = [];
 for (const query of QUERIES.filter((x) => !only || x.includes(only))) {
   const expr = parseExpr(query);
   for (const run of ['cold', 'warm']) {
-    if (session && run === 'warm') await post('Profiler.enable').then(() => post('Profiler.start'));
+    if (session && run === (process.env['SILT_BENCH_PROFILE_RUN'] ?? 'warm')) await post('Profiler.enable').then(() => post('Profiler.start'));
     const t = performance.now();
     let looked = 0;
     let result = 0;
@@ -49,7 +49,7 @@ for (const query of QUERIES.filter((x) => !only || x.includes(only))) {
       result = r.data.type === 'matrix' ? r.data.series.length : 0;
     }
     const sec = (performance.now() - t) / 1000;
-    if (session && run === 'warm') {
+    if (session && run === (process.env['SILT_BENCH_PROFILE_RUN'] ?? 'warm')) {
       const { profile } = await post('Profiler.stop');
       (await import('node:fs')).writeFileSync(profileFile!.replace('.cpuprofile', `-${out.length}.cpuprofile`), JSON.stringify(profile));
     }
