@@ -113,6 +113,37 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
   return out;
 }
 
+/**
+ * Like `decompress`, but snappy, lz4 and gzip run on the libuv threadpool, so another core
+ * can decompress while the main thread evaluates queries. Same checks and result.
+ */
+export async function decompressAsync(codec: Codec, src: Uint8Array, uncompressedBytes: number): Promise<Buffer> {
+  let out: Buffer;
+  switch (codec) {
+    case 'snappy': {
+      const declared = snappyDeclaredLength(src);
+      if (declared !== uncompressedBytes) throw new Error(`snappy stream declares ${declared} bytes, expected ${uncompressedBytes}`);
+      out = (await snappy.uncompress(asBuffer(src), { asBuffer: true, copyOutputData: true })) as Buffer;
+      break;
+    }
+    case 'lz4': {
+      const declared = src.length >= 4 ? asBuffer(src).readUInt32LE(0) : -1;
+      if (declared !== uncompressedBytes) throw new Error(`lz4 stream declares ${declared} bytes, expected ${uncompressedBytes}`);
+      out = await lz4.uncompress(asBuffer(src));
+      break;
+    }
+    case 'gzip':
+      out = await new Promise<Buffer>((resolve, reject) =>
+        zlib.gunzip(src, { maxOutputLength: Math.max(1, uncompressedBytes) }, (e, r) => (e ? reject(e) : resolve(r))),
+      );
+      break;
+    default:
+      return decompress(codec, src, uncompressedBytes);
+  }
+  if (out.length !== uncompressedBytes) throw new Error(`${codec} produced ${out.length} bytes, expected ${uncompressedBytes}`);
+  return out;
+}
+
 /** The uvarint length prefix of a raw snappy stream, or -1 when missing or over 32 bits. */
 function snappyDeclaredLength(src: Uint8Array): number {
   let v = 0;

@@ -1,5 +1,5 @@
 /** Public API of the chunk format: MemChunk for writing, decodeChunk for reading, codecs and limits. */
-export { decodeChunkTail, CHUNK_TAIL_GUESS_BYTES, type ChunkIndex } from './layout.js';
+export { decodeChunkTail, readBlockAsync, CHUNK_TAIL_GUESS_BYTES, type ChunkIndex } from './layout.js';
 export {
   MemChunk,
   decodeChunk,

@@ -7,7 +7,7 @@ import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
 import { bloomMayContainAll } from './bloom.js';
-import { type Codec, codecFromId, codecId, compress, decompress } from './codec.js';
+import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
@@ -124,6 +124,14 @@ function corrupt(message: string, cause?: unknown): never {
  * `bytes` is kept, not copied: the caller must not modify it while the chunk is in use.
  * Throws ChunkCorruptError.
  */
+/**
+ * Block `i` of `chunk`, decompressed on the libuv threadpool when the chunk was decoded from
+ * stored bytes (in-memory chunks read synchronously).
+ */
+export function readBlockAsync(chunk: ReadableChunk, i: number): Promise<DecodedBlock> {
+  return chunk instanceof StoredChunk ? chunk.readBlockAsync(i) : Promise.resolve(chunk.readBlock(i));
+}
+
 export function decodeChunk(bytes: Buffer): ReadableChunk {
   const total = bytes.length;
   if (total < HEADER_BYTES + FOOTER_BYTES) corrupt(`chunk of ${total} bytes is shorter than its header and footer`);
@@ -356,21 +364,43 @@ class StoredChunk implements ReadableChunk {
   }
 
   readBlock(i: number): DecodedBlock {
+    const m = this.checkedBlock(i);
+    let payload: Buffer;
+    try {
+      payload = decompress(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+    } catch (e) {
+      corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
+    }
+    return this.decodePayload(i, m, payload);
+  }
+
+  /** readBlock with the decompression on the libuv threadpool (see decompressAsync). */
+  async readBlockAsync(i: number): Promise<DecodedBlock> {
+    const m = this.checkedBlock(i);
+    let payload: Buffer;
+    try {
+      payload = await decompressAsync(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+    } catch (e) {
+      corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
+    }
+    return this.decodePayload(i, m, payload);
+  }
+
+  /** Block i's meta after its crc32 check (done once per block). */
+  private checkedBlock(i: number): BlockMeta {
     const m = this.metas[i];
     if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    const compressed = this.bytes.subarray(m.offset, m.offset + m.compressedBytes);
     if (this.verified[i] === 0) {
+      const compressed = this.bytes.subarray(m.offset, m.offset + m.compressedBytes);
       const stored = this.bytes.readUInt32BE(m.offset + m.compressedBytes);
       const crc = zlib.crc32(compressed);
       if (crc !== stored) corrupt(`chunk block ${i}: crc32 mismatch (stored ${stored}, computed ${crc})`);
       this.verified[i] = 1;
     }
-    let payload: Buffer;
-    try {
-      payload = decompress(this.codec, compressed, m.uncompressedBytes);
-    } catch (e) {
-      corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
-    }
+    return m;
+  }
+
+  private decodePayload(i: number, m: BlockMeta, payload: Buffer): DecodedBlock {
     try {
       return decodeBlockPayload(payload, m.entries, m.minTsNs, Number(m.maxTsNs - m.minTsNs), this.symbolsAt.count, () => this.symbols());
     } catch (e) {

@@ -1,4 +1,4 @@
-import type { DecodedBlock, ReadableChunk } from '../chunk/index.js';
+import { readBlockAsync, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import { ByteLru } from '../storage/index.js';
 
 /**
@@ -21,6 +21,17 @@ export class BlockCache {
     if (hit !== undefined) return hit;
     const blk = chunk.readBlock(b);
     // The payload buffer plus the ts and offset columns.
+    this.lru.set(k, blk, blk.lines.length + blk.n * 12 + 128);
+    return blk;
+  }
+
+  /** Like read, decompressing on the libuv threadpool; for prefetching ahead of a scan. */
+  async readAsync(chunk: ReadableChunk, key: string | null, b: number): Promise<DecodedBlock> {
+    if (key === null) return chunk.readBlock(b);
+    const k = key + '#' + b;
+    const hit = this.lru.get(k);
+    if (hit !== undefined) return hit;
+    const blk = await readBlockAsync(chunk, b);
     this.lru.set(k, blk, blk.lines.length + blk.n * 12 + 128);
     return blk;
   }

@@ -1,4 +1,4 @@
-import { decodeChunk, type ChunkIndex, type ReadableChunk } from '../chunk/index.js';
+import { decodeChunk, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier } from '../ingester/client.js';
 import type { BlockVisit, EntrySource } from '../logql/engine/source.js';
 import { compileLineFilters, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
@@ -45,7 +45,7 @@ export class QuerierEntrySource implements EntrySource {
       }
       return true;
     };
-    const visitChunk = (chunk: ReadableChunk, blockCount: number, head: import('../chunk/index.js').DecodedBlock | null, labels: Labels, fingerprint: string, key: string | null): void => {
+    const visitChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fingerprint: string, key: string | null, ready: Map<number, DecodedBlock> | null): void => {
       for (let b = -1; b < blockCount; b++) {
         let block;
         if (b < 0) {
@@ -56,7 +56,7 @@ export class QuerierEntrySource implements EntrySource {
             stats.blocksSkipped++;
             continue;
           }
-          block = this.blocks ? this.blocks.read(chunk, key, b) : chunk.readBlock(b);
+          block = ready?.get(b) ?? (this.blocks ? this.blocks.read(chunk, key, b) : chunk.readBlock(b));
           stats.decompressedBytes += chunk.blockMetas()[b]!.uncompressedBytes;
         }
         const { lo, hi } = blockRange(block, fromNs, throughNs);
@@ -74,42 +74,59 @@ export class QuerierEntrySource implements EntrySource {
 
     if (this.ingester) {
       for (const s of this.ingester.selectStreams(this.tenant, matchers, fromNs, throughNs, true)) {
-        for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
+        for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null, null);
       }
     }
     const { series, refs } = await this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers);
     const byIndex = required.length > 0;
-    const fetchOne = (r: ChunkRef): Promise<Buffer | ChunkIndex | Error> =>
-      (byIndex ? this.store.getChunkIndex(r) : this.store.getChunk(r)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-    const inflight: Promise<Buffer | ChunkIndex | Error>[] = [];
+    const candidate = (idx: ChunkIndex, b: number): boolean => {
+      const m = idx.blockMetas()[b]!;
+      return m.maxTsNs >= fromNs && m.minTsNs <= throughNs && (required.length === 0 || idx.blockMayContainAll(b, required));
+    };
+    type Prepared = { skip: ChunkIndex } | { chunk: ReadableChunk; key: string; bytes: number; blocks: Map<number, DecodedBlock> } | Error;
+    // Runs up to `concurrency` chunks ahead of the scan: fetch (tail first for needle
+    // queries), then decompress the blocks that may match on the libuv threadpool, so the
+    // other core works while this thread evaluates.
+    const prepare = async (r: ChunkRef): Promise<Prepared> => {
+      try {
+        if (byIndex) {
+          const idx = await this.store.getChunkIndex(r);
+          let any = false;
+          for (let b = 0; b < idx.blockMetas().length && !any; b++) any = candidate(idx, b);
+          if (!any) return { skip: idx };
+        }
+        const body = await this.store.getChunk(r);
+        const chunk = decodeChunk(body);
+        const key = chunkKey(r);
+        const want: number[] = [];
+        for (let b = 0; b < chunk.blockMetas().length; b++) if (candidate(chunk, b)) want.push(b);
+        const decoded = await Promise.all(want.map((b) => (this.blocks ? this.blocks.readAsync(chunk, key, b) : readBlockAsync(chunk, b))));
+        const blocks = new Map<number, DecodedBlock>();
+        want.forEach((b, j) => blocks.set(b, decoded[j]!));
+        return { chunk, key, bytes: body.length, blocks };
+      } catch (e) {
+        return e instanceof Error ? e : new Error(String(e));
+      }
+    };
+    const inflight: Promise<Prepared>[] = [];
     const conc = Math.max(1, this.concurrency);
-    for (let i = 0; i < refs.length && i < conc; i++) inflight.push(fetchOne(refs[i]!));
+    for (let i = 0; i < refs.length && i < conc; i++) inflight.push(prepare(refs[i]!));
     for (let i = 0; i < refs.length; i++) {
-      if (i + conc < refs.length) inflight.push(fetchOne(refs[i + conc]!));
+      if (i + conc < refs.length) inflight.push(prepare(refs[i + conc]!));
       const ref = refs[i]!;
-      let got = await inflight[i]!;
+      const got = await inflight[i]!;
       delete inflight[i];
       if (got instanceof Error) throw got;
       const labels = series.get(ref.fingerprint);
       if (!labels) continue;
-      if (!Buffer.isBuffer(got)) {
-        const idx = got;
-        let any = false;
-        for (let b = 0; b < idx.blockMetas().length && !any; b++) {
-          const m = idx.blockMetas()[b]!;
-          any = m.maxTsNs >= fromNs && m.minTsNs <= throughNs && idx.blockMayContainAll(b, required);
-        }
-        if (!any) {
-          for (let b = 0; b < idx.blockMetas().length; b++) mayMatch(idx, b);
-          stats.chunksSkipped++;
-          continue;
-        }
-        got = await this.store.getChunk(ref);
+      if ('skip' in got) {
+        for (let b = 0; b < got.skip.blockMetas().length; b++) mayMatch(got.skip, b);
+        stats.chunksSkipped++;
+        continue;
       }
       stats.chunksFetched++;
-      stats.compressedBytesFetched += got.length;
-      const chunk = decodeChunk(got);
-      visitChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint, chunkKey(ref));
+      stats.compressedBytesFetched += got.bytes;
+      visitChunk(got.chunk, got.chunk.blockMetas().length, null, labels, ref.fingerprint, got.key, got.blocks);
     }
   }
 }

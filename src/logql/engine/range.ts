@@ -6,6 +6,9 @@
  * into series by their labels and stored as (offset from `start - offset` in ns, value)
  * in growable Float64Arrays. Each series is then sorted by time (blocks arrive in no
  * particular order) and swept once with two pointers over the step windows (t - range, t].
+ * The additive ops (count_over_time, rate, bytes_*, sum_over_time) skip the storage and
+ * sort for series that reach `steps` samples: those accumulate each sample straight into
+ * per-step counts and sums of the windows holding it (`Additive`).
  * Aggregations follow Loki's pkg/logql/range_vector.go.
  */
 import type { Labels } from '../../model/index.js';
@@ -26,6 +29,15 @@ class SeriesBuf {
   ts = new Float64Array(16);
   v = new Float64Array(16);
   n = 0;
+  /**
+   * Accumulator mode (additive ops, see `Additive`): difference array of per-step sample
+   * counts (length steps+1) and, unless every value is 1, per-step value sums. Once set,
+   * `ts`/`v` are dropped and no longer grow.
+   */
+  cnt: Float64Array | null = null;
+  sum: Float64Array | null = null;
+  /** Additive path, error series: first step whose window holds one of its samples. */
+  errStep = Infinity;
   /** Start index of every ascending run after the first (blocks append sorted runs). */
   private runs: number[] = [];
   private last = -Infinity;
@@ -42,6 +54,15 @@ class SeriesBuf {
     this.v[this.n] = x;
     this.n++;
     this.last = t;
+  }
+
+  /** Drops the stored samples (the series switched to accumulators). */
+  release(): void {
+    this.ts = new Float64Array(0);
+    this.v = new Float64Array(0);
+    this.n = 0;
+    this.runs = [];
+    this.last = -Infinity;
   }
 
   private grow(): void {
@@ -101,6 +122,102 @@ class SeriesBuf {
     this.ts = ts;
     this.v = v;
     this.runs = [];
+  }
+}
+
+/** Range ops whose windows only need the sample count and value sum (no per-sample storage). */
+const ADDITIVE_OPS: ReadonlySet<RangeOp> = new Set<RangeOp>(['count_over_time', 'rate', 'bytes_over_time', 'bytes_rate', 'sum_over_time']);
+
+/**
+ * Internal knobs, for tests: `accumulateAfter` overrides when an additive series switches from
+ * sample storage to per-step accumulators (null: once it holds `steps` samples; 0: at once;
+ * Infinity: never, i.e. the generic sort-and-sweep path for every op).
+ */
+export const rangeInternals: { accumulateAfter: number | null } = { accumulateAfter: null };
+
+/**
+ * Per-step accumulation for the additive ops. A sample at `rel` belongs to the steps
+ * k0..k1 whose windows (lo[k], hi[k]] hold it; counts go into a difference array (O(1) per
+ * sample), value sums straight into each window (the sweep's `sumOf` costs the same).
+ */
+class Additive {
+  /** Every sample's value is 1 (count_over_time, rate without unwrap): no sums. */
+  readonly unit: boolean;
+  /** Series with this many stored samples switch to accumulators. */
+  readonly threshold: number;
+  k0 = 0;
+  k1 = -1;
+  constructor(
+    e: RangeAggregationExpr,
+    private readonly lo: Float64Array,
+    private readonly hi: Float64Array,
+    private readonly steps: number,
+    private readonly stepF: number,
+    private readonly rangeF: number,
+  ) {
+    this.unit = e.op === 'count_over_time' || (e.op === 'rate' && e.range.unwrap === null);
+    this.threshold = rangeInternals.accumulateAfter ?? Math.max(16, steps);
+  }
+
+  /**
+   * Sets k0..k1 to the steps whose windows hold `rel` (k0 > k1: none). The quotients only
+   * seed the search; the final bounds use the same comparisons as the sweep.
+   */
+  locate(rel: number): boolean {
+    const steps = this.steps;
+    const lo = this.lo;
+    const hi = this.hi;
+    let k0 = 0;
+    let k1 = 0;
+    if (this.stepF > 0) {
+      k0 = Math.ceil(rel / this.stepF);
+      k1 = Math.ceil((rel + this.rangeF) / this.stepF) - 1;
+      if (!(k0 >= 0)) k0 = 0;
+      else if (k0 > steps) k0 = steps;
+      if (!(k1 >= -1)) k1 = -1;
+      else if (k1 > steps - 1) k1 = steps - 1;
+    }
+    // k0: first k with hi[k] >= rel; k1: last k with lo[k] < rel.
+    while (k0 > 0 && hi[k0 - 1]! >= rel) k0--;
+    while (k0 < steps && hi[k0]! < rel) k0++;
+    while (k1 + 1 < steps && lo[k1 + 1]! < rel) k1++;
+    while (k1 >= 0 && lo[k1]! >= rel) k1--;
+    this.k0 = k0;
+    this.k1 = k1;
+    return k0 <= k1;
+  }
+
+  /** Adds a sample located by the last `locate`. */
+  add(s: SeriesBuf, rel: number, x: number): void {
+    if (s.error !== '') {
+      if (this.k0 < s.errStep) s.errStep = this.k0;
+      return;
+    }
+    if (s.cnt === null) {
+      s.push(rel, x);
+      if (s.n >= this.threshold) this.convert(s);
+      return;
+    }
+    this.accumulate(s, this.k0, this.k1, x);
+  }
+
+  private accumulate(s: SeriesBuf, k0: number, k1: number, x: number): void {
+    const cnt = s.cnt!;
+    cnt[k0]!++;
+    cnt[k1 + 1]!--;
+    const sum = s.sum;
+    if (sum !== null) for (let k = k0; k <= k1; k++) sum[k]! += x;
+  }
+
+  /** Replays the stored samples (arrival order) into fresh accumulators. */
+  private convert(s: SeriesBuf): void {
+    s.cnt = new Float64Array(this.steps + 1);
+    if (!this.unit) s.sum = new Float64Array(this.steps);
+    const ts = s.ts;
+    const v = s.v;
+    const n = s.n;
+    s.release();
+    for (let i = 0; i < n; i++) if (this.locate(ts[i]!)) this.accumulate(s, this.k0, this.k1, v[i]!);
   }
 }
 
@@ -328,6 +445,7 @@ export async function evalRangeAggregation(
   // With step > range some entries fall in no window: skip them before extraction.
   const gaps = steps > 1 && grid.stepNs > range.rangeNs;
   const stepF = Number(grid.stepNs);
+  const add = ADDITIVE_OPS.has(e.op) && rangeInternals.accumulateAfter !== Infinity ? new Additive(e, lo, hi, steps, stepF, Number(range.rangeNs)) : null;
   const inSomeWindow = (rel: number): boolean => {
     const k0 = Math.ceil(rel / stepF);
     for (let k = k0 - 1; k <= k0 + 1; k++) {
@@ -354,7 +472,9 @@ export async function evalRangeAggregation(
       if (sel[i] === 0) continue;
       const r = tsRel[i]!;
       const rel = blockRel + r;
-      if (gaps && !inSomeWindow(rel)) continue;
+      if (add !== null) {
+        if (!add.locate(rel)) continue;
+      } else if (gaps && !inSomeWindow(rel)) continue;
       const s = ex.process(bBase + BigInt(r), lines.subarray(offs[i]!, offs[i + 1]!), block.metadata(i));
       if (s === null) continue;
       const lv = s.labels;
@@ -367,7 +487,8 @@ export async function evalRangeAggregation(
         st.last = ls.slice();
         st.lastErr = err;
       }
-      series.push(rel, s.value);
+      if (add !== null) add.add(series, rel, s.value);
+      else series.push(rel, s.value);
     }
   };
   await source.scan(range.selector, fromNs, throughNs, visit);
@@ -382,7 +503,7 @@ export async function evalRangeAggregation(
       good.push(s);
       continue;
     }
-    const k = firstNonEmptyStep(s, lo, hi, steps);
+    const k = add !== null ? s.errStep : firstNonEmptyStep(s, lo, hi, steps);
     if (k < errStep) {
       errStep = k;
       errSeries = s;
@@ -403,7 +524,8 @@ export async function evalRangeAggregation(
   }
 
   good.sort((x, y) => compareLabels(x.labels, y.labels));
-  return sweep(good, windowAgg(e), lo, hi, steps, tsMs);
+  const div = e.op === 'rate' || e.op === 'bytes_rate' ? durationSeconds(range.rangeNs) : 1;
+  return sweep(good, windowAgg(e), lo, hi, steps, tsMs, div);
 }
 
 /** First index i ≥ from with ts[i] > x (ts ascending). */
@@ -472,8 +594,11 @@ function markNonEmpty(s: SeriesBuf, lo: Float64Array, hi: Float64Array, steps: n
   });
 }
 
-/** Aggregates every series over every window and lays the points out step-major. */
-function sweep(series: SeriesBuf[], agg: WindowAgg, lo: Float64Array, hi: Float64Array, steps: number, tsMs: Float64Array): StepMatrix {
+/**
+ * Aggregates every series over every window and lays the points out step-major. Series in
+ * accumulator mode read their per-step count/sum (divided by `div`: the range in seconds for rates, else 1).
+ */
+function sweep(series: SeriesBuf[], agg: WindowAgg, lo: Float64Array, hi: Float64Array, steps: number, tsMs: Float64Array, div: number): StepMatrix {
   // Series-major pass into flat arrays, then a stable counting sort by step.
   let cap = 1024;
   let ks = new Int32Array(cap);
@@ -485,7 +610,7 @@ function sweep(series: SeriesBuf[], agg: WindowAgg, lo: Float64Array, hi: Float6
     const s = series[si]!;
     const ts = s.ts;
     const v = s.v;
-    forWindows(s, lo, hi, steps, (k, a, b) => {
+    const emit = (k: number, x: number): void => {
       if (n === cap) {
         cap *= 2;
         const nk = new Int32Array(cap);
@@ -500,9 +625,24 @@ function sweep(series: SeriesBuf[], agg: WindowAgg, lo: Float64Array, hi: Float6
       }
       ks[n] = k;
       ss[n] = si;
-      vs[n] = agg(ts, v, a, b, hi[k]!);
+      vs[n] = x;
       counts[k + 1]!++;
       n++;
+    };
+    const cnt = s.cnt;
+    if (cnt !== null) {
+      const sum = s.sum;
+      let c = 0;
+      for (let k = 0; k < steps; k++) {
+        c += cnt[k]!;
+        if (c === 0) continue;
+        const x = sum === null ? c : sum[k]!;
+        emit(k, x / div);
+      }
+      continue;
+    }
+    forWindows(s, lo, hi, steps, (k, a, b) => {
+      emit(k, agg(ts, v, a, b, hi[k]!));
       return true;
     });
   }
