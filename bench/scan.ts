@@ -6,86 +6,20 @@
  * Usage: npx tsx bench/scan.ts [lines=5300000] [codec=snappy]
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
-import { pino } from 'pino';
-import { App } from '../src/app/app.js';
-import { loadConfig } from '../src/config/config.js';
-import { fingerprint, labelsFromObject, labelsToString, type ValidStream } from '../src/model/index.js';
-import { GENLOGS } from '../test/support/genlogs.js';
-import { tempDir } from './lib.js';
+import { statSync } from 'node:fs';
+import { buildStore } from './store-fixture.js';
 
 const lines = Number(process.argv[2] ?? 5_300_000);
 const codec = process.argv[3] ?? 'snappy';
-const dir = tempDir('silt-bench-scan-');
-const rawFile = path.join(dir, 'logs.raw');
-const jsonFile = path.join(dir, 'logs.jsonl');
-// The generator's default rate (1000 entries/s over 1000 streams): 5.3M entries span ~1.5h, so
-// each stream fills about one chunk, as a busy cluster's streams do. The data ends 30 min ago.
-const rate = 1000;
-const startMs = Date.now() - Math.ceil(lines / rate) * 1000 - 30 * 60_000;
-const gen = (format: string, out: string): void => {
-  execFileSync(process.execPath, [GENLOGS, '--format', format, '--lines', String(lines), '--streams', '1000', '--start', String(startMs), '--rate', String(rate), '--out', out], { stdio: 'ignore' });
-};
-gen('raw', rawFile);
-gen('jsonl', jsonFile);
+// No decoded-block cache: warm runs measure cached chunk bytes, decompressed again.
+const fx = await buildStore(lines, { codec, raw: true, name: 'scan', blockCache: '0' });
+const { app, rawFile, indexBytes, chunkBytes } = fx;
 const rawBytes = statSync(rawFile).size;
+const n = fx.entries;
+const lastNs = fx.lastNs;
+const ingestSec = fx.ingestSeconds;
 
-const cfg = loadConfig([
-  `-common.path-prefix=${dir}`,
-  '-server.http-listen-address=127.0.0.1',
-  '-server.http-listen-port=0',
-  '-ingester.wal-enabled=false',
-  `-ingester.chunk-encoding=${codec}`,
-  '-ingester.max-global-streams-per-user=0',
-  '-store.chunks-cache-size=4GiB',
-  '-querier.query-ingesters-within=1s',
-  '-validation.max-entries-limit=1000000',
-  '-log.level=warn',
-]);
-const app = new App(cfg, pino({ level: 'warn' }));
-await app.start();
-const ing = app.ingester!;
-
-// Ingest straight into the ingester (the HTTP path has its own benchmark), then flush once,
-// so chunks are cut by size as in steady operation.
-const t0 = performance.now();
-const rl = createInterface({ input: createReadStream(jsonFile), crlfDelay: Infinity });
-const byStream = new Map<string, ValidStream>();
-let n = 0;
-let lastNs = 0n;
-const flushBatch = async (): Promise<void> => {
-  await ing.push('fake', [...byStream.values()]);
-  byStream.clear();
-};
-for await (const l of rl) {
-  const o = JSON.parse(l) as { labels: Record<string, string>; ts_ns: string; line: string };
-  const key = JSON.stringify(o.labels);
-  let s = byStream.get(key);
-  if (!s) {
-    const labels = labelsFromObject(o.labels);
-    byStream.set(key, (s = { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels), entries: [] }));
-  }
-  const ts = BigInt(o.ts_ns);
-  if (ts > lastNs) lastNs = ts;
-  s.entries.push({ tsNs: ts, line: Buffer.from(o.line), metadata: [] });
-  if (++n % 10_000 === 0) await flushBatch();
-}
-await flushBatch();
-await ing.flushNow(true);
-const ingestSec = (performance.now() - t0) / 1000;
-
-function sizeOf(p: string): number {
-  let total = 0;
-  for (const f of readdirSync(p, { withFileTypes: true, recursive: true })) if (f.isFile()) total += statSync(path.join(f.parentPath ?? f.path, f.name)).size;
-  return total;
-}
-const chunksDir = cfg.storage_config.filesystem.directory;
-const indexBytes = sizeOf(path.join(chunksDir, 'index'));
-const chunkBytes = sizeOf(chunksDir) - indexBytes;
-
-const startNs = (BigInt(startMs) - 1000n) * 1_000_000n;
+const startNs = fx.firstNs - 1_000_000_000n;
 // The data ends about a day ago, so with query_ingesters_within=1s only stored chunks are read.
 const endNs = lastNs + 1n;
 async function timeQuery(query: string): Promise<{ sec: number; bytes: number; lines: number; hits: number; blocksRead: number; blocksSkippedByFilter: number; chunksFetched: number }> {
@@ -161,5 +95,5 @@ console.log(
   }),
 );
 await app.stop();
-spawn('rm', ['-rf', dir]);
+spawn('rm', ['-rf', fx.dir]);
 process.exit(0);

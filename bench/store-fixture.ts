@@ -35,7 +35,7 @@ function sizeOf(p: string): number {
   return total;
 }
 
-export async function buildStore(lines: number, opts: { codec?: string; raw?: boolean; name?: string } = {}): Promise<StoreFixture> {
+export async function buildStore(lines: number, opts: { codec?: string; raw?: boolean; name?: string; blockCache?: string } = {}): Promise<StoreFixture> {
   const dir = tempDir(`silt-bench-${opts.name ?? 'store'}-`);
   const rawFile = opts.raw ? path.join(dir, 'logs.raw') : '';
   const jsonFile = path.join(dir, 'logs.jsonl');
@@ -56,7 +56,7 @@ export async function buildStore(lines: number, opts: { codec?: string; raw?: bo
     `-ingester.chunk-encoding=${opts.codec ?? 'snappy'}`,
     '-ingester.max-global-streams-per-user=0',
     '-store.chunks-cache-size=4GiB',
-    '-querier.block-cache-size=6GiB',
+    `-querier.block-cache-size=${opts.blockCache ?? '6GiB'}`,
     '-querier.query-ingesters-within=1s',
     '-validation.max-entries-limit=1000000',
     '-querier.max-query-series=100000',

@@ -14,19 +14,11 @@ import type { LabelFormat } from '../syntax/ast.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { ERR_TEMPLATE_FORMAT, ERROR_LABEL } from './sanitize.js';
 import type { Stage } from './stage.js';
+import type { CompiledTemplate as FullCompiledTemplate, TemplateContext } from '../template/index.js';
 
-/** What a template reads while executing. */
-export interface TemplateContext {
-  get(name: string): string | undefined;
-  line: string;
-  tsNs: bigint;
-  labels(): Record<string, string>;
-}
-
-/** A compiled template (the template engine's `compileTemplate` result). */
-export interface CompiledTemplate {
-  execute(ctx: TemplateContext): string;
-}
+/** What the pipeline needs of a compiled template (src/logql/template's CompiledTemplate). */
+export type CompiledTemplate = Pick<FullCompiledTemplate, 'execute'>;
+export type { TemplateContext };
 
 /** The template engine's `compileTemplate`: throws ParseError on bad templates. */
 export type TemplateCompiler = (text: string) => CompiledTemplate;
