@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: runs every benchmark in turn with the sizes bench/RESULTS.md reports
+ * (about 15 minutes on the project's 2-core machine). Each prints one JSON result.
+ * Pass names to run a subset: `npm run bench -- ingest latency`.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ALL: Record<string, string[]> = {
+  ingest: ['ingest.ts', '500000', '8'],
+  latency: ['latency.ts', '200'],
+  rss: ['rss.ts', '10000', '1000000'],
+  scan: ['scan.ts', '5300000', 'snappy'],
+  metric: ['metric.ts', '5300000'],
+};
+const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
+for (const name of names) {
+  const args = ALL[name];
+  if (!args) {
+    console.error(`unknown benchmark ${name}; known: ${Object.keys(ALL).join(', ')}`);
+    process.exit(2);
+  }
+  console.log(`== ${name}: npx tsx bench/${args.join(' ')}`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, args[0]!), ...args.slice(1)], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
