@@ -6,7 +6,6 @@
  * parenthesised (Loki's comma/juxtaposition rules make unparenthesised chains surprising).
  */
 import type {
-  BinOp,
   BinOpExpr,
   Expr,
   Grouping,
@@ -21,6 +20,7 @@ import type {
   UnwrapExpr,
 } from './ast.js';
 import { formatBytes, formatDuration, formatNumber, goQuote } from './literals.js';
+import { binOpPrecedence } from './build.js';
 
 /** Canonical text of any expression. */
 export function printExpr(e: Expr): string {
@@ -131,43 +131,16 @@ export function printLogRange(r: LogRangeExpr): string {
   return out;
 }
 
-/** Binding strength of binary operators (higher binds tighter). */
-function precedence(op: BinOp): number {
-  switch (op) {
-    case 'or':
-      return 1;
-    case 'and':
-    case 'unless':
-      return 2;
-    case '==':
-    case '!=':
-    case '>':
-    case '>=':
-    case '<':
-    case '<=':
-      return 3;
-    case '+':
-    case '-':
-      return 4;
-    case '*':
-    case '/':
-    case '%':
-      return 5;
-    case '^':
-      return 6;
-  }
-}
-
 function printOperand(e: SampleExpr, parentPrec: number, side: 'lhs' | 'rhs', rightAssoc: boolean): string {
   const text = printSample(e);
   if (e.kind !== 'binOp') return text;
-  const p = precedence(e.op);
+  const p = binOpPrecedence(e.op);
   const needs = p < parentPrec || (p === parentPrec && (side === 'rhs') !== rightAssoc);
   return needs ? `(${text})` : text;
 }
 
 function printBinOp(e: BinOpExpr): string {
-  const p = precedence(e.op);
+  const p = binOpPrecedence(e.op);
   const pow = e.op === '^';
   let op = e.op as string;
   if (e.returnBool) op += ' bool';
