@@ -440,7 +440,7 @@ export class LogqlLexer {
     const lower = text.toLowerCase();
     const fn = FUNCTIONS.get(lower);
     if (fn !== undefined) {
-      if (this.isFunction(offset + text.length)) return new Token(fn, lower, text, offset);
+      if (isFunction(this.src, offset + text.length)) return new Token(fn, lower, text, offset);
       return new Token('IDENTIFIER', text, text, offset);
     }
     const kw = KEYWORDS.get(lower);
@@ -448,18 +448,18 @@ export class LogqlLexer {
     return new Token('IDENTIFIER', text, text, offset);
   }
 
-  /** lex.go isFunction: next non-space is `(`, or `by`/`without` then spaces then `(`. */
-  private isFunction(from: number): boolean {
-    const s = this.src;
-    let i = from;
-    while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-    if (s[i] === '(') return true;
-    let kwLen = 0;
-    if (s.slice(i, i + 2).toLowerCase() === 'by') kwLen = 2;
-    else if (s.slice(i, i + 7).toLowerCase() === 'without') kwLen = 7;
-    if (kwLen === 0) return false;
-    i += kwLen;
-    while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-    return s[i] === '(';
-  }
+}
+
+/** lex.go isFunction: next non-space is `(`, or `by`/`without` then spaces then `(`. */
+export function isFunction(s: string, from: number): boolean {
+  let i = from;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  if (s[i] === '(') return true;
+  let kwLen = 0;
+  if (s.slice(i, i + 2).toLowerCase() === 'by') kwLen = 2;
+  else if (s.slice(i, i + 7).toLowerCase() === 'without') kwLen = 7;
+  if (kwLen === 0) return false;
+  i += kwLen;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return s[i] === '(';
 }

@@ -19,6 +19,7 @@ import {
   LogqlLexer,
   PARSER_FLAGS,
   Token,
+  isFunction,
   type TokenType,
 } from './lexer.js';
 import { parseBytes, parseLokiDuration, parsePromDuration, unquoteGo, type DurationResult } from './literals.js';
@@ -67,20 +68,6 @@ function scanRun(s: string, from: number, ok: (c: number) => boolean): number {
     i++;
   }
   return i;
-}
-
-/** lex.go isFunction: next non-space is `(`, or `by`/`without` then spaces then `(`. */
-function isFunction(s: string, from: number): boolean {
-  let i = from;
-  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  if (s[i] === '(') return true;
-  let kwLen = 0;
-  if (s.slice(i, i + 2).toLowerCase() === 'by') kwLen = 2;
-  else if (s.slice(i, i + 7).toLowerCase() === 'without') kwLen = 7;
-  if (kwLen === 0) return false;
-  i += kwLen;
-  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
-  return s[i] === '(';
 }
 
 function identToken(s: string, text: string, offset: number): Token {
