@@ -289,6 +289,20 @@ export class Wal {
     const ckpt = listing.checkpoints[listing.checkpoints.length - 1];
     let fromSeq = 0;
     const r = new ByteReader(Buffer.alloc(0));
+    /** Decodes one entries record at `rd` and hands it to onRecord; returns a problem or null. */
+    const applyEntries = (rd: ByteReader, fromCheckpoint: boolean): string | null => {
+      let rec;
+      try {
+        rec = decodeEntriesPayload(rd);
+      } catch (e) {
+        return `undecodable record: ${errMessage(e)}`;
+      }
+      onRecord(rec.tenant, rec.streams);
+      res.records++;
+      res.entries += rec.entries;
+      if (fromCheckpoint) res.checkpointEntries += rec.entries;
+      return null;
+    };
 
     if (ckpt !== undefined) {
       fromSeq = ckpt.seq;
@@ -310,17 +324,7 @@ export class Wal {
             return null;
           }
           if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
-          let rec;
-          try {
-            rec = decodeEntriesPayload(r);
-          } catch (e) {
-            return `undecodable record: ${errMessage(e)}`;
-          }
-          onRecord(rec.tenant, rec.streams);
-          res.records++;
-          res.entries += rec.entries;
-          res.checkpointEntries += rec.entries;
-          return null;
+          return applyEntries(r, true);
         });
         for (const p of problems) res.corruptions.push(describe(ckpt.path, p.offset, p.reason, p.resumeAt, 'rest of the checkpoint skipped'));
         if (!sawEnd) res.corruptions.push(`${ckpt.path}: no end record; checkpoint incomplete`);
@@ -350,16 +354,7 @@ export class Wal {
       const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
         if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
         r.reset(buf, ps, pe);
-        let rec;
-        try {
-          rec = decodeEntriesPayload(r);
-        } catch (e) {
-          return `undecodable record: ${errMessage(e)}`;
-        }
-        onRecord(rec.tenant, rec.streams);
-        res.records++;
-        res.entries += rec.entries;
-        return null;
+        return applyEntries(r, false);
       });
       const tail = problems[problems.length - 1];
       const torn = last && tail !== undefined && tail.resumeAt < 0;
