@@ -31,6 +31,7 @@ export interface SiltConfig {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
     chunk_block_size: number;
     chunk_target_size: number;
+    block_sealer: 'worker' | 'inline';
     max_chunk_age: number;
     chunk_idle_period: number;
     flush_check_period: number;

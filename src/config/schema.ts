@@ -58,6 +58,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
   { path: 'ingester.chunk_block_size', flag: 'ingester.chunks-block-size', type: bytes, def: 262144, help: 'Uncompressed bytes at which a head block is cut.' },
   { path: 'ingester.chunk_target_size', flag: 'ingester.chunk-target-size', type: bytes, def: 1572864, help: 'Compressed size at which a chunk is flushed.' },
+  { path: 'ingester.block_sealer', flag: 'ingester.block-sealer', type: { t: 'enum', values: ['worker', 'inline'] }, def: 'worker', help: 'Where cut blocks are compressed and filtered: a worker thread (keeps the event loop free for pushes and queries) or inline.' },
   { path: 'ingester.max_chunk_age', flag: 'ingester.max-chunk-age', type: dur, def: 2 * H, help: 'Flush a chunk once its first entry is this old; out-of-order window is half of it.' },
   { path: 'ingester.chunk_idle_period', flag: 'ingester.chunks-idle-period', type: dur, def: 30 * M, help: 'Flush a chunk that received nothing for this long.' },
   { path: 'ingester.flush_check_period', flag: 'ingester.flush-check-period', type: dur, def: 30 * S, help: 'How often chunks are checked for flushing.' },

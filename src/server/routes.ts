@@ -10,7 +10,7 @@ import { encodeStreams, statsJson } from './encode.js';
 
 /** The push path as the server sees it. */
 export interface PushTarget {
-  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest;
+  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest | Promise<PushRequest>;
   push(tenant: string, req: PushRequest): Promise<void>;
 }
 
@@ -58,7 +58,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   if (push) {
     const handler = async (req: Req): Promise<Res> => {
       const enc = req.headers['content-encoding'];
-      const pr = push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
+      const pr = await push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
       await push.push(req.tenant, pr);
       return { status: 204 };
     };
