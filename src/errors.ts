@@ -125,3 +125,11 @@ export class UnprocessableError extends SiltError {
     this.name = 'UnprocessableError';
   }
 }
+
+/** A request without the credentials it needs, e.g. no X-Scope-OrgID with auth enabled. HTTP 401. */
+export class UnauthorizedError extends SiltError {
+  constructor(message: string) {
+    super('unauthorized', message);
+    this.name = 'UnauthorizedError';
+  }
+}

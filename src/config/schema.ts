@@ -76,4 +76,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'querier.max_concurrent', flag: 'querier.max-concurrent', type: int(1, 1024), def: 8, help: 'Concurrent chunk fetches per query.' },
   { path: 'querier.block_cache_size', flag: 'querier.block-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of decoded (decompressed) chunk blocks kept for repeated queries; 0 disables.' },
   { path: 'querier.query_timeout', flag: 'querier.query-timeout', type: dur, def: 60 * S, help: 'Abort a query after this long.' },
+  { path: 'querier.multi_tenant_queries_enabled', flag: 'querier.multi-tenant-queries-enabled', type: bool, def: false, help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID: a|b); results carry a __tenant_id__ label.' },
+
+  { path: 'runtime_config.file', flag: 'runtime-config.file', type: str, def: '', help: 'Comma-separated YAML files with per-tenant limit overrides (`overrides:`), reloaded while running; merged left to right.' },
+  { path: 'runtime_config.period', flag: 'runtime-config.reload-period', type: dur, def: 10 * S, help: 'How often to check runtime config files.' },
 ];
