@@ -86,7 +86,6 @@ export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps)
     const r = await d.store.add(req.tenant, query, startMs, endMs);
     return { status: 204, headers: { 'X-Delete-Request-ID': r.request_id } };
   };
-  http.route(['POST', 'PUT'], '/loki/api/v1/delete', add, true);
 
   const list = async (req: Req): Promise<Res> => {
     guard(req);
@@ -102,9 +101,7 @@ export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps)
     }
     return json(reqs.map(toJson));
   };
-  http.route(['GET'], '/loki/api/v1/delete', list, true);
-
-  http.route(['DELETE'], '/loki/api/v1/delete', async (req) => {
+  const cancel = async (req: Req): Promise<Res> => {
     guard(req);
     const id = req.params.get('request_id') ?? '';
     const r = await d.store.get(req.tenant, id);
@@ -116,7 +113,9 @@ export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps)
     }
     await d.store.remove(req.tenant, id);
     return { status: 204 };
-  }, true);
+  };
+  // One route per path (the router matches the first pattern), dispatched by method.
+  http.route(['GET', 'POST', 'PUT', 'DELETE'], '/loki/api/v1/delete', (req) => (req.method === 'GET' ? list(req) : req.method === 'DELETE' ? cancel(req) : add(req)), true);
 
   http.route(['GET'], '/loki/api/v1/cache/generation_numbers', async (req) => {
     if (!d.retentionEnabled) throw new InvalidError('Retention is not enabled');
