@@ -50,7 +50,7 @@ describe('delete API', () => {
     expect(await (await call(`${base}/loki/api/v1/delete`, 'GET')).json()).toEqual([]);
 
     expect((await call(`${base}/loki/api/v1/delete?${q}`, 'PUT')).status).toBe(204);
-    const [r] = (await (await call(`${base}/loki/api/v1/delete`, 'GET')).json()) as { request_id: string }[];
+    const r = ((await (await call(`${base}/loki/api/v1/delete`, 'GET')).json()) as { request_id: string }[])[0]!;
     clock += 25 * H;
     const late = await call(`${base}/loki/api/v1/delete?request_id=${r.request_id}`, 'DELETE');
     expect(late.status).toBe(400);
