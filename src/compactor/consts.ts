@@ -13,13 +13,9 @@ export const COMPACTOR_WRITER_PREFIX = 'compactor';
 export const SMALL_CHUNK_FRACTION = 0.5;
 /** Most chunk keys in one marker object, so a marker stays a few MB at most. */
 export const MAX_KEYS_PER_MARKER = 50_000;
-/** Longest delete-request query accepted (Loki bounds LogQL input the same way). */
-export const MAX_DELETE_QUERY_BYTES = 128 * 1024;
 /** Delete requests per tenant; more are refused (each one costs work on every query). */
 export const MAX_DELETE_REQUESTS_PER_TENANT = 10_000;
 /** How long queriers reuse a tenant's delete-request list read from object storage, ms. */
 export const DELETE_REQUESTS_CACHE_TTL_MS = 10_000;
-/** Parallel object reads and writes per compaction step. */
-export const COMPACTOR_IO_CONCURRENCY = 8;
 /** Delete request and marker objects above this are refused unread (corrupt or hostile). */
 export const MAX_JSON_OBJECT_BYTES = 64 * 1024 * 1024;

@@ -33,7 +33,7 @@ function requestKey(tenant: string, id: string): string {
   return `${DELETE_REQUESTS_PREFIX}${tenant}/${id}.json`;
 }
 
-function parseStored(body: Buffer, key: string): DeleteRequest | null {
+function parseStored(body: Buffer): DeleteRequest | null {
   try {
     const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     const ok =
@@ -46,7 +46,6 @@ function parseStored(body: Buffer, key: string): DeleteRequest | null {
       (o['status'] === 'received' || o['status'] === 'processed');
     return ok ? (o as unknown as DeleteRequest) : null;
   } catch {
-    void key;
     return null;
   }
 }
@@ -82,8 +81,9 @@ export class DeleteRequestsStore {
   /** Stores a new request (status received) and returns it. */
   async add(tenant: string, query: string, startMs: number, endMs: number): Promise<DeleteRequest> {
     validateTenant(tenant);
-    const existing = await this.list(tenant, true);
-    if (existing.length >= MAX_DELETE_REQUESTS_PER_TENANT) {
+    // Counting objects needs one list, not a read of every request.
+    const { objects } = await this.#client.list(`${DELETE_REQUESTS_PREFIX}${tenant}/`);
+    if (objects.length >= MAX_DELETE_REQUESTS_PER_TENANT) {
       throw new LimitError(`too many delete requests for tenant (limit ${MAX_DELETE_REQUESTS_PER_TENANT})`);
     }
     const req: DeleteRequest = {
@@ -111,7 +111,7 @@ export class DeleteRequestsStore {
       if (e instanceof NotFoundError) throw new NotFoundError('could not find delete request with given id');
       throw e;
     }
-    const r = parseStored(body, requestKey(tenant, id));
+    const r = parseStored(body);
     if (r === null) throw new NotFoundError('could not find delete request with given id');
     return r;
   }
@@ -175,7 +175,7 @@ export class DeleteRequestsStore {
         if (e instanceof NotFoundError) continue; // cancelled meanwhile
         throw e;
       }
-      const r = parseStored(body, o.key);
+      const r = parseStored(body);
       if (r === null || r.tenant !== tenant) {
         this.corruptObjects++;
         continue;
