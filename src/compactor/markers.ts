@@ -19,6 +19,7 @@ import {
   refIdentity,
   SEGMENT_SUFFIX,
   tablePrefix,
+  validateChunkRef,
   type ChunkRef,
   type ObjectClient,
   type Segment,
@@ -30,7 +31,7 @@ type MarkedChunk = [tenant: string, fingerprint: string, fromNs: string, through
 
 interface MarkerBody {
   created_ms: number;
-  chunks: MarkedChunk[];
+  chunks: unknown[];
 }
 
 const MARKER_RE = /^compactor\/markers\/(\d{16})-[0-9a-f]{8}\.json$/;
@@ -42,7 +43,7 @@ export async function writeMarkers(client: ObjectClient, refs: readonly ChunkRef
     const part = refs.slice(i, i + MAX_KEYS_PER_MARKER);
     const body: MarkerBody = {
       created_ms: nowMs,
-      chunks: part.map((r) => [r.tenant, r.fingerprint, r.fromNs.toString(), r.throughNs.toString(), r.checksum]),
+      chunks: part.map((r): MarkedChunk => [r.tenant, r.fingerprint, r.fromNs.toString(), r.throughNs.toString(), r.checksum]),
     };
     const key = `${MARKERS_PREFIX}${String(nowMs).padStart(16, '0')}-${randomBytes(4).toString('hex')}.json`;
     await client.put(key, Buffer.from(JSON.stringify(body)));
@@ -67,6 +68,23 @@ export async function loadTable(client: ObjectClient, tenant: string, day: numbe
     all.push(decodeSegment(body, o.key));
   }
   return { all, live: dropSuperseded(all) };
+}
+
+const DIGITS_RE = /^(0|[1-9][0-9]{0,18})$/;
+
+/** The ref of a marker entry, or null when it is malformed. */
+function markedRef(item: unknown): ChunkRef | null {
+  if (!Array.isArray(item) || item.length !== 5) return null;
+  const [tenant, fingerprint, from, through, checksum] = item as unknown[];
+  if (typeof tenant !== 'string' || typeof fingerprint !== 'string' || typeof from !== 'string' || typeof through !== 'string' || typeof checksum !== 'number') return null;
+  if (!DIGITS_RE.test(from) || !DIGITS_RE.test(through)) return null;
+  const ref: ChunkRef = { tenant, fingerprint, fromNs: BigInt(from), throughNs: BigInt(through), checksum, sizeBytes: 0, entries: 0, uncompressedBytes: 0 };
+  try {
+    validateChunkRef(ref);
+  } catch {
+    return null;
+  }
+  return ref;
 }
 
 /** What one sweep did. */
@@ -115,11 +133,12 @@ export async function sweepMarkers(client: ObjectClient, nowMs: number, delayMs:
       }
       throw e;
     }
-    for (const [tenant, fingerprint, from, through, checksum] of Array.isArray(body.chunks) ? body.chunks : []) {
-      const ref: ChunkRef = { tenant, fingerprint, fromNs: BigInt(from), throughNs: BigInt(through), checksum, sizeBytes: 0, entries: 0, uncompressedBytes: 0 };
+    for (const item of Array.isArray(body.chunks) ? body.chunks : []) {
+      const ref = markedRef(item);
+      if (ref === null) continue; // not written by us: never guess which object to delete
       const id = refIdentity(ref);
       let used = false;
-      for (let d = dayOf(ref.fromNs); d <= dayOf(ref.throughNs) && !used; d++) used = (await referenced(tenant, d)).has(id);
+      for (let d = dayOf(ref.fromNs); d <= dayOf(ref.throughNs) && !used; d++) used = (await referenced(ref.tenant, d)).has(id);
       if (used) {
         res.chunksKept++;
         continue;

@@ -182,3 +182,16 @@ describe('compactTable', () => {
     expect((await loadTable(client, TENANT, DAY)).all).toHaveLength(0);
   });
 });
+
+describe('sweepMarkers', () => {
+  it('skips malformed marker entries and drops unparsable markers without failing', async () => {
+    const client = await setup();
+    const before = await view(client);
+    await client.put(`${MARKERS_PREFIX}0000000000000001-0000000a.json`, Buffer.from('{"created_ms":1,"chunks":[["t","zz","x","1",1],[1,2],"no"]}'));
+    await client.put(`${MARKERS_PREFIX}0000000000000002-0000000b.json`, Buffer.from('{not json'));
+    const r = await sweepMarkers(client, NOW_MS, 0);
+    expect(r).toEqual({ markersProcessed: 1, chunksDeleted: 0, chunksKept: 0 });
+    expect((await client.list(MARKERS_PREFIX)).objects).toHaveLength(0);
+    expect(await view(client)).toEqual(before);
+  });
+});
