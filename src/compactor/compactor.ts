@@ -145,7 +145,17 @@ export class Compactor {
             due = (await deleteRequests.list(tenant, true)).filter((d) => d.status === 'received' && d.created_at + cfg.delete_request_cancel_period <= nowMs);
           }
         }
-        const deletes = due.length > 0 ? new TenantDeleter(due.map(ruleOf)) : null;
+        const rules = [];
+        for (const d of due) {
+          try {
+            rules.push(ruleOf(d));
+          } catch (err) {
+            // A stored query this version cannot parse: leave the request pending, keep compacting.
+            this.#deps.logger.warn({ err, tenant, requestId: d.request_id }, 'skipping delete request with an unparsable query');
+            due = due.filter((x) => x !== d);
+          }
+        }
+        const deletes = rules.length > 0 ? new TenantDeleter(rules) : null;
         for (const { day } of tables.filter((t) => t.tenant === tenant)) {
           const r = await compactTable({
             client,
