@@ -14,6 +14,7 @@ const ALL: Record<string, string[]> = {
   rss: ['rss.ts', '10000', '1000000'],
   scan: ['scan.ts', '5300000', 'snappy'],
   metric: ['metric.ts', '5300000'],
+  compactor: ['compactor.ts', '1000000', '200'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
 import { Distributor, decodePushBody } from '../distributor/index.js';
@@ -10,6 +11,7 @@ import { MultiTenantQuerier } from '../querier/multi-tenant.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
+import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { StoreAdapter } from './store.js';
@@ -36,7 +38,7 @@ export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
     for (const d of MODULES[m]) add(d as ModuleName);
   };
   for (const t of targets) {
-    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier'] as const) add(m);
+    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'compactor'] as const) add(m);
     else add(t as ModuleName);
   }
   return out;
@@ -53,6 +55,9 @@ export class App {
   readonly distributor: Distributor | null = null;
   /** Per-tenant limit overrides (runtime_config), reloaded while running. */
   readonly runtimeConfig: RuntimeConfig;
+  readonly compactor: Compactor | null = null;
+  /** Delete requests in object storage: written by the compactor's API, read by queriers. */
+  readonly deleteRequests: DeleteRequestsStore;
   private readonly http: HttpServer;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
@@ -76,6 +81,8 @@ export class App {
     const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader);
+    this.deleteRequests = new DeleteRequestsStore(this.objects);
+    const deleteRequests = this.deleteRequests;
 
     if (mods.has('ingester')) {
       this.ingester = new Ingester({
@@ -90,8 +97,26 @@ export class App {
       this.distributor = new Distributor({ limits: new OverridesLimitsProvider(rc), ingester: this.ingester!, registry: this.registry });
     }
     if (mods.has('querier')) {
-      const deps = { cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) };
+      const deps = {
+        cfg: cfg.querier,
+        limits: limitsOf,
+        ingester: this.ingester,
+        store,
+        logger: logger.child({ component: 'querier' }),
+        deletes: (tenant: string) => deleteRequests.deleterFor(tenant),
+      };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
+    }
+    if (mods.has('compactor')) {
+      this.compactor = new Compactor({
+        cfg: cfg.compactor,
+        ingester: cfg.ingester,
+        limits: limitsOf,
+        client: this.objects,
+        deleteRequests,
+        logger: logger.child({ component: 'compactor' }),
+        registry: this.registry,
+      });
     }
     this.http = new HttpServer({
       logger: logger.child({ component: 'http' }),
@@ -114,6 +139,14 @@ export class App {
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
+    if (this.compactor) {
+      registerCompactorRoutes(this.http, {
+        store: deleteRequests,
+        limits: limitsOf,
+        retentionEnabled: cfg.compactor.retention_enabled,
+        cancelPeriodMs: cfg.compactor.delete_request_cancel_period,
+      });
+    }
   }
 
   /** Listens first (so /ready can say "not ready"), then replays the WAL. */
@@ -122,6 +155,7 @@ export class App {
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
     await this.ingester?.start();
     this.runtimeConfig.start();
+    this.compactor?.start();
     this.logger.info('Silt is ready');
   }
 
@@ -130,6 +164,7 @@ export class App {
     this.runtimeConfig.stop();
     const closing = this.http.close();
     await this.ingester?.stop();
+    await this.compactor?.stop();
     await closing;
     await this.objects.close();
   }
