@@ -13,7 +13,8 @@ import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
-import type { SampleExpr } from '../logql/syntax/index.js';
+import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
+import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
 
 /** The storage slice the querier needs (Loki's querier.Store idea). */
@@ -262,6 +263,23 @@ export class Querier {
       EXTRACTORS,
     );
     return { data, stats: source.stats, execMs: performance.now() - t0 };
+  }
+
+  /**
+   * Visits every entry of `selector`'s streams with `fromNs <= ts <= throughNs`, block by
+   * block, from memory and storage (each entry once); the selector's line filters are applied.
+   * For the drilldown endpoints, which read whole ranges rather than the newest `limit` lines.
+   */
+  async scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<ScanStats> {
+    this.checkRange(tenant, fromNs, throughNs);
+    const source = new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(throughNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
+    await source.scan(selector, fromNs, throughNs, visit);
+    return source.stats;
+  }
+
+  /** Per-tenant limits (the drilldown endpoints check max_entries_limit_per_query). */
+  limits(tenant: string): LimitsConfig {
+    return this.deps.limits(tenant);
   }
 
   private selector(match: string | undefined): Matcher[] {
