@@ -89,7 +89,9 @@ export interface Pager {
  */
 export async function pageRange(c: LokiClient, q: RangeQuery, pager: Pager): Promise<number> {
   const unlimited = q.limit === 0;
-  let batch = q.batch > 0 ? q.batch : 1000;
+  const batch = q.batch > 0 ? q.batch : 1000;
+  /** The server's max_entries_limit_per_query, once a 400 has told us. */
+  let serverMax: number | null = null;
   let start = q.startNs;
   let end = q.endNs;
   let total = 0;
@@ -98,7 +100,8 @@ export async function pageRange(c: LokiClient, q: RangeQuery, pager: Pager): Pro
   for (;;) {
     const want = unlimited ? batch : Math.min(batch, q.limit - total);
     if (want <= 0) return total;
-    const reqLimit = want + seen.size;
+    // Ask for the lines already printed at the boundary again, plus `want` new ones.
+    const reqLimit = serverMax === null ? want + seen.size : Math.min(want + seen.size, serverMax);
     const p = new URLSearchParams({ query: q.query, limit: String(reqLimit), start: start.toString(), end: end.toString(), direction: q.forward ? 'FORWARD' : 'BACKWARD' });
     if (q.stepNs > 0n) p.set('step', (Number(q.stepNs) / 1e9).toString());
     let resp: QueryResponse;
@@ -106,12 +109,8 @@ export async function pageRange(c: LokiClient, q: RangeQuery, pager: Pager): Pro
       resp = await c.getJson<QueryResponse>('/loki/api/v1/query_range', p);
     } catch (e) {
       const max = maxEntriesLimit(e);
-      if (max === null) throw e;
-      if (max <= seen.size) {
-        throw new CliError(`more than ${seen.size} entries share the timestamp ${boundary}; the server returns at most ${max} per query (max_entries_limit_per_query), so the rest cannot be paged`);
-      }
-      // The server caps a page: shrink the batch so batch + remembered entries fit.
-      batch = Math.max(1, Math.min(batch, max - seen.size));
+      if (max === null || max >= reqLimit) throw e;
+      serverMax = max;
       continue;
     }
     if (resp.data.resultType !== 'streams') {
@@ -122,7 +121,14 @@ export async function pageRange(c: LokiClient, q: RangeQuery, pager: Pager): Pro
     const b: bigint | null = boundary;
     const fresh: PageEntry[] = b === null ? entries : entries.filter((e) => e.tsNs !== b || !seen.has(entryKey(e)));
     const page: PageEntry[] = fresh.slice(0, want);
-    if (page.length === 0) return total;
+    if (page.length === 0) {
+      // A full answer of nothing but already printed lines at the boundary: more lines may
+      // share that timestamp than one query can return, so they cannot be paged.
+      if (entries.length === reqLimit && b !== null && entries.every((e) => e.tsNs === b)) {
+        throw new CliError(`more than ${entries.length} entries share the timestamp ${b}; the server returns at most ${reqLimit} per query (max_entries_limit_per_query), so the rest cannot be paged`);
+      }
+      return total;
+    }
     await pager.onEntries(page);
     total += page.length;
     const last: bigint = page[page.length - 1]!.tsNs;
