@@ -69,7 +69,8 @@ interface Command {
 
 interface Ctx {
   io: CliIo;
-  client: () => LokiClient;
+  /** `quietOverride` silences the per-request URL log (export with a progress bar). */
+  client: (quietOverride?: boolean) => LokiClient;
   out: (s: string) => void | Promise<void>;
   log: (s: string) => void;
   printer: (noLabels: boolean) => LogPrinter;
@@ -312,14 +313,16 @@ const COMMANDS: Record<string, Command> = {
       const { startNs, endNs } = ctx.range(f);
       if (f.int('batch') <= 0) throw new CliError('--batch must be positive');
       const err = ctx.io.stderr;
-      const n = await exportRange(ctx.client(), {
+      const bar = err.isTTY && !ctx.quiet;
+      // With the bar on stderr, request URLs are not logged (they would break the bar's line).
+      const n = await exportRange(ctx.client(bar || ctx.quiet), {
         query: query!,
         startNs,
         endNs,
         batch: f.int('batch'),
         format: f.str('format') as ExportFormat,
         write: ctx.out,
-        progress: err.isTTY && !ctx.quiet ? (s) => err.write(s) : null,
+        progress: bar ? (s) => err.write(s) : null,
         columns: err.columns,
       });
       if (!ctx.quiet) ctx.log(`exported ${n} lines`);
@@ -412,7 +415,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       mode,
       log,
       out: (s) => (s === '' ? undefined : io.stdout.write(s)),
-      client: () =>
+      client: (quietOverride) =>
         new LokiClient({
           addr: f.str('addr'),
           orgId: f.str('org-id'),
@@ -422,7 +425,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
           bearerTokenFile: f.str('bearer-token-file'),
           queryTags: f.str('query-tags'),
           headers: f.list('header'),
-          quiet,
+          quiet: quietOverride ?? quiet,
           log,
         }),
       printer: (noLabels) =>
