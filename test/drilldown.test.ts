@@ -235,3 +235,22 @@ describe('patterns', () => {
     expect(await r.text()).toMatch(/exceeded maximum resolution of 11,000 points/);
   });
 });
+
+describe('bad input never gives a 500', () => {
+  it('random queries and parameters on every endpoint answer 200 or 400', async () => {
+    let seed = 11;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const alphabet = '{}[]()"=~!|,.*+?\\ `abcxyz019_ #-<>&';
+    const paths = ['index/volume', 'index/volume_range', 'detected_labels', 'detected_fields', 'detected_field/x/values', 'patterns'];
+    const junk = ['', '0', '-5', 'abc', '1e400', ',,', 'app,,cluster', '99999999999999999999', '1ms', '-1h'];
+    for (let i = 0; i < 120; i++) {
+      const q = i % 3 === 0 ? '{app="oauth-proxy"}' : Array.from({ length: 1 + rnd(30) }, () => alphabet[rnd(alphabet.length)]).join('');
+      const params = new URLSearchParams({ query: q, start: START.toString(), end: END.toString() });
+      for (const k of ['limit', 'step', 'targetLabels', 'aggregateBy', 'line_limit', 'field_limit']) if (rnd(3) === 0) params.set(k, junk[rnd(junk.length)]!);
+      const path = paths[i % paths.length]!;
+      const r = await fetch(`${silt.url}/loki/api/v1/${path}?${params}`);
+      expect([200, 400], `${path}?${params} → ${r.status} ${await r.clone().text()}`).toContain(r.status);
+      await r.text();
+    }
+  });
+});

@@ -115,6 +115,19 @@ describe('query', () => {
     expect(inc.stdout.trimEnd().split('\n').map((l) => l.replace(/\} +/, '} '))).toEqual(want.slice(0, 3).map((e) => `${isoNs(e.tsNs)} {pod=${JSON.stringify(e.labels['pod'])}} ${e.line}`));
   });
 
+  it('common labels are printed once for all pages; each page is one logged request', async () => {
+    const want = gen.filter((e) => e.labels['app'] === 'oauth-proxy').sort(byTs).reverse().slice(0, 60);
+    const r = await run(['query', '{app="oauth-proxy"}', '--from', FROM, '--to', TO, '--limit', '60', '--batch', '10', '-z', 'UTC', '--output-timestamp-format', 'rfc3339']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr.match(/Common labels: /g)).toHaveLength(1);
+    expect(r.stderr).toContain('Common labels: {app="oauth-proxy", container="oauth-proxy", namespace="identity"}');
+    expect(r.stderr.match(/query_range\?/g)).toHaveLength(6);
+    const common = new Set(['app', 'container', 'namespace']);
+    const shown = (e: GenEntry): Record<string, string> => Object.fromEntries(Object.entries(e.labels).filter(([k]) => !common.has(k)));
+    const rfc3339 = (ns: bigint): string => new Date(Number(ns / 1_000_000_000n) * 1000).toISOString().slice(0, 19) + 'Z';
+    expect(r.stdout.replace(/^(\S+Z \{[^}]*\}) +/gm, '$1 ')).toBe(want.map((e) => `${rfc3339(e.tsNs)} ${fmtLabels(shown(e))} ${e.line.trim()}\n`).join(''));
+  });
+
   it('metric queries print the matrix; instant-query the vector (brute-force count)', async () => {
     const q = 'sum(count_over_time({cluster=~".+"}[1h]))';
     const r = await run(['instant-query', q, '--now', TO, '-q']);
