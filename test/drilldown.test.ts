@@ -254,3 +254,21 @@ describe('bad input never gives a 500', () => {
     }
   });
 });
+
+describe('aggregated metric streams', () => {
+  it('are left out of volumes unless a matcher names __aggregated_metric__', async () => {
+    const ts = (END - 1000n).toString();
+    const r = await fetch(`${silt.url}/loki/api/v1/push`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ streams: [{ stream: { __aggregated_metric__: 'svc', app: 'agg-only' }, values: [[ts, 'count=5 bytes=10']] }] }),
+    });
+    expect(r.status).toBe(204);
+    const plain = await api('index/volume', { query: '{app=~".+"}', limit: '1000' });
+    expect(plain.data.result.some((s: any) => s.metric.app === 'agg-only')).toBe(false);
+    const asked = await api('index/volume', { query: '{__aggregated_metric__=~".+"}', limit: '1000' });
+    expect(asked.data.result.map((s: any) => [s.metric, Number(s.value[1])])).toEqual([[{ __aggregated_metric__: 'svc' }, 'count=5 bytes=10'.length]]);
+    const labels = await api('detected_labels', { query: '{app=~".+"}' });
+    expect(labels.detectedLabels.some((l: any) => l.label.startsWith('__'))).toBe(false);
+  });
+});

@@ -9,7 +9,7 @@ import { CliError } from './errors.js';
 import { exportRange, type ExportFormat } from './export.js';
 import { Flags, parseFlags, usage, type FlagSpec } from './flags.js';
 import { labelSetString, LogPrinter, COLORS, type LabelSet, type OutputMode } from './output.js';
-import { metricJson, pageRange, StreamPrinter, type MetricData, type QueryResponse } from './query.js';
+import { flattenStreams, metricJson, pageRange, StreamPrinter, type MetricData, type QueryResponse } from './query.js';
 import { tail } from './tail.js';
 import { formatTime, logPrefix, parseGoDuration, parseTimeArg, type Zone } from './time.js';
 
@@ -161,7 +161,6 @@ const COMMANDS: Record<string, Command> = {
       const r = await ctx.client().getJson<QueryResponse>('/loki/api/v1/query', p);
       if (r.data.resultType === 'streams') {
         const printer = new StreamPrinter({ quiet: ctx.quiet, includeLabels: f.list('include-label'), excludeLabels: f.list('exclude-label'), includeCommonLabels: f.bool('include-common-labels'), fixedLabelsLen: f.int('labels-length') }, ctx.printer(f.bool('no-labels')), ctx.log, printMetricTo(ctx));
-        const { flattenStreams } = await import('./query.js');
         printer.onEntries(flattenStreams(r.data, f.bool('forward')));
       } else await ctx.out(metricJson(r.data) + '\n');
     },
