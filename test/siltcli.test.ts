@@ -122,6 +122,8 @@ describe('query', () => {
     expect(r.stderr.match(/Common labels: /g)).toHaveLength(1);
     expect(r.stderr).toContain('Common labels: {app="oauth-proxy", container="oauth-proxy", namespace="identity"}');
     expect(r.stderr.match(/query_range\?/g)).toHaveLength(6);
+    const st = await run(['query', '{app="oauth-proxy"}', '--from', FROM, '--to', TO, '--limit', '5', '-q', '--stats']);
+    expect(st.stderr).toMatch(/^Summary\.totalEntriesReturned +5$/m);
     const common = new Set(['app', 'container', 'namespace']);
     const shown = (e: GenEntry): Record<string, string> => Object.fromEntries(Object.entries(e.labels).filter(([k]) => !common.has(k)));
     const rfc3339 = (ns: bigint): string => new Date(Number(ns / 1_000_000_000n) * 1000).toISOString().slice(0, 19) + 'Z';

@@ -141,8 +141,10 @@ const COMMANDS: Record<string, Command> = {
       };
       if (q.batch <= 0) throw new CliError('--batch must be positive');
       const printer = new StreamPrinter(q, ctx.printer(f.bool('no-labels')), ctx.log, printMetricTo(ctx));
+      const stats = f.bool('stats');
       await pageRange(ctx.client(), q, {
         onMetric: (d) => printer.onMetric(d),
+        onStats: stats ? (st) => printStats(st, ctx.io.stderr.write.bind(ctx.io.stderr)) : undefined,
         onEntries: async (es) => {
           printer.onEntries(es);
           await ctx.out('');
@@ -353,6 +355,14 @@ function volumeCommand(range: boolean): Command {
   };
 }
 
+/** `--stats`: the summary of each answer's statistics, one `key value` line each, on stderr. */
+function printStats(stats: unknown, write: (s: string) => void): void {
+  const summary = (stats as { summary?: Record<string, unknown> } | undefined)?.summary;
+  if (!summary) return;
+  const w = Math.max(...Object.keys(summary).map((k) => k.length)) + 2;
+  write(Object.entries(summary).map(([k, v]) => `Summary.${k}`.padEnd(w + 8) + String(v)).join('\n') + '\n');
+}
+
 function colorWanted(ctx: Ctx): boolean {
   return ctx.io.env['NO_COLOR'] === undefined;
 }
@@ -401,7 +411,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     const specs = [...GLOBAL, ...cmd.flags.filter((s) => !GLOBAL.some((g) => g.name === s.name))];
     const f = new Flags(parseFlags([...argv.slice(0, at), ...argv.slice(at + 1)], specs, io.env));
     if (f.bool('help')) {
-      await io.stdout.write(usage(`usage: siltcli ${name} ${cmd.args}\n\n${cmd.summary}`, specs));
+      await io.stdout.write(usage(`usage: siltcli ${name} ${cmd.args}\n\n${cmd.summary}`, [...cmd.flags, ...GLOBAL.filter((g) => !cmd.flags.some((c) => c.name === g.name))]));
       return 0;
     }
     const quiet = f.bool('quiet');

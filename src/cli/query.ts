@@ -81,6 +81,8 @@ export interface Pager {
   onEntries(entries: PageEntry[]): void | Promise<void>;
   /** Called once if the answer is a metric result (no paging). */
   onMetric(data: MetricData): void;
+  /** Called with each answer's `stats` object (`--stats`). */
+  onStats?: ((stats: unknown) => void) | undefined;
 }
 
 /**
@@ -113,6 +115,7 @@ export async function pageRange(c: LokiClient, q: RangeQuery, pager: Pager): Pro
       serverMax = max;
       continue;
     }
+    pager.onStats?.((resp.data as { stats?: unknown }).stats);
     if (resp.data.resultType !== 'streams') {
       pager.onMetric(resp.data);
       return -1;
