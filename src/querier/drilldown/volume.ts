@@ -41,7 +41,7 @@ function labelsString(ls: Labels): string {
 /** The selector to scan and the label names a series is reduced to (null: all of them). */
 function plan(req: VolumeRequest): { selector: LogSelectorExpr; keep: Set<string> | null; hiddenAllowed: Set<string>; matchAny: boolean } {
   const q = req.query.trim();
-  const matchAny = q === '{}' || q === '';
+  const matchAny = q === '{}';
   const matchers: LabelMatcher[] = matchAny ? [] : [...parseSelector(q).matchers];
   const hiddenAllowed = new Set(matchers.map((m) => m.name).filter((n) => HIDDEN_LABELS.includes(n)));
   let keep: Set<string> | null;
