@@ -277,11 +277,6 @@ export class Querier {
     return source.stats;
   }
 
-  /** Per-tenant limits (the drilldown endpoints check max_entries_limit_per_query). */
-  limits(tenant: string): LimitsConfig {
-    return this.deps.limits(tenant);
-  }
-
   private selector(match: string | undefined): Matcher[] {
     if (match === undefined || match === '') return [];
     return selectorMatchers(parseSelector(match));
