@@ -26,6 +26,10 @@ export default tseslint.config(
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/config/**'], message: 'libraries never import roles, server or app' }]),
   },
   {
+    files: ['src/cli/**'],
+    rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/storage/**', '**/chunk/**', '**/config/**', '**/logql/log/**', '**/logql/engine/**'], message: 'the CLI talks HTTP: it imports model and logql/syntax only' }]),
+  },
+  {
     files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/compactor/**'],
     rules: restrict([{ group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' }]),
   },

@@ -13,7 +13,8 @@ import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
-import type { SampleExpr } from '../logql/syntax/index.js';
+import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
+import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
 
 /** The storage slice the querier needs (Loki's querier.Store idea). */
@@ -272,6 +273,18 @@ export class Querier {
   /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */
   protected evaluate(req: MetricQueryRequest, source: EntrySource, maxSeries: number): Promise<MetricResult> {
     return evaluateMetric(req.expr, { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries }, source, EXTRACTORS);
+  }
+
+  /**
+   * Visits every entry of `selector`'s streams with `fromNs <= ts <= throughNs`, block by
+   * block, from memory and storage (each entry once); the selector's line filters are applied.
+   * For the drilldown endpoints, which read whole ranges rather than the newest `limit` lines.
+   */
+  async scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<ScanStats> {
+    this.checkRange(tenant, fromNs, throughNs);
+    const source = await this.entrySource(tenant, throughNs);
+    await source.scan(selector, fromNs, throughNs, visit);
+    return source.stats;
   }
 
   private selector(match: string | undefined): Matcher[] {

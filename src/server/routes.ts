@@ -7,6 +7,7 @@ import { json, text, type HttpServer, type Req, type Res } from './http.js';
 import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
 import { encodeMetricData } from './encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
+import { registerDrilldownRoutes } from './routes-drilldown.js';
 
 /** The push path as the server sees it. */
 export interface PushTarget {
@@ -151,4 +152,5 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     },
     'multi',
   );
+  registerDrilldownRoutes(http, q);
 }

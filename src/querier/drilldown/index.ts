@@ -1,0 +1,8 @@
+/** Grafana Explore and Logs Drilldown endpoints: volume, detected labels and fields, patterns. */
+export { computeVolume, DEFAULT_VOLUME_LIMIT, type VolumeRequest, type VolumeAggregateBy } from './volume.js';
+export { detectedLabels, shouldRejectLabel, type DetectedLabel } from './detected-labels.js';
+export { detectedFields, detectedFieldValues, type DetectedField, type DetectedFieldsRequest } from './detected-fields.js';
+export { detectPatterns, type PatternSeries, type PatternsRequest } from './patterns.js';
+export { determineType, type DetectedFieldType } from './field-type.js';
+export { Drain, tokenize, PARAM } from './drain.js';
+export type { DrilldownSource } from './types.js';
