@@ -8,6 +8,8 @@ import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
+import { registerRulerRoutes } from '../server/routes-ruler.js';
+import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
@@ -33,7 +35,7 @@ export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
     for (const d of MODULES[m]) add(d as ModuleName);
   };
   for (const t of targets) {
-    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier'] as const) add(m);
+    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'ruler'] as const) add(m);
     else add(t as ModuleName);
   }
   return out;
@@ -48,6 +50,9 @@ export class App {
   readonly ingester: Ingester | null = null;
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
+  readonly ruler: Ruler | null = null;
+  /** Object client of the local rule directory (ruler.storage.type: local). */
+  private readonly ruleObjects: ObjectClient | null = null;
   private readonly http: HttpServer;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
@@ -81,6 +86,18 @@ export class App {
     if (mods.has('querier')) {
       this.querier = new Querier({ cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) });
     }
+    if (mods.has('ruler')) {
+      const q = this.querier!;
+      const local = cfg.ruler.storage.type === 'local';
+      if (local) this.ruleObjects = new FilesystemObjectClient(cfg.ruler.storage.local.directory);
+      this.ruler = new Ruler({
+        cfg: cfg.ruler,
+        store: new ObjectRuleStore(this.ruleObjects ?? this.objects, local ? 'local' : 'object'),
+        querier: { instantQuery: async (tenant, expr, atNs) => (await q.metricQuery({ tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true })).data },
+        logger: logger.child({ component: 'ruler' }),
+        registry: this.registry,
+      });
+    }
     this.http = new HttpServer({
       logger: logger.child({ component: 'http' }),
       registry: this.registry,
@@ -100,6 +117,7 @@ export class App {
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
+    if (this.ruler && cfg.ruler.enable_api) registerRulerRoutes(this.http, this.ruler);
   }
 
   /** Listens first (so /ready can say "not ready"), then replays the WAL. */
@@ -107,14 +125,17 @@ export class App {
     this.httpPort = await this.http.listen(this.cfg.server.http_listen_address, this.cfg.server.http_listen_port);
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
     await this.ingester?.start();
+    await this.ruler?.start();
     this.logger.info('Silt is ready');
   }
 
   /** Graceful stop: no new requests, flush memory to storage, checkpoint the WAL. */
   async stop(): Promise<void> {
     const closing = this.http.close();
+    await this.ruler?.stop();
     await this.ingester?.stop();
     await closing;
+    await this.ruleObjects?.close();
     await this.objects.close();
   }
 }

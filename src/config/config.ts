@@ -47,7 +47,34 @@ export interface SiltConfig {
     };
   };
   querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number };
+  ruler: RulerSettings;
   limits_config: LimitsConfig;
+}
+
+/** The `ruler` section (Loki's names); durations in ms. */
+export interface RulerSettings {
+  evaluation_interval: number;
+  poll_interval: number;
+  rule_path: string;
+  enable_api: boolean;
+  external_url: string;
+  datasource_uid: string;
+  external_labels: Record<string, string>;
+  alertmanager_url: string;
+  notification_queue_capacity: number;
+  notification_timeout: number;
+  resend_delay: number;
+  webhook_url: string;
+  storage: { type: '' | 'local'; local: { directory: string } };
+  remote_write: {
+    enabled: boolean;
+    add_org_id_header: boolean;
+    client: {
+      url: string;
+      remote_timeout: number;
+      queue_config: { capacity: number; max_samples_per_send: number; batch_send_deadline: number; min_backoff: number; max_backoff: number };
+    };
+  };
 }
 
 /** Per-tenant limits (defaults; overrides come later from runtime config). */
@@ -136,6 +163,21 @@ function coerce(s: Setting, raw: unknown, where: string, errors: string[]): unkn
       if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
       if (typeof raw === 'string') return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
       return bad('expected a list of strings');
+    case 'map': {
+      if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.values(raw).every((x) => typeof x === 'string' || typeof x === 'number')) {
+        return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+      }
+      if (typeof raw === 'string') {
+        const out: Record<string, string> = {};
+        for (const part of raw.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+          const eq = part.indexOf('=');
+          if (eq <= 0) return bad('expected name=value pairs separated by commas');
+          out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+        }
+        return out;
+      }
+      return bad('expected a mapping of names to strings');
+    }
   }
 }
 
@@ -263,12 +305,22 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
   if (cfg.limits_config.max_line_size < 0) errors.push('limits_config.max_line_size must be >= 0');
+  const rl = cfg.ruler;
+  if (rl.evaluation_interval <= 0) errors.push('ruler.evaluation_interval must be positive');
+  if (rl.poll_interval <= 0) errors.push('ruler.poll_interval must be positive');
+  if (rl.remote_write.enabled && rl.remote_write.client.url === '') errors.push('ruler.remote_write.client.url must be set when ruler.remote_write.enabled is true');
+  for (const u of [...rl.alertmanager_url.split(','), rl.webhook_url, rl.remote_write.client.url].map((x) => x.trim()).filter((x) => x !== '')) {
+    if (!URL.canParse(u)) errors.push(`invalid URL ${JSON.stringify(u)} in the ruler section`);
+  }
+  for (const k of Object.keys(rl.external_labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) errors.push(`ruler.external_labels: invalid label name ${JSON.stringify(k)}`);
 }
 
 function resolveDerived(cfg: SiltConfig): SiltConfig {
   const prefix = cfg.common.path_prefix;
   if (cfg.storage_config.filesystem.directory === '') cfg.storage_config.filesystem.directory = path.join(prefix, 'chunks');
   if (cfg.ingester.wal.dir === '') cfg.ingester.wal.dir = path.join(prefix, 'wal');
+  if (cfg.ruler.rule_path === '') cfg.ruler.rule_path = path.join(prefix, 'rules-temp');
+  if (cfg.ruler.storage.local.directory === '') cfg.ruler.storage.local.directory = path.join(prefix, 'rules');
   return cfg;
 }
 
