@@ -134,7 +134,9 @@ describe('ruler end to end (real Alertmanager and Prometheus)', () => {
     expect(value).toBeGreaterThan(THRESHOLD);
     expect(value).toBeLessThanOrEqual(BURST + 5);
     expect(inAm.annotations.summary).toBe(`api logged ${value} errors in ${WINDOW_S}s on e2e`);
-    expect(inAm.generatorURL).toBe(`http://grafana.example/loki/api/v1/query?${new URLSearchParams({ query: `sum by (app) (count_over_time({app="api"} |= "ERROR" [${WINDOW_S}s])) > ${THRESHOLD}` })}`);
+    expect(inAm.generatorURL).toBe(
+      `http://grafana.example/loki/api/v1/query?query=sum+by+%28app%29+%28count_over_time%28%7Bapp%3D%22api%22%7D+%7C%3D+%22ERROR%22+%5B${WINDOW_S}s%5D%29%29+%3E+${THRESHOLD}`,
+    );
     expect(inAm.status.state).toBe('active');
     // While firing, endsAt is validUntil: four resend delays ahead, so only a resolved
     // notification can make Alertmanager drop the alert within this test.
@@ -153,7 +155,7 @@ describe('ruler end to end (real Alertmanager and Prometheus)', () => {
     // (t - 5s, t] for its timestamp t, computed here from what was pushed.
     const metric = `app:error_lines:count${WINDOW_S}s`;
     const series = await until('recorded series in Prometheus', async () => {
-      const r = await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: `${metric}[2m]` })}`)).json();
+      const r: any = await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: `${metric}[2m]` })}`)).json();
       return r.data.result.length > 0 && r.data.result[0].values.length >= 5 ? r.data.result : null;
     }, 5000, 200);
     expect(series).toHaveLength(1);
@@ -169,7 +171,7 @@ describe('ruler end to end (real Alertmanager and Prometheus)', () => {
     expect(sawBurst).toBe(true);
 
     // ALERTS series were remote-written too.
-    const alerts = await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: 'ALERTS[2m]' })}`)).json();
+    const alerts: any = await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query: 'ALERTS[2m]' })}`)).json();
     const states = new Set((alerts.data.result as any[]).map((s) => s.metric.alertstate));
     expect(states).toEqual(new Set(['pending', 'firing']));
   });

@@ -383,9 +383,16 @@ export function generatorUrl(externalUrl: string, datasourceUid: string, expr: s
   const base = externalUrl.replace(/\/+$/, '');
   if (datasourceUid !== '') {
     const q = JSON.stringify({ expr, queryType: 'range', datasource: { type: 'loki', uid: datasourceUid } });
-    return `${base}/explore?${new URLSearchParams({ left: `{"queries":[${q}]}` }).toString()}`;
+    return `${base}/explore?left=${goQueryEscape(`{"queries":[${q}]}`)}`;
   }
-  return `${base}/loki/api/v1/query?${new URLSearchParams({ query: expr }).toString()}`;
+  return `${base}/loki/api/v1/query?query=${goQueryEscape(expr)}`;
+}
+
+/** Go's url.QueryEscape: everything but [A-Za-z0-9-_.~] escaped, spaces as '+'. */
+export function goQueryEscape(s: string): string {
+  return encodeURIComponent(s)
+    .replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    .replace(/%20/g, '+');
 }
 
 export type { NotifierAlert };
