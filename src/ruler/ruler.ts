@@ -145,6 +145,8 @@ export class Ruler {
   async stop(): Promise<void> {
     this.#started = false;
     if (this.#poll) clearInterval(this.#poll);
+    // A sync in progress may still start groups: let it finish before stopping them.
+    await Promise.all([...this.#locks.values()]);
     const stops: Promise<void>[] = [];
     for (const gs of this.#groups.values()) for (const g of gs.values()) stops.push(g.stop());
     await Promise.all(stops);
@@ -202,6 +204,7 @@ export class Ruler {
         await old.stop();
         runner.copyStateFrom(old);
       }
+      if (!this.#started) return;
       runner.start(this.#outputs, this.#now);
       next.set(key, runner);
     }
