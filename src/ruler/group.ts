@@ -29,6 +29,10 @@ export interface GroupOutputs {
   generatorUrl(expr: string): string;
   /** Counts one rule evaluation and whether it failed. */
   observe(failed: boolean): void;
+  /** Counts evaluation slots skipped because the previous cycle ran past them. */
+  missed(slots: number): void;
+  /** Reports a failure outside rule evaluation (never expected). */
+  onError(err: unknown): void;
 }
 
 export type RuleHealth = 'unknown' | 'ok' | 'err';
@@ -171,14 +175,18 @@ export class RuleGroupRunner {
       const now = nowMs();
       let slot = (Math.floor(now / this.intervalMs) + 1) * this.intervalMs;
       if (slot <= this.#lastSlotMs) slot = this.#lastSlotMs + this.intervalMs;
+      // Like Prometheus, a cycle that overran its interval skips the slots it ran past.
+      if (this.#lastSlotMs > 0 && slot > this.#lastSlotMs + this.intervalMs) out.missed((slot - this.#lastSlotMs) / this.intervalMs - 1);
       this.#timer = setTimeout(() => {
         this.#timer = null;
         if (this.#stopped) return;
         this.#lastSlotMs = slot;
-        this.#running = this.evaluate(slot, out).finally(() => {
-          this.#running = null;
-          schedule();
-        });
+        this.#running = this.evaluate(slot, out)
+          .catch((e: unknown) => out.onError(e))
+          .finally(() => {
+            this.#running = null;
+            schedule();
+          });
       }, slot - now);
       this.#timer.unref();
     };

@@ -94,6 +94,7 @@ export class Ruler {
     this.#rwMetrics = cfg.remote_write.enabled ? new RemoteWriteMetrics(deps.registry) : null;
     const evals = new Counter({ name: 'silt_ruler_evaluations_total', help: 'Rule evaluations.', registers: [deps.registry] });
     const failures = new Counter({ name: 'silt_ruler_evaluation_failures_total', help: 'Rule evaluations that failed.', registers: [deps.registry] });
+    const missed = new Counter({ name: 'silt_ruler_group_iterations_missed_total', help: 'Group evaluation slots skipped because a cycle overran its interval.', registers: [deps.registry] });
     this.#outputs = {
       querier: deps.querier,
       notify: (tenant, alerts) => this.#sink?.send(tenant, alerts),
@@ -106,6 +107,8 @@ export class Ruler {
         evals.inc();
         if (failed) failures.inc();
       },
+      missed: (n) => missed.inc(n),
+      onError: (err) => this.#logger.error({ err }, 'ruler: group evaluation failed'),
     };
   }
 
