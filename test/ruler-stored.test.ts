@@ -30,7 +30,7 @@ describe('ruler over stored chunks', () => {
     await silt.stop();
     silt = await startInProcess(dir, flags);
     // Nothing in memory now: the instant query must read the flushed chunks.
-    const q = await (await fetch(`${silt.url}/loki/api/v1/query?${new URLSearchParams({ query: 'sum(count_over_time({app="stored"} |= "ERROR" [10m]))' })}`)).json();
+    const q: any = await (await fetch(`${silt.url}/loki/api/v1/query?${new URLSearchParams({ query: 'sum(count_over_time({app="stored"} |= "ERROR" [10m]))' })}`)).json();
     expect(q.data.result[0].value[1]).toBe(String(expected));
     let alerts: any[] = [];
     for (let i = 0; i < 60 && alerts.length === 0; i++) {
