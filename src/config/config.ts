@@ -64,6 +64,7 @@ export interface RulerSettings {
   notification_queue_capacity: number;
   notification_timeout: number;
   resend_delay: number;
+  for_grace_period: number;
   webhook_url: string;
   storage: { type: '' | 'local'; local: { directory: string } };
   remote_write: {

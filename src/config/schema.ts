@@ -87,6 +87,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'ruler.alertmanager_url', flag: 'ruler.alertmanager-url', type: str, def: '', help: 'Comma-separated Alertmanager URLs to send alerts to (v2 API).' },
   { path: 'ruler.notification_queue_capacity', flag: 'ruler.notification-queue-capacity', type: int(1), def: 10000, help: 'Alerts queued for Alertmanager before the oldest are dropped.' },
   { path: 'ruler.notification_timeout', flag: 'ruler.notification-timeout', type: dur, def: 10 * S, help: 'HTTP timeout of one notification request.' },
+  { path: 'ruler.for_grace_period', flag: 'ruler.for-grace-period', type: dur, def: 10 * M, help: 'At start, alerts whose `for` is at least this long and whose condition already held `for` ago resume instead of waiting `for` again (Loki restores the "for" state this way).' },
   { path: 'ruler.resend_delay', flag: 'ruler.resend-delay', type: dur, def: 1 * M, help: 'Minimum time before a firing alert is sent again.' },
   { path: 'ruler.webhook_url', flag: 'ruler.webhook-url', type: str, def: '', help: 'Also POST alerts as a plain JSON webhook to this URL (Silt extension).' },
   { path: 'ruler.storage.type', flag: 'ruler.storage.type', type: { t: 'enum', values: ['', 'local'] }, def: '', help: 'Where rule groups live: empty for the configured object store (storage_config), local for a directory.' },

@@ -121,12 +121,7 @@ export class AlertingRuleState {
     const rule = this.rule;
     const seen = new Map<string, { labels: Labels; annotations: Record<string, string>; value: number }>();
     for (const s of samples) {
-      const data = { labels: Object.fromEntries(withoutName(s.labels).map((l) => [l.name, l.value])), externalLabels: { ...externalLabels }, externalUrl, value: s.value };
-      const expandedLabels: Record<string, string> = {};
-      for (const [k, raw] of Object.entries(rule.labels)) expandedLabels[k] = expandAlertTemplate(rule.labelTemplates.get(k)!, raw, data);
-      const annotations: Record<string, string> = {};
-      for (const [k, raw] of Object.entries(rule.annotations)) annotations[k] = expandAlertTemplate(rule.annotationTemplates.get(k)!, raw, data);
-      const labels = setLabels(withoutName(s.labels), { ...expandedLabels, alertname: rule.name });
+      const { labels, annotations } = this.#alertLabels(s, externalLabels, externalUrl);
       const key = labelsToString(labels);
       if (seen.has(key)) throw new RuleEvalError('vector contains metrics with the same labelset after applying alert labels');
       seen.set(key, { labels, annotations, value: s.value });
@@ -202,6 +197,35 @@ export class AlertingRuleState {
       out.push({ ...a });
     }
     return out;
+  }
+
+  /**
+   * Restores the `for` state after a restart, as Loki's ruler does (its memstore answers
+   * Prometheus' RestoreForState by evaluating the expression `for` ago): pending alerts whose
+   * label set was also produced at `tsMs - for` count as active since then, so they fire at
+   * the next evaluation instead of waiting `for` again. `earlier` is that result.
+   */
+  restoreFor(earlier: readonly RuleSample[], tsMs: number, externalLabels: Readonly<Record<string, string>>, externalUrl: string): number {
+    const checkMs = tsMs - this.rule.forMs;
+    let restored = 0;
+    const keys = new Set(earlier.map((s) => labelsToString(this.#alertLabels(s, externalLabels, externalUrl).labels)));
+    for (const [key, a] of this.active) {
+      if (a.state !== 'pending' || !keys.has(key)) continue;
+      a.activeAtMs = checkMs;
+      restored++;
+    }
+    return restored;
+  }
+
+  /** An alert's label set and annotations for one sample (templates expanded). */
+  #alertLabels(s: RuleSample, externalLabels: Readonly<Record<string, string>>, externalUrl: string): { labels: Labels; annotations: Record<string, string> } {
+    const rule = this.rule;
+    const data = { labels: Object.fromEntries(withoutName(s.labels).map((l) => [l.name, l.value])), externalLabels: { ...externalLabels }, externalUrl, value: s.value };
+    const expandedLabels: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(rule.labels)) expandedLabels[k] = expandAlertTemplate(rule.labelTemplates.get(k)!, raw, data);
+    const annotations: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(rule.annotations)) annotations[k] = expandAlertTemplate(rule.annotationTemplates.get(k)!, raw, data);
+    return { labels: setLabels(withoutName(s.labels), { ...expandedLabels, alertname: rule.name }), annotations };
   }
 
   /** Takes over alerts of the previous version of this rule (Prometheus' copyState). */

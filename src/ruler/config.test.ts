@@ -15,6 +15,7 @@ describe('ruler settings', () => {
     const r = loadConfig([]).ruler;
     expect(r.evaluation_interval).toBe(60_000);
     expect(r.resend_delay).toBe(60_000);
+    expect(r.for_grace_period).toBe(10 * 60_000);
     expect(r.enable_api).toBe(true);
     expect(r.notification_queue_capacity).toBe(10_000);
     expect(r.storage.local.directory).toBe(path.join('./data', 'rules'));

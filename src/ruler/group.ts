@@ -25,6 +25,8 @@ export interface GroupOutputs {
   externalLabels: Readonly<Record<string, string>>;
   externalUrl: string;
   resendDelayMs: number;
+  /** Alerts with a `for` at least this long get their `for` state restored at start. */
+  forGracePeriodMs: number;
   /** generatorURL of an alert of `expr`. */
   generatorUrl(expr: string): string;
   /** Counts one rule evaluation and whether it failed. */
@@ -91,8 +93,11 @@ export class RuleGroupRunner {
   #lastSlotMs = 0;
   #running: Promise<void> | null = null;
   #stopped = false;
+  /** True until the first cycle: restore `for` state then (groups loaded at process start). */
+  #restore: boolean;
 
-  constructor(tenant: string, namespace: string, spec: RuleGroupSpec, rules: readonly CompiledRule[], intervalMs: number) {
+  constructor(tenant: string, namespace: string, spec: RuleGroupSpec, rules: readonly CompiledRule[], intervalMs: number, restoreForState = false) {
+    this.#restore = restoreForState;
     this.tenant = tenant;
     this.namespace = namespace;
     this.spec = spec;
@@ -138,6 +143,15 @@ export class RuleGroupRunner {
         const samples = toSamples(result);
         if (r.alerting) {
           written.push(...r.alerting.eval(samples, tsMs, this.limit, out.externalLabels, out.externalUrl));
+          if (this.#restore && r.compiled.forMs > 0 && r.compiled.forMs >= out.forGracePeriodMs && r.alerting.activeAlerts().length > 0) {
+            try {
+              const earlier = await out.querier.instantQuery(this.tenant, r.compiled.expr, BigInt(tsMs - r.compiled.forMs) * NS_PER_MS);
+              r.alerting.restoreFor(toSamples(earlier), tsMs, out.externalLabels, out.externalUrl);
+            } catch (e) {
+              // As in Prometheus, a failed restore only means the alert waits its full `for`.
+              out.onError(e);
+            }
+          }
           const due = r.alerting.alertsToSend(tsMs, out.resendDelayMs, this.intervalMs);
           if (due.length > 0) {
             const url = out.generatorUrl(r.compiled.exprText);
@@ -157,6 +171,7 @@ export class RuleGroupRunner {
       r.lastEvalMs = tsMs;
       r.evalDurationMs = performance.now() - r0;
     }
+    this.#restore = false;
     this.lastEvalMs = tsMs;
     this.evalDurationMs = performance.now() - t0;
     if (notifications.length > 0) out.notify(this.tenant, notifications);

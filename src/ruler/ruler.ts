@@ -78,6 +78,8 @@ export class Ruler {
   readonly #locks = new Map<string, Promise<unknown>>();
   #poll: NodeJS.Timeout | null = null;
   #started = false;
+  /** True during the first load: those groups restore their alerts' `for` state. */
+  #initialLoad = false;
 
   constructor(deps: RulerDeps) {
     const cfg = deps.cfg;
@@ -102,6 +104,7 @@ export class Ruler {
       externalLabels: cfg.external_labels,
       externalUrl: cfg.external_url,
       resendDelayMs: cfg.resend_delay,
+      forGracePeriodMs: cfg.for_grace_period,
       generatorUrl: (expr) => generatorUrl(cfg.external_url, cfg.datasource_uid, expr),
       observe: (failed) => {
         evals.inc();
@@ -138,7 +141,12 @@ export class Ruler {
   /** Loads every tenant's rules, starts their loops and the poll for changes. */
   async start(): Promise<void> {
     this.#started = true;
-    await this.syncAll();
+    this.#initialLoad = true;
+    try {
+      await this.syncAll();
+    } finally {
+      this.#initialLoad = false;
+    }
     this.#poll = setInterval(() => {
       void this.syncAll().catch((e: unknown) => this.#logger.warn({ err: (e as Error).message }, 'ruler: polling rules failed'));
     }, this.#cfg.poll_interval);
@@ -202,7 +210,7 @@ export class Ruler {
         continue;
       }
       const compiled = validateGroups([spec])[0]!;
-      const runner = new RuleGroupRunner(tenant, ns, spec, compiled, groupIntervalMs(spec, this.#cfg.evaluation_interval));
+      const runner = new RuleGroupRunner(tenant, ns, spec, compiled, groupIntervalMs(spec, this.#cfg.evaluation_interval), this.#initialLoad && !old);
       if (old) {
         await old.stop();
         runner.copyStateFrom(old);
