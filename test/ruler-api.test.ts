@@ -78,6 +78,16 @@ describe('ruler API', () => {
     expect(await call('GET', '/loki/api/v1/rules/ns1/nope')).toMatchObject({ status: 404, text: 'group does not exist\n' });
   });
 
+  it("filters listed rules by Loki's labels parameter", async () => {
+    const sev = await call('GET', '/loki/api/v1/rules?labels=severity:warning');
+    const a = parseYaml(GROUP_A);
+    expect(parseYaml(sev.text)).toEqual({ ns1: [{ ...a, rules: [a.rules[0]] }] });
+    const either = await call('GET', '/loki/api/v1/rules?labels=severity:page,source:silt');
+    expect(parseYaml(either.text)).toEqual({ ns2: [parseYaml(GROUP_B)] });
+    expect(parseYaml((await call('GET', '/loki/api/v1/rules/ns1?labels=source:silt')).text)).toEqual({});
+    expect(await call('GET', '/loki/api/v1/rules?labels=severity')).toMatchObject({ status: 400 });
+  });
+
   it('keeps tenants apart', async () => {
     expect((await call('GET', '/loki/api/v1/rules', undefined, 'other')).status).toBe(404);
     const prom = JSON.parse((await call('GET', '/prometheus/api/v1/rules', undefined, 'other')).text);

@@ -242,8 +242,12 @@ export class Ruler {
 
   // ---- API ---------------------------------------------------------------------------------
 
-  /** Groups per namespace from the store; NotFoundError when there are none. */
-  async listRuleGroups(tenant: string, namespace?: string): Promise<Map<string, RuleGroupSpec[]>> {
+  /**
+   * Groups per namespace from the store; NotFoundError when there are none. With `labels`
+   * (Loki's `labels=k:v,k2:v2`), only rules carrying at least one of them are kept, and groups
+   * left empty are dropped.
+   */
+  async listRuleGroups(tenant: string, namespace?: string, labels: readonly { name: string; value: string }[] = []): Promise<Map<string, RuleGroupSpec[]>> {
     if (namespace !== undefined) checkName(namespace, 'namespace');
     const out = new Map<string, RuleGroupSpec[]>();
     const namespaces = namespace !== undefined ? [namespace] : await this.#store.listNamespaces(tenant);
@@ -252,7 +256,15 @@ export class Ruler {
       if (groups && groups.length > 0) out.set(ns, groups);
     }
     if (out.size === 0) throw new NotFoundError(ERR_NO_RULE_GROUPS);
-    return out;
+    if (labels.length === 0) return out;
+    const filtered = new Map<string, RuleGroupSpec[]>();
+    for (const [ns, groups] of out) {
+      const kept = groups
+        .map((g) => ({ ...g, rules: g.rules.filter((r) => labels.some((l) => r.labels?.[l.name] === l.value)) }))
+        .filter((g) => g.rules.length > 0);
+      if (kept.length > 0) filtered.set(ns, kept);
+    }
+    return filtered;
   }
 
   async getRuleGroup(tenant: string, namespace: string, group: string): Promise<RuleGroupSpec> {

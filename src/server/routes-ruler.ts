@@ -49,6 +49,17 @@ function rulesFilter(req: Req): RulesFilter {
   return { type: t === '' ? null : t, files: list(req, 'file'), groups: list(req, 'rule_group'), names: list(req, 'rule_name') };
 }
 
+/** Loki's `labels=k:v,k2:v2` filter of the list endpoints. */
+function labelsParam(req: Req): { name: string; value: string }[] {
+  const raw = req.params.get('labels') ?? '';
+  if (raw === '') return [];
+  return raw.split(',').map((kv) => {
+    const at = kv.indexOf(':');
+    if (at < 0) throw new InvalidError(`invalid labels parameter ${JSON.stringify(raw)}: expected name:value pairs separated by commas`);
+    return { name: kv.slice(0, at), value: kv.slice(at + 1) };
+  });
+}
+
 /** One route per path; the handler is picked by method (the server matches paths first). */
 function byMethod(http: HttpServer, pattern: string, handlers: Record<string, (req: Req) => Promise<Res> | Res>): void {
   http.route(Object.keys(handlers), pattern, (req) => handlers[req.method]!(req), true);
@@ -57,9 +68,9 @@ function byMethod(http: HttpServer, pattern: string, handlers: Record<string, (r
 /** Registers the ruler endpoints. */
 export function registerRulerRoutes(http: HttpServer, ruler: Ruler): void {
   for (const base of ['/loki/api/v1/rules', '/api/prom/rules']) {
-    byMethod(http, base, { GET: async (req) => yamlRes(formatted(await ruler.listRuleGroups(req.tenant))) });
+    byMethod(http, base, { GET: async (req) => yamlRes(formatted(await ruler.listRuleGroups(req.tenant, undefined, labelsParam(req)))) });
     byMethod(http, `${base}/:namespace`, {
-      GET: async (req) => yamlRes(formatted(await ruler.listRuleGroups(req.tenant, req.vars['namespace']!))),
+      GET: async (req) => yamlRes(formatted(await ruler.listRuleGroups(req.tenant, req.vars['namespace']!, labelsParam(req)))),
       POST: async (req) => {
         await ruler.setRuleGroup(req.tenant, req.vars['namespace']!, req.body);
         return accepted();
