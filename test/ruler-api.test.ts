@@ -234,4 +234,16 @@ describe('ruler API with local rule files', () => {
     const { readFileSync } = await import('node:fs');
     expect(parseYaml(readFileSync(path.join(rulesDir, 'fake', 'new.yaml'), 'utf8'))).toEqual({ groups: [parseYaml(GROUP_A)] });
   });
+
+  it('keeps running the groups of a file that stops loading', async () => {
+    writeFileSync(path.join(rulesDir, 'fake', 'app.yaml'), 'groups: [ this is not yaml');
+    // Any change of the tenant's rules reloads every file of the tenant.
+    expect((await req(silt.url, 'POST', '/loki/api/v1/rules/new.yaml', GROUP_B)).status).toBe(202);
+    const groups = JSON.parse((await req(silt.url, 'GET', '/prometheus/api/v1/rules')).text).data.groups;
+    expect(groups.map((g: any) => [g.file, g.name])).toEqual([
+      ['app.yaml', 'group-b'],
+      ['new.yaml', 'group-a'],
+      ['new.yaml', 'group-b'],
+    ]);
+  });
 });

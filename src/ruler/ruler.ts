@@ -188,20 +188,22 @@ export class Ruler {
     if (!this.#started) return;
     const desired = new Map<string, { ns: string; spec: RuleGroupSpec }>();
     const files = new Map<string, RuleGroupSpec[]>();
+    const current = this.#groups.get(tenant) ?? new Map<string, RuleGroupRunner>();
     for (const ns of await this.#store.listNamespaces(tenant)) {
       let groups: RuleGroupSpec[] | null;
       try {
         groups = await this.#store.getNamespace(tenant, ns);
         if (groups) validateGroups(groups);
       } catch (e) {
+        // Like Loki, a file that no longer loads does not stop the groups already running from it.
         this.#logger.error({ tenant, namespace: ns, err: (e as Error).message }, 'ruler: skipping invalid rule file');
+        for (const [k, r] of current) if (r.namespace === ns) desired.set(k, { ns, spec: r.spec });
         continue;
       }
       if (!groups) continue;
       files.set(ns, groups);
       for (const g of groups) desired.set(groupKey(ns, g.name), { ns, spec: g });
     }
-    const current = this.#groups.get(tenant) ?? new Map<string, RuleGroupRunner>();
     const next = new Map<string, RuleGroupRunner>();
     for (const [key, { ns, spec }] of desired) {
       const old = current.get(key);
@@ -215,7 +217,8 @@ export class Ruler {
         await old.stop();
         runner.copyStateFrom(old);
       }
-      if (!this.#started) return;
+      // Stopping while syncing: started groups are registered below, so stop() stops them.
+      if (!this.#started) break;
       runner.start(this.#outputs, this.#now);
       next.set(key, runner);
     }
