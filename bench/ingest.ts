@@ -3,7 +3,7 @@
  * (fsync always), sent by concurrent keep-alive connections to a real Silt process.
  * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8]
  */
-import { cpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { cpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 500_000);
 const conc = Number(process.argv[3] ?? 8);
@@ -35,10 +35,12 @@ let measuredBytes = 0;
 const per = lineBytes / bodies.length;
 measuredBytes = per * measured;
 const cpu0 = cpuSeconds(pid);
+const main0 = mainThreadCpuSeconds(pid);
 const t0 = performance.now();
 await run(bodies.length);
 const sec = (performance.now() - t0) / 1000;
 const cpu = cpuSeconds(pid) - cpu0;
+const mainCpu = mainThreadCpuSeconds(pid) - main0;
 const measuredEntries = (entries / bodies.length) * measured;
 console.log(
   JSON.stringify({
@@ -49,6 +51,9 @@ console.log(
     mb_per_s: Number((measuredBytes / 1e6 / sec).toFixed(1)),
     server_cpu_cores: Number((cpu / sec).toFixed(2)),
     server_mb_per_cpu_s: Number((measuredBytes / 1e6 / cpu).toFixed(1)),
+    // The event loop is the bottleneck: MB per second of main-thread CPU is the ceiling.
+    server_main_thread_busy: Number((mainCpu / sec).toFixed(2)),
+    server_mb_per_main_cpu_s: Number((measuredBytes / 1e6 / mainCpu).toFixed(1)),
     server_rss_mb: Math.round(rssBytes(pid) / 1e6),
     concurrency: conc,
   }),

@@ -25,7 +25,14 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = pino({ level: cfg.server.log_level, base: { app: 'silt' } });
-  const app = new App(cfg, logger);
+  let app: App;
+  try {
+    app = new App(cfg, logger);
+  } catch (e) {
+    // E.g. an invalid runtime_config file: Loki refuses to start as well.
+    logger.fatal({ err: (e as Error).message }, 'failed to initialise');
+    process.exit(1);
+  }
   let stopping = false;
   const stop = (sig: string): void => {
     if (stopping) return;

@@ -142,3 +142,11 @@ export class RuleValidationError extends SiltError {
     this.rule = rule;
   }
 }
+
+/** A request without the credentials it needs, e.g. no X-Scope-OrgID with auth enabled. HTTP 401. */
+export class UnauthorizedError extends SiltError {
+  constructor(message: string) {
+    super('unauthorized', message);
+    this.name = 'UnauthorizedError';
+  }
+}

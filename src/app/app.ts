@@ -2,15 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
-import { Distributor, StaticLimitsProvider, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
+import { RuntimeConfig } from '../config/runtime-config.js';
+import { Distributor, decodePushBody } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
+import { MultiTenantQuerier } from '../querier/multi-tenant.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
 import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
+import { OverridesLimitsProvider } from './limits.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
 
@@ -50,6 +53,8 @@ export class App {
   readonly ingester: Ingester | null = null;
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
+  /** Per-tenant limit overrides (runtime_config), reloaded while running. */
+  readonly runtimeConfig: RuntimeConfig;
   readonly ruler: Ruler | null = null;
   /** Object client of the local rule directory (ruler.storage.type: local). */
   private readonly ruleObjects: ObjectClient | null = null;
@@ -63,7 +68,14 @@ export class App {
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     const mods = resolveTargets(cfg.target);
     this.objects = cfg.storage_config.object_store === 'memory' ? new MemoryObjectClient() : new FilesystemObjectClient(cfg.storage_config.filesystem.directory);
-    const limitsOf = (_tenant: string): LimitsConfig => cfg.limits_config;
+    const rc = (this.runtimeConfig = new RuntimeConfig({
+      file: cfg.runtime_config.file,
+      periodMs: cfg.runtime_config.period,
+      defaults: cfg.limits_config,
+      logger: logger.child({ component: 'runtime-config' }),
+      registry: this.registry,
+    }));
+    const limitsOf = (tenant: string): LimitsConfig => rc.limitsOf(tenant);
     // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
     const chunkStore = new ChunkStore(this.objects, { cacheBytes: cfg.storage_config.chunk_cache_size, verifyChecksum: false });
     const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
@@ -80,11 +92,11 @@ export class App {
       });
     }
     if (mods.has('distributor')) {
-      const limits = new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config));
-      this.distributor = new Distributor({ limits, ingester: this.ingester!, registry: this.registry });
+      this.distributor = new Distributor({ limits: new OverridesLimitsProvider(rc), ingester: this.ingester!, registry: this.registry });
     }
     if (mods.has('querier')) {
-      this.querier = new Querier({ cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) });
+      const deps = { cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) };
+      this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
     }
     if (mods.has('ruler')) {
       const q = this.querier!;
@@ -102,6 +114,7 @@ export class App {
       logger: logger.child({ component: 'http' }),
       registry: this.registry,
       authEnabled: cfg.auth_enabled,
+      multiTenantQueries: cfg.querier.multi_tenant_queries_enabled,
       maxBodyBytes: cfg.limits_config.max_push_body_size,
       readTimeoutMs: cfg.server.http_server_read_timeout,
       idleTimeoutMs: cfg.server.http_server_idle_timeout,
@@ -114,6 +127,7 @@ export class App {
       registry: this.registry,
       readiness: () => this.ingester?.readiness() ?? { ready: true, reason: '' },
       configYaml: () => configToYaml(cfg),
+      runtimeConfigYaml: (mode) => rc.toYaml(mode),
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
@@ -125,12 +139,14 @@ export class App {
     this.httpPort = await this.http.listen(this.cfg.server.http_listen_address, this.cfg.server.http_listen_port);
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
     await this.ingester?.start();
+    this.runtimeConfig.start();
     await this.ruler?.start();
     this.logger.info('Silt is ready');
   }
 
   /** Graceful stop: no new requests, flush memory to storage, checkpoint the WAL. */
   async stop(): Promise<void> {
+    this.runtimeConfig.stop();
     const closing = this.http.close();
     await this.ruler?.stop();
     await this.ingester?.stop();

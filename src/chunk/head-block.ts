@@ -10,6 +10,7 @@ import { ColumnarBlock } from './block.js';
 import { buildBlockBloom } from './bloom.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_BLOCK_SPAN_NS, MAX_TS_NS, METADATA_PAIR_OVERHEAD_BYTES, MIN_TS_NS } from './consts.js';
 import type { SymbolTable } from './symbols.js';
+import { TsIndex } from './ts-index.js';
 import type { DecodedBlock } from './types.js';
 
 const INITIAL_ENTRIES = 64;
@@ -38,7 +39,7 @@ export class HeadBlock {
   private mdOffsets: Int32Array;
   private mdIds: Int32Array;
   /** ts → newest entry index with that ts; built on the first out-of-order append, used for duplicate checks. */
-  private tsIndex: Map<number, number> | null = null;
+  private tsIndex: TsIndex | null = null;
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
   private sameTsPrev: Int32Array | null = null;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
@@ -85,7 +86,7 @@ export class HeadBlock {
       this.buildIndex();
     }
     const prev = this.sameTsPrev!;
-    for (let j = this.tsIndex!.get(rel) ?? -1; j >= 0; j = prev[j]!) if (this.lineEquals(j, line)) return true;
+    for (let j = this.tsIndex!.get(rel); j >= 0; j = prev[j]!) if (this.lineEquals(j, line)) return true;
     return false;
   }
 
@@ -120,8 +121,7 @@ export class HeadBlock {
       this.sorted = false;
     }
     if (this.tsIndex !== null) {
-      this.sameTsPrev![n] = this.tsIndex.get(rel) ?? -1;
-      this.tsIndex.set(rel, n);
+      this.sameTsPrev![n] = this.tsIndex.set(rel, n);
     }
     if (rel < this.minRel) this.minRel = rel;
     if (rel > this.maxRel) this.maxRel = rel;
@@ -268,14 +268,10 @@ export class HeadBlock {
 
   private buildIndex(): void {
     const n = this.n;
-    const index = new Map<number, number>();
+    const index = new TsIndex(Math.max(n, 64));
     const prev = new Int32Array(this.ts.length);
     const ts = this.ts;
-    for (let i = 0; i < n; i++) {
-      const t = ts[i]!;
-      prev[i] = index.get(t) ?? -1;
-      index.set(t, i);
-    }
+    for (let i = 0; i < n; i++) prev[i] = index.set(ts[i]!, i);
     this.tsIndex = index;
     this.sameTsPrev = prev;
   }

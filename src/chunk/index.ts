@@ -13,3 +13,4 @@ export {
 } from './mem-chunk.js';
 export { type Codec, CODECS, CODEC_IDS, parseCodec, codecId, codecFromId } from './codec.js';
 export * from './consts.js';
+export { type BlockSealer, WorkerBlockSealer, sharedBlockSealer } from './sealer.js';

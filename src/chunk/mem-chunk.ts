@@ -3,13 +3,12 @@
  * columnar head block; full heads are cut into compressed blocks; encode() lays the chunk
  * out as FORMAT.md describes. decodeChunk() (layout.ts) reads it back.
  */
-import zlib from 'node:zlib';
 import { ChunkCorruptError, InvalidError, TooLargeError } from '../errors.js';
 import type { StructuredMetadata } from '../model/stream.js';
 import { ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
 import { bloomMayContainAll } from './bloom.js';
-import { type Codec, compress, decompress } from './codec.js';
+import { type Codec, decompress } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
@@ -26,6 +25,7 @@ import {
 } from './consts.js';
 import { HeadBlock } from './head-block.js';
 import { encodeChunk } from './layout.js';
+import { type BlockSealer, type SealedBlock, sealBlockSync } from './sealer.js';
 import { SymbolTable } from './symbols.js';
 import type { BlockMeta, ChunkOptions, DecodedBlock, ReadableChunk } from './types.js';
 
@@ -58,9 +58,24 @@ export class MemChunk implements ReadableChunk {
   private readonly crcs: number[] = [];
   /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
   private readonly blooms: (Buffer | null)[] = [];
+  /**
+   * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
+   * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]` null
+   * (no filter: every block may match). Seals are applied strictly in cut order.
+   */
+  private sealedCount = 0;
+  /** Seals that arrived out of order, by block index, until their predecessors are sealed. */
+  private readonly early = new Map<number, SealedBlock>();
+  /** Bumped by sealAllSync so results of superseded async seals are ignored. */
+  private sealGeneration = 0;
+  /** Settles when every block cut so far is sealed. */
+  private sealWaiters: (() => void)[] = [];
+  private readonly sealer: BlockSealer | null;
   private cutCompressedBytes = 0;
   private cutBloomBytes = 0;
   private cutUncompressedBytes = 0;
+  /** Uncompressed bytes of sealed blocks (the compression ratio so far is over these). */
+  private sealedUncompressedBytes = 0;
   private cutEntries = 0;
   private cutMinTs = 0n;
   private cutMaxTs = 0n;
@@ -74,6 +89,7 @@ export class MemChunk implements ReadableChunk {
     }
     if (!Number.isInteger(targetSizeBytes) || targetSizeBytes < 1) throw new InvalidError(`chunk targetSizeBytes ${targetSizeBytes} must be a positive integer`);
     this.codec = codec;
+    this.sealer = opts.sealer ?? null;
     this.blockSizeBytes = blockSizeBytes;
     this.targetSizeBytes = targetSizeBytes;
   }
@@ -117,8 +133,9 @@ export class MemChunk implements ReadableChunk {
    * targetSizeBytes.
    */
   isFull(): boolean {
-    const ratio = this.cutUncompressedBytes > 0 ? this.cutCompressedBytes / this.cutUncompressedBytes : 1;
-    return this.cutCompressedBytes + this.cutBloomBytes + (this.head.sizeBytes + this.symbols.bytes) * ratio >= this.targetSizeBytes;
+    const ratio = this.sealedUncompressedBytes > 0 ? this.cutCompressedBytes / this.sealedUncompressedBytes : 1;
+    const unsealed = this.cutUncompressedBytes - this.sealedUncompressedBytes;
+    return this.cutCompressedBytes + this.cutBloomBytes + (unsealed + this.head.sizeBytes + this.symbols.bytes) * ratio >= this.targetSizeBytes;
   }
 
   /** Compresses the head block (sorted by ts, stable; duplicates were refused by append) into a cut block. No-op when the head is empty. */
@@ -130,32 +147,99 @@ export class MemChunk implements ReadableChunk {
     h.encodeTo(w);
     const payload = w.view();
     if (payload.length > MAX_BLOCK_UNCOMPRESSED_BYTES) throw new Error(`block payload of ${payload.length} bytes exceeds the decode limit (bug)`);
-    const compressed = compress(this.codec, payload);
-    const bloom = h.buildBloom();
     const minTsNs = h.baseNs + BigInt(h.minRel);
     const maxTsNs = h.baseNs + BigInt(h.maxRel);
-    const meta: BlockMeta = Object.freeze({
-      entries: h.n,
-      minTsNs,
-      maxTsNs,
-      offset: this.nextOffset,
-      compressedBytes: compressed.length,
-      uncompressedBytes: payload.length,
-      bloomBytes: bloom === null ? 0 : bloom.length,
-    });
-    if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
-    if (this.metas.length === 0 || minTsNs < this.cutMinTs) this.cutMinTs = minTsNs;
-    if (this.metas.length === 0 || maxTsNs > this.cutMaxTs) this.cutMaxTs = maxTsNs;
-    this.metas.push(meta);
-    this.blocks.push(compressed);
-    this.crcs.push(zlib.crc32(compressed));
-    this.blooms.push(bloom);
-    this.nextOffset += compressed.length + CRC_BYTES;
-    this.cutCompressedBytes += compressed.length;
-    this.cutBloomBytes += meta.bloomBytes;
+    const entries = h.n;
+    const index = this.metas.length;
+    if (index === 0 || minTsNs < this.cutMinTs) this.cutMinTs = minTsNs;
+    if (index === 0 || maxTsNs > this.cutMaxTs) this.cutMaxTs = maxTsNs;
     this.cutUncompressedBytes += payload.length;
-    this.cutEntries += h.n;
+    this.cutEntries += entries;
+    const spanNs = h.maxRel - h.minRel;
+    const sealer = this.sealer;
+    if (sealer === null) {
+      const sealed = sealBlockSync({ codec: this.codec, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
+      this.metas.push(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length));
+      this.blocks.push(Buffer.alloc(0));
+      this.crcs.push(0);
+      this.blooms.push(null);
+      this.applySeal(index, sealed);
+      if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
+      h.reset();
+      return;
+    }
+    // Async: keep an own copy of the payload readable until the sealed bytes arrive.
+    const own = Buffer.allocUnsafeSlow(payload.length);
+    payload.copy(own);
+    if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
+    this.metas.push(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length));
+    this.blocks.push(own);
+    this.crcs.push(0);
+    this.blooms.push(null);
     h.reset();
+    const gen = this.sealGeneration;
+    const job = { codec: this.codec, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
+    sealer.seal(job).then(
+      (sealed) => this.onSealed(gen, index, sealed),
+      () => this.onSealed(gen, index, null),
+    );
+  }
+
+  /** Meta of a block whose compressed size and filter are not known yet. */
+  private pendingMeta(entries: number, minTsNs: bigint, maxTsNs: bigint, uncompressedBytes: number): BlockMeta {
+    return Object.freeze({ entries, minTsNs, maxTsNs, offset: -1, compressedBytes: 0, uncompressedBytes, bloomBytes: 0 });
+  }
+
+  /** A seal arrived (null: the sealer failed; seal inline). Applies it and any later ones in order. */
+  private onSealed(gen: number, index: number, sealed: SealedBlock | null): void {
+    if (gen !== this.sealGeneration || index < this.sealedCount) return;
+    this.early.set(index, sealed ?? this.sealInline(index));
+    for (let next = this.early.get(this.sealedCount); next !== undefined; next = this.early.get(this.sealedCount)) {
+      this.early.delete(this.sealedCount);
+      this.applySeal(this.sealedCount, next);
+    }
+    if (this.sealedCount === this.metas.length) this.wakeSealWaiters();
+  }
+
+  private sealInline(index: number): SealedBlock {
+    const m = this.metas[index]!;
+    return sealBlockSync({ codec: this.codec, payload: this.blocks[index]!, entries: m.entries, spanNs: Number(m.maxTsNs - m.minTsNs), symbolCount: this.symbols.strings.length });
+  }
+
+  /** Installs the sealed form of block `index` (which must be the next unsealed one). */
+  private applySeal(index: number, sealed: SealedBlock): void {
+    const m = this.metas[index]!;
+    const bloomBytes = sealed.bloom === null ? 0 : sealed.bloom.length;
+    this.metas[index] = Object.freeze({ ...m, offset: this.nextOffset, compressedBytes: sealed.compressed.length, bloomBytes });
+    this.blocks[index] = sealed.compressed;
+    this.crcs[index] = sealed.crc;
+    this.blooms[index] = sealed.bloom;
+    this.nextOffset += sealed.compressed.length + CRC_BYTES;
+    this.cutCompressedBytes += sealed.compressed.length;
+    this.cutBloomBytes += bloomBytes;
+    this.sealedUncompressedBytes += m.uncompressedBytes;
+    this.sealedCount = index + 1;
+  }
+
+  /** Seals every pending block on this thread (later async results are ignored). */
+  private sealAllSync(): void {
+    if (this.sealedCount === this.metas.length) return;
+    this.sealGeneration++;
+    this.early.clear();
+    while (this.sealedCount < this.metas.length) this.applySeal(this.sealedCount, this.sealInline(this.sealedCount));
+    this.wakeSealWaiters();
+  }
+
+  private wakeSealWaiters(): void {
+    const ws = this.sealWaiters;
+    this.sealWaiters = [];
+    for (const f of ws) f();
+  }
+
+  /** Resolves once every block cut so far is sealed (immediately when none is pending). */
+  whenSealed(): Promise<void> {
+    if (this.sealedCount === this.metas.length) return Promise.resolve();
+    return new Promise((resolve) => this.sealWaiters.push(resolve));
   }
 
   /**
@@ -166,7 +250,7 @@ export class MemChunk implements ReadableChunk {
     return this.head.snapshot(this.symbols.strings);
   }
 
-  /** Compressed bytes of cut blocks (without crcs, metas, symbols or the head). */
+  /** Compressed bytes of sealed cut blocks (without crcs, metas, symbols, unsealed blocks or the head). */
   compressedBytes(): number {
     return this.cutCompressedBytes;
   }
@@ -179,6 +263,7 @@ export class MemChunk implements ReadableChunk {
   /** Cuts the head and returns the chunk's full encoded bytes (a new Buffer). The chunk stays appendable. */
   encode(): Buffer {
     this.cutBlock();
+    this.sealAllSync();
     return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.symbols);
   }
 
@@ -215,7 +300,8 @@ export class MemChunk implements ReadableChunk {
     const m = this.metas[i];
     if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
     try {
-      const payload = decompress(this.codec, this.blocks[i]!, m.uncompressedBytes);
+      // An unsealed block still holds its uncompressed payload.
+      const payload = i < this.sealedCount ? decompress(this.codec, this.blocks[i]!, m.uncompressedBytes) : this.blocks[i]!;
       const symbols = this.symbols.strings;
       return decodeBlockPayload(payload, m.entries, m.minTsNs, Number(m.maxTsNs - m.minTsNs), symbols.length, () => symbols);
     } catch (e) {

@@ -1,6 +1,7 @@
 /** Public chunk types, re-exported by mem-chunk.ts and index.ts. */
 import type { StructuredMetadata } from '../model/stream.js';
 import type { Codec } from './codec.js';
+import type { BlockSealer } from './sealer.js';
 
 /** MemChunk settings. */
 export interface ChunkOptions {
@@ -10,6 +11,11 @@ export interface ChunkOptions {
   blockSizeBytes: number;
   /** isFull() turns true once the estimated compressed chunk size reaches this. */
   targetSizeBytes: number;
+  /**
+   * Seals cut blocks (compression, token filter, crc) off the event loop; absent: inline.
+   * With a sealer, call `whenSealed()` before `encode()` to avoid sealing inline there.
+   */
+  sealer?: BlockSealer;
 }
 
 /**

@@ -31,6 +31,7 @@ export interface SiltConfig {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
     chunk_block_size: number;
     chunk_target_size: number;
+    block_sealer: 'worker' | 'inline';
     max_chunk_age: number;
     chunk_idle_period: number;
     flush_check_period: number;
@@ -46,7 +47,9 @@ export interface SiltConfig {
       segment_size: number;
     };
   };
-  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number };
+  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; multi_tenant_queries_enabled: boolean };
+  /** Per-tenant overrides file(s) (Loki's runtime_config block). */
+  runtime_config: { file: string; period: number };
   ruler: RulerSettings;
   limits_config: LimitsConfig;
 }
@@ -78,7 +81,7 @@ export interface RulerSettings {
   };
 }
 
-/** Per-tenant limits (defaults; overrides come later from runtime config). */
+/** Per-tenant limits: these are the defaults; `runtime_config.file` overrides them per tenant. */
 export interface LimitsConfig {
   ingestion_rate_mb: number;
   ingestion_burst_size_mb: number;
@@ -121,8 +124,8 @@ function setPath(obj: Record<string, unknown>, dotted: string, value: unknown): 
   cur[parts[parts.length - 1]!] = value;
 }
 
-/** Converts a raw YAML or flag value to the setting's type; pushes a message on failure. */
-function coerce(s: Setting, raw: unknown, where: string, errors: string[]): unknown {
+/** Converts a raw YAML or flag value to the setting's type; pushes a message on failure and returns undefined. */
+export function coerce(s: Setting, raw: unknown, where: string, errors: string[]): unknown {
   const bad = (why: string): undefined => {
     errors.push(`${where}: invalid value ${JSON.stringify(raw)} for ${s.path}: ${why}`);
     return undefined;
@@ -305,7 +308,8 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.max_chunk_age <= 0) errors.push('ingester.max_chunk_age must be positive');
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
-  if (cfg.limits_config.max_line_size < 0) errors.push('limits_config.max_line_size must be >= 0');
+  validateLimits(cfg.limits_config, 'limits_config', errors);
+  if (cfg.runtime_config.file !== '' && cfg.runtime_config.period <= 0) errors.push('runtime_config.period must be positive');
   const rl = cfg.ruler;
   if (rl.evaluation_interval <= 0) errors.push('ruler.evaluation_interval must be positive');
   if (rl.poll_interval <= 0) errors.push('ruler.poll_interval must be positive');
@@ -314,6 +318,11 @@ function validate(cfg: SiltConfig, errors: string[]): void {
     if (!URL.canParse(u)) errors.push(`invalid URL ${JSON.stringify(u)} in the ruler section`);
   }
   for (const k of Object.keys(rl.external_labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) errors.push(`ruler.external_labels: invalid label name ${JSON.stringify(k)}`);
+}
+
+/** Checks one set of limits (the defaults, or a tenant's after its overrides); `where` prefixes messages. */
+export function validateLimits(l: LimitsConfig, where: string, errors: string[]): void {
+  if (l.max_line_size < 0) errors.push(`${where}.max_line_size must be >= 0`);
 }
 
 function resolveDerived(cfg: SiltConfig): SiltConfig {
@@ -333,14 +342,19 @@ function deepFreeze<T>(o: T): T {
   return o;
 }
 
+/** A setting's value in its human YAML form (durations like 2h0m0s, sizes like 256KiB). */
+export function displayValue(s: Setting, v: unknown): unknown {
+  if (s.type.t === 'duration') return formatDurationMs(v as number);
+  if (s.type.t === 'bytes') return formatBytes(v as number);
+  return v;
+}
+
 /** The effective config as YAML, durations and sizes in their human form (GET /config). */
 export function configToYaml(cfg: SiltConfig): string {
   const out: Record<string, unknown> = {};
   for (const s of ALL_SETTINGS) {
-    let v: unknown = s.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], cfg);
-    if (s.type.t === 'duration') v = formatDurationMs(v as number);
-    else if (s.type.t === 'bytes') v = formatBytes(v as number);
-    setPath(out, s.path, v);
+    const v: unknown = s.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], cfg);
+    setPath(out, s.path, displayValue(s, v));
   }
   return stringifyYaml(out);
 }

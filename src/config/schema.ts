@@ -59,6 +59,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
   { path: 'ingester.chunk_block_size', flag: 'ingester.chunks-block-size', type: bytes, def: 262144, help: 'Uncompressed bytes at which a head block is cut.' },
   { path: 'ingester.chunk_target_size', flag: 'ingester.chunk-target-size', type: bytes, def: 1572864, help: 'Compressed size at which a chunk is flushed.' },
+  { path: 'ingester.block_sealer', flag: 'ingester.block-sealer', type: { t: 'enum', values: ['worker', 'inline'] }, def: 'worker', help: 'Where cut blocks are compressed and filtered: a worker thread (keeps the event loop free for pushes and queries) or inline.' },
   { path: 'ingester.max_chunk_age', flag: 'ingester.max-chunk-age', type: dur, def: 2 * H, help: 'Flush a chunk once its first entry is this old; out-of-order window is half of it.' },
   { path: 'ingester.chunk_idle_period', flag: 'ingester.chunks-idle-period', type: dur, def: 30 * M, help: 'Flush a chunk that received nothing for this long.' },
   { path: 'ingester.flush_check_period', flag: 'ingester.flush-check-period', type: dur, def: 30 * S, help: 'How often chunks are checked for flushing.' },
@@ -76,6 +77,10 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'querier.max_concurrent', flag: 'querier.max-concurrent', type: int(1, 1024), def: 8, help: 'Concurrent chunk fetches per query.' },
   { path: 'querier.block_cache_size', flag: 'querier.block-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of decoded (decompressed) chunk blocks kept for repeated queries; 0 disables.' },
   { path: 'querier.query_timeout', flag: 'querier.query-timeout', type: dur, def: 60 * S, help: 'Abort a query after this long.' },
+  { path: 'querier.multi_tenant_queries_enabled', flag: 'querier.multi-tenant-queries-enabled', type: bool, def: false, help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID: a|b); results carry a __tenant_id__ label.' },
+
+  { path: 'runtime_config.file', flag: 'runtime-config.file', type: str, def: '', help: 'Comma-separated YAML files with per-tenant limit overrides (`overrides:`), reloaded while running; merged left to right.' },
+  { path: 'runtime_config.period', flag: 'runtime-config.reload-period', type: dur, def: 10 * S, help: 'How often to check runtime config files.' },
 
   { path: 'ruler.evaluation_interval', flag: 'ruler.evaluation-interval', type: dur, def: 1 * M, help: 'How frequently to evaluate rules (default of groups without an interval).' },
   { path: 'ruler.poll_interval', flag: 'ruler.poll-interval', type: dur, def: 1 * M, help: 'How frequently to reload rule groups from storage.' },

@@ -157,14 +157,32 @@ function snappyDecodedLength(body: Buffer): number {
   throw new InvalidError('snappy: decoded block is too large');
 }
 
-/** Snappy-decompresses a protobuf body, checking the declared size before allocating. */
-export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Buffer {
+/** Throws TooLargeError when the snappy block declares more than `maxDecompressedBytes` (0: no bound). */
+function checkSnappyLength(body: Buffer, maxDecompressedBytes: number): void {
   const n = snappyDecodedLength(body);
   if (maxDecompressedBytes > 0 && n > maxDecompressedBytes) {
     throw new TooLargeError(decompressedTooLargeMessage(n, maxDecompressedBytes));
   }
+}
+
+/** Snappy-decompresses a protobuf body, checking the declared size before allocating. */
+export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Buffer {
+  checkSnappyLength(body, maxDecompressedBytes);
   try {
-    return snappy.uncompressSync(body, { asBuffer: true, copyOutputData: true }) as Buffer;
+    return snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (err) {
+    throw new InvalidError('snappy: corrupt input', { cause: err });
+  }
+}
+
+/**
+ * `uncompressSnappy` on the libuv thread pool: the event loop only pays for the call, so
+ * decompression of one request overlaps decoding and appending of others.
+ */
+export async function uncompressSnappyAsync(body: Buffer, maxDecompressedBytes: number): Promise<Buffer> {
+  checkSnappyLength(body, maxDecompressedBytes);
+  try {
+    return (await snappy.uncompress(body, { asBuffer: true })) as Buffer;
   } catch (err) {
     throw new InvalidError('snappy: corrupt input', { cause: err });
   }
@@ -174,12 +192,12 @@ export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Bu
  * Decodes a push body. `maxDecompressedBytes` bounds the bytes any decompression step may
  * produce (0 disables the bound). Protobuf lines are views into the decompressed buffer.
  */
-export function decodePushBody(
+export async function decodePushBody(
   body: Buffer,
   contentType: string | undefined,
   contentEncoding: string | undefined,
   maxDecompressedBytes: number,
-): PushRequest {
+): Promise<PushRequest> {
   let data = body;
   const enc = contentEncoding ?? '';
   switch (enc) {
@@ -195,5 +213,5 @@ export function decodePushBody(
   }
   const mediaType = parseMediaType(contentType ?? '');
   if (mediaType === 'application/json') return decodePushRequestJson(data);
-  return decodePushRequestProto(uncompressSnappy(data, maxDecompressedBytes));
+  return decodePushRequestProto(await uncompressSnappyAsync(data, maxDecompressedBytes));
 }

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { ChunkOptions, Codec } from '../chunk/index.js';
+import { sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
@@ -85,7 +85,12 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
     this.deps = deps;
     this.cfg = deps.cfg;
     this.now = deps.nowMs ?? Date.now;
-    this.chunkOpts = { codec: this.cfg.chunk_encoding as Codec, blockSizeBytes: this.cfg.chunk_block_size, targetSizeBytes: this.cfg.chunk_target_size };
+    this.chunkOpts = {
+      codec: this.cfg.chunk_encoding as Codec,
+      blockSizeBytes: this.cfg.chunk_block_size,
+      targetSizeBytes: this.cfg.chunk_target_size,
+      ...(this.cfg.block_sealer === 'worker' ? { sealer: sharedBlockSealer() } : {}),
+    };
     this.maxChunkAgeNs = BigInt(this.cfg.max_chunk_age) * NS_PER_MS;
     this.oooWindowNs = this.maxChunkAgeNs / 2n;
     const r = deps.registry;
@@ -225,7 +230,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
         }
         badRequest.push(msg + `user '${tenant}', total ignored: ${res.tooFarBehind} out of ${vs.entries.length} for stream: ${vs.labelsString}`);
       }
-      if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended });
+      if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended, header: s.walHeader() });
     }
     if (walStreams.length > 0 && this.wal) await this.wal.append(tenant, walStreams);
     if (limited.length > 0) throw new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n'));
@@ -351,6 +356,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
       while (next < jobs.length) {
         const job = jobs[next++]!;
         try {
+          // Blocks cut just before (by close) may still be sealing on the worker thread.
+          await job.desc.chunk.whenSealed();
           const bytes = job.desc.chunk.encode();
           const ref: ChunkRef = {
             tenant: job.tenant,

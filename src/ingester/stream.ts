@@ -1,6 +1,7 @@
 import { MemChunk, type ChunkOptions } from '../chunk/index.js';
 import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
+import { encodeStreamHeader } from './wal/index.js';
 
 /** Rejected entries listed one by one in an error message; the rest are only counted. */
 export const MAX_REPORTED_REJECTIONS = 10;
@@ -42,8 +43,8 @@ export class ChunkDesc {
 
 /** Result of appending a batch to one stream. */
 export interface AppendResult {
-  /** Entries actually stored (duplicates and rejected ones excluded), in input order. */
-  appended: PushEntry[];
+  /** Entries actually stored (duplicates and rejected ones excluded), in input order; the input array itself when all were. */
+  appended: readonly PushEntry[];
   /** Entries rejected as too far behind. */
   tooFarBehind: number;
   /** The first few rejections (at most MAX_REPORTED_REJECTIONS), for the error message. */
@@ -67,11 +68,18 @@ export class Stream {
   lastAppendMs = 0;
   /** Per-stream rate limit bucket, created on the first push. */
   limiter: TokenBucket | null = null;
+  /** The stream's labels and fingerprint as WAL records encode them (built on first use). */
+  #walHeader: Buffer | null = null;
 
   constructor(labels: Labels, labelsString: string, fingerprint: string) {
     this.labels = labels;
     this.labelsString = labelsString;
     this.fingerprint = fingerprint;
+  }
+
+  /** Labels + fingerprint pre-encoded for WAL records. */
+  walHeader(): Buffer {
+    return (this.#walHeader ??= encodeStreamHeader(this.labelsString, this.fingerprint));
   }
 
   /**
@@ -80,7 +88,9 @@ export class Stream {
    * rejection (WAL replay re-applies what was already accepted).
    */
   append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
-    const res: AppendResult = { appended: [], tooFarBehind: 0, rejected: [], duplicates: 0 };
+    const res: AppendResult = { appended: entries, tooFarBehind: 0, rejected: [], duplicates: 0 };
+    // Copied only once an entry is left out: usually every entry is stored.
+    let kept: PushEntry[] | null = null;
     let head = this.chunks[this.chunks.length - 1];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
@@ -89,6 +99,7 @@ export class Stream {
       if (check && ts < this.maxTsNs && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
         res.tooFarBehind++;
         if (res.rejected.length < MAX_REPORTED_REJECTIONS) res.rejected.push({ entry: e, oldestNs: this.maxTsNs - oooWindowNs });
+        kept ??= entries.slice(0, i);
         continue;
       }
       if (head !== undefined && !head.closed && head.entries > 0) {
@@ -101,6 +112,7 @@ export class Stream {
       }
       if (!head.chunk.append(ts, e.line, e.metadata)) {
         res.duplicates++;
+        kept ??= entries.slice(0, i);
         continue;
       }
       if (head.entries === 0) {
@@ -115,8 +127,9 @@ export class Stream {
       head.entries++;
       head.lastAppendMs = nowMs;
       if (ts > this.maxTsNs) this.maxTsNs = ts;
-      res.appended.push(e);
+      if (kept !== null) kept.push(e);
     }
+    if (kept !== null) res.appended = kept;
     if (res.appended.length > 0) this.lastAppendMs = nowMs;
     return res;
   }

@@ -2,3 +2,4 @@ export * from './labels.js';
 export * from './time.js';
 export * from './stream.js';
 export * from './matcher.js';
+export * from './tenant.js';

@@ -12,7 +12,7 @@ import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
-import { evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import { evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
 import type { SampleExpr } from '../logql/syntax/index.js';
 import { TopK } from './topk.js';
 
@@ -91,10 +91,10 @@ const EXTRACTORS: ExtractorFactory = (range, op, opts) => compileSampleExtractor
  * stored chunks, deduplicated and limited.
  */
 export class Querier {
-  private readonly deps: QuerierDeps;
+  protected readonly deps: QuerierDeps;
   private readonly now: () => number;
   /** Decoded blocks of stored chunks, shared by every query. */
-  private readonly blocks: BlockCache;
+  protected readonly blocks: BlockCache;
 
   constructor(deps: QuerierDeps) {
     this.deps = deps;
@@ -107,7 +107,7 @@ export class Querier {
     return parseExpr(query);
   }
 
-  private checkRange(tenant: string, startNs: bigint, endNs: bigint): void {
+  protected checkRange(tenant: string, startNs: bigint, endNs: bigint): void {
     const lim = this.deps.limits(tenant);
     if (endNs < startNs) throw new InvalidError('end timestamp must not be before or equal to start time');
     if (lim.max_query_length > 0 && endNs - startNs > BigInt(lim.max_query_length) * NS_PER_MS + 60_000n * NS_PER_MS) {
@@ -115,7 +115,7 @@ export class Querier {
     }
   }
 
-  private useIngester(endNs: bigint): boolean {
+  protected useIngester(endNs: bigint): boolean {
     const within = this.deps.cfg.query_ingesters_within;
     if (!this.deps.ingester) return false;
     return within === 0 || endNs >= BigInt(this.now() - within) * NS_PER_MS;
@@ -254,14 +254,19 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
-    const data = await evaluateMetric(
-      req.expr,
-      { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries: lim.max_query_series },
-      source,
-      EXTRACTORS,
-    );
+    const source = this.entrySource(req.tenant, req.endNs);
+    const data = await this.evaluate(req, source, lim.max_query_series);
     return { data, stats: source.stats, execMs: performance.now() - t0 };
+  }
+
+  /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
+  protected entrySource(tenant: string, endNs: bigint): QuerierEntrySource {
+    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
+  }
+
+  /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */
+  protected evaluate(req: MetricQueryRequest, source: EntrySource, maxSeries: number): Promise<MetricResult> {
+    return evaluateMetric(req.expr, { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries }, source, EXTRACTORS);
   }
 
   private selector(match: string | undefined): Matcher[] {

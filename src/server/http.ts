@@ -2,8 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { InvalidError, SiltError, TooLargeError } from '../errors.js';
+import { TooLargeError } from '../errors.js';
 import { mapError } from './status.js';
+import { joinTenantIds, NO_AUTH_TENANT } from '../model/index.js';
+import { singleTenantId, tenantIds } from './tenant.js';
 
 /** One request as handlers see it. */
 export interface Req {
@@ -16,7 +18,11 @@ export interface Req {
   readonly headers: IncomingMessage['headers'];
   /** Raw body (already read, bounded by maxBodyBytes). */
   readonly body: Buffer;
-  /** Tenant resolved from X-Scope-OrgID. */
+  /**
+   * Tenant resolved from X-Scope-OrgID (`fake` with auth disabled). On routes registered
+   * with `'multi'` and multi-tenant queries enabled it may name several tenants, sorted,
+   * deduplicated and joined with `|` (see tenant.ts).
+   */
   readonly tenant: string;
 }
 
@@ -30,6 +36,13 @@ export interface Res {
 
 export type Handler = (req: Req) => Promise<Res> | Res;
 
+/**
+ * What a route needs of X-Scope-OrgID: nothing (`false`), exactly one tenant (`true`: push
+ * and anything that writes), or one or more tenants (`'multi'`: read endpoints; several
+ * only when `multiTenantQueries` is on, otherwise `multiple org IDs present`).
+ */
+export type TenantMode = boolean | 'multi';
+
 interface Route {
   methods: readonly string[];
   pattern: string;
@@ -37,14 +50,16 @@ interface Route {
   handler: Handler;
   /** Name for metrics. */
   name: string;
-  /** Requires a tenant (push and query endpoints). */
-  tenant: boolean;
+  /** Requires a tenant (push and query endpoints); `'multi'` accepts `a|b` for queries. */
+  tenant: TenantMode;
 }
 
 export interface HttpOptions {
   logger: Logger;
   registry: Registry;
   authEnabled: boolean;
+  /** Lets `'multi'` routes take `a|b` (Loki's querier.multi_tenant_queries_enabled). */
+  multiTenantQueries?: boolean;
   maxBodyBytes: number;
   readTimeoutMs: number;
   idleTimeoutMs: number;
@@ -85,8 +100,8 @@ export class HttpServer {
     });
   }
 
-  /** Registers a handler; `tenant` routes resolve X-Scope-OrgID first. */
-  route(methods: readonly string[], pattern: string, handler: Handler, tenant = false): void {
+  /** Registers a handler; `tenant` routes resolve X-Scope-OrgID first (see TenantMode). */
+  route(methods: readonly string[], pattern: string, handler: Handler, tenant: TenantMode = false): void {
     const name = pattern.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '') || 'root';
     this.routes.push({ methods, pattern, parts: pattern.split('/'), handler, name, tenant });
   }
@@ -112,14 +127,13 @@ export class HttpServer {
     return null;
   }
 
-  private tenantOf(req: IncomingMessage): string {
+  /** Loki's auth middleware: 401 `no org id` when missing, dskit's 400s for bad IDs. */
+  private tenantOf(req: IncomingMessage, mode: TenantMode): string {
+    if (!this.opts.authEnabled) return NO_AUTH_TENANT;
     const h = req.headers['x-scope-orgid'];
     const v = Array.isArray(h) ? h[0] : h;
-    if (!this.opts.authEnabled) return 'fake';
-    if (v === undefined || v === '') throw new SiltError('unauthorized', 'no org id');
-    if (v.length > 150) throw new InvalidError('tenant ID is too long: max 150 characters');
-    if (v === '.' || v === '..' || !/^[a-zA-Z0-9!\-_.*'()|]+$/.test(v)) throw new InvalidError(`tenant ID '${v}' contains unsupported character`);
-    return v;
+    if (mode === 'multi' && this.opts.multiTenantQueries === true) return joinTenantIds(tenantIds(v));
+    return singleTenantId(v);
   }
 
   private readBody(req: IncomingMessage): Promise<Buffer> {
@@ -163,7 +177,7 @@ export class HttpServer {
         req.resume();
       } else {
         routeName = m.route.name;
-        const tenant = m.route.tenant ? this.tenantOf(req) : '';
+        const tenant = m.route.tenant === false ? '' : this.tenantOf(req, m.route.tenant);
         const body = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await this.readBody(req);
         const params = url.searchParams;
         const ct = req.headers['content-type'] ?? '';

@@ -10,7 +10,7 @@ import { encodeStreams, statsJson } from './encode.js';
 
 /** The push path as the server sees it. */
 export interface PushTarget {
-  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest;
+  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest | Promise<PushRequest>;
   push(tenant: string, req: PushRequest): Promise<void>;
 }
 
@@ -21,6 +21,8 @@ export interface RouteDeps {
   /** `/ready`: 200 "ready" or 503 with the reason. */
   readiness: () => { ready: boolean; reason: string };
   configYaml: () => string;
+  /** `/runtime_config`: the per-tenant overrides in force, all limits or (`diff`) only changed ones. */
+  runtimeConfigYaml: (mode: 'all' | 'diff') => string;
   formatQuery: (q: string) => string;
   version: string;
 }
@@ -47,6 +49,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   });
   http.route(['GET'], '/metrics', async () => ({ status: 200, body: await d.registry.metrics(), contentType: d.registry.contentType }));
   http.route(['GET'], '/config', () => ({ status: 200, body: d.configYaml(), contentType: 'text/plain; charset=utf-8' }));
+  http.route(['GET'], '/runtime_config', (req) => text(d.runtimeConfigYaml(req.params.get('mode') === 'diff' ? 'diff' : 'all')));
   const buildinfo = (): Res => json({ version: d.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version });
   http.route(['GET'], '/loki/api/v1/status/buildinfo', buildinfo);
   http.route(GP, '/loki/api/v1/format_query', (req) => {
@@ -58,7 +61,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   if (push) {
     const handler = async (req: Req): Promise<Res> => {
       const enc = req.headers['content-encoding'];
-      const pr = push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
+      const pr = await push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
       await push.push(req.tenant, pr);
       return { status: 204 };
     };
@@ -97,7 +100,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const stepNs = parseStep(req.params, range.startNs, range.endNs);
       return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false }));
     },
-    true,
+    'multi',
   );
   http.route(
     GP,
@@ -109,15 +112,15 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const atNs = t ? parseTimeNs(t) : nowNs();
       return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true }));
     },
-    true,
+    'multi',
   );
 
   const labels = async (req: Req): Promise<Res> => {
     const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
     return success(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined));
   };
-  http.route(GP, '/loki/api/v1/labels', labels, true);
-  http.route(GP, '/loki/api/v1/label', labels, true);
+  http.route(GP, '/loki/api/v1/labels', labels, 'multi');
+  http.route(GP, '/loki/api/v1/label', labels, 'multi');
   http.route(
     GP,
     '/loki/api/v1/label/:name/values',
@@ -125,7 +128,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
       return success(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined));
     },
-    true,
+    'multi',
   );
   http.route(
     GP,
@@ -137,7 +140,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const series = await q.series(req.tenant, match, startNs, endNs);
       return success(series.map((s: Labels) => labelsToObject(s)));
     },
-    true,
+    'multi',
   );
   http.route(
     GP,
@@ -146,6 +149,6 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const { startNs, endNs } = parseRange(req.params, nowNs());
       return json(await q.indexStats(req.tenant, req.params.get('query') ?? '', startNs, endNs));
     },
-    true,
+    'multi',
   );
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_ENTRIES } from './consts.js';
-import { decodeEntriesPayload, encodeEntriesRecord } from './record.js';
+import { decodeEntriesPayload, encodeEntriesRecord, encodeStreamHeader } from './record.js';
 import { scanFrames } from './scan.js';
 import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
 
@@ -23,6 +23,18 @@ function decodeAll(buf: Buffer, start = 0): { recs: unknown[]; problems: ReturnT
 }
 
 describe('record codec', () => {
+  it('writes the same bytes with a pre-encoded stream header as without', () => {
+    const rnd = prng(77);
+    for (let i = 0; i < 200; i++) {
+      const rec = randomRecord(rnd);
+      const plain = new ByteWriter(1024);
+      const withHeader = new ByteWriter(1024);
+      encodeEntriesRecord(plain, rec.tenant, rec.streams);
+      encodeEntriesRecord(withHeader, rec.tenant, rec.streams.map((s) => ({ ...s, header: encodeStreamHeader(s.labels, s.fingerprint) })));
+      expect(withHeader.view().equals(plain.view())).toBe(true);
+    }
+  });
+
   it('round-trips random records through one reused writer', () => {
     const rnd = prng(7);
     const w = new ByteWriter(16);

@@ -4,7 +4,7 @@
  */
 import zlib from 'node:zlib';
 import type { Label, StructuredMetadata } from '../../model/index.js';
-import type { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { ByteWriter, type ByteReader } from '../../util/bytes.js';
 import {
   FRAME_HEADER_BYTES,
   MAX_RECORD_BYTES,
@@ -33,6 +33,19 @@ export interface WalStream {
   fingerprint: string;
   /** Entries in push order. */
   entries: readonly WalEntry[];
+  /**
+   * Optional: `labels` and `fingerprint` already encoded as by `encodeStreamHeader` (a live
+   * stream keeps one, so every record need not encode its label string again).
+   */
+  header?: Buffer;
+}
+
+/** The encoded labels + fingerprint that start every stream of an entries record. */
+export function encodeStreamHeader(labels: string, fingerprint: string): Buffer {
+  const w = new ByteWriter(labels.length * 3 + fingerprint.length * 3 + 20);
+  w.string(labels);
+  w.string(fingerprint);
+  return Buffer.from(w.view());
 }
 
 /** A decoded entries record. `streams` and everything under it is freshly allocated except line bytes. */
@@ -79,8 +92,15 @@ export function frameCrc(buf: Buffer, start: number, end: number): number {
 
 /** Appends `entries[from, to)` of one stream (labels, fingerprint, count, entries). */
 export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: number): void {
-  w.string(s.labels);
-  w.string(s.fingerprint);
+  const header = s.header;
+  if (header !== undefined) {
+    w.ensure(header.length);
+    w.buf.set(header, w.length);
+    w.length += header.length;
+  } else {
+    w.string(s.labels);
+    w.string(s.fingerprint);
+  }
   w.uvarint(to - from);
   const entries = s.entries;
   for (let i = from; i < to; i++) {

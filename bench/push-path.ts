@@ -1,0 +1,46 @@
+/**
+ * The push path in one process, without HTTP: decode → distributor → ingester (+ WAL), on
+ * pre-built protobuf+snappy bodies. Shows where the event loop spends its time per MB.
+ * Usage: npx tsx bench/push-path.ts [lines=300000] [wal=1]
+ */
+import { pino } from 'pino';
+import { App } from '../src/app/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { decodePushBody } from '../src/distributor/index.js';
+import { testFlags } from '../test/support/silt.js';
+import { mainThreadCpuSeconds, protobufBatches, tempDir, UNLIMITED } from './lib.js';
+
+const lines = Number(process.argv[2] ?? 300_000);
+const wal = (process.argv[3] ?? '1') === '1';
+const { bodies, lineBytes } = protobufBatches(lines, 1000, 1000, Date.now() - Math.ceil(lines / 2000) * 1000 - 60_000, 2000);
+const dir = tempDir('silt-bench-push-');
+const cfg = loadConfig(testFlags(dir, [...UNLIMITED, `-ingester.wal-enabled=${wal}`]));
+const app = new App(cfg, pino({ level: 'warn' }));
+await app.start();
+const dist = app.distributor!;
+const max = cfg.limits_config.max_push_body_size;
+
+const phase = { decode: 0, push: 0 };
+async function one(body: Buffer): Promise<void> {
+  const t0 = performance.now();
+  const req = await decodePushBody(body, 'application/x-protobuf', undefined, max);
+  const t1 = performance.now();
+  await dist.push('fake', req);
+  phase.decode += t1 - t0;
+  phase.push += performance.now() - t1;
+}
+const warm = Math.floor(bodies.length / 10);
+for (let i = 0; i < warm; i++) await one(bodies[i]!);
+phase.decode = phase.push = 0;
+const cpu0 = process.cpuUsage();
+const main0 = mainThreadCpuSeconds(process.pid);
+const t0 = performance.now();
+// 8 requests in flight, as the HTTP benchmark.
+let next = warm;
+await Promise.all(Array.from({ length: 8 }, async () => { for (;;) { const i = next++; if (i >= bodies.length) return; await one(bodies[i]!); } }));
+const sec = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+const mainCpu = mainThreadCpuSeconds(process.pid) - main0;
+const mb = (lineBytes / bodies.length) * (bodies.length - warm) / 1e6;
+console.log(JSON.stringify({ bench: 'push-path', wal, mb: Number(mb.toFixed(1)), seconds: Number(sec.toFixed(2)), mb_per_s: Number((mb / sec).toFixed(1)), cpu_cores: Number(((cpu.user + cpu.system) / 1e6 / sec).toFixed(2)), mb_per_main_cpu_s: Number((mb / mainCpu).toFixed(1)), decode_ms: Math.round(phase.decode) }));
+process.exit(0);

@@ -1,0 +1,96 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { tokenHash } from './bloom.js';
+import { CODECS, type Codec } from './codec.js';
+import { MemChunk } from './mem-chunk.js';
+import { type BlockSealer, type SealedBlock, type SealJob, WorkerBlockSealer, sealBlockSync } from './sealer.js';
+import { chunkEntries, Rng } from './testing.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const worker = new WorkerBlockSealer();
+afterAll(() => worker.close());
+
+/** Appends the same pseudo-random entries (some out of order, some with metadata) to `c`. */
+function fill(c: MemChunk, seed: number, n: number): void {
+  const rng = new Rng(seed);
+  for (let i = 0; i < n; i++) {
+    const ts = T0 + BigInt(i * 1000 - (rng.int(10) === 0 ? rng.int(5000) : 0));
+    const line = Buffer.from(`level=${['info', 'warn', 'error'][rng.int(3)]} user=u${rng.int(500)} msg="request ${i}" took=${rng.int(900)}ms ${rng.int(20) === 0 ? 'NEEDLE' + i : ''}`);
+    c.append(ts, line, rng.int(7) === 0 ? [{ name: 'trace_id', value: `t${rng.int(50)}` }] : []);
+  }
+}
+
+function pair(codec: Codec, sealer: BlockSealer): [MemChunk, MemChunk] {
+  const opts = { codec, blockSizeBytes: 4096, targetSizeBytes: 1 << 24 };
+  return [new MemChunk(opts), new MemChunk({ ...opts, sealer })];
+}
+
+describe('block sealing off the event loop', () => {
+  for (const codec of CODECS) {
+    it(`${codec}: a worker-sealed chunk encodes to the same bytes as an inline one, and reads the same before sealing`, async () => {
+      const [inline, async] = pair(codec, worker);
+      fill(inline, 7, 3000);
+      fill(async, 7, 3000);
+      // Right after the cuts most blocks are still pending: reads come from their payloads.
+      const metas = async.blockMetas();
+      expect(metas.length).toBeGreaterThan(10);
+      expect(metas.some((m) => m.offset === -1)).toBe(true);
+      expect(chunkEntries(async)).toEqual(chunkEntries(inline));
+      await async.whenSealed();
+      expect(async.blockMetas()).toEqual(inline.blockMetas());
+      expect(async.compressedBytes()).toBe(inline.compressedBytes());
+      expect(async.isFull()).toBe(inline.isFull());
+      expect(async.encode().equals(inline.encode())).toBe(true);
+    });
+  }
+
+  it('token filters arrive with the seal: a pending block may match anything, a sealed one skips', async () => {
+    const [, c] = pair('snappy', worker);
+    fill(c, 3, 2000);
+    const absent = new Uint32Array([tokenHash(Buffer.from('nosuchtoken'), 0, 11)]);
+    const n = c.blockMetas().length;
+    const pending = c.blockMetas().map((m, i) => (m.offset === -1 ? i : -1)).filter((i) => i >= 0);
+    for (const i of pending) expect(c.blockMayContainAll(i, absent)).toBe(true);
+    await c.whenSealed();
+    for (let i = 0; i < n; i++) expect(c.blockMayContainAll(i, absent)).toBe(false);
+  });
+
+  it('encode() without waiting seals inline and ignores the late results', async () => {
+    const [inline, async] = pair('gzip', worker);
+    fill(inline, 11, 2500);
+    fill(async, 11, 2500);
+    const bytes = async.encode();
+    expect(bytes.equals(inline.encode())).toBe(true);
+    // Late replies from the worker must not change anything.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(async.encode().equals(bytes)).toBe(true);
+    await async.whenSealed();
+  });
+
+  it('a failing sealer falls back to sealing inline, in order', async () => {
+    let calls = 0;
+    const flaky: BlockSealer = {
+      seal(job: SealJob): Promise<SealedBlock> {
+        calls++;
+        // Every third job fails; the others complete in reverse order of submission.
+        if (calls % 3 === 0) return Promise.reject(new Error('boom'));
+        return new Promise((resolve) => setTimeout(() => resolve(sealBlockSync(job)), 50 - (calls % 40)));
+      },
+    };
+    const [inline, async] = pair('lz4', flaky);
+    fill(inline, 5, 2000);
+    fill(async, 5, 2000);
+    await async.whenSealed();
+    expect(calls).toBeGreaterThan(5);
+    expect(async.encode().equals(inline.encode())).toBe(true);
+  });
+
+  it('the worker seals many chunks concurrently and keeps each chunk in order', async () => {
+    const chunks = Array.from({ length: 20 }, () => pair('snappy', worker));
+    chunks.forEach(([a, b], k) => {
+      fill(a, 100 + k, 800);
+      fill(b, 100 + k, 800);
+    });
+    await Promise.all(chunks.map(([, b]) => b.whenSealed()));
+    for (const [a, b] of chunks) expect(b.encode().equals(a.encode())).toBe(true);
+  });
+});
