@@ -99,13 +99,12 @@ export class App {
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
     }
     if (mods.has('ruler')) {
-      const q = this.querier!;
       const local = cfg.ruler.storage.type === 'local';
       if (local) this.ruleObjects = new FilesystemObjectClient(cfg.ruler.storage.local.directory);
       this.ruler = new Ruler({
         cfg: cfg.ruler,
         store: new ObjectRuleStore(this.ruleObjects ?? this.objects, local ? 'local' : 'object'),
-        querier: { instantQuery: async (tenant, expr, atNs) => (await q.metricQuery({ tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true })).data },
+        querier: this.querier!,
         logger: logger.child({ component: 'ruler' }),
         registry: this.registry,
       });

@@ -259,6 +259,14 @@ export class Querier {
     return { data, stats: source.stats, execMs: performance.now() - t0 };
   }
 
+  /**
+   * An instant metric query at `atNs` over ingester memory and stored chunks: what the ruler
+   * evaluates every rule with (its RuleQuerier interface).
+   */
+  async instantQuery(tenant: string, expr: SampleExpr, atNs: bigint): Promise<MetricResult> {
+    return (await this.metricQuery({ tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true })).data;
+  }
+
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
   protected entrySource(tenant: string, endNs: bigint): QuerierEntrySource {
     return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);

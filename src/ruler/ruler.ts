@@ -23,6 +23,7 @@ export type RulerConfig = RulerSettings;
 export interface RulerDeps {
   cfg: RulerConfig;
   store: RuleStore;
+  /** Instant queries; the Querier implements this interface. */
   querier: RuleQuerier;
   logger: Logger;
   registry: Registry;
