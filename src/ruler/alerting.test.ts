@@ -29,7 +29,7 @@ describe('alerting rule state', () => {
     expect({ activeAt: a.activeAtMs, firedAt: a.firedAtMs }).toEqual({ activeAt: at(0), firedAt: at(120) });
     expect(out.map((s) => [labelsToObject(s.labels), s.value])).toEqual([
       [{ __name__: 'ALERTS', alertname: 'HighErrors', alertstate: 'firing', app: 'api', severity: 'page' }, 1],
-      [{ __name__: 'ALERTS_FOR_STATE', alertname: 'HighErrors', app: 'api', severity: 'page' }, at(0) / 1000],
+      [{ __name__: 'ALERTS_FOR_STATE', alertname: 'HighErrors', app: 'api', severity: 'page' }, Math.floor(at(0) / 1000)],
     ]);
 
     // Sent once, then only after resend_delay (1m here) has passed.

@@ -171,7 +171,8 @@ export class AlertingRuleState {
         a.firedAtMs = tsMs;
       }
       out.push({ labels: setLabels(a.labels, { __name__: 'ALERTS', alertstate: a.state }), tsMs, value: 1 });
-      out.push({ labels: setLabels(a.labels, { __name__: 'ALERTS_FOR_STATE' }), tsMs, value: a.activeAtMs / 1000 });
+      // Unix seconds, as Prometheus' float64(ActiveAt.Unix()).
+      out.push({ labels: setLabels(a.labels, { __name__: 'ALERTS_FOR_STATE' }), tsMs, value: Math.floor(a.activeAtMs / 1000) });
     }
     if (limit > 0 && numActive > limit) {
       this.active.clear();
