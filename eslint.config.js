@@ -26,7 +26,7 @@ export default tseslint.config(
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/config/**'], message: 'libraries never import roles, server or app' }]),
   },
   {
-    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/ruler/**'],
+    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/compactor/**', 'src/ruler/**'],
     rules: restrict([{ group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' }]),
   },
 );

@@ -118,6 +118,14 @@ export class NotImplementedError extends SiltError {
   }
 }
 
+/** The tenant may not use this feature (Loki: "deletion is not available for this tenant"). HTTP 403. */
+export class ForbiddenError extends SiltError {
+  constructor(message: string) {
+    super('forbidden', message);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** A push with no streams at all. HTTP 422, as Loki. */
 export class UnprocessableError extends SiltError {
   constructor(message: string) {

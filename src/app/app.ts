@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
 import { Distributor, decodePushBody } from '../distributor/index.js';
@@ -12,6 +13,7 @@ import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
 import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
+import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { StoreAdapter } from './store.js';
@@ -38,7 +40,7 @@ export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
     for (const d of MODULES[m]) add(d as ModuleName);
   };
   for (const t of targets) {
-    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'ruler'] as const) add(m);
+    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'compactor', 'ruler'] as const) add(m);
     else add(t as ModuleName);
   }
   return out;
@@ -58,6 +60,9 @@ export class App {
   readonly ruler: Ruler | null = null;
   /** Object client of the local rule directory (ruler.storage.type: local). */
   private readonly ruleObjects: ObjectClient | null = null;
+  readonly compactor: Compactor | null = null;
+  /** Delete requests in object storage: written by the compactor's API, read by queriers. */
+  readonly deleteRequests: DeleteRequestsStore;
   private readonly http: HttpServer;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
@@ -81,6 +86,8 @@ export class App {
     const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader);
+    this.deleteRequests = new DeleteRequestsStore(this.objects);
+    const deleteRequests = this.deleteRequests;
 
     if (mods.has('ingester')) {
       this.ingester = new Ingester({
@@ -95,7 +102,14 @@ export class App {
       this.distributor = new Distributor({ limits: new OverridesLimitsProvider(rc), ingester: this.ingester!, registry: this.registry });
     }
     if (mods.has('querier')) {
-      const deps = { cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) };
+      const deps = {
+        cfg: cfg.querier,
+        limits: limitsOf,
+        ingester: this.ingester,
+        store,
+        logger: logger.child({ component: 'querier' }),
+        deletes: (tenant: string) => deleteRequests.deleterFor(tenant),
+      };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
     }
     if (mods.has('ruler')) {
@@ -106,6 +120,17 @@ export class App {
         store: new ObjectRuleStore(this.ruleObjects ?? this.objects, local ? 'local' : 'object'),
         querier: this.querier!,
         logger: logger.child({ component: 'ruler' }),
+        registry: this.registry,
+      });
+    }
+    if (mods.has('compactor')) {
+      this.compactor = new Compactor({
+        cfg: cfg.compactor,
+        ingester: cfg.ingester,
+        limits: limitsOf,
+        client: this.objects,
+        deleteRequests,
+        logger: logger.child({ component: 'compactor' }),
         registry: this.registry,
       });
     }
@@ -130,6 +155,14 @@ export class App {
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
+    if (this.compactor) {
+      registerCompactorRoutes(this.http, {
+        store: deleteRequests,
+        limits: limitsOf,
+        retentionEnabled: cfg.compactor.retention_enabled,
+        cancelPeriodMs: cfg.compactor.delete_request_cancel_period,
+      });
+    }
     if (this.ruler && cfg.ruler.enable_api) registerRulerRoutes(this.http, this.ruler);
   }
 
@@ -139,6 +172,7 @@ export class App {
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
     await this.ingester?.start();
     this.runtimeConfig.start();
+    this.compactor?.start();
     await this.ruler?.start();
     this.logger.info('Silt is ready');
   }
@@ -149,6 +183,7 @@ export class App {
     const closing = this.http.close();
     await this.ruler?.stop();
     await this.ingester?.stop();
+    await this.compactor?.stop();
     await closing;
     await this.ruleObjects?.close();
     await this.objects.close();

@@ -72,3 +72,27 @@ describe('config', () => {
     expect(formatDurationMs(250)).toBe('250ms');
   });
 });
+
+describe('compactor and retention settings', () => {
+  it('parses retention_stream from YAML and flags, with Loki defaults', () => {
+    const yaml = file('compactor:\n  retention_enabled: true\nlimits_config:\n  retention_period: 744h\n  retention_stream:\n    - selector: \'{namespace="dev"}\'\n      priority: 1\n      period: 24h\n');
+    const cfg = loadConfig([`-config.file=${yaml}`]);
+    expect(cfg.compactor.retention_enabled).toBe(true);
+    expect(cfg.compactor.retention_delete_delay).toBe(2 * 3_600_000);
+    expect(cfg.compactor.delete_request_cancel_period).toBe(24 * 3_600_000);
+    expect(cfg.limits_config.deletion_mode).toBe('filter-and-delete');
+    expect(cfg.limits_config.retention_period).toBe(744 * 3_600_000);
+    expect(cfg.limits_config.retention_stream).toEqual([{ selector: '{namespace="dev"}', priority: 1, period: 24 * 3_600_000 }]);
+    const flag = loadConfig(['-limits.retention-stream=[{"selector":"{a=\\"b\\"}","priority":2,"period":"48h"}]']);
+    expect(flag.limits_config.retention_stream).toEqual([{ selector: '{a="b"}', priority: 2, period: 48 * 3_600_000 }]);
+  });
+
+  it.each([
+    ['-limits.retention-stream=[{"selector":"{a=\\"b\\"}","period":"1h"}]', 'retention period must be >= 24h was 1h'],
+    ['-limits.retention-stream=[{"selector":"{a=","period":"24h"}]', 'invalid labels matchers'],
+    ['-limits.retention-stream=[{"selector":"{a=\\"b\\"}","period":"24h","x":1}]', 'field x not found'],
+    ['-compactor.deletion-mode=sometimes', 'expected one of disabled, filter-only, filter-and-delete'],
+  ])('rejects %s', (flag, msg) => {
+    expect(() => loadConfig([flag])).toThrow(msg);
+  });
+});

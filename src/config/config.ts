@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { InvalidError } from '../errors.js';
+import { parseSelector } from '../logql/syntax/index.js';
 import { LIMIT_SETTINGS } from './limits-schema.js';
 import { SETTINGS, type Setting } from './schema.js';
 import { formatBytes, formatDurationMs, parseBytes, parseDurationMs } from './units.js';
@@ -50,9 +51,28 @@ export interface SiltConfig {
   querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; multi_tenant_queries_enabled: boolean };
   /** Per-tenant overrides file(s) (Loki's runtime_config block). */
   runtime_config: { file: string; period: number };
+  compactor: {
+    working_directory: string;
+    compaction_interval: number;
+    retention_enabled: boolean;
+    retention_delete_delay: number;
+    delete_request_cancel_period: number;
+    merge_small_chunks: boolean;
+    merge_chunk_target_size: number;
+  };
   ruler: RulerSettings;
   limits_config: LimitsConfig;
 }
+
+/** One `retention_stream` rule (Loki validation.StreamRetention); `period` in ms. */
+export interface StreamRetentionRule {
+  selector: string;
+  priority: number;
+  period: number;
+}
+
+/** Loki's deletion modes (pkg/compactor/deletionmode). */
+export type DeletionMode = 'disabled' | 'filter-only' | 'filter-and-delete';
 
 /** The `ruler` section (Loki's names); durations in ms. */
 export interface RulerSettings {
@@ -104,6 +124,9 @@ export interface LimitsConfig {
   max_structured_metadata_size: number;
   max_structured_metadata_entries_count: number;
   max_push_body_size: number;
+  retention_period: number;
+  retention_stream: StreamRetentionRule[];
+  deletion_mode: DeletionMode;
 }
 
 export const ALL_SETTINGS: readonly Setting[] = [...SETTINGS, ...LIMIT_SETTINGS];
@@ -182,7 +205,38 @@ export function coerce(s: Setting, raw: unknown, where: string, errors: string[]
       }
       return bad('expected a mapping of names to strings');
     }
+    case 'stream_retention':
+      return coerceStreamRetention(raw, bad);
   }
+}
+
+/** A retention_stream list: YAML list of mappings, or (flags) the same as JSON/YAML text. */
+function coerceStreamRetention(raw: unknown, bad: (why: string) => undefined): StreamRetentionRule[] | undefined {
+  let v = raw;
+  if (typeof v === 'string') {
+    try {
+      v = parseYaml(v);
+    } catch {
+      return bad('expected a list of {selector, priority, period}');
+    }
+  }
+  if (v === null || v === undefined) return [];
+  if (!Array.isArray(v)) return bad('expected a list of {selector, priority, period}');
+  const out: StreamRetentionRule[] = [];
+  for (const item of v as unknown[]) {
+    if (typeof item !== 'object' || item === null || Array.isArray(item)) return bad('expected a list of {selector, priority, period}');
+    const o = item as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (k !== 'selector' && k !== 'priority' && k !== 'period') return bad(`field ${k} not found in type validation.StreamRetention`);
+    const selector = o['selector'];
+    if (typeof selector !== 'string' || selector === '') return bad('selector must be a non-empty string');
+    const priority = o['priority'] ?? 0;
+    if (typeof priority !== 'number' || !Number.isInteger(priority)) return bad('priority must be an integer');
+    const p = o['period'];
+    const period = typeof p === 'string' ? parseDurationMs(p) : typeof p === 'number' ? p * 1000 : null;
+    if (period === null || period < 0) return bad('period must be a duration like 24h');
+    out.push({ selector, priority, period });
+  }
+  return out;
 }
 
 /** Walks parsed YAML, reporting unknown keys and coercing known ones. */
@@ -308,6 +362,7 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.max_chunk_age <= 0) errors.push('ingester.max_chunk_age must be positive');
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
+  if (cfg.compactor.compaction_interval <= 0) errors.push('compactor.compaction_interval must be positive');
   validateLimits(cfg.limits_config, 'limits_config', errors);
   if (cfg.runtime_config.file !== '' && cfg.runtime_config.period <= 0) errors.push('runtime_config.period must be positive');
   const rl = cfg.ruler;
@@ -323,6 +378,16 @@ function validate(cfg: SiltConfig, errors: string[]): void {
 /** Checks one set of limits (the defaults, or a tenant's after its overrides); `where` prefixes messages. */
 export function validateLimits(l: LimitsConfig, where: string, errors: string[]): void {
   if (l.max_line_size < 0) errors.push(`${where}.max_line_size must be >= 0`);
+  // Loki's Limits.Validate: selectors must parse and every rule keeps data at least a day.
+  for (const rule of l.retention_stream) {
+    try {
+      parseSelector(rule.selector, false);
+    } catch (e) {
+      errors.push(`invalid labels matchers: ${(e as Error).message}`);
+      continue;
+    }
+    if (rule.period < 24 * 3_600_000) errors.push(`retention period must be >= 24h was ${formatDurationMs(rule.period)}`);
+  }
 }
 
 function resolveDerived(cfg: SiltConfig): SiltConfig {
@@ -331,6 +396,7 @@ function resolveDerived(cfg: SiltConfig): SiltConfig {
   if (cfg.ingester.wal.dir === '') cfg.ingester.wal.dir = path.join(prefix, 'wal');
   if (cfg.ruler.rule_path === '') cfg.ruler.rule_path = path.join(prefix, 'rules-temp');
   if (cfg.ruler.storage.local.directory === '') cfg.ruler.storage.local.directory = path.join(prefix, 'rules');
+  if (cfg.compactor.working_directory === '') cfg.compactor.working_directory = path.join(prefix, 'compactor');
   return cfg;
 }
 
@@ -346,6 +412,7 @@ function deepFreeze<T>(o: T): T {
 export function displayValue(s: Setting, v: unknown): unknown {
   if (s.type.t === 'duration') return formatDurationMs(v as number);
   if (s.type.t === 'bytes') return formatBytes(v as number);
+  if (s.type.t === 'stream_retention') return (v as StreamRetentionRule[]).map((r) => ({ selector: r.selector, priority: r.priority, period: formatDurationMs(r.period) }));
   return v;
 }
 

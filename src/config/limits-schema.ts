@@ -26,5 +26,8 @@ export const LIMIT_SETTINGS: readonly Setting[] = [
   { path: 'limits_config.max_global_streams_per_user', flag: 'ingester.max-global-streams-per-user', type: { t: 'int', min: 0 }, def: 5000, help: 'Active streams per tenant across the cluster (0 = unlimited).' },
   { path: 'limits_config.max_structured_metadata_size', flag: 'limits.max-structured-metadata-size', type: { t: 'bytes' }, def: 64 * KB, help: 'Largest structured metadata of one entry.' },
   { path: 'limits_config.max_structured_metadata_entries_count', flag: 'limits.max-structured-metadata-entries-count', type: { t: 'int', min: 0 }, def: 128, help: 'Most structured metadata pairs of one entry.' },
+  { path: 'limits_config.retention_period', flag: 'store.retention', type: { t: 'duration' }, def: 0, help: 'Retention period of stored data when compactor.retention_enabled is true (0 disables).' },
+  { path: 'limits_config.retention_stream', flag: 'limits.retention-stream', type: { t: 'stream_retention' }, def: [], help: 'Per-stream retention rules [{selector, priority, period}]: the matching rule with the highest priority wins (ties: the shortest period); else retention_period.' },
+  { path: 'limits_config.deletion_mode', flag: 'compactor.deletion-mode', type: { t: 'enum', values: ['disabled', 'filter-only', 'filter-and-delete'] }, def: 'filter-and-delete', help: "Deletion mode: 'disabled', 'filter-only' or 'filter-and-delete'." },
   { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
 ];

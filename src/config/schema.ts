@@ -13,7 +13,8 @@ export type SettingType =
   | { t: 'duration' } // stored as milliseconds
   | { t: 'bytes' } // stored as a byte count
   | { t: 'list' } // comma-separated on the command line, a YAML list in the file
-  | { t: 'map' }; // `k=v,k2=v2` on the command line, a YAML mapping of strings in the file
+  | { t: 'map' } // `k=v,k2=v2` on the command line, a YAML mapping of strings in the file
+  | { t: 'stream_retention' }; // Loki's retention_stream: a YAML list of {selector, priority, period}; JSON on the command line
 
 export interface Setting {
   /** Dotted YAML path, e.g. `ingester.max_chunk_age`. */
@@ -76,6 +77,14 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'querier.query_ingesters_within', flag: 'querier.query-ingesters-within', type: dur, def: 3 * H, help: 'Only ask ingesters for data newer than this (0 = always).' },
   { path: 'querier.max_concurrent', flag: 'querier.max-concurrent', type: int(1, 1024), def: 8, help: 'Concurrent chunk fetches per query.' },
   { path: 'querier.block_cache_size', flag: 'querier.block-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of decoded (decompressed) chunk blocks kept for repeated queries; 0 disables.' },
+  { path: 'compactor.working_directory', flag: 'compactor.working-directory', type: str, def: '', help: 'Directory for compactor scratch files; default <path_prefix>/compactor. Markers and delete requests live in object storage.' },
+  { path: 'compactor.compaction_interval', flag: 'compactor.compaction-interval', type: dur, def: 10 * M, help: 'Interval at which to re-run compaction, retention, deletes and the sweeper.' },
+  { path: 'compactor.retention_enabled', flag: 'compactor.retention-enabled', type: bool, def: false, help: 'Apply retention_period/retention_stream and enable the delete API (as Loki).' },
+  { path: 'compactor.retention_delete_delay', flag: 'compactor.retention-delete-delay', type: dur, def: 2 * H, help: 'Delay after which chunks removed from the index (retention, deletes, merging) are deleted from object storage.' },
+  { path: 'compactor.delete_request_cancel_period', flag: 'compactor.delete-request-cancel-period', type: dur, def: 24 * H, help: 'Delete requests can be cancelled for this long after creation; the compactor rewrites chunks only after it (queries hide the lines at once).' },
+  { path: 'compactor.merge_small_chunks', flag: 'compactor.merge-small-chunks', type: bool, def: true, help: 'Merge small chunks of one stream into chunks of about the target size during compaction.' },
+  { path: 'compactor.merge_chunk_target_size', flag: 'compactor.merge-chunk-target-size', type: bytes, def: 0, help: 'Compressed size merged chunks aim for; 0 uses ingester.chunk_target_size.' },
+
   { path: 'querier.query_timeout', flag: 'querier.query-timeout', type: dur, def: 60 * S, help: 'Abort a query after this long.' },
   { path: 'querier.multi_tenant_queries_enabled', flag: 'querier.multi-tenant-queries-enabled', type: bool, def: false, help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID: a|b); results carry a __tenant_id__ label.' },
 

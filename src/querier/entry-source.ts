@@ -7,7 +7,7 @@ import type { Labels } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
 import type { BlockCache } from './block-cache.js';
 import type { Store } from './querier.js';
-import { blockRange, ScanContext, ScanStats, type BlockFilter } from './scan.js';
+import { blockRange, ScanContext, ScanStats, type BlockFilter, type TenantDeletes } from './scan.js';
 
 /**
  * Hands the metric engine every selected entry of a selector, block by block, from ingester
@@ -25,6 +25,8 @@ export class QuerierEntrySource implements EntrySource {
     private readonly store: Store,
     private readonly concurrency: number,
     private readonly blocks: BlockCache | null = null,
+    /** Delete requests applied at query time (null: none). */
+    private readonly deletes: TenantDeletes | null = null,
   ) {}
 
   async scan(selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<void> {
@@ -46,6 +48,7 @@ export class QuerierEntrySource implements EntrySource {
       return true;
     };
     const visitChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fingerprint: string, key: string | null, ready: Map<number, DecodedBlock> | null): void => {
+      const deleter = this.deletes === null ? null : this.deletes.forStream(labels);
       for (let b = -1; b < blockCount; b++) {
         let block;
         if (b < 0) {
@@ -68,6 +71,7 @@ export class QuerierEntrySource implements EntrySource {
         sel.fill(0, 0, block.n);
         sel.fill(1, lo, hi);
         if (filter) filter.apply(block.lines, block.lineOffsets, block.n, sel);
+        if (deleter) deleter.apply(block, lo, hi, sel);
         visit({ labels, fingerprint, block, lo, hi, sel });
       }
     };

@@ -115,7 +115,7 @@ export class MultiTenantQuerier extends Querier {
       this.checkRange(tenant, req.startNs, req.endNs);
       const m = this.deps.limits(tenant).max_query_series;
       if (m > 0 && (maxSeries === 0 || m < maxSeries)) maxSeries = m;
-      sources.set(tenant, this.entrySource(tenant, req.endNs));
+      sources.set(tenant, await this.entrySource(tenant, req.endNs));
     }
     const data = await this.evaluate(req, new MultiTenantEntrySource(sources), maxSeries);
     const stats = new ScanStats();

@@ -10,7 +10,7 @@ import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
-import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
+import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
 import type { SampleExpr } from '../logql/syntax/index.js';
@@ -79,6 +79,8 @@ export interface QuerierDeps {
   store: Store;
   logger: Logger;
   nowMs?: () => number;
+  /** Delete requests to apply at query time (the compactor's store); absent: none. */
+  deletes?: (tenant: string) => Promise<TenantDeletes | null>;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -162,8 +164,10 @@ export class Querier {
       stats.bytesProcessed += m.uncompressedBytes;
       stats.linesProcessed += m.entries;
     };
+    const deletes = this.deps.deletes ? await this.deps.deletes(req.tenant) : null;
     const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
       const sp = streamPipeline(labels);
+      const deleter = deletes === null ? null : deletes.forStream(labels);
       const metas = chunk.blockMetas();
       const order: (number | -1)[] = [];
       for (let b = 0; b < blockCount; b++) order.push(b);
@@ -179,8 +183,8 @@ export class Querier {
           }
           const blk = this.blocks.read(chunk, key, b);
           stats.decompressedBytes += m.uncompressedBytes;
-          scanBlock(blk, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
-        } else if (head) scanBlock(head, req.startNs, req.endNs, filter, topk, labels, fp, sp, ctx, stats);
+          scanBlock(blk, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
+        } else if (head) scanBlock(head, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
       }
     };
     /** True when some block of a stored chunk must be read; otherwise accounts for all of them. */
@@ -254,7 +258,7 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = this.entrySource(req.tenant, req.endNs);
+    const source = await this.entrySource(req.tenant, req.endNs);
     const data = await this.evaluate(req, source, lim.max_query_series);
     return { data, stats: source.stats, execMs: performance.now() - t0 };
   }
@@ -268,8 +272,9 @@ export class Querier {
   }
 
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
-  protected entrySource(tenant: string, endNs: bigint): QuerierEntrySource {
-    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
+  protected async entrySource(tenant: string, endNs: bigint): Promise<QuerierEntrySource> {
+    const deletes = this.deps.deletes ? await this.deps.deletes(tenant) : null;
+    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes);
   }
 
   /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */

@@ -17,6 +17,19 @@ export interface BlockFilter {
   apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void;
 }
 
+/**
+ * Query-time deletion (delete requests not yet, or never, applied to stored chunks): clears
+ * `sel[i]` for every deleted entry in [lo, hi) of the block; never sets a bit.
+ */
+export interface BlockDeleter {
+  apply(block: DecodedBlock, lo: number, hi: number, sel: Uint8Array): void;
+}
+
+/** The deleters of one tenant, per stream (null: nothing of the stream is deleted). */
+export interface TenantDeletes {
+  forStream(labels: Labels): BlockDeleter | null;
+}
+
 /** Counters a query accumulates; reported as Loki's stats object. */
 export class ScanStats {
   /**
@@ -87,6 +100,7 @@ export function scanBlock(
   startNs: bigint,
   endNs: bigint,
   filter: BlockFilter | null,
+  deleter: BlockDeleter | null,
   topk: TopK,
   streamLabels: Labels,
   fingerprint: string,
@@ -124,6 +138,7 @@ export function scanBlock(
   sel.fill(0, 0, n);
   sel.fill(1, lo, hi);
   if (filter) filter.apply(lines, offs, n, sel);
+  if (deleter) deleter.apply(block, lo, hi, sel);
   // Visit in the order that lets topk fill with the best entries first.
   if (topk.newest) {
     for (let i = hi - 1; i >= lo; i--) if (sel[i] === 1) offer(i);

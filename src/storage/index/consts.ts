@@ -2,8 +2,12 @@
 
 /** First four bytes of every segment object: "SLTX" (Silt index). */
 export const SEGMENT_MAGIC = Buffer.from('SLTX', 'latin1');
-/** Current segment format version; readers reject any other. */
+/** Segment format version written by ingester flushes (no `replaces` section). */
 export const SEGMENT_VERSION = 1;
+/** Version of segments that name the segments they supersede (compactor output); readers accept 1 and 2. */
+export const SEGMENT_VERSION_REPLACES = 2;
+/** Most segment names one segment may supersede (a table with more inputs is compacted in rounds). */
+export const MAX_REPLACED_SEGMENTS = 100_000;
 /** Magic (4) + version (1). */
 export const SEGMENT_HEADER_BYTES = 5;
 /** Trailing crc32 (u32 big-endian). */

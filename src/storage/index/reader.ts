@@ -220,7 +220,7 @@ export class IndexReader {
       const perDay = await mapLimit(days, IO_CONCURRENCY, (d) => this.#tableKeys(tenant, d, fresh));
       const keys = perDay.flat();
       try {
-        return await mapLimit(keys, IO_CONCURRENCY, (k) => this.#load(k, tenant));
+        return dropSuperseded(await mapLimit(keys, IO_CONCURRENCY, (k) => this.#load(k, tenant)));
       } catch (err) {
         if (!(err instanceof NotFoundError) || attempt > 0) throw err;
       }
@@ -289,6 +289,24 @@ export class IndexReader {
     this.cache.set(key, seg, seg.approxHeapBytes());
     return seg;
   }
+}
+
+/**
+ * Segments not superseded by another listed segment. A compacted segment names the segments it
+ * replaces, so the switch from many segments to one is a single put: readers that list both see
+ * only the new one, and never a ref twice or a ref missing (FORMAT.md, "Compaction").
+ */
+export function dropSuperseded(segments: Segment[]): Segment[] {
+  let superseded: Set<string> | null = null;
+  for (const seg of segments) {
+    if (seg.replaces.length === 0) continue;
+    superseded ??= new Set();
+    const dir = seg.key.slice(0, seg.key.lastIndexOf('/') + 1);
+    for (const name of seg.replaces) superseded.add(dir + name);
+  }
+  if (superseded === null) return segments;
+  const live = superseded;
+  return segments.filter((s) => !live.has(s.key));
 }
 
 function addSeries(into: Map<string, Labels>): SeriesVisitor {

@@ -96,9 +96,24 @@ describe('segment codec', () => {
 
   it('rejects an unknown version even with a valid crc', () => {
     const bad = Buffer.from(encodeSegment(sample));
-    bad[4] = 2;
+    bad[4] = 3;
     bad.writeUInt32BE(crc32(bad.subarray(0, bad.length - 4)), bad.length - 4);
-    expect(() => decodeSegment(bad)).toThrow(/unsupported version 2/);
+    expect(() => decodeSegment(bad)).toThrow(/unsupported version 3/);
+  });
+
+  it('round-trips the replaces section of a version 2 (compacted) segment', () => {
+    const plain = encodeSegment(sample);
+    expect(plain[4]).toBe(1);
+    const v2 = encodeSegment({ ...sample, replaces: ['w-0002.idx', 'w-0001.idx', 'w-0001.idx'] });
+    expect(v2[4]).toBe(2);
+    const seg = decodeSegment(v2);
+    expect(seg.replaces).toEqual(['w-0001.idx', 'w-0002.idx']);
+    expect(seg.fingerprints).toEqual(decodeSegment(plain).fingerprints);
+    for (let i = 0; i < v2.length; i++) {
+      const bad = Buffer.from(v2);
+      bad[i]! ^= 1 << (i % 8);
+      expect(() => decodeSegment(bad), `flip at ${i}`).toThrow(IndexCorruptError);
+    }
   });
 
   it('distrusts counts and references even when the crc matches', () => {

@@ -9,12 +9,14 @@ import type { ChunkRef } from '../chunk-ref.js';
 import { compareKeys } from '../object-client.js';
 import {
   MAX_LABELS_PER_SERIES,
+  MAX_REPLACED_SEGMENTS,
   MAX_SEGMENT_BYTES,
   MAX_SYMBOL_BYTES,
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
   SEGMENT_MAGIC,
   SEGMENT_VERSION,
+  SEGMENT_VERSION_REPLACES,
 } from './consts.js';
 import { IndexCorruptError } from './errors.js';
 import { dayStartNs } from './keys.js';
@@ -32,6 +34,12 @@ export interface SegmentInput {
   tenant: string;
   day: number;
   series: readonly SegmentSeriesInput[];
+  /**
+   * File names (last key segment) of segments of the same table that this one supersedes:
+   * readers ignore them while this segment exists. Written by the compactor so that swapping
+   * many segments for one is a single atomic put. Absent or empty: a version 1 segment.
+   */
+  replaces?: readonly string[];
 }
 
 const EMPTY_POSTINGS = new Uint32Array(0);
@@ -66,6 +74,8 @@ export class Segment {
   /** Smallest chunk from and largest chunk through in the segment. */
   readonly minFromNs: bigint;
   readonly maxThroughNs: bigint;
+  /** File names of the segments of this table that this one supersedes (empty for version 1). */
+  readonly replaces: readonly string[];
 
   constructor(fields: {
     key: string;
@@ -82,8 +92,10 @@ export class Segment {
     entries: Float64Array;
     uncompressedBytes: Float64Array;
     postings: Map<string, Map<string, Uint32Array>>;
+    replaces?: readonly string[];
   }) {
     this.key = fields.key;
+    this.replaces = fields.replaces ?? [];
     this.tenant = fields.tenant;
     this.day = fields.day;
     this.sizeBytes = fields.sizeBytes;
@@ -185,7 +197,8 @@ export function encodeSegment(input: SegmentInput): Buffer {
 
   const w = new ByteWriter(64 * 1024);
   w.bytes(SEGMENT_MAGIC);
-  w.u8(SEGMENT_VERSION);
+  const replaces = input.replaces ?? [];
+  w.u8(replaces.length > 0 ? SEGMENT_VERSION_REPLACES : SEGMENT_VERSION);
   w.string(input.tenant);
   w.uvarint(input.day);
 
@@ -252,6 +265,12 @@ export function encodeSegment(input: SegmentInput): Buffer {
     }
   }
 
+  if (replaces.length > 0) {
+    const sorted = [...new Set(replaces)].sort(compareKeys);
+    w.uvarint(sorted.length);
+    for (const name of sorted) w.string(name);
+  }
+
   w.u32be(crc32(w.view()));
   return w.finish();
 }
@@ -269,13 +288,13 @@ export function decodeSegment(buf: Buffer, key = ''): Segment {
   if (buf.length < SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) throw corrupt(`too short (${buf.length} bytes)`);
   if (!buf.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) throw corrupt('bad magic');
   const version = buf[SEGMENT_MAGIC.length]!;
-  if (version !== SEGMENT_VERSION) throw corrupt(`unsupported version ${version}`);
+  if (version !== SEGMENT_VERSION && version !== SEGMENT_VERSION_REPLACES) throw corrupt(`unsupported version ${version}`);
   const bodyEnd = buf.length - SEGMENT_FOOTER_BYTES;
   const want = buf.readUInt32BE(bodyEnd);
   const got = crc32(buf.subarray(0, bodyEnd));
   if (want !== got) throw corrupt(`crc32 mismatch: stored ${want.toString(16)}, computed ${got.toString(16)}`);
   try {
-    return decodeBody(new ByteReader(buf, SEGMENT_HEADER_BYTES, bodyEnd), key, buf.length);
+    return decodeBody(new ByteReader(buf, SEGMENT_HEADER_BYTES, bodyEnd), key, buf.length, version);
   } catch (err) {
     if (err instanceof IndexCorruptError) throw err;
     throw corrupt(err instanceof Error ? err.message : String(err), err);
@@ -287,7 +306,7 @@ function checkCount(r: ByteReader, n: number, minBytes: number, what: string): v
   if (n * minBytes > r.remaining()) throw new RangeError(`${what} count ${n} exceeds the ${r.remaining()} bytes left`);
 }
 
-function decodeBody(r: ByteReader, key: string, sizeBytes: number): Segment {
+function decodeBody(r: ByteReader, key: string, sizeBytes: number, version: number): Segment {
   const tenant = r.string(MAX_SYMBOL_BYTES);
   const day = r.uvarint();
 
@@ -388,9 +407,22 @@ function decodeBody(r: ByteReader, key: string, sizeBytes: number): Segment {
     }
     postings.set(sym(n), byValue);
   }
+  const replaces: string[] = [];
+  if (version === SEGMENT_VERSION_REPLACES) {
+    const n = r.uvarint();
+    if (n === 0 || n > MAX_REPLACED_SEGMENTS) throw new RangeError(`replaces count ${n} outside [1, ${MAX_REPLACED_SEGMENTS}]`);
+    checkCount(r, n, 2, 'replaced segment');
+    for (let i = 0; i < n; i++) {
+      const name = r.string(MAX_SYMBOL_BYTES);
+      if (name === '' || name.includes('/')) throw new RangeError(`replaced segment name ${JSON.stringify(name)} is not a file name`);
+      if (i > 0 && compareKeys(replaces[i - 1]!, name) >= 0) throw new RangeError('replaced segment names out of order');
+      replaces.push(name);
+    }
+  }
   if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes`);
 
   return new Segment({
+    replaces,
     key,
     tenant,
     day,

@@ -1,0 +1,202 @@
+/**
+ * The compactor role (a singleton, `-target=compactor`, part of `all`): every
+ * `compaction_interval` it compacts each (tenant, day) index table into one segment, merges
+ * small chunks, applies retention and processes due delete requests, then sweeps markers
+ * older than `retention_delete_delay`. Runs never overlap.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ChunkOptions, Codec } from '../chunk/index.js';
+import type { LimitsConfig, SiltConfig } from '../config/config.js';
+import { INDEX_PREFIX, type ObjectClient } from '../storage/index.js';
+import { COMPACTOR_WRITER_PREFIX } from './consts.js';
+import { TenantDeleter } from './delete-filter.js';
+import { ruleOf, type DeleteRequest, type DeleteRequestsStore } from './delete-requests.js';
+import { sweepMarkers, type SweepResult } from './markers.js';
+import { TenantRetention } from './retention.js';
+import { compactTable, type CompactionStep, type TableResult } from './table.js';
+
+export type CompactorConfig = SiltConfig['compactor'];
+
+/** What the compactor needs; constructed only by the app. */
+export interface CompactorDeps {
+  cfg: CompactorConfig;
+  /** Chunk settings of rewritten chunks (codec, block size, and the default merge target). */
+  ingester: Pick<SiltConfig['ingester'], 'chunk_encoding' | 'chunk_block_size' | 'chunk_target_size'>;
+  limits: (tenant: string) => LimitsConfig;
+  client: ObjectClient;
+  deleteRequests: DeleteRequestsStore;
+  logger: Logger;
+  registry: Registry;
+  nowMs?: () => number;
+}
+
+/** Options of one run (tests). */
+export interface RunOptions {
+  /** Called after each step of each table; a throw stops the run there. */
+  onStep?: (tenant: string, day: number, step: CompactionStep) => void | Promise<void>;
+  /** Skip the sweeper. */
+  noSweep?: boolean;
+}
+
+/** Summary of one run. */
+export interface RunResult {
+  tables: number;
+  tablesChanged: number;
+  totals: Omit<TableResult, 'segmentOut'>;
+  deleteRequestsProcessed: number;
+  sweep: SweepResult | null;
+  durationMs: number;
+}
+
+/** Lists `(tenant, day)` tables from `index/<day>/<tenant>/` prefixes. */
+export async function listTables(client: ObjectClient): Promise<{ tenant: string; day: number }[]> {
+  const out: { tenant: string; day: number }[] = [];
+  const { prefixes } = await client.list(INDEX_PREFIX, '/');
+  for (const p of prefixes) {
+    const m = /^index\/(0|[1-9][0-9]{0,15})\/$/.exec(p);
+    if (m === null) continue;
+    const day = Number(m[1]);
+    const sub = await client.list(p, '/');
+    for (const t of sub.prefixes) out.push({ tenant: t.slice(p.length, -1), day });
+  }
+  out.sort((a, b) => (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : a.day - b.day));
+  return out;
+}
+
+export class Compactor {
+  readonly #deps: CompactorDeps;
+  readonly #now: () => number;
+  readonly #writerId = `${COMPACTOR_WRITER_PREFIX}-${randomBytes(4).toString('hex')}`;
+  #lastSeq = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<RunResult> | null = null;
+  readonly #m;
+
+  constructor(deps: CompactorDeps) {
+    this.#deps = deps;
+    this.#now = deps.nowMs ?? Date.now;
+    const r = deps.registry;
+    this.#m = {
+      runs: new Counter({ name: 'silt_compactor_runs_total', help: 'Compaction runs by outcome.', labelNames: ['status'], registers: [r] }),
+      merged: new Counter({ name: 'silt_compactor_chunks_merged_total', help: 'Small chunks merged into larger ones.', registers: [r] }),
+      expired: new Counter({ name: 'silt_compactor_chunks_expired_total', help: 'Chunks removed from the index by retention.', registers: [r] }),
+      deletedEntries: new Counter({ name: 'silt_compactor_deleted_entries_total', help: 'Entries removed by delete requests.', registers: [r] }),
+      sweptChunks: new Counter({ name: 'silt_compactor_swept_chunks_total', help: 'Chunk objects deleted by the sweeper.', registers: [r] }),
+      lastSuccess: new Gauge({ name: 'silt_compactor_last_successful_run_timestamp_seconds', help: 'Unix time of the last successful run.', registers: [r] }),
+    };
+  }
+
+  /** Starts the periodic loop (first run right away). */
+  start(): void {
+    const tick = (): void => {
+      this.runOnce().catch((err: unknown) => this.#deps.logger.error({ err }, 'compaction run failed; will retry next interval'));
+    };
+    this.#timer = setInterval(tick, this.#deps.cfg.compaction_interval);
+    this.#timer.unref();
+    setImmediate(tick);
+  }
+
+  /** Stops the loop and waits for a running compaction. */
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    if (this.#running) await this.#running.catch(() => undefined);
+  }
+
+  #nextSeq(): number {
+    this.#lastSeq = Math.max(this.#lastSeq + 1, Math.floor((performance.timeOrigin + performance.now()) * 1000));
+    return this.#lastSeq;
+  }
+
+  /** One full run; concurrent callers share the running one. */
+  runOnce(opts: RunOptions = {}): Promise<RunResult> {
+    if (this.#running) return this.#running;
+    this.#running = this.#run(opts).finally(() => {
+      this.#running = null;
+    });
+    return this.#running;
+  }
+
+  async #run(opts: RunOptions): Promise<RunResult> {
+    const t0 = performance.now();
+    const { cfg, client, deleteRequests } = this.#deps;
+    const nowMs = this.#now();
+    const totals: RunResult['totals'] = { segmentsIn: 0, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, marked: 0 };
+    const result: RunResult = { tables: 0, tablesChanged: 0, totals, deleteRequestsProcessed: 0, sweep: null, durationMs: 0 };
+    try {
+      const tables = await listTables(client);
+      const tenants = new Set(tables.map((t) => t.tenant));
+      if (cfg.retention_enabled) for (const t of await deleteRequests.tenants()) tenants.add(t);
+      const chunkOptions: ChunkOptions = {
+        codec: this.#deps.ingester.chunk_encoding as Codec,
+        blockSizeBytes: this.#deps.ingester.chunk_block_size,
+        targetSizeBytes: cfg.merge_chunk_target_size > 0 ? cfg.merge_chunk_target_size : this.#deps.ingester.chunk_target_size,
+      };
+      for (const tenant of [...tenants].sort()) {
+        const limits = this.#deps.limits(tenant);
+        let retention: TenantRetention | null = null;
+        let due: DeleteRequest[] = [];
+        if (cfg.retention_enabled) {
+          const r = new TenantRetention(limits);
+          retention = r.disabled ? null : r;
+          if (limits.deletion_mode === 'filter-and-delete') {
+            due = (await deleteRequests.list(tenant, true)).filter((d) => d.status === 'received' && d.created_at + cfg.delete_request_cancel_period <= nowMs);
+          }
+        }
+        const rules = [];
+        for (const d of due) {
+          try {
+            rules.push(ruleOf(d));
+          } catch (err) {
+            // A stored query this version cannot parse: leave the request pending, keep compacting.
+            this.#deps.logger.warn({ err, tenant, requestId: d.request_id }, 'skipping delete request with an unparsable query');
+            due = due.filter((x) => x !== d);
+          }
+        }
+        const deletes = rules.length > 0 ? new TenantDeleter(rules) : null;
+        for (const { day } of tables.filter((t) => t.tenant === tenant)) {
+          const r = await compactTable({
+            client,
+            tenant,
+            day,
+            writerId: this.#writerId,
+            nextSeq: () => this.#nextSeq(),
+            nowMs,
+            chunkOptions,
+            merge: cfg.merge_small_chunks,
+            retention,
+            deletes,
+            ...(opts.onStep ? { onStep: (s: CompactionStep) => opts.onStep!(tenant, day, s) } : {}),
+          });
+          result.tables++;
+          if (r.segmentOut !== null) result.tablesChanged++;
+          for (const k of Object.keys(totals) as (keyof RunResult['totals'])[]) totals[k] += r[k];
+        }
+        // Every table of the tenant now lacks the deleted lines.
+        for (const d of due) {
+          await deleteRequests.markProcessed(d);
+          result.deleteRequestsProcessed++;
+        }
+      }
+      if (!opts.noSweep) {
+        result.sweep = await sweepMarkers(client, nowMs, cfg.retention_delete_delay);
+        this.#m.sweptChunks.inc(result.sweep.chunksDeleted);
+      }
+      this.#m.merged.inc(totals.merged);
+      this.#m.expired.inc(totals.expired);
+      this.#m.deletedEntries.inc(totals.entriesDeleted);
+      this.#m.runs.inc({ status: 'success' });
+      this.#m.lastSuccess.set(Date.now() / 1000);
+    } catch (err) {
+      this.#m.runs.inc({ status: 'failure' });
+      throw err;
+    }
+    result.durationMs = performance.now() - t0;
+    if (result.tablesChanged > 0 || result.deleteRequestsProcessed > 0 || (result.sweep?.chunksDeleted ?? 0) > 0) {
+      this.#deps.logger.info({ ...result, totals: { ...totals } }, 'compaction run finished');
+    }
+    return result;
+  }
+}

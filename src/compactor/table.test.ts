@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { IndexWriter, MemoryObjectClient, type ListResult, type ObjectClient } from '../storage/index.js';
+import { DeleteRule, TenantDeleter } from './delete-filter.js';
+import { loadTable, sweepMarkers } from './markers.js';
+import { TenantRetention } from './retention.js';
+import { compactTable, type TableJob } from './table.js';
+import { flushChunks, testLabels, TEST_CHUNK_OPTIONS, visibleRows, type TEntry } from './testing.js';
+import { MARKERS_PREFIX } from './consts.js';
+
+const TENANT = 'team-a';
+const DAY = 19_700;
+const DAY_NS = 86_400_000_000_000n;
+const T0 = BigInt(DAY) * DAY_NS + 3_600_000_000_000n;
+const ALL_FROM = BigInt(DAY) * DAY_NS;
+const ALL_THROUGH = BigInt(DAY + 2) * DAY_NS;
+const NOW_MS = (DAY + 40) * 86_400_000;
+
+/** Eight flushes by two writers; three streams; small chunks; one chunk crossing midnight. */
+async function setup(): Promise<MemoryObjectClient> {
+  const client = new MemoryObjectClient();
+  const writers = [new IndexWriter(client, 'ing-1'), new IndexWriter(client, 'ing-2')];
+  let t = T0;
+  for (let f = 0; f < 8; f++) {
+    const chunks: { labels: ReturnType<typeof testLabels>; entries: TEntry[] }[] = [];
+    for (let s = 1; s <= 3; s++) {
+      const entries: TEntry[] = [];
+      for (let i = 0; i < 20; i++) {
+        t += 1_000_000n;
+        entries.push({ tsNs: t, line: `flush=${f} stream=${s} i=${i} level=${i % 4 === 0 ? 'error' : 'info'}` });
+      }
+      chunks.push({ labels: testLabels(s), entries });
+    }
+    await flushChunks(client, writers[f % 2]!, TENANT, chunks);
+  }
+  // A chunk crossing into the next day: never merged (it lives in two tables).
+  const midnight = BigInt(DAY + 1) * DAY_NS;
+  await flushChunks(client, writers[0]!, TENANT, [{ labels: testLabels(1), entries: [{ tsNs: midnight - 5n, line: 'before midnight' }, { tsNs: midnight + 5n, line: 'after midnight' }] }]);
+  return client;
+}
+
+/** Delegates to `inner`, calling `hook` after every put/delete and failing the `crashAt`-th one. */
+class CrashingClient implements ObjectClient {
+  ops = 0;
+  constructor(
+    private readonly inner: ObjectClient,
+    private readonly crashAt: number,
+    private readonly hook: () => Promise<void>,
+  ) {}
+  get(key: string): Promise<Buffer> {
+    return this.inner.get(key);
+  }
+  getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    return this.inner.getRange(key, offset, length);
+  }
+  list(prefix: string, delimiter?: string): Promise<ListResult> {
+    return this.inner.list(prefix, delimiter);
+  }
+  async put(key: string, body: Buffer): Promise<void> {
+    if (++this.ops === this.crashAt) throw new Error(`crash before op ${this.ops}`);
+    await this.inner.put(key, body);
+    await this.hook();
+  }
+  async delete(key: string): Promise<void> {
+    if (++this.ops === this.crashAt) throw new Error(`crash before op ${this.ops}`);
+    await this.inner.delete(key);
+    await this.hook();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+let seq = 0;
+function job(client: ObjectClient, extra: Partial<TableJob> = {}): TableJob {
+  return {
+    client,
+    tenant: TENANT,
+    day: DAY,
+    writerId: 'compactor-test',
+    nextSeq: () => ++seq,
+    nowMs: NOW_MS,
+    chunkOptions: TEST_CHUNK_OPTIONS,
+    merge: true,
+    retention: null,
+    deletes: null,
+    ...extra,
+  };
+}
+
+const view = (c: ObjectClient): Promise<string[]> => visibleRows(c, TENANT, ALL_FROM, ALL_THROUGH);
+
+async function chunkObjects(c: ObjectClient): Promise<number> {
+  return (await c.list(`${TENANT}/chunks/`)).objects.length;
+}
+
+describe('compactTable', () => {
+  it('compacts a table into one segment with merged chunks and the same entries', async () => {
+    const client = await setup();
+    const before = await view(client);
+    expect(new Set(before).size).toBe(before.length);
+    const r = await compactTable(job(client));
+    expect(r.segmentsIn).toBe(9);
+    expect(r.merged).toBeGreaterThan(r.mergedInto);
+    const { all } = await loadTable(client, TENANT, DAY);
+    expect(all).toHaveLength(1);
+    expect(await view(client)).toEqual(before);
+    // The midnight chunk is still referenced as it was, by both days.
+    expect((await loadTable(client, TENANT, DAY + 1)).all).toHaveLength(1);
+    // Idempotent: a second run changes nothing.
+    const again = await compactTable(job(client));
+    expect(again.segmentOut).toBeNull();
+    // The sweeper deletes merged originals only after the delay.
+    const objectsBefore = await chunkObjects(client);
+    expect((await sweepMarkers(client, NOW_MS, 7_200_000)).chunksDeleted).toBe(0);
+    const swept = await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+    expect(swept.chunksDeleted).toBe(r.merged);
+    expect(await chunkObjects(client)).toBe(objectsBefore - r.merged);
+    expect((await client.list(MARKERS_PREFIX)).objects).toHaveLength(0);
+    expect(await view(client)).toEqual(before);
+  });
+
+  it('survives a crash before any single write or delete: readers never see missing or doubled data', async () => {
+    // Count the writes of a clean run.
+    const probe = await setup();
+    const counting = new CrashingClient(probe, -1, async () => {});
+    await compactTable(job(counting));
+    const total = counting.ops;
+    expect(total).toBeGreaterThan(10);
+    for (let crashAt = 1; crashAt <= total; crashAt++) {
+      const client = await setup();
+      const before = await view(client);
+      const check = async (): Promise<void> => {
+        expect(await view(client), `after a write, crash at ${crashAt}`).toEqual(before);
+      };
+      await expect(compactTable(job(new CrashingClient(client, crashAt, check)))).rejects.toThrow(/crash/);
+      await check();
+      await compactTable(job(new CrashingClient(client, -1, check)));
+      expect((await loadTable(client, TENANT, DAY)).all, `crash at ${crashAt}`).toHaveLength(1);
+      expect(await view(client)).toEqual(before);
+      // Markers never name a chunk the index still uses: the sweep keeps everything visible.
+      await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+      expect(await view(client)).toEqual(before);
+    }
+  });
+
+  it('applies retention and delete requests atomically and crash-safely', async () => {
+    const D = 86_400_000;
+    const retention = new TenantRetention({ retention_period: 0, retention_stream: [{ selector: '{stream="s3"}', priority: 1, period: D }] });
+    const deletes = new TenantDeleter([new DeleteRule({ query: '{stream="s2"} |= "level=error"', startNs: 0n, endNs: 2n ** 62n })]);
+    const expected = (rows: string[]): string[] => rows.filter((r) => !r.startsWith('s3|') && !(r.startsWith('s2|') && r.includes('level=error')));
+    const probe = await setup();
+    const counting = new CrashingClient(probe, -1, async () => {});
+    const clean = await compactTable(job(counting, { retention, deletes }));
+    expect(clean.expired).toBe(8);
+    expect(clean.rewritten).toBe(8);
+    expect(clean.entriesDeleted).toBe(8 * 5);
+    for (let crashAt = 1; crashAt <= counting.ops; crashAt += 3) {
+      const client = await setup();
+      const before = await view(client);
+      const after = expected(before);
+      const check = async (): Promise<void> => {
+        // The old view or the new one, never a mix.
+        expect([before, after], `crash at ${crashAt}`).toContainEqual(await view(client));
+      };
+      await expect(compactTable(job(new CrashingClient(client, crashAt, check), { retention, deletes }))).rejects.toThrow(/crash/);
+      await compactTable(job(new CrashingClient(client, -1, check), { retention, deletes }));
+      expect(await view(client)).toEqual(after);
+      await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+      expect(await view(client)).toEqual(after);
+      // Re-running with the same rules changes nothing more.
+      const again = await compactTable(job(client, { retention, deletes }));
+      expect(again.segmentOut).toBeNull();
+    }
+  });
+
+  it('removes the table when retention empties it', async () => {
+    const client = await setup();
+    const retention = new TenantRetention({ retention_period: 86_400_000, retention_stream: [] });
+    await compactTable(job(client, { retention }));
+    expect(await visibleRows(client, TENANT, ALL_FROM, BigInt(DAY + 1) * DAY_NS - 1n)).toEqual([]);
+    await compactTable(job(client, { retention }));
+    expect((await loadTable(client, TENANT, DAY)).all).toHaveLength(0);
+  });
+});
+
+describe('sweepMarkers', () => {
+  it('skips malformed marker entries and drops unparsable markers without failing', async () => {
+    const client = await setup();
+    const before = await view(client);
+    await client.put(`${MARKERS_PREFIX}0000000000000001-0000000a.json`, Buffer.from('{"created_ms":1,"chunks":[["t","zz","x","1",1],[1,2],"no"]}'));
+    await client.put(`${MARKERS_PREFIX}0000000000000002-0000000b.json`, Buffer.from('{not json'));
+    const r = await sweepMarkers(client, NOW_MS, 0);
+    expect(r).toEqual({ markersProcessed: 1, chunksDeleted: 0, chunksKept: 0 });
+    expect((await client.list(MARKERS_PREFIX)).objects).toHaveLength(0);
+    expect(await view(client)).toEqual(before);
+  });
+});

@@ -1,0 +1,241 @@
+/**
+ * Compaction of one index table (tenant, day): many ingester segments become one, with
+ * retention, processed delete requests and small-chunk merging applied on the way.
+ *
+ * Steps, each safe to crash after (see docs/adr/0007-compactor.md):
+ *   1. load   list and decode the table's segments; drop those a listed segment supersedes
+ *   2. plan   expire chunks, rewrite chunks with deleted lines, merge small chunks (in memory)
+ *   3. chunks put the new chunk objects (content-addressed; nothing references them yet)
+ *   4. marker write a marker naming every chunk removed from the index
+ *   5. segment put one segment holding the result that names every loaded segment as
+ *              superseded: readers switch from the old view to the new one in this one put
+ *   6. cleanup delete the superseded segments (readers already ignore them)
+ * Re-running after a crash at any step reaches the same end state.
+ */
+import type { ChunkOptions } from '../chunk/index.js';
+import type { Labels } from '../model/index.js';
+import { dayOf, encodeSegment, refIdentity, segmentKey, type ChunkRef, type ObjectClient, type Segment, type SegmentSeriesInput } from '../storage/index.js';
+import type { TenantDeleter } from './delete-filter.js';
+import { loadTable, writeMarkers } from './markers.js';
+import { chunkExpired, type TenantRetention } from './retention.js';
+import { rewriteChunks } from './rewrite.js';
+import { SMALL_CHUNK_FRACTION } from './consts.js';
+import { chunkKey } from '../storage/index.js';
+
+/** Named points between steps, for crash-injection tests and logs. */
+export type CompactionStep = 'loaded' | 'chunks-written' | 'marker-written' | 'segment-written' | 'cleaned';
+
+/** Everything one table compaction needs. */
+export interface TableJob {
+  client: ObjectClient;
+  tenant: string;
+  day: number;
+  /** Writer id of compacted segments (`compactor-<rand>`). */
+  writerId: string;
+  /** Strictly increasing sequence numbers for segment keys. */
+  nextSeq: () => number;
+  nowMs: number;
+  /** Options of rewritten chunks; `targetSizeBytes` is the merge target. */
+  chunkOptions: ChunkOptions;
+  /** Merge small chunks. */
+  merge: boolean;
+  /** Retention rules, or null when retention is off. */
+  retention: TenantRetention | null;
+  /** Delete requests due for physical deletion, or null. */
+  deletes: TenantDeleter | null;
+  /** Called after each step; a throwing hook stops the compaction there (tests). */
+  onStep?: (step: CompactionStep) => void | Promise<void>;
+}
+
+/** What one table compaction did. */
+export interface TableResult {
+  segmentsIn: number;
+  /** Key of the segment written, or null when the table needed nothing. */
+  segmentOut: string | null;
+  refsIn: number;
+  refsOut: number;
+  expired: number;
+  /** Chunks rewritten because delete requests matched some of their lines. */
+  rewritten: number;
+  entriesDeleted: number;
+  /** Input chunks merged, and chunks they became. */
+  merged: number;
+  mergedInto: number;
+  duplicatesDropped: number;
+  /** Chunk refs handed to the sweeper. */
+  marked: number;
+}
+
+interface SeriesState {
+  labels: Labels;
+  refs: ChunkRef[];
+}
+
+function compareRefs(a: ChunkRef, b: ChunkRef): number {
+  if (a.fromNs !== b.fromNs) return a.fromNs < b.fromNs ? -1 : 1;
+  if (a.throughNs !== b.throughNs) return a.throughNs < b.throughNs ? -1 : 1;
+  return a.checksum - b.checksum;
+}
+
+/** Union of the live segments: fingerprint → labels and distinct refs. */
+function unionOf(tenant: string, live: readonly Segment[]): Map<string, SeriesState> {
+  const out = new Map<string, SeriesState>();
+  const seen = new Set<string>();
+  for (const seg of live) {
+    for (let i = 0; i < seg.seriesCount; i++) {
+      const fp = seg.fingerprints[i]!;
+      let s = out.get(fp);
+      if (s === undefined) out.set(fp, (s = { labels: seg.labels[i]!, refs: [] }));
+      for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) {
+        const ref = { ...seg.refAt(i, j), tenant };
+        const id = refIdentity(ref);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        s.refs.push(ref);
+      }
+    }
+  }
+  for (const s of out.values()) s.refs.sort(compareRefs);
+  return out;
+}
+
+/** Compacts one table; see the file comment for the steps. */
+export async function compactTable(job: TableJob): Promise<TableResult> {
+  const { client, tenant, day } = job;
+  const step = async (s: CompactionStep): Promise<void> => {
+    if (job.onStep) await job.onStep(s);
+  };
+  const res: TableResult = { segmentsIn: 0, segmentOut: null, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, marked: 0 };
+
+  const { all, live } = await loadTable(client, tenant, day);
+  res.segmentsIn = all.length;
+  await step('loaded');
+  if (all.length === 0) return res;
+
+  const series = unionOf(tenant, live);
+  for (const s of series.values()) res.refsIn += s.refs.length;
+  const removed: ChunkRef[] = [];
+  const newChunks = new Map<string, Buffer>();
+  const fetch = async (ref: ChunkRef): Promise<Buffer> => newChunks.get(chunkKey(ref)) ?? client.get(chunkKey(ref));
+
+  for (const [fp, s] of series) {
+    // Retention: drop expired chunks from the index.
+    if (job.retention !== null) {
+      const period = job.retention.periodFor(s.labels);
+      if (period > 0) {
+        const keep: ChunkRef[] = [];
+        for (const r of s.refs) {
+          if (chunkExpired(r.throughNs, period, job.nowMs)) {
+            removed.push(r);
+            res.expired++;
+          } else keep.push(r);
+        }
+        s.refs = keep;
+      }
+    }
+    // Deletes: rewrite chunks holding deleted lines.
+    const deleter = job.deletes?.forStream(s.labels) ?? null;
+    if (deleter !== null) {
+      const next: ChunkRef[] = [];
+      for (const r of s.refs) {
+        if (!deleter.overlaps(r.fromNs, r.throughNs)) {
+          next.push(r);
+          continue;
+        }
+        const out = rewriteChunks(tenant, fp, [await fetch(r)], deleter, { ...job.chunkOptions, targetSizeBytes: Number.MAX_SAFE_INTEGER });
+        if (out.deleted === 0 && out.duplicates === 0) {
+          next.push(r);
+          continue;
+        }
+        res.rewritten++;
+        res.entriesDeleted += out.deleted;
+        res.duplicatesDropped += out.duplicates;
+        removed.push(r);
+        for (const c of out.chunks) {
+          newChunks.set(chunkKey(c.ref), c.bytes);
+          next.push(c.ref);
+        }
+      }
+      s.refs = next.sort(compareRefs);
+    }
+    // Merging: runs of consecutive small chunks lying wholly in this day.
+    if (job.merge) {
+      const target = job.chunkOptions.targetSizeBytes;
+      const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && dayOf(r.fromNs) === day && dayOf(r.throughNs) === day;
+      const next: ChunkRef[] = [];
+      let run: ChunkRef[] = [];
+      let runBytes = 0;
+      const flushRun = async (): Promise<void> => {
+        if (run.length < 2) {
+          next.push(...run);
+        } else {
+          const inputs: Buffer[] = [];
+          for (const r of run) inputs.push(await fetch(r));
+          const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+          res.merged += run.length;
+          res.mergedInto += out.chunks.length;
+          res.duplicatesDropped += out.duplicates;
+          for (const r of run) removed.push(r);
+          for (const c of out.chunks) {
+            newChunks.set(chunkKey(c.ref), c.bytes);
+            next.push(c.ref);
+          }
+        }
+        run = [];
+        runBytes = 0;
+      };
+      for (const r of s.refs) {
+        if (!small(r)) {
+          await flushRun();
+          next.push(r);
+          continue;
+        }
+        if (run.length > 0 && runBytes + r.sizeBytes > target) await flushRun();
+        run.push(r);
+        runBytes += r.sizeBytes;
+      }
+      await flushRun();
+      s.refs = next.sort(compareRefs);
+    }
+  }
+  for (const s of series.values()) res.refsOut += s.refs.length;
+
+  // Nothing to change: one live segment, no superseded leftovers, same refs.
+  const changed = removed.length > 0 || newChunks.size > 0;
+  if (!changed && all.length === 1) {
+    const only = all[0]!;
+    // A compacted table emptied by retention or deletes: its empty segment can go.
+    if (only.seriesCount === 0 && only.replaces.length > 0) {
+      await client.delete(only.key);
+      await step('cleaned');
+    }
+    return res;
+  }
+  if (!changed && live.length === 1 && live[0]!.replaces.length > 0) {
+    // Only leftovers of an earlier run that crashed before its cleanup.
+    for (const seg of all) if (seg !== live[0]) await client.delete(seg.key);
+    await step('cleaned');
+    return res;
+  }
+
+  // 3. New chunks: invisible until a segment references them.
+  for (const [key, bytes] of newChunks) await client.put(key, bytes);
+  await step('chunks-written');
+  // 4. Marker before the switch; the sweeper re-checks references before deleting.
+  const gone = removed.filter((r) => !newChunks.has(chunkKey(r)));
+  if (gone.length > 0) await writeMarkers(client, gone, job.nowMs);
+  res.marked = gone.length;
+  await step('marker-written');
+  // 5. The switch.
+  const input: SegmentSeriesInput[] = [];
+  for (const [fingerprint, s] of series) if (s.refs.length > 0) input.push({ fingerprint, labels: s.labels, refs: s.refs });
+  const key = segmentKey(tenant, day, job.writerId, job.nextSeq());
+  const replaces = all.map((seg) => seg.key.slice(seg.key.lastIndexOf('/') + 1));
+  await client.put(key, encodeSegment({ tenant, day, series: input, replaces }));
+  res.segmentOut = key;
+  await step('segment-written');
+  // 6. Cleanup.
+  for (const seg of all) await client.delete(seg.key);
+  await step('cleaned');
+  return res;
+}
