@@ -30,7 +30,7 @@ export default tseslint.config(
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/storage/**', '**/chunk/**', '**/config/**', '**/logql/log/**', '**/logql/engine/**'], message: 'the CLI talks HTTP: it imports model and logql/syntax only' }]),
   },
   {
-    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/compactor/**'],
+    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/compactor/**', 'src/ruler/**'],
     rules: restrict([{ group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' }]),
   },
 );

@@ -14,6 +14,8 @@ const ALL: Record<string, string[]> = {
   rss: ['rss.ts', '10000', '1000000'],
   scan: ['scan.ts', '5300000', 'snappy'],
   metric: ['metric.ts', '5300000'],
+  'ruler-latency': ['ruler-latency.ts', '30'],
+  'ruler-eval': ['ruler-eval.ts', '1000', '1000', '10', '3'],
   compactor: ['compactor.ts', '1000000', '200'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);

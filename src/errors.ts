@@ -134,6 +134,23 @@ export class UnprocessableError extends SiltError {
   }
 }
 
+/**
+ * A rule of a rule group failed validation (bad expression, template, label or field). HTTP
+ * 400. `index` is 0-based; the message names the group and the rule.
+ */
+export class RuleValidationError extends SiltError {
+  readonly group: string;
+  readonly index: number;
+  readonly rule: string;
+  constructor(group: string, index: number, rule: string, message: string) {
+    super('invalid', message);
+    this.name = 'RuleValidationError';
+    this.group = group;
+    this.index = index;
+    this.rule = rule;
+  }
+}
+
 /** A request without the credentials it needs, e.g. no X-Scope-OrgID with auth enabled. HTTP 401. */
 export class UnauthorizedError extends SiltError {
   constructor(message: string) {

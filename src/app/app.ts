@@ -11,6 +11,8 @@ import { MultiTenantQuerier } from '../querier/multi-tenant.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
+import { registerRulerRoutes } from '../server/routes-ruler.js';
+import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
@@ -38,7 +40,7 @@ export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
     for (const d of MODULES[m]) add(d as ModuleName);
   };
   for (const t of targets) {
-    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'compactor'] as const) add(m);
+    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'compactor', 'ruler'] as const) add(m);
     else add(t as ModuleName);
   }
   return out;
@@ -55,6 +57,9 @@ export class App {
   readonly distributor: Distributor | null = null;
   /** Per-tenant limit overrides (runtime_config), reloaded while running. */
   readonly runtimeConfig: RuntimeConfig;
+  readonly ruler: Ruler | null = null;
+  /** Object client of the local rule directory (ruler.storage.type: local). */
+  private readonly ruleObjects: ObjectClient | null = null;
   readonly compactor: Compactor | null = null;
   /** Delete requests in object storage: written by the compactor's API, read by queriers. */
   readonly deleteRequests: DeleteRequestsStore;
@@ -107,6 +112,17 @@ export class App {
       };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
     }
+    if (mods.has('ruler')) {
+      const local = cfg.ruler.storage.type === 'local';
+      if (local) this.ruleObjects = new FilesystemObjectClient(cfg.ruler.storage.local.directory);
+      this.ruler = new Ruler({
+        cfg: cfg.ruler,
+        store: new ObjectRuleStore(this.ruleObjects ?? this.objects, local ? 'local' : 'object'),
+        querier: this.querier!,
+        logger: logger.child({ component: 'ruler' }),
+        registry: this.registry,
+      });
+    }
     if (mods.has('compactor')) {
       this.compactor = new Compactor({
         cfg: cfg.compactor,
@@ -147,6 +163,7 @@ export class App {
         cancelPeriodMs: cfg.compactor.delete_request_cancel_period,
       });
     }
+    if (this.ruler && cfg.ruler.enable_api) registerRulerRoutes(this.http, this.ruler);
   }
 
   /** Listens first (so /ready can say "not ready"), then replays the WAL. */
@@ -156,6 +173,7 @@ export class App {
     await this.ingester?.start();
     this.runtimeConfig.start();
     this.compactor?.start();
+    await this.ruler?.start();
     this.logger.info('Silt is ready');
   }
 
@@ -163,9 +181,11 @@ export class App {
   async stop(): Promise<void> {
     this.runtimeConfig.stop();
     const closing = this.http.close();
+    await this.ruler?.stop();
     await this.ingester?.stop();
     await this.compactor?.stop();
     await closing;
+    await this.ruleObjects?.close();
     await this.objects.close();
   }
 }

@@ -60,6 +60,7 @@ export interface SiltConfig {
     merge_small_chunks: boolean;
     merge_chunk_target_size: number;
   };
+  ruler: RulerSettings;
   limits_config: LimitsConfig;
 }
 
@@ -72,6 +73,33 @@ export interface StreamRetentionRule {
 
 /** Loki's deletion modes (pkg/compactor/deletionmode). */
 export type DeletionMode = 'disabled' | 'filter-only' | 'filter-and-delete';
+
+/** The `ruler` section (Loki's names); durations in ms. */
+export interface RulerSettings {
+  evaluation_interval: number;
+  poll_interval: number;
+  rule_path: string;
+  enable_api: boolean;
+  external_url: string;
+  datasource_uid: string;
+  external_labels: Record<string, string>;
+  alertmanager_url: string;
+  notification_queue_capacity: number;
+  notification_timeout: number;
+  resend_delay: number;
+  for_grace_period: number;
+  webhook_url: string;
+  storage: { type: '' | 'local'; local: { directory: string } };
+  remote_write: {
+    enabled: boolean;
+    add_org_id_header: boolean;
+    client: {
+      url: string;
+      remote_timeout: number;
+      queue_config: { capacity: number; max_samples_per_send: number; batch_send_deadline: number; min_backoff: number; max_backoff: number };
+    };
+  };
+}
 
 /** Per-tenant limits: these are the defaults; `runtime_config.file` overrides them per tenant. */
 export interface LimitsConfig {
@@ -162,6 +190,21 @@ export function coerce(s: Setting, raw: unknown, where: string, errors: string[]
       if (Array.isArray(raw) && raw.every((x) => typeof x === 'string')) return raw;
       if (typeof raw === 'string') return raw.split(',').map((x) => x.trim()).filter((x) => x !== '');
       return bad('expected a list of strings');
+    case 'map': {
+      if (typeof raw === 'object' && raw !== null && !Array.isArray(raw) && Object.values(raw).every((x) => typeof x === 'string' || typeof x === 'number')) {
+        return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]));
+      }
+      if (typeof raw === 'string') {
+        const out: Record<string, string> = {};
+        for (const part of raw.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+          const eq = part.indexOf('=');
+          if (eq <= 0) return bad('expected name=value pairs separated by commas');
+          out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+        }
+        return out;
+      }
+      return bad('expected a mapping of names to strings');
+    }
     case 'stream_retention':
       return coerceStreamRetention(raw, bad);
   }
@@ -322,6 +365,14 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (cfg.compactor.compaction_interval <= 0) errors.push('compactor.compaction_interval must be positive');
   validateLimits(cfg.limits_config, 'limits_config', errors);
   if (cfg.runtime_config.file !== '' && cfg.runtime_config.period <= 0) errors.push('runtime_config.period must be positive');
+  const rl = cfg.ruler;
+  if (rl.evaluation_interval <= 0) errors.push('ruler.evaluation_interval must be positive');
+  if (rl.poll_interval <= 0) errors.push('ruler.poll_interval must be positive');
+  if (rl.remote_write.enabled && rl.remote_write.client.url === '') errors.push('ruler.remote_write.client.url must be set when ruler.remote_write.enabled is true');
+  for (const u of [...rl.alertmanager_url.split(','), rl.webhook_url, rl.remote_write.client.url].map((x) => x.trim()).filter((x) => x !== '')) {
+    if (!URL.canParse(u)) errors.push(`invalid URL ${JSON.stringify(u)} in the ruler section`);
+  }
+  for (const k of Object.keys(rl.external_labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) errors.push(`ruler.external_labels: invalid label name ${JSON.stringify(k)}`);
 }
 
 /** Checks one set of limits (the defaults, or a tenant's after its overrides); `where` prefixes messages. */
@@ -343,6 +394,8 @@ function resolveDerived(cfg: SiltConfig): SiltConfig {
   const prefix = cfg.common.path_prefix;
   if (cfg.storage_config.filesystem.directory === '') cfg.storage_config.filesystem.directory = path.join(prefix, 'chunks');
   if (cfg.ingester.wal.dir === '') cfg.ingester.wal.dir = path.join(prefix, 'wal');
+  if (cfg.ruler.rule_path === '') cfg.ruler.rule_path = path.join(prefix, 'rules-temp');
+  if (cfg.ruler.storage.local.directory === '') cfg.ruler.storage.local.directory = path.join(prefix, 'rules');
   if (cfg.compactor.working_directory === '') cfg.compactor.working_directory = path.join(prefix, 'compactor');
   return cfg;
 }

@@ -13,6 +13,7 @@ export type SettingType =
   | { t: 'duration' } // stored as milliseconds
   | { t: 'bytes' } // stored as a byte count
   | { t: 'list' } // comma-separated on the command line, a YAML list in the file
+  | { t: 'map' } // `k=v,k2=v2` on the command line, a YAML mapping of strings in the file
   | { t: 'stream_retention' }; // Loki's retention_stream: a YAML list of {selector, priority, period}; JSON on the command line
 
 export interface Setting {
@@ -89,4 +90,29 @@ export const SETTINGS: readonly Setting[] = [
 
   { path: 'runtime_config.file', flag: 'runtime-config.file', type: str, def: '', help: 'Comma-separated YAML files with per-tenant limit overrides (`overrides:`), reloaded while running; merged left to right.' },
   { path: 'runtime_config.period', flag: 'runtime-config.reload-period', type: dur, def: 10 * S, help: 'How often to check runtime config files.' },
+
+  { path: 'ruler.evaluation_interval', flag: 'ruler.evaluation-interval', type: dur, def: 1 * M, help: 'How frequently to evaluate rules (default of groups without an interval).' },
+  { path: 'ruler.poll_interval', flag: 'ruler.poll-interval', type: dur, def: 1 * M, help: 'How frequently to reload rule groups from storage.' },
+  { path: 'ruler.rule_path', flag: 'ruler.rule-path', type: str, def: '', help: 'Directory where the ruler writes the rule files it evaluates, per tenant; default <path_prefix>/rules-temp.' },
+  { path: 'ruler.enable_api', flag: 'ruler.enable-api', type: bool, def: true, help: 'Serve the ruler API (rules CRUD and the Prometheus rules/alerts endpoints).' },
+  { path: 'ruler.external_url', flag: 'ruler.external.url', type: str, def: '', help: 'Base URL (e.g. of Grafana) prefixed to the generatorURL of alerts.' },
+  { path: 'ruler.datasource_uid', flag: 'ruler.datasource-uid', type: str, def: '', help: 'Grafana datasource UID put in the explore link of alerts; empty: a /loki/api/v1/query link.' },
+  { path: 'ruler.external_labels', flag: 'ruler.external-labels', type: { t: 'map' }, def: {}, help: 'Labels added to every alert and recorded series (k=v,k2=v2).' },
+  { path: 'ruler.alertmanager_url', flag: 'ruler.alertmanager-url', type: str, def: '', help: 'Comma-separated Alertmanager URLs to send alerts to (v2 API).' },
+  { path: 'ruler.notification_queue_capacity', flag: 'ruler.notification-queue-capacity', type: int(1), def: 10000, help: 'Alerts queued for Alertmanager before the oldest are dropped.' },
+  { path: 'ruler.notification_timeout', flag: 'ruler.notification-timeout', type: dur, def: 10 * S, help: 'HTTP timeout of one notification request.' },
+  { path: 'ruler.for_grace_period', flag: 'ruler.for-grace-period', type: dur, def: 10 * M, help: 'At start, alerts whose `for` is at least this long and whose condition already held `for` ago resume instead of waiting `for` again (Loki restores the "for" state this way).' },
+  { path: 'ruler.resend_delay', flag: 'ruler.resend-delay', type: dur, def: 1 * M, help: 'Minimum time before a firing alert is sent again.' },
+  { path: 'ruler.webhook_url', flag: 'ruler.webhook-url', type: str, def: '', help: 'Also POST alerts as a plain JSON webhook to this URL (Silt extension).' },
+  { path: 'ruler.storage.type', flag: 'ruler.storage.type', type: { t: 'enum', values: ['', 'local'] }, def: '', help: 'Where rule groups live: empty for the configured object store (storage_config), local for a directory.' },
+  { path: 'ruler.storage.local.directory', flag: 'ruler.storage.local.directory', type: str, def: '', help: 'Directory of <tenant>/<namespace> rule files for the local type; default <path_prefix>/rules.' },
+  { path: 'ruler.remote_write.enabled', flag: 'ruler.remote-write.enabled', type: bool, def: false, help: 'Remote-write recording rule results (and ALERTS series) to Prometheus.' },
+  { path: 'ruler.remote_write.add_org_id_header', flag: 'ruler.remote-write.add-org-id-header', type: bool, def: true, help: 'Send the tenant as X-Scope-OrgID with remote-write requests.' },
+  { path: 'ruler.remote_write.client.url', flag: 'ruler.remote-write.client.url', type: str, def: '', help: 'Prometheus remote-write endpoint, e.g. http://prometheus:9090/api/v1/write.' },
+  { path: 'ruler.remote_write.client.remote_timeout', flag: 'ruler.remote-write.client.remote-timeout', type: dur, def: 30 * S, help: 'Timeout of one remote-write request.' },
+  { path: 'ruler.remote_write.client.queue_config.capacity', flag: 'ruler.remote-write.client.queue-capacity', type: int(1), def: 10000, help: 'Samples buffered for remote write; when full the oldest are dropped.' },
+  { path: 'ruler.remote_write.client.queue_config.max_samples_per_send', flag: 'ruler.remote-write.client.max-samples-per-send', type: int(1), def: 2000, help: 'Most samples in one remote-write request.' },
+  { path: 'ruler.remote_write.client.queue_config.batch_send_deadline', flag: 'ruler.remote-write.client.batch-send-deadline', type: dur, def: 5 * S, help: 'Longest a sample waits for a batch to fill.' },
+  { path: 'ruler.remote_write.client.queue_config.min_backoff', flag: 'ruler.remote-write.client.min-backoff', type: dur, def: 30, help: 'First retry delay after a failed remote write.' },
+  { path: 'ruler.remote_write.client.queue_config.max_backoff', flag: 'ruler.remote-write.client.max-backoff', type: dur, def: 5 * S, help: 'Longest retry delay after failed remote writes.' },
 ];

@@ -264,6 +264,14 @@ export class Querier {
     return { data, stats: source.stats, execMs: performance.now() - t0 };
   }
 
+  /**
+   * An instant metric query at `atNs` over ingester memory and stored chunks: what the ruler
+   * evaluates every rule with (its RuleQuerier interface).
+   */
+  async instantQuery(tenant: string, expr: SampleExpr, atNs: bigint): Promise<MetricResult> {
+    return (await this.metricQuery({ tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true })).data;
+  }
+
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
   protected async entrySource(tenant: string, endNs: bigint): Promise<QuerierEntrySource> {
     const deletes = this.deps.deletes ? await this.deps.deletes(tenant) : null;

@@ -8,6 +8,7 @@ import { Compiler } from './compile.js';
 import { FUNCS } from './funcs.js';
 import { parseTemplate } from './parse.js';
 import type { CompiledTemplate, TemplateContext } from './types.js';
+import { labelMaps } from './values.js';
 
 export { TemplateExecError } from './types.js';
 export type { CompiledTemplate, TemplateContext } from './types.js';
@@ -29,4 +30,13 @@ export function compileTemplate(text: string, name = 'line'): CompiledTemplate {
     referencedLabels,
     execute: (ctx: TemplateContext) => run(ctx),
   };
+}
+
+/**
+ * Marks a plain object as a label map (Go's map[string]string), so that a missing key reads as
+ * "" instead of `<no value>`. Returns the same object.
+ */
+export function asLabelMap<T extends object>(o: T): T {
+  labelMaps.add(o);
+  return o;
 }
