@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { Distributor, StaticLimitsProvider, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
@@ -8,7 +8,8 @@ import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
-import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
+import { ResultsCache } from '../frontend/results-cache.js';
+import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, type ObjectClient } from '../storage/index.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
 
@@ -57,11 +58,14 @@ export class App {
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     const mods = resolveTargets(cfg.target);
-    this.objects = cfg.storage_config.object_store === 'memory' ? new MemoryObjectClient() : new FilesystemObjectClient(cfg.storage_config.filesystem.directory);
+    this.objects = newObjectClient(cfg);
+    if (this.objects instanceof S3ObjectClient) registerS3Metrics(this.registry, this.objects);
     const limitsOf = (_tenant: string): LimitsConfig => cfg.limits_config;
+    const st = cfg.storage_config;
     // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
-    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cfg.storage_config.chunk_cache_size, verifyChecksum: false });
-    const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
+    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), verifyChecksum: false });
+    const indexReader = new IndexReader(this.objects, { cacheBytes: cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), listCacheTtlMs: st.index_list_ttl });
+    const caches: Record<string, CacheCounters> = { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache };
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader);
 
@@ -78,9 +82,15 @@ export class App {
       const limits = new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config));
       this.distributor = new Distributor({ limits, ingester: this.ingester!, registry: this.registry });
     }
+    let rangeMetricQuery: ResultsCache | null = null;
     if (mods.has('querier')) {
       this.querier = new Querier({ cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) });
+      if (cfg.query_range.cache_results) {
+        rangeMetricQuery = new ResultsCache(this.querier, { maxBytes: cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, limits: limitsOf });
+        caches['results'] = rangeMetricQuery.lru;
+      }
     }
+    registerCacheMetrics(this.registry, caches);
     this.http = new HttpServer({
       logger: logger.child({ component: 'http' }),
       registry: this.registry,
@@ -94,6 +104,7 @@ export class App {
     registerRoutes(this.http, {
       push: dist ? { decode: (b, ct, ce) => decodePushBody(b, ct, ce, maxBody), push: (t, r) => dist.push(t, r) } : null,
       querier: this.querier,
+      rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       registry: this.registry,
       readiness: () => this.ingester?.readiness() ?? { ready: true, reason: '' },
       configYaml: () => configToYaml(cfg),
@@ -117,4 +128,101 @@ export class App {
     await closing;
     await this.objects.close();
   }
+}
+
+/** Loki's embedded cache sizes are MB of 10^6 bytes. */
+const MB = 1_000_000;
+
+/** A cache's byte budget: disabled, its Loki-style `max_size_mb`, or the older byte setting. */
+function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyBytes: number): number {
+  if (!embedded.enabled) return 0;
+  return embedded.max_size_mb > 0 ? embedded.max_size_mb * MB : legacyBytes;
+}
+
+/** The object store named by `storage_config.object_store`. */
+function newObjectClient(cfg: SiltConfig): ObjectClient {
+  const st = cfg.storage_config;
+  switch (st.object_store) {
+    case 'memory':
+      return new MemoryObjectClient();
+    case 'filesystem':
+      return new FilesystemObjectClient(st.filesystem.directory);
+    case 's3':
+    case 'aws': {
+      const a = st.aws;
+      return new S3ObjectClient({
+        bucket: a.bucketnames,
+        endpoint: a.endpoint,
+        region: a.region,
+        accessKeyId: a.access_key_id,
+        secretAccessKey: a.secret_access_key,
+        sessionToken: a.session_token,
+        insecure: a.insecure,
+        forcePathStyle: a.s3forcepathstyle,
+        keyPrefix: a.storage_prefix,
+        requestTimeoutMs: a.http_config.response_header_timeout,
+        maxConcurrency: a.http_config.max_connections_per_host,
+        minBackoffMs: a.backoff_config.min_period,
+        maxBackoffMs: a.backoff_config.max_period,
+        maxRetries: a.backoff_config.max_retries,
+      });
+    }
+  }
+}
+
+/**
+ * A counter that mirrors a monotonically growing number read at scrape time (the caches and
+ * the S3 client keep plain counters on their hot paths).
+ */
+function mirrorCounter(registry: Registry, name: string, help: string, label: string, sources: Record<string, () => number>): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      for (const [k, read] of Object.entries(sources)) {
+        const v = read();
+        const d = v - (last.get(k) ?? 0);
+        if (d > 0) this.inc({ [label]: k }, d);
+        else if (d === 0 && !last.has(k)) this.inc({ [label]: k }, 0);
+        last.set(k, v);
+      }
+    },
+  });
+}
+
+/** What the cache metrics read from a ByteLru. */
+interface CacheCounters {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly sizeBytes: number;
+}
+
+/** silt_cache_{hits,misses,evictions}_total and silt_cache_size_bytes, by cache. */
+function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCounters>): void {
+  const per = (f: (c: CacheCounters) => number): Record<string, () => number> =>
+    Object.fromEntries(Object.entries(caches).map(([k, c]) => [k, () => f(c)]));
+  mirrorCounter(registry, 'silt_cache_hits_total', 'Cache lookups that found an entry.', 'cache', per((c) => c.hits));
+  mirrorCounter(registry, 'silt_cache_misses_total', 'Cache lookups that found nothing.', 'cache', per((c) => c.misses));
+  mirrorCounter(registry, 'silt_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'cache', per((c) => c.evictions));
+  new Gauge({
+    name: 'silt_cache_size_bytes',
+    help: 'Bytes held by each cache.',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.sizeBytes);
+    },
+  });
+}
+
+/** silt_s3_requests_total, silt_s3_request_retries_total, silt_s3_request_failures_total. */
+function registerS3Metrics(registry: Registry, s3: S3ObjectClient): void {
+  const one = (f: () => number): Record<string, () => number> => ({ [s3.cfg.bucket]: f });
+  mirrorCounter(registry, 'silt_s3_requests_total', 'S3 requests sent, retries included.', 'bucket', one(() => s3.stats.requests));
+  mirrorCounter(registry, 'silt_s3_request_retries_total', 'S3 requests retried after a transient failure.', 'bucket', one(() => s3.stats.retries));
+  mirrorCounter(registry, 'silt_s3_request_failures_total', 'S3 operations that failed after every retry.', 'bucket', one(() => s3.stats.failures));
 }

@@ -21,12 +21,28 @@ export interface SiltConfig {
   };
   common: { path_prefix: string };
   storage_config: {
-    object_store: 'filesystem' | 'memory';
+    object_store: 'filesystem' | 'memory' | 's3' | 'aws';
     filesystem: { directory: string };
+    aws: {
+      bucketnames: string;
+      endpoint: string;
+      region: string;
+      access_key_id: string;
+      secret_access_key: string;
+      session_token: string;
+      insecure: boolean;
+      s3forcepathstyle: boolean;
+      storage_prefix: string;
+      http_config: { response_header_timeout: number; max_connections_per_host: number };
+      backoff_config: { min_period: number; max_period: number; max_retries: number };
+    };
     chunk_cache_size: number;
     index_cache_size: number;
+    index_queries_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } };
     index_list_ttl: number;
   };
+  chunk_store_config: { chunk_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } } };
+  query_range: { cache_results: boolean; results_cache: { cache: { embedded_cache: { max_size_mb: number } } } };
   ingester: {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
     chunk_block_size: number;
@@ -73,6 +89,8 @@ export interface LimitsConfig {
   max_structured_metadata_size: number;
   max_structured_metadata_entries_count: number;
   max_push_body_size: number;
+  split_queries_by_interval: number;
+  max_cache_freshness_per_query: number;
 }
 
 export const ALL_SETTINGS: readonly Setting[] = [...SETTINGS, ...LIMIT_SETTINGS];
@@ -139,8 +157,29 @@ function coerce(s: Setting, raw: unknown, where: string, errors: string[]): unkn
   }
 }
 
+/**
+ * YAML sections that are other names for a settings section: Loki's `common.storage.s3`
+ * configures the same S3 client as `storage_config.aws`. Explicit `storage_config.aws` keys win.
+ */
+const YAML_ALIASES: readonly (readonly [string, string])[] = [['common.storage.s3', 'storage_config.aws']];
+
+/** Applies a parsed YAML document: direct keys first, then aliased sections where not set directly. */
+function applyYamlDocument(out: Record<string, unknown>, doc: unknown, file: string, errors: string[]): void {
+  const set = new Set<string>();
+  const deferred: [string, unknown][] = [];
+  applyYaml(out, doc, '', file, errors, set, deferred);
+  for (const [p, v] of deferred) {
+    if (set.has(p)) continue;
+    const s = BY_PATH.get(p)!;
+    const val = coerce(s, v, file, errors);
+    if (val !== undefined) setPath(out, p, val);
+  }
+  // Loki: an S3 section in common storage makes S3 the object store unless one is named.
+  if (deferred.length > 0 && !set.has('storage_config.object_store')) setPath(out, 'storage_config.object_store', 's3');
+}
+
 /** Walks parsed YAML, reporting unknown keys and coercing known ones. */
-function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, file: string, errors: string[]): void {
+function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, file: string, errors: string[], set: Set<string>, deferred: [string, unknown][], alias: string | null = null): void {
   if (node === null || node === undefined) return;
   if (typeof node !== 'object' || Array.isArray(node)) {
     errors.push(`${file}: ${prefix || 'top level'} must be a mapping`);
@@ -148,12 +187,23 @@ function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, 
   }
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
     const p = prefix ? `${prefix}.${k}` : k;
-    const s = BY_PATH.get(p);
+    const a = alias !== null ? `${alias}.${k}` : YAML_ALIASES.find(([from]) => from === p)?.[1] ?? null;
+    if (a !== null && alias === null) {
+      applyYaml(out, v, p, file, errors, set, deferred, a); // an aliased section
+      continue;
+    }
+    const target = a ?? p;
+    const s = BY_PATH.get(target);
     if (s) {
+      if (alias !== null) {
+        deferred.push([target, v]);
+        continue;
+      }
       const val = coerce(s, v, file, errors);
       if (val !== undefined) setPath(out, p, val);
-    } else if (ALL_SETTINGS.some((x) => x.path.startsWith(p + '.'))) {
-      applyYaml(out, v, p, file, errors);
+      set.add(p);
+    } else if (ALL_SETTINGS.some((x) => x.path.startsWith(target + '.')) || YAML_ALIASES.some(([from]) => from.startsWith(p + '.'))) {
+      applyYaml(out, v, p, file, errors, set, deferred, a);
     } else {
       errors.push(`${file}: field ${p} not found in type config`);
     }
@@ -230,7 +280,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (text !== null) {
       if (args.expandEnv) text = expandEnv(text, env);
       try {
-        applyYaml(out, parseYaml(text), '', args.configFile, errors);
+        applyYamlDocument(out, parseYaml(text), args.configFile, errors);
       } catch (e) {
         errors.push(`${args.configFile}: invalid YAML: ${(e as Error).message}`);
       }
@@ -263,6 +313,14 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
   if (cfg.limits_config.max_line_size < 0) errors.push('limits_config.max_line_size must be >= 0');
+  const st = cfg.storage_config;
+  if (st.object_store === 's3' || st.object_store === 'aws') {
+    if (st.aws.bucketnames === '') errors.push('storage_config.aws.bucketnames is required when storage_config.object_store is s3');
+    else if (st.aws.bucketnames.includes(',')) errors.push(`storage_config.aws.bucketnames ${JSON.stringify(st.aws.bucketnames)}: only one bucket is supported`);
+    if ((st.aws.access_key_id === '') !== (st.aws.secret_access_key === '')) errors.push('storage_config.aws: set both access_key_id and secret_access_key, or neither (AWS SDK default credentials)');
+    if (st.aws.backoff_config.min_period > st.aws.backoff_config.max_period) errors.push('storage_config.aws.backoff_config.min_period must not exceed max_period');
+    if (st.aws.http_config.response_header_timeout <= 0) errors.push('storage_config.aws.http_config.response_header_timeout must be positive');
+  }
 }
 
 function resolveDerived(cfg: SiltConfig): SiltConfig {

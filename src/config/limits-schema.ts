@@ -26,5 +26,7 @@ export const LIMIT_SETTINGS: readonly Setting[] = [
   { path: 'limits_config.max_global_streams_per_user', flag: 'ingester.max-global-streams-per-user', type: { t: 'int', min: 0 }, def: 5000, help: 'Active streams per tenant across the cluster (0 = unlimited).' },
   { path: 'limits_config.max_structured_metadata_size', flag: 'limits.max-structured-metadata-size', type: { t: 'bytes' }, def: 64 * KB, help: 'Largest structured metadata of one entry.' },
   { path: 'limits_config.max_structured_metadata_entries_count', flag: 'limits.max-structured-metadata-entries-count', type: { t: 'int', min: 0 }, def: 128, help: 'Most structured metadata pairs of one entry.' },
+  { path: 'limits_config.split_queries_by_interval', flag: 'querier.split-queries-by-interval', type: { t: 'duration' }, def: 30 * 60_000, help: 'Split metric range queries into windows of this length, aligned to it, for the results cache (0 disables splitting and caching).' },
+  { path: 'limits_config.max_cache_freshness_per_query', flag: 'frontend.max-cache-freshness', type: { t: 'duration' }, def: 10 * 60_000, help: 'Results newer than this are not cached (late data may still arrive).' },
   { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
 ];

@@ -64,6 +64,11 @@ export interface MetricQueryRequest {
   endNs: bigint;
   stepNs: bigint;
   instant: boolean;
+  /**
+   * End of the whole query when this is one window of a split query: the ingesters are asked
+   * (or not) as for the whole query, so split and unsplit answers agree. Default `endNs`.
+   */
+  ingesterEndNs?: bigint;
 }
 
 export interface MetricQueryResult {
@@ -254,7 +259,7 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
+    const source = new QuerierEntrySource(req.tenant, this.deps.ingester && this.useIngester(req.ingesterEndNs ?? req.endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks);
     const data = await evaluateMetric(
       req.expr,
       { startNs: req.startNs, endNs: req.endNs, stepNs: req.stepNs, instant: req.instant, maxSeries: lim.max_query_series },
