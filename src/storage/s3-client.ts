@@ -155,7 +155,7 @@ function describe(e: unknown): string {
   const status = statusOf(e);
   const msg = e instanceof Error ? e.message : String(e);
   const n = nameOf(e);
-  return `${n !== '' && !msg.includes(n) ? n + ': ' : ''}${msg}${status !== undefined ? ` (HTTP ${status})` : ''}`;
+  return `${n !== '' && n !== 'Error' && !msg.includes(n) ? n + ': ' : ''}${msg}${status !== undefined ? ` (HTTP ${status})` : ''}`;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
