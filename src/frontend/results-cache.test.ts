@@ -107,7 +107,7 @@ describe('ResultsCache', () => {
 
   it('reuses windows across overlapping queries and computes only the missing ones', async () => {
     const calls: [bigint, bigint][] = [];
-    const spy = { metricQuery: (r: MetricQueryRequest) => (calls.push([r.startNs, r.endNs]), querier.metricQuery(r)) };
+    const spy = { metricQuery: (r: MetricQueryRequest) => (calls.push([r.startNs, r.endNs]), querier.metricQuery(r)), checkMetricRequest: (r: MetricQueryRequest) => querier.checkMetricRequest(r) };
     const limits: ResultsCacheLimits = { split_queries_by_interval: 30 * MIN, max_cache_freshness_per_query: 10 * MIN, max_query_series: 500 };
     const cache = new ResultsCache(spy, { maxBytes: 1 << 24, limits: () => limits, nowMs: () => NOW_MS });
     const expr = parseExpr('sum by (level) (count_over_time({app=~".+"}[1m]))') as SampleExpr;
@@ -132,7 +132,7 @@ describe('ResultsCache', () => {
 
   it('passes instant queries and steps longer than the interval straight through', async () => {
     const calls: MetricQueryRequest[] = [];
-    const spy = { metricQuery: (r: MetricQueryRequest) => (calls.push(r), querier.metricQuery(r)) };
+    const spy = { metricQuery: (r: MetricQueryRequest) => (calls.push(r), querier.metricQuery(r)), checkMetricRequest: (r: MetricQueryRequest) => querier.checkMetricRequest(r) };
     const cache = new ResultsCache(spy, { maxBytes: 1 << 20, limits: () => ({ split_queries_by_interval: 30 * MIN, max_cache_freshness_per_query: 0, max_query_series: 500 }) });
     const expr = parseExpr('count_over_time({app="api"}[5m])') as SampleExpr;
     const at = BigInt(NOW_MS - 2 * 3_600_000) * NS_PER_MS;
@@ -140,6 +140,24 @@ describe('ResultsCache', () => {
     await cache.metricQuery({ tenant: 'fake', expr, startNs: at, endNs: at + 3_600_000n * NS_PER_MS, stepNs: 3_600_000n * NS_PER_MS, instant: false });
     expect(calls).toHaveLength(2);
     expect(cache.lru.count).toBe(0);
+  });
+
+  it('keeps the range and resolution limits of the whole query', async () => {
+    const cache = new ResultsCache(querier, { maxBytes: 1 << 20, limits: () => ({ split_queries_by_interval: 30 * MIN, max_cache_freshness_per_query: 0, max_query_series: 500 }) });
+    const expr = parseExpr('count_over_time({app="api"}[1m])') as SampleExpr;
+    const s = BigInt(NOW_MS - 3 * 3_600_000) * NS_PER_MS;
+    // 3 h at a 1 s step is 10,801 points: fine. At 0.9 s it is over 11,000, whatever the windows.
+    const tooFine: MetricQueryRequest = { tenant: 'fake', expr, startNs: s, endNs: s + 3n * 3_600_000n * NS_PER_MS, stepNs: 900_000_000n, instant: false };
+    const err = await querier.metricQuery(tooFine).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    // Cache the middle hour first, so the whole query would run as two shorter subqueries.
+    const H = 3_600_000n * NS_PER_MS;
+    await cache.metricQuery({ ...tooFine, startNs: s + H, endNs: s + 2n * H });
+    expect(cache.lru.count).toBeGreaterThan(0);
+    await expect(cache.metricQuery(tooFine)).rejects.toThrow((err as Error).message);
+    const tooLong: MetricQueryRequest = { tenant: 'fake', expr, startNs: s - 800n * 3_600_000n * NS_PER_MS, endNs: s, stepNs: 600_000n * NS_PER_MS, instant: false };
+    await cache.metricQuery({ ...tooLong, startNs: s - 10n * H, endNs: s - 5n * H });
+    await expect(cache.metricQuery(tooLong)).rejects.toThrow(/the query time range exceeds the limit/);
   });
 
   it('keeps the series limit of the whole query', async () => {

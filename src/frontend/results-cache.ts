@@ -23,6 +23,8 @@ import { ByteLru } from '../storage/index.js';
 /** What the results cache needs from the querier: metric query evaluation. */
 export interface MetricQuerier {
   metricQuery(req: MetricQueryRequest): Promise<MetricQueryResult>;
+  /** Throws what `metricQuery` would for the whole request's range, step and points. */
+  checkMetricRequest(req: MetricQueryRequest): void;
 }
 
 /** Per-tenant settings the cache reads (a slice of limits_config). */
@@ -61,7 +63,7 @@ interface Span {
  * Wraps a MetricQuerier with splitting and caching of range queries. Instant queries and
  * queries whose step is at least the split interval pass straight through.
  */
-export class ResultsCache implements MetricQuerier {
+export class ResultsCache {
   /** Cached windows; `hits`/`misses` are public for metrics (one lookup per cacheable window). */
   readonly lru: ByteLru<string, CachedWindow>;
   readonly #inner: MetricQuerier;
@@ -79,6 +81,8 @@ export class ResultsCache implements MetricQuerier {
     const lim = this.#limits(req.tenant);
     const intervalNs = BigInt(lim.split_queries_by_interval) * NS_PER_MS;
     if (req.instant || intervalNs <= 0n || req.stepNs <= 0n || req.stepNs >= intervalNs || req.endNs < req.startNs) return this.#inner.metricQuery(req);
+    // Limits on the whole query's range and resolution: each window alone would pass them.
+    this.#inner.checkMetricRequest(req);
     const t0 = performance.now();
     const spans = this.#spans(req, intervalNs, BigInt(this.#now() - lim.max_cache_freshness_per_query) * NS_PER_MS);
     const parts: MatrixSeries[][] = [];

@@ -12,7 +12,8 @@ import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
-import { evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import { DEFAULT_MAX_POINTS, evaluateMetric, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../logql/engine/errors.js';
 import type { SampleExpr } from '../logql/syntax/index.js';
 import { TopK } from './topk.js';
 
@@ -252,6 +253,18 @@ export class Querier {
       scanChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint, chunkKey(ref));
     }
     return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
+  }
+
+  /**
+   * The checks a metric query gets before evaluation (range length, step, points), without
+   * evaluating it: the query-frontend runs them on a whole query before splitting it, since
+   * each window alone would pass them.
+   */
+  checkMetricRequest(req: MetricQueryRequest): void {
+    this.checkRange(req.tenant, req.startNs, req.endNs);
+    if (req.instant) return;
+    if (req.stepNs <= 0n) throw new InvalidError(ERR_ZERO_OR_NEGATIVE_STEP);
+    if ((req.endNs - req.startNs) / req.stepNs > BigInt(DEFAULT_MAX_POINTS)) throw new InvalidError(stepTooSmallMessage(DEFAULT_MAX_POINTS));
   }
 
   /** Evaluates a metric query (instant or range) with the LogQL engine. */

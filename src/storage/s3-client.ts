@@ -285,16 +285,14 @@ export class S3ObjectClient implements ObjectClient {
   async put(key: string, body: Buffer): Promise<void> {
     const k = this.#key(key);
     if (body.length >= this.cfg.multipartThresholdBytes) return this.#putMultipart(key, k, body);
-    // Copy: the SDK may read the body after we return control, and callers may reuse theirs.
-    const copy = Buffer.from(body);
+    // No copy: the body is only read while the put is pending (callers must not mutate it then).
     await this.#call(`put "${key}"`, (abortSignal) =>
-      this.#s3.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: k, Body: copy, ContentLength: copy.length }), { abortSignal }),
+      this.#s3.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: k, Body: body, ContentLength: body.length }), { abortSignal }),
     );
   }
 
   /** Uploads in parts; the object appears atomically on completion. Aborts the upload on failure. */
-  async #putMultipart(key: string, k: string, body: Buffer): Promise<void> {
-    const copy = Buffer.from(body);
+  async #putMultipart(key: string, k: string, copy: Buffer): Promise<void> {
     const created = await this.#call(`start multipart upload of "${key}"`, (abortSignal) =>
       this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }),
     );
