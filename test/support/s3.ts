@@ -96,6 +96,8 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
   const bucket = opts.bucket ?? 'silt-test';
   const dir = mkdtempSync(path.join(tmpdir(), 'silt-s3rver-'));
   let cur = await spawnS3rver(dir, bucket, 0);
+  // Never leave an orphaned s3rver behind if the test process exits without cleanup.
+  process.once('exit', () => cur.proc.kill('SIGKILL'));
   const server: S3rverServer = {
     endpoint: `http://127.0.0.1:${cur.port}`,
     port: cur.port,
