@@ -14,6 +14,8 @@ const ALL: Record<string, string[]> = {
   rss: ['rss.ts', '10000', '1000000'],
   scan: ['scan.ts', '5300000', 'snappy'],
   metric: ['metric.ts', '5300000'],
+  'ingest-s3': ['ingest-s3.ts', '2000000', '50', '100', '8'],
+  'scan-s3': ['scan-s3.ts', '1000000'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

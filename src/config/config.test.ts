@@ -74,6 +74,8 @@ describe('config', () => {
     expect(common.storage_config.aws.bucketnames).toBe('a');
     expect(common.storage_config.aws.region).toBe('us-east-2');
     expect(() => loadConfig([`-config.file=${file('common:\n  storage:\n    s3:\n      bucket: a\n')}`])).toThrow(/field common\.storage\.s3\.bucket not found/);
+    expect(configToYaml(direct)).toContain('secret_access_key: "********"');
+    expect(configToYaml(direct)).not.toMatch(/secret_access_key: s\b/);
     const flags = loadConfig(['-storage.object-store=s3', '-s3.buckets=b', '-s3.force-path-style', '-s3.http.response-header-timeout=2s']);
     expect(flags.storage_config.aws).toMatchObject({ bucketnames: 'b', s3forcepathstyle: true, http_config: { response_header_timeout: 2000 } });
   });

@@ -345,6 +345,7 @@ export function configToYaml(cfg: SiltConfig): string {
     let v: unknown = s.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], cfg);
     if (s.type.t === 'duration') v = formatDurationMs(v as number);
     else if (s.type.t === 'bytes') v = formatBytes(v as number);
+    else if (s.secret === true && v !== '') v = '********';
     setPath(out, s.path, v);
   }
   return stringifyYaml(out);

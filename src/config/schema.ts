@@ -22,6 +22,8 @@ export interface Setting {
   readonly type: SettingType;
   readonly def: unknown;
   readonly help: string;
+  /** Never shown by `/config` (Loki's flagext.Secret prints "********"). */
+  readonly secret?: boolean;
 }
 
 const int = (min?: number, max?: number): SettingType => ({ t: 'int', ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
@@ -54,8 +56,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'storage_config.aws.endpoint', flag: 's3.endpoint', type: str, def: '', help: 'S3 endpoint URL or host:port (empty: AWS for the region). A bare host uses https unless insecure.' },
   { path: 'storage_config.aws.region', flag: 's3.region', type: str, def: '', help: 'S3 region (empty: us-east-1).' },
   { path: 'storage_config.aws.access_key_id', flag: 's3.access-key-id', type: str, def: '', help: 'S3 access key id; with secret_access_key empty too, the AWS SDK default credential chain is used.' },
-  { path: 'storage_config.aws.secret_access_key', flag: 's3.secret-access-key', type: str, def: '', help: 'S3 secret access key.' },
-  { path: 'storage_config.aws.session_token', flag: 's3.session-token', type: str, def: '', help: 'S3 session token for temporary static credentials.' },
+  { path: 'storage_config.aws.secret_access_key', flag: 's3.secret-access-key', type: str, def: '', help: 'S3 secret access key.', secret: true },
+  { path: 'storage_config.aws.session_token', flag: 's3.session-token', type: str, def: '', help: 'S3 session token for temporary static credentials.', secret: true },
   { path: 'storage_config.aws.insecure', flag: 's3.insecure', type: bool, def: false, help: 'Use plain HTTP for a bare-host endpoint.' },
   { path: 'storage_config.aws.s3forcepathstyle', flag: 's3.force-path-style', type: bool, def: false, help: 'Path-style URLs (endpoint/bucket/key), needed by MinIO and most S3-compatible stores.' },
   { path: 'storage_config.aws.storage_prefix', flag: 's3.storage-prefix', type: str, def: '', help: 'Prefix of every object key, e.g. "silt/" to share a bucket.' },
