@@ -71,6 +71,7 @@ describe('Silt on S3 (s3rver)', () => {
     expect(keys.some((k) => k.startsWith('index/'))).toBe(true);
     expect(keys.filter((k) => !k.startsWith('index/')).length).toBeGreaterThanOrEqual(3); // one chunk per stream at least
     expect((await lines(silt.url)).lines).toEqual(expected('first', 300).sort());
+    expect(await metric(silt.url, 'silt_s3_request_duration_seconds_count{operation="PutObject",status_code="200"}')).toBeGreaterThanOrEqual(4);
   });
 
   it('survives an S3 outage during ingest without losing data, and says so', async () => {

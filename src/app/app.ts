@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { Distributor, StaticLimitsProvider, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
@@ -58,7 +58,7 @@ export class App {
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     const mods = resolveTargets(cfg.target);
-    this.objects = newObjectClient(cfg);
+    this.objects = newObjectClient(cfg, this.registry);
     if (this.objects instanceof S3ObjectClient) registerS3Metrics(this.registry, this.objects);
     const limitsOf = (_tenant: string): LimitsConfig => cfg.limits_config;
     const st = cfg.storage_config;
@@ -140,7 +140,7 @@ function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyB
 }
 
 /** The object store named by `storage_config.object_store`. */
-function newObjectClient(cfg: SiltConfig): ObjectClient {
+function newObjectClient(cfg: SiltConfig, registry: Registry): ObjectClient {
   const st = cfg.storage_config;
   switch (st.object_store) {
     case 'memory':
@@ -165,7 +165,7 @@ function newObjectClient(cfg: SiltConfig): ObjectClient {
         minBackoffMs: a.backoff_config.min_period,
         maxBackoffMs: a.backoff_config.max_period,
         maxRetries: a.backoff_config.max_retries,
-      });
+      }, s3DurationObserver(registry));
     }
   }
 }
@@ -217,6 +217,18 @@ function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCo
       for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.sizeBytes);
     },
   });
+}
+
+/** silt_s3_request_duration_seconds{operation,status_code}, as Loki's loki_s3_request_duration_seconds. */
+function s3DurationObserver(registry: Registry): (operation: string, status: string, seconds: number) => void {
+  const h = new Histogram({
+    name: 'silt_s3_request_duration_seconds',
+    help: 'Time spent doing S3 requests, by operation and outcome.',
+    labelNames: ['operation', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return (operation, status, seconds) => h.observe({ operation, status_code: status }, seconds);
 }
 
 /** silt_s3_requests_total, silt_s3_request_retries_total, silt_s3_request_failures_total. */

@@ -129,16 +129,19 @@ describe('S3ObjectClient against a misbehaving server', () => {
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
+  let seen: string[] = [];
   const make = (extra: Partial<S3ObjectClientConfig> = {}): S3ObjectClient =>
-    new S3ObjectClient({ bucket: 'b', endpoint, accessKeyId: 'x', secretAccessKey: 'y', forcePathStyle: true, minBackoffMs: 5, maxBackoffMs: 10, ...extra });
+    new S3ObjectClient({ bucket: 'b', endpoint, accessKeyId: 'x', secretAccessKey: 'y', forcePathStyle: true, minBackoffMs: 5, maxBackoffMs: 10, ...extra }, (op, status) => seen.push(`${op} ${status}`));
 
   it('retries 503 SlowDown with backoff and succeeds', async () => {
     mode = 'flaky';
     hits = 0;
+    seen = [];
     const c = make();
     expect((await c.get('k')).toString()).toBe('hello');
     expect(hits).toBe(3);
     expect(c.stats.retries).toBe(2);
+    expect(seen).toEqual(['GetObject 503', 'GetObject 503', 'GetObject 200']);
     await c.close();
   });
 
@@ -149,6 +152,7 @@ describe('S3ObjectClient against a misbehaving server', () => {
     const err = await c.get('k').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnavailableError);
     expect((err as Error).message).toMatch(/timed out/);
+    expect(seen.slice(-2)).toEqual(['GetObject timeout', 'GetObject timeout']);
     expect(Date.now() - t0).toBeLessThan(3_000);
     await c.close();
   });

@@ -92,6 +92,12 @@ export interface S3ClientStats {
   failures: number;
 }
 
+/**
+ * Called after every request attempt with the S3 operation (`GetObject`, `PutObject`, …), the
+ * outcome (`200`, an HTTP status, `timeout` or `error` for no answer) and its duration.
+ */
+export type RequestObserver = (operation: string, status: string, seconds: number) => void;
+
 /** The parts of an SDK error we look at. */
 interface SdkError {
   name?: string;
@@ -169,9 +175,12 @@ export class S3ObjectClient implements ObjectClient {
   readonly #s3: S3Client;
   readonly #prefix: string;
   readonly #sem: Semaphore;
+  readonly #observe: RequestObserver | undefined;
   #closed = false;
 
-  constructor(cfg: Partial<S3ObjectClientConfig> & { bucket: string }) {
+  /** `observe` is told about every attempt (for a request-duration histogram). */
+  constructor(cfg: Partial<S3ObjectClientConfig> & { bucket: string }, observe?: RequestObserver) {
+    this.#observe = observe;
     const c: S3ObjectClientConfig = { ...DEFAULT_S3_CONFIG, ...cfg };
     if (c.bucket === '') throw new InvalidError('S3 storage needs a bucket name (storage_config.aws.bucketnames)');
     if (c.partSizeBytes < MIN_PART_BYTES) throw new InvalidError(`S3 part size ${c.partSizeBytes} is below the 5 MiB S3 minimum`);
@@ -213,7 +222,7 @@ export class S3ObjectClient implements ObjectClient {
    * failures with exponential backoff and full jitter. Not-found and other client errors pass
    * through untouched for the caller to classify.
    */
-  async #call<T>(what: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call<T>(operation: string, what: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (this.#closed) throw new UnavailableError(`S3 client is closed (${what})`);
     let lastErr: unknown;
     for (let attempt = 0; attempt <= this.cfg.maxRetries; attempt++) {
@@ -225,11 +234,15 @@ export class S3ObjectClient implements ObjectClient {
       await this.#sem.acquire();
       const ac = new AbortController();
       const timer = setTimeout(() => ac.abort(new Error(`timed out after ${this.cfg.requestTimeoutMs}ms`)), this.cfg.requestTimeoutMs);
+      const t0 = performance.now();
       try {
         this.stats.requests++;
-        return await op(ac.signal);
+        const out = await op(ac.signal);
+        this.#observe?.(operation, '200', (performance.now() - t0) / 1000);
+        return out;
       } catch (e) {
         lastErr = ac.signal.aborted ? new Error(`request timed out after ${this.cfg.requestTimeoutMs}ms`, { cause: e }) : e;
+        this.#observe?.(operation, ac.signal.aborted ? 'timeout' : String(statusOf(e) ?? 'error'), (performance.now() - t0) / 1000);
         if (isNotFound(e) || !isTransient(e) || this.#closed) break;
       } finally {
         clearTimeout(timer);
@@ -244,7 +257,7 @@ export class S3ObjectClient implements ObjectClient {
   async get(key: string): Promise<Buffer> {
     const k = this.#key(key);
     try {
-      return await this.#call(`get "${key}"`, async (abortSignal) => {
+      return await this.#call('GetObject', `get "${key}"`, async (abortSignal) => {
         const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal });
         return readBody(r.Body);
       });
@@ -260,10 +273,10 @@ export class S3ObjectClient implements ObjectClient {
     try {
       if (length === 0) {
         // S3 has no empty range; still report a missing key.
-        await this.#call(`head "${key}"`, (abortSignal) => this.#s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
+        await this.#call('HeadObject', `head "${key}"`, (abortSignal) => this.#s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
         return Buffer.alloc(0);
       }
-      return await this.#call(`get range of "${key}"`, async (abortSignal) => {
+      return await this.#call('GetObject', `get range of "${key}"`, async (abortSignal) => {
         try {
           const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
           const body = await readBody(r.Body);
@@ -286,14 +299,14 @@ export class S3ObjectClient implements ObjectClient {
     const k = this.#key(key);
     if (body.length >= this.cfg.multipartThresholdBytes) return this.#putMultipart(key, k, body);
     // No copy: the body is only read while the put is pending (callers must not mutate it then).
-    await this.#call(`put "${key}"`, (abortSignal) =>
+    await this.#call('PutObject', `put "${key}"`, (abortSignal) =>
       this.#s3.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: k, Body: body, ContentLength: body.length }), { abortSignal }),
     );
   }
 
   /** Uploads in parts; the object appears atomically on completion. Aborts the upload on failure. */
   async #putMultipart(key: string, k: string, copy: Buffer): Promise<void> {
-    const created = await this.#call(`start multipart upload of "${key}"`, (abortSignal) =>
+    const created = await this.#call('CreateMultipartUpload', `start multipart upload of "${key}"`, (abortSignal) =>
       this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }),
     );
     const uploadId = created.UploadId;
@@ -305,13 +318,13 @@ export class S3ObjectClient implements ObjectClient {
         Array.from({ length: count }, async (_, i) => {
           const PartNumber = i + 1;
           const Body = copy.subarray(i * partSize, Math.min(copy.length, (i + 1) * partSize));
-          const r = await this.#call(`upload part ${PartNumber} of "${key}"`, (abortSignal) =>
+          const r = await this.#call('UploadPart', `upload part ${PartNumber} of "${key}"`, (abortSignal) =>
             this.#s3.send(new UploadPartCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, PartNumber, Body, ContentLength: Body.length }), { abortSignal }),
           );
           return { PartNumber, ETag: r.ETag };
         }),
       );
-      await this.#call(`complete multipart upload of "${key}"`, (abortSignal) =>
+      await this.#call('CompleteMultipartUpload', `complete multipart upload of "${key}"`, (abortSignal) =>
         this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal }),
       );
     } catch (e) {
@@ -327,7 +340,7 @@ export class S3ObjectClient implements ObjectClient {
     let token: string | undefined;
     // Pages of up to 1000 keys, chained by continuation token.
     do {
-      const page = await this.#call(`list "${prefix}"`, (abortSignal) =>
+      const page = await this.#call('ListObjectsV2', `list "${prefix}"`, (abortSignal) =>
         this.#s3.send(
           new ListObjectsV2Command({
             Bucket: this.cfg.bucket,
@@ -357,7 +370,7 @@ export class S3ObjectClient implements ObjectClient {
   async delete(key: string): Promise<void> {
     const k = this.#key(key);
     try {
-      await this.#call(`delete "${key}"`, (abortSignal) => this.#s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
+      await this.#call('DeleteObject', `delete "${key}"`, (abortSignal) => this.#s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
