@@ -2,7 +2,8 @@
  * Silt on a real S3 server (s3rver in a child process): push, flush, query back; then an
  * outage during ingest: pushes are still acknowledged (WAL), flushes fail and are retried with
  * backoff, queries that need storage fail fast with 503, and once S3 is back every entry
- * reaches the bucket, as a second Silt that sees only the bucket confirms.
+ * reaches the bucket, as a second Silt that sees only the bucket confirms. A frozen (SIGSTOP)
+ * server shows the same for an S3 that accepts connections but never answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectClient } from '../src/storage/index.js';
@@ -102,6 +103,28 @@ describe('Silt on S3 (s3rver)', () => {
     } finally {
       await reader.stop();
     }
+  });
+
+  it('times out against a hung S3 instead of hanging, and catches up when it answers again', async () => {
+    s3.pause();
+    try {
+      await push(silt.url, batch('third', 90, 2_000));
+      // Flush attempts time out (1 s per attempt, one retry) and are counted.
+      const t0 = Date.now();
+      await silt.app.ingester!.flushNow();
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect(await metric(silt.url, 'silt_s3_request_duration_seconds_count{operation="PutObject",status_code="timeout"}')).toBeGreaterThan(0);
+      const t1 = Date.now();
+      const down = await lines(silt.url);
+      expect(Date.now() - t1).toBeLessThan(10_000);
+      expect(down.status).toBe(503);
+      expect(down.body).toMatch(/timed out/);
+    } finally {
+      s3.resume();
+    }
+    await silt.app.ingester!.flushNow();
+    const all = [...expected('first', 300), ...expected('second', 300), ...expected('third', 90)].sort();
+    expect((await lines(silt.url)).lines).toEqual(all);
   });
 
   it('serves metric queries through the results cache and counts its hits', async () => {

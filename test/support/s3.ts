@@ -31,6 +31,12 @@ export interface S3Server {
 export interface S3rverServer extends S3Server {
   port: number;
   restart(): Promise<void>;
+  /**
+   * Freezes the server process (SIGSTOP): the kernel still accepts connections, but nothing
+   * answers, like an overloaded or partitioned S3. `resume()` (SIGCONT) lets it answer again.
+   */
+  pause(): void;
+  resume(): void;
 }
 
 /** Silt flags pointing storage at `s`. */
@@ -84,7 +90,7 @@ async function spawnS3rver(dir: string, bucket: string, port: number): Promise<{
 }
 
 function kill(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+  if (proc.exitCode !== null || (proc.signalCode !== null && proc.signalCode !== 'SIGSTOP')) return Promise.resolve();
   return new Promise((resolve) => {
     proc.once('exit', () => resolve());
     proc.kill('SIGKILL');
@@ -106,6 +112,8 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
     secretAccessKey: 'S3RVER',
     region: 'us-east-1',
     stop: () => kill(cur.proc),
+    pause: () => void cur.proc.kill('SIGSTOP'),
+    resume: () => void cur.proc.kill('SIGCONT'),
     restart: async () => {
       await kill(cur.proc);
       // The port was ours a moment ago; retry briefly in case the OS has not released it.
