@@ -92,6 +92,19 @@ describe('S3ObjectClient on fauxqs', () => {
     await s3.cleanup();
   });
   runObjectClientContract('fauxqs', async () => ({ client: clientOn(s3), cleanup: async () => {} }));
+
+  it('reports a missing bucket as unavailable, never as a missing object', async () => {
+    const c = clientOn({ ...s3, bucket: 'no-such-bucket' }, { maxRetries: 0 });
+    for (const op of [() => c.get('k'), () => c.getRange('k', 0, 1), () => c.list(''), () => c.delete('k'), () => c.put('k', Buffer.from('x'))]) {
+      const err = await op().then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/NoSuchBucket|bucket/i);
+    }
+    await c.close();
+  });
 });
 
 /**

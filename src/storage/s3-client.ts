@@ -142,8 +142,10 @@ function nameOf(e: unknown): string {
   return err?.name ?? err?.code ?? '';
 }
 
+/** A missing key (not a missing bucket, which is a configuration problem). */
 function isNotFound(e: unknown): boolean {
   const n = nameOf(e);
+  if (n === 'NoSuchBucket') return false;
   return n === 'NoSuchKey' || n === 'NotFound' || statusOf(e) === 404;
 }
 
@@ -219,7 +221,7 @@ export class S3ObjectClient implements ObjectClient {
 
   /**
    * Runs `op` under the concurrency limit with a deadline per attempt, retrying transient
-   * failures with exponential backoff and full jitter. Not-found and other client errors pass
+   * failures with exponential backoff (each wait random in [cap/2, cap]). Not-found and other client errors pass
    * through untouched for the caller to classify.
    */
   async #call<T>(operation: string, what: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
