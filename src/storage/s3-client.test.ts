@@ -93,6 +93,30 @@ describe('S3ObjectClient on fauxqs', () => {
   });
   runObjectClientContract('fauxqs', async () => ({ client: clientOn(s3), cleanup: async () => {} }));
 
+  it('takes credentials from the SDK default chain when none are configured', async () => {
+    const saved = { ...process.env };
+    try {
+      Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'from-env', AWS_SECRET_ACCESS_KEY: 'from-env-secret', AWS_EC2_METADATA_DISABLED: 'true' });
+      const c = new S3ObjectClient({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, keyPrefix: `env-${n++}` });
+      await c.put('k', Buffer.from('v'));
+      expect((await c.get('k')).toString()).toBe('v');
+      await c.close();
+      // No credentials anywhere: a clear error, no retries, no crash.
+      for (const k of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']) delete process.env[k];
+      process.env['AWS_SHARED_CREDENTIALS_FILE'] = '/nonexistent/credentials';
+      process.env['AWS_CONFIG_FILE'] = '/nonexistent/config';
+      const none = new S3ObjectClient({ bucket: s3.bucket, endpoint: s3.endpoint, forcePathStyle: true, keyPrefix: `env-${n++}` });
+      const err = await none.get('k').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnavailableError);
+      expect((err as Error).message).toMatch(/credentials/i);
+      expect(none.stats.retries).toBe(0);
+      await none.close();
+    } finally {
+      for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+      Object.assign(process.env, saved);
+    }
+  });
+
   it('reports a missing bucket as unavailable, never as a missing object', async () => {
     const c = clientOn({ ...s3, bucket: 'no-such-bucket' }, { maxRetries: 0 });
     for (const op of [() => c.get('k'), () => c.getRange('k', 0, 1), () => c.list(''), () => c.delete('k'), () => c.put('k', Buffer.from('x'))]) {

@@ -154,7 +154,7 @@ function isTransient(e: unknown): boolean {
   const status = statusOf(e);
   if (status !== undefined) return status >= 500 || status === 429 || status === 408;
   const n = nameOf(e);
-  if (n === 'NoSuchBucket' || n === 'AccessDenied' || n === 'InvalidAccessKeyId' || n === 'SignatureDoesNotMatch') return false;
+  if (n === 'NoSuchBucket' || n === 'AccessDenied' || n === 'InvalidAccessKeyId' || n === 'SignatureDoesNotMatch' || n === 'CredentialsProviderError') return false;
   // No HTTP status: the request never got an answer (refused, reset, aborted by our deadline).
   return true;
 }
