@@ -121,6 +121,7 @@ describe('ResultsCache', () => {
     calls.length = 0;
     const r = await cache.metricQuery(req(aligned, aligned + 2n * H - step)); // two cached + two new
     expect(calls).toEqual([[aligned + H, aligned + 2n * H - step]]);
+    expect([cache.lru.hits, cache.lru.misses]).toEqual([2, 4]); // per window
     expect(r.data).toEqual((await querier.metricQuery(req(aligned, aligned + 2n * H - step))).data);
     // Recent windows (newer than the freshness limit) are never cached.
     calls.length = 0;

@@ -88,17 +88,18 @@ export class ResultsCache {
     const parts: MatrixSeries[][] = [];
     const stats: ScanStats[] = [];
     // Runs of uncached windows are evaluated as one subquery each, then cut back into windows.
+    // One lookup per cacheable window, so hits and misses count windows.
+    const cached = spans.map((s) => (s.key !== null ? this.lru.get(s.key) : undefined));
     let i = 0;
     while (i < spans.length) {
-      const s = spans[i]!;
-      const hit = s.key !== null ? this.lru.get(s.key) : undefined;
+      const hit = cached[i];
       if (hit !== undefined) {
         parts.push(hit.series);
         i++;
         continue;
       }
       let j = i + 1;
-      while (j < spans.length && (spans[j]!.key === null || !this.lru.has(spans[j]!.key!))) j++;
+      while (j < spans.length && cached[j] === undefined) j++;
       const run = spans.slice(i, j);
       const r = await this.#inner.metricQuery({ ...req, startNs: run[0]!.firstNs, endNs: run[run.length - 1]!.lastNs, ingesterEndNs: req.ingesterEndNs ?? req.endNs });
       stats.push(r.stats);
