@@ -8,14 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectClient } from '../src/storage/index.js';
 import { s3Flags, startS3rver, type S3rverServer } from './support/s3.js';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { startChild, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 let s3: S3rverServer;
 let silt: InProcess;
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 
 function flags(): string[] {
-  return s3Flags(s3, ['-s3.max-retries=1', '-s3.min-backoff=10ms', '-s3.max-backoff=50ms', '-s3.http.response-header-timeout=1s', '-ingester.flush-op-backoff-max-period=200ms', '-querier.cache-results=true']);
+  return s3Flags(s3, ['-s3.max-retries=1', '-s3.min-backoff=10ms', '-s3.max-backoff=50ms', '-s3.http.response-header-timeout=1s', '-ingester.flush-op-backoff-max-period=200ms', '-querier.cache-results=true', '-log.level=error']);
 }
 
 /** `n` entries over 3 streams, one ms apart, ending a minute ago; lines carry `tag`. */
@@ -125,6 +125,36 @@ describe('Silt on S3 (s3rver)', () => {
     await silt.app.ingester!.flushNow();
     const all = [...expected('first', 300), ...expected('second', 300), ...expected('third', 90)].sort();
     expect((await lines(silt.url)).lines).toEqual(all);
+  });
+
+  it('keeps what it acknowledged across a crash while S3 is down (the WAL replays it)', async () => {
+    const dir = tempDir();
+    // startChild finds the port in the info-level startup log.
+    const quickFlush = ['-ingester.flush-check-period=250ms', '-ingester.chunks-idle-period=500ms', '-log.level=info'];
+    await s3.stop();
+    const first = await startChild(dir, [...flags(), ...quickFlush]);
+    try {
+      await push(first.url, batch('fourth', 120, 1_000));
+    } finally {
+      first.proc.kill('SIGKILL');
+      await first.exited;
+    }
+    await s3.restart();
+    const second = await startChild(dir, [...flags(), ...quickFlush]);
+    const reader = await startInProcess(tempDir(), [...flags(), '-target=querier']);
+    try {
+      const want = expected('fourth', 120).sort();
+      let got: string[] = [];
+      for (let i = 0; i < 80 && got.length < want.length; i++) {
+        got = (await lines(reader.url)).lines.filter((l) => l.startsWith('fourth '));
+        if (got.length < want.length) await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(got).toEqual(want);
+    } finally {
+      await reader.stop();
+      second.proc.kill('SIGKILL');
+      await second.exited;
+    }
   });
 
   it('serves metric queries through the results cache and counts its hits', async () => {
