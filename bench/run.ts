@@ -17,6 +17,8 @@ const ALL: Record<string, string[]> = {
   'ruler-latency': ['ruler-latency.ts', '30'],
   'ruler-eval': ['ruler-eval.ts', '1000', '1000', '10', '3'],
   compactor: ['compactor.ts', '1000000', '200'],
+  'ingest-s3': ['ingest-s3.ts', '2000000', '50', '100', '8'],
+  'scan-s3': ['scan-s3.ts', '1000000'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

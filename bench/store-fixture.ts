@@ -35,7 +35,11 @@ function sizeOf(p: string): number {
   return total;
 }
 
-export async function buildStore(lines: number, opts: { codec?: string; raw?: boolean; name?: string; blockCache?: string } = {}): Promise<StoreFixture> {
+/**
+ * `extraFlags` are appended to the config flags (e.g. S3 storage from `s3Flags`); chunk and
+ * index sizes are then measured by listing the object store instead of the chunk directory.
+ */
+export async function buildStore(lines: number, opts: { codec?: string; raw?: boolean; name?: string; blockCache?: string; extraFlags?: string[] } = {}): Promise<StoreFixture> {
   const dir = tempDir(`silt-bench-${opts.name ?? 'store'}-`);
   const rawFile = opts.raw ? path.join(dir, 'logs.raw') : '';
   const jsonFile = path.join(dir, 'logs.jsonl');
@@ -61,6 +65,7 @@ export async function buildStore(lines: number, opts: { codec?: string; raw?: bo
     '-validation.max-entries-limit=1000000',
     '-querier.max-query-series=100000',
     '-log.level=warn',
+    ...(opts.extraFlags ?? []),
   ]);
   const app = new App(cfg, pino({ level: 'warn' }));
   await app.start();
@@ -92,6 +97,15 @@ export async function buildStore(lines: number, opts: { codec?: string; raw?: bo
   await pushBatch();
   await ing.flushNow(true);
   const ingestSeconds = (performance.now() - t0) / 1000;
+  if (cfg.storage_config.object_store !== 'filesystem') {
+    let indexBytes = 0;
+    let chunkBytes = 0;
+    for (const o of (await app.objects.list('')).objects) {
+      if (o.key.startsWith('index/')) indexBytes += o.sizeBytes;
+      else chunkBytes += o.sizeBytes;
+    }
+    return { app, dir, rawFile, entries: n, firstNs, lastNs, ingestSeconds, chunkBytes, indexBytes };
+  }
   const chunksDir = cfg.storage_config.filesystem.directory;
   const indexBytes = sizeOf(path.join(chunksDir, 'index'));
   return { app, dir, rawFile, entries: n, firstNs, lastNs, ingestSeconds, chunkBytes: sizeOf(chunksDir) - indexBytes, indexBytes };

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
@@ -14,7 +14,8 @@ import { registerRoutes } from '../server/routes.js';
 import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { registerCompactorRoutes } from '../server/routes-compactor.js';
-import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
+import { ResultsCache } from '../frontend/results-cache.js';
+import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
@@ -72,7 +73,8 @@ export class App {
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     const mods = resolveTargets(cfg.target);
-    this.objects = cfg.storage_config.object_store === 'memory' ? new MemoryObjectClient() : new FilesystemObjectClient(cfg.storage_config.filesystem.directory);
+    this.objects = newObjectClient(cfg, this.registry);
+    if (this.objects instanceof S3ObjectClient) registerS3Metrics(this.registry, this.objects);
     const rc = (this.runtimeConfig = new RuntimeConfig({
       file: cfg.runtime_config.file,
       periodMs: cfg.runtime_config.period,
@@ -81,9 +83,11 @@ export class App {
       registry: this.registry,
     }));
     const limitsOf = (tenant: string): LimitsConfig => rc.limitsOf(tenant);
+    const st = cfg.storage_config;
     // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
-    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cfg.storage_config.chunk_cache_size, verifyChecksum: false });
-    const indexReader = new IndexReader(this.objects, { cacheBytes: cfg.storage_config.index_cache_size, listCacheTtlMs: cfg.storage_config.index_list_ttl });
+    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), verifyChecksum: false });
+    const indexReader = new IndexReader(this.objects, { cacheBytes: cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), listCacheTtlMs: st.index_list_ttl });
+    const caches: Record<string, CacheCounters> = { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache };
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader);
     this.deleteRequests = new DeleteRequestsStore(this.objects);
@@ -101,6 +105,7 @@ export class App {
     if (mods.has('distributor')) {
       this.distributor = new Distributor({ limits: new OverridesLimitsProvider(rc), ingester: this.ingester!, registry: this.registry });
     }
+    let rangeMetricQuery: ResultsCache | null = null;
     if (mods.has('querier')) {
       const deps = {
         cfg: cfg.querier,
@@ -111,6 +116,10 @@ export class App {
         deletes: (tenant: string) => deleteRequests.deleterFor(tenant),
       };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
+      if (cfg.query_range.cache_results) {
+        rangeMetricQuery = new ResultsCache(this.querier, { maxBytes: cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, limits: limitsOf });
+        caches['results'] = rangeMetricQuery.lru;
+      }
     }
     if (mods.has('ruler')) {
       const local = cfg.ruler.storage.type === 'local';
@@ -134,6 +143,7 @@ export class App {
         registry: this.registry,
       });
     }
+    registerCacheMetrics(this.registry, caches);
     this.http = new HttpServer({
       logger: logger.child({ component: 'http' }),
       registry: this.registry,
@@ -148,6 +158,7 @@ export class App {
     registerRoutes(this.http, {
       push: dist ? { decode: (b, ct, ce) => decodePushBody(b, ct, ce, maxBody), push: (t, r) => dist.push(t, r) } : null,
       querier: this.querier,
+      rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       registry: this.registry,
       readiness: () => this.ingester?.readiness() ?? { ready: true, reason: '' },
       configYaml: () => configToYaml(cfg),
@@ -188,4 +199,113 @@ export class App {
     await this.ruleObjects?.close();
     await this.objects.close();
   }
+}
+
+/** Loki's embedded cache sizes are MB of 10^6 bytes. */
+const MB = 1_000_000;
+
+/** A cache's byte budget: disabled, its Loki-style `max_size_mb`, or the older byte setting. */
+function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyBytes: number): number {
+  if (!embedded.enabled) return 0;
+  return embedded.max_size_mb > 0 ? embedded.max_size_mb * MB : legacyBytes;
+}
+
+/** The object store named by `storage_config.object_store`. */
+function newObjectClient(cfg: SiltConfig, registry: Registry): ObjectClient {
+  const st = cfg.storage_config;
+  switch (st.object_store) {
+    case 'memory':
+      return new MemoryObjectClient();
+    case 'filesystem':
+      return new FilesystemObjectClient(st.filesystem.directory);
+    case 's3':
+    case 'aws': {
+      const a = st.aws;
+      return new S3ObjectClient({
+        bucket: a.bucketnames,
+        endpoint: a.endpoint,
+        region: a.region,
+        accessKeyId: a.access_key_id,
+        secretAccessKey: a.secret_access_key,
+        sessionToken: a.session_token,
+        insecure: a.insecure,
+        forcePathStyle: a.s3forcepathstyle,
+        keyPrefix: a.storage_prefix,
+        requestTimeoutMs: a.http_config.response_header_timeout,
+        maxConcurrency: a.http_config.max_connections_per_host,
+        minBackoffMs: a.backoff_config.min_period,
+        maxBackoffMs: a.backoff_config.max_period,
+        maxRetries: a.backoff_config.max_retries,
+      }, s3DurationObserver(registry));
+    }
+  }
+}
+
+/**
+ * A counter that mirrors a monotonically growing number read at scrape time (the caches and
+ * the S3 client keep plain counters on their hot paths).
+ */
+function mirrorCounter(registry: Registry, name: string, help: string, label: string, sources: Record<string, () => number>): void {
+  const last = new Map<string, number>();
+  new Counter({
+    name,
+    help,
+    labelNames: [label],
+    registers: [registry],
+    collect() {
+      for (const [k, read] of Object.entries(sources)) {
+        const v = read();
+        const d = v - (last.get(k) ?? 0);
+        if (d > 0) this.inc({ [label]: k }, d);
+        else if (d === 0 && !last.has(k)) this.inc({ [label]: k }, 0);
+        last.set(k, v);
+      }
+    },
+  });
+}
+
+/** What the cache metrics read from a ByteLru. */
+interface CacheCounters {
+  readonly hits: number;
+  readonly misses: number;
+  readonly evictions: number;
+  readonly sizeBytes: number;
+}
+
+/** silt_cache_{hits,misses,evictions}_total and silt_cache_size_bytes, by cache. */
+function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCounters>): void {
+  const per = (f: (c: CacheCounters) => number): Record<string, () => number> =>
+    Object.fromEntries(Object.entries(caches).map(([k, c]) => [k, () => f(c)]));
+  mirrorCounter(registry, 'silt_cache_hits_total', 'Cache lookups that found an entry.', 'cache', per((c) => c.hits));
+  mirrorCounter(registry, 'silt_cache_misses_total', 'Cache lookups that found nothing.', 'cache', per((c) => c.misses));
+  mirrorCounter(registry, 'silt_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'cache', per((c) => c.evictions));
+  new Gauge({
+    name: 'silt_cache_size_bytes',
+    help: 'Bytes held by each cache.',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.sizeBytes);
+    },
+  });
+}
+
+/** silt_s3_request_duration_seconds{operation,status_code}, as Loki's loki_s3_request_duration_seconds. */
+function s3DurationObserver(registry: Registry): (operation: string, status: string, seconds: number) => void {
+  const h = new Histogram({
+    name: 'silt_s3_request_duration_seconds',
+    help: 'Time spent doing S3 requests, by operation and outcome.',
+    labelNames: ['operation', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return (operation, status, seconds) => h.observe({ operation, status_code: status }, seconds);
+}
+
+/** silt_s3_requests_total, silt_s3_request_retries_total, silt_s3_request_failures_total. */
+function registerS3Metrics(registry: Registry, s3: S3ObjectClient): void {
+  const one = (f: () => number): Record<string, () => number> => ({ [s3.cfg.bucket]: f });
+  mirrorCounter(registry, 'silt_s3_requests_total', 'S3 requests sent, retries included.', 'bucket', one(() => s3.stats.requests));
+  mirrorCounter(registry, 'silt_s3_request_retries_total', 'S3 requests retried after a transient failure.', 'bucket', one(() => s3.stats.retries));
+  mirrorCounter(registry, 'silt_s3_request_failures_total', 'S3 operations that failed after every retry.', 'bucket', one(() => s3.stats.failures));
 }

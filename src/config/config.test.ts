@@ -62,6 +62,50 @@ describe('config', () => {
     expect(configToYaml(defaultConfig())).toContain('max_chunk_age: 2h0m0s');
   });
 
+  it('reads S3 settings with Loki names from storage_config.aws and common.storage.s3', () => {
+    const direct = loadConfig([
+      `-config.file=${file('storage_config:\n  object_store: aws\n  aws:\n    bucketnames: logs\n    endpoint: minio:9000\n    insecure: true\n    s3forcepathstyle: true\n    access_key_id: k\n    secret_access_key: s\n    backoff_config:\n      max_retries: 2\n')}`,
+    ]);
+    expect(direct.storage_config.object_store).toBe('aws');
+    expect(direct.storage_config.aws).toMatchObject({ bucketnames: 'logs', endpoint: 'minio:9000', insecure: true, s3forcepathstyle: true, backoff_config: { max_retries: 2, min_period: 100, max_period: 3000 } });
+    // common.storage.s3 selects S3 and fills storage_config.aws; explicit storage_config.aws keys win.
+    const common = loadConfig([`-config.file=${file('common:\n  storage:\n    s3:\n      bucketnames: a\n      region: eu-west-1\nstorage_config:\n  aws:\n    region: us-east-2\n')}`]);
+    expect(common.storage_config.object_store).toBe('s3');
+    expect(common.storage_config.aws.bucketnames).toBe('a');
+    expect(common.storage_config.aws.region).toBe('us-east-2');
+    expect(() => loadConfig([`-config.file=${file('common:\n  storage:\n    s3:\n      bucket: a\n')}`])).toThrow(/field common\.storage\.s3\.bucket not found/);
+    expect(configToYaml(direct)).toContain('secret_access_key: "********"');
+    expect(configToYaml(direct)).not.toMatch(/secret_access_key: s\b/);
+    const flags = loadConfig(['-storage.object-store=s3', '-s3.buckets=b', '-s3.force-path-style', '-s3.http.response-header-timeout=2s']);
+    expect(flags.storage_config.aws).toMatchObject({ bucketnames: 'b', s3forcepathstyle: true, http_config: { response_header_timeout: 2000 } });
+  });
+
+  it('rejects incomplete S3 settings, all at once', () => {
+    expect(() => loadConfig(['-storage.object-store=s3'])).toThrow(/bucketnames is required/);
+    let msg = '';
+    try {
+      loadConfig(['-storage.object-store=s3', '-s3.buckets=a,b', '-s3.access-key-id=k', '-s3.min-backoff=5s']);
+    } catch (e) {
+      msg = (e as Error).message;
+    }
+    expect(msg).toMatch(/only one bucket/);
+    expect(msg).toMatch(/set both access_key_id and secret_access_key/);
+    expect(msg).toMatch(/min_period must not exceed max_period/);
+  });
+
+  it('knows the cache settings by their Loki names and keeps the older ones', () => {
+    const cfg = loadConfig([
+      `-config.file=${file('chunk_store_config:\n  chunk_cache_config:\n    embedded_cache:\n      max_size_mb: 50\nquery_range:\n  cache_results: true\nlimits_config:\n  split_queries_by_interval: 1h\n  max_cache_freshness_per_query: 5m\nstorage_config:\n  chunk_cache_size: 1MiB\n')}`,
+    ]);
+    expect(cfg.chunk_store_config.chunk_cache_config.embedded_cache.max_size_mb).toBe(50);
+    expect(cfg.storage_config.chunk_cache_size).toBe(1024 * 1024);
+    expect(cfg.query_range.cache_results).toBe(true);
+    expect(cfg.limits_config.split_queries_by_interval).toBe(3_600_000);
+    expect(cfg.limits_config.max_cache_freshness_per_query).toBe(300_000);
+    const def = defaultConfig();
+    expect([def.query_range.cache_results, def.limits_config.split_queries_by_interval, def.limits_config.max_cache_freshness_per_query]).toEqual([false, 1_800_000, 600_000]);
+  });
+
   it.each([
     ['30s', 30_000], ['1h30m', 5_400_000], ['500ms', 500], ['7d', 604_800_000], ['1.5h', 5_400_000], ['0', 0], ['x', null], ['5', null],
   ])('parses duration %s', (s, ms) => expect(parseDurationMs(s)).toBe(ms));

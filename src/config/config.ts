@@ -22,12 +22,28 @@ export interface SiltConfig {
   };
   common: { path_prefix: string };
   storage_config: {
-    object_store: 'filesystem' | 'memory';
+    object_store: 'filesystem' | 'memory' | 's3' | 'aws';
     filesystem: { directory: string };
+    aws: {
+      bucketnames: string;
+      endpoint: string;
+      region: string;
+      access_key_id: string;
+      secret_access_key: string;
+      session_token: string;
+      insecure: boolean;
+      s3forcepathstyle: boolean;
+      storage_prefix: string;
+      http_config: { response_header_timeout: number; max_connections_per_host: number };
+      backoff_config: { min_period: number; max_period: number; max_retries: number };
+    };
     chunk_cache_size: number;
     index_cache_size: number;
+    index_queries_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } };
     index_list_ttl: number;
   };
+  chunk_store_config: { chunk_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } } };
+  query_range: { cache_results: boolean; results_cache: { cache: { embedded_cache: { max_size_mb: number } } } };
   ingester: {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
     chunk_block_size: number;
@@ -127,6 +143,8 @@ export interface LimitsConfig {
   retention_period: number;
   retention_stream: StreamRetentionRule[];
   deletion_mode: DeletionMode;
+  split_queries_by_interval: number;
+  max_cache_freshness_per_query: number;
 }
 
 export const ALL_SETTINGS: readonly Setting[] = [...SETTINGS, ...LIMIT_SETTINGS];
@@ -239,8 +257,29 @@ function coerceStreamRetention(raw: unknown, bad: (why: string) => undefined): S
   return out;
 }
 
+/**
+ * YAML sections that are other names for a settings section: Loki's `common.storage.s3`
+ * configures the same S3 client as `storage_config.aws`. Explicit `storage_config.aws` keys win.
+ */
+const YAML_ALIASES: readonly (readonly [string, string])[] = [['common.storage.s3', 'storage_config.aws']];
+
+/** Applies a parsed YAML document: direct keys first, then aliased sections where not set directly. */
+function applyYamlDocument(out: Record<string, unknown>, doc: unknown, file: string, errors: string[]): void {
+  const set = new Set<string>();
+  const deferred: [string, unknown][] = [];
+  applyYaml(out, doc, '', file, errors, set, deferred);
+  for (const [p, v] of deferred) {
+    if (set.has(p)) continue;
+    const s = BY_PATH.get(p)!;
+    const val = coerce(s, v, file, errors);
+    if (val !== undefined) setPath(out, p, val);
+  }
+  // Loki: an S3 section in common storage makes S3 the object store unless one is named.
+  if (deferred.length > 0 && !set.has('storage_config.object_store')) setPath(out, 'storage_config.object_store', 's3');
+}
+
 /** Walks parsed YAML, reporting unknown keys and coercing known ones. */
-function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, file: string, errors: string[]): void {
+function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, file: string, errors: string[], set: Set<string>, deferred: [string, unknown][], alias: string | null = null): void {
   if (node === null || node === undefined) return;
   if (typeof node !== 'object' || Array.isArray(node)) {
     errors.push(`${file}: ${prefix || 'top level'} must be a mapping`);
@@ -248,12 +287,23 @@ function applyYaml(out: Record<string, unknown>, node: unknown, prefix: string, 
   }
   for (const [k, v] of Object.entries(node as Record<string, unknown>)) {
     const p = prefix ? `${prefix}.${k}` : k;
-    const s = BY_PATH.get(p);
+    const a = alias !== null ? `${alias}.${k}` : YAML_ALIASES.find(([from]) => from === p)?.[1] ?? null;
+    if (a !== null && alias === null) {
+      applyYaml(out, v, p, file, errors, set, deferred, a); // an aliased section
+      continue;
+    }
+    const target = a ?? p;
+    const s = BY_PATH.get(target);
     if (s) {
+      if (alias !== null) {
+        deferred.push([target, v]);
+        continue;
+      }
       const val = coerce(s, v, file, errors);
       if (val !== undefined) setPath(out, p, val);
-    } else if (ALL_SETTINGS.some((x) => x.path.startsWith(p + '.'))) {
-      applyYaml(out, v, p, file, errors);
+      set.add(p);
+    } else if (ALL_SETTINGS.some((x) => x.path.startsWith(target + '.')) || YAML_ALIASES.some(([from]) => from.startsWith(p + '.'))) {
+      applyYaml(out, v, p, file, errors, set, deferred, a);
     } else {
       errors.push(`${file}: field ${p} not found in type config`);
     }
@@ -330,7 +380,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     if (text !== null) {
       if (args.expandEnv) text = expandEnv(text, env);
       try {
-        applyYaml(out, parseYaml(text), '', args.configFile, errors);
+        applyYamlDocument(out, parseYaml(text), args.configFile, errors);
       } catch (e) {
         errors.push(`${args.configFile}: invalid YAML: ${(e as Error).message}`);
       }
@@ -373,6 +423,14 @@ function validate(cfg: SiltConfig, errors: string[]): void {
     if (!URL.canParse(u)) errors.push(`invalid URL ${JSON.stringify(u)} in the ruler section`);
   }
   for (const k of Object.keys(rl.external_labels)) if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(k)) errors.push(`ruler.external_labels: invalid label name ${JSON.stringify(k)}`);
+  const st = cfg.storage_config;
+  if (st.object_store === 's3' || st.object_store === 'aws') {
+    if (st.aws.bucketnames === '') errors.push('storage_config.aws.bucketnames is required when storage_config.object_store is s3');
+    else if (st.aws.bucketnames.includes(',')) errors.push(`storage_config.aws.bucketnames ${JSON.stringify(st.aws.bucketnames)}: only one bucket is supported`);
+    if ((st.aws.access_key_id === '') !== (st.aws.secret_access_key === '')) errors.push('storage_config.aws: set both access_key_id and secret_access_key, or neither (AWS SDK default credentials)');
+    if (st.aws.backoff_config.min_period > st.aws.backoff_config.max_period) errors.push('storage_config.aws.backoff_config.min_period must not exceed max_period');
+    if (st.aws.http_config.response_header_timeout <= 0) errors.push('storage_config.aws.http_config.response_header_timeout must be positive');
+  }
 }
 
 /** Checks one set of limits (the defaults, or a tenant's after its overrides); `where` prefixes messages. */
@@ -421,7 +479,7 @@ export function configToYaml(cfg: SiltConfig): string {
   const out: Record<string, unknown> = {};
   for (const s of ALL_SETTINGS) {
     const v: unknown = s.path.split('.').reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], cfg);
-    setPath(out, s.path, displayValue(s, v));
+    setPath(out, s.path, s.secret === true && v !== '' ? '********' : displayValue(s, v));
   }
   return stringifyYaml(out);
 }

@@ -29,5 +29,7 @@ export const LIMIT_SETTINGS: readonly Setting[] = [
   { path: 'limits_config.retention_period', flag: 'store.retention', type: { t: 'duration' }, def: 0, help: 'Retention period of stored data when compactor.retention_enabled is true (0 disables).' },
   { path: 'limits_config.retention_stream', flag: 'limits.retention-stream', type: { t: 'stream_retention' }, def: [], help: 'Per-stream retention rules [{selector, priority, period}]: the matching rule with the highest priority wins (ties: the shortest period); else retention_period.' },
   { path: 'limits_config.deletion_mode', flag: 'compactor.deletion-mode', type: { t: 'enum', values: ['disabled', 'filter-only', 'filter-and-delete'] }, def: 'filter-and-delete', help: "Deletion mode: 'disabled', 'filter-only' or 'filter-and-delete'." },
+  { path: 'limits_config.split_queries_by_interval', flag: 'querier.split-queries-by-interval', type: { t: 'duration' }, def: 30 * 60_000, help: 'Split metric range queries into windows of this length, aligned to it, for the results cache (0 disables splitting and caching).' },
+  { path: 'limits_config.max_cache_freshness_per_query', flag: 'frontend.max-cache-freshness', type: { t: 'duration' }, def: 10 * 60_000, help: 'Results newer than this are not cached (late data may still arrive).' },
   { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
 ];

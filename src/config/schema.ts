@@ -24,6 +24,8 @@ export interface Setting {
   readonly type: SettingType;
   readonly def: unknown;
   readonly help: string;
+  /** Never shown by `/config` (Loki's flagext.Secret prints "********"). */
+  readonly secret?: boolean;
 }
 
 const int = (min?: number, max?: number): SettingType => ({ t: 'int', ...(min !== undefined ? { min } : {}), ...(max !== undefined ? { max } : {}) });
@@ -51,10 +53,28 @@ export const SETTINGS: readonly Setting[] = [
 
   { path: 'common.path_prefix', flag: 'common.path-prefix', type: str, def: './data', help: 'Directory under which local state (WAL, filesystem chunks) lives by default.' },
 
-  { path: 'storage_config.object_store', flag: 'storage.object-store', type: { t: 'enum', values: ['filesystem', 'memory'] }, def: 'filesystem', help: 'Where chunks and index live.' },
+  { path: 'storage_config.object_store', flag: 'storage.object-store', type: { t: 'enum', values: ['filesystem', 'memory', 's3', 'aws'] }, def: 'filesystem', help: 'Where chunks and index live: filesystem, memory, or s3 (alias aws; settings under storage_config.aws).' },
+  { path: 'storage_config.aws.bucketnames', flag: 's3.buckets', type: str, def: '', help: 'S3 bucket name (one bucket; a comma-separated list is rejected).' },
+  { path: 'storage_config.aws.endpoint', flag: 's3.endpoint', type: str, def: '', help: 'S3 endpoint URL or host:port (empty: AWS for the region). A bare host uses https unless insecure.' },
+  { path: 'storage_config.aws.region', flag: 's3.region', type: str, def: '', help: 'S3 region (empty: us-east-1).' },
+  { path: 'storage_config.aws.access_key_id', flag: 's3.access-key-id', type: str, def: '', help: 'S3 access key id; with secret_access_key empty too, the AWS SDK default credential chain is used.' },
+  { path: 'storage_config.aws.secret_access_key', flag: 's3.secret-access-key', type: str, def: '', help: 'S3 secret access key.', secret: true },
+  { path: 'storage_config.aws.session_token', flag: 's3.session-token', type: str, def: '', help: 'S3 session token for temporary static credentials.', secret: true },
+  { path: 'storage_config.aws.insecure', flag: 's3.insecure', type: bool, def: false, help: 'Use plain HTTP for a bare-host endpoint.' },
+  { path: 'storage_config.aws.s3forcepathstyle', flag: 's3.force-path-style', type: bool, def: false, help: 'Path-style URLs (endpoint/bucket/key), needed by MinIO and most S3-compatible stores.' },
+  { path: 'storage_config.aws.storage_prefix', flag: 's3.storage-prefix', type: str, def: '', help: 'Prefix of every object key, e.g. "silt/" to share a bucket.' },
+  { path: 'storage_config.aws.http_config.response_header_timeout', flag: 's3.http.response-header-timeout', type: dur, def: 30 * S, help: 'Deadline of one S3 request attempt (Loki: 0 = none; Silt always bounds requests).' },
+  { path: 'storage_config.aws.http_config.max_connections_per_host', flag: 's3.http.max-connections-per-host', type: int(1, 4096), def: 64, help: 'S3 requests in flight at once per process; more wait.' },
+  { path: 'storage_config.aws.backoff_config.min_period', flag: 's3.min-backoff', type: dur, def: 100, help: 'First wait before retrying a failed S3 request.' },
+  { path: 'storage_config.aws.backoff_config.max_period', flag: 's3.max-backoff', type: dur, def: 3 * S, help: 'Longest wait between S3 retries.' },
+  { path: 'storage_config.aws.backoff_config.max_retries', flag: 's3.max-retries', type: int(0, 100), def: 5, help: 'Retries of a failed S3 request (network errors, 5xx, throttling, timeouts).' },
   { path: 'storage_config.filesystem.directory', flag: 'local.chunk-directory', type: str, def: '', help: 'Filesystem object store root; default <path_prefix>/chunks.' },
   { path: 'storage_config.chunk_cache_size', flag: 'store.chunks-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of chunk data cached by queriers.' },
   { path: 'storage_config.index_cache_size', flag: 'store.index-cache-size', type: bytes, def: 64 * 1024 * 1024, help: 'Bytes of parsed index segments cached by queriers.' },
+  { path: 'chunk_store_config.chunk_cache_config.embedded_cache.enabled', flag: 'store.chunks-cache.embedded-cache.enabled', type: bool, def: true, help: 'Cache chunk bytes in memory (false disables the chunk cache).' },
+  { path: 'chunk_store_config.chunk_cache_config.embedded_cache.max_size_mb', flag: 'store.chunks-cache.embedded-cache.max-size-mb', type: int(0), def: 0, help: 'Chunk cache size in MB; 0 uses storage_config.chunk_cache_size.' },
+  { path: 'storage_config.index_queries_cache_config.embedded_cache.enabled', flag: 'store.index-cache-read.embedded-cache.enabled', type: bool, def: true, help: 'Cache parsed index segments in memory (false disables the index cache).' },
+  { path: 'storage_config.index_queries_cache_config.embedded_cache.max_size_mb', flag: 'store.index-cache-read.embedded-cache.max-size-mb', type: int(0), def: 0, help: 'Index cache size in MB; 0 uses storage_config.index_cache_size.' },
   { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 0, help: 'How long a listing of index segments is reused (0: list on every query, so flushed chunks are visible at once).' },
 
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
@@ -85,6 +105,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'compactor.merge_small_chunks', flag: 'compactor.merge-small-chunks', type: bool, def: true, help: 'Merge small chunks of one stream into chunks of about the target size during compaction.' },
   { path: 'compactor.merge_chunk_target_size', flag: 'compactor.merge-chunk-target-size', type: bytes, def: 0, help: 'Compressed size merged chunks aim for; 0 uses ingester.chunk_target_size.' },
 
+  { path: 'query_range.cache_results', flag: 'querier.cache-results', type: bool, def: false, help: 'Cache metric query_range results per split interval (query-frontend results cache).' },
+  { path: 'query_range.results_cache.cache.embedded_cache.max_size_mb', flag: 'frontend.embedded-cache.max-size-mb', type: int(1), def: 100, help: 'Results cache size in MB.' },
   { path: 'querier.query_timeout', flag: 'querier.query-timeout', type: dur, def: 60 * S, help: 'Abort a query after this long.' },
   { path: 'querier.multi_tenant_queries_enabled', flag: 'querier.multi-tenant-queries-enabled', type: bool, def: false, help: 'When true, allow queries to span multiple tenants (X-Scope-OrgID: a|b); results carry a __tenant_id__ label.' },
 

@@ -12,7 +12,8 @@ import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
-import { evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import { DEFAULT_MAX_POINTS, evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
+import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../logql/engine/errors.js';
 import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
@@ -65,6 +66,11 @@ export interface MetricQueryRequest {
   endNs: bigint;
   stepNs: bigint;
   instant: boolean;
+  /**
+   * End of the whole query when this is one window of a split query: the ingesters are asked
+   * (or not) as for the whole query, so split and unsplit answers agree. Default `endNs`.
+   */
+  ingesterEndNs?: bigint;
 }
 
 export interface MetricQueryResult {
@@ -254,12 +260,24 @@ export class Querier {
     return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
   }
 
+  /**
+   * The checks a metric query gets before evaluation (range length, step, points), without
+   * evaluating it: the query-frontend runs them on a whole query before splitting it, since
+   * each window alone would pass them.
+   */
+  checkMetricRequest(req: MetricQueryRequest): void {
+    this.checkRange(req.tenant, req.startNs, req.endNs);
+    if (req.instant) return;
+    if (req.stepNs <= 0n) throw new InvalidError(ERR_ZERO_OR_NEGATIVE_STEP);
+    if ((req.endNs - req.startNs) / req.stepNs > BigInt(DEFAULT_MAX_POINTS)) throw new InvalidError(stepTooSmallMessage(DEFAULT_MAX_POINTS));
+  }
+
   /** Evaluates a metric query (instant or range) with the LogQL engine. */
   async metricQuery(req: MetricQueryRequest): Promise<MetricQueryResult> {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = await this.entrySource(req.tenant, req.endNs);
+    const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs);
     const data = await this.evaluate(req, source, lim.max_query_series);
     return { data, stats: source.stats, execMs: performance.now() - t0 };
   }

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { PushRequest } from '../model/index.js';
 import { labelsToObject, nowNs, type Labels } from '../model/index.js';
-import type { LogQueryResult, MetricQueryResult, Querier } from '../querier/querier.js';
+import type { LogQueryResult, MetricQueryRequest, MetricQueryResult, Querier } from '../querier/querier.js';
 import { InvalidError } from '../errors.js';
 import { json, text, type HttpServer, type Req, type Res } from './http.js';
 import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
@@ -18,6 +18,8 @@ export interface PushTarget {
 export interface RouteDeps {
   push: PushTarget | null;
   querier: Querier | null;
+  /** Evaluates metric range queries (the query-frontend's results cache); default the querier. */
+  rangeMetricQuery?: ((req: MetricQueryRequest) => Promise<MetricQueryResult>) | null;
   registry: Registry;
   /** `/ready`: 200 "ready" or 503 with the reason. */
   readiness: () => { ready: boolean; reason: string };
@@ -72,6 +74,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
 
   const q = d.querier;
   if (!q) return;
+  const rangeMetricQuery = d.rangeMetricQuery ?? ((r: MetricQueryRequest) => q.metricQuery(r));
 
   const logResponse = (req: Req, r: LogQueryResult, direction: 'forward' | 'backward'): Res => {
     const cat = wantsCategorized(req);
@@ -99,7 +102,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
         return logResponse(req, r, direction);
       }
       const stepNs = parseStep(req.params, range.startNs, range.endNs);
-      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false }));
+      return metricResponse(await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false }));
     },
     'multi',
   );

@@ -29,7 +29,7 @@ export interface InProcess {
 /** Starts an App in this process. */
 export async function startInProcess(dir: string, extra: string[] = []): Promise<InProcess> {
   const cfg = loadConfig(testFlags(dir, extra));
-  const app = new App(cfg, pino({ level: 'warn' }));
+  const app = new App(cfg, pino({ level: cfg.server.log_level }));
   await app.start();
   return { app, url: `http://127.0.0.1:${app.httpPort}`, stop: () => app.stop() };
 }

@@ -1,0 +1,194 @@
+/**
+ * The query-frontend's results cache for metric range queries (Loki's split-by-interval plus
+ * `queryrangebase` results cache, simplified). A query's evaluation points are
+ * `start + k*step`; the span is cut at multiples of `split_queries_by_interval` into windows,
+ * and each window's points are evaluated as their own subquery with the same step, so every
+ * point is computed exactly as the unsplit query computes it. Windows that lie wholly inside
+ * the query and end before `now - max_cache_freshness_per_query` are cached under
+ * (tenant, normalised query, step, start mod step, window); consecutive missing windows run as
+ * one subquery. Results are merged back by series labels, in time order.
+ *
+ * Unlike Loki, start and end are not snapped to the step, so cached and uncached answers are
+ * identical (Loki's `step_align` changes the evaluation points).
+ */
+import { seriesLimitError } from '../logql/engine/errors.js';
+import type { MatrixSeries, MetricResult } from '../logql/engine/index.js';
+import { compareLabels } from '../logql/engine/labels.js';
+import { printExpr } from '../logql/syntax/index.js';
+import { labelsToString } from '../model/index.js';
+import type { MetricQueryRequest, MetricQueryResult } from '../querier/querier.js';
+import { ScanStats } from '../querier/scan.js';
+import { ByteLru } from '../storage/index.js';
+
+/** What the results cache needs from the querier: metric query evaluation. */
+export interface MetricQuerier {
+  metricQuery(req: MetricQueryRequest): Promise<MetricQueryResult>;
+  /** Throws what `metricQuery` would for the whole request's range, step and points. */
+  checkMetricRequest(req: MetricQueryRequest): void;
+}
+
+/** Per-tenant settings the cache reads (a slice of limits_config). */
+export interface ResultsCacheLimits {
+  /** Window length, ms; 0 disables splitting and caching. */
+  split_queries_by_interval: number;
+  /** Windows ending less than this long ago are not cached, ms. */
+  max_cache_freshness_per_query: number;
+  /** max_query_series, re-checked on the merged result. */
+  max_query_series: number;
+}
+
+export interface ResultsCacheOptions {
+  /** Byte budget of cached windows. */
+  maxBytes: number;
+  limits: (tenant: string) => ResultsCacheLimits;
+  nowMs?: () => number;
+}
+
+const NS_PER_MS = 1_000_000n;
+
+/** One window's result: series by label key, points in time order. */
+interface CachedWindow {
+  series: MatrixSeries[];
+}
+
+/** A stretch of consecutive windows: the points `firstNs..lastNs` and whether it is cacheable. */
+interface Span {
+  firstNs: bigint;
+  lastNs: bigint;
+  /** Cache key when the window is complete and old enough; null otherwise. */
+  key: string | null;
+}
+
+/**
+ * Wraps a MetricQuerier with splitting and caching of range queries. Instant queries and
+ * queries whose step is at least the split interval pass straight through.
+ */
+export class ResultsCache {
+  /** Cached windows; `hits`/`misses` are public for metrics (one lookup per cacheable window). */
+  readonly lru: ByteLru<string, CachedWindow>;
+  readonly #inner: MetricQuerier;
+  readonly #limits: (tenant: string) => ResultsCacheLimits;
+  readonly #now: () => number;
+
+  constructor(inner: MetricQuerier, opts: ResultsCacheOptions) {
+    this.#inner = inner;
+    this.lru = new ByteLru(opts.maxBytes);
+    this.#limits = opts.limits;
+    this.#now = opts.nowMs ?? Date.now;
+  }
+
+  async metricQuery(req: MetricQueryRequest): Promise<MetricQueryResult> {
+    const lim = this.#limits(req.tenant);
+    const intervalNs = BigInt(lim.split_queries_by_interval) * NS_PER_MS;
+    if (req.instant || intervalNs <= 0n || req.stepNs <= 0n || req.stepNs >= intervalNs || req.endNs < req.startNs) return this.#inner.metricQuery(req);
+    // Limits on the whole query's range and resolution: each window alone would pass them.
+    this.#inner.checkMetricRequest(req);
+    const t0 = performance.now();
+    const spans = this.#spans(req, intervalNs, BigInt(this.#now() - lim.max_cache_freshness_per_query) * NS_PER_MS);
+    const parts: MatrixSeries[][] = [];
+    const stats: ScanStats[] = [];
+    // Runs of uncached windows are evaluated as one subquery each, then cut back into windows.
+    // One lookup per cacheable window, so hits and misses count windows.
+    const cached = spans.map((s) => (s.key !== null ? this.lru.get(s.key) : undefined));
+    let i = 0;
+    while (i < spans.length) {
+      const hit = cached[i];
+      if (hit !== undefined) {
+        parts.push(hit.series);
+        i++;
+        continue;
+      }
+      let j = i + 1;
+      while (j < spans.length && cached[j] === undefined) j++;
+      const run = spans.slice(i, j);
+      const r = await this.#inner.metricQuery({ ...req, startNs: run[0]!.firstNs, endNs: run[run.length - 1]!.lastNs, ingesterEndNs: req.ingesterEndNs ?? req.endNs });
+      stats.push(r.stats);
+      if (r.data.type !== 'matrix') throw new Error(`range subquery returned ${r.data.type}`);
+      parts.push(r.data.series);
+      for (const w of run) if (w.key !== null) this.#store(w, r.data.series);
+      i = j;
+    }
+    const data: MetricResult = { type: 'matrix', series: merge(parts, lim.max_query_series) };
+    return { data, stats: sumStats(stats), execMs: performance.now() - t0 };
+  }
+
+  /** The query's points cut at window boundaries; windows without points are left out. */
+  #spans(req: MetricQueryRequest, intervalNs: bigint, freshNs: bigint): Span[] {
+    const { startNs, endNs, stepNs } = req;
+    const phase = mod(startNs, stepNs);
+    const base = `${req.tenant}\u0000${printExpr(req.expr)}\u0000${stepNs}\u0000${phase}\u0000${intervalNs}\u0000`;
+    const out: Span[] = [];
+    let ws = startNs - mod(startNs, intervalNs);
+    // The last point of the query: start + floor((end - start) / step) * step.
+    const lastPoint = startNs + ((endNs - startNs) / stepNs) * stepNs;
+    while (ws <= lastPoint) {
+      const we = ws + intervalNs; // exclusive
+      // First point >= ws, last point < we, both on the query's grid.
+      const first = ws <= startNs ? startNs : startNs + ceilDiv(ws - startNs, stepNs) * stepNs;
+      const lastCand = startNs + ((we - 1n - startNs) / stepNs) * stepNs;
+      const last = lastCand > lastPoint ? lastPoint : lastCand;
+      if (first <= last) {
+        // Complete: the query holds every grid point of this phase in the window.
+        const gridFirst = ws + mod(phase - ws, stepNs);
+        const gridLast = we - 1n - mod(we - 1n - phase, stepNs);
+        const complete = startNs <= gridFirst && lastPoint >= gridLast;
+        out.push({ firstNs: first, lastNs: last, key: complete && we <= freshNs ? base + ws.toString() : null });
+      }
+      ws = we;
+    }
+    return out;
+  }
+
+  /** Caches window `w`'s slice of a subquery result. */
+  #store(w: Span, series: readonly MatrixSeries[]): void {
+    const fromMs = Number(w.firstNs / NS_PER_MS);
+    const toMs = Number(w.lastNs / NS_PER_MS);
+    const slice: MatrixSeries[] = [];
+    let bytes = 64;
+    for (const s of series) {
+      const pts = s.points.filter((p) => p.tsMs >= fromMs && p.tsMs <= toMs);
+      if (pts.length === 0) continue;
+      slice.push({ labels: s.labels, points: pts });
+      bytes += 64 + pts.length * 48;
+      for (const l of s.labels) bytes += 2 * (l.name.length + l.value.length) + 32;
+    }
+    this.lru.set(w.key!, { series: slice }, bytes);
+  }
+}
+
+/** Joins per-window series by labels; windows arrive in time order. Sorted like the engine's output. */
+function merge(parts: readonly MatrixSeries[][], maxSeries: number): MatrixSeries[] {
+  const byKey = new Map<string, MatrixSeries>();
+  for (const part of parts) {
+    for (const s of part) {
+      const k = labelsToString(s.labels);
+      const cur = byKey.get(k);
+      if (cur === undefined) {
+        if (byKey.size >= maxSeries) throw seriesLimitError(maxSeries);
+        byKey.set(k, { labels: s.labels, points: [...s.points] });
+      } else {
+        for (const p of s.points) cur.points.push(p);
+      }
+    }
+  }
+  const out = [...byKey.values()];
+  out.sort((a, b) => compareLabels(a.labels, b.labels));
+  return out;
+}
+
+
+function sumStats(all: readonly ScanStats[]): ScanStats {
+  const out = new ScanStats();
+  const o = out as unknown as Record<string, number>;
+  for (const s of all) for (const [k, v] of Object.entries(s)) if (typeof v === 'number') o[k] = (o[k] ?? 0) + v;
+  return out;
+}
+
+function mod(a: bigint, m: bigint): bigint {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+}
+
+function ceilDiv(a: bigint, b: bigint): bigint {
+  return a <= 0n ? -(-a / b) : (a + b - 1n) / b;
+}
