@@ -46,7 +46,8 @@ export interface SiltConfig {
       segment_size: number;
     };
   };
-  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number };
+  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; tail_max_duration: number };
+  distributor: { otlp_config: { default_resource_attributes_as_index_labels: string[] } };
   limits_config: LimitsConfig;
 }
 
@@ -73,6 +74,11 @@ export interface LimitsConfig {
   max_structured_metadata_size: number;
   max_structured_metadata_entries_count: number;
   max_push_body_size: number;
+  max_concurrent_tail_requests: number;
+  discover_service_name: string[];
+  discover_log_levels: boolean;
+  log_level_fields: string[];
+  log_level_from_json_max_depth: number;
 }
 
 export const ALL_SETTINGS: readonly Setting[] = [...SETTINGS, ...LIMIT_SETTINGS];

@@ -26,5 +26,22 @@ export const LIMIT_SETTINGS: readonly Setting[] = [
   { path: 'limits_config.max_global_streams_per_user', flag: 'ingester.max-global-streams-per-user', type: { t: 'int', min: 0 }, def: 5000, help: 'Active streams per tenant across the cluster (0 = unlimited).' },
   { path: 'limits_config.max_structured_metadata_size', flag: 'limits.max-structured-metadata-size', type: { t: 'bytes' }, def: 64 * KB, help: 'Largest structured metadata of one entry.' },
   { path: 'limits_config.max_structured_metadata_entries_count', flag: 'limits.max-structured-metadata-entries-count', type: { t: 'int', min: 0 }, def: 128, help: 'Most structured metadata pairs of one entry.' },
+  { path: 'limits_config.max_concurrent_tail_requests', flag: 'querier.max-concurrent-tail-requests', type: { t: 'int', min: 0 }, def: 10, help: 'Most concurrent tail (live) requests per tenant.' },
+  {
+    path: 'limits_config.discover_service_name',
+    flag: 'validation.discover-service-name',
+    type: { t: 'list' },
+    def: ['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name'],
+    help: 'If a stream has no service_name label, the first of these labels found becomes service_name; none found: unknown_service. An empty list disables.',
+  },
+  { path: 'limits_config.discover_log_levels', flag: 'validation.discover-log-levels', type: { t: 'bool' }, def: true, help: 'Detect a log level from labels, structured metadata or the line and store it as detected_level structured metadata.' },
+  {
+    path: 'limits_config.log_level_fields',
+    flag: 'validation.log-level-fields',
+    type: { t: 'list' },
+    def: ['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text', 'SEVERITY_TEXT'],
+    help: 'Label, metadata and line field names a log level is read from.',
+  },
+  { path: 'limits_config.log_level_from_json_max_depth', flag: 'validation.log-level-from-json-max-depth', type: { t: 'int' }, def: 2, help: 'Object depth searched for a level field in JSON lines (0 or less: unlimited).' },
   { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
 ];

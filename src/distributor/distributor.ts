@@ -14,9 +14,10 @@
 import { Counter, type Registry } from 'prom-client';
 import { RateLimitError, UnprocessableError, ValidationError } from '../errors.js';
 import type { PushRequest, ValidStream } from '../model/stream.js';
-import type { LimitsProvider } from './limits.js';
+import type { LimitsProvider, TenantLimits } from './limits.js';
 import { RateLimiters } from '../util/rate-limiter.js';
 import { Msg, Reason, Validator, type ValidationResult } from './validate.js';
+import { addDetectedLevels, LevelDetector, ServiceNameDiscovery } from './field-detection.js';
 
 /** What the distributor needs from the ingester (defined here, by the consumer). */
 export interface IngesterPusher {
@@ -67,6 +68,9 @@ export class Distributor {
   readonly #bytesReceived: Counter<string>;
   readonly #mutatedSamples: Counter<string>;
   readonly #mutatedBytes: Counter<string>;
+  readonly #serviceNames = new ServiceNameDiscovery();
+  /** One level detector per distinct limits object (tenants sharing limits share it). */
+  readonly #levelDetectors = new WeakMap<TenantLimits, LevelDetector>();
 
   constructor(opts: DistributorOptions) {
     this.#limits = opts.limits;
@@ -111,8 +115,19 @@ export class Distributor {
       throw new RateLimitError(Reason.rateLimited, Msg.rateLimited(tenant, Math.trunc(rate), res.validLines, res.validBytes));
     }
 
-    await this.#ingester.push(tenant, res.streams);
+    const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
+    if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
+    await this.#ingester.push(tenant, streams);
     if (res.errors !== null) throw new ValidationError(res.errors.firstReason, res.errors.message());
+  }
+
+  #levelDetector(limits: TenantLimits): LevelDetector {
+    let d = this.#levelDetectors.get(limits);
+    if (d === undefined) {
+      d = new LevelDetector(limits.logLevelFields, limits.logLevelFromJsonMaxDepth);
+      this.#levelDetectors.set(limits, d);
+    }
+    return d;
   }
 
   #record(tenant: string, res: ValidationResult): void {
