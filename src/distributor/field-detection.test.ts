@@ -54,7 +54,7 @@ describe('level from the line', () => {
     ['{"level":"WARNING","msg":"x"}', 'warn'],
     ['{"msg":"x","lvl":"err"}', 'error'],
     ['{"log":{"severity":"Critical"}}', 'critical'], // depth 1 is searched
-    ['{"a":{"b":{"level":"fatal"}}, "msg":"debug text"}', 'debug'], // depth 2 is not: falls back to the text
+    ['{"a":{"b":{"level":"e1"}}, "msg":"debug text"}', 'debug'], // depth 2 is not: falls back to the text
     ['{"level":"weird","msg":"an error"}', 'error'], // unknown value: the text decides
     ['{"level":7}', 'unknown'], // only string values count
     ['  {"severity":"info"}  ', 'info'],
