@@ -8,6 +8,8 @@ import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
+import { registerTailRoutes } from '../server/routes-tail.js';
+import { TailManager } from '../querier/tail.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
@@ -49,6 +51,8 @@ export class App {
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
   private readonly http: HttpServer;
+  /** Live tail sessions (when this process runs a querier and an ingester). */
+  readonly tails: TailManager | null = null;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
 
@@ -100,6 +104,10 @@ export class App {
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
+    if (this.querier && this.ingester) {
+      this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: () => cfg.limits_config.max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
+      registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
+    }
   }
 
   /** Listens first (so /ready can say "not ready"), then replays the WAL. */
@@ -112,6 +120,7 @@ export class App {
 
   /** Graceful stop: no new requests, flush memory to storage, checkpoint the WAL. */
   async stop(): Promise<void> {
+    this.tails?.closeAll();
     const closing = this.http.close();
     await this.ingester?.stop();
     await closing;
