@@ -2,13 +2,15 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
-import { Distributor, StaticLimitsProvider, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
+import { Distributor, StaticLimitsProvider, decodeOtlpBody, decodePushBody, tenantLimitsFromYaml } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
+import { registerOtlpRoutes } from '../server/routes-otlp.js';
+import { nowNs } from '../model/index.js';
 import { TailManager } from '../querier/tail.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
 import { StoreAdapter } from './store.js';
@@ -78,9 +80,9 @@ export class App {
         registry: this.registry,
       });
     }
+    const tenantLimits = new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config));
     if (mods.has('distributor')) {
-      const limits = new StaticLimitsProvider(tenantLimitsFromYaml(cfg.limits_config));
-      this.distributor = new Distributor({ limits, ingester: this.ingester!, registry: this.registry });
+      this.distributor = new Distributor({ limits: tenantLimits, ingester: this.ingester!, registry: this.registry });
     }
     if (mods.has('querier')) {
       this.querier = new Querier({ cfg: cfg.querier, limits: limitsOf, ingester: this.ingester, store, logger: logger.child({ component: 'querier' }) });
@@ -104,6 +106,12 @@ export class App {
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
     });
+    if (dist) {
+      const indexLabelAttributes = cfg.distributor.otlp_config.default_resource_attributes_as_index_labels;
+      const decode = (tenant: string, b: Buffer, ct: string | undefined, ce: string | undefined) =>
+        decodeOtlpBody(b, ct, ce, maxBody, { indexLabelAttributes, discoverServiceName: tenantLimits.forTenant(tenant).discoverServiceName, nowNs });
+      registerOtlpRoutes(this.http, { decode, push: (t, r) => dist.push(t, r) }, logger.child({ component: 'otlp' }));
+    }
     if (this.querier && this.ingester) {
       this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: () => cfg.limits_config.max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
       registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
