@@ -10,6 +10,7 @@ import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerOtlpRoutes } from '../server/routes-otlp.js';
+import { GrpcServer } from '../server/grpc.js';
 import { nowNs } from '../model/index.js';
 import { TailManager } from '../querier/tail.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, type ObjectClient } from '../storage/index.js';
@@ -57,6 +58,10 @@ export class App {
   readonly tails: TailManager | null = null;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
+  /** The gRPC server (Loki's Pusher service) when this process runs a distributor. */
+  private readonly grpc: GrpcServer | null = null;
+  /** Port the gRPC server bound (after start; 0 when there is none). */
+  grpcPort = 0;
 
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
@@ -111,6 +116,7 @@ export class App {
       const decode = (tenant: string, b: Buffer, ct: string | undefined, ce: string | undefined) =>
         decodeOtlpBody(b, ct, ce, maxBody, { indexLabelAttributes, discoverServiceName: tenantLimits.forTenant(tenant).discoverServiceName, nowNs });
       registerOtlpRoutes(this.http, { decode, push: (t, r) => dist.push(t, r) }, logger.child({ component: 'otlp' }));
+      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: maxBody, push: dist });
     }
     if (this.querier && this.ingester) {
       this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: () => cfg.limits_config.max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
@@ -122,6 +128,10 @@ export class App {
   async start(): Promise<void> {
     this.httpPort = await this.http.listen(this.cfg.server.http_listen_address, this.cfg.server.http_listen_port);
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
+    if (this.grpc) {
+      this.grpcPort = await this.grpc.listen(this.cfg.server.grpc_listen_address, this.cfg.server.grpc_listen_port);
+      this.logger.info({ grpcPort: this.grpcPort }, 'gRPC server listening');
+    }
     await this.ingester?.start();
     this.logger.info('Silt is ready');
   }
@@ -130,8 +140,10 @@ export class App {
   async stop(): Promise<void> {
     this.tails?.closeAll();
     const closing = this.http.close();
+    const closingGrpc = this.grpc?.close();
     await this.ingester?.stop();
     await closing;
+    await closingGrpc;
     await this.objects.close();
   }
 }

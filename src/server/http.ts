@@ -63,6 +63,18 @@ export interface HttpOptions {
   idleTimeoutMs: number;
 }
 
+/**
+ * The tenant of a request from its X-Scope-OrgID value (HTTP header or gRPC metadata):
+ * 'fake' without auth; otherwise required and checked with Loki's rules and texts.
+ */
+export function resolveTenant(v: string | undefined, authEnabled: boolean): string {
+  if (!authEnabled) return 'fake';
+  if (v === undefined || v === '') throw new SiltError('unauthorized', 'no org id');
+  if (v.length > 150) throw new InvalidError('tenant ID is too long: max 150 characters');
+  if (v === '.' || v === '..' || !/^[a-zA-Z0-9!\-_.*'()|]+$/.test(v)) throw new InvalidError(`tenant ID '${v}' contains unsupported character`);
+  return v;
+}
+
 /** JSON helper for handlers. */
 export function json(body: unknown, status = 200): Res {
   return { status, body: JSON.stringify(body), contentType: 'application/json; charset=utf-8' };
@@ -155,12 +167,7 @@ export class HttpServer {
 
   private tenantOf(req: IncomingMessage): string {
     const h = req.headers['x-scope-orgid'];
-    const v = Array.isArray(h) ? h[0] : h;
-    if (!this.opts.authEnabled) return 'fake';
-    if (v === undefined || v === '') throw new SiltError('unauthorized', 'no org id');
-    if (v.length > 150) throw new InvalidError('tenant ID is too long: max 150 characters');
-    if (v === '.' || v === '..' || !/^[a-zA-Z0-9!\-_.*'()|]+$/.test(v)) throw new InvalidError(`tenant ID '${v}' contains unsupported character`);
-    return v;
+    return resolveTenant(Array.isArray(h) ? h[0] : h, this.opts.authEnabled);
   }
 
   private readBody(req: IncomingMessage): Promise<Buffer> {
