@@ -24,6 +24,8 @@ const HIGH_WATER_BYTES = 256 * 1024;
 const PING_INTERVAL_MS = 1000;
 /** WebSocket close reasons are limited to 123 bytes. */
 const MAX_CLOSE_REASON_BYTES = 123;
+/** How long a client gets to answer a close frame before the socket is dropped. */
+const CLOSE_GRACE_MS = 1000;
 
 const CATEGORIZE = 'categorize-labels';
 
@@ -160,7 +162,10 @@ async function serve(ws: WebSocket, tr: TailRequest, categorize: boolean, legacy
       return ws.readyState === ws.OPEN && ws.bufferedAmount < HIGH_WATER_BYTES;
     },
     close(code: number, reason: string): void {
-      if (ws.readyState === ws.OPEN) ws.close(code, closeReason(reason));
+      if (ws.readyState !== ws.OPEN) return;
+      ws.close(code, closeReason(reason));
+      // A client that never answers the close frame must not hold the server open.
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     },
   };
   let stop: (() => void) | null = null;
