@@ -8,7 +8,9 @@
  * 3. nothing valid left → the validation error (400), or success if there were no errors
  *    (e.g. every stream was empty);
  * 4. the tenant bucket is charged the valid bytes, all or nothing → 429 and nothing stored;
- * 5. push the valid streams; an ingester failure propagates as is;
+ * 5. add what Loki adds on ingestion (field-detection.ts): the `service_name` label and
+ *    `detected_level` structured metadata; then push the valid streams; an ingester failure
+ *    propagates as is;
  * 6. then, if some streams or entries were invalid, the 400 with Loki's grouped message.
  */
 import { Counter, type Registry } from 'prom-client';
