@@ -19,7 +19,8 @@ import type { PushRequest, ValidStream } from '../model/stream.js';
 import type { LimitsProvider, TenantLimits } from './limits.js';
 import { RateLimiters } from '../util/rate-limiter.js';
 import { Msg, Reason, Validator, type ValidationResult } from './validate.js';
-import { addDetectedLevels, LevelDetector, ServiceNameDiscovery } from './field-detection.js';
+import { addDetectedLevels, LevelDetector, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
+import { otlpLabelName } from './otlp.js';
 
 /** What the distributor needs from the ingester (defined here, by the consumer). */
 export interface IngesterPusher {
@@ -118,6 +119,7 @@ export class Distributor {
     }
 
     const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
+    normalizeMetadataNames(streams, otlpLabelName);
     if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
     await this.#ingester.push(tenant, streams);
     if (res.errors !== null) throw new ValidationError(res.errors.firstReason, res.errors.message());

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint, labelsToString, type Labels } from '../model/labels.js';
 import type { PushEntry, ValidStream } from '../model/stream.js';
-import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, ServiceNameDiscovery } from './field-detection.js';
+import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
+import { otlpLabelName } from './otlp.js';
 import { defaultLimits } from './limits.js';
 
 const detector = new LevelDetector(defaultLimits.logLevelFields, defaultLimits.logLevelFromJsonMaxDepth);
@@ -115,5 +116,15 @@ describe('ServiceNameDiscovery', () => {
     expect(out[0]!.entries.map((e) => e.line.toString())).toEqual(['x', 'y']);
     const off = [stream({ app: 'a' }, [{ line: 'x' }])];
     expect(d.apply(off, [])[0]!.labelsString).toBe('{app="a"}');
+  });
+});
+
+describe('normalizeMetadataNames', () => {
+  it('renames like Prometheus\' label namer and leaves clean names alone', () => {
+    const s = stream({ a: '1' }, [{ line: 'x', md: { 'trace.id': 't', ok_name: 'o', '1st': 'f', a__b: 'c', __meta__: 'm', _lead: 'l', _a__: 'u' } }, { line: 'y', md: { fine: 'v' } }]);
+    const untouched = s.entries[1]!.metadata;
+    normalizeMetadataNames([s], otlpLabelName);
+    expect(s.entries[0]!.metadata.map((m) => m.name)).toEqual(['trace_id', 'ok_name', 'key_1st', 'a_b', '__meta__', '_lead', '_a_']);
+    expect(s.entries[1]!.metadata).toBe(untouched);
   });
 });

@@ -284,6 +284,59 @@ export function addDetectedLevels(streams: readonly ValidStream[], detector: Lev
   }
 }
 
+/** True when `s` has only [a-zA-Z0-9_] and no run of two '_'. */
+function isCleanRun(s: string): boolean {
+  let prevUnderscore = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5f) {
+      if (prevUnderscore) return false;
+      prevUnderscore = true;
+    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) prevUnderscore = false;
+    else return false;
+  }
+  return true;
+}
+
+/** True when `name` is already what Prometheus' label namer would make of it. */
+function isNormalizedName(name: string): boolean {
+  if (name.length === 0) return true; // left for validation to report
+  const c0 = name.charCodeAt(0);
+  if (c0 >= 0x30 && c0 <= 0x39) return false;
+  // The reserved `__name__` shape keeps its double underscores at both ends.
+  if (name.length >= 4 && name.startsWith('__') && name.endsWith('__')) return isCleanRun(name.slice(2, -2));
+  return isCleanRun(name);
+}
+
+/**
+ * Loki's distributor passes every structured metadata name through Prometheus' label namer
+ * (`trace.id` → `trace_id`, `1st` → `key_1st`, `a__b` → `a_b`); a later pair wins over an
+ * earlier one that maps to the same name. Entries get a new array only when a name changes.
+ */
+export function normalizeMetadataNames(streams: readonly ValidStream[], normalize: (name: string) => string): void {
+  for (const s of streams) {
+    for (const e of s.entries) {
+      const md = e.metadata;
+      let ok = true;
+      for (let j = 0; j < md.length && ok; j++) ok = isNormalizedName(md[j]!.name);
+      if (ok) continue;
+      const out: Label[] = [];
+      for (const p of md) {
+        let name = p.name;
+        try {
+          name = normalize(p.name);
+        } catch {
+          // Names the namer rejects (only underscores) are kept for validation to judge.
+        }
+        const at = out.findIndex((x) => x.name === name);
+        if (at >= 0) out.splice(at, 1);
+        out.push(name === p.name ? p : { name, value: p.value });
+      }
+      e.metadata = out;
+    }
+  }
+}
+
 /** A stream's labels after service-name discovery. */
 interface Discovered {
   labels: Labels;
