@@ -3,6 +3,7 @@ import { fingerprint, labelsToString, type Labels } from '../model/labels.js';
 import type { PushEntry, ValidStream } from '../model/stream.js';
 import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
 import { otlpLabelName } from './otlp.js';
+import { seededRandom } from '../util/random.js';
 import { defaultLimits } from './limits.js';
 
 const detector = new LevelDetector(defaultLimits.logLevelFields, defaultLimits.logLevelFromJsonMaxDepth);
@@ -126,5 +127,46 @@ describe('normalizeMetadataNames', () => {
     normalizeMetadataNames([s], otlpLabelName);
     expect(s.entries[0]!.metadata.map((m) => m.name)).toEqual(['trace_id', 'ok_name', 'key_1st', 'a_b', '__meta__', '_lead', '_a_']);
     expect(s.entries[1]!.metadata).toBe(untouched);
+  });
+});
+
+describe('level words: one-pass scan vs Loki\'s per-word search', () => {
+  // Loki's detectLevelFromLogLine, written the slow way: lower-case, then each word's first
+  // bounded occurrence, smallest index wins (list order on ties).
+  const words: [string, string][] = [['trace', 'trace'], ['debug', 'debug'], ['fatal', 'fatal'], ['critical', 'critical'], ['error', 'error'], ['err', 'error'], ['warning', 'warn'], ['warn', 'warn'], ['info', 'info']];
+  const left = new Set([' ', '\t', '\n', '[', '(', '{', '"', "'", '=', '|']);
+  const right = new Set([' ', '\t', '\n', '[', ']', '(', ')', '{', '}', ':', ',', '!', '"', "'", '=', '|']);
+  function reference(line: string): string {
+    const s = line.toLowerCase();
+    let idx = s.length;
+    let guess = 'unknown';
+    for (const [w, level] of words) {
+      let from = 0;
+      for (;;) {
+        const at = s.indexOf(w, from);
+        if (at < 0) break;
+        const okL = at === 0 || left.has(s[at - 1]!);
+        const okR = at + w.length >= s.length || right.has(s[at + w.length]!);
+        if (okL && okR) {
+          if (at < idx) {
+            idx = at;
+            guess = level;
+          }
+          break;
+        }
+        from = at + 1;
+      }
+    }
+    return guess;
+  }
+  it('agrees on 20k random lines', () => {
+    const rnd = seededRandom(11);
+    const parts = ['ERROR', 'err', 'Warn', 'warning', 'info', 'INFO:', 'debug', 'trace', 'fatal', 'critical', 'x', 'errors', 'information', ' ', '[', ']', '=', '"', ':', 'terr', 'deBUG|', '(', ')'];
+    for (let i = 0; i < 20_000; i++) {
+      let line = '';
+      const n = Math.floor(rnd() * 8);
+      for (let j = 0; j < n; j++) line += parts[Math.floor(rnd() * parts.length)]!;
+      expect(detectLevelFromText(line), JSON.stringify(line)).toBe(reference(line));
+    }
   });
 });

@@ -58,142 +58,256 @@ export function normalizeLogLevel(v: string): string {
   return knownLevel(v) ?? v;
 }
 
-/** Words searched for in free text, in Loki's order (earlier position wins, then list order). */
-const LEVEL_WORDS: readonly (readonly [string, string])[] = [
-  ['trace', 'trace'],
-  ['debug', 'debug'],
-  ['fatal', 'fatal'],
-  ['critical', 'critical'],
-  ['error', 'error'],
-  ['err', 'error'],
-  ['warning', 'warn'],
-  ['warn', 'warn'],
-  ['info', 'info'],
-];
+/** Level words searched for in free text (Loki's levelPatterns), as lower-case bytes. */
+const W_TRACE = Buffer.from('trace');
+const W_DEBUG = Buffer.from('debug');
+const W_FATAL = Buffer.from('fatal');
+const W_CRITICAL = Buffer.from('critical');
+const W_ERROR = Buffer.from('error');
+const W_ERR = Buffer.from('err');
+const W_WARNING = Buffer.from('warning');
+const W_WARN = Buffer.from('warn');
+const W_INFO = Buffer.from('info');
 
-function leftBoundary(s: string, pos: number): boolean {
-  if (pos < 0 || pos >= s.length) return true;
-  const c = s[pos];
-  return c === ' ' || c === '\t' || c === '\n' || c === '[' || c === '(' || c === '{' || c === '"' || c === "'" || c === '=' || c === '|';
+/** ASCII lower case of a byte. */
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 32 : c;
 }
 
-function rightBoundary(s: string, pos: number): boolean {
-  if (pos < 0 || pos >= s.length) return true;
-  const c = s[pos];
+function rightBoundaryByte(c: number): boolean {
   return (
-    c === ' ' || c === '\t' || c === '\n' || c === '[' || c === ']' || c === '(' || c === ')' || c === '{' || c === '}' || c === ':' || c === ',' || c === '!' || c === '"' || c === "'" || c === '=' || c === '|'
+    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x5b || c === 0x5d || c === 0x28 || c === 0x29 || c === 0x7b || c === 0x7d || c === 0x3a || c === 0x2c || c === 0x21 || c === 0x22 || c === 0x27 || c === 0x3d || c === 0x7c
   );
 }
 
-function indexOfBounded(s: string, word: string, before: number): number {
-  let from = 0;
-  for (;;) {
-    const at = s.indexOf(word, from);
-    if (at < 0 || at >= before) return -1;
-    if (leftBoundary(s, at - 1) && rightBoundary(s, at + word.length)) return at;
-    from = at + 1;
-  }
+/** True when `w` (lower-case) is at `i`, case-insensitively, followed by a word boundary or the end. */
+function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
+  const n = w.length;
+  if (i + n > end) return false;
+  for (let k = 1; k < n; k++) if (lower(b[i + k]!) !== w[k]) return false;
+  return i + n === end || rightBoundaryByte(b[i + n]!);
 }
 
-/** Loki's `detectLevelFromLogLine`: the level word that appears first as a whole word; `unknown` when none. */
+/**
+ * Loki's `detectLevelFromLogLine` in one pass over the bytes: the level word that starts first
+ * as a whole word (case-insensitive); `unknown` when there is none. At one position at most one
+ * word can match, so scanning positions in order gives Loki's "smallest index" answer.
+ */
+export function detectLevelFromBytes(b: Uint8Array, start = 0, end = b.length): string {
+  for (let i = start; i < end; i++) {
+    // One table lookup per byte: most bytes cannot start a level word.
+    if (WORD_START[b[i]!] === 0 || (i > start && LEFT_BOUNDARY[b[i - 1]!] === 0)) continue;
+    switch (lower(b[i]!)) {
+      case 0x74: // t
+        if (wordAt(b, i, end, W_TRACE)) return 'trace';
+        break;
+      case 0x64: // d
+        if (wordAt(b, i, end, W_DEBUG)) return 'debug';
+        break;
+      case 0x66: // f
+        if (wordAt(b, i, end, W_FATAL)) return 'fatal';
+        break;
+      case 0x63: // c
+        if (wordAt(b, i, end, W_CRITICAL)) return 'critical';
+        break;
+      case 0x65: // e
+        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) return 'error';
+        break;
+      case 0x77: // w
+        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) return 'warn';
+        break;
+      case 0x69: // i
+        if (wordAt(b, i, end, W_INFO)) return 'info';
+        break;
+    }
+  }
+  return LEVEL_UNKNOWN;
+}
+
+/** Bytes a level word can start with (t d f c e w i, either case). */
+const WORD_START = new Uint8Array(256);
+for (const c of 'tdfcewi') {
+  WORD_START[c.charCodeAt(0)] = 1;
+  WORD_START[c.toUpperCase().charCodeAt(0)] = 1;
+}
+/** Bytes that may precede a level word (Loki's isLeftWordBoundary). */
+const LEFT_BOUNDARY = new Uint8Array(256);
+for (const c of ' \t\n[({"\'=|') LEFT_BOUNDARY[c.charCodeAt(0)] = 1;
+
+/** Loki's `detectLevelFromLogLine` for a string. */
 export function detectLevelFromText(line: string): string {
-  const lower = line.toLowerCase();
-  let best = lower.length;
-  let guess = LEVEL_UNKNOWN;
-  for (const [word, level] of LEVEL_WORDS) {
-    const at = indexOfBounded(lower, word, best);
-    if (at < 0) continue;
-    best = at;
-    guess = level;
-    if (at === 0) break;
-  }
-  return guess;
+  return detectLevelFromBytes(Buffer.from(line));
 }
 
-function isSpaceCode(c: number): boolean {
-  return c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0x85 || c === 0xa0;
+function isSpaceByte(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-/** Loki's `isJSON`: first and last non-space characters are braces. */
-function looksLikeJson(s: string): boolean {
+/** Loki's `isJSON`: the first and last non-space bytes are braces. */
+function looksLikeJson(b: Uint8Array): boolean {
   let i = 0;
-  while (i < s.length && isSpaceCode(s.charCodeAt(i))) i++;
-  let j = s.length - 1;
-  while (j > i && isSpaceCode(s.charCodeAt(j))) j--;
-  return s.charCodeAt(i) === 0x7b && s.charCodeAt(j) === 0x7d;
+  while (i < b.length && isSpaceByte(b[i]!)) i++;
+  let j = b.length - 1;
+  while (j > i && isSpaceByte(b[j]!)) j--;
+  return i < j && b[i] === 0x7b && b[j] === 0x7d;
 }
 
-/** First string value under an allowed key, searching nested objects up to `maxDepth` levels. */
-function jsonLevel(obj: unknown, allowed: ReadonlySet<string>, depth: number, maxDepth: number): string | null {
-  if (maxDepth > 0 && depth >= maxDepth) return null;
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return null;
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    if (typeof v === 'string') {
-      if (allowed.has(k)) return v;
-    } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-      const r = jsonLevel(v, allowed, depth + 1, maxDepth);
-      if (r !== null) return r;
+/** End (index of the closing quote) of the JSON string whose opening quote is at `i`, or -1. */
+function stringEnd(b: Uint8Array, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j]!;
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j;
+  }
+  return -1;
+}
+
+function skipSpaces(b: Uint8Array, i: number): number {
+  while (i < b.length && isSpaceByte(b[i]!)) i++;
+  return i;
+}
+
+/**
+ * Loki's `getLevelUsingJSONParser` as one scan: the first string value, in document order,
+ * under an allowed key of an object nested less than `maxDepth` deep (0: any depth) and not
+ * inside an array. Returns the raw value bytes' [start, end) or null. Stops at malformed input.
+ */
+function jsonLevelSpan(b: Uint8Array, fields: readonly Uint8Array[], maxDepth: number): [number, number] | null {
+  const stack: number[] = []; // 0x7b or 0x5b per open container
+  let arrays = 0;
+  let expectKey = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    switch (c) {
+      case 0x7b:
+        stack.push(c);
+        expectKey = true;
+        break;
+      case 0x5b:
+        stack.push(c);
+        arrays++;
+        expectKey = false;
+        break;
+      case 0x7d:
+      case 0x5d:
+        if (stack.pop() === 0x5b) arrays--;
+        expectKey = false;
+        break;
+      case 0x2c:
+        expectKey = stack[stack.length - 1] === 0x7b;
+        break;
+      case 0x22: {
+        const e = stringEnd(b, i);
+        if (e < 0) return null;
+        if (expectKey) {
+          expectKey = false;
+          const depth = stack.length - 1;
+          let v = skipSpaces(b, e + 1);
+          if (b[v] !== 0x3a) return null;
+          v = skipSpaces(b, v + 1);
+          if (b[v] === 0x22 && arrays === 0 && (maxDepth <= 0 || depth < maxDepth) && isField(b, i + 1, e, fields)) {
+            const ve = stringEnd(b, v);
+            if (ve < 0) return null;
+            return [v + 1, ve];
+          }
+          i = v - 1;
+        } else i = e;
+        break;
+      }
     }
   }
   return null;
 }
 
+function isField(b: Uint8Array, start: number, end: number, fields: readonly Uint8Array[]): boolean {
+  const n = end - start;
+  outer: for (const f of fields) {
+    if (f.length !== n) continue;
+    for (let k = 0; k < n; k++) if (b[start + k] !== f[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
 /**
- * The value of the earliest-listed `hints` key (case-insensitive) in a logfmt line, or null.
- * Stops at the first malformed pair, as go-logfmt's scanner does.
+ * The value of the earliest-listed `hints` key (ASCII case-insensitive) in a logfmt line, as
+ * [start, end) of its bytes plus whether it was quoted, or null. Stops at the first malformed
+ * pair, as go-logfmt's scanner does.
  */
-export function logfmtValue(line: string, hints: readonly string[]): string | null {
-  const lowerHints = hints.map((h) => h.toLowerCase());
+function logfmtSpan(b: Uint8Array, hints: readonly Uint8Array[]): [number, number, boolean] | null {
   let best = hints.length;
-  let res: string | null = null;
-  const n = line.length;
+  let res: [number, number, boolean] | null = null;
+  const n = b.length;
   let i = 0;
   while (i < n) {
-    while (i < n && line.charCodeAt(i) <= 0x20) i++;
+    while (i < n && b[i]! <= 0x20) i++;
     if (i >= n) break;
     const k0 = i;
     while (i < n) {
-      const c = line.charCodeAt(i);
+      const c = b[i]!;
       if (c <= 0x20 || c === 0x3d || c === 0x22) break;
       i++;
     }
     if (i === k0) break; // '=' or '"' where a key should start
-    const key = line.slice(k0, i).toLowerCase();
-    let value = '';
-    if (i < n && line.charCodeAt(i) === 0x3d) {
+    const k1 = i;
+    let v0 = i;
+    let v1 = i;
+    let quoted = false;
+    if (i < n && b[i] === 0x3d) {
       i++;
-      if (i < n && line.charCodeAt(i) === 0x22) {
-        let j = i + 1;
-        let escaped = false;
-        while (j < n && line.charCodeAt(j) !== 0x22) {
-          if (line.charCodeAt(j) === 0x5c) {
-            escaped = true;
-            j++;
-          }
-          j++;
-        }
-        if (j >= n) break; // unterminated quote
-        const raw = line.slice(i, j + 1);
-        try {
-          value = escaped ? (JSON.parse(raw) as string) : raw.slice(1, -1);
-        } catch {
-          value = raw.slice(1, -1);
-        }
-        i = j + 1;
+      if (i < n && b[i] === 0x22) {
+        const e = stringEnd(b, i);
+        if (e < 0) break; // unterminated quote
+        v0 = i;
+        v1 = e + 1;
+        quoted = true;
+        i = e + 1;
       } else {
-        const v0 = i;
-        while (i < n && line.charCodeAt(i) > 0x20) i++;
-        value = line.slice(v0, i);
+        v0 = i;
+        while (i < n && b[i]! > 0x20) i++;
+        v1 = i;
       }
     }
-    const h = lowerHints.indexOf(key);
-    if (h >= 0 && h < best) {
+    const h = hintIndex(b, k0, k1, hints, best);
+    if (h >= 0) {
       best = h;
-      res = value;
+      res = [v0, v1, quoted];
       if (h === 0) return res;
     }
   }
   return res;
+}
+
+/** Index (< `before`) of the hint equal to b[start, end) ignoring ASCII case, or -1. */
+function hintIndex(b: Uint8Array, start: number, end: number, hints: readonly Uint8Array[], before: number): number {
+  const n = end - start;
+  outer: for (let h = 0; h < before; h++) {
+    const w = hints[h]!;
+    if (w.length !== n) continue;
+    for (let k = 0; k < n; k++) if (lower(b[start + k]!) !== w[k]) continue outer;
+    return h;
+  }
+  return -1;
+}
+
+/** The value of the earliest-listed `hints` key in a logfmt line (tests and tools), or null. */
+export function logfmtValue(line: string, hints: readonly string[]): string | null {
+  const b = Buffer.from(line);
+  const span = logfmtSpan(
+    b,
+    hints.map((h) => Buffer.from(h.toLowerCase())),
+  );
+  return span === null ? null : spanString(b, span[0], span[1], span[2]);
+}
+
+function spanString(b: Buffer, start: number, end: number, quoted: boolean): string {
+  const raw = b.toString('utf8', start, end);
+  if (!quoted) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, -1);
+  }
 }
 
 /** Level from an OTLP severity number (1-4 trace … 21-24 fatal), as Loki maps it. */
@@ -218,12 +332,14 @@ function firstOf(pairs: readonly Label[], names: readonly string[]): string | nu
 /** Detects levels with one tenant's `log_level_fields` and JSON depth. */
 export class LevelDetector {
   readonly #fields: readonly string[];
-  readonly #fieldSet: ReadonlySet<string>;
+  readonly #fieldBytes: readonly Uint8Array[];
+  readonly #hintBytes: readonly Uint8Array[];
   readonly #maxDepth: number;
 
   constructor(fields: readonly string[], maxDepth: number) {
     this.#fields = fields;
-    this.#fieldSet = new Set(fields);
+    this.#fieldBytes = fields.map((f) => Buffer.from(f));
+    this.#hintBytes = fields.map((f) => Buffer.from(f.toLowerCase()));
     this.#maxDepth = maxDepth;
   }
 
@@ -234,29 +350,43 @@ export class LevelDetector {
   }
 
   /** The level of one entry from its metadata or line (after `fromStreamLabels` found none). */
-  fromEntry(metadata: StructuredMetadata, line: string): string {
-    const v = firstOf(metadata, this.#fields);
-    if (v !== null) return normalizeLogLevel(v);
-    for (const p of metadata) if (p.name === OTLP_SEVERITY_NUMBER) return levelFromSeverityNumber(p.value);
+  fromEntry(metadata: StructuredMetadata, line: Buffer): string {
+    if (metadata.length > 0) {
+      const v = firstOf(metadata, this.#fields);
+      if (v !== null) return normalizeLogLevel(v);
+      for (const p of metadata) if (p.name === OTLP_SEVERITY_NUMBER) return levelFromSeverityNumber(p.value);
+    }
     return this.fromLine(line);
   }
 
   /** Loki's `extractLogLevelFromLogLine`: a JSON or logfmt field, else a level word in the text. */
-  fromLine(line: string): string {
+  fromLine(line: Buffer | string): string {
+    const b = typeof line === 'string' ? Buffer.from(line) : line;
     let v: string | null = null;
-    if (looksLikeJson(line)) {
-      try {
-        v = jsonLevel(JSON.parse(line), this.#fieldSet, 0, this.#maxDepth);
-      } catch {
-        v = null;
-      }
-    } else if (line.includes('=')) {
-      v = logfmtValue(line, this.#fields);
+    if (looksLikeJson(b)) {
+      const span = jsonLevelSpan(b, this.#fieldBytes, this.#maxDepth);
+      if (span !== null) v = b.toString('utf8', span[0], span[1]);
+    } else if (b.indexOf(0x3d) >= 0) {
+      const span = logfmtSpan(b, this.#hintBytes);
+      if (span !== null) v = spanString(b, span[0], span[1], span[2]);
     } else {
-      return detectLevelFromText(line);
+      return detectLevelFromBytes(b);
     }
-    return (v === null ? null : knownLevel(v)) ?? detectLevelFromText(line);
+    return (v === null ? null : knownLevel(v)) ?? detectLevelFromBytes(b);
   }
+}
+
+/** Shared metadata arrays for entries that had none: one frozen array per detected level. */
+const LEVEL_ONLY = new Map<string, StructuredMetadata>();
+
+function levelOnly(level: string): StructuredMetadata {
+  let md = LEVEL_ONLY.get(level);
+  if (md === undefined) {
+    md = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value: level })]);
+    // Only Loki's canonical names are shared; odd values from labels are not cached.
+    if (knownLevel(level) === level || level === LEVEL_UNKNOWN) LEVEL_ONLY.set(level, md);
+  }
+  return md;
 }
 
 /**
@@ -278,8 +408,8 @@ export function addDetectedLevels(streams: readonly ValidStream[], detector: Lev
         if (norm !== v) e.metadata = md.map((p, j) => (j === existing ? { name: DETECTED_LEVEL, value: norm } : p));
         continue;
       }
-      const level = fromLabels ?? detector.fromEntry(md, e.line.toString('utf8'));
-      e.metadata = [...md, { name: DETECTED_LEVEL, value: level }];
+      const level = fromLabels ?? detector.fromEntry(md, e.line);
+      e.metadata = md.length === 0 ? levelOnly(level) : [...md, { name: DETECTED_LEVEL, value: level }];
     }
   }
 }
