@@ -15,6 +15,7 @@ const ALL: Record<string, string[]> = {
   scan: ['scan.ts', '5300000', 'snappy'],
   metric: ['metric.ts', '5300000'],
   tail: ['tail.ts', '500', '4'],
+  'field-detection': ['field-detection.ts'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

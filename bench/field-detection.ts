@@ -1,3 +1,8 @@
+/**
+ * Cost of what the distributor adds on ingestion (service_name, metadata name normalisation,
+ * detected_level) over 200k generator lines without a level label, in-process, 3 rounds.
+ * Usage: npx tsx bench/field-detection.ts
+ */
 import { genEntries } from '../test/support/genlogs.js';
 import { addDetectedLevels, LevelDetector, normalizeMetadataNames, ServiceNameDiscovery } from '../src/distributor/field-detection.js';
 import { otlpLabelName } from '../src/distributor/otlp.js';
@@ -32,11 +37,8 @@ for (let round = 0; round < 3; round++) {
   const t2 = performance.now();
   addDetectedLevels(out, det);
   const ms = performance.now() - t0;
-  console.log('split ms', (t1 - t0).toFixed(1), (t2 - t1).toFixed(1), (performance.now() - t2).toFixed(1));
-  const kinds = { json: 0, logfmt: 0, text: 0 };
-  for (const e of entries) { const l = e.line.trim(); if (l.startsWith('{') && l.endsWith('}')) kinds.json++; else if (l.includes('=')) kinds.logfmt++; else kinds.text++; }
-  if (round === 0) console.log(kinds);
+  const split = { serviceNameMs: Math.round(t1 - t0), metadataNamesMs: Math.round(t2 - t1), detectedLevelMs: Math.round(performance.now() - t2) };
   const levels = new Map<string, number>();
   for (const s of out) for (const e of s.entries) for (const m of e.metadata) if (m.name === 'detected_level') levels.set(m.value, (levels.get(m.value) ?? 0) + 1);
-  console.log(JSON.stringify({ entries: entries.length, ms: Math.round(ms), nsPerEntry: Math.round((ms * 1e6) / entries.length), mbPerSec: Math.round(bytes / 1e6 / (ms / 1000)), levels: Object.fromEntries(levels) }));
+  console.log(JSON.stringify({ round, ...split, entries: entries.length, ms: Math.round(ms), nsPerEntry: Math.round((ms * 1e6) / entries.length), mbPerSec: Math.round(bytes / 1e6 / (ms / 1000)), levels: Object.fromEntries(levels) }));
 }
