@@ -212,4 +212,17 @@ describe('tail', () => {
     for (const d of reported) expect(sent.has(Number(BigInt(d.timestamp) - base))).toBe(false);
     c.close();
   });
+
+  it('closes a tail at querier.tail_max_duration with Loki\'s reason', async () => {
+    const short = await startInProcess(tempDir(), ['-querier.tail-max-duration=1s']);
+    try {
+      const c = new Client(`${short.url.replace('http', 'ws')}/loki/api/v1/tail?${new URLSearchParams({ query: '{app="short"}' })}`);
+      await c.opened;
+      await c.until(() => c.closed !== null, 4000);
+      expect(c.closed).toEqual({ code: 1011, reason: 'reached tail max duration limit' });
+      expect(short.app.tails!.size).toBe(0);
+    } finally {
+      await short.stop();
+    }
+  });
 });
