@@ -19,6 +19,8 @@ const ALL: Record<string, string[]> = {
   compactor: ['compactor.ts', '1000000', '200'],
   'ingest-s3': ['ingest-s3.ts', '2000000', '50', '100', '8'],
   'scan-s3': ['scan-s3.ts', '1000000'],
+  tail: ['tail.ts', '500', '4'],
+  'field-detection': ['field-detection.ts'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

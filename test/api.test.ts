@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genEntries, labelKey, toStreams } from './support/genlogs.js';
-import { getJson, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { getJson, startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 3000, streams: 30, rate: 100 });
@@ -13,7 +13,7 @@ const END = entries.at(-1)!.tsNs + 1n;
 const range = `start=${START}&end=${END}`;
 
 beforeAll(async () => {
-  silt = await startInProcess(tempDir());
+  silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT]);
   const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
   expect(r.status).toBe(204);
 });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExpr, type LogSelectorExpr } from '../src/logql/syntax/index.js';
 import { QuerierEntrySource } from '../src/querier/entry-source.js';
 import { genEntries, labelKey, toStreams } from './support/genlogs.js';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 4000, streams: 25, rate: 100 });
@@ -18,7 +18,7 @@ async function push(from: number, to: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  silt = await startInProcess(tempDir(), ['-ingester.chunk-target-size=32KiB', '-ingester.chunks-block-size=8KiB', '-ingester.chunks-retain-period=1h']);
+  silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT, '-ingester.chunk-target-size=32KiB', '-ingester.chunks-block-size=8KiB', '-ingester.chunks-retain-period=1h']);
   await push(0, 2500);
   await silt.app.ingester!.flushNow(true); // first part flushed but still retained in memory
   await push(2500, 4000);

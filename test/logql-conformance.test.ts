@@ -17,7 +17,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SampleExpr } from '../src/logql/syntax/index.js';
 import { genEntries, toStreams, type GenEntry } from './support/genlogs.js';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
 import { diffSeries, diffTopk, logRows, refLogRows, refSeries, siltSeries } from './logql/reference/compare.js';
 import { CORPUS_SIZE, EXPANDED_METRIC_QUERIES, INVALID_QUERIES, LOG_QUERIES, METRIC_QUERIES, PIPELINE_ERROR_QUERIES } from './logql/reference/corpus.js';
 import { describeData, instantiate } from './logql/reference/data.js';
@@ -41,7 +41,7 @@ const mInstant = mStart + ((mEnd - mStart) / 2n / STEP) * STEP;
 let silt: InProcess;
 
 beforeAll(async () => {
-  silt = await startInProcess(tempDir('silt-conformance-'));
+  silt = await startInProcess(tempDir('silt-conformance-'), [...NO_INGEST_ENRICHMENT]);
   for (let i = 0; i < entries.length; i += 1000) {
     const body = JSON.stringify({ streams: toStreams(entries.slice(i, i + 1000)) });
     const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
 import { encodePush, labelString } from './support/protobuf.js';
 import { flattenStreams, referenceQuery, type RefQuery } from './support/reference.js';
-import { getJson, queryRange, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { getJson, queryRange, startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
 
 let silt: InProcess;
 // Generated at collection time so the cases below can name real label values.
@@ -16,7 +16,7 @@ const APP = entries[10]!.labels['app']!;
 const NS = entries[20]!.labels['namespace']!;
 
 beforeAll(async () => {
-  silt = await startInProcess(tempDir(), ['-ingester.chunk-target-size=64KiB', '-ingester.chunks-block-size=16KiB']);
+  silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT, '-ingester.chunk-target-size=64KiB', '-ingester.chunks-block-size=16KiB']);
   const half = entries.length / 2;
   // First half as JSON in batches of 500.
   for (let i = 0; i < half; i += 500) {

@@ -103,7 +103,8 @@ describe('push validation', () => {
     const r = await push(silt.url, jsonPush([{ stream: { app: 'ooo' }, values: [line('too late', old), line('late but fine', within)] }]));
     expect(r.status).toBe(400);
     expect(r.text).toContain("ignored, reason: 'entry too far behind, entry timestamp is: ");
-    expect(r.text).toContain(`user 'fake', total ignored: 1 out of 2 for stream: {app="ooo"}`);
+    // The stream as the ingester knows it: with the service_name Loki discovers from `app`.
+    expect(r.text).toContain(`user 'fake', total ignored: 1 out of 2 for stream: {app="ooo", service_name="ooo"}`);
     const q = await queryRange(silt.url, { query: '{app="ooo"}', start: (old - 1n).toString(), end: (t + 1n).toString() });
     expect(q.data.result[0].values.map((v: string[]) => v[1]).sort()).toEqual(['late but fine', 'newest']);
   });
@@ -146,10 +147,11 @@ describe('push validation', () => {
     const q = await queryRange(silt.url, { query: '{app="enc"}', start: (t - 1n).toString(), end: (t + 2n).toString() }, { 'X-Loki-Response-Encoding-Flags': 'categorize-labels' });
     expect(q.data.encodingFlags).toEqual(['categorize-labels']);
     const values = q.data.result.flatMap((s: { values: unknown[] }) => s.values);
-    expect(values).toContainEqual([(t + 1n).toString(), 'pb', { structuredMetadata: { trace_id: 'abc' } }]);
-    expect(values).toContainEqual([t.toString(), 'gz', {}]);
+    // Loki adds detected_level to every entry (no level word in these lines: "unknown").
+    expect(values).toContainEqual([(t + 1n).toString(), 'pb', { structuredMetadata: { trace_id: 'abc', detected_level: 'unknown' } }]);
+    expect(values).toContainEqual([t.toString(), 'gz', { structuredMetadata: { detected_level: 'unknown' } }]);
     const plain = await queryRange(silt.url, { query: '{app="enc"}', start: (t - 1n).toString(), end: (t + 2n).toString() });
-    expect(plain.data.result.map((s: { stream: Record<string, string> }) => s.stream)).toContainEqual({ app: 'enc', trace_id: 'abc' });
+    expect(plain.data.result.map((s: { stream: Record<string, string> }) => s.stream)).toContainEqual({ app: 'enc', service_name: 'enc', trace_id: 'abc', detected_level: 'unknown' });
   });
 
   it('requires X-Scope-OrgID when auth is enabled and keeps tenants apart', async () => {

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
-import { Distributor, decodePushBody } from '../distributor/index.js';
+import { Distributor, decodeOtlpBody, decodePushBody } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { MultiTenantQuerier } from '../querier/multi-tenant.js';
@@ -17,6 +17,11 @@ import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ResultsCache } from '../frontend/results-cache.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
+import { registerTailRoutes } from '../server/routes-tail.js';
+import { registerOtlpRoutes } from '../server/routes-otlp.js';
+import { GrpcServer } from '../server/grpc.js';
+import { nowNs } from '../model/index.js';
+import { TailManager } from '../querier/tail.js';
 import { StoreAdapter } from './store.js';
 import { VERSION } from './version.js';
 
@@ -65,8 +70,14 @@ export class App {
   /** Delete requests in object storage: written by the compactor's API, read by queriers. */
   readonly deleteRequests: DeleteRequestsStore;
   private readonly http: HttpServer;
+  /** Live tail sessions (when this process runs a querier and an ingester). */
+  readonly tails: TailManager | null = null;
   /** Port the HTTP server bound (after start). */
   httpPort = 0;
+  /** The gRPC server (Loki's Pusher service) when this process runs a distributor. */
+  private readonly grpc: GrpcServer | null = null;
+  /** Port the gRPC server bound (after start; 0 when there is none). */
+  grpcPort = 0;
 
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
@@ -102,8 +113,9 @@ export class App {
         registry: this.registry,
       });
     }
+    const tenantLimits = new OverridesLimitsProvider(rc);
     if (mods.has('distributor')) {
-      this.distributor = new Distributor({ limits: new OverridesLimitsProvider(rc), ingester: this.ingester!, registry: this.registry });
+      this.distributor = new Distributor({ limits: tenantLimits, ingester: this.ingester!, registry: this.registry });
     }
     let rangeMetricQuery: ResultsCache | null = null;
     if (mods.has('querier')) {
@@ -175,12 +187,27 @@ export class App {
       });
     }
     if (this.ruler && cfg.ruler.enable_api) registerRulerRoutes(this.http, this.ruler);
+    if (dist) {
+      const indexLabelAttributes = cfg.distributor.otlp_config.default_resource_attributes_as_index_labels;
+      const decode = (tenant: string, b: Buffer, ct: string | undefined, ce: string | undefined) =>
+        decodeOtlpBody(b, ct, ce, maxBody, { indexLabelAttributes, discoverServiceName: tenantLimits.forTenant(tenant).discoverServiceName, nowNs });
+      registerOtlpRoutes(this.http, { decode, push: (t, r) => dist.push(t, r) }, logger.child({ component: 'otlp' }));
+      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: maxBody, push: dist });
+    }
+    if (this.querier && this.ingester) {
+      this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: (tenant) => limitsOf(tenant).max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
+      registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
+    }
   }
 
   /** Listens first (so /ready can say "not ready"), then replays the WAL. */
   async start(): Promise<void> {
     this.httpPort = await this.http.listen(this.cfg.server.http_listen_address, this.cfg.server.http_listen_port);
     this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
+    if (this.grpc) {
+      this.grpcPort = await this.grpc.listen(this.cfg.server.grpc_listen_address, this.cfg.server.grpc_listen_port);
+      this.logger.info({ grpcPort: this.grpcPort }, 'gRPC server listening');
+    }
     await this.ingester?.start();
     this.runtimeConfig.start();
     this.compactor?.start();
@@ -190,12 +217,15 @@ export class App {
 
   /** Graceful stop: no new requests, flush memory to storage, checkpoint the WAL. */
   async stop(): Promise<void> {
+    this.tails?.closeAll();
     this.runtimeConfig.stop();
     const closing = this.http.close();
+    const closingGrpc = this.grpc?.close();
     await this.ruler?.stop();
     await this.ingester?.stop();
     await this.compactor?.stop();
     await closing;
+    await closingGrpc;
     await this.ruleObjects?.close();
     await this.objects.close();
   }

@@ -64,7 +64,7 @@ export interface SiltConfig {
       segment_size: number;
     };
   };
-  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; multi_tenant_queries_enabled: boolean };
+  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; multi_tenant_queries_enabled: boolean; tail_max_duration: number };
   /** Per-tenant overrides file(s) (Loki's runtime_config block). */
   runtime_config: { file: string; period: number };
   compactor: {
@@ -77,6 +77,7 @@ export interface SiltConfig {
     merge_chunk_target_size: number;
   };
   ruler: RulerSettings;
+  distributor: { otlp_config: { default_resource_attributes_as_index_labels: string[] } };
   limits_config: LimitsConfig;
 }
 
@@ -145,6 +146,11 @@ export interface LimitsConfig {
   deletion_mode: DeletionMode;
   split_queries_by_interval: number;
   max_cache_freshness_per_query: number;
+  max_concurrent_tail_requests: number;
+  discover_service_name: string[];
+  discover_log_levels: boolean;
+  log_level_fields: string[];
+  log_level_from_json_max_depth: number;
 }
 
 export const ALL_SETTINGS: readonly Setting[] = [...SETTINGS, ...LIMIT_SETTINGS];

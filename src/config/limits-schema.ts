@@ -31,5 +31,22 @@ export const LIMIT_SETTINGS: readonly Setting[] = [
   { path: 'limits_config.deletion_mode', flag: 'compactor.deletion-mode', type: { t: 'enum', values: ['disabled', 'filter-only', 'filter-and-delete'] }, def: 'filter-and-delete', help: "Deletion mode: 'disabled', 'filter-only' or 'filter-and-delete'." },
   { path: 'limits_config.split_queries_by_interval', flag: 'querier.split-queries-by-interval', type: { t: 'duration' }, def: 30 * 60_000, help: 'Split metric range queries into windows of this length, aligned to it, for the results cache (0 disables splitting and caching).' },
   { path: 'limits_config.max_cache_freshness_per_query', flag: 'frontend.max-cache-freshness', type: { t: 'duration' }, def: 10 * 60_000, help: 'Results newer than this are not cached (late data may still arrive).' },
+  { path: 'limits_config.max_concurrent_tail_requests', flag: 'querier.max-concurrent-tail-requests', type: { t: 'int', min: 0 }, def: 10, help: 'Most concurrent tail (live) requests per tenant.' },
+  {
+    path: 'limits_config.discover_service_name',
+    flag: 'validation.discover-service-name',
+    type: { t: 'list' },
+    def: ['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name'],
+    help: 'If a stream has no service_name label, the first of these labels found becomes service_name; none found: unknown_service. An empty list disables.',
+  },
+  { path: 'limits_config.discover_log_levels', flag: 'validation.discover-log-levels', type: { t: 'bool' }, def: true, help: 'Detect a log level from labels, structured metadata or the line and store it as detected_level structured metadata.' },
+  {
+    path: 'limits_config.log_level_fields',
+    flag: 'validation.log-level-fields',
+    type: { t: 'list' },
+    def: ['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text', 'SEVERITY_TEXT'],
+    help: 'Label, metadata and line field names a log level is read from.',
+  },
+  { path: 'limits_config.log_level_from_json_max_depth', flag: 'validation.log-level-from-json-max-depth', type: { t: 'int' }, def: 2, help: 'Object depth searched for a level field in JSON lines (0 or less: unlimited).' },
   { path: 'limits_config.max_push_body_size', flag: 'distributor.max-recv-msg-size', type: { t: 'bytes' }, def: 100 * MB, help: 'Largest decompressed push body.' },
 ];

@@ -29,11 +29,12 @@ function req(...streams: [string, PushEntry[]][]): PushRequest {
   return { streams: streams.map(([labels, entries]) => ({ labels, labelsObject: null, entries })) };
 }
 
+/** Validation-focused setup: ingest-time enrichment is off unless an override turns it on. */
 function setup(overrides: Partial<TenantLimits> = {}) {
   const ingester = new RecordingIngester();
   const registry = new Registry();
   const d = new Distributor({
-    limits: new StaticLimitsProvider({ ...defaultLimits, ...overrides }),
+    limits: new StaticLimitsProvider({ ...defaultLimits, discoverServiceName: [], discoverLogLevels: false, ...overrides }),
     ingester,
     registry,
     nowMs: () => NOW_MS,
@@ -57,6 +58,17 @@ async function rejection(p: Promise<unknown>): Promise<SiltError> {
 }
 
 describe('Distributor.push: success path', () => {
+  it("adds service_name and detected_level with Loki's defaults", async () => {
+    const { d, ingester } = setup({ discoverServiceName: defaultLimits.discoverServiceName, discoverLogLevels: true });
+    await d.push('t', req(['{job="j", app="a"}', [entry('level=error boom'), entry('all good', NOW_NS + 1n, [{ name: 'level', value: 'WARNING' }])]], ['{x="1"}', [entry('{"lvl":"debug"}')]]));
+    const streams = ingester.calls[0]!.streams;
+    expect(streams.map((s) => s.labelsString)).toEqual(['{app="a", job="j", service_name="a"}', '{service_name="unknown_service", x="1"}']);
+    expect(streams.map((s) => s.entries.map((e) => e.metadata))).toEqual([
+      [[{ name: 'detected_level', value: 'error' }], [{ name: 'level', value: 'WARNING' }, { name: 'detected_level', value: 'warn' }]],
+      [[{ name: 'detected_level', value: 'debug' }]],
+    ]);
+  });
+
   it('forwards valid streams with sorted labels, canonical text and fingerprint', async () => {
     const { d, ingester, metric } = setup();
     await d.push('t1', req(['{b="2", a="1"}', [entry('x'), entry('yy')]]));

@@ -8,15 +8,19 @@
  * 3. nothing valid left → the validation error (400), or success if there were no errors
  *    (e.g. every stream was empty);
  * 4. the tenant bucket is charged the valid bytes, all or nothing → 429 and nothing stored;
- * 5. push the valid streams; an ingester failure propagates as is;
+ * 5. add what Loki adds on ingestion (field-detection.ts): the `service_name` label and
+ *    `detected_level` structured metadata; then push the valid streams; an ingester failure
+ *    propagates as is;
  * 6. then, if some streams or entries were invalid, the 400 with Loki's grouped message.
  */
 import { Counter, type Registry } from 'prom-client';
 import { RateLimitError, UnprocessableError, ValidationError } from '../errors.js';
 import type { PushRequest, ValidStream } from '../model/stream.js';
-import type { LimitsProvider } from './limits.js';
+import type { LimitsProvider, TenantLimits } from './limits.js';
 import { RateLimiters } from '../util/rate-limiter.js';
 import { Msg, Reason, Validator, type ValidationResult } from './validate.js';
+import { addDetectedLevels, LevelDetector, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
+import { otlpLabelName } from './otlp.js';
 
 /** What the distributor needs from the ingester (defined here, by the consumer). */
 export interface IngesterPusher {
@@ -67,6 +71,9 @@ export class Distributor {
   readonly #bytesReceived: Counter<string>;
   readonly #mutatedSamples: Counter<string>;
   readonly #mutatedBytes: Counter<string>;
+  readonly #serviceNames = new ServiceNameDiscovery();
+  /** One level detector per distinct limits object (tenants sharing limits share it). */
+  readonly #levelDetectors = new WeakMap<TenantLimits, LevelDetector>();
 
   constructor(opts: DistributorOptions) {
     this.#limits = opts.limits;
@@ -111,8 +118,20 @@ export class Distributor {
       throw new RateLimitError(Reason.rateLimited, Msg.rateLimited(tenant, Math.trunc(rate), res.validLines, res.validBytes));
     }
 
-    await this.#ingester.push(tenant, res.streams);
+    const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
+    normalizeMetadataNames(streams, otlpLabelName);
+    if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
+    await this.#ingester.push(tenant, streams);
     if (res.errors !== null) throw new ValidationError(res.errors.firstReason, res.errors.message());
+  }
+
+  #levelDetector(limits: TenantLimits): LevelDetector {
+    let d = this.#levelDetectors.get(limits);
+    if (d === undefined) {
+      d = new LevelDetector(limits.logLevelFields, limits.logLevelFromJsonMaxDepth);
+      this.#levelDetectors.set(limits, d);
+    }
+    return d;
   }
 
   #record(tenant: string, res: ValidationResult): void {

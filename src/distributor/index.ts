@@ -26,3 +26,6 @@ export {
   type ValidationResult,
   type ValidatorOptions,
 } from './validate.js';
+export { decodeOtlpBody, otlpToPushRequest, otlpLabelName, otlpValueString, type OtlpOptions } from './otlp.js';
+export { decodeOtlpLogsJson, decodeOtlpLogsProto, type OtlpLogs } from './decode-otlp.js';
+export { addDetectedLevels, LevelDetector, ServiceNameDiscovery, normalizeLogLevel } from './field-detection.js';

@@ -77,6 +77,14 @@ export interface TenantLimits {
   readonly maxCacheFreshnessPerQuery: number;
   /** Retention, ms; 0 keeps data forever. */
   readonly retentionPeriod: number;
+  /** Labels whose value becomes `service_name` when a stream has none (first found wins); empty disables. */
+  readonly discoverServiceName: readonly string[];
+  /** Add `detected_level` structured metadata to entries that lack it. */
+  readonly discoverLogLevels: boolean;
+  /** Label, metadata and line field names a level is read from. */
+  readonly logLevelFields: readonly string[];
+  /** JSON object depth searched for a level field; 0 or less is unlimited. */
+  readonly logLevelFromJsonMaxDepth: number;
 }
 
 const MB = 1 << 20;
@@ -120,6 +128,10 @@ export const defaultLimits: TenantLimits = Object.freeze({
   cardinalityLimit: 100_000,
   maxCacheFreshnessPerQuery: 10 * MINUTE_MS,
   retentionPeriod: 0,
+  discoverServiceName: Object.freeze(['service', 'app', 'application', 'app_name', 'name', 'app_kubernetes_io_name', 'container', 'container_name', 'k8s_container_name', 'component', 'workload', 'job', 'k8s_job_name']),
+  discoverLogLevels: true,
+  logLevelFields: Object.freeze(['level', 'LEVEL', 'Level', 'log.level', 'severity', 'SEVERITY', 'Severity', 'SeverityText', 'lvl', 'LVL', 'Lvl', 'severity_text', 'Severity_Text', 'SEVERITY_TEXT']),
+  logLevelFromJsonMaxDepth: 2,
 });
 
 /** camelCase field → Loki's snake_case YAML key under `limits_config`. */
@@ -157,6 +169,10 @@ export const limitsYamlKeys: Readonly<Record<keyof TenantLimits, string>> = Obje
   cardinalityLimit: 'cardinality_limit',
   maxCacheFreshnessPerQuery: 'max_cache_freshness_per_query',
   retentionPeriod: 'retention_period',
+  discoverServiceName: 'discover_service_name',
+  discoverLogLevels: 'discover_log_levels',
+  logLevelFields: 'log_level_fields',
+  logLevelFromJsonMaxDepth: 'log_level_from_json_max_depth',
 });
 
 /**
@@ -164,7 +180,7 @@ export const limitsYamlKeys: Readonly<Record<keyof TenantLimits, string>> = Obje
  * human sizes ("256KB"), `duration` Prometheus durations ("7d", "721h") converted to ms,
  * `mb` a float of megabytes, `int`/`bool`/`string` plain values.
  */
-export type LimitUnit = 'bytes' | 'duration' | 'mb' | 'int' | 'bool' | 'string';
+export type LimitUnit = 'bytes' | 'duration' | 'mb' | 'int' | 'bool' | 'string' | 'list';
 
 export const limitsUnits: Readonly<Record<keyof TenantLimits, LimitUnit>> = Object.freeze({
   ingestionRateStrategy: 'string',
@@ -200,6 +216,10 @@ export const limitsUnits: Readonly<Record<keyof TenantLimits, LimitUnit>> = Obje
   cardinalityLimit: 'int',
   maxCacheFreshnessPerQuery: 'duration',
   retentionPeriod: 'duration',
+  discoverServiceName: 'list',
+  discoverLogLevels: 'bool',
+  logLevelFields: 'list',
+  logLevelFromJsonMaxDepth: 'int',
 });
 
 /** Where roles get a tenant's limits (Loki's `Limits` interface, consumer-side). */

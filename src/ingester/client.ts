@@ -1,5 +1,5 @@
 import type { DecodedBlock, ReadableChunk } from '../chunk/index.js';
-import type { Labels, Matcher, ValidStream } from '../model/index.js';
+import type { Labels, Matcher, PushEntry, ValidStream } from '../model/index.js';
 
 /** A consistent view of one in-memory chunk, taken synchronously at query start. */
 export interface ChunkView {
@@ -37,4 +37,21 @@ export interface IngesterQuerier {
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[];
+}
+
+/** A live subscriber of appended entries (see `IngesterTail`). */
+export interface IngesterTailer {
+  /**
+   * Called synchronously inside a push with the entries just appended to one matching stream,
+   * in push order. Lines are views into the push body: copy what you keep.
+   */
+  onEntries(labels: Labels, entries: readonly PushEntry[]): void;
+}
+
+/** Live tailing of what an ingester appends (Loki's ingester Tail and TailersCount). */
+export interface IngesterTail {
+  /** Subscribes to streams of `tenant` matching every matcher; returns the unsubscribe function. */
+  tail(tenant: string, matchers: readonly Matcher[], tailer: IngesterTailer): () => void;
+  /** Active subscriptions of `tenant`. */
+  tailersCount(tenant: string): number;
 }

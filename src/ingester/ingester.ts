@@ -7,7 +7,8 @@ import { RateLimitError, UnavailableError, ValidationError } from '../errors.js'
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
 import type { ChunkRef, SeriesEntry } from '../storage/index.js';
 import { TokenBucket } from '../util/rate-limiter.js';
-import type { ChunkView, IngesterPusher, IngesterQuerier, MemStreamView } from './client.js';
+import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
+import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { Wal, type WalStream } from './wal/index.js';
 
@@ -64,7 +65,7 @@ class TenantInstance {
  * The ingester role: keeps recent entries per stream in memory chunks, logs them to the
  * WAL before acknowledging, and flushes full, old or idle chunks to object storage.
  */
-export class Ingester implements IngesterPusher, IngesterQuerier {
+export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private readonly cfg: IngesterConfig;
   private readonly deps: IngesterDeps;
   private readonly now: () => number;
@@ -80,6 +81,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
   private flushRunning: Promise<void> | null = null;
   private lastFlushError: string | null = null;
   private readonly m;
+  /** Live tail subscribers, fed from push. */
+  private readonly tailers = new Tailers();
 
   constructor(deps: IngesterDeps) {
     this.deps = deps;
@@ -190,6 +193,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
     const walStreams: WalStream[] = [];
     const badRequest: string[] = [];
     const limited: string[] = [];
+    const tailing = this.tailers.has(tenant);
     for (const vs of streams) {
       let s = inst.streams.get(vs.fingerprint);
       if (!s) {
@@ -230,11 +234,20 @@ export class Ingester implements IngesterPusher, IngesterQuerier {
         }
         badRequest.push(msg + `user '${tenant}', total ignored: ${res.tooFarBehind} out of ${vs.entries.length} for stream: ${vs.labelsString}`);
       }
+      if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
       if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended, header: s.walHeader() });
     }
     if (walStreams.length > 0 && this.wal) await this.wal.append(tenant, walStreams);
     if (limited.length > 0) throw new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n'));
     if (badRequest.length > 0) throw new ValidationError('too_far_behind', badRequest.join('\n'));
+  }
+
+  tail(tenant: string, matchers: readonly Matcher[], tailer: IngesterTailer): () => void {
+    return this.tailers.add(tenant, matchers, tailer);
+  }
+
+  tailersCount(tenant: string): number {
+    return this.tailers.count(tenant);
   }
 
   /** Streams of `tenant` matching all matchers; a synchronous snapshot safe to read later. */

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { TooLargeError } from '../errors.js';
@@ -43,6 +44,18 @@ export type Handler = (req: Req) => Promise<Res> | Res;
  */
 export type TenantMode = boolean | 'multi';
 
+/**
+ * Takes over a connection that asked for a protocol upgrade (WebSocket). Throwing before
+ * taking over answers with the mapped HTTP error, like a normal route.
+ */
+export type UpgradeHandler = (req: Req, raw: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void> | void;
+
+interface UpgradeRoute {
+  pattern: string;
+  handler: UpgradeHandler;
+  tenant: boolean;
+}
+
 interface Route {
   methods: readonly string[];
   pattern: string;
@@ -65,6 +78,14 @@ export interface HttpOptions {
   idleTimeoutMs: number;
 }
 
+/**
+ * The tenant of a request from its X-Scope-OrgID value (HTTP header or gRPC metadata):
+ * 'fake' without auth; otherwise required and checked with Loki's rules and texts.
+ */
+export function resolveTenant(v: string | undefined, authEnabled: boolean): string {
+  return authEnabled ? singleTenantId(v) : NO_AUTH_TENANT;
+}
+
 /** JSON helper for handlers. */
 export function json(body: unknown, status = 200): Res {
   return { status, body: JSON.stringify(body), contentType: 'application/json; charset=utf-8' };
@@ -80,6 +101,7 @@ export function text(body: string, status = 200): Res {
  */
 export class HttpServer {
   private readonly routes: Route[] = [];
+  private readonly upgrades: UpgradeRoute[] = [];
   private readonly server: Server;
   private readonly opts: HttpOptions;
   private readonly reqs: Counter<'route' | 'status'>;
@@ -89,6 +111,9 @@ export class HttpServer {
     this.opts = opts;
     this.server = createServer({ keepAliveTimeout: opts.idleTimeoutMs, requestTimeout: opts.readTimeoutMs }, (req, res) => {
       void this.handle(req, res);
+    });
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.handleUpgrade(req, socket, head);
     });
     this.reqs = new Counter({ name: 'silt_request_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [opts.registry] });
     this.latency = new Histogram({
@@ -104,6 +129,30 @@ export class HttpServer {
   route(methods: readonly string[], pattern: string, handler: Handler, tenant: TenantMode = false): void {
     const name = pattern.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '') || 'root';
     this.routes.push({ methods, pattern, parts: pattern.split('/'), handler, name, tenant });
+  }
+
+  /** Registers an upgrade (WebSocket) handler for an exact path. */
+  upgrade(pattern: string, handler: UpgradeHandler, tenant = true): void {
+    this.upgrades.push({ pattern, handler, tenant });
+  }
+
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    try {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const r = this.upgrades.find((u) => u.pattern === url.pathname);
+      if (!r) {
+        writeRawResponse(socket, 404, '404 page not found\n');
+        return;
+      }
+      const tenant = r.tenant ? this.tenantOf(req, true) : '';
+      await r.handler({ method: req.method ?? 'GET', path: url.pathname, params: url.searchParams, vars: {}, headers: req.headers, body: Buffer.alloc(0), tenant }, req, socket, head);
+    } catch (e) {
+      const mapped = mapError(e);
+      if (mapped.unexpected) this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
+      this.reqs.inc({ route: 'upgrade', status: String(mapped.status) });
+      writeRawResponse(socket, mapped.status, mapped.message + '\n');
+    }
   }
 
   private match(path: string): { route: Route; vars: Record<string, string> } | null {
@@ -219,4 +268,15 @@ export class HttpServer {
       this.server.closeIdleConnections();
     });
   }
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+
+/** Answers on a connection that was never handed to the HTTP response machinery (upgrades). */
+function writeRawResponse(socket: Duplex, status: number, body: string): void {
+  if (socket.destroyed) return;
+  const bytes = Buffer.from(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n` + body,
+  );
 }

@@ -31,6 +31,11 @@ export function labelString(labels: Record<string, string>): string {
 
 /** Encodes streams as a snappy-compressed protobuf PushRequest. */
 export function encodePush(streams: { labels: string; entries: PbEntry[] }[]): Buffer {
+  return snappy.compressSync(encodePushRaw(streams));
+}
+
+/** Encodes streams as an uncompressed protobuf PushRequest (the gRPC message). */
+export function encodePushRaw(streams: { labels: string; entries: PbEntry[] }[]): Buffer {
   const t = pushType();
   const msg = t.fromObject({
     streams: streams.map((s) => ({
@@ -42,5 +47,5 @@ export function encodePush(streams: { labels: string; entries: PbEntry[] }[]): B
       })),
     })),
   });
-  return snappy.compressSync(Buffer.from(t.encode(msg).finish()));
+  return Buffer.from(t.encode(msg).finish());
 }

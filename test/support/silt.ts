@@ -15,10 +15,25 @@ export function tempDir(prefix = 'silt-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
 }
 
-/** Base flags for a test instance rooted at `dir`. */
+/** Base flags for a test instance rooted at `dir` (HTTP and gRPC on 127.0.0.1, free ports). */
 export function testFlags(dir: string, extra: string[] = []): string[] {
-  return ['-server.http-listen-address=127.0.0.1', '-server.http-listen-port=0', `-common.path-prefix=${dir}`, '-log.level=warn', ...extra];
+  return [
+    '-server.http-listen-address=127.0.0.1',
+    '-server.http-listen-port=0',
+    '-server.grpc-listen-address=127.0.0.1',
+    '-server.grpc-listen-port=0',
+    `-common.path-prefix=${dir}`,
+    '-log.level=warn',
+    ...extra,
+  ];
 }
+
+/**
+ * Turns off what the distributor adds on ingestion (service_name, detected_level), for tests
+ * whose brute-force references model the query engine over exactly the labels pushed.
+ * Ingest-time enrichment itself is tested with Loki's defaults (field-detection tests).
+ */
+export const NO_INGEST_ENRICHMENT: readonly string[] = ['-validation.discover-service-name=', '-validation.discover-log-levels=false'];
 
 export interface InProcess {
   app: App;

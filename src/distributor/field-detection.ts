@@ -1,0 +1,539 @@
+/**
+ * What the distributor adds to a push before the ingester sees it, as Loki does:
+ *
+ * - `service_name` (Loki's `pkg/loghttp/push/push.go`): a stream without it gets the value of
+ *   the first label of `discover_service_name` it carries, or `unknown_service`;
+ * - `detected_level` structured metadata (Loki's `pkg/distributor/field_detection.go`): read
+ *   from a level label, a level metadata pair, an OTLP `severity_number`, a JSON or logfmt
+ *   field of the line, or a level word in the text, normalised (WARNING → warn, ERR → error).
+ *
+ * Both run on validated streams only, so their work is never wasted on rejected entries.
+ */
+import { fingerprint, labelsToString, sortLabels, type Label, type Labels } from '../model/labels.js';
+import type { StructuredMetadata, ValidStream } from '../model/stream.js';
+
+/** The structured metadata name Loki stores the detected level under. */
+export const DETECTED_LEVEL = 'detected_level';
+/** The stream label service-name discovery sets. */
+export const SERVICE_NAME = 'service_name';
+/** Its value when no listed label is present. */
+export const UNKNOWN_SERVICE = 'unknown_service';
+/** The metadata name OTLP's severity number is stored under. */
+export const OTLP_SEVERITY_NUMBER = 'severity_number';
+
+const LEVEL_UNKNOWN = 'unknown';
+
+/** Normalised level for a value compared case-insensitively (Loki's `normalizeLogLevel`), or null. */
+function knownLevel(v: string): string | null {
+  if (v.length < 3 || v.length > 11) return null;
+  switch (v.toLowerCase()) {
+    case 'trace':
+    case 'trc':
+      return 'trace';
+    case 'debug':
+    case 'dbg':
+      return 'debug';
+    case 'info':
+    case 'inf':
+    case 'information':
+      return 'info';
+    case 'warn':
+    case 'wrn':
+    case 'warning':
+      return 'warn';
+    case 'error':
+    case 'err':
+      return 'error';
+    case 'critical':
+      return 'critical';
+    case 'fatal':
+      return 'fatal';
+    default:
+      return null;
+  }
+}
+
+/** Loki's `normalizeLogLevel`: a known spelling becomes its canonical name, anything else stays as is. */
+export function normalizeLogLevel(v: string): string {
+  return knownLevel(v) ?? v;
+}
+
+/** Level words searched for in free text (Loki's levelPatterns), as lower-case bytes. */
+const W_TRACE = Buffer.from('trace');
+const W_DEBUG = Buffer.from('debug');
+const W_FATAL = Buffer.from('fatal');
+const W_CRITICAL = Buffer.from('critical');
+const W_ERROR = Buffer.from('error');
+const W_ERR = Buffer.from('err');
+const W_WARNING = Buffer.from('warning');
+const W_WARN = Buffer.from('warn');
+const W_INFO = Buffer.from('info');
+
+/** ASCII lower case of a byte. */
+function lower(c: number): number {
+  return c >= 0x41 && c <= 0x5a ? c + 32 : c;
+}
+
+function rightBoundaryByte(c: number): boolean {
+  return (
+    c === 0x20 || c === 0x09 || c === 0x0a || c === 0x5b || c === 0x5d || c === 0x28 || c === 0x29 || c === 0x7b || c === 0x7d || c === 0x3a || c === 0x2c || c === 0x21 || c === 0x22 || c === 0x27 || c === 0x3d || c === 0x7c
+  );
+}
+
+/** True when `w` (lower-case) is at `i`, case-insensitively, followed by a word boundary or the end. */
+function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
+  const n = w.length;
+  if (i + n > end) return false;
+  for (let k = 1; k < n; k++) if (lower(b[i + k]!) !== w[k]) return false;
+  return i + n === end || rightBoundaryByte(b[i + n]!);
+}
+
+/**
+ * Loki's `detectLevelFromLogLine` in one pass over the bytes: the level word that starts first
+ * as a whole word (case-insensitive); `unknown` when there is none. At one position at most one
+ * word can match, so scanning positions in order gives Loki's "smallest index" answer.
+ */
+export function detectLevelFromBytes(b: Uint8Array, start = 0, end = b.length): string {
+  for (let i = start; i < end; i++) {
+    // One table lookup per byte: most bytes cannot start a level word.
+    if (WORD_START[b[i]!] === 0 || (i > start && LEFT_BOUNDARY[b[i - 1]!] === 0)) continue;
+    switch (lower(b[i]!)) {
+      case 0x74: // t
+        if (wordAt(b, i, end, W_TRACE)) return 'trace';
+        break;
+      case 0x64: // d
+        if (wordAt(b, i, end, W_DEBUG)) return 'debug';
+        break;
+      case 0x66: // f
+        if (wordAt(b, i, end, W_FATAL)) return 'fatal';
+        break;
+      case 0x63: // c
+        if (wordAt(b, i, end, W_CRITICAL)) return 'critical';
+        break;
+      case 0x65: // e
+        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) return 'error';
+        break;
+      case 0x77: // w
+        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) return 'warn';
+        break;
+      case 0x69: // i
+        if (wordAt(b, i, end, W_INFO)) return 'info';
+        break;
+    }
+  }
+  return LEVEL_UNKNOWN;
+}
+
+/** Bytes a level word can start with (t d f c e w i, either case). */
+const WORD_START = new Uint8Array(256);
+for (const c of 'tdfcewi') {
+  WORD_START[c.charCodeAt(0)] = 1;
+  WORD_START[c.toUpperCase().charCodeAt(0)] = 1;
+}
+/** Bytes that may precede a level word (Loki's isLeftWordBoundary). */
+const LEFT_BOUNDARY = new Uint8Array(256);
+for (const c of ' \t\n[({"\'=|') LEFT_BOUNDARY[c.charCodeAt(0)] = 1;
+
+/** Loki's `detectLevelFromLogLine` for a string. */
+export function detectLevelFromText(line: string): string {
+  return detectLevelFromBytes(Buffer.from(line));
+}
+
+function isSpaceByte(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/** Loki's `isJSON`: the first and last non-space bytes are braces. */
+function looksLikeJson(b: Uint8Array): boolean {
+  let i = 0;
+  while (i < b.length && isSpaceByte(b[i]!)) i++;
+  let j = b.length - 1;
+  while (j > i && isSpaceByte(b[j]!)) j--;
+  return i < j && b[i] === 0x7b && b[j] === 0x7d;
+}
+
+/** End (index of the closing quote) of the JSON string whose opening quote is at `i`, or -1. */
+function stringEnd(b: Uint8Array, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j]!;
+    if (c === 0x5c) j++;
+    else if (c === 0x22) return j;
+  }
+  return -1;
+}
+
+function skipSpaces(b: Uint8Array, i: number): number {
+  while (i < b.length && isSpaceByte(b[i]!)) i++;
+  return i;
+}
+
+/**
+ * Loki's `getLevelUsingJSONParser` as one scan: the first string value, in document order,
+ * under an allowed key of an object nested less than `maxDepth` deep (0: any depth) and not
+ * inside an array. Returns the raw value bytes' [start, end) or null. Stops at malformed input.
+ */
+function jsonLevelSpan(b: Uint8Array, fields: readonly Uint8Array[], maxDepth: number): [number, number] | null {
+  const stack: number[] = []; // 0x7b or 0x5b per open container
+  let arrays = 0;
+  let expectKey = false;
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i]!;
+    switch (c) {
+      case 0x7b:
+        stack.push(c);
+        expectKey = true;
+        break;
+      case 0x5b:
+        stack.push(c);
+        arrays++;
+        expectKey = false;
+        break;
+      case 0x7d:
+      case 0x5d:
+        if (stack.pop() === 0x5b) arrays--;
+        expectKey = false;
+        break;
+      case 0x2c:
+        expectKey = stack[stack.length - 1] === 0x7b;
+        break;
+      case 0x22: {
+        const e = stringEnd(b, i);
+        if (e < 0) return null;
+        if (expectKey) {
+          expectKey = false;
+          const depth = stack.length - 1;
+          let v = skipSpaces(b, e + 1);
+          if (b[v] !== 0x3a) return null;
+          v = skipSpaces(b, v + 1);
+          if (b[v] === 0x22 && arrays === 0 && (maxDepth <= 0 || depth < maxDepth) && isField(b, i + 1, e, fields)) {
+            const ve = stringEnd(b, v);
+            if (ve < 0) return null;
+            return [v + 1, ve];
+          }
+          i = v - 1;
+        } else i = e;
+        break;
+      }
+    }
+  }
+  return null;
+}
+
+function isField(b: Uint8Array, start: number, end: number, fields: readonly Uint8Array[]): boolean {
+  const n = end - start;
+  outer: for (const f of fields) {
+    if (f.length !== n) continue;
+    for (let k = 0; k < n; k++) if (b[start + k] !== f[k]) continue outer;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The value of the earliest-listed `hints` key (ASCII case-insensitive) in a logfmt line, as
+ * [start, end) of its bytes plus whether it was quoted, or null. Stops at the first malformed
+ * pair, as go-logfmt's scanner does.
+ */
+function logfmtSpan(b: Uint8Array, hints: readonly Uint8Array[]): [number, number, boolean] | null {
+  let best = hints.length;
+  let res: [number, number, boolean] | null = null;
+  const n = b.length;
+  let i = 0;
+  while (i < n) {
+    while (i < n && b[i]! <= 0x20) i++;
+    if (i >= n) break;
+    const k0 = i;
+    while (i < n) {
+      const c = b[i]!;
+      if (c <= 0x20 || c === 0x3d || c === 0x22) break;
+      i++;
+    }
+    if (i === k0) break; // '=' or '"' where a key should start
+    const k1 = i;
+    let v0 = i;
+    let v1 = i;
+    let quoted = false;
+    if (i < n && b[i] === 0x3d) {
+      i++;
+      if (i < n && b[i] === 0x22) {
+        const e = stringEnd(b, i);
+        if (e < 0) break; // unterminated quote
+        v0 = i;
+        v1 = e + 1;
+        quoted = true;
+        i = e + 1;
+      } else {
+        v0 = i;
+        while (i < n && b[i]! > 0x20) i++;
+        v1 = i;
+      }
+    }
+    const h = hintIndex(b, k0, k1, hints, best);
+    if (h >= 0) {
+      best = h;
+      res = [v0, v1, quoted];
+      if (h === 0) return res;
+    }
+  }
+  return res;
+}
+
+/** Index (< `before`) of the hint equal to b[start, end) ignoring ASCII case, or -1. */
+function hintIndex(b: Uint8Array, start: number, end: number, hints: readonly Uint8Array[], before: number): number {
+  const n = end - start;
+  outer: for (let h = 0; h < before; h++) {
+    const w = hints[h]!;
+    if (w.length !== n) continue;
+    for (let k = 0; k < n; k++) if (lower(b[start + k]!) !== w[k]) continue outer;
+    return h;
+  }
+  return -1;
+}
+
+/** The value of the earliest-listed `hints` key in a logfmt line (tests and tools), or null. */
+export function logfmtValue(line: string, hints: readonly string[]): string | null {
+  const b = Buffer.from(line);
+  const span = logfmtSpan(
+    b,
+    hints.map((h) => Buffer.from(h.toLowerCase())),
+  );
+  return span === null ? null : spanString(b, span[0], span[1], span[2]);
+}
+
+function spanString(b: Buffer, start: number, end: number, quoted: boolean): string {
+  const raw = b.toString('utf8', start, end);
+  if (!quoted) return raw;
+  try {
+    return JSON.parse(raw) as string;
+  } catch {
+    return raw.slice(1, -1);
+  }
+}
+
+/** Level from an OTLP severity number (1-4 trace … 21-24 fatal), as Loki maps it. */
+function levelFromSeverityNumber(text: string): string {
+  const n = Number(text);
+  if (!Number.isInteger(n) || text.trim() === '') return 'info';
+  if (n === 0) return LEVEL_UNKNOWN;
+  if (n <= 4) return 'trace';
+  if (n <= 8) return 'debug';
+  if (n <= 12) return 'info';
+  if (n <= 16) return 'warn';
+  if (n <= 20) return 'error';
+  if (n <= 24) return 'fatal';
+  return LEVEL_UNKNOWN;
+}
+
+function firstOf(pairs: readonly Label[], names: readonly string[]): string | null {
+  for (const name of names) for (const p of pairs) if (p.name === name) return p.value;
+  return null;
+}
+
+/** Detects levels with one tenant's `log_level_fields` and JSON depth. */
+export class LevelDetector {
+  readonly #fields: readonly string[];
+  readonly #fieldBytes: readonly Uint8Array[];
+  readonly #hintBytes: readonly Uint8Array[];
+  readonly #maxDepth: number;
+
+  constructor(fields: readonly string[], maxDepth: number) {
+    this.#fields = fields;
+    this.#fieldBytes = fields.map((f) => Buffer.from(f));
+    this.#hintBytes = fields.map((f) => Buffer.from(f.toLowerCase()));
+    this.#maxDepth = maxDepth;
+  }
+
+  /** The level of a stream's entries when a stream label names it (then it holds for every entry), else null. */
+  fromStreamLabels(labels: Labels): string | null {
+    const v = firstOf(labels, this.#fields);
+    return v === null ? null : normalizeLogLevel(v);
+  }
+
+  /** The level of one entry from its metadata or line (after `fromStreamLabels` found none). */
+  fromEntry(metadata: StructuredMetadata, line: Buffer): string {
+    if (metadata.length > 0) {
+      const v = firstOf(metadata, this.#fields);
+      if (v !== null) return normalizeLogLevel(v);
+      for (const p of metadata) if (p.name === OTLP_SEVERITY_NUMBER) return levelFromSeverityNumber(p.value);
+    }
+    return this.fromLine(line);
+  }
+
+  /** Loki's `extractLogLevelFromLogLine`: a JSON or logfmt field, else a level word in the text. */
+  fromLine(line: Buffer | string): string {
+    const b = typeof line === 'string' ? Buffer.from(line) : line;
+    let v: string | null = null;
+    if (looksLikeJson(b)) {
+      const span = jsonLevelSpan(b, this.#fieldBytes, this.#maxDepth);
+      if (span !== null) v = b.toString('utf8', span[0], span[1]);
+    } else if (b.indexOf(0x3d) >= 0) {
+      const span = logfmtSpan(b, this.#hintBytes);
+      if (span !== null) v = spanString(b, span[0], span[1], span[2]);
+    } else {
+      return detectLevelFromBytes(b);
+    }
+    return (v === null ? null : knownLevel(v)) ?? detectLevelFromBytes(b);
+  }
+}
+
+/** Shared metadata arrays for entries that had none: one frozen array per detected level. */
+const LEVEL_ONLY = new Map<string, StructuredMetadata>();
+
+function levelOnly(level: string): StructuredMetadata {
+  let md = LEVEL_ONLY.get(level);
+  if (md === undefined) {
+    md = Object.freeze([Object.freeze({ name: DETECTED_LEVEL, value: level })]);
+    // Only Loki's canonical names are shared; odd values from labels are not cached.
+    if (knownLevel(level) === level || level === LEVEL_UNKNOWN) LEVEL_ONLY.set(level, md);
+  }
+  return md;
+}
+
+/**
+ * Adds `detected_level` to every entry of `streams` that has no such metadata yet, and
+ * normalises an existing one. Entries get a new metadata array (the decoded one may be shared).
+ */
+export function addDetectedLevels(streams: readonly ValidStream[], detector: LevelDetector): void {
+  for (const s of streams) {
+    const fromLabels = detector.fromStreamLabels(s.labels);
+    const entries = s.entries;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const md = e.metadata;
+      let existing = -1;
+      for (let j = 0; j < md.length; j++) if (md[j]!.name === DETECTED_LEVEL) existing = j;
+      if (existing >= 0) {
+        const v = md[existing]!.value;
+        const norm = normalizeLogLevel(v);
+        if (norm !== v) e.metadata = md.map((p, j) => (j === existing ? { name: DETECTED_LEVEL, value: norm } : p));
+        continue;
+      }
+      const level = fromLabels ?? detector.fromEntry(md, e.line);
+      e.metadata = md.length === 0 ? levelOnly(level) : [...md, { name: DETECTED_LEVEL, value: level }];
+    }
+  }
+}
+
+/** True when `s` has only [a-zA-Z0-9_] and no run of two '_'. */
+function isCleanRun(s: string): boolean {
+  let prevUnderscore = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x5f) {
+      if (prevUnderscore) return false;
+      prevUnderscore = true;
+    } else if ((c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39)) prevUnderscore = false;
+    else return false;
+  }
+  return true;
+}
+
+/** True when `name` is already what Prometheus' label namer would make of it. */
+function isNormalizedName(name: string): boolean {
+  if (name.length === 0) return true; // left for validation to report
+  const c0 = name.charCodeAt(0);
+  if (c0 >= 0x30 && c0 <= 0x39) return false;
+  // The reserved `__name__` shape keeps its double underscores at both ends.
+  if (name.length >= 4 && name.startsWith('__') && name.endsWith('__')) return isCleanRun(name.slice(2, -2));
+  return isCleanRun(name);
+}
+
+/**
+ * Loki's distributor passes every structured metadata name through Prometheus' label namer
+ * (`trace.id` → `trace_id`, `1st` → `key_1st`, `a__b` → `a_b`); a later pair wins over an
+ * earlier one that maps to the same name. Entries get a new array only when a name changes.
+ */
+export function normalizeMetadataNames(streams: readonly ValidStream[], normalize: (name: string) => string): void {
+  for (const s of streams) {
+    for (const e of s.entries) {
+      const md = e.metadata;
+      let ok = true;
+      for (let j = 0; j < md.length && ok; j++) ok = isNormalizedName(md[j]!.name);
+      if (ok) continue;
+      const out: Label[] = [];
+      for (const p of md) {
+        let name = p.name;
+        try {
+          name = normalize(p.name);
+        } catch {
+          // Names the namer rejects (only underscores) are kept for validation to judge.
+        }
+        const at = out.findIndex((x) => x.name === name);
+        if (at >= 0) out.splice(at, 1);
+        out.push(name === p.name ? p : { name, value: p.value });
+      }
+      e.metadata = out;
+    }
+  }
+}
+
+/** A stream's labels after service-name discovery. */
+interface Discovered {
+  labels: Labels;
+  labelsString: string;
+  fingerprint: string;
+}
+
+/** Entries kept before the cache of discovered label sets is cleared. */
+const MAX_CACHED_LABEL_SETS = 100_000;
+
+/**
+ * Loki's service-name discovery, cached per label string. Streams that become equal (one
+ * already had the service_name another one gets) are merged.
+ */
+export class ServiceNameDiscovery {
+  readonly #cache = new Map<string, Discovered | null>();
+  #cacheKeyList: readonly string[] | null = null;
+
+  /** Returns `streams` with service_name added where missing (the same array when nothing changed). */
+  apply(streams: ValidStream[], names: readonly string[]): ValidStream[] {
+    if (names.length === 0) return streams;
+    if (this.#cacheKeyList !== names) {
+      this.#cache.clear();
+      this.#cacheKeyList = names;
+    }
+    let changed = false;
+    for (const s of streams) {
+      const d = this.#discover(s, names);
+      if (d === null) continue;
+      s.labels = d.labels;
+      s.labelsString = d.labelsString;
+      s.fingerprint = d.fingerprint;
+      changed = true;
+    }
+    if (!changed || streams.length === 1) return streams;
+    const byLabels = new Map<string, ValidStream>();
+    const out: ValidStream[] = [];
+    for (const s of streams) {
+      const prev = byLabels.get(s.labelsString);
+      if (prev === undefined) {
+        byLabels.set(s.labelsString, s);
+        out.push(s);
+      } else {
+        prev.entries = prev.entries.concat(s.entries);
+      }
+    }
+    return out;
+  }
+
+  #discover(s: ValidStream, names: readonly string[]): Discovered | null {
+    const cached = this.#cache.get(s.labelsString);
+    if (cached !== undefined) return cached;
+    let d: Discovered | null = null;
+    if (!s.labels.some((l) => l.name === SERVICE_NAME)) {
+      let value = UNKNOWN_SERVICE;
+      for (const n of names) {
+        const l = s.labels.find((x) => x.name === n);
+        if (l !== undefined && l.value !== '') {
+          value = l.value;
+          break;
+        }
+      }
+      const labels = sortLabels([...s.labels, { name: SERVICE_NAME, value }]);
+      d = { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels) };
+    }
+    if (this.#cache.size >= MAX_CACHED_LABEL_SETS) this.#cache.clear();
+    this.#cache.set(s.labelsString, d);
+    return d;
+  }
+}

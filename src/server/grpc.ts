@@ -1,0 +1,96 @@
+/**
+ * The gRPC server: Loki's `logproto.Pusher/Push` (proto/push.proto), so Promtail, Alloy and
+ * other Loki clients configured for gRPC can push. Built on @grpc/grpc-js with a hand-written
+ * codec: the request bytes go straight to the distributor's protobuf decoder (no snappy on
+ * gRPC), the empty PushResponse is zero bytes. The tenant comes from the `X-Scope-OrgID`
+ * metadata, as in Loki; errors are mapped to gRPC codes by status.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { decodePushRequestProto } from '../distributor/decode-proto.js';
+import type { PushRequest } from '../model/index.js';
+import { resolveTenant } from './http.js';
+import { mapError } from './status.js';
+
+/** What the gRPC push service calls. */
+export interface GrpcPushTarget {
+  push(tenant: string, req: PushRequest): Promise<void>;
+}
+
+export interface GrpcServerOptions {
+  logger: Logger;
+  authEnabled: boolean;
+  /** Largest request message accepted, bytes. */
+  maxRecvMsgSizeBytes: number;
+  push: GrpcPushTarget | null;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Loki's Pusher service, bytes in and out; decoding happens in the handler so errors map. */
+export const PUSHER_SERVICE: grpc.ServiceDefinition = {
+  Push: {
+    path: '/logproto.Pusher/Push',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: () => EMPTY,
+    responseDeserialize: () => ({}),
+  },
+};
+
+/** Silt's gRPC endpoint. */
+export class GrpcServer {
+  readonly #server: grpc.Server;
+  readonly #opts: GrpcServerOptions;
+
+  constructor(opts: GrpcServerOptions) {
+    this.#opts = opts;
+    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxRecvMsgSizeBytes, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+    const push = opts.push;
+    if (push) {
+      this.#server.addService(PUSHER_SERVICE, {
+        Push: (call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+          void this.#push(push, call, callback);
+        },
+      });
+    }
+  }
+
+  async #push(push: GrpcPushTarget, call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>): Promise<void> {
+    try {
+      const v = call.metadata.get('x-scope-orgid')[0];
+      const tenant = resolveTenant(typeof v === 'string' ? v : v?.toString('utf8'), this.#opts.authEnabled);
+      await push.push(tenant, decodePushRequestProto(call.request));
+      callback(null, {});
+    } catch (e) {
+      const m = mapError(e);
+      if (m.unexpected) this.#opts.logger.error({ err: e }, 'unexpected error in gRPC push');
+      callback({ code: m.grpc, details: m.message }, null);
+    }
+  }
+
+  /** Binds and starts; resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const addr = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+      this.#server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+    });
+  }
+
+  /** Lets calls in flight finish (up to `graceMs`), then closes everything. */
+  close(graceMs = 5000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.#server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
