@@ -23,6 +23,22 @@ function decodeAll(buf: Buffer, start = 0): { recs: unknown[]; problems: ReturnT
 }
 
 describe('record codec', () => {
+  it('writes the same bytes when entries share one frozen metadata array as when each has its own', () => {
+    const shared = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' }), Object.freeze({ name: 'trace_id', value: 'abc' })]);
+    const other = Object.freeze([Object.freeze({ name: 'detected_level', value: 'warn' })]);
+    const mk = (md: (i: number) => readonly { name: string; value: string }[]) => [
+      { labels: '{app="a"}', fingerprint: 'f1', entries: Array.from({ length: 20 }, (_, i) => ({ tsNs: BigInt(i), line: Buffer.from(`line ${i}`), metadata: md(i) })) },
+      { labels: '{app="b"}', fingerprint: 'f2', entries: Array.from({ length: 5 }, (_, i) => ({ tsNs: BigInt(i), line: Buffer.from(`b ${i}`), metadata: md(i + 1) })) },
+    ];
+    const sharedRec = mk((i) => (i % 3 === 0 ? other : i % 5 === 0 ? [] : shared));
+    const ownRec = mk((i) => (i % 3 === 0 ? other : i % 5 === 0 ? [] : shared).map((l) => ({ ...l })));
+    const a = new ByteWriter(64);
+    const b = new ByteWriter(64);
+    encodeEntriesRecord(a, 't', sharedRec);
+    encodeEntriesRecord(b, 't', ownRec);
+    expect(a.view().equals(b.view())).toBe(true);
+  });
+
   it('writes the same bytes with a pre-encoded stream header as without', () => {
     const rnd = prng(77);
     for (let i = 0; i < 200; i++) {

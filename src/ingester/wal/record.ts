@@ -134,14 +134,31 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
       w.buf[w.length++] = 0;
       continue;
     }
+    // Entries often share one frozen metadata array (the distributor's detected_level pairs):
+    // encode it once and copy its bytes after that. Only frozen arrays, which cannot change.
+    if (md === lastMetadata && lastMetadataBytes !== null) {
+      w.ensure(lastMetadataBytes.length);
+      w.buf.set(lastMetadataBytes, w.length);
+      w.length += lastMetadataBytes.length;
+      continue;
+    }
+    const start = w.length;
     w.uvarint(m);
     for (let j = 0; j < m; j++) {
       const l = md[j]!;
       w.string(l.name);
       w.string(l.value);
     }
+    if (Object.isFrozen(md)) {
+      lastMetadata = md;
+      lastMetadataBytes = Buffer.from(w.buf.subarray(start, w.length));
+    }
   }
 }
+
+/** The frozen metadata array encodeStream encoded last, and its bytes. */
+let lastMetadata: StructuredMetadata | null = null;
+let lastMetadataBytes: Buffer | null = null;
 
 /** Appends one framed entries record; returns its size in bytes. Throws (RangeError/TypeError) on unencodable input. */
 export function encodeEntriesRecord(w: ByteWriter, tenant: string, streams: readonly WalStream[]): number {
