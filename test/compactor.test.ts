@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeChunk } from '../src/chunk/index.js';
 import { genEntries, toStreams, type GenEntry } from './support/genlogs.js';
 import { flattenStreams, referenceQuery } from './support/reference.js';
-import { getJson, queryRange, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { getJson, NO_INGEST_ENRICHMENT, queryRange, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 const H_MS = 3_600_000;
 const NOW_MS = Date.now();
@@ -72,6 +72,7 @@ const ALL_BUT_RET = `{cluster=~".+", app!="${RET_APP}"}`;
 
 beforeAll(async () => {
   silt = await startInProcess(tempDir(), [
+    ...NO_INGEST_ENRICHMENT,
     '-compactor.retention-enabled=true',
     '-compactor.delete-request-cancel-period=0s',
     '-compactor.retention-delete-delay=0s',

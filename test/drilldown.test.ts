@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
-import { getJson, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { getJson, NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 4000, streams: 30, rate: 50 });
@@ -15,7 +15,7 @@ const range = `start=${START}&end=${END}`;
 const NS_PER_MS = 1_000_000n;
 
 beforeAll(async () => {
-  silt = await startInProcess(tempDir());
+  silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT]);
   const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
   expect(r.status).toBe(204);
 });

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 const PERIOD_MS = 100;
 const dir = tempDir('silt-runtime-');
@@ -22,7 +22,7 @@ overrides:
 
 beforeAll(async () => {
   writeFileSync(file, INITIAL);
-  silt = await startInProcess(dir, ['-auth.enabled=true', `-runtime-config.file=${file}`, `-runtime-config.reload-period=${PERIOD_MS}ms`]);
+  silt = await startInProcess(dir, [...NO_INGEST_ENRICHMENT, '-auth.enabled=true', `-runtime-config.file=${file}`, `-runtime-config.reload-period=${PERIOD_MS}ms`]);
 });
 afterAll(async () => {
   await silt?.stop();

@@ -8,14 +8,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3ObjectClient } from '../src/storage/index.js';
 import { s3Flags, startS3rver, type S3rverServer } from './support/s3.js';
-import { startChild, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { NO_INGEST_ENRICHMENT, startChild, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 let s3: S3rverServer;
 let silt: InProcess;
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
 
 function flags(): string[] {
-  return s3Flags(s3, ['-s3.max-retries=1', '-s3.min-backoff=10ms', '-s3.max-backoff=50ms', '-s3.http.response-header-timeout=1s', '-ingester.flush-op-backoff-max-period=200ms', '-querier.cache-results=true', '-log.level=error']);
+  return s3Flags(s3, [...NO_INGEST_ENRICHMENT, '-s3.max-retries=1', '-s3.min-backoff=10ms', '-s3.max-backoff=50ms', '-s3.http.response-header-timeout=1s', '-ingester.flush-op-backoff-max-period=200ms', '-querier.cache-results=true', '-log.level=error']);
 }
 
 /** `n` entries over 3 streams, one ms apart, ending a minute ago; lines carry `tag`. */

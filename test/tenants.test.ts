@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
 import { flattenStreams } from './support/reference.js';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
 
 const TENANTS = {
   a: genEntries({ lines: 1200, streams: 20, seed: 11, rate: 100 }),
@@ -21,7 +21,8 @@ const START = ALL.reduce((m, e) => (e.tsNs < m ? e.tsNs : m), ALL[0]!.tsNs);
 const END = ALL.reduce((m, e) => (e.tsNs > m ? e.tsNs : m), 0n) + 1n;
 const RANGE = `start=${START}&end=${END}`;
 const SEL = '{cluster=~".+"}';
-const FLAGS = ['-auth.enabled=true', '-querier.multi-tenant-queries-enabled=true'];
+// The brute-force references model exactly the pushed labels: Loki's ingestion enrichment is off.
+const FLAGS = [...NO_INGEST_ENRICHMENT, '-auth.enabled=true', '-querier.multi-tenant-queries-enabled=true'];
 
 const dir = tempDir('silt-tenants-');
 let silt: InProcess;

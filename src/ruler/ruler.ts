@@ -145,6 +145,10 @@ export class Ruler {
     this.#initialLoad = true;
     try {
       await this.syncAll();
+    } catch (e) {
+      // Rule storage down (e.g. S3 unreachable) must not stop the process: ingest and queries
+      // go on, and the poll below loads the rules once storage answers again.
+      this.#logger.warn({ err: (e as Error).message }, 'ruler: loading rules at start failed; retrying at the next poll');
     } finally {
       this.#initialLoad = false;
     }
