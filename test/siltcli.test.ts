@@ -218,11 +218,12 @@ describe('other commands', () => {
   });
 
   it('delete: the client side of POST/GET/DELETE /loki/api/v1/delete', async () => {
-    const r = await run(['delete', 'create', '{app="coredns"}', '--from', FROM, '--to', TO]);
+    // A selector matching none of the pushed streams: the delete must not hide lines other tests read.
+    const r = await run(['delete', 'create', '{app="deleted-by-siltcli-test"}', '--from', FROM, '--to', TO]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Delete request created successfully');
     const list = await run(['delete', 'list', '-q']);
-    expect(list.stdout).toContain('Query: {app="coredns"}');
+    expect(list.stdout).toContain('Query: {app="deleted-by-siltcli-test"}');
   });
 
   it('--tail over the WebSocket endpoint, or a clear error when the server has none', async () => {
