@@ -13,7 +13,9 @@ const bodyBytes = bodies.reduce((a, b) => a + b.length, 0);
 console.log(`data: ${entries} entries, ${(lineBytes / 1e6).toFixed(1)} MB of line text, ${bodies.length} bodies, ${(bodyBytes / 1e6).toFixed(1)} MB compressed`);
 
 const dir = tempDir('silt-bench-ingest-');
-const silt = await startChild(dir, UNLIMITED);
+// SILT_BENCH_FLAGS adds server flags (e.g. to compare with ingestion enrichment off).
+const extra = (process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const silt = await startChild(dir, [...UNLIMITED, ...extra]);
 const pid = silt.proc.pid!;
 // Warm up with the first 5% of bodies (JIT, stream creation), not counted.
 const warm = Math.max(1, Math.floor(bodies.length / 20));

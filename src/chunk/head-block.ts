@@ -16,6 +16,8 @@ import type { DecodedBlock } from './types.js';
 const INITIAL_ENTRIES = 64;
 const INITIAL_LINE_BYTES = 4096;
 const INITIAL_METADATA_IDS = 64;
+/** Frozen metadata arrays remembered per head (detected_level has a handful of values). */
+const MD_CACHE_SIZE = 8;
 
 /** Owned by one MemChunk; not safe to share. Fields are public for MemChunk only. */
 export class HeadBlock {
@@ -42,6 +44,10 @@ export class HeadBlock {
   private tsIndex: TsIndex | null = null;
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
   private sameTsPrev: Int32Array | null = null;
+  /** Recently pushed frozen metadata arrays and their symbol ids (symbols belong to this chunk). */
+  private readonly mdCacheKeys: (StructuredMetadata | null)[] = new Array<StructuredMetadata | null>(MD_CACHE_SIZE).fill(null);
+  private readonly mdCacheIds: Int32Array[] = new Array<Int32Array>(MD_CACHE_SIZE).fill(new Int32Array(0));
+  private mdCacheNext = 0;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
   private shared = false;
   /** How far tsRel may go above/below 0 before the ts leaves the int64 range. */
@@ -104,10 +110,18 @@ export class HeadBlock {
     if (pairs > 0) {
       if (mdEnd + pairs * 2 > this.mdIds.length) this.growMetadata(mdEnd + pairs * 2);
       const ids = this.mdIds;
-      for (let k = 0; k < pairs; k++) {
-        const p = metadata[k]!;
-        ids[mdEnd++] = symbols.intern(p.name);
-        ids[mdEnd++] = symbols.intern(p.value);
+      const cached = this.cachedIds(metadata);
+      if (cached !== null) {
+        // A frozen array pushed before (e.g. a shared detected_level pair): reuse its ids.
+        for (let k = 0; k < cached.length; k++) ids[mdEnd++] = cached[k]!;
+      } else {
+        const start = mdEnd;
+        for (let k = 0; k < pairs; k++) {
+          const p = metadata[k]!;
+          ids[mdEnd++] = symbols.intern(p.name);
+          ids[mdEnd++] = symbols.intern(p.value);
+        }
+        if (Object.isFrozen(metadata)) this.rememberIds(metadata, ids.slice(start, mdEnd));
       }
       this.mdPairs += pairs;
     }
@@ -127,6 +141,19 @@ export class HeadBlock {
     if (rel > this.maxRel) this.maxRel = rel;
     this.sizeBytes += len + ENTRY_OVERHEAD_BYTES + pairs * METADATA_PAIR_OVERHEAD_BYTES;
     this.n = n + 1;
+  }
+
+  private cachedIds(md: StructuredMetadata): Int32Array | null {
+    const keys = this.mdCacheKeys;
+    for (let i = 0; i < MD_CACHE_SIZE; i++) if (keys[i] === md) return this.mdCacheIds[i]!;
+    return null;
+  }
+
+  private rememberIds(md: StructuredMetadata, ids: Int32Array): void {
+    const i = this.mdCacheNext;
+    this.mdCacheKeys[i] = md;
+    this.mdCacheIds[i] = ids;
+    this.mdCacheNext = (i + 1) % MD_CACHE_SIZE;
   }
 
   /** Empties the head for reuse, keeping allocations unless a snapshot still views them. */

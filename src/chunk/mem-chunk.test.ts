@@ -407,3 +407,20 @@ describe('randomized round trip (seeded)', () => {
 function emptyBlock() {
   return { n: 0, baseNs: 0n, tsRel: new Float64Array(0), lineOffsets: new Int32Array(1), lines: Buffer.alloc(0), metadata: () => EMPTY_METADATA };
 }
+
+describe('MemChunk shared metadata arrays', () => {
+  it('reads back entries that share frozen metadata arrays, interleaved with others', () => {
+    const info = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' })]);
+    const warn = Object.freeze([Object.freeze({ name: 'detected_level', value: 'warn' }), Object.freeze({ name: 'trace_id', value: 't1' })]);
+    const c = chunk('snappy', 2048);
+    const want: TestEntry[] = [];
+    for (let i = 0; i < 500; i++) {
+      const md = i % 7 === 0 ? warn : i % 11 === 0 ? [{ name: 'user', value: `u${i}` }] : i % 13 === 0 ? [] : info;
+      const x = e(T0 + BigInt(i), `line ${i}`, md);
+      expect(add(c, x)).toBe(true);
+      want.push(x);
+    }
+    const got = chunkEntries(decodeChunk(c.encode())).flat();
+    expect(fmt(got)).toEqual(fmt(want));
+  });
+});

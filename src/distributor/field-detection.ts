@@ -335,6 +335,8 @@ export class LevelDetector {
   readonly #fieldBytes: readonly Uint8Array[];
   readonly #hintBytes: readonly Uint8Array[];
   readonly #maxDepth: number;
+  /** fromStreamLabels answers per label array. */
+  readonly #byLabels = new WeakMap<Labels, string | null>();
 
   constructor(fields: readonly string[], maxDepth: number) {
     this.#fields = fields;
@@ -345,8 +347,14 @@ export class LevelDetector {
 
   /** The level of a stream's entries when a stream label names it (then it holds for every entry), else null. */
   fromStreamLabels(labels: Labels): string | null {
+    // Label arrays are readonly and shared by every push of a stream (the distributor's label
+    // cache and service-name discovery hand out the same array): remember the answer.
+    const cached = this.#byLabels.get(labels);
+    if (cached !== undefined) return cached;
     const v = firstOf(labels, this.#fields);
-    return v === null ? null : normalizeLogLevel(v);
+    const level = v === null ? null : normalizeLogLevel(v);
+    this.#byLabels.set(labels, level);
+    return level;
   }
 
   /** The level of one entry from its metadata or line (after `fromStreamLabels` found none). */

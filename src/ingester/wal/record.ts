@@ -136,10 +136,11 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
     }
     // Entries often share one frozen metadata array (the distributor's detected_level pairs):
     // encode it once and copy its bytes after that. Only frozen arrays, which cannot change.
-    if (md === lastMetadata && lastMetadataBytes !== null) {
-      w.ensure(lastMetadataBytes.length);
-      w.buf.set(lastMetadataBytes, w.length);
-      w.length += lastMetadataBytes.length;
+    const known = Object.isFrozen(md) ? encodedMetadata.get(md) : undefined;
+    if (known !== undefined) {
+      w.ensure(known.length);
+      w.buf.set(known, w.length);
+      w.length += known.length;
       continue;
     }
     const start = w.length;
@@ -149,16 +150,12 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
       w.string(l.name);
       w.string(l.value);
     }
-    if (Object.isFrozen(md)) {
-      lastMetadata = md;
-      lastMetadataBytes = Buffer.from(w.buf.subarray(start, w.length));
-    }
+    if (Object.isFrozen(md)) encodedMetadata.set(md, Buffer.from(w.buf.subarray(start, w.length)));
   }
 }
 
-/** The frozen metadata array encodeStream encoded last, and its bytes. */
-let lastMetadata: StructuredMetadata | null = null;
-let lastMetadataBytes: Buffer | null = null;
+/** Encoded bytes of frozen (hence unchanging) metadata arrays, by identity. */
+const encodedMetadata = new WeakMap<StructuredMetadata, Buffer>();
 
 /** Appends one framed entries record; returns its size in bytes. Throws (RangeError/TypeError) on unencodable input. */
 export function encodeEntriesRecord(w: ByteWriter, tenant: string, streams: readonly WalStream[]): number {
