@@ -10,6 +10,9 @@
  * Both run on validated streams only, so their work is never wasted on rejected entries.
  */
 import { fingerprint, labelsToString, sortLabels, type Label, type Labels } from '../model/labels.js';
+import { knownLevel, LEVEL_UNKNOWN, normalizeLogLevel } from '../model/log-level.js';
+
+export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
 
 /** The structured metadata name Loki stores the detected level under. */
@@ -21,42 +24,6 @@ export const UNKNOWN_SERVICE = 'unknown_service';
 /** The metadata name OTLP's severity number is stored under. */
 export const OTLP_SEVERITY_NUMBER = 'severity_number';
 
-const LEVEL_UNKNOWN = 'unknown';
-
-/** Normalised level for a value compared case-insensitively (Loki's `normalizeLogLevel`), or null. */
-function knownLevel(v: string): string | null {
-  if (v.length < 3 || v.length > 11) return null;
-  switch (v.toLowerCase()) {
-    case 'trace':
-    case 'trc':
-      return 'trace';
-    case 'debug':
-    case 'dbg':
-      return 'debug';
-    case 'info':
-    case 'inf':
-    case 'information':
-      return 'info';
-    case 'warn':
-    case 'wrn':
-    case 'warning':
-      return 'warn';
-    case 'error':
-    case 'err':
-      return 'error';
-    case 'critical':
-      return 'critical';
-    case 'fatal':
-      return 'fatal';
-    default:
-      return null;
-  }
-}
-
-/** Loki's `normalizeLogLevel`: a known spelling becomes its canonical name, anything else stays as is. */
-export function normalizeLogLevel(v: string): string {
-  return knownLevel(v) ?? v;
-}
 
 /** Level words searched for in free text (Loki's levelPatterns), as lower-case bytes. */
 const W_TRACE = Buffer.from('trace');

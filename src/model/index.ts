@@ -3,3 +3,4 @@ export * from './time.js';
 export * from './stream.js';
 export * from './matcher.js';
 export * from './tenant.js';
+export * from './log-level.js';

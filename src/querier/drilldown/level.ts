@@ -3,38 +3,15 @@
  * a `detected_level`/`level` label or metadata first, then a level key in the line, then a
  * level word; `unknown` otherwise.
  */
-import type { Labels } from '../../model/index.js';
+import { knownLevel, LEVEL_UNKNOWN, type Labels } from '../../model/index.js';
 
 const LABELS = ['detected_level', 'level', 'lvl', 'severity', 'LEVEL', 'Level'];
 const KEY = /(?:^|[\s{,"])(?:level|lvl|severity|LEVEL|Level|Severity|SEVERITY)"?\s*[=:]\s*"?([A-Za-z]+)/;
-const WORD = /\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL|PANIC)\b/i;
+const WORD = /\b(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|ERR|CRITICAL|FATAL)\b/i;
 
+/** Loki's canonical level for `v` (see model/log-level.ts), `unknown` for other spellings. */
 export function normalizeLevel(v: string): string {
-  switch (v.toLowerCase()) {
-    case 'trace':
-      return 'trace';
-    case 'debug':
-    case 'dbg':
-      return 'debug';
-    case 'info':
-    case 'information':
-    case 'notice':
-      return 'info';
-    case 'warn':
-    case 'warning':
-      return 'warn';
-    case 'error':
-    case 'err':
-      return 'error';
-    case 'critical':
-    case 'crit':
-      return 'critical';
-    case 'fatal':
-    case 'panic':
-      return 'fatal';
-    default:
-      return 'unknown';
-  }
+  return knownLevel(v) ?? LEVEL_UNKNOWN;
 }
 
 export function detectLevel(labels: Labels, metadata: Labels, line: string): string {
