@@ -3,12 +3,17 @@
  * its jsonl output: the reference data for end-to-end tests.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const GENLOGS = path.resolve(REPO_ROOT, '../shared/bench/genlogs.mjs');
+const GENLOGS_PATH = path.resolve(REPO_ROOT, '../shared/bench/genlogs.mjs');
+/**
+ * The generator's real path: it runs its main() only when started by its own (resolved) file
+ * name, so a symlinked ../shared would otherwise produce no output.
+ */
+export const GENLOGS = existsSync(GENLOGS_PATH) ? realpathSync(GENLOGS_PATH) : GENLOGS_PATH;
 
 export interface GenEntry {
   labels: Record<string, string>;
