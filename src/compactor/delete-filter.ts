@@ -9,6 +9,7 @@ import type { Pipeline } from '../logql/log/pipeline.js';
 import { parseLogSelector } from '../logql/syntax/index.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { labelsToString, type Labels, type Matcher } from '../model/index.js';
+import { lowerBound } from '../util/sorted.js';
 
 /** What a rule needs of a delete request. */
 export interface DeleteRuleSource {
@@ -55,17 +56,6 @@ export class DeleteRule {
   }
 }
 
-/** First index in the ascending `a[0..n)` whose value is >= x. */
-function lowerBound(a: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** The rules that apply to one stream. */
 export class StreamDeleter {

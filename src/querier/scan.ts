@@ -2,6 +2,7 @@ import type { DecodedBlock } from '../chunk/index.js';
 import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { labelsToString, type Labels, type StructuredMetadata } from '../model/index.js';
 import type { TopK } from './topk.js';
+import { lowerBound } from '../util/sorted.js';
 
 /** The labels of one result stream, split the way categorize-labels reports them. */
 export interface OutputLabels {
@@ -78,17 +79,6 @@ export class ScanContext {
   }
 }
 
-/** First index in the sorted `tsRel` whose value is >= x. */
-export function lowerBound(a: Float64Array, n: number, x: number): number {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /**
  * Offers the entries of one block that lie in [startNs, endNs) and pass `filter` to `topk`.

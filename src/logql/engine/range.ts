@@ -20,6 +20,7 @@ import { MatrixBuilder, SeriesInfo, StepMatrix } from './matrix.js';
 import type { Grid } from './grid.js';
 import { PipelineError } from './errors.js';
 import type { ExtractorFactory } from './types.js';
+import { lowerBound } from '../../util/sorted.js';
 
 const ERROR_LABEL = '__error__';
 const PRESERVE_ERROR_LABEL = '__preserve_error__';
@@ -540,17 +541,6 @@ function upper(ts: Float64Array, from: number, n: number, x: number): number {
   return l;
 }
 
-/** First k with hi[k] ≥ x. */
-function firstStepAtOrAfter(hi: Float64Array, from: number, steps: number, x: number): number {
-  let l = from;
-  let h = steps;
-  while (l < h) {
-    const m = (l + h) >>> 1;
-    if (hi[m]! < x) l = m + 1;
-    else h = m;
-  }
-  return l;
-}
 
 /**
  * Calls `fn(k, a, b)` for every step whose window (lo[k], hi[k]] holds samples [a, b) of the
@@ -573,7 +563,7 @@ function forWindows(s: SeriesBuf, lo: Float64Array, hi: Float64Array, steps: num
     a = b;
     if (b >= n) return;
     // Nothing in this window: jump to the first step whose window can reach ts[b].
-    const next = firstStepAtOrAfter(hi, k + 1, steps, ts[b]!);
+    const next = lowerBound(hi, steps, ts[b]!, k + 1);
     k = next - 1;
   }
 }

@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from './random.js';
+import { lowerBound } from './sorted.js';
+
+describe('lowerBound', () => {
+  it('agrees with a linear scan on random sorted columns with repeats, inside any [from, to)', () => {
+    const rnd = seededRandom(9);
+    for (let t = 0; t < 500; t++) {
+      const n = Math.floor(rnd() * 40);
+      const a = new Float64Array(n);
+      for (let i = 1; i < n; i++) a[i] = a[i - 1]! + Math.floor(rnd() * 3);
+      const from = Math.floor(rnd() * (n + 1));
+      const to = from + Math.floor(rnd() * (n - from + 1));
+      const x = Math.floor(rnd() * (n + 4)) - 2;
+      let want = from;
+      while (want < to && a[want]! < x) want++;
+      expect(lowerBound(a, to, x, from)).toBe(want);
+    }
+  });
+});
