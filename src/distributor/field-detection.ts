@@ -10,7 +10,7 @@
  * Both run on validated streams only, so their work is never wasted on rejected entries.
  */
 import { fingerprint, labelsToString, sortLabels, type Label, type Labels } from '../model/labels.js';
-import { knownLevel, LEVEL_UNKNOWN, normalizeLogLevel } from '../model/log-level.js';
+import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, normalizeLogLevel } from '../model/log-level.js';
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
@@ -337,17 +337,24 @@ export class LevelDetector {
   /** Loki's `extractLogLevelFromLogLine`: a JSON or logfmt field, else a level word in the text. */
   fromLine(line: Buffer | string): string {
     const b = typeof line === 'string' ? Buffer.from(line) : line;
-    let v: string | null = null;
+    // Field values are matched as bytes (no strings made per line); only a quoted logfmt value
+    // with escapes is unquoted as a string first.
+    let level: string | null = null;
     if (looksLikeJson(b)) {
       const span = jsonLevelSpan(b, this.#fieldBytes, this.#maxDepth);
-      if (span !== null) v = b.toString('utf8', span[0], span[1]);
+      if (span !== null) level = knownLevelAt(b, span[0], span[1]);
     } else if (b.indexOf(0x3d) >= 0) {
       const span = logfmtSpan(b, this.#hintBytes);
-      if (span !== null) v = spanString(b, span[0], span[1], span[2]);
+      if (span !== null) {
+        const [start, end, quoted] = span;
+        if (!quoted) level = knownLevelAt(b, start, end);
+        else if (b.indexOf(0x5c, start) < 0 || b.indexOf(0x5c, start) >= end) level = knownLevelAt(b, start + 1, end - 1);
+        else level = knownLevel(spanString(b, start, end, true));
+      }
     } else {
       return detectLevelFromBytes(b);
     }
-    return (v === null ? null : knownLevel(v)) ?? detectLevelFromBytes(b);
+    return level ?? detectLevelFromBytes(b);
   }
 }
 
