@@ -3,11 +3,20 @@
  * (distributor, ingester, querier) applies the new limits to the named tenant only, within
  * the reload period; an invalid file keeps the previous overrides and flips the reload metric.
  */
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
+
+/**
+ * Replaces the overrides file in one step (write a sibling, then rename), as config managers
+ * do: a plain rewrite could be read half-written by a reload in between.
+ */
+function replaceFile(target: string, text: string): void {
+  writeFileSync(target + '.tmp', text);
+  renameSync(target + '.tmp', target);
+}
 
 const PERIOD_MS = 100;
 const dir = tempDir('silt-runtime-');
@@ -74,7 +83,7 @@ describe('runtime config overrides', () => {
 
   it('picks up a changed file within the period, for every role', async () => {
     expect((await get(rangeQuery(100), 'other')).status).toBe(200);
-    writeFileSync(
+    replaceFile(
       file,
       `
 overrides:
@@ -115,19 +124,19 @@ overrides:
 
   it('keeps the previous overrides when the file becomes invalid, and recovers', async () => {
     const before = (await get('/runtime_config')).text;
-    writeFileSync(file, 'overrides:\n  other:\n    max_entries_limit_per_query: lots\n');
+    replaceFile(file, 'overrides:\n  other:\n    max_entries_limit_per_query: lots\n');
     await within('failed reload', async () => (await metric('silt_runtime_config_last_reload_successful')) === 0);
     expect((await get('/runtime_config')).text).toBe(before);
     expect((await get(rangeQuery(100), 'other')).text).toContain('(100 > 50)');
     expect((await push('small', LINE_200)).status).toBe(204);
     expect((await get('/ready')).status).toBe(200);
 
-    writeFileSync(file, 'overrides: [\n');
+    replaceFile(file, 'overrides: [\n');
     await new Promise((r) => setTimeout(r, 3 * PERIOD_MS));
     expect(await metric('silt_runtime_config_last_reload_successful')).toBe(0);
     expect((await get(rangeQuery(100), 'other')).status).toBe(400);
 
-    writeFileSync(file, '');
+    replaceFile(file, '');
     await within('successful reload', async () => (await metric('silt_runtime_config_last_reload_successful')) === 1);
     expect((await get(rangeQuery(100), 'other')).status).toBe(200);
     expect((await push('small', 'x'.repeat(300_000))).status).toBe(400); // back to the 256KB default
