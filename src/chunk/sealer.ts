@@ -14,7 +14,7 @@ import { type Codec, compress } from './codec.js';
 /** What a sealer needs: the encoded payload and the facts to decode it. */
 export interface SealJob {
   codec: Codec;
-  /** The uncompressed block payload; the sealer may take ownership (transfer) of its memory. */
+  /** The uncompressed block payload. Read-only: MemChunk serves reads from it until the seal arrives, so a sealer copies what it sends elsewhere. */
   payload: Buffer;
   entries: number;
   /** maxTs - minTs of the block, ns. */

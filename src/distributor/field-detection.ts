@@ -347,8 +347,9 @@ export class LevelDetector {
       const span = logfmtSpan(b, this.#hintBytes);
       if (span !== null) {
         const [start, end, quoted] = span;
+        const escaped = quoted && b.subarray(start, end).includes(0x5c);
         if (!quoted) level = knownLevelAt(b, start, end);
-        else if (b.indexOf(0x5c, start) < 0 || b.indexOf(0x5c, start) >= end) level = knownLevelAt(b, start + 1, end - 1);
+        else if (!escaped) level = knownLevelAt(b, start + 1, end - 1);
         else level = knownLevel(spanString(b, start, end, true));
       }
     } else {

@@ -11,6 +11,7 @@
  * `1:COL: parse error: ...` text. Parse once per distinct label string (`LabelsCache`).
  */
 import { fingerprint, isValidLabelName, labelsToString, sortLabels, type Label } from '../model/labels.js';
+import { GO_CHAR_ESCAPES } from '../util/go-escapes.js';
 
 /** The result of parsing one label string, plus the facts the validator checks per push. */
 export interface ParsedLabels {
@@ -153,15 +154,12 @@ class Scanner {
       if (i >= s.length) this.fail('unterminated quoted string', start);
       const e = s[i]!;
       i++;
+      const simple = GO_CHAR_ESCAPES[e];
+      if (simple !== undefined) {
+        out += simple;
+        continue;
+      }
       switch (e) {
-        case 'a': out += '\x07'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'v': out += '\v'; break;
-        case '\\': out += '\\'; break;
         case '"': out += '"'; break;
         case "'": out += "'"; break;
         case 'x':

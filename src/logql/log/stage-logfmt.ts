@@ -82,13 +82,7 @@ export class LogfmtDecoder {
       if (c === 0x3d) {
         this.pos = p;
         if (p > start) {
-          this.ks = start;
-          this.ke = p;
-          if (multibyte && this.key().includes('\ufffd')) {
-            this.ke = -1;
-            this.syntaxError('invalid key');
-            return this.skipValue();
-          }
+          if (!this.setKey(start, p, multibyte)) return this.skipValue();
         } else {
           this.unexpected(c);
           return this.skipValue();
@@ -102,20 +96,18 @@ export class LogfmtDecoder {
       }
       if (c <= 0x20) {
         this.pos = p;
-        this.ks = start;
-        this.ke = p;
-        if (multibyte && this.key().includes('\ufffd')) {
-          this.ke = -1;
-          this.syntaxError('invalid key');
-          return false;
-        }
-        return true;
+        return this.setKey(start, p, multibyte);
       }
       if (c >= 0x80) multibyte = true;
     }
     this.pos = n;
+    return this.setKey(start, n, multibyte);
+  }
+
+  /** Sets the key to line[start, end); a key that is not valid UTF-8 is a syntax error (false). */
+  private setKey(start: number, end: number, multibyte: boolean): boolean {
     this.ks = start;
-    this.ke = n;
+    this.ke = end;
     if (multibyte && this.key().includes('\ufffd')) {
       this.ke = -1;
       this.syntaxError('invalid key');

@@ -5,6 +5,7 @@
  * - bytes: go-humanize `ParseBytes` (`10KB` = 10000, `1MiB` = 1048576);
  * - strings: Go double-quoted literals with escapes, and backtick raw strings.
  */
+import { GO_CHAR_ESCAPES } from '../../util/go-escapes.js';
 
 const NS_PER_MS = 1_000_000n;
 
@@ -246,18 +247,6 @@ export function formatNumber(v: number): string {
 /** Error of `unquoteGo`: the Go scanner's wording. */
 export class UnquoteError extends Error {}
 
-const SIMPLE_ESCAPES: Readonly<Record<string, number>> = {
-  a: 7,
-  b: 8,
-  f: 12,
-  n: 10,
-  r: 13,
-  t: 9,
-  v: 11,
-  '\\': 92,
-  '"': 34,
-};
-
 function hasLoneSurrogate(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -295,9 +284,10 @@ export function unquoteGo(tok: string): string {
     if (j > i) pushString(body.slice(i, j));
     const e = body[j + 1];
     if (e === undefined) throw new UnquoteError('invalid char escape');
-    const simple = SIMPLE_ESCAPES[e];
+    // A string literal also takes \" (a rune literal would take \' instead).
+    const simple = e === '"' ? '"' : GO_CHAR_ESCAPES[e];
     if (simple !== undefined) {
-      bytes.push(simple);
+      bytes.push(simple.charCodeAt(0));
       i = j + 2;
       continue;
     }

@@ -82,8 +82,10 @@ function identToken(s: string, text: string, offset: number): Token {
   return new Token('IDENTIFIER', text, text, offset);
 }
 
-function op(out: Token[], type: TokenType, text: string, offset: number): void {
+/** Appends an operator token; returns its length, by which the caller advances. */
+function op(out: Token[], type: TokenType, text: string, offset: number): number {
   out.push(new Token(type, text, text, offset));
+  return text.length;
 }
 
 /** Appends the tokens of `s` to `out`; throws LEX_FAIL on a lexer error. */
@@ -150,108 +152,65 @@ function scan(s: string, out: Token[]): void {
       case 33: {
         // != =~ !~ !>, else `!` is an unknown character
         const d = s.charCodeAt(i + 1);
-        i += 2;
-        if (d === 61) op(out, 'NEQ', '!=', start);
-        else if (d === 126) op(out, 'NRE', '!~', start);
-        else if (d === 62) op(out, 'NPA', '!>', start);
-        else {
-          i = start + 1;
-          op(out, 'IDENTIFIER', '!', start);
-        }
+        if (d === 61) i += op(out, 'NEQ', '!=', start);
+        else if (d === 126) i += op(out, 'NRE', '!~', start);
+        else if (d === 62) i += op(out, 'NPA', '!>', start);
+        else i += op(out, 'IDENTIFIER', '!', start);
         continue;
       }
       case 61: {
         const d = s.charCodeAt(i + 1);
-        if (d === 126) {
-          i += 2;
-          op(out, 'RE', '=~', start);
-        } else if (d === 61) {
-          i += 2;
-          op(out, 'CMP_EQ', '==', start);
-        } else {
-          i++;
-          op(out, 'EQ', '=', start);
-        }
+        if (d === 126) i += op(out, 'RE', '=~', start);
+        else if (d === 61) i += op(out, 'CMP_EQ', '==', start);
+        else i += op(out, 'EQ', '=', start);
         continue;
       }
       case 124: {
         const d = s.charCodeAt(i + 1);
-        if (d === 61) {
-          i += 2;
-          op(out, 'PIPE_EXACT', '|=', start);
-        } else if (d === 126) {
-          i += 2;
-          op(out, 'PIPE_MATCH', '|~', start);
-        } else if (d === 62) {
-          i += 2;
-          op(out, 'PIPE_PATTERN', '|>', start);
-        } else {
-          i++;
-          op(out, 'PIPE', '|', start);
-        }
+        if (d === 61) i += op(out, 'PIPE_EXACT', '|=', start);
+        else if (d === 126) i += op(out, 'PIPE_MATCH', '|~', start);
+        else if (d === 62) i += op(out, 'PIPE_PATTERN', '|>', start);
+        else i += op(out, 'PIPE', '|', start);
         continue;
       }
       case 62:
-        if (s.charCodeAt(i + 1) === 61) {
-          i += 2;
-          op(out, 'GTE', '>=', start);
-        } else {
-          i++;
-          op(out, 'GT', '>', start);
-        }
+        i += s.charCodeAt(i + 1) === 61 ? op(out, 'GTE', '>=', start) : op(out, 'GT', '>', start);
         continue;
       case 60:
-        if (s.charCodeAt(i + 1) === 61) {
-          i += 2;
-          op(out, 'LTE', '<=', start);
-        } else {
-          i++;
-          op(out, 'LT', '<', start);
-        }
+        i += s.charCodeAt(i + 1) === 61 ? op(out, 'LTE', '<=', start) : op(out, 'LT', '<', start);
         continue;
       case 123:
-        i++;
-        op(out, 'OPEN_BRACE', '{', start);
+        i += op(out, 'OPEN_BRACE', '{', start);
         continue;
       case 125:
-        i++;
-        op(out, 'CLOSE_BRACE', '}', start);
+        i += op(out, 'CLOSE_BRACE', '}', start);
         continue;
       case 40:
-        i++;
-        op(out, 'OPEN_PARENTHESIS', '(', start);
+        i += op(out, 'OPEN_PARENTHESIS', '(', start);
         continue;
       case 41:
-        i++;
-        op(out, 'CLOSE_PARENTHESIS', ')', start);
+        i += op(out, 'CLOSE_PARENTHESIS', ')', start);
         continue;
       case 93:
-        i++;
-        op(out, 'CLOSE_BRACKET', ']', start);
+        i += op(out, 'CLOSE_BRACKET', ']', start);
         continue;
       case 44:
-        i++;
-        op(out, 'COMMA', ',', start);
+        i += op(out, 'COMMA', ',', start);
         continue;
       case 43:
-        i++;
-        op(out, 'ADD', '+', start);
+        i += op(out, 'ADD', '+', start);
         continue;
       case 42:
-        i++;
-        op(out, 'MUL', '*', start);
+        i += op(out, 'MUL', '*', start);
         continue;
       case 47:
-        i++;
-        op(out, 'DIV', '/', start);
+        i += op(out, 'DIV', '/', start);
         continue;
       case 37:
-        i++;
-        op(out, 'MOD', '%', start);
+        i += op(out, 'MOD', '%', start);
         continue;
       case 94:
-        i++;
-        op(out, 'POW', '^', start);
+        i += op(out, 'POW', '^', start);
         continue;
       case 45:
         i = minus(s, start, out);
@@ -272,8 +231,7 @@ function scan(s: string, out: Token[]): void {
         if (i + 1 < n && s.charCodeAt(i + 1) >= 48 && s.charCodeAt(i + 1) <= 57) {
           i = number(s, start, out);
         } else {
-          i++;
-          op(out, 'DOT', '.', start);
+          i += op(out, 'DOT', '.', start);
         }
         continue;
       case 39: // '

@@ -3,6 +3,7 @@
  * Errors are ParseErrors with Go's wording: `template: line:1: function "foo" not defined`.
  */
 import { ParseError } from '../../errors.js';
+import { GO_CHAR_ESCAPES } from '../../util/go-escapes.js';
 
 // ---- AST ---------------------------------------------------------------------------------
 
@@ -266,15 +267,12 @@ function unquote(tok: string): string | null {
       continue;
     }
     const e = body[++i];
+    const simple = e === undefined ? undefined : GO_CHAR_ESCAPES[e];
+    if (simple !== undefined) {
+      out += simple;
+      continue;
+    }
     switch (e) {
-      case 'a': out += '\x07'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
       case '"': case "'":
         if (e !== q) return null;
         out += e;
