@@ -3,7 +3,7 @@
  * (fsync always), sent by concurrent keep-alive connections to a real Silt process.
  * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8]
  */
-import { cpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { cpuSeconds, machineIdleSeconds, threadCores, threadCpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 500_000);
 const conc = Number(process.argv[3] ?? 8);
@@ -38,11 +38,17 @@ const per = lineBytes / bodies.length;
 measuredBytes = per * measured;
 const cpu0 = cpuSeconds(pid);
 const main0 = mainThreadCpuSeconds(pid);
+const threads0 = threadCpuSeconds(pid);
+const client0 = process.cpuUsage();
+const idle0 = machineIdleSeconds();
 const t0 = performance.now();
 await run(bodies.length);
 const sec = (performance.now() - t0) / 1000;
 const cpu = cpuSeconds(pid) - cpu0;
 const mainCpu = mainThreadCpuSeconds(pid) - main0;
+const threads = threadCores(threads0, threadCpuSeconds(pid), sec);
+const clientCpu = process.cpuUsage(client0);
+const idle = machineIdleSeconds() - idle0;
 const measuredEntries = (entries / bodies.length) * measured;
 console.log(
   JSON.stringify({
@@ -57,6 +63,10 @@ console.log(
     server_main_thread_busy: Number((mainCpu / sec).toFixed(2)),
     server_mb_per_main_cpu_s: Number((measuredBytes / 1e6 / mainCpu).toFixed(1)),
     server_rss_mb: Math.round(rssBytes(pid) / 1e6),
+    // The load generator shares the machine: its CPU is not available to the server.
+    client_cpu_cores: Number(((clientCpu.user + clientCpu.system) / 1e6 / sec).toFixed(2)),
+    machine_idle_cores: Number((idle / sec).toFixed(2)),
+    server_threads_cores: threads,
     concurrency: conc,
   }),
 );

@@ -1,6 +1,6 @@
 /** Shared helpers for benchmarks: generator data, a real Silt child process, CPU and RSS. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { GENLOGS } from '../test/support/genlogs.js';
 import { encodePush, labelString } from '../test/support/protobuf.js';
@@ -45,6 +45,42 @@ export function cpuSeconds(pid: number): number {
 export function mainThreadCpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** CPU seconds per thread name (comm) of a process so far, from /proc/<pid>/task. */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended
+    }
+    // Node leaves its threads unnamed ("node"): tell them apart by thread id.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const name = tid === String(pid) ? 'main' : comm === 'node' ? `t${Number(tid) - pid}` : comm;
+    const f = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return out;
+}
+
+/** Per-thread-name CPU cores between two threadCpuSeconds samples, busiest first. */
+export function threadCores(before: Map<string, number>, after: Map<string, number>, sec: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of [...after].sort((a, b) => b[1] - (before.get(b[0]) ?? 0) - (a[1] - (before.get(a[0]) ?? 0)))) {
+    const d = (v - (before.get(k) ?? 0)) / sec;
+    if (d >= 0.01) out[k] = Number(d.toFixed(2));
+  }
+  return out;
+}
+
+/** Idle CPU seconds of the whole machine so far (all cores), from /proc/stat. */
+export function machineIdleSeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  // cpu user nice system idle iowait ...: idle + iowait, in USER_HZ (100/s).
+  return (Number(f[4]) + Number(f[5])) / 100;
 }
 
 export function rssBytes(pid: number): number {

@@ -3,12 +3,14 @@
  * pre-built protobuf+snappy bodies. Shows where the event loop spends its time per MB.
  * Usage: npx tsx bench/push-path.ts [lines=300000] [wal=1]
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { pino } from 'pino';
 import { App } from '../src/app/app.js';
 import { loadConfig } from '../src/config/config.js';
-import { decodePushBody } from '../src/distributor/index.js';
+import { defaultLimits, PushDecoder } from '../src/distributor/index.js';
 import { testFlags } from '../test/support/silt.js';
-import { mainThreadCpuSeconds, protobufBatches, tempDir, UNLIMITED } from './lib.js';
+import { mainThreadCpuSeconds, threadCores, threadCpuSeconds, protobufBatches, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 300_000);
 const wal = (process.argv[3] ?? '1') === '1';
@@ -19,11 +21,14 @@ const app = new App(cfg, pino({ level: 'warn' }));
 await app.start();
 const dist = app.distributor!;
 const max = cfg.limits_config.max_push_body_size;
+// As the server decodes: protobuf bodies off-thread (SILT_DECODER=inline: on the event loop), lines read for detected_level.
+const decoder = new PushDecoder({ worker: process.env['SILT_DECODER'] !== 'inline' });
+const levels = { fields: defaultLimits.logLevelFields, maxDepth: defaultLimits.logLevelFromJsonMaxDepth };
 
 const phase = { decode: 0, push: 0 };
 async function one(body: Buffer): Promise<void> {
   const t0 = performance.now();
-  const req = await decodePushBody(body, 'application/x-protobuf', undefined, max);
+  const req = await decoder.decode(body, 'application/x-protobuf', undefined, max, levels);
   const t1 = performance.now();
   await dist.push('fake', req);
   phase.decode += t1 - t0;
@@ -32,8 +37,16 @@ async function one(body: Buffer): Promise<void> {
 const warm = Math.floor(bodies.length / 10);
 for (let i = 0; i < warm; i++) await one(bodies[i]!);
 phase.decode = phase.push = 0;
+// SILT_PROFILE=<file>: a CPU profile of the measured phase only (setup and warm-up excluded).
+const profileTo = process.env['SILT_PROFILE'];
+const session = profileTo ? new Session() : undefined;
+if (session) {
+  session.connect();
+  await new Promise<void>((res, rej) => session.post('Profiler.enable', () => session.post('Profiler.start', (e) => (e ? rej(e) : res()))));
+}
 const cpu0 = process.cpuUsage();
 const main0 = mainThreadCpuSeconds(process.pid);
+const threads0 = threadCpuSeconds(process.pid);
 const t0 = performance.now();
 // 8 requests in flight, as the HTTP benchmark.
 let next = warm;
@@ -41,6 +54,11 @@ await Promise.all(Array.from({ length: 8 }, async () => { for (;;) { const i = n
 const sec = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 const mainCpu = mainThreadCpuSeconds(process.pid) - main0;
+const threads = threadCores(threads0, threadCpuSeconds(process.pid), sec);
+if (session && profileTo) {
+  const { profile } = await new Promise<{ profile: object }>((res, rej) => session.post('Profiler.stop', (e, r) => (e ? rej(e) : res(r as { profile: object }))));
+  writeFileSync(profileTo, JSON.stringify(profile));
+}
 const mb = (lineBytes / bodies.length) * (bodies.length - warm) / 1e6;
-console.log(JSON.stringify({ bench: 'push-path', wal, mb: Number(mb.toFixed(1)), seconds: Number(sec.toFixed(2)), mb_per_s: Number((mb / sec).toFixed(1)), cpu_cores: Number(((cpu.user + cpu.system) / 1e6 / sec).toFixed(2)), mb_per_main_cpu_s: Number((mb / mainCpu).toFixed(1)), decode_ms: Math.round(phase.decode) }));
+console.log(JSON.stringify({ bench: 'push-path', wal, mb: Number(mb.toFixed(1)), seconds: Number(sec.toFixed(2)), mb_per_s: Number((mb / sec).toFixed(1)), cpu_cores: Number(((cpu.user + cpu.system) / 1e6 / sec).toFixed(2)), mb_per_main_cpu_s: Number((mb / mainCpu).toFixed(1)), decode_ms: Math.round(phase.decode), threads }));
 process.exit(0);

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
-import { Distributor, decodeOtlpBody, decodePushBody } from '../distributor/index.js';
+import { Distributor, decodeOtlpBody, PushDecoder } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { MultiTenantQuerier } from '../querier/multi-tenant.js';
@@ -61,6 +61,8 @@ export class App {
   readonly ingester: Ingester | null = null;
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
+  /** Push body decoding (off the event loop for protobuf bodies, unless configured inline). */
+  private readonly pushDecoder: PushDecoder;
   /** Per-tenant limit overrides (runtime_config), reloaded while running. */
   readonly runtimeConfig: RuntimeConfig;
   readonly ruler: Ruler | null = null;
@@ -166,9 +168,19 @@ export class App {
       idleTimeoutMs: cfg.server.http_server_idle_timeout,
     });
     const dist = this.distributor;
+    this.pushDecoder = new PushDecoder({ worker: cfg.distributor.push_decoder === 'worker' });
     const maxBody = cfg.limits_config.max_push_body_size;
     registerRoutes(this.http, {
-      push: dist ? { decode: (b, ct, ce) => decodePushBody(b, ct, ce, maxBody), push: (t, r) => dist.push(t, r) } : null,
+      push: dist
+        ? {
+            decode: (b, ct, ce, tenant) => {
+              const l = tenantLimits.forTenant(tenant);
+              const levels = l.discoverLogLevels && l.allowStructuredMetadata ? { fields: l.logLevelFields, maxDepth: l.logLevelFromJsonMaxDepth } : null;
+              return this.pushDecoder.decode(b, ct, ce, maxBody, levels);
+            },
+            push: (t, r) => dist.push(t, r),
+          }
+        : null,
       querier: this.querier,
       rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       registry: this.registry,
@@ -228,6 +240,7 @@ export class App {
     await closingGrpc;
     await this.ruleObjects?.close();
     await this.objects.close();
+    await this.pushDecoder.close();
   }
 }
 

@@ -5,11 +5,11 @@
  * block readable from its uncompressed payload meanwhile and swaps in the sealed bytes when
  * they arrive (see MemChunk.cutBlock).
  */
-import { Worker } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { decodeBlockPayload } from './block.js';
 import { buildBlockBloom } from './bloom.js';
 import { type Codec, compress } from './codec.js';
+import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
 
 /** What a sealer needs: the encoded payload and the facts to decode it. */
 export interface SealJob {
@@ -41,95 +41,34 @@ export function sealBlockSync(job: SealJob): SealedBlock {
   return { compressed, crc: zlib.crc32(compressed), bloom: buildBlockBloom(block.lines, block.lineOffsets, block.n) };
 }
 
-interface Pending {
-  resolve: (b: SealedBlock) => void;
-  reject: (e: Error) => void;
-}
-
 /** Reply from the worker: the job id, then the sealed block or an error message. */
-export interface SealReply {
-  id: number;
+export interface SealReply extends WorkerReply {
   compressed?: Uint8Array;
   crc?: number;
   bloom?: Uint8Array | null;
-  error?: string;
 }
 
 /**
- * One worker thread that seals blocks in submission order. Started on first use and
- * unref'd, so it never keeps a process alive. If the worker dies, pending and later jobs
- * reject and callers seal inline: sealing is an optimisation, never a point of failure.
+ * One worker thread that seals blocks in submission order. If the worker dies, pending and
+ * later jobs reject and callers seal inline: sealing is an optimisation, never a point of failure.
  */
 export class WorkerBlockSealer implements BlockSealer {
-  #worker: Worker | null = null;
-  #failed = false;
-  #nextId = 1;
-  readonly #pending = new Map<number, Pending>();
+  readonly #channel = new WorkerChannel<SealReply>(new URL('./seal-worker', import.meta.url), import.meta.url, 'block sealer');
 
-  seal(job: SealJob): Promise<SealedBlock> {
-    const w = this.#start();
-    if (w === null) return Promise.reject(new Error('block sealer worker unavailable'));
-    const id = this.#nextId++;
-    return new Promise<SealedBlock>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      // Copy into a buffer of our own so the transfer never detaches memory others use.
-      const own = new Uint8Array(job.payload.length);
-      own.set(job.payload);
-      if (this.#pending.size === 1) w.ref();
-      w.postMessage({ id, codec: job.codec, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
-    });
+  async seal(job: SealJob): Promise<SealedBlock> {
+    // Copy into a buffer of our own so the transfer never detaches memory others use.
+    const own = new Uint8Array(job.payload.length);
+    own.set(job.payload);
+    const m = await this.#channel.call({ codec: job.codec, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
+    const c = m.compressed;
+    if (c === undefined) throw new Error('block sealer: no result');
+    const b = m.bloom ?? null;
+    return { compressed: Buffer.from(c.buffer, c.byteOffset, c.byteLength), crc: m.crc ?? 0, bloom: b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength) };
   }
 
   /** Stops the worker; pending jobs reject. */
-  async close(): Promise<void> {
-    const w = this.#worker;
-    this.#worker = null;
-    if (w !== null) await w.terminate();
-    this.#failAll(new Error('block sealer closed'));
-  }
-
-  #start(): Worker | null {
-    if (this.#worker !== null) return this.#worker;
-    if (this.#failed) return null;
-    const ts = import.meta.url.endsWith('.ts');
-    const entry = new URL(ts ? './seal-worker.ts' : './seal-worker.js', import.meta.url).href;
-    let w: Worker;
-    try {
-      w = new Worker(new URL('./seal-worker-boot.mjs', import.meta.url), { workerData: { entry, ts } });
-    } catch {
-      this.#failed = true;
-      return null;
-    }
-    w.unref();
-    w.on('message', (m: SealReply) => {
-      const p = this.#pending.get(m.id);
-      if (p === undefined) return;
-      this.#pending.delete(m.id);
-      if (this.#pending.size === 0) w.unref();
-      if (m.error !== undefined || m.compressed === undefined) p.reject(new Error(m.error ?? 'no result'));
-      else {
-        const c = m.compressed;
-        const b = m.bloom ?? null;
-        p.resolve({ compressed: Buffer.from(c.buffer, c.byteOffset, c.byteLength), crc: m.crc ?? 0, bloom: b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength) });
-      }
-    });
-    const die = (e: Error): void => {
-      this.#failed = true;
-      this.#worker = null;
-      this.#failAll(e);
-    };
-    w.on('error', die);
-    w.on('exit', (code) => {
-      if (this.#worker === w) die(new Error(`block sealer worker exited with code ${code}`));
-    });
-    this.#worker = w;
-    return w;
-  }
-
-  #failAll(e: Error): void {
-    const all = [...this.#pending.values()];
-    this.#pending.clear();
-    for (const p of all) p.reject(e);
+  close(): Promise<void> {
+    return this.#channel.close();
   }
 }
 

@@ -77,7 +77,7 @@ export interface SiltConfig {
     merge_chunk_target_size: number;
   };
   ruler: RulerSettings;
-  distributor: { otlp_config: { default_resource_attributes_as_index_labels: string[] } };
+  distributor: { push_decoder: 'worker' | 'inline'; otlp_config: { default_resource_attributes_as_index_labels: string[] } };
   limits_config: LimitsConfig;
 }
 

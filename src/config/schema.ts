@@ -108,6 +108,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'query_range.cache_results', flag: 'querier.cache-results', type: bool, def: false, help: 'Cache metric query_range results per split interval (query-frontend results cache).' },
   { path: 'query_range.results_cache.cache.embedded_cache.max_size_mb', flag: 'frontend.embedded-cache.max-size-mb', type: int(1), def: 100, help: 'Results cache size in MB.' },
   { path: 'querier.tail_max_duration', flag: 'querier.tail-max-duration', type: dur, def: 1 * H, help: 'Longest a tail (live) request may stay open.' },
+  { path: 'distributor.push_decoder', flag: 'distributor.push-decoder', type: { t: 'enum', values: ['worker', 'inline'] }, def: 'worker', help: 'Where protobuf push bodies are decompressed and their lines read for detected_level: a worker thread (keeps the event loop free) or inline.' },
   {
     path: 'distributor.otlp_config.default_resource_attributes_as_index_labels',
     flag: 'distributor.otlp.default_resource_attributes_as_index_labels',

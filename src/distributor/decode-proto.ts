@@ -11,6 +11,7 @@
 import { InvalidError } from '../errors.js';
 import type { PushEntry, PushRequest, PushStream, StructuredMetadata } from '../model/stream.js';
 import type { Label } from '../model/labels.js';
+import { LINE_LEVEL_NONE } from '../model/log-level.js';
 
 /** Shared empty metadata; entries without structured metadata all point at it. */
 const NO_METADATA: StructuredMetadata = Object.freeze([]) as StructuredMetadata;
@@ -48,10 +49,15 @@ class ProtoCursor {
   /** Low and high 32 bits of the last 64-bit varint read (scratch, avoids a tuple per call). */
   lo = 0;
   hi = 0;
+  /** Line levels computed by a decode worker, one per entry in body order (see decodePushRequestProto). */
+  readonly levels: Uint8Array | null;
+  /** Entries decoded so far. */
+  entryIndex = 0;
 
-  constructor(buf: Buffer) {
+  constructor(buf: Buffer, levels: Uint8Array | null) {
     this.buf = buf;
     this.pos = 0;
+    this.levels = levels;
   }
 
   /** Reads a varint of up to 32 significant bits (tags, lengths). Larger values throw. */
@@ -177,9 +183,13 @@ function wrongWire(field: string, wire: number): InvalidError {
  * Decodes an uncompressed protobuf `PushRequest`. The returned lines are views into
  * `body`: the caller must keep `body` alive (and unmodified) as long as the entries are
  * used, and copy lines it wants to retain beyond that.
+ *
+ * `levels`, when given, holds each entry's line level (`PushEntry.lineLevel`) in body order,
+ * as a decode worker computed them from the same bytes; a count that does not match the
+ * entries decoded is a bug and throws.
  */
-export function decodePushRequestProto(body: Buffer): PushRequest {
-  const c = new ProtoCursor(body);
+export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null): PushRequest {
+  const c = new ProtoCursor(body, levels);
   const end = body.length;
   const streams: PushStream[] = [];
   while (c.pos < end) {
@@ -195,6 +205,7 @@ export function decodePushRequestProto(body: Buffer): PushRequest {
       c.skip(wire, field, end, 0);
     }
   }
+  if (levels !== null && c.entryIndex !== levels.length) throw new Error(`push decode: ${levels.length} line levels for ${c.entryIndex} entries`);
   return { streams };
 }
 
@@ -305,10 +316,13 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
     lastSeconds = seconds;
     lastSecondsNs = BigInt(seconds) * NS_PER_SECOND;
   }
+  const levels = c.levels;
+  const i = c.entryIndex++;
   return {
     tsNs: nanos === 0 ? lastSecondsNs : lastSecondsNs + BigInt(nanos),
     line: line ?? c.buf.subarray(0, 0),
     metadata: metadata ?? NO_METADATA,
+    lineLevel: levels === null || i >= levels.length ? LINE_LEVEL_NONE : levels[i]!,
   };
 }
 
@@ -334,4 +348,104 @@ function decodeLabelPair(c: ProtoCursor, end: number): Label {
   }
   c.pos = end;
   return { name, value };
+}
+
+/** What `scanPushLines` reports; called in body order. Offsets index the scanned body. */
+export interface PushLineVisitor {
+  /** A stream starts; its label string is body[start, end) (both 0 when absent). */
+  stream(labelsStart: number, labelsEnd: number): void;
+  /** One entry: its line is body[start, end); `hasMetadata` when it carries structured metadata. */
+  entry(lineStart: number, lineEnd: number, hasMetadata: boolean): void;
+}
+
+/**
+ * Walks a `PushRequest` reporting only where streams' labels and entries' lines are, with no
+ * objects made per entry: what a decode worker needs to read lines. Entries are reported in
+ * the order `decodePushRequestProto` returns them. Returns false at the first malformed byte
+ * (the full decode reports why); a stream's labels may come after its entries on the wire, so
+ * `stream` is called once the stream is fully scanned, before its entries are replayed.
+ */
+export function scanPushLines(body: Buffer, v: PushLineVisitor): boolean {
+  const c = new ProtoCursor(body, null);
+  const end = body.length;
+  try {
+    while (c.pos < end) {
+      const tag = c.u32(end);
+      const field = tag >>> 3;
+      if (field === 0) return false;
+      if (field === 1 && (tag & 7) === WIRE_LEN) {
+        const e = c.lenEnd(end);
+        scanStream(c, e, v);
+      } else {
+        c.skip(tag & 7, field, end, 0);
+      }
+    }
+  } catch {
+    return false;
+  }
+  return true;
+}
+
+/** Entry spans of the stream being scanned: line start, line end, has-metadata flag (reused). */
+let scanEntries = new Int32Array(3 * 1024);
+
+function scanStream(c: ProtoCursor, end: number, v: PushLineVisitor): void {
+  let labelsStart = 0;
+  let labelsEnd = 0;
+  let n = 0;
+  while (c.pos < end) {
+    const tag = c.u32(end);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 1 && wire === WIRE_LEN) {
+      const e = c.lenEnd(end);
+      labelsStart = c.pos;
+      labelsEnd = e;
+      c.pos = e;
+    } else if (field === 2 && wire === WIRE_LEN) {
+      const e = c.lenEnd(end);
+      if (3 * (n + 1) > scanEntries.length) {
+        const next = new Int32Array(scanEntries.length * 2);
+        next.set(scanEntries);
+        scanEntries = next;
+      }
+      scanEntry(c, e, n++);
+    } else if (field === 0) {
+      throw eof();
+    } else {
+      c.skip(wire, field, end, 0);
+    }
+  }
+  c.pos = end;
+  v.stream(labelsStart, labelsEnd);
+  const s = scanEntries;
+  for (let i = 0; i < n; i++) v.entry(s[3 * i]!, s[3 * i + 1]!, s[3 * i + 2] === 1);
+}
+
+function scanEntry(c: ProtoCursor, end: number, i: number): void {
+  let lineStart = 0;
+  let lineEnd = 0;
+  let md = 0;
+  while (c.pos < end) {
+    const tag = c.u32(end);
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 2 && wire === WIRE_LEN) {
+      const e = c.lenEnd(end);
+      lineStart = c.pos;
+      lineEnd = e;
+      c.pos = e;
+    } else if (field === 3 && wire === WIRE_LEN) {
+      c.pos = c.lenEnd(end);
+      md = 1;
+    } else if (field === 0) {
+      throw eof();
+    } else {
+      c.skip(wire, field, end, 0);
+    }
+  }
+  c.pos = end;
+  scanEntries[3 * i] = lineStart;
+  scanEntries[3 * i + 1] = lineEnd;
+  scanEntries[3 * i + 2] = md;
 }

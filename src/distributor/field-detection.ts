@@ -10,7 +10,7 @@
  * Both run on validated streams only, so their work is never wasted on rejected entries.
  */
 import { fingerprint, labelsToString, sortLabels, type Label, type Labels } from '../model/labels.js';
-import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, normalizeLogLevel } from '../model/log-level.js';
+import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, LINE_LEVEL_NONE, LINE_LEVELS, normalizeLogLevel } from '../model/log-level.js';
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
@@ -61,42 +61,69 @@ function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
  * word can match, so scanning positions in order gives Loki's "smallest index" answer.
  */
 export function detectLevelFromBytes(b: Uint8Array, start = 0, end = b.length): string {
+  return scanLevelWord(b, start, end);
+}
+
+/** Set by scanLevelWord: whether the bytes it looked at held a '=', and where it stopped. */
+let scanSawEquals = false;
+let scanStop = 0;
+
+/** detectLevelFromBytes, also noting '=' on the way (one pass tells logfmt lines from text). */
+function scanLevelWord(b: Uint8Array, start: number, end: number): string {
+  let eq = false;
   for (let i = start; i < end; i++) {
-    // One table lookup per byte: most bytes cannot start a level word.
-    if (WORD_START[b[i]!] === 0 || (i > start && LEFT_BOUNDARY[b[i - 1]!] === 0)) continue;
+    // One table lookup per byte: most bytes are neither '=' nor the start of a level word.
+    const k = BYTE_CLASS[b[i]!]!;
+    if (k === 0) continue;
+    if (k === EQUALS) {
+      eq = true;
+      continue;
+    }
+    if (i > start && LEFT_BOUNDARY[b[i - 1]!] === 0) continue;
+    let w: string | null = null;
     switch (lower(b[i]!)) {
       case 0x74: // t
-        if (wordAt(b, i, end, W_TRACE)) return 'trace';
+        if (wordAt(b, i, end, W_TRACE)) w = 'trace';
         break;
       case 0x64: // d
-        if (wordAt(b, i, end, W_DEBUG)) return 'debug';
+        if (wordAt(b, i, end, W_DEBUG)) w = 'debug';
         break;
       case 0x66: // f
-        if (wordAt(b, i, end, W_FATAL)) return 'fatal';
+        if (wordAt(b, i, end, W_FATAL)) w = 'fatal';
         break;
       case 0x63: // c
-        if (wordAt(b, i, end, W_CRITICAL)) return 'critical';
+        if (wordAt(b, i, end, W_CRITICAL)) w = 'critical';
         break;
       case 0x65: // e
-        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) return 'error';
+        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) w = 'error';
         break;
       case 0x77: // w
-        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) return 'warn';
+        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) w = 'warn';
         break;
       case 0x69: // i
-        if (wordAt(b, i, end, W_INFO)) return 'info';
+        if (wordAt(b, i, end, W_INFO)) w = 'info';
         break;
     }
+    if (w !== null) {
+      scanSawEquals = eq;
+      scanStop = i;
+      return w;
+    }
   }
+  scanSawEquals = eq;
+  scanStop = end;
   return LEVEL_UNKNOWN;
 }
 
 /** Bytes a level word can start with (t d f c e w i, either case). */
-const WORD_START = new Uint8Array(256);
+/** Per byte: 1 when it may start a level word, EQUALS for '=', else 0. */
+const EQUALS = 2;
+const BYTE_CLASS = new Uint8Array(256);
 for (const c of 'tdfcewi') {
-  WORD_START[c.charCodeAt(0)] = 1;
-  WORD_START[c.toUpperCase().charCodeAt(0)] = 1;
+  BYTE_CLASS[c.charCodeAt(0)] = 1;
+  BYTE_CLASS[c.toUpperCase().charCodeAt(0)] = 1;
 }
+BYTE_CLASS[0x3d] = EQUALS;
 /** Bytes that may precede a level word (Loki's isLeftWordBoundary). */
 const LEFT_BOUNDARY = new Uint8Array(256);
 for (const c of ' \t\n[({"\'=|') LEFT_BOUNDARY[c.charCodeAt(0)] = 1;
@@ -106,22 +133,29 @@ export function detectLevelFromText(line: string): string {
   return detectLevelFromBytes(Buffer.from(line));
 }
 
+/** Whether byte `c` occurs in b[start, end). */
+function hasByte(b: Uint8Array, start: number, end: number, c: number): boolean {
+  // A loop, not indexOf: indexOf would search past `end`, through the rest of a push body.
+  for (let i = start; i < end; i++) if (b[i] === c) return true;
+  return false;
+}
+
 function isSpaceByte(c: number): boolean {
   return c === 0x20 || (c >= 0x09 && c <= 0x0d);
 }
 
-/** Loki's `isJSON`: the first and last non-space bytes are braces. */
-function looksLikeJson(b: Uint8Array): boolean {
-  let i = 0;
-  while (i < b.length && isSpaceByte(b[i]!)) i++;
-  let j = b.length - 1;
+/** Loki's `isJSON` of b[start, end): the first and last non-space bytes are braces. */
+function looksLikeJson(b: Uint8Array, start: number, end: number): boolean {
+  let i = start;
+  while (i < end && isSpaceByte(b[i]!)) i++;
+  let j = end - 1;
   while (j > i && isSpaceByte(b[j]!)) j--;
   return i < j && b[i] === 0x7b && b[j] === 0x7d;
 }
 
-/** End (index of the closing quote) of the JSON string whose opening quote is at `i`, or -1. */
-function stringEnd(b: Uint8Array, i: number): number {
-  for (let j = i + 1; j < b.length; j++) {
+/** End (index of the closing quote, before `end`) of the JSON string whose opening quote is at `i`, or -1. */
+function stringEnd(b: Uint8Array, i: number, end: number): number {
+  for (let j = i + 1; j < end; j++) {
     const c = b[j]!;
     if (c === 0x5c) j++;
     else if (c === 0x22) return j;
@@ -129,21 +163,28 @@ function stringEnd(b: Uint8Array, i: number): number {
   return -1;
 }
 
-function skipSpaces(b: Uint8Array, i: number): number {
-  while (i < b.length && isSpaceByte(b[i]!)) i++;
+function skipSpaces(b: Uint8Array, i: number, end: number): number {
+  while (i < end && isSpaceByte(b[i]!)) i++;
   return i;
 }
 
+/** Result of the span scanners below: [spanStart, spanEnd) and whether it is quoted (no tuple per line). */
+let spanStart = 0;
+let spanEnd = 0;
+let spanQuoted = false;
+
 /**
- * Loki's `getLevelUsingJSONParser` as one scan: the first string value, in document order,
- * under an allowed key of an object nested less than `maxDepth` deep (0: any depth) and not
- * inside an array. Returns the raw value bytes' [start, end) or null. Stops at malformed input.
+ * Loki's `getLevelUsingJSONParser` over b[start, end) as one scan: the first string value, in
+ * document order, under an allowed key of an object nested less than `maxDepth` deep (0: any
+ * depth) and not inside an array. Sets spanStart/spanEnd to the raw value bytes and returns
+ * true, or returns false. Stops at malformed input.
  */
-function jsonLevelSpan(b: Uint8Array, fields: readonly Uint8Array[], maxDepth: number): [number, number] | null {
-  const stack: number[] = []; // 0x7b or 0x5b per open container
+function jsonLevelSpan(b: Uint8Array, start: number, end: number, fields: readonly Uint8Array[], maxDepth: number): boolean {
+  const stack = jsonStack; // 0x7b or 0x5b per open container
+  stack.length = 0;
   let arrays = 0;
   let expectKey = false;
-  for (let i = 0; i < b.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = b[i]!;
     switch (c) {
       case 0x7b:
@@ -164,18 +205,20 @@ function jsonLevelSpan(b: Uint8Array, fields: readonly Uint8Array[], maxDepth: n
         expectKey = stack[stack.length - 1] === 0x7b;
         break;
       case 0x22: {
-        const e = stringEnd(b, i);
-        if (e < 0) return null;
+        const e = stringEnd(b, i, end);
+        if (e < 0) return false;
         if (expectKey) {
           expectKey = false;
           const depth = stack.length - 1;
-          let v = skipSpaces(b, e + 1);
-          if (b[v] !== 0x3a) return null;
-          v = skipSpaces(b, v + 1);
-          if (b[v] === 0x22 && arrays === 0 && (maxDepth <= 0 || depth < maxDepth) && isField(b, i + 1, e, fields)) {
-            const ve = stringEnd(b, v);
-            if (ve < 0) return null;
-            return [v + 1, ve];
+          let v = skipSpaces(b, e + 1, end);
+          if (v >= end || b[v] !== 0x3a) return false;
+          v = skipSpaces(b, v + 1, end);
+          if (v < end && b[v] === 0x22 && arrays === 0 && (maxDepth <= 0 || depth < maxDepth) && isField(b, i + 1, e, fields)) {
+            const ve = stringEnd(b, v, end);
+            if (ve < 0) return false;
+            spanStart = v + 1;
+            spanEnd = ve;
+            return true;
           }
           i = v - 1;
         } else i = e;
@@ -183,8 +226,10 @@ function jsonLevelSpan(b: Uint8Array, fields: readonly Uint8Array[], maxDepth: n
       }
     }
   }
-  return null;
+  return false;
 }
+
+const jsonStack: number[] = [];
 
 function isField(b: Uint8Array, start: number, end: number, fields: readonly Uint8Array[]): boolean {
   const n = end - start;
@@ -197,15 +242,14 @@ function isField(b: Uint8Array, start: number, end: number, fields: readonly Uin
 }
 
 /**
- * The value of the earliest-listed `hints` key (ASCII case-insensitive) in a logfmt line, as
- * [start, end) of its bytes plus whether it was quoted, or null. Stops at the first malformed
- * pair, as go-logfmt's scanner does.
+ * The value of the earliest-listed `hints` key (ASCII case-insensitive) in the logfmt line
+ * b[start, n): sets spanStart/spanEnd/spanQuoted and returns true, or returns false. Stops at
+ * the first malformed pair, as go-logfmt's scanner does.
  */
-function logfmtSpan(b: Uint8Array, hints: readonly Uint8Array[]): [number, number, boolean] | null {
+function logfmtSpan(b: Uint8Array, start: number, n: number, hints: readonly Uint8Array[]): boolean {
   let best = hints.length;
-  let res: [number, number, boolean] | null = null;
-  const n = b.length;
-  let i = 0;
+  let found = false;
+  let i = start;
   while (i < n) {
     while (i < n && b[i]! <= 0x20) i++;
     if (i >= n) break;
@@ -223,7 +267,7 @@ function logfmtSpan(b: Uint8Array, hints: readonly Uint8Array[]): [number, numbe
     if (i < n && b[i] === 0x3d) {
       i++;
       if (i < n && b[i] === 0x22) {
-        const e = stringEnd(b, i);
+        const e = stringEnd(b, i, n);
         if (e < 0) break; // unterminated quote
         v0 = i;
         v1 = e + 1;
@@ -238,11 +282,14 @@ function logfmtSpan(b: Uint8Array, hints: readonly Uint8Array[]): [number, numbe
     const h = hintIndex(b, k0, k1, hints, best);
     if (h >= 0) {
       best = h;
-      res = [v0, v1, quoted];
-      if (h === 0) return res;
+      spanStart = v0;
+      spanEnd = v1;
+      spanQuoted = quoted;
+      found = true;
+      if (h === 0) return true;
     }
   }
-  return res;
+  return found;
 }
 
 /** Index (< `before`) of the hint equal to b[start, end) ignoring ASCII case, or -1. */
@@ -260,11 +307,13 @@ function hintIndex(b: Uint8Array, start: number, end: number, hints: readonly Ui
 /** The value of the earliest-listed `hints` key in a logfmt line (tests and tools), or null. */
 export function logfmtValue(line: string, hints: readonly string[]): string | null {
   const b = Buffer.from(line);
-  const span = logfmtSpan(
+  const found = logfmtSpan(
     b,
+    0,
+    b.length,
     hints.map((h) => Buffer.from(h.toLowerCase())),
   );
-  return span === null ? null : spanString(b, span[0], span[1], span[2]);
+  return found ? spanString(b, spanStart, spanEnd, spanQuoted) : null;
 }
 
 function spanString(b: Buffer, start: number, end: number, quoted: boolean): string {
@@ -302,6 +351,8 @@ export class LevelDetector {
   readonly #fieldBytes: readonly Uint8Array[];
   readonly #hintBytes: readonly Uint8Array[];
   readonly #maxDepth: number;
+  /** `name=` per field, as in a Loki label string. */
+  readonly #labelNeedles: readonly string[];
   /** fromStreamLabels answers per label array. */
   readonly #byLabels = new WeakMap<Labels, string | null>();
 
@@ -310,6 +361,7 @@ export class LevelDetector {
     this.#fieldBytes = fields.map((f) => Buffer.from(f));
     this.#hintBytes = fields.map((f) => Buffer.from(f.toLowerCase()));
     this.#maxDepth = maxDepth;
+    this.#labelNeedles = fields.map((f) => `${f}=`);
   }
 
   /** The level of a stream's entries when a stream label names it (then it holds for every entry), else null. */
@@ -324,38 +376,51 @@ export class LevelDetector {
     return level;
   }
 
-  /** The level of one entry from its metadata or line (after `fromStreamLabels` found none). */
-  fromEntry(metadata: StructuredMetadata, line: Buffer): string {
+  /**
+   * The level of one entry from its metadata or line (after `fromStreamLabels` found none).
+   * `lineLevel` is the line's level when a decode worker already read it (a LINE_LEVELS code).
+   */
+  fromEntry(metadata: StructuredMetadata, line: Buffer, lineLevel = LINE_LEVEL_NONE): string {
     if (metadata.length > 0) {
       const v = firstOf(metadata, this.#fields);
       if (v !== null) return normalizeLogLevel(v);
       for (const p of metadata) if (p.name === OTLP_SEVERITY_NUMBER) return levelFromSeverityNumber(p.value);
     }
-    return this.fromLine(line);
+    return lineLevel < LINE_LEVELS.length ? LINE_LEVELS[lineLevel]! : this.fromLine(line);
+  }
+
+  /** Whether a stream with this Loki label string may carry a level label (so its lines need no reading). */
+  mayHaveLevelLabel(labels: string): boolean {
+    for (const n of this.#labelNeedles) if (labels.includes(n)) return true;
+    return false;
   }
 
   /** Loki's `extractLogLevelFromLogLine`: a JSON or logfmt field, else a level word in the text. */
   fromLine(line: Buffer | string): string {
     const b = typeof line === 'string' ? Buffer.from(line) : line;
+    return this.fromLineAt(b, 0, b.length);
+  }
+
+  /** `fromLine` of the line b[start, end) (no view made). */
+  fromLineAt(b: Buffer, start: number, end: number): string {
     // Field values are matched as bytes (no strings made per line); only a quoted logfmt value
     // with escapes is unquoted as a string first.
-    let level: string | null = null;
-    if (looksLikeJson(b)) {
-      const span = jsonLevelSpan(b, this.#fieldBytes, this.#maxDepth);
-      if (span !== null) level = knownLevelAt(b, span[0], span[1]);
-    } else if (b.indexOf(0x3d) >= 0) {
-      const span = logfmtSpan(b, this.#hintBytes);
-      if (span !== null) {
-        const [start, end, quoted] = span;
-        const escaped = quoted && b.subarray(start, end).includes(0x5c);
-        if (!quoted) level = knownLevelAt(b, start, end);
-        else if (!escaped) level = knownLevelAt(b, start + 1, end - 1);
-        else level = knownLevel(spanString(b, start, end, true));
-      }
-    } else {
-      return detectLevelFromBytes(b);
+    if (looksLikeJson(b, start, end)) {
+      const level = jsonLevelSpan(b, start, end, this.#fieldBytes, this.#maxDepth) ? knownLevelAt(b, spanStart, spanEnd) : null;
+      return level ?? scanLevelWord(b, start, end);
     }
-    return level ?? detectLevelFromBytes(b);
+    // The word scan also tells whether the line has a '=' (then it is read as logfmt first).
+    const word = scanLevelWord(b, start, end);
+    if (!scanSawEquals && !hasByte(b, scanStop, end, 0x3d)) return word;
+    let level: string | null = null;
+    if (logfmtSpan(b, start, end, this.#hintBytes)) {
+      const s = spanStart;
+      const e = spanEnd;
+      if (!spanQuoted) level = knownLevelAt(b, s, e);
+      else if (!hasByte(b, s, e, 0x5c)) level = knownLevelAt(b, s + 1, e - 1);
+      else level = knownLevel(spanString(b, s, e, true));
+    }
+    return level ?? word;
   }
 }
 
@@ -391,7 +456,7 @@ export function addDetectedLevels(streams: readonly ValidStream[], detector: Lev
         if (norm !== v) e.metadata = md.map((p, j) => (j === existing ? { name: DETECTED_LEVEL, value: norm } : p));
         continue;
       }
-      const level = fromLabels ?? detector.fromEntry(md, e.line);
+      const level = fromLabels ?? detector.fromEntry(md, e.line, e.lineLevel);
       e.metadata = md.length === 0 ? levelOnly(level) : [...md, { name: DETECTED_LEVEL, value: level }];
     }
   }

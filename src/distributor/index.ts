@@ -2,6 +2,7 @@
 export { Distributor, UnprocessableError, type DistributorOptions, type IngesterPusher } from './distributor.js';
 export { decodePushBody, parseMediaType, uncompressSnappy, decompressedTooLargeMessage } from './decode.js';
 export { decodePushRequestProto } from './decode-proto.js';
+export { PushDecoder, WORKER_MIN_BODY_BYTES, type LineLevelOptions } from './push-decoder.js';
 export { decodePushRequestJson } from './decode-json.js';
 export {
   defaultLimits,

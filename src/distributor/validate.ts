@@ -15,6 +15,7 @@
  * timestamp bounds are computed once per request.
  */
 import type { Label } from '../model/labels.js';
+import { LINE_LEVEL_NONE } from '../model/log-level.js';
 import type { PushEntry, PushRequest, ValidStream } from '../model/stream.js';
 import { LabelsCache, utf8Length, type ParsedLabels } from './labels-parser.js';
 import type { TenantLimits } from './limits.js';
@@ -218,6 +219,7 @@ export class Validator {
         let len = e.line.length;
         if (len > maxLine && truncateTo > 0) {
           e.line = truncateSuffix.length === 0 ? e.line.subarray(0, truncateTo) : Buffer.concat([e.line.subarray(0, truncateTo), truncateSuffix]);
+          e.lineLevel = LINE_LEVEL_NONE; // computed from the whole line
           res.truncatedLines++;
           res.truncatedBytes += len - truncateTo;
           len = e.line.length;

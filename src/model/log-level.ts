@@ -6,6 +6,19 @@
 /** The level of entries whose level could not be told. */
 export const LEVEL_UNKNOWN = 'unknown';
 
+/**
+ * Every level `detected_level` can take when read from a line, by a small code (a decode worker
+ * sends levels as one byte per entry). Code 255 means "not computed".
+ */
+export const LINE_LEVELS: readonly string[] = Object.freeze([LEVEL_UNKNOWN, 'trace', 'debug', 'info', 'warn', 'error', 'critical', 'fatal']);
+export const LINE_LEVEL_NONE = 255;
+const LINE_LEVEL_CODES = new Map(LINE_LEVELS.map((l, i) => [l, i]));
+
+/** The code of a canonical line level (LINE_LEVELS), or LINE_LEVEL_NONE. */
+export function lineLevelCode(level: string): number {
+  return LINE_LEVEL_CODES.get(level) ?? LINE_LEVEL_NONE;
+}
+
 /** Every spelling Loki recognises (lower case) and its canonical level. */
 const SPELLINGS: readonly (readonly [string, string])[] = [
   ['trace', 'trace'],

@@ -8,6 +8,12 @@ export interface PushEntry {
   tsNs: bigint;
   line: Buffer;
   metadata: StructuredMetadata;
+  /**
+   * The level read from `line` at decode time (a LINE_LEVELS code), when a decode worker
+   * computed it; anything else (absent, LINE_LEVEL_NONE) means "not computed". Whoever
+   * changes `line` must clear it.
+   */
+  lineLevel?: number;
 }
 
 /** A stream as decoded from a push body, labels still as sent. */

@@ -11,7 +11,7 @@ import { registerDrilldownRoutes } from './routes-drilldown.js';
 
 /** The push path as the server sees it. */
 export interface PushTarget {
-  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined): PushRequest | Promise<PushRequest>;
+  decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, tenant: string): PushRequest | Promise<PushRequest>;
   push(tenant: string, req: PushRequest): Promise<void>;
 }
 
@@ -64,7 +64,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   if (push) {
     const handler = async (req: Req): Promise<Res> => {
       const enc = req.headers['content-encoding'];
-      const pr = await push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc);
+      const pr = await push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc, req.tenant);
       await push.push(req.tenant, pr);
       return { status: 204 };
     };

@@ -103,16 +103,36 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
   }
   w.uvarint(to - from);
   const entries = s.entries;
+  // The metadata array of the previous entry and its encoded bytes: runs of entries share one.
+  let lastMd: StructuredMetadata | null = null;
+  let lastMdBytes: Buffer | null = null;
   for (let i = from; i < to; i++) {
     const e = entries[i]!;
     const line = e.line;
     const n = line.length;
-    // One ensure for ts + worst-case varint + line + a one-byte metadata count.
-    w.ensure(8 + 5 + n + 1);
-    const b = w.buf;
     const ts = e.tsNs;
     // DataView.setBigInt64 is ~4x faster than Buffer.writeBigInt64BE but wraps silently.
     if (ts > INT64_MAX || ts < INT64_MIN) throw new RangeError(`timestamp ${ts} outside signed 64-bit range`);
+    const md = e.metadata;
+    let mdBytes: Buffer | null = null;
+    if (md.length === 0) {
+      mdBytes = NO_METADATA_BYTES;
+    } else if (md === lastMd) {
+      mdBytes = lastMdBytes;
+    } else if (Object.isFrozen(md)) {
+      // Entries often share one frozen metadata array (the distributor's detected_level pairs):
+      // encode it once and copy its bytes after that. Only frozen arrays, which cannot change.
+      mdBytes = encodedMetadata.get(md) ?? null;
+      if (mdBytes === null) {
+        mdBytes = encodeMetadata(md);
+        encodedMetadata.set(md, mdBytes);
+      }
+      lastMd = md;
+      lastMdBytes = mdBytes;
+    }
+    // One ensure for ts + worst-case varint + line + the metadata bytes when known.
+    w.ensure(8 + 5 + n + (mdBytes === null ? 0 : mdBytes.length));
+    const b = w.buf;
     if (b !== viewBuf) {
       viewBuf = b;
       view = new DataView(b.buffer, b.byteOffset, b.byteLength);
@@ -121,37 +141,44 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
     let p = w.length + 8;
     if (n < 0x80) {
       b[p++] = n;
+    } else if (n < 0x4000) {
+      b[p++] = (n & 0x7f) | 0x80;
+      b[p++] = n >>> 7;
     } else {
       w.length = p;
       w.uvarint(n);
       p = w.length;
     }
-    w.buf.set(line, p);
-    w.length = p + n;
-    const md = e.metadata;
-    const m = md.length;
-    if (m === 0) {
-      w.buf[w.length++] = 0;
+    b.set(line, p);
+    p += n;
+    if (mdBytes !== null) {
+      // A few bytes: a loop beats a native copy call.
+      for (let k = 0; k < mdBytes.length; k++) b[p + k] = mdBytes[k]!;
+      w.length = p + mdBytes.length;
       continue;
     }
-    // Entries often share one frozen metadata array (the distributor's detected_level pairs):
-    // encode it once and copy its bytes after that. Only frozen arrays, which cannot change.
-    const known = Object.isFrozen(md) ? encodedMetadata.get(md) : undefined;
-    if (known !== undefined) {
-      w.ensure(known.length);
-      w.buf.set(known, w.length);
-      w.length += known.length;
-      continue;
-    }
-    const start = w.length;
-    w.uvarint(m);
-    for (let j = 0; j < m; j++) {
+    w.length = p;
+    w.uvarint(md.length);
+    for (let j = 0; j < md.length; j++) {
       const l = md[j]!;
       w.string(l.name);
       w.string(l.value);
     }
-    if (Object.isFrozen(md)) encodedMetadata.set(md, Buffer.from(w.buf.subarray(start, w.length)));
   }
+}
+
+/** The encoding of no metadata: a zero count. */
+const NO_METADATA_BYTES = Buffer.from([0]);
+
+/** The encoding of one entry's metadata: count, then name and value per pair. */
+function encodeMetadata(md: StructuredMetadata): Buffer {
+  const w = new ByteWriter(64);
+  w.uvarint(md.length);
+  for (const l of md) {
+    w.string(l.name);
+    w.string(l.value);
+  }
+  return Buffer.from(w.view());
 }
 
 /** Encoded bytes of frozen (hence unchanging) metadata arrays, by identity. */

@@ -1,0 +1,70 @@
+/**
+ * Worker thread body of PushDecoder (push-decoder.ts): snappy-decompresses a protobuf push body
+ * and, when asked, reads the level of every line (`LevelDetector.fromLine`), so the event loop
+ * only decodes the protobuf into entries. Input errors are answered, never thrown.
+ */
+import { parentPort } from 'node:worker_threads';
+import { InvalidError } from '../errors.js';
+import { LINE_LEVEL_NONE, lineLevelCode } from '../model/log-level.js';
+import { uncompressSnappy } from './decode.js';
+import { scanPushLines } from './decode-proto.js';
+import { LevelDetector } from './field-detection.js';
+import type { DecodeJob, DecodeReply } from './push-decoder.js';
+
+const detectors = new Map<string, LevelDetector>();
+
+function detector(fields: readonly string[], maxDepth: number): LevelDetector {
+  const key = `${maxDepth}\u0000${fields.join('\u0000')}`;
+  let d = detectors.get(key);
+  if (d === undefined) {
+    if (detectors.size > 64) detectors.clear();
+    d = new LevelDetector(fields, maxDepth);
+    detectors.set(key, d);
+  }
+  return d;
+}
+
+/**
+ * One level code per entry in body order (LINE_LEVEL_NONE where the event loop decides from
+ * labels or metadata); null when the body does not decode (the event loop reports why).
+ */
+function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
+  let out = new Uint8Array(1024);
+  let n = 0;
+  let skip = false;
+  const ok = scanPushLines(data, {
+    stream(start, end) {
+      // A level label decides for the whole stream: its lines need no reading.
+      skip = d.mayHaveLevelLabel(data.toString('latin1', start, end));
+    },
+    entry(start, end, hasMetadata) {
+      if (n === out.length) {
+        const next = new Uint8Array(n * 2);
+        next.set(out);
+        out = next;
+      }
+      // Metadata may name the level itself: the event loop looks there first.
+      out[n++] = skip || hasMetadata ? LINE_LEVEL_NONE : lineLevelCode(d.fromLineAt(data, start, end));
+    },
+  });
+  return ok ? out.slice(0, n) : null;
+}
+
+const port = parentPort;
+if (port === null) throw new Error('decode-worker must run in a worker thread');
+port.on('message', (j: DecodeJob & { id: number }) => {
+  let reply: DecodeReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    let data: Uint8Array = uncompressSnappy(Buffer.from(j.body.buffer, j.body.byteOffset, j.body.byteLength), 0);
+    // Transfer only memory we own outright (small buffers may sit in a shared pool).
+    if (data.byteOffset !== 0 || data.buffer.byteLength !== data.byteLength) data = new Uint8Array(data);
+    const levels = j.fields === null ? null : lineLevels(Buffer.from(data.buffer, data.byteOffset, data.byteLength), detector(j.fields, j.maxDepth));
+    transfer.push(data.buffer as ArrayBuffer);
+    if (levels !== null) transfer.push(levels.buffer as ArrayBuffer);
+    reply = { id: j.id, data, levels };
+  } catch (e) {
+    reply = e instanceof InvalidError ? { id: j.id, invalid: e.message } : { id: j.id, error: (e as Error).message };
+  }
+  port.postMessage(reply, transfer);
+});

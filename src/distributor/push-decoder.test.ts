@@ -1,0 +1,146 @@
+import snappy from 'snappy';
+import { afterAll, describe, expect, it } from 'vitest';
+import { genEntries, labelKey } from '../../test/support/genlogs.js';
+import { encodePush, encodePushRaw, labelString, type PbEntry } from '../../test/support/protobuf.js';
+import { LINE_LEVEL_NONE, LINE_LEVELS } from '../model/log-level.js';
+import type { PushRequest } from '../model/stream.js';
+import { seededRandom } from '../util/random.js';
+import { decodePushBody } from './decode.js';
+import { scanPushLines } from './decode-proto.js';
+import { LevelDetector } from './field-detection.js';
+import { defaultLimits } from './limits.js';
+import { PushDecoder, WORKER_MIN_BODY_BYTES } from './push-decoder.js';
+
+const levels = { fields: defaultLimits.logLevelFields, maxDepth: defaultLimits.logLevelFromJsonMaxDepth };
+const detector = new LevelDetector(levels.fields, levels.maxDepth);
+const worker = new PushDecoder({ worker: true });
+afterAll(() => worker.close());
+
+/** Entries as plain values, to compare decodes. */
+function plain(r: PushRequest): unknown {
+  return r.streams.map((s) => ({ labels: s.labels, entries: s.entries.map((e) => [e.tsNs, e.line.toString('latin1'), e.metadata.map((m) => `${m.name}=${m.value}`)]) }));
+}
+
+/** Generator traffic as push bodies, some entries with metadata, some streams with a level label. */
+function bodies(n: number, seed: number): { body: Buffer; entries: number }[] {
+  const rnd = seededRandom(seed);
+  const all = genEntries({ lines: n, streams: 60, seed });
+  const out: { body: Buffer; entries: number }[] = [];
+  for (let i = 0; i < all.length; i += 500) {
+    const by = new Map<string, { labels: string; entries: PbEntry[] }>();
+    const batch = all.slice(i, i + 500);
+    for (const e of batch) {
+      const k = labelKey(e.labels);
+      let s = by.get(k);
+      if (!s) by.set(k, (s = { labels: labelString(e.labels), entries: [] }));
+      const r = rnd();
+      const metadata = r < 0.05 ? { trace_id: 't' } : r < 0.08 ? { severity: 'WARNING' } : null;
+      s.entries.push(metadata === null ? { tsNs: e.tsNs, line: e.line } : { tsNs: e.tsNs, line: e.line, metadata });
+    }
+    out.push({ body: encodePush([...by.values()]), entries: batch.length });
+  }
+  return out;
+}
+
+describe('PushDecoder with a worker thread', () => {
+  it('decodes generator bodies to the same entries as the inline decoder, with each line read as the event loop would', async () => {
+    let read = 0;
+    let labelled = 0;
+    for (const { body, entries } of bodies(6000, 3)) {
+      expect(body.length).toBeGreaterThanOrEqual(WORKER_MIN_BODY_BYTES);
+      const want = await decodePushBody(body, 'application/x-protobuf', undefined, 0);
+      const got = await worker.decode(body, 'application/x-protobuf', undefined, 0, levels);
+      expect(plain(got)).toEqual(plain(want));
+      let n = 0;
+      for (const s of got.streams) {
+        const byLabel = detector.mayHaveLevelLabel(s.labels);
+        for (const e of s.entries) {
+          n++;
+          const code = e.lineLevel ?? LINE_LEVEL_NONE;
+          if (byLabel || e.metadata.length > 0) {
+            // The event loop decides these from labels or metadata: nothing read.
+            expect(code).toBe(LINE_LEVEL_NONE);
+            if (byLabel) labelled++;
+          } else {
+            expect(LINE_LEVELS[code], e.line.toString()).toBe(detector.fromLine(e.line));
+            read++;
+          }
+        }
+      }
+      expect(n).toBe(entries);
+    }
+    expect(read).toBeGreaterThan(3000);
+    expect(labelled).toBeGreaterThan(500);
+  });
+
+  it('reads nothing when level discovery is off, and leaves small and JSON bodies to the inline decoder', async () => {
+    const body = bodies(600, 5)[0]!.body;
+    const got = await worker.decode(body, 'application/x-protobuf', 'snappy', 0, null);
+    expect(got.streams.flatMap((s) => s.entries).every((e) => (e.lineLevel ?? LINE_LEVEL_NONE) === LINE_LEVEL_NONE)).toBe(true);
+    const small = encodePush([{ labels: '{a="b"}', entries: [{ tsNs: 1n, line: 'level=error x' }] }]);
+    const s = await worker.decode(small, 'application/x-protobuf', undefined, 0, levels);
+    expect(s.streams[0]!.entries[0]!.lineLevel ?? LINE_LEVEL_NONE).toBe(LINE_LEVEL_NONE);
+    const json = Buffer.from(JSON.stringify({ streams: [{ stream: { a: 'b' }, values: [['1', 'x'.repeat(WORKER_MIN_BODY_BYTES)]] }] }));
+    const j = await worker.decode(json, 'application/json', undefined, 0, levels);
+    expect(j.streams[0]!.entries[0]!.line.length).toBe(WORKER_MIN_BODY_BYTES);
+  });
+
+  it('answers bad bodies with the inline decoder\'s errors', async () => {
+    const raw = encodePushRaw([{ labels: '{a="b"}', entries: Array.from({ length: 1200 }, (_, i) => ({ tsNs: BigInt(i), line: `line ${i} ${Math.imul(i + 1, 2654435761).toString(36)} ${Math.imul(i + 7, 40503).toString(16)} level=info` })) }]);
+    const good = snappy.compressSync(raw);
+    const cases: [string, Buffer, number][] = [
+      ['corrupt snappy', Buffer.concat([good.subarray(0, 8), Buffer.alloc(good.length - 8, 0xff)]), 0],
+      ['truncated protobuf', snappy.compressSync(raw.subarray(0, raw.length - 7)), 0],
+      ['bad wire type', snappy.compressSync(Buffer.concat([raw, Buffer.from([0x0b])])), 0],
+      ['too large once decompressed', good, raw.length - 1],
+    ];
+    for (const [name, body, max] of cases) {
+      expect(body.length, name).toBeGreaterThanOrEqual(WORKER_MIN_BODY_BYTES);
+      const want = await decodePushBody(body, 'application/x-protobuf', undefined, max).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
+      const got = await worker.decode(body, 'application/x-protobuf', undefined, max, levels).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
+      expect(want, name).not.toBe('ok');
+      expect(got, name).toBe(want);
+    }
+  });
+
+  it('decodes inline once the worker is gone', async () => {
+    const d = new PushDecoder({ worker: true });
+    const body = bodies(600, 9)[0]!.body;
+    await d.decode(body, 'application/x-protobuf', undefined, 0, levels);
+    await d.close();
+    const got = await d.decode(body, 'application/x-protobuf', undefined, 0, levels);
+    expect(plain(got)).toEqual(plain(await decodePushBody(body, 'application/x-protobuf', undefined, 0)));
+  });
+});
+
+describe('scanPushLines', () => {
+  it('reports every line where the full decoder finds it, and stops at malformed bytes', async () => {
+    for (const { body } of bodies(2000, 11)) {
+      const data = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+      const req = await decodePushBody(body, 'application/x-protobuf', undefined, 0);
+      const lines: string[] = [];
+      const labels: string[] = [];
+      expect(scanPushLines(data, { stream: (s, e) => labels.push(data.toString('utf8', s, e)), entry: (s, e) => lines.push(data.toString('utf8', s, e)) })).toBe(true);
+      expect(labels).toEqual(req.streams.map((s) => s.labels));
+      expect(lines).toEqual(req.streams.flatMap((s) => s.entries.map((e) => e.line.toString())));
+      expect(scanPushLines(data.subarray(0, data.length - 3), { stream: () => {}, entry: () => {} })).toBe(false);
+    }
+  });
+});
+
+describe('LevelDetector.fromLineAt', () => {
+  it('reads a line inside a larger buffer exactly as the line alone, whatever surrounds it', () => {
+    const rnd = seededRandom(17);
+    const words = ['level=', 'lvl=warn', 'error', 'ERR', 'msg="a b"', '=', '"', '{', '}', 'info', ' ', 'WARNING', 'x', 'level="de\\"bug"', 'severity=fatal', '[', ':', 'trace'];
+    const gen = genEntries({ lines: 2000, streams: 40, seed: 4 }).map((e) => e.line);
+    for (let i = 0; i < 6000; i++) {
+      const line = i < gen.length ? gen[i]! : Array.from({ length: 1 + Math.floor(rnd() * 8) }, () => words[Math.floor(rnd() * words.length)]).join(rnd() < 0.5 ? ' ' : '');
+      const before = words[Math.floor(rnd() * words.length)]! + ' ';
+      const after = ' ' + words[Math.floor(rnd() * words.length)]! + '=error';
+      const buf = Buffer.from(before + line + after);
+      const start = Buffer.byteLength(before);
+      const alone = detector.fromLine(Buffer.from(line));
+      expect(detector.fromLineAt(buf, start, start + Buffer.byteLength(line)), JSON.stringify([before, line, after])).toBe(alone);
+    }
+  });
+});

@@ -1,0 +1,75 @@
+/**
+ * Decodes push bodies, moving the per-byte work of protobuf+snappy bodies — decompression and
+ * reading each line's level for `detected_level` — to a worker thread. The event loop, which
+ * is what limits ingestion, keeps only the protobuf decode into entries (see ADR 0012).
+ *
+ * Answers are those of `decodePushBody`: same entries, same errors. Small bodies, JSON, gzip
+ * and deflate are decoded inline; so is everything once the worker is unavailable.
+ */
+import { InvalidError } from '../errors.js';
+import type { PushRequest } from '../model/stream.js';
+import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
+import { checkSnappyLength, decodePushBody, parseMediaType } from './decode.js';
+import { decodePushRequestProto } from './decode-proto.js';
+
+/** Bodies smaller than this are decoded inline: the thread hop would cost more than it saves. */
+export const WORKER_MIN_BODY_BYTES = 16 * 1024;
+
+/** How the tenant's lines are read for `detected_level` (null: not at all). */
+export interface LineLevelOptions {
+  fields: readonly string[];
+  maxDepth: number;
+}
+
+/** What the event loop posts: the body (moved) and the level options. */
+export interface DecodeJob {
+  body: Uint8Array;
+  fields: readonly string[] | null;
+  maxDepth: number;
+}
+
+/** The worker's answer: the decompressed body and line levels, or why the input is invalid. */
+export interface DecodeReply extends WorkerReply {
+  data?: Uint8Array;
+  levels?: Uint8Array | null;
+  /** InvalidError message (corrupt snappy data). */
+  invalid?: string;
+}
+
+export class PushDecoder {
+  readonly #channel: WorkerChannel<DecodeReply> | null;
+
+  /** `worker` false decodes everything inline. */
+  constructor(opts: { worker: boolean }) {
+    this.#channel = opts.worker ? new WorkerChannel<DecodeReply>(new URL('./decode-worker', import.meta.url), import.meta.url, 'push decoder') : null;
+  }
+
+  /**
+   * `decodePushBody`, with `levels` read off-thread when given. `maxDecompressedBytes`
+   * bounds any decompression (0: none).
+   */
+  async decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, maxDecompressedBytes: number, levels: LineLevelOptions | null): Promise<PushRequest> {
+    const ch = this.#channel;
+    const enc = contentEncoding ?? '';
+    if (ch === null || ch.failed || body.length < WORKER_MIN_BODY_BYTES || (enc !== '' && enc !== 'snappy') || parseMediaType(contentType ?? '') === 'application/json') {
+      return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
+    }
+    checkSnappyLength(body, maxDecompressedBytes);
+    // Our own copy moves to the worker; `body` stays intact for the inline fallback.
+    const own = new Uint8Array(body.length);
+    own.set(body);
+    let r: DecodeReply;
+    try {
+      r = await ch.call({ body: own, fields: levels === null ? null : levels.fields, maxDepth: levels === null ? 0 : levels.maxDepth } satisfies DecodeJob, [own.buffer]);
+    } catch {
+      return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
+    }
+    if (r.invalid !== undefined) throw new InvalidError(r.invalid);
+    const d = r.data!;
+    return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null);
+  }
+
+  close(): Promise<void> {
+    return this.#channel?.close() ?? Promise.resolve();
+  }
+}
