@@ -3,7 +3,7 @@
  * (fsync always), sent by concurrent keep-alive connections to a real Silt process.
  * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8]
  */
-import { cpuSeconds, machineIdleSeconds, threadCores, threadCpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { cpuSeconds, machineIdleSeconds, machineStealSeconds, threadCores, threadCpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 500_000);
 const conc = Number(process.argv[3] ?? 8);
@@ -41,6 +41,7 @@ const main0 = mainThreadCpuSeconds(pid);
 const threads0 = threadCpuSeconds(pid);
 const client0 = process.cpuUsage();
 const idle0 = machineIdleSeconds();
+const steal0 = machineStealSeconds();
 const t0 = performance.now();
 await run(bodies.length);
 const sec = (performance.now() - t0) / 1000;
@@ -49,6 +50,7 @@ const mainCpu = mainThreadCpuSeconds(pid) - main0;
 const threads = threadCores(threads0, threadCpuSeconds(pid), sec);
 const clientCpu = process.cpuUsage(client0);
 const idle = machineIdleSeconds() - idle0;
+const steal = machineStealSeconds() - steal0;
 const measuredEntries = (entries / bodies.length) * measured;
 console.log(
   JSON.stringify({
@@ -66,6 +68,8 @@ console.log(
     // The load generator shares the machine: its CPU is not available to the server.
     client_cpu_cores: Number(((clientCpu.user + clientCpu.system) / 1e6 / sec).toFixed(2)),
     machine_idle_cores: Number((idle / sec).toFixed(2)),
+    // Taken by the hypervisor: on a shared host the two cores are not always ours.
+    machine_steal_cores: Number((steal / sec).toFixed(2)),
     server_threads_cores: threads,
     concurrency: conc,
   }),

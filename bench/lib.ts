@@ -79,8 +79,14 @@ export function threadCores(before: Map<string, number>, after: Map<string, numb
 /** Idle CPU seconds of the whole machine so far (all cores), from /proc/stat. */
 export function machineIdleSeconds(): number {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
-  // cpu user nice system idle iowait ...: idle + iowait, in USER_HZ (100/s).
+  // cpu user nice system idle iowait irq softirq steal ...: idle + iowait, in USER_HZ (100/s).
   return (Number(f[4]) + Number(f[5])) / 100;
+}
+
+/** CPU seconds the hypervisor took from this VM so far (steal, all cores), from /proc/stat. */
+export function machineStealSeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  return Number(f[8]) / 100;
 }
 
 export function rssBytes(pid: number): number {

@@ -14,7 +14,8 @@ import { mainThreadCpuSeconds, threadCores, threadCpuSeconds, protobufBatches, t
 
 const lines = Number(process.argv[2] ?? 300_000);
 const wal = (process.argv[3] ?? '1') === '1';
-const { bodies, lineBytes } = protobufBatches(lines, 1000, 1000, Date.now() - Math.ceil(lines / 2000) * 1000 - 60_000, 2000);
+const streamCount = Number(process.env['SILT_STREAMS'] ?? 1000);
+const { bodies, lineBytes } = protobufBatches(lines, streamCount, 1000, Date.now() - Math.ceil(lines / 2000) * 1000 - 60_000, 2000);
 const dir = tempDir('silt-bench-push-');
 const cfg = loadConfig(testFlags(dir, [...UNLIMITED, `-ingester.wal-enabled=${wal}`]));
 const app = new App(cfg, pino({ level: 'warn' }));

@@ -18,7 +18,7 @@ import { RateLimitError, UnprocessableError, ValidationError } from '../errors.j
 import type { PushRequest, ValidStream } from '../model/stream.js';
 import type { LimitsProvider, TenantLimits } from './limits.js';
 import { RateLimiters } from '../util/rate-limiter.js';
-import { Msg, Reason, Validator, type ValidationResult } from './validate.js';
+import { type GroupedErrors, Msg, Reason, Validator, type ValidationResult } from './validate.js';
 import { addDetectedLevels, LevelDetector, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
 import { otlpLabelName } from './otlp.js';
 
@@ -50,6 +50,8 @@ export interface DistributorOptions {
 }
 
 const BYTES_PER_MB = 1 << 20;
+
+const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Gets a counter from the registry or registers it (several distributors may share one). */
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
@@ -98,7 +100,23 @@ export class Distributor {
    * problem) when some streams or entries were invalid, after the valid ones were pushed;
    * whatever the ingester throws if the push fails.
    */
-  async push(tenant: string, req: PushRequest): Promise<void> {
+  push(tenant: string, req: PushRequest): Promise<void> {
+    // Not async: the request must not stay reachable while the ingester waits for its WAL
+    // (see Ingester.push); only the error to report afterwards is kept.
+    let pushed: Promise<void>;
+    let errors: GroupedErrors | null;
+    try {
+      [pushed, errors] = this.#push(tenant, req);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    if (errors === null) return pushed;
+    const e = errors;
+    return pushed.then(() => Promise.reject(new ValidationError(e.firstReason, e.message())));
+  }
+
+  /** The synchronous part of push: the ingester's promise, and the validation errors to report after it. */
+  #push(tenant: string, req: PushRequest): [Promise<void>, GroupedErrors | null] {
     if (req.streams.length === 0) throw new UnprocessableError(Msg.missingStreams);
     const limits = this.#limits.forTenant(tenant);
     const nowMs = this.#nowMs();
@@ -107,7 +125,7 @@ export class Distributor {
 
     if (res.streams.length === 0) {
       if (res.errors !== null) throw new ValidationError(res.errors.firstReason, res.errors.message());
-      return;
+      return [RESOLVED, null];
     }
 
     const rate = limits.ingestionRateMb * BYTES_PER_MB;
@@ -121,8 +139,7 @@ export class Distributor {
     const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
     normalizeMetadataNames(streams, otlpLabelName);
     if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
-    await this.#ingester.push(tenant, streams);
-    if (res.errors !== null) throw new ValidationError(res.errors.firstReason, res.errors.message());
+    return [this.#ingester.push(tenant, streams), res.errors];
   }
 
   #levelDetector(limits: TenantLimits): LevelDetector {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
-import { RateLimitError, UnavailableError, ValidationError } from '../errors.js';
+import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
 import type { ChunkRef, SeriesEntry } from '../storage/index.js';
 import { TokenBucket } from '../util/rate-limiter.js';
@@ -11,6 +11,9 @@ import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, Ingester
 import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { Wal, type WalStream } from './wal/index.js';
+
+/** Shared settled promise for pushes with nothing to log. */
+const RESOLVED: Promise<void> = Promise.resolve();
 
 export type IngesterConfig = SiltConfig['ingester'];
 
@@ -185,7 +188,22 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
    * entries; only then does the push count as acknowledged. Rejections follow Loki:
    * out-of-order beyond the window (400), per-stream rate and stream-count limits (429).
    */
-  async push(tenant: string, streams: ValidStream[]): Promise<void> {
+  push(tenant: string, streams: ValidStream[]): Promise<void> {
+    // Not async: nothing of the request may stay reachable while the WAL syncs. Every entry is
+    // copied into head blocks and WAL bytes synchronously; holding the request's objects over
+    // the fsync would make the garbage collector copy them again and again.
+    let r: { durable: Promise<void>; error: SiltError | null };
+    try {
+      r = this.#append(tenant, streams);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    const error = r.error;
+    return error === null ? r.durable : r.durable.then(() => Promise.reject(error));
+  }
+
+  /** The synchronous part of push: appends to memory and the WAL; returns the WAL's promise and the error to report once it resolves. */
+  #append(tenant: string, streams: ValidStream[]): { durable: Promise<void>; error: SiltError | null } {
     if (!this.ready || this.stopping) throw new UnavailableError('Ingester is not ready to accept writes');
     const inst = this.instance(tenant);
     const limits = this.deps.limits(tenant);
@@ -237,9 +255,10 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
       if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
       if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended, header: s.walHeader() });
     }
-    if (walStreams.length > 0 && this.wal) await this.wal.append(tenant, walStreams);
-    if (limited.length > 0) throw new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n'));
-    if (badRequest.length > 0) throw new ValidationError('too_far_behind', badRequest.join('\n'));
+    const durable = walStreams.length > 0 && this.wal ? this.wal.append(tenant, walStreams) : RESOLVED;
+    if (limited.length > 0) return { durable, error: new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n')) };
+    if (badRequest.length > 0) return { durable, error: new ValidationError('too_far_behind', badRequest.join('\n')) };
+    return { durable, error: null };
   }
 
   tail(tenant: string, matchers: readonly Matcher[], tailer: IngesterTailer): () => void {

@@ -32,6 +32,8 @@ export interface RouteDeps {
 
 const CATEGORIZE = 'categorize-labels';
 
+const NO_CONTENT: Res = Object.freeze({ status: 204 });
+
 function wantsCategorized(req: Req): boolean {
   const h = req.headers['x-loki-response-encoding-flags'];
   const v = Array.isArray(h) ? h.join(',') : (h ?? '');
@@ -62,11 +64,14 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
 
   const push = d.push;
   if (push) {
-    const handler = async (req: Req): Promise<Res> => {
+    // A promise chain, not an async function: the decoded request is dropped as soon as the
+    // ingester copied it, not kept in a suspended frame while the WAL syncs.
+    const handler = (req: Req): Promise<Res> => {
       const enc = req.headers['content-encoding'];
-      const pr = await push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc, req.tenant);
-      await push.push(req.tenant, pr);
-      return { status: 204 };
+      const tenant = req.tenant;
+      return Promise.resolve(push.decode(req.body, req.headers['content-type'], Array.isArray(enc) ? enc[0] : enc, tenant))
+        .then((pr) => push.push(tenant, pr))
+        .then(() => NO_CONTENT);
     };
     http.route(['POST'], '/loki/api/v1/push', handler, true);
     http.route(['POST'], '/api/prom/push', handler, true);
