@@ -45,6 +45,13 @@ if (session) {
   session.connect();
   await new Promise<void>((res, rej) => session.post('Profiler.enable', () => session.post('Profiler.start', (e) => (e ? rej(e) : res()))));
 }
+// SILT_HEAP_PROFILE=<file>: a sampling heap profile (allocations) of the measured phase.
+const heapTo = process.env['SILT_HEAP_PROFILE'];
+const heapSession = heapTo ? new Session() : undefined;
+if (heapSession) {
+  heapSession.connect();
+  await new Promise<void>((res, rej) => heapSession.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true }, (e) => (e ? rej(e) : res())));
+}
 const cpu0 = process.cpuUsage();
 const main0 = mainThreadCpuSeconds(process.pid);
 const threads0 = threadCpuSeconds(process.pid);
@@ -59,6 +66,10 @@ const threads = threadCores(threads0, threadCpuSeconds(process.pid), sec);
 if (session && profileTo) {
   const { profile } = await new Promise<{ profile: object }>((res, rej) => session.post('Profiler.stop', (e, r) => (e ? rej(e) : res(r as { profile: object }))));
   writeFileSync(profileTo, JSON.stringify(profile));
+}
+if (heapSession && heapTo) {
+  const { profile } = await new Promise<{ profile: object }>((res, rej) => heapSession.post('HeapProfiler.stopSampling', (e, r) => (e ? rej(e) : res(r as { profile: object }))));
+  writeFileSync(heapTo, JSON.stringify(profile));
 }
 const mb = (lineBytes / bodies.length) * (bodies.length - warm) / 1e6;
 console.log(JSON.stringify({ bench: 'push-path', wal, mb: Number(mb.toFixed(1)), seconds: Number(sec.toFixed(2)), mb_per_s: Number((mb / sec).toFixed(1)), cpu_cores: Number(((cpu.user + cpu.system) / 1e6 / sec).toFixed(2)), mb_per_main_cpu_s: Number((mb / mainCpu).toFixed(1)), decode_ms: Math.round(phase.decode), threads }));

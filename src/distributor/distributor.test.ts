@@ -93,6 +93,45 @@ describe('Distributor.push: success path', () => {
     expect(streams[0]!.entries.map((e) => e.line.toString())).toEqual(['one', 'two']);
   });
 
+  it('groups streams by label set over many requests exactly as a fresh grouping would, without touching the request', async () => {
+    // Service-name discovery on, so a second merge (after discovery) happens too.
+    const { d, ingester } = setup({ discoverServiceName: ['app'] });
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const spellings = [['{app="a", x="1"}', '{x="1",app="a"}'], ['{app="b"}', '{ app = "b" }'], ['{app="a", x="2"}'], ['{app="a", service_name="a", x="1"}'], ['{x="1"}']];
+    for (let r = 0; r < 200; r++) {
+      const streams: [string, PushEntry[]][] = [];
+      for (let i = 0, n = 1 + Math.floor(rnd() * 8); i < n; i++) {
+        const group = spellings[Math.floor(rnd() * spellings.length)]!;
+        const entries = Array.from({ length: Math.floor(rnd() * 4) }, (_, k) => entry(`r${r} s${i} e${k}`, rnd() < 0.2 ? NOW_NS - 30n * 24n * 60n * MIN_NS : NOW_NS));
+        streams.push([group[Math.floor(rnd() * group.length)]!, entries]);
+      }
+      const request = req(...streams);
+      const before = request.streams.map((s) => s.entries.slice());
+      ingester.calls = [];
+      await d.push('t', request).catch((e: unknown) => {
+        if (!(e instanceof ValidationError)) throw e;
+      });
+      // Reference: valid entries grouped by canonical labels in first-seen order, then groups
+      // that service_name discovery makes equal merged, again in first-seen order.
+      const canon = (l: string, discover: boolean): string => {
+        const m = new Map([...l.matchAll(/(\w+)\s*=\s*"([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
+        if (discover && !m.has('service_name')) m.set('service_name', m.get('app') ?? 'unknown_service');
+        return '{' + [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}="${v}"`).join(', ') + '}';
+      };
+      const groups = new Map<string, string[]>();
+      for (const [labels, entries] of streams) {
+        const ok = entries.filter((e) => e.tsNs === NOW_NS).map((e) => e.line.toString());
+        if (ok.length > 0) groups.set(canon(labels, false), [...(groups.get(canon(labels, false)) ?? []), ...ok]);
+      }
+      const want = new Map<string, string[]>();
+      for (const [labels, lines] of groups) want.set(canon(labels, true), [...(want.get(canon(labels, true)) ?? []), ...lines]);
+      const got = new Map((ingester.calls[0]?.streams ?? []).map((s) => [s.labelsString, s.entries.map((e) => e.line.toString())]));
+      expect(got).toEqual(want);
+      expect(request.streams.map((s) => s.entries)).toEqual(before);
+    }
+  });
+
   it('skips streams without entries and succeeds when nothing is left', async () => {
     const { d, ingester } = setup();
     await d.push('t', req(['{}', []], ['not even labels', []]));

@@ -14,6 +14,7 @@ import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, LINE_LEVEL_NONE, LINE_LEVELS, 
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
+import { RequestGroups } from '../util/request-groups.js';
 
 /** The structured metadata name Loki stores the detected level under. */
 export const DETECTED_LEVEL = 'detected_level';
@@ -531,6 +532,8 @@ const MAX_CACHED_LABEL_SETS = 100_000;
  */
 export class ServiceNameDiscovery {
   readonly #cache = new Map<string, Discovered | null>();
+  /** Streams of the request being processed, by label string after discovery. */
+  readonly #merge = new RequestGroups<ValidStream>();
   #cacheKeyList: readonly string[] | null = null;
 
   /** Returns `streams` with service_name added where missing (the same array when nothing changed). */
@@ -550,18 +553,23 @@ export class ServiceNameDiscovery {
       changed = true;
     }
     if (!changed || streams.length === 1) return streams;
-    const byLabels = new Map<string, ValidStream>();
-    const out: ValidStream[] = [];
-    for (const s of streams) {
+    const byLabels = this.#merge;
+    byLabels.begin();
+    let out: ValidStream[] | null = null;
+    for (let i = 0; i < streams.length; i++) {
+      const s = streams[i]!;
       const prev = byLabels.get(s.labelsString);
       if (prev === undefined) {
         byLabels.set(s.labelsString, s);
-        out.push(s);
+        if (out !== null) out.push(s);
       } else {
+        // Two label sets became one: merge (copied only once that happens).
+        out ??= streams.slice(0, i);
         prev.entries = prev.entries.concat(s.entries);
       }
     }
-    return out;
+    byLabels.release();
+    return out ?? streams;
   }
 
   #discover(s: ValidStream, names: readonly string[]): Discovered | null {

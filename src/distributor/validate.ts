@@ -18,6 +18,7 @@ import type { Label } from '../model/labels.js';
 import { LINE_LEVEL_NONE } from '../model/log-level.js';
 import type { PushEntry, PushRequest, ValidStream } from '../model/stream.js';
 import { LabelsCache, utf8Length, type ParsedLabels } from './labels-parser.js';
+import { RequestGroups } from '../util/request-groups.js';
 import type { TenantLimits } from './limits.js';
 
 /** Discard reasons (the `reason` label of the discarded counters), as named by Loki. */
@@ -159,6 +160,8 @@ export interface ValidatorOptions {
 /** Validates push requests against tenant limits. Holds only the label cache; reusable. */
 export class Validator {
   readonly labelsCache: LabelsCache;
+  /** Streams of the request being validated, by canonical label string. */
+  readonly #byLabels = new RequestGroups<ValidStream>();
 
   constructor(opts: ValidatorOptions = {}) {
     this.labelsCache = new LabelsCache(opts.labelCacheSize ?? 100_000);
@@ -191,9 +194,10 @@ export class Validator {
     const maxMdBytes = limits.maxStructuredMetadataSize > 0 ? limits.maxStructuredMetadataSize : Infinity;
     const maxMdCount = limits.maxStructuredMetadataEntriesCount > 0 ? limits.maxStructuredMetadataEntriesCount : Infinity;
 
-    const byLabels = new Map<string, ValidStream>();
-    /** Streams whose `entries` is still the request's own array (copy before appending). */
-    const borrowed = new Set<ValidStream>();
+    const byLabels = this.#byLabels;
+    byLabels.begin();
+    /** Entry arrays made by merging streams with equal labels (ours to append to). */
+    let merged: PushEntry[][] | null = null;
 
     const fail = (reason: string, msg: string, lines: number, bytes: number): void => {
       (res.errors ??= new GroupedErrors()).add(reason, msg);
@@ -287,15 +291,18 @@ export class Validator {
         const vs: ValidStream = { labels: p.labels, labelsString, fingerprint: p.fingerprint, entries: valid };
         byLabels.set(labelsString, vs);
         res.streams.push(vs);
-        if (kept === null) borrowed.add(vs);
       } else {
-        if (borrowed.has(prev)) {
+        // A label set seen before in this request: append to a copy of our own (its entries
+        // may still be the request's array), copied only on the first merge.
+        if (merged === null || !merged.includes(prev.entries)) {
           prev.entries = prev.entries.slice();
-          borrowed.delete(prev);
+          (merged ??= []).push(prev.entries);
         }
         for (let i = 0; i < valid.length; i++) prev.entries.push(valid[i]!);
       }
     }
+    // The slots must not keep this request's entries alive.
+    byLabels.release();
     return res;
   }
 }

@@ -12,6 +12,9 @@ import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { Wal, type WalStream } from './wal/index.js';
 
+const NO_ENTRIES: readonly PushEntry[] = Object.freeze([]);
+const EMPTY_HEADER = Buffer.alloc(0);
+
 /** Shared settled promise for pushes with nothing to log. */
 const RESOLVED: Promise<void> = Promise.resolve();
 
@@ -81,6 +84,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private stopping = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
+  /** WalStream objects reused by every push (see #append). */
+  private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; header: Buffer }[] = [];
   private flushRunning: Promise<void> | null = null;
   private lastFlushError: string | null = null;
   private readonly m;
@@ -209,6 +214,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const limits = this.deps.limits(tenant);
     const now = this.now();
     const walStreams: WalStream[] = [];
+    // WalStream objects are reused: the WAL encodes them before append returns.
+    const pool = this.walStreamPool;
     const badRequest: string[] = [];
     const limited: string[] = [];
     const tailing = this.tailers.has(tenant);
@@ -253,9 +260,25 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         badRequest.push(msg + `user '${tenant}', total ignored: ${res.tooFarBehind} out of ${vs.entries.length} for stream: ${vs.labelsString}`);
       }
       if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
-      if (res.appended.length > 0) walStreams.push({ labels: vs.labelsString, fingerprint: vs.fingerprint, entries: res.appended, header: s.walHeader() });
+      if (res.appended.length > 0 && this.wal) {
+        let ws = pool[walStreams.length];
+        if (ws === undefined) pool.push((ws = { labels: '', fingerprint: '', entries: NO_ENTRIES, header: EMPTY_HEADER }));
+        ws.labels = vs.labelsString;
+        ws.fingerprint = vs.fingerprint;
+        ws.entries = res.appended;
+        ws.header = s.walHeader();
+        walStreams.push(ws);
+      }
     }
-    const durable = walStreams.length > 0 && this.wal ? this.wal.append(tenant, walStreams) : RESOLVED;
+    let durable = RESOLVED;
+    if (walStreams.length > 0 && this.wal) {
+      try {
+        durable = this.wal.append(tenant, walStreams);
+      } finally {
+        // Keep the objects for the next push, but not the entries they point at.
+        for (const ws of walStreams) ws.entries = NO_ENTRIES;
+      }
+    }
     if (limited.length > 0) return { durable, error: new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n')) };
     if (badRequest.length > 0) return { durable, error: new ValidationError('too_far_behind', badRequest.join('\n')) };
     return { durable, error: null };

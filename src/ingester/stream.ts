@@ -3,6 +3,9 @@ import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
 import { encodeStreamHeader } from './wal/index.js';
 
+/** `AppendResult.rejected` of the usual append, which rejects nothing (never mutated). */
+const NO_REJECTIONS: { entry: PushEntry; oldestNs: bigint }[] = [];
+
 /** Rejected entries listed one by one in an error message; the rest are only counted. */
 export const MAX_REPORTED_REJECTIONS = 10;
 
@@ -88,7 +91,7 @@ export class Stream {
    * rejection (WAL replay re-applies what was already accepted).
    */
   append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
-    const res: AppendResult = { appended: entries, tooFarBehind: 0, rejected: [], duplicates: 0 };
+    const res: AppendResult = { appended: entries, tooFarBehind: 0, rejected: NO_REJECTIONS, duplicates: 0 };
     // Copied only once an entry is left out: usually every entry is stored.
     let kept: PushEntry[] | null = null;
     let head = this.chunks[this.chunks.length - 1];
@@ -98,6 +101,7 @@ export class Stream {
       // Cheap comparison first: in-order entries never pay for the bigint subtraction.
       if (check && ts < this.maxTsNs && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
         res.tooFarBehind++;
+        if (res.rejected === NO_REJECTIONS) res.rejected = [];
         if (res.rejected.length < MAX_REPORTED_REJECTIONS) res.rejected.push({ entry: e, oldestNs: this.maxTsNs - oooWindowNs });
         kept ??= entries.slice(0, i);
         continue;
