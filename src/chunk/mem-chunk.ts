@@ -168,8 +168,9 @@ export class MemChunk implements ReadableChunk {
       h.reset();
       return;
     }
-    // Async: keep an own copy of the payload readable until the sealed bytes arrive.
-    const own = Buffer.allocUnsafeSlow(payload.length);
+    // Async: keep an own copy of the payload readable until the sealed bytes arrive. It is
+    // shared memory, so the sealer's thread reads these very bytes (never written again).
+    const own = Buffer.from(new SharedArrayBuffer(payload.length));
     payload.copy(own);
     if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
     this.metas.push(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length));

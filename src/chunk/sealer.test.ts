@@ -93,4 +93,27 @@ describe('block sealing off the event loop', () => {
     await Promise.all(chunks.map(([, b]) => b.whenSealed()));
     for (const [a, b] of chunks) expect(b.encode().equals(a.encode())).toBe(true);
   });
+
+  it('the worker itself seals what MemChunk cuts (shared payloads), without falling back inline', async () => {
+    // A sealer that records whether the worker answered: a fallback would hide a worker that
+    // cannot read the payload.
+    let answered = 0;
+    const counting: BlockSealer = {
+      seal: (job: SealJob) => {
+        expect(job.payload.buffer).toBeInstanceOf(SharedArrayBuffer);
+        return worker.seal(job).then((r) => {
+          answered++;
+          return r;
+        });
+      },
+    };
+    for (const codec of CODECS) {
+      const [inline, async] = pair(codec, counting);
+      fill(inline, 21, 1500);
+      fill(async, 21, 1500);
+      await async.whenSealed();
+      expect(async.encode().equals(inline.encode())).toBe(true);
+    }
+    expect(answered).toBeGreaterThan(20);
+  });
 });
