@@ -185,8 +185,8 @@ function wrongWire(field: string, wire: number): InvalidError {
  * used, and copy lines it wants to retain beyond that.
  *
  * `levels`, when given, holds each entry's line level (`PushEntry.lineLevel`) in body order,
- * as a decode worker computed them from the same bytes; a count that does not match the
- * entries decoded is a bug and throws.
+ * as a decode worker computed them from the same bytes; if their count does not match the
+ * entries decoded, none is used.
  */
 export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null): PushRequest {
   const c = new ProtoCursor(body, levels);
@@ -205,7 +205,11 @@ export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null =
       c.skip(wire, field, end, 0);
     }
   }
-  if (levels !== null && c.entryIndex !== levels.length) throw new Error(`push decode: ${levels.length} line levels for ${c.entryIndex} entries`);
+  if (levels !== null && c.entryIndex !== levels.length) {
+    // The worker's walk and this decode disagree on the entries (cannot happen for a body this
+    // decode accepts, but never trust it): every line is read again.
+    for (const s of streams) for (const e of s.entries) e.lineLevel = LINE_LEVEL_NONE;
+  }
   return { streams };
 }
 

@@ -6,7 +6,7 @@ import { LINE_LEVEL_NONE, LINE_LEVELS } from '../model/log-level.js';
 import type { PushRequest } from '../model/stream.js';
 import { seededRandom } from '../util/random.js';
 import { decodePushBody } from './decode.js';
-import { scanPushLines } from './decode-proto.js';
+import { decodePushRequestProto, scanPushLines } from './decode-proto.js';
 import { LevelDetector } from './field-detection.js';
 import { defaultLimits } from './limits.js';
 import { PushDecoder, WORKER_MIN_BODY_BYTES } from './push-decoder.js';
@@ -142,5 +142,15 @@ describe('LevelDetector.fromLineAt', () => {
       const alone = detector.fromLine(Buffer.from(line));
       expect(detector.fromLineAt(buf, start, start + Buffer.byteLength(line)), JSON.stringify([before, line, after])).toBe(alone);
     }
+  });
+});
+
+describe('decodePushRequestProto with line levels', () => {
+  it('uses none of them when their count does not match the entries', async () => {
+    const raw = encodePushRaw([{ labels: '{a="b"}', entries: [{ tsNs: 1n, line: 'x' }, { tsNs: 2n, line: 'y' }] }]);
+    const ok = decodePushRequestProto(raw, Uint8Array.of(5, 3));
+    expect(ok.streams[0]!.entries.map((e) => e.lineLevel)).toEqual([5, 3]);
+    const off = decodePushRequestProto(raw, Uint8Array.of(5));
+    expect(off.streams[0]!.entries.map((e) => e.lineLevel)).toEqual([LINE_LEVEL_NONE, LINE_LEVEL_NONE]);
   });
 });
