@@ -3,8 +3,8 @@ import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
 import { encodeStreamHeader } from './wal/index.js';
 
-/** `AppendResult.rejected` of the usual append, which rejects nothing (never mutated). */
-const NO_REJECTIONS: { entry: PushEntry; oldestNs: bigint }[] = [];
+/** `AppendResult.rejected` of the usual append, which rejects nothing (frozen: shared by every result). */
+const NO_REJECTIONS = Object.freeze([]) as unknown as { entry: PushEntry; oldestNs: bigint }[];
 
 /** Rejected entries listed one by one in an error message; the rest are only counted. */
 export const MAX_REPORTED_REJECTIONS = 10;
