@@ -8,7 +8,9 @@ import { post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from 
 const streams = Number(process.argv[2] ?? 10_000);
 const lines = Number(process.argv[3] ?? 1_000_000);
 const { bodies, lineBytes } = protobufBatches(lines, streams, 1000, Date.now() - 3_600_000, lines / 3000);
-const silt = await startChild(tempDir('silt-bench-rss-'), UNLIMITED);
+// SILT_BENCH_FLAGS adds server flags (e.g. -distributor.push-decoder=inline).
+const extra = (process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
+const silt = await startChild(tempDir('silt-bench-rss-'), [...UNLIMITED, ...extra]);
 const pid = silt.proc.pid!;
 const idle = rssBytes(pid);
 let next = 0;
