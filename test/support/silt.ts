@@ -3,7 +3,7 @@
  * (for kill -9 and restart tests). Everything listens on 127.0.0.1 with a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -57,10 +57,18 @@ export interface ChildSilt {
   stderr(): string;
 }
 
-/** Spawns `cmd/silt.ts` as a real process and waits until /ready answers 200. */
+/** The server's node flags, from the `#!/usr/bin/env -S node …` line of cmd/silt.ts. */
+export function serverNodeFlags(): string[] {
+  const first = readFileSync(path.join(REPO_ROOT, 'cmd/silt.ts'), 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\/usr\/bin\/env -S node((?: --\S+)*)$/.exec(first);
+  if (m === null) throw new Error(`cmd/silt.ts: unexpected first line ${JSON.stringify(first)}`);
+  return m[1]!.split(' ').filter((a) => a !== '');
+}
+
+/** Spawns `cmd/silt.ts` as a real process (with the server's node flags) and waits until /ready answers 200. */
 export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000): Promise<ChildSilt> {
   // SILT_NODE_ARGS adds node flags to the child (benchmarks use it for --cpu-prof).
-  const nodeArgs = (process.env['SILT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const nodeArgs = [...serverNodeFlags(), ...(process.env['SILT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
   const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
