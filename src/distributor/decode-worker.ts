@@ -11,18 +11,8 @@ import { scanPushLines } from './decode-proto.js';
 import { LevelDetector } from './field-detection.js';
 import type { DecodeJob, DecodeReply } from './push-decoder.js';
 
-const detectors = new Map<string, LevelDetector>();
-
-function detector(fields: readonly string[], maxDepth: number): LevelDetector {
-  const key = `${maxDepth}\u0000${fields.join('\u0000')}`;
-  let d = detectors.get(key);
-  if (d === undefined) {
-    if (detectors.size > 64) detectors.clear();
-    d = new LevelDetector(fields, maxDepth);
-    detectors.set(key, d);
-  }
-  return d;
-}
+/** Level detectors by the key the event loop registered their options under. */
+const detectors = new Map<number, LevelDetector>();
 
 /**
  * One level code per entry in body order (LINE_LEVEL_NONE where the event loop decides from
@@ -55,11 +45,14 @@ if (port === null) throw new Error('decode-worker must run in a worker thread');
 port.on('message', (j: DecodeJob & { id: number }) => {
   let reply: DecodeReply;
   const transfer: ArrayBuffer[] = [];
+  // Registered first: later jobs use the key even if this body turns out to be corrupt.
+  if (j.options !== null) detectors.set(j.levelsKey, new LevelDetector(j.options.fields, j.options.maxDepth));
   try {
     let data: Uint8Array = uncompressSnappy(Buffer.from(j.body.buffer, j.body.byteOffset, j.body.byteLength), 0);
     // Transfer only memory we own outright (small buffers may sit in a shared pool).
     if (data.byteOffset !== 0 || data.buffer.byteLength !== data.byteLength) data = new Uint8Array(data);
-    const levels = j.fields === null ? null : lineLevels(Buffer.from(data.buffer, data.byteOffset, data.byteLength), detector(j.fields, j.maxDepth));
+    const d = j.levelsKey === 0 ? undefined : detectors.get(j.levelsKey);
+    const levels = d === undefined ? null : lineLevels(Buffer.from(data.buffer, data.byteOffset, data.byteLength), d);
     transfer.push(data.buffer as ArrayBuffer);
     if (levels !== null) transfer.push(levels.buffer as ArrayBuffer);
     reply = { id: j.id, data, levels };

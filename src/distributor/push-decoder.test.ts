@@ -154,3 +154,26 @@ describe('decodePushRequestProto with line levels', () => {
     expect(off.streams[0]!.entries.map((e) => e.lineLevel)).toEqual([LINE_LEVEL_NONE, LINE_LEVEL_NONE]);
   });
 });
+
+describe('PushDecoder level options', () => {
+  it('keeps each tenant\'s options apart, even when the first body sent with them is corrupt', async () => {
+    const d = new PushDecoder({ worker: true });
+    try {
+      const lines = Array.from({ length: 1500 }, (_, i) => `x=${i} msg="info ${Math.imul(i + 3, 2654435761).toString(36)}" lvl=trace`);
+      const raw = encodePushRaw([{ labels: '{a="b"}', entries: lines.map((line, i) => ({ tsNs: BigInt(i + 1), line })) }]);
+      const good = snappy.compressSync(raw);
+      expect(good.length).toBeGreaterThanOrEqual(WORKER_MIN_BODY_BYTES);
+      const corrupt = Buffer.concat([good.subarray(0, 8), Buffer.alloc(good.length - 8, 0xff)]);
+      const all = { fields: defaultLimits.logLevelFields, maxDepth: 2 };
+      const levelOnly = { fields: ['level'], maxDepth: 2 };
+      await expect(d.decode(corrupt, 'application/x-protobuf', undefined, 0, all)).rejects.toThrow('snappy');
+      const byAll = await d.decode(good, 'application/x-protobuf', undefined, 0, { ...all });
+      const byLevel = await d.decode(good, 'application/x-protobuf', undefined, 0, levelOnly);
+      // `lvl` is one of the default fields; with only `level` the text's first level word decides.
+      expect(new Set(byAll.streams[0]!.entries.map((e) => LINE_LEVELS[e.lineLevel!]))).toEqual(new Set(['trace']));
+      expect(new Set(byLevel.streams[0]!.entries.map((e) => LINE_LEVELS[e.lineLevel!]))).toEqual(new Set(['info']));
+    } finally {
+      await d.close();
+    }
+  });
+});

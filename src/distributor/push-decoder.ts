@@ -21,11 +21,13 @@ export interface LineLevelOptions {
   maxDepth: number;
 }
 
-/** What the event loop posts: the body (moved) and the level options. */
+/** What the event loop posts: the body (moved) and which level options apply. */
 export interface DecodeJob {
   body: Uint8Array;
-  fields: readonly string[] | null;
-  maxDepth: number;
+  /** 0: read no levels; else the options registered under this key (sent once, with `options`). */
+  levelsKey: number;
+  /** The options of `levelsKey`, on the first job that uses it (messages arrive in order). */
+  options: LineLevelOptions | null;
 }
 
 /** The worker's answer: the decompressed body and line levels, or why the input is invalid. */
@@ -38,6 +40,9 @@ export interface DecodeReply extends WorkerReply {
 
 export class PushDecoder {
   readonly #channel: WorkerChannel<DecodeReply> | null;
+  /** Keys of the level options the worker knows, by fields array and depth (the array is the tenant limits' own). */
+  readonly #keys = new WeakMap<readonly string[], Map<number, number>>();
+  #nextKey = 1;
 
   /** `worker` false decodes everything inline. */
   constructor(opts: { worker: boolean }) {
@@ -58,9 +63,22 @@ export class PushDecoder {
     // Our own copy moves to the worker; `body` stays intact for the inline fallback.
     const own = new Uint8Array(body.length);
     own.set(body);
+    let levelsKey = 0;
+    let options: LineLevelOptions | null = null;
+    if (levels !== null) {
+      let byDepth = this.#keys.get(levels.fields);
+      if (byDepth === undefined) this.#keys.set(levels.fields, (byDepth = new Map()));
+      levelsKey = byDepth.get(levels.maxDepth) ?? 0;
+      if (levelsKey === 0) {
+        // New options: registered with this job, so later jobs send only the key.
+        levelsKey = this.#nextKey++;
+        byDepth.set(levels.maxDepth, levelsKey);
+        options = { fields: levels.fields, maxDepth: levels.maxDepth };
+      }
+    }
     let r: DecodeReply;
     try {
-      r = await ch.call({ body: own, fields: levels === null ? null : levels.fields, maxDepth: levels === null ? 0 : levels.maxDepth } satisfies DecodeJob, [own.buffer]);
+      r = await ch.call({ body: own, levelsKey, options } satisfies DecodeJob, [own.buffer]);
     } catch {
       return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
     }
