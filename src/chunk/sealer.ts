@@ -56,18 +56,10 @@ export class WorkerBlockSealer implements BlockSealer {
   readonly #channel = new WorkerChannel<SealReply>(new URL('./seal-worker', import.meta.url), import.meta.url, 'block sealer');
 
   async seal(job: SealJob): Promise<SealedBlock> {
-    // Shared memory goes as is (the worker only reads it); anything else is copied into a
-    // buffer of our own, so the transfer never detaches memory others use.
-    const p = job.payload;
-    let payload: Uint8Array = p;
-    const transfer: ArrayBuffer[] = [];
-    if (!(p.buffer instanceof SharedArrayBuffer)) {
-      const own = new Uint8Array(p.length);
-      own.set(p);
-      payload = own;
-      transfer.push(own.buffer);
-    }
-    const m = await this.#channel.call({ codec: job.codec, payload, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, transfer);
+    // Copy into a buffer of our own so the transfer never detaches memory others use.
+    const own = new Uint8Array(job.payload.length);
+    own.set(job.payload);
+    const m = await this.#channel.call({ codec: job.codec, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
     const c = m.compressed;
     if (c === undefined) throw new Error('block sealer: no result');
     const b = m.bloom ?? null;
