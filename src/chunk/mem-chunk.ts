@@ -168,9 +168,9 @@ export class MemChunk implements ReadableChunk {
       h.reset();
       return;
     }
-    // Async: keep an own copy of the payload readable until the sealed bytes arrive. (A zeroed
-    // Uint8Array plus set() is the cheapest fresh copy of 256 KiB here: about half the time of
-    // allocUnsafeSlow plus copy(), a third of a SharedArrayBuffer's.)
+    // Async: keep an own copy of the payload readable until the sealed bytes arrive. (Not a
+    // SharedArrayBuffer the sealer could read in place: allocating one costs more than the copy
+    // it would save.)
     const copy = new Uint8Array(payload.length);
     copy.set(payload);
     const own = Buffer.from(copy.buffer, 0, copy.length);
