@@ -189,16 +189,6 @@ function wrongWire(field: string, wire: number): InvalidError {
  * entries decoded, none is used.
  */
 export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null): PushRequest {
-  try {
-    return decodeRequest(body, levels);
-  } catch (e) {
-    // A stream may have stopped half-way: drop what its scratch still holds.
-    streamScratch.length = 0;
-    throw e;
-  }
-}
-
-function decodeRequest(body: Buffer, levels: Uint8Array | null): PushRequest {
   const c = new ProtoCursor(body, levels);
   const end = body.length;
   const streams: PushStream[] = [];
@@ -223,17 +213,9 @@ function decodeRequest(body: Buffer, levels: Uint8Array | null): PushRequest {
   return { streams };
 }
 
-/**
- * Entries of the stream being decoded. A stream usually holds a couple of entries, and an array
- * grown by push() reserves ~17 slots at once: collecting here and copying out an exact-size
- * array makes a tenth of the push path's garbage less.
- */
-const streamScratch: (PushEntry | null)[] = [];
-
 function decodeStream(c: ProtoCursor, end: number): PushStream {
   let labels = '';
-  const scratch = streamScratch;
-  let n = 0;
+  const entries: PushEntry[] = [];
   while (c.pos < end) {
     const tag = c.u32(end);
     const field = tag >>> 3;
@@ -242,14 +224,14 @@ function decodeStream(c: ProtoCursor, end: number): PushStream {
       case 1: {
         if (wire !== WIRE_LEN) throw wrongWire('Labels', wire);
         const e = c.lenEnd(end);
-        labels = labelString(c.buf, c.pos, e);
+        labels = c.buf.toString('utf8', c.pos, e);
         c.pos = e;
         break;
       }
       case 2: {
         if (wire !== WIRE_LEN) throw wrongWire('Entries', wire);
         const e = c.lenEnd(end);
-        scratch[n++] = decodeEntry(c, e);
+        entries.push(decodeEntry(c, e));
         break;
       }
       case 3:
@@ -264,35 +246,7 @@ function decodeStream(c: ProtoCursor, end: number): PushStream {
     }
   }
   c.pos = end;
-  const entries = scratch.slice(0, n) as PushEntry[];
-  for (let i = 0; i < n; i++) scratch[i] = null; // keep nothing of this request
   return { labels, labelsObject: null, entries };
-}
-
-/**
- * Label strings of recent pushes, by their bytes: a stream sends the same label bytes with every
- * push, so its string is reused instead of decoded again (less garbage, and V8 keeps the hash
- * it computed for the label caches downstream). Direct-mapped by an FNV-1a hash of the bytes;
- * a slot holds the bytes (compared in full on a hit) and the string.
- */
-const LABEL_SLOTS = 1 << 13;
-/** Longer label strings are decoded every time (the byte copy kept per slot stays small). */
-const MAX_INTERNED_LABEL_BYTES = 1024;
-const labelSlotBytes: (Buffer | null)[] = new Array<Buffer | null>(LABEL_SLOTS).fill(null);
-const labelSlotStrings: string[] = new Array<string>(LABEL_SLOTS).fill('');
-
-function labelString(b: Buffer, start: number, end: number): string {
-  const n = end - start;
-  if (n > MAX_INTERNED_LABEL_BYTES || n === 0) return b.toString('utf8', start, end);
-  let h = 0x811c9dc5 | 0;
-  for (let i = start; i < end; i++) h = Math.imul(h ^ b[i]!, 16777619);
-  const slot = (h ^ (h >>> 13)) & (LABEL_SLOTS - 1);
-  const known = labelSlotBytes[slot] ?? null;
-  if (known !== null && known.length === n && b.compare(known, 0, n, start, end) === 0) return labelSlotStrings[slot]!;
-  const str = b.toString('utf8', start, end);
-  labelSlotBytes[slot] = Buffer.from(b.subarray(start, end));
-  labelSlotStrings[slot] = str;
-  return str;
 }
 
 function decodeEntry(c: ProtoCursor, end: number): PushEntry {

@@ -9,7 +9,7 @@ import type { ChunkRef, SeriesEntry } from '../storage/index.js';
 import { TokenBucket } from '../util/rate-limiter.js';
 import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
 import { Tailers } from './tailers.js';
-import { type AppendResult, ChunkDesc, Stream } from './stream.js';
+import { ChunkDesc, Stream } from './stream.js';
 import { Wal, type WalStream } from './wal/index.js';
 
 const NO_ENTRIES: readonly PushEntry[] = Object.freeze([]);
@@ -84,8 +84,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private stopping = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
-  /** The append result reused for every stream of every push (see #append). */
-  private readonly appendResult: AppendResult = { appended: NO_ENTRIES, tooFarBehind: 0, rejected: [], duplicates: 0 };
   /** WalStream objects reused by every push (see #append). */
   private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; header: Buffer }[] = [];
   private flushRunning: Promise<void> | null = null;
@@ -218,7 +216,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const walStreams: WalStream[] = [];
     // WalStream objects are reused: the WAL encodes them before append returns.
     const pool = this.walStreamPool;
-    const appendResult = this.appendResult;
     const badRequest: string[] = [];
     const limited: string[] = [];
     const tailing = this.tailers.has(tenant);
@@ -252,7 +249,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           continue;
         }
       }
-      const res = s.append(vs.entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, true, appendResult);
+      const res = s.append(vs.entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, true);
       if (res.duplicates > 0) this.m.duplicates.inc(res.duplicates);
       if (res.tooFarBehind > 0) {
         // Loki's text: one line per rejected entry, then a per-stream total.
@@ -273,8 +270,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         walStreams.push(ws);
       }
     }
-    appendResult.appended = NO_ENTRIES; // keep nothing of this request
-    appendResult.rejected = [];
     let durable = RESOLVED;
     if (walStreams.length > 0 && this.wal) {
       try {

@@ -90,17 +90,8 @@ export class Stream {
    * far behind the newest entry an entry may be. `check` false skips the out-of-order
    * rejection (WAL replay re-applies what was already accepted).
    */
-  append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean, into?: AppendResult): AppendResult {
-    // `into`: a result object the caller reuses for every stream of a push (less garbage).
-    let res: AppendResult;
-    if (into === undefined) res = { appended: entries, tooFarBehind: 0, rejected: NO_REJECTIONS, duplicates: 0 };
-    else {
-      res = into;
-      res.appended = entries;
-      res.tooFarBehind = 0;
-      res.rejected = NO_REJECTIONS;
-      res.duplicates = 0;
-    }
+  append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
+    const res: AppendResult = { appended: entries, tooFarBehind: 0, rejected: NO_REJECTIONS, duplicates: 0 };
     // Copied only once an entry is left out: usually every entry is stored.
     let kept: PushEntry[] | null = null;
     let head = this.chunks[this.chunks.length - 1];
