@@ -11,8 +11,13 @@ import { scanPushLines } from './decode-proto.js';
 import { LevelDetector } from './field-detection.js';
 import type { DecodeJob, DecodeReply } from './push-decoder.js';
 
-/** Level detectors by the key the event loop registered their options under. */
+/**
+ * Level detectors by the key the event loop registered their options under. Bounded: a
+ * runtime-config reload gives tenants new options (new keys), and an evicted key is answered
+ * with `levelsUnknown`, after which the event loop registers it again.
+ */
 const detectors = new Map<number, LevelDetector>();
+const MAX_DETECTORS = 256;
 
 /**
  * One level code per entry in body order (LINE_LEVEL_NONE where the event loop decides from
@@ -46,7 +51,10 @@ port.on('message', (j: DecodeJob & { id: number }) => {
   let reply: DecodeReply;
   const transfer: ArrayBuffer[] = [];
   // Registered first: later jobs use the key even if this body turns out to be corrupt.
-  if (j.options !== null) detectors.set(j.levelsKey, new LevelDetector(j.options.fields, j.options.maxDepth));
+  if (j.options !== null) {
+    if (detectors.size >= MAX_DETECTORS) detectors.delete(detectors.keys().next().value!);
+    detectors.set(j.levelsKey, new LevelDetector(j.options.fields, j.options.maxDepth));
+  }
   try {
     let data: Uint8Array = uncompressSnappy(Buffer.from(j.body.buffer, j.body.byteOffset, j.body.byteLength), 0);
     // Transfer only memory we own outright (small buffers may sit in a shared pool).
@@ -55,7 +63,7 @@ port.on('message', (j: DecodeJob & { id: number }) => {
     const levels = d === undefined ? null : lineLevels(Buffer.from(data.buffer, data.byteOffset, data.byteLength), d);
     transfer.push(data.buffer as ArrayBuffer);
     if (levels !== null) transfer.push(levels.buffer as ArrayBuffer);
-    reply = { id: j.id, data, levels };
+    reply = d === undefined && j.levelsKey !== 0 ? { id: j.id, data, levels, levelsUnknown: true } : { id: j.id, data, levels };
   } catch (e) {
     reply = e instanceof InvalidError ? { id: j.id, invalid: e.message } : { id: j.id, error: (e as Error).message };
   }

@@ -176,4 +176,24 @@ describe('PushDecoder level options', () => {
       await d.close();
     }
   });
+
+  it('registers options again once the worker evicted them (many reloads of many tenants)', async () => {
+    const d = new PushDecoder({ worker: true });
+    try {
+      const lines = Array.from({ length: 1500 }, (_, i) => `x=${i} msg="info ${Math.imul(i + 5, 2654435761).toString(36)}" lvl=trace`);
+      const body = snappy.compressSync(encodePushRaw([{ labels: '{a="b"}', entries: lines.map((line, i) => ({ tsNs: BigInt(i + 1), line })) }]));
+      const first = { fields: ['lvl'], maxDepth: 2 };
+      const read = async (o: { fields: string[]; maxDepth: number }): Promise<Set<number | undefined>> =>
+        new Set((await d.decode(body, 'application/x-protobuf', undefined, 0, o)).streams[0]!.entries.map((e) => e.lineLevel));
+      expect(await read(first)).toEqual(new Set([LINE_LEVELS.indexOf('trace')]));
+      // 300 other option sets (fresh arrays, as after reloads) push the first out of the worker.
+      for (let i = 0; i < 300; i++) await read({ fields: ['lvl'], maxDepth: 2 });
+      // The first answer after eviction reads nothing (the event loop reads the lines itself);
+      // the options are then registered again and the worker reads lines once more.
+      expect(await read(first)).toEqual(new Set([LINE_LEVEL_NONE]));
+      expect(await read(first)).toEqual(new Set([LINE_LEVELS.indexOf('trace')]));
+    } finally {
+      await d.close();
+    }
+  });
 });

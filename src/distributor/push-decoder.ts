@@ -36,6 +36,8 @@ export interface DecodeReply extends WorkerReply {
   levels?: Uint8Array | null;
   /** InvalidError message (corrupt snappy data). */
   invalid?: string;
+  /** The worker no longer knows the job's level options: send them again. */
+  levelsUnknown?: boolean;
 }
 
 export class PushDecoder {
@@ -82,6 +84,8 @@ export class PushDecoder {
     } catch {
       return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
     }
+    // Forget an evicted key, so the next body registers the options again.
+    if (r.levelsUnknown === true && levels !== null) this.#keys.get(levels.fields)?.delete(levels.maxDepth);
     if (r.invalid !== undefined) throw new InvalidError(r.invalid);
     const d = r.data!;
     return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null);
