@@ -36,6 +36,15 @@ const measured = bodies.length - warm;
 let measuredBytes = 0;
 const per = lineBytes / bodies.length;
 measuredBytes = per * measured;
+/** Sum of one metric's samples on the server's /metrics. */
+async function metric(name: string): Promise<number> {
+  const text = await (await fetch(`${silt.url}/metrics`)).text();
+  let v = 0;
+  for (const line of text.split('\n')) if (line.startsWith(name + ' ') || line.startsWith(name + '{')) v += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return v;
+}
+const walMetrics = ['silt_ingester_wal_write_seconds_total', 'silt_ingester_wal_fsync_seconds_total', 'silt_ingester_wal_logged_bytes_total'] as const;
+const wal0 = await Promise.all(walMetrics.map(metric));
 const cpu0 = cpuSeconds(pid);
 const main0 = mainThreadCpuSeconds(pid);
 const threads0 = threadCpuSeconds(pid);
@@ -52,6 +61,8 @@ const clientCpu = process.cpuUsage(client0);
 const idle = machineIdleSeconds() - idle0;
 const steal = machineStealSeconds() - steal0;
 const measuredEntries = (entries / bodies.length) * measured;
+const wal1 = await Promise.all(walMetrics.map(metric));
+const [walWrite, walFsync, walBytes] = wal1.map((v, i) => v - wal0[i]!) as [number, number, number];
 console.log(
   JSON.stringify({
     bench: 'ingest',
@@ -71,6 +82,10 @@ console.log(
     // Taken by the hypervisor: on a shared host the two cores are not always ours.
     machine_steal_cores: Number((steal / sec).toFixed(2)),
     server_threads_cores: threads,
+    // The WAL has one writer: the share of the run it spent writing and in fdatasync, and WAL bytes per byte of line text.
+    wal_write_busy: Number((walWrite / sec).toFixed(2)),
+    wal_fsync_busy: Number((walFsync / sec).toFixed(2)),
+    wal_bytes_per_text_byte: Number((walBytes / measuredBytes).toFixed(2)),
     concurrency: conc,
   }),
 );

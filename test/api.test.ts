@@ -139,6 +139,14 @@ describe('operational endpoints', () => {
     const m = await get('/metrics');
     expect(m.text).toContain('silt_distributor_lines_received_total');
     expect(m.text).toContain('silt_ingester_memory_streams');
+    // Every pushed line went through the WAL: its byte counter covers at least the line bytes.
+    const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(m.text)?.[1] ?? NaN);
+    const lineBytes = entries.reduce((a, e) => a + Buffer.byteLength(e.line), 0);
+    expect(metric('silt_ingester_wal_logged_bytes_total')).toBeGreaterThanOrEqual(lineBytes);
+    expect(metric('silt_ingester_wal_records_logged_total')).toBeGreaterThan(0);
+    expect(metric('silt_ingester_wal_fsyncs_total')).toBeGreaterThan(0);
+    expect(metric('silt_ingester_wal_write_seconds_total')).toBeGreaterThan(0);
+    expect(metric('silt_ingester_wal_disk_bytes')).toBeGreaterThanOrEqual(lineBytes);
     const c = await get('/config');
     expect(c.text).toContain('http_listen_port: 0');
     expect(c.text).toContain('max_chunk_age: 2h0m0s');

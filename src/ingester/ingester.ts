@@ -10,10 +10,11 @@ import { TokenBucket } from '../util/rate-limiter.js';
 import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
 import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
-import { Wal, type WalStream } from './wal/index.js';
+import { newStreamRef, Wal, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
 
 const NO_ENTRIES: readonly PushEntry[] = Object.freeze([]);
-const EMPTY_HEADER = Buffer.alloc(0);
+/** Placeholder ref of a pooled WalStream between pushes. */
+const NO_REF = newStreamRef();
 
 /** Shared settled promise for pushes with nothing to log. */
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -85,7 +86,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private flushTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** WalStream objects reused by every push (see #append). */
-  private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; header: Buffer }[] = [];
+  private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; ref: WalStreamRef }[] = [];
   private flushRunning: Promise<void> | null = null;
   private lastFlushError: string | null = null;
   private readonly m;
@@ -136,6 +137,42 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         },
       }),
     };
+    this.#registerWalMetrics(r);
+  }
+
+  /** WAL counters, read from Wal.stats() at scrape time. */
+  #registerWalMetrics(r: Registry): void {
+    const counter = (name: string, help: string, pick: (s: WalStats) => number): void => {
+      let last = 0;
+      const wal = (): Wal | null => this.wal;
+      new Counter({
+        name,
+        help,
+        registers: [r],
+        collect() {
+          const w = wal();
+          if (w === null) return;
+          const v = pick(w.stats());
+          if (v > last) this.inc(v - last);
+          last = v;
+        },
+      });
+    };
+    counter('silt_ingester_wal_records_logged_total', 'Records (one per push) written to WAL segments.', (s) => s.records);
+    counter('silt_ingester_wal_logged_bytes_total', 'Bytes written to WAL segments.', (s) => s.bytesWritten);
+    counter('silt_ingester_wal_fsyncs_total', 'fdatasync calls on WAL segments.', (s) => s.fsyncs);
+    counter('silt_ingester_wal_write_seconds_total', 'Time the WAL writer spent writing segments (it writes one batch at a time).', (s) => s.writeMs / 1000);
+    counter('silt_ingester_wal_fsync_seconds_total', 'Time the WAL writer spent in fdatasync of segments.', (s) => s.fsyncMs / 1000);
+    counter('silt_ingester_wal_write_failures_total', 'Failed WAL segment writes or fsyncs.', (s) => s.writeErrors);
+    const wal = (): Wal | null => this.wal;
+    new Gauge({
+      name: 'silt_ingester_wal_disk_bytes',
+      help: 'Bytes of WAL segments and checkpoints on disk.',
+      registers: [r],
+      collect() {
+        this.set(wal()?.stats().diskBytes ?? 0);
+      },
+    });
   }
 
   /** Opens and replays the WAL, then starts the flush and checkpoint loops. */
@@ -262,11 +299,11 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
       if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
       if (res.appended.length > 0 && this.wal) {
         let ws = pool[walStreams.length];
-        if (ws === undefined) pool.push((ws = { labels: '', fingerprint: '', entries: NO_ENTRIES, header: EMPTY_HEADER }));
+        if (ws === undefined) pool.push((ws = { labels: '', fingerprint: '', entries: NO_ENTRIES, ref: NO_REF }));
         ws.labels = vs.labelsString;
         ws.fingerprint = vs.fingerprint;
         ws.entries = res.appended;
-        ws.header = s.walHeader();
+        ws.ref = s.walRef;
         walStreams.push(ws);
       }
     }
@@ -276,7 +313,10 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         durable = this.wal.append(tenant, walStreams);
       } finally {
         // Keep the objects for the next push, but not the entries they point at.
-        for (const ws of walStreams) ws.entries = NO_ENTRIES;
+        for (const ws of walStreams) {
+          ws.entries = NO_ENTRIES;
+          ws.ref = NO_REF;
+        }
       }
     }
     if (limited.length > 0) return { durable, error: new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n')) };

@@ -1,7 +1,7 @@
 import { MemChunk, type ChunkOptions } from '../chunk/index.js';
 import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
-import { encodeStreamHeader } from './wal/index.js';
+import { newStreamRef, type WalStreamRef } from './wal/index.js';
 
 /** `AppendResult.rejected` of the usual append, which rejects nothing (frozen: shared by every result). */
 const NO_REJECTIONS = Object.freeze([]) as unknown as { entry: PushEntry; oldestNs: bigint }[];
@@ -71,18 +71,13 @@ export class Stream {
   lastAppendMs = 0;
   /** Per-stream rate limit bucket, created on the first push. */
   limiter: TokenBucket | null = null;
-  /** The stream's labels and fingerprint as WAL records encode them (built on first use). */
-  #walHeader: Buffer | null = null;
+  /** The stream's id in the current WAL segment's dictionary (the WAL reads and sets it). */
+  readonly walRef: WalStreamRef = newStreamRef();
 
   constructor(labels: Labels, labelsString: string, fingerprint: string) {
     this.labels = labels;
     this.labelsString = labelsString;
     this.fingerprint = fingerprint;
-  }
-
-  /** Labels + fingerprint pre-encoded for WAL records. */
-  walHeader(): Buffer {
-    return (this.#walHeader ??= encodeStreamHeader(this.labelsString, this.fingerprint));
   }
 
   /**

@@ -4,8 +4,11 @@
 export const SEGMENT_MAGIC = 0x5357414c; // 'SWAL'
 /** Magic at the start of every checkpoint file; differs from segments so they cannot be mixed up. */
 export const CHECKPOINT_MAGIC = 0x53574350; // 'SWCP'
-/** Format version written in every file header; bump on any incompatible change. */
-export const FORMAT_VERSION = 1;
+/**
+ * Format version written in every file header; bump on any incompatible change. Version 2 added
+ * the dictionary entries frame (RECORD_ENTRIES_DICT); readers accept 1 and 2.
+ */
+export const FORMAT_VERSION = 2;
 /** File header: magic u32, version u8, 3 reserved zero bytes (keeps frames 4-byte aligned). */
 export const FILE_HEADER_BYTES = 8;
 /** Frame header: payload length u32 + crc32 u32; the type byte follows. */
@@ -15,6 +18,18 @@ export const FRAME_HEADER_BYTES = 8;
 export const RECORD_ENTRIES = 1;
 /** Frame type: last frame of a checkpoint; its absence means the checkpoint is incomplete. */
 export const RECORD_CHECKPOINT_END = 2;
+/**
+ * Frame type (segments, version 2): one append() whose streams and metadata strings refer to a
+ * dictionary scoped to the segment file, defined inline by the first frame that uses them.
+ */
+export const RECORD_ENTRIES_DICT = 3;
+
+/** Largest stream or string id a dictionary frame may define; bounds the replay tables. */
+export const MAX_DICT_ID = (1 << 24) - 1;
+/** Distinct metadata strings a segment's encoder remembers; later ones are written in full. */
+export const MAX_DICT_STRINGS = 1 << 16;
+/** Metadata strings longer than this are always written in full, never remembered. */
+export const MAX_DICT_STRING_LENGTH = 256;
 
 /** Largest frame body (type + payload) accepted on write and read; bounds allocation on replay. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
-import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_ENTRIES } from './consts.js';
-import { decodeEntriesPayload, encodeEntriesRecord, encodeStreamHeader } from './record.js';
+import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_ENTRIES, RECORD_ENTRIES_DICT } from './consts.js';
+import { decodeEntriesDictPayload, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, encodeEntriesRecord, encodeStreamHeader, newStreamRef, WalDict } from './record.js';
 import { scanFrames } from './scan.js';
 import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
 
@@ -106,5 +106,66 @@ describe('record codec', () => {
     expect(recs).toHaveLength(1);
     expect(problems).toEqual([{ offset: good, reason: 'bad frame length 0', resumeAt: -1 }]);
     expect(good - FILE_HEADER_BYTES).toBeGreaterThan(FRAME_HEADER_BYTES);
+  });
+
+  it('dictionary frames round-trip random records, defining each live stream once per dictionary', () => {
+    const rnd = prng(11);
+    const w = new ByteWriter(16);
+    const want: unknown[] = [];
+    let dict = new WalDict();
+    for (let i = 0; i < 400; i++) {
+      // A new dictionary now and then, as a new segment starts one (the decoder's tables go with it).
+      if (i === 200) dict = new WalDict();
+      const rec = randomRecord(rnd);
+      encodeEntriesDictRecord(w, rec.tenant, rec.streams, dict);
+      want.push(normalize(rec.tenant, rec.streams));
+    }
+    const buf = w.finish();
+    const recs: unknown[] = [];
+    const r = new ByteReader(buf);
+    let tables = new DictTables();
+    let n = 0;
+    const problems = scanFrames(buf, 0, buf.length, (type, ps, pe) => {
+      if (type !== RECORD_ENTRIES_DICT) return `type ${type}`;
+      if (n++ === 200) tables = new DictTables();
+      r.reset(buf, ps, pe);
+      const d = decodeEntriesDictPayload(r, tables);
+      recs.push(normalize(d.tenant, d.streams));
+      return null;
+    });
+    expect(problems).toEqual([]);
+    expect(recs).toEqual(want);
+    // Six live streams, each defined once per dictionary: far fewer definitions than uses.
+    expect(tables.streams.filter((x) => x?.labels.startsWith('{app="live-')).length).toBeLessThanOrEqual(6);
+  });
+
+  it('a reference to a definition the decoder never saw is an error, not another stream', () => {
+    const ref = newStreamRef();
+    const dict = new WalDict();
+    const s = (line: string) => [{ labels: '{app="a"}', fingerprint: 'fa', ref, entries: [{ tsNs: 1n, line: Buffer.from(line), metadata: [] }] }];
+    const first = new ByteWriter();
+    encodeEntriesDictRecord(first, 't', s('one'), dict);
+    const second = new ByteWriter();
+    encodeEntriesDictRecord(second, 't', s('two'), dict);
+    const body = second.finish().subarray(FRAME_HEADER_BYTES + 1);
+    expect(() => decodeEntriesDictPayload(new ByteReader(body), new DictTables())).toThrow(/undefined stream 0/);
+    const tables = new DictTables();
+    decodeEntriesDictPayload(new ByteReader(first.finish().subarray(FRAME_HEADER_BYTES + 1)), tables);
+    expect(decodeEntriesDictPayload(new ByteReader(body), tables).streams[0]!.labels).toBe('{app="a"}');
+  });
+
+  it('dictionary frame bytes are stable (golden)', async () => {
+    const ref = newStreamRef();
+    const dict = new WalDict();
+    const info = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' })]);
+    const t = 1_700_000_000_123_456_789n;
+    const w = new ByteWriter();
+    const stream = (entries: { tsNs: bigint; line: Buffer; metadata: readonly { name: string; value: string }[] }[]) => [{ labels: '{app="api", env="prod"}', fingerprint: '9f1c2e', ref, entries }];
+    encodeEntriesDictRecord(w, 'fake', stream([{ tsNs: t, line: Buffer.from('level=info msg="started"'), metadata: info }, { tsNs: t + 1n, line: Buffer.from('ok'), metadata: info }]), dict);
+    encodeEntriesDictRecord(w, 'fake', [...stream([{ tsNs: t + 2n, line: Buffer.from('GET /'), metadata: [{ name: 'trace_id', value: 'abc' }, ...info] }]), { labels: '{app="db"}', fingerprint: '77', entries: [{ tsNs: -1n, line: Buffer.from(''), metadata: [] }] }], dict);
+    const bytes = w.finish();
+    const lines: string[] = [];
+    for (let i = 0; i < bytes.length; i += 32) lines.push(bytes.subarray(i, i + 32).toString('hex'));
+    await expect(lines.join('\n') + '\n').toMatchFileSnapshot('../../../test/golden/wal/v2-dict-frames.hex');
   });
 });

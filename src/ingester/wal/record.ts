@@ -7,12 +7,16 @@ import type { Label, StructuredMetadata } from '../../model/index.js';
 import { ByteWriter, type ByteReader } from '../../util/bytes.js';
 import {
   FRAME_HEADER_BYTES,
+  MAX_DICT_ID,
+  MAX_DICT_STRING_LENGTH,
+  MAX_DICT_STRINGS,
   MAX_RECORD_BYTES,
   MAX_STRING_BYTES,
   MAX_TENANT_BYTES,
   MIN_ENTRY_BYTES,
   RECORD_CHECKPOINT_END,
   RECORD_ENTRIES,
+  RECORD_ENTRIES_DICT,
 } from './consts.js';
 
 /** One log entry inside a WAL record. On replay `line` is a view into a file buffer: copy it to keep it. */
@@ -38,6 +42,23 @@ export interface WalStream {
    * stream keeps one, so every record need not encode its label string again).
    */
   header?: Buffer;
+  /**
+   * Optional: where the stream's id in the current segment's dictionary is remembered (a live
+   * stream keeps one, so a dictionary frame refers to it by number after its first record in the
+   * segment). The encoder owns the fields; without it the stream is defined again in every record.
+   */
+  ref?: WalStreamRef;
+}
+
+/** A stream's id in one segment dictionary: valid while `epoch` equals that dictionary's epoch. */
+export interface WalStreamRef {
+  epoch: number;
+  id: number;
+}
+
+/** A fresh ref that matches no dictionary. */
+export function newStreamRef(): WalStreamRef {
+  return { epoch: 0, id: 0 };
 }
 
 /** The encoded labels + fingerprint that start every stream of an entries record. */
@@ -101,8 +122,15 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
     w.string(s.labels);
     w.string(s.fingerprint);
   }
+  encodeEntries(w, s.entries, from, to, null);
+}
+
+/**
+ * Appends a count and `entries[from, to)`. With a dictionary, metadata strings are references
+ * into it (defined on first use); without, they are written in full (frame type 1).
+ */
+function encodeEntries(w: ByteWriter, entries: readonly WalEntry[], from: number, to: number, dict: WalDict | null): void {
   w.uvarint(to - from);
-  const entries = s.entries;
   // The metadata array of the previous entry and its encoded bytes: runs of entries share one.
   let lastMd: StructuredMetadata | null = null;
   let lastMdBytes: Buffer | null = null;
@@ -122,10 +150,15 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
     } else if (Object.isFrozen(md)) {
       // Entries often share one frozen metadata array (the distributor's detected_level pairs):
       // encode it once and copy its bytes after that. Only frozen arrays, which cannot change.
-      mdBytes = encodedMetadata.get(md) ?? null;
-      if (mdBytes === null) {
-        mdBytes = encodeMetadata(md);
-        encodedMetadata.set(md, mdBytes);
+      if (dict === null) {
+        mdBytes = encodedMetadata.get(md) ?? null;
+        if (mdBytes === null) {
+          mdBytes = encodeMetadata(md);
+          encodedMetadata.set(md, mdBytes);
+        }
+      } else {
+        // Null the first time in this segment: written below, defining its strings.
+        mdBytes = dict.frozenBytes(md);
       }
       lastMd = md;
       lastMdBytes = mdBytes;
@@ -158,12 +191,115 @@ export function encodeStream(w: ByteWriter, s: WalStream, from: number, to: numb
       continue;
     }
     w.length = p;
+    if (dict !== null) {
+      dict.metadata(w, md);
+      if (md === lastMd) lastMdBytes = dict.rememberFrozen(md);
+      continue;
+    }
     w.uvarint(md.length);
     for (let j = 0; j < md.length; j++) {
       const l = md[j]!;
       w.string(l.name);
       w.string(l.value);
     }
+  }
+}
+
+/** Dictionaries made so far; each takes the next number as its epoch. */
+let dictEpochs = 0;
+
+/**
+ * The encoder side of one segment's dictionary (frame type 3). Streams get ids the first time a
+ * record of the segment carries them (remembered in their WalStreamRef, so no lookup); short
+ * metadata strings get ids in a bounded map. A dictionary must be dropped with its segment, and
+ * whenever bytes it defined might not reach the file (a failed write, a record rolled back).
+ */
+export class WalDict {
+  /** Unique over all dictionaries of the process: a ref from another dictionary never matches. */
+  readonly epoch = ++dictEpochs;
+  #nextStream = 0;
+  #nextString = 0;
+  readonly #strings = new Map<string, number>();
+  /** Frozen metadata arrays already written in this segment, as reference bytes. */
+  readonly #frozen = new WeakMap<StructuredMetadata, Buffer>();
+  readonly #scratch = new ByteWriter(64);
+
+  /** Writes a stream reference, defining the stream (id, labels, fingerprint) on its first use. */
+  stream(w: ByteWriter, s: WalStream): void {
+    const ref = s.ref;
+    if (ref !== undefined && ref.epoch === this.epoch) {
+      w.uvarint(ref.id * 2 + 1);
+      return;
+    }
+    const id = this.#nextStream++;
+    if (id > MAX_DICT_ID) throw new RangeError(`more than ${MAX_DICT_ID} streams in one WAL segment`);
+    w.uvarint(0);
+    w.uvarint(id);
+    const header = s.header;
+    if (header !== undefined) {
+      w.bytes(header);
+    } else {
+      w.string(s.labels);
+      w.string(s.fingerprint);
+    }
+    if (ref !== undefined) {
+      ref.epoch = this.epoch;
+      ref.id = id;
+    }
+  }
+
+  /** Writes a metadata array: count, then per pair a reference or the string (defined when short enough to remember). */
+  metadata(w: ByteWriter, md: StructuredMetadata): void {
+    w.uvarint(md.length);
+    for (let j = 0; j < md.length; j++) {
+      const l = md[j]!;
+      this.#sym(w, l.name, true);
+      this.#sym(w, l.value, true);
+    }
+  }
+
+  /** Reference bytes of a frozen array written before in this segment, else null. */
+  frozenBytes(md: StructuredMetadata): Buffer | null {
+    return this.#frozen.get(md) ?? null;
+  }
+
+  /** After `metadata(md)` wrote a frozen array: its bytes for the next uses (references where its strings were remembered). */
+  rememberFrozen(md: StructuredMetadata): Buffer {
+    const w = this.#scratch;
+    w.reset();
+    w.uvarint(md.length);
+    for (let j = 0; j < md.length; j++) {
+      const l = md[j]!;
+      this.#sym(w, l.name, false);
+      this.#sym(w, l.value, false);
+    }
+    const bytes = w.finish();
+    this.#frozen.set(md, bytes);
+    return bytes;
+  }
+
+  /**
+   * A string: `uvarint 2*id+1` when known, else `uvarint 2*len, uvarint slot, bytes` where slot is
+   * id+1 of the definition or 0 when not remembered.
+   */
+  #sym(w: ByteWriter, s: string, define: boolean): void {
+    const id = this.#strings.get(s);
+    if (id !== undefined) {
+      w.uvarint(id * 2 + 1);
+      return;
+    }
+    const len = Buffer.byteLength(s, 'utf8');
+    let slot = 0;
+    if (define && len <= MAX_DICT_STRING_LENGTH && this.#nextString < MAX_DICT_STRINGS) {
+      const nid = this.#nextString++;
+      this.#strings.set(s, nid);
+      slot = nid + 1;
+    }
+    w.uvarint(len * 2);
+    w.uvarint(slot);
+    w.ensure(len);
+    w.buf.write(s, w.length, 'utf8');
+    w.length += len;
   }
 }
 
@@ -192,6 +328,23 @@ export function encodeEntriesRecord(w: ByteWriter, tenant: string, streams: read
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i]!;
     encodeStream(w, s, 0, s.entries.length);
+  }
+  return endFrame(w, start);
+}
+
+/**
+ * Appends one framed dictionary entries record (type 3); returns its size in bytes. Throws
+ * (RangeError/TypeError) on unencodable input, after which `dict` must not be used again: it may
+ * have assigned ids whose definitions the caller rolls back.
+ */
+export function encodeEntriesDictRecord(w: ByteWriter, tenant: string, streams: readonly WalStream[], dict: WalDict): number {
+  const start = beginFrame(w, RECORD_ENTRIES_DICT);
+  w.string(tenant);
+  w.uvarint(streams.length);
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i]!;
+    dict.stream(w, s);
+    encodeEntries(w, s.entries, 0, s.entries.length, dict);
   }
   return endFrame(w, start);
 }
@@ -240,6 +393,86 @@ export function decodeEntriesPayload(r: ByteReader): DecodedRecord {
   }
   if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
   return { tenant, streams, entries: total };
+}
+
+/** The decoder side of one segment's dictionary: what its frames defined so far, by id. */
+export class DictTables {
+  readonly streams: ({ labels: string; fingerprint: string } | undefined)[] = [];
+  readonly strings: (string | undefined)[] = [];
+}
+
+/**
+ * Decodes a dictionary entries payload (type 3) from `r.pos` to `r.end`, adding its definitions to
+ * `t`. Throws RangeError on malformed bytes or a reference to an id no earlier frame defined
+ * (possible only after damage: ids are explicit, so a lost frame never shifts later ones).
+ */
+export function decodeEntriesDictPayload(r: ByteReader, t: DictTables): DecodedRecord {
+  const tenant = r.string(MAX_TENANT_BYTES);
+  const nStreams = r.uvarint();
+  // Each stream needs at least 2 bytes (a reference and a zero count).
+  if (nStreams * 2 > r.remaining()) throw new RangeError(`stream count ${nStreams} exceeds record size`);
+  const streams: WalStream[] = new Array<WalStream>(nStreams);
+  let total = 0;
+  for (let i = 0; i < nStreams; i++) {
+    const x = r.uvarint();
+    let def: { labels: string; fingerprint: string } | undefined;
+    if (x % 2 === 1) {
+      const id = (x - 1) / 2;
+      def = t.streams[id];
+      if (def === undefined) throw new RangeError(`reference to undefined stream ${id}`);
+    } else if (x === 0) {
+      const id = r.uvarint();
+      if (id > MAX_DICT_ID) throw new RangeError(`stream id ${id} exceeds ${MAX_DICT_ID}`);
+      def = { labels: r.string(MAX_STRING_BYTES), fingerprint: r.string(MAX_STRING_BYTES) };
+      t.streams[id] = def;
+    } else {
+      throw new RangeError(`bad stream reference ${x}`);
+    }
+    const n = r.uvarint();
+    if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
+    const entries: WalEntry[] = new Array<WalEntry>(n);
+    for (let j = 0; j < n; j++) {
+      const tsNs = r.i64be();
+      const line = r.lenBytes(MAX_RECORD_BYTES);
+      const m = r.uvarint();
+      let metadata = EMPTY_METADATA;
+      if (m > 0) {
+        if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
+        const md: Label[] = new Array<Label>(m);
+        for (let k = 0; k < m; k++) {
+          const name = readSym(r, t);
+          const value = readSym(r, t);
+          md[k] = { name, value };
+        }
+        metadata = md;
+      }
+      entries[j] = { tsNs, line, metadata };
+    }
+    total += n;
+    streams[i] = { labels: def.labels, fingerprint: def.fingerprint, entries };
+  }
+  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
+  return { tenant, streams, entries: total };
+}
+
+/** One metadata string of a dictionary frame (see WalDict). */
+function readSym(r: ByteReader, t: DictTables): string {
+  const x = r.uvarint();
+  if (x % 2 === 1) {
+    const id = (x - 1) / 2;
+    const s = t.strings[id];
+    if (s === undefined) throw new RangeError(`reference to undefined string ${id}`);
+    return s;
+  }
+  const len = x / 2;
+  if (len > MAX_STRING_BYTES) throw new RangeError(`length ${len} exceeds limit ${MAX_STRING_BYTES}`);
+  const slot = r.uvarint();
+  const s = r.bytes(len).toString('utf8');
+  if (slot > 0) {
+    if (slot - 1 > MAX_DICT_ID) throw new RangeError(`string id ${slot - 1} exceeds ${MAX_DICT_ID}`);
+    t.strings[slot - 1] = s;
+  }
+  return s;
 }
 
 /** Decodes an end-of-checkpoint payload. Throws RangeError on malformed bytes. */

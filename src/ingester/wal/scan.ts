@@ -10,6 +10,7 @@ import {
   MAX_TENANT_BYTES,
   RECORD_CHECKPOINT_END,
   RECORD_ENTRIES,
+  RECORD_ENTRIES_DICT,
 } from './consts.js';
 import { frameCrc } from './record.js';
 
@@ -71,7 +72,7 @@ function plausibleFrame(buf: Buffer, q: number, end: number): boolean {
   if (len < 2 || len > MAX_RECORD_BYTES || q + FRAME_HEADER_BYTES + len > end) return false;
   const type = buf[q + FRAME_HEADER_BYTES]!;
   if (type === RECORD_CHECKPOINT_END) return len <= 21;
-  if (type !== RECORD_ENTRIES) return false;
+  if (type !== RECORD_ENTRIES && type !== RECORD_ENTRIES_DICT) return false;
   let p = q + FRAME_HEADER_BYTES + 1;
   const bodyEnd = q + FRAME_HEADER_BYTES + len;
   let tlen = buf[p++]!;

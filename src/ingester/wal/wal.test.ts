@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FILE_HEADER_BYTES } from './consts.js';
 import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
+import { newStreamRef } from './record.js';
 import { Wal, type WalConfig, type WalStream } from './wal.js';
 
 let dir: string;
@@ -249,10 +250,13 @@ describe('Wal', () => {
     spy.mockRestore();
     expect(fs.write).toBe(realWrite);
 
+    // A failed batch may have held dictionary definitions: appends move on to a new segment.
+    const seg2 = path.join(dir, '00000002');
+    expect(seg).toBe(path.join(dir, '00000001'));
     const sync = vi.spyOn(fs, 'fdatasync').mockImplementationOnce(((_fd: number, cb: (e: NodeJS.ErrnoException) => void) => {
       process.nextTick(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
     }) as unknown as typeof fs.fdatasync);
-    await expect(wal.append('t', rec('t', 'lost 3').streams)).rejects.toThrow(new RegExp(`${seg}.*EIO`));
+    await expect(wal.append('t', rec('t', 'lost 3').streams)).rejects.toThrow(new RegExp(`${seg2}.*EIO`));
     sync.mockRestore();
 
     await wal.append('t', rec('t', 'after').streams);
@@ -262,6 +266,56 @@ describe('Wal', () => {
     const texts = (recs as { streams: { entries: { line: string }[] }[] }[]).map((r) => Buffer.from(r.streams[0]!.entries[0]!.line, 'base64').toString());
     expect(texts).toEqual(['before', 'after']);
     expect(res.corruptions).toEqual([]);
+  });
+
+  it('fails queued batches that may refer to definitions in a failed one, and replays cleanly', async () => {
+    const wal = await Wal.open(cfg({ fsync: 'always' }));
+    await wal.replay(() => undefined);
+    // One live stream: its first record defines it, later ones refer to it by id.
+    const ref = newStreamRef();
+    const one = (line: string): WalStream[] => [{ labels: '{app="a"}', fingerprint: 'fp', ref, entries: [{ tsNs: 1n, line: Buffer.from(line), metadata: [{ name: 'detected_level', value: 'info' }] }] }];
+    await wal.append('t', one('before'));
+    const realWrite = fs.write;
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    vi.spyOn(fs, 'write').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, pos: number, cb: (e: NodeJS.ErrnoException | null, n: number) => void) => {
+      if (calls++ > 0) return realWrite(fd, buf, off, len, pos, cb);
+      // The first write fails, but only once the next batch has been queued behind it.
+      void held.then(() => cb(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }), 0));
+    }) as unknown as typeof fs.write);
+    // A new segment: the stream is defined again in this batch, and only there.
+    ref.epoch = 0;
+    const first = wal.append('t', one('lost 1'));
+    await new Promise((r) => setImmediate(r));
+    expect(calls).toBe(1);
+    const queued = wal.append('t', one('lost 2'));
+    release();
+    await expect(first).rejects.toThrow(/EIO/);
+    await expect(queued).rejects.toThrow(/EIO/);
+    vi.mocked(fs.write).mockRestore();
+    await wal.append('t', one('after'));
+    await wal.close();
+    const { recs, res } = await replayAll();
+    const texts = (recs as { streams: { entries: { line: string }[] }[] }[]).map((r) => Buffer.from(r.streams[0]!.entries[0]!.line, 'base64').toString());
+    expect(texts).toEqual(['before', 'after']);
+    expect(res.corruptions).toEqual([]);
+  });
+
+  it("writes a live stream's labels once per segment", async () => {
+    const wal = await Wal.open(cfg());
+    await wal.replay(() => undefined);
+    const labels = `{app="${'x'.repeat(500)}"}`;
+    const ref = newStreamRef();
+    const md = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' })]);
+    for (let i = 0; i < 100; i++) await wal.append('t', [{ labels, fingerprint: 'fp', ref, entries: [{ tsNs: BigInt(i), line: Buffer.from(`line ${i}`), metadata: md }] }]);
+    await wal.close();
+    const size = fs.statSync(path.join(dir, segments()[0]!)).size;
+    // 100 records of ~30 bytes each plus one definition of the 500-byte label string.
+    expect(size).toBeLessThan(500 + 100 * 40);
+    const { recs, res } = await replayAll();
+    expect(res.corruptions).toEqual([]);
+    expect(recs).toEqual(Array.from({ length: 100 }, (_, i) => normalize('t', [{ labels, fingerprint: 'fp', entries: [{ tsNs: BigInt(i), line: Buffer.from(`line ${i}`), metadata: md }] }])));
   });
 
   it('rejects a record that cannot be encoded without poisoning the batch', async () => {

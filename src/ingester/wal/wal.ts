@@ -17,6 +17,7 @@ import {
   MAX_RECORD_BYTES,
   RECORD_CHECKPOINT_END,
   RECORD_ENTRIES,
+  RECORD_ENTRIES_DICT,
   SEGMENT_MAGIC,
 } from './consts.js';
 import {
@@ -31,7 +32,7 @@ import {
   writeAll,
   type WalFile,
 } from './files.js';
-import { decodeCheckpointEnd, decodeEntriesPayload, encodeEntriesRecord, type WalStream } from './record.js';
+import { decodeCheckpointEnd, decodeEntriesDictPayload, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, WalDict, type DecodedRecord, type WalStream } from './record.js';
 import { checkFileHeader, fileHeader, scanFrames } from './scan.js';
 
 export type { WalEntry, WalStream } from './record.js';
@@ -92,6 +93,9 @@ export interface WalStats {
   diskBytes: number;
   /** Duration of the last segment fdatasync. */
   lastFsyncMs: number;
+  /** Time spent in segment writes and in segment fdatasyncs since open (ms): how busy the single writer is. */
+  writeMs: number;
+  fsyncMs: number;
   /** Failed segment writes or fsyncs since open. */
   writeErrors: number;
 }
@@ -139,6 +143,7 @@ export class Wal {
   private assignedBytes = FILE_HEADER_BYTES;
   private readonly queue: Batch[] = [];
   private inflight: Batch | null = null;
+
   private readonly pool: ByteWriter[] = [];
   private pumping = false;
   private pumpDone: Promise<void> = RESOLVED;
@@ -153,6 +158,10 @@ export class Wal {
   private syncTimer: NodeJS.Timeout | null = null;
   private syncDue = false;
 
+  /** Dictionary of the segment `dictSeq` (see WalDict); replaced when appends move to another segment. */
+  private dict: WalDict | null = null;
+  private dictSeq = -1;
+
   private checkpointing: Promise<void> | null = null;
   private closed = false;
   private appended = false;
@@ -161,6 +170,8 @@ export class Wal {
   private recordsWritten = 0;
   private fsyncs = 0;
   private lastFsyncMs = 0;
+  private writeMs = 0;
+  private fsyncMs = 0;
   private writeErrors = 0;
   private diskBytes: number;
 
@@ -209,17 +220,24 @@ export class Wal {
       this.queue.push(b);
       this.kick();
     }
+    let dict = this.dict;
+    if (dict === null || this.dictSeq !== this.seq) {
+      dict = this.dict = new WalDict();
+      this.dictSeq = this.seq;
+    }
     const w = b.w;
     const start = w.length;
     let n: number;
     try {
-      n = encodeEntriesRecord(w, tenant, streams);
+      n = encodeEntriesDictRecord(w, tenant, streams, dict);
     } catch (e) {
       w.length = start;
+      this.dropDict();
       return Promise.reject(new InvalidError(`wal: cannot encode record for tenant "${tenant}": ${errMessage(e)}`, { cause: e }));
     }
     if (n - FRAME_HEADER_BYTES > MAX_RECORD_BYTES) {
       w.length = start;
+      this.dropDict();
       return Promise.reject(new TooLargeError(`wal: record of ${n} bytes exceeds the limit of ${MAX_RECORD_BYTES}`));
     }
     this.assignedBytes += n;
@@ -289,11 +307,11 @@ export class Wal {
     const ckpt = listing.checkpoints[listing.checkpoints.length - 1];
     let fromSeq = 0;
     const r = new ByteReader(Buffer.alloc(0));
-    /** Decodes one entries record at `rd` and hands it to onRecord; returns a problem or null. */
-    const applyEntries = (rd: ByteReader, fromCheckpoint: boolean): string | null => {
-      let rec;
+    /** Decodes one entries record at `rd` (type 1, or type 3 with the file's dictionary) and hands it to onRecord; returns a problem or null. */
+    const applyEntries = (rd: ByteReader, fromCheckpoint: boolean, tables: DictTables | null): string | null => {
+      let rec: DecodedRecord;
       try {
-        rec = decodeEntriesPayload(rd);
+        rec = tables === null ? decodeEntriesPayload(rd) : decodeEntriesDictPayload(rd, tables);
       } catch (e) {
         return `undecodable record: ${errMessage(e)}`;
       }
@@ -324,7 +342,7 @@ export class Wal {
             return null;
           }
           if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
-          return applyEntries(r, true);
+          return applyEntries(r, true, null);
         });
         for (const p of problems) res.corruptions.push(describe(ckpt.path, p.offset, p.reason, p.resumeAt, 'rest of the checkpoint skipped'));
         if (!sawEnd) res.corruptions.push(`${ckpt.path}: no end record; checkpoint incomplete`);
@@ -351,10 +369,12 @@ export class Wal {
         }
         continue;
       }
+      // Dictionary frames refer to definitions made earlier in the same file.
+      const tables = new DictTables();
       const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
-        if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
+        if (type !== RECORD_ENTRIES && type !== RECORD_ENTRIES_DICT) return `unknown record type ${type}`;
         r.reset(buf, ps, pe);
-        return applyEntries(r, false);
+        return applyEntries(r, false, type === RECORD_ENTRIES ? null : tables);
       });
       const tail = problems[problems.length - 1];
       const torn = last && tail !== undefined && tail.resumeAt < 0;
@@ -408,6 +428,8 @@ export class Wal {
       segment: this.seq,
       diskBytes: this.diskBytes,
       lastFsyncMs: this.lastFsyncMs,
+      writeMs: this.writeMs,
+      fsyncMs: this.fsyncMs,
       writeErrors: this.writeErrors,
     };
   }
@@ -417,6 +439,33 @@ export class Wal {
     this.seq++;
     this.assignedBytes = FILE_HEADER_BYTES;
     return this.seq;
+  }
+
+  /**
+   * A record was rolled back after the dictionary assigned ids in it: later records must not refer
+   * to them. Appends move to a new segment (one dictionary per file, so an id never means two things).
+   */
+  private dropDict(): void {
+    this.dict = null;
+    this.rotate();
+  }
+
+  /**
+   * Batch `failed` did not reach the file, so definitions in it are lost: every queued batch of the
+   * same segment may refer to them and fails too (none was acknowledged), and appends move to a
+   * new segment with a new dictionary.
+   */
+  private poison(failed: Batch, e: Error): void {
+    for (let i = 0; i < this.queue.length; ) {
+      const q = this.queue[i]!;
+      if (q.seq !== failed.seq) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      q.reject(e);
+    }
+    if (this.dictSeq === failed.seq) this.dropDict();
   }
 
   /** Starts the writer on the next microtask, so appends made in this tick share one batch. */
@@ -457,7 +506,9 @@ export class Wal {
       const startOff = this.fileOffset;
       const len = b.w.length;
       try {
+        const t0 = performance.now();
         await writeAll(fd, b.w.buf, 0, len, startOff);
+        this.writeMs += performance.now() - t0;
         this.fileOffset = startOff + len;
         this.fileDirty = true;
         if (this.cfg.fsync === 'always') await this.syncFile();
@@ -476,7 +527,9 @@ export class Wal {
       b.resolve();
     } catch (e) {
       this.writeErrors++;
-      b.reject(new UnavailableError(`wal: writing ${b.records} record(s) to ${path} failed: ${errMessage(e)}`, { cause: e }));
+      const err = new UnavailableError(`wal: writing ${b.records} record(s) to ${path} failed: ${errMessage(e)}`, { cause: e });
+      b.reject(err);
+      this.poison(b, err);
     } finally {
       const w = b.w;
       if (w.buf.length <= BATCH_BUFFER_KEEP_BYTES && this.pool.length < 4) {
@@ -544,6 +597,7 @@ export class Wal {
     await fdatasync(fd);
     this.fsyncs++;
     this.lastFsyncMs = performance.now() - t0;
+    this.fsyncMs += this.lastFsyncMs;
   }
 
   /** 'interval': arrange one fdatasync at most fsyncIntervalMs from now. */

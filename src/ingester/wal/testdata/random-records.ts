@@ -1,6 +1,6 @@
 /** Seeded random WAL records for tests (round trip, torn tails, the kill -9 child). */
 import type { Label } from '../../../model/index.js';
-import type { WalEntry, WalStream } from '../record.js';
+import { newStreamRef, type WalEntry, type WalStream } from '../record.js';
 
 export { seededRandom as prng } from '../../../util/random.js';
 
@@ -41,7 +41,16 @@ function randomTs(rnd: () => number): bigint {
   return 1_700_000_000_000_000_000n + BigInt(Math.floor(rnd() * 1e15));
 }
 
-function randomMetadata(rnd: () => number): Label[] {
+/** Live streams: records carrying them refer to the segment dictionary after their first use. */
+const LIVE = Array.from({ length: 6 }, (_, i) => ({ labels: `{app="live-${i}", env="prod"}`, fingerprint: `live${i}`, ref: newStreamRef() }));
+/** Shared frozen metadata arrays, as the distributor's detected_level pairs. */
+const FROZEN: readonly (readonly Label[])[] = ['info', 'warn', 'error'].map((v) => Object.freeze([Object.freeze({ name: 'detected_level', value: v })]));
+
+function randomMetadata(rnd: () => number): readonly Label[] {
+  const k = rnd();
+  if (k < 0.15) return pick(rnd, FROZEN);
+  // Too long for a segment dictionary: written in full every time.
+  if (k < 0.2) return [{ name: 'payload', value: 'p'.repeat(300 + Math.floor(rnd() * 100)) }];
   const n = rnd() < 0.6 ? 0 : 1 + Math.floor(rnd() * 3);
   const out: Label[] = [];
   for (let i = 0; i < n; i++) out.push({ name: pick(rnd, ['trace_id', 'user', 'näme']), value: pick(rnd, UNICODE) + String(Math.floor(rnd() * 100)) });
@@ -56,6 +65,10 @@ export function randomRecord(rnd: () => number): TestRecord {
     const entries: WalEntry[] = [];
     const ne = Math.floor(rnd() * 7);
     for (let e = 0; e < ne; e++) entries.push({ tsNs: randomTs(rnd), line: randomLine(rnd), metadata: randomMetadata(rnd) });
+    if (rnd() < 0.5) {
+      streams.push({ ...pick(rnd, LIVE), entries });
+      continue;
+    }
     const app = pick(rnd, ['api', 'db', 'wörker', 'x'.repeat(60)]);
     streams.push({ labels: `{app="${app}", env="prod"}`, fingerprint: Math.floor(rnd() * 2 ** 52).toString(16), entries });
   }
