@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_ENTRIES, RECORD_ENTRIES_DICT } from './consts.js';
-import { decodeEntriesDictPayload, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, encodeEntriesRecord, encodeStreamHeader, newStreamRef, WalDict } from './record.js';
+import { decodeEntriesPayload, DictTables, encodeEntriesDictRecord, encodeEntriesRecord, encodeStreamHeader, newStreamRef, WalDict } from './record.js';
 import { scanFrames } from './scan.js';
 import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
 
@@ -129,7 +129,7 @@ describe('record codec', () => {
       if (type !== RECORD_ENTRIES_DICT) return `type ${type}`;
       if (n++ === 200) tables = new DictTables();
       r.reset(buf, ps, pe);
-      const d = decodeEntriesDictPayload(r, tables);
+      const d = decodeEntriesPayload(r, tables);
       recs.push(normalize(d.tenant, d.streams));
       return null;
     });
@@ -148,10 +148,10 @@ describe('record codec', () => {
     const second = new ByteWriter();
     encodeEntriesDictRecord(second, 't', s('two'), dict);
     const body = second.finish().subarray(FRAME_HEADER_BYTES + 1);
-    expect(() => decodeEntriesDictPayload(new ByteReader(body), new DictTables())).toThrow(/undefined stream 0/);
+    expect(() => decodeEntriesPayload(new ByteReader(body), new DictTables())).toThrow(/undefined stream 0/);
     const tables = new DictTables();
-    decodeEntriesDictPayload(new ByteReader(first.finish().subarray(FRAME_HEADER_BYTES + 1)), tables);
-    expect(decodeEntriesDictPayload(new ByteReader(body), tables).streams[0]!.labels).toBe('{app="a"}');
+    decodeEntriesPayload(new ByteReader(first.finish().subarray(FRAME_HEADER_BYTES + 1)), tables);
+    expect(decodeEntriesPayload(new ByteReader(body), tables).streams[0]!.labels).toBe('{app="a"}');
   });
 
   it('dictionary frame bytes are stable (golden)', async () => {

@@ -357,44 +357,6 @@ export function encodeCheckpointEnd(w: ByteWriter, records: number, entries: num
   return endFrame(w, start);
 }
 
-/** Decodes an entries payload from `r.pos` to `r.end`. Throws RangeError on malformed bytes. */
-export function decodeEntriesPayload(r: ByteReader): DecodedRecord {
-  const tenant = r.string(MAX_TENANT_BYTES);
-  const nStreams = r.uvarint();
-  // Each stream needs at least 3 bytes (two empty strings and a zero count).
-  if (nStreams * 3 > r.remaining()) throw new RangeError(`stream count ${nStreams} exceeds record size`);
-  const streams: WalStream[] = new Array<WalStream>(nStreams);
-  let total = 0;
-  for (let i = 0; i < nStreams; i++) {
-    const labels = r.string(MAX_STRING_BYTES);
-    const fingerprint = r.string(MAX_STRING_BYTES);
-    const n = r.uvarint();
-    if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
-    const entries: WalEntry[] = new Array<WalEntry>(n);
-    for (let j = 0; j < n; j++) {
-      const tsNs = r.i64be();
-      const line = r.lenBytes(MAX_RECORD_BYTES);
-      const m = r.uvarint();
-      let metadata = EMPTY_METADATA;
-      if (m > 0) {
-        if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
-        const md: Label[] = new Array<Label>(m);
-        for (let k = 0; k < m; k++) {
-          const name = r.string(MAX_STRING_BYTES);
-          const value = r.string(MAX_STRING_BYTES);
-          md[k] = { name, value };
-        }
-        metadata = md;
-      }
-      entries[j] = { tsNs, line, metadata };
-    }
-    total += n;
-    streams[i] = { labels, fingerprint, entries };
-  }
-  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
-  return { tenant, streams, entries: total };
-}
-
 /** The decoder side of one segment's dictionary: what its frames defined so far, by id. */
 export class DictTables {
   readonly streams: ({ labels: string; fingerprint: string } | undefined)[] = [];
@@ -402,32 +364,20 @@ export class DictTables {
 }
 
 /**
- * Decodes a dictionary entries payload (type 3) from `r.pos` to `r.end`, adding its definitions to
- * `t`. Throws RangeError on malformed bytes or a reference to an id no earlier frame defined
- * (possible only after damage: ids are explicit, so a lost frame never shifts later ones).
+ * Decodes an entries payload from `r.pos` to `r.end`: type 1 without `tables`, type 3 (dictionary)
+ * with the tables of its file, to which its definitions are added. Throws RangeError on malformed
+ * bytes or on a reference to an id no earlier frame defined (possible only after damage: ids are
+ * explicit, so a lost frame never shifts later ones).
  */
-export function decodeEntriesDictPayload(r: ByteReader, t: DictTables): DecodedRecord {
+export function decodeEntriesPayload(r: ByteReader, tables: DictTables | null = null): DecodedRecord {
   const tenant = r.string(MAX_TENANT_BYTES);
   const nStreams = r.uvarint();
-  // Each stream needs at least 2 bytes (a reference and a zero count).
+  // Each stream needs at least 2 bytes (a dictionary reference and a zero count).
   if (nStreams * 2 > r.remaining()) throw new RangeError(`stream count ${nStreams} exceeds record size`);
   const streams: WalStream[] = new Array<WalStream>(nStreams);
   let total = 0;
   for (let i = 0; i < nStreams; i++) {
-    const x = r.uvarint();
-    let def: { labels: string; fingerprint: string } | undefined;
-    if (x % 2 === 1) {
-      const id = (x - 1) / 2;
-      def = t.streams[id];
-      if (def === undefined) throw new RangeError(`reference to undefined stream ${id}`);
-    } else if (x === 0) {
-      const id = r.uvarint();
-      if (id > MAX_DICT_ID) throw new RangeError(`stream id ${id} exceeds ${MAX_DICT_ID}`);
-      def = { labels: r.string(MAX_STRING_BYTES), fingerprint: r.string(MAX_STRING_BYTES) };
-      t.streams[id] = def;
-    } else {
-      throw new RangeError(`bad stream reference ${x}`);
-    }
+    const def = tables === null ? { labels: r.string(MAX_STRING_BYTES), fingerprint: r.string(MAX_STRING_BYTES) } : readStreamRef(r, tables);
     const n = r.uvarint();
     if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
     const entries: WalEntry[] = new Array<WalEntry>(n);
@@ -440,8 +390,8 @@ export function decodeEntriesDictPayload(r: ByteReader, t: DictTables): DecodedR
         if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
         const md: Label[] = new Array<Label>(m);
         for (let k = 0; k < m; k++) {
-          const name = readSym(r, t);
-          const value = readSym(r, t);
+          const name = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
+          const value = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
           md[k] = { name, value };
         }
         metadata = md;
@@ -453,6 +403,23 @@ export function decodeEntriesDictPayload(r: ByteReader, t: DictTables): DecodedR
   }
   if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
   return { tenant, streams, entries: total };
+}
+
+/** A stream of a dictionary frame: a reference, or a definition (see WalDict.stream). */
+function readStreamRef(r: ByteReader, t: DictTables): { labels: string; fingerprint: string } {
+  const x = r.uvarint();
+  if (x % 2 === 1) {
+    const id = (x - 1) / 2;
+    const def = t.streams[id];
+    if (def === undefined) throw new RangeError(`reference to undefined stream ${id}`);
+    return def;
+  }
+  if (x !== 0) throw new RangeError(`bad stream reference ${x}`);
+  const id = r.uvarint();
+  if (id > MAX_DICT_ID) throw new RangeError(`stream id ${id} exceeds ${MAX_DICT_ID}`);
+  const def = { labels: r.string(MAX_STRING_BYTES), fingerprint: r.string(MAX_STRING_BYTES) };
+  t.streams[id] = def;
+  return def;
 }
 
 /** One metadata string of a dictionary frame (see WalDict). */

@@ -32,7 +32,7 @@ import {
   writeAll,
   type WalFile,
 } from './files.js';
-import { decodeCheckpointEnd, decodeEntriesDictPayload, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, WalDict, type DecodedRecord, type WalStream } from './record.js';
+import { decodeCheckpointEnd, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, WalDict, type DecodedRecord, type WalStream } from './record.js';
 import { checkFileHeader, fileHeader, scanFrames } from './scan.js';
 
 export type { WalEntry, WalStream } from './record.js';
@@ -311,7 +311,7 @@ export class Wal {
     const applyEntries = (rd: ByteReader, fromCheckpoint: boolean, tables: DictTables | null): string | null => {
       let rec: DecodedRecord;
       try {
-        rec = tables === null ? decodeEntriesPayload(rd) : decodeEntriesDictPayload(rd, tables);
+        rec = decodeEntriesPayload(rd, tables);
       } catch (e) {
         return `undecodable record: ${errMessage(e)}`;
       }
