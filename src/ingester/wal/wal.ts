@@ -143,7 +143,6 @@ export class Wal {
   private assignedBytes = FILE_HEADER_BYTES;
   private readonly queue: Batch[] = [];
   private inflight: Batch | null = null;
-
   private readonly pool: ByteWriter[] = [];
   private pumping = false;
   private pumpDone: Promise<void> = RESOLVED;
