@@ -3,8 +3,8 @@
  * endpoints against a reference computed from what was pushed, and operational endpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { genEntries, labelKey, toStreams } from './support/genlogs.js';
-import { getJson, startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
+import { genEntries, labelKey } from './support/genlogs.js';
+import { getJson, startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT, pushEntries } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 3000, streams: 30, rate: 100 });
@@ -14,7 +14,7 @@ const range = `start=${START}&end=${END}`;
 
 beforeAll(async () => {
   silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT]);
-  const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
+  const r = await pushEntries(silt.url, entries);
   expect(r.status).toBe(204);
 });
 afterAll(async () => {

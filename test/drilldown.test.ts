@@ -4,8 +4,8 @@
  * naive parse of every line, patterns = every line matched by one of its patterns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
-import { getJson, NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { genEntries, labelKey, type GenEntry } from './support/genlogs.js';
+import { getJson, NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess, pushEntries } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 4000, streams: 30, rate: 50 });
@@ -16,7 +16,7 @@ const NS_PER_MS = 1_000_000n;
 
 beforeAll(async () => {
   silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT]);
-  const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
+  const r = await pushEntries(silt.url, entries);
   expect(r.status).toBe(204);
 });
 afterAll(async () => {

@@ -6,14 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExpr, type LogSelectorExpr } from '../src/logql/syntax/index.js';
 import { QuerierEntrySource } from '../src/querier/entry-source.js';
-import { genEntries, labelKey, toStreams } from './support/genlogs.js';
-import { startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
+import { genEntries, labelKey } from './support/genlogs.js';
+import { startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT, pushEntries } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 4000, streams: 25, rate: 100 });
 
 async function push(from: number, to: number): Promise<void> {
-  const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries.slice(from, to)) }) });
+  const r = await pushEntries(silt.url, entries.slice(from, to));
   expect(r.status).toBe(204);
 }
 

@@ -4,8 +4,8 @@
  * checks every answer has the shape those clients parse.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { genEntries, toStreams } from './support/genlogs.js';
-import { startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { genEntries } from './support/genlogs.js';
+import { startInProcess, tempDir, type InProcess, pushEntries } from './support/silt.js';
 
 let silt: InProcess;
 const entries = genEntries({ lines: 2000, streams: 30, rate: 20 });
@@ -28,7 +28,7 @@ const GRAFANA_HEADERS = {
 
 beforeAll(async () => {
   silt = await startInProcess(tempDir());
-  const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
+  const r = await pushEntries(silt.url, entries);
   expect(r.status).toBe(204);
 });
 afterAll(async () => {

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, type CliIo } from '../src/cli/main.js';
 import { LokiClient } from '../src/cli/client.js';
 import { exportRange, progressLine } from '../src/cli/export.js';
-import { genEntries, labelKey, REPO_ROOT, toStreams, type GenEntry } from './support/genlogs.js';
-import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { genEntries, labelKey, REPO_ROOT, type GenEntry } from './support/genlogs.js';
+import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess, pushEntries } from './support/silt.js';
 
 let silt: InProcess;
 const gen = genEntries({ lines: 6000, streams: 30, rate: 200 });
@@ -37,7 +37,7 @@ function isoNs(ns: bigint): string {
 beforeAll(async () => {
   // Retention on: as in Loki, the compactor's delete API is only served with retention enabled.
   silt = await startInProcess(tempDir(), [...NO_INGEST_ENRICHMENT, '-compactor.retention-enabled=true']);
-  const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams: toStreams(entries) }) });
+  const r = await pushEntries(silt.url, entries);
   expect(r.status).toBe(204);
 });
 afterAll(async () => {

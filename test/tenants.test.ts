@@ -6,9 +6,9 @@
  * several tenants; header errors carry Loki's status and message.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
+import { genEntries, labelKey, type GenEntry } from './support/genlogs.js';
 import { flattenStreams } from './support/reference.js';
-import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from './support/silt.js';
+import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess, pushEntries } from './support/silt.js';
 
 const TENANTS = {
   a: genEntries({ lines: 1200, streams: 20, seed: 11, rate: 100 }),
@@ -30,7 +30,7 @@ let silt: InProcess;
 beforeAll(async () => {
   silt = await startInProcess(dir, FLAGS);
   for (const [t, entries] of Object.entries(TENANTS)) {
-    const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Scope-OrgID': t }, body: JSON.stringify({ streams: toStreams(entries) }) });
+    const r = await pushEntries(silt.url, entries, { 'X-Scope-OrgID': t });
     expect(r.status, await r.text()).toBe(204);
   }
 });

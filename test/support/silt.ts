@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pino } from 'pino';
 import { App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
-import { REPO_ROOT } from './genlogs.js';
+import { REPO_ROOT, toStreams, type GenEntry } from './genlogs.js';
 
 export function tempDir(prefix = 'silt-test-'): string {
   return mkdtempSync(path.join(tmpdir(), prefix));
@@ -105,6 +105,11 @@ export async function startChild(dir: string, extra: string[] = [], timeoutMs = 
 }
 
 /** GET helper returning parsed JSON and asserting a 200. */
+/** Pushes generator entries to `base` as one Loki JSON push body; the response is the caller's to check. */
+export function pushEntries(base: string, entries: readonly GenEntry[], headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${base}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify({ streams: toStreams(entries) }) });
+}
+
 export async function getJson(url: string): Promise<any> {
   const r = await fetch(url);
   const body = await r.text();
