@@ -11,7 +11,8 @@
  * floor(((h + j·δ) mod 2^32) · m / 2^32) for j = 0 … k-1, where δ = h rotated right by 17 (LevelDB's double
  * hashing). Bit b lives in byte b >> 3, bit b & 7 (least significant first).
  */
-import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, MAX_BLOOM_TOKENS } from './consts.js';
+import { BlockBlooms } from '../wasm/kernels.js';
+import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, MAX_BLOOM_BYTES, MAX_BLOOM_TOKENS } from './consts.js';
 
 /** 1 for bytes [0-9A-Za-z], 0 for separators. */
 const TOKEN_BYTE = new Uint8Array(256);
@@ -201,11 +202,24 @@ const SCRATCH_KEEP_SLOTS = 1 << 17;
 /** Scratch dedupe set for block cuts (synchronous, so one serves every chunk). */
 let sharedSet = new TokenHashSet(MAX_BLOOM_TOKENS);
 
+/** Blocks up to this size are copied into WebAssembly memory to build their filter (which then stays this large). */
+const WASM_MAX_BLOCK_BYTES = 16 * 1024 * 1024;
+/** The WebAssembly filter builder of this thread, made on first use (null: unavailable). */
+let wasmBlooms: BlockBlooms | null | undefined;
+
 /**
  * The filter of a block's lines (line i = lines[offsets[i], offsets[i+1]) for i in [0, n)),
- * or null when the block has more than MAX_BLOOM_TOKENS distinct tokens.
+ * or null when the block has more than MAX_BLOOM_TOKENS distinct tokens. Built in WebAssembly
+ * (src/wasm/kernels.wat) when it can be; `buildBlockBloomJs` is the same in TypeScript.
  */
 export function buildBlockBloom(lines: Uint8Array, offsets: Int32Array, n: number): Buffer | null {
+  if (wasmBlooms === undefined) wasmBlooms = BlockBlooms.create(MAX_BLOOM_TOKENS, MAX_BLOOM_BYTES, WASM_MAX_BLOCK_BYTES);
+  const built = wasmBlooms?.build(lines, offsets, n, BLOOM_BITS_PER_TOKEN, BLOOM_HASHES);
+  return built !== undefined ? built : buildBlockBloomJs(lines, offsets, n);
+}
+
+/** buildBlockBloom in TypeScript (the reference of the WebAssembly builder). */
+export function buildBlockBloomJs(lines: Uint8Array, offsets: Int32Array, n: number): Buffer | null {
   const set = sharedSet;
   set.clear();
   set.addLines(lines, offsets, n);

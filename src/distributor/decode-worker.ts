@@ -8,8 +8,14 @@ import { InvalidError } from '../errors.js';
 import { LINE_LEVEL_NONE, lineLevelCode } from '../model/log-level.js';
 import { uncompressSnappy } from './decode.js';
 import { scanPushLines } from './decode-proto.js';
-import { LevelDetector } from './field-detection.js';
+import { LevelDetector, type LevelWordScan, scanLevelWords } from './field-detection.js';
 import type { DecodeJob, DecodeReply } from './push-decoder.js';
+import { LevelWords } from '../wasm/kernels.js';
+
+/** Bodies up to this size are copied into WebAssembly memory for the level-word scan (which then stays this large). */
+const WASM_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** The WebAssembly level-word scan (null: unavailable, the TypeScript one serves). */
+const words = LevelWords.create(WASM_MAX_BODY_BYTES);
 
 /**
  * Level detectors by the key the event loop registered their options under. Bounded: a
@@ -24,6 +30,7 @@ const MAX_DETECTORS = 256;
  * labels or metadata); null when the body does not decode (the event loop reports why).
  */
 function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
+  const scan: LevelWordScan = words !== null && words.load(data) ? words.scan : scanLevelWords;
   let out = new Uint8Array(1024);
   let n = 0;
   let skip = false;
@@ -39,7 +46,7 @@ function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
         out = next;
       }
       // Metadata may name the level itself: the event loop looks there first.
-      out[n++] = skip || hasMetadata ? LINE_LEVEL_NONE : lineLevelCode(d.fromLineAt(data, start, end));
+      out[n++] = skip || hasMetadata ? LINE_LEVEL_NONE : lineLevelCode(d.fromLineAt(data, start, end, scan));
     },
   });
   return ok ? out.slice(0, n) : null;

@@ -4,6 +4,7 @@ import type { PushEntry, ValidStream } from '../model/stream.js';
 import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
 import { otlpLabelName } from './otlp.js';
 import { seededRandom } from '../util/random.js';
+import { knownLevel } from '../model/log-level.js';
 import { defaultLimits } from './limits.js';
 
 const detector = new LevelDetector(defaultLimits.logLevelFields, defaultLimits.logLevelFromJsonMaxDepth);
@@ -67,6 +68,23 @@ describe('level from the line', () => {
     ['a=1 b=2', 'unknown'],
     ['plain text with FATAL in it', 'fatal'],
   ])('%j → %s', (line, want) => expect(detector.fromLine(line)).toBe(want));
+
+  it('reads logfmt as a plain parse would, on 30k random lines (keys in URLs, quotes, bare keys)', () => {
+    // Reference: every line with a '=' parsed as logfmt (logfmtValue), the level word otherwise.
+    const hints = defaultLimits.logLevelFields.map((f) => f.toLowerCase());
+    const reference = (line: string): string => {
+      const v = line.includes('=') ? logfmtValue(line, hints) : null;
+      return (v === null ? null : knownLevel(v)) ?? detectLevelFromText(line);
+    };
+    const rnd = seededRandom(17);
+    const parts = ['level', 'LVL', 'Severity_Text', 'log.level', 'xlevel', 'lev', 'el', '=', '=', '"', '\\"', ' ', ' ', 'info', 'WARN', 'error', 'Err', 'debug', 'dbg', 'Wrn', 'trc', 'GET /p?id', '&q', 'a', '1', '\t'];
+    for (let i = 0; i < 30_000; i++) {
+      let line = '';
+      const n = Math.floor(rnd() * 10);
+      for (let j = 0; j < n; j++) line += parts[Math.floor(rnd() * parts.length)]!;
+      expect(detector.fromLine(line), JSON.stringify(line)).toBe(reference(line));
+    }
+  });
 });
 
 describe('logfmtValue', () => {

@@ -10,7 +10,8 @@
  * Both run on validated streams only, so their work is never wasted on rejected entries.
  */
 import { fingerprint, labelsToString, sortLabels, type Label, type Labels } from '../model/labels.js';
-import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, LINE_LEVEL_NONE, LINE_LEVELS, normalizeLogLevel } from '../model/log-level.js';
+import { knownLevel, knownLevelAt, LEVEL_UNKNOWN, LINE_LEVEL_NONE, LINE_LEVELS, lineLevelCode, normalizeLogLevel } from '../model/log-level.js';
+import { LEVEL_SAW_EQUALS } from '../wasm/kernels.js';
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
@@ -57,20 +58,27 @@ function wordAt(b: Uint8Array, i: number, end: number, w: Uint8Array): boolean {
 }
 
 /**
- * Loki's `detectLevelFromLogLine` in one pass over the bytes: the level word that starts first
- * as a whole word (case-insensitive); `unknown` when there is none. At one position at most one
- * word can match, so scanning positions in order gives Loki's "smallest index" answer.
+ * A level-word scan of the line b[start, end) (Loki's `detectLevelFromLogLine`): the LINE_LEVELS
+ * code of the level word that starts first as a whole word (case-insensitive), 0 (unknown) when
+ * there is none, plus LEVEL_SAW_EQUALS when the line holds a '=' anywhere (it is then read as
+ * logfmt first). `scanLevelWords` is the TypeScript one; a decode worker passes the WebAssembly
+ * one (src/wasm/kernels.ts), which answers the same.
  */
+export type LevelWordScan = (b: Uint8Array, start: number, end: number) => number;
+
+/** Loki's `detectLevelFromLogLine` of the bytes b[start, end). */
 export function detectLevelFromBytes(b: Uint8Array, start = 0, end = b.length): string {
-  return scanLevelWord(b, start, end);
+  return LINE_LEVELS[scanLevelWords(b, start, end) & LEVEL_CODE_MASK]!;
 }
 
-/** Set by scanLevelWord: whether the bytes it looked at held a '=', and where it stopped. */
-let scanSawEquals = false;
-let scanStop = 0;
+/** Bits of a LevelWordScan answer that hold the level code. */
+const LEVEL_CODE_MASK = LEVEL_SAW_EQUALS - 1;
 
-/** detectLevelFromBytes, also noting '=' on the way (one pass tells logfmt lines from text). */
-function scanLevelWord(b: Uint8Array, start: number, end: number): string {
+/**
+ * The TypeScript LevelWordScan, in one pass: at one position at most one word can match, so
+ * scanning positions in order gives Loki's "smallest index" answer.
+ */
+export function scanLevelWords(b: Uint8Array, start: number, end: number): number {
   let eq = false;
   for (let i = start; i < end; i++) {
     // One table lookup per byte: most bytes are neither '=' nor the start of a level word.
@@ -81,40 +89,42 @@ function scanLevelWord(b: Uint8Array, start: number, end: number): string {
       continue;
     }
     if (i > start && LEFT_BOUNDARY[b[i - 1]!] === 0) continue;
-    let w: string | null = null;
+    let code = 0;
     switch (lower(b[i]!)) {
       case 0x74: // t
-        if (wordAt(b, i, end, W_TRACE)) w = 'trace';
+        if (wordAt(b, i, end, W_TRACE)) code = L_TRACE;
         break;
       case 0x64: // d
-        if (wordAt(b, i, end, W_DEBUG)) w = 'debug';
+        if (wordAt(b, i, end, W_DEBUG)) code = L_DEBUG;
         break;
       case 0x66: // f
-        if (wordAt(b, i, end, W_FATAL)) w = 'fatal';
+        if (wordAt(b, i, end, W_FATAL)) code = L_FATAL;
         break;
       case 0x63: // c
-        if (wordAt(b, i, end, W_CRITICAL)) w = 'critical';
+        if (wordAt(b, i, end, W_CRITICAL)) code = L_CRITICAL;
         break;
       case 0x65: // e
-        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) w = 'error';
+        if (wordAt(b, i, end, W_ERROR) || wordAt(b, i, end, W_ERR)) code = L_ERROR;
         break;
       case 0x77: // w
-        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) w = 'warn';
+        if (wordAt(b, i, end, W_WARNING) || wordAt(b, i, end, W_WARN)) code = L_WARN;
         break;
       case 0x69: // i
-        if (wordAt(b, i, end, W_INFO)) w = 'info';
+        if (wordAt(b, i, end, W_INFO)) code = L_INFO;
         break;
     }
-    if (w !== null) {
-      scanSawEquals = eq;
-      scanStop = i;
-      return w;
-    }
+    if (code !== 0) return eq || hasByte(b, i, end, 0x3d) ? code | LEVEL_SAW_EQUALS : code;
   }
-  scanSawEquals = eq;
-  scanStop = end;
-  return LEVEL_UNKNOWN;
+  return eq ? LEVEL_SAW_EQUALS : 0;
 }
+
+const L_TRACE = lineLevelCode('trace');
+const L_DEBUG = lineLevelCode('debug');
+const L_INFO = lineLevelCode('info');
+const L_WARN = lineLevelCode('warn');
+const L_ERROR = lineLevelCode('error');
+const L_CRITICAL = lineLevelCode('critical');
+const L_FATAL = lineLevelCode('fatal');
 
 /** Bytes a level word can start with (t d f c e w i, either case). */
 /** Per byte: 1 when it may start a level word, EQUALS for '=', else 0. */
@@ -293,6 +303,24 @@ function logfmtSpan(b: Uint8Array, start: number, n: number, hints: readonly Uin
   return found;
 }
 
+/**
+ * Whether some '=' in b[start, end) follows the bytes of a hint (lower case, compared ignoring
+ * ASCII case). Every key logfmtSpan can answer with a value is such a hint followed by '=', so
+ * without one it would find nothing: a line with a '=' in a URL is not parsed as logfmt.
+ */
+function mayHaveHintKey(b: Uint8Array, start: number, end: number, hints: readonly Uint8Array[]): boolean {
+  for (let i = start; i < end; i++) {
+    if (b[i] !== 0x3d) continue;
+    outer: for (const w of hints) {
+      const n = w.length;
+      if (i - n < start) continue;
+      for (let k = 0; k < n; k++) if (lower(b[i - n + k]!) !== w[k]) continue outer;
+      return true;
+    }
+  }
+  return false;
+}
+
 /** Index (< `before`) of the hint equal to b[start, end) ignoring ASCII case, or -1. */
 function hintIndex(b: Uint8Array, start: number, end: number, hints: readonly Uint8Array[], before: number): number {
   const n = end - start;
@@ -351,6 +379,8 @@ export class LevelDetector {
   readonly #fields: readonly string[];
   readonly #fieldBytes: readonly Uint8Array[];
   readonly #hintBytes: readonly Uint8Array[];
+  /** The distinct hints (for mayHaveHintKey). */
+  readonly #keyBytes: readonly Uint8Array[];
   readonly #maxDepth: number;
   /** `name=` per field, as in a Loki label string. */
   readonly #labelNeedles: readonly string[];
@@ -361,6 +391,7 @@ export class LevelDetector {
     this.#fields = fields;
     this.#fieldBytes = fields.map((f) => Buffer.from(f));
     this.#hintBytes = fields.map((f) => Buffer.from(f.toLowerCase()));
+    this.#keyBytes = [...new Set(fields.map((f) => f.toLowerCase()))].map((f) => Buffer.from(f));
     this.#maxDepth = maxDepth;
     this.#labelNeedles = fields.map((f) => `${f}=`);
   }
@@ -402,19 +433,20 @@ export class LevelDetector {
     return this.fromLineAt(b, 0, b.length);
   }
 
-  /** `fromLine` of the line b[start, end) (no view made). */
-  fromLineAt(b: Buffer, start: number, end: number): string {
+  /** `fromLine` of the line b[start, end) (no view made), its level words found by `scan`. */
+  fromLineAt(b: Buffer, start: number, end: number, scan: LevelWordScan = scanLevelWords): string {
     // Field values are matched as bytes (no strings made per line); only a quoted logfmt value
     // with escapes is unquoted as a string first.
     if (looksLikeJson(b, start, end)) {
       const level = jsonLevelSpan(b, start, end, this.#fieldBytes, this.#maxDepth) ? knownLevelAt(b, spanStart, spanEnd) : null;
-      return level ?? scanLevelWord(b, start, end);
+      return level ?? LINE_LEVELS[scan(b, start, end) & LEVEL_CODE_MASK]!;
     }
     // The word scan also tells whether the line has a '=' (then it is read as logfmt first).
-    const word = scanLevelWord(b, start, end);
-    if (!scanSawEquals && !hasByte(b, scanStop, end, 0x3d)) return word;
+    const r = scan(b, start, end);
+    const word = LINE_LEVELS[r & LEVEL_CODE_MASK]!;
+    if ((r & LEVEL_SAW_EQUALS) === 0) return word;
     let level: string | null = null;
-    if (logfmtSpan(b, start, end, this.#hintBytes)) {
+    if (mayHaveHintKey(b, start, end, this.#keyBytes) && logfmtSpan(b, start, end, this.#hintBytes)) {
       const s = spanStart;
       const e = spanEnd;
       if (!spanQuoted) level = knownLevelAt(b, s, e);

@@ -1,0 +1,170 @@
+/**
+ * The WebAssembly byte kernels (kernels.wat) behind small typed wrappers. Each thread that
+ * uses them compiles the module once; every wrapper owns an instance, hence its own memory,
+ * into which it copies the bytes it scans. Callers keep their TypeScript path for when the
+ * module is unavailable (`null` from the factories) or the input is too large to copy.
+ */
+import { KERNELS_WASM_BASE64 } from './kernels.gen.js';
+
+/** Where callers' data starts: the module keeps its tables below (kernels.wat). */
+const DATA_BASE = 1024;
+/** Bytes of memory kept after data the level scan reads 16 at a time. */
+const SLACK = 16;
+const PAGE = 64 * 1024;
+
+/** The parts of the WebAssembly API used here (this project's TypeScript lib has no DOM types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmModule {
+  readonly __wasmModule?: never;
+}
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (m: WasmModule) => { exports: unknown };
+}
+const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+interface KernelExports {
+  memory: WasmMemory;
+  level(start: number, end: number): number;
+  set_init(slots: number, cap: number, tmp: number, limit: number): void;
+  set_clear(): void;
+  set_size(): number;
+  set_cap(): number;
+  set_overflow(): number;
+  add_lines(lines: number, offsets: number, n: number): number;
+  bloom_build(out: number, bytes: number, k: number): void;
+}
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or null when this runtime cannot compile it (no WebAssembly SIMD). */
+function kernelModule(): WasmModule | null {
+  if (compiled === undefined) {
+    try {
+      compiled = wasm === undefined ? null : new wasm.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+function instantiate(): KernelExports | null {
+  const m = kernelModule();
+  return m === null || wasm === undefined ? null : (new wasm.Instance(m).exports as KernelExports);
+}
+
+/** Grows `mem` to at least `bytes`; returns a view of all of it. */
+function ensure(mem: WasmMemory, bytes: number): Uint8Array {
+  const have = mem.buffer.byteLength;
+  if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
+  return new Uint8Array(mem.buffer);
+}
+
+/** Bit 4 of a `LevelWords.scan` answer: the line holds a '='. */
+export const LEVEL_SAW_EQUALS = 16;
+
+/**
+ * Loki's level-word scan (field-detection.ts) over one body at a time: `load` copies the body
+ * in, then `scan` answers for lines of that body.
+ */
+export class LevelWords {
+  readonly #k: KernelExports;
+  readonly #maxBytes: number;
+  #loaded: Uint8Array | null = null;
+
+  private constructor(k: KernelExports, maxBytes: number) {
+    this.#k = k;
+    this.#maxBytes = maxBytes;
+  }
+
+  /** A scanner for bodies of up to `maxBytes` (memory grows to fit and stays), or null without WebAssembly. */
+  static create(maxBytes: number): LevelWords | null {
+    const k = instantiate();
+    return k === null ? null : new LevelWords(k, maxBytes);
+  }
+
+  /** Copies `body` in for `scan`; false (nothing loaded) when it is larger than `maxBytes`. */
+  load(body: Uint8Array): boolean {
+    this.#loaded = null;
+    if (body.length > this.#maxBytes) return false;
+    ensure(this.#k.memory, DATA_BASE + body.length + SLACK).set(body, DATA_BASE);
+    this.#loaded = body;
+    return true;
+  }
+
+  /**
+   * The level word of the loaded body's line b[start, end) that starts first, as a LINE_LEVELS
+   * code, plus LEVEL_SAW_EQUALS when the line holds a '='. `b` must be the loaded body.
+   */
+  readonly scan = (b: Uint8Array, start: number, end: number): number => {
+    if (b !== this.#loaded || start < 0 || end > b.length || start > end) throw new Error('LevelWords.scan: not a line of the loaded body (bug)');
+    return this.#k.level(DATA_BASE + start, DATA_BASE + end);
+  };
+}
+
+/** Slots the token set starts with (as bloom.ts TokenHashSet). */
+const INITIAL_SLOTS = 1 << 12;
+/** A set grown past this many slots by a token-rich block starts small again for the next one. */
+const SCRATCH_KEEP_SLOTS = 1 << 17;
+
+/** Token bloom filters of blocks (bloom.ts `buildBlockBloom`), built in WebAssembly. */
+export class BlockBlooms {
+  readonly #k: KernelExports;
+  readonly #limit: number;
+  readonly #maxLineBytes: number;
+  /** Fixed regions: slots (room for the largest set), rehash scratch, the filter; then lines and offsets. */
+  readonly #slots: number;
+  readonly #tmp: number;
+  readonly #filter: number;
+  readonly #lines: number;
+
+  private constructor(k: KernelExports, limit: number, maxFilterBytes: number, maxLineBytes: number) {
+    this.#k = k;
+    this.#limit = limit;
+    this.#maxLineBytes = maxLineBytes;
+    // The set stays at most half full, so it never grows past 2·limit slots (rounded up to a power of two).
+    let maxCap = INITIAL_SLOTS;
+    while (maxCap < 2 * limit) maxCap *= 2;
+    this.#slots = DATA_BASE;
+    this.#tmp = this.#slots + maxCap * 4;
+    this.#filter = this.#tmp + (maxCap / 2) * 4;
+    this.#lines = this.#filter + maxFilterBytes;
+    ensure(k.memory, this.#lines);
+    k.set_init(this.#slots, INITIAL_SLOTS, this.#tmp, limit);
+  }
+
+  /**
+   * A builder for sets of up to `limit` distinct tokens, filters of up to `maxFilterBytes`, and
+   * blocks of up to `maxLineBytes` of lines; null without WebAssembly.
+   */
+  static create(limit: number, maxFilterBytes: number, maxLineBytes: number): BlockBlooms | null {
+    const k = instantiate();
+    return k === null ? null : new BlockBlooms(k, limit, maxFilterBytes, maxLineBytes);
+  }
+
+  /**
+   * The filter of lines[offsets[i], offsets[i+1]) for i < n: `bitsPerToken` bits per distinct
+   * token hash (at least one byte), `hashes` probes each. Null when the lines have more than
+   * `limit` distinct tokens; undefined when they are too large for this builder.
+   */
+  build(lines: Uint8Array, offsets: Int32Array, n: number, bitsPerToken: number, hashes: number): Buffer | null | undefined {
+    const used = n === 0 ? 0 : offsets[n]!;
+    if (used > this.#maxLineBytes || used > lines.length) return undefined;
+    const k = this.#k;
+    const offAt = this.#lines + ((used + SLACK + 3) & ~3);
+    const mem = ensure(k.memory, offAt + (n + 1) * 4);
+    mem.set(lines.subarray(0, used), this.#lines);
+    new Int32Array(mem.buffer, offAt, n + 1).set(offsets.subarray(0, n + 1));
+    k.set_clear();
+    // Keep the scratch set small for the next block, as bloom.ts does with its shared set.
+    if (k.set_cap() > SCRATCH_KEEP_SLOTS) k.set_init(this.#slots, INITIAL_SLOTS, this.#tmp, this.#limit);
+    if (k.add_lines(this.#lines, offAt, n) !== 0) return null;
+    const bytes = Math.max(1, Math.ceil((k.set_size() * bitsPerToken) / 8));
+    k.bloom_build(this.#filter, bytes, hashes);
+    return Buffer.from(new Uint8Array(k.memory.buffer, this.#filter, bytes));
+  }
+}

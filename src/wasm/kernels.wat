@@ -1,0 +1,304 @@
+;; Byte kernels of the ingest path, as WebAssembly (with SIMD): the level-word scan of
+;; `detected_level` and the token bloom filter of a block cut. Each answers exactly what its
+;; TypeScript reference answers (field-detection.ts `scanLevelWords`, bloom.ts
+;; `TokenHashSet` and `bloomFromSet`); src/wasm/kernels.test.ts compares them.
+;;
+;; Edit this file, then run `npm run wasm` to regenerate kernels.gen.ts. See README.md.
+;;
+;; Memory layout (the caller's data starts at DATA_BASE = 1024):
+;;     0 ..  255  1 for the bytes that may follow a level word (Loki's right word boundary)
+;;   256 ..  511  1 for token bytes [0-9A-Za-z]
+;;   512 ..  567  level words, lower case: trace debug fatal critical error warning info
+;; Every load of the level scan reads 16 bytes: the caller keeps 16 bytes of memory after its data.
+(module
+  (memory (export "memory") 1)
+
+  (data (i32.const 0x09) "\01\01")      ;; \t \n
+  (data (i32.const 0x20) "\01\01\01")   ;; space ! "
+  (data (i32.const 0x27) "\01\01\01")   ;; ' ( )
+  (data (i32.const 0x2c) "\01")         ;; ,
+  (data (i32.const 0x3a) "\01")         ;; :
+  (data (i32.const 0x3d) "\01")         ;; =
+  (data (i32.const 0x5b) "\01")         ;; [
+  (data (i32.const 0x5d) "\01")         ;; ]
+  (data (i32.const 0x7b) "\01\01\01")   ;; { | }
+  (data (i32.const 304) "\01\01\01\01\01\01\01\01\01\01")  ;; 256 + '0' .. '9'
+  (data (i32.const 321) "\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01")  ;; 256 + 'A' .. 'Z'
+  (data (i32.const 353) "\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01")  ;; 256 + 'a' .. 'z'
+  (data (i32.const 512) "trace\00\00\00debug\00\00\00fatal\00\00\00critical")
+  (data (i32.const 544) "error\00\00\00warning\00info")
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; Level words (Loki's detectLevelFromLogLine). Answers are LINE_LEVELS codes
+  ;; (0 unknown, 1 trace, 2 debug, 3 info, 4 warn, 5 error, 6 critical, 7 fatal).
+
+  ;; Whether the lower-case word at $w ($n bytes) is at $i, its first byte already matched,
+  ;; ending at $e or before a right boundary byte.
+  (func $word (param $i i32) (param $e i32) (param $w i32) (param $n i32) (result i32)
+    (local $k i32)
+    (if (i32.gt_u (i32.add (local.get $i) (local.get $n)) (local.get $e)) (then (return (i32.const 0))))
+    (local.set $k (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $k) (local.get $n)))
+        ;; Word bytes are lower-case letters: `| 0x20` folds exactly their upper case onto them.
+        (br_if $done
+          (i32.ne
+            (i32.or (i32.load8_u (i32.add (local.get $i) (local.get $k))) (i32.const 0x20))
+            (i32.load8_u (i32.add (local.get $w) (local.get $k)))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $next)))
+    (if (i32.lt_u (local.get $k) (local.get $n)) (then (return (i32.const 0))))
+    (if (i32.eq (i32.add (local.get $i) (local.get $n)) (local.get $e)) (then (return (i32.const 1))))
+    (i32.load8_u (i32.load8_u (i32.add (local.get $i) (local.get $n)))))
+
+  ;; The level word starting at $i (after a left boundary), or 0.
+  (func $match (param $i i32) (param $e i32) (result i32)
+    (local $c i32)
+    (local.set $c (i32.or (i32.load8_u (local.get $i)) (i32.const 0x20)))
+    (if (i32.eq (local.get $c) (i32.const 0x74))                     ;; t
+      (then (return (select (i32.const 1) (i32.const 0) (call $word (local.get $i) (local.get $e) (i32.const 512) (i32.const 5))))))
+    (if (i32.eq (local.get $c) (i32.const 0x64))                     ;; d
+      (then (return (select (i32.const 2) (i32.const 0) (call $word (local.get $i) (local.get $e) (i32.const 520) (i32.const 5))))))
+    (if (i32.eq (local.get $c) (i32.const 0x66))                     ;; f
+      (then (return (select (i32.const 7) (i32.const 0) (call $word (local.get $i) (local.get $e) (i32.const 528) (i32.const 5))))))
+    (if (i32.eq (local.get $c) (i32.const 0x63))                     ;; c
+      (then (return (select (i32.const 6) (i32.const 0) (call $word (local.get $i) (local.get $e) (i32.const 536) (i32.const 8))))))
+    (if (i32.eq (local.get $c) (i32.const 0x65))                     ;; e: error, err
+      (then (return (select (i32.const 5) (i32.const 0)
+        (i32.or
+          (call $word (local.get $i) (local.get $e) (i32.const 544) (i32.const 5))
+          (call $word (local.get $i) (local.get $e) (i32.const 544) (i32.const 3)))))))
+    (if (i32.eq (local.get $c) (i32.const 0x77))                     ;; w: warning, warn
+      (then (return (select (i32.const 4) (i32.const 0)
+        (i32.or
+          (call $word (local.get $i) (local.get $e) (i32.const 552) (i32.const 7))
+          (call $word (local.get $i) (local.get $e) (i32.const 552) (i32.const 4)))))))
+    (if (i32.eq (local.get $c) (i32.const 0x69))                     ;; i
+      (then (return (select (i32.const 3) (i32.const 0) (call $word (local.get $i) (local.get $e) (i32.const 560) (i32.const 4))))))
+    (i32.const 0))
+
+  ;; Bits of the bytes of a 16-byte chunk at $p that lie before $e.
+  (func $valid (param $p i32) (param $e i32) (result i32)
+    (local $rem i32)
+    (local.set $rem (i32.sub (local.get $e) (local.get $p)))
+    (if (result i32) (i32.ge_u (local.get $rem) (i32.const 16))
+      (then (i32.const 0xffff))
+      (else (i32.sub (i32.shl (i32.const 1) (local.get $rem)) (i32.const 1)))))
+
+  ;; 1 when a '=' is in [$p, $e).
+  (func $hasEq (param $p i32) (param $e i32) (result i32)
+    (block $none
+      (loop $chunk
+        (br_if $none (i32.ge_u (local.get $p) (local.get $e)))
+        (if (i32.and
+              (i8x16.bitmask (i8x16.eq (v128.load align=1 (local.get $p)) (v128.const i8x16 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d 0x3d)))
+              (call $valid (local.get $p) (local.get $e)))
+          (then (return (i32.const 1))))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $chunk)))
+    (i32.const 0))
+
+  ;; The level word of the line [$s, $e) that starts first, as a LINE_LEVELS code, plus 16
+  ;; when the line holds a '=' anywhere. A word starts at $s or after a left boundary byte
+  ;; (space \t \n [ ( { " ' = |) and is followed by a right boundary byte or the end.
+  ;; Sixteen bytes at a time: candidates are word-start letters after a boundary; only those
+  ;; are compared.
+  (func (export "level") (param $s i32) (param $e i32) (result i32)
+    (local $p i32) (local $v v128) (local $lo v128)
+    (local $starts i32) (local $bounds i32) (local $valid i32)
+    (local $carry i32) (local $eq i32) (local $cand i32) (local $code i32)
+    (local.set $carry (i32.const 1))
+    (local.set $p (local.get $s))
+    (block $out
+      (loop $chunk
+        (br_if $out (i32.ge_u (local.get $p) (local.get $e)))
+        (local.set $v (v128.load align=1 (local.get $p)))
+        (local.set $lo (v128.or (local.get $v) (v128.const i8x16 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20 0x20)))
+        ;; t d f c e w i, either case
+        (local.set $starts (i8x16.bitmask
+          (v128.or
+            (v128.or
+              (v128.or (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x74))) (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x64))))
+              (v128.or (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x66))) (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x63)))))
+            (v128.or
+              (v128.or (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x65))) (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x77))))
+              (i8x16.eq (local.get $lo) (i8x16.splat (i32.const 0x69)))))))
+        ;; left boundaries: space \t \n [ ( { " ' = |
+        (local.set $bounds (i8x16.bitmask
+          (v128.or
+            (v128.or
+              (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x20))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x09))))
+              (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x0a))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x5b)))))
+            (v128.or
+              (v128.or
+                (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x28))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x7b))))
+                (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x22))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x27)))))
+              (v128.or (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x3d))) (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x7c))))))))
+        (local.set $valid (call $valid (local.get $p) (local.get $e)))
+        (local.set $eq (i32.or (local.get $eq)
+          (i32.and (local.get $valid) (i8x16.bitmask (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x3d)))))))
+        (local.set $cand (i32.and (i32.and (local.get $starts) (local.get $valid))
+          (i32.or (i32.shl (local.get $bounds) (i32.const 1)) (local.get $carry))))
+        (local.set $carry (i32.and (i32.shr_u (local.get $bounds) (i32.const 15)) (i32.const 1)))
+        (block $none
+          (loop $cands
+            (br_if $none (i32.eqz (local.get $cand)))
+            (local.set $code (call $match (i32.add (local.get $p) (i32.ctz (local.get $cand))) (local.get $e)))
+            (if (local.get $code)
+              (then
+                (if (i32.eqz (local.get $eq))
+                  (then (local.set $eq (call $hasEq (i32.add (local.get $p) (i32.const 16)) (local.get $e)))))
+                (return (i32.or (local.get $code) (select (i32.const 16) (i32.const 0) (local.get $eq))))))
+            (local.set $cand (i32.and (local.get $cand) (i32.sub (local.get $cand) (i32.const 1))))
+            (br $cands)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $chunk)))
+    (select (i32.const 16) (i32.const 0) (local.get $eq)))
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; Token hash set and bloom filter (FORMAT.md "Token bloom filter").
+
+  ;; Open-addressing set of token hashes (0 = empty slot), at most half full.
+  (global $slots (mut i32) (i32.const 0))   ;; address of the slots
+  (global $cap (mut i32) (i32.const 0))     ;; slots, a power of two
+  (global $tmp (mut i32) (i32.const 0))     ;; rehash scratch
+  (global $size (mut i32) (i32.const 0))
+  (global $limit (mut i32) (i32.const 0))
+  (global $overflow (mut i32) (i32.const 0))
+
+  ;; An empty set of $cap slots at $slots (room for them to double until the set holds $limit
+  ;; hashes), with $tmp as rehash scratch (room for the largest cap before the last doubling).
+  (func (export "set_init") (param $slots i32) (param $cap i32) (param $tmp i32) (param $limit i32)
+    (global.set $slots (local.get $slots))
+    (global.set $cap (local.get $cap))
+    (global.set $tmp (local.get $tmp))
+    (global.set $limit (local.get $limit))
+    (global.set $size (i32.const 0))
+    (global.set $overflow (i32.const 0))
+    (memory.fill (local.get $slots) (i32.const 0) (i32.shl (local.get $cap) (i32.const 2))))
+
+  (func (export "set_clear")
+    (if (global.get $size)
+      (then (memory.fill (global.get $slots) (i32.const 0) (i32.shl (global.get $cap) (i32.const 2)))))
+    (global.set $size (i32.const 0))
+    (global.set $overflow (i32.const 0)))
+
+  (func (export "set_size") (result i32) (global.get $size))
+  (func (export "set_cap") (result i32) (global.get $cap))
+  (func (export "set_overflow") (result i32) (global.get $overflow))
+
+  ;; Doubles the slots and re-inserts every hash in slot order.
+  (func $grow
+    (local $old i32) (local $j i32) (local $h i32) (local $p i32) (local $mask i32)
+    (local.set $old (global.get $cap))
+    (memory.copy (global.get $tmp) (global.get $slots) (i32.shl (local.get $old) (i32.const 2)))
+    (global.set $cap (i32.shl (local.get $old) (i32.const 1)))
+    (memory.fill (global.get $slots) (i32.const 0) (i32.shl (global.get $cap) (i32.const 2)))
+    (local.set $mask (i32.sub (global.get $cap) (i32.const 1)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $j) (local.get $old)))
+        (local.set $h (i32.load (i32.add (global.get $tmp) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (local.get $h)
+          (then
+            (local.set $p (i32.and (local.get $h) (local.get $mask)))
+            (block $free
+              (loop $probe
+                (br_if $free (i32.eqz (i32.load (i32.add (global.get $slots) (i32.shl (local.get $p) (i32.const 2))))))
+                (local.set $p (i32.and (i32.add (local.get $p) (i32.const 1)) (local.get $mask)))
+                (br $probe)))
+            (i32.store (i32.add (global.get $slots) (i32.shl (local.get $p) (i32.const 2))) (local.get $h))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $next))))
+
+  ;; Adds hash $h (non-zero); 1 when the set is full ($limit hashes) and $h is new: overflow.
+  (func $insert (param $h i32) (result i32)
+    (local $p i32) (local $v i32) (local $mask i32) (local $at i32)
+    (local.set $mask (i32.sub (global.get $cap) (i32.const 1)))
+    (local.set $p (i32.and (local.get $h) (local.get $mask)))
+    (loop $probe
+      (local.set $at (i32.add (global.get $slots) (i32.shl (local.get $p) (i32.const 2))))
+      (local.set $v (i32.load (local.get $at)))
+      (if (i32.eq (local.get $v) (local.get $h)) (then (return (i32.const 0))))
+      (if (i32.eqz (local.get $v))
+        (then
+          (if (i32.ge_u (global.get $size) (global.get $limit))
+            (then
+              (global.set $overflow (i32.const 1))
+              (return (i32.const 1))))
+          (i32.store (local.get $at) (local.get $h))
+          (global.set $size (i32.add (global.get $size) (i32.const 1)))
+          (if (i32.gt_u (i32.shl (global.get $size) (i32.const 1)) (global.get $cap)) (then (call $grow)))
+          (return (i32.const 0))))
+      (local.set $p (i32.and (i32.add (local.get $p) (i32.const 1)) (local.get $mask)))
+      (br $probe))
+    (unreachable))
+
+  ;; Adds the hash of every token of lines [$lines + off[l], $lines + off[l+1]) for l < $n,
+  ;; where off is the int32 array at $offs. A token is a maximal run of [0-9A-Za-z]; its hash
+  ;; is FNV-1a finished with murmur3's fmix32, 0 mapped to 1. Returns the overflow flag.
+  (func (export "add_lines") (param $lines i32) (param $offs i32) (param $n i32) (result i32)
+    (local $l i32) (local $i i32) (local $end i32) (local $h i32) (local $o i32)
+    (if (global.get $overflow) (then (return (i32.const 1))))
+    (block $all
+      (loop $line
+        (br_if $all (i32.ge_u (local.get $l) (local.get $n)))
+        (local.set $o (i32.add (local.get $offs) (i32.shl (local.get $l) (i32.const 2))))
+        (local.set $i (i32.add (local.get $lines) (i32.load (local.get $o))))
+        (local.set $end (i32.add (local.get $lines) (i32.load offset=4 (local.get $o))))
+        (block $eol
+          (loop $token
+            (block $found
+              (loop $skip
+                (br_if $eol (i32.ge_u (local.get $i) (local.get $end)))
+                (br_if $found (i32.load8_u offset=256 (i32.load8_u (local.get $i))))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $skip)))
+            (local.set $h (i32.const 0x811c9dc5))
+            (loop $bytes
+              (local.set $h (i32.mul (i32.xor (local.get $h) (i32.load8_u (local.get $i))) (i32.const 16777619)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br_if $bytes
+                (i32.and
+                  (i32.lt_u (local.get $i) (local.get $end))
+                  (i32.load8_u offset=256 (i32.load8_u (local.get $i))))))
+            (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+            (local.set $h (i32.mul (local.get $h) (i32.const 0x85ebca6b)))
+            (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 13))))
+            (local.set $h (i32.mul (local.get $h) (i32.const 0xc2b2ae35)))
+            (local.set $h (i32.xor (local.get $h) (i32.shr_u (local.get $h) (i32.const 16))))
+            (if (i32.eqz (local.get $h)) (then (local.set $h (i32.const 1))))
+            (if (call $insert (local.get $h)) (then (return (i32.const 1))))
+            (br $token)))
+        (local.set $l (i32.add (local.get $l) (i32.const 1)))
+        (br $line)))
+    (i32.const 0))
+
+  ;; Writes the filter of the set's hashes ($bytes bytes at $out, $k probes per hash): bit
+  ;; floor(x·m / 2^32) for x = h + j·rotr(h, 17) (mod 2^32), j < $k, m = 8·$bytes.
+  (func (export "bloom_build") (param $out i32) (param $bytes i32) (param $k i32)
+    (local $j i32) (local $x i32) (local $delta i32) (local $q i32) (local $b i32) (local $m i64) (local $at i32)
+    (memory.fill (local.get $out) (i32.const 0) (local.get $bytes))
+    (local.set $m (i64.shl (i64.extend_i32_u (local.get $bytes)) (i64.const 3)))
+    (block $done
+      (loop $slot
+        (br_if $done (i32.ge_u (local.get $j) (global.get $cap)))
+        (local.set $x (i32.load (i32.add (global.get $slots) (i32.shl (local.get $j) (i32.const 2)))))
+        (if (local.get $x)
+          (then
+            (local.set $delta (i32.rotr (local.get $x) (i32.const 17)))
+            (local.set $q (i32.const 0))
+            (block $probes
+              (loop $probe
+                (br_if $probes (i32.ge_u (local.get $q) (local.get $k)))
+                (local.set $b (i32.wrap_i64 (i64.shr_u (i64.mul (i64.extend_i32_u (local.get $x)) (local.get $m)) (i64.const 32))))
+                (local.set $at (i32.add (local.get $out) (i32.shr_u (local.get $b) (i32.const 3))))
+                (i32.store8 (local.get $at)
+                  (i32.or (i32.load8_u (local.get $at)) (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 7)))))
+                (local.set $x (i32.add (local.get $x) (local.get $delta)))
+                (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                (br $probe)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $slot))))
+)
