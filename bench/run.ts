@@ -21,6 +21,7 @@ const ALL: Record<string, string[]> = {
   'scan-s3': ['scan-s3.ts', '1000000'],
   tail: ['tail.ts', '500', '4'],
   'field-detection': ['field-detection.ts'],
+  kernels: ['kernels.ts', '200000'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {
