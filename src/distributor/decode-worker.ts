@@ -30,7 +30,8 @@ const MAX_DETECTORS = 256;
  * labels or metadata); null when the body does not decode (the event loop reports why).
  */
 function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
-  const scan: LevelWordScan = words !== null && words.load(data) ? words.scan : scanLevelWords;
+  // The body is copied into WebAssembly memory on the first line that is read, if any is.
+  let scan: LevelWordScan | null = null;
   let out = new Uint8Array(1024);
   let n = 0;
   let skip = false;
@@ -46,7 +47,12 @@ function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
         out = next;
       }
       // Metadata may name the level itself: the event loop looks there first.
-      out[n++] = skip || hasMetadata ? LINE_LEVEL_NONE : lineLevelCode(d.fromLineAt(data, start, end, scan));
+      if (skip || hasMetadata) {
+        out[n++] = LINE_LEVEL_NONE;
+        return;
+      }
+      scan ??= words !== null && words.load(data) ? words.scan : scanLevelWords;
+      out[n++] = lineLevelCode(d.fromLineAt(data, start, end, scan));
     },
   });
   return ok ? out.slice(0, n) : null;
