@@ -53,6 +53,11 @@ class ProtoCursor {
   readonly levels: Uint8Array | null;
   /** Entries decoded so far. */
   entryIndex = 0;
+  /** Label strings given by a decode worker (see decodePushRequestProto), and streams decoded so far. */
+  labels: InternedLabels | null = null;
+  streamIndex = 0;
+  /** Some stream's interned label string was missing: the decode is done again without them. */
+  labelsMissing = false;
 
   constructor(buf: Buffer, levels: Uint8Array | null) {
     this.buf = buf;
@@ -187,9 +192,30 @@ function wrongWire(field: string, wire: number): InvalidError {
  * `levels`, when given, holds each entry's line level (`PushEntry.lineLevel`) in body order,
  * as a decode worker computed them from the same bytes; if their count does not match the
  * entries decoded, none is used.
+ *
+ * `labels`, when given, names each stream's label string in body order, as a decode worker
+ * read it from the same bytes (see `InternedLabels`): the strings are then not decoded again
+ * and every push of a stream carries the same string object. If the count of streams does
+ * not match, the body is decoded again without them.
  */
-export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null): PushRequest {
+export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null, labels: InternedLabels | null = null): PushRequest {
+  const req = decodeRequest(body, levels, labels);
+  return req !== null ? req : decodeRequest(body, levels, null)!;
+}
+
+/**
+ * Label strings of a body's streams given by a decode worker: `ids[k]` is the index in
+ * `table` of stream k's label string.
+ */
+export interface InternedLabels {
+  ids: Int32Array;
+  table: readonly string[];
+}
+
+/** The decode; null when `labels` does not fit the body's streams. */
+function decodeRequest(body: Buffer, levels: Uint8Array | null, labels: InternedLabels | null): PushRequest | null {
   const c = new ProtoCursor(body, levels);
+  c.labels = labels;
   const end = body.length;
   const streams: PushStream[] = [];
   while (c.pos < end) {
@@ -205,9 +231,10 @@ export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null =
       c.skip(wire, field, end, 0);
     }
   }
+  // The worker's walk and this decode disagree (cannot happen for a body this decode accepts,
+  // but never trust it): the labels are decoded again, every line is read again.
+  if (labels !== null && (c.streamIndex !== labels.ids.length || c.labelsMissing)) return null;
   if (levels !== null && c.entryIndex !== levels.length) {
-    // The worker's walk and this decode disagree on the entries (cannot happen for a body this
-    // decode accepts, but never trust it): every line is read again.
     for (const s of streams) for (const e of s.entries) e.lineLevel = LINE_LEVEL_NONE;
   }
   return { streams };
@@ -224,7 +251,7 @@ function decodeStream(c: ProtoCursor, end: number): PushStream {
       case 1: {
         if (wire !== WIRE_LEN) throw wrongWire('Labels', wire);
         const e = c.lenEnd(end);
-        labels = c.buf.toString('utf8', c.pos, e);
+        if (c.labels === null) labels = c.buf.toString('utf8', c.pos, e);
         c.pos = e;
         break;
       }
@@ -246,6 +273,15 @@ function decodeStream(c: ProtoCursor, end: number): PushStream {
     }
   }
   c.pos = end;
+  const interned = c.labels;
+  if (interned !== null) {
+    const k = c.streamIndex;
+    const id = k < interned.ids.length ? interned.ids[k]! : -1;
+    const s = id >= 0 ? interned.table[id] : undefined;
+    if (s === undefined) c.labelsMissing = true;
+    else labels = s;
+  }
+  c.streamIndex++;
   return { labels, labelsObject: null, entries };
 }
 

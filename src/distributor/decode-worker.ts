@@ -1,7 +1,8 @@
 /**
- * Worker thread body of PushDecoder (push-decoder.ts): snappy-decompresses a protobuf push body
- * and, when asked, reads the level of every line (`LevelDetector.fromLine`), so the event loop
- * only decodes the protobuf into entries. Input errors are answered, never thrown.
+ * Worker thread body of PushDecoder (push-decoder.ts): snappy-decompresses a protobuf push body,
+ * gives each stream's label string an id (so the event loop decodes a stream's labels once, not
+ * on every push) and, when asked, reads the level of every line (`LevelDetector.fromLine`). The
+ * event loop only decodes the protobuf into entries. Input errors are answered, never thrown.
  */
 import { parentPort } from 'node:worker_threads';
 import { InvalidError } from '../errors.js';
@@ -26,21 +27,63 @@ const detectors = new Map<number, LevelDetector>();
 const MAX_DETECTORS = 256;
 
 /**
- * One level code per entry in body order (LINE_LEVEL_NONE where the event loop decides from
- * labels or metadata); null when the body does not decode (the event loop reports why).
+ * Label strings seen by this worker, each with an id the event loop also knows (ids count up
+ * from 0 within an epoch). Bounded: past the job's `maxLabelStrings` the map starts over in a
+ * new epoch, and the event loop drops its table when it sees the epoch change.
  */
-function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
+const labelIds = new Map<string, number>();
+let labelsEpoch = 0;
+
+/** What one body's scan found. */
+interface BodyScan {
+  /** One level code per entry in body order (LINE_LEVEL_NONE where the event loop decides from labels or metadata); null when not asked. */
+  levels: Uint8Array | null;
+  /** Per stream in body order: the id of its label string. */
+  labelIds: Int32Array;
+  /** Label strings first seen in this body, in id order from `firstNewLabelId`. */
+  newLabels: string[];
+  firstNewLabelId: number;
+}
+
+/**
+ * Interns every stream's label string and, with a detector, reads every line's level; null
+ * when the body does not decode (the event loop reports why).
+ */
+function scanBody(data: Buffer, d: LevelDetector | undefined, maxLabelStrings: number): BodyScan | null {
+  if (labelIds.size >= maxLabelStrings) {
+    labelIds.clear();
+    labelsEpoch++;
+  }
+  const firstNewLabelId = labelIds.size;
+  const newLabels: string[] = [];
+  let ids = new Int32Array(256);
+  let streams = 0;
   // The body is copied into WebAssembly memory on the first line that is read, if any is.
   let scan: LevelWordScan | null = null;
-  let out = new Uint8Array(1024);
+  let out = d === undefined ? null : new Uint8Array(1024);
   let n = 0;
   let skip = false;
   const ok = scanPushLines(data, {
     stream(start, end) {
+      // Decoded as the event loop's decode would (utf8): the event loop uses this very string.
+      const labels = data.toString('utf8', start, end);
+      let id = labelIds.get(labels);
+      if (id === undefined) {
+        id = labelIds.size;
+        labelIds.set(labels, id);
+        newLabels.push(labels);
+      }
+      if (streams === ids.length) {
+        const next = new Int32Array(streams * 2);
+        next.set(ids);
+        ids = next;
+      }
+      ids[streams++] = id;
       // A level label decides for the whole stream: its lines need no reading.
-      skip = d.mayHaveLevelLabel(data.toString('latin1', start, end));
+      if (d !== undefined) skip = d.mayHaveLevelLabel(labels);
     },
     entry(start, end, hasMetadata) {
+      if (out === null) return;
       if (n === out.length) {
         const next = new Uint8Array(n * 2);
         next.set(out);
@@ -52,10 +95,15 @@ function lineLevels(data: Buffer, d: LevelDetector): Uint8Array | null {
         return;
       }
       scan ??= words !== null && words.load(data) ? words.scan : scanLevelWords;
-      out[n++] = lineLevelCode(d.fromLineAt(data, start, end, scan));
+      out[n++] = lineLevelCode(d!.fromLineAt(data, start, end, scan));
     },
   });
-  return ok ? out.slice(0, n) : null;
+  if (!ok) {
+    // Ids handed out for a body the event loop will reject are never sent: take them back.
+    for (const l of newLabels) labelIds.delete(l);
+    return null;
+  }
+  return { levels: out === null ? null : out.slice(0, n), labelIds: ids.slice(0, streams), newLabels, firstNewLabelId };
 }
 
 const port = parentPort;
@@ -73,10 +121,16 @@ port.on('message', (j: DecodeJob & { id: number }) => {
     // Transfer only memory we own outright (small buffers may sit in a shared pool).
     if (data.byteOffset !== 0 || data.buffer.byteLength !== data.byteLength) data = new Uint8Array(data);
     const d = j.levelsKey === 0 ? undefined : detectors.get(j.levelsKey);
-    const levels = d === undefined ? null : lineLevels(Buffer.from(data.buffer, data.byteOffset, data.byteLength), d);
+    const scanned = scanBody(Buffer.from(data.buffer, data.byteOffset, data.byteLength), d, j.maxLabelStrings);
     transfer.push(data.buffer as ArrayBuffer);
-    if (levels !== null) transfer.push(levels.buffer as ArrayBuffer);
-    reply = d === undefined && j.levelsKey !== 0 ? { id: j.id, data, levels, levelsUnknown: true } : { id: j.id, data, levels };
+    reply = { id: j.id, data, levels: null };
+    if (scanned !== null) {
+      reply.levels = scanned.levels;
+      if (scanned.levels !== null) transfer.push(scanned.levels.buffer as ArrayBuffer);
+      reply.labels = { epoch: labelsEpoch, ids: scanned.labelIds, firstNew: scanned.firstNewLabelId, newLabels: scanned.newLabels };
+      transfer.push(scanned.labelIds.buffer as ArrayBuffer);
+    }
+    if (d === undefined && j.levelsKey !== 0) reply.levelsUnknown = true;
   } catch (e) {
     reply = e instanceof InvalidError ? { id: j.id, invalid: e.message } : { id: j.id, error: (e as Error).message };
   }

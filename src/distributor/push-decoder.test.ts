@@ -155,6 +155,70 @@ describe('decodePushRequestProto with line levels', () => {
   });
 });
 
+describe('decodePushRequestProto with interned label strings', () => {
+  const raw = encodePushRaw([
+    { labels: '{a="1"}', entries: [{ tsNs: 1n, line: 'x' }] },
+    { labels: '{a="2"}', entries: [{ tsNs: 2n, line: 'y' }] },
+  ]);
+  const want = plain(decodePushRequestProto(raw));
+
+  it('takes each stream\'s string from the table instead of decoding it', () => {
+    // Table strings that differ from the body's bytes show which one was used.
+    const table = ['{t="2"}', '{t="1"}'];
+    const got = decodePushRequestProto(raw, null, { ids: Int32Array.of(1, 0), table });
+    expect(got.streams.map((s) => s.labels)).toEqual(['{t="1"}', '{t="2"}']);
+    expect(got.streams.map((s) => s.entries.map((e) => e.line.toString()))).toEqual([['x'], ['y']]);
+  });
+
+  it('decodes the strings itself when the ids do not fit the body', () => {
+    const table = ['{a="1"}', '{a="2"}'];
+    for (const ids of [Int32Array.of(0), Int32Array.of(0, 1, 1), Int32Array.of(0, 7), Int32Array.of(-1, 1)]) {
+      expect(plain(decodePushRequestProto(raw, null, { ids, table }))).toEqual(want);
+    }
+  });
+});
+
+describe('PushDecoder label interning', () => {
+  it('decodes streams seen in earlier pushes as the inline decoder does', async () => {
+    const d = new PushDecoder({ worker: true });
+    try {
+      const [a, b] = bodies(1000, 11);
+      const first = await d.decode(a!.body, 'application/x-protobuf', undefined, 0, null);
+      const second = await d.decode(b!.body, 'application/x-protobuf', undefined, 0, null);
+      expect(plain(first)).toEqual(plain(await decodePushBody(a!.body, 'application/x-protobuf', undefined, 0)));
+      expect(plain(second)).toEqual(plain(await decodePushBody(b!.body, 'application/x-protobuf', undefined, 0)));
+      // The second body's streams were interned by the first (their ids are reused).
+      const before = new Set(first.streams.map((s) => s.labels));
+      expect(second.streams.filter((s) => before.has(s.labels)).length).toBeGreaterThan(10);
+    } finally {
+      await d.close();
+    }
+  });
+
+  it('decodes correctly across many epochs when the worker may keep only a few strings', async () => {
+    const d = new PushDecoder({ worker: true, maxLabelStrings: 7 });
+    try {
+      const all = bodies(8000, 5);
+      const corrupt = Buffer.concat([all[0]!.body.subarray(0, 8), Buffer.alloc(all[0]!.body.length - 8, 0xff)]);
+      // Valid snappy, cut-off protobuf: the worker's scan fails after it met new label strings.
+      const raw = snappy.uncompressSync(all[1]!.body) as Buffer;
+      const truncated = snappy.compressSync(raw.subarray(0, raw.length - 2));
+      // Concurrent decodes, corrupt bodies among them: replies come back in order and every
+      // result matches the inline decode.
+      const got = await Promise.allSettled([corrupt, ...all.map((x) => x.body), truncated].map((body) => d.decode(body, 'application/x-protobuf', undefined, 0, levels)));
+      expect(got[0]!.status).toBe('rejected');
+      expect(got[got.length - 1]!.status).toBe('rejected');
+      for (let i = 0; i < all.length; i++) {
+        const r = got[i + 1]!;
+        expect(r.status).toBe('fulfilled');
+        expect(plain((r as PromiseFulfilledResult<PushRequest>).value)).toEqual(plain(await decodePushBody(all[i]!.body, 'application/x-protobuf', undefined, 0)));
+      }
+    } finally {
+      await d.close();
+    }
+  });
+});
+
 describe('PushDecoder level options', () => {
   it('keeps each tenant\'s options apart, even when the first body sent with them is corrupt', async () => {
     const d = new PushDecoder({ worker: true });

@@ -1,7 +1,9 @@
 /**
  * Decodes push bodies, moving the per-byte work of protobuf+snappy bodies — decompression and
  * reading each line's level for `detected_level` — to a worker thread. The event loop, which
- * is what limits ingestion, keeps only the protobuf decode into entries (see ADR 0012).
+ * is what limits ingestion, keeps only the protobuf decode into entries (see ADR 0012). The
+ * worker also interns label strings: the event loop gets the same string object for a stream
+ * on every push, so it neither decodes it again nor hashes it again in the maps keyed by it.
  *
  * Answers are those of `decodePushBody`: same entries, same errors. Small bodies, JSON, gzip
  * and deflate are decoded inline; so is everything once the worker is unavailable.
@@ -10,7 +12,7 @@ import { InvalidError } from '../errors.js';
 import type { PushRequest } from '../model/stream.js';
 import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
 import { checkSnappyLength, decodePushBody, parseMediaType } from './decode.js';
-import { decodePushRequestProto } from './decode-proto.js';
+import { decodePushRequestProto, type InternedLabels } from './decode-proto.js';
 
 /** Bodies smaller than this are decoded inline: the thread hop would cost more than it saves. */
 export const WORKER_MIN_BODY_BYTES = 16 * 1024;
@@ -28,12 +30,28 @@ export interface DecodeJob {
   levelsKey: number;
   /** The options of `levelsKey`, on the first job that uses it (messages arrive in order). */
   options: LineLevelOptions | null;
+  /** How many label strings the worker keeps ids for before it starts over (a new epoch). */
+  maxLabelStrings: number;
+}
+
+/**
+ * The label strings of a body's streams as ids the worker hands out: `ids[k]` for stream k,
+ * and the strings first seen in this body (ids `firstNew`, `firstNew + 1`, …). Ids are valid
+ * within an epoch; a new epoch starts the table over.
+ */
+export interface LabelIds {
+  epoch: number;
+  ids: Int32Array;
+  firstNew: number;
+  newLabels: string[];
 }
 
 /** The worker's answer: the decompressed body and line levels, or why the input is invalid. */
 export interface DecodeReply extends WorkerReply {
   data?: Uint8Array;
   levels?: Uint8Array | null;
+  /** Absent when the worker's scan found the body malformed. */
+  labels?: LabelIds;
   /** InvalidError message (corrupt snappy data). */
   invalid?: string;
   /** The worker no longer knows the job's level options: send them again. */
@@ -45,9 +63,21 @@ export class PushDecoder {
   /** Keys of the level options the worker knows, by fields array and depth (the array is the tenant limits' own). */
   readonly #keys = new WeakMap<readonly string[], Map<number, number>>();
   #nextKey = 1;
+  /**
+   * Label strings by the worker's ids, so each stream's string is decoded (and hashed by the
+   * caches keyed by it) once, not on every push; per-stream work is most of the push path's.
+   */
+  #labels: string[] = [];
+  #labelsEpoch = -1;
 
-  /** `worker` false decodes everything inline. */
-  constructor(opts: { worker: boolean }) {
+  readonly #maxLabelStrings: number;
+
+  /**
+   * `worker` false decodes everything inline. `maxLabelStrings` bounds the label strings
+   * interned by the worker and kept here (default 100k, as Loki's label cache).
+   */
+  constructor(opts: { worker: boolean; maxLabelStrings?: number }) {
+    this.#maxLabelStrings = Math.max(1, opts.maxLabelStrings ?? 100_000);
     this.#channel = opts.worker ? new WorkerChannel<DecodeReply>(new URL('./decode-worker', import.meta.url), import.meta.url, 'push decoder') : null;
   }
 
@@ -80,15 +110,29 @@ export class PushDecoder {
     }
     let r: DecodeReply;
     try {
-      r = await ch.call({ body: own, levelsKey, options } satisfies DecodeJob, [own.buffer]);
+      r = await ch.call({ body: own, levelsKey, options, maxLabelStrings: this.#maxLabelStrings } satisfies DecodeJob, [own.buffer]);
     } catch {
       return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
     }
     // Forget an evicted key, so the next body registers the options again.
     if (r.levelsUnknown === true && levels !== null) this.#keys.get(levels.fields)?.delete(levels.maxDepth);
+    // Taken in before anything can fail: later bodies may use these ids.
+    const interned = r.labels === undefined ? null : this.#intern(r.labels);
     if (r.invalid !== undefined) throw new InvalidError(r.invalid);
     const d = r.data!;
-    return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null);
+    return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null, interned);
+  }
+
+  /** Adds a reply's new label strings to the table; the ids of its streams, or null if they are from an older epoch. */
+  #intern(l: LabelIds): InternedLabels | null {
+    if (l.epoch < this.#labelsEpoch) return null;
+    if (l.epoch > this.#labelsEpoch) {
+      this.#labels = [];
+      this.#labelsEpoch = l.epoch;
+    }
+    const t = this.#labels;
+    for (let i = 0; i < l.newLabels.length; i++) t[l.firstNew + i] = l.newLabels[i]!;
+    return { ids: l.ids, table: t };
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@
  * (for kill -9 and restart tests). Everything listens on 127.0.0.1 with a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -11,8 +11,28 @@ import { App } from '../../src/app/app.js';
 import { loadConfig } from '../../src/config/config.js';
 import { REPO_ROOT, toStreams, type GenEntry } from './genlogs.js';
 
+/** Directories made by tempDir in this process, removed when it exits. */
+const tempDirs: string[] = [];
+
+/**
+ * A fresh directory under the OS temp dir, removed when this process exits (tests and
+ * benchmarks write hundreds of MB each; leaving them filled the disk of a dev machine).
+ */
 export function tempDir(prefix = 'silt-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  if (tempDirs.length === 0) process.on('exit', removeTempDirs);
+  tempDirs.push(dir);
+  return dir;
+}
+
+function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Best effort: a child process may still hold files open on exit.
+    }
+  }
 }
 
 /** Base flags for a test instance rooted at `dir` (HTTP and gRPC on 127.0.0.1, free ports). */
