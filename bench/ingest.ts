@@ -82,7 +82,8 @@ console.log(
     // Taken by the hypervisor: on a shared host the two cores are not always ours.
     machine_steal_cores: Number((steal / sec).toFixed(2)),
     server_threads_cores: threads,
-    // The WAL has one writer: the share of the run it spent writing and in fdatasync, and WAL bytes per byte of line text.
+    // The WAL has one writer: the share of the run it spent writing and in fdatasync (under fsync always
+    // the sync is inside the O_DSYNC write), and WAL bytes per byte of line text.
     wal_write_busy: Number((walWrite / sec).toFixed(2)),
     wal_fsync_busy: Number((walFsync / sec).toFixed(2)),
     wal_bytes_per_text_byte: Number((walBytes / measuredBytes).toFixed(2)),

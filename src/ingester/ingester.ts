@@ -160,9 +160,9 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     };
     counter('silt_ingester_wal_records_logged_total', 'Records (one per push) written to WAL segments.', (s) => s.records);
     counter('silt_ingester_wal_logged_bytes_total', 'Bytes written to WAL segments.', (s) => s.bytesWritten);
-    counter('silt_ingester_wal_fsyncs_total', 'fdatasync calls on WAL segments.', (s) => s.fsyncs);
+    counter('silt_ingester_wal_fsyncs_total', 'Syncs of WAL segments: fdatasync calls, and under fsync policy always each durable (O_DSYNC) write.', (s) => s.fsyncs);
     counter('silt_ingester_wal_write_seconds_total', 'Time the WAL writer spent writing segments (it writes one batch at a time).', (s) => s.writeMs / 1000);
-    counter('silt_ingester_wal_fsync_seconds_total', 'Time the WAL writer spent in fdatasync of segments.', (s) => s.fsyncMs / 1000);
+    counter('silt_ingester_wal_fsync_seconds_total', 'Time the WAL writer spent in fdatasync of segments (under fsync policy always the sync is inside the write time).', (s) => s.fsyncMs / 1000);
     counter('silt_ingester_wal_write_failures_total', 'Failed WAL segment writes or fsyncs.', (s) => s.writeErrors);
     const wal = (): Wal | null => this.wal;
     new Gauge({

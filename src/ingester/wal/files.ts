@@ -82,7 +82,7 @@ export async function listWalDir(dir: string): Promise<WalListing> {
 }
 
 /** Opens a file with the given flags (e.g. 'w' = create/truncate, write only). */
-export function openFd(p: string, flags: string): Promise<number> {
+export function openFd(p: string, flags: string | number): Promise<number> {
   return new Promise((resolve, reject) => {
     fs.open(p, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd)));
   });

@@ -253,10 +253,15 @@ describe('Wal', () => {
     // A failed batch may have held dictionary definitions: appends move on to a new segment.
     const seg2 = path.join(dir, '00000002');
     expect(seg).toBe(path.join(dir, '00000001'));
-    const sync = vi.spyOn(fs, 'fdatasync').mockImplementationOnce(((_fd: number, cb: (e: NodeJS.ErrnoException) => void) => {
-      process.nextTick(() => cb(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' })));
-    }) as unknown as typeof fs.fdatasync);
+    // Under 'always' segments are written with O_DSYNC: a failed sync is reported by the write.
+    let failedRecords = 0;
+    const sync = vi.spyOn(fs, 'write').mockImplementation(((fd: number, buf: Buffer, off: number, len: number, pos: number, cb: (e: NodeJS.ErrnoException | null, n: number) => void) => {
+      // The new segment's header (at 0) lands; its first records do not.
+      if (pos === 0 || failedRecords++ > 0) return realWrite(fd, buf, off, len, pos, cb);
+      process.nextTick(() => cb(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }), 0));
+    }) as unknown as typeof fs.write);
     await expect(wal.append('t', rec('t', 'lost 3').streams)).rejects.toThrow(new RegExp(`${seg2}.*EIO`));
+    expect(failedRecords).toBe(1);
     sync.mockRestore();
 
     await wal.append('t', rec('t', 'after').streams);
