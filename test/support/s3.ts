@@ -37,6 +37,8 @@ export interface S3rverServer extends S3Server {
    */
   pause(): void;
   resume(): void;
+  /** The s3rver process id (it changes on restart), for benchmarks that measure its CPU. */
+  readonly pid: number;
 }
 
 /** Silt flags pointing storage at `s`. */
@@ -114,6 +116,9 @@ export async function startS3rver(opts: { bucket?: string } = {}): Promise<S3rve
     stop: () => kill(cur.proc),
     pause: () => void cur.proc.kill('SIGSTOP'),
     resume: () => void cur.proc.kill('SIGCONT'),
+    get pid() {
+      return cur.proc.pid ?? 0;
+    },
     restart: async () => {
       await kill(cur.proc);
       // The port was ours a moment ago; retry briefly in case the OS has not released it.
