@@ -107,8 +107,12 @@ export interface WalSnapshotTenant {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
-/** Segment open flags under fsync 'always': each write returns once its data is on disk, as after an fdatasync. */
-const DSYNC_WRITE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DSYNC;
+/**
+ * Segment open flags under fsync 'always': each write returns once its data is on disk, as after
+ * an fdatasync. Null where the platform has no O_DSYNC: writes are then followed by fdatasync.
+ */
+const DSYNC_WRITE_FLAGS: number | null =
+  typeof fs.constants.O_DSYNC === 'number' ? fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_TRUNC | fs.constants.O_DSYNC : null;
 const noop = (): void => undefined;
 
 /** Records queued for one write(+fdatasync). All appends in a batch share its promise. */
@@ -512,11 +516,14 @@ export class Wal {
         const ms = performance.now() - t0;
         this.writeMs += ms;
         this.fileOffset = startOff + len;
-        if (this.cfg.fsync === 'always') {
+        if (this.cfg.fsync === 'always' && DSYNC_WRITE_FLAGS !== null) {
           // Opened with O_DSYNC: the write was also the fdatasync.
           this.fsyncs++;
           this.lastFsyncMs = ms;
-        } else this.fileDirty = true;
+        } else {
+          this.fileDirty = true;
+          if (this.cfg.fsync === 'always') await this.syncFile();
+        }
       } catch (e) {
         // Roll back so the next batch overwrites the failed bytes (possibly a torn record, or
         // pages whose writeback failed and can no longer be trusted after a failed fsync).
@@ -549,7 +556,7 @@ export class Wal {
     if (this.fd !== null) await this.closeFile(true);
     // Under 'always' every write is durable when it returns (O_DSYNC): one system call and one
     // completion on the event loop per group commit instead of a write and then an fdatasync.
-    const fd = await openFd(path, this.cfg.fsync === 'always' ? DSYNC_WRITE_FLAGS : 'w');
+    const fd = await openFd(path, this.cfg.fsync === 'always' && DSYNC_WRITE_FLAGS !== null ? DSYNC_WRITE_FLAGS : 'w');
     try {
       await writeAll(fd, fileHeader(SEGMENT_MAGIC), 0, FILE_HEADER_BYTES, 0);
       // The new name must survive power loss before anything in the file is acknowledged.
