@@ -6,7 +6,7 @@
  * Usage: npx tsx bench/ingest-s3.ts [lines=2000000] [targetMBps=50] [streams=100] [concurrency=8]
  */
 import { startS3rver, s3Flags } from '../test/support/s3.js';
-import { cpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { cpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED, threadCpuSeconds, threadCores, machineIdleSeconds } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 2_000_000);
 const targetMBps = Number(process.argv[3] ?? 50);
@@ -52,6 +52,8 @@ let next = 0;
 const cpu0 = cpuSeconds(pid);
 // s3rver runs on the same two cores: what it uses is not available to the server.
 const s3cpu0 = cpuSeconds(s3.pid);
+const threads0 = threadCpuSeconds(pid);
+const idle0 = machineIdleSeconds();
 const t0 = performance.now();
 let late = 0;
 await Promise.all(
@@ -72,6 +74,8 @@ await Promise.all(
 const pushSec = (performance.now() - t0) / 1000;
 const cpu = cpuSeconds(pid) - cpu0;
 const s3cpu = cpuSeconds(s3.pid) - s3cpu0;
+const threads = threadCores(threads0, threadCpuSeconds(pid), pushSec);
+const idle = machineIdleSeconds() - idle0;
 const atEnd = await unflushed();
 // Drain: closed chunks still queued when pushing stopped.
 const tDrain = performance.now();
@@ -103,6 +107,8 @@ console.log(
     s3_requests: final.s3Requests,
     server_cpu_cores: Number((cpu / pushSec).toFixed(2)),
     s3rver_cpu_cores: Number((s3cpu / pushSec).toFixed(2)),
+    server_threads_cores: threads,
+    machine_idle_cores: Number((idle / pushSec).toFixed(2)),
     server_rss_mb: Math.round(rssBytes(pid) / 1e6),
   }),
 );
