@@ -158,3 +158,15 @@ export class UnauthorizedError extends SiltError {
     this.name = 'UnauthorizedError';
   }
 }
+
+/** Loki's text for a query cut off by its timeout (pkg/util/server/error.go, ErrDeadlineExceeded). */
+export const QUERY_TIMEOUT_MESSAGE =
+  'request timed out, decrease the duration of the request or add more label matchers (prefer exact match over regex match) to reduce the amount of data processed';
+
+/** A query ran past `querier.query_timeout`. HTTP 504, as Loki. */
+export class QueryTimeoutError extends SiltError {
+  constructor() {
+    super('timeout', QUERY_TIMEOUT_MESSAGE);
+    this.name = 'QueryTimeoutError';
+  }
+}

@@ -3,9 +3,11 @@
  * outage during ingest: pushes are still acknowledged (WAL), flushes fail and are retried with
  * backoff, queries that need storage fail fast with 503, and once S3 is back every entry
  * reaches the bucket, as a second Silt that sees only the bucket confirms. A frozen (SIGSTOP)
- * server shows the same for an S3 that accepts connections but never answers.
+ * server shows the same for an S3 that accepts connections but never answers, and a query
+ * against it ends at `querier.query_timeout` with Loki's 504.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { QUERY_TIMEOUT_MESSAGE } from '../src/errors.js';
 import { S3ObjectClient } from '../src/storage/index.js';
 import { s3Flags, startS3rver, type S3rverServer } from './support/s3.js';
 import { NO_INGEST_ENRICHMENT, startChild, startInProcess, tempDir, type InProcess } from './support/silt.js';
@@ -125,6 +127,33 @@ describe('Silt on S3 (s3rver)', () => {
     await silt.app.ingester!.flushNow();
     const all = [...expected('first', 300), ...expected('second', 300), ...expected('third', 90)].sort();
     expect((await lines(silt.url)).lines).toEqual(all);
+  });
+
+  it('cuts queries off at querier.query_timeout with Loki\'s 504 while S3 hangs', async () => {
+    // S3 requests would wait 20 s for an answer; the query budget is 300 ms.
+    const q = await startInProcess(tempDir(), [...flags(), '-target=querier', '-s3.http.response-header-timeout=20s', '-querier.query-timeout=300ms']);
+    s3.pause();
+    try {
+      const t0 = Date.now();
+      const log = await lines(q.url);
+      expect(log.status).toBe(504);
+      expect(log.body.trim()).toBe(QUERY_TIMEOUT_MESSAGE);
+      const p = new URLSearchParams({ query: 'sum(count_over_time({job="s3test"}[1m]))', start: String(NOW_NS - 3_600_000_000_000n), end: String(NOW_NS), step: '60' });
+      const metricQuery = await fetch(`${q.url}/loki/api/v1/query_range?${p}`);
+      const metricBody = await metricQuery.text();
+      expect(metricQuery.status, metricBody).toBe(504);
+      expect(metricBody.trim()).toBe(QUERY_TIMEOUT_MESSAGE);
+      expect(Date.now() - t0).toBeLessThan(5_000);
+    } finally {
+      s3.resume();
+    }
+    // Once S3 answers, the same querier serves everything within its budget.
+    try {
+      const all = [...expected('first', 300), ...expected('second', 300), ...expected('third', 90)].sort();
+      expect((await lines(q.url)).lines).toEqual(all);
+    } finally {
+      await q.stop();
+    }
   });
 
   it('keeps what it acknowledged across a crash while S3 is down (the WAL replays it)', async () => {

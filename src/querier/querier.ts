@@ -10,6 +10,7 @@ import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
+import { Deadline } from './deadline.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { DEFAULT_MAX_POINTS, evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
@@ -132,6 +133,20 @@ export class Querier {
 
   /** Evaluates a log query: stream selector, line filters and every pipeline stage. */
   async logQuery(req: LogQueryRequest): Promise<LogQueryResult> {
+    const deadline = this.deadline();
+    try {
+      return await this.#logQuery(req, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** The query's time budget, `querier.query_timeout` from now. */
+  protected deadline(): Deadline {
+    return new Deadline(this.deps.cfg.query_timeout, this.now);
+  }
+
+  async #logQuery(req: LogQueryRequest, deadline: Deadline): Promise<LogQueryResult> {
     const t0 = performance.now();
     const expr = parseExpr(req.query);
     if (expr.kind !== 'logSelector') throw new InvalidError('a metric query cannot be evaluated as a log query');
@@ -171,7 +186,7 @@ export class Querier {
       stats.bytesProcessed += m.uncompressedBytes;
       stats.linesProcessed += m.entries;
     };
-    const deletes = this.deps.deletes ? await this.deps.deletes(req.tenant) : null;
+    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(req.tenant)) : null;
     const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
       const sp = streamPipeline(labels);
       const deleter = deletes === null ? null : deletes.forStream(labels);
@@ -211,7 +226,8 @@ export class Querier {
       }
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
-    const { series, refs } = await this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers);
+    deadline.check();
+    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers));
     refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
     // Fetches run up to max_concurrent ahead of the chunk being scanned, so object-store
     // latency overlaps with decompression and search.
@@ -240,7 +256,7 @@ export class Querier {
       }
       prefetch(i + conc);
       // Started now if the prefetch skipped it when it looked unwanted earlier.
-      let got = await (inflight.get(i) ?? fetchOne(ref));
+      let got = await deadline.wait(inflight.get(i) ?? fetchOne(ref));
       inflight.delete(i);
       if (got instanceof Error) throw got;
       const labels = series.get(ref.fingerprint);
@@ -250,7 +266,7 @@ export class Querier {
           stats.chunksSkipped++;
           continue;
         }
-        got = await this.deps.store.getChunk(ref);
+        got = await deadline.wait(this.deps.store.getChunk(ref));
       }
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.length;
@@ -277,9 +293,14 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs);
-    const data = await this.evaluate(req, source, lim.max_query_series);
-    return { data, stats: source.stats, execMs: performance.now() - t0 };
+    const deadline = this.deadline();
+    try {
+      const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, deadline);
+      const data = await this.evaluate(req, source, lim.max_query_series);
+      return { data, stats: source.stats, execMs: performance.now() - t0 };
+    } finally {
+      deadline.dispose();
+    }
   }
 
   /**
@@ -291,9 +312,10 @@ export class Querier {
   }
 
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
-  protected async entrySource(tenant: string, endNs: bigint): Promise<QuerierEntrySource> {
-    const deletes = this.deps.deletes ? await this.deps.deletes(tenant) : null;
-    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes);
+  protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline | null = null): Promise<QuerierEntrySource> {
+    const pending = this.deps.deletes ? this.deps.deletes(tenant) : null;
+    const deletes = pending === null ? null : await (deadline === null ? pending : deadline.wait(pending));
+    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline);
   }
 
   /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */
