@@ -469,6 +469,7 @@ export class Wal {
       }
       this.queue.splice(i, 1);
       q.reject(e);
+      this.recycle(q.w);
     }
     if (this.dictSeq === failed.seq) this.dropDict();
   }
@@ -543,11 +544,15 @@ export class Wal {
       b.reject(err);
       this.poison(b, err);
     } finally {
-      const w = b.w;
-      if (w.buf.length <= BATCH_BUFFER_KEEP_BYTES && this.pool.length < 4) {
-        w.reset();
-        this.pool.push(w);
-      }
+      this.recycle(b.w);
+    }
+  }
+
+  /** Keeps a written (or failed) batch's buffer for a later batch, if it is not oversized and the pool has room. */
+  private recycle(w: ByteWriter): void {
+    if (w.buf.length <= BATCH_BUFFER_KEEP_BYTES && this.pool.length < 4) {
+      w.reset();
+      this.pool.push(w);
     }
   }
 
