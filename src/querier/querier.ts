@@ -146,6 +146,16 @@ export class Querier {
     return new Deadline(this.deps.cfg.query_timeout, this.now);
   }
 
+  /** `p` within one query's time budget. */
+  protected async bounded<T>(p: Promise<T>): Promise<T> {
+    const deadline = this.deadline();
+    try {
+      return await deadline.wait(p);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
   async #logQuery(req: LogQueryRequest, deadline: Deadline): Promise<LogQueryResult> {
     const t0 = performance.now();
     const expr = parseExpr(req.query);
@@ -342,14 +352,14 @@ export class Querier {
 
   async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const names = new Set(await this.deps.store.labelNames(tenant, startNs, endNs, m));
+    const names = new Set(await this.bounded(this.deps.store.labelNames(tenant, startNs, endNs, m)));
     if (this.useIngester(endNs)) for (const n of this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
     return [...names].sort();
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const values = new Set(await this.deps.store.labelValues(tenant, name, startNs, endNs, m));
+    const values = new Set(await this.bounded(this.deps.store.labelValues(tenant, name, startNs, endNs, m)));
     if (this.useIngester(endNs)) for (const v of this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
     return [...values].sort();
   }
@@ -358,9 +368,14 @@ export class Querier {
   async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint): Promise<Labels[]> {
     const out = new Map<string, Labels>();
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
-    for (const m of sets) {
-      for (const s of await this.deps.store.series(tenant, startNs, endNs, m)) out.set(labelsToString(s.labels), s.labels);
-      if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
+    const deadline = this.deadline();
+    try {
+      for (const m of sets) {
+        for (const s of await deadline.wait(this.deps.store.series(tenant, startNs, endNs, m))) out.set(labelsToString(s.labels), s.labels);
+        if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
+      }
+    } finally {
+      deadline.dispose();
     }
     return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
   }
@@ -368,9 +383,18 @@ export class Querier {
   /** Loki's /index/stats: stored chunks plus what is only in memory. */
   async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
     const m = this.selector(query);
-    const st = await this.deps.store.stats(tenant, startNs, endNs, m);
+    const deadline = this.deadline();
+    try {
+      return await this.#indexStats(tenant, m, startNs, endNs, deadline);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
+    const st = await deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m));
     if (this.useIngester(endNs)) {
-      const stored = new Set((await this.deps.store.series(tenant, startNs, endNs, m)).map((s) => labelsToString(s.labels)));
+      const stored = new Set((await deadline.wait(this.deps.store.series(tenant, startNs, endNs, m))).map((s) => labelsToString(s.labels)));
       for (const s of this.deps.ingester!.selectStreams(tenant, m, startNs, endNs)) {
         if (!stored.has(s.labelsString)) st.streams++;
         for (const c of s.chunks) {
