@@ -156,7 +156,7 @@ describe('Silt on S3 (s3rver)', () => {
     try {
       const all = [...expected('first', 300), ...expected('second', 300), ...expected('third', 90)].sort();
       expect((await lines(q.url)).lines).toEqual(all);
-      const values = await (await fetch(`${q.url}/loki/api/v1/label/app/values?start=${NOW_NS - 3_600_000_000_000n}&end=${NOW_NS}`)).json();
+      const values = (await (await fetch(`${q.url}/loki/api/v1/label/app/values?start=${NOW_NS - 3_600_000_000_000n}&end=${NOW_NS}`)).json()) as { data: string[] };
       expect(values.data).toEqual(['a', 'b', 'c']);
     } finally {
       await q.stop();
