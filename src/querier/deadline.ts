@@ -38,9 +38,22 @@ export class Deadline {
     return Promise.race([p, this.#expired]);
   }
 
+  /** Runs `fn` within a budget of `timeoutMs`, then stops the budget's timer. */
+  static async run<T>(timeoutMs: number, now: () => number, fn: (d: Deadline) => Promise<T>): Promise<T> {
+    const d = new Deadline(timeoutMs, now);
+    try {
+      return await fn(d);
+    } finally {
+      d.dispose();
+    }
+  }
+
   /** Stops the timer (the query is over). */
   dispose(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
 }
+
+/** No budget: `wait` returns its promise as is, `check` never throws. */
+export const NO_DEADLINE = new Deadline(0, () => 0);

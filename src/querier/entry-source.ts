@@ -7,7 +7,7 @@ import type { Labels } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
 import type { BlockCache } from './block-cache.js';
 import type { Store } from './querier.js';
-import type { Deadline } from './deadline.js';
+import { NO_DEADLINE, type Deadline } from './deadline.js';
 import { blockRange, ScanContext, ScanStats, type BlockFilter, type TenantDeletes } from './scan.js';
 
 /**
@@ -28,8 +28,8 @@ export class QuerierEntrySource implements EntrySource {
     private readonly blocks: BlockCache | null = null,
     /** Delete requests applied at query time (null: none). */
     private readonly deletes: TenantDeletes | null = null,
-    /** The query's time budget (null: none). */
-    private readonly deadline: Deadline | null = null,
+    /** The query's time budget. */
+    private readonly deadline: Deadline = NO_DEADLINE,
   ) {}
 
   async scan(selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<void> {
@@ -84,9 +84,7 @@ export class QuerierEntrySource implements EntrySource {
         for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null, null);
       }
     }
-    const dl = this.deadline;
-    const wait = <T>(p: Promise<T>): Promise<T> => (dl === null ? p : dl.wait(p));
-    const { series, refs } = await wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers));
+    const { series, refs } = await this.deadline.wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers));
     const byIndex = required.length > 0;
     const candidate = (idx: ChunkIndex, b: number): boolean => {
       const m = idx.blockMetas()[b]!;
@@ -123,7 +121,7 @@ export class QuerierEntrySource implements EntrySource {
     for (let i = 0; i < refs.length; i++) {
       if (i + conc < refs.length) inflight.push(prepare(refs[i + conc]!));
       const ref = refs[i]!;
-      const got = await wait(inflight[i]!);
+      const got = await this.deadline.wait(inflight[i]!);
       delete inflight[i];
       if (got instanceof Error) throw got;
       const labels = series.get(ref.fingerprint);

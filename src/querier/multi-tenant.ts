@@ -111,21 +111,18 @@ export class MultiTenantQuerier extends Querier {
     const sources = new Map<string, QuerierEntrySource>();
     // The smallest positive limit of the tenants applies to the merged answer.
     let maxSeries = 0;
-    const deadline = this.deadline();
-    try {
+    return this.withDeadline(async (d) => {
       for (const tenant of ids) {
         this.checkRange(tenant, req.startNs, req.endNs);
         const m = this.deps.limits(tenant).max_query_series;
         if (m > 0 && (maxSeries === 0 || m < maxSeries)) maxSeries = m;
-        sources.set(tenant, await this.entrySource(tenant, req.endNs, deadline));
+        sources.set(tenant, await this.entrySource(tenant, req.endNs, d));
       }
       const data = await this.evaluate(req, new MultiTenantEntrySource(sources), maxSeries);
       const stats = new ScanStats();
       for (const s of sources.values()) addStats(stats, s.stats);
       return { data, stats, execMs: performance.now() - t0 };
-    } finally {
-      deadline.dispose();
-    }
+    });
   }
 
   /** The tenants a label/series selector keeps, and the selector to send them (undefined: none). */

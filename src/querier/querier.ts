@@ -10,7 +10,7 @@ import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
-import { Deadline } from './deadline.js';
+import { Deadline, NO_DEADLINE } from './deadline.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
 import { DEFAULT_MAX_POINTS, evaluateMetric, type EntrySource, type ExtractorFactory, type MetricResult } from '../logql/engine/index.js';
@@ -133,27 +133,12 @@ export class Querier {
 
   /** Evaluates a log query: stream selector, line filters and every pipeline stage. */
   async logQuery(req: LogQueryRequest): Promise<LogQueryResult> {
-    const deadline = this.deadline();
-    try {
-      return await this.#logQuery(req, deadline);
-    } finally {
-      deadline.dispose();
-    }
+    return this.withDeadline((d) => this.#logQuery(req, d));
   }
 
-  /** The query's time budget, `querier.query_timeout` from now. */
-  protected deadline(): Deadline {
-    return new Deadline(this.deps.cfg.query_timeout, this.now);
-  }
-
-  /** `p` within one query's time budget. */
-  protected async bounded<T>(p: Promise<T>): Promise<T> {
-    const deadline = this.deadline();
-    try {
-      return await deadline.wait(p);
-    } finally {
-      deadline.dispose();
-    }
+  /** Runs `fn` within one query's time budget, `querier.query_timeout` from now. */
+  protected withDeadline<T>(fn: (d: Deadline) => Promise<T>): Promise<T> {
+    return Deadline.run(this.deps.cfg.query_timeout, this.now, fn);
   }
 
   async #logQuery(req: LogQueryRequest, deadline: Deadline): Promise<LogQueryResult> {
@@ -236,7 +221,6 @@ export class Querier {
       }
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
-    deadline.check();
     const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers));
     refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
     // Fetches run up to max_concurrent ahead of the chunk being scanned, so object-store
@@ -303,14 +287,11 @@ export class Querier {
     const t0 = performance.now();
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
-    const deadline = this.deadline();
-    try {
-      const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, deadline);
+    return this.withDeadline(async (d) => {
+      const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, d);
       const data = await this.evaluate(req, source, lim.max_query_series);
       return { data, stats: source.stats, execMs: performance.now() - t0 };
-    } finally {
-      deadline.dispose();
-    }
+    });
   }
 
   /**
@@ -322,9 +303,8 @@ export class Querier {
   }
 
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
-  protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline | null = null): Promise<QuerierEntrySource> {
-    const pending = this.deps.deletes ? this.deps.deletes(tenant) : null;
-    const deletes = pending === null ? null : await (deadline === null ? pending : deadline.wait(pending));
+  protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE): Promise<QuerierEntrySource> {
+    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant)) : null;
     return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline);
   }
 
@@ -352,14 +332,14 @@ export class Querier {
 
   async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const names = new Set(await this.bounded(this.deps.store.labelNames(tenant, startNs, endNs, m)));
+    const names = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m))));
     if (this.useIngester(endNs)) for (const n of this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
     return [...names].sort();
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const values = new Set(await this.bounded(this.deps.store.labelValues(tenant, name, startNs, endNs, m)));
+    const values = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m))));
     if (this.useIngester(endNs)) for (const v of this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
     return [...values].sort();
   }
@@ -368,27 +348,19 @@ export class Querier {
   async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint): Promise<Labels[]> {
     const out = new Map<string, Labels>();
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
-    const deadline = this.deadline();
-    try {
+    await this.withDeadline(async (d) => {
       for (const m of sets) {
-        for (const s of await deadline.wait(this.deps.store.series(tenant, startNs, endNs, m))) out.set(labelsToString(s.labels), s.labels);
+        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m))) out.set(labelsToString(s.labels), s.labels);
         if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
       }
-    } finally {
-      deadline.dispose();
-    }
+    });
     return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
   }
 
   /** Loki's /index/stats: stored chunks plus what is only in memory. */
   async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
     const m = this.selector(query);
-    const deadline = this.deadline();
-    try {
-      return await this.#indexStats(tenant, m, startNs, endNs, deadline);
-    } finally {
-      deadline.dispose();
-    }
+    return this.withDeadline((d) => this.#indexStats(tenant, m, startNs, endNs, d));
   }
 
   async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
