@@ -4,6 +4,9 @@
  * `silt_ingester_unflushed_chunks` every second to show whether the flush queue keeps up,
  * then reports how long the queue takes to drain once pushing stops.
  * Usage: npx tsx bench/ingest-s3.ts [lines=2000000] [targetMBps=50] [streams=100] [concurrency=8]
+ *   [chunkTarget=256KiB] [blockSize=64KiB]
+ * The small default chunks make flushes run all along even in a short run; pass 1.5MiB 256KiB
+ * (the server's defaults, as Loki's) with more lines to measure production-sized chunks.
  */
 import { startS3rver, s3Flags } from '../test/support/s3.js';
 import { cpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED, threadCpuSeconds, threadCores, machineIdleSeconds } from './lib.js';
@@ -12,6 +15,8 @@ const lines = Number(process.argv[2] ?? 2_000_000);
 const targetMBps = Number(process.argv[3] ?? 50);
 const streams = Number(process.argv[4] ?? 100);
 const conc = Number(process.argv[5] ?? 8);
+const chunkTarget = process.argv[6] ?? '256KiB';
+const blockSize = process.argv[7] ?? '64KiB';
 const rate = 20_000;
 const { bodies, lineBytes, entries } = protobufBatches(lines, streams, 1000, Date.now() - Math.ceil(lines / rate) * 1000 - 60_000, rate);
 const bodyBytes = bodies.reduce((a, b) => a + b.length, 0);
@@ -21,8 +26,8 @@ const s3 = await startS3rver({ bucket: 'silt-bench' });
 const silt = await startChild(tempDir('silt-bench-ingest-s3-'), [
   ...UNLIMITED,
   ...s3Flags(s3),
-  '-ingester.chunk-target-size=256KiB',
-  '-ingester.chunks-block-size=64KiB',
+  `-ingester.chunk-target-size=${chunkTarget}`,
+  `-ingester.chunks-block-size=${blockSize}`,
   '-ingester.flush-check-period=1s',
   '-ingester.concurrent-flushes=16',
 ]);
@@ -94,6 +99,8 @@ console.log(
     entries,
     line_mb: Number((lineBytes / 1e6).toFixed(1)),
     target_mb_per_s: targetMBps,
+    chunk_target: chunkTarget,
+    block_size: blockSize,
     push_s: Number(pushSec.toFixed(2)),
     achieved_mb_per_s: Number((lineBytes / 1e6 / pushSec).toFixed(1)),
     bodies_late_over_1s: late,

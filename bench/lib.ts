@@ -12,11 +12,16 @@ export function protobufBatches(lines: number, streams: number, batch: number, s
   const out = execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate)], {
     maxBuffer: 2 ** 31,
     stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString('utf8');
+  });
   const bodies: Buffer[] = [];
   let lineBytes = 0;
   let entries = 0;
-  for (const doc of out.split('\n')) {
+  // One document per line; decoded one at a time, as the whole output can exceed V8's largest string.
+  for (let start = 0; start < out.length; ) {
+    let end = out.indexOf(0x0a, start);
+    if (end < 0) end = out.length;
+    const doc = out.toString('utf8', start, end);
+    start = end + 1;
     if (!doc) continue;
     const req = JSON.parse(doc) as { streams: { stream: Record<string, string>; values: [string, string][] }[] };
     bodies.push(
