@@ -1,28 +1,27 @@
 /** Shared helpers for benchmarks: generator data, a real Silt child process, CPU and RSS. */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { GENLOGS } from '../test/support/genlogs.js';
 import { encodePush, labelString } from '../test/support/protobuf.js';
+
+import { tempDir } from '../test/support/silt.js';
 
 export { startChild, tempDir } from '../test/support/silt.js';
 
 /** Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes. */
 export function protobufBatches(lines: number, streams: number, batch: number, startMs: number, rate: number): { bodies: Buffer[]; lineBytes: number; entries: number } {
-  const out = execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate)], {
-    maxBuffer: 2 ** 31,
-    stdio: ['ignore', 'pipe', 'ignore'],
+  // The generator writes to a file, read back a piece at a time: its output for a long run
+  // exceeds both V8's largest string and the largest buffer execFileSync collects.
+  const file = path.join(tempDir('silt-bench-gen-'), 'push.jsonl');
+  execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate), '--out', file], {
+    stdio: 'ignore',
   });
   const bodies: Buffer[] = [];
   let lineBytes = 0;
   let entries = 0;
-  // One document per line; decoded one at a time, as the whole output can exceed V8's largest string.
-  for (let start = 0; start < out.length; ) {
-    let end = out.indexOf(0x0a, start);
-    if (end < 0) end = out.length;
-    const doc = out.toString('utf8', start, end);
-    start = end + 1;
-    if (!doc) continue;
+  for (const doc of jsonLines(file)) {
     const req = JSON.parse(doc) as { streams: { stream: Record<string, string>; values: [string, string][] }[] };
     bodies.push(
       encodePush(
@@ -37,7 +36,39 @@ export function protobufBatches(lines: number, streams: number, batch: number, s
       ),
     );
   }
+  rmSync(file);
   return { bodies, lineBytes, entries };
+}
+
+/** The non-empty lines of a file, read 16 MiB at a time. */
+function* jsonLines(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    let buf = Buffer.alloc(16 * 1024 * 1024);
+    let have = 0;
+    for (;;) {
+      if (have === buf.length) {
+        const bigger = Buffer.alloc(buf.length * 2);
+        buf.copy(bigger, 0, 0, have);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, have, buf.length - have, null);
+      have += n;
+      let start = 0;
+      for (let nl = buf.indexOf(0x0a, start); nl >= 0 && nl < have; nl = buf.indexOf(0x0a, start)) {
+        if (nl > start) yield buf.toString('utf8', start, nl);
+        start = nl + 1;
+      }
+      if (n === 0) {
+        if (have > start) yield buf.toString('utf8', start, have);
+        return;
+      }
+      buf.copy(buf, 0, start, have);
+      have -= start;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** CPU seconds (user+system) used so far by a process, from /proc. */
