@@ -15,7 +15,7 @@ import { TenantDeleter } from './delete-filter.js';
 import { ruleOf, type DeleteRequest, type DeleteRequestsStore } from './delete-requests.js';
 import { sweepMarkers, type SweepResult } from './markers.js';
 import { TenantRetention } from './retention.js';
-import { compactTable, type CompactionStep, type TableResult } from './table.js';
+import { compactTable, CrossDayChunks, type CompactionStep, type TableResult } from './table.js';
 
 export type CompactorConfig = SiltConfig['compactor'];
 
@@ -156,6 +156,7 @@ export class Compactor {
           }
         }
         const deletes = rules.length > 0 ? new TenantDeleter(rules) : null;
+        const crossDay = new CrossDayChunks();
         for (const { day } of tables.filter((t) => t.tenant === tenant)) {
           const r = await compactTable({
             client,
@@ -168,6 +169,7 @@ export class Compactor {
             merge: cfg.merge_small_chunks,
             retention,
             deletes,
+            crossDay,
             ...(opts.onStep ? { onStep: (s: CompactionStep) => opts.onStep!(tenant, day, s) } : {}),
           });
           result.tables++;

@@ -3,7 +3,7 @@ import { IndexWriter, MemoryObjectClient, type ListResult, type ObjectClient } f
 import { DeleteRule, TenantDeleter } from './delete-filter.js';
 import { loadTable, sweepMarkers } from './markers.js';
 import { TenantRetention } from './retention.js';
-import { compactTable, type TableJob } from './table.js';
+import { compactTable, CrossDayChunks, type TableJob } from './table.js';
 import { flushChunks, testLabels, TEST_CHUNK_OPTIONS, visibleRows, type TEntry } from './testing.js';
 import { MARKERS_PREFIX } from './consts.js';
 
@@ -171,6 +171,37 @@ describe('compactTable', () => {
       const again = await compactTable(job(client, { retention, deletes }));
       expect(again.segmentOut).toBeNull();
     }
+  });
+
+  it('rewrites and counts a chunk crossing midnight once per run, though both days reference it', async () => {
+    const deletes = new TenantDeleter([new DeleteRule({ query: '{stream="s1"} |= "before midnight"', startNs: 0n, endNs: 2n ** 62n })]);
+    for (const shared of [true, false]) {
+      const client = await setup();
+      const before = await view(client);
+      const after = before.filter((r) => !r.endsWith('|before midnight'));
+      expect(after).toHaveLength(before.length - 1);
+      const crossDay = shared ? new CrossDayChunks() : undefined;
+      const jobs = [DAY, DAY + 1].map((day) => job(client, { day, deletes, merge: false, ...(crossDay ? { crossDay } : {}) }));
+      const results = [await compactTable(jobs[0]!), await compactTable(jobs[1]!)];
+      // Each day's index now points at the rewritten chunk, and only at it.
+      expect(await view(client)).toEqual(after);
+      expect(results.map((r) => r.segmentOut !== null)).toEqual([true, true]);
+      const runDeleted = results[0]!.entriesDeleted + results[1]!.entriesDeleted;
+      const runRewritten = results[0]!.rewritten + results[1]!.rewritten;
+      // One run (one shared memo) counts the chunk once; separate runs each count what they did.
+      expect([runDeleted, runRewritten]).toEqual(shared ? [1, 1] : [1, 1].map((n) => n * 2));
+    }
+  });
+
+  it('counts an expired chunk crossing midnight once per run', async () => {
+    const client = await setup();
+    const retention = new TenantRetention({ retention_period: 0, retention_stream: [{ selector: '{stream="s1"}', priority: 1, period: 86_400_000 }] });
+    const crossDay = new CrossDayChunks();
+    let expired = 0;
+    for (const day of [DAY, DAY + 1]) expired += (await compactTable(job(client, { day, retention, crossDay, merge: false }))).expired;
+    // Eight flushed chunks of s1 in the first day, plus the midnight one, counted once.
+    expect(expired).toBe(9);
+    expect((await view(client)).filter((r) => r.startsWith('s1|'))).toEqual([]);
   });
 
   it('removes the table when retention empties it', async () => {

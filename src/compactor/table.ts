@@ -18,7 +18,7 @@ import { dayOf, encodeSegment, refIdentity, segmentKey, type ChunkRef, type Obje
 import type { TenantDeleter } from './delete-filter.js';
 import { loadTable, writeMarkers } from './markers.js';
 import { chunkExpired, type TenantRetention } from './retention.js';
-import { rewriteChunks } from './rewrite.js';
+import { rewriteChunks, type RewriteResult } from './rewrite.js';
 import { SMALL_CHUNK_FRACTION } from './consts.js';
 import { chunkKey } from '../storage/index.js';
 
@@ -45,6 +45,35 @@ export interface TableJob {
   deletes: TenantDeleter | null;
   /** Called after each step; a throwing hook stops the compaction there (tests). */
   onStep?: (step: CompactionStep) => void | Promise<void>;
+  /** Shared by the tables of one tenant in one run (see CrossDayChunks); none: a fresh one. */
+  crossDay?: CrossDayChunks;
+}
+
+/**
+ * A chunk crossing midnight is referenced by two tables. Each table expires or rewrites it in
+ * its own index, but within one run the rewrite is done once (both tables then reference the
+ * same new chunk: rewriting is deterministic and chunks are content-addressed) and the chunk
+ * is counted once in the run's totals.
+ */
+export class CrossDayChunks {
+  readonly #rewrites = new Map<string, RewriteResult>();
+  readonly #expired = new Set<string>();
+
+  /** The rewrite of chunk `key`, made by `make` the first time; `first` tells whether this call made it. */
+  async rewrite(key: string, make: () => Promise<RewriteResult>): Promise<{ out: RewriteResult; first: boolean }> {
+    const had = this.#rewrites.get(key);
+    if (had !== undefined) return { out: had, first: false };
+    const out = await make();
+    this.#rewrites.set(key, out);
+    return { out, first: true };
+  }
+
+  /** True the first time chunk `key` is reported expired. */
+  expire(key: string): boolean {
+    if (this.#expired.has(key)) return false;
+    this.#expired.add(key);
+    return true;
+  }
 }
 
 /** What one table compaction did. */
@@ -117,6 +146,8 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
   const removed: ChunkRef[] = [];
   const newChunks = new Map<string, Buffer>();
   const fetch = async (ref: ChunkRef): Promise<Buffer> => newChunks.get(chunkKey(ref)) ?? client.get(chunkKey(ref));
+  const crossDay = job.crossDay ?? new CrossDayChunks();
+  const crossesMidnight = (r: ChunkRef): boolean => dayOf(r.fromNs) !== dayOf(r.throughNs);
 
   for (const [fp, s] of series) {
     // Retention: drop expired chunks from the index.
@@ -127,7 +158,7 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
         for (const r of s.refs) {
           if (chunkExpired(r.throughNs, period, job.nowMs)) {
             removed.push(r);
-            res.expired++;
+            if (!crossesMidnight(r) || crossDay.expire(chunkKey(r))) res.expired++;
           } else keep.push(r);
         }
         s.refs = keep;
@@ -142,14 +173,17 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
           next.push(r);
           continue;
         }
-        const out = rewriteChunks(tenant, fp, [await fetch(r)], deleter, { ...job.chunkOptions, targetSizeBytes: Number.MAX_SAFE_INTEGER });
+        const rewrite = async (): Promise<RewriteResult> => rewriteChunks(tenant, fp, [await fetch(r)], deleter, { ...job.chunkOptions, targetSizeBytes: Number.MAX_SAFE_INTEGER });
+        const { out, first } = crossesMidnight(r) ? await crossDay.rewrite(chunkKey(r), rewrite) : { out: await rewrite(), first: true };
         if (out.deleted === 0 && out.duplicates === 0) {
           next.push(r);
           continue;
         }
-        res.rewritten++;
-        res.entriesDeleted += out.deleted;
-        res.duplicatesDropped += out.duplicates;
+        if (first) {
+          res.rewritten++;
+          res.entriesDeleted += out.deleted;
+          res.duplicatesDropped += out.duplicates;
+        }
         removed.push(r);
         for (const c of out.chunks) {
           newChunks.set(chunkKey(c.ref), c.bytes);
