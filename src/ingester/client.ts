@@ -10,6 +10,11 @@ export interface ChunkView {
   readonly blockCount: number;
   /** Sorted copy of the head block at snapshot time, or null. */
   readonly head: DecodedBlock | null;
+  /**
+   * Object key of the chunk's stored copy once it is uploaded, else null. A caller reading
+   * memory and store together skips that stored chunk: it holds the same entries.
+   */
+  readonly storedKey: string | null;
 }
 
 /** A stream held in ingester memory, as seen by queriers. */
@@ -28,11 +33,10 @@ export interface IngesterPusher {
 /** What queriers call on an ingester. All answers are snapshots of memory. */
 export interface IngesterQuerier {
   /**
-   * Streams matching every matcher with data overlapping [fromNs, throughNs]. With
-   * `unflushedOnly`, chunks already flushed (and therefore visible in the store) are left out,
-   * so a caller reading both never sees an entry twice.
+   * Streams matching every matcher with data overlapping [fromNs, throughNs]. Chunks already
+   * uploaded but still in memory (`chunk_retain_period`) carry their `storedKey`.
    */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, unflushedOnly?: boolean): MemStreamView[];
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[];
   /** Label names and values of in-memory streams overlapping the range. */
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[];

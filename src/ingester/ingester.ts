@@ -5,7 +5,7 @@ import { sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
-import type { ChunkRef, SeriesEntry } from '../storage/index.js';
+import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { TokenBucket } from '../util/rate-limiter.js';
 import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
 import { Tailers } from './tailers.js';
@@ -333,7 +333,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   }
 
   /** Streams of `tenant` matching all matchers; a synchronous snapshot safe to read later. */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, unflushedOnly = false): MemStreamView[] {
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[] {
     const inst = this.tenants.get(tenant);
     if (!inst) return [];
     const out: MemStreamView[] = [];
@@ -341,8 +341,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
       if (!matchesAll(s.labels, matchers)) continue;
       const chunks: ChunkView[] = [];
       for (const c of s.chunks) {
-        if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs || (unflushedOnly && c.flushed)) continue;
-        chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock() });
+        if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
+        chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock(), storedKey: c.storedKey });
       }
       if (chunks.length > 0) out.push({ labels: s.labels, labelsString: s.labelsString, fingerprint: s.fingerprint, chunks });
     }
@@ -465,6 +465,9 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
             uncompressedBytes: job.desc.chunk.uncompressedBytes(),
           };
           await this.deps.sink.putChunk(ref, bytes);
+          // Known before the index names it, so a query never reads this chunk from memory and
+          // from the store both (a closed chunk encodes to the same bytes, hence key, on a retry).
+          job.desc.storedKey = chunkKey(ref);
           let d = done.get(job.tenant);
           if (!d) done.set(job.tenant, (d = { series: new Map(), refs: [], jobs: [] }));
           d.series.set(job.stream.fingerprint, { fingerprint: job.stream.fingerprint, labels: job.stream.labels });

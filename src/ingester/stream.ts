@@ -24,6 +24,8 @@ export class ChunkDesc {
   closed = false;
   /** Uploaded and indexed; kept only for chunk_retain_period. */
   flushed = false;
+  /** Object key of the stored copy once uploaded (queriers skip that copy while this one is in memory). */
+  storedKey: string | null = null;
   /** A flush is in flight. */
   flushing = false;
   /** Wall clock of creation, last append and successful flush (ms). */

@@ -5,6 +5,7 @@ import { compileLineFilters, requiredTokenHashes, selectorMatchers } from '../lo
 import type { LogSelectorExpr } from '../logql/syntax/index.js';
 import type { Labels } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
+import { storedCopies, withoutCopies } from './memory-copies.js';
 import type { BlockCache } from './block-cache.js';
 import type { Store } from './querier.js';
 import { NO_DEADLINE, type Deadline } from './deadline.js';
@@ -12,7 +13,8 @@ import { blockRange, ScanContext, ScanStats, type BlockFilter, type TenantDelete
 
 /**
  * Hands the metric engine every selected entry of a selector, block by block, from ingester
- * memory (unflushed chunks only) and stored chunks, each entry exactly once. Time range,
+ * memory and stored chunks, each entry exactly once (a flushed chunk still in memory is read
+ * there, and its stored copy skipped). Time range,
  * line filters and token filters are applied here, a block at a time.
  */
 export class QuerierEntrySource implements EntrySource {
@@ -79,12 +81,14 @@ export class QuerierEntrySource implements EntrySource {
       }
     };
 
-    if (this.ingester) {
-      for (const s of this.ingester.selectStreams(this.tenant, matchers, fromNs, throughNs, true)) {
-        for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null, null);
-      }
+    // Memory first, then the index (see memory-copies.ts).
+    const memory = this.ingester ? this.ingester.selectStreams(this.tenant, matchers, fromNs, throughNs) : [];
+    for (const s of memory) {
+      for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null, null);
     }
-    const { series, refs } = await this.deadline.wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers));
+    const listed = await this.deadline.wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers));
+    const series = listed.series;
+    const refs = withoutCopies(listed.refs, storedCopies(memory));
     const byIndex = required.length > 0;
     const candidate = (idx: ChunkIndex, b: number): boolean => {
       const m = idx.blockMetas()[b]!;

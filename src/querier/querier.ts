@@ -10,6 +10,7 @@ import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
+import { storedCopies, withoutCopies } from './memory-copies.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
@@ -213,15 +214,16 @@ export class Querier {
       return false;
     };
 
-    // 1. Ingester memory.
-    if (this.useIngester(req.endNs)) {
-      for (const s of this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs)) {
-        const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
-        for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
-      }
+    // 1. Ingester memory (before the index is read: see memory-copies.ts).
+    const memory = this.useIngester(req.endNs) ? this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs) : [];
+    for (const s of memory) {
+      const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
+      for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
-    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers));
+    const listed = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers));
+    const series = listed.series;
+    const refs = withoutCopies(listed.refs, storedCopies(memory));
     refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
     // Fetches run up to max_concurrent ahead of the chunk being scanned, so object-store
     // latency overlaps with decompression and search.
@@ -364,18 +366,27 @@ export class Querier {
   }
 
   async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
-    const st = await deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m));
-    if (this.useIngester(endNs)) {
-      const stored = new Set((await deadline.wait(this.deps.store.series(tenant, startNs, endNs, m))).map((s) => labelsToString(s.labels)));
-      for (const s of this.deps.ingester!.selectStreams(tenant, m, startNs, endNs)) {
-        if (!stored.has(s.labelsString)) st.streams++;
-        for (const c of s.chunks) {
-          st.chunks++;
-          st.entries += c.chunk.entries();
-          st.bytes += c.chunk.uncompressedBytes();
-        }
+    if (!this.useIngester(endNs)) return deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m));
+    // Memory first, then the index; a chunk in both is counted once (see memory-copies.ts).
+    const st = { streams: 0, chunks: 0, bytes: 0, entries: 0 };
+    const streams = new Set<string>();
+    const memory = this.deps.ingester!.selectStreams(tenant, m, startNs, endNs);
+    for (const s of memory) {
+      streams.add(s.fingerprint);
+      for (const c of s.chunks) {
+        st.chunks++;
+        st.entries += c.chunk.entries();
+        st.bytes += c.chunk.uncompressedBytes();
       }
     }
+    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(tenant, startNs, endNs, m));
+    for (const fp of series.keys()) streams.add(fp);
+    for (const r of withoutCopies(refs, storedCopies(memory))) {
+      st.chunks++;
+      st.entries += r.entries;
+      st.bytes += r.uncompressedBytes;
+    }
+    st.streams = streams.size;
     return st;
   }
 }
