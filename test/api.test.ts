@@ -156,3 +156,19 @@ describe('operational endpoints', () => {
     expect(f).toEqual({ status: 'success', data: '{app="x"} |= "y"' });
   });
 });
+
+describe('POST /flush', () => {
+  it("flushes every in-memory chunk to storage, as Loki's ingester endpoint does", async () => {
+    const r = await get('/flush', { method: 'POST' });
+    expect(r.status, r.text).toBe(204);
+    const { objects } = await silt.app.objects.list('fake/chunks/');
+    const stored = new Set(objects.map((o) => o.key.split('/')[2]));
+    // Every stream has a chunk in storage now.
+    expect(stored.size).toBe(new Set(entries.map((e) => labelKey(e.labels))).size);
+    const m = (await get('/metrics')).text;
+    expect(Number(/^silt_ingester_unflushed_chunks (\S+)$/m.exec(m)?.[1])).toBe(0);
+    // Flushed chunks, still in memory and now also stored, are counted once.
+    const st = await getJson(`${silt.url}/loki/api/v1/index/stats?${range}&query=${encodeURIComponent('{cluster=~".+"}')}`);
+    expect(st.entries).toBe(entries.length);
+  });
+});

@@ -189,6 +189,7 @@ export class App {
       runtimeConfigYaml: (mode) => rc.toYaml(mode),
       formatQuery: (q) => printExpr(parseExpr(q)),
       version: VERSION,
+      flush: this.ingester ? () => this.ingester!.flushNow(true) : null,
     });
     if (this.compactor) {
       registerCompactorRoutes(this.http, {

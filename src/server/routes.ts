@@ -28,6 +28,8 @@ export interface RouteDeps {
   runtimeConfigYaml: (mode: 'all' | 'diff') => string;
   formatQuery: (q: string) => string;
   version: string;
+  /** Loki's `POST /flush`: flushes every in-memory chunk to storage (null: no ingester here). */
+  flush?: (() => Promise<void>) | null;
 }
 
 const CATEGORIZE = 'categorize-labels';
@@ -61,6 +63,9 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     const q = req.params.get('query') ?? '';
     return success(d.formatQuery(q));
   });
+
+  const flush = d.flush;
+  if (flush) http.route(['POST'], '/flush', () => flush().then(() => NO_CONTENT));
 
   const push = d.push;
   if (push) {
