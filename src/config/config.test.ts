@@ -136,7 +136,14 @@ describe('compactor and retention settings', () => {
     ['-limits.retention-stream=[{"selector":"{a=","period":"24h"}]', 'invalid labels matchers'],
     ['-limits.retention-stream=[{"selector":"{a=\\"b\\"}","period":"24h","x":1}]', 'field x not found'],
     ['-compactor.deletion-mode=sometimes', 'expected one of disabled, filter-only, filter-and-delete'],
+    ['-store.index-list-ttl=5m', 'ingester.chunk_retain_period must be at least storage_config.index_list_ttl'],
   ])('rejects %s', (flag, msg) => {
     expect(() => loadConfig([flag])).toThrow(msg);
+  });
+
+  it('accepts an index listing TTL within the retain period', () => {
+    const cfg = loadConfig(['-store.index-list-ttl=30s']);
+    expect(cfg.storage_config.index_list_ttl).toBe(30_000);
+    expect(loadConfig(['-store.index-list-ttl=5m', '-ingester.chunks-retain-period=5m']).ingester.chunk_retain_period).toBe(300_000);
   });
 });

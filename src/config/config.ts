@@ -418,6 +418,11 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.max_chunk_age <= 0) errors.push('ingester.max_chunk_age must be positive');
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
+  // A querier may not see a new index segment until its listing is older than the TTL; until
+  // then the chunk must still be in ingester memory, or queries miss it.
+  if (ing.chunk_retain_period < cfg.storage_config.index_list_ttl) {
+    errors.push('ingester.chunk_retain_period must be at least storage_config.index_list_ttl, or queriers miss chunks flushed while their index listing is cached');
+  }
   if (cfg.compactor.compaction_interval <= 0) errors.push('compactor.compaction_interval must be positive');
   validateLimits(cfg.limits_config, 'limits_config', errors);
   if (cfg.runtime_config.file !== '' && cfg.runtime_config.period <= 0) errors.push('runtime_config.period must be positive');

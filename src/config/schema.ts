@@ -75,7 +75,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'chunk_store_config.chunk_cache_config.embedded_cache.max_size_mb', flag: 'store.chunks-cache.embedded-cache.max-size-mb', type: int(0), def: 0, help: 'Chunk cache size in MB; 0 uses storage_config.chunk_cache_size.' },
   { path: 'storage_config.index_queries_cache_config.embedded_cache.enabled', flag: 'store.index-cache-read.embedded-cache.enabled', type: bool, def: true, help: 'Cache parsed index segments in memory (false disables the index cache).' },
   { path: 'storage_config.index_queries_cache_config.embedded_cache.max_size_mb', flag: 'store.index-cache-read.embedded-cache.max-size-mb', type: int(0), def: 0, help: 'Index cache size in MB; 0 uses storage_config.index_cache_size.' },
-  { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 0, help: 'How long a listing of index segments is reused (0: list on every query, so flushed chunks are visible at once).' },
+  { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 0, help: 'How long a listing of index segments is reused (0: list on every query, so flushed chunks are visible at once); at most ingester.chunk_retain_period.' },
 
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
   { path: 'ingester.chunk_block_size', flag: 'ingester.chunks-block-size', type: bytes, def: 262144, help: 'Uncompressed bytes at which a head block is cut.' },
