@@ -20,7 +20,6 @@ export interface ChunkView {
 /** A stream held in ingester memory, as seen by queriers. */
 export interface MemStreamView {
   readonly labels: Labels;
-  readonly labelsString: string;
   readonly fingerprint: string;
   readonly chunks: readonly ChunkView[];
 }

@@ -344,7 +344,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
         chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock(), storedKey: c.storedKey });
       }
-      if (chunks.length > 0) out.push({ labels: s.labels, labelsString: s.labelsString, fingerprint: s.fingerprint, chunks });
+      if (chunks.length > 0) out.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
     }
     return out;
   }

@@ -14,8 +14,8 @@ import { blockRange, ScanContext, ScanStats, type BlockFilter, type TenantDelete
 /**
  * Hands the metric engine every selected entry of a selector, block by block, from ingester
  * memory and stored chunks, each entry exactly once (a flushed chunk still in memory is read
- * there, and its stored copy skipped). Time range,
- * line filters and token filters are applied here, a block at a time.
+ * there, and its stored copy skipped). Time range, line filters and token filters are applied
+ * here, a block at a time.
  */
 export class QuerierEntrySource implements EntrySource {
   /** Counters of everything this source read, for the query's stats. */
