@@ -6,6 +6,8 @@ const report = process.env['SILT_TEST_REPORT'];
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // One temp dir for the run and a teardown that ends every process the tests started.
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -14,6 +14,10 @@ import { pino } from 'pino';
 import { App } from '../src/app/app.js';
 import { VERSION } from '../src/app/version.js';
 import { loadConfig, parseArgs, usage } from '../src/config/config.js';
+import { formatDurationMs } from '../src/config/units.js';
+
+/** Longest wait for the last log lines before the process exits. */
+const EXIT_LOG_FLUSH_MS = 200;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -33,6 +37,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const logger = pino({ level: cfg.server.log_level, base: { app: 'silt' } });
+  // The first exit request of a shutdown logs its line, waits (briefly: pino writes
+  // asynchronously) for the lines to be out and exits; later ones (a timer racing a finished
+  // stop) are ignored.
+  let exiting = false;
+  const exit = (code: number, log: () => void): void => {
+    if (exiting) return;
+    exiting = true;
+    log();
+    setTimeout(() => process.exit(code), EXIT_LOG_FLUSH_MS);
+    logger.flush(() => process.exit(code));
+  };
   let app: App;
   try {
     app = new App(cfg, logger);
@@ -41,20 +56,35 @@ async function main(): Promise<void> {
     logger.fatal({ err: (e as Error).message }, 'failed to initialise');
     process.exit(1);
   }
+  // Shutdown: the first signal stops gracefully within server.graceful_shutdown_timeout; a
+  // second one, or running out of time, exits at once. Either way the WAL keeps what was not
+  // flushed, and the exit code says so.
   let stopping = false;
   const stop = (sig: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      const left = app.unflushedChunks();
+      exit(1, () => logger.warn({ signal: sig, unflushedChunks: left }, `second ${sig} during shutdown: exiting now with ${left} chunks not flushed; the WAL keeps them`));
+      return;
+    }
     stopping = true;
+    const t0 = Date.now();
+    const limitMs = cfg.server.graceful_shutdown_timeout;
     logger.info({ signal: sig }, 'shutting down: flushing chunks');
+    if (limitMs > 0) {
+      // Not unref'd: a stop stuck on a promise must still end here, not in a silent exit 0.
+      setTimeout(() => {
+        const left = app.unflushedChunks();
+        const limit = formatDurationMs(limitMs);
+        exit(1, () => logger.error({ timeout: limit, unflushedChunks: left }, `graceful shutdown timed out after ${limit}: ${left} chunks not flushed; the WAL keeps them`));
+      }, limitMs);
+    }
     app.stop().then(
       () => {
-        logger.info('shutdown complete');
-        process.exit(0);
+        const left = app.unflushedChunks();
+        if (left > 0) exit(1, () => logger.error({ unflushedChunks: left }, `shutdown ended with ${left} chunks not flushed; the WAL keeps them`));
+        else exit(0, () => logger.info({ durationMs: Date.now() - t0 }, 'shutdown complete'));
       },
-      (e: unknown) => {
-        logger.error({ err: e }, 'shutdown failed; the WAL keeps unflushed data');
-        process.exit(1);
-      },
+      (e: unknown) => exit(1, () => logger.error({ err: e }, 'shutdown failed; the WAL keeps unflushed data')),
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -189,6 +189,54 @@ describe('ruler API', () => {
     expect(g).toMatchObject({ status: 400, text: 'invalid groupname: path traversal not allowed\n' });
   });
 
+  it('answers 400 with the reason for names the store cannot hold, on every route', async () => {
+    const long = 'n'.repeat(300);
+    const tooLong = (what: string, bytes: number) => ({ status: 400, text: `invalid ${what}: too long: ${bytes} bytes, limit: 191 bytes\n` });
+    expect(await call('POST', `/loki/api/v1/rules/${long}`, GROUP_B)).toMatchObject(tooLong('namespace', 300));
+    expect(await call('GET', `/loki/api/v1/rules/${long}`)).toMatchObject(tooLong('namespace', 300));
+    expect(await call('DELETE', `/api/prom/rules/${long}`)).toMatchObject(tooLong('namespace', 300));
+    expect(await call('GET', `/loki/api/v1/rules/${long}/group-b`)).toMatchObject(tooLong('namespace', 300));
+    const longGroup = 'g'.repeat(300);
+    expect(await call('POST', '/loki/api/v1/rules/ns9', GROUP_B.replace('name: group-b', `name: ${longGroup}`))).toMatchObject(tooLong('groupname', 300));
+    expect(await call('GET', `/loki/api/v1/rules/ns2/${longGroup}`)).toMatchObject(tooLong('groupname', 300));
+    expect(await call('DELETE', `/loki/api/v1/rules/ns2/${longGroup}`)).toMatchObject(tooLong('groupname', 300));
+    // The limit counts UTF-8 bytes: 96 × "é" is 192 bytes.
+    expect(await call('POST', `/loki/api/v1/rules/${encodeURIComponent('é'.repeat(96))}`, GROUP_B)).toMatchObject(tooLong('namespace', 192));
+    // Path-like names: "/" arrives encoded as %2F; ".." can only come in a body (URLs drop dot segments).
+    expect(await call('POST', '/loki/api/v1/rules/a%2Fb', GROUP_B)).toMatchObject({ status: 400, text: 'invalid namespace: path traversal not allowed\n' });
+    expect(await call('POST', '/loki/api/v1/rules/a%5Cb', GROUP_B)).toMatchObject({ status: 400, text: 'invalid namespace: path traversal not allowed\n' });
+    expect(await call('POST', '/loki/api/v1/rules/ns9', GROUP_B.replace('name: group-b', 'name: ".."'))).toMatchObject({ status: 400, text: 'invalid groupname: path traversal not allowed\n' });
+    await expect(silt.app.ruler!.setRuleGroup('t1', '..', Buffer.from(GROUP_B))).rejects.toThrow('invalid namespace: path traversal not allowed');
+    await expect(silt.app.ruler!.listRuleGroups('t1', '.')).rejects.toThrow('invalid namespace: path traversal not allowed');
+    expect(await call('POST', '/loki/api/v1/rules/', GROUP_B)).toMatchObject({ status: 400, text: 'a namespace must be provided in the request\n' });
+    expect(await call('GET', '/loki/api/v1/rules/ns2/')).toMatchObject({ status: 400, text: 'a matching group name must be provided in the request\n' });
+    // A too-long tenant is refused before any of this, with dskit's 400.
+    for (const [method, p] of [['GET', '/loki/api/v1/rules'], ['POST', '/loki/api/v1/rules/ns9'], ['DELETE', '/api/prom/rules/ns2/group-b'], ['GET', '/prometheus/api/v1/rules']] as const) {
+      expect(await call(method, p, method === 'POST' ? GROUP_B : undefined, 't'.repeat(151)), `${method} ${p}`).toMatchObject({ status: 400, text: 'tenant ID is too long: max 150 characters\n' });
+    }
+    // Nothing was stored.
+    expect(Object.keys(parseYaml((await call('GET', '/loki/api/v1/rules')).text)).sort()).toEqual(['ns1', 'ns2']);
+  });
+
+  it('round-trips unicode names, and names at the length limit', async () => {
+    const ns = 'équipe 🚀 prod';
+    const group = 'grüppe-日本';
+    const body = GROUP_B.replace('name: group-b', `name: ${group}`);
+    expect((await call('POST', `/loki/api/v1/rules/${encodeURIComponent(ns)}`, body)).status).toBe(202);
+    expect(parseYaml((await call('GET', `/loki/api/v1/rules/${encodeURIComponent(ns)}`)).text)).toEqual({ [ns]: [parseYaml(body)] });
+    expect(parseYaml((await call('GET', `/api/prom/rules/${encodeURIComponent(ns)}/${encodeURIComponent(group)}`)).text)).toEqual(parseYaml(body));
+    const prom = JSON.parse((await call('GET', '/prometheus/api/v1/rules')).text).data.groups;
+    expect(prom.map((g: any) => [g.file, g.name])).toContainEqual([ns, group]);
+    // 191 bytes (95 × "é" and one "x") is the longest name: its base64url form is 255 bytes.
+    const longest = 'é'.repeat(95) + 'x';
+    const atLimit = GROUP_B.replace('name: group-b', `name: ${longest}`);
+    expect((await call('POST', `/loki/api/v1/rules/${encodeURIComponent(longest)}`, atLimit)).status).toBe(202);
+    expect(parseYaml((await call('GET', `/loki/api/v1/rules/${encodeURIComponent(longest)}/${encodeURIComponent(longest)}`)).text)).toEqual(parseYaml(atLimit));
+    expect((await call('DELETE', `/loki/api/v1/rules/${encodeURIComponent(longest)}`)).status).toBe(202);
+    expect((await call('DELETE', `/loki/api/v1/rules/${encodeURIComponent(ns)}/${encodeURIComponent(group)}`)).status).toBe(202);
+    expect((await call('GET', `/loki/api/v1/rules/${encodeURIComponent(ns)}`)).status).toBe(404);
+  });
+
   it('deletes groups and namespaces with 202, and 404 for missing ones', async () => {
     expect(await call('DELETE', '/loki/api/v1/rules/ns1/nope')).toMatchObject({ status: 404, text: 'group does not exist\n' });
     expect((await call('DELETE', '/loki/api/v1/rules/ns1/group-a')).status).toBe(202);

@@ -166,6 +166,8 @@ describe('X-Scope-OrgID errors', () => {
     ['/loki/api/v1/labels', '', 401, 'no org id'],
     ['/loki/api/v1/series?match[]=' + q(SEL), 'a/b', 400, "tenant ID 'a/b' contains unsupported character '/'"],
     ['/loki/api/v1/label/app/values', 'x'.repeat(151), 400, 'tenant ID is too long: max 150 characters'],
+    ['/loki/api/v1/delete', 'x'.repeat(151), 400, 'tenant ID is too long: max 150 characters'],
+    ['/loki/api/v1/rules/ns', 'x'.repeat(151), 400, 'tenant ID is too long: max 150 characters'],
     ['/loki/api/v1/index/stats?query=' + q(SEL), '..', 400, "tenant ID is '.' or '..'"],
   ])('%s as %j → %i %s', async (path, orgId, status, message) => {
     const r = await get(path, orgId);

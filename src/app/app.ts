@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { Compactor, DeleteRequestsStore } from '../compactor/index.js';
+import { chunksNotToReindex, Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
 import { Distributor, decodeOtlpBody, PushDecoder } from '../distributor/index.js';
@@ -15,7 +15,7 @@ import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ResultsCache } from '../frontend/results-cache.js';
-import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, type ObjectClient } from '../storage/index.js';
+import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerOtlpRoutes } from '../server/routes-otlp.js';
@@ -58,6 +58,8 @@ export class App {
   readonly logger: Logger;
   readonly registry = new Registry();
   readonly objects: ObjectClient;
+  /** Outcomes of the object store's writes, behind `/ready` (write_failure_unready_period). */
+  readonly writeHealth: WriteHealth;
   readonly ingester: Ingester | null = null;
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
@@ -86,8 +88,15 @@ export class App {
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     const mods = resolveTargets(cfg.target);
-    this.objects = newObjectClient(cfg, this.registry);
-    if (this.objects instanceof S3ObjectClient) registerS3Metrics(this.registry, this.objects);
+    const objects = newObjectClient(cfg, this.registry);
+    if (objects instanceof S3ObjectClient) registerS3Metrics(this.registry, objects);
+    // Every put is tracked: /ready says when the store has been refusing writes for a while.
+    this.writeHealth = new WriteHealth({
+      unreadyAfterMs: cfg.storage_config.write_failure_unready_period,
+      stuckAfterMs: objects instanceof S3ObjectClient ? objects.cfg.requestTimeoutMs : 30_000,
+    });
+    registerWriteHealthMetrics(this.registry, this.writeHealth);
+    this.objects = new WriteTrackingObjectClient(objects, this.writeHealth);
     const rc = (this.runtimeConfig = new RuntimeConfig({
       file: cfg.runtime_config.file,
       periodMs: cfg.runtime_config.period,
@@ -110,7 +119,11 @@ export class App {
       this.ingester = new Ingester({
         cfg: cfg.ingester,
         limits: limitsOf,
-        sink: { putChunk: (ref, bytes) => chunkStore.put(ref, bytes), writeIndex: (tenant, series, refs) => indexWriter.writeSegments(tenant, series, refs) },
+        sink: {
+          putChunk: (ref, bytes) => chunkStore.put(ref, bytes),
+          writeIndex: (tenant, series, refs) => indexWriter.writeSegments(tenant, series, refs),
+          notToReindex: (refs) => chunksNotToReindex(this.objects, refs),
+        },
         logger: logger.child({ component: 'ingester' }),
         registry: this.registry,
       });
@@ -127,7 +140,7 @@ export class App {
         ingester: this.ingester,
         store,
         logger: logger.child({ component: 'querier' }),
-        deletes: (tenant: string) => deleteRequests.deleterFor(tenant),
+        deletes: (tenant: string, opts?: ReadOptions) => deleteRequests.deleterFor(tenant, opts),
       };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
       if (cfg.query_range.cache_results) {
@@ -184,7 +197,11 @@ export class App {
       querier: this.querier,
       rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       registry: this.registry,
-      readiness: () => this.ingester?.readiness() ?? { ready: true, reason: '' },
+      readiness: () => {
+        // The ingester's reason first (replaying, stopping), then the object store's writes.
+        const ing = this.ingester?.readiness() ?? { ready: true, reason: '' };
+        return ing.ready ? this.writeHealth.readiness() : ing;
+      },
       configYaml: () => configToYaml(cfg),
       runtimeConfigYaml: (mode) => rc.toYaml(mode),
       formatQuery: (q) => printExpr(parseExpr(q)),
@@ -228,22 +245,36 @@ export class App {
     this.logger.info('Silt is ready');
   }
 
-  /** Graceful stop: no new requests, flush memory to storage, checkpoint the WAL. */
+  /**
+   * Graceful stop: no new connections; idle ones are closed and requests in flight finish
+   * (for at most SHUTDOWN_DRAIN_MS), so every acknowledged push is in the ingester; then memory
+   * is flushed to storage and the WAL checkpointed. The hard limit of the whole shutdown
+   * (`server.graceful_shutdown_timeout`) is enforced by the process (cmd/silt.ts).
+   */
   async stop(): Promise<void> {
+    const t0 = Date.now();
+    const limitMs = this.cfg.server.graceful_shutdown_timeout;
+    const drainMs = limitMs > 0 ? Math.min(SHUTDOWN_DRAIN_MS, limitMs) : SHUTDOWN_DRAIN_MS;
     this.tails?.closeAll();
     this.runtimeConfig.stop();
-    const closing = this.http.close();
-    const closingGrpc = this.grpc?.close();
+    const draining = Promise.all([this.http.close(drainMs), this.grpc?.close(drainMs)]);
     await this.ruler?.stop();
-    await this.ingester?.stop();
+    await draining;
+    await this.ingester?.stop(limitMs > 0 ? Math.max(0, limitMs - (Date.now() - t0)) : undefined);
     await this.compactor?.stop();
-    await closing;
-    await closingGrpc;
     await this.ruleObjects?.close();
     await this.objects.close();
     await this.pushDecoder.close();
   }
+
+  /** Chunks in ingester memory that are not in storage yet (what a cut-short shutdown leaves to the WAL). */
+  unflushedChunks(): number {
+    return this.ingester?.unflushedChunks() ?? 0;
+  }
 }
+
+/** Longest wait for requests in flight when stopping (Go's Shutdown waits for them the same way). */
+const SHUTDOWN_DRAIN_MS = 10_000;
 
 /** Loki's embedded cache sizes are MB of 10^6 bytes. */
 const MB = 1_000_000;
@@ -352,4 +383,13 @@ function registerS3Metrics(registry: Registry, s3: S3ObjectClient): void {
   mirrorCounter(registry, 'silt_s3_requests_total', 'S3 requests sent, retries included.', 'bucket', one(() => s3.stats.requests));
   mirrorCounter(registry, 'silt_s3_request_retries_total', 'S3 requests retried after a transient failure.', 'bucket', one(() => s3.stats.retries));
   mirrorCounter(registry, 'silt_s3_request_failures_total', 'S3 operations that failed after every retry.', 'bucket', one(() => s3.stats.failures));
+  new Gauge({
+    name: 'silt_s3_requests_in_flight',
+    help: 'S3 requests sent and not yet answered or aborted (at most max_connections_per_host).',
+    labelNames: ['bucket'],
+    registers: [registry],
+    collect() {
+      this.set({ bucket: s3.cfg.bucket }, s3.stats.inFlight);
+    },
+  });
 }

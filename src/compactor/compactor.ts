@@ -23,7 +23,7 @@ export type CompactorConfig = SiltConfig['compactor'];
 export interface CompactorDeps {
   cfg: CompactorConfig;
   /** Chunk settings of rewritten chunks (codec, block size, and the default merge target). */
-  ingester: Pick<SiltConfig['ingester'], 'chunk_encoding' | 'chunk_block_size' | 'chunk_target_size'>;
+  ingester: Pick<SiltConfig['ingester'], 'chunk_encoding' | 'chunk_block_size' | 'chunk_target_size' | 'chunk_retain_period' | 'flush_check_period'>;
   limits: (tenant: string) => LimitsConfig;
   client: ObjectClient;
   deleteRequests: DeleteRequestsStore;
@@ -38,6 +38,11 @@ export interface RunOptions {
   onStep?: (tenant: string, day: number, step: CompactionStep) => void | Promise<void>;
   /** Skip the sweeper. */
   noSweep?: boolean;
+  /**
+   * Overrides how long after its first index write a chunk is left alone (default: the
+   * ingester's chunk_retain_period + flush_check_period + 10 s; see TableJob.minChunkAgeMs).
+   */
+  minChunkAgeMs?: number;
 }
 
 /** Summary of one run. */
@@ -49,6 +54,9 @@ export interface RunResult {
   sweep: SweepResult | null;
   durationMs: number;
 }
+
+/** Slack beyond an ingester's retain period before the compactor touches a freshly indexed chunk. */
+const YOUNG_CHUNK_MARGIN_MS = 10_000;
 
 /** Lists `(tenant, day)` tables from `index/<day>/<tenant>/` prefixes. */
 export async function listTables(client: ObjectClient): Promise<{ tenant: string; day: number }[]> {
@@ -123,8 +131,9 @@ export class Compactor {
     const t0 = performance.now();
     const { cfg, client, deleteRequests } = this.#deps;
     const nowMs = this.#now();
-    const totals: RunResult['totals'] = { segmentsIn: 0, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, marked: 0 };
+    const totals: RunResult['totals'] = { segmentsIn: 0, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, overlapsRewritten: 0, marked: 0 };
     const result: RunResult = { tables: 0, tablesChanged: 0, totals, deleteRequestsProcessed: 0, sweep: null, durationMs: 0 };
+    this.#deps.logger.debug('compaction run started');
     try {
       const tables = await listTables(client);
       const tenants = new Set(tables.map((t) => t.tenant));
@@ -167,6 +176,8 @@ export class Compactor {
             nowMs,
             chunkOptions,
             merge: cfg.merge_small_chunks,
+            // Until the ingester has dropped its in-memory copy (see TableJob.minChunkAgeMs).
+            minChunkAgeMs: opts.minChunkAgeMs ?? this.#deps.ingester.chunk_retain_period + this.#deps.ingester.flush_check_period + YOUNG_CHUNK_MARGIN_MS,
             retention,
             deletes,
             crossDay,

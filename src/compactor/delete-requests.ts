@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { InvalidError, LimitError, NotFoundError } from '../errors.js';
-import { validateTenant, type ObjectClient } from '../storage/index.js';
+import { validateTenant, type ObjectClient, type ReadOptions } from '../storage/index.js';
 import { DELETE_REQUESTS_CACHE_TTL_MS, DELETE_REQUESTS_PREFIX, MAX_DELETE_REQUESTS_PER_TENANT, MAX_JSON_OBJECT_BYTES } from './consts.js';
 import { DeleteRule, TenantDeleter } from './delete-filter.js';
 
@@ -144,10 +144,11 @@ export class DeleteRequestsStore {
 
   /**
    * The query-time filter of a tenant: every stored request, pending or processed (late
-   * flushes of old data must stay hidden too). Null when the tenant has none.
+   * flushes of old data must stay hidden too). Null when the tenant has none. `opts.signal`
+   * (the query's deadline) aborts the reads.
    */
-  async deleterFor(tenant: string): Promise<TenantDeleter | null> {
-    return (await this.#tenant(tenant, false)).deleter;
+  async deleterFor(tenant: string, opts?: ReadOptions): Promise<TenantDeleter | null> {
+    return (await this.#tenant(tenant, false, opts?.signal)).deleter;
   }
 
   /** Loki's cache generation number: changes whenever the tenant's requests change. */
@@ -158,19 +159,19 @@ export class DeleteRequestsStore {
     return gen === 0 ? '' : String(gen);
   }
 
-  async #tenant(tenant: string, fresh: boolean): Promise<CachedTenant> {
+  async #tenant(tenant: string, fresh: boolean, signal?: AbortSignal): Promise<CachedTenant> {
     validateTenant(tenant);
     const now = this.#now();
     const hit = this.#cache.get(tenant);
     if (!fresh && hit !== undefined && now - hit.atMs < this.#ttlMs) return hit;
     const prefix = `${DELETE_REQUESTS_PREFIX}${tenant}/`;
-    const { objects } = await this.#client.list(prefix);
+    const { objects } = await this.#client.list(prefix, undefined, { signal });
     const requests: DeleteRequest[] = [];
     for (const o of objects) {
       if (!o.key.endsWith('.json') || o.sizeBytes > MAX_JSON_OBJECT_BYTES) continue;
       let body: Buffer;
       try {
-        body = await this.#client.get(o.key);
+        body = await this.#client.get(o.key, { signal });
       } catch (e) {
         if (e instanceof NotFoundError) continue; // cancelled meanwhile
         throw e;

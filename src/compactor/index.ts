@@ -4,3 +4,4 @@ export { DeleteRequestsStore, type DeleteRequest, type DeleteRequestStatus } fro
 export { DeleteRule, StreamDeleter, TenantDeleter } from './delete-filter.js';
 export { TenantRetention, chunkExpired } from './retention.js';
 export type { CompactionStep, TableResult } from './table.js';
+export { chunksNotToReindex } from './markers.js';

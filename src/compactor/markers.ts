@@ -53,10 +53,12 @@ export async function writeMarkers(client: ObjectClient, refs: readonly ChunkRef
 }
 
 /** Live segments of one table (superseded ones dropped). */
-export async function loadTable(client: ObjectClient, tenant: string, day: number): Promise<{ all: Segment[]; live: Segment[] }> {
+export async function loadTable(client: ObjectClient, tenant: string, day: number): Promise<{ all: Segment[]; live: Segment[]; modifiedMs: Map<string, number> }> {
   const { objects } = await client.list(tablePrefix(tenant, day), '/');
   const all: Segment[] = [];
+  const modifiedMs = new Map<string, number>();
   for (const o of objects) {
+    modifiedMs.set(o.key, o.modifiedMs);
     if (!o.key.endsWith(SEGMENT_SUFFIX)) continue;
     let body: Buffer;
     try {
@@ -67,7 +69,7 @@ export async function loadTable(client: ObjectClient, tenant: string, day: numbe
     }
     all.push(decodeSegment(body, o.key));
   }
-  return { all, live: dropSuperseded(all) };
+  return { all, live: dropSuperseded(all), modifiedMs };
 }
 
 const DIGITS_RE = /^(0|[1-9][0-9]{0,18})$/;
@@ -150,4 +152,58 @@ export async function sweepMarkers(client: ObjectClient, nowMs: number, delayMs:
     res.markersProcessed++;
   }
   return res;
+}
+
+/**
+ * Of `refs`, the keys of the chunks whose index entry must not be written again: chunks some live
+ * index segment already references, chunks a marker names (the compactor removed them from the
+ * index, so they were indexed once), and chunks whose object is gone (swept after that). An
+ * ingester replaying a flush mark whose index write it cannot confirm writes only the others, so
+ * a chunk the compactor merged away is never brought back beside the chunk it became.
+ */
+export async function chunksNotToReindex(client: ObjectClient, refs: readonly ChunkRef[]): Promise<Set<string>> {
+  const out = new Set<string>();
+  if (refs.length === 0) return out;
+  const marked = new Set<string>();
+  for (const o of (await client.list(MARKERS_PREFIX)).objects) {
+    if (MARKER_RE.exec(o.key) === null || o.sizeBytes > MAX_JSON_OBJECT_BYTES) continue;
+    let body: MarkerBody;
+    try {
+      body = JSON.parse((await client.get(o.key)).toString('utf8')) as MarkerBody;
+    } catch (e) {
+      if (e instanceof NotFoundError || e instanceof SyntaxError) continue;
+      throw e;
+    }
+    for (const item of Array.isArray(body.chunks) ? body.chunks : []) {
+      const ref = markedRef(item);
+      if (ref !== null) marked.add(refIdentity(ref));
+    }
+  }
+  const tables = new Map<string, Set<string>>();
+  for (const ref of refs) {
+    const id = refIdentity(ref);
+    let skip = marked.has(id);
+    for (let d = dayOf(ref.fromNs); d <= dayOf(ref.throughNs) && !skip; d++) {
+      const k = `${ref.tenant}/${d}`;
+      let ids = tables.get(k);
+      if (ids === undefined) {
+        ids = new Set();
+        for (const seg of (await loadTable(client, ref.tenant, d)).live) {
+          for (let i = 0; i < seg.seriesCount; i++) for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) ids.add(refIdentity(seg.refAt(i, j)));
+        }
+        tables.set(k, ids);
+      }
+      skip = ids.has(id);
+    }
+    if (!skip) {
+      try {
+        await client.getRange(chunkKey(ref), 0, 1);
+      } catch (e) {
+        if (!(e instanceof NotFoundError)) throw e;
+        skip = true;
+      }
+    }
+    if (skip) out.add(chunkKey(ref));
+  }
+  return out;
 }

@@ -119,6 +119,32 @@ describe('compactTable', () => {
     expect(await view(client)).toEqual(before);
   });
 
+  it('removes entries stored twice in overlapping chunks of a stream (same ts, line and metadata), keeping distinct ones', async () => {
+    const client = new MemoryObjectClient();
+    const w = new IndexWriter(client, 'ing-1');
+    // A chunk stored twice under different cut points: 0..59 once, then 30..89 again (a replayed
+    // WAL flushed again), plus an entry that only differs in its line at a shared timestamp.
+    const entry = (i: number): TEntry => ({ tsNs: T0 + BigInt(i) * 1_000_000n, line: `i=${i} level=info` });
+    const all = Array.from({ length: 90 }, (_, i) => entry(i));
+    await flushChunks(client, w, TENANT, [{ labels: testLabels(1), entries: all.slice(0, 60) }]);
+    await flushChunks(client, w, TENANT, [{ labels: testLabels(1), entries: [...all.slice(30, 90), { tsNs: entry(40).tsNs, line: 'same ts, other line' }] }]);
+    // An unrelated stream whose chunks do not overlap is left alone.
+    await flushChunks(client, w, TENANT, [{ labels: testLabels(2), entries: all.slice(0, 10) }]);
+    await flushChunks(client, w, TENANT, [{ labels: testLabels(2), entries: all.slice(10, 20) }]);
+    const before = await view(client);
+    // Brute force: the distinct rows are what should remain.
+    const distinct = [...new Set(before)].sort();
+    expect(before.length - distinct.length).toBe(30);
+    const r = await compactTable(job(client, { merge: false }));
+    expect(r.duplicatesDropped).toBe(30);
+    expect(r.overlapsRewritten).toBe(2);
+    expect((await view(client)).sort()).toEqual(distinct);
+    // Rewritten chunks no longer overlap: a second run has nothing to do.
+    const again = await compactTable(job(client, { merge: false }));
+    expect(again.overlapsRewritten).toBe(0);
+    expect(again.segmentOut).toBeNull();
+  });
+
   it('survives a crash before any single write or delete: readers never see missing or doubled data', async () => {
     // Count the writes of a clean run.
     const probe = await setup();

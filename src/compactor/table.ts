@@ -39,6 +39,12 @@ export interface TableJob {
   chunkOptions: ChunkOptions;
   /** Merge small chunks. */
   merge: boolean;
+  /**
+   * Chunks first indexed by an ingester less than this long ago are kept as they are (not merged
+   * or rewritten for overlaps): the ingester may still serve them from memory for
+   * chunk_retain_period, and queries skip only the stored copy under the chunk's own key. 0: none.
+   */
+  minChunkAgeMs?: number;
   /** Retention rules, or null when retention is off. */
   retention: TenantRetention | null;
   /** Delete requests due for physical deletion, or null. */
@@ -91,6 +97,8 @@ export interface TableResult {
   merged: number;
   mergedInto: number;
   duplicatesDropped: number;
+  /** Chunks rewritten because their time ranges overlapped others of the same stream. */
+  overlapsRewritten: number;
   /** Chunk refs handed to the sweeper. */
   marked: number;
 }
@@ -134,14 +142,24 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
   const step = async (s: CompactionStep): Promise<void> => {
     if (job.onStep) await job.onStep(s);
   };
-  const res: TableResult = { segmentsIn: 0, segmentOut: null, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, marked: 0 };
+  const res: TableResult = { segmentsIn: 0, segmentOut: null, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, overlapsRewritten: 0, marked: 0 };
 
-  const { all, live } = await loadTable(client, tenant, day);
+  const { all, live, modifiedMs } = await loadTable(client, tenant, day);
   res.segmentsIn = all.length;
   await step('loaded');
   if (all.length === 0) return res;
 
   const series = unionOf(tenant, live);
+  // Refs of segments an ingester wrote (compacted segments name what they replace) recently.
+  const young = new Set<string>();
+  const minAge = job.minChunkAgeMs ?? 0;
+  if (minAge > 0) {
+    for (const seg of live) {
+      if (seg.replaces.length > 0 || (modifiedMs.get(seg.key) ?? 0) <= job.nowMs - minAge) continue;
+      for (let i = 0; i < seg.seriesCount; i++) for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) young.add(refIdentity({ ...seg.refAt(i, j), tenant }));
+    }
+  }
+  const isYoung = (r: ChunkRef): boolean => young.size > 0 && young.has(refIdentity(r));
   for (const s of series.values()) res.refsIn += s.refs.length;
   const removed: ChunkRef[] = [];
   const newChunks = new Map<string, Buffer>();
@@ -192,10 +210,51 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
       }
       s.refs = next.sort(compareRefs);
     }
+    // Overlaps: chunks of one stream whose time ranges overlap may hold the same entries twice
+    // (stored again after a crash by versions before WAL flush marks, or one stream flushed by
+    // several replicas). Each overlapping group lying wholly in this day is rewritten into
+    // sorted, non-overlapping chunks; rewriteChunks drops the exact duplicates.
+    {
+      const inDay = (r: ChunkRef): boolean => dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r);
+      const next: ChunkRef[] = [];
+      let group: ChunkRef[] = [];
+      let groupThrough = -1n;
+      const flushGroup = async (): Promise<void> => {
+        if (group.length < 2) {
+          next.push(...group);
+        } else {
+          const inputs: Buffer[] = [];
+          for (const r of group) inputs.push(await fetch(r));
+          const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+          res.overlapsRewritten += group.length;
+          res.duplicatesDropped += out.duplicates;
+          for (const r of group) removed.push(r);
+          for (const c of out.chunks) {
+            newChunks.set(chunkKey(c.ref), c.bytes);
+            next.push(c.ref);
+          }
+        }
+        group = [];
+        groupThrough = -1n;
+      };
+      // Refs are sorted by start: a ref overlaps the group when it starts before the group ends.
+      for (const r of s.refs) {
+        if (!inDay(r)) {
+          await flushGroup();
+          next.push(r);
+          continue;
+        }
+        if (group.length > 0 && r.fromNs >= groupThrough) await flushGroup();
+        group.push(r);
+        if (r.throughNs > groupThrough) groupThrough = r.throughNs;
+      }
+      await flushGroup();
+      s.refs = next.sort(compareRefs);
+    }
     // Merging: runs of consecutive small chunks lying wholly in this day.
     if (job.merge) {
       const target = job.chunkOptions.targetSizeBytes;
-      const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && dayOf(r.fromNs) === day && dayOf(r.throughNs) === day;
+      const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r);
       const next: ChunkRef[] = [];
       let run: ChunkRef[] = [];
       let runBytes = 0;

@@ -19,6 +19,8 @@ export interface SiltConfig {
     log_level: 'debug' | 'info' | 'warn' | 'error';
     http_server_read_timeout: number;
     http_server_idle_timeout: number;
+    /** Hard limit of a graceful shutdown, flush included (0: none). */
+    graceful_shutdown_timeout: number;
   };
   common: { path_prefix: string };
   storage_config: {
@@ -41,6 +43,8 @@ export interface SiltConfig {
     index_cache_size: number;
     index_queries_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } };
     index_list_ttl: number;
+    /** Silt extension: /ready turns 503 after object-store writes failed this long (ms; 0: never). */
+    write_failure_unready_period: number;
   };
   chunk_store_config: { chunk_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } } };
   query_range: { cache_results: boolean; results_cache: { cache: { embedded_cache: { max_size_mb: number } } } };

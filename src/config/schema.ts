@@ -50,6 +50,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'server.log_level', flag: 'log.level', type: { t: 'enum', values: ['debug', 'info', 'warn', 'error'] }, def: 'info', help: 'Log level.' },
   { path: 'server.http_server_read_timeout', flag: 'server.http-read-timeout', type: dur, def: 30 * S, help: 'Time allowed to read a whole request.' },
   { path: 'server.http_server_idle_timeout', flag: 'server.http-idle-timeout', type: dur, def: 120 * S, help: 'Keep-alive idle timeout.' },
+  { path: 'server.graceful_shutdown_timeout', flag: 'server.graceful-shutdown-timeout', type: dur, def: 30 * S, help: 'Longest a graceful shutdown (SIGTERM) may take, flush included; past it Silt logs what was left unflushed and exits non-zero (the WAL keeps it). 0: no limit.' },
 
   { path: 'common.path_prefix', flag: 'common.path-prefix', type: str, def: './data', help: 'Directory under which local state (WAL, filesystem chunks) lives by default.' },
 
@@ -76,6 +77,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'storage_config.index_queries_cache_config.embedded_cache.enabled', flag: 'store.index-cache-read.embedded-cache.enabled', type: bool, def: true, help: 'Cache parsed index segments in memory (false disables the index cache).' },
   { path: 'storage_config.index_queries_cache_config.embedded_cache.max_size_mb', flag: 'store.index-cache-read.embedded-cache.max-size-mb', type: int(0), def: 0, help: 'Index cache size in MB; 0 uses storage_config.index_cache_size.' },
   { path: 'storage_config.index_list_ttl', flag: 'store.index-list-ttl', type: dur, def: 0, help: 'How long a listing of index segments is reused (0: list on every query, so flushed chunks are visible at once); at most ingester.chunk_retain_period.' },
+  { path: 'storage_config.write_failure_unready_period', flag: 'store.write-failure-unready-period', type: dur, def: 1 * M, help: 'Silt extension (not in Loki): /ready answers 503 once object-store writes (chunk flushes, index segments) have been failing this long, counting a write with no answer past the S3 request timeout as failed; 200 again after a write succeeds. 0 disables.' },
 
   { path: 'ingester.chunk_encoding', flag: 'ingester.chunk-encoding', type: { t: 'enum', values: ['none', 'gzip', 'snappy', 'lz4', 'zstd'] }, def: 'snappy', help: 'Chunk block compression.' },
   { path: 'ingester.chunk_block_size', flag: 'ingester.chunks-block-size', type: bytes, def: 262144, help: 'Uncompressed bytes at which a head block is cut.' },

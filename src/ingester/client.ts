@@ -11,8 +11,10 @@ export interface ChunkView {
   /** Sorted copy of the head block at snapshot time, or null. */
   readonly head: DecodedBlock | null;
   /**
-   * Object key of the chunk's stored copy once it is uploaded, else null. A caller reading
-   * memory and store together skips that stored chunk: it holds the same entries.
+   * Object key of the chunk's stored copy once it is uploaded, else null. Live: it reads the
+   * chunk's key at the moment it is read, so a caller reading memory and store together reads
+   * it after reading the index, and skips that stored chunk (it holds the entries of this view,
+   * plus at most entries appended after the view was taken).
    */
   readonly storedKey: string | null;
 }

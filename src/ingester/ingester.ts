@@ -10,7 +10,7 @@ import { TokenBucket } from '../util/rate-limiter.js';
 import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
 import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
-import { newStreamRef, Wal, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
+import { newStreamRef, Wal, type CheckpointStream, type FlushMark, type ReplayStream, type WalSnapshotTenant, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
 
 const NO_ENTRIES: readonly PushEntry[] = Object.freeze([]);
 /** Placeholder ref of a pooled WalStream between pushes. */
@@ -25,6 +25,12 @@ export type IngesterConfig = SiltConfig['ingester'];
 export interface ChunkSink {
   putChunk(ref: ChunkRef, bytes: Buffer): Promise<void>;
   writeIndex(tenant: string, series: SeriesEntry[], refs: ChunkRef[]): Promise<void>;
+  /**
+   * Of stored chunks whose index write replay cannot confirm, the keys that must not be indexed
+   * again: already indexed, or removed from the index since (merged by the compactor). Without
+   * it every such chunk is indexed again.
+   */
+  notToReindex?(refs: readonly ChunkRef[]): Promise<Set<string>>;
 }
 
 export interface IngesterDeps {
@@ -62,6 +68,38 @@ function humanRate(bytes: number): string {
   return `${Number(v.toFixed(1))} ${units[i]}`;
 }
 
+/** Entries of one stream admitted by a push, applied to memory once their WAL record is durable. */
+interface PendingApply {
+  stream: Stream;
+  entries: readonly PushEntry[];
+  firstSeq: number;
+}
+
+/** A stored chunk whose index entry is not confirmed yet (its flush mark is durable). */
+interface PendingIndex {
+  mark: FlushMark;
+  ref: ChunkRef;
+  series: SeriesEntry;
+  /** The chunk in memory, when this process flushed it (null after replay). */
+  desc: ChunkDesc | null;
+  /** After replay: not yet checked against the index (see ChunkSink.notToReindex). */
+  unverified: boolean;
+}
+
+/** The chunk ref a flush mark describes. */
+function refOfMark(m: FlushMark): ChunkRef {
+  return {
+    tenant: m.tenant,
+    fingerprint: m.fingerprint,
+    fromNs: m.fromNs,
+    throughNs: m.throughNs,
+    checksum: m.checksum,
+    sizeBytes: m.sizeBytes,
+    entries: m.entries,
+    uncompressedBytes: m.uncompressedBytes,
+  };
+}
+
 /** All streams of one tenant. */
 class TenantInstance {
   readonly streams = new Map<string, Stream>();
@@ -86,8 +124,15 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private flushTimer: NodeJS.Timeout | null = null;
   private checkpointTimer: NodeJS.Timeout | null = null;
   /** WalStream objects reused by every push (see #append). */
-  private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; ref: WalStreamRef }[] = [];
+  private readonly walStreamPool: { labels: string; fingerprint: string; entries: readonly PushEntry[]; ref: WalStreamRef; firstSeq: number }[] = [];
   private flushRunning: Promise<void> | null = null;
+  /**
+   * Next entry sequence number. Every entry a push logs gets one; they grow in WAL order, so
+   * a stream's chunks hold unbroken runs of them (see ChunkDesc.firstSeq and the WAL README).
+   */
+  private nextSeq = 1;
+  /** Stored chunks whose flush mark is durable but whose index write is not confirmed, by object key. */
+  private readonly pendingIndex = new Map<string, PendingIndex>();
   private lastFlushError: string | null = null;
   private readonly m;
   /** Live tail subscribers, fed from push. */
@@ -181,8 +226,20 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     this.wal = await Wal.open({ enabled: w.enabled, dir: w.dir, fsync: w.fsync, fsyncIntervalMs: w.fsync_interval, segmentSizeBytes: w.segment_size });
     const t0 = Date.now();
     const res = await this.wal.replay((tenant, streams) => this.applyReplay(tenant, streams));
-    this.m.walReplayed.set(res.entries);
-    this.deps.logger.info({ ...res, ms: Date.now() - t0 }, 'WAL replay finished');
+    this.nextSeq = res.nextSeq;
+    this.m.walReplayed.set(res.entries - res.skippedEntries);
+    const { marks, ...summary } = res;
+    this.deps.logger.info({ ...summary, flushMarks: marks.length, ms: Date.now() - t0 }, 'WAL replay finished');
+    // Chunks whose flush mark is durable may have missed their index write: write it again
+    // (idempotent, refs are content keys). On failure the flush loop retries.
+    for (const m of marks) {
+      const ref = refOfMark(m);
+      this.pendingIndex.set(chunkKey(ref), { mark: m, ref, series: { fingerprint: m.fingerprint, labels: parseCanonicalLabels(m.labels) }, desc: null, unverified: true });
+    }
+    if (this.pendingIndex.size > 0) {
+      const failed = await this.#writePendingIndex();
+      if (failed > 0) this.deps.logger.warn({ chunks: failed, err: this.lastFlushError }, 'could not index chunks flushed before the restart; will retry');
+    }
     this.flushTimer = setInterval(() => void this.flushCycle(false), this.cfg.flush_check_period);
     this.flushTimer.unref();
     this.checkpointTimer = setInterval(() => void this.checkpoint(), w.checkpoint_duration);
@@ -211,7 +268,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     return inst;
   }
 
-  private applyReplay(tenant: string, streams: WalStream[]): void {
+  private applyReplay(tenant: string, streams: ReplayStream[]): void {
     const inst = this.instance(tenant);
     const now = this.now();
     for (const ws of streams) {
@@ -221,31 +278,41 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         inst.streams.set(ws.fingerprint, s);
       }
       const entries: PushEntry[] = ws.entries.map((e) => ({ tsNs: e.tsNs, line: Buffer.from(e.line), metadata: e.metadata }));
-      s.append(entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, false);
+      if (ws.chunk !== null) s.appendChunk({ ...ws.chunk, entries }, now, this.chunkOpts, this.maxChunkAgeNs);
+      else s.append(entries, now, this.chunkOpts, this.maxChunkAgeNs, 0, ws.seqs);
     }
   }
 
   /**
-   * Appends to memory first (synchronously), then waits until the WAL holds the appended
-   * entries; only then does the push count as acknowledged. Rejections follow Loki:
-   * out-of-order beyond the window (400), per-stream rate and stream-count limits (429).
+   * Checks the entries, logs the accepted ones in the WAL, and applies them to memory once the
+   * WAL holds them; only then does the push count as acknowledged. A push whose WAL write fails
+   * leaves nothing in memory, so a retry never duplicates. Rejections follow Loki: out-of-order
+   * beyond the window (400), per-stream rate and stream-count limits (429); accepted entries of
+   * such a push are still stored.
    */
   push(tenant: string, streams: ValidStream[]): Promise<void> {
-    // Not async: nothing of the request may stay reachable while the WAL syncs. Every entry is
-    // copied into head blocks and WAL bytes synchronously; holding the request's objects over
-    // the fsync would make the garbage collector copy them again and again.
-    let r: { durable: Promise<void>; error: SiltError | null };
+    let r: { durable: Promise<void>; apply: PendingApply[]; error: SiltError | null };
     try {
-      r = this.#append(tenant, streams);
+      r = this.#admit(tenant, streams);
     } catch (e) {
       return Promise.reject(e as Error);
     }
-    const error = r.error;
-    return error === null ? r.durable : r.durable.then(() => Promise.reject(error));
+    const { apply, error } = r;
+    if (apply.length === 0) return error === null ? RESOLVED : Promise.reject(error);
+    return r.durable.then(
+      () => {
+        this.#apply(tenant, apply);
+        if (error !== null) throw error;
+      },
+      (e: unknown) => {
+        for (const a of apply) a.stream.pending--;
+        throw e;
+      },
+    );
   }
 
-  /** The synchronous part of push: appends to memory and the WAL; returns the WAL's promise and the error to report once it resolves. */
-  #append(tenant: string, streams: ValidStream[]): { durable: Promise<void>; error: SiltError | null } {
+  /** The synchronous part of push: limits, out-of-order checks, sequence numbers and the WAL append. */
+  #admit(tenant: string, streams: ValidStream[]): { durable: Promise<void>; apply: PendingApply[]; error: SiltError | null } {
     if (!this.ready || this.stopping) throw new UnavailableError('Ingester is not ready to accept writes');
     const inst = this.instance(tenant);
     const limits = this.deps.limits(tenant);
@@ -255,7 +322,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const pool = this.walStreamPool;
     const badRequest: string[] = [];
     const limited: string[] = [];
-    const tailing = this.tailers.has(tenant);
+    const apply: PendingApply[] = [];
     for (const vs of streams) {
       let s = inst.streams.get(vs.fingerprint);
       if (!s) {
@@ -286,8 +353,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           continue;
         }
       }
-      const res = s.append(vs.entries, now, this.chunkOpts, this.maxChunkAgeNs, this.oooWindowNs, true);
-      if (res.duplicates > 0) this.m.duplicates.inc(res.duplicates);
+      const res = s.admit(vs.entries, this.oooWindowNs);
       if (res.tooFarBehind > 0) {
         // Loki's text: one line per rejected entry, then a per-stream total.
         let msg = '';
@@ -296,16 +362,20 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         }
         badRequest.push(msg + `user '${tenant}', total ignored: ${res.tooFarBehind} out of ${vs.entries.length} for stream: ${vs.labelsString}`);
       }
-      if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
-      if (res.appended.length > 0 && this.wal) {
-        let ws = pool[walStreams.length];
-        if (ws === undefined) pool.push((ws = { labels: '', fingerprint: '', entries: NO_ENTRIES, ref: NO_REF }));
-        ws.labels = vs.labelsString;
-        ws.fingerprint = vs.fingerprint;
-        ws.entries = res.appended;
-        ws.ref = s.walRef;
-        walStreams.push(ws);
-      }
+      const accepted = res.accepted;
+      if (accepted.length === 0) continue;
+      const firstSeq = this.nextSeq;
+      this.nextSeq += accepted.length;
+      s.pending++;
+      apply.push({ stream: s, entries: accepted, firstSeq });
+      let ws = pool[walStreams.length];
+      if (ws === undefined) pool.push((ws = { labels: '', fingerprint: '', entries: NO_ENTRIES, ref: NO_REF, firstSeq: 0 }));
+      ws.labels = vs.labelsString;
+      ws.fingerprint = vs.fingerprint;
+      ws.entries = accepted;
+      ws.ref = s.walRef;
+      ws.firstSeq = firstSeq;
+      walStreams.push(ws);
     }
     let durable = RESOLVED;
     if (walStreams.length > 0 && this.wal) {
@@ -319,9 +389,23 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         }
       }
     }
-    if (limited.length > 0) return { durable, error: new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n')) };
-    if (badRequest.length > 0) return { durable, error: new ValidationError('too_far_behind', badRequest.join('\n')) };
-    return { durable, error: null };
+    let error: SiltError | null = null;
+    if (limited.length > 0) error = new RateLimitError(limited[0]!.startsWith('Per stream') ? 'per_stream_rate_limit' : 'stream_limit', limited.join('\n'));
+    else if (badRequest.length > 0) error = new ValidationError('too_far_behind', badRequest.join('\n'));
+    return { durable, apply, error };
+  }
+
+  /** Applies a push's admitted entries to memory (their WAL record is durable) and feeds live tails. */
+  #apply(tenant: string, apply: PendingApply[]): void {
+    const now = this.now();
+    const tailing = this.tailers.has(tenant);
+    for (const a of apply) {
+      const s = a.stream;
+      s.pending--;
+      const res = s.append(a.entries, now, this.chunkOpts, this.maxChunkAgeNs, a.firstSeq, null);
+      if (res.duplicates > 0) this.m.duplicates.inc(res.duplicates);
+      if (res.appended.length > 0 && tailing) this.tailers.publish(tenant, s.labels, res.appended);
+    }
   }
 
   tail(tenant: string, matchers: readonly Matcher[], tailer: IngesterTailer): () => void {
@@ -342,7 +426,17 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
       const chunks: ChunkView[] = [];
       for (const c of s.chunks) {
         if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
-        chunks.push({ fromNs: c.fromNs, throughNs: c.throughNs, chunk: c.chunk, blockCount: c.chunk.blockMetas().length, head: c.chunk.headBlock(), storedKey: c.storedKey });
+        chunks.push({
+          fromNs: c.fromNs,
+          throughNs: c.throughNs,
+          chunk: c.chunk,
+          blockCount: c.chunk.blockMetas().length,
+          head: c.chunk.headBlock(),
+          // Read when the querier asks, after it has read the index (see memory-copies.ts).
+          get storedKey(): string | null {
+            return c.storedKey;
+          },
+        });
       }
       if (chunks.length > 0) out.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
     }
@@ -398,9 +492,20 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     return { streams, chunks, entries };
   }
 
-  /** Runs one flush cycle now (tests, shutdown). With `force`, every unflushed chunk is flushed. */
-  flushNow(force = true): Promise<void> {
-    return this.flushCycle(force);
+  /**
+   * Runs one flush cycle now (tests, shutdown, `POST /flush`). With `force`, every unflushed chunk
+   * is flushed. Resolves with the number of chunks that are still not stored and indexed.
+   */
+  async flushNow(force = true): Promise<number> {
+    await this.flushCycle(force);
+    return this.unflushedChunks();
+  }
+
+  /** Chunks not yet stored and indexed (in memory and not flushed, or stored but not indexed). */
+  unflushedChunks(): number {
+    let n = 0;
+    for (const t of this.tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (!c.flushed && c.entries > 0 && !c.marked) n++;
+    return n + this.pendingIndex.size;
   }
 
   private flushCycle(force: boolean): Promise<void> {
@@ -412,7 +517,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   }
 
   private shouldFlush(c: ChunkDesc, now: number, force: boolean): string | null {
-    if (c.flushed || c.flushing || c.entries === 0) return null;
+    // A marked chunk is stored; only its index write is left, retried from pendingIndex.
+    if (c.flushed || c.flushing || c.marked || c.entries === 0) return null;
     if (c.retryAtMs > now && !force) return null;
     if (c.closed) return c.closeReason || 'closed';
     if (force) return 'forced';
@@ -421,6 +527,12 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     return null;
   }
 
+  /**
+   * One flush cycle. Per chunk: upload, then log a flush mark in the WAL (durably), then index.
+   * A crash before the mark replays the entries (the upload is an unindexed orphan, overwritten
+   * by the retry when the chunk encodes the same); after it, replay leaves them out and indexes
+   * the chunk again. So a flushed entry is counted once whatever the crash point.
+   */
   private async doFlush(force: boolean): Promise<void> {
     const now = this.now();
     type Job = { tenant: string; stream: Stream; desc: ChunkDesc; reason: string };
@@ -443,9 +555,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         }
       }
     }
-    if (jobs.length === 0) return;
-    // Upload chunks with bounded concurrency, then index each tenant's refs in one segment.
-    const done = new Map<string, { series: Map<string, SeriesEntry>; refs: ChunkRef[]; jobs: Job[] }>();
+    // Upload chunks and log their marks with bounded concurrency, then index per tenant.
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < jobs.length) {
@@ -467,35 +577,77 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           await this.deps.sink.putChunk(ref, bytes);
           // Known before the index names it, so a query never reads this chunk from memory and
           // from the store both (a closed chunk encodes to the same bytes, hence key, on a retry).
-          job.desc.storedKey = chunkKey(ref);
-          let d = done.get(job.tenant);
-          if (!d) done.set(job.tenant, (d = { series: new Map(), refs: [], jobs: [] }));
-          d.series.set(job.stream.fingerprint, { fingerprint: job.stream.fingerprint, labels: job.stream.labels });
-          d.refs.push(ref);
-          d.jobs.push(job);
+          const key = chunkKey(ref);
+          job.desc.storedKey = key;
+          const mark: FlushMark = { ...ref, labels: job.stream.labelsString, firstSeq: job.desc.firstSeq, lastSeq: job.desc.lastSeq };
+          await this.wal?.appendFlushed(mark);
+          job.desc.marked = true;
+          this.pendingIndex.set(key, { mark, ref, series: { fingerprint: job.stream.fingerprint, labels: job.stream.labels }, desc: job.desc, unverified: false });
           this.m.flushedBytes.inc(bytes.length);
           this.m.chunkEntries.observe(job.desc.entries);
+          this.m.flushed.inc({ reason: job.reason });
         } catch (e) {
           this.failed(job.desc, e);
         }
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.cfg.concurrent_flushes, jobs.length) }, worker));
-    for (const [tenant, d] of done) {
+    if (jobs.length > 0) await Promise.all(Array.from({ length: Math.min(this.cfg.concurrent_flushes, jobs.length) }, worker));
+    if (this.pendingIndex.size > 0) await this.#writePendingIndex();
+  }
+
+  /**
+   * Indexes every stored chunk whose index write is not confirmed, one segment per tenant.
+   * Returns how many are still not indexed (their retry comes with the next cycle).
+   */
+  async #writePendingIndex(): Promise<number> {
+    const unverified = [...this.pendingIndex.values()].filter((p) => p.unverified);
+    const check = this.deps.sink.notToReindex;
+    if (unverified.length > 0 && check) {
       try {
-        await this.deps.sink.writeIndex(tenant, [...d.series.values()], d.refs);
+        const skip = await check.call(this.deps.sink, unverified.map((p) => p.ref));
+        for (const p of unverified) {
+          const key = chunkKey(p.ref);
+          if (skip.has(key)) this.pendingIndex.delete(key);
+          else p.unverified = false;
+        }
+      } catch (e) {
+        this.lastFlushError = (e as Error).message;
+        this.m.flushFailures.inc();
+        return this.pendingIndex.size;
+      }
+    }
+    const byTenant = new Map<string, PendingIndex[]>();
+    for (const p of this.pendingIndex.values()) {
+      let l = byTenant.get(p.ref.tenant);
+      if (!l) byTenant.set(p.ref.tenant, (l = []));
+      l.push(p);
+    }
+    let failed = 0;
+    for (const [tenant, list] of byTenant) {
+      const series = new Map<string, SeriesEntry>();
+      for (const p of list) series.set(p.series.fingerprint, p.series);
+      try {
+        await this.deps.sink.writeIndex(tenant, [...series.values()], list.map((p) => p.ref));
         const t = this.now();
-        for (const j of d.jobs) {
-          j.desc.flushed = true;
-          j.desc.flushing = false;
-          j.desc.flushedMs = t;
-          this.m.flushed.inc({ reason: j.reason });
+        for (const p of list) {
+          this.pendingIndex.delete(chunkKey(p.ref));
+          const d = p.desc;
+          if (d === null) continue;
+          d.flushed = true;
+          d.flushing = false;
+          d.flushedMs = t;
         }
         this.lastFlushError = null;
       } catch (e) {
-        for (const j of d.jobs) this.failed(j.desc, e);
+        failed += list.length;
+        for (const p of list) if (p.desc !== null) this.failed(p.desc, e);
+        if (list.every((p) => p.desc === null)) {
+          this.lastFlushError = (e as Error).message;
+          this.m.flushFailures.inc();
+        }
       }
     }
+    return failed;
   }
 
   private failed(desc: ChunkDesc, e: unknown): void {
@@ -518,13 +670,25 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     }
   }
 
-  private *snapshot(): Iterable<{ tenant: string; streams: WalStream[] }> {
+  /**
+   * The checkpoint's view of memory: per stream its chunks not yet marked as stored, with their
+   * sequence ranges, and the stream's highest applied number; plus the marks whose index write
+   * is not confirmed (their entries are no longer needed, the chunk is stored).
+   */
+  private *snapshot(): Iterable<WalSnapshotTenant> {
+    const marksByTenant = new Map<string, FlushMark[]>();
+    for (const p of this.pendingIndex.values()) {
+      let l = marksByTenant.get(p.mark.tenant);
+      if (!l) marksByTenant.set(p.mark.tenant, (l = []));
+      l.push(p.mark);
+    }
     for (const inst of this.tenants.values()) {
-      const streams: WalStream[] = [];
+      const streams: CheckpointStream[] = [];
       for (const s of inst.streams.values()) {
-        const entries: PushEntry[] = [];
+        const cs: CheckpointStream = { labels: s.labelsString, fingerprint: s.fingerprint, appliedSeq: s.appliedSeq, chunks: [] };
         for (const c of s.chunks) {
-          if (c.flushed) continue;
+          if (c.flushed || c.marked || c.entries === 0) continue;
+          const entries: PushEntry[] = [];
           const n = c.chunk.blockMetas().length;
           for (let b = 0; b <= n; b++) {
             const blk = b < n ? c.chunk.readBlock(b) : c.chunk.headBlock();
@@ -533,11 +697,15 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
               entries.push({ tsNs: blk.baseNs + BigInt(blk.tsRel[i]!), line: blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!), metadata: blk.metadata(i) });
             }
           }
+          cs.chunks.push({ firstSeq: c.firstSeq, lastSeq: c.lastSeq, closed: c.closed, continues: false, entries });
         }
-        if (entries.length > 0) streams.push({ labels: s.labelsString, fingerprint: s.fingerprint, entries });
+        if (cs.chunks.length > 0) streams.push(cs);
       }
-      if (streams.length > 0) yield { tenant: inst.tenant, streams };
+      const marks = marksByTenant.get(inst.tenant) ?? [];
+      marksByTenant.delete(inst.tenant);
+      if (streams.length > 0 || marks.length > 0) yield { tenant: inst.tenant, streams, marks };
     }
+    for (const [tenant, marks] of marksByTenant) yield { tenant, streams: [], marks };
   }
 
   /**
@@ -551,7 +719,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const until = Date.now() + deadlineMs;
     for (;;) {
       await this.flushCycle(true);
-      const left = this.memoryStatsUnflushed();
+      const left = this.unflushedChunks();
       if (left === 0 || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -559,11 +727,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     await this.wal?.close();
   }
 
-  private memoryStatsUnflushed(): number {
-    let n = 0;
-    for (const t of this.tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (!c.flushed && c.entries > 0) n++;
-    return n;
-  }
 }
 
 function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolean {

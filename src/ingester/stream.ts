@@ -1,7 +1,9 @@
 import { MemChunk, type ChunkOptions } from '../chunk/index.js';
+import { MAX_LINE_SIZE_BYTES, MAX_METADATA_PAIRS_PER_ENTRY } from '../chunk/consts.js';
+import { TooLargeError } from '../errors.js';
 import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
-import { newStreamRef, type WalStreamRef } from './wal/index.js';
+import { newStreamRef, type CheckpointChunk, type WalStreamRef } from './wal/index.js';
 
 /** `AppendResult.rejected` of the usual append, which rejects nothing (frozen: shared by every result). */
 const NO_REJECTIONS = Object.freeze([]) as unknown as { entry: PushEntry; oldestNs: bigint }[];
@@ -20,6 +22,16 @@ export class ChunkDesc {
   maxAllowedNs = 0n;
   /** Entries appended. */
   entries = 0;
+  /**
+   * Sequence numbers of the first and last entry offered to this chunk (duplicates dropped by it
+   * included), -1 before the first. A stream's entries reach its chunks in sequence order and only
+   * the last chunk takes appends, so each chunk holds one unbroken run of the stream's numbers:
+   * a flush mark naming [firstSeq, lastSeq] names exactly this chunk's entries.
+   */
+  firstSeq = -1;
+  lastSeq = -1;
+  /** The flush mark is durable in the WAL: replay will not bring these entries back. */
+  marked = false;
   /** No more appends: full, too old, or picked for flushing. */
   closed = false;
   /** Uploaded and indexed; kept only for chunk_retain_period. */
@@ -46,16 +58,28 @@ export class ChunkDesc {
   }
 }
 
-/** Result of appending a batch to one stream. */
-export interface AppendResult {
-  /** Entries actually stored (duplicates and rejected ones excluded), in input order; the input array itself when all were. */
-  appended: readonly PushEntry[];
+/** Result of admitting a batch to one stream (the checks made before the WAL). */
+export interface AdmitResult {
+  /** Entries accepted, in input order; the input array itself when all were. */
+  accepted: readonly PushEntry[];
   /** Entries rejected as too far behind. */
   tooFarBehind: number;
   /** The first few rejections (at most MAX_REPORTED_REJECTIONS), for the error message. */
   rejected: { entry: PushEntry; oldestNs: bigint }[];
+}
+
+/** Result of appending a batch to one stream's memory. */
+export interface AppendResult {
+  /** Entries actually stored (exact duplicates excluded), in input order; the input array itself when all were. */
+  appended: readonly PushEntry[];
   /** Exact duplicates dropped. */
   duplicates: number;
+}
+
+/** Throws TooLargeError for an entry no chunk can hold (checked before the WAL logs it). */
+export function checkAppendable(e: PushEntry): void {
+  if (e.line.length > MAX_LINE_SIZE_BYTES) throw new TooLargeError(`line of ${e.line.length} bytes exceeds ${MAX_LINE_SIZE_BYTES}`);
+  if (e.metadata.length > MAX_METADATA_PAIRS_PER_ENTRY) throw new TooLargeError(`${e.metadata.length} structured metadata pairs exceed ${MAX_METADATA_PAIRS_PER_ENTRY}`);
 }
 
 /**
@@ -75,6 +99,10 @@ export class Stream {
   limiter: TokenBucket | null = null;
   /** The stream's id in the current WAL segment's dictionary (the WAL reads and sets it). */
   readonly walRef: WalStreamRef = newStreamRef();
+  /** Highest sequence number appended to this stream's memory (0 before the first). */
+  appliedSeq = 0;
+  /** Pushes admitted and logged but not applied yet: the stream must stay in its tenant's map. */
+  pending = 0;
 
   constructor(labels: Labels, labelsString: string, fingerprint: string) {
     this.labels = labels;
@@ -83,26 +111,45 @@ export class Stream {
   }
 
   /**
-   * Appends entries. `maxChunkAgeNs` bounds a chunk's time span; `oooWindowNs` is how
-   * far behind the newest entry an entry may be. `check` false skips the out-of-order
-   * rejection (WAL replay re-applies what was already accepted).
+   * The checks of a push made before anything is logged: entries more than `oooWindowNs` behind
+   * the newest accepted one are rejected (Loki's "entry too far behind"). Accepted entries move
+   * the newest timestamp at once, so concurrent pushes are checked against each other.
    */
-  append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, oooWindowNs: bigint, check: boolean): AppendResult {
-    const res: AppendResult = { appended: entries, tooFarBehind: 0, rejected: NO_REJECTIONS, duplicates: 0 };
-    // Copied only once an entry is left out: usually every entry is stored.
+  admit(entries: readonly PushEntry[], oooWindowNs: bigint): AdmitResult {
+    const res: AdmitResult = { accepted: entries, tooFarBehind: 0, rejected: NO_REJECTIONS };
     let kept: PushEntry[] | null = null;
-    let head = this.chunks[this.chunks.length - 1];
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       const ts = e.tsNs;
+      checkAppendable(e);
       // Cheap comparison first: in-order entries never pay for the bigint subtraction.
-      if (check && ts < this.maxTsNs && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
+      if (ts < this.maxTsNs && this.maxTsNs >= 0n && ts < this.maxTsNs - oooWindowNs) {
         res.tooFarBehind++;
         if (res.rejected === NO_REJECTIONS) res.rejected = [];
         if (res.rejected.length < MAX_REPORTED_REJECTIONS) res.rejected.push({ entry: e, oldestNs: this.maxTsNs - oooWindowNs });
         kept ??= entries.slice(0, i);
         continue;
       }
+      if (ts > this.maxTsNs) this.maxTsNs = ts;
+      if (kept !== null) kept.push(e);
+    }
+    if (kept !== null) res.accepted = kept;
+    return res;
+  }
+
+  /**
+   * Appends entries whose WAL record is durable (or, on replay, was): `entries[i]` has sequence
+   * number `seqs[i]`, or `firstSeq + i` without `seqs`. `maxChunkAgeNs` bounds a chunk's time span.
+   */
+  append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, firstSeq: number, seqs: readonly number[] | null): AppendResult {
+    const res: AppendResult = { appended: entries, duplicates: 0 };
+    // Copied only once an entry is left out: usually every entry is stored.
+    let kept: PushEntry[] | null = null;
+    let head = this.chunks[this.chunks.length - 1];
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      const ts = e.tsNs;
+      const q = seqs === null ? firstSeq + i : seqs[i]!;
       if (head !== undefined && !head.closed && head.entries > 0) {
         if (head.chunk.isFull()) this.close(head, 'full');
         else if (ts > head.maxAllowedNs || (ts < head.throughNs && head.throughNs - ts > maxChunkAgeNs)) this.close(head, 'max_age');
@@ -111,28 +158,56 @@ export class Stream {
         head = new ChunkDesc(opts, nowMs);
         this.chunks.push(head);
       }
-      if (!head.chunk.append(ts, e.line, e.metadata)) {
+      if (head.firstSeq < 0) head.firstSeq = q;
+      head.lastSeq = q;
+      if (q > this.appliedSeq) this.appliedSeq = q;
+      if (!this.#appendTo(head, e, nowMs, maxChunkAgeNs)) {
         res.duplicates++;
         kept ??= entries.slice(0, i);
         continue;
       }
-      if (head.entries === 0) {
-        head.fromNs = ts;
-        head.throughNs = ts;
-        head.maxAllowedNs = ts + maxChunkAgeNs;
-      } else if (ts < head.fromNs) {
-        head.fromNs = ts;
-        head.maxAllowedNs = ts + maxChunkAgeNs;
-      }
-      else if (ts > head.throughNs) head.throughNs = ts;
-      head.entries++;
-      head.lastAppendMs = nowMs;
-      if (ts > this.maxTsNs) this.maxTsNs = ts;
       if (kept !== null) kept.push(e);
     }
     if (kept !== null) res.appended = kept;
     if (res.appended.length > 0) this.lastAppendMs = nowMs;
     return res;
+  }
+
+  /**
+   * Replay of a checkpoint piece: the chunk is rebuilt as it was (one chunk, never cut in the
+   * middle, its sequence range restored), so a flush mark written for it later still names it.
+   */
+  appendChunk(c: CheckpointChunk & { entries: readonly PushEntry[] }, nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint): void {
+    let head = this.chunks[this.chunks.length - 1];
+    if (!c.continues || head === undefined) {
+      if (head !== undefined && !head.closed) this.close(head, 'replay');
+      head = new ChunkDesc(opts, nowMs);
+      this.chunks.push(head);
+      head.firstSeq = c.firstSeq;
+    }
+    if (c.lastSeq > head.lastSeq) head.lastSeq = c.lastSeq;
+    if (c.lastSeq > this.appliedSeq) this.appliedSeq = c.lastSeq;
+    for (const e of c.entries) this.#appendTo(head, e, nowMs, maxChunkAgeNs);
+    if (c.entries.length > 0) this.lastAppendMs = nowMs;
+    if (c.closed) this.close(head, 'replay');
+  }
+
+  /** One entry into `head`'s chunk; false for an exact duplicate. */
+  #appendTo(head: ChunkDesc, e: PushEntry, nowMs: number, maxChunkAgeNs: bigint): boolean {
+    const ts = e.tsNs;
+    if (!head.chunk.append(ts, e.line, e.metadata)) return false;
+    if (head.entries === 0) {
+      head.fromNs = ts;
+      head.throughNs = ts;
+      head.maxAllowedNs = ts + maxChunkAgeNs;
+    } else if (ts < head.fromNs) {
+      head.fromNs = ts;
+      head.maxAllowedNs = ts + maxChunkAgeNs;
+    } else if (ts > head.throughNs) head.throughNs = ts;
+    head.entries++;
+    head.lastAppendMs = nowMs;
+    if (ts > this.maxTsNs) this.maxTsNs = ts;
+    return true;
   }
 
   close(desc: ChunkDesc, reason: string): void {
@@ -144,6 +219,6 @@ export class Stream {
 
   /** True when nothing is left in memory. */
   isEmpty(): boolean {
-    return this.chunks.length === 0;
+    return this.chunks.length === 0 && this.pending === 0;
   }
 }

@@ -86,7 +86,8 @@ export class QuerierEntrySource implements EntrySource {
     for (const s of memory) {
       for (const c of s.chunks) visitChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null, null);
     }
-    const listed = await this.deadline.wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers));
+    const read = this.deadline.read;
+    const listed = await this.deadline.wait(this.store.chunkRefs(this.tenant, fromNs, throughNs, matchers, read));
     const series = listed.series;
     const refs = withoutCopies(listed.refs, storedCopies(memory));
     const byIndex = required.length > 0;
@@ -101,12 +102,12 @@ export class QuerierEntrySource implements EntrySource {
     const prepare = async (r: ChunkRef): Promise<Prepared> => {
       try {
         if (byIndex) {
-          const idx = await this.store.getChunkIndex(r);
+          const idx = await this.store.getChunkIndex(r, read);
           let any = false;
           for (let b = 0; b < idx.blockMetas().length && !any; b++) any = candidate(idx, b);
           if (!any) return { skip: idx };
         }
-        const body = await this.store.getChunk(r);
+        const body = await this.store.getChunk(r, read);
         const chunk = decodeChunk(body);
         const key = chunkKey(r);
         const want: number[] = [];

@@ -2,11 +2,13 @@
  * A chunk the ingester has uploaded stays in its memory for `chunk_retain_period`. Queries read
  * it there and skip its stored copy, so no entry is read, counted or fetched twice.
  *
- * Order matters: take the ingester snapshot first, then read the index. The ingester records
- * a chunk's key as soon as its upload succeeds, before any index segment names it. So a chunk
- * that is in memory without a key at snapshot time is not yet in any index the query reads
- * afterwards. A chunk that has left memory was indexed before it left.
- */
+ * Order matters: take the ingester snapshot first, then read the index, then ask for the stored
+ * copies (`storedCopies` reads each view's key as it is then). The ingester records a chunk's key
+ * as soon as its upload succeeds, before any index segment names it, so every chunk of the
+ * snapshot that the index read found already has its key by the time it is asked for, even when
+ * its flush finished while the query was reading the index. (Asking at snapshot time missed
+ * exactly those: the chunk was counted from memory and again from the store.) A chunk that has
+ * left memory was indexed before it left. */
 import type { MemStreamView } from '../ingester/client.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
 

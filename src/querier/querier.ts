@@ -8,7 +8,7 @@ import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
-import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
+import { chunkKey, type ChunkRef, type ReadOptions, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { storedCopies, withoutCopies } from './memory-copies.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
@@ -20,16 +20,19 @@ import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
 
-/** The storage slice the querier needs (Loki's querier.Store idea). */
+/**
+ * The storage slice the querier needs (Loki's querier.Store idea). Every call takes the
+ * query's ReadOptions: its signal (the query's Deadline) aborts the object-store reads.
+ */
 export interface Store {
-  chunkRefs(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }>;
-  getChunk(ref: ChunkRef): Promise<Buffer>;
+  chunkRefs(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }>;
+  getChunk(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer>;
   /** Block metas and token filters of a stored chunk, without its blocks. */
-  getChunkIndex(ref: ChunkRef): Promise<ChunkIndex>;
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<SeriesEntry[]>;
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]>;
-  stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<{ streams: number; chunks: number; bytes: number; entries: number }>;
+  getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex>;
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]>;
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]>;
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]>;
+  stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ streams: number; chunks: number; bytes: number; entries: number }>;
 }
 
 export type Direction = 'forward' | 'backward';
@@ -89,7 +92,7 @@ export interface QuerierDeps {
   logger: Logger;
   nowMs?: () => number;
   /** Delete requests to apply at query time (the compactor's store); absent: none. */
-  deletes?: (tenant: string) => Promise<TenantDeletes | null>;
+  deletes?: (tenant: string, opts?: ReadOptions) => Promise<TenantDeletes | null>;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -182,7 +185,7 @@ export class Querier {
       stats.bytesProcessed += m.uncompressedBytes;
       stats.linesProcessed += m.entries;
     };
-    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(req.tenant)) : null;
+    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(req.tenant, deadline.read)) : null;
     const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
       const sp = streamPipeline(labels);
       const deleter = deletes === null ? null : deletes.forStream(labels);
@@ -221,7 +224,7 @@ export class Querier {
       for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
     }
     // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
-    const listed = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers));
+    const listed = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers, deadline.read));
     const series = listed.series;
     const refs = withoutCopies(listed.refs, storedCopies(memory));
     refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
@@ -233,8 +236,9 @@ export class Querier {
     // chunk is downloaded only when one of its blocks may match.
     const byIndex = required.length > 0;
     type Fetched = Buffer | ChunkIndex | Error;
+    const read = deadline.read;
     const fetchOne = (r: ChunkRef): Promise<Fetched> =>
-      (byIndex ? this.deps.store.getChunkIndex(r) : this.deps.store.getChunk(r)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
+      (byIndex ? this.deps.store.getChunkIndex(r, read) : this.deps.store.getChunk(r, read)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
     const inflight = new Map<number, Promise<Fetched>>();
     let nextFetch = 0;
     const prefetch = (upTo: number): void => {
@@ -262,7 +266,7 @@ export class Querier {
           stats.chunksSkipped++;
           continue;
         }
-        got = await deadline.wait(this.deps.store.getChunk(ref));
+        got = await deadline.wait(this.deps.store.getChunk(ref, read));
       }
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.length;
@@ -306,7 +310,7 @@ export class Querier {
 
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
   protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE): Promise<QuerierEntrySource> {
-    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant)) : null;
+    const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant, deadline.read)) : null;
     return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline);
   }
 
@@ -322,9 +326,11 @@ export class Querier {
    */
   async scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<ScanStats> {
     this.checkRange(tenant, fromNs, throughNs);
-    const source = await this.entrySource(tenant, throughNs);
-    await source.scan(selector, fromNs, throughNs, visit);
-    return source.stats;
+    return this.withDeadline(async (d) => {
+      const source = await this.entrySource(tenant, throughNs, d);
+      await source.scan(selector, fromNs, throughNs, visit);
+      return source.stats;
+    });
   }
 
   private selector(match: string | undefined): Matcher[] {
@@ -334,14 +340,14 @@ export class Querier {
 
   async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const names = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m))));
+    const names = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read))));
     if (this.useIngester(endNs)) for (const n of this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
     return [...names].sort();
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const values = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m))));
+    const values = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read))));
     if (this.useIngester(endNs)) for (const v of this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
     return [...values].sort();
   }
@@ -352,7 +358,7 @@ export class Querier {
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
     await this.withDeadline(async (d) => {
       for (const m of sets) {
-        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m))) out.set(labelsToString(s.labels), s.labels);
+        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(labelsToString(s.labels), s.labels);
         if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
       }
     });
@@ -366,7 +372,7 @@ export class Querier {
   }
 
   async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
-    if (!this.useIngester(endNs)) return deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m));
+    if (!this.useIngester(endNs)) return deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m, deadline.read));
     // Memory first, then the index; a chunk in both is counted once (see memory-copies.ts).
     const st = { streams: 0, chunks: 0, bytes: 0, entries: 0 };
     const streams = new Set<string>();
@@ -379,7 +385,7 @@ export class Querier {
         st.bytes += c.chunk.uncompressedBytes();
       }
     }
-    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(tenant, startNs, endNs, m));
+    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(tenant, startNs, endNs, m, deadline.read));
     for (const fp of series.keys()) streams.add(fp);
     for (const r of withoutCopies(refs, storedCopies(memory))) {
       st.chunks++;

@@ -16,7 +16,7 @@ import { RuleGroupRunner, type GroupOutputs, type RuleQuerier } from './group.js
 import { AlertSender, FanoutSink, NotifierMetrics, type AlertSink, type NotifierAlert } from './notifier.js';
 import { RemoteWriteClient, RemoteWriteMetrics } from './remote-write.js';
 import { ERR_BAD_RULE_GROUP, decodeRuleGroup, groupIntervalMs, groupToYamlValue, validateGroups, type RuleGroupSpec } from './rule-group.js';
-import { checkLocalName, type RuleStore } from './store.js';
+import { checkRuleName, type RuleStore } from './store.js';
 
 export type RulerConfig = RulerSettings;
 
@@ -404,9 +404,9 @@ function alertJson(a: { labels: readonly { name: string; value: string }[]; anno
   return { labels: labelsToObject(a.labels), annotations: { ...a.annotations }, state: a.state, activeAt: goTime(a.activeAtMs), value: formatFloatE(a.value) };
 }
 
-/** Loki rejects namespace and group names that are not plain file names. */
+/** Namespace and group names must be plain file names that fit the store (see checkRuleName). */
 function checkName(name: string, what: 'namespace' | 'groupname'): void {
-  checkLocalName(name, what);
+  checkRuleName(name, what);
 }
 
 /**

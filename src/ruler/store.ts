@@ -7,6 +7,10 @@
  *   object rule store encodes namespaces;
  * - `local` (Loki's `ruler.storage.type: local`): key `<tenant>/<namespace>` under the local
  *   directory, so rule files dropped into `<dir>/<tenant>/` are picked up as they are.
+ *
+ * Either way the stored form of a namespace is one path component (a file name, or a key
+ * segment the filesystem object client turns into one), so it must fit in
+ * MAX_PATH_COMPONENT_BYTES; names from users are checked by `checkRuleName` first.
  */
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { InvalidError, NotFoundError } from '../errors.js';
@@ -30,11 +34,38 @@ export interface RuleStore {
 
 export type RuleStoreLayout = 'object' | 'local';
 
+/** Longest file name of common file systems (NAME_MAX); the limit of a stored namespace's form. */
+export const MAX_PATH_COMPONENT_BYTES = 255;
+
+/**
+ * Longest namespace or group name from a user, bytes of UTF-8. A namespace's base64url form
+ * is a file name or key segment (the object layout, and the ruler's `rule_path` copy in both
+ * layouts): 191 bytes encode to 255 characters. Group names get the same limit, as Loki's
+ * object rule store encodes them into keys the same way.
+ */
+export const MAX_RULE_NAME_BYTES = Math.floor((MAX_PATH_COMPONENT_BYTES * 3) / 4);
+
+/** Loki's ruler API text for an empty namespace (ErrNoNamespace). */
+export const ERR_NO_NAMESPACE = 'a namespace must be provided in the request';
+/** Loki's ruler API text for an empty group name (ErrNoGroupName). */
+export const ERR_NO_GROUP_NAME = 'a matching group name must be provided in the request';
+
 /** Loki's ruler API answer for a namespace or group name that is not a plain file name. */
 export function checkLocalName(name: string, what: 'namespace' | 'groupname'): void {
   if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\\') || name.includes('\0')) {
     throw new InvalidError(`invalid ${what}: path traversal not allowed`);
   }
+}
+
+/**
+ * Checks a namespace or group name from a user (API path or rule group body): present, a
+ * plain file name (checkLocalName) and at most MAX_RULE_NAME_BYTES. Throws InvalidError (400).
+ */
+export function checkRuleName(name: string, what: 'namespace' | 'groupname'): void {
+  if (name === '') throw new InvalidError(what === 'namespace' ? ERR_NO_NAMESPACE : ERR_NO_GROUP_NAME);
+  checkLocalName(name, what);
+  const n = Buffer.byteLength(name, 'utf8');
+  if (n > MAX_RULE_NAME_BYTES) throw new InvalidError(`invalid ${what}: too long: ${n} bytes, limit: ${MAX_RULE_NAME_BYTES} bytes`);
 }
 
 /** A RuleStore over any ObjectClient. */
@@ -52,9 +83,12 @@ export class ObjectRuleStore implements RuleStore {
   }
 
   #key(tenant: string, namespace: string): string {
-    if (this.#layout === 'object') return `${OBJECT_PREFIX}${tenant}/${Buffer.from(namespace, 'utf8').toString('base64url')}`;
-    checkLocalName(namespace, 'namespace');
-    return `${tenant}/${namespace}`;
+    if (namespace === '') throw new InvalidError(ERR_NO_NAMESPACE);
+    if (this.#layout === 'local') checkLocalName(namespace, 'namespace');
+    const segment = this.#layout === 'object' ? Buffer.from(namespace, 'utf8').toString('base64url') : namespace;
+    const n = Buffer.byteLength(segment, 'utf8');
+    if (n > MAX_PATH_COMPONENT_BYTES) throw new InvalidError(`invalid namespace: too long: ${n} bytes as stored, limit: ${MAX_PATH_COMPONENT_BYTES} bytes`);
+    return `${this.#root()}${tenant}/${segment}`;
   }
 
   #namespaceOf(segment: string): string | null {

@@ -37,6 +37,14 @@ export interface Res {
 
 export type Handler = (req: Req) => Promise<Res> | Res;
 
+/** How often a closing server closes connections that went idle since it last looked (Go polls too). */
+const CLOSE_POLL_MS = 50;
+/**
+ * How long WebSocket (upgraded) connections get once the server closes: the tail manager sends
+ * them a close frame first and terminates them after 1 s; whatever is left is destroyed then.
+ */
+const UPGRADE_CLOSE_GRACE_MS = 1500;
+
 /**
  * What a route needs of X-Scope-OrgID: nothing (`false`), exactly one tenant (`true`: push
  * and anything that writes), or one or more tenants (`'multi'`: read endpoints; several
@@ -106,6 +114,10 @@ export class HttpServer {
   private readonly opts: HttpOptions;
   private readonly reqs: Counter<'route' | 'status'>;
   private readonly latency: Histogram<'route'>;
+  /** Set by close(): responses carry `Connection: close`, upgrades are refused. */
+  private closing = false;
+  /** Connections handed to upgrade handlers (WebSockets); Node's close waits for them too. */
+  private readonly upgraded = new Set<Duplex>();
 
   constructor(opts: HttpOptions) {
     this.opts = opts;
@@ -138,6 +150,12 @@ export class HttpServer {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
+    if (this.closing) {
+      writeRawResponse(socket, 503, 'server shutting down\n');
+      return;
+    }
+    this.upgraded.add(socket);
+    socket.once('close', () => this.upgraded.delete(socket));
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       const r = this.upgrades.find((u) => u.pattern === url.pathname);
@@ -247,6 +265,8 @@ export class HttpServer {
     if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string> = { ...(out.headers ?? {}) };
     if (out.body !== undefined && out.status !== 204) headers['Content-Type'] = out.contentType ?? 'text/plain; charset=utf-8';
+    // Shutting down: the client reconnects (elsewhere) for its next request; Node then closes the socket.
+    if (this.closing) headers['Connection'] = 'close';
     res.writeHead(out.status, headers);
     res.end(out.status === 204 ? undefined : out.body);
   }
@@ -262,10 +282,32 @@ export class HttpServer {
     });
   }
 
-  close(): Promise<void> {
+  /**
+   * Graceful close, as Go's `http.Server.Shutdown`: stops listening, closes idle keep-alive
+   * connections at once and the others as soon as they go idle, and lets requests in flight
+   * finish; their responses carry `Connection: close`. WebSocket connections get
+   * UPGRADE_CLOSE_GRACE_MS. After `graceMs`, every connection left is destroyed. Resolves once
+   * no connection is left.
+   */
+  close(graceMs = 10_000): Promise<void> {
+    this.closing = true;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeIdleConnections();
+      const poll = setInterval(() => this.server.closeIdleConnections(), CLOSE_POLL_MS);
+      const destroyUpgraded = (): void => {
+        for (const s of this.upgraded) s.destroy();
+      };
+      const upgrades = setTimeout(destroyUpgraded, Math.min(UPGRADE_CLOSE_GRACE_MS, graceMs));
+      const force = setTimeout(() => {
+        this.server.closeAllConnections();
+        destroyUpgraded();
+      }, graceMs);
+      // Node's close() closes the idle connections too, and calls back once every socket is gone.
+      this.server.close(() => {
+        clearInterval(poll);
+        clearTimeout(upgrades);
+        clearTimeout(force);
+        resolve();
+      });
     });
   }
 }

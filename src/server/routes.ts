@@ -2,7 +2,7 @@ import type { Registry } from 'prom-client';
 import type { PushRequest } from '../model/index.js';
 import { labelsToObject, nowNs, type Labels } from '../model/index.js';
 import type { LogQueryResult, MetricQueryRequest, MetricQueryResult, Querier } from '../querier/querier.js';
-import { InvalidError } from '../errors.js';
+import { InvalidError, UnavailableError } from '../errors.js';
 import { json, text, type HttpServer, type Req, type Res } from './http.js';
 import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
 import { encodeMetricData } from './encode-metric.js';
@@ -28,8 +28,11 @@ export interface RouteDeps {
   runtimeConfigYaml: (mode: 'all' | 'diff') => string;
   formatQuery: (q: string) => string;
   version: string;
-  /** Loki's `POST /flush`: flushes every in-memory chunk to storage (null: no ingester here). */
-  flush?: (() => Promise<void>) | null;
+  /**
+   * Loki's `POST /flush`: flushes every in-memory chunk to storage (null: no ingester here);
+   * resolves with the number of chunks that could still not be stored and indexed.
+   */
+  flush?: (() => Promise<number>) | null;
 }
 
 const CATEGORIZE = 'categorize-labels';
@@ -65,7 +68,13 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   });
 
   const flush = d.flush;
-  if (flush) http.route(['POST'], '/flush', () => flush().then(() => NO_CONTENT));
+  if (flush) {
+    http.route(['POST'], '/flush', async () => {
+      const left = await flush();
+      if (left > 0) throw new UnavailableError(`flush incomplete: ${left} chunk(s) could not be stored in the object store; they stay in memory and in the WAL and are retried`);
+      return NO_CONTENT;
+    });
+  }
 
   const push = d.push;
   if (push) {

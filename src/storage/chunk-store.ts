@@ -5,7 +5,8 @@ import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
 import type { ChunkRef } from './chunk-ref.js';
 import { ByteLru } from './lru.js';
-import type { ObjectClient } from './object-client.js';
+import type { ObjectClient, ReadOptions } from './object-client.js';
+import { SharedLoads } from './shared-load.js';
 
 /** Options for ChunkStore. */
 export interface ChunkStoreOptions {
@@ -25,13 +26,14 @@ export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
 /**
  * Stores and fetches chunks. `get` verifies the length and crc32 against the ref and throws
  * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes) and concurrent gets
- * of one chunk share a single fetch. Returned Buffers are shared with the cache: do not mutate.
+ * of one chunk share a single fetch, which is aborted only when every caller's signal has
+ * (see SharedLoads). Returned Buffers are shared with the cache: do not mutate.
  */
 export class ChunkStore {
   /** The read cache; its `hits`/`misses` counters are public for metrics. */
   readonly cache: ByteLru<string, Buffer>;
   readonly #client: ObjectClient;
-  readonly #inflight = new Map<string, Promise<Buffer>>();
+  readonly #inflight = new SharedLoads<string, Buffer>();
   readonly #verify: boolean;
   /** Parsed chunk tails (metas and token filters), by chunk key. */
   readonly indexCache: ByteLru<string, ChunkIndex>;
@@ -57,20 +59,20 @@ export class ChunkStore {
    * (two when the metas are longer than CHUNK_TAIL_GUESS_BYTES), so a query can rule a chunk
    * out without downloading its blocks. A cached full chunk answers without any read.
    */
-  getIndex(ref: ChunkRef): Promise<ChunkIndex> {
+  getIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     const key = chunkKey(ref);
     const full = this.cache.get(key);
     if (full !== undefined) return Promise.resolve(decodeChunk(full));
     const hit = this.indexCache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
-    return this.#fetchIndex(key, ref);
+    return this.#fetchIndex(key, ref, opts?.signal);
   }
 
-  async #fetchIndex(key: string, ref: ChunkRef): Promise<ChunkIndex> {
+  async #fetchIndex(key: string, ref: ChunkRef, signal: AbortSignal | undefined): Promise<ChunkIndex> {
     const size = ref.sizeBytes;
     let tailBytes = Math.min(size, CHUNK_TAIL_GUESS_BYTES);
     for (let attempt = 0; attempt < 2; attempt++) {
-      const tail = await this.#client.getRange(key, size - tailBytes, tailBytes);
+      const tail = await this.#client.getRange(key, size - tailBytes, tailBytes, { signal });
       if (tail.length !== tailBytes) throw new ChunkCorruptError(`chunk ${key}: short read of its last ${tailBytes} bytes (got ${tail.length})`);
       const r = decodeChunkTail(tail, size);
       if (!('needFromOffset' in r)) {
@@ -82,21 +84,19 @@ export class ChunkStore {
     throw new ChunkCorruptError(`chunk ${key}: metas not found in its tail`);
   }
 
-  /** Reads and verifies a chunk. NotFoundError when missing, ChunkCorruptError when damaged. */
-  get(ref: ChunkRef): Promise<Buffer> {
+  /**
+   * Reads and verifies a chunk. NotFoundError when missing, ChunkCorruptError when damaged;
+   * once `opts.signal` aborts, rejects with its reason.
+   */
+  get(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer> {
     const key = chunkKey(ref);
     const hit = this.cache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
-    let p = this.#inflight.get(key);
-    if (p === undefined) {
-      p = this.#fetch(key, ref).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, p);
-    }
-    return p;
+    return this.#inflight.load(key, (signal) => this.#fetch(key, ref, signal), opts?.signal);
   }
 
-  async #fetch(key: string, ref: ChunkRef): Promise<Buffer> {
-    const bytes = await this.#client.get(key);
+  async #fetch(key: string, ref: ChunkRef, signal: AbortSignal): Promise<Buffer> {
+    const bytes = await this.#client.get(key, { signal });
     if (bytes.length !== ref.sizeBytes) {
       throw new ChunkCorruptError(`chunk ${key}: size ${bytes.length}, index says ${ref.sizeBytes}`);
     }

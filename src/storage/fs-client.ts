@@ -13,8 +13,8 @@ import type { Dirent } from 'node:fs';
 import * as path from 'node:path';
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
 import { mapLimit } from './map-limit.js';
-import { compareKeys, rollUp, validateKey, validateRange } from './object-client.js';
-import type { ListResult, ObjectClient, ObjectInfo } from './object-client.js';
+import { abortReason, compareKeys, rollUp, throwIfAborted, validateKey, validateRange } from './object-client.js';
+import type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
 
 /** Directory (under the root) holding in-flight temp files; never a valid first key segment. */
 export const FS_TMP_DIR = '.silt-tmp';
@@ -60,20 +60,30 @@ export class FilesystemObjectClient implements ObjectClient {
     return this.#ready;
   }
 
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, opts?: ReadOptions): Promise<Buffer> {
     const file = this.#pathOf(key);
+    const signal = opts?.signal;
+    throwIfAborted(signal);
     // The callback API costs about half of fs.promises.readFile per small file, which
     // matters when a query opens thousands of chunks.
     return new Promise((resolve, reject) => {
-      readFile(file, (err, data) => (err ? reject(this.#readError(key, err)) : resolve(data)));
+      const done = (err: NodeJS.ErrnoException | null, data: Buffer): void => {
+        if (signal?.aborted === true) reject(abortReason(signal));
+        else if (err) reject(this.#readError(key, err));
+        else resolve(data);
+      };
+      if (signal === undefined) readFile(file, done);
+      else readFile(file, { signal }, done);
     });
   }
 
-  getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  getRange(key: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
     let file: string;
+    const signal = opts?.signal;
     try {
       file = this.#pathOf(key);
       validateRange(offset, length);
+      throwIfAborted(signal);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -81,14 +91,18 @@ export class FilesystemObjectClient implements ObjectClient {
     // returns fewer bytes. Queries issue thousands of these for chunk tails.
     return new Promise((resolve, reject) => {
       open(file, 'r', (err, fd) => {
-        if (err) return reject(this.#readError(key, err));
+        if (err) return reject(signal?.aborted === true ? abortReason(signal) : this.#readError(key, err));
         const out = Buffer.allocUnsafe(length);
         let done = 0;
         const finish = (e: NodeJS.ErrnoException | null): void => {
-          close(fd, () => (e ? reject(this.#readError(key, e)) : resolve(done === length ? out : out.subarray(0, done))));
+          close(fd, () => {
+            if (signal?.aborted === true) reject(abortReason(signal));
+            else if (e) reject(this.#readError(key, e));
+            else resolve(done === length ? out : out.subarray(0, done));
+          });
         };
         const step = (): void => {
-          if (done === length) return finish(null);
+          if (done === length || signal?.aborted === true) return finish(null);
           read(fd, out, done, length - done, offset + done, (e, n) => {
             if (e) return finish(e);
             if (n === 0) return finish(null); // end of object
@@ -164,7 +178,9 @@ export class FilesystemObjectClient implements ObjectClient {
     }
   }
 
-  async list(prefix: string, delimiter?: string): Promise<ListResult> {
+  async list(prefix: string, delimiter?: string, opts?: ReadOptions): Promise<ListResult> {
+    const signal = opts?.signal;
+    throwIfAborted(signal);
     // Walk only the deepest directory the prefix names in full; filter its entries by the rest.
     const cut = prefix.lastIndexOf('/') + 1;
     const baseKey = prefix.slice(0, cut); // '' or 'a/b/'
@@ -185,10 +201,10 @@ export class FilesystemObjectClient implements ObjectClient {
       // Only one level: files are objects, non-empty directories are common prefixes.
       const files = entries.filter((e) => e.isFile()).map((e) => baseKey + e.name);
       const dirs = entries.filter((e) => e.isDirectory()).map((e) => e.name);
-      const nonEmpty = await mapLimit(dirs, LIST_CONCURRENCY, (d) => hasFile(path.join(baseDir, d)));
+      const nonEmpty = await mapLimit(dirs, LIST_CONCURRENCY, (d) => hasFile(path.join(baseDir, d), signal));
       const prefixes = dirs.filter((_, i) => nonEmpty[i]).map((d) => baseKey + d + '/');
       prefixes.sort(compareKeys);
-      return { objects: await this.#statAll(files), prefixes };
+      return { objects: await this.#statAll(files, signal), prefixes };
     }
 
     const keys: string[] = [];
@@ -198,6 +214,7 @@ export class FilesystemObjectClient implements ObjectClient {
       else if (e.isDirectory()) dirs.push(baseKey + e.name);
     }
     while (dirs.length > 0) {
+      throwIfAborted(signal);
       const batch = dirs.splice(0, LIST_CONCURRENCY);
       const listed = await Promise.all(batch.map((d) => readDir(path.join(this.dir, ...d.split('/')))));
       for (let i = 0; i < batch.length; i++) {
@@ -208,12 +225,13 @@ export class FilesystemObjectClient implements ObjectClient {
         }
       }
     }
-    return rollUp(await this.#statAll(keys), prefix, delimiter);
+    return rollUp(await this.#statAll(keys, signal), prefix, delimiter);
   }
 
   /** Stats keys (skipping ones deleted meanwhile) and sorts by key. */
-  async #statAll(keys: string[]): Promise<ObjectInfo[]> {
+  async #statAll(keys: string[], signal: AbortSignal | undefined): Promise<ObjectInfo[]> {
     const infos = await mapLimit(keys, LIST_CONCURRENCY, async (key): Promise<ObjectInfo | undefined> => {
+      throwIfAborted(signal);
       try {
         const st = await fsp.stat(path.join(this.dir, ...key.split('/')));
         return st.isFile() ? { key, sizeBytes: st.size, modifiedMs: Math.floor(st.mtimeMs) } : undefined;
@@ -241,10 +259,11 @@ async function readDir(dir: string): Promise<Dirent[]> {
 }
 
 /** True when the directory tree holds at least one regular file (stops at the first). */
-async function hasFile(dir: string): Promise<boolean> {
+async function hasFile(dir: string, signal: AbortSignal | undefined): Promise<boolean> {
+  throwIfAborted(signal);
   const entries = await readDir(dir);
   if (entries.some((e) => e.isFile())) return true;
-  for (const e of entries) if (e.isDirectory() && (await hasFile(path.join(dir, e.name)))) return true;
+  for (const e of entries) if (e.isDirectory() && (await hasFile(path.join(dir, e.name), signal))) return true;
   return false;
 }
 

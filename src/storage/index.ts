@@ -1,6 +1,7 @@
 /** Public API of the storage layer: object clients, chunk store and label index. */
-export type { ListResult, ObjectClient, ObjectInfo } from './object-client.js';
-export { MAX_KEY_BYTES, compareKeys, validateKey } from './object-client.js';
+export type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
+export { MAX_KEY_BYTES, abortReason, compareKeys, throwIfAborted, validateKey } from './object-client.js';
+export { SharedLoads } from './shared-load.js';
 export { FilesystemObjectClient } from './fs-client.js';
 export { MemoryObjectClient } from './memory-client.js';
 export { S3ObjectClient, DEFAULT_S3_CONFIG } from './s3-client.js';
@@ -21,3 +22,5 @@ export { IndexCorruptError } from './index/errors.js';
 export { DAY_NS } from './index/consts.js';
 export { dayOf, dayStartNs, parseSegmentKey, segmentKey, tablePrefix } from './index/keys.js';
 export { INDEX_PREFIX, SEGMENT_SUFFIX } from './index/consts.js';
+export { WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics } from './write-health.js';
+export type { WriteHealthOptions } from './write-health.js';

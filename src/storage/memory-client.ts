@@ -1,7 +1,7 @@
 /** An in-memory ObjectClient for unit tests. Stores private copies of every body. */
 import { NotFoundError } from '../errors.js';
-import { compareKeys, rollUp, validateKey, validateRange } from './object-client.js';
-import type { ListResult, ObjectClient, ObjectInfo } from './object-client.js';
+import { compareKeys, rollUp, throwIfAborted, validateKey, validateRange } from './object-client.js';
+import type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
 
 interface StoredObject {
   body: Buffer;
@@ -12,16 +12,18 @@ interface StoredObject {
 export class MemoryObjectClient implements ObjectClient {
   readonly #objects = new Map<string, StoredObject>();
 
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, opts?: ReadOptions): Promise<Buffer> {
     validateKey(key);
+    throwIfAborted(opts?.signal);
     const o = this.#objects.get(key);
     if (o === undefined) throw new NotFoundError(`object "${key}" not found`);
     return Buffer.from(o.body);
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(key: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
     validateKey(key);
     validateRange(offset, length);
+    throwIfAborted(opts?.signal);
     const o = this.#objects.get(key);
     if (o === undefined) throw new NotFoundError(`object "${key}" not found`);
     const start = Math.min(offset, o.body.length);
@@ -33,7 +35,8 @@ export class MemoryObjectClient implements ObjectClient {
     this.#objects.set(key, { body: Buffer.from(body), modifiedMs: Date.now() });
   }
 
-  async list(prefix: string, delimiter?: string): Promise<ListResult> {
+  async list(prefix: string, delimiter?: string, opts?: ReadOptions): Promise<ListResult> {
+    throwIfAborted(opts?.signal);
     const found: ObjectInfo[] = [];
     for (const [key, o] of this.#objects) {
       if (key.startsWith(prefix)) found.push({ key, sizeBytes: o.body.length, modifiedMs: o.modifiedMs });

@@ -107,6 +107,21 @@ export function runObjectClientContract(name: string, make: () => Promise<Object
       await expect(c.get('dir/x/y')).rejects.toBeInstanceOf(NotFoundError);
     });
 
+    it("rejects reads whose signal has aborted with the signal's reason, and reads normally otherwise", async () => {
+      await c.put('ab/x', Buffer.from('xyz'));
+      const reason = new Error('deadline passed');
+      const ac = new AbortController();
+      ac.abort(reason);
+      await expect(c.get('ab/x', { signal: ac.signal })).rejects.toBe(reason);
+      await expect(c.getRange('ab/x', 0, 2, { signal: ac.signal })).rejects.toBe(reason);
+      await expect(c.list('ab/', undefined, { signal: ac.signal })).rejects.toBe(reason);
+      await expect(c.list('', '/', { signal: ac.signal })).rejects.toBe(reason);
+      const live = new AbortController().signal;
+      expect((await c.get('ab/x', { signal: live })).toString()).toBe('xyz');
+      expect((await c.getRange('ab/x', 1, 5, { signal: live })).toString()).toBe('yz');
+      expect(keysOf((await c.list('ab/', '/', { signal: live })).objects)).toEqual(['ab/x']);
+    });
+
     it('deletes idempotently', async () => {
       await c.put('d/1', Buffer.from('1'));
       await c.put('d/2', Buffer.from('2'));

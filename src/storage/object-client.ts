@@ -24,20 +24,29 @@ export interface ListResult {
 }
 
 /**
+ * Options of a read. `signal` ends the read early: once it aborts, the backend stops its work
+ * (S3: the HTTP request is aborted and no retry follows) and the read rejects with the
+ * signal's reason. A read made for a query carries the query's deadline this way.
+ */
+export interface ReadOptions {
+  signal?: AbortSignal | undefined;
+}
+
+/**
  * Object storage, as S3 sees it. Keys use '/' separators and must pass `validateKey`
  * (backends reject others with InvalidError). `get`/`getRange` of a missing key reject with
  * NotFoundError; `delete` of a missing key resolves (it is idempotent). Returned Buffers are
- * owned by the caller.
+ * owned by the caller. Reads take ReadOptions (an abort signal).
  */
 export interface ObjectClient {
   /** The whole object. */
-  get(key: string): Promise<Buffer>;
+  get(key: string, opts?: ReadOptions): Promise<Buffer>;
   /**
    * Bytes `[offset, min(offset + length, size))`: a range running past the end is cut short,
    * and one starting at or past the end yields an empty Buffer. Negative or non-integer
    * arguments reject with InvalidError.
    */
-  getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  getRange(key: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer>;
   /** Creates or replaces an object atomically: readers see the old or the new body, never a mix. */
   put(key: string, body: Buffer): Promise<void>;
   /**
@@ -45,11 +54,28 @@ export interface ObjectClient {
    * key in UTF-8 byte order. With `delimiter`, keys containing it after the prefix are rolled
    * up into `prefixes` (S3 CommonPrefixes). Returns everything: no paging.
    */
-  list(prefix: string, delimiter?: string): Promise<ListResult>;
+  list(prefix: string, delimiter?: string, opts?: ReadOptions): Promise<ListResult>;
   /** Removes an object; resolves when it is absent already. */
   delete(key: string): Promise<void>;
   /** Releases resources. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * The error a read rejects with once its signal aborted: the signal's reason when it is an
+ * Error (a query's deadline aborts with QueryTimeoutError), else a generic AbortError.
+ */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r;
+  const e = new Error('object store read aborted');
+  e.name = 'AbortError';
+  return e;
+}
+
+/** Throws `abortReason(signal)` when `signal` has aborted. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw abortReason(signal);
 }
 
 /** Longest key accepted, in UTF-8 bytes (S3's limit). */

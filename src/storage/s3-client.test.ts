@@ -141,10 +141,15 @@ describe('S3ObjectClient against a misbehaving server', () => {
   let endpoint: string;
   let mode: 'flaky' | 'hang' | 'denied' = 'flaky';
   let hits = 0;
+  /** Requests whose connection closed before an answer was sent (the client gave up). */
+  let dropped = 0;
   beforeAll(async () => {
     server = createServer((req, res) => {
       hits++;
       req.resume();
+      res.on('close', () => {
+        if (!res.writableEnded) dropped++;
+      });
       if (mode === 'hang') return; // never answers
       if (mode === 'denied') {
         res.writeHead(403, { 'content-type': 'application/xml' });
@@ -191,6 +196,65 @@ describe('S3ObjectClient against a misbehaving server', () => {
     expect((err as Error).message).toMatch(/timed out/);
     expect(seen.slice(-2)).toEqual(['GetObject timeout', 'GetObject timeout']);
     expect(Date.now() - t0).toBeLessThan(3_000);
+    await c.close();
+  });
+
+  it("aborts a hung request when the caller's signal aborts: at once, no retry, connection and slot freed", async () => {
+    mode = 'hang';
+    hits = 0;
+    dropped = 0;
+    seen = [];
+    // One request at a time, 10 s per attempt, 3 retries: without the abort this would hold
+    // its slot for 40 s.
+    const c = make({ requestTimeoutMs: 10_000, maxRetries: 3, maxConcurrency: 1 });
+    const reason = new Error('query deadline');
+    const ac = new AbortController();
+    const t0 = Date.now();
+    const pending = c.get('k', { signal: ac.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(c.stats.inFlight).toBe(1);
+    ac.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    expect(seen).toEqual(['GetObject canceled']);
+    expect(c.stats.failures).toBe(0);
+    // The SDK tore the request down: the server saw the connection go, and the slot is free.
+    await expect.poll(() => dropped, { timeout: 1_000 }).toBe(1);
+    await expect.poll(() => c.stats.inFlight, { timeout: 1_000 }).toBe(0);
+    expect(hits).toBe(1);
+    mode = 'denied';
+    await expect(c.get('k')).rejects.toThrow(/AccessDenied|Access Denied/);
+    await c.close();
+  });
+
+  it('aborts a read waiting for a concurrency slot or in backoff without sending it', async () => {
+    mode = 'hang';
+    hits = 0;
+    const c = make({ requestTimeoutMs: 10_000, maxRetries: 3, maxConcurrency: 1, minBackoffMs: 5_000, maxBackoffMs: 5_000 });
+    const holder = new AbortController();
+    const first = c.get('a', { signal: holder.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = new AbortController();
+    const second = c.get('b', { signal: queued.signal }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 50));
+    queued.abort(new Error('second gave up'));
+    expect(((await second) as Error).message).toBe('second gave up');
+    expect(hits).toBe(1);
+    holder.abort(new Error('first gave up'));
+    expect(((await first) as Error).message).toBe('first gave up');
+    // The slot went to nobody stale: the next read is sent at once.
+    mode = 'flaky';
+    hits = 0;
+    // 503 twice, so the read sleeps in backoff (5 s) after its first attempt; abort it there.
+    const backoff = new AbortController();
+    const t0 = Date.now();
+    const third = c.get('c', { signal: backoff.signal }).catch((e: unknown) => e);
+    await expect.poll(() => hits, { timeout: 2_000 }).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    backoff.abort(new Error('third gave up'));
+    expect(((await third) as Error).message).toBe('third gave up');
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    expect(hits).toBe(1);
     await c.close();
   });
 

@@ -4,7 +4,8 @@
  * limit, a per-attempt deadline and a retry loop with capped exponential backoff, as Loki's
  * `storage_config.aws.backoff_config` does; only transient failures (network errors, 5xx,
  * 429/throttling, timeouts) are retried. What still fails becomes an UnavailableError, which
- * the status mapper turns into 503.
+ * the status mapper turns into 503. A read's abort signal (a query's deadline) aborts its HTTP
+ * request, frees its connection and concurrency slot at once, and ends the retry loop.
  */
 import {
   AbortMultipartUploadCommand,
@@ -22,8 +23,8 @@ import {
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
-import { compareKeys, rollUp, validateKey, validateRange } from './object-client.js';
-import type { ListResult, ObjectClient, ObjectInfo } from './object-client.js';
+import { abortReason, compareKeys, rollUp, throwIfAborted, validateKey, validateRange } from './object-client.js';
+import type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
 
 /** Settings of an S3ObjectClient; `storage_config.aws` in the config file. */
 export interface S3ObjectClientConfig {
@@ -88,13 +89,16 @@ export interface S3ClientStats {
   requests: number;
   /** Attempts that failed transiently and were retried. */
   retries: number;
-  /** Operations that failed after every retry. */
+  /** Operations that failed after every retry (not counting reads their caller aborted). */
   failures: number;
+  /** Requests holding a concurrency slot now (sent and not yet answered or aborted). */
+  inFlight: number;
 }
 
 /**
  * Called after every request attempt with the S3 operation (`GetObject`, `PutObject`, …), the
- * outcome (`200`, an HTTP status, `timeout` or `error` for no answer) and its duration.
+ * outcome (`200`, an HTTP status, `timeout` or `error` for no answer, `canceled` when its
+ * caller aborted it) and its duration.
  */
 export type RequestObserver = (operation: string, status: string, seconds: number) => void;
 
@@ -106,19 +110,35 @@ interface SdkError {
   $retryable?: unknown;
 }
 
-/** A counting semaphore: at most `limit` holders, the rest wait in FIFO order. */
+/**
+ * A counting semaphore: at most `limit` holders, the rest wait in FIFO order. A waiter whose
+ * signal aborts leaves the queue without taking a slot.
+ */
 class Semaphore {
   #free: number;
   readonly #waiters: (() => void)[] = [];
   constructor(limit: number) {
     this.#free = limit;
   }
-  async acquire(): Promise<void> {
+  async acquire(signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
     if (this.#free > 0) {
       this.#free--;
       return;
     }
-    await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    await new Promise<void>((resolve, reject) => {
+      const grant = (): void => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const i = this.#waiters.indexOf(grant);
+        if (i >= 0) this.#waiters.splice(i, 1);
+        reject(abortReason(signal!));
+      };
+      this.#waiters.push(grant);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
   release(): void {
     const next = this.#waiters.shift();
@@ -166,14 +186,29 @@ function describe(e: unknown): string {
   return `${n !== '' && n !== 'Error' && !msg.includes(n) ? n + ': ' : ''}${msg}${status !== undefined ? ` (HTTP ${status})` : ''}`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Waits `ms`; rejects with the signal's reason as soon as it aborts. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return new Promise((r) => setTimeout(r, ms));
+  throwIfAborted(signal);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 /** Stores objects as keys of one S3 bucket under an optional key prefix. */
 export class S3ObjectClient implements ObjectClient {
   /** The effective settings. */
   readonly cfg: Readonly<S3ObjectClientConfig>;
   /** Request counters. */
-  readonly stats: S3ClientStats = { requests: 0, retries: 0, failures: 0 };
+  readonly stats: S3ClientStats = { requests: 0, retries: 0, failures: 0, inFlight: 0 };
   readonly #s3: S3Client;
   readonly #prefix: string;
   readonly #sem: Semaphore;
@@ -222,33 +257,59 @@ export class S3ObjectClient implements ObjectClient {
   /**
    * Runs `op` under the concurrency limit with a deadline per attempt, retrying transient
    * failures with exponential backoff (each wait random in [cap/2, cap]). Not-found and other client errors pass
-   * through untouched for the caller to classify.
+   * through untouched for the caller to classify. When `signal` aborts, the attempt in flight
+   * is aborted (its slot is released once the SDK has torn the request down), no retry
+   * follows, and the call rejects at once with the signal's reason.
    */
-  async #call<T>(operation: string, what: string, op: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async #call<T>(operation: string, what: string, op: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.#closed) throw new UnavailableError(`S3 client is closed (${what})`);
     let lastErr: unknown;
     for (let attempt = 0; attempt <= this.cfg.maxRetries; attempt++) {
       if (attempt > 0) {
         this.stats.retries++;
         const cap = Math.min(this.cfg.maxBackoffMs, this.cfg.minBackoffMs * 2 ** (attempt - 1));
-        await sleep(cap / 2 + Math.random() * (cap / 2));
+        await sleep(cap / 2 + Math.random() * (cap / 2), signal);
       }
-      await this.#sem.acquire();
+      await this.#sem.acquire(signal);
+      this.stats.inFlight++;
       const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(new Error(`timed out after ${this.cfg.requestTimeoutMs}ms`)), this.cfg.requestTimeoutMs);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        ac.abort(new Error(`timed out after ${this.cfg.requestTimeoutMs}ms`));
+      }, this.cfg.requestTimeoutMs);
+      // The caller's abort aborts this attempt's request (the SDK destroys its socket).
+      const onAbort = (): void => ac.abort(signal!.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort(); // aborted while it waited for the slot
       const t0 = performance.now();
+      this.stats.requests++;
+      const running = op(ac.signal);
+      // The slot is held until the SDK is done with the request, even if the caller stops
+      // waiting first: the slot count is the count of live connections.
+      void running.then(
+        () => undefined,
+        () => undefined,
+      ).finally(() => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.stats.inFlight--;
+        this.#sem.release();
+      });
       try {
-        this.stats.requests++;
-        const out = await op(ac.signal);
+        const out = signal === undefined ? await running : await raceAbort(running, signal);
         this.#observe?.(operation, '200', (performance.now() - t0) / 1000);
         return out;
       } catch (e) {
-        lastErr = ac.signal.aborted ? new Error(`request timed out after ${this.cfg.requestTimeoutMs}ms`, { cause: e }) : e;
-        this.#observe?.(operation, ac.signal.aborted ? 'timeout' : String(statusOf(e) ?? 'error'), (performance.now() - t0) / 1000);
+        const seconds = (performance.now() - t0) / 1000;
+        if (signal?.aborted === true && !timedOut) {
+          // The caller gave up (a query's deadline): not a store failure, no retry.
+          this.#observe?.(operation, 'canceled', seconds);
+          throw abortReason(signal);
+        }
+        lastErr = timedOut ? new Error(`request timed out after ${this.cfg.requestTimeoutMs}ms`, { cause: e }) : e;
+        this.#observe?.(operation, timedOut ? 'timeout' : String(statusOf(e) ?? 'error'), seconds);
         if (isNotFound(e) || !isTransient(e) || this.#closed) break;
-      } finally {
-        clearTimeout(timer);
-        this.#sem.release();
       }
     }
     if (isNotFound(lastErr)) throw lastErr;
@@ -256,26 +317,27 @@ export class S3ObjectClient implements ObjectClient {
     throw new UnavailableError(`object store: ${what} in bucket "${this.cfg.bucket}" failed: ${describe(lastErr)}`, { cause: lastErr });
   }
 
-  async get(key: string): Promise<Buffer> {
+  async get(key: string, opts?: ReadOptions): Promise<Buffer> {
     const k = this.#key(key);
     try {
       return await this.#call('GetObject', `get "${key}"`, async (abortSignal) => {
         const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal });
         return readBody(r.Body);
-      });
+      }, opts?.signal);
     } catch (e) {
       if (isNotFound(e)) throw new NotFoundError(`object "${key}" not found`);
       throw e;
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(key: string, offset: number, length: number, opts?: ReadOptions): Promise<Buffer> {
     const k = this.#key(key);
     validateRange(offset, length);
+    const signal = opts?.signal;
     try {
       if (length === 0) {
         // S3 has no empty range; still report a missing key.
-        await this.#call('HeadObject', `head "${key}"`, (abortSignal) => this.#s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
+        await this.#call('HeadObject', `head "${key}"`, (abortSignal) => this.#s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }), signal);
         return Buffer.alloc(0);
       }
       return await this.#call('GetObject', `get range of "${key}"`, async (abortSignal) => {
@@ -290,7 +352,7 @@ export class S3ObjectClient implements ObjectClient {
           if (statusOf(e) === 416 || nameOf(e) === 'InvalidRange') return Buffer.alloc(0);
           throw e;
         }
-      });
+      }, signal);
     } catch (e) {
       if (isNotFound(e)) throw new NotFoundError(`object "${key}" not found`);
       throw e;
@@ -335,7 +397,7 @@ export class S3ObjectClient implements ObjectClient {
     }
   }
 
-  async list(prefix: string, delimiter?: string): Promise<ListResult> {
+  async list(prefix: string, delimiter?: string, opts?: ReadOptions): Promise<ListResult> {
     const full = this.#prefix + prefix;
     const objects: ObjectInfo[] = [];
     const prefixes = new Set<string>();
@@ -352,6 +414,7 @@ export class S3ObjectClient implements ObjectClient {
           }),
           { abortSignal },
         ),
+        opts?.signal,
       );
       for (const o of page.Contents ?? []) {
         if (o.Key === undefined || !o.Key.startsWith(this.#prefix)) continue;
@@ -384,6 +447,25 @@ export class S3ObjectClient implements ObjectClient {
     this.#closed = true;
     this.#s3.destroy();
   }
+}
+
+/** `p`, or the signal's reason as soon as it aborts (`p` is left to settle unobserved). */
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }
 
 /** Collects a response body (a Node Readable in Node) into one Buffer. */

@@ -75,6 +75,8 @@ export interface ChildSilt {
   /** Resolves with the exit code/signal. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr(): string;
+  /** Everything the process wrote to stdout so far (its JSON log lines). */
+  stdout(): string;
 }
 
 /** The server's node flags, from the `#!/usr/bin/env -S node …` line of cmd/silt.ts. */
@@ -96,32 +98,43 @@ export async function startChild(dir: string, extra: string[] = [], timeoutMs = 
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`silt did not start: ${err}${out}`)), timeoutMs);
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /"port":(\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`silt did not start: ${err}${out}`)), timeoutMs);
+      const onData = (): void => {
+        const m = /"port":(\d+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          proc.stdout!.off('data', onData);
+          resolve(Number(m[1]));
+        }
+      };
+      proc.stdout!.on('data', onData);
+      void exited.then((e) => reject(new Error(`silt exited early (${JSON.stringify(e)}): ${err}${out}`)));
     });
-    void exited.then((e) => reject(new Error(`silt exited early (${JSON.stringify(e)}): ${err}${out}`)));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const r = await fetch(`${url}/ready`);
-      if (r.status === 200) break;
-    } catch {
-      /* not listening yet */
+    const url = `http://127.0.0.1:${port}`;
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const r = await fetch(`${url}/ready`);
+        if (r.status === 200) break;
+      } catch {
+        /* not listening yet */
+      }
+      if (Date.now() > until) throw new Error('silt never became ready');
+      await new Promise((r) => setTimeout(r, 50));
     }
-    if (Date.now() > until) throw new Error('silt never became ready');
-    await new Promise((r) => setTimeout(r, 50));
+    return { proc, url, exited, stderr: () => err, stdout: () => out };
+  } catch (e) {
+    // The caller gets no handle on a process that never became ready: stop it here.
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      await exited;
+    }
+    throw e;
   }
-  return { proc, url, exited, stderr: () => err };
 }
 
 /** GET helper returning parsed JSON and asserting a 200. */

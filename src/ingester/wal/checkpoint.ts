@@ -7,21 +7,28 @@
 import fs from 'node:fs';
 import { UnavailableError } from '../../errors.js';
 import { ByteWriter } from '../../util/bytes.js';
-import {
-  CHECKPOINT_MAGIC,
-  CHECKPOINT_RECORD_TARGET_BYTES,
-  CHECKPOINT_WRITE_CHUNK_BYTES,
-  MAX_RECORD_BYTES,
-  RECORD_ENTRIES,
-} from './consts.js';
+import { CHECKPOINT_MAGIC, CHECKPOINT_RECORD_TARGET_BYTES, CHECKPOINT_WRITE_CHUNK_BYTES, MAX_RECORD_BYTES } from './consts.js';
 import { checkpointPath, checkpointTmpPath, closeFd, errMessage, fdatasync, fsyncDir, openFd, writeAll } from './files.js';
-import { beginFrame, encodeCheckpointEnd, encodeStream, endFrame, type WalEntry, type WalStream } from './record.js';
+import {
+  addCheckpointStream,
+  beginCheckpointChunks,
+  encodeCheckpointEnd,
+  encodeFlushedRecord,
+  endCheckpointChunks,
+  type CheckpointChunk,
+  type CheckpointStream,
+  type FlushMark,
+  type WalEntry,
+} from './record.js';
 import { fileHeader } from './scan.js';
 
-/** One tenant's state in a snapshot; `streams[i].entries` are private copies of the arrays. */
+/** One tenant's state in a snapshot. */
 export interface CheckpointTenant {
   tenant: string;
-  streams: WalStream[];
+  /** Streams with their unflushed chunks (entry arrays private to the snapshot). */
+  streams: CheckpointStream[];
+  /** Flush marks whose chunk is uploaded but whose index write is not confirmed yet. */
+  marks: FlushMark[];
 }
 
 /** What `writeCheckpoint` wrote. */
@@ -33,20 +40,19 @@ export interface CheckpointWritten {
 }
 
 /**
- * Copies the snapshot's arrays synchronously so later mutation of the caller's in-memory
- * streams cannot leak into the checkpoint. Entry objects and line bytes are shared, not copied:
- * the ingester must never mutate an entry after handing it over.
+ * Collects the snapshot synchronously, copying its arrays, so later changes of the caller's
+ * in-memory streams cannot leak into the checkpoint. Entry objects and line bytes are shared,
+ * not copied: the ingester must never mutate an entry after handing it over.
  */
-export function materializeSnapshot(snapshot: Iterable<{ tenant: string; streams: readonly WalStream[] }>): CheckpointTenant[] {
+export function materializeSnapshot(snapshot: Iterable<CheckpointTenant>): CheckpointTenant[] {
   const out: CheckpointTenant[] = [];
   for (const t of snapshot) {
-    const streams: WalStream[] = [];
-    for (let i = 0; i < t.streams.length; i++) {
-      const s = t.streams[i]!;
-      if (s.entries.length === 0) continue;
-      streams.push({ labels: s.labels, fingerprint: s.fingerprint, entries: s.entries.slice() });
+    const streams: CheckpointStream[] = [];
+    for (const s of t.streams) {
+      const chunks = s.chunks.filter((c) => c.entries.length > 0).map((c) => ({ ...c, entries: c.entries.slice() }));
+      if (chunks.length > 0) streams.push({ ...s, chunks });
     }
-    if (streams.length > 0) out.push({ tenant: t.tenant, streams });
+    if (streams.length > 0 || t.marks.length > 0) out.push({ tenant: t.tenant, streams, marks: t.marks.slice() });
   }
   return out;
 }
@@ -57,12 +63,6 @@ function entrySizeEstimate(e: WalEntry): number {
   const md = e.metadata;
   for (let i = 0; i < md.length; i++) n += md[i]!.name.length + md[i]!.value.length + 2;
   return n;
-}
-
-interface Piece {
-  stream: WalStream;
-  from: number;
-  to: number;
 }
 
 /** Writes checkpoint `seq` into `dir`. Rejects with an UnavailableError naming the file; the temp file is removed. */
@@ -80,15 +80,14 @@ export async function writeCheckpoint(dir: string, seq: number, data: readonly C
     off += w.length;
     w.reset();
   };
-  const emit = (tenant: string, pieces: Piece[]): void => {
-    const start = beginFrame(w, RECORD_ENTRIES);
-    w.string(tenant);
-    w.uvarint(pieces.length);
-    for (const p of pieces) {
-      encodeStream(w, p.stream, p.from, p.to);
-      entries += p.to - p.from;
+  /** Emits one frame holding `streams`, each with the pieces chosen for this frame. */
+  const emit = (tenant: string, streams: CheckpointStream[]): void => {
+    const frame = beginCheckpointChunks(w, tenant);
+    for (const s of streams) {
+      addCheckpointStream(w, s);
+      for (const c of s.chunks) entries += c.entries.length;
     }
-    const n = endFrame(w, start);
+    const n = endCheckpointChunks(w, frame, streams.length);
     if (n > MAX_RECORD_BYTES) throw new RangeError(`checkpoint frame of ${n} bytes exceeds ${MAX_RECORD_BYTES}`);
     records++;
   };
@@ -96,26 +95,41 @@ export async function writeCheckpoint(dir: string, seq: number, data: readonly C
     fd = await openFd(tmp, 'w');
     w.bytes(fileHeader(CHECKPOINT_MAGIC));
     for (const t of data) {
-      let pieces: Piece[] = [];
+      for (const m of t.marks) {
+        encodeFlushedRecord(w, m);
+        records++;
+      }
+      // Streams go into frames of about CHECKPOINT_RECORD_TARGET_BYTES; a chunk larger than what
+      // is left of a frame is cut into pieces, the later ones flagged as continuing it.
+      let frame: CheckpointStream[] = [];
       let est = 0;
       for (const s of t.streams) {
-        const es = s.entries;
-        let i = 0;
-        est += s.labels.length + s.fingerprint.length + 8;
-        while (i < es.length) {
-          let j = i;
-          while (j < es.length && est < CHECKPOINT_RECORD_TARGET_BYTES) est += entrySizeEstimate(es[j++]!);
-          pieces.push({ stream: s, from: i, to: j });
-          i = j;
-          if (est >= CHECKPOINT_RECORD_TARGET_BYTES) {
-            emit(t.tenant, pieces);
-            pieces = [];
-            est = 0;
-            if (w.length >= CHECKPOINT_WRITE_CHUNK_BYTES) await flush();
+        let cur: CheckpointStream = { ...s, chunks: [] };
+        est += s.labels.length + s.fingerprint.length + 16;
+        for (const c of s.chunks) {
+          const es = c.entries;
+          let i = 0;
+          while (i < es.length) {
+            let j = i;
+            while (j < es.length && est < CHECKPOINT_RECORD_TARGET_BYTES) est += entrySizeEstimate(es[j++]!);
+            if (j > i) {
+              const piece: CheckpointChunk = { firstSeq: c.firstSeq, lastSeq: c.lastSeq, closed: c.closed, continues: i > 0, entries: es.slice(i, j) };
+              cur.chunks.push(piece);
+            }
+            i = j;
+            if (est >= CHECKPOINT_RECORD_TARGET_BYTES) {
+              frame.push(cur);
+              emit(t.tenant, frame);
+              frame = [];
+              cur = { ...s, chunks: [] };
+              est = s.labels.length + s.fingerprint.length + 16;
+              if (w.length >= CHECKPOINT_WRITE_CHUNK_BYTES) await flush();
+            }
           }
         }
+        if (cur.chunks.length > 0) frame.push(cur);
       }
-      if (pieces.length > 0) emit(t.tenant, pieces);
+      if (frame.length > 0) emit(t.tenant, frame);
       if (w.length >= CHECKPOINT_WRITE_CHUNK_BYTES) await flush();
     }
     encodeCheckpointEnd(w, records, entries);

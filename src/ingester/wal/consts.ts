@@ -6,9 +6,10 @@ export const SEGMENT_MAGIC = 0x5357414c; // 'SWAL'
 export const CHECKPOINT_MAGIC = 0x53574350; // 'SWCP'
 /**
  * Format version written in every file header; bump on any incompatible change. Version 2 added
- * the dictionary entries frame (RECORD_ENTRIES_DICT); readers accept 1 and 2.
+ * the dictionary entries frame (RECORD_ENTRIES_DICT); version 3 the entry sequence numbers
+ * (RECORD_ENTRIES_SEQ, RECORD_FLUSHED, RECORD_CHECKPOINT_CHUNKS). Readers accept 1 to 3.
  */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 /** File header: magic u32, version u8, 3 reserved zero bytes (keeps frames 4-byte aligned). */
 export const FILE_HEADER_BYTES = 8;
 /** Frame header: payload length u32 + crc32 u32; the type byte follows. */
@@ -23,6 +24,29 @@ export const RECORD_CHECKPOINT_END = 2;
  * dictionary scoped to the segment file, defined inline by the first frame that uses them.
  */
 export const RECORD_ENTRIES_DICT = 3;
+/**
+ * Frame type (segments, version 3): a dictionary entries frame whose streams also carry the
+ * sequence number of their first entry (the rest follow consecutively). Sequence numbers are how
+ * a flush mark names exactly the entries a stored chunk holds.
+ */
+export const RECORD_ENTRIES_SEQ = 4;
+/**
+ * Frame type (version 3): a flush mark. A chunk holding a stream's entries with sequence numbers
+ * firstSeq..lastSeq was uploaded; it is written (durably) before the chunk is indexed, so replay
+ * never brings those entries back into memory and re-indexes the chunk instead. In checkpoints it
+ * carries the marks whose index write was not confirmed yet.
+ */
+export const RECORD_FLUSHED = 5;
+/**
+ * Frame type (checkpoints, version 3): unflushed chunks with their sequence ranges, grouped by
+ * stream, plus each stream's highest applied sequence number (segment entries at or below it
+ * are already in the checkpoint or flushed).
+ */
+export const RECORD_CHECKPOINT_CHUNKS = 6;
+/** Flag of a checkpoint chunk piece: the chunk was closed (takes no more appends). */
+export const CHUNK_PIECE_CLOSED = 1;
+/** Flag of a checkpoint chunk piece: it continues the previous piece's chunk (cut across frames). */
+export const CHUNK_PIECE_CONTINUES = 2;
 
 /** Largest stream or string id a dictionary frame may define; bounds the replay tables. */
 export const MAX_DICT_ID = (1 << 24) - 1;

@@ -1,7 +1,22 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
-import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_ENTRIES, RECORD_ENTRIES_DICT } from './consts.js';
-import { decodeEntriesPayload, DictTables, encodeEntriesDictRecord, encodeEntriesRecord, encodeStreamHeader, newStreamRef, WalDict } from './record.js';
+import { FILE_HEADER_BYTES, FRAME_HEADER_BYTES, RECORD_CHECKPOINT_CHUNKS, RECORD_ENTRIES, RECORD_ENTRIES_DICT, RECORD_ENTRIES_SEQ, RECORD_FLUSHED } from './consts.js';
+import {
+  addCheckpointStream,
+  beginCheckpointChunks,
+  decodeCheckpointChunks,
+  decodeEntriesPayload,
+  decodeFlushed,
+  DictTables,
+  encodeEntriesDictRecord,
+  encodeEntriesRecord,
+  encodeFlushedRecord,
+  encodeStreamHeader,
+  endCheckpointChunks,
+  newStreamRef,
+  WalDict,
+} from './record.js';
 import { scanFrames } from './scan.js';
 import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
 
@@ -112,6 +127,7 @@ describe('record codec', () => {
     const rnd = prng(11);
     const w = new ByteWriter(16);
     const want: unknown[] = [];
+    const wantSeqs: unknown[] = [];
     let dict = new WalDict();
     for (let i = 0; i < 400; i++) {
       // A new dictionary now and then, as a new segment starts one (the decoder's tables go with it).
@@ -119,22 +135,26 @@ describe('record codec', () => {
       const rec = randomRecord(rnd);
       encodeEntriesDictRecord(w, rec.tenant, rec.streams, dict);
       want.push(normalize(rec.tenant, rec.streams));
+      wantSeqs.push(rec.streams.map((x) => x.firstSeq));
     }
     const buf = w.finish();
     const recs: unknown[] = [];
+    const seqs: unknown[] = [];
     const r = new ByteReader(buf);
     let tables = new DictTables();
     let n = 0;
     const problems = scanFrames(buf, 0, buf.length, (type, ps, pe) => {
-      if (type !== RECORD_ENTRIES_DICT) return `type ${type}`;
+      if (type !== RECORD_ENTRIES_SEQ) return `type ${type}`;
       if (n++ === 200) tables = new DictTables();
       r.reset(buf, ps, pe);
-      const d = decodeEntriesPayload(r, tables);
+      const d = decodeEntriesPayload(r, tables, true);
+      seqs.push(d.streams.map((x) => x.firstSeq));
       recs.push(normalize(d.tenant, d.streams));
       return null;
     });
     expect(problems).toEqual([]);
     expect(recs).toEqual(want);
+    expect(seqs).toEqual(wantSeqs);
     // Six live streams, each defined once per dictionary: far fewer definitions than uses.
     expect(tables.streams.filter((x) => x?.labels.startsWith('{app="live-')).length).toBeLessThanOrEqual(6);
   });
@@ -148,24 +168,63 @@ describe('record codec', () => {
     const second = new ByteWriter();
     encodeEntriesDictRecord(second, 't', s('two'), dict);
     const body = second.finish().subarray(FRAME_HEADER_BYTES + 1);
-    expect(() => decodeEntriesPayload(new ByteReader(body), new DictTables())).toThrow(/undefined stream 0/);
+    expect(() => decodeEntriesPayload(new ByteReader(body), new DictTables(), true)).toThrow(/undefined stream 0/);
     const tables = new DictTables();
-    decodeEntriesPayload(new ByteReader(first.finish().subarray(FRAME_HEADER_BYTES + 1)), tables);
-    expect(decodeEntriesPayload(new ByteReader(body), tables).streams[0]!.labels).toBe('{app="a"}');
+    decodeEntriesPayload(new ByteReader(first.finish().subarray(FRAME_HEADER_BYTES + 1)), tables, true);
+    expect(decodeEntriesPayload(new ByteReader(body), tables, true).streams[0]!.labels).toBe('{app="a"}');
   });
 
-  it('dictionary frame bytes are stable (golden)', async () => {
+  it('version 2 dictionary frames still decode (golden bytes written by the version 2 encoder)', () => {
+    const hex = readFileSync(new URL('../../../test/golden/wal/v2-dict-frames.hex', import.meta.url), 'utf8').replace(/\s+/g, '');
+    const buf = Buffer.from(hex, 'hex');
+    const tables = new DictTables();
+    const r = new ByteReader(buf);
+    const recs: unknown[] = [];
+    const problems = scanFrames(buf, 0, buf.length, (type, ps, pe) => {
+      if (type !== RECORD_ENTRIES_DICT) return `type ${type}`;
+      r.reset(buf, ps, pe);
+      const d = decodeEntriesPayload(r, tables);
+      recs.push(normalize(d.tenant, d.streams));
+      return null;
+    });
+    expect(problems).toEqual([]);
+    expect(recs).toHaveLength(2);
+    const lines = (recs as { streams: { entries: { line: string }[] }[] }[]).flatMap((x) => x.streams.flatMap((st) => st.entries.map((e) => Buffer.from(e.line, 'base64').toString())));
+    expect(lines).toEqual(['level=info msg="started"', 'ok', 'GET /', '']);
+  });
+
+  it('version 3 frame bytes are stable (golden): sequence numbers, a flush mark, checkpoint chunks', async () => {
     const ref = newStreamRef();
     const dict = new WalDict();
     const info = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' })]);
     const t = 1_700_000_000_123_456_789n;
     const w = new ByteWriter();
-    const stream = (entries: { tsNs: bigint; line: Buffer; metadata: readonly { name: string; value: string }[] }[]) => [{ labels: '{app="api", env="prod"}', fingerprint: '9f1c2e', ref, entries }];
-    encodeEntriesDictRecord(w, 'fake', stream([{ tsNs: t, line: Buffer.from('level=info msg="started"'), metadata: info }, { tsNs: t + 1n, line: Buffer.from('ok'), metadata: info }]), dict);
-    encodeEntriesDictRecord(w, 'fake', [...stream([{ tsNs: t + 2n, line: Buffer.from('GET /'), metadata: [{ name: 'trace_id', value: 'abc' }, ...info] }]), { labels: '{app="db"}', fingerprint: '77', entries: [{ tsNs: -1n, line: Buffer.from(''), metadata: [] }] }], dict);
+    const stream = (firstSeq: number, entries: { tsNs: bigint; line: Buffer; metadata: readonly { name: string; value: string }[] }[]) => [{ labels: '{app="api", env="prod"}', fingerprint: '9f1c2e', ref, entries, firstSeq }];
+    encodeEntriesDictRecord(w, 'fake', stream(1, [{ tsNs: t, line: Buffer.from('level=info msg="started"'), metadata: info }, { tsNs: t + 1n, line: Buffer.from('ok'), metadata: info }]), dict);
+    encodeEntriesDictRecord(w, 'fake', [...stream(3, [{ tsNs: t + 2n, line: Buffer.from('GET /'), metadata: [{ name: 'trace_id', value: 'abc' }, ...info] }]), { labels: '{app="db"}', fingerprint: '77', firstSeq: 2 ** 40, entries: [{ tsNs: -1n, line: Buffer.from(''), metadata: [] }] }], dict);
+    const mark = { tenant: 'fake', labels: '{app="api", env="prod"}', fingerprint: '9f1c2e', firstSeq: 1, lastSeq: 3, fromNs: t, throughNs: t + 2n, checksum: 0xdeadbeef, sizeBytes: 321, entries: 3, uncompressedBytes: 31 };
+    encodeFlushedRecord(w, mark);
+    const frame = beginCheckpointChunks(w, 'fake');
+    addCheckpointStream(w, { labels: '{app="db"}', fingerprint: '77', appliedSeq: 2 ** 40, chunks: [{ firstSeq: 2 ** 40, lastSeq: 2 ** 40, closed: true, continues: false, entries: [{ tsNs: 5n, line: Buffer.from('x'), metadata: [] }] }] });
+    endCheckpointChunks(w, frame, 1);
     const bytes = w.finish();
+    // Decodes back to what was written.
+    const tables = new DictTables();
+    const r = new ByteReader(bytes);
+    const got: unknown[] = [];
+    expect(
+      scanFrames(bytes, 0, bytes.length, (type, ps, pe) => {
+        r.reset(bytes, ps, pe);
+        if (type === RECORD_ENTRIES_SEQ) got.push(decodeEntriesPayload(r, tables, true).streams.map((x) => [x.firstSeq, x.entries.length]));
+        else if (type === RECORD_FLUSHED) got.push(decodeFlushed(r));
+        else if (type === RECORD_CHECKPOINT_CHUNKS) got.push(decodeCheckpointChunks(r).streams.map((x) => [x.appliedSeq, x.chunks.map((c) => [c.firstSeq, c.lastSeq, c.closed, c.continues, c.entries.length])]));
+        else return `type ${type}`;
+        return null;
+      }),
+    ).toEqual([]);
+    expect(got).toEqual([[[1, 2]], [[3, 1], [2 ** 40, 1]], mark, [[2 ** 40, [[2 ** 40, 2 ** 40, true, false, 1]]]]]);
     const lines: string[] = [];
     for (let i = 0; i < bytes.length; i += 32) lines.push(bytes.subarray(i, i + 32).toString('hex'));
-    await expect(lines.join('\n') + '\n').toMatchFileSnapshot('../../../test/golden/wal/v2-dict-frames.hex');
+    await expect(lines.join('\n') + '\n').toMatchFileSnapshot('../../../test/golden/wal/v3-frames.hex');
   });
 });

@@ -6,6 +6,8 @@ import zlib from 'node:zlib';
 import type { Label, StructuredMetadata } from '../../model/index.js';
 import { ByteWriter, type ByteReader } from '../../util/bytes.js';
 import {
+  CHUNK_PIECE_CLOSED,
+  CHUNK_PIECE_CONTINUES,
   FRAME_HEADER_BYTES,
   MAX_DICT_ID,
   MAX_DICT_STRING_LENGTH,
@@ -15,8 +17,10 @@ import {
   MAX_TENANT_BYTES,
   MIN_ENTRY_BYTES,
   RECORD_CHECKPOINT_END,
+  RECORD_CHECKPOINT_CHUNKS,
   RECORD_ENTRIES,
-  RECORD_ENTRIES_DICT,
+  RECORD_ENTRIES_SEQ,
+  RECORD_FLUSHED,
 } from './consts.js';
 
 /** One log entry inside a WAL record. On replay `line` is a view into a file buffer: copy it to keep it. */
@@ -48,6 +52,51 @@ export interface WalStream {
    * segment). The encoder owns the fields; without it the stream is defined again in every record.
    */
   ref?: WalStreamRef;
+  /**
+   * Sequence number of `entries[0]`; the others follow consecutively. Sequence numbers are unique
+   * per ingester and grow in append order (see FlushMark). Decoded records of older files, which
+   * have none, get consecutive numbers assigned by replay.
+   */
+  firstSeq?: number;
+}
+
+/**
+ * A flush mark: the chunk `ref` of stream `fingerprint` (labels `labels`) holds exactly the
+ * stream's entries with sequence numbers in [firstSeq, lastSeq] and was uploaded.
+ */
+export interface FlushMark {
+  tenant: string;
+  labels: string;
+  fingerprint: string;
+  firstSeq: number;
+  lastSeq: number;
+  fromNs: bigint;
+  throughNs: bigint;
+  checksum: number;
+  sizeBytes: number;
+  entries: number;
+  uncompressedBytes: number;
+}
+
+/** One unflushed chunk of a stream in a checkpoint, or a piece of one cut across frames. */
+export interface CheckpointChunk {
+  /** Sequence range the chunk covers: every entry of the stream appended in it has a number in it. */
+  firstSeq: number;
+  lastSeq: number;
+  /** The chunk took no more appends. */
+  closed: boolean;
+  /** This piece continues the previous piece's chunk. */
+  continues: boolean;
+  entries: readonly WalEntry[];
+}
+
+/** One stream's unflushed chunks in a checkpoint. */
+export interface CheckpointStream {
+  labels: string;
+  fingerprint: string;
+  /** Highest sequence number applied to the stream's memory (flushed chunks included). */
+  appliedSeq: number;
+  chunks: CheckpointChunk[];
 }
 
 /** A stream's id in one segment dictionary: valid while `epoch` equals that dictionary's epoch. */
@@ -338,15 +387,122 @@ export function encodeEntriesRecord(w: ByteWriter, tenant: string, streams: read
  * have assigned ids whose definitions the caller rolls back.
  */
 export function encodeEntriesDictRecord(w: ByteWriter, tenant: string, streams: readonly WalStream[], dict: WalDict): number {
-  const start = beginFrame(w, RECORD_ENTRIES_DICT);
+  const start = beginFrame(w, RECORD_ENTRIES_SEQ);
   w.string(tenant);
   w.uvarint(streams.length);
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i]!;
     dict.stream(w, s);
+    w.uvarint(s.firstSeq ?? 0);
     encodeEntries(w, s.entries, 0, s.entries.length, dict);
   }
   return endFrame(w, start);
+}
+
+/** Appends one framed flush mark (type 5); returns its size in bytes. */
+export function encodeFlushedRecord(w: ByteWriter, m: FlushMark): number {
+  const start = beginFrame(w, RECORD_FLUSHED);
+  w.string(m.tenant);
+  w.string(m.labels);
+  w.string(m.fingerprint);
+  w.uvarint(m.firstSeq);
+  w.uvarint(m.lastSeq);
+  w.i64be(m.fromNs);
+  w.i64be(m.throughNs);
+  w.u32be(m.checksum >>> 0);
+  w.uvarint(m.sizeBytes);
+  w.uvarint(m.entries);
+  w.uvarint(m.uncompressedBytes);
+  return endFrame(w, start);
+}
+
+/** Decodes a flush mark payload. Throws RangeError on malformed bytes. */
+export function decodeFlushed(r: ByteReader): FlushMark {
+  const m: FlushMark = {
+    tenant: r.string(MAX_TENANT_BYTES),
+    labels: r.string(MAX_STRING_BYTES),
+    fingerprint: r.string(MAX_STRING_BYTES),
+    firstSeq: r.uvarint(),
+    lastSeq: r.uvarint(),
+    fromNs: r.i64be(),
+    throughNs: r.i64be(),
+    checksum: r.u32be(),
+    sizeBytes: r.uvarint(),
+    entries: r.uvarint(),
+    uncompressedBytes: r.uvarint(),
+  };
+  if (m.lastSeq < m.firstSeq) throw new RangeError(`flush mark range [${m.firstSeq}, ${m.lastSeq}] is empty`);
+  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after flush mark`);
+  return m;
+}
+
+/**
+ * Starts a checkpoint chunks frame (type 6) for `tenant` with room for the stream count;
+ * `addCheckpointStream` adds streams and `endCheckpointChunks` closes it.
+ */
+export function beginCheckpointChunks(w: ByteWriter, tenant: string): { start: number; countAt: number } {
+  const start = beginFrame(w, RECORD_CHECKPOINT_CHUNKS);
+  w.string(tenant);
+  // A fixed-width stream count (4 bytes of uvarint), filled in by endCheckpointChunks.
+  const countAt = w.length;
+  w.ensure(4);
+  w.length += 4;
+  return { start, countAt };
+}
+
+/** Appends one stream with its chunk pieces to a frame begun by beginCheckpointChunks. */
+export function addCheckpointStream(w: ByteWriter, s: CheckpointStream): void {
+  w.string(s.labels);
+  w.string(s.fingerprint);
+  w.uvarint(s.appliedSeq);
+  w.uvarint(s.chunks.length);
+  for (const c of s.chunks) {
+    w.uvarint(c.firstSeq);
+    w.uvarint(c.lastSeq);
+    w.u8((c.closed ? CHUNK_PIECE_CLOSED : 0) | (c.continues ? CHUNK_PIECE_CONTINUES : 0));
+    encodeEntries(w, c.entries, 0, c.entries.length, null);
+  }
+}
+
+/** Fills in the stream count and closes the frame; returns its size in bytes. */
+export function endCheckpointChunks(w: ByteWriter, frame: { start: number; countAt: number }, streams: number): number {
+  if (streams >= 1 << 28) throw new RangeError(`${streams} streams in one checkpoint frame`);
+  const b = w.buf;
+  let v = streams;
+  for (let i = 0; i < 4; i++) {
+    b[frame.countAt + i] = (v & 0x7f) | (i < 3 ? 0x80 : 0);
+    v >>>= 7;
+  }
+  return endFrame(w, frame.start);
+}
+
+/** Decodes a checkpoint chunks payload. Throws RangeError on malformed bytes. */
+export function decodeCheckpointChunks(r: ByteReader): { tenant: string; streams: CheckpointStream[]; entries: number } {
+  const tenant = r.string(MAX_TENANT_BYTES);
+  const nStreams = r.uvarint();
+  if (nStreams * 4 > r.remaining()) throw new RangeError(`stream count ${nStreams} exceeds record size`);
+  const streams: CheckpointStream[] = [];
+  let total = 0;
+  for (let i = 0; i < nStreams; i++) {
+    const labels = r.string(MAX_STRING_BYTES);
+    const fingerprint = r.string(MAX_STRING_BYTES);
+    const appliedSeq = r.uvarint();
+    const nChunks = r.uvarint();
+    if (nChunks * 4 > r.remaining()) throw new RangeError(`chunk count ${nChunks} exceeds record size`);
+    const chunks: CheckpointChunk[] = [];
+    for (let j = 0; j < nChunks; j++) {
+      const firstSeq = r.uvarint();
+      const lastSeq = r.uvarint();
+      const flags = r.u8();
+      if (lastSeq < firstSeq) throw new RangeError(`chunk range [${firstSeq}, ${lastSeq}] is empty`);
+      const entries = decodeEntryList(r, null);
+      total += entries.length;
+      chunks.push({ firstSeq, lastSeq, closed: (flags & CHUNK_PIECE_CLOSED) !== 0, continues: (flags & CHUNK_PIECE_CONTINUES) !== 0, entries });
+    }
+    streams.push({ labels, fingerprint, appliedSeq, chunks });
+  }
+  if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
+  return { tenant, streams, entries: total };
 }
 
 /** Appends the framed end-of-checkpoint record carrying the totals written before it. */
@@ -369,7 +525,7 @@ export class DictTables {
  * bytes or on a reference to an id no earlier frame defined (possible only after damage: ids are
  * explicit, so a lost frame never shifts later ones).
  */
-export function decodeEntriesPayload(r: ByteReader, tables: DictTables | null = null): DecodedRecord {
+export function decodeEntriesPayload(r: ByteReader, tables: DictTables | null = null, withSeqs = false): DecodedRecord {
   const tenant = r.string(MAX_TENANT_BYTES);
   const nStreams = r.uvarint();
   // Each stream needs at least 2 bytes (a dictionary reference and a zero count).
@@ -378,31 +534,38 @@ export function decodeEntriesPayload(r: ByteReader, tables: DictTables | null = 
   let total = 0;
   for (let i = 0; i < nStreams; i++) {
     const def = tables === null ? { labels: r.string(MAX_STRING_BYTES), fingerprint: r.string(MAX_STRING_BYTES) } : readStreamRef(r, tables);
-    const n = r.uvarint();
-    if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
-    const entries: WalEntry[] = new Array<WalEntry>(n);
-    for (let j = 0; j < n; j++) {
-      const tsNs = r.i64be();
-      const line = r.lenBytes(MAX_RECORD_BYTES);
-      const m = r.uvarint();
-      let metadata = EMPTY_METADATA;
-      if (m > 0) {
-        if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
-        const md: Label[] = new Array<Label>(m);
-        for (let k = 0; k < m; k++) {
-          const name = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
-          const value = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
-          md[k] = { name, value };
-        }
-        metadata = md;
-      }
-      entries[j] = { tsNs, line, metadata };
-    }
-    total += n;
-    streams[i] = { labels: def.labels, fingerprint: def.fingerprint, entries };
+    const firstSeq = withSeqs ? r.uvarint() : undefined;
+    const entries = decodeEntryList(r, tables);
+    total += entries.length;
+    streams[i] = firstSeq === undefined ? { labels: def.labels, fingerprint: def.fingerprint, entries } : { labels: def.labels, fingerprint: def.fingerprint, entries, firstSeq };
   }
   if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes after record`);
   return { tenant, streams, entries: total };
+}
+
+/** A count and that many entries, metadata strings in full or (with `tables`) as dictionary symbols. */
+function decodeEntryList(r: ByteReader, tables: DictTables | null): WalEntry[] {
+  const n = r.uvarint();
+  if (n * MIN_ENTRY_BYTES > r.remaining()) throw new RangeError(`entry count ${n} exceeds record size`);
+  const entries: WalEntry[] = new Array<WalEntry>(n);
+  for (let j = 0; j < n; j++) {
+    const tsNs = r.i64be();
+    const line = r.lenBytes(MAX_RECORD_BYTES);
+    const m = r.uvarint();
+    let metadata = EMPTY_METADATA;
+    if (m > 0) {
+      if (m * 2 > r.remaining()) throw new RangeError(`metadata count ${m} exceeds record size`);
+      const md: Label[] = new Array<Label>(m);
+      for (let k = 0; k < m; k++) {
+        const name = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
+        const value = tables === null ? r.string(MAX_STRING_BYTES) : readSym(r, tables);
+        md[k] = { name, value };
+      }
+      metadata = md;
+    }
+    entries[j] = { tsNs, line, metadata };
+  }
+  return entries;
 }
 
 /** A stream of a dictionary frame: a reference, or a definition (see WalDict.stream). */

@@ -9,8 +9,11 @@ import {
   MAX_RECORD_BYTES,
   MAX_TENANT_BYTES,
   RECORD_CHECKPOINT_END,
+  RECORD_CHECKPOINT_CHUNKS,
   RECORD_ENTRIES,
   RECORD_ENTRIES_DICT,
+  RECORD_ENTRIES_SEQ,
+  RECORD_FLUSHED,
 } from './consts.js';
 import { frameCrc } from './record.js';
 
@@ -72,7 +75,8 @@ function plausibleFrame(buf: Buffer, q: number, end: number): boolean {
   if (len < 2 || len > MAX_RECORD_BYTES || q + FRAME_HEADER_BYTES + len > end) return false;
   const type = buf[q + FRAME_HEADER_BYTES]!;
   if (type === RECORD_CHECKPOINT_END) return len <= 21;
-  if (type !== RECORD_ENTRIES && type !== RECORD_ENTRIES_DICT) return false;
+  // Every other frame type starts with the tenant string.
+  if (type !== RECORD_ENTRIES && type !== RECORD_ENTRIES_DICT && type !== RECORD_ENTRIES_SEQ && type !== RECORD_FLUSHED && type !== RECORD_CHECKPOINT_CHUNKS) return false;
   let p = q + FRAME_HEADER_BYTES + 1;
   const bodyEnd = q + FRAME_HEADER_BYTES + len;
   let tlen = buf[p++]!;

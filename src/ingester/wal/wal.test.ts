@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FILE_HEADER_BYTES } from './consts.js';
-import { normalize, prng, randomRecord, type TestRecord } from './testdata/random-records.js';
+import { normalize, prng, randomRecord, testSeqs, type TestRecord } from './testdata/random-records.js';
 import { newStreamRef } from './record.js';
-import { Wal, type WalConfig, type WalStream } from './wal.js';
+import { Wal, type FlushMark, type WalConfig, type WalSnapshotTenant, type WalStream } from './wal.js';
 
 let dir: string;
 beforeEach(() => {
@@ -37,7 +37,21 @@ function segments(): string[] {
 }
 
 function rec(tenant: string, line: string, ts = 1n): TestRecord {
-  return { tenant, streams: [{ labels: '{app="a"}', fingerprint: 'fp', entries: [{ tsNs: ts, line: Buffer.from(line), metadata: [] }] }] };
+  return { tenant, streams: [{ labels: '{app="a"}', fingerprint: 'fp', firstSeq: testSeqs(1), entries: [{ tsNs: ts, line: Buffer.from(line), metadata: [] }] }] };
+}
+
+/** A checkpoint snapshot holding each stream as one open chunk, the stream applied up to `appliedSeq`. */
+function ckpt(tenant: string, streams: readonly WalStream[], appliedSeq: number, marks: FlushMark[] = []): WalSnapshotTenant[] {
+  return [
+    {
+      tenant,
+      marks,
+      streams: streams.map((s) => {
+        const first = s.firstSeq ?? 1;
+        return { labels: s.labels, fingerprint: s.fingerprint, appliedSeq, chunks: [{ firstSeq: first, lastSeq: first + Math.max(0, s.entries.length - 1), closed: false, continues: false, entries: s.entries }] };
+      }),
+    },
+  ];
 }
 
 describe('Wal', () => {
@@ -94,9 +108,12 @@ describe('Wal', () => {
     // Queued but not yet written when the checkpoint starts: must stay below the boundary.
     const late = wal.append('t', rec('t', 'A3').streams);
     let calls = 0;
-    const snapshot = (): Iterable<{ tenant: string; streams: WalStream[] }> => {
+    // Taken once A3 is written: memory holds all three (the ingester applies a record once durable).
+    const applied = testSeqs(0) - 1;
+    const snapshot = (): Iterable<WalSnapshotTenant> => {
       calls++;
-      return [{ tenant: 't', streams: [{ labels: '{app="a"}', fingerprint: 'fp', entries: [1, 2, 3].map((i) => ({ tsNs: BigInt(i), line: Buffer.from(`A'${i}`), metadata: [] })) }] }];
+      const entries = [1, 2, 3].map((i) => ({ tsNs: BigInt(i), line: Buffer.from(`A'${i}`), metadata: [] }));
+      return ckpt('t', [{ labels: '{app="a"}', fingerprint: 'fp', firstSeq: applied - 2, entries }], applied);
     };
     const cp = wal.checkpoint(snapshot);
     expect(wal.checkpoint(snapshot)).toBe(cp); // only one at a time
@@ -116,11 +133,42 @@ describe('Wal', () => {
     expect(res.corruptions).toEqual([]);
   });
 
+  it('replay leaves out entries a flush mark covers, in segments and in the checkpoint, and returns the marks', async () => {
+    const wal = await Wal.open(cfg({ fsync: 'always' }));
+    await wal.replay(() => undefined);
+    const entry = (i: number) => ({ tsNs: BigInt(i), line: Buffer.from(`e${i}`), metadata: [] });
+    const stream = (first: number, n: number): WalStream[] => [{ labels: '{app="a"}', fingerprint: 'fp', firstSeq: first, entries: Array.from({ length: n }, (_, k) => entry(first + k)) }];
+    const mark = (first: number, last: number, tenant = 't'): FlushMark => ({ tenant, labels: '{app="a"}', fingerprint: 'fp', firstSeq: first, lastSeq: last, fromNs: 1n, throughNs: 2n, checksum: first, sizeBytes: 10, entries: last - first + 1, uncompressedBytes: 10 });
+    // Entries 1..10; the chunk holding 1..4 is flushed; the checkpoint holds 5..10 as an open chunk.
+    await wal.append('t', stream(1, 10));
+    await wal.appendFlushed(mark(1, 4));
+    await wal.checkpoint(() => ckpt('t', stream(5, 6), 10, [mark(1, 4)]));
+    // Then 11..14 arrive, the chunk 5..12 is flushed and marked, another tenant's same fingerprint is not.
+    await wal.append('t', stream(11, 4));
+    await wal.append('u', stream(15, 2));
+    await wal.appendFlushed(mark(5, 12));
+    await wal.close();
+    const got: string[] = [];
+    const w2 = await Wal.open(cfg());
+    const res = await w2.replay((tenant, streams) => {
+      for (const st of streams) for (const e of st.entries) got.push(`${tenant}:${Buffer.from(e.line).toString()}`);
+    });
+    await w2.close();
+    expect(got).toEqual(['t:e13', 't:e14', 'u:e15', 'u:e16']);
+    expect(res.skippedEntries).toBe(6 + 2);
+    expect(res.marks.map((m) => [m.firstSeq, m.lastSeq]).sort()).toEqual([
+      [1, 4],
+      [5, 12],
+    ]);
+    expect(res.nextSeq).toBe(17);
+    expect(res.corruptions).toEqual([]);
+  });
+
   it('checkpoint splits big snapshots into frames and survives a restart before deletion', async () => {
     const wal = await Wal.open(cfg());
     await wal.replay(() => undefined);
     const entries = Array.from({ length: 3000 }, (_, i) => ({ tsNs: BigInt(i), line: Buffer.alloc(1000, i % 251), metadata: [{ name: 'k', value: String(i) }] }));
-    await wal.checkpoint(() => [{ tenant: 'big', streams: [{ labels: '{a="1"}', fingerprint: 'f', entries }] }]);
+    await wal.checkpoint(() => ckpt('big', [{ labels: '{a="1"}', fingerprint: 'f', firstSeq: 1, entries }], 3000));
     await wal.close();
     const { recs, res } = await replayAll();
     expect(res.records).toBeGreaterThan(2); // ~3 MB cut into ~1 MiB frames
@@ -133,7 +181,8 @@ describe('Wal', () => {
     const wal = await Wal.open(cfg());
     await wal.replay(() => undefined);
     await wal.append('t', rec('t', 'one').streams);
-    await wal.checkpoint(() => [{ tenant: 't', streams: rec('t', 'one').streams }]);
+    const one = rec('t', 'one').streams;
+    await wal.checkpoint(() => ckpt('t', one, one[0]!.firstSeq!));
     await wal.append('t', rec('t', 'two').streams);
     await wal.close();
     fs.writeFileSync(path.join(dir, 'checkpoint.00000099.tmp'), 'half written');
@@ -149,7 +198,8 @@ describe('Wal', () => {
     await wal.replay(() => undefined);
     await wal.append('t', rec('t', 'one').streams);
     const spy = vi.spyOn(fs.promises, 'rename').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' }));
-    await expect(wal.checkpoint(() => [{ tenant: 't', streams: rec('t', 'one').streams }])).rejects.toThrow(/checkpoint\.00000002\.tmp.*EIO/);
+    const one = rec('t', 'one').streams;
+    await expect(wal.checkpoint(() => ckpt('t', one, one[0]!.firstSeq!))).rejects.toThrow(/checkpoint\.00000002\.tmp.*EIO/);
     spy.mockRestore();
     await wal.append('t', rec('t', 'two').streams);
     await wal.close();
@@ -351,7 +401,7 @@ describe('Wal', () => {
     await wal.checkpoint(() => {
       throw new Error('not called');
     });
-    expect(await wal.replay(() => undefined)).toEqual({ records: 0, entries: 0, segments: 0, checkpointEntries: 0, truncatedBytes: 0, corruptions: [] });
+    expect(await wal.replay(() => undefined)).toEqual({ records: 0, entries: 0, segments: 0, checkpointEntries: 0, truncatedBytes: 0, corruptions: [], skippedEntries: 0, marks: [], nextSeq: 1 });
     await wal.close();
     expect(fs.existsSync(sub)).toBe(false);
   });

@@ -15,9 +15,12 @@ import {
   FILE_HEADER_BYTES,
   FRAME_HEADER_BYTES,
   MAX_RECORD_BYTES,
+  RECORD_CHECKPOINT_CHUNKS,
   RECORD_CHECKPOINT_END,
   RECORD_ENTRIES,
   RECORD_ENTRIES_DICT,
+  RECORD_ENTRIES_SEQ,
+  RECORD_FLUSHED,
   SEGMENT_MAGIC,
 } from './consts.js';
 import {
@@ -32,10 +35,24 @@ import {
   writeAll,
   type WalFile,
 } from './files.js';
-import { decodeCheckpointEnd, decodeEntriesPayload, DictTables, encodeEntriesDictRecord, WalDict, type DecodedRecord, type WalStream } from './record.js';
+import {
+  decodeCheckpointChunks,
+  decodeCheckpointEnd,
+  decodeEntriesPayload,
+  decodeFlushed,
+  DictTables,
+  encodeEntriesDictRecord,
+  encodeFlushedRecord,
+  WalDict,
+  type CheckpointChunk,
+  type DecodedRecord,
+  type FlushMark,
+  type WalEntry,
+  type WalStream,
+} from './record.js';
 import { checkFileHeader, fileHeader, scanFrames } from './scan.js';
 
-export type { WalEntry, WalStream } from './record.js';
+export type { CheckpointChunk, CheckpointStream, FlushMark, WalEntry, WalStream } from './record.js';
 
 /** When an append counts as durable. See README.md for what each policy survives. */
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -77,6 +94,30 @@ export interface WalReplayResult {
   truncatedBytes: number;
   /** One line per damaged region: file, offset, reason and what replay did about it. */
   corruptions: string[];
+  /** Entries left out because a flush mark or the checkpoint says they are stored or already applied. */
+  skippedEntries: number;
+  /**
+   * Flush marks found (checkpoint and segments, one per chunk): their chunks are stored but may
+   * not be indexed yet. The ingester indexes them again (idempotent: refs are content keys).
+   */
+  marks: FlushMark[];
+  /** First sequence number the ingester may assign: above every one found. */
+  nextSeq: number;
+}
+
+/**
+ * What replay hands the ingester per stream: the entries to apply, and either their sequence
+ * numbers (segment records) or the chunk they belonged to (checkpoint pieces).
+ */
+export interface ReplayStream {
+  labels: string;
+  fingerprint: string;
+  /** Lines are views into a per-file buffer: copy them to keep them. */
+  entries: readonly WalEntry[];
+  /** Segment records: `seqs[i]` is the sequence number of `entries[i]`. */
+  seqs: readonly number[] | null;
+  /** Checkpoint pieces: the chunk, its sequence range and flags (`entries` are its entries). */
+  chunk: Omit<CheckpointChunk, 'entries'> | null;
 }
 
 /** Counters for metrics. */
@@ -100,11 +141,8 @@ export interface WalStats {
   writeErrors: number;
 }
 
-/** A snapshot item handed to checkpoint(). */
-export interface WalSnapshotTenant {
-  tenant: string;
-  streams: WalStream[];
-}
+/** A snapshot item handed to checkpoint(): a tenant's unflushed chunks and unconfirmed flush marks. */
+export type WalSnapshotTenant = CheckpointTenant;
 
 const RESOLVED: Promise<void> = Promise.resolve();
 /**
@@ -211,10 +249,23 @@ export class Wal {
 
   /**
    * Encodes one record into the pending batch and returns a promise that resolves once it is
-   * durable per the fsync policy. Call it in the same tick as applying the entries to memory
+   * durable per the fsync policy. Streams carry the sequence number of their first entry
+   * (`firstSeq`); apply the entries to memory once the promise resolves, in resolution order
    * (see checkpoint()). `streams` is only read during this call.
    */
   append(tenant: string, streams: readonly WalStream[]): Promise<void> {
+    return this.#enqueue(tenant, (w, dict) => encodeEntriesDictRecord(w, tenant, streams, dict));
+  }
+
+  /**
+   * Logs a flush mark: `m`'s chunk is uploaded and holds exactly the stream's entries numbered
+   * firstSeq..lastSeq. Resolves once durable; only then may the chunk be indexed.
+   */
+  appendFlushed(m: FlushMark): Promise<void> {
+    return this.#enqueue(m.tenant, (w) => encodeFlushedRecord(w, m));
+  }
+
+  #enqueue(tenant: string, encode: (w: ByteWriter, dict: WalDict) => number): Promise<void> {
     if (!this.cfg.enabled) return RESOLVED;
     if (this.closed) return Promise.reject(new UnavailableError(`wal: ${this.cfg.dir} is closed`));
     this.appended = true;
@@ -234,7 +285,7 @@ export class Wal {
     const start = w.length;
     let n: number;
     try {
-      n = encodeEntriesDictRecord(w, tenant, streams, dict);
+      n = encode(w, dict);
     } catch (e) {
       w.length = start;
       this.dropDict();
@@ -251,11 +302,14 @@ export class Wal {
   }
 
   /**
-   * Takes a checkpoint. In the calling tick it cuts the segment (records appended before this
-   * call stay below the boundary, later ones go above) and calls `snapshot()`, whose arrays are
-   * copied at once; entry objects and line bytes must not be mutated afterwards. It then writes
-   * `checkpoint.<boundary>` and deletes older segments and checkpoints. While one checkpoint runs,
-   * further calls return its promise without calling their snapshot.
+   * Takes a checkpoint. In the calling tick it cuts the segment: records appended before this call
+   * stay below the boundary, later ones go above. Once every record below the boundary is written
+   * and the callbacks waiting on them have run (the ingester applies entries to memory when their
+   * record is durable), it calls `snapshot()`, copies its arrays, writes `checkpoint.<boundary>`
+   * and deletes older segments and checkpoints. The snapshot may also hold entries of records above
+   * the boundary: their sequence numbers are at or below the stream's `appliedSeq`, and replay
+   * skips them in the segments. Entry objects and line bytes must not be mutated afterwards.
+   * While one checkpoint runs, further calls return its promise without calling their snapshot.
    */
   checkpoint(snapshot: () => Iterable<WalSnapshotTenant>): Promise<void> {
     if (!this.cfg.enabled) return RESOLVED;
@@ -263,22 +317,19 @@ export class Wal {
     if (this.closed) return Promise.reject(new UnavailableError(`wal: ${this.cfg.dir} is closed`));
     const boundary = this.rotate();
     const lastOld = this.queue[this.queue.length - 1] ?? this.inflight;
-    let data: CheckpointTenant[];
-    try {
-      data = materializeSnapshot(snapshot());
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const p = this.runCheckpoint(boundary, data, lastOld).finally(() => {
+    const p = this.runCheckpoint(boundary, snapshot, lastOld).finally(() => {
       this.checkpointing = null;
     });
     this.checkpointing = p;
     return p;
   }
 
-  private async runCheckpoint(boundary: number, data: readonly CheckpointTenant[], lastOld: Batch | null): Promise<void> {
+  private async runCheckpoint(boundary: number, snapshot: () => Iterable<WalSnapshotTenant>, lastOld: Batch | null): Promise<void> {
     // Let the records below the boundary settle so no old segment is (re)created after we delete it.
     if (lastOld !== null) await lastOld.promise.then(noop, noop);
+    // A macrotask boundary: every callback of those records (memory apply) has run by now.
+    await new Promise<void>((r) => setImmediate(r));
+    const data = materializeSnapshot(snapshot());
     if (!this.pumping && this.fd !== null && this.fileSeq < boundary) await this.closeFile(true);
     const written = await writeCheckpoint(this.cfg.dir, boundary, data);
     this.diskBytes += written.sizeBytes;
@@ -299,36 +350,90 @@ export class Wal {
 
   /**
    * Replays the newest checkpoint, then every later segment in order. Call once after open()
-   * and before the first append(). Damage is reported, never thrown: a torn tail of the last
-   * segment is truncated (truncatedBytes); other damage is listed in `corruptions` and replay
-   * resyncs to the next valid record (or the next file). Lines passed to onRecord are views
-   * into a per-file buffer: copy them to keep them.
+   * and before the first append(). Two passes: the first collects the flush marks of the
+   * segments, the second hands over only entries no mark covers (nor, for segment records, the
+   * checkpoint's `appliedSeq`), so what a flush made durable never comes back as unflushed.
+   * Damage is reported, never thrown: a torn tail of the last segment is truncated
+   * (truncatedBytes); other damage is listed in `corruptions` and replay resyncs to the next
+   * valid record (or the next file). Lines passed to onRecord are views into a per-file buffer:
+   * copy them to keep them.
    */
-  async replay(onRecord: (tenant: string, streams: WalStream[]) => void): Promise<WalReplayResult> {
-    const res: WalReplayResult = { records: 0, entries: 0, segments: 0, checkpointEntries: 0, truncatedBytes: 0, corruptions: [] };
+  async replay(onRecord: (tenant: string, streams: ReplayStream[]) => void): Promise<WalReplayResult> {
+    const res: WalReplayResult = { records: 0, entries: 0, segments: 0, checkpointEntries: 0, truncatedBytes: 0, corruptions: [], skippedEntries: 0, marks: [], nextSeq: 1 };
     if (!this.cfg.enabled) return res;
     if (this.appended) throw new SiltError('internal', 'wal: replay() must run before the first append()');
     const listing = await listWalDir(this.cfg.dir);
     const ckpt = listing.checkpoints[listing.checkpoints.length - 1];
-    let fromSeq = 0;
+    const fromSeq = ckpt?.seq ?? 0;
+    const segs = listing.segments.filter((f) => f.seq >= fromSeq);
     const r = new ByteReader(Buffer.alloc(0));
-    /** Decodes one entries record at `rd` (type 1, or type 3 with the file's dictionary) and hands it to onRecord; returns a problem or null. */
-    const applyEntries = (rd: ByteReader, fromCheckpoint: boolean, tables: DictTables | null): string | null => {
-      let rec: DecodedRecord;
-      try {
-        rec = decodeEntriesPayload(rd, tables);
-      } catch (e) {
-        return `undecodable record: ${errMessage(e)}`;
+    const marks = new FlushMarks();
+    let maxSeq = 0;
+
+    // Pass 1: the segments' flush marks. Damage is reported by pass 2.
+    for (const f of segs) {
+      const buf = await this.readWalFile(f.path);
+      if (buf.length < FILE_HEADER_BYTES || buf.readUInt32BE(0) !== SEGMENT_MAGIC) continue;
+      checkFileHeader(buf, SEGMENT_MAGIC, f.path);
+      scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
+        if (type !== RECORD_FLUSHED) return null;
+        r.reset(buf, ps, pe);
+        try {
+          marks.add(decodeFlushed(r));
+        } catch {
+          // Reported by pass 2.
+        }
+        return null;
+      });
+    }
+
+    // Pass 2. Older files have no sequence numbers: their entries get consecutive ones, in the
+    // same order on every replay, below any a version 3 writer assigned after replaying them.
+    let legacySeq = 0;
+    const applied = new Map<string, number>();
+    const one: ReplayStream[] = [{ labels: '', fingerprint: '', entries: [], seqs: null, chunk: null }];
+    /** Applies one segment record's streams, leaving out what marks or the checkpoint cover. */
+    const applySegmentRecord = (rec: DecodedRecord): void => {
+      const out: ReplayStream[] = [];
+      for (const st of rec.streams) {
+        const key = streamKey(rec.tenant, st.fingerprint);
+        const floor = applied.get(key) ?? -1;
+        const es = st.entries;
+        const seqs: number[] = new Array<number>(es.length);
+        let first = st.firstSeq;
+        if (first === undefined) {
+          first = legacySeq + 1;
+          legacySeq += es.length;
+        }
+        let kept: WalEntry[] | null = null;
+        let keptSeqs: number[] | null = null;
+        for (let i = 0; i < es.length; i++) {
+          const q = first + i;
+          seqs[i] = q;
+          if (q > maxSeq) maxSeq = q;
+          if (q <= floor || marks.covers(key, q)) {
+            res.skippedEntries++;
+            if (kept === null) {
+              kept = es.slice(0, i);
+              keptSeqs = seqs.slice(0, i);
+            }
+            continue;
+          }
+          if (kept !== null) {
+            kept.push(es[i]!);
+            keptSeqs!.push(q);
+          }
+        }
+        const entries = kept ?? es;
+        // Streams left empty by skipping are dropped; a stream logged with no entries is kept.
+        if (entries.length > 0 || es.length === 0) out.push({ labels: st.labels, fingerprint: st.fingerprint, entries, seqs: keptSeqs ?? seqs, chunk: null });
       }
-      onRecord(rec.tenant, rec.streams);
       res.records++;
       res.entries += rec.entries;
-      if (fromCheckpoint) res.checkpointEntries += rec.entries;
-      return null;
+      if (out.length > 0) onRecord(rec.tenant, out);
     };
 
     if (ckpt !== undefined) {
-      fromSeq = ckpt.seq;
       const buf = await this.readWalFile(ckpt.path);
       const bad = checkFileHeader(buf, CHECKPOINT_MAGIC, ckpt.path);
       if (bad !== null) {
@@ -337,17 +442,58 @@ export class Wal {
         let sawEnd = false;
         const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
           r.reset(buf, ps, pe);
-          if (type === RECORD_CHECKPOINT_END) {
-            try {
-              decodeCheckpointEnd(r);
-            } catch (e) {
-              return `undecodable checkpoint end: ${errMessage(e)}`;
+          try {
+            switch (type) {
+              case RECORD_CHECKPOINT_END:
+                decodeCheckpointEnd(r);
+                sawEnd = true;
+                return null;
+              case RECORD_FLUSHED: {
+                const m = decodeFlushed(r);
+                marks.add(m);
+                if (m.lastSeq > maxSeq) maxSeq = m.lastSeq;
+                res.records++;
+                return null;
+              }
+              case RECORD_CHECKPOINT_CHUNKS: {
+                const rec = decodeCheckpointChunks(r);
+                res.records++;
+                res.entries += rec.entries;
+                res.checkpointEntries += rec.entries;
+                for (const st of rec.streams) {
+                  const key = streamKey(rec.tenant, st.fingerprint);
+                  if (st.appliedSeq > (applied.get(key) ?? -1)) applied.set(key, st.appliedSeq);
+                  if (st.appliedSeq > maxSeq) maxSeq = st.appliedSeq;
+                  for (const c of st.chunks) {
+                    if (c.lastSeq > maxSeq) maxSeq = c.lastSeq;
+                    // A chunk is one run of the stream's sequence numbers: a mark covers all of it or none.
+                    if (marks.covers(key, c.firstSeq)) {
+                      res.skippedEntries += c.entries.length;
+                      continue;
+                    }
+                    const o = one[0]!;
+                    o.labels = st.labels;
+                    o.fingerprint = st.fingerprint;
+                    o.entries = c.entries;
+                    o.seqs = null;
+                    o.chunk = { firstSeq: c.firstSeq, lastSeq: c.lastSeq, closed: c.closed, continues: c.continues };
+                    onRecord(rec.tenant, one);
+                  }
+                }
+                return null;
+              }
+              case RECORD_ENTRIES: {
+                const rec = decodeEntriesPayload(r, null);
+                res.checkpointEntries += rec.entries;
+                applySegmentRecord(rec);
+                return null;
+              }
+              default:
+                return `unknown record type ${type}`;
             }
-            sawEnd = true;
-            return null;
+          } catch (e) {
+            return `undecodable record: ${errMessage(e)}`;
           }
-          if (type !== RECORD_ENTRIES) return `unknown record type ${type}`;
-          return applyEntries(r, true, null);
         });
         for (const p of problems) res.corruptions.push(describe(ckpt.path, p.offset, p.reason, p.resumeAt, 'rest of the checkpoint skipped'));
         if (!sawEnd) res.corruptions.push(`${ckpt.path}: no end record; checkpoint incomplete`);
@@ -357,7 +503,6 @@ export class Wal {
     for (const f of listing.checkpoints) if (f.seq < fromSeq) await this.removeFile(f);
     for (const f of listing.segments) if (f.seq < fromSeq) await this.removeFile(f);
 
-    const segs = listing.segments.filter((f) => f.seq >= fromSeq);
     for (let i = 0; i < segs.length; i++) {
       const f = segs[i]!;
       const last = i === segs.length - 1;
@@ -377,9 +522,24 @@ export class Wal {
       // Dictionary frames refer to definitions made earlier in the same file.
       const tables = new DictTables();
       const problems = scanFrames(buf, FILE_HEADER_BYTES, buf.length, (type, ps, pe) => {
-        if (type !== RECORD_ENTRIES && type !== RECORD_ENTRIES_DICT) return `unknown record type ${type}`;
         r.reset(buf, ps, pe);
-        return applyEntries(r, false, type === RECORD_ENTRIES ? null : tables);
+        let rec: DecodedRecord;
+        try {
+          if (type === RECORD_FLUSHED) {
+            const m = decodeFlushed(r);
+            if (m.lastSeq > maxSeq) maxSeq = m.lastSeq;
+            res.records++;
+            return null;
+          }
+          if (type === RECORD_ENTRIES) rec = decodeEntriesPayload(r, null);
+          else if (type === RECORD_ENTRIES_DICT) rec = decodeEntriesPayload(r, tables);
+          else if (type === RECORD_ENTRIES_SEQ) rec = decodeEntriesPayload(r, tables, true);
+          else return `unknown record type ${type}`;
+        } catch (e) {
+          return `undecodable record: ${errMessage(e)}`;
+        }
+        applySegmentRecord(rec);
+        return null;
       });
       const tail = problems[problems.length - 1];
       const torn = last && tail !== undefined && tail.resumeAt < 0;
@@ -394,6 +554,8 @@ export class Wal {
         this.diskBytes -= buf.length - tail.offset;
       }
     }
+    res.marks = marks.all();
+    res.nextSeq = Math.max(maxSeq, legacySeq) + 1;
     return res;
   }
 
@@ -628,6 +790,40 @@ export class Wal {
       this.kick();
     }, this.cfg.fsyncIntervalMs);
     this.syncTimer.unref();
+  }
+}
+
+/** Key of a stream in replay's maps. */
+function streamKey(tenant: string, fingerprint: string): string {
+  return `${tenant}\u0000${fingerprint}`;
+}
+
+/** Flush marks by stream, one per chunk, for "is this entry already stored?" during replay. */
+class FlushMarks {
+  readonly #byStream = new Map<string, FlushMark[]>();
+
+  add(m: FlushMark): void {
+    const key = streamKey(m.tenant, m.fingerprint);
+    let list = this.#byStream.get(key);
+    if (list === undefined) this.#byStream.set(key, (list = []));
+    // The same chunk may be marked in a segment and carried in the checkpoint.
+    for (const o of list) if (o.firstSeq === m.firstSeq && o.lastSeq === m.lastSeq) return;
+    list.push(m);
+  }
+
+  /** True when a mark of the stream covers sequence number `seq`. */
+  covers(key: string, seq: number): boolean {
+    const list = this.#byStream.get(key);
+    if (list === undefined) return false;
+    for (let i = 0; i < list.length; i++) {
+      const m = list[i]!;
+      if (seq >= m.firstSeq && seq <= m.lastSeq) return true;
+    }
+    return false;
+  }
+
+  all(): FlushMark[] {
+    return [...this.#byStream.values()].flat();
   }
 }
 

@@ -2,7 +2,8 @@
  * Query side of the label index: lists the segments of each (tenant, day) table a time range
  * touches, loads them (parsed segments are cached by key since they are immutable) and
  * answers series, chunk-ref, label and stats questions, deduplicating across segments,
- * writers and days.
+ * writers and days. Every question takes ReadOptions: its signal (a query's deadline) aborts
+ * the listings and segment reads made for it.
  */
 import { NotFoundError } from '../../errors.js';
 import type { Labels } from '../../model/labels.js';
@@ -11,7 +12,8 @@ import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { ByteLru } from '../lru.js';
 import { mapLimit } from '../map-limit.js';
-import type { ObjectClient } from '../object-client.js';
+import type { ObjectClient, ReadOptions } from '../object-client.js';
+import { SharedLoads } from '../shared-load.js';
 import { DAY_PROBE_LIMIT, DEFAULT_SEGMENT_CACHE_BYTES, INDEX_PREFIX, IO_CONCURRENCY, SEGMENT_SUFFIX } from './consts.js';
 import { IndexCorruptError } from './errors.js';
 import { dayOf, parseSegmentKey, tablePrefix } from './keys.js';
@@ -72,7 +74,7 @@ export class IndexReader {
   readonly #client: ObjectClient;
   readonly #listTtlMs: number;
   readonly #lists = new Map<string, CachedList>();
-  readonly #inflight = new Map<string, Promise<Segment>>();
+  readonly #inflight = new SharedLoads<string, Segment>();
 
   constructor(client: ObjectClient, opts: IndexReaderOptions = {}) {
     this.#client = client;
@@ -90,11 +92,12 @@ export class IndexReader {
     fromNs: bigint,
     throughNs: bigint,
     matchers: readonly Matcher[],
+    opts?: ReadOptions,
   ): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }> {
     requireNonEmptyMatcher(matchers);
     const series = new Map<string, Labels>();
     const refs = new Map<string, ChunkRef>();
-    await this.#scan(tenant, fromNs, throughNs, matchers, addSeries(series), (seg, i, j) => {
+    await this.#scan(tenant, fromNs, throughNs, matchers, opts?.signal, addSeries(series), (seg, i, j) => {
       const ref = seg.refAt(i, j);
       const id = refIdentity(ref);
       if (!refs.has(id)) refs.set(id, ref);
@@ -103,10 +106,10 @@ export class IndexReader {
   }
 
   /** Series matching all matchers with chunks in range, sorted by fingerprint. Same matcher rule as chunkRefs. */
-  async series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<SeriesEntry[]> {
+  async series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]> {
     requireNonEmptyMatcher(matchers);
     const found = new Map<string, Labels>();
-    await this.#scan(tenant, fromNs, throughNs, matchers, addSeries(found), undefined);
+    await this.#scan(tenant, fromNs, throughNs, matchers, opts?.signal, addSeries(found), undefined);
     return [...found.keys()].sort().map((fingerprint) => ({ fingerprint, labels: found.get(fingerprint)! }));
   }
 
@@ -114,11 +117,11 @@ export class IndexReader {
    * Sorted label names of the series with chunks in range (all series when `matchers` is absent
    * or empty; otherwise at least one matcher must reject '').
    */
-  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[]): Promise<string[]> {
+  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]> {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const names = new Set<string>();
-    await this.#scan(tenant, fromNs, throughNs, ms, (seg, i) => {
+    await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) names.add(l.name);
     }, undefined, (seg) => {
       // Whole segment in range and no matchers: the postings already list every name.
@@ -134,11 +137,12 @@ export class IndexReader {
     fromNs: bigint,
     throughNs: bigint,
     matchers?: readonly Matcher[],
+    opts?: ReadOptions,
   ): Promise<string[]> {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const values = new Set<string>();
-    await this.#scan(tenant, fromNs, throughNs, ms, (seg, i) => {
+    await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) if (l.name === name) values.add(l.value);
     }, undefined, (seg) => {
       const byValue = seg.postings.get(name);
@@ -148,8 +152,8 @@ export class IndexReader {
   }
 
   /** Loki /index/stats: streams, chunks, uncompressed bytes and entries of the chunks in range. */
-  async stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<IndexStats> {
-    const { series, refs } = await this.chunkRefs(tenant, fromNs, throughNs, matchers);
+  async stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<IndexStats> {
+    const { series, refs } = await this.chunkRefs(tenant, fromNs, throughNs, matchers, opts);
     let bytes = 0;
     let entries = 0;
     for (const r of refs) {
@@ -180,13 +184,14 @@ export class IndexReader {
     fromNs: bigint,
     throughNs: bigint,
     matchers: readonly Matcher[],
+    signal: AbortSignal | undefined,
     onSeries: SeriesVisitor,
     onChunk: ChunkVisitor | undefined,
     onWholeSegment?: (seg: Segment) => void,
   ): Promise<void> {
     validateTenant(tenant);
     if (throughNs < fromNs || throughNs < 0n) return;
-    const segments = await this.#segments(tenant, fromNs, throughNs);
+    const segments = await this.#segments(tenant, fromNs, throughNs, signal);
     const prepared = prepareMatchers(matchers);
     const memo: MatchMemo = new Map();
     for (const seg of segments) {
@@ -213,14 +218,14 @@ export class IndexReader {
   }
 
   /** All segments of the tables the range touches. Retries once with fresh listings when a listed segment vanished (compaction). */
-  async #segments(tenant: string, fromNs: bigint, throughNs: bigint): Promise<Segment[]> {
-    const days = await this.#days(fromNs, throughNs);
+  async #segments(tenant: string, fromNs: bigint, throughNs: bigint, signal: AbortSignal | undefined): Promise<Segment[]> {
+    const days = await this.#days(fromNs, throughNs, signal);
     for (let attempt = 0; ; attempt++) {
       const fresh = attempt > 0;
-      const perDay = await mapLimit(days, IO_CONCURRENCY, (d) => this.#tableKeys(tenant, d, fresh));
+      const perDay = await mapLimit(days, IO_CONCURRENCY, (d) => this.#tableKeys(tenant, d, fresh, signal));
       const keys = perDay.flat();
       try {
-        return dropSuperseded(await mapLimit(keys, IO_CONCURRENCY, (k) => this.#load(k, tenant)));
+        return dropSuperseded(await mapLimit(keys, IO_CONCURRENCY, (k) => this.#load(k, tenant, signal)));
       } catch (err) {
         if (!(err instanceof NotFoundError) || attempt > 0) throw err;
       }
@@ -228,7 +233,7 @@ export class IndexReader {
   }
 
   /** Day numbers to look at: the whole range when short, else only days that have tables. */
-  async #days(fromNs: bigint, throughNs: bigint): Promise<number[]> {
+  async #days(fromNs: bigint, throughNs: bigint, signal: AbortSignal | undefined): Promise<number[]> {
     const first = dayOf(fromNs);
     const last = dayOf(throughNs);
     const out: number[] = [];
@@ -236,7 +241,7 @@ export class IndexReader {
       for (let d = first; d <= last; d++) out.push(d);
       return out;
     }
-    for (const p of await this.#listCached(INDEX_PREFIX, false, true)) {
+    for (const p of await this.#listCached(INDEX_PREFIX, false, true, signal)) {
       const day = /^index\/(0|[1-9][0-9]*)\/$/.exec(p);
       if (day !== null) {
         const d = Number(day[1]);
@@ -246,19 +251,19 @@ export class IndexReader {
     return out.sort((a, b) => a - b);
   }
 
-  #tableKeys(tenant: string, day: number, fresh: boolean): Promise<string[]> {
-    return this.#listCached(tablePrefix(tenant, day), fresh, false);
+  #tableKeys(tenant: string, day: number, fresh: boolean, signal: AbortSignal | undefined): Promise<string[]> {
+    return this.#listCached(tablePrefix(tenant, day), fresh, false, signal);
   }
 
   /** One-level listing under `prefix`: segment keys, or common prefixes when `prefixes`. */
-  async #listCached(prefix: string, fresh: boolean, prefixes: boolean): Promise<string[]> {
+  async #listCached(prefix: string, fresh: boolean, prefixes: boolean, signal: AbortSignal | undefined): Promise<string[]> {
     const cacheKey = (prefixes ? 'P:' : 'O:') + prefix;
     const now = Date.now();
     if (!fresh && this.#listTtlMs > 0) {
       const hit = this.#lists.get(cacheKey);
       if (hit !== undefined && now - hit.atMs < this.#listTtlMs) return hit.keys;
     }
-    const res = await this.#client.list(prefix, '/');
+    const res = await this.#client.list(prefix, '/', { signal });
     const keys = prefixes ? res.prefixes : res.objects.map((o) => o.key).filter((k) => k.endsWith(SEGMENT_SUFFIX));
     if (this.#listTtlMs > 0) {
       // Drop expired listings now and then so the map stays bounded by live tables.
@@ -268,20 +273,18 @@ export class IndexReader {
     return keys;
   }
 
-  /** A parsed segment from cache, a shared in-flight load, or storage. */
-  #load(key: string, tenant: string): Promise<Segment> {
+  /**
+   * A parsed segment from cache, a shared in-flight load (aborted only when all its waiters'
+   * signals have), or storage.
+   */
+  #load(key: string, tenant: string, signal: AbortSignal | undefined): Promise<Segment> {
     const hit = this.cache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
-    let p = this.#inflight.get(key);
-    if (p === undefined) {
-      p = this.#fetch(key, tenant).finally(() => this.#inflight.delete(key));
-      this.#inflight.set(key, p);
-    }
-    return p;
+    return this.#inflight.load(key, (s) => this.#fetch(key, tenant, s), signal);
   }
 
-  async #fetch(key: string, tenant: string): Promise<Segment> {
-    const seg = decodeSegment(await this.#client.get(key), key);
+  async #fetch(key: string, tenant: string, signal: AbortSignal): Promise<Segment> {
+    const seg = decodeSegment(await this.#client.get(key, { signal }), key);
     const where = parseSegmentKey(key);
     if (where === undefined || seg.tenant !== tenant || seg.day !== where.day || where.tenant !== tenant) {
       throw new IndexCorruptError(key, `holds tenant "${seg.tenant}" day ${seg.day}, which does not match its key`);

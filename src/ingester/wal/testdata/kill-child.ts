@@ -6,7 +6,8 @@
  * Usage: node --import tsx kill-child.ts <dir> <plain|checkpoint>
  */
 import { Wal } from '../wal.js';
-import type { WalEntry, WalStream } from '../record.js';
+import type { WalEntry } from '../record.js';
+import type { WalSnapshotTenant } from '../wal.js';
 import { expectedEntries, streamOf } from './kill-records.js';
 
 const dir = process.argv[2]!;
@@ -15,11 +16,19 @@ const mode = process.argv[3] ?? 'plain';
 const wal = await Wal.open({ enabled: true, dir, fsync: 'always', fsyncIntervalMs: 1000, segmentSizeBytes: 256 * 1024 });
 await wal.replay(() => undefined);
 
-const memory = new Map<string, { labels: string; fingerprint: string; entries: WalEntry[] }>();
+/** Per stream: everything applied, as one chunk covering sequence numbers firstSeq..lastSeq. */
+const memory = new Map<string, { labels: string; fingerprint: string; firstSeq: number; lastSeq: number; entries: WalEntry[] }>();
 let next = 0;
+let nextSeq = 1;
 
-function snapshot(): Iterable<{ tenant: string; streams: WalStream[] }> {
-  return [{ tenant: 'kill', streams: [...memory.values()] }];
+function snapshot(): Iterable<WalSnapshotTenant> {
+  const streams = [...memory.values()].map((m) => ({
+    labels: m.labels,
+    fingerprint: m.fingerprint,
+    appliedSeq: m.lastSeq,
+    chunks: [{ firstSeq: m.firstSeq, lastSeq: m.lastSeq, closed: false, continues: false, entries: m.entries }],
+  }));
+  return [{ tenant: 'kill', streams, marks: [] }];
 }
 
 async function appender(): Promise<void> {
@@ -27,17 +36,18 @@ async function appender(): Promise<void> {
     const seq = next++;
     const entries = expectedEntries(seq);
     const s = streamOf(seq);
-    if (mode === 'checkpoint') {
-      // Memory first, synchronously, then the WAL: the ingester's contract.
-      let m = memory.get(s.fingerprint);
-      if (!m) memory.set(s.fingerprint, (m = { labels: s.labels, fingerprint: s.fingerprint, entries: [] }));
-      m.entries.push(...entries);
-    }
-    const done = wal.append('kill', [{ labels: s.labels, fingerprint: s.fingerprint, entries }]);
-    // After the append (never between memory and append), or the record would be in both the
-    // snapshot and the segment after the boundary.
+    const firstSeq = nextSeq;
+    nextSeq += entries.length;
+    const done = wal.append('kill', [{ labels: s.labels, fingerprint: s.fingerprint, entries, firstSeq }]);
     if (mode === 'checkpoint' && seq % 300 === 299) wal.checkpoint(snapshot).catch((e: unknown) => process.stderr.write(`checkpoint failed: ${String(e)}\n`));
     await done;
+    if (mode === 'checkpoint') {
+      // Memory second, once the record is durable: the ingester's contract.
+      let m = memory.get(s.fingerprint);
+      if (!m) memory.set(s.fingerprint, (m = { labels: s.labels, fingerprint: s.fingerprint, firstSeq, lastSeq: firstSeq, entries: [] }));
+      m.entries.push(...entries);
+      m.lastSeq = firstSeq + entries.length - 1;
+    }
     process.stdout.write(`${seq}\n`);
   }
 }

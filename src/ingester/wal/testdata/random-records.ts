@@ -58,6 +58,16 @@ function randomMetadata(rnd: () => number): readonly Label[] {
 }
 
 /** One random record: 1–3 streams of 0–6 entries with edge-case timestamps, lines and metadata. */
+/** Sequence numbers handed out by testSeqs, growing over the whole test process. */
+let lastTestSeq = 0;
+
+/** Reserves `n` consecutive sequence numbers (at least one) and returns the first, as the ingester does. */
+export function testSeqs(n: number): number {
+  const first = lastTestSeq + 1;
+  lastTestSeq += Math.max(1, n);
+  return first;
+}
+
 export function randomRecord(rnd: () => number): TestRecord {
   const streams: WalStream[] = [];
   const ns = 1 + Math.floor(rnd() * 3);
@@ -66,11 +76,11 @@ export function randomRecord(rnd: () => number): TestRecord {
     const ne = Math.floor(rnd() * 7);
     for (let e = 0; e < ne; e++) entries.push({ tsNs: randomTs(rnd), line: randomLine(rnd), metadata: randomMetadata(rnd) });
     if (rnd() < 0.5) {
-      streams.push({ ...pick(rnd, LIVE), entries });
+      streams.push({ ...pick(rnd, LIVE), entries, firstSeq: testSeqs(entries.length) });
       continue;
     }
     const app = pick(rnd, ['api', 'db', 'wörker', 'x'.repeat(60)]);
-    streams.push({ labels: `{app="${app}", env="prod"}`, fingerprint: Math.floor(rnd() * 2 ** 52).toString(16), entries });
+    streams.push({ labels: `{app="${app}", env="prod"}`, fingerprint: Math.floor(rnd() * 2 ** 52).toString(16), entries, firstSeq: testSeqs(entries.length) });
   }
   return { tenant: pick(rnd, TENANTS), streams };
 }

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { QueryTimeoutError } from '../errors.js';
+import { Deadline, NO_DEADLINE } from './deadline.js';
+
+describe('Deadline', () => {
+  it('aborts its signal with QueryTimeoutError when the budget runs out, as wait rejects', async () => {
+    const t0 = Date.now();
+    const err = await Deadline.run(100, Date.now, async (d) => {
+      const signal = d.signal!;
+      expect(signal.aborted).toBe(false);
+      const hung = new Promise<never>(() => undefined);
+      const e = await d.wait(hung).catch((x: unknown) => x);
+      expect(signal.aborted).toBe(true);
+      expect(signal.reason).toBeInstanceOf(QueryTimeoutError);
+      return e;
+    });
+    expect(err).toBeInstanceOf(QueryTimeoutError);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('aborts the reads still in flight when the query ends, with another reason', async () => {
+    let signal: AbortSignal | undefined;
+    await Deadline.run(60_000, Date.now, async (d) => {
+      signal = d.read.signal;
+    });
+    expect(signal!.aborted).toBe(true);
+    expect(signal!.reason).not.toBeInstanceOf(QueryTimeoutError);
+  });
+
+  it('has no signal without a budget', () => {
+    expect(NO_DEADLINE.signal).toBe(undefined);
+    expect(new Deadline(0, Date.now).read).toEqual({ signal: undefined });
+  });
+});
