@@ -144,7 +144,14 @@ describe('crash torture', () => {
     for (let round = 0; round < rounds; round++) {
       const mode = modes[round % modes.length]!;
       const silt = await startChild(dir, flags);
-      if (round > 0) await check(silt.url, `kill ${round} (${killedIn[round - 1]})`);
+      if (round > 0) {
+        try {
+          await check(silt.url, `kill ${round} (${killedIn[round - 1]})`);
+        } catch (e) {
+          await kill9(silt);
+          throw e;
+        }
+      }
       let stop = false;
       let n = 0;
       const pusher = async (p: number): Promise<void> => {
