@@ -210,6 +210,19 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
       }
       s.refs = next.sort(compareRefs);
     }
+    /** Rewrites `refs` together (dropping exact duplicates): they leave the index, the new chunks go to `next`. */
+    const rewriteInto = async (refs: readonly ChunkRef[], next: ChunkRef[]): Promise<RewriteResult> => {
+      const inputs: Buffer[] = [];
+      for (const r of refs) inputs.push(await fetch(r));
+      const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+      res.duplicatesDropped += out.duplicates;
+      for (const r of refs) removed.push(r);
+      for (const c of out.chunks) {
+        newChunks.set(chunkKey(c.ref), c.bytes);
+        next.push(c.ref);
+      }
+      return out;
+    };
     // Overlaps: chunks of one stream whose time ranges overlap may hold the same entries twice
     // (stored again after a crash by versions before WAL flush marks, or one stream flushed by
     // several replicas). Each overlapping group lying wholly in this day is rewritten into
@@ -223,16 +236,8 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
         if (group.length < 2) {
           next.push(...group);
         } else {
-          const inputs: Buffer[] = [];
-          for (const r of group) inputs.push(await fetch(r));
-          const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+          await rewriteInto(group, next);
           res.overlapsRewritten += group.length;
-          res.duplicatesDropped += out.duplicates;
-          for (const r of group) removed.push(r);
-          for (const c of out.chunks) {
-            newChunks.set(chunkKey(c.ref), c.bytes);
-            next.push(c.ref);
-          }
         }
         group = [];
         groupThrough = -1n;
@@ -262,17 +267,9 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
         if (run.length < 2) {
           next.push(...run);
         } else {
-          const inputs: Buffer[] = [];
-          for (const r of run) inputs.push(await fetch(r));
-          const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+          const out = await rewriteInto(run, next);
           res.merged += run.length;
           res.mergedInto += out.chunks.length;
-          res.duplicatesDropped += out.duplicates;
-          for (const r of run) removed.push(r);
-          for (const c of out.chunks) {
-            newChunks.set(chunkKey(c.ref), c.bytes);
-            next.push(c.ref);
-          }
         }
         run = [];
         runBytes = 0;

@@ -86,18 +86,10 @@ interface PendingIndex {
   unverified: boolean;
 }
 
-/** The chunk ref a flush mark describes. */
+/** The chunk ref a flush mark describes (the mark is a ref plus its stream and range). */
 function refOfMark(m: FlushMark): ChunkRef {
-  return {
-    tenant: m.tenant,
-    fingerprint: m.fingerprint,
-    fromNs: m.fromNs,
-    throughNs: m.throughNs,
-    checksum: m.checksum,
-    sizeBytes: m.sizeBytes,
-    entries: m.entries,
-    uncompressedBytes: m.uncompressedBytes,
-  };
+  const { labels: _labels, firstSeq: _first, lastSeq: _last, ...ref } = m;
+  return ref;
 }
 
 /** All streams of one tenant. */

@@ -4,6 +4,7 @@
  */
 import zlib from 'node:zlib';
 import type { Label, StructuredMetadata } from '../../model/index.js';
+import type { ChunkRef } from '../../storage/index.js';
 import { ByteWriter, type ByteReader } from '../../util/bytes.js';
 import {
   CHUNK_PIECE_CLOSED,
@@ -64,18 +65,11 @@ export interface WalStream {
  * A flush mark: the chunk `ref` of stream `fingerprint` (labels `labels`) holds exactly the
  * stream's entries with sequence numbers in [firstSeq, lastSeq] and was uploaded.
  */
-export interface FlushMark {
-  tenant: string;
+export interface FlushMark extends ChunkRef {
+  /** The stream's canonical label string (the index entry needs the labels). */
   labels: string;
-  fingerprint: string;
   firstSeq: number;
   lastSeq: number;
-  fromNs: bigint;
-  throughNs: bigint;
-  checksum: number;
-  sizeBytes: number;
-  entries: number;
-  uncompressedBytes: number;
 }
 
 /** One unflushed chunk of a stream in a checkpoint, or a piece of one cut across frames. */
