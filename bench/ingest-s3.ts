@@ -1,7 +1,7 @@
 /**
  * Push ingest into S3 (s3rver in a child process): protobuf+snappy bodies paced at a target
  * rate of log text, WAL on, small chunks so that flushing to S3 runs all along. Samples
- * `silt_ingester_unflushed_chunks` every second to show whether the flush queue keeps up,
+ * `loki_ingester_flush_queue_length` every second to show whether the flush queue keeps up,
  * then reports how long the queue takes to drain once pushing stops.
  * Usage: npx tsx bench/ingest-s3.ts [lines=2000000] [targetMBps=50] [streams=100] [concurrency=8]
  *   [chunkTarget=256KiB] [blockSize=64KiB]
@@ -40,7 +40,7 @@ async function unflushed(): Promise<{ chunks: number; flushed: number; failures:
     for (const l of text.split('\n')) if (l.startsWith(name + ' ') || l.startsWith(name + '{')) v += Number(l.slice(l.lastIndexOf(' ') + 1));
     return v;
   };
-  return { chunks: sum('silt_ingester_unflushed_chunks'), flushed: sum('silt_ingester_chunks_flushed_total'), failures: sum('silt_ingester_chunk_flush_failures_total'), s3Requests: sum('silt_s3_requests_total') };
+  return { chunks: sum('loki_ingester_flush_queue_length'), flushed: sum('loki_ingester_chunks_flushed_total'), failures: sum('loki_ingester_chunks_flush_failures_total'), s3Requests: sum('silt_s3_requests_total') };
 }
 
 const per = lineBytes / bodies.length;

@@ -43,7 +43,7 @@ async function metric(name: string): Promise<number> {
   for (const line of text.split('\n')) if (line.startsWith(name + ' ') || line.startsWith(name + '{')) v += Number(line.slice(line.lastIndexOf(' ') + 1));
   return v;
 }
-const walMetrics = ['silt_ingester_wal_write_seconds_total', 'silt_ingester_wal_fsync_seconds_total', 'silt_ingester_wal_logged_bytes_total'] as const;
+const walMetrics = ['silt_ingester_wal_write_seconds_total', 'silt_ingester_wal_fsync_seconds_total', 'loki_ingester_wal_logged_bytes_total'] as const;
 const wal0 = await Promise.all(walMetrics.map(metric));
 const cpu0 = cpuSeconds(pid);
 const main0 = mainThreadCpuSeconds(pid);

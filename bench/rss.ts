@@ -26,7 +26,7 @@ await Promise.all(
 );
 await new Promise((r) => setTimeout(r, 2000));
 const metrics = await (await fetch(`${silt.url}/metrics`)).text();
-const active = metrics.split('\n').filter((l) => l.startsWith('silt_ingester_memory_streams{')).reduce((a, l) => a + Number(l.split(' ')[1]), 0);
+const active = metrics.split('\n').filter((l) => l.startsWith('loki_ingester_memory_streams{')).reduce((a, l) => a + Number(l.split(' ')[1]), 0);
 const heap = Number(/^silt_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? 0);
 console.log(
   JSON.stringify({

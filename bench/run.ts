@@ -23,6 +23,8 @@ const ALL: Record<string, string[]> = {
   tail: ['tail.ts', '500', '4'],
   'field-detection': ['field-detection.ts'],
   kernels: ['kernels.ts', '200000'],
+  regex: ['regex.ts', '200000'],
+  zstd: ['zstd.ts', '200000'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {

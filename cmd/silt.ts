@@ -10,8 +10,8 @@
  *   concurrent marking of every full collection runs about half as often (ADR 0015).
  * `npm start` and the tests start the server with the same flags.
  */
-import { pino } from 'pino';
 import { App } from '../src/app/app.js';
+import { newLogger } from '../src/app/logger.js';
 import { VERSION } from '../src/app/version.js';
 import { loadConfig, parseArgs, usage } from '../src/config/config.js';
 import { formatDurationMs } from '../src/config/units.js';
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
     process.stderr.write(`error loading config: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const logger = pino({ level: cfg.server.log_level, base: { app: 'silt' } });
+  // JSON lines by default, logfmt with -log.format=logfmt; levels as names (`info`).
+  const logger = newLogger(cfg.server);
   // The first exit request of a shutdown logs its line, waits (briefly: pino writes
   // asynchronously) for the lines to be out and exits; later ones (a timer racing a finished
   // stop) are ignored.

@@ -7,7 +7,7 @@ const interrupted = new Promise<void>((resolve) => process.once('SIGINT', () => 
 
 const stdout = {
   isTTY: process.stdout.isTTY === true,
-  write(s: string): void | Promise<void> {
+  write(s: string | Uint8Array): void | Promise<void> {
     if (!process.stdout.write(s)) return once(process.stdout, 'drain').then(() => undefined);
   },
 };

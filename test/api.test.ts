@@ -137,13 +137,13 @@ describe('operational endpoints', () => {
   it('ready, metrics, config, buildinfo, format_query', async () => {
     expect((await get('/ready')).text).toBe('ready\n');
     const m = await get('/metrics');
-    expect(m.text).toContain('silt_distributor_lines_received_total');
-    expect(m.text).toContain('silt_ingester_memory_streams');
+    expect(m.text).toContain('loki_distributor_lines_received_total');
+    expect(m.text).toContain('loki_ingester_memory_streams');
     // Every pushed line went through the WAL: its byte counter covers at least the line bytes.
     const metric = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(m.text)?.[1] ?? NaN);
     const lineBytes = entries.reduce((a, e) => a + Buffer.byteLength(e.line), 0);
-    expect(metric('silt_ingester_wal_logged_bytes_total')).toBeGreaterThanOrEqual(lineBytes);
-    expect(metric('silt_ingester_wal_records_logged_total')).toBeGreaterThan(0);
+    expect(metric('loki_ingester_wal_logged_bytes_total')).toBeGreaterThanOrEqual(lineBytes);
+    expect(metric('loki_ingester_wal_records_logged_total')).toBeGreaterThan(0);
     expect(metric('silt_ingester_wal_fsyncs_total')).toBeGreaterThan(0);
     expect(metric('silt_ingester_wal_write_seconds_total')).toBeGreaterThan(0);
     expect(metric('silt_ingester_wal_disk_bytes')).toBeGreaterThanOrEqual(lineBytes);
@@ -166,7 +166,7 @@ describe('POST /flush', () => {
     // Every stream has a chunk in storage now.
     expect(stored.size).toBe(new Set(entries.map((e) => labelKey(e.labels))).size);
     const m = (await get('/metrics')).text;
-    expect(Number(/^silt_ingester_unflushed_chunks (\S+)$/m.exec(m)?.[1])).toBe(0);
+    expect(Number(/^loki_ingester_flush_queue_length (\S+)$/m.exec(m)?.[1])).toBe(0);
     // Flushed chunks, still in memory and now also stored, are counted once.
     const st = await getJson(`${silt.url}/loki/api/v1/index/stats?${range}&query=${encodeURIComponent('{cluster=~".+"}')}`);
     expect(st.entries).toBe(entries.length);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Makes sure the Debian services the tests start on 127.0.0.1 are installed, before `npm test`
-// runs vitest. As root with apt-get it installs what is missing; otherwise it stops at once and
+// Makes sure the Debian services the tests start on 127.0.0.1 (and the reference `zstd` CLI the
+// chunk codec tests compare against) are installed, before `npm test` runs vitest. As root with apt-get it installs what is missing; otherwise it stops at once and
 // prints the exact command. The packages' own services (where an init system starts them) are
 // not used: tests start their own instances on free ports.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import process from 'node:process';
 const NEEDED = [
   [process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus', 'prometheus'],
   [process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager'],
+  ['/usr/bin/zstd', 'zstd'],
 ];
 
 const missing = NEEDED.filter(([bin]) => !existsSync(bin));

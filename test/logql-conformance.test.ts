@@ -23,6 +23,22 @@ import { CORPUS_SIZE, EXPANDED_METRIC_QUERIES, INVALID_QUERIES, LOG_QUERIES, MET
 import { describeData, instantiate } from './logql/reference/data.js';
 import { evalInstantQuery, evalLogQuery, evalRangeQuery, parse, PipelineError, ReferenceAmbiguous, ReferenceUnsupported, type RefMetricResult } from './logql/reference/evaluate.js';
 import { QueryGenerator } from './logql/reference/generate.js';
+import {
+  checkParse,
+  checkString,
+  labelLines,
+  loadTable,
+  runExpressionCase,
+  runLabelFilterCase,
+  runLineFilterCase,
+  runStageCase,
+  type ExpressionCase,
+  type LabelFilterCase,
+  type LineFilterCase,
+  type ParseCase,
+  type StageCase,
+  type StringCase,
+} from './logql/loki-tables/tables.js';
 
 const S = 1_000_000_000n;
 const STEP = 10n * S;
@@ -40,18 +56,15 @@ const mInstant = mStart + ((mEnd - mStart) / 2n / STEP) * STEP;
 
 let silt: InProcess;
 
-beforeAll(async () => {
+/** Starts Silt with the generated data; only the HTTP conformance block needs it. */
+async function startSilt(): Promise<void> {
   silt = await startInProcess(tempDir('silt-conformance-'), [...NO_INGEST_ENRICHMENT]);
   for (let i = 0; i < entries.length; i += 1000) {
     const body = JSON.stringify({ streams: toStreams(entries.slice(i, i + 1000)) });
     const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     expect(r.status, await r.text()).toBe(204);
   }
-});
-
-afterAll(async () => {
-  await silt?.stop();
-});
+}
 
 async function ask(path: string, params: Record<string, string>): Promise<{ status: number; body: any; text: string }> {
   const r = await fetch(`${silt.url}${path}?${new URLSearchParams(params)}`);
@@ -142,6 +155,11 @@ async function checkPipelineError(query: string): Promise<void> {
 }
 
 describe('LogQL conformance', () => {
+  beforeAll(startSilt);
+  afterAll(async () => {
+    await silt?.stop();
+  });
+
   it(`corpus has at least 300 queries (${CORPUS_SIZE})`, () => {
     expect(CORPUS_SIZE).toBeGreaterThanOrEqual(300);
     expect(facts.logfmtApps.length).toBeGreaterThan(0);
@@ -226,4 +244,35 @@ describe('LogQL conformance', () => {
       for (const q of metrics) it(q, (ctx) => checkMetric(q, ctx));
     });
   });
+});
+
+/**
+ * Loki's own unit-test tables, written out as data (test/logql/loki-tables/*.json, see its
+ * README.md), run against Silt's parser and pipeline; no server needed. Cases marked
+ * `notApplicable` in the data are skipped with their reason.
+ */
+describe("Loki's test tables", () => {
+  const each = <C extends { source: string; notApplicable?: string }>(name: string, run: (c: C) => void): void => {
+    const t = loadTable<C>(name);
+    describe(name, () => {
+      it('has cases', () => expect(t.cases.length).toBeGreaterThan(0));
+      for (const c of t.cases) {
+        if (c.notApplicable !== undefined) it.skip(`${c.source} (not applicable: ${c.notApplicable})`, () => {});
+        else it(c.source, () => run(c));
+      }
+    });
+  };
+
+  each<ParseCase>('syntax-parse', checkParse);
+  each<StringCase>('syntax-string', checkString);
+  each<ExpressionCase>('extraction-expressions', (c) => {
+    const got = runExpressionCase(c);
+    if (c.fails === true) expect(got.error).toBeDefined();
+    else if (c.error !== undefined) expect(got).toEqual({ error: c.error });
+    else expect(got).toEqual({ path: c.parser === 'json' ? c.path : [c.expression.trim()] });
+  });
+  each<StageCase>('parsers', (c) => expect(runStageCase(c)).toEqual({ labels: labelLines(c.want), line: c.wantLine ?? null }));
+  each<StageCase>('formatters', (c) => expect(runStageCase(c)).toEqual({ labels: labelLines(c.want), line: c.wantLine ?? null }));
+  each<LabelFilterCase>('label-filters', (c) => expect(runLabelFilterCase(c)).toEqual(c.keep ? labelLines(c.want) : 'dropped'));
+  each<LineFilterCase>('line-filters', (c) => expect(runLineFilterCase(c)).toEqual(c.lines.map((l) => l.keep)));
 });

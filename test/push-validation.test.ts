@@ -38,7 +38,7 @@ async function push(base: string, p: { body: string | Buffer; headers: Record<st
 async function discarded(base: string, reason: string): Promise<number> {
   const m = await (await fetch(`${base}/metrics`)).text();
   let n = 0;
-  for (const l of m.split('\n')) if (l.startsWith('silt_discarded_samples_total{') && l.includes(`reason="${reason}"`)) n += Number(l.split(' ').at(-1));
+  for (const l of m.split('\n')) if (l.startsWith('loki_discarded_samples_total{') && l.includes(`reason="${reason}"`)) n += Number(l.split(' ').at(-1));
   return n;
 }
 

@@ -74,16 +74,16 @@ describe('Silt on S3 (s3rver)', () => {
     expect(keys.some((k) => k.startsWith('index/'))).toBe(true);
     expect(keys.filter((k) => !k.startsWith('index/')).length).toBeGreaterThanOrEqual(3); // one chunk per stream at least
     expect((await lines(silt.url)).lines).toEqual(expected('first', 300).sort());
-    expect(await metric(silt.url, 'silt_s3_request_duration_seconds_count{operation="PutObject",status_code="200"}')).toBeGreaterThanOrEqual(4);
+    expect(await metric(silt.url, 'loki_s3_request_duration_seconds_count{operation="S3.PutObject",status_code="200"}')).toBeGreaterThanOrEqual(4);
   });
 
   it('survives an S3 outage during ingest without losing data, and says so', async () => {
-    const failuresBefore = await metric(silt.url, 'silt_ingester_chunk_flush_failures_total');
+    const failuresBefore = await metric(silt.url, 'loki_ingester_chunks_flush_failures_total');
     await s3.stop();
     // Pushes are acknowledged: the WAL holds them.
     await push(silt.url, batch('second', 300, 5_000));
     await silt.app.ingester!.flushNow();
-    expect(await metric(silt.url, 'silt_ingester_chunk_flush_failures_total')).toBeGreaterThan(failuresBefore);
+    expect(await metric(silt.url, 'loki_ingester_chunks_flush_failures_total')).toBeGreaterThan(failuresBefore);
     expect(await metric(silt.url, 'silt_s3_request_failures_total')).toBeGreaterThan(0);
     // Like Loki, the ingester stays ready while flushes fail (it still accepts and serves data).
     expect((await fetch(`${silt.url}/ready`)).status).toBe(200);
@@ -115,7 +115,7 @@ describe('Silt on S3 (s3rver)', () => {
       const t0 = Date.now();
       await silt.app.ingester!.flushNow();
       expect(Date.now() - t0).toBeLessThan(10_000);
-      expect(await metric(silt.url, 'silt_s3_request_duration_seconds_count{operation="PutObject",status_code="timeout"}')).toBeGreaterThan(0);
+      expect(await metric(silt.url, 'loki_s3_request_duration_seconds_count{operation="S3.PutObject",status_code="timeout"}')).toBeGreaterThan(0);
       const t1 = Date.now();
       const down = await lines(silt.url);
       expect(Date.now() - t1).toBeLessThan(10_000);

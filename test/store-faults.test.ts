@@ -219,7 +219,7 @@ describe('frozen S3 (SIGSTOP)', () => {
     await round('cold');
     // Round 2, index cached: the queries wait on chunk GETs, shared between them.
     await round('warm index');
-    expect(await metric(reader.url, 'silt_s3_request_duration_seconds_count{operation="GetObject",status_code="canceled"}')).toBeGreaterThan(0);
+    expect(await metric(reader.url, 'loki_s3_request_duration_seconds_count{operation="S3.GetObject",status_code="canceled"}')).toBeGreaterThan(0);
 
     // Label, series, index-stats, volume and pattern queries end at the timeout too. Their
     // range (days ago) has index tables whose listings are not cached, so each must ask S3.

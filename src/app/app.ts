@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { chunksNotToReindex, Compactor, DeleteRequestsStore } from '../compactor/index.js';
@@ -15,7 +16,7 @@ import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ResultsCache } from '../frontend/results-cache.js';
-import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
+import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, InstrumentedObjectClient, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerOtlpRoutes } from '../server/routes-otlp.js';
@@ -23,7 +24,9 @@ import { GrpcServer } from '../server/grpc.js';
 import { nowNs } from '../model/index.js';
 import { TailManager } from '../querier/tail.js';
 import { StoreAdapter } from './store.js';
-import { VERSION } from './version.js';
+import { buildInfo, type BuildInfo } from './version.js';
+import { FlushSink } from './flush-sink.js';
+import { indexRequestDuration } from './index-metrics.js';
 
 /** Roles and what each needs in the same process (Loki's modules.go deps idea). */
 const MODULES = {
@@ -36,6 +39,9 @@ const MODULES = {
 } as const satisfies Record<string, readonly string[]>;
 
 type ModuleName = keyof typeof MODULES;
+
+/** A module's state, with the names of Loki's (dskit's) service states. */
+export type ServiceState = 'New' | 'Starting' | 'Running' | 'Stopping' | 'Terminated' | 'Failed';
 
 /** Expands `-target` into the set of roles to run, adding in-process dependencies. */
 export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
@@ -82,18 +88,26 @@ export class App {
   private readonly grpc: GrpcServer | null = null;
   /** Port the gRPC server bound (after start; 0 when there is none). */
   grpcPort = 0;
+  /** Version, git revision and branch (package.json and the checkout). */
+  readonly build: BuildInfo = buildInfo();
+  /** Every module of this process and its state, in start order (`/services`). */
+  readonly services = new Map<string, ServiceState>();
+  #replayActive: Gauge | null = null;
+  #replayDuration: Gauge | null = null;
 
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
+    registerBuildInfo(this.registry, this.build);
     const mods = resolveTargets(cfg.target);
-    const objects = newObjectClient(cfg, this.registry);
-    if (objects instanceof S3ObjectClient) registerS3Metrics(this.registry, objects);
+    const raw = newObjectClient(cfg, this.registry);
+    if (raw instanceof S3ObjectClient) registerS3Metrics(this.registry, raw);
+    const objects = new InstrumentedObjectClient(raw, this.registry, bucketLabel(cfg));
     // Every put is tracked: /ready says when the store has been refusing writes for a while.
     this.writeHealth = new WriteHealth({
       unreadyAfterMs: cfg.storage_config.write_failure_unready_period,
-      stuckAfterMs: objects instanceof S3ObjectClient ? objects.cfg.requestTimeoutMs : 30_000,
+      stuckAfterMs: raw instanceof S3ObjectClient ? raw.cfg.requestTimeoutMs : 30_000,
     });
     registerWriteHealthMetrics(this.registry, this.writeHealth);
     this.objects = new WriteTrackingObjectClient(objects, this.writeHealth);
@@ -111,22 +125,27 @@ export class App {
     const indexReader = new IndexReader(this.objects, { cacheBytes: cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), listCacheTtlMs: st.index_list_ttl });
     const caches: Record<string, CacheCounters> = { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache };
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
-    const store = new StoreAdapter(chunkStore, indexReader);
+    const store = new StoreAdapter(chunkStore, indexReader, indexRequestDuration(this.registry));
     this.deleteRequests = new DeleteRequestsStore(this.objects);
     const deleteRequests = this.deleteRequests;
 
     if (mods.has('ingester')) {
-      this.ingester = new Ingester({
-        cfg: cfg.ingester,
-        limits: limitsOf,
-        sink: {
+      const ingesterLogger = logger.child({ component: 'ingester' });
+      // Flush metrics and the object store's failures, logged once per state change.
+      const sink = new FlushSink({
+        inner: {
           putChunk: (ref, bytes) => chunkStore.put(ref, bytes),
           writeIndex: (tenant, series, refs) => indexWriter.writeSegments(tenant, series, refs),
           notToReindex: (refs) => chunksNotToReindex(this.objects, refs),
         },
-        logger: logger.child({ component: 'ingester' }),
         registry: this.registry,
+        logger: ingesterLogger,
+        storeName: describeObjectStore(cfg),
+        chunkTargetSizeBytes: cfg.ingester.chunk_target_size,
       });
+      this.ingester = new Ingester({ cfg: cfg.ingester, limits: limitsOf, sink, logger: ingesterLogger, registry: this.registry });
+      this.#replayActive = new Gauge({ name: 'loki_ingester_wal_replay_active', help: 'Whether the WAL is replaying.', registers: [this.registry] });
+      this.#replayDuration = new Gauge({ name: 'loki_ingester_wal_replay_duration_seconds', help: 'Time taken to replay the checkpoint and the WAL (the ingester\'s start, re-indexing of chunks flushed before a crash included).', registers: [this.registry] });
     }
     const tenantLimits = new OverridesLimitsProvider(rc);
     if (mods.has('distributor')) {
@@ -196,6 +215,7 @@ export class App {
         : null,
       querier: this.querier,
       rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
+      supportParquetEncoding: cfg.frontend.support_parquet_encoding,
       registry: this.registry,
       readiness: () => {
         // The ingester's reason first (replaying, stopping), then the object store's writes.
@@ -205,7 +225,8 @@ export class App {
       configYaml: () => configToYaml(cfg),
       runtimeConfigYaml: (mode) => rc.toYaml(mode),
       formatQuery: (q) => printExpr(parseExpr(q)),
-      version: VERSION,
+      build: this.build,
+      services: () => [...this.services].map(([name, state]) => ({ name, state })),
       flush: this.ingester ? () => this.ingester!.flushNow(true) : null,
     });
     if (this.compactor) {
@@ -214,6 +235,7 @@ export class App {
         limits: limitsOf,
         retentionEnabled: cfg.compactor.retention_enabled,
         cancelPeriodMs: cfg.compactor.delete_request_cancel_period,
+        registry: this.registry,
       });
     }
     if (this.ruler && cfg.ruler.enable_api) registerRulerRoutes(this.http, this.ruler);
@@ -222,27 +244,87 @@ export class App {
       const decode = (tenant: string, b: Buffer, ct: string | undefined, ce: string | undefined) =>
         decodeOtlpBody(b, ct, ce, maxBody, { indexLabelAttributes, discoverServiceName: tenantLimits.forTenant(tenant).discoverServiceName, nowNs });
       registerOtlpRoutes(this.http, { decode, push: (t, r) => dist.push(t, r) }, logger.child({ component: 'otlp' }));
-      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: maxBody, push: dist });
+      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: maxBody, push: dist });
     }
     if (this.querier && this.ingester) {
       this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: (tenant) => limitsOf(tenant).max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
       registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
     }
+    // Modules in start order, with Loki's names.
+    this.services.set('server', 'New');
+    this.services.set('runtime-config', 'New');
+    for (const m of ['ingester', 'distributor', 'querier'] as const) if (mods.has(m)) this.services.set(m, 'New');
+    if (mods.has('query-frontend') || rangeMetricQuery !== null) this.services.set('query-frontend', 'New');
+    for (const m of ['compactor', 'ruler'] as const) if (mods.has(m)) this.services.set(m, 'New');
   }
 
-  /** Listens first (so /ready can say "not ready"), then replays the WAL. */
+  /** Moves every module in `names` (that this process runs) to `state`. */
+  #setState(state: ServiceState, ...names: string[]): void {
+    for (const n of names) if (this.services.has(n)) this.services.set(n, state);
+  }
+
+  /**
+   * Says where everything is, listens (so /ready can say "not ready"), then replays the WAL and
+   * starts the other modules. A module that fails to start is `Failed` in `/services`.
+   */
   async start(): Promise<void> {
-    this.httpPort = await this.http.listen(this.cfg.server.http_listen_address, this.cfg.server.http_listen_port);
-    this.logger.info({ port: this.httpPort, targets: this.cfg.target }, 'HTTP server listening');
-    if (this.grpc) {
-      this.grpcPort = await this.grpc.listen(this.cfg.server.grpc_listen_address, this.cfg.server.grpc_listen_port);
-      this.logger.info({ grpcPort: this.grpcPort }, 'gRPC server listening');
+    const cfg = this.cfg;
+    const b = this.build;
+    this.logger.info({ version: b.version, revision: b.revision, branch: b.branch, nodeVersion: b.nodeVersion, targets: cfg.target }, `starting Silt ${b.version} (revision ${b.revision}, branch ${b.branch}, Node.js ${b.nodeVersion}), targets ${cfg.target.join(',')}`);
+    this.#logStorage();
+    let current = 'server';
+    try {
+      this.#setState('Starting', 'server');
+      this.httpPort = await this.http.listen(cfg.server.http_listen_address, cfg.server.http_listen_port);
+      const httpAddr = this.http.boundAddress();
+      this.logger.info({ addr: httpAddr, port: this.httpPort }, `HTTP server listening on ${httpAddr}${allInterfaces(cfg.server.http_listen_address)}`);
+      if (this.grpc) {
+        this.grpcPort = await this.grpc.listen(cfg.server.grpc_listen_address, cfg.server.grpc_listen_port);
+        const grpcAddr = hostPort(cfg.server.grpc_listen_address, this.grpcPort);
+        this.logger.info({ addr: grpcAddr, grpcPort: this.grpcPort }, `gRPC server listening on ${grpcAddr}${allInterfaces(cfg.server.grpc_listen_address)}`);
+      }
+      this.#setState('Running', 'server');
+      current = 'runtime-config';
+      this.runtimeConfig.start();
+      this.#setState('Running', 'runtime-config');
+      if (this.ingester) {
+        current = 'ingester';
+        this.#setState('Starting', 'ingester', 'distributor', 'querier', 'query-frontend');
+        const t0 = performance.now();
+        this.#replayActive?.set(1);
+        try {
+          await this.ingester.start();
+        } finally {
+          this.#replayActive?.set(0);
+          this.#replayDuration?.set((performance.now() - t0) / 1000);
+        }
+      }
+      this.#setState('Running', 'ingester', 'distributor', 'querier', 'query-frontend');
+      current = 'compactor';
+      this.compactor?.start();
+      this.#setState('Running', 'compactor');
+      current = 'ruler';
+      this.#setState('Starting', 'ruler');
+      await this.ruler?.start();
+      this.#setState('Running', 'ruler');
+    } catch (e) {
+      this.#setState('Failed', current);
+      throw e;
     }
-    await this.ingester?.start();
-    this.runtimeConfig.start();
-    this.compactor?.start();
-    await this.ruler?.start();
     this.logger.info('Silt is ready');
+  }
+
+  /** One line on where data lives: the object store, the WAL, the rules. */
+  #logStorage(): void {
+    const cfg = this.cfg;
+    const store = describeObjectStore(cfg);
+    const w = cfg.ingester.wal;
+    const wal = this.ingester === null ? 'no ingester here' : w.enabled ? `${path.resolve(w.dir)} (fsync ${w.fsync})` : 'disabled (pushes are acknowledged before they are on disk)';
+    const rules = this.ruler === null ? null : cfg.ruler.storage.type === 'local' ? `directory ${path.resolve(cfg.ruler.storage.local.directory)}` : 'the object store (rules/<tenant>/)';
+    this.logger.info(
+      { pathPrefix: path.resolve(cfg.common.path_prefix), objectStore: store, wal: this.ingester === null ? null : w.enabled ? path.resolve(w.dir) : 'disabled', ...(rules !== null ? { rules } : {}) },
+      `data: chunks and index in ${store}; WAL ${wal}${rules !== null ? `; rules in ${rules}` : ''}`,
+    );
   }
 
   /**
@@ -257,11 +339,19 @@ export class App {
     const drainMs = limitMs > 0 ? Math.min(SHUTDOWN_DRAIN_MS, limitMs) : SHUTDOWN_DRAIN_MS;
     this.tails?.closeAll();
     this.runtimeConfig.stop();
+    this.#setState('Terminated', 'runtime-config');
+    this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');
     const draining = Promise.all([this.http.close(drainMs), this.grpc?.close(drainMs)]);
     await this.ruler?.stop();
+    this.#setState('Terminated', 'ruler');
     await draining;
+    this.#setState('Terminated', 'server', 'distributor', 'querier', 'query-frontend');
+    this.#setState('Stopping', 'ingester');
     await this.ingester?.stop(limitMs > 0 ? Math.max(0, limitMs - (Date.now() - t0)) : undefined);
+    this.#setState('Terminated', 'ingester');
+    this.#setState('Stopping', 'compactor');
     await this.compactor?.stop();
+    this.#setState('Terminated', 'compactor');
     await this.ruleObjects?.close();
     await this.objects.close();
     await this.pushDecoder.close();
@@ -283,6 +373,58 @@ const MB = 1_000_000;
 function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyBytes: number): number {
   if (!embedded.enabled) return 0;
   return embedded.max_size_mb > 0 ? embedded.max_size_mb * MB : legacyBytes;
+}
+
+/** `host:port`, brackets around an IPv6 host. */
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Says so when a listen address is every interface (the default 0.0.0.0), not only loopback. */
+function allInterfaces(host: string): string {
+  return host === '0.0.0.0' || host === '::' || host === '' ? ' (all interfaces)' : '';
+}
+
+/** The object store in words, for logs: `filesystem /abs/data/chunks`, `S3 bucket "b" at http://…`. */
+export function describeObjectStore(cfg: SiltConfig): string {
+  const st = cfg.storage_config;
+  switch (st.object_store) {
+    case 'memory':
+      return 'memory (nothing survives a restart)';
+    case 'filesystem':
+      return `filesystem ${path.resolve(st.filesystem.directory)}`;
+    case 's3':
+    case 'aws': {
+      const a = st.aws;
+      const where = a.endpoint !== '' ? a.endpoint : `AWS region ${a.region !== '' ? a.region : 'us-east-1'}`;
+      return `S3 bucket "${a.bucketnames}"${a.storage_prefix !== '' ? ` under "${a.storage_prefix}"` : ''} at ${where}`;
+    }
+  }
+}
+
+/** The `bucket` label of the object store metrics: the S3 bucket, the directory, or `memory`. */
+function bucketLabel(cfg: SiltConfig): string {
+  const st = cfg.storage_config;
+  if (st.object_store === 'memory') return 'memory';
+  if (st.object_store === 'filesystem') return path.resolve(st.filesystem.directory);
+  return st.aws.bucketnames;
+}
+
+/** Architecture in Go's words (GOARCH), as `goarch` labels elsewhere spell it. */
+const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+
+/**
+ * `loki_build_info`: constant 1, labelled with the version, git revision and branch, platform,
+ * and the Node.js version (Loki's `goversion` label is left out: Silt is not a Go program).
+ */
+function registerBuildInfo(registry: Registry, b: BuildInfo): void {
+  const g = new Gauge({
+    name: 'loki_build_info',
+    help: "A metric with a constant '1' value labeled by version, revision, branch and nodeversion from which Silt was built, and the goos and goarch of the platform it runs on.",
+    labelNames: ['version', 'revision', 'branch', 'goos', 'goarch', 'nodeversion'],
+    registers: [registry],
+  });
+  g.set({ version: b.version, revision: b.revision, branch: b.branch, goos: process.platform === 'win32' ? 'windows' : process.platform, goarch: GOARCH[process.arch] ?? process.arch, nodeversion: b.nodeVersion }, 1);
 }
 
 /** The object store named by `storage_config.object_store`. */
@@ -365,16 +507,21 @@ function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCo
   });
 }
 
-/** silt_s3_request_duration_seconds{operation,status_code}, as Loki's loki_s3_request_duration_seconds. */
+/**
+ * Loki's loki_s3_request_duration_seconds{operation, status_code}, per request attempt:
+ * operation `S3.PutObject`, `S3.GetObject`, … as Loki's; status `200`, the HTTP status of an
+ * error answer, `timeout`, `canceled` (the query gave up) or `error` (no answer), where Loki
+ * says `500` for every failure. Buckets reach 30 s, the default request timeout.
+ */
 function s3DurationObserver(registry: Registry): (operation: string, status: string, seconds: number) => void {
   const h = new Histogram({
-    name: 'silt_s3_request_duration_seconds',
-    help: 'Time spent doing S3 requests, by operation and outcome.',
+    name: 'loki_s3_request_duration_seconds',
+    help: 'Time spent doing S3 requests.',
     labelNames: ['operation', 'status_code'],
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
-  return (operation, status, seconds) => h.observe({ operation, status_code: status }, seconds);
+  return (operation, status, seconds) => h.observe({ operation: `S3.${operation}`, status_code: status }, seconds);
 }
 
 /** silt_s3_requests_total, silt_s3_request_retries_total, silt_s3_request_failures_total. */

@@ -1,6 +1,9 @@
 /**
  * Block compression codecs. Every function is synchronous: a block is at most a few hundred KiB
- * and native codecs finish it in well under a millisecond, so a thread hop would cost more.
+ * and the codecs finish it in well under a millisecond, so a thread hop would cost more.
+ * snappy and lz4 are napi-rs bindings shipped prebuilt in per-platform npm packages; zstd is
+ * libzstd compiled to WebAssembly (@foxglove/wasm-zstd), so nothing is compiled at install
+ * (docs/adr/0018-no-native-compile.md).
  *
  * `decompress` is given the uncompressed size recorded in the block meta and never allocates
  * more than that: for codecs whose stream carries its own size (snappy, lz4) that size is
@@ -9,9 +12,14 @@
 import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
-import * as zstd from 'zstd-napi';
-import zstdBinding from 'zstd-napi/binding.js';
+import * as zstd from '@foxglove/wasm-zstd';
 import { InvalidError } from '../errors.js';
+
+// The WebAssembly module compiles asynchronously, once per thread that imports this file.
+await zstd.isLoaded;
+
+/** zstd level: libzstd's default (3), which zstd-napi used too. */
+const ZSTD_LEVEL = 3;
 
 /** Block compression of a chunk; one codec per chunk, recorded in the header. */
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -65,11 +73,9 @@ export function compress(codec: Codec, src: Uint8Array): Buffer {
     case 'lz4':
       return lz4.compressSync(asBuffer(src));
     case 'zstd':
-      return zstd.compress(src);
+      return zstd.compress(src, ZSTD_LEVEL);
   }
 }
-
-let zstdCtx: zstdBinding.DCtx | null = null;
 
 /**
  * Decompresses `src`, which must decode to exactly `uncompressedBytes` bytes. Throws a plain
@@ -100,14 +106,10 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
       out = lz4.uncompressSync(src);
       break;
     }
-    case 'zstd': {
-      // Decompress into a buffer of the expected size; zstd fails if the frame does not fit.
-      out = Buffer.allocUnsafe(uncompressedBytes);
-      zstdCtx ??= new zstdBinding.DCtx();
-      const n = zstdCtx.decompress(out, src);
-      if (n !== uncompressedBytes) throw new Error(`zstd produced ${n} bytes, expected ${uncompressedBytes}`);
-      return out;
-    }
+    case 'zstd':
+      // Decompresses into a buffer of the expected size; zstd fails if the frame does not fit.
+      out = zstd.decompress(src, uncompressedBytes);
+      break;
   }
   if (out.length !== uncompressedBytes) throw new Error(`${codec} produced ${out.length} bytes, expected ${uncompressedBytes}`);
   return out;

@@ -1,6 +1,7 @@
 /**
- * `export`: streams a whole time range (forward, every line) to JSONL or CSV on stdout,
- * page by page, with a progress bar on stderr when stderr is a terminal.
+ * `export`: streams a whole time range (forward, every line) to JSONL, CSV or Parquet on
+ * stdout, page by page, with a progress bar on stderr when stderr is a terminal. Parquet rows
+ * are Loki's (util/parquet.ts), written a row group at a time, so memory stays bounded.
  */
 import type { LokiClient } from './client.js';
 import { pageRange, type MetricData, type PageEntry } from './query.js';
@@ -8,7 +9,7 @@ import { CliError } from './errors.js';
 import { sortedLabels, labelSetString } from './output.js';
 import { formatTime } from './time.js';
 
-export type ExportFormat = 'jsonl' | 'csv';
+export type ExportFormat = 'jsonl' | 'csv' | 'parquet';
 
 export interface ExportOptions {
   query: string;
@@ -16,8 +17,8 @@ export interface ExportOptions {
   endNs: bigint;
   batch: number;
   format: ExportFormat;
-  /** Writes output; may return a promise to apply back-pressure. */
-  write: (s: string) => void | Promise<void>;
+  /** Writes output (bytes for Parquet); may return a promise to apply back-pressure. */
+  write: (s: string | Uint8Array) => void | Promise<void>;
   /** Progress goes here when set (stderr on a TTY). */
   progress: ((s: string) => void) | null;
   /** Terminal width for the bar. */
@@ -52,6 +53,17 @@ export function progressLine(fraction: number, lines: number, bytes: number, col
 /** Returns the number of lines written. */
 export async function exportRange(c: LokiClient, o: ExportOptions): Promise<number> {
   if (o.format === 'csv') await o.write('timestamp,ts_ns,labels,line\n');
+  // Loaded only for Parquet: the writer is not worth its start-up cost for the other formats.
+  const pq = o.format === 'parquet' ? await import('../util/parquet.js') : null;
+  const parquet = pq ? new pq.ParquetRowWriter('logs') : null;
+  const rowGroupRows = pq ? pq.PARQUET_ROW_GROUP_ROWS : 0;
+  let pending: { tsNs: bigint[]; labels: Record<string, string>[]; line: string[] } = { tsNs: [], labels: [], line: [] };
+  const flushParquet = async (): Promise<void> => {
+    if (!parquet || pending.tsNs.length === 0) return;
+    parquet.writeLogs(pending);
+    pending = { tsNs: [], labels: [], line: [] };
+    await o.write(parquet.take());
+  };
   let lines = 0;
   let bytes = 0;
   let lastDraw = 0;
@@ -72,6 +84,18 @@ export async function exportRange(c: LokiClient, o: ExportOptions): Promise<numb
       },
       async onEntries(entries: PageEntry[]): Promise<void> {
         let chunk = '';
+        if (parquet) {
+          for (const e of entries) {
+            pending.tsNs.push(e.tsNs);
+            pending.labels.push(e.labels);
+            pending.line.push(e.line);
+            bytes += Buffer.byteLength(e.line);
+          }
+          lines += entries.length;
+          if (pending.tsNs.length >= rowGroupRows) await flushParquet();
+          draw(entries[entries.length - 1]!.tsNs, false);
+          return;
+        }
         for (const e of entries) {
           const ts = formatTime(e.tsNs, 'UTC', true);
           if (o.format === 'jsonl') chunk += JSON.stringify({ timestamp: ts, ts_ns: e.tsNs.toString(), labels: sortedLabels(e.labels), line: e.line }) + '\n';
@@ -84,6 +108,10 @@ export async function exportRange(c: LokiClient, o: ExportOptions): Promise<numb
       },
     },
   );
+  if (parquet) {
+    await flushParquet();
+    await o.write(parquet.finish());
+  }
   draw(o.endNs, true);
   if (o.progress) o.progress('\n');
   return lines;

@@ -15,8 +15,8 @@ import { formatTime, logPrefix, parseGoDuration, parseTimeArg, type Zone } from 
 
 export interface CliIo {
   env: Record<string, string | undefined>;
-  /** Writes to stdout; a promise means "wait before writing more". */
-  stdout: { write(s: string): void | Promise<void>; isTTY: boolean };
+  /** Writes to stdout (bytes only for `export --format parquet`); a promise means "wait before writing more". */
+  stdout: { write(s: string | Uint8Array): void | Promise<void>; isTTY: boolean };
   stderr: { write(s: string): void; isTTY: boolean; columns: number };
   readStdin(): Promise<string>;
   /** Resolves on Ctrl-C (for --tail). */
@@ -306,13 +306,15 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   export: {
-    summary: 'Stream every line of a time range to stdout as JSONL or CSV (progress on a terminal).',
+    summary: 'Stream every line of a time range to stdout as JSONL, CSV or Parquet (progress on a terminal).',
     args: '<query>',
-    flags: [...RANGE, { name: 'batch', kind: 'int', def: '1000', help: 'Lines per request.' }, { name: 'format', kind: 'string', def: 'jsonl', values: ['jsonl', 'csv'], help: 'Output format [jsonl, csv].' }],
+    flags: [...RANGE, { name: 'batch', kind: 'int', def: '1000', help: 'Lines per request.' }, { name: 'format', kind: 'string', def: 'jsonl', values: ['jsonl', 'csv', 'parquet'], help: 'Output format [jsonl, csv, parquet]; parquet has Loki\'s rows {timestamp (ns), labels (map), line}.' }],
     async run(f, ctx) {
       const [query] = need(f, 1, 'query');
       const { startNs, endNs } = ctx.range(f);
       if (f.int('batch') <= 0) throw new CliError('--batch must be positive');
+      const format = f.str('format') as ExportFormat;
+      if (format === 'parquet' && ctx.io.stdout.isTTY) throw new CliError('refusing to write Parquet to a terminal: redirect stdout to a file (> logs.parquet)');
       const err = ctx.io.stderr;
       const bar = err.isTTY && !ctx.quiet;
       // With the bar on stderr, request URLs are not logged (they would break the bar's line).
@@ -321,8 +323,8 @@ const COMMANDS: Record<string, Command> = {
         startNs,
         endNs,
         batch: f.int('batch'),
-        format: f.str('format') as ExportFormat,
-        write: ctx.out,
+        format,
+        write: (s) => (typeof s === 'string' ? ctx.out(s) : ctx.io.stdout.write(s)),
         progress: bar ? (s) => err.write(s) : null,
         columns: err.columns,
       });

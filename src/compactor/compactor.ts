@@ -9,8 +9,11 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ChunkOptions, Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
+import { SiltError } from '../errors.js';
 import { INDEX_PREFIX, type ObjectClient } from '../storage/index.js';
+import { describeError } from '../util/delivery-log.js';
 import { COMPACTOR_WRITER_PREFIX } from './consts.js';
+import { deletionMetrics, type DeletionMetrics } from './metrics.js';
 import { TenantDeleter } from './delete-filter.js';
 import { ruleOf, type DeleteRequest, type DeleteRequestsStore } from './delete-requests.js';
 import { sweepMarkers, type SweepResult } from './markers.js';
@@ -81,25 +84,32 @@ export class Compactor {
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<RunResult> | null = null;
   readonly #m;
+  readonly #deletion: DeletionMetrics;
 
   constructor(deps: CompactorDeps) {
     this.#deps = deps;
     this.#now = deps.nowMs ?? Date.now;
     const r = deps.registry;
+    // Loki's compactor metrics (pkg/compactor/metrics.go) where a run is Loki's "compact tables
+    // operation"; merged, expired and swept chunks have no Loki equivalent.
     this.#m = {
-      runs: new Counter({ name: 'silt_compactor_runs_total', help: 'Compaction runs by outcome.', labelNames: ['status'], registers: [r] }),
+      runs: new Counter({ name: 'loki_boltdb_shipper_compact_tables_operation_total', help: 'Total number of tables compaction done by status (one per compaction run).', labelNames: ['status'], registers: [r] }),
+      duration: new Gauge({ name: 'loki_boltdb_shipper_compact_tables_operation_duration_seconds', help: 'Time (in seconds) spent in compacting all the tables (the last successful run).', registers: [r] }),
+      lastSuccess: new Gauge({ name: 'loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds', help: 'Unix timestamp of the last successful compaction run.', registers: [r] }),
+      running: new Gauge({ name: 'loki_boltdb_shipper_compactor_running', help: 'Value will be 1 if compactor is currently running on this instance.', registers: [r] }),
       merged: new Counter({ name: 'silt_compactor_chunks_merged_total', help: 'Small chunks merged into larger ones.', registers: [r] }),
       expired: new Counter({ name: 'silt_compactor_chunks_expired_total', help: 'Chunks removed from the index by retention.', registers: [r] }),
-      deletedEntries: new Counter({ name: 'silt_compactor_deleted_entries_total', help: 'Entries removed by delete requests.', registers: [r] }),
       sweptChunks: new Counter({ name: 'silt_compactor_swept_chunks_total', help: 'Chunk objects deleted by the sweeper.', registers: [r] }),
-      lastSuccess: new Gauge({ name: 'silt_compactor_last_successful_run_timestamp_seconds', help: 'Unix time of the last successful run.', registers: [r] }),
     };
+    this.#deletion = deletionMetrics(r);
   }
 
   /** Starts the periodic loop (first run right away). */
   start(): void {
+    this.#m.running.set(1);
     const tick = (): void => {
-      this.runOnce().catch((err: unknown) => this.#deps.logger.error({ err }, 'compaction run failed; will retry next interval'));
+      // A store failure is told by its cause; only an unexpected error (a bug) needs its stack.
+      this.runOnce().catch((err: unknown) => this.#deps.logger.error({ err: err instanceof SiltError ? describeError(err) : err }, 'compaction run failed; will retry next interval'));
     };
     this.#timer = setInterval(tick, this.#deps.cfg.compaction_interval);
     this.#timer.unref();
@@ -111,6 +121,7 @@ export class Compactor {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#running) await this.#running.catch(() => undefined);
+    this.#m.running.set(0);
   }
 
   #nextSeq(): number {
@@ -133,6 +144,8 @@ export class Compactor {
     const nowMs = this.#now();
     const totals: RunResult['totals'] = { segmentsIn: 0, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, overlapsRewritten: 0, marked: 0 };
     const result: RunResult = { tables: 0, tablesChanged: 0, totals, deleteRequestsProcessed: 0, sweep: null, durationMs: 0 };
+    /** Lines deleted per tenant, counted when the run succeeds (as the other totals). */
+    const deletedLines = new Map<string, number>();
     this.#deps.logger.debug('compaction run started');
     try {
       const tables = await listTables(client);
@@ -186,11 +199,13 @@ export class Compactor {
           result.tables++;
           if (r.segmentOut !== null) result.tablesChanged++;
           for (const k of Object.keys(totals) as (keyof RunResult['totals'])[]) totals[k] += r[k];
+          if (r.entriesDeleted > 0) deletedLines.set(tenant, (deletedLines.get(tenant) ?? 0) + r.entriesDeleted);
         }
         // Every table of the tenant now lacks the deleted lines.
         for (const d of due) {
           await deleteRequests.markProcessed(d);
           result.deleteRequestsProcessed++;
+          this.#deletion.processed.inc({ user: tenant });
         }
       }
       if (!opts.noSweep) {
@@ -199,9 +214,10 @@ export class Compactor {
       }
       this.#m.merged.inc(totals.merged);
       this.#m.expired.inc(totals.expired);
-      this.#m.deletedEntries.inc(totals.entriesDeleted);
+      for (const [user, n] of deletedLines) this.#deletion.deletedLines.inc({ user }, n);
       this.#m.runs.inc({ status: 'success' });
       this.#m.lastSuccess.set(Date.now() / 1000);
+      this.#m.duration.set((performance.now() - t0) / 1000);
     } catch (err) {
       this.#m.runs.inc({ status: 'failure' });
       throw err;

@@ -5,3 +5,4 @@ export { DeleteRule, StreamDeleter, TenantDeleter } from './delete-filter.js';
 export { TenantRetention, chunkExpired } from './retention.js';
 export type { CompactionStep, TableResult } from './table.js';
 export { chunksNotToReindex } from './markers.js';
+export { deletionMetrics, type DeletionMetrics } from './metrics.js';

@@ -17,6 +17,8 @@ export interface SiltConfig {
     grpc_listen_address: string;
     grpc_listen_port: number;
     log_level: 'debug' | 'info' | 'warn' | 'error';
+    /** Log line format: JSON (Silt's default) or logfmt (Loki's default). */
+    log_format: 'json' | 'logfmt';
     http_server_read_timeout: number;
     http_server_idle_timeout: number;
     /** Hard limit of a graceful shutdown, flush included (0: none). */
@@ -48,6 +50,11 @@ export interface SiltConfig {
   };
   chunk_store_config: { chunk_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } } };
   query_range: { cache_results: boolean; results_cache: { cache: { embedded_cache: { max_size_mb: number } } } };
+  /** Loki's query-frontend section (only the Parquet switch so far). */
+  frontend: {
+    /** Answer query_range with Parquet when asked with `Accept: application/vnd.apache.parquet`. */
+    support_parquet_encoding: boolean;
+  };
   ingester: {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
     chunk_block_size: number;

@@ -47,7 +47,8 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'server.http_listen_port', flag: 'server.http-listen-port', type: int(0, 65535), def: 3100, help: 'HTTP listen port (0 picks a free port).' },
   { path: 'server.grpc_listen_address', flag: 'server.grpc-listen-address', type: str, def: '0.0.0.0', help: 'gRPC listen address.' },
   { path: 'server.grpc_listen_port', flag: 'server.grpc-listen-port', type: int(0, 65535), def: 9095, help: 'gRPC listen port.' },
-  { path: 'server.log_level', flag: 'log.level', type: { t: 'enum', values: ['debug', 'info', 'warn', 'error'] }, def: 'info', help: 'Log level.' },
+  { path: 'server.log_level', flag: 'log.level', type: { t: 'enum', values: ['debug', 'info', 'warn', 'error'] }, def: 'info', help: 'Only log messages with the given severity or above: debug (adds a line per HTTP/gRPC request), info, warn, error.' },
+  { path: 'server.log_format', flag: 'log.format', type: { t: 'enum', values: ['json', 'logfmt'] }, def: 'json', help: 'Output log messages in the given format: json (one JSON object per line; Silt\'s default) or logfmt (Loki\'s default).' },
   { path: 'server.http_server_read_timeout', flag: 'server.http-read-timeout', type: dur, def: 30 * S, help: 'Time allowed to read a whole request.' },
   { path: 'server.http_server_idle_timeout', flag: 'server.http-idle-timeout', type: dur, def: 120 * S, help: 'Keep-alive idle timeout.' },
   { path: 'server.graceful_shutdown_timeout', flag: 'server.graceful-shutdown-timeout', type: dur, def: 30 * S, help: 'Longest a graceful shutdown (SIGTERM) may take, flush included; past it Silt logs what was left unflushed and exits non-zero (the WAL keeps it). 0: no limit.' },
@@ -109,6 +110,7 @@ export const SETTINGS: readonly Setting[] = [
 
   { path: 'query_range.cache_results', flag: 'querier.cache-results', type: bool, def: false, help: 'Cache metric query_range results per split interval (query-frontend results cache).' },
   { path: 'query_range.results_cache.cache.embedded_cache.max_size_mb', flag: 'frontend.embedded-cache.max-size-mb', type: int(1), def: 100, help: 'Results cache size in MB.' },
+  { path: 'frontend.support_parquet_encoding', flag: 'frontend.support-parquet-encoding', type: bool, def: false, help: "Support 'application/vnd.apache.parquet' content type in HTTP responses (query_range answers Parquet when asked with that Accept header)." },
   { path: 'querier.tail_max_duration', flag: 'querier.tail-max-duration', type: dur, def: 1 * H, help: 'Longest a tail (live) request may stay open.' },
   { path: 'distributor.push_decoder', flag: 'distributor.push-decoder', type: { t: 'enum', values: ['worker', 'inline'] }, def: 'worker', help: 'Where protobuf push bodies are decompressed and their lines read for detected_level: a worker thread (keeps the event loop free) or inline.' },
   {

@@ -37,14 +37,13 @@ describe('decodePushRequestJson', () => {
   });
 
   it('follows Loki on nulls, missing keys and extra elements', () => {
-    const r = dec('{"streams":[{"stream":{"a":"1"},"values":[null,["1","x",{},"extra"],[]]},{"stream":{"a":"2"},"values":null},null]}');
-    expect(r.streams).toHaveLength(3);
+    const r = dec('{"streams":[{"stream":{"a":"1"},"values":[null,["1","x",{},"extra"],[]]},{"stream":{"a":"2"},"values":null}]}');
+    expect(r.streams).toHaveLength(2);
     expect(r.streams[0]!.entries.map((e) => [e.tsNs, e.line.toString()])).toEqual([
       [1n, 'x'],
       [0n, ''],
     ]);
     expect(r.streams[1]!.entries).toEqual([]);
-    expect(r.streams[2]!.entries).toEqual([]);
     expect(dec('{}').streams).toEqual([]);
     expect(dec('{"streams":null}').streams).toEqual([]);
     expect(dec('{"streams":[{"values":[["1","x"]]}]}').streams[0]!.labels).toBe('');
@@ -72,12 +71,50 @@ describe('decodePushRequestJson', () => {
     ['stream not an object', '{"streams":[{"stream":"a","values":[]}]}', JSON_MALFORMED_OBJECT],
     ['label value an object', '{"streams":[{"stream":{"a":{}},"values":[]}]}', JSON_MALFORMED_STRING],
     ['stream element not an object', '{"streams":[1]}', JSON_MALFORMED_OBJECT],
-    ['streams not an array', '{"streams":{}}', 'loghttp.PushRequest.Streams: decode slice: expect [ or n'],
-    ['top level not an object', '[1]', 'loghttp.PushRequest: ReadObject: expect { or n'],
+    ['stream element null (jsonparser wants an object)', '{"streams":[null]}', JSON_MALFORMED_OBJECT],
+    ['streams not an array', '{"streams":{}}', 'loghttp.PushRequest.Streams: []loghttp.LogProtoStream: decode slice: expect [ or n, but found {'],
+    ['top level not an object', '[1]', 'loghttp.PushRequest.readObjectStart: expect { or n, but found ['],
   ];
   it.each(bad)('rejects %s', (_name, body, msg) => {
     expect(() => dec(body)).toThrow(InvalidError);
     expect(() => dec(body)).toThrow(msg);
+  });
+
+  // Loki's full text: json-iterator's type path, jsonparser's message, then 10 and 50 bytes
+  // around the end of the failing stream (a real Loki 400 for a number where the timestamp
+  // string belongs reads exactly so: `...error found in #10 byte of ...|:38660}]]}]}|...`).
+  it.each([
+    [
+      'a number as the timestamp',
+      '{"streams":[{"stream":{"app":"x"},"values":[[1700000000000000000,"line"]]}]}',
+      `loghttp.PushRequest.Streams: []loghttp.LogProtoStream: unmarshalerDecoder: ${JSON_MALFORMED_STRING}, error found in #10 byte of ...|,"line"]]}]}|..., bigger context ...|app":"x"},"values":[[1700000000000000000,"line"]]}]}|...`,
+    ],
+    [
+      'the second stream, with spaces around',
+      '{ "streams": [ {"values":[["1","a"]]} , {"values":[["1",2]]} ] }',
+      `loghttp.PushRequest.Streams: []loghttp.LogProtoStream: unmarshalerDecoder: ${JSON_MALFORMED_STRING}, error found in #10 byte of ...|[["1",2]]} ] }|..., bigger context ...|": [ {"values":[["1","a"]]} , {"values":[["1",2]]} ] }|...`,
+    ],
+    [
+      'streams as a string',
+      '{"streams":"x"}',
+      'loghttp.PushRequest.Streams: []loghttp.LogProtoStream: decode slice: expect [ or n, but found ", error found in #10 byte of ...|streams":"x"}|..., bigger context ...|{"streams":"x"}|...',
+    ],
+    ['a number at the top', '  7', 'loghttp.PushRequest.readObjectStart: expect { or n, but found 7, error found in #3 byte of ...|  7|..., bigger context ...|  7|...'],
+  ])('gives Loki\'s exact text for %s', (_name, body, msg) => {
+    expect(() => dec(body)).toThrow(new InvalidError(msg));
+  });
+
+  it('quotes only the 512-byte piece of a long body that holds the failing stream', () => {
+    // The first stream's line pads the body so the second stream ends at byte 600 + something.
+    const pad = 'p'.repeat(560);
+    const body = `{"streams":[{"values":[["1","${pad}"]]},{"values":[[5,"x"]]}]}`;
+    const end = body.length - 2; // just past the second stream's "}"
+    const pieceStart = 512;
+    const want =
+      `loghttp.PushRequest.Streams: []loghttp.LogProtoStream: unmarshalerDecoder: ${JSON_MALFORMED_STRING}, error found in #10 byte of ` +
+      `...|${body.slice(end - 10, end + 10)}|..., bigger context ...|${body.slice(Math.max(pieceStart, end - 50), end + 50)}|...`;
+    expect(end).toBeGreaterThan(pieceStart + 50);
+    expect(() => dec(body)).toThrow(new InvalidError(want));
   });
 
   it('accepts the full int64 range and the Loki timestamp format only', () => {

@@ -40,6 +40,14 @@ describe('decodePushBody', () => {
     ['protobuf, Content-Encoding: snappy', SNAPPY_PROTO, 'application/x-protobuf', 'snappy'],
     ['protobuf under another media type', SNAPPY_PROTO, 'application/jsonn; charset=utf-8', undefined],
     ['protobuf gzip-wrapped', zlib.gzipSync(SNAPPY_PROTO), 'application/x-protobuf', 'gzip'],
+    // Sniffed: a missing Content-Type, or JSON under another type (curl --data sends a form type).
+    ['protobuf without Content-Type', SNAPPY_PROTO, undefined, undefined],
+    ['protobuf with a blank Content-Type', SNAPPY_PROTO, ' ', undefined],
+    ['JSON without Content-Type', Buffer.from(JSON_BODY), undefined, undefined],
+    ['JSON sent as a form (curl --data)', Buffer.from(JSON_BODY), 'application/x-www-form-urlencoded', undefined],
+    ['JSON after whitespace, as text/plain', Buffer.from(' \r\n\t' + JSON_BODY), 'text/plain', undefined],
+    ['JSON sent as protobuf', Buffer.from(JSON_BODY), 'application/x-protobuf', undefined],
+    ['gzipped JSON sent as a form', zlib.gzipSync(JSON_BODY), 'application/x-www-form-urlencoded', 'gzip'],
   ];
   it.each(ok)('decodes %s', async (_name, body, type, enc) => {
     expect(summary(await decodePushBody(body, type, enc, LIMIT))).toBe(expected);
@@ -59,11 +67,35 @@ describe('decodePushBody', () => {
 
   const bad: [string, Buffer, string | undefined, string | undefined, string][] = [
     ['unsupported encoding', Buffer.from(JSON_BODY), 'application/json', 'br', 'Content-Encoding "br" not supported'],
-    ['missing Content-Type (Go mime)', SNAPPY_PROTO, undefined, undefined, 'mime: no media type'],
     ['bad Content-Type parameter', Buffer.from(JSON_BODY), 'application/json; charsetutf-8', undefined, 'mime: invalid media parameter'],
     ['JSON sent with Content-Encoding: snappy (not decompressed, as Loki)', snappy.compressSync(JSON_BODY) as Buffer, 'application/json', 'snappy', ''],
-    ['JSON body without Content-Type', Buffer.from(JSON_BODY), undefined, undefined, 'mime: no media type'],
-    ['JSON body as protobuf', Buffer.from(JSON_BODY), 'application/x-protobuf', undefined, ''],
+    [
+      'bad JSON sent as a form',
+      Buffer.from('{"streams":[{"stream":{"a":"1"},"values":[[1,"x"]]}]}'),
+      'application/x-www-form-urlencoded',
+      undefined,
+      'push body sent with Content-Type "application/x-www-form-urlencoded" looks like JSON but does not decode: ' +
+        `loghttp.PushRequest.Streams: []loghttp.LogProtoStream: unmarshalerDecoder: Value is string, but can't find closing '"' symbol, ` +
+        'error found in #10 byte of ...|[[1,"x"]]}]}|..., bigger context ...|"streams":[{"stream":{"a":"1"},"values":[[1,"x"]]}]}|...; ' +
+        'send JSON with "Content-Type: application/json" or snappy-compressed protobuf with "Content-Type: application/x-protobuf"',
+    ],
+    [
+      'text sent without Content-Type',
+      Buffer.from('hello'),
+      undefined,
+      undefined,
+      'push body sent without a Content-Type is neither snappy-compressed protobuf (snappy: corrupt input) nor JSON; ' +
+        'send JSON with "Content-Type: application/json" or snappy-compressed protobuf with "Content-Type: application/x-protobuf"',
+    ],
+    [
+      'text sent as text/plain',
+      Buffer.from('[1]'),
+      'text/plain; charset=utf-8',
+      undefined,
+      'push body sent with Content-Type "text/plain" is neither snappy-compressed protobuf (snappy: corrupt input) nor JSON; ' +
+        'send JSON with "Content-Type: application/json" or snappy-compressed protobuf with "Content-Type: application/x-protobuf"',
+    ],
+    ['corrupt protobuf under its own type: Loki\'s text', Buffer.from('hello'), 'application/x-protobuf', undefined, 'snappy: corrupt input'],
     ['gzip header missing', Buffer.from(JSON_BODY), 'application/json', 'gzip', 'gzip: invalid header'],
     ['truncated gzip', zlib.gzipSync(JSON_BODY).subarray(0, 20), 'application/json', 'gzip', 'unexpected EOF'],
     ['corrupt deflate', Buffer.from([0xff, 0xff, 0xff, 0xff]), 'application/json', 'deflate', ''],

@@ -7,9 +7,15 @@
  *   decompressed, as in Loki); `gzip` and `deflate` (raw DEFLATE, as Go's `compress/flate`;
  *   zlib-wrapped bodies are accepted too) are inflated with a decompressed-size limit;
  *   anything else is rejected with `Content-Encoding "x" not supported`.
- * - `Content-Type` is parsed like Go's `mime.ParseMediaType` (so a missing or malformed
- *   header is a 400, as in Loki); `application/json` selects JSON, every other media type
- *   snappy-compressed protobuf.
+ * - `Content-Type` is parsed like Go's `mime.ParseMediaType` (a malformed header is a 400, as
+ *   in Loki); `application/json` selects JSON, every other media type snappy-compressed
+ *   protobuf.
+ * - Unlike Loki, a body that is not protobuf but looks like JSON (its first byte other than
+ *   JSON whitespace is `{`) is decoded as JSON whatever the Content-Type, and a missing
+ *   Content-Type is not an error: `curl --data` sends `application/x-www-form-urlencoded`,
+ *   which Loki answers with `snappy: corrupt input`. Protobuf is tried first, so a valid
+ *   protobuf body (whose snappy length prefix may well be `{`) decodes as in Loki. When neither
+ *   decodes, the 400 names the Content-Type received and what to send.
  *
  * Size errors are `TooLargeError` (413) with Loki's text; everything else `InvalidError`.
  */
@@ -176,6 +182,61 @@ export function uncompressSnappy(body: Buffer, maxDecompressedBytes: number): Bu
   }
 }
 
+/** The media type that selects the JSON decoder. */
+export const JSON_MEDIA_TYPE = 'application/json';
+/** The media type Loki documents for snappy-compressed protobuf. */
+export const PROTOBUF_MEDIA_TYPE = 'application/x-protobuf';
+
+/** Whether the first byte of `body` that is not JSON whitespace is `{`. */
+export function looksLikeJson(body: Uint8Array): boolean {
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
+    return c === 0x7b;
+  }
+  return false;
+}
+
+/** The lower-cased media type of a push's Content-Type; '' when the header is missing or blank. */
+export function pushMediaType(header: string | undefined): string {
+  if (header === undefined || header.trim() === '') return '';
+  return parseMediaType(header);
+}
+
+const WHAT_TO_SEND = 'send JSON with "Content-Type: application/json" or snappy-compressed protobuf with "Content-Type: application/x-protobuf"';
+
+function sentWith(mediaType: string): string {
+  return mediaType === '' ? 'sent without a Content-Type' : `sent with Content-Type "${mediaType}"`;
+}
+
+/**
+ * The error to answer for a body that did not decode as protobuf and does not look like JSON:
+ * Loki's own text when the client said `application/x-protobuf`, otherwise that text plus the
+ * Content-Type received and what to send. Errors other than InvalidError pass unchanged.
+ */
+export function protobufPushError(err: unknown, mediaType: string): unknown {
+  if (!(err instanceof InvalidError) || mediaType === PROTOBUF_MEDIA_TYPE) return err;
+  return new InvalidError(`push body ${sentWith(mediaType)} is neither snappy-compressed protobuf (${err.message}) nor JSON; ${WHAT_TO_SEND}`, { cause: err });
+}
+
+/**
+ * Decodes a body sent under a non-JSON media type (or none): snappy-compressed protobuf, as Loki
+ * does, and when that fails and the body looks like JSON, JSON.
+ */
+export function decodeProtobufOrJson(data: Buffer, mediaType: string, maxDecompressedBytes: number): PushRequest {
+  try {
+    return decodePushRequestProto(uncompressSnappy(data, maxDecompressedBytes));
+  } catch (err) {
+    if (!(err instanceof InvalidError) || !looksLikeJson(data)) throw protobufPushError(err, mediaType);
+  }
+  try {
+    return decodePushRequestJson(data);
+  } catch (err) {
+    if (!(err instanceof InvalidError)) throw err;
+    throw new InvalidError(`push body ${sentWith(mediaType)} looks like JSON but does not decode: ${err.message}; ${WHAT_TO_SEND}`, { cause: err });
+  }
+}
+
 /**
  * Decodes a push body. `maxDecompressedBytes` bounds the bytes any decompression step may
  * produce (0 disables the bound). Protobuf lines are views into the decompressed buffer.
@@ -199,7 +260,7 @@ export async function decodePushBody(
     default:
       throw new InvalidError(`Content-Encoding ${JSON.stringify(enc)} not supported`);
   }
-  const mediaType = parseMediaType(contentType ?? '');
-  if (mediaType === 'application/json') return decodePushRequestJson(data);
-  return decodePushRequestProto(uncompressSnappy(data, maxDecompressedBytes));
+  const mediaType = pushMediaType(contentType);
+  if (mediaType === JSON_MEDIA_TYPE) return decodePushRequestJson(data);
+  return decodeProtobufOrJson(data, mediaType, maxDecompressedBytes);
 }

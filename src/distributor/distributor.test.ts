@@ -81,8 +81,8 @@ describe('Distributor.push: success path', () => {
     expect(s.labelsString).toBe('{a="1", b="2"}');
     expect(s.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(s.entries.map((e) => e.line.toString())).toEqual(['x', 'yy']);
-    expect(await metric('silt_distributor_lines_received_total', { tenant: 't1' })).toBe(2);
-    expect(await metric('silt_distributor_bytes_received_total', { tenant: 't1' })).toBe(3);
+    expect(await metric('loki_distributor_lines_received_total', { tenant: 't1' })).toBe(2);
+    expect(await metric('loki_distributor_bytes_received_total', { tenant: 't1' })).toBe(3);
   });
 
   it('merges streams with the same label set (in any spelling)', async () => {
@@ -149,7 +149,8 @@ describe('Distributor.push: success path', () => {
   it('counts structured metadata bytes towards received bytes (detected_level excluded)', async () => {
     const { d, metric } = setup();
     await d.push('t', req(['{a="1"}', [entry('ab', NOW_NS, [{ name: 'k', value: 'vv' }, { name: 'detected_level', value: 'info' }])]]));
-    expect(await metric('silt_distributor_bytes_received_total', { tenant: 't' })).toBe(2 + 3);
+    expect(await metric('loki_distributor_bytes_received_total', { tenant: 't' })).toBe(2 + 3);
+    expect(await metric('loki_distributor_structured_metadata_bytes_received_total', { tenant: 't' })).toBe(3);
   });
 });
 
@@ -162,10 +163,15 @@ describe('Distributor.push: request-level errors', () => {
     expect(err.message).toBe('error at least one valid stream is required for ingestion');
   });
 
-  it('propagates ingester failures', async () => {
-    const { d, ingester } = setup();
+  it('propagates ingester failures and counts those that are not its own rejections', async () => {
+    const { d, ingester, metric } = setup();
     ingester.fail = new Error('boom');
     await expect(d.push('t', req(['{a="1"}', [entry('x')]]))).rejects.toThrow('boom');
+    expect(await metric('loki_distributor_ingester_append_failures_total', { ingester: 'in-process' })).toBe(1);
+    // A per-stream rate limit of the ingester is the client's problem, not a failed append.
+    ingester.fail = new RateLimitError('per_stream_rate_limit', 'Per stream rate limit exceeded');
+    await expect(d.push('t', req(['{a="1"}', [entry('x')]]))).rejects.toThrow('Per stream rate limit exceeded');
+    expect(await metric('loki_distributor_ingester_append_failures_total', { ingester: 'in-process' })).toBe(1);
   });
 });
 
@@ -288,9 +294,9 @@ describe('Distributor.push: validation', () => {
     // The valid stream was stored before the error was returned.
     expect(ingester.calls).toHaveLength(1);
     expect(ingester.calls[0]!.streams.map((s) => s.labelsString)).toEqual(['{ok="1"}']);
-    expect(await metric('silt_discarded_samples_total', { reason: tc.reason, tenant: 't' })).toBe(1);
+    expect(await metric('loki_discarded_samples_total', { reason: tc.reason, tenant: 't' })).toBe(1);
     const mdBytes = bad.metadata.reduce((n, l) => n + l.name.length + l.value.length, 0);
-    expect(await metric('silt_discarded_bytes_total', { reason: tc.reason, tenant: 't' })).toBe(bad.line.length + mdBytes);
+    expect(await metric('loki_discarded_bytes_total', { reason: tc.reason, tenant: 't' })).toBe(bad.line.length + mdBytes);
   });
 
   it('returns the 400 without pushing when nothing is valid', async () => {
@@ -320,8 +326,8 @@ describe('Distributor.push: validation', () => {
   it('counts a whole stream as discarded for label errors', async () => {
     const { d, metric } = setup();
     await rejection(d.push('t', req(['{a="1", a="2"}', [entry('abc'), entry('de')]])));
-    expect(await metric('silt_discarded_samples_total', { reason: 'duplicate_label_names', tenant: 't' })).toBe(2);
-    expect(await metric('silt_discarded_bytes_total', { reason: 'duplicate_label_names', tenant: 't' })).toBe(5);
+    expect(await metric('loki_discarded_samples_total', { reason: 'duplicate_label_names', tenant: 't' })).toBe(2);
+    expect(await metric('loki_discarded_bytes_total', { reason: 'duplicate_label_names', tenant: 't' })).toBe(5);
   });
 
   it('does not count service_name against the label limit', async () => {
@@ -347,8 +353,8 @@ describe('Distributor.push: validation', () => {
     await d.push('t', req(['{a="1"}', [entry('0123456789'), entry('short')]]));
     const lines = ingester.calls[0]!.streams[0]!.entries.map((e) => e.line.toString());
     expect(lines).toEqual(['012…', 'short']); // 3 bytes kept + 3-byte identifier = 6
-    expect(await metric('silt_mutated_samples_total', { reason: 'line_too_long', tenant: 't' })).toBe(1);
-    expect(await metric('silt_mutated_bytes_total', { reason: 'line_too_long', tenant: 't' })).toBe(7);
+    expect(await metric('loki_mutated_samples_total', { reason: 'line_too_long', tenant: 't' })).toBe(1);
+    expect(await metric('loki_mutated_bytes_total', { reason: 'line_too_long', tenant: 't' })).toBe(7);
   });
 });
 
@@ -366,8 +372,8 @@ describe('Distributor.push: rate limit', () => {
       `ingestion rate limit exceeded for user t (limit: ${mb} bytes/sec) while attempting to ingest '2' lines totaling '600002' bytes, reduce log volume or contact your Loki administrator to see if the limit can be increased`,
     );
     expect(ingester.calls).toHaveLength(1);
-    expect(await metric('silt_discarded_samples_total', { reason: 'rate_limited', tenant: 't' })).toBe(2);
-    expect(await metric('silt_discarded_bytes_total', { reason: 'rate_limited', tenant: 't' })).toBe(600002);
+    expect(await metric('loki_discarded_samples_total', { reason: 'rate_limited', tenant: 't' })).toBe(2);
+    expect(await metric('loki_discarded_bytes_total', { reason: 'rate_limited', tenant: 't' })).toBe(600002);
   });
 
   it('limits tenants independently and refills over time', async () => {

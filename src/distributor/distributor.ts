@@ -51,6 +51,9 @@ export interface DistributorOptions {
 
 const BYTES_PER_MB = 1 << 20;
 
+/** The `ingester` label of append failures: Loki names the ingester's address; Silt's is in the process. */
+const IN_PROCESS_INGESTER = 'in-process';
+
 const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Gets a counter from the registry or registers it (several distributors may share one). */
@@ -71,6 +74,8 @@ export class Distributor {
   readonly #discardedBytes: Counter<string>;
   readonly #linesReceived: Counter<string>;
   readonly #bytesReceived: Counter<string>;
+  readonly #metadataBytesReceived: Counter<string>;
+  readonly #appendFailures: Counter<string>;
   readonly #mutatedSamples: Counter<string>;
   readonly #mutatedBytes: Counter<string>;
   readonly #serviceNames = new ServiceNameDiscovery();
@@ -83,13 +88,20 @@ export class Distributor {
     this.#nowMs = opts.nowMs ?? Date.now;
     this.#rateLimiters = new RateLimiters({ nowMs: this.#nowMs });
     this.#validator = new Validator(opts.labelCacheSize === undefined ? {} : { labelCacheSize: opts.labelCacheSize });
+    // Loki's names (pkg/validation, pkg/loghttp/push, pkg/distributor). Loki's extra labels
+    // (retention_hours, policy, format, is_internal_stream) are left out: Silt has no
+    // ingestion policies or internal streams, and the mixin sums them away.
     const r = opts.registry;
-    this.#discardedSamples = counter(r, 'silt_discarded_samples_total', 'Lines discarded, by reason and tenant.', ['reason', 'tenant']);
-    this.#discardedBytes = counter(r, 'silt_discarded_bytes_total', 'Bytes (line + structured metadata) discarded, by reason and tenant.', ['reason', 'tenant']);
-    this.#linesReceived = counter(r, 'silt_distributor_lines_received_total', 'Lines received per tenant, before validation.', ['tenant']);
-    this.#bytesReceived = counter(r, 'silt_distributor_bytes_received_total', 'Bytes (line + structured metadata) received per tenant, before validation.', ['tenant']);
-    this.#mutatedSamples = counter(r, 'silt_mutated_samples_total', 'Lines changed on ingestion (truncated), by reason and tenant.', ['reason', 'tenant']);
-    this.#mutatedBytes = counter(r, 'silt_mutated_bytes_total', 'Bytes removed from lines on ingestion, by reason and tenant.', ['reason', 'tenant']);
+    this.#discardedSamples = counter(r, 'loki_discarded_samples_total', 'The total number of samples that were discarded.', ['reason', 'tenant']);
+    this.#discardedBytes = counter(r, 'loki_discarded_bytes_total', 'The total number of bytes that were discarded (line + structured metadata).', ['reason', 'tenant']);
+    this.#linesReceived = counter(r, 'loki_distributor_lines_received_total', 'The total number of lines received per tenant (before validation).', ['tenant']);
+    this.#bytesReceived = counter(r, 'loki_distributor_bytes_received_total', 'The total number of uncompressed bytes received per tenant. Includes structured metadata bytes.', ['tenant']);
+    this.#metadataBytesReceived = counter(r, 'loki_distributor_structured_metadata_bytes_received_total', "The total number of uncompressed bytes received per tenant for entries' structured metadata.", ['tenant']);
+    this.#appendFailures = counter(r, 'loki_distributor_ingester_append_failures_total', 'The total number of failed batch appends sent to ingesters (Silt: the in-process ingester could not store a push, e.g. its WAL write failed).', ['ingester']);
+    this.#mutatedSamples = counter(r, 'loki_mutated_samples_total', 'The total number of samples that have been mutated.', ['reason', 'tenant']);
+    this.#mutatedBytes = counter(r, 'loki_mutated_bytes_total', 'The total number of bytes that have been mutated.', ['reason', 'tenant']);
+    // One ingester, known from the start: its series shows 0 until a failure.
+    this.#appendFailures.inc({ ingester: IN_PROCESS_INGESTER }, 0);
   }
 
   /**
@@ -139,8 +151,15 @@ export class Distributor {
     const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
     normalizeMetadataNames(streams, otlpLabelName);
     if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
-    return [this.#ingester.push(tenant, streams), res.errors];
+    return [this.#ingester.push(tenant, streams).catch(this.#onAppendFailure), res.errors];
   }
+
+  /** Counts an ingester failure to store a push (not its own 4xx rejections), then passes it on. */
+  readonly #onAppendFailure = (e: unknown): never => {
+    const kind = (e as { kind?: unknown }).kind;
+    if (kind !== 'invalid' && kind !== 'limited' && kind !== 'too_large' && kind !== 'unprocessable') this.#appendFailures.inc({ ingester: IN_PROCESS_INGESTER });
+    throw e;
+  };
 
   #levelDetector(limits: TenantLimits): LevelDetector {
     let d = this.#levelDetectors.get(limits);
@@ -155,6 +174,7 @@ export class Distributor {
     if (res.receivedLines > 0) {
       this.#linesReceived.inc({ tenant }, res.receivedLines);
       this.#bytesReceived.inc({ tenant }, res.receivedBytes);
+      this.#metadataBytesReceived.inc({ tenant }, res.receivedMetadataBytes);
     }
     for (const [reason, t] of res.discarded) {
       this.#discardedSamples.inc({ reason, tenant }, t.lines);

@@ -94,12 +94,27 @@ describe('PushDecoder with a worker thread', () => {
       ['bad wire type', snappy.compressSync(Buffer.concat([raw, Buffer.from([0x0b])])), 0],
       ['too large once decompressed', good, raw.length - 1],
     ];
-    for (const [name, body, max] of cases) {
-      expect(body.length, name).toBeGreaterThanOrEqual(WORKER_MIN_BODY_BYTES);
-      const want = await decodePushBody(body, 'application/x-protobuf', undefined, max).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
-      const got = await worker.decode(body, 'application/x-protobuf', undefined, max, levels).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
-      expect(want, name).not.toBe('ok');
-      expect(got, name).toBe(want);
+    // Under other Content-Types (or none) the inline errors name the type received: same here.
+    for (const type of ['application/x-protobuf', 'text/plain', undefined]) {
+      for (const [name, body, max] of cases) {
+        expect(body.length, name).toBeGreaterThanOrEqual(WORKER_MIN_BODY_BYTES);
+        const want = await decodePushBody(body, type, undefined, max).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
+        const got = await worker.decode(body, type, undefined, max, levels).then(() => 'ok', (e: Error) => `${e.constructor.name}: ${e.message}`);
+        expect(want, `${name} (${type})`).not.toBe('ok');
+        expect(got, `${name} (${type})`).toBe(want);
+      }
+    }
+  });
+
+  it('decodes a large JSON body sent as a form (curl without -H) like the inline decoder, and fails it the same way', async () => {
+    const json = JSON.stringify({ streams: [{ stream: { a: 'b' }, values: [['1', 'x'.repeat(WORKER_MIN_BODY_BYTES)]] }] });
+    for (const type of ['application/x-www-form-urlencoded', undefined]) {
+      const got = await worker.decode(Buffer.from('\n ' + json), type, undefined, 0, levels);
+      expect(plain(got)).toEqual(plain(await decodePushBody(Buffer.from(json), 'application/json', undefined, 0)));
+      const bad = Buffer.from(json.replace('"1"', '1'));
+      const want = await decodePushBody(bad, type, undefined, 0).then(() => 'ok', (e: Error) => e.message);
+      expect(want).toMatch(/looks like JSON but does not decode: .*unmarshalerDecoder/);
+      await expect(worker.decode(bad, type, undefined, 0, levels)).rejects.toThrow(want);
     }
   });
 

@@ -5,13 +5,15 @@
  * worker also interns label strings: the event loop gets the same string object for a stream
  * on every push, so it neither decodes it again nor hashes it again in the maps keyed by it.
  *
- * Answers are those of `decodePushBody`: same entries, same errors. Small bodies, JSON, gzip
- * and deflate are decoded inline; so is everything once the worker is unavailable.
+ * Answers are those of `decodePushBody`: same entries, same errors. Small bodies, JSON (by
+ * Content-Type, or by a first `{`, which no protobuf body this large starts with: its snappy
+ * length prefix has the high bit set), gzip and deflate are decoded inline; so is everything
+ * once the worker is unavailable.
  */
 import { InvalidError } from '../errors.js';
 import type { PushRequest } from '../model/stream.js';
 import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
-import { checkSnappyLength, decodePushBody, parseMediaType } from './decode.js';
+import { checkSnappyLength, decodePushBody, JSON_MEDIA_TYPE, looksLikeJson, protobufPushError, pushMediaType } from './decode.js';
 import { decodePushRequestProto, type InternedLabels } from './decode-proto.js';
 
 /** Bodies smaller than this are decoded inline: the thread hop would cost more than it saves. */
@@ -88,10 +90,16 @@ export class PushDecoder {
   async decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, maxDecompressedBytes: number, levels: LineLevelOptions | null): Promise<PushRequest> {
     const ch = this.#channel;
     const enc = contentEncoding ?? '';
-    if (ch === null || ch.failed || body.length < WORKER_MIN_BODY_BYTES || (enc !== '' && enc !== 'snappy') || parseMediaType(contentType ?? '') === 'application/json') {
+    if (ch === null || ch.failed || body.length < WORKER_MIN_BODY_BYTES || (enc !== '' && enc !== 'snappy') || looksLikeJson(body)) {
       return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
     }
-    checkSnappyLength(body, maxDecompressedBytes);
+    const mediaType = pushMediaType(contentType);
+    if (mediaType === JSON_MEDIA_TYPE) return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
+    try {
+      checkSnappyLength(body, maxDecompressedBytes);
+    } catch (err) {
+      throw protobufPushError(err, mediaType);
+    }
     // Our own copy moves to the worker; `body` stays intact for the inline fallback.
     const own = new Uint8Array(body.length);
     own.set(body);
@@ -118,9 +126,13 @@ export class PushDecoder {
     if (r.levelsUnknown === true && levels !== null) this.#keys.get(levels.fields)?.delete(levels.maxDepth);
     // Taken in before anything can fail: later bodies may use these ids.
     const interned = r.labels === undefined ? null : this.#intern(r.labels);
-    if (r.invalid !== undefined) throw new InvalidError(r.invalid);
+    if (r.invalid !== undefined) throw protobufPushError(new InvalidError(r.invalid), mediaType);
     const d = r.data!;
-    return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null, interned);
+    try {
+      return decodePushRequestProto(Buffer.from(d.buffer, d.byteOffset, d.byteLength), r.levels ?? null, interned);
+    } catch (err) {
+      throw protobufPushError(err, mediaType);
+    }
   }
 
   /** Adds a reply's new label strings to the table; the ids of its streams, or null if they are from an older epoch. */

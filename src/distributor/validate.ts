@@ -139,6 +139,8 @@ export interface ValidationResult {
   /** Lines and bytes (line + structured metadata) in the request, valid or not. */
   receivedLines: number;
   receivedBytes: number;
+  /** Of receivedBytes, the structured metadata's. */
+  receivedMetadataBytes: number;
   /** Lines and bytes that passed validation (what the rate limiter is charged). */
   validLines: number;
   validBytes: number;
@@ -177,6 +179,7 @@ export class Validator {
       streams: [],
       receivedLines: 0,
       receivedBytes: 0,
+      receivedMetadataBytes: 0,
       validLines: 0,
       validBytes: 0,
       discarded: new Map(),
@@ -218,6 +221,7 @@ export class Validator {
 
       // Sizes and truncation first, so every later step sees final line lengths (as Loki).
       let streamBytes = 0;
+      let streamMdBytes = 0;
       for (let i = 0; i < n; i++) {
         const e = entries[i]!;
         let len = e.line.length;
@@ -228,10 +232,16 @@ export class Validator {
           res.truncatedBytes += len - truncateTo;
           len = e.line.length;
         }
-        streamBytes += e.metadata.length === 0 ? len : len + structuredMetadataBytes(e.metadata);
+        if (e.metadata.length === 0) streamBytes += len;
+        else {
+          const md = structuredMetadataBytes(e.metadata);
+          streamBytes += len + md;
+          streamMdBytes += md;
+        }
       }
       res.receivedLines += n;
       res.receivedBytes += streamBytes;
+      res.receivedMetadataBytes += streamMdBytes;
 
       const p = this.labelsCache.get(s.labels);
       if (!labelsValid(p, limits)) {

@@ -145,10 +145,10 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const r = deps.registry;
     const tenants = this.tenants;
     this.m = {
-      streams: new Gauge({ name: 'silt_ingester_memory_streams', help: 'Streams held in memory.', labelNames: ['tenant'], registers: [r] }),
+      streams: new Gauge({ name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.', labelNames: ['tenant'], registers: [r] }),
       chunks: new Gauge({
-        name: 'silt_ingester_memory_chunks',
-        help: 'Chunks held in memory.',
+        name: 'loki_ingester_memory_chunks',
+        help: 'The total number of chunks in memory.',
         registers: [r],
         collect() {
           let n = 0;
@@ -156,16 +156,15 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           this.set(n);
         },
       }),
-      streamsCreated: new Counter({ name: 'silt_ingester_streams_created_total', help: 'Streams created.', labelNames: ['tenant'], registers: [r] }),
-      flushed: new Counter({ name: 'silt_ingester_chunks_flushed_total', help: 'Chunks flushed, by reason.', labelNames: ['reason'], registers: [r] }),
-      flushFailures: new Counter({ name: 'silt_ingester_chunk_flush_failures_total', help: 'Failed chunk flush attempts.', registers: [r] }),
-      flushedBytes: new Counter({ name: 'silt_ingester_chunk_stored_bytes_total', help: 'Compressed chunk bytes flushed.', registers: [r] }),
-      chunkEntries: new Histogram({ name: 'silt_ingester_chunk_entries', help: 'Entries per flushed chunk.', buckets: [10, 100, 1000, 10_000, 100_000], registers: [r] }),
+      streamsCreated: new Counter({ name: 'loki_ingester_streams_created_total', help: 'The total number of streams created per tenant.', labelNames: ['tenant'], registers: [r] }),
+      flushed: new Counter({ name: 'loki_ingester_chunks_flushed_total', help: 'Total flushed chunks per reason.', labelNames: ['reason'], registers: [r] }),
+      flushFailures: new Counter({ name: 'loki_ingester_chunks_flush_failures_total', help: 'Total number of flush failures (failed chunk upload or index write attempts).', registers: [r] }),
+      chunkEntries: new Histogram({ name: 'loki_ingester_chunk_entries', help: 'Distribution of stored lines per chunk (when stored).', buckets: [200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200], registers: [r] }),
       duplicates: new Counter({ name: 'silt_ingester_duplicate_entries_total', help: 'Exact duplicate entries dropped.', registers: [r] }),
-      walReplayed: new Gauge({ name: 'silt_ingester_wal_replayed_entries', help: 'Entries replayed from the WAL at start.', registers: [r] }),
+      walReplayed: new Counter({ name: 'loki_ingester_wal_recovered_entries_total', help: 'Total number of entries recovered from the WAL.', registers: [r] }),
       notFlushed: new Gauge({
-        name: 'silt_ingester_unflushed_chunks',
-        help: 'Closed chunks waiting to be flushed (a growing value means object storage is failing).',
+        name: 'loki_ingester_flush_queue_length',
+        help: 'Closed chunks waiting to be flushed (Loki counts series pending in its flush queue; a growing value means object storage is failing).',
         registers: [r],
         collect() {
           let n = 0;
@@ -195,8 +194,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
         },
       });
     };
-    counter('silt_ingester_wal_records_logged_total', 'Records (one per push) written to WAL segments.', (s) => s.records);
-    counter('silt_ingester_wal_logged_bytes_total', 'Bytes written to WAL segments.', (s) => s.bytesWritten);
+    counter('loki_ingester_wal_records_logged_total', 'Total number of WAL records logged (one per push).', (s) => s.records);
+    counter('loki_ingester_wal_logged_bytes_total', 'Total number of bytes written to disk for WAL records.', (s) => s.bytesWritten);
     counter('silt_ingester_wal_fsyncs_total', 'Syncs of WAL segments: fdatasync calls, and under fsync policy always each durable (O_DSYNC) write.', (s) => s.fsyncs);
     counter('silt_ingester_wal_write_seconds_total', 'Time the WAL writer spent writing segments (it writes one batch at a time).', (s) => s.writeMs / 1000);
     counter('silt_ingester_wal_fsync_seconds_total', 'Time the WAL writer spent in fdatasync of segments (under fsync policy always the sync is inside the write time).', (s) => s.fsyncMs / 1000);
@@ -219,7 +218,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     const t0 = Date.now();
     const res = await this.wal.replay((tenant, streams) => this.applyReplay(tenant, streams));
     this.nextSeq = res.nextSeq;
-    this.m.walReplayed.set(res.entries - res.skippedEntries);
+    this.m.walReplayed.inc(res.entries - res.skippedEntries);
     const { marks, ...summary } = res;
     this.deps.logger.info({ ...summary, flushMarks: marks.length, ms: Date.now() - t0 }, 'WAL replay finished');
     // Chunks whose flush mark is durable may have missed their index write: write it again
@@ -575,7 +574,6 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           await this.wal?.appendFlushed(mark);
           job.desc.marked = true;
           this.pendingIndex.set(key, { mark, ref, series: { fingerprint: job.stream.fingerprint, labels: job.stream.labels }, desc: job.desc, unverified: false });
-          this.m.flushedBytes.inc(bytes.length);
           this.m.chunkEntries.observe(job.desc.entries);
           this.m.flushed.inc({ reason: job.reason });
         } catch (e) {
@@ -649,7 +647,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     desc.retryAtMs = this.now() + backoff;
     this.lastFlushError = (e as Error).message;
     this.m.flushFailures.inc();
-    this.deps.logger.warn({ err: e, retryInMs: backoff }, 'chunk flush failed; will retry (data stays in memory and WAL)');
+    // The sink logs the store's failures once per state change; each attempt only at debug.
+    this.deps.logger.debug({ err: (e as Error).message, retryInMs: backoff }, 'chunk flush failed; will retry (data stays in memory and WAL)');
   }
 
   /** Writes a WAL checkpoint of every unflushed entry. */

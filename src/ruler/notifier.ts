@@ -3,9 +3,12 @@
  * alerts) and a plain JSON webhook. Like Prometheus' notifier, each sender has a bounded queue
  * (the oldest alerts are dropped when it is full), sends batches to every URL, and does not
  * retry: firing alerts are sent again every resend_delay and resolved ones until retention ends.
+ * A failing URL is logged once with the cause (e.g. `connect ECONNREFUSED 127.0.0.1:9093`) and
+ * once when it takes alerts again (DeliveryLog); the error counter counts every failed alert.
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { DeliveryLog } from '../util/delivery-log.js';
 import { MAX_ALERTS_PER_BATCH } from './consts.js';
 
 /** An alert as Alertmanager's v2 API takes it (postableAlert). */
@@ -66,6 +69,8 @@ export function alertmanagerAlertsUrl(base: string): string {
 export class AlertSender implements AlertSink {
   readonly #opts: SenderOptions;
   readonly #queue: Queued[] = [];
+  /** Failure state per URL, for the logs. */
+  readonly #delivery = new Map<string, DeliveryLog>();
   #draining: Promise<void> | null = null;
   #stopped = false;
 
@@ -114,10 +119,21 @@ export class AlertSender implements AlertSink {
       const text = await res.text();
       if (res.status < 200 || res.status >= 300) throw new Error(`bad response status ${res.status}: ${text.slice(0, 256).trim()}`);
       this.#opts.metrics.sent.inc({ sender: kind }, batch.length);
+      this.#deliveryLog(target).succeeded();
     } catch (e) {
       this.#opts.metrics.errors.inc({ sender: kind }, batch.length);
-      this.#opts.logger.warn({ err: (e as Error).message, url: target, alerts: batch.length }, 'error sending alerts');
+      this.#deliveryLog(target).failed(e);
     }
+  }
+
+  #deliveryLog(target: string): DeliveryLog {
+    let d = this.#delivery.get(target);
+    if (d === undefined) {
+      const what = this.#opts.kind === 'alertmanager' ? 'Alertmanager' : 'webhook';
+      d = new DeliveryLog({ logger: this.#opts.logger, action: 'sending alerts', target: `${what} ${target}`, meanwhile: 'firing alerts are sent again every ruler.resend_delay' });
+      this.#delivery.set(target, d);
+    }
+    return d;
   }
 
   /** Waits for the queue to drain (bounded), then drops whatever is left. */

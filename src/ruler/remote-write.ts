@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import snappy from 'snappy';
 import { labelsToString, type Labels } from '../model/index.js';
+import { DeliveryLog } from '../util/delivery-log.js';
 import type { OutputSample } from './alerting.js';
 import { REMOTE_WRITE_VERSION } from './consts.js';
 
@@ -205,10 +206,19 @@ export class RemoteWriteClient {
   #sending: Promise<void> | null = null;
   #stopped = false;
   #abort = new AbortController();
+  /** Logs the endpoint failing once, with the cause, and once when it takes samples again. */
+  readonly #delivery: DeliveryLog;
 
   constructor(opts: RemoteWriteOptions) {
     this.#opts = opts;
     this.#queue = new Array<OutputSample | undefined>(opts.capacity);
+    this.#delivery = new DeliveryLog({
+      logger: opts.logger,
+      action: 'remote-writing samples',
+      target: `${opts.url}${opts.tenant !== '' ? ` (tenant ${opts.tenant})` : ''}`,
+      meanwhile: `retried with backoff up to ${opts.maxBackoffMs} ms; up to ${opts.capacity} samples wait, then the oldest are dropped`,
+      ...(opts.tenant !== '' ? { fields: { tenant: opts.tenant } } : {}),
+    });
   }
 
   /** Samples waiting (not counting the batch in flight). */
@@ -287,14 +297,19 @@ export class RemoteWriteClient {
       try {
         await this.#post(body);
         this.#opts.metrics.sent.inc({ tenant }, batch.length);
+        this.#delivery.succeeded();
         return;
       } catch (e) {
+        if (this.#stopped) return; // aborted by stop(): not the endpoint's failure
         if (e instanceof PermanentError) {
+          // A 4xx: these samples are dropped, not retried (Prometheus' remote write does the same).
           this.#opts.metrics.failed.inc({ tenant }, batch.length);
-          this.#opts.logger.warn({ err: e.message, samples: batch.length }, 'remote write rejected samples');
+          this.#delivery.failed(e, 'rejected samples are dropped, not retried');
+          this.#opts.logger.debug({ err: e.message, samples: batch.length }, 'remote write rejected samples');
           return;
         }
         this.#opts.metrics.retries.inc({ tenant });
+        this.#delivery.failed(e);
         this.#opts.logger.debug({ err: (e as Error).message, backoffMs: backoff }, 'remote write failed, retrying');
         await new Promise<void>((r) => setTimeout(r, backoff).unref());
         backoff = Math.min(backoff * 2, this.#opts.maxBackoffMs);

@@ -6,7 +6,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import type { RulerSettings } from '../config/config.js';
 import { InvalidError, NotFoundError } from '../errors.js';
@@ -98,6 +98,7 @@ export class Ruler {
     const evals = new Counter({ name: 'silt_ruler_evaluations_total', help: 'Rule evaluations.', registers: [deps.registry] });
     const failures = new Counter({ name: 'silt_ruler_evaluation_failures_total', help: 'Rule evaluations that failed.', registers: [deps.registry] });
     const missed = new Counter({ name: 'silt_ruler_group_iterations_missed_total', help: 'Group evaluation slots skipped because a cycle overran its interval.', registers: [deps.registry] });
+    this.#registerGroupMetrics(deps.registry);
     this.#outputs = {
       querier: deps.querier,
       notify: (tenant, alerts) => this.#sink?.send(tenant, alerts),
@@ -114,6 +115,35 @@ export class Ruler {
       missed: (n) => missed.inc(n),
       onError: (err) => this.#logger.error({ err }, 'ruler: group evaluation failed'),
     };
+  }
+
+  /**
+   * Per-group gauges under the names Loki's ruler exports (its Prometheus rule managers' metrics,
+   * `loki_` prefixed, labels `user` and `rule_group` = `namespace;group`), read at scrape time.
+   */
+  #registerGroupMetrics(registry: Registry): void {
+    const groups = this.#groups;
+    const gauge = (name: string, help: string, value: (g: RuleGroupRunner) => number | null): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['user', 'rule_group'],
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const [user, byKey] of groups) {
+            for (const g of byKey.values()) {
+              const v = value(g);
+              if (v !== null) this.set({ user, rule_group: `${g.namespace};${g.spec.name}` }, v);
+            }
+          }
+        },
+      });
+    };
+    gauge('loki_prometheus_rule_group_rules', 'The number of rules.', (g) => g.rules.length);
+    gauge('loki_prometheus_rule_group_interval_seconds', 'The interval of a rule group.', (g) => g.intervalMs / 1000);
+    gauge('loki_prometheus_rule_group_last_evaluation_timestamp_seconds', 'The timestamp of the last rule group evaluation in seconds.', (g) => (g.lastEvalMs > 0 ? g.lastEvalMs / 1000 : null));
+    gauge('loki_prometheus_rule_group_last_duration_seconds', 'The duration of the last rule group evaluation.', (g) => (g.lastEvalMs > 0 ? g.evalDurationMs / 1000 : null));
   }
 
   #write(tenant: string, samples: OutputSample[]): void {

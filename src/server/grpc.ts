@@ -7,9 +7,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { decodePushRequestProto } from '../distributor/decode-proto.js';
 import type { PushRequest } from '../model/index.js';
 import { resolveTenant } from './http.js';
+import { recordRequest, serverMetrics, type ServerMetrics } from './instrument.js';
 import { mapError } from './status.js';
 
 /** What the gRPC push service calls. */
@@ -19,6 +21,8 @@ export interface GrpcPushTarget {
 
 export interface GrpcServerOptions {
   logger: Logger;
+  /** Where the request metrics go (shared with the HTTP server's). */
+  registry: Registry;
   authEnabled: boolean;
   /** Largest request message accepted, bytes. */
   maxRecvMsgSizeBytes: number;
@@ -40,13 +44,18 @@ export const PUSHER_SERVICE: grpc.ServiceDefinition = {
   },
 };
 
+/** The route label of the push method, as in Loki's metrics (the full gRPC method name). */
+const PUSH_ROUTE = '/logproto.Pusher/Push';
+
 /** Silt's gRPC endpoint. */
 export class GrpcServer {
   readonly #server: grpc.Server;
   readonly #opts: GrpcServerOptions;
+  readonly #metrics: ServerMetrics;
 
   constructor(opts: GrpcServerOptions) {
     this.#opts = opts;
+    this.#metrics = serverMetrics(opts.registry);
     this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxRecvMsgSizeBytes, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
     const push = opts.push;
     if (push) {
@@ -58,17 +67,46 @@ export class GrpcServer {
     }
   }
 
+  /**
+   * Metrics and the access log as dskit's gRPC instrumentation: method `gRPC`, the full method
+   * as route, status `success`, `cancel`, or (as Loki's httpgrpc errors carry one) the HTTP
+   * status of the error's kind.
+   */
   async #push(push: GrpcPushTarget, call: grpc.ServerUnaryCall<Buffer, unknown>, callback: grpc.sendUnaryData<unknown>): Promise<void> {
+    const t0 = performance.now();
+    const inflight = { method: 'gRPC', route: PUSH_ROUTE };
+    this.#metrics.inflight.inc(inflight);
+    let tenant = '';
+    let status = 'success';
+    let reason = '';
     try {
       const v = call.metadata.get('x-scope-orgid')[0];
-      const tenant = resolveTenant(typeof v === 'string' ? v : v?.toString('utf8'), this.#opts.authEnabled);
+      tenant = resolveTenant(typeof v === 'string' ? v : v?.toString('utf8'), this.#opts.authEnabled);
       await push.push(tenant, decodePushRequestProto(call.request));
       callback(null, {});
     } catch (e) {
       const m = mapError(e);
-      if (m.unexpected) this.#opts.logger.error({ err: e }, 'unexpected error in gRPC push');
+      if (m.unexpected) {
+        this.#metrics.panics.inc();
+        this.#opts.logger.error({ err: e }, 'unexpected error in gRPC push');
+      }
+      status = m.kind === 'canceled' ? 'cancel' : String(m.status);
+      reason = m.message;
       callback({ code: m.grpc, details: m.message }, null);
     }
+    this.#metrics.inflight.dec(inflight);
+    recordRequest(this.#metrics, this.#opts.logger, {
+      method: 'gRPC',
+      route: PUSH_ROUTE,
+      path: PUSH_ROUTE,
+      status,
+      ws: false,
+      durationMs: performance.now() - t0,
+      tenant,
+      reason,
+      requestBytes: call.request.length,
+      responseBytes: 0,
+    });
   }
 
   /** Binds and starts; resolves with the bound port. */

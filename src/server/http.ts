@@ -2,9 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { TooLargeError } from '../errors.js';
 import { mapError } from './status.js';
+import { OTHER_ROUTE, recordRequest, routeLabel, serverMetrics, type ServerMetrics } from './instrument.js';
 import { joinTenantIds, NO_AUTH_TENANT } from '../model/index.js';
 import { singleTenantId, tenantIds } from './tenant.js';
 
@@ -62,6 +63,8 @@ interface UpgradeRoute {
   pattern: string;
   handler: UpgradeHandler;
   tenant: boolean;
+  /** Route label (dskit's MakeLabelValue of the pattern). */
+  name: string;
 }
 
 interface Route {
@@ -69,7 +72,7 @@ interface Route {
   pattern: string;
   parts: readonly string[];
   handler: Handler;
-  /** Name for metrics. */
+  /** Route label for metrics and logs (dskit's MakeLabelValue of the pattern, as Loki's). */
   name: string;
   /** Requires a tenant (push and query endpoints); `'multi'` accepts `a|b` for queries. */
   tenant: TenantMode;
@@ -112,8 +115,7 @@ export class HttpServer {
   private readonly upgrades: UpgradeRoute[] = [];
   private readonly server: Server;
   private readonly opts: HttpOptions;
-  private readonly reqs: Counter<'route' | 'status'>;
-  private readonly latency: Histogram<'route'>;
+  private readonly metrics: ServerMetrics;
   /** Set by close(): responses carry `Connection: close`, upgrades are refused. */
   private closing = false;
   /** Connections handed to upgrade handlers (WebSockets); Node's close waits for them too. */
@@ -127,50 +129,78 @@ export class HttpServer {
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       void this.handleUpgrade(req, socket, head);
     });
-    this.reqs = new Counter({ name: 'silt_request_total', help: 'HTTP requests by route and status.', labelNames: ['route', 'status'], registers: [opts.registry] });
-    this.latency = new Histogram({
-      name: 'silt_request_duration_seconds',
-      help: 'HTTP request latency by route.',
-      labelNames: ['route'],
-      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
-      registers: [opts.registry],
-    });
+    this.metrics = serverMetrics(opts.registry);
   }
 
   /** Registers a handler; `tenant` routes resolve X-Scope-OrgID first (see TenantMode). */
   route(methods: readonly string[], pattern: string, handler: Handler, tenant: TenantMode = false): void {
-    const name = pattern.replace(/[^a-zA-Z0-9]+/g, '_').replace(/^_|_$/g, '') || 'root';
-    this.routes.push({ methods, pattern, parts: pattern.split('/'), handler, name, tenant });
+    this.routes.push({ methods, pattern, parts: pattern.split('/'), handler, name: routeLabel(pattern), tenant });
   }
 
   /** Registers an upgrade (WebSocket) handler for an exact path. */
   upgrade(pattern: string, handler: UpgradeHandler, tenant = true): void {
-    this.upgrades.push({ pattern, handler, tenant });
+    this.upgrades.push({ pattern, handler, tenant, name: routeLabel(pattern) });
   }
 
+  /**
+   * A WebSocket session is one request for the metrics, as in Loki: in flight and timed from the
+   * upgrade request until the socket closes, with status 101 once a handler took it over.
+   */
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const t0 = performance.now();
+    const method = req.method ?? 'GET';
+    let path = req.url ?? '/';
+    let route = OTHER_ROUTE;
+    let tenant = '';
+    const done = (status: number, reason: string, responseBytes: number): void => {
+      recordRequest(this.metrics, this.opts.logger, { method, route, path, status: String(status), ws: true, durationMs: performance.now() - t0, tenant, reason, requestBytes: 0, responseBytes });
+    };
     socket.on('error', () => socket.destroy());
     if (this.closing) {
-      writeRawResponse(socket, 503, 'server shutting down\n');
+      done(503, 'server shutting down', writeRawResponse(socket, 503, 'server shutting down\n'));
       return;
     }
     this.upgraded.add(socket);
     socket.once('close', () => this.upgraded.delete(socket));
+    let r: UpgradeRoute | undefined;
     try {
       const url = new URL(req.url ?? '/', 'http://x');
-      const r = this.upgrades.find((u) => u.pattern === url.pathname);
+      path = url.pathname;
+      r = this.upgrades.find((u) => u.pattern === url.pathname);
       if (!r) {
-        writeRawResponse(socket, 404, '404 page not found\n');
+        done(404, '404 page not found', writeRawResponse(socket, 404, '404 page not found\n'));
         return;
       }
-      const tenant = r.tenant ? this.tenantOf(req, true) : '';
-      await r.handler({ method: req.method ?? 'GET', path: url.pathname, params: url.searchParams, vars: {}, headers: req.headers, body: Buffer.alloc(0), tenant }, req, socket, head);
+      route = r.name;
+      if (r.tenant) tenant = this.tenantOf(req, true);
     } catch (e) {
-      const mapped = mapError(e);
-      if (mapped.unexpected) this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
-      this.reqs.inc({ route: 'upgrade', status: String(mapped.status) });
-      writeRawResponse(socket, mapped.status, mapped.message + '\n');
+      this.failUpgrade(e, req, socket, done);
+      return;
     }
+    const inflight = { method, route };
+    this.metrics.inflight.inc(inflight);
+    try {
+      await r.handler({ method, path, params: new URL(req.url ?? '/', 'http://x').searchParams, vars: {}, headers: req.headers, body: Buffer.alloc(0), tenant }, req, socket, head);
+    } catch (e) {
+      this.metrics.inflight.dec(inflight);
+      this.failUpgrade(e, req, socket, done);
+      return;
+    }
+    const end = (): void => {
+      this.metrics.inflight.dec(inflight);
+      done(101, '', 0);
+    };
+    if (socket.destroyed) end();
+    else socket.once('close', end);
+  }
+
+  private failUpgrade(e: unknown, req: IncomingMessage, socket: Duplex, done: (status: number, reason: string, responseBytes: number) => void): void {
+    const mapped = mapError(e);
+    if (mapped.unexpected) {
+      this.metrics.panics.inc();
+      this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
+    }
+    done(mapped.status, mapped.message, writeRawResponse(socket, mapped.status, mapped.message + '\n'));
   }
 
   private match(path: string): { route: Route; vars: Record<string, string> } | null {
@@ -230,38 +260,54 @@ export class HttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const t0 = performance.now();
-    let routeName = 'notfound';
+    const method = req.method ?? 'GET';
+    // dskit labels requests no route matched (404, and 405 for a path of another method) "other".
+    let route = OTHER_ROUTE;
+    let path = req.url ?? '/';
+    let tenant = '';
+    let requestBytes = 0;
+    let reason = '';
     let out: Res;
+    let inflight: { method: string; route: string } | null = null;
     try {
       const url = new URL(req.url ?? '/', 'http://x');
+      path = url.pathname;
       const m = this.match(url.pathname);
       if (!m) {
         out = text('404 page not found\n', 404);
         req.resume();
-      } else if (!m.route.methods.includes(req.method ?? 'GET')) {
-        routeName = m.route.name;
+      } else if (!m.route.methods.includes(method)) {
         out = text('405 method not allowed\n', 405);
         req.resume();
       } else {
-        routeName = m.route.name;
-        const tenant = m.route.tenant === false ? '' : this.tenantOf(req, m.route.tenant);
-        const body = req.method === 'GET' || req.method === 'HEAD' ? Buffer.alloc(0) : await this.readBody(req);
+        route = m.route.name;
+        inflight = { method, route };
+        this.metrics.inflight.inc(inflight);
+        tenant = m.route.tenant === false ? '' : this.tenantOf(req, m.route.tenant);
+        const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await this.readBody(req);
+        requestBytes = body.length;
         const params = url.searchParams;
         const ct = req.headers['content-type'] ?? '';
-        if (req.method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) {
+        if (method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) {
           for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
         }
-        out = await m.route.handler({ method: req.method ?? 'GET', path: url.pathname, params, vars: m.vars, headers: req.headers, body, tenant });
+        out = await m.route.handler({ method, path: url.pathname, params, vars: m.vars, headers: req.headers, body, tenant });
       }
     } catch (e) {
       const mapped = mapError(e);
-      if (mapped.unexpected) this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
-      else if (mapped.status >= 500) this.opts.logger.warn({ err: (e as Error).message, url: req.url }, 'request failed');
+      if (mapped.unexpected) {
+        this.metrics.panics.inc();
+        this.opts.logger.error({ err: e, url: req.url }, 'unexpected error');
+      }
       out = text(mapped.message + '\n', mapped.status);
+      reason = mapped.message;
       if (!req.complete) req.resume();
     }
-    this.reqs.inc({ route: routeName, status: String(out.status) });
-    this.latency.observe({ route: routeName }, (performance.now() - t0) / 1000);
+    if (inflight !== null) this.metrics.inflight.dec(inflight);
+    const responseBytes = out.body === undefined || out.status === 204 ? 0 : typeof out.body === 'string' ? Buffer.byteLength(out.body) : out.body.length;
+    // A handler's own non-2xx answer (e.g. /ready's 503) gives its text as the reason.
+    if (out.status >= 400 && reason === '') reason = firstLine(out.body);
+    recordRequest(this.metrics, this.opts.logger, { method, route, path, status: String(out.status), ws: false, durationMs: performance.now() - t0, tenant, reason, requestBytes, responseBytes });
     if (res.headersSent || res.destroyed) return;
     const headers: Record<string, string> = { ...(out.headers ?? {}) };
     if (out.body !== undefined && out.status !== 204) headers['Content-Type'] = out.contentType ?? 'text/plain; charset=utf-8';
@@ -280,6 +326,13 @@ export class HttpServer {
         resolve((this.server.address() as AddressInfo).port);
       });
     });
+  }
+
+  /** The bound address and port (after listen), e.g. `0.0.0.0:3100` or `[::]:3100`. */
+  boundAddress(): string {
+    const a = this.server.address();
+    if (a === null || typeof a === 'string') return String(a);
+    return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
   }
 
   /**
@@ -314,11 +367,22 @@ export class HttpServer {
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
-/** Answers on a connection that was never handed to the HTTP response machinery (upgrades). */
-function writeRawResponse(socket: Duplex, status: number, body: string): void {
-  if (socket.destroyed) return;
+/** Answers on a connection that was never handed to the HTTP response machinery (upgrades); returns the body's length. */
+function writeRawResponse(socket: Duplex, status: number, body: string): number {
+  if (socket.destroyed) return 0;
   const bytes = Buffer.from(body);
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n\r\n` + body,
   );
+  return bytes.length;
+}
+
+/** Longest reason taken from a response body for the access log. */
+const MAX_REASON_CHARS = 512;
+
+/** The first line of a response body (the reason of a handler's own error answer). */
+function firstLine(body: string | Buffer | undefined): string {
+  if (body === undefined) return '';
+  const s = typeof body === 'string' ? body.slice(0, MAX_REASON_CHARS * 2) : body.subarray(0, MAX_REASON_CHARS * 2).toString('utf8');
+  return s.split('\n', 1)[0]!.trim().slice(0, MAX_REASON_CHARS);
 }

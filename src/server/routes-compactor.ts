@@ -2,7 +2,8 @@
  * The compactor's HTTP API, shaped like Loki's (pkg/compactor/deletion/request_handler.go):
  * log deletion requests (add, list, cancel) and the cache generation number.
  */
-import type { DeleteRequest, DeleteRequestsStore } from '../compactor/index.js';
+import type { Registry } from 'prom-client';
+import { deletionMetrics, type DeleteRequest, type DeleteRequestsStore } from '../compactor/index.js';
 import type { LimitsConfig } from '../config/config.js';
 import { ForbiddenError, InvalidError } from '../errors.js';
 import { parseLogSelector } from '../logql/syntax/index.js';
@@ -16,6 +17,8 @@ export interface CompactorRouteDeps {
   retentionEnabled: boolean;
   /** `compactor.delete_request_cancel_period`, ms. */
   cancelPeriodMs: number;
+  /** Where `loki_compactor_delete_requests_received_total` is counted (none: not counted). */
+  registry?: Registry;
   nowMs?: () => number;
 }
 
@@ -58,6 +61,7 @@ function toJson(r: DeleteRequest): Record<string, unknown> {
 /** Registers the delete and cache-generation endpoints. */
 export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps): void {
   const now = d.nowMs ?? Date.now;
+  const received = d.registry !== undefined ? deletionMetrics(d.registry).received : null;
   /** Loki's checks before any delete endpoint: retention on, deletion mode not disabled. */
   const guard = (req: Req): void => {
     if (!d.retentionEnabled) throw new InvalidError('Retention is not enabled');
@@ -84,6 +88,7 @@ export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps)
     if (endMs > nowMs) throw new InvalidError('deletes in the future are not allowed');
     if (startMs >= endMs) throw new InvalidError("start time can't be greater than or equal to end time");
     const r = await d.store.add(req.tenant, query, startMs, endMs);
+    received?.inc({ user: req.tenant });
     return { status: 204, headers: { 'X-Delete-Request-ID': r.request_id } };
   };
 

@@ -7,6 +7,7 @@ import { json, text, type HttpServer, type Req, type Res } from './http.js';
 import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
 import { encodeMetricData } from './encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
+import { logsParquet, metricsParquet, PARQUET_CONTENT_TYPE, PARQUET_DISABLED, wantsParquet } from './encode-parquet.js';
 import { registerDrilldownRoutes } from './routes-drilldown.js';
 
 /** The push path as the server sees it. */
@@ -20,6 +21,11 @@ export interface RouteDeps {
   querier: Querier | null;
   /** Evaluates metric range queries (the query-frontend's results cache); default the querier. */
   rangeMetricQuery?: ((req: MetricQueryRequest) => Promise<MetricQueryResult>) | null;
+  /**
+   * `frontend.support_parquet_encoding`: query_range answers Parquet to
+   * `Accept: application/vnd.apache.parquet` (default false: that Accept gets Loki's 400).
+   */
+  supportParquetEncoding?: boolean;
   registry: Registry;
   /** `/ready`: 200 "ready" or 503 with the reason. */
   readiness: () => { ready: boolean; reason: string };
@@ -27,12 +33,25 @@ export interface RouteDeps {
   /** `/runtime_config`: the per-tenant overrides in force, all limits or (`diff`) only changed ones. */
   runtimeConfigYaml: (mode: 'all' | 'diff') => string;
   formatQuery: (q: string) => string;
-  version: string;
+  /** Build facts for `/loki/api/v1/status/buildinfo` and the index page. */
+  build: BuildFacts;
+  /** `/services`: every module of this process and its state, in start order. */
+  services: () => readonly { name: string; state: string }[];
   /**
    * Loki's `POST /flush`: flushes every in-memory chunk to storage (null: no ingester here);
    * resolves with the number of chunks that could still not be stored and indexed.
    */
   flush?: (() => Promise<number>) | null;
+}
+
+/** What `/loki/api/v1/status/buildinfo` reports (see app/version.ts). */
+export interface BuildFacts {
+  version: string;
+  revision: string;
+  branch: string;
+  buildUser: string;
+  buildDate: string;
+  nodeVersion: string;
 }
 
 const CATEGORIZE = 'categorize-labels';
@@ -60,8 +79,14 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   http.route(['GET'], '/metrics', async () => ({ status: 200, body: await d.registry.metrics(), contentType: d.registry.contentType }));
   http.route(['GET'], '/config', () => ({ status: 200, body: d.configYaml(), contentType: 'text/plain; charset=utf-8' }));
   http.route(['GET'], '/runtime_config', (req) => text(d.runtimeConfigYaml(req.params.get('mode') === 'diff' ? 'diff' : 'all')));
-  const buildinfo = (): Res => json({ version: d.version, revision: '', branch: '', buildUser: '', buildDate: '', goVersion: process.version });
-  http.route(['GET'], '/loki/api/v1/status/buildinfo', buildinfo);
+  // Loki's fields; goVersion stays empty (Silt is not a Go program) and nodeVersion says what runs it.
+  const b = d.build;
+  const buildinfo = json({ version: b.version, revision: b.revision, branch: b.branch, buildUser: b.buildUser, buildDate: b.buildDate, goVersion: '', nodeVersion: b.nodeVersion });
+  http.route(['GET'], '/loki/api/v1/status/buildinfo', () => buildinfo);
+  // Loki's `/services`: one `module => State` line per module.
+  http.route(['GET'], '/services', () => text(d.services().map((s) => `${s.name} => ${s.state}\n`).join('')));
+  const index = indexPage(b, { push: d.push !== null, querier: d.querier !== null, flush: (d.flush ?? null) !== null });
+  http.route(['GET'], '/', () => ({ status: 200, body: index, contentType: 'text/html; charset=utf-8' }));
   http.route(GP, '/loki/api/v1/format_query', (req) => {
     const q = req.params.get('query') ?? '';
     return success(d.formatQuery(q));
@@ -94,6 +119,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   const q = d.querier;
   if (!q) return;
   const rangeMetricQuery = d.rangeMetricQuery ?? ((r: MetricQueryRequest) => q.metricQuery(r));
+  const parquetEnabled = d.supportParquetEncoding ?? false;
 
   const logResponse = (req: Req, r: LogQueryResult, direction: 'forward' | 'backward'): Res => {
     const cat = wantsCategorized(req);
@@ -115,13 +141,23 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const range = parseRange(req.params, nowNs());
       const query = req.params.get('query') ?? '';
       const expr = q.parse(query);
+      const parquet = wantsParquet(req.headers['accept']);
+      // Loki's serializeRoundTripper runs the query first and refuses the encoding after.
+      const refuseParquet = (): void => {
+        if (parquet && !parquetEnabled) throw new InvalidError(PARQUET_DISABLED);
+      };
       if (expr.kind === 'logSelector') {
         const direction = parseDirection(req.params);
         const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction });
+        refuseParquet();
+        if (parquet) return { status: 200, body: logsParquet(r, direction), contentType: PARQUET_CONTENT_TYPE };
         return logResponse(req, r, direction);
       }
       const stepNs = parseStep(req.params, range.startNs, range.endNs);
-      return metricResponse(await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false }));
+      const m = await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false });
+      refuseParquet();
+      if (parquet) return { status: 200, body: metricsParquet(m.data), contentType: PARQUET_CONTENT_TYPE };
+      return metricResponse(m);
     },
     'multi',
   );
@@ -175,4 +211,47 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     'multi',
   );
   registerDrilldownRoutes(http, q);
+}
+
+/** HTML-escapes text for the index page. */
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+/**
+ * `GET /`: a page linking the endpoints of this process, as Loki's index page does, instead
+ * of a 404 for whoever opens Silt's address in a browser.
+ */
+export function indexPage(b: BuildFacts, has: { push: boolean; querier: boolean; flush: boolean }): string {
+  const link = (href: string, what: string): string => `<li><a href="${esc(href)}">${esc(href)}</a> ${esc(what)}</li>`;
+  const item = (method: string, p: string, what: string): string => `<li><code>${esc(method)} ${esc(p)}</code> ${esc(what)}</li>`;
+  const ops = [
+    link('/ready', 'readiness (200 "ready", or 503 with the reason)'),
+    link('/metrics', 'Prometheus metrics (Loki\'s names where Loki has the metric)'),
+    link('/services', 'modules of this process and their state'),
+    link('/config', 'effective configuration'),
+    link('/runtime_config', 'per-tenant limit overrides in force (?mode=diff: only changes)'),
+    link('/loki/api/v1/status/buildinfo', 'version, git revision and branch'),
+  ];
+  if (has.flush) ops.push(item('POST', '/flush', 'flush every in-memory chunk to storage'));
+  const api: string[] = [];
+  if (has.push) api.push(item('POST', '/loki/api/v1/push', 'push logs (protobuf+snappy or JSON)'), item('POST', '/otlp/v1/logs', 'OpenTelemetry logs'));
+  if (has.querier) {
+    api.push(
+      link('/loki/api/v1/labels', 'label names'),
+      item('GET', '/loki/api/v1/query_range?query=…', 'log and metric range queries (Parquet with Accept: application/vnd.apache.parquet and -frontend.support-parquet-encoding=true)'),
+      item('GET', '/loki/api/v1/query?query=…', 'instant metric queries'),
+      item('GET', '/loki/api/v1/series?match[]=…', 'series'),
+      item('GET', '/loki/api/v1/tail?query=…', 'live tail (WebSocket)'),
+    );
+  }
+  const section = (title: string, items: string[]): string => (items.length === 0 ? '' : `<h2>${esc(title)}</h2>\n<ul>\n${items.join('\n')}\n</ul>\n`);
+  return (
+    `<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Silt</title></head><body>\n` +
+    `<h1>Silt ${esc(b.version)}</h1>\n<p>A log store that speaks Grafana Loki's API (revision ${esc(b.revision)}, branch ${esc(b.branch)}, Node.js ${esc(b.nodeVersion)}). ` +
+    `Point Grafana's Loki data source or a Loki client at this address.</p>\n` +
+    section('Operations', ops) +
+    section('API', api) +
+    `</body></html>\n`
+  );
 }

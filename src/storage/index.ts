@@ -23,4 +23,5 @@ export { DAY_NS } from './index/consts.js';
 export { dayOf, dayStartNs, parseSegmentKey, segmentKey, tablePrefix } from './index/keys.js';
 export { INDEX_PREFIX, SEGMENT_SUFFIX } from './index/consts.js';
 export { WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics } from './write-health.js';
+export { InstrumentedObjectClient } from './instrumented-client.js';
 export type { WriteHealthOptions } from './write-health.js';

@@ -30,6 +30,10 @@ export interface ExternalServer {
   proc: ChildProcess;
   /** Collected stderr (both binaries log there). */
   logs(): string;
+  /** Stops the process only, keeping its port and data for `restart` (an outage). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory, and waits until it is ready. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,28 +56,59 @@ async function start(bin: string, args: (port: number, dir: string) => string[],
   const dir = tempDir('silt-ext-');
   files(dir);
   const port = await freePort();
-  const proc = spawn(bin, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const spawnIt = (): { proc: ChildProcess; exited: Promise<void> } => {
+    const proc = spawn(bin, args(port, dir), { stdio: ['ignore', 'pipe', 'pipe'] });
+    proc.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+    proc.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+    return { proc, exited: new Promise<void>((r) => proc.once('exit', () => r())) };
+  };
+  let cur = spawnIt();
   const url = `http://127.0.0.1:${port}`;
-  const stop = async (): Promise<void> => {
+  const kill = async (): Promise<void> => {
+    const { proc, exited } = cur;
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
       await exited;
       clearTimeout(t);
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
+  const server: ExternalServer = {
+    url,
+    get proc() {
+      return cur.proc;
+    },
+    logs: () => out,
+    kill,
+    restart: async () => {
+      await kill();
+      // The port was this server's a moment ago; retry briefly in case the OS has not released it.
+      for (let i = 0; ; i++) {
+        cur = spawnIt();
+        try {
+          await waitReady(url, cur.proc, () => out, timeoutMs);
+          return;
+        } catch (e) {
+          await kill();
+          if (i >= 5) throw e;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    },
+    stop,
+  };
   try {
-    await waitReady(url, proc, () => out, timeoutMs);
+    await waitReady(url, cur.proc, () => out, timeoutMs);
   } catch (e) {
     await stop();
     throw e;
   }
-  return { url, proc, logs: () => out, stop };
+  return server;
 }
 
 /** Alertmanager 0.25 with one receiver that drops everything, no clustering. */

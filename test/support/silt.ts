@@ -104,11 +104,12 @@ export async function startChild(dir: string, extra: string[] = [], timeoutMs = 
     const port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`silt did not start: ${err}${out}`)), timeoutMs);
       const onData = (): void => {
-        const m = /"port":(\d+)/.exec(out);
+        // The HTTP listening line: `"port":N` in JSON, `port=N` with -log.format=logfmt.
+        const m = /"port":(\d+)|\bport=(\d+)/.exec(out);
         if (m) {
           clearTimeout(timer);
           proc.stdout!.off('data', onData);
-          resolve(Number(m[1]));
+          resolve(Number(m[1] ?? m[2]));
         }
       };
       proc.stdout!.on('data', onData);

@@ -2,8 +2,8 @@
  * `label_replace(v, dst, replacement, src, regex)`: Loki's LabelReplaceEvaluator with the
  * regex anchored as `^(?:regex)$` (RE2) and Go's `Regexp.Expand` rules for `$1`, `${name}`.
  */
-import RE2 from 're2';
 import type { LabelReplaceExpr } from '../syntax/ast.js';
+import { compileUnanchored } from '../syntax/regex.js';
 import { getLabel, setLabel } from './labels.js';
 import { SeriesInfo, StepMatrix } from './matrix.js';
 
@@ -74,7 +74,7 @@ export function goExpand(template: string, groups: readonly (string | undefined)
 }
 
 export function evalLabelReplace(e: LabelReplaceExpr, m: StepMatrix): StepMatrix {
-  const re = new RE2(`^(?:${e.regex})$`, 'u');
+  const re = compileUnanchored(`^(?:${e.regex})$`);
   const series = m.series.map((s) => {
     const src = getLabel(s.labels, e.src);
     const match = re.exec(src);

@@ -32,6 +32,7 @@ import { LabelFormatStage, LineFormatStage, templateReferences, type TemplateCom
 import { JsonParserStage, JsonPathStage } from './stage-json.js';
 import { LabelFilterStage, compileLabelFilter, labelFilterNames, type LabelPredicate } from './stage-label-filter.js';
 import { DropStage, KeepStage } from './stage-labels.js';
+import { checkLineFilterRegexes } from './line-filter.js';
 import { LineFilterStage } from './stage-line-filter.js';
 import { LogfmtParamsStage, LogfmtParserStage } from './stage-logfmt.js';
 import { PatternParserStage } from './stage-pattern.js';
@@ -135,6 +136,7 @@ function firstRewrite(stages: readonly StageExpr[]): number {
 function compileStage(s: StageExpr, needs: LabelNeeds, template: TemplateCompiler | null): Stage {
   switch (s.kind) {
     case 'lineFilter':
+      checkLineFilterRegexes(s);
       return new LineFilterStage(s);
     case 'json':
       return s.params.length > 0 ? new JsonPathStage(s.params) : new JsonParserStage(needs);

@@ -12,7 +12,8 @@
  */
 import { forEachToken } from '../../chunk/bloom.js';
 import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
-import { compileUnanchored } from '../syntax/regex.js';
+import { InvalidError } from '../../errors.js';
+import { compileUnanchored, regexError } from '../syntax/regex.js';
 import { compileLineMatcher, type LineMatcher } from './stage-line-filter.js';
 
 /**
@@ -217,6 +218,7 @@ class AndFilter implements BlockLineFilter {
 
 /** Compiles one line-filter stage (pattern and ip() operands run per selected line). */
 export function compileLineFilterStage(s: LineFilterStage): BlockLineFilter {
+  checkLineFilterRegexes(s);
   const matchers: BlockMatcher[] = [];
   for (const a of s.args) {
     if (a.ip || s.op === '|>' || s.op === '!>') matchers.push(new PerLineMatcher(compileLineMatcher(s.op, a)));
@@ -224,6 +226,20 @@ export function compileLineFilterStage(s: LineFilterStage): BlockLineFilter {
     else matchers.push(...regexMatchers(a.value));
   }
   return new StageFilter(matchers, s.op === '!=' || s.op === '!~' || s.op === '!>');
+}
+
+/**
+ * Throws InvalidError with Go's text (`error parsing regexp: missing closing ): \`(\``) when a
+ * `|~`/`!~` operand is not a valid regex. As in Loki, the parser accepts such a filter (its
+ * first ParseTestCases query has `|~ \`error\\\``) and the error comes when a query runs it.
+ */
+export function checkLineFilterRegexes(s: LineFilterStage): void {
+  if (s.op !== '|~' && s.op !== '!~') return;
+  for (const a of s.args) {
+    if (a.ip) continue;
+    const err = regexError(a.value);
+    if (err !== null) throw new InvalidError(err);
+  }
 }
 
 /**

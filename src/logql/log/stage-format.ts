@@ -8,7 +8,7 @@
  * `__error_details__` and leaves the line / label unchanged. Within one label_format, templates
  * see the labels as they were when the first template ran (Loki fills its map once per stage).
  */
-import { InvalidError } from '../../errors.js';
+import { InvalidError, ParseError } from '../../errors.js';
 import type { Labels } from '../../model/index.js';
 import type { LabelFormat } from '../syntax/ast.js';
 import type { LabelsBuilder } from './labels-builder.js';
@@ -20,8 +20,24 @@ import type { CompiledTemplate as FullCompiledTemplate, TemplateContext } from '
 export type CompiledTemplate = Pick<FullCompiledTemplate, 'execute'>;
 export type { TemplateContext };
 
-/** The template engine's `compileTemplate`: throws ParseError on bad templates. */
-export type TemplateCompiler = (text: string) => CompiledTemplate;
+/**
+ * The template engine's `compileTemplate`: throws ParseError on bad templates. `name` is the
+ * template's name in Go's messages: "line" for line_format, "label" for label_format, as in Loki.
+ */
+export type TemplateCompiler = (text: string, name?: string) => CompiledTemplate;
+
+/**
+ * Compiles a template, turning a syntax error into the InvalidError Loki answers when it builds
+ * the stage: `<prefix>: template: line:1: function "x" not defined` (Go's text after Loki's own).
+ */
+function compileOrFail(compile: TemplateCompiler, text: string, name: string, prefix: string): CompiledTemplate {
+  try {
+    return compile(text, name);
+  } catch (e) {
+    if (e instanceof ParseError) throw new InvalidError(`${prefix}: ${e.detail}`, { cause: e });
+    throw e;
+  }
+}
 
 function toObject(labels: Labels): Record<string, string> {
   const o: Record<string, string> = {};
@@ -91,7 +107,7 @@ export class LineFormatStage implements Stage {
   private readonly ctx = new LiveContext();
 
   constructor(template: string, compile: TemplateCompiler) {
-    this.tmpl = compile(template);
+    this.tmpl = compileOrFail(compile, template, 'line', 'invalid line template');
   }
 
   process(tsNs: bigint, line: Buffer, lb: LabelsBuilder): Buffer | null {
@@ -128,7 +144,7 @@ export class LabelFormatStage implements Stage {
       seen.add(f.name);
       if (f.rename) return { name: f.name, src: f.value, tmpl: null };
       if (compile === null) throw new InvalidError('not implemented yet: label_format templates (no template engine)');
-      return { name: f.name, src: '', tmpl: compile(f.value) };
+      return { name: f.name, src: '', tmpl: compileOrFail(compile, f.value, 'label', `invalid template for label '${f.name}'`) };
     });
     this.snapshot = this.formats.filter((f) => f.tmpl !== null).length > 1;
   }

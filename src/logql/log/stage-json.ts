@@ -14,7 +14,6 @@
  * the wanted names, skips other values without decoding them, descends only into objects whose
  * name prefixes a wanted label, and stops as soon as every wanted label is found.
  */
-import { ParseError } from '../../errors.js';
 import {
   MALFORMED_ARRAY,
   MALFORMED_JSON,
@@ -35,6 +34,7 @@ import {
   tokenKind,
   unescapeJson,
 } from './json-scan.js';
+import { parseJsonExpression } from './extraction-path.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { DUPLICATE_SUFFIX, ERR_JSON, sanitizeLabelKey } from './sanitize.js';
 import type { LabelNeeds, Stage } from './stage.js';
@@ -287,54 +287,10 @@ interface PathStep {
 
 /**
  * Parses Loki's json expression syntax (pkg/logql/log/jsonexpr): `a.b`, `a[0]`, `a["k.with.dots"]`,
- * `["a"].b`. Throws ParseError.
+ * `["a"].b`. Throws InvalidError with Loki's text (extraction-path.ts).
  */
 export function parseJsonPath(expr: string): PathStep[] {
-  const steps: PathStep[] = [];
-  let i = 0;
-  const bad = (): never => {
-    throw new ParseError(`cannot parse expression [${expr}]: syntax error`, 0, 0);
-  };
-  let needField = true;
-  while (i < expr.length) {
-    const c = expr[i]!;
-    if (c === '[') {
-      i++;
-      if (expr[i] === '"') {
-        let s = '';
-        i++;
-        while (i < expr.length && expr[i] !== '"') {
-          if (expr[i] === '\\' && i + 1 < expr.length) i++;
-          s += expr[i]!;
-          i++;
-        }
-        if (expr[i] !== '"') bad();
-        i++;
-        steps.push({ key: Buffer.from(s, 'utf8'), index: -1 });
-      } else {
-        const st = i;
-        while (i < expr.length && expr[i]! >= '0' && expr[i]! <= '9') i++;
-        if (i === st) bad();
-        steps.push({ key: null, index: Number(expr.slice(st, i)) });
-      }
-      if (expr[i] !== ']') bad();
-      i++;
-      needField = false;
-    } else if (c === '.') {
-      if (steps.length === 0 || needField) bad();
-      i++;
-      needField = true;
-    } else {
-      if (!needField && steps.length > 0) bad();
-      const st = i;
-      while (i < expr.length && expr[i] !== '.' && expr[i] !== '[' && expr[i] !== ']' && expr[i] !== '"') i++;
-      if (i === st) bad();
-      steps.push({ key: Buffer.from(expr.slice(st, i), 'utf8'), index: -1 });
-      needField = false;
-    }
-  }
-  if (steps.length === 0 || (needField && expr.endsWith('.'))) bad();
-  return steps;
+  return parseJsonExpression(expr).map((s) => (typeof s === 'number' ? { key: null, index: s } : { key: Buffer.from(s, 'utf8'), index: -1 }));
 }
 
 /** `| json a="path"`: each identifier gets the value at its path ('' when missing). */

@@ -4,10 +4,9 @@
  * matches; negative ops: none matches). The pipeline runs them on the current line, so filters
  * after `line_format`, `unpack` or `decolorize` see the rewritten line.
  */
-import type RE2 from 're2';
 import { InvalidError } from '../../errors.js';
 import type { LineFilterArg, LineFilterOp, LineFilterStage as LineFilterExpr } from '../syntax/ast.js';
-import { compileUnanchored } from '../syntax/regex.js';
+import { compileUnanchored, type Regex } from '../syntax/regex.js';
 import { IpPattern, IpScanner } from './ip.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { PatternMatcher, indexWithin } from './pattern.js';
@@ -26,7 +25,7 @@ class ContainsLine implements LineMatcher {
 }
 
 class RegexLine implements LineMatcher {
-  private readonly re: RE2;
+  private readonly re: Regex;
   constructor(pattern: string) {
     this.re = compileUnanchored(pattern);
   }

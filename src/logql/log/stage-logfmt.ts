@@ -8,6 +8,7 @@
  * `__error__="LogfmtParserErr"` is set with `logfmt syntax error at pos N : msg`. Empty values
  * are dropped unless `--keep-empty`.
  */
+import { logfmtExpressionKey } from './extraction-path.js';
 import { unescapeJson } from './json-scan.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { DUPLICATE_SUFFIX, ERR_LOGFMT, replaceRuneError, sanitizeLabelKey } from './sanitize.js';
@@ -246,7 +247,7 @@ export class LogfmtParamsStage implements Stage {
     private readonly strict: boolean,
   ) {
     this.ids = params.map((p) => p.name);
-    for (const p of params) this.byKey.set(p.expression, p.name);
+    for (const p of params) this.byKey.set(logfmtExpressionKey(p.expression), p.name);
   }
 
   process(_ts: bigint, line: Buffer, lb: LabelsBuilder): Buffer | null {

@@ -1,18 +1,17 @@
 /**
  * `| regexp "(?P<name>re)"` (Loki RegexpParser): named groups of the first (unanchored) match
  * become labels; groups that did not take part in the match get ''. No match: nothing is set
- * and the entry goes on. RE2 runs on the Buffer.
+ * and the entry goes on. The regex runs on the Buffer.
  */
-import RE2 from 're2';
 import { ParseError } from '../../errors.js';
 import { isValidLabelName } from '../../model/labels.js';
-import { captureNames, regexError } from '../syntax/regex.js';
+import { captureNames, compileUnanchored, regexError, type Regex } from '../syntax/regex.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { sanitizeLabelKey } from './sanitize.js';
 import type { LabelNeeds, Stage } from './stage.js';
 
 export class RegexpParserStage implements Stage {
-  private readonly re: RE2;
+  private readonly re: Regex;
   private readonly names: string[];
 
   constructor(
@@ -29,13 +28,13 @@ export class RegexpParserStage implements Stage {
       if (seen.has(n)) throw new ParseError(`invalid regexp parser: duplicate extracted label name '${n}'`, 0, 0);
       seen.add(n);
     }
-    this.re = new RE2(pattern, 'u');
+    this.re = compileUnanchored(pattern);
   }
 
   process(_ts: bigint, line: Buffer, lb: LabelsBuilder): Buffer | null {
     const m = this.re.exec(line);
     if (m === null) return line;
-    const groups = m.groups as Record<string, Buffer | undefined> | undefined;
+    const groups = m.groups;
     if (groups === undefined) return line;
     for (let i = 0; i < this.names.length; i++) {
       const raw = this.names[i]!;
@@ -44,7 +43,7 @@ export class RegexpParserStage implements Stage {
       const key = lb.parsedName(san);
       if (!this.needs.has(key) || lb.hasParsed(key)) continue;
       const v = groups[raw];
-      lb.setParsed(key, v === undefined ? '' : v.toString('utf8'));
+      lb.setParsed(key, v ?? '');
     }
     return line;
   }

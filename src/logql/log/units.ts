@@ -3,6 +3,7 @@
  * in `__error_details__`). Float-based: no bigint per line (STYLE §2.3).
  */
 import { quoteValue } from '../../model/labels.js';
+import { parseGoFloat } from '../syntax/literals.js';
 
 /** Scratch result: `ok` false means `error` holds the message. Reused; read before the next call. */
 export class Conversion {
@@ -26,24 +27,6 @@ export class Conversion {
 const FLOAT_RE = /^[+-]?(?:(?:[0-9](?:_?[0-9])*(?:\.(?:[0-9](?:_?[0-9])*)?)?|\.[0-9](?:_?[0-9])*)(?:[eE][+-]?[0-9]+)?|0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+)$/;
 const SPECIAL_RE = /^[+-]?(?:inf|infinity|nan)$/i;
 
-function hexFloat(s: string): number {
-  let neg = false;
-  let t = s;
-  if (t[0] === '+' || t[0] === '-') {
-    neg = t[0] === '-';
-    t = t.slice(1);
-  }
-  t = t.slice(2);
-  const p = t.search(/[pP]/);
-  const mant = t.slice(0, p);
-  const exp = Number(t.slice(p + 1));
-  const dot = mant.indexOf('.');
-  const digits = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
-  const fracLen = dot < 0 ? 0 : mant.length - dot - 1;
-  const v = parseInt(digits || '0', 16) * 2 ** (exp - 4 * fracLen);
-  return neg ? -v : v;
-}
-
 /** Go strconv.ParseFloat(s, 64). */
 export function parseFloatGo(s: string, out: Conversion): boolean {
   if (s.length > 0 && s.length < 32) {
@@ -57,13 +40,10 @@ export function parseFloatGo(s: string, out: Conversion): boolean {
       }
     }
   }
-  if (FLOAT_RE.test(s)) {
-    const v = s.includes('x') || s.includes('X') ? hexFloat(s) : Number(s.replaceAll('_', ''));
-    if (!Number.isFinite(v)) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: value out of range`);
-    // Go accepts underscores only with a base prefix.
-    if (s.includes('_') && !/^[+-]?0[xX]/.test(s)) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: invalid syntax`);
-    return out.done(v);
-  }
+  // Underscores between digits (`1_000`), hex floats (`0x1p-2`): the query literals' reader.
+  const f = parseGoFloat(s);
+  if (f.ok) return out.done(f.value);
+  if (f.error.endsWith('value out of range')) return out.fail(`strconv.ParseFloat: parsing ${quoteValue(s)}: value out of range`);
   if (SPECIAL_RE.test(s)) {
     const l = s.toLowerCase();
     return out.done(l.includes('nan') ? NaN : l[0] === '-' ? -Infinity : Infinity);

@@ -32,6 +32,7 @@ import type {
   VectorOp,
 } from './ast.js';
 import type { Token } from './lexer.js';
+import { parseGoFloat } from './literals.js';
 
 /** A grammar terminal matching any of several token types (`types` feeds error messages). */
 export interface TokenClass {
@@ -54,6 +55,12 @@ export function positionOf(node: object): number | undefined {
 function at<T extends object>(node: T, offset: number): T {
   positions.set(node, offset);
   return node;
+}
+
+/** A NUMBER's value as Go's strconv.ParseFloat reads it (`1_000`, `0x1p-2`); NaN when it does not (validation reports it). */
+function goFloat(text: string): number {
+  const f = parseGoFloat(text);
+  return f.ok ? f.value : NaN;
 }
 
 /** Numeric text of NUMBER tokens kept for validation (Loki parses them late, with errors). */
@@ -219,7 +226,7 @@ export function grouping(kw: Token, labels: Token[] | null): Grouping {
 
 export function rangeAgg(op: Token, param: Token | null, range: LogRangeExpr, g: Grouping | null): RangeAggregationExpr {
   const node: RangeAggregationExpr = at(
-    { kind: 'rangeAggregation', op: op.value as RangeOp, param: param === null ? null : Number(param.value), range, grouping: g },
+    { kind: 'rangeAggregation', op: op.value as RangeOp, param: param === null ? null : goFloat(param.value), range, grouping: g },
     op.offset,
   );
   if (param !== null) numberTexts.set(node, param.value);
@@ -236,14 +243,14 @@ export function vectorAgg(op: Token, param: Token | null, expr: SampleExpr, g: G
 }
 
 export function literal(sign: Token | null, num: Token): SampleExpr {
-  const n = Number(num.value);
+  const n = goFloat(num.value);
   const node = at({ kind: 'literal' as const, value: sign !== null && sign.type === 'SUB' ? -n : n }, (sign ?? num).offset);
   numberTexts.set(node, num.value);
   return node;
 }
 
 export function vector(kw: Token, num: Token): SampleExpr {
-  const node = at({ kind: 'vector' as const, value: Number(num.value) }, kw.offset);
+  const node = at({ kind: 'vector' as const, value: goFloat(num.value) }, kw.offset);
   numberTexts.set(node, num.value);
   return node;
 }

@@ -7,7 +7,7 @@
  * lazy, so a lexer error surfaces only after every earlier syntax error had its chance.
  */
 import moo from 'moo';
-import { parseBytes, parseLokiDuration, parsePromDuration, unquoteGo, UnquoteError } from './literals.js';
+import { parseBytes, parseLokiDuration, parsePromDuration, scanGoNumber, unquoteGo, UnquoteError } from './literals.js';
 
 /** Token types fed to the grammar. Names follow Loki's yacc tokens where one exists. */
 export type TokenType =
@@ -291,10 +291,18 @@ export class LogqlLexer {
   private src = '';
   /** The first lexer error of the current input, kept because nearley rewraps thrown errors. */
   error: LexError | null = null;
+  /** Every token handed to the parser for the current input, in order (for error diagnosis). */
+  tokens: Token[] = [];
+  /**
+   * Offset of a word to read as the function it names even without a `(` after it, or -1.
+   * Error diagnosis sets it to find where `sum by level (` really goes wrong.
+   */
+  forceFunctionAt = -1;
 
   reset(chunk: string, _state?: unknown): void {
     this.src = chunk;
     this.error = null;
+    this.tokens = [];
     mooLexer.reset(chunk);
   }
 
@@ -317,6 +325,12 @@ export class LogqlLexer {
   }
 
   next(): Token | undefined {
+    const t = this.scan();
+    if (t !== undefined) this.tokens.push(t);
+    return t;
+  }
+
+  private scan(): Token | undefined {
     for (;;) {
       const t = mooLexer.next();
       if (t === undefined) return undefined;
@@ -325,7 +339,7 @@ export class LogqlLexer {
         case 'comment':
           continue;
         case 'number':
-          return this.number(t.text, t.offset);
+          return this.number(t.offset);
         case 'string':
         case 'raw':
           return this.string(t.text, t.offset);
@@ -371,8 +385,13 @@ export class LogqlLexer {
     return i;
   }
 
-  private number(text: string, offset: number): Token {
-    const end = offset + text.length;
+  private number(offset: number): Token {
+    // moo finds where a number starts; Loki's scanner rules say where it ends and what is wrong.
+    const g = scanGoNumber(this.src, offset);
+    if (g.error !== null) return this.fail(g.error, offset);
+    const end = g.end;
+    const text = this.src.slice(offset, end);
+    this.moveTo(end);
     const dEnd = this.scanRun(end, isDurationChar);
     if (dEnd > end) {
       const full = this.src.slice(offset, dEnd);
@@ -440,7 +459,7 @@ export class LogqlLexer {
     const lower = text.toLowerCase();
     const fn = FUNCTIONS.get(lower);
     if (fn !== undefined) {
-      if (isFunction(this.src, offset + text.length)) return new Token(fn, lower, text, offset);
+      if (offset === this.forceFunctionAt || isFunction(this.src, offset + text.length)) return new Token(fn, lower, text, offset);
       return new Token('IDENTIFIER', text, text, offset);
     }
     const kw = KEYWORDS.get(lower);

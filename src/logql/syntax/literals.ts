@@ -213,17 +213,236 @@ export function formatBytes(n: number): string {
   return `${n}B`;
 }
 
+function isDecimalDigit(c: string | undefined): boolean {
+  return c !== undefined && c >= '0' && c <= '9';
+}
+
+function isHexDigit(c: string | undefined): boolean {
+  return c !== undefined && ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'));
+}
+
+function lowerAscii(c: string | undefined): string {
+  return c === undefined ? '' : c >= 'A' && c <= 'Z' ? c.toLowerCase() : c;
+}
+
+function literalName(prefix: string): string {
+  return prefix === 'x' ? 'hexadecimal literal' : prefix === 'o' || prefix === '0' ? 'octal literal' : prefix === 'b' ? 'binary literal' : 'decimal literal';
+}
+
+/** Go's `%q` of a rune; only digits and `e`/`E` get here. */
+function quoteRune(c: string): string {
+  return `'${c}'`;
+}
+
+/** Index of the first misplaced `_` in a number literal, or -1 (Go's text/scanner invalidSep). */
+function invalidSeparator(x: string): number {
+  let x1 = ' ';
+  let d = '.';
+  let i = 0;
+  if (x.length >= 2 && x[0] === '0') {
+    x1 = lowerAscii(x[1]);
+    if (x1 === 'x' || x1 === 'o' || x1 === 'b') {
+      d = '0';
+      i = 2;
+    }
+  }
+  for (; i < x.length; i++) {
+    const p = d;
+    d = x[i]!;
+    if (d === '_') {
+      if (p !== '0') return i;
+    } else if (isDecimalDigit(d) || (x1 === 'x' && isHexDigit(d))) {
+      d = '0';
+    } else {
+      if (p === '_') return i - 1;
+      d = '.';
+    }
+  }
+  return d === '_' ? x.length - 1 : -1;
+}
+
 /**
- * Parses a Go float literal the way strconv.ParseFloat does for the forms Loki's lexer produces.
- * Returns the number or the strconv error text.
+ * Scans the number literal at `start` (a digit, or `.` before a digit) as Loki's query scanner
+ * does (pkg/logql/syntax/query_scanner.go, Go's text/scanner with two changes: `0b` is a prefix
+ * only before 0 or 1, and `p` is an exponent only after `0x`). Returns where it ends and the
+ * scanner's first complaint (`'_' must separate successive digits`, `invalid digit '8' in octal
+ * literal`, `hexadecimal mantissa requires a 'p' exponent`, ...), which Loki reports as the parse
+ * error, at the literal.
+ */
+export function scanGoNumber(s: string, start: number): { end: number; error: string | null } {
+  let i = start;
+  let error: string | null = null;
+  const complain = (m: string): void => {
+    error ??= m;
+  };
+  let base = 10;
+  let prefix = '';
+  let digsep = 0;
+  let invalid = '';
+  let float = false;
+  const digits = (b: number, track: boolean): void => {
+    for (;;) {
+      const c = s[i];
+      if (c === '_') digsep |= 2;
+      else if (b <= 10 ? isDecimalDigit(c) : isHexDigit(c)) {
+        digsep |= 1;
+        if (track && b <= 10 && c!.charCodeAt(0) >= 48 + b && invalid === '') invalid = c!;
+      } else return;
+      i++;
+    }
+  };
+  let seenDot = s[i] === '.';
+  if (seenDot) {
+    i++;
+  } else {
+    if (s[i] === '0') {
+      i++;
+      const l = lowerAscii(s[i]);
+      if (l === 'x') {
+        i++;
+        base = 16;
+        prefix = 'x';
+      } else if (l === 'o') {
+        i++;
+        base = 8;
+        prefix = 'o';
+      } else if (l === 'b' && (s[i + 1] === '0' || s[i + 1] === '1')) {
+        i++;
+        base = 2;
+        prefix = 'b';
+      } else {
+        base = 8;
+        prefix = '0';
+        digsep = 1;
+      }
+    }
+    digits(base, true);
+    if (s[i] === '.') {
+      i++;
+      seenDot = true;
+    }
+  }
+  if (seenDot) {
+    float = true;
+    if (prefix === 'o' || prefix === 'b') complain(`invalid radix point in ${literalName(prefix)}`);
+    digits(base, true);
+  }
+  if ((digsep & 1) === 0) complain(`${literalName(prefix)} has no digits`);
+  const e = lowerAscii(s[i]);
+  if (e === 'e' || (e === 'p' && prefix === 'x')) {
+    if (e === 'e' && prefix !== '' && prefix !== '0') complain(`${quoteRune(s[i]!)} exponent requires decimal mantissa`);
+    i++;
+    float = true;
+    if (s[i] === '+' || s[i] === '-') i++;
+    const before = digsep;
+    digsep = 0;
+    digits(10, false);
+    if ((digsep & 1) === 0) complain('exponent has no digits');
+    digsep |= before;
+  } else if (prefix === 'x' && float) {
+    complain("hexadecimal mantissa requires a 'p' exponent");
+  }
+  if (!float && invalid !== '') complain(`invalid digit ${quoteRune(invalid)} in ${literalName(prefix)}`);
+  if ((digsep & 2) !== 0 && invalidSeparator(s.slice(start, i)) >= 0) complain("'_' must separate successive digits");
+  return { end: i, error };
+}
+
+/** Whether `_` separators in a number are where Go's strconv accepts them (its underscoreOK). */
+function underscoresOk(s: string): boolean {
+  let saw = '^';
+  let i = 0;
+  if (s[0] === '+' || s[0] === '-') s = s.slice(1);
+  let hex = false;
+  if (s.length >= 2 && s[0] === '0' && ['b', 'o', 'x'].includes(lowerAscii(s[1]))) {
+    i = 2;
+    saw = '0';
+    hex = lowerAscii(s[1]) === 'x';
+  }
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    if (isDecimalDigit(c) || (hex && isHexDigit(c))) {
+      saw = '0';
+      continue;
+    }
+    if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+      continue;
+    }
+    if (saw === '_') return false;
+    saw = '!';
+  }
+  return saw !== '_';
+}
+
+/** The value of a hexadecimal float `0x<mantissa>p<exp>` (digits only, no `_`), rounded to a double. */
+function hexFloatValue(mant: string, exp: number): number {
+  const dot = mant.indexOf('.');
+  const digits = dot < 0 ? mant : mant.slice(0, dot) + mant.slice(dot + 1);
+  const fracDigits = dot < 0 ? 0 : mant.length - dot - 1;
+  let m = BigInt('0x' + (digits === '' ? '0' : digits));
+  if (m === 0n) return 0;
+  let e = exp - 4 * fracDigits;
+  // Keep 64 significant bits plus a sticky bit, so one rounding (Number of a BigInt) is exact.
+  const bits = m.toString(2).length;
+  if (bits > 64) {
+    const drop = BigInt(bits - 64);
+    const sticky = (m & ((1n << drop) - 1n)) !== 0n ? 1n : 0n;
+    m = (m >> drop) | sticky;
+    e += bits - 64;
+  }
+  return Number(m) * 2 ** e;
+}
+
+/**
+ * Parses a number the way Go's `strconv.ParseFloat(s, 64)` does: decimal or hexadecimal
+ * (`0x1p-2`, which needs its `p` exponent) mantissas, `_` between digits; `0b`/`0o` prefixes
+ * and a hex mantissa without exponent are syntax errors. Returns the number or strconv's text.
  */
 export function parseGoFloat(s: string): { ok: true; value: number } | { ok: false; error: string } {
-  if (/^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/.test(s)) {
-    const v = Number(s);
-    if (!Number.isFinite(v)) return { ok: false, error: `strconv.ParseFloat: parsing ${goQuote(s)}: value out of range` };
-    return { ok: true, value: v };
+  const syntax = { ok: false as const, error: `strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax` };
+  let i = 0;
+  if (s[0] === '+' || s[0] === '-') i++;
+  const hex = s[i] === '0' && lowerAscii(s[i + 1]) === 'x' && i + 2 < s.length;
+  if (hex) i += 2;
+  const mantStart = i;
+  let sawDot = false;
+  let sawDigits = false;
+  for (; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '_') continue;
+    if (c === '.') {
+      if (sawDot) break;
+      sawDot = true;
+      continue;
+    }
+    if (hex ? isHexDigit(c) : isDecimalDigit(c)) {
+      sawDigits = true;
+      continue;
+    }
+    break;
   }
-  return { ok: false, error: `strconv.ParseFloat: parsing ${goQuote(s)}: invalid syntax` };
+  if (!sawDigits) return syntax;
+  const mant = s.slice(mantStart, i);
+  let exp = 0;
+  if (lowerAscii(s[i]) === (hex ? 'p' : 'e')) {
+    i++;
+    let sign = 1;
+    if (s[i] === '+' || s[i] === '-') sign = s[i++] === '-' ? -1 : 1;
+    if (!isDecimalDigit(s[i])) return syntax;
+    let e = 0;
+    for (; i < s.length && (isDecimalDigit(s[i]) || s[i] === '_'); i++) if (s[i] !== '_' && e < 100000) e = e * 10 + Number(s[i]);
+    exp = sign * e;
+  } else if (hex) {
+    return syntax;
+  }
+  if (i !== s.length) return syntax;
+  if (s.includes('_') && !underscoresOk(s)) return syntax;
+  const neg = s[0] === '-';
+  let v = hex ? hexFloatValue(mant.replaceAll('_', ''), exp) : Number(s.slice(neg || s[0] === '+' ? 1 : 0).replaceAll('_', ''));
+  if (neg) v = -v;
+  if (!Number.isFinite(v)) return { ok: false, error: `strconv.ParseFloat: parsing ${goQuote(s)}: value out of range` };
+  return { ok: true, value: v };
 }
 
 /** Go strconv.Atoi for a NUMBER token; the error text is not used by callers. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ParseError } from '../../errors.js';
 import type { Expr } from './ast.js';
-import { PARSE_CACHE_SIZE, parseAll, parseExpr, parseSelector, setParseCacheSize } from './parse.js';
+import { editDistance, PARSE_CACHE_SIZE, parseAll, parseExpr, parseSelector, setParseCacheSize } from './parse.js';
 import { printExpr } from './printer.js';
 import { seededRandom } from '../../util/random.js';
 
@@ -236,5 +236,96 @@ describe('throughput', () => {
     }
     console.log(`logql parse throughput (no cache): ${Math.round(best)} queries/s`);
     expect(best).toBeGreaterThan(1000);
+  });
+});
+
+describe('errors that point at the mistake', () => {
+  // Loki stops at the token after the mistake (`[1m]`, or `sum` read as a label name); these
+  // point at the mistake itself, in Loki's `parse error at line L, col C:` form.
+  it.each([
+    ['count_over_time({app="x"} | jsn [1m])', 29, 'syntax error: unexpected IDENTIFIER "jsn", did you mean "json"?'],
+    ['sum by (level) (count_over_time({app="x"} | jsn [1m]))', 45, 'syntax error: unexpected IDENTIFIER "jsn", did you mean "json"?'],
+    ['{a="b"} | jsno | x="y"', 11, 'syntax error: unexpected IDENTIFIER "jsno", did you mean "json"?'],
+    ['{a="b"} |= "x" | lgofmt | level="error"', 18, 'syntax error: unexpected IDENTIFIER "lgofmt", did you mean "logfmt"?'],
+    ['{a="b"} | line_fromat "{{.a}}"', 11, 'syntax error: unexpected IDENTIFIER "line_fromat", did you mean "line_format"?'],
+    ['sum(count_over_time({a="b"} | unwarp x [1m]))', 31, 'syntax error: unexpected IDENTIFIER "unwarp", did you mean "unwrap"?'],
+    ['count_over_tim({app="x"}[1m])', 1, 'syntax error: unexpected IDENTIFIER "count_over_tim", did you mean "count_over_time"?'],
+    ['summ by (a) (rate({a="b"}[1m]))', 1, 'syntax error: unexpected IDENTIFIER "summ", did you mean "sum"?'],
+    ['sum(rat({a="b"}[1m]))', 5, 'syntax error: unexpected IDENTIFIER "rat", did you mean "rate"?'],
+    ['sum(rate({a="b"}[1m])) bi (x)', 24, 'syntax error: unexpected IDENTIFIER "bi", did you mean "by"?'],
+    ['sum by level (count_over_time({app="x"}[1m]))', 8, 'syntax error: unexpected IDENTIFIER, expecting (, did you mean "by (level)"?'],
+    ['max without level (rate({a="b"}[1m]))', 13, 'syntax error: unexpected IDENTIFIER, expecting (, did you mean "without (level)"?'],
+    ['rate {app="x"}[1m]', 6, 'syntax error: unexpected {, expecting ('],
+    ['rate', 5, 'syntax error: unexpected $end, expecting ('],
+  ])('%s', (q, col, detail) => {
+    const err = parseError(q);
+    expect([err.line, err.col, err.detail]).toEqual([1, col, detail]);
+  });
+
+  it.each([
+    // Too far from any keyword, or a keyword that would not parse there either: Loki's error.
+    ['{a="b"} | foo [1m]', 15, 'syntax error: unexpected RANGE'],
+    ['{a="b"} | unwarp x', 18, 'syntax error: unexpected IDENTIFIER'],
+    ['xyzzy({a="b"}[1m])', 1, 'syntax error: unexpected IDENTIFIER'],
+    ['{a="b"} | level="x" foo', 24, 'syntax error: unexpected $end'],
+  ])('keeps Loki\'s error for %s', (q, col, detail) => {
+    const err = parseError(q);
+    expect([err.col, err.detail]).toEqual([col, detail]);
+  });
+});
+
+describe('editDistance', () => {
+  it.each([
+    ['', 'abc', 3],
+    ['json', 'json', 0],
+    ['jsn', 'json', 1],
+    ['jsno', 'json', 1],
+    ['kitten', 'sitting', 3],
+    ['count_over_tim', 'count_over_time', 1],
+  ])('%s → %s is %i', (a, b, d) => {
+    expect(editDistance(a, b)).toBe(d);
+    expect(editDistance(b, a)).toBe(d);
+  });
+});
+
+describe('number literals as Loki reads them (its Go scanner, then strconv.ParseFloat)', () => {
+  const value = (q: string): number => {
+    const e = parseExpr(q);
+    if (e.kind !== 'vector') throw new Error(`not a vector: ${q}`);
+    return e.value;
+  };
+  it.each([
+    ['vector(1_000)', 1000],
+    ['vector(1_23.50_0_0e+1_2)', 1.235e14],
+    ['vector(0x1p-2)', 0.25],
+    ['vector(0X1.8P1)', 3],
+    ['vector(0x_1p4)', 16],
+    ['vector(0777)', 777],
+    ['vector(08.5)', 8.5],
+    ['vector(.5e-1)', 0.05],
+    ['vector(1.)', 1],
+  ])('%s is %d', (q, v) => expect(value(q)).toBe(v));
+
+  it.each([
+    // The scanner's complaints, at the literal.
+    ['vector(08)', 8, "invalid digit '8' in octal literal"],
+    ['vector(1__0)', 8, "'_' must separate successive digits"],
+    ['vector(1_)', 8, "'_' must separate successive digits"],
+    ['vector(1e)', 8, 'exponent has no digits'],
+    ['vector(0x)', 8, 'hexadecimal literal has no digits'],
+    ['vector(0x1.8)', 8, "hexadecimal mantissa requires a 'p' exponent"],
+    ['vector(0o7e1)', 8, "'e' exponent requires decimal mantissa"],
+    ['vector(0o1.5)', 8, 'invalid radix point in octal literal'],
+    // Scanned fine, but not a float to strconv.ParseFloat.
+    ['vector(0x10)', 1, 'unable to parse vectorExpr as a float: strconv.ParseFloat: parsing "0x10": invalid syntax'],
+    ['vector(0b01)', 1, 'unable to parse vectorExpr as a float: strconv.ParseFloat: parsing "0b01": invalid syntax'],
+    ['vector(0o17)', 1, 'unable to parse vectorExpr as a float: strconv.ParseFloat: parsing "0o17": invalid syntax'],
+    ['vector(0x1p2000)', 1, 'unable to parse vectorExpr as a float: strconv.ParseFloat: parsing "0x1p2000": value out of range'],
+    ['{a="b"} | x > 0x10', 11, 'unable to parse literal as a float: strconv.ParseFloat: parsing "0x10": invalid syntax'],
+    // `0b` is a prefix only before 0 or 1: `0b2` is 0, then the word b2.
+    ['vector(0b2)', 9, 'syntax error: unexpected IDENTIFIER, expecting )'],
+  ])('%s fails', (q, col, detail) => {
+    const err = parseError(q);
+    expect([err.col, err.detail]).toEqual([col, detail]);
   });
 });

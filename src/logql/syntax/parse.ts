@@ -13,7 +13,7 @@ import { ParseError } from '../../errors.js';
 import type { Expr, LogSelectorExpr } from './ast.js';
 import grammar, { lexer } from './grammar.gen.js';
 import { fastParse } from './fast-parse.js';
-import { displayToken, displayType, LexError, type Token } from './lexer.js';
+import { displayToken, displayType, FUNCTIONS, KEYWORDS, LexError, type Token } from './lexer.js';
 import { checkMatchers, checkSelectorMatchers, SemanticError, validateExpr } from './validate.js';
 
 /** Loki's maxInputSize: longer queries are refused before parsing. */
@@ -85,26 +85,203 @@ function syntaxError(unexpected: string, expected: string[]): string {
   return msg;
 }
 
-/** All parses of `query` (no validation). The grammar is unambiguous: tests assert length <= 1. */
-export function parseAll(query: string): Expr[] {
-  const parser = new nearley.Parser(compiledGrammar);
+/** Where and why the grammar rejected an input. */
+interface SyntaxFailure {
+  /** UTF-16 offset the error points at. */
+  offset: number;
+  detail: string;
+  /** A lexer error (bad literal, bad range): reported as it is. */
+  lex: boolean;
+  /** Index of the token the parser failed on (the token count for `$end`). */
+  tokenIndex: number;
+}
+
+/** One run of the nearley parser over `query`: its parses, or why it failed (with its state, for diagnosis). */
+interface ParserRun {
+  parser: nearley.Parser;
+  tokens: Token[];
+  results: Expr[];
+  failure: SyntaxFailure | null;
+}
+
+/** `history` keeps every column of the parse table (diagnosis reads earlier ones); parsing drops them otherwise. */
+function runParser(query: string, history = false, forceFunctionAt = -1): ParserRun {
+  const parser = new nearley.Parser(compiledGrammar, { keepHistory: history });
+  lexer.forceFunctionAt = forceFunctionAt;
   try {
     parser.feed(query);
   } catch (e) {
-    const lexErr = lexer.error;
-    if (lexErr !== null) throw errorAt(query, lexErr.detail, lexErr.offset);
-    if (e instanceof LexError) throw errorAt(query, e.detail, e.offset);
+    const tokens = lexer.tokens;
+    const lexErr = lexer.error ?? (e instanceof LexError ? e : null);
+    if (lexErr !== null) return { parser, tokens, results: [], failure: { offset: lexErr.offset, detail: lexErr.detail, lex: true, tokenIndex: tokens.length } };
     const token = (e as { token?: Token }).token;
-    const offset = token?.offset ?? query.length;
     const current = (parser as unknown as { current: number }).current;
-    throw errorAt(query, syntaxError(displayToken(token), expectedTypes(parser, current)), offset);
+    const detail = syntaxError(displayToken(token), expectedTypes(parser, current));
+    return { parser, tokens, results: [], failure: { offset: token?.offset ?? query.length, detail, lex: false, tokenIndex: current } };
+  } finally {
+    lexer.forceFunctionAt = -1;
   }
+  const tokens = lexer.tokens;
   const results = parser.results as Expr[];
-  if (results.length === 0) {
-    const table = (parser as unknown as { table: unknown[] }).table;
-    throw errorAt(query, syntaxError('$end', expectedTypes(parser, table.length - 1)), query.length);
+  if (results.length > 0) return { parser, tokens, results, failure: null };
+  const table = (parser as unknown as { table: unknown[] }).table;
+  const detail = syntaxError('$end', expectedTypes(parser, table.length - 1));
+  return { parser, tokens, results, failure: { offset: query.length, detail, lex: false, tokenIndex: tokens.length } };
+}
+
+/** All parses of `query` (no validation). The grammar is unambiguous: tests assert length <= 1. */
+export function parseAll(query: string): Expr[] {
+  const run = runParser(query);
+  if (run.failure === null) return run.results;
+  const f = run.failure.lex ? run.failure : diagnose(query, runParser(query, true), run.failure);
+  throw errorAt(query, f.detail, f.offset);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Diagnosis: Loki reports the token where its parser stopped, which is often not where the
+// mistake is (`| jsn [1m]` stops at `[1m]`; `sum by level (` stops at `sum`, which the lexer
+// took for a label name because no `(` follows). These rules move the error to the offending
+// token and suggest the keyword a misspelled word was probably meant to be. Anything they do
+// not recognise keeps Loki's position and text.
+
+/** Every LogQL word that is a token of its own: keywords, functions, aggregations, parsers. */
+const WORDS: ReadonlyArray<readonly [string, string]> = [...KEYWORDS, ...FUNCTIONS];
+
+/** Edit distance of a and b (insertions, deletions, substitutions and adjacent transpositions each cost 1). */
+export function editDistance(a: string, b: string): number {
+  const n = a.length;
+  const m = b.length;
+  let prev2 = new Array<number>(m + 1).fill(0);
+  let prev = Array.from({ length: m + 1 }, (_, j) => j);
+  let cur = new Array<number>(m + 1).fill(0);
+  for (let i = 1; i <= n; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= m; j++) {
+      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) d = Math.min(d, prev2[j - 2]! + 1);
+      cur[j] = d;
+    }
+    [prev2, prev, cur] = [prev, cur, prev2];
   }
-  return results;
+  return prev[m]!;
+}
+
+/** The largest edit distance at which `word` is still suggested for a misspelling. */
+function maxDistance(word: string): number {
+  return word.length <= 4 ? 1 : word.length <= 8 ? 2 : 3;
+}
+
+/** Keywords the parser would accept at token `column`, nearest to `text` first (only small distances). */
+function suggestions(parser: nearley.Parser, column: number, text: string): string[] {
+  const expected = new Set(expectedTypes(parser, column));
+  const lower = text.toLowerCase();
+  const found: Array<[string, number]> = [];
+  for (const [word, type] of WORDS) {
+    if (!expected.has(type)) continue;
+    const d = editDistance(lower, word);
+    if (d > 0 && d <= maxDistance(word) && d < lower.length) found.push([word, d]);
+  }
+  return found.sort((x, y) => x[1] - y[1]).map(([w]) => w);
+}
+
+/** Whether `query` parses, or fails past `offset` (the substitution got the parser further). */
+function getsPast(query: string, offset: number): boolean {
+  const f = runParser(query).failure;
+  return f === null || f.offset > offset;
+}
+
+/** Binary operator tokens (the grammar's `binOpToken`). */
+const BIN_OPS: ReadonlySet<string> = new Set(['OR', 'AND', 'UNLESS', 'CMP_EQ', 'NEQ', 'GT', 'GTE', 'LT', 'LTE', 'ADD', 'SUB', 'MUL', 'DIV', 'MOD', 'POW']);
+
+/** The Go type Loki names for a log expression in a binary operation. */
+function goLogType(e: Expr): string {
+  return e.kind === 'logSelector' && e.stages.length > 0 ? '*syntax.PipelineExpr' : '*syntax.MatchersExpr';
+}
+
+/** The log expression `text` parses to, or null. */
+function logExprOf(text: string): Expr | null {
+  const r = runParser(text);
+  return r.failure === null && r.results[0]?.kind === 'logSelector' ? r.results[0] : null;
+}
+
+/**
+ * Loki's grammar takes a log expression as a leg of a binary operation (`expr: logExpr |
+ * metricExpr`, `binOpExpr: expr op expr`) and rejects it once the operation is built:
+ * `unexpected type for left leg of binary operation (+): *syntax.MatchersExpr`. Silt's grammar
+ * stops at the operator or at the `{`; this gives Loki's error for those inputs: the operation's
+ * text, or, where Loki's parser stops after the log expression (`min({a="b"}[5m])`), the token
+ * it stops at. Null when the input is not of that kind.
+ */
+function logOperandFailure(query: string, tokens: readonly Token[], k: number, expected: readonly string[]): SyntaxFailure | null {
+  const failed = tokens[k];
+  if (failed !== undefined && BIN_OPS.has(failed.type) && k > 0) {
+    // `{a="b"} + 1`: everything before the operator is a log expression, the rest an expression.
+    const left = logExprOf(query.slice(0, failed.offset));
+    if (left === null || runParser(query.slice(failed.offset + failed.text.length)).failure !== null) return null;
+    return { offset: tokens[0]!.offset, detail: `unexpected type for left leg of binary operation (${failed.value.toLowerCase()}): ${goLogType(left)}`, lex: false, tokenIndex: 0 };
+  }
+  if (failed?.type !== 'OPEN_BRACE' || expected.includes('OPEN_BRACE')) return null;
+  // A log expression where a metric expression belongs: read as far as it goes.
+  const rest = query.slice(failed.offset);
+  const sub = runParser(rest);
+  const before = tokens[k - 1];
+  const rightLeg = before !== undefined && BIN_OPS.has(before.type) ? before.value.toLowerCase() : null;
+  if (sub.failure === null) {
+    const e = sub.results[0]!;
+    if (e.kind !== 'logSelector') return null;
+    if (rightLeg !== null) return { offset: failed.offset, detail: `unexpected type for right leg of binary operation (${rightLeg}): ${goLogType(e)}`, lex: false, tokenIndex: k };
+    return { offset: query.length, detail: 'syntax error: unexpected $end', lex: false, tokenIndex: tokens.length };
+  }
+  const f = sub.failure;
+  if (f.lex || f.offset === 0) return null;
+  const stop = sub.tokens[f.tokenIndex];
+  if (stop !== undefined && BIN_OPS.has(stop.type)) {
+    const left = logExprOf(rest.slice(0, f.offset));
+    if (left === null) return null;
+    return { offset: failed.offset, detail: `unexpected type for left leg of binary operation (${stop.value.toLowerCase()}): ${goLogType(left)}`, lex: false, tokenIndex: k };
+  }
+  if (logExprOf(rest.slice(0, f.offset)) === null) return null;
+  // Loki lists no expected tokens here: after a log expression more than four can follow.
+  return { offset: failed.offset + f.offset, detail: `syntax error: unexpected ${displayToken(stop)}`, lex: false, tokenIndex: k + f.tokenIndex };
+}
+
+function diagnose(query: string, run: ParserRun, failure: SyntaxFailure): SyntaxFailure {
+  const { parser, tokens } = run;
+  const k = failure.tokenIndex;
+  const failed = tokens[k];
+  const logOperand = logOperandFailure(query, tokens, k, expectedTypes(parser, k));
+  if (logOperand !== null) return logOperand;
+  // A function word the lexer took for a label name (no `(` after it): parse again reading it
+  // as the function, and report where that parse stops instead.
+  if (failed !== undefined && failed.type === 'IDENTIFIER') {
+    const fn = FUNCTIONS.get(failed.text.toLowerCase());
+    if (fn !== undefined && expectedTypes(parser, k).includes(fn)) {
+      const again = runParser(query, false, failed.offset);
+      const f = again.failure;
+      if (f !== null && !f.lex && f.offset > failed.offset) {
+        const at = again.tokens[f.tokenIndex];
+        const before = again.tokens[f.tokenIndex - 1];
+        if (at?.type === 'IDENTIFIER' && (before?.type === 'BY' || before?.type === 'WITHOUT')) {
+          return { ...f, detail: `${f.detail}, did you mean "${before.value} (${at.text})"?` };
+        }
+        return f;
+      }
+    }
+  }
+  // A misspelled keyword: the failing word itself (`count_over_tim(`), or the word just before
+  // the failing token (`| jsn [1m]`: `jsn` was read as the start of a label filter).
+  for (const i of [k, k - 1]) {
+    const t = tokens[i];
+    if (t === undefined || t.type !== 'IDENTIFIER') continue;
+    for (const word of suggestions(parser, i, t.text)) {
+      const fixed = query.slice(0, t.offset) + word + query.slice(t.offset + t.text.length);
+      if (getsPast(fixed, failure.offset + word.length - t.text.length)) {
+        return { offset: t.offset, detail: `syntax error: unexpected IDENTIFIER "${t.text}", did you mean "${word}"?`, lex: false, tokenIndex: i };
+      }
+    }
+  }
+  return failure;
 }
 
 function checkSize(query: string): void {

@@ -22,14 +22,11 @@ import {
   isFunction,
   type TokenType,
 } from './lexer.js';
-import { parseBytes, parseLokiDuration, parsePromDuration, unquoteGo, type DurationResult } from './literals.js';
+import { parseBytes, parseLokiDuration, parsePromDuration, scanGoNumber, unquoteGo, type DurationResult } from './literals.js';
 
 export type { TokenType };
 export { Token };
 
-/** moo's `number` rule, anchored at lastIndex. */
-const NUMBER_RE =
-  /0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]+)?|0[bBoO][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][+-]?[0-9_]+)?|\.[0-9][0-9_]*(?:[eE][+-]?[0-9_]+)?/y;
 /** moo's `ident` rule, anchored at lastIndex (used when a non-ASCII character is involved). */
 const IDENT_RE = /[\p{L}_][\p{L}\p{Nd}_]*/uy;
 const LETTER_RE = /\p{L}/u;
@@ -274,9 +271,9 @@ function identEnd(s: string, start: number): number {
 
 /** A NUMBER, or DURATION/BYTES when units follow (lexer.ts `number`). Returns the end offset. */
 function number(s: string, offset: number, out: Token[]): number {
-  NUMBER_RE.lastIndex = offset;
-  NUMBER_RE.test(s);
-  const end = NUMBER_RE.lastIndex;
+  const g = scanGoNumber(s, offset);
+  if (g.error !== null) throw LEX_FAIL;
+  const end = g.end;
   const dEnd = scanRun(s, end, isDurationChar);
   if (dEnd > end) {
     const full = s.slice(offset, dEnd);

@@ -47,6 +47,11 @@ export class Compiler {
 
   /** Go's `template: NAME:LINE:COL: executing "NAME" at <CTX>: ` prefix. */
   private where(pos: number, end: number): string {
+    return this.whereText(pos, this.src.slice(pos, end).trim());
+  }
+
+  /** The same prefix with the node's text given: Go names the identifier or field node for some errors. */
+  private whereText(pos: number, ctx: string): string {
     let line = 1;
     let lineStart = 0;
     for (let k = 0; k < pos; k++) {
@@ -55,7 +60,6 @@ export class Compiler {
         lineStart = k + 1;
       }
     }
-    const ctx = this.src.slice(pos, end).trim();
     return `template: ${this.name}:${line}:${pos - lineStart}: executing "${this.name}" at <${ctx}>: `;
   }
 
@@ -249,11 +253,14 @@ export class Compiler {
     const rest = cmd.args.slice(1);
     switch (a0.t) {
       case 'ident':
-        return this.call(a0.name, rest, dotRoot, where);
+        // Go reports a wrong argument count at the identifier, `error calling` at the command.
+        return this.call(a0.name, rest, dotRoot, where, this.whereText(a0.pos, a0.name));
       case 'field':
-        return this.fieldChain(this.dotEval(dotRoot, true), a0.names, rest, dotRoot, where, dotRoot);
+        return this.fieldChain(this.dotEval(dotRoot, true), a0.names, rest, dotRoot, this.whereText(a0.pos, '.' + a0.names.join('.')), dotRoot);
       case 'var':
-        if (a0.names.length > 0) return this.fieldChain(this.varEval(a0.slot, true), a0.names, rest, dotRoot, where, a0.slot === 0);
+        if (a0.names.length > 0) {
+          return this.fieldChain(this.varEval(a0.slot, true), a0.names, rest, dotRoot, this.whereText(a0.pos, [a0.name, ...a0.names].join('.')), a0.slot === 0);
+        }
         return this.notAFunction(this.varEval(a0.slot, false), rest, where, a0);
       case 'chain':
         return this.fieldChain(this.value(a0.node, dotRoot), a0.names, rest, dotRoot, where, false);
@@ -312,10 +319,14 @@ export class Compiler {
     return (st, final) => {
       let v = recv(st);
       for (let i = 0; i < last; i++) v = field(st, v, names[i]!, null, where);
-      let args: unknown[] | null = null;
+      // Arguments are evaluated only once the field turns out to be a method (Go's evalField).
+      let args: (() => unknown[]) | null = null;
       if (argEvals.length > 0 || final !== MISSING) {
-        args = argEvals.map((e) => e(st));
-        if (final !== MISSING) args.push(final);
+        args = () => {
+          const a = argEvals.map((e) => e(st));
+          if (final !== MISSING) a.push(final);
+          return a;
+        };
       }
       return field(st, v, names[last]!, args, where);
     };
@@ -386,7 +397,7 @@ export class Compiler {
     }
   }
 
-  private call(name: string, argOps: readonly Operand[], dotRoot: boolean, where: string): CmdEval {
+  private call(name: string, argOps: readonly Operand[], dotRoot: boolean, where: string, whereIdent: string = where): CmdEval {
     const spec = FUNCS.get(name)!;
     const n = argOps.length;
     const kindAt = (i: number): Kind | undefined => (i < spec.params.length ? spec.params[i] : spec.variadic);
@@ -399,12 +410,12 @@ export class Compiler {
     const errWithout = countErr(n);
     const errWith = countErr(n + 1);
     const finalKind = kindAt(n);
-    if (spec.lazy) return this.lazy(spec.lazy, argEvals, errWithout, errWith, where);
+    if (spec.lazy) return this.lazy(spec.lazy, argEvals, errWithout, errWith, whereIdent);
     const fn = spec.fn;
     return (st, final) => {
       const hasFinal = final !== MISSING;
       const cerr = hasFinal ? errWith : errWithout;
-      if (cerr !== null) throw new TemplateExecError(where + cerr);
+      if (cerr !== null) throw new TemplateExecError(whereIdent + cerr);
       const args: unknown[] = new Array(hasFinal ? n + 1 : n);
       for (let i = 0; i < n; i++) args[i] = argEvals[i]!(st);
       if (hasFinal) args[n] = finalKind === 'a' || finalKind === undefined ? materialise(st, final) : checkKind(final, finalKind, where);
@@ -457,8 +468,8 @@ function checkKind(v: unknown, k: Kind, where: string): unknown {
   throw new TemplateExecError(where + `wrong type for value; expected ${KIND_NAMES[k]}; got ${typeName(v === ROOT ? {} : v)}`);
 }
 
-/** Field or method `name` on `v`; `args` non-null when arguments were given. */
-function field(st: ExecState, v: unknown, name: string, args: unknown[] | null, where: string): unknown {
+/** Field or method `name` on `v`; `args` non-null when arguments were given (evaluated on demand). */
+function field(st: ExecState, v: unknown, name: string, args: (() => unknown[]) | null, where: string): unknown {
   if (v === ROOT) {
     if (args) throw new TemplateExecError(where + `${name} is not a method but has arguments`);
     return st.ctx.get(name) ?? '';
@@ -466,7 +477,7 @@ function field(st: ExecState, v: unknown, name: string, args: unknown[] | null, 
   if (v instanceof GoTime) {
     const m = TIME_METHODS.get(name);
     if (!m) throw new TemplateExecError(where + `can't evaluate field ${name} in type time.Time`);
-    const a = args ?? [];
+    const a = args === null ? [] : args();
     if (a.length !== m.params.length) throw new TemplateExecError(where + `wrong number of args for ${name}: want ${m.params.length} got ${a.length}`);
     for (let i = 0; i < a.length; i++) checkKind(a[i], m.params[i]!, where);
     return m.fn(v, a);

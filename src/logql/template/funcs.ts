@@ -2,8 +2,7 @@
  * The function map: Go text/template builtins plus the functions Loki registers for
  * line_format / label_format (its own, and the sprig subset), with Go/sprig semantics.
  */
-import RE2 from 're2';
-import { regexError } from '../syntax/regex.js';
+import { compileUnanchored, regexError, type Regex, type RegexMatch } from '../syntax/regex.js';
 import { GoTime, ZERO_TIME, formatTime, inZone, loadZone, nowTime, parseTime, timeFromUnixSeconds } from './gotime.js';
 import type { ExecState } from './types.js';
 import { fmtV, isMap, labelMaps, sprint, sprintf, sprintln, truth, typeName, type Obj } from './values.js';
@@ -274,14 +273,61 @@ function queryUnescape(s: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-function b64dec(v: string): string {
-  const s = v.replace(/[\r\n]/g, '');
-  const bad = /[^A-Za-z0-9+/=]/.exec(s);
-  if (bad) return `illegal base64 data at input byte ${bad.index}`;
-  const eq = s.indexOf('=');
-  if (eq >= 0 && (!/^={1,2}$/.test(s.slice(eq)) || s.length % 4 !== 0)) return `illegal base64 data at input byte ${eq}`;
-  if (s.length % 4 !== 0) return `illegal base64 data at input byte ${s.length - (s.length % 4)}`;
-  return Buffer.from(s, 'base64').toString('utf8');
+const B64_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_VALUES = new Map<number, number>([...B64_ALPHABET].map((c, i) => [c.charCodeAt(0), i]));
+
+/**
+ * Loki's `b64dec`: input whose length is 2 or 3 past a multiple of 4 gets its missing `=`
+ * (the length counts line breaks, which the decoder then skips), then Go's
+ * `base64.StdEncoding.DecodeString` (non-strict, `\r` and `\n` ignored). On error the result is
+ * Go's error text, `illegal base64 data at input byte N`, as Loki returns it.
+ */
+export function b64dec(v: string): string {
+  const raw = Buffer.from(v, 'utf8');
+  const rem = raw.length % 4;
+  const src = rem === 2 || rem === 3 ? Buffer.concat([raw, Buffer.from('='.repeat(4 - rem))]) : raw;
+  const out: number[] = [];
+  const illegal = (at: number): string => `illegal base64 data at input byte ${at}`;
+  const isNewline = (c: number | undefined): boolean => c === 0x0a || c === 0x0d;
+  let si = 0;
+  const q = [0, 0, 0, 0];
+  while (si < src.length) {
+    // One quantum of four characters (Go's decodeQuantum).
+    let n = 4;
+    for (let j = 0; j < 4; j++) {
+      if (si === src.length) {
+        if (j === 0) return Buffer.from(out).toString('utf8');
+        return illegal(si - j);
+      }
+      const c = src[si++]!;
+      const d = B64_VALUES.get(c);
+      if (d !== undefined) {
+        q[j] = d;
+        continue;
+      }
+      if (isNewline(c)) {
+        j--;
+        continue;
+      }
+      if (c !== 0x3d /* = */ || j < 2) return illegal(si - 1);
+      if (j === 2) {
+        while (si < src.length && isNewline(src[si])) si++;
+        if (si === src.length) return illegal(src.length);
+        if (src[si] !== 0x3d) return illegal(si - 1);
+        si++;
+      }
+      while (si < src.length && isNewline(src[si])) si++;
+      if (si < src.length) return illegal(si);
+      n = j;
+      break;
+    }
+    const val = (q[0]! << 18) | (q[1]! << 12) | (q[2]! << 6) | q[3]!;
+    q[2] = q[3] = 0;
+    out.push((val >> 16) & 0xff);
+    if (n >= 3) out.push((val >> 8) & 0xff);
+    if (n >= 4) out.push(val & 0xff);
+  }
+  return Buffer.from(out).toString('utf8');
 }
 
 /** Go's html/template-free HTMLEscapeString. */
@@ -315,26 +361,25 @@ const argsString = (args: unknown[]): string => (args.length === 1 && typeof arg
 
 // ---- regex -----------------------------------------------------------------------------------
 
-const reCache = new Map<string, RE2>();
+const reCache = new Map<string, Regex>();
 
-function regex(pattern: string): RE2 {
+function regex(pattern: string): Regex {
   let re = reCache.get(pattern);
   if (re) return re;
   const err = regexError(pattern);
   if (err !== null) throw new FuncError(err);
-  re = new RE2(pattern, 'gu');
+  re = compileUnanchored(pattern);
   if (reCache.size >= 1024) reCache.clear();
   reCache.set(pattern, re);
   return re;
 }
 
 /** Calls `each` for successive matches with Go's rule: an empty match abutting the previous match is skipped. */
-function forEachMatch(re: RE2, s: string, each: (m: RegExpExecArray) => void): void {
+function forEachMatch(re: Regex, s: string, each: (m: RegexMatch) => void): void {
   let pos = 0;
   let prevEnd = -1;
   while (pos <= s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
+    const m = re.exec(s, pos);
     if (!m) break;
     const start = m.index;
     const end = start + m[0].length;
@@ -347,11 +392,10 @@ function forEachMatch(re: RE2, s: string, each: (m: RegExpExecArray) => void): v
     if (end > start) pos = end;
     else pos = start + (s.codePointAt(start)! > 0xffff ? 2 : 1);
   }
-  re.lastIndex = 0;
 }
 
 /** Regexp.Expand template syntax: $1, ${1}, $name, ${name}, $$. */
-function expand(template: string, m: RegExpExecArray): string {
+function expand(template: string, m: RegexMatch): string {
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i];

@@ -182,6 +182,15 @@ table('string functions (Loki/sprig argument order)', [
   ['{{ alignRight 5 "hello world" }}|{{ alignRight 5 "hi" }}|', 'world|   hi|'],
   ['{{ b64enc "hello" }} {{ b64dec "aGVsbG8=" }}', 'aGVsbG8= hello'],
   ['{{ b64dec "not base64!" }}', 'illegal base64 data at input byte 3'],
+  // Loki pads input 2 or 3 past a multiple of 4 (its length counting line breaks), then runs
+  // Go's non-strict StdEncoding, which skips \r and \n.
+  ['{{ b64dec "Zm9vYmE" }} {{ b64dec "Zm9vYg" }} {{ b64dec "YQ=" }} {{ b64dec "YR==" }}', 'fooba foob a a'],
+  ['{{ b64dec "Zm9vY" }}', 'illegal base64 data at input byte 4'],
+  ['{{ b64dec "YQ\\n" }}', 'illegal base64 data at input byte 4'],
+  ['{{ b64dec "YWJj\\nZGVm" }}', 'abcdef'],
+  ['{{ b64dec "YQ==YQ==" }}', 'illegal base64 data at input byte 4'],
+  ['{{ b64dec "=" }} {{ b64dec "" }}|', 'illegal base64 data at input byte 0 |'],
+  ['{{ b64dec "YW=j" }}', 'illegal base64 data at input byte 2'],
   ['{{ urlencode "a b&c=d/é" }}', 'a+b%26c%3Dd%2F%C3%A9'],
   ['{{ urldecode "a+b%26c%3Dd%2F%C3%A9" }}', 'a b&c=d/é'],
   ['{{ default "-" "" }} {{ default "-" "foo" }} {{ .missing | default "none" }} {{ .level | default "none" }}', '- foo none info'],
@@ -277,6 +286,11 @@ describe('execution errors', () => {
     ['{{ range .level }}x{{ end }}', "range can't iterate over info"],
     ['{{ "a" "b" }}', 'can\'t give argument to non-function "a"'],
     ['{{ .level | .msg }}', 'msg is not a method but has arguments'],
+    // Go names the field node (its arguments are never evaluated) and, for a wrong argument
+    // count, the function's identifier (Loki's fmt_test.go tables).
+    ['{{.msg Replace "foo"}}', 'template: line:1:2: executing "line" at <.msg>: msg is not a method but has arguments'],
+    ['{{replace "test" .msg}}', 'template: line:1:2: executing "line" at <replace>: wrong number of args for replace: want 3 got 2'],
+    ['{{ .msg | upper "x" }}', 'template: line:1:10: executing "line" at <upper>: wrong number of args for upper: want 1 got 2'],
     ['{{ nil }}', 'nil is not a command'],
     ['{{ (fromJson "null").x }}', 'nil pointer evaluating interface {}.x'],
     ['{{ repeat -1 "x" }}', 'error calling repeat: strings: negative Repeat count'],

@@ -3,7 +3,8 @@
  * pkg/logql/log/*_test.go and the "LogQL log queries" docs).
  */
 import { describe, expect, it } from 'vitest';
-import { compilePipeline, compileSampleExtractor, type TemplateCompiler } from '../../../src/logql/log/index.js';
+import { InvalidError } from '../../../src/errors.js';
+import { compileLineFilters, compilePipeline, compileSampleExtractor, type TemplateCompiler } from '../../../src/logql/log/index.js';
 import type { Label } from '../../../src/model/index.js';
 import type { LogSelectorExpr, RangeAggregationExpr } from '../../../src/logql/syntax/ast.js';
 import { parseExpr } from '../../../src/logql/syntax/parse.js';
@@ -322,5 +323,17 @@ describe('sample extraction', () => {
       { v: 1, labels: { level: 'warn', user_name: 'm' } },
       { v: 1, labels: { app: 'x', __error__: 'JSONParserErr', __error_details__: "Value looks like object, but can't find closing '}' symbol" } },
     ]);
+  });
+});
+
+describe('line filter regexes are checked when the query runs, as in Loki', () => {
+  it.each([
+    ['{app="x"} |~ "(abc"', 'error parsing regexp: missing closing ): `(abc`'],
+    ['{app="x"} |= "ok" or "fine" !~ "a**"', 'error parsing regexp: invalid nested repetition operator: `**`'],
+    ['{app="x"} |~ `error\\`', 'error parsing regexp: trailing backslash at end of expression: ``'],
+  ])('%s parses, then fails to compile with Go\'s text', (q, msg) => {
+    const expr = parseExpr(q) as LogSelectorExpr;
+    expect(() => compilePipeline(expr, { template })).toThrow(new InvalidError(msg));
+    expect(() => compileLineFilters(expr)).toThrow(new InvalidError(msg));
   });
 });
