@@ -4,6 +4,10 @@ import tseslint from 'typescript-eslint';
 
 const restrict = (patterns) => ({ 'no-restricted-imports': ['error', { patterns }] });
 
+/** Roles whose imports of each other are limited to the other's index.ts/client.ts. */
+const ROLES = ['querier', 'distributor', 'ruler', 'frontend', 'compactor'];
+const ROLE_LAYERING = { group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' };
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'src/gen/**', '**/*.gen.cjs', 'data/**', 'bench/out/**', '**/*.tmp.ts'] },
   js.configs.recommended,
@@ -30,7 +34,21 @@ export default tseslint.config(
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/storage/**', '**/chunk/**', '**/config/**', '**/logql/log/**', '**/logql/engine/**'], message: 'the CLI talks HTTP: it imports model and logql/syntax only' }]),
   },
   {
-    files: ['src/distributor/**', 'src/ingester/**', 'src/querier/**', 'src/compactor/**', 'src/ruler/**'],
-    rules: restrict([{ group: ['**/server/**', '**/app/**'], message: 'roles never import the server or the app graph' }]),
+    files: ['src/ingester/**'],
+    rules: restrict([ROLE_LAYERING]),
   },
+  // Role boundaries: a role reaches another only through its interface (STYLE.md 2.1). The
+  // ingester through `client.ts` alone; the other roles through `index.ts` or `client.ts`.
+  // server/ and app/ wire concrete roles and are not restricted.
+  ...ROLES.map((role) => ({
+    files: [`src/${role}/**`],
+    rules: restrict([
+      ROLE_LAYERING,
+      { group: ['**/ingester/**', '!**/ingester/client.js'], message: 'roles reach the ingester only through ingester/client.ts (its interfaces)' },
+      {
+        group: ROLES.filter((r) => r !== role).flatMap((r) => [`**/${r}/**`, `!**/${r}/index.js`, `!**/${r}/client.js`]),
+        message: "roles import each other only through the other role's index.ts or client.ts",
+      },
+    ]),
+  })),
 );

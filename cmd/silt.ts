@@ -14,7 +14,7 @@ import { App } from '../src/app/app.js';
 import { newLogger } from '../src/app/logger.js';
 import { VERSION } from '../src/app/version.js';
 import { loadConfig, parseArgs, usage } from '../src/config/config.js';
-import { formatDurationMs } from '../src/config/units.js';
+import { formatDurationMs } from '../src/util/go/duration.js';
 
 /** Longest wait for the last log lines before the process exits. */
 const EXIT_LOG_FLUSH_MS = 200;

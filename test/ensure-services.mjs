@@ -12,6 +12,8 @@ const NEEDED = [
   [process.env.PROMETHEUS_BIN ?? '/usr/bin/prometheus', 'prometheus'],
   [process.env.ALERTMANAGER_BIN ?? '/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager'],
   ['/usr/bin/zstd', 'zstd'],
+  // The ring and cluster tests (src/ring, test/cluster*.test.ts) run real etcd members.
+  [process.env.ETCD_BIN ?? '/usr/bin/etcd', 'etcd-server'],
 ];
 
 const missing = NEEDED.filter(([bin]) => !existsSync(bin));
@@ -33,4 +35,4 @@ try {
   process.exit(1);
 }
 // Where an init system started the packaged services, stop them: tests run their own.
-for (const name of ['prometheus', 'prometheus-alertmanager']) spawnSync('pkill', ['-x', name], { stdio: 'ignore' });
+for (const name of ['prometheus', 'prometheus-alertmanager', 'etcd']) spawnSync('pkill', ['-x', name], { stdio: 'ignore' });

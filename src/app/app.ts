@@ -7,6 +7,13 @@ import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/conf
 import { RuntimeConfig } from '../config/runtime-config.js';
 import { Distributor, decodeOtlpBody, PushDecoder } from '../distributor/index.js';
 import { Ingester } from '../ingester/ingester.js';
+import { LocalIngesterClient } from '../ingester/local-client.js';
+import { RingIngesterQuerier } from '../ingester/ring-client.js';
+import { ReplicatingPusher } from '../distributor/replicate.js';
+import { registerIngesterServices, type IngesterServices } from '../ingester/grpc/server.js';
+import { renderRingHtml, renderRingJson, tokenFor } from '../ring/index.js';
+import { Cluster, clusterSettings } from './cluster.js';
+import type { IngesterAdmin, IngesterClient, IngesterQuerier, IngesterTail } from '../ingester/client.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
 import { MultiTenantQuerier } from '../querier/multi-tenant.js';
 import { Querier } from '../querier/querier.js';
@@ -22,38 +29,65 @@ import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerOtlpRoutes } from '../server/routes-otlp.js';
 import { GrpcServer } from '../server/grpc.js';
 import { nowNs } from '../model/index.js';
+import { InvalidError } from '../errors.js';
 import { TailManager } from '../querier/tail.js';
 import { StoreAdapter } from './store.js';
 import { buildInfo, type BuildInfo } from './version.js';
 import { FlushSink } from './flush-sink.js';
 import { indexRequestDuration } from './index-metrics.js';
 
-/** Roles and what each needs in the same process (Loki's modules.go deps idea). */
-const MODULES = {
-  distributor: ['ingester'],
-  ingester: [],
-  querier: ['ingester'],
-  'query-frontend': ['querier'],
-  compactor: [],
-  ruler: ['querier'],
-} as const satisfies Record<string, readonly string[]>;
+/** Silt's roles, with Loki's module names. */
+export const ROLES = ['distributor', 'ingester', 'querier', 'query-frontend', 'compactor', 'ruler'] as const;
 
-type ModuleName = keyof typeof MODULES;
+type ModuleName = (typeof ROLES)[number];
+
+/** `-target` names that stand for several roles: Loki's simple-scalable groups and `all`. */
+const GROUPS: Record<string, readonly ModuleName[]> = {
+  all: ['distributor', 'ingester', 'querier', 'compactor', 'ruler'],
+  read: ['querier', 'query-frontend'],
+  write: ['distributor', 'ingester'],
+  backend: ['compactor', 'ruler'],
+};
+
+/**
+ * What a role needs in its own process (Loki's modules.go dependencies). With a ring, roles reach
+ * the ingesters over gRPC; without one, the distributor and the querier need the ingester here.
+ */
+function dependencies(m: ModuleName, ring: boolean): readonly ModuleName[] {
+  switch (m) {
+    case 'distributor':
+      return ring ? [] : ['ingester'];
+    case 'querier':
+      return ring ? [] : ['ingester'];
+    case 'query-frontend':
+    case 'ruler':
+      return ['querier'];
+    default:
+      return [];
+  }
+}
 
 /** A module's state, with the names of Loki's (dskit's) service states. */
 export type ServiceState = 'New' | 'Starting' | 'Running' | 'Stopping' | 'Terminated' | 'Failed';
 
-/** Expands `-target` into the set of roles to run, adding in-process dependencies. */
-export function resolveTargets(targets: readonly string[]): Set<ModuleName> {
+/**
+ * Expands `-target` (roles, groups, a comma list) into the roles to run, adding the in-process
+ * dependencies. An unknown name is an InvalidError with Loki's wording.
+ */
+export function resolveTargets(targets: readonly string[], ring = false): Set<ModuleName> {
   const out = new Set<ModuleName>();
   const add = (m: ModuleName): void => {
     if (out.has(m)) return;
     out.add(m);
-    for (const d of MODULES[m]) add(d as ModuleName);
+    for (const d of dependencies(m, ring)) add(d);
   };
-  for (const t of targets) {
-    if (t === 'all') for (const m of ['distributor', 'ingester', 'querier', 'compactor', 'ruler'] as const) add(m);
-    else add(t as ModuleName);
+  for (const raw of targets) {
+    for (const t of raw.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+      const group = GROUPS[t];
+      if (group) for (const m of group) add(m);
+      else if ((ROLES as readonly string[]).includes(t)) add(t as ModuleName);
+      else throw new InvalidError(`unrecognised module name: ${t}`);
+    }
   }
   return out;
 }
@@ -67,6 +101,13 @@ export class App {
   /** Outcomes of the object store's writes, behind `/ready` (write_failure_unready_period). */
   readonly writeHealth: WriteHealth;
   readonly ingester: Ingester | null = null;
+  /** The ingester of this process as a client (what its gRPC services and `/flush` answer from). */
+  readonly ingesterClient: IngesterClient | null = null;
+  /** How this process's querier reaches the ingesters: in-process, or every ingester of the ring over gRPC. */
+  readonly ingesters: (IngesterQuerier & IngesterTail & IngesterAdmin) | null = null;
+  /** The ring, memberships and clients when the process is part of a cluster (etcd). */
+  readonly cluster: Cluster | null = null;
+  #ingesterServices: IngesterServices | null = null;
   readonly querier: Querier | null = null;
   readonly distributor: Distributor | null = null;
   /** Push body decoding (off the event loop for protobuf bodies, unless configured inline). */
@@ -100,7 +141,10 @@ export class App {
     this.logger = logger;
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     registerBuildInfo(this.registry, this.build);
-    const mods = resolveTargets(cfg.target);
+    const ring = clusterSettings(cfg);
+    const mods = resolveTargets(cfg.target, ring !== null);
+    if (ring) this.cluster = new Cluster(ring, { ingester: mods.has('ingester'), ruler: mods.has('ruler'), compactor: mods.has('compactor') }, logger.child({ component: 'ring' }));
+    const cluster = this.cluster;
     const raw = newObjectClient(cfg, this.registry);
     if (raw instanceof S3ObjectClient) registerS3Metrics(this.registry, raw);
     const objects = new InstrumentedObjectClient(raw, this.registry, bucketLabel(cfg));
@@ -144,19 +188,25 @@ export class App {
         chunkTargetSizeBytes: cfg.ingester.chunk_target_size,
       });
       this.ingester = new Ingester({ cfg: cfg.ingester, limits: limitsOf, sink, logger: ingesterLogger, registry: this.registry });
+      this.ingesterClient = new LocalIngesterClient(this.ingester, cluster ? cluster.instanceId : 'local');
       this.#replayActive = new Gauge({ name: 'loki_ingester_wal_replay_active', help: 'Whether the WAL is replaying.', registers: [this.registry] });
       this.#replayDuration = new Gauge({ name: 'loki_ingester_wal_replay_duration_seconds', help: 'Time taken to replay the checkpoint and the WAL (the ingester\'s start, re-indexing of chunks flushed before a crash included).', registers: [this.registry] });
     }
     const tenantLimits = new OverridesLimitsProvider(rc);
     if (mods.has('distributor')) {
-      this.distributor = new Distributor({ limits: tenantLimits, ingester: this.ingester!, registry: this.registry });
+      // With a ring, every stream goes to its replicas over gRPC; else to the ingester here.
+      const pusher = cluster ? new ReplicatingPusher({ ring: cluster.writeRing(), clients: cluster.pool, tokenFor }) : this.ingesterClient!;
+      this.distributor = new Distributor({ limits: tenantLimits, ingester: pusher, registry: this.registry });
     }
     let rangeMetricQuery: ResultsCache | null = null;
+    this.ingesters = cluster ? new RingIngesterQuerier(cluster.readRing(), cluster.pool) : this.ingesterClient;
     if (mods.has('querier')) {
       const deps = {
         cfg: cfg.querier,
         limits: limitsOf,
-        ingester: this.ingester,
+        ingester: this.ingesters,
+        // Replicas hold copies of a stream: read each entry once.
+        dedup: cluster !== null,
         store,
         logger: logger.child({ component: 'querier' }),
         deletes: (tenant: string, opts?: ReadOptions) => deleteRequests.deleterFor(tenant, opts),
@@ -176,6 +226,7 @@ export class App {
         querier: this.querier!,
         logger: logger.child({ component: 'ruler' }),
         registry: this.registry,
+        ...(cluster ? { owns: (tenant: string, group: string) => cluster.ownsRuleGroup(tenant, group) } : {}),
       });
     }
     if (mods.has('compactor')) {
@@ -220,14 +271,17 @@ export class App {
       readiness: () => {
         // The ingester's reason first (replaying, stopping), then the object store's writes.
         const ing = this.ingester?.readiness() ?? { ready: true, reason: '' };
-        return ing.ready ? this.writeHealth.readiness() : ing;
+        if (!ing.ready) return ing;
+        // Then the ring: this ingester not ACTIVE yet, or etcd out of reach for too long.
+        const ring = this.cluster?.readiness() ?? '';
+        return ring !== '' ? { ready: false, reason: ring } : this.writeHealth.readiness();
       },
       configYaml: () => configToYaml(cfg),
       runtimeConfigYaml: (mode) => rc.toYaml(mode),
       formatQuery: (q) => printExpr(parseExpr(q)),
       build: this.build,
       services: () => [...this.services].map(([name, state]) => ({ name, state })),
-      flush: this.ingester ? () => this.ingester!.flushNow(true) : null,
+      flush: this.ingesterClient ? () => this.ingesterClient!.flush() : null,
     });
     if (this.compactor) {
       registerCompactorRoutes(this.http, {
@@ -244,10 +298,25 @@ export class App {
       const decode = (tenant: string, b: Buffer, ct: string | undefined, ce: string | undefined) =>
         decodeOtlpBody(b, ct, ce, maxBody, { indexLabelAttributes, discoverServiceName: tenantLimits.forTenant(tenant).discoverServiceName, nowNs });
       registerOtlpRoutes(this.http, { decode, push: (t, r) => dist.push(t, r) }, logger.child({ component: 'otlp' }));
-      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: maxBody, push: dist });
     }
-    if (this.querier && this.ingester) {
-      this.tails = new TailManager({ ingester: this.ingester, querier: this.querier, maxPerTenant: (tenant) => limitsOf(tenant).max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
+    // gRPC: Loki's Pusher for clients when there is a distributor; the ingester's services when
+    // there is an ingester (every cluster process listens: the ring advertises its address).
+    if (dist || this.ingesterClient) {
+      // An ingester receives decoded (uncompressed, enriched) pushes: room for several bodies.
+      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: this.ingesterClient ? Math.max(4 * maxBody, 64 << 20) : maxBody, push: dist });
+      if (this.ingesterClient) this.#ingesterServices = registerIngesterServices(this.grpc, this.ingesterClient, { logger: logger.child({ component: 'ingester-grpc' }), lokiPusher: dist === null });
+    }
+    if (cluster) {
+      for (const r of cluster.rings()) {
+        this.http.route(['GET'], r.path, (req) =>
+          (req.headers['accept'] ?? '').includes('application/json')
+            ? { status: 200, body: renderRingJson(r.ring), contentType: 'application/json' }
+            : { status: 200, body: renderRingHtml(r.ring, { title: r.title }), contentType: 'text/html; charset=utf-8' },
+        );
+      }
+    }
+    if (this.querier && this.ingesters) {
+      this.tails = new TailManager({ ingester: this.ingesters, querier: this.querier, maxPerTenant: (tenant) => limitsOf(tenant).max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
       registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
     }
     // Modules in start order, with Loki's names.
@@ -284,6 +353,8 @@ export class App {
         this.logger.info({ addr: grpcAddr, grpcPort: this.grpcPort }, `gRPC server listening on ${grpcAddr}${allInterfaces(cfg.server.grpc_listen_address)}`);
       }
       this.#setState('Running', 'server');
+      // The rings first: the distributor and the querier answer from them.
+      await this.cluster?.startRings();
       current = 'runtime-config';
       this.runtimeConfig.start();
       this.#setState('Running', 'runtime-config');
@@ -299,12 +370,29 @@ export class App {
           this.#replayDuration?.set((performance.now() - t0) / 1000);
         }
       }
+      // Replayed: join the ring (JOINING, then ACTIVE), so distributors start writing here.
+      const ports = { grpcPort: this.grpcPort, httpPort: this.httpPort };
+      if (this.ingester) await this.cluster?.joinIngesterRing(ports);
       this.#setState('Running', 'ingester', 'distributor', 'querier', 'query-frontend');
       current = 'compactor';
-      this.compactor?.start();
+      this.#startCompactor();
       this.#setState('Running', 'compactor');
       current = 'ruler';
       this.#setState('Starting', 'ruler');
+      if (this.ruler && this.cluster) {
+        await this.cluster.joinRulerRing(ports);
+        // Group ownership follows the ruler ring.
+        const ruler = this.ruler;
+        let timer: NodeJS.Timeout | null = null;
+        this.cluster.rulerRing?.onChange(() => {
+          if (timer) return;
+          timer = setTimeout(() => {
+            timer = null;
+            ruler.syncAll().catch((e: unknown) => this.logger.warn({ err: e }, 'ruler: resync after a ring change failed'));
+          }, 1000);
+          timer.unref();
+        });
+      }
       await this.ruler?.start();
       this.#setState('Running', 'ruler');
     } catch (e) {
@@ -312,6 +400,30 @@ export class App {
       throw e;
     }
     this.logger.info('Silt is ready');
+  }
+
+  /**
+   * Starts the compactor: at once in one process; in a cluster only while this process holds
+   * the compactor election, so exactly one compactor runs.
+   */
+  #startCompactor(): void {
+    const c = this.compactor;
+    if (!c) return;
+    const election = this.cluster?.election;
+    if (!election) {
+      c.start();
+      return;
+    }
+    election.onChange((leader) => {
+      if (leader) {
+        this.logger.info('elected the active compactor');
+        c.start();
+      } else {
+        this.logger.info('no longer the active compactor');
+        c.stop().catch(() => undefined);
+      }
+    });
+    void election.campaign();
   }
 
   /** One line on where data lives: the object store, the WAL, the rules. */
@@ -341,17 +453,24 @@ export class App {
     this.runtimeConfig.stop();
     this.#setState('Terminated', 'runtime-config');
     this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');
+    this.#ingesterServices?.close();
     const draining = Promise.all([this.http.close(drainMs), this.grpc?.close(drainMs)]);
     await this.ruler?.stop();
     this.#setState('Terminated', 'ruler');
     await draining;
     this.#setState('Terminated', 'server', 'distributor', 'querier', 'query-frontend');
     this.#setState('Stopping', 'ingester');
-    await this.ingester?.stop(limitMs > 0 ? Math.max(0, limitMs - (Date.now() - t0)) : undefined);
+    const stopIngester = async (): Promise<void> => {
+      await this.ingester?.stop(limitMs > 0 ? Math.max(0, limitMs - (Date.now() - t0)) : undefined);
+    };
+    // In a ring: LEAVING, flush, then unregistered (distributors stop writing here first).
+    if (this.cluster && this.ingester) await this.cluster.leaveIngesterRing(stopIngester);
+    else await stopIngester();
     this.#setState('Terminated', 'ingester');
     this.#setState('Stopping', 'compactor');
     await this.compactor?.stop();
     this.#setState('Terminated', 'compactor');
+    await this.cluster?.stop();
     await this.ruleObjects?.close();
     await this.objects.close();
     await this.pushDecoder.close();

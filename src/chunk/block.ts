@@ -1,11 +1,22 @@
 /**
- * The columnar block payload (see FORMAT.md "Block payload"): decoding into a DecodedBlock.
- * Encoding lives in head-block.ts, next to the columns it reads.
+ * The columnar block payload (see FORMAT.md "Block payload"): decoding into a DecodedBlock, and
+ * encoding any DecodedBlock on its own (`encodeBlock`, for the wire). A MemChunk's head encodes
+ * its columns itself (head-block.ts).
  */
+import { ChunkCorruptError } from '../errors.js';
 import type { Label } from '../model/labels.js';
 import type { StructuredMetadata } from '../model/stream.js';
-import { ByteReader } from '../util/bytes.js';
-import { MAX_ENTRIES_PER_BLOCK, MAX_LINE_SIZE_BYTES, MAX_METADATA_PAIRS_PER_ENTRY } from './consts.js';
+import { ByteReader, type ByteWriter } from '../util/bytes.js';
+import {
+  MAX_BLOCK_SPAN_NS,
+  MAX_BLOCK_UNCOMPRESSED_BYTES,
+  MAX_ENTRIES_PER_BLOCK,
+  MAX_LINE_SIZE_BYTES,
+  MAX_METADATA_PAIRS_PER_ENTRY,
+  MAX_TS_NS,
+  MIN_TS_NS,
+} from './consts.js';
+import { SymbolTable } from './symbols.js';
 import type { DecodedBlock } from './types.js';
 
 /** Shared result of metadata(i) for entries without structured metadata. */
@@ -136,5 +147,85 @@ export function decodeBlockPayload(
   } catch (e) {
     if (e instanceof RangeError) throw new Error(`truncated block payload: ${e.message}`, { cause: e });
     throw e;
+  }
+}
+
+/**
+ * A block as bytes with its own symbol list: the FORMAT.md block payload (uncompressed) whose
+ * metadata ids index `symbols`. How a DecodedBlock (a head block snapshot) travels by itself,
+ * without a chunk around it.
+ */
+export interface EncodedBlock {
+  /** Entries (≥ 1). */
+  readonly entries: number;
+  /** The block's min ts: every entry ts is baseNs plus its offset in the payload. */
+  readonly baseNs: bigint;
+  /** Offset of the last entry (the block is sorted, so its max - min), ≤ MAX_BLOCK_SPAN_NS. */
+  readonly spanNs: number;
+  /** The uncompressed payload. */
+  readonly payload: Buffer;
+  /** Metadata names and values by id, in first-use order. */
+  readonly symbols: readonly string[];
+}
+
+/**
+ * Encodes any DecodedBlock (sorted, as the interface promises) as an EncodedBlock; `w` is
+ * scratch (its bytes are copied out). Metadata strings get fresh ids in first-use order.
+ */
+export function encodeBlock(b: DecodedBlock, w: ByteWriter, symbols: SymbolTable = new SymbolTable()): EncodedBlock {
+  w.reset();
+  encodeBlockPayload(b, w, symbols);
+  return { entries: b.n, baseNs: b.baseNs, spanNs: b.tsRel[b.n - 1]!, payload: w.finish(), symbols: symbols.strings };
+}
+
+/**
+ * Appends the FORMAT.md payload of `b` to `w`, interning its metadata strings in `symbols`
+ * (ids in the payload index that table).
+ */
+export function encodeBlockPayload(b: DecodedBlock, w: ByteWriter, symbols: SymbolTable): void {
+  const n = b.n;
+  const ts = b.tsRel;
+  const lo = b.lineOffsets;
+  w.uvarint(n);
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const t = ts[i]!;
+    w.uvarint(t - prev);
+    prev = t;
+  }
+  for (let i = 0; i < n; i++) w.uvarint(lo[i + 1]! - lo[i]!);
+  w.bytes(b.lines.subarray(0, lo[n]!));
+  let pairs = 0;
+  const mds: StructuredMetadata[] = new Array<StructuredMetadata>(n);
+  for (let i = 0; i < n; i++) {
+    const md = b.metadata(i);
+    mds[i] = md;
+    pairs += md.length;
+  }
+  w.uvarint(pairs);
+  if (pairs === 0) return;
+  for (let i = 0; i < n; i++) {
+    const md = mds[i]!;
+    w.uvarint(md.length);
+    for (let k = 0; k < md.length; k++) {
+      w.uvarint(symbols.intern(md[k]!.name));
+      w.uvarint(symbols.intern(md[k]!.value));
+    }
+  }
+}
+
+/**
+ * The DecodedBlock of an EncodedBlock, checked as a stored block is (every length and id against
+ * the payload and the limits). `lines` is a view into `e.payload`. Throws ChunkCorruptError.
+ */
+export function decodeBlock(e: EncodedBlock): DecodedBlock {
+  const symbols = e.symbols;
+  if (e.spanNs < 0 || e.spanNs > MAX_BLOCK_SPAN_NS || !Number.isInteger(e.spanNs)) throw new ChunkCorruptError(`block: bad time span ${e.spanNs}`);
+  if (e.baseNs < MIN_TS_NS || e.baseNs + BigInt(e.spanNs) > MAX_TS_NS) throw new ChunkCorruptError(`block: timestamps from ${e.baseNs} ns leave the signed 64-bit range`);
+  if (e.payload.length > MAX_BLOCK_UNCOMPRESSED_BYTES) throw new ChunkCorruptError(`block: payload of ${e.payload.length} bytes exceeds ${MAX_BLOCK_UNCOMPRESSED_BYTES}`);
+  try {
+    return decodeBlockPayload(e.payload, e.entries, e.baseNs, e.spanNs, symbols.length, () => symbols);
+  } catch (err) {
+    throw new ChunkCorruptError(`block: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -11,6 +11,8 @@ export {
   type DecodedBlock,
   type ReadableChunk,
 } from './mem-chunk.js';
-export { type Codec, CODECS, CODEC_IDS, parseCodec, codecId, codecFromId } from './codec.js';
+export { type Codec, CODECS, CODEC_IDS, parseCodec, codecId, codecFromId, compress, decompress } from './codec.js';
 export * from './consts.js';
+export { cutBlocksView, encodeCutBlocks } from './cut-view.js';
+export { encodeBlock, decodeBlock, type EncodedBlock } from './block.js';
 export { type BlockSealer, WorkerBlockSealer, sharedBlockSealer } from './sealer.js';

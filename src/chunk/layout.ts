@@ -119,12 +119,6 @@ function corrupt(message: string, cause?: unknown): never {
 }
 
 /**
- * Parses encoded chunk bytes (validating magic, version, codec, footer offsets, the metas crc32
- * and every meta against the limits) into a ReadableChunk that decompresses blocks lazily.
- * `bytes` is kept, not copied: the caller must not modify it while the chunk is in use.
- * Throws ChunkCorruptError.
- */
-/**
  * Block `i` of `chunk`, decompressed on the libuv threadpool when the chunk was decoded from
  * stored bytes (in-memory chunks read synchronously).
  */
@@ -132,6 +126,17 @@ export function readBlockAsync(chunk: ReadableChunk, i: number): Promise<Decoded
   return chunk instanceof StoredChunk ? chunk.readBlockAsync(i) : Promise.resolve(chunk.readBlock(i));
 }
 
+/** The encoded bytes a chunk was decoded from (`decodeChunk`), or null for any other ReadableChunk. */
+export function storedChunkBytes(chunk: ReadableChunk): Buffer | null {
+  return chunk instanceof StoredChunk ? chunk.encodedBytes : null;
+}
+
+/**
+ * Parses encoded chunk bytes (validating magic, version, codec, footer offsets, the metas crc32
+ * and every meta against the limits) into a ReadableChunk that decompresses blocks lazily.
+ * `bytes` is kept, not copied: the caller must not modify it while the chunk is in use.
+ * Throws ChunkCorruptError.
+ */
 export function decodeChunk(bytes: Buffer): ReadableChunk {
   const total = bytes.length;
   if (total < HEADER_BYTES + FOOTER_BYTES) corrupt(`chunk of ${total} bytes is shorter than its header and footer`);
@@ -299,6 +304,10 @@ const NO_SYMBOLS: readonly string[] = Object.freeze([]);
 class StoredChunk implements ReadableChunk {
   readonly codec: Codec;
   private readonly bytes: Buffer;
+  /** The bytes decoded (see `storedChunkBytes`). */
+  get encodedBytes(): Buffer {
+    return this.bytes;
+  }
   private readonly metas: readonly BlockMeta[];
   /** Token filter of block i (a view into the metas), null when it has none. */
   private readonly blooms: readonly (Buffer | null)[];

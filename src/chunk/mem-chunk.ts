@@ -72,10 +72,15 @@ export class MemChunk implements ReadableChunk {
   private sealWaiters: (() => void)[] = [];
   private readonly sealer: BlockSealer | null;
   private cutCompressedBytes = 0;
-  private cutBloomBytes = 0;
   private cutUncompressedBytes = 0;
-  /** Uncompressed bytes of sealed blocks (the compression ratio so far is over these). */
-  private sealedUncompressedBytes = 0;
+  /**
+   * Compressed, token-filter and uncompressed bytes of every cut block but the newest: the
+   * exact part of isFull()'s estimate. The newest block is left out even when its seal has
+   * arrived, so the answer never depends on how fast the sealer was (see isFull).
+   */
+  private settledCompressedBytes = 0;
+  private settledBloomBytes = 0;
+  private settledUncompressedBytes = 0;
   private cutEntries = 0;
   private cutMinTs = 0n;
   private cutMaxTs = 0n;
@@ -128,14 +133,22 @@ export class MemChunk implements ReadableChunk {
   }
 
   /**
-   * True once compressed cut blocks and their token filters plus the head's and the symbol table's uncompressed bytes,
-   * scaled by the running compression ratio of cut blocks (1 before the first cut), reach
-   * targetSizeBytes.
+   * True once the estimated compressed size reaches targetSizeBytes: the exact compressed bytes
+   * and token filters of every cut block but the newest, plus the newest block's, the head's
+   * and the symbol table's uncompressed bytes scaled by the compression ratio of those older
+   * blocks (1 while there are none).
+   *
+   * The answer is a function of the entries appended alone, never of timing: the newest block
+   * is estimated even when its seal has arrived, and cutting a block first seals the one before
+   * it on this thread if the sealer has not delivered it yet (rare: the sealer has had a whole
+   * block of appends' time). Replicas that append the same entries therefore close their
+   * chunks at the same entry, whatever their sealers' speed.
    */
   isFull(): boolean {
-    const ratio = this.sealedUncompressedBytes > 0 ? this.cutCompressedBytes / this.sealedUncompressedBytes : 1;
-    const unsealed = this.cutUncompressedBytes - this.sealedUncompressedBytes;
-    return this.cutCompressedBytes + this.cutBloomBytes + (unsealed + this.head.sizeBytes + this.symbols.bytes) * ratio >= this.targetSizeBytes;
+    const settled = this.settledUncompressedBytes;
+    const ratio = settled > 0 ? this.settledCompressedBytes / settled : 1;
+    const estimated = this.cutUncompressedBytes - settled + this.head.sizeBytes + this.symbols.bytes;
+    return this.settledCompressedBytes + this.settledBloomBytes + estimated * ratio >= this.targetSizeBytes;
   }
 
   /** Compresses the head block (sorted by ts, stable; duplicates were refused by append) into a cut block. No-op when the head is empty. */
@@ -151,6 +164,7 @@ export class MemChunk implements ReadableChunk {
     const maxTsNs = h.baseNs + BigInt(h.maxRel);
     const entries = h.n;
     const index = this.metas.length;
+    if (index > 0) this.settle(index - 1);
     if (index === 0 || minTsNs < this.cutMinTs) this.cutMinTs = minTsNs;
     if (index === 0 || maxTsNs > this.cutMaxTs) this.cutMaxTs = maxTsNs;
     this.cutUncompressedBytes += payload.length;
@@ -188,6 +202,24 @@ export class MemChunk implements ReadableChunk {
     );
   }
 
+  /**
+   * Counts block `index` (the newest before a new cut) in isFull's exact part, sealing it and
+   * any before it on this thread first when the sealer has not delivered them.
+   */
+  private settle(index: number): void {
+    while (this.sealedCount <= index) {
+      const i = this.sealedCount;
+      const early = this.early.get(i);
+      if (early !== undefined) this.early.delete(i);
+      // A late reply for a block sealed here is ignored by onSealed (index < sealedCount).
+      this.applySeal(i, early ?? this.sealInline(i));
+    }
+    const m = this.metas[index]!;
+    this.settledCompressedBytes += m.compressedBytes;
+    this.settledBloomBytes += m.bloomBytes;
+    this.settledUncompressedBytes += m.uncompressedBytes;
+  }
+
   /** Meta of a block whose compressed size and filter are not known yet. */
   private pendingMeta(entries: number, minTsNs: bigint, maxTsNs: bigint, uncompressedBytes: number): BlockMeta {
     return Object.freeze({ entries, minTsNs, maxTsNs, offset: -1, compressedBytes: 0, uncompressedBytes, bloomBytes: 0 });
@@ -219,8 +251,6 @@ export class MemChunk implements ReadableChunk {
     this.blooms[index] = sealed.bloom;
     this.nextOffset += sealed.compressed.length + CRC_BYTES;
     this.cutCompressedBytes += sealed.compressed.length;
-    this.cutBloomBytes += bloomBytes;
-    this.sealedUncompressedBytes += m.uncompressedBytes;
     this.sealedCount = index + 1;
   }
 
@@ -268,6 +298,39 @@ export class MemChunk implements ReadableChunk {
     this.cutBlock();
     this.sealAllSync();
     return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.symbols);
+  }
+
+  /**
+   * The stored form (FORMAT.md) of cut blocks `0 .. blockCount-1` alone, without the head: a
+   * chunk `decodeChunk` reads. Sealed blocks' compressed bytes, crcs and token filters are
+   * copied, not recompressed; a block still waiting for its seal is sealed here on the side
+   * (the chunk itself is not changed). The symbols section holds every symbol so far.
+   * With an empty head and every block, the bytes equal `encode()`'s.
+   */
+  encodeCutBlocks(blockCount: number): Buffer {
+    if (!Number.isInteger(blockCount) || blockCount < 0 || blockCount > this.metas.length) {
+      throw new RangeError(`block count ${blockCount} out of range [0, ${this.metas.length}]`);
+    }
+    const sealed = Math.min(blockCount, this.sealedCount);
+    const blocks = this.blocks.slice(0, sealed);
+    const crcs = this.crcs.slice(0, sealed);
+    const metas = this.metas.slice(0, sealed);
+    const blooms = this.blooms.slice(0, sealed);
+    let offset = HEADER_BYTES;
+    if (sealed > 0) {
+      const last = metas[sealed - 1]!;
+      offset = last.offset + last.compressedBytes + CRC_BYTES;
+    }
+    for (let i = sealed; i < blockCount; i++) {
+      const s = this.sealInline(i);
+      const bloomBytes = s.bloom === null ? 0 : s.bloom.length;
+      metas.push(Object.freeze({ ...this.metas[i]!, offset, compressedBytes: s.compressed.length, bloomBytes }));
+      blocks.push(s.compressed);
+      crcs.push(s.crc);
+      blooms.push(s.bloom);
+      offset += s.compressed.length + CRC_BYTES;
+    }
+    return encodeChunk(this.codec, blocks, crcs, metas, blooms, this.symbols);
   }
 
   minTsNs(): bigint {

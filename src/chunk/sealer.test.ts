@@ -94,6 +94,50 @@ describe('block sealing off the event loop', () => {
     for (const [a, b] of chunks) expect(b.encode().equals(a.encode())).toBe(true);
   });
 
+  it('isFull() answers the same after every append whatever the sealer and its speed (replicas cut chunks alike)', async () => {
+    // Sealers from instant to never: a chunk's "full" moment must not depend on which seals arrived.
+    const slow = (maxDelayMs: number): BlockSealer => ({
+      seal: (job) => new Promise((resolve) => setTimeout(() => resolve(sealBlockSync(job)), Math.floor(Math.random() * maxDelayMs))),
+    });
+    const never: BlockSealer = { seal: () => new Promise<SealedBlock>(() => {}) };
+    const sealers: (BlockSealer | null)[] = [null, worker, slow(5), slow(60), never];
+    const rng = new Rng(99);
+    const entries = Array.from({ length: 6000 }, (_, i) => ({
+      ts: T0 + BigInt(i * 1000 - (rng.int(10) === 0 ? rng.int(5000) : 0)),
+      line: Buffer.from(`level=${['info', 'warn'][rng.int(2)]} user=u${rng.int(500)} msg="request ${i}" took=${rng.int(900)}ms`),
+      md: rng.int(9) === 0 ? [{ name: 'trace_id', value: `t${rng.int(50)}` }] : [],
+    }));
+    const runs = await Promise.all(
+      sealers.map(async (sealer, k) => {
+        const c = new MemChunk({ codec: 'snappy', blockSizeBytes: 2048, targetSizeBytes: 24 * 1024, ...(sealer === null ? {} : { sealer }) });
+        const full: boolean[] = [];
+        let chunks = 0;
+        let cur = c;
+        const bytes: Buffer[] = [];
+        for (let i = 0; i < entries.length; i++) {
+          // Each run yields to the event loop at its own moments, so seals land at different appends.
+          if ((i * (k + 3)) % 97 === 0) await new Promise((r) => setTimeout(r, k));
+          const isFull = cur.isFull();
+          full.push(isFull);
+          if (isFull) {
+            bytes.push(cur.encode());
+            chunks++;
+            cur = new MemChunk({ codec: 'snappy', blockSizeBytes: 2048, targetSizeBytes: 24 * 1024, ...(sealer === null ? {} : { sealer }) });
+          }
+          const e = entries[i]!;
+          cur.append(e.ts, e.line, e.md);
+        }
+        return { full, chunks, bytes };
+      }),
+    );
+    expect(runs[0]!.chunks).toBeGreaterThan(3);
+    for (const r of runs.slice(1)) {
+      expect(r.full).toEqual(runs[0]!.full);
+      expect(r.bytes.length).toBe(runs[0]!.bytes.length);
+      r.bytes.forEach((b, i) => expect(b.equals(runs[0]!.bytes[i]!)).toBe(true));
+    }
+  });
+
   it('the worker itself seals what MemChunk cuts, without falling back inline', async () => {
     // A sealer that records whether the worker answered: a fallback would hide a worker that
     // cannot read the payload.

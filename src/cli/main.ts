@@ -12,6 +12,7 @@ import { labelSetString, LogPrinter, COLORS, type LabelSet, type OutputMode } fr
 import { flattenStreams, metricJson, pageRange, StreamPrinter, type MetricData, type QueryResponse } from './query.js';
 import { tail } from './tail.js';
 import { formatTime, logPrefix, parseGoDuration, parseTimeArg, type Zone } from './time.js';
+import { formatHumanBytes } from '../util/go/bytes.js';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -86,11 +87,7 @@ function need(f: Flags, n: number, what: string): string[] {
 
 /** Go's humanize.Bytes without the space, as logcli's stats output. */
 export function humanBytes(n: number): string {
-  if (n < 10) return `${n}B`;
-  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB'];
-  const e = Math.floor(Math.log(n) / Math.log(1000));
-  const val = Math.floor((n / 1000 ** e) * 10 + 0.5) / 10;
-  return (val < 10 ? val.toFixed(1) : val.toFixed(0)) + units[e];
+  return formatHumanBytes(n).replace(' ', '');
 }
 
 function printMetricTo(ctx: Ctx): (d: MetricData) => void {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configToYaml, defaultConfig, loadConfig } from './config.js';
-import { formatDurationMs, parseBytes, parseDurationMs } from './units.js';
+import { parseConfigBytes } from '../util/go/bytes.js';
+import { formatDurationMs, parseConfigDurationMs } from '../util/go/duration.js';
 
 function file(text: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'silt-cfg-'));
@@ -108,8 +109,8 @@ describe('config', () => {
 
   it.each([
     ['30s', 30_000], ['1h30m', 5_400_000], ['500ms', 500], ['7d', 604_800_000], ['1.5h', 5_400_000], ['0', 0], ['x', null], ['5', null],
-  ])('parses duration %s', (s, ms) => expect(parseDurationMs(s)).toBe(ms));
-  it.each([['256KB', 256_000], ['1MiB', 1_048_576], ['1.5MB', 1_500_000], ['42', 42], ['1XB', null]])('parses bytes %s', (s, n) => expect(parseBytes(s)).toBe(n));
+  ])('parses duration %s', (s, ms) => expect(parseConfigDurationMs(s)).toBe(ms));
+  it.each([['256KB', 256_000], ['1MiB', 1_048_576], ['1.5MB', 1_500_000], ['42', 42], ['1XB', null]])('parses bytes %s', (s, n) => expect(parseConfigBytes(s)).toBe(n));
   it('formats durations like Go', () => {
     expect(formatDurationMs(7_200_000)).toBe('2h0m0s');
     expect(formatDurationMs(90_000)).toBe('1m30s');

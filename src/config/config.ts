@@ -5,7 +5,8 @@ import { InvalidError } from '../errors.js';
 import { parseSelector } from '../logql/syntax/index.js';
 import { LIMIT_SETTINGS } from './limits-schema.js';
 import { SETTINGS, type Setting } from './schema.js';
-import { formatBytes, formatDurationMs, parseBytes, parseDurationMs } from './units.js';
+import { formatConfigBytes, parseConfigBytes } from '../util/go/bytes.js';
+import { formatDurationMs, parseConfigDurationMs } from '../util/go/duration.js';
 
 /** Durations are milliseconds, sizes are bytes. Field names are the YAML keys. */
 export interface SiltConfig {
@@ -212,12 +213,12 @@ export function coerce(s: Setting, raw: unknown, where: string, errors: string[]
       return bad(`expected one of ${s.type.values.join(', ')}`);
     case 'duration': {
       if (typeof raw === 'number') return raw * 1000; // bare YAML numbers are seconds, as Prometheus model durations are not; reject negatives below
-      const ms = typeof raw === 'string' ? parseDurationMs(raw) : null;
+      const ms = typeof raw === 'string' ? parseConfigDurationMs(raw) : null;
       if (ms === null || ms < 0) return bad('expected a duration like 30s, 5m, 2h');
       return ms;
     }
     case 'bytes': {
-      const n = typeof raw === 'string' || typeof raw === 'number' ? parseBytes(raw) : null;
+      const n = typeof raw === 'string' || typeof raw === 'number' ? parseConfigBytes(raw) : null;
       if (n === null) return bad('expected a size like 1048576, 256KB or 1.5MiB');
       return n;
     }
@@ -267,7 +268,7 @@ function coerceStreamRetention(raw: unknown, bad: (why: string) => undefined): S
     const priority = o['priority'] ?? 0;
     if (typeof priority !== 'number' || !Number.isInteger(priority)) return bad('priority must be an integer');
     const p = o['period'];
-    const period = typeof p === 'string' ? parseDurationMs(p) : typeof p === 'number' ? p * 1000 : null;
+    const period = typeof p === 'string' ? parseConfigDurationMs(p) : typeof p === 'number' ? p * 1000 : null;
     if (period === null || period < 0) return bad('period must be a duration like 24h');
     out.push({ selector, priority, period });
   }
@@ -491,7 +492,7 @@ function deepFreeze<T>(o: T): T {
 /** A setting's value in its human YAML form (durations like 2h0m0s, sizes like 256KiB). */
 export function displayValue(s: Setting, v: unknown): unknown {
   if (s.type.t === 'duration') return formatDurationMs(v as number);
-  if (s.type.t === 'bytes') return formatBytes(v as number);
+  if (s.type.t === 'bytes') return formatConfigBytes(v as number);
   if (s.type.t === 'stream_retention') return (v as StreamRetentionRule[]).map((r) => ({ selector: r.selector, priority: r.priority, period: formatDurationMs(r.period) }));
   return v;
 }

@@ -55,6 +55,24 @@ export const SETTINGS: readonly Setting[] = [
 
   { path: 'common.path_prefix', flag: 'common.path-prefix', type: str, def: './data', help: 'Directory under which local state (WAL, filesystem chunks) lives by default.' },
 
+  // The ring (src/ring, ADR 0021): membership and token ownership. Loki's YAML paths and flags.
+  { path: 'common.replication_factor', flag: 'common.replication-factor', type: int(0, 16), def: 0, help: 'How many ingesters each stream is written to; 0 (default): 3 with an etcd ring, 1 in a single process.' },
+  { path: 'common.ring.kvstore.store', flag: 'common.storage.ring.store', type: { t: 'enum', values: ['inmemory', 'etcd'] }, def: 'inmemory', help: 'Where the rings live: inmemory (a single process holds the whole ring) or etcd (a cluster of processes).' },
+  { path: 'common.ring.kvstore.prefix', flag: 'common.storage.ring.prefix', type: str, def: 'collectors/', help: 'The prefix for the keys in the store. Should end with a /.' },
+  { path: 'common.ring.kvstore.etcd.endpoints', flag: 'common.storage.ring.etcd.endpoints', type: { t: 'list' }, def: [], help: 'The etcd endpoints to connect to (host:port).' },
+  { path: 'common.ring.kvstore.etcd.dial_timeout', flag: 'common.storage.ring.etcd.dial-timeout', type: dur, def: 10 * S, help: 'The dial timeout for the etcd connection; also bounds each etcd request.' },
+  { path: 'common.ring.kvstore.etcd.max_unreachable_period', flag: 'common.storage.ring.etcd.max-unreachable-period', type: dur, def: 1 * M, help: 'Silt extension (not in Loki): rings keep serving their last known state while etcd is unreachable; past this period the ring counts as stale and /ready reports it.' },
+  { path: 'common.ring.heartbeat_period', flag: 'common.storage.ring.heartbeat-period', type: dur, def: 15 * S, help: 'Period at which to heartbeat to the ring (renew the etcd lease and the timestamp).' },
+  { path: 'common.ring.heartbeat_timeout', flag: 'common.storage.ring.heartbeat-timeout', type: dur, def: 1 * M, help: 'The heartbeat timeout after which instances are unhealthy; with etcd also the lease TTL, after which a dead instance leaves the ring.' },
+  { path: 'ingester.lifecycler.id', flag: 'ingester.lifecycler.ID', type: str, def: '', help: 'ID to register in the ring (empty: the hostname).' },
+  { path: 'ingester.lifecycler.address', flag: 'ingester.lifecycler.addr', type: str, def: '127.0.0.1', help: 'IP address to advertise in the ring (Loki picks the first private interface address; Silt defaults to 127.0.0.1).' },
+  { path: 'ingester.lifecycler.port', flag: 'ingester.lifecycler.port', type: int(0, 65535), def: 0, help: 'Port to advertise in the ring (0: server.grpc_listen_port).' },
+  { path: 'ingester.lifecycler.num_tokens', flag: 'ingester.num-tokens', type: int(1, 8192), def: 128, help: 'Number of tokens for each ingester.' },
+  { path: 'ingester.lifecycler.join_after', flag: 'ingester.join-after', type: dur, def: 0, help: 'Period a new ingester stays JOINING before it turns ACTIVE.' },
+  { path: 'ingester.lifecycler.final_sleep', flag: 'ingester.final-sleep', type: dur, def: 0, help: 'Duration to sleep for before exiting, after leaving the ring, to ensure metrics are scraped.' },
+  { path: 'ingester.lifecycler.tokens_file_path', flag: 'ingester.tokens-file-path', type: str, def: '', help: 'File path where tokens are stored. If empty, tokens are not stored and a restarted ingester takes new ones.' },
+  { path: 'ruler.ring.num_tokens', flag: 'ruler.ring.num-tokens', type: int(1, 8192), def: 128, help: 'Number of tokens each ruler owns in the ruler ring (rule groups are sharded by them).' },
+
   { path: 'storage_config.object_store', flag: 'storage.object-store', type: { t: 'enum', values: ['filesystem', 'memory', 's3', 'aws'] }, def: 'filesystem', help: 'Where chunks and index live: filesystem, memory, or s3 (alias aws; settings under storage_config.aws).' },
   { path: 'storage_config.aws.bucketnames', flag: 's3.buckets', type: str, def: '', help: 'S3 bucket name (one bucket; a comma-separated list is rejected).' },
   { path: 'storage_config.aws.endpoint', flag: 's3.endpoint', type: str, def: '', help: 'S3 endpoint URL or host:port (empty: AWS for the region). A bare host uses https unless insecure.' },

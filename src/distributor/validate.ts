@@ -19,6 +19,7 @@ import { LINE_LEVEL_NONE } from '../model/log-level.js';
 import type { PushEntry, PushRequest, ValidStream } from '../model/stream.js';
 import { LabelsCache, utf8Length, type ParsedLabels } from './labels-parser.js';
 import { RequestGroups } from '../util/request-groups.js';
+import { formatRfc3339 } from '../util/go/rfc3339.js';
 import type { TenantLimits } from './limits.js';
 
 /** Discard reasons (the `reason` label of the discarded counters), as named by Loki. */
@@ -66,7 +67,6 @@ export const Msg = {
 } as const;
 
 const NS_PER_MS = 1_000_000n;
-const NS_PER_SEC = 1_000_000_000n;
 /** Below any int64, so "no lower bound" stays a plain bigint comparison. */
 const NO_MIN_TS = -(1n << 80n);
 
@@ -74,15 +74,7 @@ const NO_MIN_TS = -(1n << 80n);
 const DETECTED_LEVEL = 'detected_level';
 
 /** Go `time.Format(time.RFC3339)` of a UTC instant given in ns (fraction dropped). */
-export function formatRfc3339(tsNs: bigint): string {
-  let sec = tsNs / NS_PER_SEC;
-  if (tsNs < 0n && sec * NS_PER_SEC !== tsNs) sec -= 1n; // floor, like Go
-  const d = new Date(Number(sec) * 1000);
-  const y = d.getUTCFullYear();
-  const p2 = (n: number) => (n < 10 ? '0' + n : String(n));
-  const year = y < 0 ? '-' + String(-y).padStart(4, '0') : String(y).padStart(4, '0');
-  return `${year}-${p2(d.getUTCMonth() + 1)}-${p2(d.getUTCDate())}T${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())}Z`;
-}
+export { formatRfc3339 };
 
 /** Structured metadata bytes as Loki counts them (names + values, detected_level excluded). */
 export function structuredMetadataBytes(md: readonly Label[]): number {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess, tempDir, type InProcess } from '../../test/support/silt.js';
 import { parseExpr, type SampleExpr } from '../logql/syntax/index.js';
-import type { MetricQueryRequest, MetricQueryResult, Querier } from '../querier/querier.js';
+import type { MetricQueryRequest, MetricQueryResult, Querier } from '../querier/index.js';
 import { seededRandom } from '../util/random.js';
 import { ResultsCache, type ResultsCacheLimits } from './results-cache.js';
 

@@ -16,8 +16,7 @@ import type { MatrixSeries, MetricResult } from '../logql/engine/index.js';
 import { compareLabels } from '../logql/engine/labels.js';
 import { printExpr } from '../logql/syntax/index.js';
 import { labelsToString } from '../model/index.js';
-import type { MetricQueryRequest, MetricQueryResult } from '../querier/querier.js';
-import { ScanStats } from '../querier/scan.js';
+import { ScanStats, type MetricQueryRequest, type MetricQueryResult } from '../querier/index.js';
 import { ByteLru } from '../storage/index.js';
 
 /** What the results cache needs from the querier: metric query evaluation. */

@@ -1,13 +1,13 @@
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
+import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { TokenBucket } from '../util/rate-limiter.js';
-import type { ChunkView, IngesterPusher, IngesterQuerier, IngesterTail, IngesterTailer, MemStreamView } from './client.js';
+import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { newStreamRef, Wal, type CheckpointStream, type FlushMark, type ReplayStream, type WalSnapshotTenant, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
@@ -99,10 +99,31 @@ class TenantInstance {
 }
 
 /**
+ * A chunk still open after this many max_chunk_age of wall time is flushed although its entries'
+ * timestamps have not left its window (see shouldFlush).
+ */
+const WALL_CLOCK_AGE_FACTOR = 2;
+
+/** How long an ingester remembers the key of an uploaded chunk after dropping it from memory. */
+const STORED_KEY_MEMORY_MS = 10 * 60_000;
+
+/**
  * The ingester role: keeps recent entries per stream in memory chunks, logs them to the
  * WAL before acknowledging, and flushes full, old or idle chunks to object storage.
+ *
+ * Replicas cut identical chunks. With replication, each stream's pushes reach several
+ * ingesters; every decision about where a chunk or block ends depends on the stream's entry
+ * sequence alone (blocks by the head's byte estimate and entry count, `full` by a size estimate
+ * that never waits on the sealer's timing, `max_age` by epoch-aligned max_chunk_age windows of
+ * entry time: the rule is spelled out at Stream.append). Replicas that received the same
+ * entries in the same order therefore upload byte-identical chunks under one content-derived
+ * key, and the store holds one copy. The wall clock only says when to flush: idle chunks (by
+ * then every replica holds the same entries), forced flushes, and a backstop for streams whose
+ * timestamps stand still. WAL replay re-appends entries in sequence order and so rebuilds the
+ * same chunks; a replica whose chunk differs (missed a push, flushed early) falls back in step at
+ * the next window boundary.
  */
-export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
+export class Ingester {
   private readonly cfg: IngesterConfig;
   private readonly deps: IngesterDeps;
   private readonly now: () => number;
@@ -129,6 +150,8 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
   private readonly m;
   /** Live tail subscribers, fed from push. */
   private readonly tailers = new Tailers();
+  /** Object keys of uploaded chunks by chunk number, kept a while after the chunk leaves memory (see `storedKeys`). */
+  private readonly storedKeyByNumber = new Map<number, { key: string; droppedMs: number }>();
 
   constructor(deps: IngesterDeps) {
     this.deps = deps;
@@ -407,29 +430,37 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     return this.tailers.count(tenant);
   }
 
-  /** Streams of `tenant` matching all matchers; a synchronous snapshot safe to read later. */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): MemStreamView[] {
+  /**
+   * Streams of `tenant` matching all matchers, as values: the cut blocks of each chunk (immutable
+   * once cut) behind a view that shows only them, and a sorted copy of its head block. Chunk ids
+   * are `<idPrefix><number>` (see `storedKeys`).
+   */
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, idPrefix: string): MemStream[] {
     const inst = this.tenants.get(tenant);
     if (!inst) return [];
-    const out: MemStreamView[] = [];
+    const out: MemStream[] = [];
     for (const s of inst.streams.values()) {
       if (!matchesAll(s.labels, matchers)) continue;
-      const chunks: ChunkView[] = [];
+      const chunks: MemChunkData[] = [];
       for (const c of s.chunks) {
         if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
-        chunks.push({
-          fromNs: c.fromNs,
-          throughNs: c.throughNs,
-          chunk: c.chunk,
-          blockCount: c.chunk.blockMetas().length,
-          head: c.chunk.headBlock(),
-          // Read when the querier asks, after it has read the index (see memory-copies.ts).
-          get storedKey(): string | null {
-            return c.storedKey;
-          },
-        });
+        const blockCount = c.chunk.blockMetas().length;
+        chunks.push({ id: idPrefix + c.number, fromNs: c.fromNs, throughNs: c.throughNs, cut: blockCount === 0 ? null : cutBlocksView(c.chunk, blockCount), head: c.chunk.headBlock() });
       }
       if (chunks.length > 0) out.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
+    }
+    return out;
+  }
+
+  /**
+   * Object keys of the stored copies of chunks by number: chunks whose upload finished, still in
+   * memory or dropped from it less than STORED_KEY_MEMORY_MS ago.
+   */
+  storedKeys(numbers: readonly number[]): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const n of numbers) {
+      const k = this.storedKeyByNumber.get(n);
+      if (k !== undefined) out.set(n, k.key);
     }
     return out;
   }
@@ -514,7 +545,10 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
     if (c.closed) return c.closeReason || 'closed';
     if (force) return 'forced';
     if (now - c.lastAppendMs >= this.cfg.chunk_idle_period) return 'idle';
-    if (now - c.createdMs >= this.cfg.max_chunk_age) return 'max_age';
+    // Chunks are cut by entry time (Stream.append); this wall-clock bound only catches streams
+    // whose timestamps stand still, since a stream stamped near now closes each chunk within
+    // max_chunk_age + chunk_idle_period of opening it.
+    if (now - c.createdMs >= WALL_CLOCK_AGE_FACTOR * this.cfg.max_chunk_age) return 'max_age';
     return null;
   }
 
@@ -526,12 +560,20 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
    */
   private async doFlush(force: boolean): Promise<void> {
     const now = this.now();
+    for (const [n, k] of this.storedKeyByNumber) if (k.droppedMs > 0 && now - k.droppedMs > STORED_KEY_MEMORY_MS) this.storedKeyByNumber.delete(n);
     type Job = { tenant: string; stream: Stream; desc: ChunkDesc; reason: string };
     const jobs: Job[] = [];
     for (const inst of this.tenants.values()) {
       for (const [fp, s] of inst.streams) {
         // Drop chunks flushed long enough ago; drop streams left empty.
-        s.chunks = s.chunks.filter((c) => !(c.flushed && now - c.flushedMs >= this.cfg.chunk_retain_period));
+        s.chunks = s.chunks.filter((c) => {
+          const drop = c.flushed && now - c.flushedMs >= this.cfg.chunk_retain_period;
+          if (drop) {
+            const k = this.storedKeyByNumber.get(c.number);
+            if (k) k.droppedMs = now;
+          }
+          return !drop;
+        });
         if (s.isEmpty()) {
           inst.streams.delete(fp);
           this.m.streams.dec({ tenant: inst.tenant });
@@ -570,6 +612,7 @@ export class Ingester implements IngesterPusher, IngesterQuerier, IngesterTail {
           // from the store both (a closed chunk encodes to the same bytes, hence key, on a retry).
           const key = chunkKey(ref);
           job.desc.storedKey = key;
+          this.storedKeyByNumber.set(job.desc.number, { key, droppedMs: 0 });
           const mark: FlushMark = { ...ref, labels: job.stream.labelsString, firstSeq: job.desc.firstSeq, lastSeq: job.desc.lastSeq };
           await this.wal?.appendFlushed(mark);
           job.desc.marked = true;

@@ -11,15 +11,23 @@ const NO_REJECTIONS = Object.freeze([]) as unknown as { entry: PushEntry; oldest
 /** Rejected entries listed one by one in an error message; the rest are only counted. */
 export const MAX_REPORTED_REJECTIONS = 10;
 
+/** Next in-memory chunk number of this process (chunk ids are `<instance>/<n>`). */
+let nextChunkNumber = 1;
+
 /** One chunk of a stream and its flush state. */
 export class ChunkDesc {
   /** The chunk; takes appends until `closed`. */
   readonly chunk: MemChunk;
+  /** Number of this chunk in this process's memory (its id for queriers, see client.ts `storedKeys`). */
+  readonly number = nextChunkNumber++;
   /** Smallest and largest entry timestamp appended (ns). */
   fromNs = 0n;
   throughNs = 0n;
-  /** fromNs + max_chunk_age: a later entry starts a new chunk. */
-  maxAllowedNs = 0n;
+  /**
+   * End (exclusive) of the max_chunk_age window of entry time this chunk belongs to: an entry
+   * at or after it starts a new chunk (see `chunkWindowEndNs` and the cut rule in Stream.append).
+   */
+  windowEndNs = 0n;
   /** Entries appended. */
   entries = 0;
   /**
@@ -40,7 +48,7 @@ export class ChunkDesc {
   storedKey: string | null = null;
   /** A flush is in flight. */
   flushing = false;
-  /** Wall clock of creation, last append and successful flush (ms). */
+  /** Wall clock of creation, last append and successful flush (ms); flush timing only, never where a chunk is cut. */
   readonly createdMs: number;
   lastAppendMs: number;
   flushedMs = 0;
@@ -76,6 +84,16 @@ export interface AppendResult {
   duplicates: number;
 }
 
+/**
+ * End (exclusive) of the window of entry time holding `tsNs`: windows are `maxChunkAgeNs` long
+ * and aligned to the Unix epoch, so every replica draws the same boundaries.
+ */
+export function chunkWindowEndNs(tsNs: bigint, maxChunkAgeNs: bigint): bigint {
+  const r = tsNs % maxChunkAgeNs;
+  // bigint % truncates toward zero: a negative ts has a negative remainder.
+  return tsNs - r + (r < 0n ? 0n : maxChunkAgeNs);
+}
+
 /** Throws TooLargeError for an entry no chunk can hold (checked before the WAL logs it). */
 export function checkAppendable(e: PushEntry): void {
   if (e.line.length > MAX_LINE_SIZE_BYTES) throw new TooLargeError(`line of ${e.line.length} bytes exceeds ${MAX_LINE_SIZE_BYTES}`);
@@ -94,6 +112,12 @@ export class Stream {
   chunks: ChunkDesc[] = [];
   /** Newest entry timestamp seen (ns), -1n before the first entry. */
   maxTsNs = -1n;
+  /**
+   * Newest entry timestamp appended to memory (ns), -1n before the first. Unlike `maxTsNs`,
+   * which admit moves for pushes not applied yet, it depends only on the entries applied so
+   * far, so chunk windows derived from it are the same on every replica.
+   */
+  appliedMaxTsNs = -1n;
   lastAppendMs = 0;
   /** Per-stream rate limit bucket, created on the first push. */
   limiter: TokenBucket | null = null;
@@ -140,6 +164,20 @@ export class Stream {
   /**
    * Appends entries whose WAL record is durable (or, on replay, was): `entries[i]` has sequence
    * number `seqs[i]`, or `firstSeq + i` without `seqs`. `maxChunkAgeNs` bounds a chunk's time span.
+   *
+   * The cut rule. Where a chunk ends is a function of the stream's entry sequence only, so
+   * replicas that append the same entries in the same order cut identical chunks (same bytes,
+   * same content-derived key: the store keeps one copy). Before each entry the open chunk is
+   * closed when
+   * - `full`: MemChunk.isFull(), a deterministic size estimate (exact compressed sizes of all
+   *   cut blocks but the newest; never "whatever the sealer finished so far"); blocks are cut
+   *   by the head's byte estimate and entry count, also deterministic;
+   * - `max_age`: the entry's ts reaches the chunk's window end (epoch-aligned max_chunk_age
+   *   windows of entry time, see `chunkWindowEndNs`), or it is more than max_chunk_age older
+   *   than the chunk's newest entry.
+   * Wall clock only decides when a chunk is flushed (idle, forced), never where it is cut, except
+   * that an idle or forced flush closes the chunk: a replica that lagged or restarted may then
+   * hold a different chunk, and it falls back in step at the next window boundary.
    */
   append(entries: readonly PushEntry[], nowMs: number, opts: ChunkOptions, maxChunkAgeNs: bigint, firstSeq: number, seqs: readonly number[] | null): AppendResult {
     const res: AppendResult = { appended: entries, duplicates: 0 };
@@ -152,7 +190,7 @@ export class Stream {
       const q = seqs === null ? firstSeq + i : seqs[i]!;
       if (head !== undefined && !head.closed && head.entries > 0) {
         if (head.chunk.isFull()) this.close(head, 'full');
-        else if (ts > head.maxAllowedNs || (ts < head.throughNs && head.throughNs - ts > maxChunkAgeNs)) this.close(head, 'max_age');
+        else if (ts >= head.windowEndNs || (ts < head.throughNs && head.throughNs - ts > maxChunkAgeNs)) this.close(head, 'max_age');
       }
       if (head === undefined || head.closed) {
         head = new ChunkDesc(opts, nowMs);
@@ -199,14 +237,19 @@ export class Stream {
     if (head.entries === 0) {
       head.fromNs = ts;
       head.throughNs = ts;
-      head.maxAllowedNs = ts + maxChunkAgeNs;
-    } else if (ts < head.fromNs) {
-      head.fromNs = ts;
-      head.maxAllowedNs = ts + maxChunkAgeNs;
-    } else if (ts > head.throughNs) head.throughNs = ts;
+      // The window of the stream's newest entry, not of this one: a late entry opening a chunk
+      // must not end it at the next in-order entry.
+      head.windowEndNs = chunkWindowEndNs(ts > this.appliedMaxTsNs ? ts : this.appliedMaxTsNs, maxChunkAgeNs);
+    } else if (ts < head.fromNs) head.fromNs = ts;
+    else if (ts > head.throughNs) {
+      head.throughNs = ts;
+      // Only a checkpoint restore (appendChunk, never cut) gets here past the window.
+      if (ts >= head.windowEndNs) head.windowEndNs = chunkWindowEndNs(ts, maxChunkAgeNs);
+    }
     head.entries++;
     head.lastAppendMs = nowMs;
     if (ts > this.maxTsNs) this.maxTsNs = ts;
+    if (ts > this.appliedMaxTsNs) this.appliedMaxTsNs = ts;
     return true;
   }
 

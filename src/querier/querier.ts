@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { decodeChunk, type BlockMeta, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { type BlockMeta, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { InvalidError, LimitError } from '../errors.js';
 import type { IngesterQuerier } from '../ingester/client.js';
@@ -8,9 +8,9 @@ import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
-import { chunkKey, type ChunkRef, type ReadOptions, type SeriesEntry } from '../storage/index.js';
+import { type ChunkRef, type ReadOptions, type SeriesEntry } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
-import { storedCopies, withoutCopies } from './memory-copies.js';
+import { planScan, StoredPrefetch } from './sources.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
 import { ScanContext, ScanStats, scanBlock, type BlockFilter, type TenantDeletes } from './scan.js';
 import { QuerierEntrySource } from './entry-source.js';
@@ -19,6 +19,7 @@ import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../logql/engine/
 import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
+import { formatDuration, formatPromDuration } from '../util/go/duration.js';
 
 /**
  * The storage slice the querier needs (Loki's querier.Store idea). Every call takes the
@@ -93,6 +94,11 @@ export interface QuerierDeps {
   nowMs?: () => number;
   /** Delete requests to apply at query time (the compactor's store); absent: none. */
   deletes?: (tenant: string, opts?: ReadOptions) => Promise<TenantDeletes | null>;
+  /**
+   * Merge overlapping copies of a stream entry by entry (several ingesters hold replicas; see
+   * sources.ts). Off in one process, where memory and storage never hold two copies.
+   */
+  dedup?: boolean;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -109,11 +115,14 @@ export class Querier {
   private readonly now: () => number;
   /** Decoded blocks of stored chunks, shared by every query. */
   protected readonly blocks: BlockCache;
+  /** See QuerierDeps.dedup. */
+  protected readonly dedup: boolean;
 
   constructor(deps: QuerierDeps) {
     this.deps = deps;
     this.now = deps.nowMs ?? Date.now;
     this.blocks = new BlockCache(deps.cfg.block_cache_size);
+    this.dedup = deps.dedup ?? false;
   }
 
   /** Parses a query; a parse error is a ParseError (400). */
@@ -125,7 +134,7 @@ export class Querier {
     const lim = this.deps.limits(tenant);
     if (endNs < startNs) throw new InvalidError('end timestamp must not be before or equal to start time');
     if (lim.max_query_length > 0 && endNs - startNs > BigInt(lim.max_query_length) * NS_PER_MS + 60_000n * NS_PER_MS) {
-      throw new LimitError(`the query time range exceeds the limit (query length: ${fmtDur(Number((endNs - startNs) / NS_PER_MS))}, limit: ${fmtDur(lim.max_query_length)})`);
+      throw new LimitError(`the query time range exceeds the limit (query length: ${formatDuration(((endNs - startNs) / NS_PER_MS) * NS_PER_MS)}, limit: ${formatPromDuration(BigInt(Math.trunc(lim.max_query_length)) * NS_PER_MS)})`);
     }
   }
 
@@ -186,10 +195,11 @@ export class Querier {
       stats.linesProcessed += m.entries;
     };
     const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(req.tenant, deadline.read)) : null;
-    const scanChunk = (chunk: ReadableChunk, blockCount: number, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
+    const scanChunk = (chunk: ReadableChunk | null, head: DecodedBlock | null, labels: Labels, fp: string, key: string | null): void => {
       const sp = streamPipeline(labels);
       const deleter = deletes === null ? null : deletes.forStream(labels);
-      const metas = chunk.blockMetas();
+      const metas = chunk === null ? [] : chunk.blockMetas();
+      const blockCount = metas.length;
       const order: (number | -1)[] = [];
       for (let b = 0; b < blockCount; b++) order.push(b);
       if (head) order.push(-1);
@@ -197,12 +207,12 @@ export class Querier {
       for (const b of order) {
         if (b >= 0) {
           const m = metas[b]!;
-          const v = verdict(m, chunk, b);
+          const v = verdict(m, chunk!, b);
           if (v !== 'scan') {
             skipped(m, v);
             continue;
           }
-          const blk = this.blocks.read(chunk, key, b);
+          const blk = this.blocks.read(chunk!, key, b);
           stats.decompressedBytes += m.uncompressedBytes;
           scanBlock(blk, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
         } else if (head) scanBlock(head, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
@@ -217,61 +227,46 @@ export class Querier {
       return false;
     };
 
-    // 1. Ingester memory (before the index is read: see memory-copies.ts).
-    const memory = this.useIngester(req.endNs) ? this.deps.ingester!.selectStreams(req.tenant, matchers, req.startNs, lastNs) : [];
-    for (const s of memory) {
-      const chunks = [...s.chunks].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
-      for (const c of chunks) scanChunk(c.chunk, c.blockCount, c.head, s.labels, s.fingerprint, null);
+    // Memory and stored chunks, each entry once (sources.ts).
+    const plan = await planScan({ tenant: req.tenant, matchers, fromNs: req.startNs, throughNs: lastNs, ingester: this.useIngester(req.endNs) ? this.deps.ingester : null, store: this.deps.store, deadline, dedup: this.dedup, stats, blocks: this.blocks });
+    for (const s of plan.memory) {
+      const parts = [...s.parts].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
+      for (const p of parts) scanChunk(p.cut, p.head, s.labels, s.fingerprint, null);
     }
-    // 2. Stored chunks, best-first so the result fills early and later chunks are skipped.
-    const listed = await deadline.wait(this.deps.store.chunkRefs(req.tenant, req.startNs, lastNs, matchers, deadline.read));
-    const series = listed.series;
-    const refs = withoutCopies(listed.refs, storedCopies(memory));
-    refs.sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
-    // Fetches run up to max_concurrent ahead of the chunk being scanned, so object-store
-    // latency overlaps with decompression and search.
-    const conc = Math.max(1, this.deps.cfg.max_concurrent);
+    // Stored chunks, best-first so the result fills early and later chunks are skipped.
+    const refs = [...plan.stored].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
     const wanted = (r: ChunkRef): boolean => !topk.full() || topk.wants(newest ? r.throughNs : r.fromNs);
     // With needle tokens, the chunk tails (metas and token filters) are fetched first and a
     // chunk is downloaded only when one of its blocks may match.
-    const byIndex = required.length > 0;
-    type Fetched = Buffer | ChunkIndex | Error;
-    const read = deadline.read;
-    const fetchOne = (r: ChunkRef): Promise<Fetched> =>
-      (byIndex ? this.deps.store.getChunkIndex(r, read) : this.deps.store.getChunk(r, read)).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
-    const inflight = new Map<number, Promise<Fetched>>();
-    let nextFetch = 0;
-    const prefetch = (upTo: number): void => {
-      for (; nextFetch < refs.length && nextFetch < upTo; nextFetch++) {
-        const r = refs[nextFetch]!;
-        if (wanted(r)) inflight.set(nextFetch, fetchOne(r));
-      }
-    };
+    const fetch = new StoredPrefetch(refs, {
+      store: this.deps.store,
+      deadline,
+      concurrency: this.deps.cfg.max_concurrent,
+      candidate: (idx, b) => verdict(idx.blockMetas()[b]!, idx, b) === 'scan',
+      byIndex: required.length > 0,
+      decodeAhead: false,
+      blocks: this.blocks,
+      wanted,
+    });
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
-      if (!wanted(ref)) {
+      const got = await fetch.get(i);
+      if (got === null) {
         stats.chunksSkipped++;
-        inflight.delete(i);
         continue;
       }
-      prefetch(i + conc);
-      // Started now if the prefetch skipped it when it looked unwanted earlier.
-      let got = await deadline.wait(inflight.get(i) ?? fetchOne(ref));
-      inflight.delete(i);
       if (got instanceof Error) throw got;
-      const labels = series.get(ref.fingerprint);
+      const labels = plan.series.get(ref.fingerprint);
       if (!labels) continue;
-      if (!Buffer.isBuffer(got)) {
-        if (!needsBlocks(got)) {
-          stats.chunksSkipped++;
-          continue;
-        }
-        got = await deadline.wait(this.deps.store.getChunk(ref, read));
+      const idx = 'skip' in got ? got.skip : got.chunk;
+      if ('skip' in got || !needsBlocks(idx)) {
+        if ('skip' in got) needsBlocks(idx);
+        stats.chunksSkipped++;
+        continue;
       }
       stats.chunksFetched++;
-      stats.compressedBytesFetched += got.length;
-      const chunk = decodeChunk(got);
-      scanChunk(chunk, chunk.blockMetas().length, null, labels, ref.fingerprint, chunkKey(ref));
+      stats.compressedBytesFetched += got.bytes;
+      scanChunk(got.chunk, null, labels, ref.fingerprint, got.key);
     }
     return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
   }
@@ -311,7 +306,7 @@ export class Querier {
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
   protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE): Promise<QuerierEntrySource> {
     const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant, deadline.read)) : null;
-    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline);
+    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline, this.dedup);
   }
 
   /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */
@@ -341,14 +336,14 @@ export class Querier {
   async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
     const names = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read))));
-    if (this.useIngester(endNs)) for (const n of this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
+    if (this.useIngester(endNs)) for (const n of await this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
     return [...names].sort();
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
     const values = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read))));
-    if (this.useIngester(endNs)) for (const v of this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
+    if (this.useIngester(endNs)) for (const v of await this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
     return [...values].sort();
   }
 
@@ -359,7 +354,7 @@ export class Querier {
     await this.withDeadline(async (d) => {
       for (const m of sets) {
         for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(labelsToString(s.labels), s.labels);
-        if (this.useIngester(endNs)) for (const l of this.deps.ingester!.series(tenant, startNs, endNs, m)) out.set(labelsToString(l), l);
+        if (this.useIngester(endNs)) for (const l of await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read))) out.set(labelsToString(l), l);
       }
     });
     return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
@@ -373,21 +368,26 @@ export class Querier {
 
   async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
     if (!this.useIngester(endNs)) return deadline.wait(this.deps.store.stats(tenant, startNs, endNs, m, deadline.read));
-    // Memory first, then the index; a chunk in both is counted once (see memory-copies.ts).
+    // Memory and stored chunks, a chunk in both counted once (sources.ts).
     const st = { streams: 0, chunks: 0, bytes: 0, entries: 0 };
     const streams = new Set<string>();
-    const memory = this.deps.ingester!.selectStreams(tenant, m, startNs, endNs);
-    for (const s of memory) {
+    const plan = await planScan({ tenant, matchers: m, fromNs: startNs, throughNs: endNs, ingester: this.deps.ingester, store: this.deps.store, deadline, dedup: this.dedup, stats: new ScanStats(), blocks: this.blocks });
+    for (const s of plan.memory) {
       streams.add(s.fingerprint);
-      for (const c of s.chunks) {
+      for (const p of s.parts) {
         st.chunks++;
-        st.entries += c.chunk.entries();
-        st.bytes += c.chunk.uncompressedBytes();
+        if (p.cut) {
+          st.entries += p.cut.entries();
+          st.bytes += p.cut.uncompressedBytes();
+        }
+        if (p.head) {
+          st.entries += p.head.n;
+          st.bytes += p.head.lines.length;
+        }
       }
     }
-    const { series, refs } = await deadline.wait(this.deps.store.chunkRefs(tenant, startNs, endNs, m, deadline.read));
-    for (const fp of series.keys()) streams.add(fp);
-    for (const r of withoutCopies(refs, storedCopies(memory))) {
+    for (const fp of plan.series.keys()) streams.add(fp);
+    for (const r of plan.stored) {
       st.chunks++;
       st.entries += r.entries;
       st.bytes += r.uncompressedBytes;
@@ -399,13 +399,6 @@ export class Querier {
 
 function cmp(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function fmtDur(ms: number): string {
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  return `${h}h${m}m${s}s`;
 }
 
 /** Groups kept entries into result streams, sorted by their full label string as Loki does. */

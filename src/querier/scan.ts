@@ -52,6 +52,8 @@ export class ScanStats {
   chunksFetched = 0;
   chunksSkipped = 0;
   compressedBytesFetched = 0;
+  /** Entries dropped as copies of others (replicas; Loki's totalDuplicates). */
+  duplicates = 0;
   decompressedBytes = 0;
 }
 

@@ -86,13 +86,13 @@ export class TailManager {
    * the history query throws (the session is then already closed again).
    */
   async start(req: TailRequest, transport: TailTransport): Promise<TailSession> {
-    const active = this.#ingester.tailersCount(req.tenant);
+    const active = await this.#ingester.tailersCount(req.tenant);
     const limit = this.#maxPerTenant(req.tenant);
     if (active >= limit) throw new LimitError(`max concurrent tail requests limit exceeded, count > limit (${active + 1} > ${limit})`);
     const session = new TailSession(req, transport, this.#maxDurationMs, () => this.#sessions.delete(session));
     this.#sessions.add(session);
-    session.subscribe(this.#ingester);
     try {
+      await session.subscribe(this.#ingester);
       await session.loadHistory(this.#querier);
     } catch (e) {
       session.stop();
@@ -150,8 +150,10 @@ export class TailSession implements IngesterTailer {
   }
 
   /** Starts receiving live entries (before the history is read, so nothing falls between). */
-  subscribe(ingester: IngesterTail): void {
-    this.#unsubscribe = ingester.tail(this.#req.tenant, selectorMatchers(this.#req.expr), this);
+  async subscribe(ingester: IngesterTail): Promise<void> {
+    const unsubscribe = await ingester.tail(this.#req.tenant, selectorMatchers(this.#req.expr), this);
+    if (this.#stopped) unsubscribe();
+    else this.#unsubscribe = unsubscribe;
   }
 
   /** Queues the newest `limit` entries in [start, now). */

@@ -8,6 +8,7 @@ import type { SampleExpr } from '../logql/syntax/index.js';
 import { AlertingRuleState, RuleEvalError, recordSamples, withExternalLabels, type ActiveAlert, type OutputSample, type RuleSample } from './alerting.js';
 import type { NotifierAlert } from './notifier.js';
 import type { CompiledRule, RuleGroupSpec } from './rule-group.js';
+import { formatRfc3339Nano } from '../util/go/rfc3339.js';
 
 /** The query side the ruler needs; the querier implements it (memory and stored chunks). */
 export interface RuleQuerier {
@@ -59,8 +60,9 @@ function toSamples(r: MetricResult): RuleSample[] {
   throw new RuleEvalError('rule result is not a vector or scalar');
 }
 
+/** Go's time.Time in JSON (RFC3339Nano, UTC) of a ms timestamp. */
 function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
+  return formatRfc3339Nano(BigInt(Math.floor(ms)) * 1_000_000n);
 }
 
 /** An alert as Alertmanager receives it. */

@@ -5,7 +5,8 @@
  */
 import { InvalidError, RuleValidationError } from '../errors.js';
 import { isValidLabelName } from '../model/index.js';
-import { formatDuration, parseExpr, parsePromDuration, type SampleExpr } from '../logql/syntax/index.js';
+import { formatDuration, parseExpr, type SampleExpr } from '../logql/syntax/index.js';
+import { parsePromDuration } from '../util/go/duration.js';
 import type { CompiledTemplate } from '../logql/template/index.js';
 import { compileAlertTemplate } from './template.js';
 

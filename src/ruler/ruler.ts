@@ -17,6 +17,7 @@ import { AlertSender, FanoutSink, NotifierMetrics, type AlertSink, type Notifier
 import { RemoteWriteClient, RemoteWriteMetrics } from './remote-write.js';
 import { ERR_BAD_RULE_GROUP, decodeRuleGroup, groupIntervalMs, groupToYamlValue, validateGroups, type RuleGroupSpec } from './rule-group.js';
 import { checkRuleName, type RuleStore } from './store.js';
+import { formatRfc3339Nano } from '../util/go/rfc3339.js';
 
 export type RulerConfig = RulerSettings;
 
@@ -28,6 +29,11 @@ export interface RulerDeps {
   logger: Logger;
   registry: Registry;
   nowMs?: () => number;
+  /**
+   * Whether this ruler evaluates a group (rule groups are sharded over the ruler ring so each
+   * is evaluated by exactly one ruler); absent: every group.
+   */
+  owns?: (tenant: string, group: string) => boolean;
 }
 
 /** Loki's ruler API error texts. */
@@ -47,7 +53,7 @@ export interface RulesFilter {
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 function goTime(ms: number): string {
-  return ms === 0 ? ZERO_TIME : new Date(ms).toISOString().replace('.000Z', 'Z');
+  return ms === 0 ? ZERO_TIME : formatRfc3339Nano(BigInt(Math.floor(ms)) * 1_000_000n);
 }
 
 /** Go's strconv.FormatFloat(v, 'e', -1, 64). */
@@ -70,6 +76,7 @@ export class Ruler {
   readonly #now: () => number;
   /** Running groups per tenant, keyed by namespace and group name. */
   readonly #groups = new Map<string, Map<string, RuleGroupRunner>>();
+  readonly #owns: (tenant: string, group: string) => boolean;
   readonly #outputs: GroupOutputs;
   readonly #sink: AlertSink | null;
   readonly #senders: AlertSender[] = [];
@@ -87,6 +94,7 @@ export class Ruler {
     this.#cfg = cfg;
     this.#store = deps.store;
     this.#logger = deps.logger;
+    this.#owns = deps.owns ?? (() => true);
     this.#now = deps.nowMs ?? Date.now;
     const nm = new NotifierMetrics(deps.registry);
     const amUrls = cfg.alertmanager_url.split(',').map((u) => u.trim()).filter((u) => u !== '');
@@ -237,7 +245,7 @@ export class Ruler {
       }
       if (!groups) continue;
       files.set(ns, groups);
-      for (const g of groups) desired.set(groupKey(ns, g.name), { ns, spec: g });
+      for (const g of groups) if (this.#owns(tenant, g.name)) desired.set(groupKey(ns, g.name), { ns, spec: g });
     }
     const next = new Map<string, RuleGroupRunner>();
     for (const [key, { ns, spec }] of desired) {

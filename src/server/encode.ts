@@ -56,7 +56,7 @@ export function statsJson(r: LogQueryResult): unknown {
     decompressedBytes: s.bytesProcessed,
     decompressedLines: s.linesProcessed,
     compressedBytes: s.compressedBytesFetched,
-    totalDuplicates: 0,
+    totalDuplicates: s.duplicates,
     postFilterLines: s.postFilterLines,
     headChunkStructuredMetadataBytes: 0,
     decompressedStructuredMetadataBytes: s.structuredMetadataBytes,

@@ -109,6 +109,16 @@ export class GrpcServer {
     });
   }
 
+  /**
+   * Registers another service on this endpoint, before `listen` (for example the ingester's,
+   * src/ingester/grpc/server.ts `registerIngesterServices`). The handlers map their own errors.
+   * Throws when a method path is registered twice (`logproto.Pusher/Push` is the distributor's
+   * when `push` is set, so an ingester process passes `push: null`).
+   */
+  addService(def: grpc.ServiceDefinition, impl: grpc.UntypedServiceImplementation): void {
+    this.#server.addService(def, impl);
+  }
+
   /** Binds and starts; resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -112,6 +112,9 @@ function durationText(ms: number): string {
  * Records a finished request: metrics always; the access log at debug, or at info with the
  * reason for a 4xx/5xx (dskit logs those at debug/warn; every failure is worth a line here).
  */
+/** The readiness probe's route (see recordRequest). */
+const READY_ROUTE = 'ready';
+
 export function recordRequest(m: ServerMetrics, logger: Logger, r: RequestRecord): void {
   m.duration.observe({ method: r.method, route: r.route, status_code: r.status, ws: r.ws ? 'true' : 'false' }, r.durationMs / 1000);
   m.requestBytes.observe({ method: r.method, route: r.route }, r.requestBytes);
@@ -122,6 +125,7 @@ export function recordRequest(m: ServerMetrics, logger: Logger, r: RequestRecord
   const reason = r.reason.length > MAX_REASON_CHARS ? `${r.reason.slice(0, MAX_REASON_CHARS)}… (${r.reason.length - MAX_REASON_CHARS} more characters)` : r.reason;
   const fields = { method: r.method, route: r.route, path: r.path, status: r.status, durationMs: Number(r.durationMs.toFixed(3)), tenant: r.tenant, ...(failed ? { err: reason } : {}) };
   const msg = `${r.method} ${r.path} (${r.status}) ${durationText(r.durationMs)}`;
-  if (failed) logger.info(fields, `${msg}: ${reason}`);
-  else logger.debug(fields, msg);
+  // A probe polling /ready while the process starts would flood the log: its 503s stay at debug.
+  if (failed && r.route !== READY_ROUTE) logger.info(fields, `${msg}: ${reason}`);
+  else logger.debug(fields, failed ? `${msg}: ${reason}` : msg);
 }

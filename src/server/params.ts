@@ -1,5 +1,6 @@
 import { InvalidError } from '../errors.js';
-import { parseDurationMs } from '../config/units.js';
+import { parseConfigDurationMs } from '../util/go/duration.js';
+import { parseRfc3339 } from '../util/go/rfc3339.js';
 
 const NS_PER_MS = 1_000_000n;
 const NS_PER_S = 1_000_000_000n;
@@ -25,17 +26,14 @@ export function parseTimeNs(value: string): bigint {
     if (digits.length > 19) throw new InvalidError(`cannot parse "${value}" to a valid timestamp`);
     return digits.length <= 10 ? n * NS_PER_S : n;
   }
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/.exec(v);
-  if (m) {
-    const ms = Date.parse(m[1]! + m[3]!);
-    if (!Number.isNaN(ms)) return BigInt(ms) * NS_PER_MS + BigInt(((m[2] ?? '') + '000000000').slice(0, 9));
-  }
+  const ns = parseRfc3339(v);
+  if (ns !== null) return ns;
   throw new InvalidError(`cannot parse "${value}" to a valid timestamp`);
 }
 
 /** A non-negative duration parameter (`5m`) or float seconds (`300`), in ms. */
 export function parseDurationParam(value: string, name: string): number {
-  const ms = parseDurationMs(value);
+  const ms = parseConfigDurationMs(value);
   if (ms !== null && ms >= 0) return ms;
   const s = Number(value);
   if (value.trim() !== '' && Number.isFinite(s) && s >= 0) return s * 1000;
@@ -95,7 +93,7 @@ export function parseStep(p: Params, startNs: bigint, endNs: bigint): bigint {
     ns = BigInt(ip!) * NS_PER_S + BigInt((fp + '000000000').slice(0, 9));
     if (v.trim().startsWith('-')) ns = -ns;
   } else {
-    const ms = parseDurationMs(v);
+    const ms = parseConfigDurationMs(v);
     if (ms === null) throw new InvalidError(`cannot parse "${v}" to a valid duration`);
     ns = BigInt(Math.round(ms * 1e6));
   }

@@ -7,6 +7,8 @@ import { deletionMetrics, type DeleteRequest, type DeleteRequestsStore } from '.
 import type { LimitsConfig } from '../config/config.js';
 import { ForbiddenError, InvalidError } from '../errors.js';
 import { parseLogSelector } from '../logql/syntax/index.js';
+import { formatDurationMs } from '../util/go/duration.js';
+import { parseRfc3339 } from '../util/go/rfc3339.js';
 import { json, type HttpServer, type Req, type Res } from './http.js';
 
 /** What the routes need. */
@@ -26,32 +28,22 @@ export interface CompactorRouteDeps {
 const MAX_QUERY_BYTES = 128 * 1024;
 
 /**
- * Loki's deletion time parser: empty means now, else RFC3339 (fractions allowed, kept to the
- * ms), else exactly ten digits of unix seconds. Returns ms, or null when unparsable.
+ * Loki's deletion time parser: empty means now, else RFC3339 (Go's `time.Parse`, then
+ * `UnixMilli`: fractions floored to the ms; `t` and `z` in lower case are taken too), else
+ * exactly ten digits of unix seconds. Returns ms, or null when unparsable.
  */
 export function parseDeleteTimeMs(v: string, nowMs: number): number | null {
   if (v === '') return nowMs;
-  const m = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/.exec(v);
-  if (m !== null) {
-    const ms = Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`);
-    if (Number.isNaN(ms)) return null;
-    return ms + Math.floor(Number(`0${m[3] ?? ''}`) * 1000);
-  }
+  let t = v;
+  if (t[10] === 't') t = t.slice(0, 10) + 'T' + t.slice(11);
+  if (t.endsWith('z')) t = t.slice(0, -1) + 'Z';
+  const ns = parseRfc3339(t);
+  if (ns !== null) return Number(ns >= 0n ? ns / NS_PER_MS : -((-ns + NS_PER_MS - 1n) / NS_PER_MS));
   if (/^\d{10}$/.test(v)) return Number(v) * 1000;
   return null;
 }
 
-/** Go's time.Duration.String() for whole milliseconds (`24h0m0s`, `1m30s`, `500ms`). */
-export function goDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  if (ms < 1000) return `${ms}ms`;
-  const h = Math.floor(ms / 3_600_000);
-  const m = Math.floor((ms % 3_600_000) / 60_000);
-  const s = (ms % 60_000) / 1000;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-}
+const NS_PER_MS = 1_000_000n;
 
 /** A request in Loki's JSON shape: model.Time values are seconds. */
 function toJson(r: DeleteRequest): Record<string, unknown> {
@@ -113,7 +105,7 @@ export function registerCompactorRoutes(http: HttpServer, d: CompactorRouteDeps)
     if (r.status === 'processed') throw new InvalidError('deletion of request which is in process or already processed is not allowed');
     if (r.created_at + d.cancelPeriodMs < now() && req.params.get('force') !== 'true') {
       throw new InvalidError(
-        `Cancellation of partially completed delete request or delete request past the deadline of ${goDuration(d.cancelPeriodMs)} since its creation is not allowed. To force, use the ?force query parameter`,
+        `Cancellation of partially completed delete request or delete request past the deadline of ${formatDurationMs(d.cancelPeriodMs)} since its creation is not allowed. To force, use the ?force query parameter`,
       );
     }
     await d.store.remove(req.tenant, id);

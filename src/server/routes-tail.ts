@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { InvalidError } from '../errors.js';
 import { isLogSelectorExpr, parseExpr } from '../logql/syntax/index.js';
+import { formatRfc3339Nano } from '../util/go/rfc3339.js';
 import { labelsToObject, labelsToString, nowNs, type Labels } from '../model/index.js';
 import type { DroppedEntry, TailEntry, TailManager, TailRequest } from '../querier/tail.js';
 import type { HttpServer, Req } from './http.js';
@@ -59,21 +60,6 @@ function wantsCategorized(req: Req): boolean {
   return v.split(',').some((f) => f.trim() === CATEGORIZE);
 }
 
-const NS_PER_S = 1_000_000_000n;
-
-/** Go's time.Time JSON form (RFC3339Nano, UTC) of a ns timestamp. */
-export function rfc3339Nano(tsNs: bigint): string {
-  let sec = tsNs / NS_PER_S;
-  let frac = tsNs % NS_PER_S;
-  if (frac < 0n) {
-    frac += NS_PER_S;
-    sec -= 1n;
-  }
-  const base = new Date(Number(sec) * 1000).toISOString().slice(0, 19);
-  const f = frac === 0n ? '' : '.' + frac.toString().padStart(9, '0').replace(/0+$/, '');
-  return base + f + 'Z';
-}
-
 function labelsJson(l: Labels): string {
   return JSON.stringify(labelsToObject(l));
 }
@@ -109,8 +95,8 @@ export function encodeTailFrameV1(entries: readonly TailEntry[], dropped: readon
 
 /** Loki's legacy tail frame (`/api/prom/tail`): label strings and RFC3339Nano times. */
 export function encodeTailFrameLegacy(entries: readonly TailEntry[], dropped: readonly DroppedEntry[]): string {
-  const streams = entries.map((e) => ({ labels: labelsToString(e.merged), entries: [{ ts: rfc3339Nano(e.tsNs), line: e.line }] }));
-  const drops = dropped.length > 0 ? dropped.map((d) => ({ Timestamp: rfc3339Nano(d.tsNs), Labels: labelsToString(d.labels) })) : null;
+  const streams = entries.map((e) => ({ labels: labelsToString(e.merged), entries: [{ ts: formatRfc3339Nano(e.tsNs), line: e.line }] }));
+  const drops = dropped.length > 0 ? dropped.map((d) => ({ Timestamp: formatRfc3339Nano(d.tsNs), Labels: labelsToString(d.labels) })) : null;
   return JSON.stringify({ streams, dropped_entries: drops });
 }
 

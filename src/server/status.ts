@@ -1,21 +1,23 @@
 import { SiltError, type ErrorKind } from '../errors.js';
+import { GRPC, GRPC_CODE_BY_KIND } from '../util/grpc-status.js';
 
-/** gRPC status codes we use. */
-export const GRPC = { OK: 0, CANCELLED: 1, UNKNOWN: 2, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, PERMISSION_DENIED: 7, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14, UNAUTHENTICATED: 16 } as const;
+/** gRPC status codes (defined with the gRPC mapping both ways in util/grpc-status.ts). */
+export { GRPC };
 
-const BY_KIND: Record<ErrorKind, { http: number; grpc: number }> = {
-  invalid: { http: 400, grpc: GRPC.INVALID_ARGUMENT },
-  not_found: { http: 404, grpc: GRPC.NOT_FOUND },
-  limited: { http: 429, grpc: GRPC.RESOURCE_EXHAUSTED },
-  too_large: { http: 413, grpc: GRPC.RESOURCE_EXHAUSTED },
-  unprocessable: { http: 422, grpc: GRPC.INVALID_ARGUMENT },
-  unauthorized: { http: 401, grpc: GRPC.UNAUTHENTICATED },
-  forbidden: { http: 403, grpc: GRPC.PERMISSION_DENIED },
-  canceled: { http: 499, grpc: GRPC.CANCELLED },
-  timeout: { http: 504, grpc: GRPC.DEADLINE_EXCEEDED },
-  unavailable: { http: 503, grpc: GRPC.UNAVAILABLE },
-  not_implemented: { http: 501, grpc: GRPC.UNIMPLEMENTED },
-  internal: { http: 500, grpc: GRPC.INTERNAL },
+/** The HTTP status of each error kind; the gRPC code comes from util/grpc-status.ts. */
+const HTTP_BY_KIND: Record<ErrorKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  limited: 429,
+  too_large: 413,
+  unprocessable: 422,
+  unauthorized: 401,
+  forbidden: 403,
+  canceled: 499,
+  timeout: 504,
+  unavailable: 503,
+  not_implemented: 501,
+  internal: 500,
 };
 
 export interface MappedError {
@@ -37,8 +39,7 @@ export interface MappedError {
  */
 export function mapError(e: unknown): MappedError {
   if (e instanceof SiltError) {
-    const m = BY_KIND[e.kind];
-    return { status: m.http, grpc: m.grpc, kind: e.kind, message: e.message, unexpected: false };
+    return { status: HTTP_BY_KIND[e.kind], grpc: GRPC_CODE_BY_KIND[e.kind], kind: e.kind, message: e.message, unexpected: false };
   }
   return { status: 500, grpc: GRPC.INTERNAL, kind: 'internal', message: 'internal server error', unexpected: true };
 }

@@ -10,6 +10,7 @@
 import { Gauge, type Registry } from 'prom-client';
 import { InvalidError } from '../errors.js';
 import type { ListResult, ObjectClient, ReadOptions } from './object-client.js';
+import { formatSeconds } from '../util/delivery-log.js';
 
 /** Options of WriteHealth. */
 export interface WriteHealthOptions {
@@ -19,17 +20,6 @@ export interface WriteHealthOptions {
   stuckAfterMs: number;
   /** Clock, ms. */
   nowMs?: () => number;
-}
-
-/** `45s`, `1m30s`, `2h0m5s` (whole seconds, Go's style). */
-function seconds(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
 }
 
 /** The first line of an error's message. */
@@ -113,13 +103,13 @@ export class WriteHealth {
     const now = this.#now();
     const since = this.failingSinceMs();
     if (since === null || now - since < this.#unreadyAfterMs) return { ready: true, reason: '' };
-    return { ready: false, reason: `object store writes failing for ${seconds(now - since)}: ${this.#cause(now)}` };
+    return { ready: false, reason: `object store writes failing for ${formatSeconds(now - since)}: ${this.#cause(now)}` };
   }
 
   #cause(now: number): string {
     if (this.#lastError !== '') return this.#lastError;
     const stuck = this.#stuck(now);
-    return stuck === null ? 'unknown error' : `put "${stuck.key}" has had no answer for ${seconds(now - stuck.startMs)}`;
+    return stuck === null ? 'unknown error' : `put "${stuck.key}" has had no answer for ${formatSeconds(now - stuck.startMs)}`;
   }
 }
 

@@ -5,6 +5,7 @@
  * A target that is down for an hour logs two lines, not one per attempt; the counters say how
  * often it was tried.
  */
+import { formatDuration } from './go/duration.js';
 
 /** The slice of a pino logger used here (warn for the failure, info for the recovery). */
 export interface DeliveryLogger {
@@ -47,13 +48,8 @@ export function describeError(e: unknown): string {
 
 /** `45s`, `1m30s`, `2h0m5s` (whole seconds, Go's style; under a second: `0s`). */
 export function formatSeconds(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const h = Math.floor(total / 3600);
-  const m = Math.floor((total % 3600) / 60);
-  const s = total % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
+  const s = Math.floor(ms / 1000);
+  return formatDuration(BigInt(Number.isFinite(s) && s > 0 ? s : 0) * 1_000_000_000n);
 }
 
 /** Options of a DeliveryLog. */

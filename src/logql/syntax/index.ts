@@ -3,4 +3,4 @@ export * from './ast.js';
 export { parseExpr, parseLogSelector, parseSelector, lineColOf, MAX_INPUT_SIZE_BYTES } from './parse.js';
 export { printExpr, printLogSelector, printMatchers, printSample, printStage, printLabelFilter, printLogRange } from './printer.js';
 export { formatTree } from './tree.js';
-export { formatDuration, parseLokiDuration, parsePromDuration, parseBytes } from './literals.js';
+export { formatDuration, parseLokiDuration } from './literals.js';

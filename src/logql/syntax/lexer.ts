@@ -7,7 +7,9 @@
  * lazy, so a lexer error surfaces only after every earlier syntax error had its chance.
  */
 import moo from 'moo';
-import { parseBytes, parseLokiDuration, parsePromDuration, scanGoNumber, unquoteGo, UnquoteError } from './literals.js';
+import { parseLokiDuration, scanGoNumber, unquoteGo, UnquoteError } from './literals.js';
+import { tryParseHumanBytes } from '../../util/go/bytes.js';
+import { parsePromDuration } from '../../util/go/duration.js';
 
 /** Token types fed to the grammar. Names follow Loki's yacc tokens where one exists. */
 export type TokenType =
@@ -404,7 +406,7 @@ export class LogqlLexer {
     const bEnd = this.scanRun(end, isBytesChar);
     if (bEnd > end) {
       const full = this.src.slice(offset, bEnd);
-      const b = parseBytes(full);
+      const b = tryParseHumanBytes(full);
       if (b !== null) {
         this.moveTo(bEnd);
         return new Token('BYTES', full, full, offset, 0n, b);

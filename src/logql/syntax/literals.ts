@@ -4,12 +4,14 @@
  *   then Go `time.ParseDuration` (`1.5h`, `-5m`, `500us`); ranges `[..]` accept only the former;
  * - bytes: go-humanize `ParseBytes` (`10KB` = 10000, `1MiB` = 1048576);
  * - strings: Go double-quoted literals with escapes, and backtick raw strings.
+ * The duration and byte parsers themselves live in `util/go`; here are LogQL's choices on top.
  */
 import { GO_CHAR_ESCAPES } from '../../util/go-escapes.js';
+import { parsePromDuration, tryParseDuration } from '../../util/go/duration.js';
 
 const NS_PER_MS = 1_000_000n;
 
-/** Prometheus duration units, biggest first, in nanoseconds. */
+/** Prometheus duration units, biggest first, in nanoseconds (for the canonical printer). */
 const PROM_UNITS: ReadonlyArray<readonly [string, bigint]> = [
   ['y', 365n * 24n * 3600n * 1_000_000_000n],
   ['w', 7n * 24n * 3600n * 1_000_000_000n],
@@ -20,117 +22,17 @@ const PROM_UNITS: ReadonlyArray<readonly [string, bigint]> = [
   ['ms', NS_PER_MS],
 ];
 
-const MAX_INT64 = (1n << 63n) - 1n;
-
-/** Result of a duration parse: nanoseconds, or an error text (Prometheus wording). */
-export type DurationResult = { ok: true; ns: bigint } | { ok: false; error: string };
-
-function isDigit(c: number): boolean {
-  return c >= 48 && c <= 57;
-}
-
-/** Prometheus `model.ParseDuration`. */
-export function parsePromDuration(s: string): DurationResult {
-  if (s === '0') return { ok: true, ns: 0n };
-  if (s === '') return { ok: false, error: 'empty duration string' };
-  const bad = { ok: false, error: `not a valid duration string: ${goQuote(s)}` } as const;
-  let i = 0;
-  let total = 0n;
-  let lastUnit = -1;
-  while (i < s.length) {
-    if (!isDigit(s.charCodeAt(i))) return bad;
-    const start = i;
-    while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-    const v = BigInt(s.slice(start, i));
-    const ustart = i;
-    while (i < s.length && !isDigit(s.charCodeAt(i))) i++;
-    if (i === ustart) return bad;
-    const u = s.slice(ustart, i);
-    const idx = PROM_UNITS.findIndex((x) => x[0] === u);
-    if (idx < 0) return { ok: false, error: `unknown unit ${goQuote(u)} in duration ${goQuote(s)}` };
-    if (idx <= lastUnit) return bad;
-    lastUnit = idx;
-    const mult = PROM_UNITS[idx]![1];
-    if (v > (1n << 63n) / mult) return { ok: false, error: 'duration out of range' };
-    total += v * mult;
-    if (total > MAX_INT64) return { ok: false, error: 'duration out of range' };
-  }
-  return { ok: true, ns: total };
-}
-
-const GO_UNITS: ReadonlyMap<string, bigint> = new Map([
-  ['ns', 1n],
-  ['us', 1000n],
-  ['µs', 1000n], // U+00B5
-  ['μs', 1000n], // U+03BC
-  ['ms', NS_PER_MS],
-  ['s', 1_000_000_000n],
-  ['m', 60_000_000_000n],
-  ['h', 3_600_000_000_000n],
-]);
-
-/** Go `time.ParseDuration`; null when invalid. */
-export function parseGoDuration(orig: string): bigint | null {
-  let s = orig;
-  let neg = false;
-  if (s.length > 0 && (s[0] === '-' || s[0] === '+')) {
-    neg = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') return null;
-  let d = 0n;
-  let i = 0;
-  while (i < s.length) {
-    const c0 = s.charCodeAt(i);
-    if (!(c0 === 46 || isDigit(c0))) return null;
-    const ps = i;
-    while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-    const pre = i > ps;
-    const intPart = pre ? BigInt(s.slice(ps, i)) : 0n;
-    let frac = '';
-    let post = false;
-    if (i < s.length && s[i] === '.') {
-      i++;
-      const fs = i;
-      while (i < s.length && isDigit(s.charCodeAt(i))) i++;
-      frac = s.slice(fs, i);
-      post = i > fs;
-    }
-    if (!pre && !post) return null;
-    const us = i;
-    while (i < s.length) {
-      const c = s.charCodeAt(i);
-      if (c === 46 || isDigit(c)) break;
-      i++;
-    }
-    if (i === us) return null;
-    const unit = GO_UNITS.get(s.slice(us, i));
-    if (unit === undefined) return null;
-    if (intPart > (1n << 63n) / unit) return null;
-    let v = intPart * unit;
-    if (frac.length > 0) {
-      // Go scales the fraction in float64; do it exactly, truncating like Go does for short inputs.
-      const digits = frac.slice(0, 18);
-      v += (BigInt(digits) * unit) / 10n ** BigInt(digits.length);
-    }
-    d += v;
-    if (d > (1n << 63n)) return null;
-  }
-  if (!neg && d > MAX_INT64) return null;
-  return neg ? -d : d;
-}
-
-/** Loki's lexer duration: Prometheus style first, then Go style. */
+/** Loki's lexer duration: Prometheus style first, then Go style; null when neither reads it. */
 export function parseLokiDuration(s: string): bigint | null {
   const p = parsePromDuration(s);
   if (p.ok) return p.ns;
-  return parseGoDuration(s);
+  return tryParseDuration(s);
 }
 
 /**
  * Canonical text of a duration that both parsers above read back exactly: Prometheus units for
  * whole positive milliseconds (`1d`, `1h30m`, `500ms`), Go units otherwise (`-1h30m`, `1500ns`).
+ * This is the printer's own form, not Go's `Duration.String` (that is `util/go` formatDuration).
  */
 export function formatDuration(ns: bigint): string {
   if (ns === 0n) return '0s';
@@ -165,50 +67,7 @@ export function formatDuration(ns: bigint): string {
   return (neg ? '-' : '') + out;
 }
 
-const BYTE_UNITS: ReadonlyMap<string, number> = new Map([
-  ['b', 1],
-  ['', 1],
-  ['kib', 1024],
-  ['ki', 1024],
-  ['kb', 1000],
-  ['k', 1000],
-  ['mib', 1024 ** 2],
-  ['mi', 1024 ** 2],
-  ['mb', 1000 ** 2],
-  ['m', 1000 ** 2],
-  ['gib', 1024 ** 3],
-  ['gi', 1024 ** 3],
-  ['gb', 1000 ** 3],
-  ['g', 1000 ** 3],
-  ['tib', 1024 ** 4],
-  ['ti', 1024 ** 4],
-  ['tb', 1000 ** 4],
-  ['t', 1000 ** 4],
-  ['pib', 1024 ** 5],
-  ['pi', 1024 ** 5],
-  ['pb', 1000 ** 5],
-  ['p', 1000 ** 5],
-  ['eib', 1024 ** 6],
-  ['ei', 1024 ** 6],
-  ['eb', 1000 ** 6],
-  ['e', 1000 ** 6],
-]);
-
-/** go-humanize `ParseBytes`; null when invalid. */
-export function parseBytes(s: string): number | null {
-  let i = 0;
-  while (i < s.length && (isDigit(s.charCodeAt(i)) || s[i] === '.' || s[i] === ',')) i++;
-  const num = s.slice(0, i).replaceAll(',', '');
-  if (!/^(?:[0-9]+\.?[0-9]*|\.[0-9]+)$/.test(num)) return null;
-  const f = Number(num);
-  const mult = BYTE_UNITS.get(s.slice(i).trim().toLowerCase());
-  if (mult === undefined) return null;
-  const v = f * mult;
-  if (v >= 2 ** 64) return null;
-  return Math.trunc(v);
-}
-
-/** Canonical text of a byte count that `parseBytes` reads back exactly. */
+/** Canonical text of a byte count that go-humanize `ParseBytes` reads back exactly. */
 export function formatBytes(n: number): string {
   return `${n}B`;
 }

@@ -22,7 +22,9 @@ import {
   isFunction,
   type TokenType,
 } from './lexer.js';
-import { parseBytes, parseLokiDuration, parsePromDuration, scanGoNumber, unquoteGo, type DurationResult } from './literals.js';
+import { parseLokiDuration, scanGoNumber, unquoteGo } from './literals.js';
+import { tryParseHumanBytes } from '../../util/go/bytes.js';
+import { parsePromDuration, type DurationResult } from '../../util/go/duration.js';
 
 export type { TokenType };
 export { Token };
@@ -286,7 +288,7 @@ function number(s: string, offset: number, out: Token[]): number {
   const bEnd = scanRun(s, end, isBytesChar);
   if (bEnd > end) {
     const full = s.slice(offset, bEnd);
-    const v = parseBytes(full);
+    const v = tryParseHumanBytes(full);
     if (v !== null) {
       out.push(new Token('BYTES', full, full, offset, 0n, v));
       return bEnd;

@@ -5,6 +5,8 @@
 import { compileUnanchored, regexError, type Regex, type RegexMatch } from '../syntax/regex.js';
 import { GoTime, ZERO_TIME, formatTime, inZone, loadZone, nowTime, parseTime, timeFromUnixSeconds } from './gotime.js';
 import type { ExecState } from './types.js';
+import { BytesError, parseHumanBytes } from '../../util/go/bytes.js';
+import { DurationError, parseDuration } from '../../util/go/duration.js';
 import { fmtV, isMap, labelMaps, sprint, sprintf, sprintln, truth, typeName, type Obj } from './values.js';
 
 /** Parameter kinds: string, int, float64, interface{}, time.Time. */
@@ -446,66 +448,24 @@ function regexReplace(pattern: string, s: string, repl: string, literal: boolean
 
 // ---- humanize / durations ----------------------------------------------------------------------
 
-const BYTE_SIZES: Record<string, number> = {
-  '': 1, b: 1,
-  k: 1e3, kb: 1e3, ki: 1024, kib: 1024,
-  m: 1e6, mb: 1e6, mi: 1024 ** 2, mib: 1024 ** 2,
-  g: 1e9, gb: 1e9, gi: 1024 ** 3, gib: 1024 ** 3,
-  t: 1e12, tb: 1e12, ti: 1024 ** 4, tib: 1024 ** 4,
-  p: 1e15, pb: 1e15, pi: 1024 ** 5, pib: 1024 ** 5,
-  e: 1e18, eb: 1e18, ei: 1024 ** 6, eib: 1024 ** 6,
-};
-
 /** go-humanize ParseBytes, as float64. */
 function parseBytes(s: string): number {
-  const m = /^[\p{Nd}.,]*/u.exec(s)!;
-  const num = m[0].replace(/,/g, '');
-  const f = parseGoFloat(num);
-  if (f === null) throw new FuncError(`strconv.ParseFloat: parsing ${JSON.stringify(num)}: invalid syntax`);
-  const extra = trimSpace(s.slice(m[0].length)).toLowerCase();
-  const mult = BYTE_SIZES[extra];
-  if (mult === undefined) throw new FuncError(`unhandled size name: ${extra}`);
-  const v = f * mult;
-  if (v >= 2 ** 64) throw new FuncError(`too large: ${s}`);
-  return Math.trunc(v);
+  try {
+    return parseHumanBytes(s);
+  } catch (e) {
+    throw e instanceof BytesError ? new FuncError(e.message) : e;
+  }
 }
 
-const DURATION_UNITS: Record<string, bigint> = {
-  ns: 1n, us: 1000n, 'µs': 1000n, 'μs': 1000n, ms: 1_000_000n, s: 1_000_000_000n, m: 60_000_000_000n, h: 3_600_000_000_000n,
-};
-
-/** time.ParseDuration, in seconds (Loki's duration / duration_seconds). */
-function parseDurationSeconds(orig: string): number {
-  const bad = (): never => {
-    throw new FuncError(`time: invalid duration ${JSON.stringify(orig)}`);
-  };
-  let s = orig;
-  let neg = false;
-  if (s[0] === '-' || s[0] === '+') {
-    neg = s[0] === '-';
-    s = s.slice(1);
+/** time.ParseDuration, in seconds (Loki's duration / duration_seconds): Go's Duration.Seconds(). */
+function parseDurationSeconds(s: string): number {
+  let d: bigint;
+  try {
+    d = parseDuration(s);
+  } catch (e) {
+    throw e instanceof DurationError ? new FuncError(e.message) : e;
   }
-  if (s === '0') return 0;
-  if (s === '') bad();
-  let total = 0n;
-  while (s !== '') {
-    const m = /^([0-9]*)(\.([0-9]*))?/.exec(s)!;
-    const pre = m[1]!;
-    const post = m[3];
-    if (pre === '' && (post === undefined || post === '')) bad();
-    s = s.slice(m[0].length);
-    const u = /^[^0-9.]*/.exec(s)![0];
-    if (u === '') throw new FuncError(`time: missing unit in duration ${JSON.stringify(orig)}`);
-    const unit = DURATION_UNITS[u];
-    if (unit === undefined) throw new FuncError(`time: unknown unit ${JSON.stringify(u)} in duration ${JSON.stringify(orig)}`);
-    s = s.slice(u.length);
-    let v = BigInt(pre || '0') * unit;
-    if (post) v += BigInt(Math.trunc(Number('0.' + post) * Number(unit)));
-    total += v;
-    if (total > INT64_MAX) bad();
-  }
-  if (neg) total = -total;
-  return Number(total / 1_000_000_000n) + Number(total % 1_000_000_000n) / 1e9;
+  return Number(d / 1_000_000_000n) + Number(d % 1_000_000_000n) / 1e9;
 }
 
 // ---- time helpers --------------------------------------------------------------------------------

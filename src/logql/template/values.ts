@@ -7,6 +7,7 @@
  * Go's map[string]string, while JSON maps (fromJson) give nil.
  */
 import { GoTime } from './gotime.js';
+import { quote as goQuote } from '../../util/go/strings.js';
 
 /** Plain objects that stand for the template's label map (map[string]string). */
 export const labelMaps = new WeakSet<object>();
@@ -162,28 +163,8 @@ export function sprintln(args: readonly unknown[]): string {
 
 // ---- quoting ----------------------------------------------------------------------------------
 
-const NON_PRINT = /[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Cs}]/u;
-
 /** strconv.Quote. */
-export function goQuote(s: string, q = '"'): string {
-  let out = q;
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    if (ch === q || ch === '\\') out += '\\' + ch;
-    else if (c === 7) out += '\\a';
-    else if (c === 8) out += '\\b';
-    else if (c === 12) out += '\\f';
-    else if (c === 10) out += '\\n';
-    else if (c === 13) out += '\\r';
-    else if (c === 9) out += '\\t';
-    else if (c === 11) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\\ufffd';
-    else if (c > 0x7f && (NON_PRINT.test(ch) || (c !== 0x20 && /\p{Zs}/u.test(ch)))) out += c > 0xffff ? '\\U' + c.toString(16).padStart(8, '0') : '\\u' + c.toString(16).padStart(4, '0');
-    else out += ch;
-  }
-  return out + q;
-}
+export { goQuote };
 
 // ---- printf -----------------------------------------------------------------------------------
 

@@ -1,0 +1,18 @@
+/**
+ * The querier role as other roles see it: the request/result types of log and metric queries
+ * and the per-query scan statistics. Roles import the querier through this file only
+ * (eslint.config.js); server/ and app/ may wire its internals.
+ */
+export type {
+  Direction,
+  LogQueryRequest,
+  LogQueryResult,
+  MetricQueryRequest,
+  MetricQueryResult,
+  Querier,
+  QuerierConfig,
+  QuerierDeps,
+  ResultStream,
+  Store,
+} from './querier.js';
+export { ScanStats } from './scan.js';

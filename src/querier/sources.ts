@@ -1,0 +1,261 @@
+/**
+ * The scan driver shared by log, metric, drilldown and stats queries: which chunks of a
+ * selector to read, from ingester memory and from storage, each entry once; and the stored
+ * chunks' prefetch with token-filter (bloom) skipping. The callers only differ in what they do
+ * with a block (keep the newest lines, feed the metric engine).
+ *
+ * Selection, in this order. The order matters: a chunk the ingester has uploaded stays in its
+ * memory for `chunk_retain_period`, and records its object key as soon as its upload succeeds,
+ * before any index segment names it; so every chunk of the snapshot that the index read found
+ * has a key by the time the keys are asked for, even when its flush finished while the query
+ * was reading the index (asking at snapshot time missed exactly those: they were counted from
+ * memory and from the store). A chunk that left memory was indexed before it left, and its
+ * ingester remembers its key for a while.
+ * 1. the ingesters' snapshots of memory (every replica's, when there are replicas);
+ * 2. the index;
+ * 3. the ingesters' stored keys of the snapshot's chunks: a listed chunk whose copy is in the
+ *    snapshot is read from memory, and a stored key listed by several ingesters (replicas cut
+ *    identical chunks) or several index segments is read once;
+ * 4. with `dedup` (a ring with replicas): per stream, sources whose time ranges overlap (the
+ *    replicas' heads, chunks one replica cut differently) are merged entry by entry and exact
+ *    duplicates (timestamp, line, structured metadata) dropped, as Loki's iterators do;
+ *    counted in `ScanStats.duplicates`. Sources that overlap nothing are read as they are.
+ */
+import { decodeChunk, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import type { IngesterQuerier, MemChunkData } from '../ingester/client.js';
+import type { Labels, Matcher } from '../model/index.js';
+import { chunkKey, type ChunkRef } from '../storage/index.js';
+import type { BlockCache } from './block-cache.js';
+import type { Deadline } from './deadline.js';
+import type { Store } from './querier.js';
+import type { ScanStats } from './scan.js';
+import { mergeDedup } from './merge.js';
+
+/** A chunk held in memory (or merged from overlapping copies): cut blocks and a head block. */
+export interface MemPart {
+  readonly fromNs: bigint;
+  readonly throughNs: bigint;
+  readonly cut: ReadableChunk | null;
+  readonly head: DecodedBlock | null;
+}
+
+/** One stream's parts read from memory. */
+export interface MemoryStream {
+  readonly labels: Labels;
+  readonly fingerprint: string;
+  readonly parts: MemPart[];
+}
+
+/** What a query reads: memory parts per stream, and the stored chunks left to fetch. */
+export interface ScanPlan {
+  readonly memory: MemoryStream[];
+  readonly stored: ChunkRef[];
+  /** Labels of every stream that has stored chunks, by fingerprint. */
+  readonly series: ReadonlyMap<string, Labels>;
+}
+
+export interface PlanRequest {
+  tenant: string;
+  matchers: readonly Matcher[];
+  /** Inclusive range. */
+  fromNs: bigint;
+  throughNs: bigint;
+  /** Null: the query is older than every ingester holds (query_ingesters_within). */
+  ingester: IngesterQuerier | null;
+  store: Store;
+  deadline: Deadline;
+  /** Merge overlapping sources of a stream entry by entry (replicas; see the file comment). */
+  dedup: boolean;
+  stats: ScanStats;
+  blocks: BlockCache | null;
+}
+
+/** Chooses every chunk a query reads, each entry once (see the file comment). */
+export async function planScan(r: PlanRequest): Promise<ScanPlan> {
+  const { deadline, tenant } = r;
+  const read = deadline.read;
+  const snapshot = r.ingester ? await deadline.wait(r.ingester.selectStreams(tenant, r.matchers, r.fromNs, r.throughNs, read)) : [];
+  const listed = await deadline.wait(r.store.chunkRefs(tenant, r.fromNs, r.throughNs, r.matchers, read));
+  const ids: string[] = [];
+  for (const s of snapshot) for (const c of s.chunks) ids.push(c.id);
+  const keys = ids.length > 0 && r.ingester ? await deadline.wait(r.ingester.storedKeys(tenant, ids, read)) : new Map<string, string>();
+  // Memory, one entry per stream; a chunk whose stored key another replica's chunk has is the same chunk.
+  const byFp = new Map<string, { labels: Labels; fingerprint: string; chunks: MemChunkData[] }>();
+  const seenKeys = new Set<string>();
+  for (const s of snapshot) {
+    let m = byFp.get(s.fingerprint);
+    if (!m) byFp.set(s.fingerprint, (m = { labels: s.labels, fingerprint: s.fingerprint, chunks: [] }));
+    for (const c of s.chunks) {
+      const k = keys.get(c.id);
+      if (k !== undefined) {
+        if (seenKeys.has(k)) continue;
+        seenKeys.add(k);
+      }
+      m.chunks.push(c);
+    }
+  }
+  // Stored chunks: without the copies read from memory, each key once.
+  const stored: ChunkRef[] = [];
+  const storedKeys = new Set<string>();
+  for (const ref of listed.refs) {
+    const k = chunkKey(ref);
+    if (seenKeys.has(k) || storedKeys.has(k)) continue;
+    storedKeys.add(k);
+    stored.push(ref);
+  }
+  const memory: MemoryStream[] = [];
+  if (!r.dedup) {
+    for (const m of byFp.values()) memory.push({ labels: m.labels, fingerprint: m.fingerprint, parts: m.chunks.map(memPart) });
+    return { memory, stored, series: listed.series };
+  }
+  // Dedup: per stream, overlapping sources are merged; the rest is read as usual.
+  const storedByFp = new Map<string, ChunkRef[]>();
+  for (const ref of stored) {
+    let l = storedByFp.get(ref.fingerprint);
+    if (!l) storedByFp.set(ref.fingerprint, (l = []));
+    l.push(ref);
+  }
+  const keep: ChunkRef[] = [];
+  const fps = new Set<string>([...byFp.keys(), ...storedByFp.keys()]);
+  for (const fp of fps) {
+    const mem = byFp.get(fp);
+    const refs = storedByFp.get(fp) ?? [];
+    const labels = mem?.labels ?? listed.series.get(fp);
+    if (labels === undefined) continue;
+    type Src = { fromNs: bigint; throughNs: bigint; mem: MemChunkData | null; ref: ChunkRef | null };
+    const srcs: Src[] = [...(mem?.chunks ?? []).map((c) => ({ fromNs: c.fromNs, throughNs: c.throughNs, mem: c, ref: null })), ...refs.map((ref) => ({ fromNs: ref.fromNs, throughNs: ref.throughNs, mem: null, ref }))];
+    srcs.sort((a, b) => (a.fromNs < b.fromNs ? -1 : a.fromNs > b.fromNs ? 1 : 0));
+    const parts: MemPart[] = [];
+    for (let i = 0; i < srcs.length; ) {
+      // A cluster: sources whose ranges chain into each other.
+      let j = i + 1;
+      let end = srcs[i]!.throughNs;
+      while (j < srcs.length && srcs[j]!.fromNs <= end) {
+        if (srcs[j]!.throughNs > end) end = srcs[j]!.throughNs;
+        j++;
+      }
+      const cluster = srcs.slice(i, j);
+      i = j;
+      if (cluster.length === 1) {
+        const s = cluster[0]!;
+        if (s.mem) parts.push(memPart(s.mem));
+        else keep.push(s.ref!);
+        continue;
+      }
+      const inputs: DecodedBlock[][] = [];
+      for (const s of cluster) {
+        if (s.mem) inputs.push(memBlocks(s.mem));
+        else {
+          const body = await deadline.wait(r.store.getChunk(s.ref!, read));
+          r.stats.chunksFetched++;
+          r.stats.compressedBytesFetched += body.length;
+          const chunk = decodeChunk(body);
+          const key = chunkKey(s.ref!);
+          const blocks: DecodedBlock[] = [];
+          for (let b = 0; b < chunk.blockMetas().length; b++) {
+            blocks.push(r.blocks ? await r.blocks.readAsync(chunk, key, b) : await readBlockAsync(chunk, b));
+            r.stats.decompressedBytes += chunk.blockMetas()[b]!.uncompressedBytes;
+          }
+          inputs.push(blocks);
+        }
+      }
+      const merged = mergeDedup(inputs);
+      r.stats.duplicates += merged.duplicates;
+      for (const b of merged.blocks) parts.push({ fromNs: b.baseNs, throughNs: b.baseNs + BigInt(b.tsRel[b.n - 1]!), cut: null, head: b });
+    }
+    if (parts.length > 0) memory.push({ labels, fingerprint: fp, parts });
+  }
+  return { memory, stored: keep, series: listed.series };
+}
+
+function memPart(c: MemChunkData): MemPart {
+  return { fromNs: c.fromNs, throughNs: c.throughNs, cut: c.cut, head: c.head };
+}
+
+/** Every block of a memory chunk, cut blocks then head. */
+function memBlocks(c: MemChunkData): DecodedBlock[] {
+  const out: DecodedBlock[] = [];
+  if (c.cut) for (let b = 0; b < c.cut.blockMetas().length; b++) out.push(c.cut.readBlock(b));
+  if (c.head) out.push(c.head);
+  return out;
+}
+
+/** A stored chunk made ready ahead of the scan: skipped by its index, or fetched (blocks maybe decoded). */
+export type Prepared = { readonly skip: ChunkIndex } | { readonly chunk: ReadableChunk; readonly key: string; readonly bytes: number; readonly blocks: ReadonlyMap<number, DecodedBlock> | null } | Error;
+
+export interface PrefetchOptions {
+  store: Store;
+  deadline: Deadline;
+  /** Chunks fetched ahead of the one being scanned. */
+  concurrency: number;
+  /**
+   * Whether block `b` may hold a match (time range and token filter). With `byIndex`, a chunk's
+   * index (metas and token filters) is fetched first and its body only when some block may match.
+   */
+  candidate: (idx: ChunkIndex, b: number) => boolean;
+  byIndex: boolean;
+  /** Decompress the candidate blocks on the libuv threadpool while fetching ahead. */
+  decodeAhead: boolean;
+  blocks: BlockCache | null;
+  /** Still wanted when its prefetch would start (the log query's limit may be reached); default yes. */
+  wanted?: (ref: ChunkRef) => boolean;
+}
+
+/**
+ * Reads `refs` in order, up to `concurrency` chunks ahead, so object-store latency and
+ * decompression overlap with the scan. `get(i)` answers chunk i (null: not wanted, not fetched).
+ */
+export class StoredPrefetch {
+  readonly #refs: readonly ChunkRef[];
+  readonly #o: PrefetchOptions;
+  readonly #inflight = new Map<number, Promise<Prepared>>();
+  #next = 0;
+
+  constructor(refs: readonly ChunkRef[], o: PrefetchOptions) {
+    this.#refs = refs;
+    this.#o = o;
+  }
+
+  /** Chunk `i`, fetching ahead of it; null when `wanted` says no. */
+  async get(i: number): Promise<Prepared | null> {
+    const ref = this.#refs[i]!;
+    const wanted = this.#o.wanted;
+    if (wanted && !wanted(ref)) {
+      this.#inflight.delete(i);
+      return null;
+    }
+    const conc = Math.max(1, this.#o.concurrency);
+    for (; this.#next < this.#refs.length && this.#next <= i + conc; this.#next++) {
+      const r = this.#refs[this.#next]!;
+      if (!wanted || wanted(r)) this.#inflight.set(this.#next, this.#prepare(r));
+    }
+    const p = this.#inflight.get(i) ?? this.#prepare(ref);
+    this.#inflight.delete(i);
+    return this.#o.deadline.wait(p);
+  }
+
+  async #prepare(r: ChunkRef): Promise<Prepared> {
+    const o = this.#o;
+    const read = o.deadline.read;
+    try {
+      if (o.byIndex) {
+        const idx = await o.store.getChunkIndex(r, read);
+        let any = false;
+        for (let b = 0; b < idx.blockMetas().length && !any; b++) any = o.candidate(idx, b);
+        if (!any) return { skip: idx };
+      }
+      const body = await o.store.getChunk(r, read);
+      const chunk = decodeChunk(body);
+      const key = chunkKey(r);
+      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null };
+      const want: number[] = [];
+      for (let b = 0; b < chunk.blockMetas().length; b++) if (o.candidate(chunk, b)) want.push(b);
+      const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(chunk, key, b) : readBlockAsync(chunk, b))));
+      const blocks = new Map<number, DecodedBlock>();
+      want.forEach((b, j) => blocks.set(b, decoded[j]!));
+      return { chunk, key, bytes: body.length, blocks };
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
+  }
+}
