@@ -84,7 +84,7 @@ async function checkExactlyOnce(r: LoadResult): Promise<void> {
   }
 }
 
-describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 queriers, 3 etcd members', () => {
+describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 queriers, 2 backends, 3 etcd members', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'silt-cluster-'));
     info = await startCluster({
@@ -92,7 +92,7 @@ describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 quer
       ingesters: 3,
       distributors: 2,
       queriers: 2,
-      backends: 1,
+      backends: 2,
       etcdMembers: 3,
       replicationFactor: 3,
       restartDelayMs: 1000,
@@ -102,6 +102,7 @@ describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 quer
         'common.ring.heartbeat_period': '1s',
         'common.ring.heartbeat_timeout': '5s',
         'common.ring.kvstore.etcd.dial_timeout': '2s',
+        'ruler.poll_interval': '1s',
       },
     });
   }, 200_000);
@@ -268,6 +269,67 @@ describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 quer
     expect([...after.values()].every((n) => n === 1)).toBe(true);
     expect(after.size).toBe(lines.length);
   }, 120_000);
+
+  it('rule groups are evaluated by exactly one ruler each, and exactly one compactor runs (another takes over when it dies)', async () => {
+    await allReady();
+    const backends = readCluster(dir)!.processes.filter((p) => p.role === 'backend');
+    expect(backends).toHaveLength(2);
+    const names = Array.from({ length: 8 }, (_, i) => `g${i}`);
+    const yaml = names.map((n) => `name: ${n}\ninterval: 1m\nrules:\n  - record: ${n}:lines\n    expr: sum(count_over_time({job="meta"}[1m]))\n`);
+    for (const y of yaml) {
+      const res = await fetch(`${backends[0]!.http}/loki/api/v1/rules/shard-ns`, { method: 'POST', headers: { 'content-type': 'application/yaml', 'x-scope-orgid': 'fake' }, body: y });
+      expect(res.status, await res.text()).toBe(202);
+    }
+    // Every group runs on exactly one of the two rulers.
+    const running = async (): Promise<string[][]> =>
+      Promise.all(
+        backends.map(async (b) => {
+          const res = await fetch(`${b.http}/prometheus/api/v1/rules`, { headers: { 'x-scope-orgid': 'fake' } });
+          const body = (await res.json()) as { data: { groups: { name: string }[] } };
+          return body.data.groups.map((g) => g.name);
+        }),
+      );
+    let per: string[][] = [];
+    const t0 = Date.now();
+    for (;;) {
+      per = await running();
+      if (per.flat().length === names.length || Date.now() - t0 > 20_000) break;
+      await sleep(250);
+    }
+    expect(per.flat().sort()).toEqual(names);
+    // The compactor: one instance runs, elected through etcd.
+    const compacting = async (): Promise<boolean[]> =>
+      Promise.all(readCluster(dir)!.processes.filter((p) => p.role === 'backend').map(async (b) => /^loki_boltdb_shipper_compactor_running 1$/m.test(await (await fetch(`${b.http}/metrics`)).text())));
+    let flags = await compacting();
+    for (let i = 0; i < 40 && flags.filter(Boolean).length !== 1; i++) {
+      await sleep(250);
+      flags = await compacting();
+    }
+    expect(flags.filter(Boolean)).toHaveLength(1);
+    const leader = readCluster(dir)!.processes.filter((p) => p.role === 'backend')[flags.indexOf(true)]!;
+    process.kill(leader.pid, 'SIGKILL');
+    // Once the dead leader's lease expires (heartbeat_timeout 5s), a live backend compacts (the
+    // survivor, or the restarted one if it wins the election), and its groups move: still
+    // exactly one compactor and every group exactly once.
+    const t1 = Date.now();
+    let settled = false;
+    while (!settled && Date.now() - t1 < 60_000) {
+      const live = readCluster(dir)!.processes.filter((p) => p.role === 'backend' && p.pid !== leader.pid);
+      const f = await Promise.all(live.map((b) => fetch(`${b.http}/metrics`).then(async (r) => /^loki_boltdb_shipper_compactor_running 1$/m.test(await r.text()), () => false)));
+      const groups = await Promise.all(
+        live.map((b) =>
+          fetch(`${b.http}/prometheus/api/v1/rules`, { headers: { 'x-scope-orgid': 'fake' } }).then(
+            async (r) => ((await r.json()) as { data: { groups: { name: string }[] } }).data.groups.map((g) => g.name),
+            () => [] as string[],
+          ),
+        ),
+      );
+      settled = f.filter(Boolean).length === 1 && JSON.stringify(groups.flat().sort()) === JSON.stringify(names);
+      if (!settled) await sleep(250);
+    }
+    expect(settled).toBe(true);
+    await waitForCluster(dir, (c) => c.processes.some((p) => p.name === leader.name && p.pid !== leader.pid && p.state === 'ready'), 90_000);
+  }, 150_000);
 
   it('malformed messages on an ingester\'s internal gRPC services get INVALID_ARGUMENT, and it keeps serving', async () => {
     const ing = proc('ingester-0');
