@@ -301,7 +301,7 @@ export class App {
     }
     // gRPC: Loki's Pusher for clients when there is a distributor; the ingester's services when
     // there is an ingester (every cluster process listens: the ring advertises its address).
-    if (dist || this.ingesterClient) {
+    if (dist || this.ingesterClient || cluster) {
       // An ingester receives decoded (uncompressed, enriched) pushes: room for several bodies.
       this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: this.ingesterClient ? Math.max(4 * maxBody, 64 << 20) : maxBody, push: dist });
       if (this.ingesterClient) this.#ingesterServices = registerIngesterServices(this.grpc, this.ingesterClient, { logger: logger.child({ component: 'ingester-grpc' }), lokiPusher: dist === null });
