@@ -56,6 +56,10 @@ describe('durability', () => {
           }
         }
       });
+      // The kill comes killAfterMs after the first acknowledgement (on a loaded machine the
+      // first push can take longer than that).
+      const t0 = Date.now();
+      while (acked.length === 0 && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, killAfterMs));
       silt.proc.kill('SIGKILL');
       stop = true;
