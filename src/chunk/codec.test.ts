@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
+import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidError } from '../errors.js';
-import { CODECS, codecFromId, codecId, compress, decompress, parseCodec } from './codec.js';
+import { CODECS, codecFromId, codecId, compress, decompress, loadWasmZstd, nodeZstd, parseCodec, zstd } from './codec.js';
 
 describe('parseCodec', () => {
   it('accepts every codec name, any case, and Loki lz4 variants', () => {
@@ -95,5 +96,45 @@ describe('zstd frames interoperate with the reference zstd CLI', () => {
     // zstd-napi 0.0.13 wrote 2,230 bytes per 10,000 on generator text (bench/zstd.ts); this text is more regular.
     expect(compress('zstd', text).length / text.length).toBeLessThan(0.1);
     expect(compress('zstd', text).length).toBeLessThanOrEqual(zstdCli(['-3'], text).length * 1.02);
+  });
+});
+
+describe('zstd implementation', () => {
+  const text = Buffer.from(Array.from({ length: 20_000 }, (_, i) => `level=info msg="req ${(i * 7919) % 1000}" took=${(i * 13) % 500}ms\n`).join(''));
+
+  it("is node:zlib's where Node has it (22.15+), else the wasm build", () => {
+    const builtin = typeof (zlib as unknown as Record<string, unknown>)['zstdCompressSync'] === 'function';
+    expect(zstd.name).toBe(builtin ? 'node:zlib' : 'wasm');
+    expect(nodeZstd === null).toBe(!builtin);
+  });
+  it('writes the content size into the frame header', () => {
+    // Frame_Header_Descriptor (byte 4): Frame_Content_Size_flag (bits 7–6) or Single_Segment_flag (bit 5).
+    for (const src of [Buffer.from('x'), text]) expect(compress('zstd', src)[4]! & 0xe0).not.toBe(0);
+  });
+  it('returns a compressed block that owns no spare bytes', () => {
+    const c = compress('zstd', text);
+    expect(c.buffer.byteLength === c.length || c.length < 4096).toBe(true);
+  });
+  it('rejects bytes after the frame; reads concatenated frames as one stream, as libzstd does', () => {
+    const c = compress('zstd', text);
+    expect(() => decompress('zstd', Buffer.concat([c, Buffer.from([1, 2, 3])]), text.length)).toThrow();
+    expect(() => decompress('zstd', Buffer.concat([c, c]), text.length)).toThrow();
+    expect(() => decompress('zstd', Buffer.concat([c, c]), 2 * text.length + 1)).toThrow();
+    expect(decompress('zstd', Buffer.concat([c, c]), 2 * text.length).equals(Buffer.concat([text, text]))).toBe(true);
+  });
+  it('rejects a truncated frame', () => {
+    const c = compress('zstd', text);
+    expect(() => decompress('zstd', c.subarray(0, c.length - 3), text.length)).toThrow();
+    expect(() => decompress('zstd', c.subarray(0, c.length >> 1), text.length)).toThrow();
+  });
+  // Both run only on a Node with zstd in node:zlib (Node 20 has the wasm build alone).
+  it.runIf(nodeZstd !== null)('node:zlib and the wasm build read each other’s frames', async () => {
+    const wasm = await loadWasmZstd();
+    const node = nodeZstd!;
+    const inputs = [Buffer.alloc(0), Buffer.from('x'), text, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24))];
+    for (const src of inputs) {
+      expect(wasm.decompress(node.compress(src), src.length).equals(src)).toBe(true);
+      expect(node.decompress(wasm.compress(src), src.length).equals(src)).toBe(true);
+    }
   });
 });

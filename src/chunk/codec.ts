@@ -1,25 +1,101 @@
 /**
  * Block compression codecs. Every function is synchronous: a block is at most a few hundred KiB
  * and the codecs finish it in well under a millisecond, so a thread hop would cost more.
- * snappy and lz4 are napi-rs bindings shipped prebuilt in per-platform npm packages; zstd is
- * libzstd compiled to WebAssembly (@foxglove/wasm-zstd), so nothing is compiled at install
- * (docs/adr/0018-no-native-compile.md).
+ * snappy and lz4 are napi-rs bindings shipped prebuilt in per-platform npm packages. zstd is
+ * node:zlib's (libzstd inside Node) where Node has it (22.15+, 23.8+), else libzstd compiled to
+ * WebAssembly (@foxglove/wasm-zstd), so nothing is compiled at install
+ * (docs/adr/0018-no-native-compile.md). Both write and read standard zstd frames.
  *
  * `decompress` is given the uncompressed size recorded in the block meta and never allocates
  * more than that: for codecs whose stream carries its own size (snappy, lz4) that size is
- * checked first, zstd decompresses into a buffer of exactly that size, gzip is capped.
+ * checked first, zstd decompresses into a buffer of that size (plus one byte with node:zlib),
+ * gzip is capped.
  */
 import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
-import * as zstd from '@foxglove/wasm-zstd';
 import { InvalidError } from '../errors.js';
-
-// The WebAssembly module compiles asynchronously, once per thread that imports this file.
-await zstd.isLoaded;
 
 /** zstd level: libzstd's default (3), which zstd-napi used too. */
 const ZSTD_LEVEL = 3;
+
+/** One zstd implementation: level-3 frames with the content size; decompress checks the size. */
+export interface ZstdImpl {
+  readonly name: 'node:zlib' | 'wasm';
+  compress(src: Uint8Array): Buffer;
+  /** Decodes one frame that must fill exactly `uncompressedBytes`; throws otherwise. */
+  decompress(src: Uint8Array, uncompressedBytes: number): Buffer;
+}
+
+/** node:zlib's zstd functions (Node 22.15+, 23.8+), which @types/node 20 does not declare. */
+interface ZlibZstd {
+  zstdCompressSync(src: Uint8Array, options: { params: Record<number, number>; pledgedSrcSize: number; chunkSize: number }): Buffer;
+  zstdDecompressSync(
+    src: Uint8Array,
+    options: { maxOutputLength: number; chunkSize: number; info: true },
+  ): { buffer: Buffer; engine: { bytesWritten: number } };
+  constants: { ZSTD_c_compressionLevel: number };
+}
+
+/** node:zlib's zstd, or null on a Node without it (Node 20). */
+export const nodeZstd: ZstdImpl | null = makeNodeZstd(zlib as unknown as Partial<ZlibZstd>);
+
+function makeNodeZstd(z: Partial<ZlibZstd>): ZstdImpl | null {
+  if (typeof z.zstdCompressSync !== 'function' || typeof z.zstdDecompressSync !== 'function') return null;
+  const { zstdCompressSync, zstdDecompressSync } = z as ZlibZstd;
+  const params = { [(z as ZlibZstd).constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
+  return {
+    name: 'node:zlib',
+    compress(src) {
+      // pledgedSrcSize writes the content size into the frame header, as the wasm build and
+      // zstd-napi do; a chunkSize above ZSTD_compressBound gives one output buffer, copied to
+      // its exact size so that a sealed block does not pin the spare bytes.
+      const out = zstdCompressSync(src, { params, pledgedSrcSize: src.length, chunkSize: src.length + (src.length >> 7) + 1024 });
+      return out.length === out.buffer.byteLength ? out : Buffer.from(out);
+    },
+    decompress(src, uncompressedBytes) {
+      // One output buffer of the expected size plus one byte: libzstd then decodes a frame that
+      // has its content size in one pass, and a frame decoding to more stops at maxOutputLength.
+      // node:zlib decodes one frame and ignores what follows, so the rest (concatenated frames,
+      // which libzstd's one-shot API and the wasm build read as one stream) is decoded in turn,
+      // and a truncated frame returns what it decoded so far (the size check in `decompress`).
+      const parts: Buffer[] = [];
+      let have = 0;
+      for (let off = 0; off < src.length; ) {
+        const left = uncompressedBytes - have;
+        const { buffer, engine } = zstdDecompressSync(off === 0 ? src : src.subarray(off), {
+          maxOutputLength: Math.max(1, left),
+          chunkSize: Math.max(64, left + 1),
+          info: true,
+        });
+        if (engine.bytesWritten === 0) throw new Error(`no zstd frame at byte ${off} of ${src.length}`);
+        off += engine.bytesWritten;
+        parts.push(buffer);
+        have += buffer.length;
+        if (have > uncompressedBytes) throw new Error(`zstd produced over ${uncompressedBytes} bytes`);
+      }
+      return parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    },
+  };
+}
+
+/**
+ * libzstd in WebAssembly (@foxglove/wasm-zstd), loaded on first call. The module compiles
+ * asynchronously, once per thread.
+ */
+export async function loadWasmZstd(): Promise<ZstdImpl> {
+  const wasm = await import('@foxglove/wasm-zstd');
+  await wasm.isLoaded;
+  return {
+    name: 'wasm',
+    compress: (src) => wasm.compress(src, ZSTD_LEVEL),
+    // Decompresses into a buffer of the expected size; zstd fails if the frame does not fit.
+    decompress: (src, uncompressedBytes) => wasm.decompress(src, uncompressedBytes),
+  };
+}
+
+/** The zstd implementation of this process: node:zlib's where Node has it, else the wasm build. */
+export const zstd: ZstdImpl = nodeZstd ?? (await loadWasmZstd());
 
 /** Block compression of a chunk; one codec per chunk, recorded in the header. */
 export type Codec = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -73,7 +149,7 @@ export function compress(codec: Codec, src: Uint8Array): Buffer {
     case 'lz4':
       return lz4.compressSync(asBuffer(src));
     case 'zstd':
-      return zstd.compress(src, ZSTD_LEVEL);
+      return zstd.compress(src);
   }
 }
 
@@ -107,7 +183,6 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
       break;
     }
     case 'zstd':
-      // Decompresses into a buffer of the expected size; zstd fails if the frame does not fit.
       out = zstd.decompress(src, uncompressedBytes);
       break;
   }
