@@ -10,15 +10,17 @@
  * every process (utime+stime from /proc/<pid>/stat) per MB; the first 5 % of bodies warm up and
  * are not counted, and CPU is read once every process is idle again (the third replica of an
  * RF=3 push finishes after the ack). Then every ingester is flushed (`POST /flush`) and the
- * chunk bytes in the shared store are counted. On the last round's RF=3 cluster it then measures
- * push → visible (one line pushed to the distributor, query_range polled on a querier until it
- * is returned, with one background push connection, as bench/latency.ts) and query latency with
- * 1 and 2 queriers: `clients` connections running a fixed mix of log and metric queries over the
- * pushed data, round-robin over the queriers, for `seconds` each, interleaved 1,2,2,1,1,2.
- * The same push→visible measurement also runs against the last round's `-target=all` process.
+ * chunk bytes in the shared store are counted (index files apart).
+ * Then, on a fresh RF=3 cluster holding the same data: push → visible (one line pushed to the
+ * distributor, query_range polled on a querier until it is returned, with one background push
+ * connection, as bench/latency.ts; also run against the last round's `-target=all` process),
+ * and query latency with 1 and 2 queriers: `clients` connections running a fixed mix of log and
+ * metric queries over the pushed data, round-robin over the queriers, for `seconds` each,
+ * interleaved 1,2,2,1,1,2 — first while the data is in the ingesters' memory, then after a
+ * flush once it has left their memory (read from the store).
  *
  * Usage: npx tsx bench/cluster.ts [lines=750000] [clients=4] [rounds=3] [seconds=30] [samples=200]
- * SILT_BENCH_ONLY=push skips latency and queries. Clusters live in a temp dir and are stopped
+ * SILT_BENCH_ONLY=push skips latency and queries; SILT_BENCH_ONLY=query runs only them. Clusters live in a temp dir and are stopped
  * at the end (and on errors).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -197,7 +199,7 @@ async function runSink(round: number): Promise<PushResult> {
 }
 
 /** Push → visible: one line pushed to `pushUrl`, query_range polled on `queryUrl`. */
-async function visibleLatency(pushUrl: string, queryUrl: string): Promise<{ samples: number; p50_ms: number; p99_ms: number; max_ms: number }> {
+async function visibleLatency(pushUrl: string, queryUrl: string): Promise<Record<string, number>> {
   const bgLoad = protobufBatches(100_000, 1000, 1000, Date.now() - 3_600_000, 100);
   let stop = false;
   let li = 0;
@@ -205,22 +207,31 @@ async function visibleLatency(pushUrl: string, queryUrl: string): Promise<{ samp
     while (!stop) await post(`${pushUrl}/loki/api/v1/push`, bgLoad.bodies[li++ % bgLoad.bodies.length]!, PB);
   })();
   const lat: number[] = [];
+  const ack: number[] = [];
+  const poll: number[] = [];
+  let polls = 0;
   for (let i = 0; i < samples; i++) {
     const token = `probe_${i}_${Math.random().toString(36).slice(2)}`;
     const t0 = performance.now();
     const r = await post(`${pushUrl}/loki/api/v1/push`, encodePush([{ labels: `{job="probe", n="${i % 10}"}`, entries: [{ tsNs: BigInt(Date.now()) * 1_000_000n, line: `visible ${token}` }] }]), PB);
     if (r.status !== 204) throw new Error(r.body);
+    ack.push(performance.now() - t0);
     for (;;) {
       const q = new URLSearchParams({ query: `{job="probe"} |= "${token}"`, since: '5m', limit: '1' });
+      const tq = performance.now();
       const res = (await (await fetch(`${queryUrl}/loki/api/v1/query_range?${q}`)).json()) as { data: { result: unknown[] } };
+      poll.push(performance.now() - tq);
+      polls++;
       if (res.data.result.length > 0) break;
     }
     lat.push(performance.now() - t0);
   }
   stop = true;
   await bg;
-  lat.sort((a, b) => a - b);
-  return { samples, p50_ms: Number(percentile(lat, 50).toFixed(1)), p99_ms: Number(percentile(lat, 99).toFixed(1)), max_ms: Number(lat.at(-1)!.toFixed(1)) };
+  for (const a of [lat, ack, poll]) a.sort((x, y) => x - y);
+  const f = (a: number[], p: number): number => Number(percentile(a, p).toFixed(1));
+  // ack: the push's response time; poll: one query_range; polls: queries per sample.
+  return { samples, p50_ms: f(lat, 50), p99_ms: f(lat, 99), max_ms: Number(lat.at(-1)!.toFixed(1)), ack_p50_ms: f(ack, 50), ack_p99_ms: f(ack, 99), poll_p50_ms: f(poll, 50), poll_p99_ms: f(poll, 99), polls_per_sample: Number((polls / samples).toFixed(2)) };
 }
 
 /** The fixed query mix over the pushed data, with label values read from the querier. */
@@ -243,17 +254,21 @@ async function queryMix(queryUrl: string): Promise<{ query: string; limit?: numb
   ];
 }
 
-async function runQuery(url: string, q: { query: string; limit?: number }): Promise<void> {
+/** Runs one query; a 5xx (e.g. an ingester's 10 s timeout under load) is returned, other failures throw. */
+async function runQuery(url: string, q: { query: string; limit?: number }): Promise<string | null> {
   const p = new URLSearchParams({ query: q.query, start: String(firstNs), end: String(lastNs), step: '15' });
   if (q.limit !== undefined) p.set('limit', String(q.limit));
   const r = await fetch(`${url}/loki/api/v1/query_range?${p}`);
   const body = await r.text();
-  if (r.status !== 200) throw new Error(`${q.query}: ${r.status} ${body.slice(0, 300)}`);
+  if (r.status === 200) return null;
+  if (r.status >= 500) return `${r.status} ${body.slice(0, 200)}`;
+  throw new Error(`${q.query}: ${r.status} ${body.slice(0, 300)}`);
 }
 
 /** `clients` connections for `querySeconds`, each running the mix from its own offset, round-robin over `urls`. */
 async function queryLoad(urls: string[], mix: { query: string; limit?: number }[], procs: Procs): Promise<Record<string, unknown>> {
   const lat: number[] = [];
+  const errors: string[] = [];
   let rr = 0;
   const c0 = cpuOf(procs);
   const t0 = performance.now();
@@ -262,8 +277,11 @@ async function queryLoad(urls: string[], mix: { query: string; limit?: number }[
     Array.from({ length: clients }, async (_, c) => {
       for (let i = c; performance.now() < end; i++) {
         const t = performance.now();
-        await runQuery(urls[rr++ % urls.length]!, mix[i % mix.length]!);
+        const q = mix[i % mix.length]!;
+        const err = await runQuery(urls[rr++ % urls.length]!, q);
+        // Failed queries count in the latencies (as a user waits for them) and in `errors`, not in queries/s.
         lat.push(performance.now() - t);
+        if (err !== null) errors.push(`${q.query}: ${err}`);
       }
     }),
   );
@@ -272,7 +290,7 @@ async function queryLoad(urls: string[], mix: { query: string; limit?: number }[
   lat.sort((a, b) => a - b);
   const cpuPerQuery: Record<string, number> = {};
   for (const n of Object.keys(procs)) cpuPerQuery[n] = Number(((c1[n]! - c0[n]!) / lat.length).toFixed(4));
-  return { queriers: urls.length, queries: lat.length, seconds: Number(sec.toFixed(1)), qps: Number((lat.length / sec).toFixed(2)), p50_ms: Number(percentile(lat, 50).toFixed(0)), p99_ms: Number(percentile(lat, 99).toFixed(0)), cpu_s_per_query: cpuPerQuery };
+  return { queriers: urls.length, queries: lat.length, errors: errors.length, error_samples: errors.slice(0, 3), seconds: Number(sec.toFixed(1)), qps: Number(((lat.length - errors.length) / sec).toFixed(2)), p50_ms: Number(percentile(lat, 50).toFixed(0)), p99_ms: Number(percentile(lat, 99).toFixed(0)), cpu_s_per_query: cpuPerQuery };
 }
 
 function clusterProcs(info: ClusterInfo): Procs {
@@ -282,7 +300,7 @@ function clusterProcs(info: ClusterInfo): Procs {
   return out;
 }
 
-async function runCluster(rf: 1 | 3, round: number, keep: boolean): Promise<{ result: PushResult; info: ClusterInfo; dir: string }> {
+async function runCluster(rf: 1 | 3, round: number): Promise<{ result: PushResult; info: ClusterInfo; dir: string }> {
   const dir = path.join(root, `rf${rf}-${round}`);
   live.add(dir);
   const info = await startCluster({ dir, ingesters: 3, distributors: 1, queriers: 2, backends: 0, replicationFactor: rf, runner: 'tsx', settings: LIMITS, clean: true });
@@ -291,10 +309,8 @@ async function runCluster(rf: 1 | 3, round: number, keep: boolean): Promise<{ re
   const result = await measurePush(`rf${rf}`, round, dist.http, procs);
   await flush(info.processes.filter((p) => p.role === 'ingester').map((p) => p.http));
   Object.assign(result, storeBytes(path.join(dir, 'shared', 'chunks')));
-  if (!keep) {
-    await stopCluster(dir);
-    live.delete(dir);
-  }
+  await stopCluster(dir);
+  live.delete(dir);
   return { result, info, dir };
 }
 
@@ -319,47 +335,58 @@ const pushes: PushResult[] = [];
 const out: Record<string, unknown> = { bench: 'cluster', entries: data.entries, text_mb: Number((data.lineBytes / 1e6).toFixed(1)), measured_mb: Number(measuredMb.toFixed(1)), clients };
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loads: string[] = [];
-try {
-  let kept: { info: ClusterInfo; dir: string } | null = null;
-  for (let round = 1; round <= rounds; round++) {
-    const last = round === rounds;
-    // Alternate the order so no target always runs first (or last) on the shared machine.
-    const order = round % 2 === 1 ? ['sink', 'all', 'rf1', 'rf3'] : ['rf3', 'rf1', 'all', 'sink'];
-    for (const t of order) {
-      loads.push(`${t}#${round} ${load()}`);
-      if (t === 'sink') pushes.push(await runSink(round));
-      else if (t === 'all') {
-        const r = await runAll(round, last && only !== 'push');
-        pushes.push(r.result);
-        if (r.latency) out['push_to_visible_all'] = r.latency;
-      } else {
-        const keep = last && t === 'rf3' && only !== 'push';
-        const r = await runCluster(t === 'rf1' ? 1 : 3, round, keep);
-        pushes.push(r.result);
-        if (keep) kept = r;
-      }
-      console.error(JSON.stringify(pushes.at(-1)));
-    }
+
+/** Query runs with 1 and 2 queriers, interleaved 1,2,2,1,1,2, after two untimed passes of the mix on each querier. */
+async function queryRuns(label: string, info: ClusterInfo, mix: { query: string; limit?: number }[]): Promise<Record<string, unknown>[]> {
+  const queriers = info.processes.filter((p) => p.role === 'querier').map((p) => p.http);
+  for (let pass = 0; pass < 2; pass++) for (const u of queriers) for (const q of mix) await runQuery(u, q);
+  const runs: Record<string, unknown>[] = [];
+  for (const n of [1, 2, 2, 1, 1, 2]) {
+    loads.push(`${label}-query${n} ${load()}`);
+    runs.push({ data: label, ...(await queryLoad(queriers.slice(0, n), mix, clusterProcs(info))) });
+    console.error(JSON.stringify(runs.at(-1)));
   }
-  out['pushes'] = pushes;
-  if (kept !== null) {
-    const { info } = kept;
+  return runs;
+}
+
+try {
+  if (only !== 'query') {
+    for (let round = 1; round <= rounds; round++) {
+      // Alternate the order so no target always runs first (or last) on the shared machine.
+      const order = round % 2 === 1 ? ['sink', 'all', 'rf1', 'rf3'] : ['rf3', 'rf1', 'all', 'sink'];
+      for (const t of order) {
+        loads.push(`${t}#${round} ${load()}`);
+        if (t === 'sink') pushes.push(await runSink(round));
+        else if (t === 'all') {
+          const r = await runAll(round, round === rounds && only !== 'push');
+          pushes.push(r.result);
+          if (r.latency) out['push_to_visible_all'] = r.latency;
+        } else pushes.push((await runCluster(t === 'rf1' ? 1 : 3, round)).result);
+        console.error(JSON.stringify(pushes.at(-1)));
+      }
+    }
+    out['pushes'] = pushes;
+  }
+  if (only !== 'push') {
+    // A fresh RF=3 cluster holding the same data: push → visible, then queries while the data
+    // is in the ingesters' memory, then again once it is flushed and out of their memory.
+    const dir = path.join(root, 'query');
+    live.add(dir);
+    const info = await startCluster({ dir, ingesters: 3, distributors: 1, queriers: 2, backends: 0, replicationFactor: 3, runner: 'tsx', settings: LIMITS, clean: true });
     const dist = info.processes.find((p) => p.role === 'distributor')!;
     const queriers = info.processes.filter((p) => p.role === 'querier').map((p) => p.http);
+    await pushRange(dist.http, 0, data.bodies.length);
     loads.push(`latency ${load()}`);
     out['push_to_visible_rf3'] = await visibleLatency(dist.http, queriers[0]!);
     console.error(JSON.stringify(out['push_to_visible_rf3']));
     const mix = await queryMix(queriers[0]!);
     out['query_mix'] = mix.map((q) => q.query + (q.limit !== undefined ? ` (limit ${q.limit})` : ''));
-    for (const u of queriers) for (const q of mix) await runQuery(u, q); // warm-up, untimed
-    const procs = clusterProcs(info);
-    const runs: Record<string, unknown>[] = [];
-    for (const n of [1, 2, 2, 1, 1, 2]) {
-      loads.push(`query${n} ${load()}`);
-      runs.push(await queryLoad(queriers.slice(0, n), mix, procs));
-      console.error(JSON.stringify(runs.at(-1)));
-    }
-    out['queries'] = runs;
+    const memory = await queryRuns('memory', info, mix);
+    await flush(info.processes.filter((p) => p.role === 'ingester').map((p) => p.http));
+    // chunk_retain_period (1m) and a flush-loop pass: the flushed chunks leave the ingesters' memory.
+    await sleep(100_000);
+    const stored = await queryRuns('store', info, mix);
+    out['queries'] = [...memory, ...stored];
   }
   out['push_retries'] = retries;
   out['loads'] = loads;
