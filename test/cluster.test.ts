@@ -184,7 +184,6 @@ describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 quer
     load.start();
     await sleep(1000);
     for (const m of members) process.kill(m.pid, 'SIGSTOP');
-    console.log(`etcd frozen at ${new Date().toISOString()}`);
     try {
       await sleep(8000);
       // Still writing, and still reading, with etcd frozen.
@@ -192,7 +191,6 @@ describe.skipIf(!HAVE_ETCD)('cluster: 3 ingesters (RF=3), 2 distributors, 2 quer
       expect(counts.size).toBeGreaterThan(0);
     } finally {
       for (const m of members) process.kill(m.pid, 'SIGCONT');
-      console.log(`etcd resumed at ${new Date().toISOString()}`);
     }
     await sleep(2000);
     const r = await load.stop();

@@ -66,7 +66,7 @@ export class Cluster {
     return this.settings.lifecycler.id;
   }
 
-  /** Starts watching the rings (resolves once the first state is read, or etcd is known unreachable). */
+  /** Starts watching the rings; resolves once the first state is read (start-up waits for etcd, retrying). */
   async startRings(): Promise<void> {
     await this.ingesterRing.start();
     await this.rulerRing?.start();
