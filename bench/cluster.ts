@@ -11,6 +11,16 @@
  * are not counted, and CPU is read once every process is idle again (the third replica of an
  * RF=3 push finishes after the ack). Then every ingester is flushed (`POST /flush`) and the
  * chunk bytes in the shared store are counted (index files apart).
+ * After each flush and count, once the target's processes are stopped (or, for the `-target=all`
+ * run that goes on to the latency test, idle), one compaction pass runs in this process over the
+ * same store (src/compactor `Compactor.runOnce` with the target's own config, minChunkAgeMs 0 and
+ * retention_delete_delay 0, so the sweeper deletes the replaced chunk objects in the same pass),
+ * and the chunk bytes are counted again, on disk and as referenced by the index.
+ * SILT_BENCH_PUSH=shared (default): the connections take the next body from one shared queue,
+ * so a stream's entries arrive on several connections at once. SILT_BENCH_PUSH=agents: the same
+ * entries regrouped (bench/lib.ts protobufBatches `partition`) so that body i holds only streams
+ * ≡ i (mod clients), and connection c pushes only bodies i ≡ c (mod clients), in order — each
+ * connection owns its streams, as one agent per host does.
  * Then, on a fresh RF=3 cluster holding the same data: push → visible (one line pushed to the
  * distributor, query_range polled on a querier until it is returned, with one background push
  * connection, as bench/latency.ts; also run against the last round's `-target=all` process),
@@ -26,6 +36,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Compactor, DeleteRequestsStore, listTables, type RunResult } from '../src/compactor/index.js';
+import { loadTable } from '../src/compactor/markers.js';
+import { loadConfig, type SiltConfig } from '../src/config/config.js';
+import { FilesystemObjectClient, refIdentity } from '../src/storage/index.js';
+import { testFlags } from '../test/support/silt.js';
 import { startCluster, stopCluster, type ClusterInfo } from '../tools/cluster/cluster.js';
 import { encodePush } from '../test/support/protobuf.js';
 import { cpuSeconds, machineIdleSeconds, percentile, post, protobufBatches, startChild, tempDir, UNLIMITED } from './lib.js';
@@ -37,15 +54,18 @@ const querySeconds = Number(process.argv[5] ?? 30);
 const samples = Number(process.argv[6] ?? 200);
 const only = process.env['SILT_BENCH_ONLY'] ?? '';
 const PB = { 'Content-Type': 'application/x-protobuf' };
+const mode = process.env['SILT_BENCH_PUSH'] ?? 'shared';
+if (mode !== 'shared' && mode !== 'agents') throw new Error(`SILT_BENCH_PUSH must be shared or agents, not ${mode}`);
 
 const rate = 2000;
 const startMs = Date.now() - Math.ceil(lines / rate) * 1000 - 60_000;
-const data = protobufBatches(lines, 1000, 1000, startMs, rate);
+const data = protobufBatches(lines, 1000, 1000, startMs, rate, mode === 'agents' ? clients : 1);
 const warm = Math.max(1, Math.floor(data.bodies.length / 20));
-const measuredMb = (data.lineBytes / data.bodies.length) * (data.bodies.length - warm) / 1e6;
+// Line text of the bodies after the warm-up (agents bodies differ in size).
+const measuredMb = data.bodyLineBytes.slice(warm).reduce((a, b) => a + b, 0) / 1e6;
 const firstNs = BigInt(startMs) * 1_000_000n - 1_000_000_000n;
 const lastNs = BigInt(startMs + Math.ceil(lines / rate) * 1000 + 2000) * 1_000_000n;
-console.error(`data: ${data.entries} entries, ${(data.lineBytes / 1e6).toFixed(1)} MB of text, ${data.bodies.length} bodies; measured ${measuredMb.toFixed(1)} MB`);
+console.error(`data (${mode}): ${data.entries} entries, ${(data.lineBytes / 1e6).toFixed(1)} MB of text, ${data.bodies.length} bodies; measured ${measuredMb.toFixed(1)} MB`);
 
 /** The same limits as bench/ingest.ts (UNLIMITED), as YAML for the cluster's roles. */
 const LIMITS = {
@@ -92,13 +112,21 @@ async function settle(procs: Procs): Promise<void> {
 }
 
 let retries = 0;
-/** Pushes bodies [from, to) with `clients` keep-alive connections. */
+/**
+ * Pushes bodies [from, to) with `clients` keep-alive connections: `shared`, each takes the next
+ * body of one queue; `agents`, connection c pushes the bodies i ≡ c (mod clients) in order.
+ */
 async function pushRange(url: string, from: number, to: number): Promise<void> {
   let next = from;
   await Promise.all(
-    Array.from({ length: clients }, async () => {
+    Array.from({ length: clients }, async (_, c) => {
+      let own = from + ((((c - from) % clients) + clients) % clients);
       for (;;) {
-        const i = next++;
+        let i: number;
+        if (mode === 'agents') {
+          i = own;
+          own += clients;
+        } else i = next++;
         if (i >= to) return;
         for (let attempt = 0; ; attempt++) {
           const r = await post(`${url}/loki/api/v1/push`, data.bodies[i]!, PB);
@@ -114,6 +142,7 @@ async function pushRange(url: string, from: number, to: number): Promise<void> {
 
 interface PushResult {
   target: string;
+  mode: string;
   round: number;
   seconds: number;
   mb_per_s: number;
@@ -124,6 +153,22 @@ interface PushResult {
   chunk_bytes?: number;
   chunk_objects?: number;
   index_bytes?: number;
+  /** After one compaction pass (see compactStore). */
+  compacted_chunk_bytes?: number;
+  compacted_chunk_objects?: number;
+  compacted_index_bytes?: number;
+  /** Distinct chunks the index references after the pass, and their sizes. */
+  compacted_indexed_chunk_bytes?: number;
+  compacted_indexed_chunks?: number;
+  /** Entries of the distinct chunks the index references, before and after the pass. */
+  indexed_entries?: number;
+  compacted_indexed_entries?: number;
+  compaction_s?: number;
+  /** CPU seconds of this process (the only one running) over the pass. */
+  compaction_cpu_s?: number;
+  compaction?: Record<string, number>;
+  /** Set when the store changed between the post-flush count and the compaction (it should not). */
+  chunk_bytes_at_compaction?: number;
 }
 
 /** Warm-up, then the measured push; CPU per MB of every process in `procs`. */
@@ -149,6 +194,7 @@ async function measurePush(target: string, round: number, url: string, procs: Pr
   }
   return {
     target,
+    mode,
     round,
     seconds: Number(sec.toFixed(2)),
     mb_per_s: Number((measuredMb / sec).toFixed(2)),
@@ -159,12 +205,16 @@ async function measurePush(target: string, round: number, url: string, procs: Pr
   };
 }
 
-/** Bytes and files under `dir`: chunk objects, and index files (paths with an `index` segment). */
+/**
+ * Bytes and files under `dir`: chunk objects, and index files (paths with an `index` segment).
+ * The compactor's own objects (`compactor/`: markers, delete requests) are neither.
+ */
 function storeBytes(dir: string): { chunk_bytes: number; chunk_objects: number; index_bytes: number } {
   const out = { chunk_bytes: 0, chunk_objects: 0, index_bytes: 0 };
   const walk = (d: string, inIndex: boolean): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
+      if (e.isDirectory() && d === dir && e.name === 'compactor') continue;
       if (e.isDirectory()) walk(p, inIndex || e.name === 'index');
       else if (e.isFile()) {
         const size = statSync(p).size;
@@ -183,6 +233,72 @@ function storeBytes(dir: string): { chunk_bytes: number; chunk_objects: number; 
 async function flush(urls: string[]): Promise<void> {
   const rs = await Promise.all(urls.map((u) => fetch(`${u}/flush`, { method: 'POST' })));
   for (const [i, r] of rs.entries()) if (r.status !== 204 && r.status !== 200) throw new Error(`flush ${urls[i]}: ${r.status} ${await r.text()}`);
+}
+
+/** Distinct chunk refs of the live index segments of every table, their summed sizeBytes and entries. */
+async function indexedChunks(client: FilesystemObjectClient): Promise<{ chunks: number; bytes: number; entries: number }> {
+  const seen = new Set<string>();
+  let bytes = 0;
+  let entries = 0;
+  for (const { tenant, day } of await listTables(client)) {
+    for (const seg of (await loadTable(client, tenant, day)).live) {
+      for (let i = 0; i < seg.seriesCount; i++) {
+        for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) {
+          const ref = { ...seg.refAt(i, j), tenant };
+          const id = refIdentity(ref);
+          if (seen.has(id)) continue;
+          seen.add(id);
+          bytes += ref.sizeBytes;
+          entries += ref.entries;
+        }
+      }
+    }
+  }
+  return { chunks: seen.size, bytes, entries };
+}
+
+/**
+ * One compaction pass over the filesystem store of `cfg`, as the app's compactor role runs it
+ * (src/app/app.ts: the target's compactor and ingester settings and limits), but in this process,
+ * on a store nothing else writes to, with every chunk eligible (minChunkAgeMs 0) and
+ * retention_delete_delay 0: the sweeper of the same pass deletes the chunk objects the pass took
+ * out of the index. Then the store is counted again.
+ */
+async function compactStore(cfg: SiltConfig, result: PushResult): Promise<void> {
+  if (cfg.storage_config.object_store !== 'filesystem') throw new Error(`compactStore: ${cfg.storage_config.object_store} store`);
+  const dir = cfg.storage_config.filesystem.directory;
+  const before = storeBytes(dir);
+  if (before.chunk_bytes !== result.chunk_bytes) result.chunk_bytes_at_compaction = before.chunk_bytes;
+  const client = new FilesystemObjectClient(dir);
+  const indexedBefore = await indexedChunks(client);
+  const compactor = new Compactor({
+    cfg: { ...cfg.compactor, retention_delete_delay: 0 },
+    ingester: cfg.ingester,
+    limits: () => cfg.limits_config,
+    client,
+    deleteRequests: new DeleteRequestsStore(client),
+    logger: pino({ level: 'silent' }),
+    registry: new Registry(),
+  });
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r: RunResult = await compactor.runOnce({ minChunkAgeMs: 0 });
+  const sec = (performance.now() - t0) / 1000;
+  const cpu1 = process.cpuUsage(cpu0);
+  const after = storeBytes(dir);
+  const indexed = await indexedChunks(client);
+  Object.assign(result, {
+    compacted_chunk_bytes: after.chunk_bytes,
+    compacted_chunk_objects: after.chunk_objects,
+    compacted_index_bytes: after.index_bytes,
+    compacted_indexed_chunk_bytes: indexed.bytes,
+    compacted_indexed_chunks: indexed.chunks,
+    indexed_entries: indexedBefore.entries,
+    compacted_indexed_entries: indexed.entries,
+    compaction_s: Number(sec.toFixed(2)),
+    compaction_cpu_s: Number(((cpu1.user + cpu1.system) / 1e6).toFixed(2)),
+    compaction: { tables: r.tables, tables_changed: r.tablesChanged, ...r.totals, swept: r.sweep?.chunksDeleted ?? 0, sweep_kept: r.sweep?.chunksKept ?? 0 },
+  });
 }
 
 async function runSink(round: number): Promise<PushResult> {
@@ -311,6 +427,8 @@ async function runCluster(rf: 1 | 3, round: number): Promise<{ result: PushResul
   Object.assign(result, storeBytes(path.join(dir, 'shared', 'chunks')));
   await stopCluster(dir);
   live.delete(dir);
+  const ingesterConfig = info.processes.find((p) => p.role === 'ingester')!.config;
+  await compactStore(loadConfig([`-config.file=${ingesterConfig}`]), result);
   return { result, info, dir };
 }
 
@@ -318,21 +436,29 @@ async function runAll(round: number, withLatency: boolean): Promise<{ result: Pu
   const dir = path.join(root, `all-${round}`);
   const silt = await startChild(dir, UNLIMITED);
   children.add(silt.proc);
+  const stop = async (): Promise<void> => {
+    if (silt.proc.exitCode === null && silt.proc.signalCode === null) silt.proc.kill('SIGKILL');
+    await silt.exited;
+    children.delete(silt.proc);
+  };
   try {
     const result = await measurePush('all', round, silt.url, { all: silt.proc.pid! });
     await flush([silt.url]);
     Object.assign(result, storeBytes(path.join(dir, 'chunks')));
+    // The process's config, as startChild gives it (testFlags); compacted once it is gone, or
+    // while it is idle when the latency test follows on it.
+    const cfg = loadConfig(testFlags(dir, ['-log.level=info', ...UNLIMITED]));
+    if (!withLatency) await stop();
+    await compactStore(cfg, result);
     const latency = withLatency ? await visibleLatency(silt.url, silt.url) : undefined;
     return { result, latency };
   } finally {
-    silt.proc.kill('SIGKILL');
-    await silt.exited;
-    children.delete(silt.proc);
+    await stop();
   }
 }
 
 const pushes: PushResult[] = [];
-const out: Record<string, unknown> = { bench: 'cluster', entries: data.entries, text_mb: Number((data.lineBytes / 1e6).toFixed(1)), measured_mb: Number(measuredMb.toFixed(1)), clients };
+const out: Record<string, unknown> = { bench: 'cluster', push_mode: mode, bodies: data.bodies.length, entries: data.entries, text_mb: Number((data.lineBytes / 1e6).toFixed(1)), measured_mb: Number(measuredMb.toFixed(1)), clients };
 const load = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const loads: string[] = [];
 

@@ -10,34 +10,82 @@ import { tempDir } from '../test/support/silt.js';
 
 export { startChild, tempDir } from '../test/support/silt.js';
 
-/** Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes. */
-export function protobufBatches(lines: number, streams: number, batch: number, startMs: number, rate: number): { bodies: Buffer[]; lineBytes: number; entries: number } {
+/**
+ * Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes.
+ *
+ * With `partition` = P > 1 the same entries are regrouped as P agents would send them: streams
+ * are numbered by first appearance in the data, and each run of P consecutive generator batches
+ * becomes P bodies, body `g*P + p` holding the entries of those batches whose stream number is
+ * ≡ p (mod P), per stream in generator (time) order. Every body i then holds only streams
+ * ≡ i (mod P); entries, lines and line bytes are those of P = 1, the body count is rounded up to
+ * a multiple of P (a short last run gives P smaller bodies). `bodyLineBytes[i]` is body i's line text.
+ */
+export function protobufBatches(lines: number, streams: number, batch: number, startMs: number, rate: number, partition = 1): { bodies: Buffer[]; lineBytes: number; entries: number; bodyLineBytes: number[] } {
   // The generator writes to a file, read back a piece at a time: its output for a long run
   // exceeds both V8's largest string and the largest buffer execFileSync collects.
   const file = path.join(tempDir('silt-bench-gen-'), 'push.jsonl');
   execFileSync(process.execPath, [GENLOGS, '--format', 'loki-json', '--lines', String(lines), '--streams', String(streams), '--batch', String(batch), '--start', String(startMs), '--rate', String(rate), '--out', file], {
     stdio: 'ignore',
   });
+  type Stream = { stream: Record<string, string>; values: [string, string][] };
   const bodies: Buffer[] = [];
+  const bodyLineBytes: number[] = [];
   let lineBytes = 0;
   let entries = 0;
-  for (const doc of jsonLines(file)) {
-    const req = JSON.parse(doc) as { streams: { stream: Record<string, string>; values: [string, string][] }[] };
+  const emit = (streams: Stream[]): void => {
+    let bytes = 0;
     bodies.push(
       encodePush(
-        req.streams.map((s) => ({
+        streams.map((s) => ({
           labels: labelString(s.stream),
           entries: s.values.map(([ts, line]) => {
-            lineBytes += Buffer.byteLength(line);
+            bytes += Buffer.byteLength(line);
             entries++;
             return { tsNs: BigInt(ts), line };
           }),
         })),
       ),
     );
+    bodyLineBytes.push(bytes);
+    lineBytes += bytes;
+  };
+  const P = Math.max(1, Math.floor(partition));
+  const streamNo = new Map<string, number>();
+  let group: Stream[][] = [];
+  const emitGroup = (): void => {
+    if (group.length === 0) return;
+    for (let p = 0; p < P; p++) {
+      // Streams of partition p in order of first appearance in the group, values concatenated in batch order.
+      const byLabels = new Map<string, Stream>();
+      for (const doc of group) {
+        for (const s of doc) {
+          const key = labelString(s.stream);
+          if (streamNo.get(key)! % P !== p) continue;
+          const had = byLabels.get(key);
+          if (had === undefined) byLabels.set(key, { stream: s.stream, values: [...s.values] });
+          else had.values.push(...s.values);
+        }
+      }
+      emit([...byLabels.values()]);
+    }
+    group = [];
+  };
+  for (const doc of jsonLines(file)) {
+    const req = JSON.parse(doc) as { streams: Stream[] };
+    if (P === 1) {
+      emit(req.streams);
+      continue;
+    }
+    for (const s of req.streams) {
+      const key = labelString(s.stream);
+      if (!streamNo.has(key)) streamNo.set(key, streamNo.size);
+    }
+    group.push(req.streams);
+    if (group.length === P) emitGroup();
   }
+  emitGroup();
   rmSync(file);
-  return { bodies, lineBytes, entries };
+  return { bodies, lineBytes, entries, bodyLineBytes };
 }
 
 /** The non-empty lines of a file, read 16 MiB at a time. */

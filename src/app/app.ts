@@ -304,7 +304,7 @@ export class App {
     if (dist || this.ingesterClient || cluster) {
       // An ingester receives decoded (uncompressed, enriched) pushes: room for several bodies.
       this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: this.ingesterClient ? Math.max(4 * maxBody, 64 << 20) : maxBody, push: dist });
-      if (this.ingesterClient) this.#ingesterServices = registerIngesterServices(this.grpc, this.ingesterClient, { logger: logger.child({ component: 'ingester-grpc' }), lokiPusher: dist === null });
+      if (this.ingesterClient) this.#ingesterServices = registerIngesterServices(this.grpc, this.ingesterClient, { logger: logger.child({ component: 'ingester-grpc' }), lokiPusher: dist === null, registry: this.registry });
     }
     if (cluster) {
       for (const r of cluster.rings()) {

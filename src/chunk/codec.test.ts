@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { InvalidError } from '../errors.js';
-import { CODECS, codecFromId, codecId, compress, decompress, loadWasmZstd, nodeZstd, parseCodec, zstd } from './codec.js';
+import { CODECS, codecFromId, codecId, compress, decompress, decompressAsync, loadWasmZstd, nodeZstd, parseCodec, zstd } from './codec.js';
 
 describe('parseCodec', () => {
   it('accepts every codec name, any case, and Loki lz4 variants', () => {
@@ -43,6 +43,19 @@ describe('compress/decompress', () => {
       const c = compress(codec, src);
       expect(() => decompress(codec, c, src.length - 1)).toThrow();
       expect(() => decompress(codec, c, src.length + 1)).toThrow();
+    });
+    it(`${codec} decompressAsync gives decompress's bytes, from a view into a larger buffer, and the same errors`, async () => {
+      for (const src of inputs) {
+        const c = compress(codec, src);
+        const padded = Buffer.concat([Buffer.from('pre'), c, Buffer.from('post')]);
+        const view = padded.subarray(3, 3 + c.length);
+        expect((await decompressAsync(codec, view, src.length)).equals(src)).toBe(true);
+        // The caller's bytes are untouched (a worker gets a copy).
+        expect(view.equals(c)).toBe(true);
+      }
+      const c = compress(codec, inputs[2]!);
+      await expect(decompressAsync(codec, c, inputs[2]!.length + 1)).rejects.toThrow();
+      await expect(decompressAsync(codec, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4, 5, 6, 7]), 100)).rejects.toThrow();
     });
     it(`${codec} rejects garbage without crashing`, () => {
       const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3, 4, 5, 6, 7]);

@@ -58,6 +58,7 @@ function opaque(c: ReadableChunk): ReadableChunk {
     uncompressedBytes: () => c.uncompressedBytes(),
     blockMetas: () => c.blockMetas(),
     readBlock: (i) => c.readBlock(i),
+    blockCrc: (i) => c.blockCrc(i),
     blockMayContainAll: (i, h) => c.blockMayContainAll(i, h),
   };
 }

@@ -66,6 +66,10 @@ class CutBlocksView implements ReadableChunk {
     this.#check(i);
     return this.source.blockMayContainAll(i, tokenHashes);
   }
+  blockCrc(i: number): number {
+    this.#check(i);
+    return this.source.blockCrc(i);
+  }
   #check(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.blockCount) throw new RangeError(`block ${i} out of range (0..${this.blockCount - 1})`);
   }

@@ -372,6 +372,12 @@ class StoredChunk implements ReadableChunk {
     return bloom === null || bloomMayContainAll(bloom, this.bloomHashes[i]!, tokenHashes);
   }
 
+  blockCrc(i: number): number {
+    const m = this.metas[i];
+    if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    return this.bytes.readUInt32BE(m.offset + m.compressedBytes);
+  }
+
   readBlock(i: number): DecodedBlock {
     const m = this.checkedBlock(i);
     let payload: Buffer;

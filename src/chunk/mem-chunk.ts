@@ -361,6 +361,11 @@ export class MemChunk implements ReadableChunk {
     return bloom === null || bloomMayContainAll(bloom, BLOOM_HASHES, tokenHashes);
   }
 
+  blockCrc(i: number): number {
+    if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    return i < this.sealedCount ? this.crcs[i]! : 0;
+  }
+
   /** Decompresses cut block i. In-memory blocks skip the crc check (they never left this process). */
   readBlock(i: number): DecodedBlock {
     const m = this.metas[i];

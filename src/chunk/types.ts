@@ -80,4 +80,10 @@ export interface ReadableChunk {
    * RangeError for a bad index.
    */
   blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean;
+  /**
+   * The crc32 of cut block i's compressed bytes (as stored after the block), or 0 while it is
+   * not known yet (a MemChunk block not sealed yet). Identical blocks have identical crcs:
+   * queriers recognise a chunk that replicas cut identically by them. RangeError for a bad index.
+   */
+  blockCrc(i: number): number;
 }

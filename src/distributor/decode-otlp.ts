@@ -12,6 +12,7 @@
  * Malformed input raises `InvalidError`, never anything else.
  */
 import { InvalidError } from '../errors.js';
+import { illegalTag, ProtoLengthError, ProtoReader, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wrongWireType } from '../util/protobuf.js';
 
 /** An OTLP AnyValue. */
 export type OtlpValue =
@@ -72,134 +73,53 @@ function newRecord(): OtlpLogRecord {
 // ---------------------------------------------------------------------------------------------
 // Protobuf
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
+/*
+ * On the shared `ProtoReader` (util/protobuf.ts), passing the end of the current message to each
+ * read. The reader's truncation errors (RangeError, and ProtoLengthError for a length past the
+ * end) become 'proto: unexpected EOF' in `decodeOtlpLogsProto`.
+ */
 
-function eof(): InvalidError {
-  return new InvalidError('proto: unexpected EOF');
-}
-
-/** A cursor over the request; every read is bounds-checked against `end`. */
-class Reader {
-  pos = 0;
-  constructor(readonly buf: Buffer) {}
-
-  /** A varint of at most 53 significant bits (tags, lengths, enums, counts). */
-  varint(end: number): number {
-    let v = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= end) throw eof();
-      const c = this.buf[this.pos++]!;
-      v += (c & 0x7f) * mul;
-      if (c < 0x80) {
-        if (v > Number.MAX_SAFE_INTEGER) throw new InvalidError('proto: integer overflow');
-        return v;
-      }
-      mul *= 128;
-    }
-    throw new InvalidError('proto: integer overflow');
-  }
-
-  /** A full 64-bit varint as an unsigned bigint. */
-  varint64(end: number): bigint {
-    let v = 0n;
-    let shift = 0n;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= end) throw eof();
-      const c = this.buf[this.pos++]!;
-      v |= BigInt(c & 0x7f) << shift;
-      if (c < 0x80) return BigInt.asUintN(64, v);
-      shift += 7n;
-    }
-    throw new InvalidError('proto: integer overflow');
-  }
-
-  fixed64(end: number): bigint {
-    if (this.pos + 8 > end) throw eof();
-    const v = this.buf.readBigUInt64LE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  double(end: number): number {
-    if (this.pos + 8 > end) throw eof();
-    const v = this.buf.readDoubleLE(this.pos);
-    this.pos += 8;
-    return v;
-  }
-
-  fixed32(end: number): number {
-    if (this.pos + 4 > end) throw eof();
-    const v = this.buf.readUInt32LE(this.pos);
-    this.pos += 4;
-    return v;
-  }
-
-  /** End offset of the length-delimited field at `pos`. */
-  lenEnd(end: number): number {
-    const n = this.varint(end);
-    const e = this.pos + n;
-    if (e > end) throw eof();
-    return e;
-  }
-
-  string(end: number): string {
-    const e = this.lenEnd(end);
-    const s = this.buf.toString('utf8', this.pos, e);
-    this.pos = e;
-    return s;
-  }
-
-  bytes(end: number): Buffer {
-    const e = this.lenEnd(end);
-    const b = Buffer.from(this.buf.subarray(this.pos, e));
-    this.pos = e;
-    return b;
-  }
-
-  skip(wire: number, end: number): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.varint64(end);
-        return;
-      case WIRE_FIXED64:
-        if (this.pos + 8 > end) throw eof();
-        this.pos += 8;
-        return;
-      case WIRE_LEN:
-        this.pos = this.lenEnd(end);
-        return;
-      case WIRE_FIXED32:
-        if (this.pos + 4 > end) throw eof();
-        this.pos += 4;
-        return;
-      default:
-        throw new InvalidError(`proto: illegal wireType ${wire}`);
-    }
-  }
-
-  /** Reads a tag; checks the field number is not 0. */
-  tag(end: number, msg: string): number {
-    const t = this.varint(end);
-    if (t >>> 3 === 0) throw new InvalidError(`proto: ${msg}: illegal tag 0 (wire type ${t & 7})`);
-    return t;
-  }
+/** Reads a tag; checks the field number is not 0. */
+function tag(r: ProtoReader, end: number, msg: string): number {
+  const t = r.uint(end);
+  if (t >>> 3 === 0) throw illegalTag(msg, t);
+  return t;
 }
 
 function expectWire(got: number, want: number, field: string): void {
-  if (got !== want) throw new InvalidError(`proto: wrong wireType = ${got} for field ${field}`);
+  if (got !== want) throw wrongWireType(field, got);
+}
+
+/** A string field. */
+function string(r: ProtoReader, end: number): string {
+  const e = r.lenEnd(end);
+  const s = r.buf.toString('utf8', r.pos, e);
+  r.pos = e;
+  return s;
+}
+
+/** A bytes field, copied (ids outlive the body). */
+function bytes(r: ProtoReader, end: number): Buffer {
+  const e = r.lenEnd(end);
+  const b = Buffer.from(r.buf.subarray(r.pos, e));
+  r.pos = e;
+  return b;
 }
 
 /** Decodes an uncompressed protobuf ExportLogsServiceRequest. */
 export function decodeOtlpLogsProto(body: Buffer): OtlpLogs {
-  const r = new Reader(body);
+  try {
+    return decodeRequest(new ProtoReader(body));
+  } catch (e) {
+    throw e instanceof RangeError || e instanceof ProtoLengthError ? new InvalidError('proto: unexpected EOF') : e;
+  }
+}
+
+function decodeRequest(r: ProtoReader): OtlpLogs {
   const out: OtlpLogs = { resourceLogs: [] };
-  const end = body.length;
+  const end = r.end;
   while (r.pos < end) {
-    const t = r.tag(end, 'ExportLogsServiceRequest');
+    const t = tag(r, end, 'ExportLogsServiceRequest');
     if (t >>> 3 === 1) {
       expectWire(t & 7, WIRE_LEN, 'ResourceLogs');
       const e = r.lenEnd(end);
@@ -209,18 +129,18 @@ export function decodeOtlpLogsProto(body: Buffer): OtlpLogs {
   return out;
 }
 
-function resourceLogs(r: Reader, end: number): OtlpResourceLogs {
+function resourceLogs(r: ProtoReader, end: number): OtlpResourceLogs {
   const rl: OtlpResourceLogs = { resource: { attributes: [], droppedAttributesCount: 0 }, scopeLogs: [] };
   while (r.pos < end) {
-    const t = r.tag(end, 'ResourceLogs');
+    const t = tag(r, end, 'ResourceLogs');
     const f = t >>> 3;
     if (f === 1) {
       expectWire(t & 7, WIRE_LEN, 'Resource');
       const e = r.lenEnd(end);
       while (r.pos < e) {
-        const t2 = r.tag(e, 'Resource');
+        const t2 = tag(r, e, 'Resource');
         if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) rl.resource.attributes.push(keyValue(r, r.lenEnd(e), 0));
-        else if (t2 >>> 3 === 2 && (t2 & 7) === WIRE_VARINT) rl.resource.droppedAttributesCount = r.varint(e);
+        else if (t2 >>> 3 === 2 && (t2 & 7) === WIRE_VARINT) rl.resource.droppedAttributesCount = r.uint(e);
         else r.skip(t2 & 7, e);
       }
     } else if (f === 2) {
@@ -231,22 +151,22 @@ function resourceLogs(r: Reader, end: number): OtlpResourceLogs {
   return rl;
 }
 
-function scopeLogs(r: Reader, end: number): OtlpScopeLogs {
+function scopeLogs(r: ProtoReader, end: number): OtlpScopeLogs {
   const sl: OtlpScopeLogs = { scope: { name: '', version: '', attributes: [], droppedAttributesCount: 0 }, logRecords: [] };
   while (r.pos < end) {
-    const t = r.tag(end, 'ScopeLogs');
+    const t = tag(r, end, 'ScopeLogs');
     const f = t >>> 3;
     if (f === 1) {
       expectWire(t & 7, WIRE_LEN, 'Scope');
       const e = r.lenEnd(end);
       while (r.pos < e) {
-        const t2 = r.tag(e, 'InstrumentationScope');
+        const t2 = tag(r, e, 'InstrumentationScope');
         const f2 = t2 >>> 3;
         const w2 = t2 & 7;
-        if (f2 === 1 && w2 === WIRE_LEN) sl.scope.name = r.string(e);
-        else if (f2 === 2 && w2 === WIRE_LEN) sl.scope.version = r.string(e);
+        if (f2 === 1 && w2 === WIRE_LEN) sl.scope.name = string(r, e);
+        else if (f2 === 2 && w2 === WIRE_LEN) sl.scope.version = string(r, e);
         else if (f2 === 3 && w2 === WIRE_LEN) sl.scope.attributes.push(keyValue(r, r.lenEnd(e), 0));
-        else if (f2 === 4 && w2 === WIRE_VARINT) sl.scope.droppedAttributesCount = r.varint(e);
+        else if (f2 === 4 && w2 === WIRE_VARINT) sl.scope.droppedAttributesCount = r.uint(e);
         else r.skip(w2, e);
       }
     } else if (f === 2) {
@@ -257,10 +177,10 @@ function scopeLogs(r: Reader, end: number): OtlpScopeLogs {
   return sl;
 }
 
-function logRecord(r: Reader, end: number): OtlpLogRecord {
+function logRecord(r: ProtoReader, end: number): OtlpLogRecord {
   const lr = newRecord();
   while (r.pos < end) {
-    const t = r.tag(end, 'LogRecord');
+    const t = tag(r, end, 'LogRecord');
     const f = t >>> 3;
     const w = t & 7;
     switch (f) {
@@ -274,11 +194,11 @@ function logRecord(r: Reader, end: number): OtlpLogRecord {
         break;
       case 2:
         expectWire(w, WIRE_VARINT, 'SeverityNumber');
-        lr.severityNumber = Number(BigInt.asIntN(32, r.varint64(end)));
+        lr.severityNumber = r.int32(end);
         break;
       case 3:
         expectWire(w, WIRE_LEN, 'SeverityText');
-        lr.severityText = r.string(end);
+        lr.severityText = string(r, end);
         break;
       case 5: {
         expectWire(w, WIRE_LEN, 'Body');
@@ -291,7 +211,7 @@ function logRecord(r: Reader, end: number): OtlpLogRecord {
         break;
       case 7:
         expectWire(w, WIRE_VARINT, 'DroppedAttributesCount');
-        lr.droppedAttributesCount = Number(BigInt.asUintN(32, r.varint64(end)));
+        lr.droppedAttributesCount = r.int32(end) >>> 0;
         break;
       case 8:
         expectWire(w, WIRE_FIXED32, 'Flags');
@@ -299,15 +219,15 @@ function logRecord(r: Reader, end: number): OtlpLogRecord {
         break;
       case 9:
         expectWire(w, WIRE_LEN, 'TraceId');
-        lr.traceId = r.bytes(end);
+        lr.traceId = bytes(r, end);
         break;
       case 10:
         expectWire(w, WIRE_LEN, 'SpanId');
-        lr.spanId = r.bytes(end);
+        lr.spanId = bytes(r, end);
         break;
       case 12:
         expectWire(w, WIRE_LEN, 'EventName');
-        lr.eventName = r.string(end);
+        lr.eventName = string(r, end);
         break;
       default:
         r.skip(w, end);
@@ -318,38 +238,38 @@ function logRecord(r: Reader, end: number): OtlpLogRecord {
   return lr;
 }
 
-function keyValue(r: Reader, end: number, depth: number): OtlpKeyValue {
+function keyValue(r: ProtoReader, end: number, depth: number): OtlpKeyValue {
   let key = '';
   let value: OtlpValue = EMPTY;
   while (r.pos < end) {
-    const t = r.tag(end, 'KeyValue');
+    const t = tag(r, end, 'KeyValue');
     const f = t >>> 3;
-    if (f === 1 && (t & 7) === WIRE_LEN) key = r.string(end);
+    if (f === 1 && (t & 7) === WIRE_LEN) key = string(r, end);
     else if (f === 2 && (t & 7) === WIRE_LEN) value = anyValue(r, r.lenEnd(end), depth + 1);
     else r.skip(t & 7, end);
   }
   return { key, value };
 }
 
-function anyValue(r: Reader, end: number, depth: number): OtlpValue {
+function anyValue(r: ProtoReader, end: number, depth: number): OtlpValue {
   if (depth > MAX_VALUE_DEPTH) throw new InvalidError('proto: exceeded maximum recursion depth');
   let v: OtlpValue = EMPTY;
   while (r.pos < end) {
-    const t = r.tag(end, 'AnyValue');
+    const t = tag(r, end, 'AnyValue');
     const f = t >>> 3;
     const w = t & 7;
     switch (f) {
       case 1:
         expectWire(w, WIRE_LEN, 'StringValue');
-        v = { kind: 'string', value: r.string(end) };
+        v = { kind: 'string', value: string(r, end) };
         break;
       case 2:
         expectWire(w, WIRE_VARINT, 'BoolValue');
-        v = { kind: 'bool', value: r.varint64(end) !== 0n };
+        v = { kind: 'bool', value: r.bool(end) };
         break;
       case 3:
         expectWire(w, WIRE_VARINT, 'IntValue');
-        v = { kind: 'int', value: BigInt.asIntN(64, r.varint64(end)) };
+        v = { kind: 'int', value: r.int64(end) };
         break;
       case 4:
         expectWire(w, WIRE_FIXED64, 'DoubleValue');
@@ -362,7 +282,7 @@ function anyValue(r: Reader, end: number, depth: number): OtlpValue {
         const arr: OtlpValue[] = [];
         const kvs: OtlpKeyValue[] = [];
         while (r.pos < e) {
-          const t2 = r.tag(e, f === 5 ? 'ArrayValue' : 'KeyValueList');
+          const t2 = tag(r, e, f === 5 ? 'ArrayValue' : 'KeyValueList');
           if (t2 >>> 3 === 1 && (t2 & 7) === WIRE_LEN) {
             const e2 = r.lenEnd(e);
             if (f === 5) arr.push(anyValue(r, e2, depth + 1));
@@ -374,7 +294,7 @@ function anyValue(r: Reader, end: number, depth: number): OtlpValue {
       }
       case 7:
         expectWire(w, WIRE_LEN, 'BytesValue');
-        v = { kind: 'bytes', value: r.bytes(end) };
+        v = { kind: 'bytes', value: bytes(r, end) };
         break;
       default:
         r.skip(w, end);

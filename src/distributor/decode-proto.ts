@@ -12,19 +12,10 @@ import { InvalidError } from '../errors.js';
 import type { PushEntry, PushRequest, PushStream, StructuredMetadata } from '../model/stream.js';
 import type { Label } from '../model/labels.js';
 import { LINE_LEVEL_NONE } from '../model/log-level.js';
+import { illegalTag, ProtoLengthError, ProtoReader, WIRE_LEN, WIRE_VARINT, wrongWireType } from '../util/protobuf.js';
 
 /** Shared empty metadata; entries without structured metadata all point at it. */
 const NO_METADATA: StructuredMetadata = Object.freeze([]) as StructuredMetadata;
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_START_GROUP = 3;
-const WIRE_END_GROUP = 4;
-const WIRE_FIXED32 = 5;
-
-/** Groups nest; bound the depth so hostile input cannot blow the stack. */
-const MAX_GROUP_DEPTH = 32;
 
 /** google.protobuf.Timestamp range that Go's time package accepts (0001-01-01 to 9999-12-31). */
 const MIN_VALID_SECONDS = -62135596800;
@@ -35,153 +26,22 @@ let lastSecondsNs = 0n;
 
 const TWO_32 = 4294967296;
 
-function eof(): InvalidError {
-  return new InvalidError('unexpected EOF');
-}
-
 /**
- * A cursor over one protobuf body. Methods advance `pos` and throw InvalidError on
- * malformed input. Message decoders narrow `end` while inside a length-delimited field.
+ * What one decode carries besides the cursor: a plain `ProtoReader` (util/protobuf.ts), the
+ * class every protobuf codec reads with, so its methods see one shape. Message decoders pass the
+ * end of the message they are in to each read; the reader's truncation errors (RangeError, and
+ * ProtoLengthError for a length past the end) become 'unexpected EOF' in `decodePushRequestProto`.
  */
-class ProtoCursor {
-  buf: Buffer;
-  pos: number;
-  /** Low and high 32 bits of the last 64-bit varint read (scratch, avoids a tuple per call). */
-  lo = 0;
-  hi = 0;
+interface PushState {
   /** Line levels computed by a decode worker, one per entry in body order (see decodePushRequestProto). */
   readonly levels: Uint8Array | null;
   /** Entries decoded so far. */
-  entryIndex = 0;
+  entryIndex: number;
   /** Label strings given by a decode worker (see decodePushRequestProto), and streams decoded so far. */
-  labels: InternedLabels | null = null;
-  streamIndex = 0;
+  readonly labels: InternedLabels | null;
+  streamIndex: number;
   /** Some stream's interned label string was missing: the decode is done again without them. */
-  labelsMissing = false;
-
-  constructor(buf: Buffer, levels: Uint8Array | null) {
-    this.buf = buf;
-    this.pos = 0;
-    this.levels = levels;
-  }
-
-  /** Reads a varint of up to 32 significant bits (tags, lengths). Larger values throw. */
-  u32(end: number): number {
-    const b = this.buf;
-    let p = this.pos;
-    if (p >= end) throw eof();
-    let c = b[p++]!;
-    if (c < 0x80) {
-      this.pos = p;
-      return c;
-    }
-    let v = c & 0x7f;
-    for (let shift = 7; shift < 35; shift += 7) {
-      if (p >= end) throw eof();
-      c = b[p++]!;
-      // The fifth byte may only carry 4 more bits for a uint32.
-      if (shift === 28 && c > 0x0f) throw new InvalidError('proto: integer overflow');
-      v += (c & 0x7f) * 2 ** shift;
-      if (c < 0x80) {
-        this.pos = p;
-        return v;
-      }
-    }
-    throw new InvalidError('proto: integer overflow');
-  }
-
-  /** Reads a full 64-bit varint into `lo`/`hi` (two's complement for negative int64). */
-  u64(end: number): void {
-    const b = this.buf;
-    let p = this.pos;
-    let lo = 0;
-    let hi = 0;
-    let c = 0;
-    // Bytes 0-3 fill bits 0-27.
-    for (let i = 0; i < 4; i++) {
-      if (p >= end) throw eof();
-      c = b[p++]!;
-      lo = (lo | ((c & 0x7f) << (i * 7))) >>> 0;
-      if (c < 0x80) {
-        this.pos = p;
-        this.lo = lo;
-        this.hi = 0;
-        return;
-      }
-    }
-    // Byte 4 carries bits 28-34: 4 into lo, 3 into hi.
-    if (p >= end) throw eof();
-    c = b[p++]!;
-    lo = (lo | ((c & 0x0f) << 28)) >>> 0;
-    hi = (c & 0x7f) >>> 4;
-    if (c >= 0x80) {
-      // Bytes 5-9 fill bits 35-63 of hi (shift 3, 10, 17, 24, 31).
-      for (let i = 0; i < 5; i++) {
-        if (p >= end) throw eof();
-        c = b[p++]!;
-        hi = (hi | ((c & 0x7f) << (i * 7 + 3))) >>> 0;
-        if (c < 0x80) break;
-        if (i === 4) throw new InvalidError('proto: integer overflow');
-      }
-    }
-    this.pos = p;
-    this.lo = lo;
-    this.hi = hi;
-  }
-
-  /** Returns the end offset of a length-delimited field starting at `pos`, checked against `end`. */
-  lenEnd(end: number): number {
-    const n = this.u32(end);
-    const e = this.pos + n;
-    if (e > end) throw eof();
-    return e;
-  }
-
-  /** Skips one field value of wire type `wire` (the tag is already consumed). */
-  skip(wire: number, field: number, end: number, depth: number): void {
-    switch (wire) {
-      case WIRE_VARINT:
-        this.u64(end);
-        return;
-      case WIRE_FIXED64:
-        if (this.pos + 8 > end) throw eof();
-        this.pos += 8;
-        return;
-      case WIRE_LEN:
-        this.pos = this.lenEnd(end);
-        return;
-      case WIRE_FIXED32:
-        if (this.pos + 4 > end) throw eof();
-        this.pos += 4;
-        return;
-      case WIRE_START_GROUP: {
-        if (depth >= MAX_GROUP_DEPTH) throw new InvalidError('proto: exceeded maximum recursion depth');
-        for (;;) {
-          const tag = this.u32(end);
-          const w = tag & 7;
-          const f = tag >>> 3;
-          if (w === WIRE_END_GROUP) {
-            if (f !== field) throw new InvalidError(`proto: mismatched end group: field ${f}, expected ${field}`);
-            return;
-          }
-          if (f === 0) throw new InvalidError(`proto: illegal tag 0 (wire type ${w})`);
-          this.skip(w, f, end, depth + 1);
-        }
-      }
-      case WIRE_END_GROUP:
-        throw new InvalidError('proto: unexpected end group');
-      default:
-        throw new InvalidError(`proto: illegal wireType ${wire}`);
-    }
-  }
-}
-
-function illegalTag(msg: string, tag: number): InvalidError {
-  return new InvalidError(`proto: ${msg}: illegal tag ${tag >>> 3} (wire type ${tag & 7})`);
-}
-
-function wrongWire(field: string, wire: number): InvalidError {
-  return new InvalidError(`proto: wrong wireType = ${wire} for field ${field}`);
+  labelsMissing: boolean;
 }
 
 /**
@@ -199,8 +59,13 @@ function wrongWire(field: string, wire: number): InvalidError {
  * not match, the body is decoded again without them.
  */
 export function decodePushRequestProto(body: Buffer, levels: Uint8Array | null = null, labels: InternedLabels | null = null): PushRequest {
-  const req = decodeRequest(body, levels, labels);
-  return req !== null ? req : decodeRequest(body, levels, null)!;
+  try {
+    const req = decodeRequest(body, levels, labels);
+    return req !== null ? req : decodeRequest(body, levels, null)!;
+  } catch (e) {
+    // The body ends inside a field (gogo's io.ErrUnexpectedEOF).
+    throw e instanceof RangeError || e instanceof ProtoLengthError ? new InvalidError('unexpected EOF') : e;
+  }
 }
 
 /**
@@ -214,8 +79,8 @@ export interface InternedLabels {
 
 /** The decode; null when `labels` does not fit the body's streams. */
 function decodeRequest(body: Buffer, levels: Uint8Array | null, labels: InternedLabels | null): PushRequest | null {
-  const c = new ProtoCursor(body, levels);
-  c.labels = labels;
+  const c = new ProtoReader(body);
+  const st: PushState = { levels, entryIndex: 0, labels, streamIndex: 0, labelsMissing: false };
   const end = body.length;
   const streams: PushStream[] = [];
   while (c.pos < end) {
@@ -224,23 +89,23 @@ function decodeRequest(body: Buffer, levels: Uint8Array | null, labels: Interned
     const wire = tag & 7;
     if (field === 0) throw illegalTag('PushRequest', tag);
     if (field === 1) {
-      if (wire !== WIRE_LEN) throw wrongWire('Streams', wire);
-      const e = c.lenEnd(end);
-      streams.push(decodeStream(c, e));
+      if (wire !== WIRE_LEN) throw wrongWireType('Streams', wire);
+      const e = c.lenEnd32(end);
+      streams.push(decodeStream(c, st, e));
     } else {
-      c.skip(wire, field, end, 0);
+      c.skipWithGroups(wire, field, end);
     }
   }
   // The worker's walk and this decode disagree (cannot happen for a body this decode accepts,
   // but never trust it): the labels are decoded again, every line is read again.
-  if (labels !== null && (c.streamIndex !== labels.ids.length || c.labelsMissing)) return null;
-  if (levels !== null && c.entryIndex !== levels.length) {
+  if (labels !== null && (st.streamIndex !== labels.ids.length || st.labelsMissing)) return null;
+  if (levels !== null && st.entryIndex !== levels.length) {
     for (const s of streams) for (const e of s.entries) e.lineLevel = LINE_LEVEL_NONE;
   }
   return { streams };
 }
 
-function decodeStream(c: ProtoCursor, end: number): PushStream {
+function decodeStream(c: ProtoReader, st: PushState, end: number): PushStream {
   let labels = '';
   const entries: PushEntry[] = [];
   while (c.pos < end) {
@@ -249,43 +114,43 @@ function decodeStream(c: ProtoCursor, end: number): PushStream {
     const wire = tag & 7;
     switch (field) {
       case 1: {
-        if (wire !== WIRE_LEN) throw wrongWire('Labels', wire);
-        const e = c.lenEnd(end);
-        if (c.labels === null) labels = c.buf.toString('utf8', c.pos, e);
+        if (wire !== WIRE_LEN) throw wrongWireType('Labels', wire);
+        const e = c.lenEnd32(end);
+        if (st.labels === null) labels = c.buf.toString('utf8', c.pos, e);
         c.pos = e;
         break;
       }
       case 2: {
-        if (wire !== WIRE_LEN) throw wrongWire('Entries', wire);
-        const e = c.lenEnd(end);
-        entries.push(decodeEntry(c, e));
+        if (wire !== WIRE_LEN) throw wrongWireType('Entries', wire);
+        const e = c.lenEnd32(end);
+        entries.push(decodeEntry(c, st, e));
         break;
       }
       case 3:
         // The hash is Loki-internal; read it only to stay in step.
-        if (wire !== WIRE_VARINT) throw wrongWire('Hash', wire);
+        if (wire !== WIRE_VARINT) throw wrongWireType('Hash', wire);
         c.u64(end);
         break;
       case 0:
         throw illegalTag('StreamAdapter', tag);
       default:
-        c.skip(wire, field, end, 0);
+        c.skipWithGroups(wire, field, end);
     }
   }
   c.pos = end;
-  const interned = c.labels;
+  const interned = st.labels;
   if (interned !== null) {
-    const k = c.streamIndex;
+    const k = st.streamIndex;
     const id = k < interned.ids.length ? interned.ids[k]! : -1;
     const s = id >= 0 ? interned.table[id] : undefined;
-    if (s === undefined) c.labelsMissing = true;
+    if (s === undefined) st.labelsMissing = true;
     else labels = s;
   }
-  c.streamIndex++;
+  st.streamIndex++;
   return { labels, labelsObject: null, entries };
 }
 
-function decodeEntry(c: ProtoCursor, end: number): PushEntry {
+function decodeEntry(c: ProtoReader, st: PushState, end: number): PushEntry {
   // Proto3 defaults: a missing timestamp is the Unix epoch, a missing line is empty.
   let seconds = 0;
   let nanos = 0;
@@ -297,8 +162,8 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
     const wire = tag & 7;
     switch (field) {
       case 1: {
-        if (wire !== WIRE_LEN) throw wrongWire('Timestamp', wire);
-        const e = c.lenEnd(end);
+        if (wire !== WIRE_LEN) throw wrongWireType('Timestamp', wire);
+        const e = c.lenEnd32(end);
         // Repeated occurrences of a message field merge, so start from the values so far.
         while (c.pos < e) {
           const t = c.u32(e);
@@ -314,23 +179,23 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
           } else if (f === 0) {
             throw illegalTag('Timestamp', t);
           } else if (f === 1 || f === 2) {
-            throw wrongWire(f === 1 ? 'Seconds' : 'Nanos', w);
+            throw wrongWireType(f === 1 ? 'Seconds' : 'Nanos', w);
           } else {
-            c.skip(w, f, e, 0);
+            c.skipWithGroups(w, f, e);
           }
         }
         break;
       }
       case 2: {
-        if (wire !== WIRE_LEN) throw wrongWire('Line', wire);
-        const e = c.lenEnd(end);
+        if (wire !== WIRE_LEN) throw wrongWireType('Line', wire);
+        const e = c.lenEnd32(end);
         line = c.buf.subarray(c.pos, e);
         c.pos = e;
         break;
       }
       case 3: {
-        if (wire !== WIRE_LEN) throw wrongWire('StructuredMetadata', wire);
-        const e = c.lenEnd(end);
+        if (wire !== WIRE_LEN) throw wrongWireType('StructuredMetadata', wire);
+        const e = c.lenEnd32(end);
         (metadata ??= []).push(decodeLabelPair(c, e));
         break;
       }
@@ -338,7 +203,7 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
         throw illegalTag('EntryAdapter', tag);
       default:
         // Includes field 4 (`parsed`), which only query responses carry.
-        c.skip(wire, field, end, 0);
+        c.skipWithGroups(wire, field, end);
     }
   }
   c.pos = end;
@@ -356,8 +221,8 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
     lastSeconds = seconds;
     lastSecondsNs = BigInt(seconds) * NS_PER_SECOND;
   }
-  const levels = c.levels;
-  const i = c.entryIndex++;
+  const levels = st.levels;
+  const i = st.entryIndex++;
   return {
     tsNs: nanos === 0 ? lastSecondsNs : lastSecondsNs + BigInt(nanos),
     line: line ?? c.buf.subarray(0, 0),
@@ -366,7 +231,7 @@ function decodeEntry(c: ProtoCursor, end: number): PushEntry {
   };
 }
 
-function decodeLabelPair(c: ProtoCursor, end: number): Label {
+function decodeLabelPair(c: ProtoReader, end: number): Label {
   let name = '';
   let value = '';
   while (c.pos < end) {
@@ -374,8 +239,8 @@ function decodeLabelPair(c: ProtoCursor, end: number): Label {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 || field === 2) {
-      if (wire !== WIRE_LEN) throw wrongWire(field === 1 ? 'Name' : 'Value', wire);
-      const e = c.lenEnd(end);
+      if (wire !== WIRE_LEN) throw wrongWireType(field === 1 ? 'Name' : 'Value', wire);
+      const e = c.lenEnd32(end);
       const s = c.buf.toString('utf8', c.pos, e);
       c.pos = e;
       if (field === 1) name = s;
@@ -383,7 +248,7 @@ function decodeLabelPair(c: ProtoCursor, end: number): Label {
     } else if (field === 0) {
       throw illegalTag('LabelPairAdapter', tag);
     } else {
-      c.skip(wire, field, end, 0);
+      c.skipWithGroups(wire, field, end);
     }
   }
   c.pos = end;
@@ -406,7 +271,7 @@ export interface PushLineVisitor {
  * `stream` is called once the stream is fully scanned, before its entries are replayed.
  */
 export function scanPushLines(body: Buffer, v: PushLineVisitor): boolean {
-  const c = new ProtoCursor(body, null);
+  const c = new ProtoReader(body);
   const end = body.length;
   try {
     while (c.pos < end) {
@@ -414,10 +279,10 @@ export function scanPushLines(body: Buffer, v: PushLineVisitor): boolean {
       const field = tag >>> 3;
       if (field === 0) return false;
       if (field === 1 && (tag & 7) === WIRE_LEN) {
-        const e = c.lenEnd(end);
+        const e = c.lenEnd32(end);
         scanStream(c, e, v);
       } else {
-        c.skip(tag & 7, field, end, 0);
+        c.skipWithGroups(tag & 7, field, end);
       }
     }
   } catch {
@@ -429,7 +294,7 @@ export function scanPushLines(body: Buffer, v: PushLineVisitor): boolean {
 /** Entry spans of the stream being scanned: line start, line end, has-metadata flag (reused). */
 let scanEntries = new Int32Array(3 * 1024);
 
-function scanStream(c: ProtoCursor, end: number, v: PushLineVisitor): void {
+function scanStream(c: ProtoReader, end: number, v: PushLineVisitor): void {
   let labelsStart = 0;
   let labelsEnd = 0;
   let n = 0;
@@ -438,12 +303,12 @@ function scanStream(c: ProtoCursor, end: number, v: PushLineVisitor): void {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 1 && wire === WIRE_LEN) {
-      const e = c.lenEnd(end);
+      const e = c.lenEnd32(end);
       labelsStart = c.pos;
       labelsEnd = e;
       c.pos = e;
     } else if (field === 2 && wire === WIRE_LEN) {
-      const e = c.lenEnd(end);
+      const e = c.lenEnd32(end);
       if (3 * (n + 1) > scanEntries.length) {
         const next = new Int32Array(scanEntries.length * 2);
         next.set(scanEntries);
@@ -451,9 +316,9 @@ function scanStream(c: ProtoCursor, end: number, v: PushLineVisitor): void {
       }
       scanEntry(c, e, n++);
     } else if (field === 0) {
-      throw eof();
+      throw illegalTag('StreamAdapter', tag);
     } else {
-      c.skip(wire, field, end, 0);
+      c.skipWithGroups(wire, field, end);
     }
   }
   c.pos = end;
@@ -462,7 +327,7 @@ function scanStream(c: ProtoCursor, end: number, v: PushLineVisitor): void {
   for (let i = 0; i < n; i++) v.entry(s[3 * i]!, s[3 * i + 1]!, s[3 * i + 2] === 1);
 }
 
-function scanEntry(c: ProtoCursor, end: number, i: number): void {
+function scanEntry(c: ProtoReader, end: number, i: number): void {
   let lineStart = 0;
   let lineEnd = 0;
   let md = 0;
@@ -471,17 +336,17 @@ function scanEntry(c: ProtoCursor, end: number, i: number): void {
     const field = tag >>> 3;
     const wire = tag & 7;
     if (field === 2 && wire === WIRE_LEN) {
-      const e = c.lenEnd(end);
+      const e = c.lenEnd32(end);
       lineStart = c.pos;
       lineEnd = e;
       c.pos = e;
     } else if (field === 3 && wire === WIRE_LEN) {
-      c.pos = c.lenEnd(end);
+      c.pos = c.lenEnd32(end);
       md = 1;
     } else if (field === 0) {
-      throw eof();
+      throw illegalTag('EntryAdapter', tag);
     } else {
-      c.skip(wire, field, end, 0);
+      c.skipWithGroups(wire, field, end);
     }
   }
   c.pos = end;

@@ -97,4 +97,33 @@ describe('mergeDedup', () => {
     expect(entriesOf(got.blocks).map((e) => e.line)).toEqual(['a', 'a', 'b']);
     expect(got.duplicates).toBe(6);
   });
+
+  it('merges sources spanning more than 2^52 ns exactly (timestamps ranked as bigints)', () => {
+    const t = 1n << 62n;
+    const far = t + (1n << 53n) + 1n;
+    const a: E[] = [
+      { ts: t, line: 'x', md: [] },
+      { ts: t + 1n, line: 'y', md: [] },
+      { ts: far, line: 'z', md: [] },
+    ];
+    const b: E[] = [
+      { ts: t + 1n, line: 'y', md: [] },
+      { ts: far, line: 'z', md: [] },
+      { ts: far + 1n, line: 'w', md: [{ name: 'k', value: 'v' }] },
+    ];
+    const got = mergeDedup([[block(a.slice(0, 2)), block(a.slice(2))], [block(b.slice(0, 1)), block(b.slice(1))]]);
+    const out = entriesOf(got.blocks);
+    expect(out).toEqual([a[0], a[1], a[2], b[2]]);
+    expect(got.duplicates).toBe(2);
+  });
+
+  it('groups many entries of one timestamp by key (more than the pairwise limit)', () => {
+    const t = 1_700_000_000_000_000_000n;
+    const src = (copies: number): E[] => Array.from({ length: 40 }, (_, i) => ({ ts: t, line: `l${i % 20}`, md: i % 3 === 0 ? [{ name: 'a', value: 'b' }] : [] })).slice(0, copies);
+    const sources = [src(40), src(30), src(40)];
+    const got = mergeDedup(sources.map((s) => [block(s)]));
+    const counts = new Map<string, number>();
+    for (const e of entriesOf(got.blocks)) counts.set(key(e), (counts.get(key(e)) ?? 0) + 1);
+    expect(counts).toEqual(expected(sources));
+  });
 });

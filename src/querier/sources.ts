@@ -21,7 +21,7 @@
  *    duplicates (timestamp, line, structured metadata) dropped, as Loki's iterators do;
  *    counted in `ScanStats.duplicates`. Sources that overlap nothing are read as they are.
  */
-import { decodeChunk, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { cutBlocksView, decodeChunk, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier, MemChunkData } from '../ingester/client.js';
 import type { Labels, Matcher } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
@@ -122,6 +122,14 @@ export async function planScan(r: PlanRequest): Promise<ScanPlan> {
     const refs = storedByFp.get(fp) ?? [];
     const labels = mem?.labels ?? listed.series.get(fp);
     if (labels === undefined) continue;
+    if (mem !== undefined && !refs.some((ref) => mem.chunks.some((c) => c.fromNs <= ref.throughNs && ref.fromNs <= c.throughNs))) {
+      const parts = replicaParts(mem.chunks, r.stats);
+      if (parts !== null) {
+        memory.push({ labels, fingerprint: fp, parts });
+        for (const ref of refs) keep.push(ref);
+        continue;
+      }
+    }
     type Src = { fromNs: bigint; throughNs: bigint; mem: MemChunkData | null; ref: ChunkRef | null };
     const srcs: Src[] = [...(mem?.chunks ?? []).map((c) => ({ fromNs: c.fromNs, throughNs: c.throughNs, mem: c, ref: null })), ...refs.map((ref) => ({ fromNs: ref.fromNs, throughNs: ref.throughNs, mem: null, ref }))];
     srcs.sort((a, b) => (a.fromNs < b.fromNs ? -1 : a.fromNs > b.fromNs ? 1 : 0));
@@ -161,11 +169,110 @@ export async function planScan(r: PlanRequest): Promise<ScanPlan> {
       }
       const merged = mergeDedup(inputs);
       r.stats.duplicates += merged.duplicates;
-      for (const b of merged.blocks) parts.push({ fromNs: b.baseNs, throughNs: b.baseNs + BigInt(b.tsRel[b.n - 1]!), cut: null, head: b });
+      for (const b of merged.blocks) parts.push(blockPart(b));
     }
     if (parts.length > 0) memory.push({ labels, fingerprint: fp, parts });
   }
   return { memory, stored: keep, series: listed.series };
+}
+
+/** The ingester a chunk id names (`<instance>/<n>`). */
+function instanceOf(id: string): string {
+  return id.slice(0, id.lastIndexOf('/'));
+}
+
+/** Crcs of a memory chunk's cut blocks, up to the first one not known (0). */
+function cutCrcs(c: MemChunkData): number[] {
+  const out: number[] = [];
+  if (c.cut) {
+    for (let b = 0; b < c.cut.blockMetas().length; b++) {
+      const crc = c.cut.blockCrc(b);
+      if (crc === 0) break;
+      out.push(crc);
+    }
+  }
+  return out;
+}
+
+/** Whether two decoded blocks hold the same entries (timestamps, lines, structured metadata). */
+function sameBlock(a: DecodedBlock, b: DecodedBlock): boolean {
+  if (a.n !== b.n || a.baseNs !== b.baseNs || !a.lines.equals(b.lines)) return false;
+  for (let i = 0; i < a.n; i++) if (a.tsRel[i] !== b.tsRel[i] || a.lineOffsets[i + 1] !== b.lineOffsets[i + 1]) return false;
+  for (let i = 0; i < a.n; i++) {
+    const x = a.metadata(i);
+    const y = b.metadata(i);
+    if (x.length !== y.length || x.some((l, k) => l.name !== y[k]!.name || l.value !== y[k]!.value)) return false;
+  }
+  return true;
+}
+
+/**
+ * A stream's memory chunks from several replicas that cut it identically, read without
+ * merging what they share; null when they did not (the caller merges entry by entry).
+ *
+ * Replicas that applied a stream's pushes in the same order cut the same chunks and blocks:
+ * equal crcs. Chunks are grouped by the crc of their first cut block (head-only chunks form one
+ * group); the replicas agree when every group holds exactly one chunk of every ingester that
+ * answered for the stream (then the k-th chunks of all replicas start at the same entry, and
+ * hold the same entries but for what a lagging replica has not received yet). Per group, the
+ * cut blocks every member shares (the longest common prefix of crcs: same bytes, same symbols)
+ * are read once from one member, with their token filters; what follows them (the members'
+ * remaining blocks and heads) is merged entry by entry, or read once when it is identical.
+ * Entries not read because another replica's copy was are counted as duplicates.
+ */
+function replicaParts(chunks: readonly MemChunkData[], stats: ScanStats): MemPart[] | null {
+  const ingesters = new Set(chunks.map((c) => instanceOf(c.id)));
+  if (ingesters.size === 1) return chunks.map(memPart);
+  const groups = new Map<number, { chunk: MemChunkData; crcs: number[] }[]>();
+  for (const c of chunks) {
+    const crcs = cutCrcs(c);
+    // A cut block whose crc is not known yet leaves nothing to match on.
+    if (crcs.length === 0 && c.cut !== null && c.cut.blockMetas().length > 0) return null;
+    const key = crcs.length === 0 ? 0 : crcs[0]!;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push({ chunk: c, crcs });
+  }
+  const parts: MemPart[] = [];
+  for (const g of groups.values()) {
+    if (g.length !== ingesters.size || new Set(g.map((m) => instanceOf(m.chunk.id))).size !== g.length) return null;
+  }
+  for (const g of groups.values()) {
+    let shared = g[0]!.crcs.length;
+    for (const m of g) {
+      let p = 0;
+      while (p < shared && p < m.crcs.length && m.crcs[p] === g[0]!.crcs[p]) p++;
+      shared = p;
+    }
+    const first = g[0]!.chunk;
+    if (shared > 0) {
+      const cut = cutBlocksView(first.cut!, shared);
+      parts.push({ fromNs: cut.minTsNs(), throughNs: cut.maxTsNs(), cut, head: null });
+      stats.duplicates += cut.entries() * (g.length - 1);
+    }
+    // What follows the shared blocks in each member: its own cut blocks, then its head.
+    const rests = g.map(({ chunk }) => {
+      const blocks: DecodedBlock[] = [];
+      const count = chunk.cut ? chunk.cut.blockMetas().length : 0;
+      for (let b = shared; b < count; b++) blocks.push(chunk.cut!.readBlock(b));
+      if (chunk.head) blocks.push(chunk.head);
+      return blocks;
+    });
+    const one = rests[0]!;
+    if (rests.every((x) => x.length === one.length && x.every((b, i) => b === one[i] || sameBlock(b, one[i]!)))) {
+      for (const b of one) parts.push(blockPart(b));
+      for (let k = 1; k < rests.length; k++) for (const b of rests[k]!) stats.duplicates += b.n;
+      continue;
+    }
+    const merged = mergeDedup(rests);
+    stats.duplicates += merged.duplicates;
+    for (const b of merged.blocks) parts.push(blockPart(b));
+  }
+  return parts;
+}
+
+function blockPart(b: DecodedBlock): MemPart {
+  return { fromNs: b.baseNs, throughNs: b.baseNs + BigInt(b.tsRel[b.n - 1]!), cut: null, head: b };
 }
 
 function memPart(c: MemChunkData): MemPart {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
@@ -49,6 +50,35 @@ describe('encodeWriteRequest', () => {
       WriteRequest.fromObject({ timeseries: [{ labels: [{ name: '__name__', value: 'm' }, { name: 'a', value: 'b' }], samples: [{ value: 42, timestamp: 1234567890123 }] }] }),
     ).finish();
     expect(Buffer.from(encodeWriteRequest(series)).equals(Buffer.from(ref))).toBe(true);
+  });
+
+  // Bytes the encoder wrote before it moved onto the shared ProtoWriter (util/protobuf.ts).
+  it('writes the same bytes as before, byte for byte', () => {
+    const small: WriteSeries[] = [
+      { labels: labelsFromObject({ __name__: 'up', job: 'api', ü: 'ñ✓' }), samples: [{ tsMs: 1_795_000_000_123, value: 1.5 }, { tsMs: 1_795_000_001_123.9, value: -0 }, { tsMs: -5.5, value: NaN }] },
+      { labels: labelsFromObject({ __name__: 'b', long: 'v'.repeat(200) }), samples: [{ tsMs: 0, value: Number.NEGATIVE_INFINITY }, { tsMs: -(2 ** 53 - 1), value: 1e-300 }, { tsMs: 2 ** 53 - 1, value: Number.MAX_VALUE }] },
+      { labels: labelsFromObject({ __name__: 'c' }), samples: [] },
+      { labels: labelsFromObject({}), samples: [{ tsMs: 1, value: 2 }] },
+    ];
+    const want = [
+      '0a630a0e0a085f5f6e616d655f5f120275700a0a0a036a6f6212036170690a0b0a02c3bc1205c3b1e29c93121009000000000000f83f10fb',
+      'bcd9f29e34121009000000000000008010e3c4d9f29e34121409000000000000f87f10fbffffffffffffffff010a9a020a0d0a085f5f6e61',
+      '6d655f5f1201620ad1010a046c6f6e6712c80176767676767676767676767676767676767676767676767676767676767676767676767676',
+      '7676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676',
+      '7676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676',
+      '767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676767676120b090000',
+      '00000000f0ff100012140959f3f8c21f6ea5011081808080808080f0ff01121209ffffffffffffef7f10ffffffffffffff0f0a0f0a0d0a08',
+      '5f5f6e616d655f5f1201630a0d120b0900000000000000401001',
+    ].join('');
+    expect(encodeWriteRequest(small).toString('hex')).toBe(want);
+    // A large request: lengths of 1, 2 and 3 varint bytes at every level.
+    const big: WriteSeries[] = [];
+    for (let i = 0; i < 300; i++) {
+      const samples = Array.from({ length: (i * 37) % 700 }, (_, k) => ({ tsMs: 1_700_000_000_000 + i * 1000 + k * 15_000 - (k % 3) * 7.25, value: k % 5 === 0 ? -k / 3 : k * 1e10 + i }));
+      big.push({ labels: labelsFromObject({ __name__: `metric_${i % 7}`, instance: `host-${i}`, pad: 'p'.repeat((i * 131) % 20_000) }), samples });
+    }
+    const b = encodeWriteRequest(big);
+    expect([b.length, createHash('sha256').update(b).digest('hex')]).toEqual([4813179, '38be75dc90a73a0df6e405da623cba0b33f0e25c8d1de0fc2e77f828aecae650']);
   });
 });
 

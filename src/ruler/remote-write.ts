@@ -1,5 +1,5 @@
 /**
- * Prometheus remote write 1.0: a hand-written protobuf encoder for WriteRequest (only the
+ * Prometheus remote write 1.0: a WriteRequest encoder on the shared ProtoWriter (only the
  * fields remote write 1.0 needs), snappy block compression, and a client with a bounded
  * queue (the oldest samples are dropped when it is full), batching and retries with backoff.
  *
@@ -15,99 +15,9 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import snappy from 'snappy';
 import { labelsToString, type Labels } from '../model/index.js';
 import { DeliveryLog } from '../util/delivery-log.js';
+import { ProtoWriter } from '../util/protobuf.js';
 import type { OutputSample } from './alerting.js';
 import { REMOTE_WRITE_VERSION } from './consts.js';
-
-function varintLength(v: number): number {
-  let n = 1;
-  while (v >= 0x80) {
-    v = Math.floor(v / 0x80);
-    n++;
-  }
-  return n;
-}
-
-/** Growable byte buffer with the protobuf primitives remote write needs. */
-class PbWriter {
-  buf = Buffer.allocUnsafe(4096);
-  pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-
-  /** Unsigned varint of a non-negative safe integer. */
-  uvarint(v: number): void {
-    this.ensure(10);
-    while (v >= 0x80) {
-      this.buf[this.pos++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.pos++] = v;
-  }
-
-  /** int64 varint (two's complement for negatives, as protobuf's int64). */
-  int64(v: number): void {
-    let x = BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    this.ensure(10);
-    while (x >= 0x80n) {
-      this.buf[this.pos++] = Number(x & 0x7fn) | 0x80;
-      x >>= 7n;
-    }
-    this.buf[this.pos++] = Number(x);
-  }
-
-  double(v: number): void {
-    this.ensure(8);
-    this.buf.writeDoubleLE(v, this.pos);
-    this.pos += 8;
-  }
-
-  bytes(b: Buffer): void {
-    this.uvarint(b.length);
-    this.ensure(b.length);
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
-  }
-
-  /** A length-delimited field whose body `fill` writes; the length is patched in afterwards. */
-  message(tag: number, fill: () => void): void {
-    this.uvarint(tag);
-    // Reserve 5 bytes for the length (enough for 2^35), then shift the body back if shorter.
-    this.ensure(5);
-    const lenAt = this.pos;
-    this.pos += 5;
-    const start = this.pos;
-    fill();
-    const len = this.pos - start;
-    const lenBytes = varintLength(len);
-    if (lenBytes !== 5) this.buf.copy(this.buf, lenAt + lenBytes, start, this.pos);
-    let v = len;
-    let at = lenAt;
-    while (v >= 0x80) {
-      this.buf[at++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[at] = v;
-    this.pos = lenAt + lenBytes + len;
-  }
-
-  finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
-  }
-}
-
-// Field tags: (field number << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited).
-const TAG_TIMESERIES = (1 << 3) | 2;
-const TAG_LABELS = (1 << 3) | 2;
-const TAG_SAMPLES = (2 << 3) | 2;
-const TAG_LABEL_NAME = (1 << 3) | 2;
-const TAG_LABEL_VALUE = (2 << 3) | 2;
-const TAG_SAMPLE_VALUE = (1 << 3) | 1;
-const TAG_SAMPLE_TS = (2 << 3) | 0;
 
 /** One series of a WriteRequest: sorted labels and samples in time order. */
 export interface WriteSeries {
@@ -117,26 +27,25 @@ export interface WriteSeries {
 
 /** Encodes a WriteRequest (uncompressed protobuf). */
 export function encodeWriteRequest(series: readonly WriteSeries[]): Buffer {
-  const w = new PbWriter();
+  const w = new ProtoWriter();
   for (const s of series) {
-    w.message(TAG_TIMESERIES, () => {
-      for (const l of s.labels) {
-        w.message(TAG_LABELS, () => {
-          w.uvarint(TAG_LABEL_NAME);
-          w.bytes(Buffer.from(l.name, 'utf8'));
-          w.uvarint(TAG_LABEL_VALUE);
-          w.bytes(Buffer.from(l.value, 'utf8'));
-        });
-      }
-      for (const p of s.samples) {
-        w.message(TAG_SAMPLES, () => {
-          w.uvarint(TAG_SAMPLE_VALUE);
-          w.double(p.value);
-          w.uvarint(TAG_SAMPLE_TS);
-          w.int64(p.tsMs);
-        });
-      }
-    });
+    // Size hints: a sample is about 17 bytes (value, millisecond timestamp, tags and length).
+    let labelBytes = 0;
+    for (const l of s.labels) labelBytes += l.name.length + l.value.length + 6;
+    w.begin(1, labelBytes + s.samples.length * 19); // TimeSeries
+    for (const l of s.labels) {
+      w.begin(1, l.name.length + l.value.length + 4); // Label
+      w.stringField(1, l.name);
+      w.stringField(2, l.value);
+      w.end();
+    }
+    for (const p of s.samples) {
+      w.begin(2, 17); // Sample
+      w.doubleField(1, p.value);
+      w.int64Field(2, BigInt(Math.trunc(p.tsMs)));
+      w.end();
+    }
+    w.end();
   }
   return w.finish();
 }

@@ -9,13 +9,14 @@
  *
  * `IngesterClientPool` keeps one client (one HTTP/2 channel, reconnecting by itself) per address.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { LabelsCache } from '../../distributor/index.js';
 import { SiltError, UnavailableError } from '../../errors.js';
 import type { Labels, Matcher, ValidStream } from '../../model/index.js';
 import { ERROR_TRAILER, fromGrpcStatus, GRPC } from '../../util/grpc-status.js';
 import type { CallOptions, IngesterClient, IngesterTailer, MemStream } from '../client.js';
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FLUSH_TIMEOUT_MS, LABELS_CACHE_ENTRIES, MAX_CLIENT_RECV_MESSAGE_BYTES } from './consts.js';
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FLUSH_TIMEOUT_MS, LABELS_CACHE_ENTRIES, MAX_CLIENT_RECV_MESSAGE_BYTES, PUSH_SEQ_METADATA } from './consts.js';
 import { PATHS, TENANT_METADATA } from './services.js';
 import {
   decodeCount,
@@ -56,6 +57,9 @@ export class GrpcIngesterClient implements IngesterClient {
   readonly #client: grpc.Client;
   readonly #peer: string;
   readonly #timeoutMs: number;
+  /** Names this client in its pushes' order numbers (`<sender>.<n>`, push-order.ts). */
+  readonly #sender = randomBytes(8).toString('hex');
+  #pushes = 0;
   readonly #flushTimeoutMs: number;
   /** Parsed label texts of tailed streams (the same few arrive again and again). */
   readonly #labels = new LabelsCache(LABELS_CACHE_ENTRIES);
@@ -73,7 +77,10 @@ export class GrpcIngesterClient implements IngesterClient {
 
   push(tenant: string, streams: ValidStream[], opts?: CallOptions): Promise<void> {
     if (streams.length === 0) return Promise.resolve();
-    return this.#unary(PATHS.ingesterPush, encodePushRequest(streams), tenant, opts, this.#timeoutMs, 'PushResponse', () => undefined);
+    // Numbered in call order: the ingester applies this client's pushes in that order (push-order.ts).
+    const md = this.#metadata(tenant);
+    md.set(PUSH_SEQ_METADATA, `${this.#sender}.${++this.#pushes}`);
+    return this.#unary(PATHS.ingesterPush, encodePushRequest(streams), md, opts, this.#timeoutMs, 'PushResponse', () => undefined);
   }
 
   selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: CallOptions): Promise<MemStream[]> {
@@ -124,19 +131,19 @@ export class GrpcIngesterClient implements IngesterClient {
 
   storedKeys(tenant: string, ids: readonly string[], opts?: CallOptions): Promise<Map<string, string>> {
     if (ids.length === 0) return Promise.resolve(new Map());
-    return this.#unary(PATHS.storedKeys, encodeStoredKeysRequest(ids), tenant, opts, this.#timeoutMs, 'StoredKeysResponse', decodeStoredKeysResponse);
+    return this.#unary(PATHS.storedKeys, encodeStoredKeysRequest(ids), this.#metadata(tenant), opts, this.#timeoutMs, 'StoredKeysResponse', decodeStoredKeysResponse);
   }
 
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
-    return this.#unary(PATHS.label, encodeLabelRequest(null, fromNs, throughNs, matchers), tenant, opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
+    return this.#unary(PATHS.label, encodeLabelRequest(null, fromNs, throughNs, matchers), this.#metadata(tenant), opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
   }
 
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
-    return this.#unary(PATHS.label, encodeLabelRequest(name, fromNs, throughNs, matchers), tenant, opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
+    return this.#unary(PATHS.label, encodeLabelRequest(name, fromNs, throughNs, matchers), this.#metadata(tenant), opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
   }
 
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<Labels[]> {
-    return this.#unary(PATHS.series, encodeRangeRequest(matchers, fromNs, throughNs), tenant, opts, this.#timeoutMs, 'SeriesResponse', decodeSeriesResponse);
+    return this.#unary(PATHS.series, encodeRangeRequest(matchers, fromNs, throughNs), this.#metadata(tenant), opts, this.#timeoutMs, 'SeriesResponse', decodeSeriesResponse);
   }
 
   /**
@@ -210,11 +217,11 @@ export class GrpcIngesterClient implements IngesterClient {
   }
 
   tailersCount(tenant: string, opts?: CallOptions): Promise<number> {
-    return this.#unary(PATHS.tailersCount, EMPTY, tenant, opts, this.#timeoutMs, 'TailersCountResponse', (b) => decodeCount(b, 'TailersCountResponse'));
+    return this.#unary(PATHS.tailersCount, EMPTY, this.#metadata(tenant), opts, this.#timeoutMs, 'TailersCountResponse', (b) => decodeCount(b, 'TailersCountResponse'));
   }
 
   flush(opts?: CallOptions): Promise<number> {
-    return this.#unary(PATHS.flush, EMPTY, null, opts, this.#flushTimeoutMs, 'FlushResponse', (b) => decodeCount(b, 'FlushResponse'));
+    return this.#unary(PATHS.flush, EMPTY, this.#metadata(null), opts, this.#flushTimeoutMs, 'FlushResponse', (b) => decodeCount(b, 'FlushResponse'));
   }
 
   /** Closes the channel; calls in flight fail with UNAVAILABLE or CANCELLED. */
@@ -228,13 +235,13 @@ export class GrpcIngesterClient implements IngesterClient {
     return md;
   }
 
-  #unary<T>(path: string, req: Buffer, tenant: string | null, opts: CallOptions | undefined, timeoutMs: number, answer: string, decode: (b: Buffer) => T): Promise<T> {
+  #unary<T>(path: string, req: Buffer, md: grpc.Metadata, opts: CallOptions | undefined, timeoutMs: number, answer: string, decode: (b: Buffer) => T): Promise<T> {
     return new Promise((resolve, reject) => {
       const signal = opts?.signal;
       if (signal?.aborted) return reject(this.#aborted(signal));
       let call: grpc.ClientUnaryCall;
       try {
-        call = this.#client.makeUnaryRequest(path, bytes, bytes, req, this.#metadata(tenant), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        call = this.#client.makeUnaryRequest(path, bytes, bytes, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => {
           signal?.removeEventListener('abort', onAbort);
           if (err) return reject(this.#error(err, signal, timeoutMs));
           try {

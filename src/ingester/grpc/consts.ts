@@ -44,3 +44,16 @@ export const MAX_CLIENT_RECV_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 /** Label strings whose parse the push service keeps: agents send the same few again and again. */
 export const LABELS_CACHE_ENTRIES = 100_000;
+
+/**
+ * Metadata key carrying a push's place in its sender's order (`<sender>.<n>`): see push-order.ts.
+ * Not a Loki header; Loki's own Pusher clients omit it and are served in arrival order.
+ */
+export const PUSH_SEQ_METADATA = 'silt-push-seq';
+
+/**
+ * How long the ingester holds a push whose predecessor from the same sender has not arrived:
+ * HTTP/2 reorders concurrent calls by microseconds to milliseconds; a predecessor that never
+ * comes (cancelled before it left) costs its successors this once.
+ */
+export const PUSH_GAP_WAIT_MS = 20;

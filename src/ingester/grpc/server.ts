@@ -10,13 +10,15 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { Codec } from '../../chunk/index.js';
 import { LabelsCache } from '../../distributor/index.js';
 import { InvalidError, SiltError, UnauthorizedError, UnavailableError } from '../../errors.js';
-import { labelsToString, TENANT_SEPARATOR, type Labels, type PushEntry } from '../../model/index.js';
+import { labelsToString, TENANT_SEPARATOR, type Labels, type PushEntry, type ValidStream } from '../../model/index.js';
 import { ERROR_TRAILER, toGrpcStatus } from '../../util/grpc-status.js';
 import type { CallOptions, IngesterClient, IngesterTailer } from '../client.js';
-import { LABELS_CACHE_ENTRIES, MAX_TAIL_BUFFERED_BYTES, MAX_TENANT_BYTES, SELECT_BATCH_BYTES } from './consts.js';
+import { LABELS_CACHE_ENTRIES, MAX_TAIL_BUFFERED_BYTES, MAX_TENANT_BYTES, PUSH_GAP_WAIT_MS, PUSH_SEQ_METADATA, SELECT_BATCH_BYTES } from './consts.js';
+import { parsePushSeq, PushOrderer } from './push-order.js';
 import { ADMIN_SERVICE, INGESTER_PUSHER_SERVICE, PATHS, PUSHER_SERVICE, QUERIER_SERVICE, TENANT_METADATA } from './services.js';
 import {
   decodeEmptyRequest,
@@ -56,6 +58,10 @@ export interface IngesterServicesOptions {
    * Pusher only without a distributor, pkg/loki/modules.go).
    */
   lokiPusher?: boolean;
+  /** How long a push waits for its sender's previous one (push-order.ts); default PUSH_GAP_WAIT_MS. */
+  pushGapWaitMs?: number;
+  /** Where `silt_ingester_push_order_skips_total` is registered; none: not exported. */
+  registry?: Registry;
 }
 
 /** The registered services. */
@@ -118,11 +124,45 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
       );
     };
 
+  const order = new PushOrderer(opts.pushGapWaitMs ?? PUSH_GAP_WAIT_MS);
+  if (opts.registry) {
+    new Counter({
+      name: 'silt_ingester_push_order_skips_total',
+      help: 'Pushes from a distributor that never arrived while a later one waited for them (that one then went first; push-order.ts).',
+      registers: [opts.registry],
+      collect() {
+        this.reset();
+        this.inc(order.skipped);
+      },
+    });
+  }
   const push = (path: string) =>
     unary(path, async (call) => {
       const tenant = tenantOf(call.metadata);
-      const streams = decodePushRequest(call.request, labelsCache);
-      if (streams.length > 0) await ingester.push(tenant, streams, callOptions(call));
+      const seq = parsePushSeq(call.metadata.get(PUSH_SEQ_METADATA)[0]?.toString());
+      let streams: ValidStream[];
+      try {
+        streams = decodePushRequest(call.request, labelsCache);
+      } catch (e) {
+        // Its turn passes at once, so that the sender's next push does not wait for it.
+        if (seq !== null) order.run(seq.sender, seq.n, () => undefined);
+        throw e;
+      }
+      if (seq === null) {
+        if (streams.length > 0) await ingester.push(tenant, streams, callOptions(call));
+        return EMPTY;
+      }
+      // In the sender's order (push-order.ts): push() admits synchronously, so starting it is taking its place.
+      await new Promise<void>((resolve, reject) =>
+        order.run(seq.sender, seq.n, () => {
+          if (streams.length === 0) return resolve();
+          try {
+            ingester.push(tenant, streams, callOptions(call)).then(resolve, reject);
+          } catch (e) {
+            reject(e as Error);
+          }
+        }),
+      );
       return EMPTY;
     });
   // Distributors call the ingester's own path; Loki's is served too unless a distributor here
@@ -245,6 +285,7 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
     close(): void {
       const err = new UnavailableError('ingester is shutting down');
       for (const end of [...tails]) end(err);
+      order.close();
     },
   };
 }

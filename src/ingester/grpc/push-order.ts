@@ -1,0 +1,142 @@
+/**
+ * Pushes of one sender applied in the order it sent them.
+ *
+ * A distributor sends each push to every replica of its streams at once, over one HTTP/2
+ * connection per ingester. HTTP/2 interleaves the frames of concurrent calls, so a small push
+ * can arrive complete before a larger one sent just before it, and not necessarily on every
+ * connection alike: the replicas of a stream then take its entries in different orders and
+ * cut different chunks, which the store cannot keep as one copy. So each client numbers its
+ * pushes (`silt-push-seq: <sender>.<n>`, GrpcIngesterClient) and the ingester starts push n of
+ * a sender only after n-1. A push arriving early waits for its predecessor at most
+ * `gapWaitMs`; a predecessor that never comes (cancelled before it left) is then skipped, and
+ * one that comes after that runs at once. Nothing is admitted, logged or acknowledged while
+ * waiting, so the order changes nothing else about a push.
+ */
+
+interface Sender {
+  /** The number whose turn it is. */
+  next: number;
+  /** Pushes that arrived before their turn, by number. */
+  readonly held: Map<number, () => void>;
+  timer: NodeJS.Timeout | null;
+  lastMs: number;
+}
+
+/** Senders forgotten after this long without a push (distributors restart with a new id). */
+const SENDER_IDLE_MS = 5 * 60_000;
+/** Senders kept at most; the longest idle are forgotten first. */
+const MAX_SENDERS = 10_000;
+
+/** Parses `<sender>.<n>`; null when absent or malformed (the push is then served as it comes). */
+export function parsePushSeq(v: string | undefined): { sender: string; n: number } | null {
+  if (v === undefined || v.length > 200) return null;
+  const dot = v.lastIndexOf('.');
+  if (dot <= 0) return null;
+  const n = Number(v.slice(dot + 1));
+  if (!Number.isSafeInteger(n) || n < 1) return null;
+  return { sender: v.slice(0, dot), n };
+}
+
+export class PushOrderer {
+  readonly #senders = new Map<string, Sender>();
+  readonly #gapWaitMs: number;
+  readonly #now: () => number;
+  /** Numbers given up on after waiting for them (their pushes, if they come, run out of order). */
+  skipped = 0;
+
+  constructor(gapWaitMs: number, now: () => number = Date.now) {
+    this.#gapWaitMs = gapWaitMs;
+    this.#now = now;
+  }
+
+  /** Runs `start` (which must begin the push synchronously) in `sender`'s order: now, or once push n-1 of it has started. */
+  run(sender: string, n: number, start: () => void): void {
+    const now = this.#now();
+    let s = this.#senders.get(sender);
+    if (s === undefined) {
+      this.#forgetIdle(now);
+      s = { next: n, held: new Map(), timer: null, lastMs: now };
+      this.#senders.set(sender, s);
+    }
+    s.lastMs = now;
+    if (n < s.next || s.held.has(n)) {
+      // Its turn was skipped (or a duplicate number): late is better than never.
+      start();
+      return;
+    }
+    if (n > s.next) {
+      s.held.set(n, start);
+      this.#arm(s);
+      return;
+    }
+    s.next++;
+    start();
+    this.#drain(s);
+  }
+
+  /** Pushes waiting for a predecessor (for tests and metrics). */
+  get waiting(): number {
+    let n = 0;
+    for (const s of this.#senders.values()) n += s.held.size;
+    return n;
+  }
+
+  /** Starts every held push now, in order (shutdown: nothing waits for a predecessor that will not come). */
+  close(): void {
+    for (const s of this.#senders.values()) {
+      if (s.timer !== null) clearTimeout(s.timer);
+      s.timer = null;
+      const held = [...s.held].sort((a, b) => a[0] - b[0]);
+      s.held.clear();
+      for (const [, f] of held) f();
+    }
+    this.#senders.clear();
+  }
+
+  #drain(s: Sender): void {
+    for (let f = s.held.get(s.next); f !== undefined; f = s.held.get(s.next)) {
+      s.held.delete(s.next);
+      s.next++;
+      f();
+    }
+    if (s.held.size === 0) {
+      if (s.timer !== null) clearTimeout(s.timer);
+      s.timer = null;
+    } else this.#arm(s);
+  }
+
+  #arm(s: Sender): void {
+    if (s.timer !== null) return;
+    s.timer = setTimeout(() => {
+      // Timers run before the event loop reads sockets: on a busy loop the predecessor may be
+      // waiting in a socket buffer. Give up on it only after one more read of pending I/O.
+      setImmediate(() => {
+        s.timer = null;
+        this.#skip(s);
+      });
+    }, this.#gapWaitMs);
+    s.timer.unref();
+  }
+
+  /** Gives up on the missing number(s): the smallest held push goes next. */
+  #skip(s: Sender): void {
+    if (s.held.size === 0) return;
+    const next = Math.min(...s.held.keys());
+    this.skipped += next - s.next;
+    s.next = next;
+    this.#drain(s);
+  }
+
+  #forgetIdle(now: number): void {
+    if (this.#senders.size < MAX_SENDERS) {
+      // Cheap enough at this size: one pass when a new sender appears.
+      for (const [id, s] of this.#senders) if (s.held.size === 0 && now - s.lastMs > SENDER_IDLE_MS) this.#senders.delete(id);
+      return;
+    }
+    const byAge = [...this.#senders].sort((a, b) => a[1].lastMs - b[1].lastMs);
+    for (const [id, s] of byAge.slice(0, byAge.length - MAX_SENDERS + 1)) {
+      this.#skip(s);
+      this.#senders.delete(id);
+    }
+  }
+}
