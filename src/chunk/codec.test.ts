@@ -50,7 +50,7 @@ describe('compress/decompress', () => {
         const padded = Buffer.concat([Buffer.from('pre'), c, Buffer.from('post')]);
         const view = padded.subarray(3, 3 + c.length);
         expect((await decompressAsync(codec, view, src.length)).equals(src)).toBe(true);
-        // The caller's bytes are untouched (a worker gets a copy).
+        // The caller's bytes are untouched.
         expect(view.equals(c)).toBe(true);
       }
       const c = compress(codec, inputs[2]!);

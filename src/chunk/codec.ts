@@ -15,7 +15,6 @@ import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
 import { InvalidError } from '../errors.js';
-import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
 
 /** zstd level: libzstd's default (3), which zstd-napi used too. */
 const ZSTD_LEVEL = 3;
@@ -192,9 +191,8 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
 }
 
 /**
- * Like `decompress`, but snappy, lz4 and gzip run on the libuv threadpool, and WebAssembly zstd
- * on a worker thread, so another core can decompress while the main thread evaluates queries.
- * Same checks and result.
+ * Like `decompress`, but snappy, lz4 and gzip run on the libuv threadpool, so another core
+ * can decompress while the main thread evaluates queries. Same checks and result.
  */
 export async function decompressAsync(codec: Codec, src: Uint8Array, uncompressedBytes: number): Promise<Buffer> {
   let out: Buffer;
@@ -216,38 +214,11 @@ export async function decompressAsync(codec: Codec, src: Uint8Array, uncompresse
         zlib.gunzip(src, { maxOutputLength: Math.max(1, uncompressedBytes) }, (e, r) => (e ? reject(e) : resolve(r))),
       );
       break;
-    case 'zstd': {
-      // node:zlib's zstd is native and fast on this thread; the WebAssembly build (Node 20)
-      // decodes at ~65 % of native speed, so there it runs on a worker thread of its own.
-      const w = zstd.name === 'wasm' ? zstdWorker() : null;
-      if (w === null) return decompress(codec, src, uncompressedBytes);
-      // A copy of our own to transfer: `src` is usually a view into a whole chunk's bytes.
-      const own = new Uint8Array(src.length);
-      own.set(src);
-      try {
-        const r = await w.call({ src: own, uncompressedBytes }, [own.buffer]);
-        if (r.out === undefined) throw new Error('zstd worker: no result');
-        out = Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength);
-      } catch (e) {
-        // A dead or missing worker is not the block's fault: decode here. A codec error is.
-        if (w.failed || (e as Error).message.startsWith('zstd worker')) return decompress(codec, src, uncompressedBytes);
-        throw e;
-      }
-      break;
-    }
     default:
       return decompress(codec, src, uncompressedBytes);
   }
   if (out.length !== uncompressedBytes) throw new Error(`${codec} produced ${out.length} bytes, expected ${uncompressedBytes}`);
   return out;
-}
-
-let zstdChannel: WorkerChannel<WorkerReply & { out?: Uint8Array }> | null = null;
-
-/** The process's zstd decompression worker (started on first use, unref'd while idle). */
-function zstdWorker(): WorkerChannel<WorkerReply & { out?: Uint8Array }> | null {
-  zstdChannel ??= new WorkerChannel(new URL('./zstd-worker', import.meta.url), import.meta.url, 'zstd worker');
-  return zstdChannel.failed ? null : zstdChannel;
 }
 
 /** The uvarint length prefix of a raw snappy stream, or -1 when missing or over 32 bits. */
