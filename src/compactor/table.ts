@@ -161,6 +161,9 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
   }
   const isYoung = (r: ChunkRef): boolean => young.size > 0 && young.has(refIdentity(r));
   for (const s of series.values()) res.refsIn += s.refs.length;
+  /** Keys of the chunks the table lists: what is in the store before this run writes anything. */
+  const storedKeys = new Set<string>();
+  for (const s of series.values()) for (const r of s.refs) storedKeys.add(chunkKey(r));
   const removed: ChunkRef[] = [];
   const newChunks = new Map<string, Buffer>();
   const fetch = async (ref: ChunkRef): Promise<Buffer> => newChunks.get(chunkKey(ref)) ?? client.get(chunkKey(ref));
@@ -308,11 +311,22 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     return res;
   }
 
-  // 3. New chunks: invisible until a segment references them.
-  for (const [key, bytes] of newChunks) await client.put(key, bytes);
+  // 3. New chunks: invisible until a segment references them. Only those the new index keeps:
+  // a chunk one step wrote and a later step rewrote again (an overlap rewrite, then merged
+  // with its neighbours) never reaches the store.
+  const finalKeys = new Set<string>();
+  for (const s of series.values()) for (const r of s.refs) finalKeys.add(chunkKey(r));
+  for (const [key, bytes] of newChunks) if (finalKeys.has(key)) await client.put(key, bytes);
   await step('chunks-written');
-  // 4. Marker before the switch; the sweeper re-checks references before deleting.
-  const gone = removed.filter((r) => !newChunks.has(chunkKey(r)));
+  // 4. Marker before the switch; the sweeper re-checks references before deleting. Marked:
+  // each stored chunk (one the table listed) that the new index no longer references.
+  const markedKeys = new Set<string>();
+  const gone = removed.filter((r) => {
+    const k = chunkKey(r);
+    if (!storedKeys.has(k) || finalKeys.has(k) || markedKeys.has(k)) return false;
+    markedKeys.add(k);
+    return true;
+  });
   if (gone.length > 0) await writeMarkers(client, gone, job.nowMs);
   res.marked = gone.length;
   await step('marker-written');
