@@ -60,7 +60,7 @@ export interface IngesterServicesOptions {
   lokiPusher?: boolean;
   /** How long a push waits for its sender's previous one (push-order.ts); default PUSH_GAP_WAIT_MS. */
   pushGapWaitMs?: number;
-  /** Where `silt_ingester_push_order_skips_total` is registered; none: not exported. */
+  /** Where `silt_ingester_push_order_gaps_total` is registered; none: not exported. */
   registry?: Registry;
 }
 
@@ -127,8 +127,8 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
   const order = new PushOrderer(opts.pushGapWaitMs ?? PUSH_GAP_WAIT_MS);
   if (opts.registry) {
     new Counter({
-      name: 'silt_ingester_push_order_skips_total',
-      help: 'Pushes from a distributor that never arrived while a later one waited for them (that one then went first; push-order.ts).',
+      name: 'silt_ingester_push_order_gaps_total',
+      help: 'Times a push from a distributor went ahead after waiting for an earlier one that had not arrived (push-order.ts).',
       registers: [opts.registry],
       collect() {
         this.reset();
