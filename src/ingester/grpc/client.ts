@@ -16,7 +16,7 @@ import { SiltError, UnavailableError } from '../../errors.js';
 import type { Labels, Matcher, ValidStream } from '../../model/index.js';
 import { ERROR_TRAILER, fromGrpcStatus, GRPC } from '../../util/grpc-status.js';
 import type { CallOptions, IngesterClient, IngesterTailer, MemStream } from '../client.js';
-import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FLUSH_TIMEOUT_MS, LABELS_CACHE_ENTRIES, MAX_CLIENT_RECV_MESSAGE_BYTES, PUSH_SEQ_METADATA } from './consts.js';
+import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FLUSH_TIMEOUT_MS, LABELS_CACHE_ENTRIES, MAX_CLIENT_RECV_MESSAGE_BYTES, PUSH_LOW_METADATA, PUSH_SEQ_METADATA } from './consts.js';
 import { PATHS, TENANT_METADATA } from './services.js';
 import {
   decodeCount,
@@ -60,6 +60,8 @@ export class GrpcIngesterClient implements IngesterClient {
   /** Names this client in its pushes' order numbers (`<sender>.<n>`, push-order.ts). */
   readonly #sender = randomBytes(8).toString('hex');
   #pushes = 0;
+  /** Numbers of pushes sent and not answered yet. */
+  readonly #unanswered = new Set<number>();
   readonly #flushTimeoutMs: number;
   /** Parsed label texts of tailed streams (the same few arrive again and again). */
   readonly #labels = new LabelsCache(LABELS_CACHE_ENTRIES);
@@ -77,10 +79,20 @@ export class GrpcIngesterClient implements IngesterClient {
 
   push(tenant: string, streams: ValidStream[], opts?: CallOptions): Promise<void> {
     if (streams.length === 0) return Promise.resolve();
-    // Numbered in call order: the ingester applies this client's pushes in that order (push-order.ts).
+    // Numbered in call order: the ingester applies this client's pushes in that order, waiting
+    // only for numbers still unanswered here (push-order.ts).
+    const req = encodePushRequest(streams);
+    const n = ++this.#pushes;
+    this.#unanswered.add(n);
+    let low = n;
+    for (const k of this.#unanswered) if (k < low) low = k;
     const md = this.#metadata(tenant);
-    md.set(PUSH_SEQ_METADATA, `${this.#sender}.${++this.#pushes}`);
-    return this.#unary(PATHS.ingesterPush, encodePushRequest(streams), md, opts, this.#timeoutMs, 'PushResponse', () => undefined);
+    md.set(PUSH_SEQ_METADATA, `${this.#sender}.${n}`);
+    md.set(PUSH_LOW_METADATA, String(low));
+    const done = (): void => void this.#unanswered.delete(n);
+    const p = this.#unary(PATHS.ingesterPush, req, md, opts, this.#timeoutMs, 'PushResponse', () => undefined);
+    p.then(done, done);
+    return p;
   }
 
   selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: CallOptions): Promise<MemStream[]> {

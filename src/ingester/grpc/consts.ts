@@ -52,8 +52,15 @@ export const LABELS_CACHE_ENTRIES = 100_000;
 export const PUSH_SEQ_METADATA = 'silt-push-seq';
 
 /**
- * How long the ingester holds a push whose predecessor from the same sender has not arrived:
- * HTTP/2 reorders concurrent calls by microseconds to milliseconds; a predecessor that never
- * comes (cancelled before it left) costs its successors this once.
+ * Metadata key of the sender's oldest push still unanswered when it sent this one (push-order.ts):
+ * the ingester does not wait for numbers below it.
  */
-export const PUSH_GAP_WAIT_MS = 20;
+export const PUSH_LOW_METADATA = 'silt-push-low';
+
+/**
+ * How long the ingester holds a push whose predecessor, still unanswered at the sender, has not
+ * arrived: HTTP/2 delivers a large message behind smaller ones sent after it, by milliseconds,
+ * or by tens of them on a loaded connection. Only a predecessor lost on the way (its call failed
+ * at the sender) costs its successors this, once.
+ */
+export const PUSH_GAP_WAIT_MS = 1000;

@@ -73,6 +73,30 @@ describe('PushOrderer', () => {
     expect(started).toEqual([41, 42, 43]);
   });
 
+  it('waits for a predecessor the sender has not had answered, but not for one it has', () => {
+    vi.useFakeTimers();
+    const o = new PushOrderer(1000);
+    const started: number[] = [];
+    o.run('s', 1, () => started.push(1), 1);
+    // 3 arrives while 2 is unanswered at the sender (low 2): 3 waits.
+    o.run('s', 3, () => started.push(3), 2);
+    vi.advanceTimersByTime(500);
+    expect(started).toEqual([1]);
+    // 4 says everything below 4 was answered: 2 is not coming in time; 3 and 4 go, in order.
+    o.run('s', 4, () => started.push(4), 4);
+    expect(started).toEqual([1, 3, 4]);
+    expect(o.skipped).toBe(1);
+    // 2 arrives after all: it runs at once.
+    o.run('s', 2, () => started.push(2), 2);
+    expect(started).toEqual([1, 3, 4, 2]);
+    // A large gap of answered numbers (an ingester restart) is passed without waiting.
+    const r = new PushOrderer(1000);
+    const got: number[] = [];
+    r.run('t', 500, () => got.push(500), 500);
+    expect(got).toEqual([500]);
+    expect(r.skipped).toBe(1);
+  });
+
   it('a sender never blocks another; close starts everything held, in order', () => {
     const o = new PushOrderer(1_000_000);
     const started: string[] = [];

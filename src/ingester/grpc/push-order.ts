@@ -7,15 +7,19 @@
  * connection alike: the replicas of a stream then take its entries in different orders and
  * cut different chunks, which the store cannot keep as one copy. So each client numbers its
  * pushes (`silt-push-seq: <sender>.<n>`, GrpcIngesterClient) and the ingester starts push n of
- * a sender only after n-1. A push arriving early waits for its predecessor at most
- * `gapWaitMs`; a predecessor that never comes (cancelled before it left) is then skipped, and
- * one that comes after that runs at once. Nothing is admitted, logged or acknowledged while
- * waiting, so the order changes nothing else about a push.
+ * a sender only after n-1. With each push the sender also says which of its pushes is the
+ * oldest still unanswered (`silt-push-low`): a predecessor at or above it is on its way (a
+ * large message behind a small one, on a busy connection) and is waited for, at most
+ * `gapWaitMs`; one below it was answered and is not waited for. A predecessor given up on runs
+ * at once if it comes later. Nothing is admitted, logged or acknowledged while waiting, so the
+ * order changes nothing else about a push.
  */
 
 interface Sender {
   /** The number whose turn it is. */
   next: number;
+  /** Numbers below this were answered at the sender (see `run`): never waited for. */
+  floor: number;
   /** Pushes that arrived before their turn, by number. */
   readonly held: Map<number, () => void>;
   timer: NodeJS.Timeout | null;
@@ -41,7 +45,7 @@ export class PushOrderer {
   readonly #senders = new Map<string, Sender>();
   readonly #gapWaitMs: number;
   readonly #now: () => number;
-  /** Times a push went ahead after waiting for a predecessor that had not come (which, if it comes, runs out of order). */
+  /** Gaps passed over: pushes that went ahead of predecessors that had not come (which, if they come, run out of order). */
   skipped = 0;
 
   constructor(gapWaitMs: number, now: () => number = Date.now) {
@@ -49,8 +53,13 @@ export class PushOrderer {
     this.#now = now;
   }
 
-  /** Runs `start` (which must begin the push synchronously) in `sender`'s order: now, or once push n-1 of it has started. */
-  run(sender: string, n: number, start: () => void): void {
+  /**
+   * Runs `start` (which must begin the push synchronously) in `sender`'s order: now, or once push
+   * n-1 of it has started. `low` is the sender's smallest push still unanswered when it sent
+   * this one (at most n): every number below it was answered, so one not seen here by now will
+   * not come in time and is not waited for.
+   */
+  run(sender: string, n: number, start: () => void, low = 0): void {
     const now = this.#now();
     let s = this.#senders.get(sender);
     if (s === undefined) {
@@ -58,10 +67,15 @@ export class PushOrderer {
       // Senders number from 1: a sender first seen at n > 1 (this ingester restarted, or forgot
       // it) waits once for numbers that may never come, but its first two pushes, which HTTP/2
       // reorders like any others, are not taken in arrival order.
-      s = { next: 1, held: new Map(), timer: null, lastMs: now };
+      s = { next: 1, floor: 0, held: new Map(), timer: null, lastMs: now };
       this.#senders.set(sender, s);
     }
     s.lastMs = now;
+    if (low > s.next) {
+      // Answered numbers that never arrived: pass them at once, and what they held up with them.
+      s.floor = Math.max(s.floor, low);
+      this.#drain(s);
+    }
     if (n < s.next || s.held.has(n)) {
       // Its turn was skipped (or a duplicate number): late is better than never.
       start();
@@ -97,10 +111,19 @@ export class PushOrderer {
   }
 
   #drain(s: Sender): void {
-    for (let f = s.held.get(s.next); f !== undefined; f = s.held.get(s.next)) {
-      s.held.delete(s.next);
-      s.next++;
-      f();
+    for (;;) {
+      const f = s.held.get(s.next);
+      if (f !== undefined) {
+        s.held.delete(s.next);
+        s.next++;
+        f();
+      } else if (s.next < s.floor) {
+        // One gap: up to the floor, or to the first push held below it.
+        let to = s.floor;
+        for (const k of s.held.keys()) if (k > s.next && k < to) to = k;
+        this.skipped++;
+        s.next = to;
+      } else break;
     }
     if (s.held.size === 0) {
       if (s.timer !== null) clearTimeout(s.timer);
@@ -124,9 +147,8 @@ export class PushOrderer {
   /** Gives up on the missing number(s): the smallest held push goes next. */
   #skip(s: Sender): void {
     if (s.held.size === 0) return;
-    const next = Math.min(...s.held.keys());
     this.skipped++;
-    s.next = next;
+    s.next = Math.min(...s.held.keys());
     this.#drain(s);
   }
 

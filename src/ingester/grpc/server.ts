@@ -17,7 +17,7 @@ import { InvalidError, SiltError, UnauthorizedError, UnavailableError } from '..
 import { labelsToString, TENANT_SEPARATOR, type Labels, type PushEntry, type ValidStream } from '../../model/index.js';
 import { ERROR_TRAILER, toGrpcStatus } from '../../util/grpc-status.js';
 import type { CallOptions, IngesterClient, IngesterTailer } from '../client.js';
-import { LABELS_CACHE_ENTRIES, MAX_TAIL_BUFFERED_BYTES, MAX_TENANT_BYTES, PUSH_GAP_WAIT_MS, PUSH_SEQ_METADATA, SELECT_BATCH_BYTES } from './consts.js';
+import { LABELS_CACHE_ENTRIES, MAX_TAIL_BUFFERED_BYTES, MAX_TENANT_BYTES, PUSH_GAP_WAIT_MS, PUSH_LOW_METADATA, PUSH_SEQ_METADATA, SELECT_BATCH_BYTES } from './consts.js';
 import { parsePushSeq, PushOrderer } from './push-order.js';
 import { ADMIN_SERVICE, INGESTER_PUSHER_SERVICE, PATHS, PUSHER_SERVICE, QUERIER_SERVICE, TENANT_METADATA } from './services.js';
 import {
@@ -128,7 +128,7 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
   if (opts.registry) {
     new Counter({
       name: 'silt_ingester_push_order_gaps_total',
-      help: 'Times a push from a distributor went ahead after waiting for an earlier one that had not arrived (push-order.ts).',
+      help: 'Gaps in a distributor\'s push order passed over: pushes that went ahead of earlier ones that had not arrived (push-order.ts).',
       registers: [opts.registry],
       collect() {
         this.reset();
@@ -153,6 +153,7 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
         return EMPTY;
       }
       // In the sender's order (push-order.ts): push() admits synchronously, so starting it is taking its place.
+      const low = Number(call.metadata.get(PUSH_LOW_METADATA)[0]?.toString() ?? 0);
       await new Promise<void>((resolve, reject) =>
         order.run(seq.sender, seq.n, () => {
           if (streams.length === 0) return resolve();
@@ -161,7 +162,7 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
           } catch (e) {
             reject(e as Error);
           }
-        }),
+        }, Number.isSafeInteger(low) && low > 0 && low <= seq.n ? low : 0),
       );
       return EMPTY;
     });
