@@ -251,13 +251,7 @@ function replicaParts(chunks: readonly MemChunkData[], stats: ScanStats): MemPar
       stats.duplicates += cut.entries() * (g.length - 1);
     }
     // What follows the shared blocks in each member: its own cut blocks, then its head.
-    const rests = g.map(({ chunk }) => {
-      const blocks: DecodedBlock[] = [];
-      const count = chunk.cut ? chunk.cut.blockMetas().length : 0;
-      for (let b = shared; b < count; b++) blocks.push(chunk.cut!.readBlock(b));
-      if (chunk.head) blocks.push(chunk.head);
-      return blocks;
-    });
+    const rests = g.map(({ chunk }) => memBlocks(chunk, shared));
     const one = rests[0]!;
     if (rests.every((x) => x.length === one.length && x.every((b, i) => b === one[i] || sameBlock(b, one[i]!)))) {
       for (const b of one) parts.push(blockPart(b));
@@ -279,10 +273,10 @@ function memPart(c: MemChunkData): MemPart {
   return { fromNs: c.fromNs, throughNs: c.throughNs, cut: c.cut, head: c.head };
 }
 
-/** Every block of a memory chunk, cut blocks then head. */
-function memBlocks(c: MemChunkData): DecodedBlock[] {
+/** The blocks of a memory chunk from cut block `from` on, then its head. */
+function memBlocks(c: MemChunkData, from = 0): DecodedBlock[] {
   const out: DecodedBlock[] = [];
-  if (c.cut) for (let b = 0; b < c.cut.blockMetas().length; b++) out.push(c.cut.readBlock(b));
+  if (c.cut) for (let b = from; b < c.cut.blockMetas().length; b++) out.push(c.cut.readBlock(b));
   if (c.head) out.push(c.head);
   return out;
 }
