@@ -1,16 +1,18 @@
 /**
- * Push ingest throughput: protobuf+snappy bodies of 1000 entries over 1000 streams, WAL on
- * (fsync always), sent by concurrent keep-alive connections to a real Silt process.
- * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8]
+ * Push ingest throughput: protobuf+snappy bodies of 1000 entries over `streams` generator
+ * streams (default 1000), WAL on (fsync always), sent by concurrent keep-alive connections to a
+ * real Silt process.
+ * Usage: npx tsx bench/ingest.ts [lines=500000] [concurrency=8] [streams=1000]
  */
 import { cpuSeconds, machineIdleSeconds, machineStealSeconds, threadCores, threadCpuSeconds, mainThreadCpuSeconds, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 500_000);
 const conc = Number(process.argv[3] ?? 8);
+const streamCount = Number(process.argv[4] ?? 1000);
 const rate = 2000;
-const { bodies, lineBytes, entries } = protobufBatches(lines, 1000, 1000, Date.now() - Math.ceil(lines / rate) * 1000 - 60_000, rate);
+const { bodies, lineBytes, entries } = protobufBatches(lines, streamCount, 1000, Date.now() - Math.ceil(lines / rate) * 1000 - 60_000, rate);
 const bodyBytes = bodies.reduce((a, b) => a + b.length, 0);
-console.log(`data: ${entries} entries, ${(lineBytes / 1e6).toFixed(1)} MB of line text, ${bodies.length} bodies, ${(bodyBytes / 1e6).toFixed(1)} MB compressed`);
+console.log(`data: ${entries} entries over ${streamCount} streams, ${(lineBytes / 1e6).toFixed(1)} MB of line text, ${bodies.length} bodies, ${(bodyBytes / 1e6).toFixed(1)} MB compressed`);
 
 const dir = tempDir('silt-bench-ingest-');
 // SILT_BENCH_FLAGS adds server flags (e.g. to compare with ingestion enrichment off).
@@ -90,6 +92,7 @@ console.log(
     wal_fsync_busy: Number((walFsync / sec).toFixed(2)),
     wal_bytes_per_text_byte: Number((walBytes / measuredBytes).toFixed(2)),
     concurrency: conc,
+    streams: streamCount,
   }),
 );
 // SIGTERM (not SIGKILL) so a --cpu-prof child can write its profile.

@@ -1,15 +1,19 @@
 /**
  * LogQL evaluation speed over stored chunks (issue #3): metric and log queries with parsers
  * over N generator entries (default 5.3M), each run twice (the second with chunks cached).
- * Entries/s = entries the query looked at (after the stream selector and time range) / time.
+ * Entries/s = entries the query looked at (after the stream selector and time range) / time;
+ * cpu_s = process CPU seconds during the query (all threads), for loaded machines.
  * Usage: npx tsx bench/metric.ts [lines=5300000]
+ * SILT_BENCH_RG=1 also writes the raw text and times `rg -c` for each `|~` regex on it (best of
+ * 3, after the queries), the baseline of issue #20 goal 3.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { parseExpr, type SampleExpr } from '../src/logql/syntax/index.js';
 import { buildStore } from './store-fixture.js';
 
 const lines = Number(process.argv[2] ?? 5_300_000);
-const fx = await buildStore(lines, { name: 'metric' });
+const withRg = process.env['SILT_BENCH_RG'] === '1';
+const fx = await buildStore(lines, { name: 'metric', raw: withRg });
 const q = fx.app.querier!;
 const startNs = fx.firstNs - 1_000_000_000n;
 const endNs = fx.lastNs + 1n;
@@ -37,6 +41,7 @@ for (const query of QUERIES.filter((x) => !only || x.includes(only))) {
   for (const run of ['cold', 'warm']) {
     if (session && run === (process.env['SILT_BENCH_PROFILE_RUN'] ?? 'warm')) await post('Profiler.enable').then(() => post('Profiler.start'));
     const t = performance.now();
+    const cpu0 = process.cpuUsage();
     let looked = 0;
     let result = 0;
     if (expr.kind === 'logSelector') {
@@ -49,14 +54,35 @@ for (const query of QUERIES.filter((x) => !only || x.includes(only))) {
       result = r.data.type === 'matrix' ? r.data.series.length : 0;
     }
     const sec = (performance.now() - t) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSec = (cpu.user + cpu.system) / 1e6;
     if (session && run === (process.env['SILT_BENCH_PROFILE_RUN'] ?? 'warm')) {
       const { profile } = await post('Profiler.stop');
       (await import('node:fs')).writeFileSync(profileFile!.replace('.cpuprofile', `-${out.length}.cpuprofile`), JSON.stringify(profile));
     }
-    out.push({ query, run, entries_looked_at: looked, seconds: Number(sec.toFixed(2)), entries_per_s: Math.round(looked / sec), result_size: result });
+    out.push({ query, run, entries_looked_at: looked, seconds: Number(sec.toFixed(2)), entries_per_s: Math.round(looked / sec), cpu_s: Number(cpuSec.toFixed(2)), entries_per_cpu_s: Math.round(looked / cpuSec), result_size: result });
   }
 }
-console.log(JSON.stringify({ bench: 'logql', entries: fx.entries, ingest_s: Number(fx.ingestSeconds.toFixed(1)), chunk_bytes: fx.chunkBytes, results: out }, null, 1));
+// rg on the same text: the `|~` patterns (Go RE2 syntax, which rg's default engine also reads).
+const rg: Record<string, unknown>[] = [];
+if (withRg) {
+  for (const query of QUERIES.filter((x) => (!only || x.includes(only)) && x.includes('|~'))) {
+    const pattern = JSON.parse(query.slice(query.indexOf('|~') + 2).trim().replace(/ \[1m\]\)\)$/, '')) as string;
+    let best = Infinity;
+    let count = '';
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      try {
+        count = execFileSync('rg', ['-c', pattern, fx.rawFile]).toString().trim();
+      } catch {
+        count = '0';
+      }
+      best = Math.min(best, (performance.now() - t) / 1000);
+    }
+    rg.push({ pattern, lines_matched: Number(count), seconds: Number(best.toFixed(3)) });
+  }
+}
+console.log(JSON.stringify({ bench: 'logql', entries: fx.entries, ingest_s: Number(fx.ingestSeconds.toFixed(1)), chunk_bytes: fx.chunkBytes, results: out, rg }, null, 1));
 await fx.app.stop();
 spawn('rm', ['-rf', fx.dir]);
 process.exit(0);

@@ -1,42 +1,65 @@
 /**
  * Ingester memory with many active streams: push generator data over N streams (default
- * 10k) and report the server's RSS and heap once every stream holds data.
+ * 10k) and report the server's RSS and heap once every stream holds data, plus the highest RSS
+ * seen while pushing (sampled every 100 ms).
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
+ * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
+ * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.
  */
 import { post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const streams = Number(process.argv[2] ?? 10_000);
 const lines = Number(process.argv[3] ?? 1_000_000);
 const { bodies, lineBytes } = protobufBatches(lines, streams, 1000, Date.now() - 3_600_000, lines / 3000);
-// SILT_BENCH_FLAGS adds server flags (e.g. -distributor.push-decoder=inline).
 const extra = (process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const silt = await startChild(tempDir('silt-bench-rss-'), [...UNLIMITED, ...extra]);
 const pid = silt.proc.pid!;
 const idle = rssBytes(pid);
+let maxRss = idle;
+const sampler = setInterval(() => {
+  const r = rssBytes(pid);
+  if (r > maxRss) maxRss = r;
+}, 100);
 let next = 0;
+let refused = 0;
+const t0 = performance.now();
 await Promise.all(
   Array.from({ length: 4 }, async () => {
     for (;;) {
       const i = next++;
       if (i >= bodies.length) return;
-      const r = await post(`${silt.url}/loki/api/v1/push`, bodies[i]!, { 'Content-Type': 'application/x-protobuf' });
-      if (r.status !== 204) throw new Error(r.body);
+      for (;;) {
+        const r = await post(`${silt.url}/loki/api/v1/push`, bodies[i]!, { 'Content-Type': 'application/x-protobuf' });
+        if (r.status === 204) break;
+        if (r.status !== 429) throw new Error(r.body);
+        refused++;
+        await new Promise((res) => setTimeout(res, 50));
+      }
     }
   }),
 );
+const pushSeconds = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 2000));
+clearInterval(sampler);
 const metrics = await (await fetch(`${silt.url}/metrics`)).text();
-const active = metrics.split('\n').filter((l) => l.startsWith('loki_ingester_memory_streams{')).reduce((a, l) => a + Number(l.split(' ')[1]), 0);
-const heap = Number(/^silt_nodejs_heap_size_used_bytes (\S+)/m.exec(metrics)?.[1] ?? 0);
+const gauge = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+const mb = (b: number): number => Math.round(b / 1e6);
 console.log(
   JSON.stringify({
     bench: 'ingester_rss',
-    active_streams: active,
+    active_streams: gauge('loki_ingester_memory_streams'),
     entries: lines,
     line_mb: Number((lineBytes / 1e6).toFixed(1)),
-    rss_idle_mb: Math.round(idle / 1e6),
-    rss_mb: Math.round(rssBytes(pid) / 1e6),
-    heap_used_mb: Math.round(heap / 1e6),
+    push_s: Number(pushSeconds.toFixed(1)),
+    refused_429: refused,
+    rss_idle_mb: mb(idle),
+    rss_mb: mb(rssBytes(pid)),
+    rss_max_mb: mb(Math.max(maxRss, rssBytes(pid))),
+    heap_used_mb: mb(gauge('silt_nodejs_heap_size_used_bytes')),
+    heap_total_mb: mb(gauge('silt_nodejs_heap_size_total_bytes')),
+    external_mb: mb(gauge('silt_nodejs_external_memory_bytes')),
+    ingester_memory_mb: mb(gauge('silt_ingester_memory_used_bytes')),
+    early_flushes: gauge('silt_ingester_memory_early_flushes_total'),
   }),
 );
 silt.proc.kill('SIGKILL');

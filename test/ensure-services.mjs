@@ -14,6 +14,9 @@ const NEEDED = [
   ['/usr/bin/zstd', 'zstd'],
   // The ring and cluster tests (src/ring, test/cluster*.test.ts) run real etcd members.
   [process.env.ETCD_BIN ?? '/usr/bin/etcd', 'etcd-server'],
+  // The results cache's Redis backend (src/frontend/results-store.test.ts) runs a real redis-server;
+  // a packaged one the init system may start listens on 6379, the tests on free ports.
+  [process.env.REDIS_BIN ?? '/usr/bin/redis-server', 'redis-server'],
 ];
 
 const missing = NEEDED.filter(([bin]) => !existsSync(bin));
@@ -35,4 +38,4 @@ try {
   process.exit(1);
 }
 // Where an init system started the packaged services, stop them: tests run their own.
-for (const name of ['prometheus', 'prometheus-alertmanager', 'etcd']) spawnSync('pkill', ['-x', name], { stdio: 'ignore' });
+for (const name of ['prometheus', 'prometheus-alertmanager', 'etcd', 'redis-server']) spawnSync('pkill', ['-x', name], { stdio: 'ignore' });

@@ -339,7 +339,7 @@ describe('operations endpoints, access log and start-up lines', () => {
     const services = await fetch(`${url}/services`);
     expect(services.status).toBe(200);
     expect(await services.text()).toBe(
-      ['server', 'runtime-config', 'ingester', 'distributor', 'querier', 'compactor', 'ruler'].map((m) => `${m} => Running\n`).join(''),
+      ['server', 'runtime-config', 'ingester', 'distributor', 'querier', 'query-frontend', 'compactor', 'ruler'].map((m) => `${m} => Running\n`).join(''),
     );
     const info = (await (await fetch(`${url}/loki/api/v1/status/buildinfo`)).json()) as Record<string, string>;
     expect(Object.keys(info).sort()).toEqual(['branch', 'buildDate', 'buildUser', 'goVersion', 'nodeVersion', 'revision', 'version']);

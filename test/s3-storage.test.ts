@@ -201,7 +201,8 @@ describe('Silt on S3 (s3rver)', () => {
   });
 
   it('serves metric queries through the results cache and counts its hits', async () => {
-    const p = new URLSearchParams({ query: 'sum(count_over_time({job="s3test"}[1m]))', start: String(NOW_NS - 7_200_000_000_000n), end: String(NOW_NS - 1_800_000_000_000n), step: '60' });
+    // 3.5 hours: at least two whole windows of split_queries_by_interval (1h), which the cache keeps.
+    const p = new URLSearchParams({ query: 'sum(count_over_time({job="s3test"}[1m]))', start: String(NOW_NS - 14_400_000_000_000n), end: String(NOW_NS - 1_800_000_000_000n), step: '60' });
     const first = (await (await fetch(`${silt.url}/loki/api/v1/query_range?${p}`)).json()) as { data: { result: unknown } };
     const hitsBefore = await metric(silt.url, 'silt_cache_hits_total{cache="results"}');
     const second = (await (await fetch(`${silt.url}/loki/api/v1/query_range?${p}`)).json()) as { data: { result: unknown } };

@@ -23,6 +23,13 @@ import { registerRulerRoutes } from '../server/routes-ruler.js';
 import { ObjectRuleStore, Ruler } from '../ruler/index.js';
 import { registerCompactorRoutes } from '../server/routes-compactor.js';
 import { ResultsCache } from '../frontend/results-cache.js';
+import { Frontend, InProcessSlot } from '../frontend/frontend.js';
+import { newQueryPlanner } from '../frontend/planner.js';
+import { registerFrontendServices, type FrontendServices } from '../frontend/server.js';
+import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES } from '../frontend/consts.js';
+import type { WorkMessage } from '../frontend/wire.js';
+import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
+import { registerFrontendRoutes } from '../server/routes-frontend.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, InstrumentedObjectClient, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
@@ -43,7 +50,7 @@ type ModuleName = (typeof ROLES)[number];
 
 /** `-target` names that stand for several roles: Loki's simple-scalable groups and `all`. */
 const GROUPS: Record<string, readonly ModuleName[]> = {
-  all: ['distributor', 'ingester', 'querier', 'compactor', 'ruler'],
+  all: ['distributor', 'ingester', 'querier', 'query-frontend', 'compactor', 'ruler'],
   read: ['querier', 'query-frontend'],
   write: ['distributor', 'ingester'],
   backend: ['compactor', 'ruler'],
@@ -60,6 +67,8 @@ function dependencies(m: ModuleName, ring: boolean): readonly ModuleName[] {
     case 'querier':
       return ring ? [] : ['ingester'];
     case 'query-frontend':
+      // In a cluster, queriers pull the frontend's pieces over gRPC; alone, it runs them here.
+      return ring ? [] : ['querier'];
     case 'ruler':
       return ['querier'];
     default:
@@ -109,6 +118,15 @@ export class App {
   readonly cluster: Cluster | null = null;
   #ingesterServices: IngesterServices | null = null;
   readonly querier: Querier | null = null;
+  /** The query-frontend (queue, pieces, retries) when this process runs one. */
+  readonly frontend: Frontend | null = null;
+  /** In-process slots of the frontend (a querier in this process), connected at start. */
+  readonly #localSlots: InProcessSlot[] = [];
+  /** Pulls pieces from remote frontends (`frontend_worker.frontend_address`). */
+  #worker: FrontendWorker | null = null;
+  #frontendServices: FrontendServices | null = null;
+  /** Releases the frontend planner's results cache (a Redis connection) at shutdown. */
+  #closePlanner: (() => Promise<void>) | null = null;
   readonly distributor: Distributor | null = null;
   /** Push body decoding (off the event loop for protobuf bodies, unless configured inline). */
   private readonly pushDecoder: PushDecoder;
@@ -165,8 +183,9 @@ export class App {
     const limitsOf = (tenant: string): LimitsConfig => rc.limitsOf(tenant);
     const st = cfg.storage_config;
     // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
-    const chunkStore = new ChunkStore(this.objects, { cacheBytes: cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), verifyChecksum: false });
-    const indexReader = new IndexReader(this.objects, { cacheBytes: cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), listCacheTtlMs: st.index_list_ttl });
+    const memLimit = cfg.ingester.memory_limit;
+    const chunkStore = new ChunkStore(this.objects, { cacheBytes: memoryCapped(cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), memLimit, CACHE_SHARE.chunks), verifyChecksum: false });
+    const indexReader = new IndexReader(this.objects, { cacheBytes: memoryCapped(cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), memLimit, CACHE_SHARE.index), listCacheTtlMs: st.index_list_ttl });
     const caches: Record<string, CacheCounters> = { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache };
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     const store = new StoreAdapter(chunkStore, indexReader, indexRequestDuration(this.registry));
@@ -202,7 +221,7 @@ export class App {
     this.ingesters = cluster ? new RingIngesterQuerier(cluster.readRing(), cluster.pool) : this.ingesterClient;
     if (mods.has('querier')) {
       const deps = {
-        cfg: cfg.querier,
+        cfg: { ...cfg.querier, block_cache_size: memoryCapped(cfg.querier.block_cache_size, memLimit, CACHE_SHARE.blocks) },
         limits: limitsOf,
         ingester: this.ingesters,
         // Replicas hold copies of a stream: read each entry once.
@@ -212,8 +231,10 @@ export class App {
         deletes: (tenant: string, opts?: ReadOptions) => deleteRequests.deleterFor(tenant, opts),
       };
       this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
-      if (cfg.query_range.cache_results) {
-        rangeMetricQuery = new ResultsCache(this.querier, { maxBytes: cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, limits: limitsOf });
+      // A querier answering queries itself (no frontend here or upstream) caches metric ranges;
+      // behind a frontend the frontend's cache serves (as Loki's queriers have none).
+      if (cfg.query_range.cache_results && !mods.has('query-frontend') && cfg.frontend_worker.frontend_address === '') {
+        rangeMetricQuery = new ResultsCache(this.querier, { maxBytes: memoryCapped(cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, memLimit, CACHE_SHARE.results), limits: limitsOf });
         caches['results'] = rangeMetricQuery.lru;
       }
     }
@@ -240,6 +261,10 @@ export class App {
         registry: this.registry,
       });
     }
+    const planner = mods.has('query-frontend')
+      ? newQueryPlanner({ cfg, limits: limitsOf, embeddedCacheBytes: memoryCapped(cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, memLimit, CACHE_SHARE.results) })
+      : null;
+    if (planner?.cache) caches['results'] = planner.cache;
     registerCacheMetrics(this.registry, caches);
     this.http = new HttpServer({
       logger: logger.child({ component: 'http' }),
@@ -264,7 +289,9 @@ export class App {
             push: (t, r) => dist.push(t, r),
           }
         : null,
-      querier: this.querier,
+      // With a frontend here, the query endpoints are its own (below); the querier answers its pieces.
+      querier: mods.has('query-frontend') ? null : this.querier,
+      frontendQueries: mods.has('query-frontend'),
       rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       supportParquetEncoding: cfg.frontend.support_parquet_encoding,
       registry: this.registry,
@@ -274,7 +301,10 @@ export class App {
         if (!ing.ready) return ing;
         // Then the ring: this ingester not ACTIVE yet, or etcd out of reach for too long.
         const ring = this.cluster?.readiness() ?? '';
-        return ring !== '' ? { ready: false, reason: ring } : this.writeHealth.readiness();
+        if (ring !== '') return { ready: false, reason: ring };
+        // Loki's frontend is not ready before a querier connected (nothing could answer).
+        if (this.frontend && this.frontend.slots === 0) return { ready: false, reason: 'not ready: number of queriers connected to query-frontend is 0' };
+        return this.writeHealth.readiness();
       },
       configYaml: () => configToYaml(cfg),
       runtimeConfigYaml: (mode) => rc.toYaml(mode),
@@ -283,6 +313,7 @@ export class App {
       services: () => [...this.services].map(([name, state]) => ({ name, state })),
       flush: this.ingesterClient ? () => this.ingesterClient!.flush() : null,
     });
+    this.#setUpFrontend(planner, rangeMetricQuery, limitsOf);
     if (this.compactor) {
       registerCompactorRoutes(this.http, {
         store: deleteRequests,
@@ -301,10 +332,12 @@ export class App {
     }
     // gRPC: Loki's Pusher for clients when there is a distributor; the ingester's services when
     // there is an ingester (every cluster process listens: the ring advertises its address).
-    if (dist || this.ingesterClient || cluster) {
-      // An ingester receives decoded (uncompressed, enriched) pushes: room for several bodies.
-      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: this.ingesterClient ? Math.max(4 * maxBody, 64 << 20) : maxBody, push: dist });
+    if (dist || this.ingesterClient || cluster || this.frontend) {
+      // An ingester receives decoded (uncompressed, enriched) pushes: room for several bodies;
+      // a frontend receives queriers' answers (MAX_MESSAGE_BYTES, the same 64 MiB).
+      this.grpc = new GrpcServer({ logger: logger.child({ component: 'grpc' }), registry: this.registry, authEnabled: cfg.auth_enabled, maxRecvMsgSizeBytes: this.ingesterClient || this.frontend ? Math.max(4 * maxBody, MAX_MESSAGE_BYTES) : maxBody, push: dist, ...(this.frontend ? { keepalive: FRONTEND_KEEPALIVE } : {}) });
       if (this.ingesterClient) this.#ingesterServices = registerIngesterServices(this.grpc, this.ingesterClient, { logger: logger.child({ component: 'ingester-grpc' }), lokiPusher: dist === null, registry: this.registry });
+      if (this.frontend) this.#frontendServices = registerFrontendServices(this.grpc, this.frontend, logger.child({ component: 'frontend-grpc' }));
     }
     if (cluster) {
       for (const r of cluster.rings()) {
@@ -325,6 +358,73 @@ export class App {
     for (const m of ['ingester', 'distributor', 'querier'] as const) if (mods.has(m)) this.services.set(m, 'New');
     if (mods.has('query-frontend') || rangeMetricQuery !== null) this.services.set('query-frontend', 'New');
     for (const m of ['compactor', 'ruler'] as const) if (mods.has(m)) this.services.set(m, 'New');
+  }
+
+  /**
+   * The query path through a frontend: a router of the querier's own query routes (what pieces
+   * run against, in process or pulled over gRPC by the worker), the frontend with its
+   * in-process slots, and the worker when `frontend_worker.frontend_address` is set.
+   */
+  #setUpFrontend(planner: ReturnType<typeof newQueryPlanner> | null, rangeMetricQuery: ResultsCache | null, limitsOf: (tenant: string) => LimitsConfig): void {
+    const cfg = this.cfg;
+    const logger = this.logger;
+    const q = this.querier;
+    let execute: PieceExecutor | null = null;
+    if (q) {
+      const router = new HttpServer({
+        logger: logger.child({ component: 'querier-pieces' }),
+        // Pieces are counted by the frontend's request metrics, not again here.
+        registry: new Registry(),
+        authEnabled: cfg.auth_enabled,
+        multiTenantQueries: cfg.querier.multi_tenant_queries_enabled,
+        maxBodyBytes: cfg.limits_config.max_push_body_size,
+        readTimeoutMs: cfg.server.http_server_read_timeout,
+        idleTimeoutMs: cfg.server.http_server_idle_timeout,
+      });
+      registerRoutes(router, {
+        push: null,
+        querier: q,
+        rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
+        supportParquetEncoding: cfg.frontend.support_parquet_encoding,
+        registry: this.registry,
+        readiness: () => ({ ready: true, reason: '' }),
+        configYaml: () => '',
+        runtimeConfigYaml: () => '',
+        formatQuery: (x) => printExpr(parseExpr(x)),
+        build: this.build,
+        services: () => [],
+      });
+      execute = async (w: WorkMessage) => {
+        const headers: Record<string, string> = Object.fromEntries(w.headers);
+        headers['x-scope-orgid'] = w.tenant;
+        const res = await router.dispatch({ method: 'GET', path: w.path, params: new URLSearchParams(w.params), headers });
+        const body = res.body === undefined ? Buffer.alloc(0) : typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
+        return { status: res.status, contentType: res.contentType ?? 'text/plain; charset=utf-8', body };
+      };
+    }
+    const wk = cfg.frontend_worker;
+    const addresses = wk.frontend_address.split(',').map((a) => a.trim()).filter((a) => a !== '');
+    const concurrency = (frontends: number): number => (wk.match_max_concurrent ? Math.max(1, Math.floor(cfg.querier.max_concurrent / Math.max(1, frontends))) : wk.parallelism);
+    if (planner) {
+      this.#closePlanner = planner.close;
+      const frontend = new Frontend({
+        planner: planner.planner,
+        limits: limitsOf,
+        maxOutstandingPerTenant: cfg.frontend.max_outstanding_per_tenant,
+        maxRetries: cfg.query_range.max_retries,
+        timeoutMs: cfg.querier.query_timeout,
+        logger: logger.child({ component: 'query-frontend' }),
+        registry: this.registry,
+      });
+      (this as { frontend: Frontend | null }).frontend = frontend;
+      registerFrontendRoutes(this.http, frontend);
+      // A querier here runs pieces in process, through the same queue (no gRPC hop).
+      if (execute) for (let i = 0; i < concurrency(1); i++) this.#localSlots.push(new InProcessSlot(frontend, execute));
+    }
+    if (execute && addresses.length > 0) {
+      const id = this.cluster?.instanceId ?? `${cfg.server.http_listen_address}:${cfg.server.http_listen_port}`;
+      this.#worker = new FrontendWorker({ addresses, concurrency: concurrency(addresses.length), querierId: `${id}/${process.pid}`, run: execute, logger: logger.child({ component: 'frontend-worker' }) });
+    }
   }
 
   /** Moves every module in `names` (that this process runs) to `state`. */
@@ -373,6 +473,8 @@ export class App {
       // Replayed: join the ring (JOINING, then ACTIVE), so distributors start writing here.
       const ports = { grpcPort: this.grpcPort, httpPort: this.httpPort };
       if (this.ingester) await this.cluster?.joinIngesterRing(ports);
+      for (const slot of this.#localSlots) this.frontend?.connect(slot);
+      this.#worker?.start();
       this.#setState('Running', 'ingester', 'distributor', 'querier', 'query-frontend');
       current = 'compactor';
       this.#startCompactor();
@@ -453,6 +555,9 @@ export class App {
     this.runtimeConfig.stop();
     this.#setState('Terminated', 'runtime-config');
     this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');
+    // Pieces in hand are finished and answered before the streams end (else the frontend retries them).
+    await this.#worker?.stop(drainMs);
+    this.#frontendServices?.close();
     this.#ingesterServices?.close();
     const draining = Promise.all([this.http.close(drainMs), this.grpc?.close(drainMs)]);
     await this.ruler?.stop();
@@ -472,6 +577,7 @@ export class App {
     this.#setState('Terminated', 'compactor');
     await this.cluster?.stop();
     await this.ruleObjects?.close();
+    await this.#closePlanner?.();
     await this.objects.close();
     await this.pushDecoder.close();
   }
@@ -481,6 +587,9 @@ export class App {
     return this.ingester?.unflushedChunks() ?? 0;
   }
 }
+
+/** Keepalive of a frontend's gRPC server: a frozen querier's pieces are retried after at most this. */
+const FRONTEND_KEEPALIVE = { timeMs: KEEPALIVE_TIME_MS, timeoutMs: KEEPALIVE_TIMEOUT_MS };
 
 /** Longest wait for requests in flight when stopping (Go's Shutdown waits for them the same way). */
 const SHUTDOWN_DRAIN_MS = 10_000;
@@ -492,6 +601,17 @@ const MB = 1_000_000;
 function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyBytes: number): number {
   if (!embedded.enabled) return 0;
   return embedded.max_size_mb > 0 ? embedded.max_size_mb * MB : legacyBytes;
+}
+
+/**
+ * Shares of ingester.memory_limit each cache may hold at most (ADR 0024): with the ingester's
+ * own data at the limit, the caches add at most 3/8 of it.
+ */
+const CACHE_SHARE = { chunks: 1 / 8, blocks: 1 / 8, index: 1 / 16, results: 1 / 16 } as const;
+
+/** A cache budget capped at `share` of the memory limit (uncapped when the limit is 0). */
+function memoryCapped(bytes: number, memoryLimit: number, share: number): number {
+  return memoryLimit > 0 ? Math.min(bytes, Math.floor(memoryLimit * share)) : bytes;
 }
 
 /** `host:port`, brackets around an IPv6 host. */

@@ -6,7 +6,9 @@ const sorted = (s: Set<string>): string[] => [...s].sort();
 describe('-target', () => {
   it.each([
     // [targets, ring, roles]
-    [['all'], false, ['compactor', 'distributor', 'ingester', 'querier', 'ruler']],
+    [['all'], false, ['compactor', 'distributor', 'ingester', 'querier', 'query-frontend', 'ruler']],
+    [['query-frontend'], true, ['query-frontend']],
+    [['query-frontend'], false, ['query-frontend', 'querier', 'ingester']],
     [['write'], true, ['distributor', 'ingester']],
     [['read'], true, ['querier', 'query-frontend']],
     [['backend'], true, ['compactor', 'ruler', 'querier']],

@@ -119,6 +119,27 @@ export class TokenHashSet {
     this.size = size;
   }
 
+  /** Adds one non-zero int32 hash; false (and `overflow` set) when the set is full without it. */
+  add(h: number): boolean {
+    if (this.overflow) return false;
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let p = h & mask;
+    for (;;) {
+      const v = slots[p]!;
+      if (v === h) return true;
+      if (v === 0) break;
+      p = (p + 1) & mask;
+    }
+    if (this.size >= this.limit) {
+      this.overflow = true;
+      return false;
+    }
+    slots[p] = h;
+    if (++this.size * 2 > slots.length) this.grow();
+    return true;
+  }
+
   /** Adds the hash of every token of buf[start, end). */
   addRange(buf: Uint8Array, start: number, end: number): void {
     const offs = new Int32Array(2);
@@ -127,7 +148,8 @@ export class TokenHashSet {
     this.addLines(buf, offs, 1);
   }
 
-  private grow(): void {
+  /** Doubles the slots (callers keep the set at most half full). */
+  grow(): void {
     const old = this.slots;
     const next = new Int32Array(old.length * 2);
     const mask = next.length - 1;
@@ -183,16 +205,19 @@ function hasBits(bits: Uint8Array, m: number, k: number, h: number): boolean {
   return true;
 }
 
-/** Builds a filter (BLOOM_HASHES probes) over the distinct hashes in `set`; null when it overflowed. */
-export function bloomFromSet(set: TokenHashSet): Buffer | null {
+/**
+ * Builds a filter over the distinct hashes in `set`, `bitsPerHash` bits each (at least one
+ * byte) and `k` probes; null when the set overflowed. Token filters use the defaults.
+ */
+export function bloomFromSet(set: TokenHashSet, bitsPerHash = BLOOM_BITS_PER_TOKEN, k = BLOOM_HASHES): Buffer | null {
   if (set.overflow) return null;
-  const bytes = Math.max(1, Math.ceil((set.size * BLOOM_BITS_PER_TOKEN) / 8));
+  const bytes = Math.max(1, Math.ceil((set.size * bitsPerHash) / 8));
   const bits = Buffer.alloc(bytes);
   const m = bytes * 8;
   const slots = set.slots;
   for (let i = 0; i < slots.length; i++) {
     const h = slots[i]!;
-    if (h !== 0) setBits(bits, m, BLOOM_HASHES, h);
+    if (h !== 0) setBits(bits, m, k, h);
   }
   return bits;
 }

@@ -7,8 +7,15 @@
 /** "SLTC" (Silt chunk): first four bytes of every chunk, rejects foreign or misaligned data. */
 export const MAGIC = 0x534c5443;
 
-/** Format version written in byte 4; decoders refuse versions they do not know. */
-export const FORMAT_VERSION = 1;
+/**
+ * Format version written in byte 4 (and, from version 2 on, in the footer's top byte of the
+ * symbol count): 2 adds the needle filters to the block metas. Decoders read versions 1 and 2
+ * and refuse others.
+ */
+export const FORMAT_VERSION = 2;
+
+/** The first format, without needle filters: still read (chunks stored before version 2). */
+export const FORMAT_VERSION_1 = 1;
 
 /** Header: magic (4) + version (1) + codec id (1). */
 export const HEADER_BYTES = 6;
@@ -93,3 +100,22 @@ export const MAX_BLOOM_BYTES = 256 * 1024;
 
 /** Distinct tokens past which a block is stored without a filter (always scanned). */
 export const MAX_BLOOM_TOKENS = (MAX_BLOOM_BYTES * 8) / BLOOM_BITS_PER_TOKEN;
+
+/** Bytes per needle-filter gram: 5 bytes keep hex ids' grams (16^5 of them) far from filling a block's filter. */
+export const GRAM_BYTES = 5;
+
+/** Grams per winnowing window: GRAM_BYTES + GRAM_WINDOW - 1 = 8, the shortest needle the filter answers for. */
+export const GRAM_WINDOW = 4;
+
+/**
+ * Needle filter bits per distinct selected gram. Sized for index bytes ≤ 10 % of snappy chunk
+ * bytes on id-heavy logs (ADR 0023): about 19 % false positives per needle gram, and a needle
+ * of n bytes tests about 0.4·(n - 7) grams, whose rates multiply.
+ */
+export const GRAM_BITS_PER_GRAM = 3.5;
+
+/** Probes per needle gram written by this version (optimal for 3.5 bits); readers accept 1 … MAX_BLOOM_HASHES. */
+export const GRAM_HASHES = 2;
+
+/** Distinct selected grams past which a block gets no needle filter (it would exceed MAX_BLOOM_BYTES). */
+export const MAX_GRAM_FILTER_GRAMS = Math.floor((MAX_BLOOM_BYTES * 8) / GRAM_BITS_PER_GRAM);

@@ -9,7 +9,7 @@ import { cutBlocksView, encodeCutBlocks } from './cut-view.js';
 import { decodeChunk, MemChunk } from './mem-chunk.js';
 import type { BlockSealer, SealJob, SealedBlock } from './sealer.js';
 import { sealBlockSync } from './sealer.js';
-import { blockEntries, chunkEntries, Rng } from './testing.js';
+import { blockEntries, chunkEntries, Rng, tokenProbe } from './testing.js';
 import type { ReadableChunk } from './types.js';
 
 /** Beyond 2^53: every ts must survive as an exact bigint. */
@@ -80,7 +80,7 @@ describe('encodeCutBlocks', () => {
     it(`of a chunk with an empty head equals encode() and the ${codec} golden file`, () => {
       const c = goldenChunk(codec);
       const bytes = encodeCutBlocks(c);
-      expect(bytes.equals(readHex(`v1-${codec}.hex`))).toBe(true);
+      expect(bytes.equals(readHex(`v2-${codec}.hex`))).toBe(true);
       expect(bytes.equals(c.encode())).toBe(true);
     });
   }
@@ -103,7 +103,7 @@ describe('encodeCutBlocks', () => {
       // Token filters travel too.
       const hashes = bloomTokenHashes(['token17', 'token999', 'nosuchtoken']);
       for (let i = 0; i < metas.length; i++) {
-        for (const h of hashes) expect(d.blockMayContainAll(i, h)).toBe(c.blockMayContainAll(i, h));
+        for (const h of hashes) expect(d.blockMayContainAll(i, tokenProbe(h))).toBe(c.blockMayContainAll(i, tokenProbe(h)));
       }
     });
   }

@@ -4,6 +4,7 @@ import type { Codec } from './codec.js';
 import { CRC_BYTES, HEADER_BYTES } from './consts.js';
 import { encodeChunk, storedChunkBytes } from './layout.js';
 import { MemChunk } from './mem-chunk.js';
+import type { BlockProbe } from './needle.js';
 import { sealBlockSync } from './sealer.js';
 import { SymbolTable } from './symbols.js';
 import type { BlockMeta, DecodedBlock, ReadableChunk } from './types.js';
@@ -62,9 +63,9 @@ class CutBlocksView implements ReadableChunk {
     this.#check(i);
     return this.source.readBlock(i);
   }
-  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean {
+  blockMayContainAll(i: number, probe: BlockProbe): boolean {
     this.#check(i);
-    return this.source.blockMayContainAll(i, tokenHashes);
+    return this.source.blockMayContainAll(i, probe);
   }
   blockCrc(i: number): number {
     this.#check(i);
@@ -87,7 +88,7 @@ export function cutBlocksView(chunk: ReadableChunk, blockCount: number): Readabl
 /**
  * The cut blocks of `chunk` in the stored chunk format (FORMAT.md), for `decodeChunk` at the
  * other end of a wire: never the head of a MemChunk. A MemChunk, or a `cutBlocksView` of one,
- * copies its compressed blocks, crcs and token filters (MemChunk.encodeCutBlocks); a chunk
+ * copies its compressed blocks, crcs, token and needle filters (MemChunk.encodeCutBlocks); a chunk
  * decoded from bytes returns those bytes as they are (not a copy). Any other ReadableChunk is
  * re-encoded block by block, which decompresses and compresses again.
  */
@@ -112,6 +113,7 @@ function reencode(chunk: ReadableChunk, count: number): Buffer {
   const crcs: number[] = [];
   const metas: BlockMeta[] = [];
   const blooms: (Buffer | null)[] = [];
+  const grams: (Buffer | null)[] = [];
   let offset = HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     const b = chunk.readBlock(i);
@@ -121,11 +123,13 @@ function reencode(chunk: ReadableChunk, count: number): Buffer {
     const spanNs = b.tsRel[b.n - 1]!;
     const s = sealBlockSync({ codec: chunk.codec, payload, entries: b.n, spanNs, symbolCount: symbols.size });
     const bloomBytes = s.bloom === null ? 0 : s.bloom.length;
-    metas.push(Object.freeze({ entries: b.n, minTsNs: b.baseNs, maxTsNs: b.baseNs + BigInt(spanNs), offset, compressedBytes: s.compressed.length, uncompressedBytes: payload.length, bloomBytes }));
+    const gramBytes = s.grams === null ? 0 : s.grams.length;
+    metas.push(Object.freeze({ entries: b.n, minTsNs: b.baseNs, maxTsNs: b.baseNs + BigInt(spanNs), offset, compressedBytes: s.compressed.length, uncompressedBytes: payload.length, bloomBytes, gramBytes }));
     blocks.push(s.compressed);
     crcs.push(s.crc);
     blooms.push(s.bloom);
+    grams.push(s.grams);
     offset += s.compressed.length + CRC_BYTES;
   }
-  return encodeChunk(chunk.codec, blocks, crcs, metas, blooms, symbols);
+  return encodeChunk(chunk.codec, blocks, crcs, metas, blooms, grams, symbols);
 }

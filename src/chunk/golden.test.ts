@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { Codec } from './codec.js';
 import { decodeChunk, MemChunk } from './mem-chunk.js';
+import { BlockProbe, needleGramHashes } from './needle.js';
 import { chunkEntries } from './testing.js';
 
 const T0 = 1_700_000_000_123_456_789n;
@@ -47,7 +48,26 @@ describe('golden chunk bytes', () => {
       const d = decodeChunk(bytes);
       expect(d.blockMetas().length).toBe(2);
       expect(chunkEntries(d).flat().map((x) => x.line.toString())).toEqual(GOLDEN_LINES);
-      await expect(hexDump(bytes)).toMatchFileSnapshot(`../../test/golden/chunk/v1-${codec}.hex`);
+      await expect(hexDump(bytes)).toMatchFileSnapshot(`../../test/golden/chunk/v2-${codec}.hex`);
+    });
+  }
+});
+
+// Chunks stored before format version 2 (no needle filters) must keep decoding, and their
+// token filters keep working; a needle probe never rules their blocks out.
+describe('format version 1 chunks decode', () => {
+  for (const codec of ['none', 'snappy'] as const) {
+    it(`v1-${codec}.hex`, () => {
+      const bytes = readHex(`v1-${codec}.hex`);
+      expect(bytes[4]).toBe(1);
+      const d = decodeChunk(bytes);
+      expect(d.blockMetas().length).toBe(2);
+      expect(d.blockMetas().every((m) => m.gramBytes === 0)).toBe(true);
+      expect(chunkEntries(d).flat().map((x) => x.line.toString())).toEqual(GOLDEN_LINES);
+      const absent = new BlockProbe(new Uint32Array(0), needleGramHashes(Buffer.from('no such needle')));
+      expect(d.blockMayContainAll(0, absent)).toBe(true);
+      const v2 = decodeChunk(golden(codec));
+      expect([0, 1].some((b) => v2.blockMayContainAll(b, absent))).toBe(false);
     });
   }
 });

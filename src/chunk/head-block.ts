@@ -13,11 +13,31 @@ import type { SymbolTable } from './symbols.js';
 import { TsIndex } from './ts-index.js';
 import type { DecodedBlock } from './types.js';
 
-const INITIAL_ENTRIES = 64;
-const INITIAL_LINE_BYTES = 4096;
-const INITIAL_METADATA_IDS = 64;
+// Small first allocations: an ingester holds one head per active stream, and most streams
+// hold a few KB of text between flushes (issue #20: per-stream overhead ≤ 4 KB).
+const INITIAL_ENTRIES = 16;
+const INITIAL_LINE_BYTES = 1024;
+const INITIAL_METADATA_IDS = 16;
+/** Line buffers grow by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
+const LINE_GROWTH = 1.5;
+/** A reset head keeps columns up to this many line bytes for the next block; bigger ones are freed. */
+const KEEP_LINE_BYTES = 64 * 1024;
 /** Frozen metadata arrays remembered per head (detected_level has a handful of values). */
 const MD_CACHE_SIZE = 8;
+
+/** Columns of a released head (shared, never written: push() allocates before writing). */
+const EMPTY_F64 = new Float64Array(0);
+const EMPTY_I32 = new Int32Array(0);
+const ZERO_OFFSETS = new Int32Array(1);
+const EMPTY_LINES = Buffer.alloc(0);
+
+/**
+ * A line buffer of its own: Buffer.allocUnsafe takes sizes under 4 KiB from a shared 8 KiB pool
+ * slab, which a single live head would keep whole.
+ */
+function newLineBuffer(size: number): Buffer {
+  return Buffer.allocUnsafeSlow(size);
+}
 
 /** Owned by one MemChunk; not safe to share. Fields are public for MemChunk only. */
 export class HeadBlock {
@@ -45,8 +65,8 @@ export class HeadBlock {
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
   private sameTsPrev: Int32Array | null = null;
   /** Recently pushed frozen metadata arrays and their symbol ids (symbols belong to this chunk). */
-  private readonly mdCacheKeys: (StructuredMetadata | null)[] = new Array<StructuredMetadata | null>(MD_CACHE_SIZE).fill(null);
-  private readonly mdCacheIds: Int32Array[] = new Array<Int32Array>(MD_CACHE_SIZE).fill(new Int32Array(0));
+  private readonly mdCacheKeys: StructuredMetadata[] = [];
+  private readonly mdCacheIds: Int32Array[] = [];
   private mdCacheNext = 0;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
   private shared = false;
@@ -57,9 +77,29 @@ export class HeadBlock {
   constructor() {
     this.ts = new Float64Array(INITIAL_ENTRIES);
     this.lineOffsets = new Int32Array(INITIAL_ENTRIES + 1);
-    this.lines = Buffer.allocUnsafe(INITIAL_LINE_BYTES);
+    this.lines = newLineBuffer(INITIAL_LINE_BYTES);
     this.mdOffsets = new Int32Array(INITIAL_ENTRIES + 1);
     this.mdIds = new Int32Array(INITIAL_METADATA_IDS);
+  }
+
+  /** Bytes of the columns this head holds (capacity, not content), for memory accounting. */
+  allocatedBytes(): number {
+    return this.lines.length + this.ts.byteLength + this.lineOffsets.byteLength + this.mdOffsets.byteLength + this.mdIds.byteLength;
+  }
+
+  /**
+   * Frees the columns of an empty head that takes no more appends (its chunk is closed): a
+   * closed chunk waiting for its flush or its retain period then holds only its cut blocks.
+   * A later push() grows them again. Snapshots keep their own views.
+   */
+  release(): void {
+    if (this.n !== 0) return;
+    this.ts = EMPTY_F64;
+    this.lineOffsets = ZERO_OFFSETS;
+    this.lines = EMPTY_LINES;
+    this.mdOffsets = ZERO_OFFSETS;
+    this.mdIds = EMPTY_I32;
+    this.shared = false;
   }
 
   /** Starts an empty head at `tsNs` (the next push uses rel 0). Throws InvalidError outside int64. */
@@ -145,11 +185,17 @@ export class HeadBlock {
 
   private cachedIds(md: StructuredMetadata): Int32Array | null {
     const keys = this.mdCacheKeys;
-    for (let i = 0; i < MD_CACHE_SIZE; i++) if (keys[i] === md) return this.mdCacheIds[i]!;
+    for (let i = 0; i < keys.length; i++) if (keys[i] === md) return this.mdCacheIds[i]!;
     return null;
   }
 
   private rememberIds(md: StructuredMetadata, ids: Int32Array): void {
+    // Filled up to MD_CACHE_SIZE as needed (most heads see one or two arrays), then round robin.
+    if (this.mdCacheKeys.length < MD_CACHE_SIZE) {
+      this.mdCacheKeys.push(md);
+      this.mdCacheIds.push(ids);
+      return;
+    }
     const i = this.mdCacheNext;
     this.mdCacheKeys[i] = md;
     this.mdCacheIds[i] = ids;
@@ -164,10 +210,12 @@ export class HeadBlock {
     this.mdPairs = 0;
     this.tsIndex = null;
     this.sameTsPrev = null;
-    if (this.shared) {
+    // Columns grown for a big block go back to the first size: an idle stream should not hold a
+    // whole block's capacity until its next cut.
+    if (this.shared || this.lines.length > KEEP_LINE_BYTES || this.ts === EMPTY_F64) {
       this.ts = new Float64Array(INITIAL_ENTRIES);
       this.lineOffsets = new Int32Array(INITIAL_ENTRIES + 1);
-      this.lines = Buffer.allocUnsafe(INITIAL_LINE_BYTES);
+      this.lines = newLineBuffer(INITIAL_LINE_BYTES);
       this.mdOffsets = new Int32Array(INITIAL_ENTRIES + 1);
       this.mdIds = new Int32Array(INITIAL_METADATA_IDS);
       this.shared = false;
@@ -304,6 +352,8 @@ export class HeadBlock {
   }
 
   private growEntries(): void {
+    if (this.ts === EMPTY_F64) this.reset();
+    if (this.n < this.ts.length) return;
     const cap = this.ts.length * 2;
     const ts = new Float64Array(cap);
     ts.set(this.ts);
@@ -322,15 +372,15 @@ export class HeadBlock {
   }
 
   private growLines(need: number): void {
-    let size = this.lines.length * 2;
-    while (size < need) size *= 2;
-    const next = Buffer.allocUnsafe(size);
+    let size = Math.max(INITIAL_LINE_BYTES, Math.ceil(this.lines.length * LINE_GROWTH));
+    while (size < need) size = Math.ceil(size * LINE_GROWTH);
+    const next = newLineBuffer(size);
     this.lines.copy(next, 0, 0, this.lineOffsets[this.n]!);
     this.lines = next;
   }
 
   private growMetadata(need: number): void {
-    let size = this.mdIds.length * 2;
+    let size = Math.max(INITIAL_METADATA_IDS, this.mdIds.length * 2);
     while (size < need) size *= 2;
     const next = new Int32Array(size);
     next.set(this.mdIds.subarray(0, this.mdOffsets[this.n]!));

@@ -5,7 +5,8 @@ import { ByteWriter } from '../util/bytes.js';
 import { CODECS, type Codec } from './codec.js';
 import { FOOTER_BYTES, HEADER_BYTES, MAGIC } from './consts.js';
 import { decodeChunk, MemChunk, type ReadableChunk } from './mem-chunk.js';
-import { chunkEntries, Rng } from './testing.js';
+import { chunkEntries, Rng, tokenProbe } from './testing.js';
+import { BlockProbe } from './needle.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 
@@ -45,6 +46,8 @@ interface RawBlock {
   lines?: string[];
   /** Raw filter field bytes written after uncompressedBytes instead (bloomBytes, k, bits). */
   bloomField?: number[];
+  /** Version 2: raw needle filter field bytes written after the token filter instead (gramBytes, length, window, k, bits). */
+  gramField?: number[];
 }
 
 /** FNV-1a + fmix32 of a token, as FORMAT.md defines it (independent of bloom.ts). */
@@ -78,15 +81,54 @@ function refBloom(lines: string[]): Buffer {
   return bits;
 }
 
+/** The order key of the gram at b[i, i+5) (FORMAT.md "Needle filter"), an int32 (independent of needle.ts). */
+function refGramKey(b: Buffer, i: number): number {
+  const x = b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+  return Math.imul(x ^ Math.imul(b[i + 4]! + 1, 0x9e3779b1), 0x85ebca6b);
+}
+
+/** murmur3 fmix32 as an unsigned number, 0 → 1. */
+function refFmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h = (h ^ (h >>> 16)) >>> 0;
+  return h === 0 ? 1 : h;
+}
+
+/** The needle filter of FORMAT.md: fmix32 of the smallest gram key of every 8-byte window, 3.5 bits each, k = 2, built naively. */
+function refNeedleFilter(lines: string[]): Buffer {
+  const hashes = new Set<number>();
+  for (const l of lines) {
+    const b = Buffer.from(l);
+    for (let i = 0; i + 8 <= b.length; i++) hashes.add(refFmix(Math.min(refGramKey(b, i), refGramKey(b, i + 1), refGramKey(b, i + 2), refGramKey(b, i + 3))));
+  }
+  const bytes = Math.max(1, Math.ceil((hashes.size * 3.5) / 8));
+  const bits = Buffer.alloc(bytes);
+  const m = BigInt(bytes * 8);
+  for (const h of hashes) {
+    let x = BigInt(h);
+    const delta = BigInt(((h >>> 17) | (h << 15)) >>> 0);
+    for (let j = 0; j < 2; j++) {
+      const b = Number((x * m) >> 32n);
+      bits[b >> 3]! |= 1 << (b & 7);
+      x = (x + delta) & 0xffffffffn;
+    }
+  }
+  return bits;
+}
+
 /**
  * An independent writer of FORMAT.md for codec 'none', used to build chunks whose crcs are right
- * but whose contents are hostile.
+ * but whose contents are hostile. Format version 2 unless `opts.version` is 1.
  */
-function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?: number; symbolCount?: number } = {}): Buffer {
+function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?: number; symbolCount?: number; version?: 1 | 2 } = {}): Buffer {
+  const version = opts.version ?? 2;
   const parts: Buffer[] = [];
   const header = Buffer.alloc(HEADER_BYTES);
   header.writeUInt32BE(MAGIC, 0);
-  header[4] = 1;
+  header[4] = version;
   header[5] = 0;
   parts.push(header);
   const metas = new ByteWriter();
@@ -108,6 +150,20 @@ function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?:
       metas.uvarint(bloom.length);
       metas.u8(3);
       metas.bytes(bloom);
+    }
+    if (version === 2) {
+      if (b.gramField !== undefined) {
+        for (const x of b.gramField) metas.u8(x);
+      } else if (b.lines === undefined) {
+        metas.uvarint(0);
+      } else {
+        const grams = refNeedleFilter(b.lines);
+        metas.uvarint(grams.length);
+        metas.u8(5);
+        metas.u8(4);
+        metas.u8(2);
+        metas.bytes(grams);
+      }
     }
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(zlib.crc32(b.payload));
@@ -134,7 +190,7 @@ function layout(blocks: RawBlock[], symbols: string[] = [], opts: { blockCount?:
   footer.writeUInt32BE(symbolsOffset, 8);
   footer.writeUInt32BE(symbolsBytes, 12);
   footer.writeUInt32BE(symbolsBytes, 16);
-  footer.writeUInt32BE(opts.symbolCount ?? symbols.length, 20);
+  footer.writeUInt32BE(((version === 2 ? 2 << 24 : 0) | (opts.symbolCount ?? symbols.length)) >>> 0, 20);
   footer.writeUInt32BE(zlib.crc32(footer.subarray(0, 24), zlib.crc32(metasBytes)), 24);
   parts.push(footer);
   return Buffer.concat(parts);
@@ -175,11 +231,18 @@ describe('independent layout writer', () => {
     const d = decodeChunk(bytes);
     const m = d.blockMetas()[0]!;
     const want = refBloom(lines);
+    const wantGrams = refNeedleFilter(lines);
     expect(m.bloomBytes).toBe(want.length);
-    // The filter sits at the end of the only meta, right before the (absent) symbols and the footer.
+    expect(m.gramBytes).toBe(wantGrams.length);
+    // The needle filter ends the only meta, right before the (absent) symbols and the footer;
+    // its gram length, window and k precede it, the token filter precedes those.
     const end = bytes.length - FOOTER_BYTES;
-    expect(bytes.subarray(end - want.length, end).toString('hex')).toBe(want.toString('hex'));
-    expect(bytes[end - want.length - 1]).toBe(3);
+    expect(bytes.subarray(end - wantGrams.length, end).toString('hex')).toBe(wantGrams.toString('hex'));
+    const gramsAt = end - wantGrams.length;
+    expect([...bytes.subarray(gramsAt - 3, gramsAt)]).toEqual([5, 4, 2]);
+    const tokenEnd = gramsAt - 3 - (wantGrams.length < 128 ? 1 : 2);
+    expect(bytes.subarray(tokenEnd - want.length, tokenEnd).toString('hex')).toBe(want.toString('hex'));
+    expect(bytes[tokenEnd - want.length - 1]).toBe(3);
   });
 
   it('hand-built chunks decode', () => {
@@ -247,8 +310,15 @@ describe('corrupt chunks', () => {
     m[0] = 0x00;
     expectCorrupt(() => decodeChunk(m), /bad chunk magic 0x004c5443/);
     const v = Buffer.from(bytes);
-    v[4] = 2;
-    expectCorrupt(() => decodeChunk(v), /unsupported chunk format version 2/);
+    v[4] = 3;
+    expectCorrupt(() => decodeChunk(v), /unsupported chunk format version 3/);
+    // The header and the footer's version byte must agree.
+    const v1 = Buffer.from(bytes);
+    v1[4] = 1;
+    expectCorrupt(() => decodeChunk(v1), /header says format version 1, footer 2/);
+    const v2 = layout([{ payload: payload(1, [0], [1], 'a'), entries: 1, minTsNs: T0, spanNs: 0 }], [], { version: 1 });
+    v2[4] = 2;
+    expectCorrupt(() => decodeChunk(v2), /header says format version 2, footer 1/);
     const c = Buffer.from(bytes);
     c[5] = 9;
     expectCorrupt(() => decodeChunk(c), /unknown chunk codec id 9/);
@@ -269,11 +339,27 @@ describe('corrupt chunks', () => {
     expectCorrupt(() => decodeChunk(layout([ok], ['a'], { symbolCount: 2 ** 31 })), /symbols/);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, minTsNs: 2n ** 63n - 1n, spanNs: 1 }])), /bad time span/);
     // Token filter: size limit, size beyond the metas, probe count.
-    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0xff] }])).blockMayContainAll(0, Uint32Array.of(1, 2, 3))).toBe(true);
-    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, Uint32Array.of(1))).toBe(false);
-    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, new Uint32Array(0))).toBe(true);
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0xff] }])).blockMayContainAll(0, tokenProbe(Uint32Array.of(1, 2, 3)))).toBe(true);
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, tokenProbe(Uint32Array.of(1)))).toBe(false);
+    expect(decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }])).blockMayContainAll(0, tokenProbe(new Uint32Array(0)))).toBe(true);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [0x81, 0x80, 0x10, 3] }])), /bad token filter size 262145/);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [5, 3, 0] }])), /bad token filter size 5/);
+    // Needle filter (version 2): all-zero bits rule a gram out, all-one bits do not, unknown
+    // gram parameters make the filter unusable (scan), and sizes and k are checked.
+    const gramProbe = new BlockProbe(new Uint32Array(0), Uint32Array.of(7));
+    expect(decodeChunk(layout([{ ...ok, gramField: [1, 5, 4, 2, 0x00] }])).blockMayContainAll(0, gramProbe)).toBe(false);
+    expect(decodeChunk(layout([{ ...ok, gramField: [1, 5, 4, 2, 0xff] }])).blockMayContainAll(0, gramProbe)).toBe(true);
+    expect(decodeChunk(layout([{ ...ok, gramField: [1, 6, 3, 2, 0x00] }])).blockMayContainAll(0, gramProbe)).toBe(true);
+    expect(decodeChunk(layout([{ ...ok, gramField: [1, 5, 4, 2, 0x00] }])).blockMetas()[0]!.gramBytes).toBe(1);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, gramField: [1, 5, 4, 9, 0] }])), /bad needle filter parameters 5\/4\/9/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, gramField: [1, 0, 4, 2, 0] }])), /bad needle filter parameters/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, gramField: [5, 5, 4, 2, 0] }])), /bad needle filter size 5/);
+    expectCorrupt(() => decodeChunk(layout([{ ...ok, gramField: [0x81, 0x80, 0x10, 5, 4, 2] }])), /bad needle filter size 262145/);
+    // Version 1 chunks have no needle filter: gram probes never rule their blocks out.
+    const v1 = decodeChunk(layout([{ ...ok, bloomField: [1, 3, 0x00] }], [], { version: 1 }));
+    expect(v1.blockMetas()[0]!.gramBytes).toBe(0);
+    expect(v1.blockMayContainAll(0, gramProbe)).toBe(true);
+    expect(v1.blockMayContainAll(0, tokenProbe(Uint32Array.of(1)))).toBe(false);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [1, 0, 0] }])), /bad token filter probe count 0/);
     expectCorrupt(() => decodeChunk(layout([{ ...ok, bloomField: [1, 9, 0] }])), /bad token filter probe count 9/);
   });

@@ -6,13 +6,17 @@ import zlib from 'node:zlib';
 import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
-import { bloomMayContainAll } from './bloom.js';
+import { type BlockProbe, filtersMayMatch } from './needle.js';
 import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
   FOOTER_BYTES,
   FORMAT_VERSION,
+  FORMAT_VERSION_1,
+  GRAM_BYTES,
+  GRAM_HASHES,
+  GRAM_WINDOW,
   HEADER_BYTES,
   MAGIC,
   MAX_BLOCK_SPAN_NS,
@@ -31,13 +35,16 @@ import type { BlockMeta, DecodedBlock, ReadableChunk } from './types.js';
 
 /** Footer bytes covered by the metas crc (all fields before the crc itself). */
 const FOOTER_CRC_COVERED_BYTES = FOOTER_BYTES - CRC_BYTES;
-/** Smallest encoded meta: six one-byte uvarints (bloomBytes 0: no filter) and the i64be min ts. */
+/** Smallest encoded meta: six one-byte uvarints (bloomBytes 0: no filter) and the i64be min ts; version 2 adds gramBytes. */
 const MIN_META_BYTES = 6 + 8;
+/** The footer word holding the symbol count keeps the format version in its top byte (0 in version 1). */
+const SYMBOL_COUNT_MASK = 0xffffff;
 
 /**
- * Lays out an encoded chunk. `blocks[i]` is the compressed block described by `metas[i]`
- * (whose offsets were assigned when the block was cut), `crcs[i]` its crc32 and `blooms[i]`
- * its token filter (BLOOM_HASHES probes, length metas[i].bloomBytes) or null.
+ * Lays out an encoded chunk (format version 2). `blocks[i]` is the compressed block described by
+ * `metas[i]` (whose offsets were assigned when the block was cut), `crcs[i]` its crc32,
+ * `blooms[i]` its token filter (BLOOM_HASHES probes, length metas[i].bloomBytes) or null and
+ * `grams[i]` its needle filter (GRAM_HASHES probes, length metas[i].gramBytes) or null.
  */
 export function encodeChunk(
   codec: Codec,
@@ -45,12 +52,14 @@ export function encodeChunk(
   crcs: readonly number[],
   metas: readonly BlockMeta[],
   blooms: readonly (Buffer | null)[],
+  grams: readonly (Buffer | null)[],
   symbols: SymbolTable,
 ): Buffer {
   if (metas.length > MAX_BLOCKS_PER_CHUNK) throw new RangeError(`chunk has ${metas.length} blocks, limit ${MAX_BLOCKS_PER_CHUNK}`);
-  let bloomTotal = 0;
-  for (const b of blooms) if (b !== null) bloomTotal += b.length;
-  const w = new ByteWriter(16 + metas.length * 40 + bloomTotal);
+  let filterTotal = 0;
+  for (const b of blooms) if (b !== null) filterTotal += b.length;
+  for (const g of grams) if (g !== null) filterTotal += g.length;
+  const w = new ByteWriter(16 + metas.length * 48 + filterTotal);
   w.uvarint(metas.length);
   let offset = HEADER_BYTES;
   for (let i = 0; i < metas.length; i++) {
@@ -68,6 +77,15 @@ export function encodeChunk(
     if (bloom !== null) {
       w.u8(BLOOM_HASHES);
       w.bytes(bloom);
+    }
+    const gram = grams[i] ?? null;
+    if ((gram === null ? 0 : gram.length) !== m.gramBytes) throw new Error(`chunk block ${i} meta gramBytes ${m.gramBytes} does not match its needle filter (bug)`);
+    w.uvarint(m.gramBytes);
+    if (gram !== null) {
+      w.u8(GRAM_BYTES);
+      w.u8(GRAM_WINDOW);
+      w.u8(GRAM_HASHES);
+      w.bytes(gram);
     }
     offset += m.compressedBytes + CRC_BYTES;
   }
@@ -107,7 +125,7 @@ export function encodeChunk(
   p = out.writeUInt32BE(symbolsOffset, p);
   p = out.writeUInt32BE(symbolsCompressedBytes, p);
   p = out.writeUInt32BE(symbolsUncompressedBytes, p);
-  p = out.writeUInt32BE(symbols.size, p);
+  p = out.writeUInt32BE(((FORMAT_VERSION << 24) | symbols.size) >>> 0, p);
   const crc = zlib.crc32(out.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas_));
   p = out.writeUInt32BE(crc, p);
   if (p !== total) throw new Error(`chunk layout wrote ${p} of ${total} bytes (bug)`);
@@ -144,16 +162,17 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
   const magic = bytes.readUInt32BE(0);
   if (magic !== MAGIC) corrupt(`bad chunk magic 0x${magic.toString(16).padStart(8, '0')}`);
   const version = bytes[4]!;
-  if (version !== FORMAT_VERSION) corrupt(`unsupported chunk format version ${version}`);
+  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_1) corrupt(`unsupported chunk format version ${version}`);
   const codec = codecFromId(bytes[5]!);
   if (codec === null) corrupt(`unknown chunk codec id ${bytes[5]}`);
   const p = parseTail(bytes, 0, total);
   if (p === null) corrupt('chunk footer: metas outside the chunk');
-  return new StoredChunk(bytes, codec, p.metas, p.blooms, p.bloomHashes, p.entries, p.minTs, p.maxTs, p.symbols);
+  if (p.version !== version) corrupt(`chunk header says format version ${version}, footer ${p.version}`);
+  return new StoredChunk(bytes, codec, p);
 }
 
-/** Smallest tail worth asking for first: the footer and, usually, all metas. */
-export const CHUNK_TAIL_GUESS_BYTES = 64 * 1024;
+/** Smallest tail worth asking for first: the footer and, usually, all metas with their token and needle filters. */
+export const CHUNK_TAIL_GUESS_BYTES = 128 * 1024;
 
 /**
  * What the end of a chunk tells without its blocks: the block metas and token filters.
@@ -161,7 +180,8 @@ export const CHUNK_TAIL_GUESS_BYTES = 64 * 1024;
  */
 export interface ChunkIndex {
   blockMetas(): readonly BlockMeta[];
-  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean;
+  /** As ReadableChunk.blockMayContainAll. */
+  blockMayContainAll(i: number, probe: BlockProbe): boolean;
 }
 
 /**
@@ -173,22 +193,24 @@ export function decodeChunkTail(tail: Buffer, total: number): ChunkIndex | { nee
   if (total < HEADER_BYTES + FOOTER_BYTES || tail.length < FOOTER_BYTES || tail.length > total) corrupt(`chunk tail of ${tail.length} bytes for a ${total}-byte chunk`);
   const p = parseTail(tail, total - tail.length, total);
   if (p === null) return { needFromOffset: tail.readUInt32BE(tail.length - FOOTER_BYTES) };
-  const blooms = p.blooms;
-  const k = p.bloomHashes;
   return {
     blockMetas: () => p.metas,
-    blockMayContainAll: (i, hashes) => {
-      const b = blooms[i];
-      if (b === undefined) throw new RangeError(`block index ${i} out of range [0, ${blooms.length})`);
-      return b === null || bloomMayContainAll(b, k[i]!, hashes);
+    blockMayContainAll: (i, probe) => {
+      if (!(i >= 0 && i < p.metas.length)) throw new RangeError(`block index ${i} out of range [0, ${p.metas.length})`);
+      return filtersMayMatch(p.blooms[i] ?? null, p.bloomHashes[i]!, p.grams[i] ?? null, p.gramHashes[i]!, probe);
     },
   };
 }
 
 interface ParsedTail {
+  /** FORMAT_VERSION_1 or FORMAT_VERSION, from the footer. */
+  version: number;
   metas: readonly BlockMeta[];
   blooms: (Buffer | null)[];
   bloomHashes: Uint8Array;
+  /** Needle filter of each block; null when it has none or one with gram parameters this reader does not know. */
+  grams: (Buffer | null)[];
+  gramHashes: Uint8Array;
   entries: number;
   minTs: bigint;
   maxTs: bigint;
@@ -208,7 +230,9 @@ function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null 
   const symbolsOffset = buf.readUInt32BE(f + 8);
   const symbolsCompressedBytes = buf.readUInt32BE(f + 12);
   const symbolsUncompressedBytes = buf.readUInt32BE(f + 16);
-  const symbolCount = buf.readUInt32BE(f + 20);
+  const countWord = buf.readUInt32BE(f + 20);
+  const symbolCount = countWord & SYMBOL_COUNT_MASK;
+  const version = countWord >>> 24 === 0 ? FORMAT_VERSION_1 : countWord >>> 24;
   const metasCrc = buf.readUInt32BE(f + 24);
   if (metasOffset < HEADER_BYTES || metasOffset > footerOffset || metasBytes < 1 || metasBytes > footerOffset - metasOffset) {
     corrupt(`chunk footer: metas at ${metasOffset}+${metasBytes} outside [${HEADER_BYTES}, ${footerOffset})`);
@@ -225,17 +249,21 @@ function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null 
     corrupt(`chunk footer: ${symbolCount} symbols in ${symbolsUncompressedBytes} bytes exceed limits`);
   }
   if (symbolCount === 0 && (symbolsCompressedBytes !== 0 || symbolsUncompressedBytes !== 0)) corrupt('chunk footer: symbol bytes without symbols');
+  if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_1) corrupt(`chunk footer: unsupported format version ${version}`);
+  const v2 = version === FORMAT_VERSION;
 
   const r = new ByteReader(metas);
   const list: BlockMeta[] = [];
   const blooms: (Buffer | null)[] = [];
   const bloomHashes: number[] = [];
+  const grams: (Buffer | null)[] = [];
+  const gramHashes: number[] = [];
   let entries = 0;
   let minTs = 0n;
   let maxTs = 0n;
   try {
     const count = r.uvarint();
-    if (count > MAX_BLOCKS_PER_CHUNK || count * MIN_META_BYTES > r.remaining()) corrupt(`chunk metas: bad block count ${count}`);
+    if (count > MAX_BLOCKS_PER_CHUNK || count * (MIN_META_BYTES + (v2 ? 1 : 0)) > r.remaining()) corrupt(`chunk metas: bad block count ${count}`);
     let expectOffset = HEADER_BYTES;
     for (let i = 0; i < count; i++) {
       const n = r.uvarint();
@@ -267,8 +295,24 @@ function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null 
         blooms.push(r.bytes(bloomBytes));
         bloomHashes.push(k);
       }
+      const gramBytes = v2 ? r.uvarint() : 0;
+      if (gramBytes > MAX_BLOOM_BYTES || (gramBytes > 0 && gramBytes + 3 > r.remaining())) corrupt(`chunk block ${i}: bad needle filter size ${gramBytes}`);
+      if (gramBytes === 0) {
+        grams.push(null);
+        gramHashes.push(0);
+      } else {
+        const gramLength = r.u8();
+        const gramWindow = r.u8();
+        const k = r.u8();
+        if (gramLength < 1 || gramWindow < 1 || k < 1 || k > MAX_BLOOM_HASHES) corrupt(`chunk block ${i}: bad needle filter parameters ${gramLength}/${gramWindow}/${k}`);
+        const bits = r.bytes(gramBytes);
+        // A filter of other grams than this reader computes for a needle cannot be tested: scan.
+        const known = gramLength === GRAM_BYTES && gramWindow === GRAM_WINDOW;
+        grams.push(known ? bits : null);
+        gramHashes.push(k);
+      }
       const maxTsNs = minTsNs + BigInt(span);
-      list.push(Object.freeze({ entries: n, minTsNs, maxTsNs, offset, compressedBytes, uncompressedBytes, bloomBytes }));
+      list.push(Object.freeze({ entries: n, minTsNs, maxTsNs, offset, compressedBytes, uncompressedBytes, bloomBytes, gramBytes }));
       if (i === 0 || minTsNs < minTs) minTs = minTsNs;
       if (i === 0 || maxTsNs > maxTs) maxTs = maxTsNs;
       entries += n;
@@ -281,9 +325,12 @@ function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null 
     throw e;
   }
   return {
+    version,
     metas: Object.freeze(list),
     blooms,
     bloomHashes: Uint8Array.from(bloomHashes),
+    grams,
+    gramHashes: Uint8Array.from(gramHashes),
     entries,
     minTs,
     maxTs,
@@ -309,10 +356,8 @@ class StoredChunk implements ReadableChunk {
     return this.bytes;
   }
   private readonly metas: readonly BlockMeta[];
-  /** Token filter of block i (a view into the metas), null when it has none. */
-  private readonly blooms: readonly (Buffer | null)[];
-  /** Probe count of block i's filter. */
-  private readonly bloomHashes: Uint8Array;
+  /** Token and needle filters of each block (views into the metas) with their probe counts. */
+  private readonly filters: ParsedTail;
   private readonly entryCount: number;
   private readonly minTs: bigint;
   private readonly maxTs: bigint;
@@ -321,27 +366,16 @@ class StoredChunk implements ReadableChunk {
   /** 1 once block i passed its crc check. */
   private readonly verified: Uint8Array;
 
-  constructor(
-    bytes: Buffer,
-    codec: Codec,
-    metas: readonly BlockMeta[],
-    blooms: readonly (Buffer | null)[],
-    bloomHashes: Uint8Array,
-    entries: number,
-    minTs: bigint,
-    maxTs: bigint,
-    symbolsAt: SymbolsLocation,
-  ) {
+  constructor(bytes: Buffer, codec: Codec, tail: ParsedTail) {
     this.codec = codec;
     this.bytes = bytes;
-    this.metas = metas;
-    this.blooms = blooms;
-    this.bloomHashes = bloomHashes;
-    this.entryCount = entries;
-    this.minTs = minTs;
-    this.maxTs = maxTs;
-    this.symbolsAt = symbolsAt;
-    this.verified = new Uint8Array(metas.length);
+    this.metas = tail.metas;
+    this.filters = tail;
+    this.entryCount = tail.entries;
+    this.minTs = tail.minTs;
+    this.maxTs = tail.maxTs;
+    this.symbolsAt = tail.symbols;
+    this.verified = new Uint8Array(tail.metas.length);
   }
 
   minTsNs(): bigint {
@@ -366,10 +400,10 @@ class StoredChunk implements ReadableChunk {
     return this.metas;
   }
 
-  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean {
+  blockMayContainAll(i: number, probe: BlockProbe): boolean {
     if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    const bloom = this.blooms[i]!;
-    return bloom === null || bloomMayContainAll(bloom, this.bloomHashes[i]!, tokenHashes);
+    const f = this.filters;
+    return filtersMayMatch(f.blooms[i] ?? null, f.bloomHashes[i]!, f.grams[i] ?? null, f.gramHashes[i]!, probe);
   }
 
   blockCrc(i: number): number {

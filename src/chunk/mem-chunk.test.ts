@@ -299,7 +299,7 @@ describe('block cutting and sizes', () => {
     const cutUncompressed = c.uncompressedBytes() - headEstimate(c);
     const ratio = c.compressedBytes() / cutUncompressed;
     expect(ratio).toBeLessThan(0.5); // gzip compresses this text well: far more raw bytes fit
-    const bloomBytes = c.blockMetas().reduce((a, m) => a + m.bloomBytes, 0);
+    const bloomBytes = c.blockMetas().reduce((a, m) => a + m.bloomBytes + m.gramBytes, 0);
     expect(bloomBytes).toBeGreaterThan(0);
     expect(c.compressedBytes() + bloomBytes + headEstimate(c) * ratio).toBeGreaterThanOrEqual(20_000);
     expect(cutUncompressed).toBeGreaterThan(40_000);

@@ -7,11 +7,12 @@ import { ChunkCorruptError, InvalidError, TooLargeError } from '../errors.js';
 import type { StructuredMetadata } from '../model/stream.js';
 import { ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
-import { bloomMayContainAll } from './bloom.js';
+import { type BlockProbe, filtersMayMatch } from './needle.js';
 import { type Codec, decompress } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
+  GRAM_HASHES,
   DEFAULT_BLOCK_SIZE_BYTES,
   DEFAULT_TARGET_SIZE_BYTES,
   HEADER_BYTES,
@@ -58,14 +59,16 @@ export class MemChunk implements ReadableChunk {
   private readonly crcs: number[] = [];
   /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
   private readonly blooms: (Buffer | null)[] = [];
+  /** Needle filter of each cut block (GRAM_HASHES probes), null when it has none. */
+  private readonly grams: (Buffer | null)[] = [];
   /**
    * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
-   * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]` null
-   * (no filter: every block may match). Seals are applied strictly in cut order.
+   * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]`,
+   * `grams[i]` null (no filter: every block may match). Seals are applied strictly in cut order.
    */
   private sealedCount = 0;
   /** Seals that arrived out of order, by block index, until their predecessors are sealed. */
-  private readonly early = new Map<number, SealedBlock>();
+  private early: Map<number, SealedBlock> | null = null;
   /** Bumped by sealAllSync so results of superseded async seals are ignored. */
   private sealGeneration = 0;
   /** Settles when every block cut so far is sealed. */
@@ -151,6 +154,22 @@ export class MemChunk implements ReadableChunk {
     return this.settledCompressedBytes + this.settledBloomBytes + estimated * ratio >= this.targetSizeBytes;
   }
 
+  /**
+   * Cuts the head block and frees its columns: for a chunk that takes no more appends (an
+   * append afterwards still works and allocates them again).
+   */
+  cutAndRelease(): void {
+    this.cutBlock();
+    this.head.release();
+  }
+
+  /** Bytes of memory this chunk holds: cut blocks (compressed, or uncompressed until sealed), their filters and the head's columns. */
+  memoryBytes(): number {
+    let n = this.head.allocatedBytes();
+    for (let i = 0; i < this.blocks.length; i++) n += this.blocks[i]!.length + (this.blooms[i]?.length ?? 0) + (this.grams[i]?.length ?? 0);
+    return n;
+  }
+
   /** Compresses the head block (sorted by ts, stable; duplicates were refused by append) into a cut block. No-op when the head is empty. */
   cutBlock(): void {
     const h = this.head;
@@ -177,6 +196,7 @@ export class MemChunk implements ReadableChunk {
       this.blocks.push(Buffer.alloc(0));
       this.crcs.push(0);
       this.blooms.push(null);
+      this.grams.push(null);
       this.applySeal(index, sealed);
       if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
       h.reset();
@@ -193,6 +213,7 @@ export class MemChunk implements ReadableChunk {
     this.blocks.push(own);
     this.crcs.push(0);
     this.blooms.push(null);
+    this.grams.push(null);
     h.reset();
     const gen = this.sealGeneration;
     const job = { codec: this.codec, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
@@ -209,28 +230,30 @@ export class MemChunk implements ReadableChunk {
   private settle(index: number): void {
     while (this.sealedCount <= index) {
       const i = this.sealedCount;
-      const early = this.early.get(i);
-      if (early !== undefined) this.early.delete(i);
+      const early = this.early?.get(i);
+      if (early !== undefined) this.early!.delete(i);
       // A late reply for a block sealed here is ignored by onSealed (index < sealedCount).
       this.applySeal(i, early ?? this.sealInline(i));
     }
     const m = this.metas[index]!;
     this.settledCompressedBytes += m.compressedBytes;
-    this.settledBloomBytes += m.bloomBytes;
+    this.settledBloomBytes += m.bloomBytes + m.gramBytes;
     this.settledUncompressedBytes += m.uncompressedBytes;
   }
 
   /** Meta of a block whose compressed size and filter are not known yet. */
   private pendingMeta(entries: number, minTsNs: bigint, maxTsNs: bigint, uncompressedBytes: number): BlockMeta {
-    return Object.freeze({ entries, minTsNs, maxTsNs, offset: -1, compressedBytes: 0, uncompressedBytes, bloomBytes: 0 });
+    return Object.freeze({ entries, minTsNs, maxTsNs, offset: -1, compressedBytes: 0, uncompressedBytes, bloomBytes: 0, gramBytes: 0 });
   }
 
   /** A seal arrived (null: the sealer failed; seal inline). Applies it and any later ones in order. */
   private onSealed(gen: number, index: number, sealed: SealedBlock | null): void {
     if (gen !== this.sealGeneration || index < this.sealedCount) return;
-    this.early.set(index, sealed ?? this.sealInline(index));
-    for (let next = this.early.get(this.sealedCount); next !== undefined; next = this.early.get(this.sealedCount)) {
-      this.early.delete(this.sealedCount);
+    // Created on the first seal: most chunks of a many-stream ingester never cut a block.
+    const early = (this.early ??= new Map());
+    early.set(index, sealed ?? this.sealInline(index));
+    for (let next = early.get(this.sealedCount); next !== undefined; next = early.get(this.sealedCount)) {
+      early.delete(this.sealedCount);
       this.applySeal(this.sealedCount, next);
     }
     if (this.sealedCount === this.metas.length) this.wakeSealWaiters();
@@ -245,10 +268,12 @@ export class MemChunk implements ReadableChunk {
   private applySeal(index: number, sealed: SealedBlock): void {
     const m = this.metas[index]!;
     const bloomBytes = sealed.bloom === null ? 0 : sealed.bloom.length;
-    this.metas[index] = Object.freeze({ ...m, offset: this.nextOffset, compressedBytes: sealed.compressed.length, bloomBytes });
+    const gramBytes = sealed.grams === null ? 0 : sealed.grams.length;
+    this.metas[index] = Object.freeze({ ...m, offset: this.nextOffset, compressedBytes: sealed.compressed.length, bloomBytes, gramBytes });
     this.blocks[index] = sealed.compressed;
     this.crcs[index] = sealed.crc;
     this.blooms[index] = sealed.bloom;
+    this.grams[index] = sealed.grams;
     this.nextOffset += sealed.compressed.length + CRC_BYTES;
     this.cutCompressedBytes += sealed.compressed.length;
     this.sealedCount = index + 1;
@@ -258,7 +283,7 @@ export class MemChunk implements ReadableChunk {
   private sealAllSync(): void {
     if (this.sealedCount === this.metas.length) return;
     this.sealGeneration++;
-    this.early.clear();
+    this.early?.clear();
     while (this.sealedCount < this.metas.length) this.applySeal(this.sealedCount, this.sealInline(this.sealedCount));
     this.wakeSealWaiters();
   }
@@ -297,7 +322,7 @@ export class MemChunk implements ReadableChunk {
   encode(): Buffer {
     this.cutBlock();
     this.sealAllSync();
-    return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.symbols);
+    return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.grams, this.symbols);
   }
 
   /**
@@ -316,6 +341,7 @@ export class MemChunk implements ReadableChunk {
     const crcs = this.crcs.slice(0, sealed);
     const metas = this.metas.slice(0, sealed);
     const blooms = this.blooms.slice(0, sealed);
+    const grams = this.grams.slice(0, sealed);
     let offset = HEADER_BYTES;
     if (sealed > 0) {
       const last = metas[sealed - 1]!;
@@ -324,13 +350,15 @@ export class MemChunk implements ReadableChunk {
     for (let i = sealed; i < blockCount; i++) {
       const s = this.sealInline(i);
       const bloomBytes = s.bloom === null ? 0 : s.bloom.length;
-      metas.push(Object.freeze({ ...this.metas[i]!, offset, compressedBytes: s.compressed.length, bloomBytes }));
+      const gramBytes = s.grams === null ? 0 : s.grams.length;
+      metas.push(Object.freeze({ ...this.metas[i]!, offset, compressedBytes: s.compressed.length, bloomBytes, gramBytes }));
       blocks.push(s.compressed);
       crcs.push(s.crc);
       blooms.push(s.bloom);
+      grams.push(s.grams);
       offset += s.compressed.length + CRC_BYTES;
     }
-    return encodeChunk(this.codec, blocks, crcs, metas, blooms, this.symbols);
+    return encodeChunk(this.codec, blocks, crcs, metas, blooms, grams, this.symbols);
   }
 
   minTsNs(): bigint {
@@ -355,10 +383,9 @@ export class MemChunk implements ReadableChunk {
     return this.metas;
   }
 
-  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean {
+  blockMayContainAll(i: number, probe: BlockProbe): boolean {
     if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    const bloom = this.blooms[i]!;
-    return bloom === null || bloomMayContainAll(bloom, BLOOM_HASHES, tokenHashes);
+    return filtersMayMatch(this.blooms[i] ?? null, BLOOM_HASHES, this.grams[i] ?? null, GRAM_HASHES, probe);
   }
 
   blockCrc(i: number): number {

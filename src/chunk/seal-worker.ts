@@ -23,9 +23,11 @@ port.on('message', (j: Job) => {
     // Copy into exact-size arrays we own: the codec's output may live in a shared pool.
     const compressed = new Uint8Array(s.compressed);
     const bloom = s.bloom === null ? null : new Uint8Array(s.bloom);
+    const grams = s.grams === null ? null : new Uint8Array(s.grams);
     transfer.push(compressed.buffer);
     if (bloom !== null) transfer.push(bloom.buffer);
-    reply = { id: j.id, compressed, crc: s.crc, bloom };
+    if (grams !== null) transfer.push(grams.buffer);
+    reply = { id: j.id, compressed, crc: s.crc, bloom, grams };
   } catch (e) {
     reply = { id: j.id, error: (e as Error).message };
   }

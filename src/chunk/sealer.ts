@@ -8,6 +8,7 @@
 import zlib from 'node:zlib';
 import { decodeBlockPayload } from './block.js';
 import { buildBlockBloom } from './bloom.js';
+import { buildNeedleFilter } from './needle.js';
 import { type Codec, compress } from './codec.js';
 import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
 
@@ -22,11 +23,12 @@ export interface SealJob {
   symbolCount: number;
 }
 
-/** A sealed block: compressed payload, crc32 of the compressed bytes, token filter (null: none). */
+/** A sealed block: compressed payload, crc32 of the compressed bytes, token and needle filters (null: none). */
 export interface SealedBlock {
   compressed: Buffer;
   crc: number;
   bloom: Buffer | null;
+  grams: Buffer | null;
 }
 
 /** Seals blocks asynchronously. `seal` may reject (the caller then seals inline). */
@@ -38,7 +40,12 @@ export interface BlockSealer {
 export function sealBlockSync(job: SealJob): SealedBlock {
   const block = decodeBlockPayload(job.payload, job.entries, 0n, job.spanNs, job.symbolCount, () => []);
   const compressed = compress(job.codec, job.payload);
-  return { compressed, crc: zlib.crc32(compressed), bloom: buildBlockBloom(block.lines, block.lineOffsets, block.n) };
+  return {
+    compressed,
+    crc: zlib.crc32(compressed),
+    bloom: buildBlockBloom(block.lines, block.lineOffsets, block.n),
+    grams: buildNeedleFilter(block.lines, block.lineOffsets, block.n),
+  };
 }
 
 /** Reply from the worker: the job id, then the sealed block or an error message. */
@@ -46,6 +53,7 @@ export interface SealReply extends WorkerReply {
   compressed?: Uint8Array;
   crc?: number;
   bloom?: Uint8Array | null;
+  grams?: Uint8Array | null;
 }
 
 /**
@@ -62,8 +70,8 @@ export class WorkerBlockSealer implements BlockSealer {
     const m = await this.#channel.call({ codec: job.codec, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
     const c = m.compressed;
     if (c === undefined) throw new Error('block sealer: no result');
-    const b = m.bloom ?? null;
-    return { compressed: Buffer.from(c.buffer, c.byteOffset, c.byteLength), crc: m.crc ?? 0, bloom: b === null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength) };
+    const view = (b: Uint8Array | null | undefined): Buffer | null => (b == null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+    return { compressed: Buffer.from(c.buffer, c.byteOffset, c.byteLength), crc: m.crc ?? 0, bloom: view(m.bloom), grams: view(m.grams) };
   }
 
   /** Stops the worker; pending jobs reject. */

@@ -3,6 +3,7 @@ import type { StructuredMetadata } from '../model/stream.js';
 import { blockEntryTs } from './block.js';
 import type { DecodedBlock, ReadableChunk } from './types.js';
 import { seededRandom } from '../util/random.js';
+import { BlockProbe } from './needle.js';
 
 /** One entry copied out of a block. */
 export interface TestEntry {
@@ -49,4 +50,9 @@ export class Rng {
     for (let i = 0; i < n; i++) b[i] = this.int(256);
     return b;
   }
+}
+
+/** A probe of token hashes alone (no needle grams), as token-filter tests use. */
+export function tokenProbe(hashes: Uint32Array): BlockProbe {
+  return new BlockProbe(hashes, new Uint32Array(0));
 }

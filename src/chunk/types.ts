@@ -1,6 +1,7 @@
 /** Public chunk types, re-exported by mem-chunk.ts and index.ts. */
 import type { StructuredMetadata } from '../model/stream.js';
 import type { Codec } from './codec.js';
+import type { BlockProbe } from './needle.js';
 import type { BlockSealer } from './sealer.js';
 
 /** MemChunk settings. */
@@ -54,6 +55,8 @@ export interface BlockMeta {
   uncompressedBytes: number;
   /** Size of the block's token bloom filter (stored in the metas); 0 when the block has none. */
   bloomBytes: number;
+  /** Size of the block's needle filter (stored in the metas, format version 2); 0 when the block has none. */
+  gramBytes: number;
 }
 
 /** Read-only chunk API shared by MemChunk and decoded chunks. */
@@ -73,13 +76,13 @@ export interface ReadableChunk {
   /** Decompresses and validates block i. Throws ChunkCorruptError naming the block; RangeError for a bad index. */
   readBlock(i: number): DecodedBlock;
   /**
-   * Whether cut block i may hold every token whose hash (bloom.ts `tokenHash`) is in
-   * `tokenHashes`, answered from the block's token filter in the metas (no decompression).
-   * False means some token is certainly absent, so no line containing all of them as whole
-   * tokens is in the block. True when `tokenHashes` is empty or the block has no filter.
-   * RangeError for a bad index.
+   * Whether cut block i may hold what `probe` asks for: every token of `probe.tokens` (tested
+   * against the block's token filter) and every gram of `probe.grams` (its needle filter),
+   * answered from the metas without decompression. False means something is certainly absent,
+   * so no line matching the query that made the probe is in the block. True when the probe is
+   * empty or the block lacks the filter concerned. RangeError for a bad index.
    */
-  blockMayContainAll(i: number, tokenHashes: Uint32Array): boolean;
+  blockMayContainAll(i: number, probe: BlockProbe): boolean;
   /**
    * The crc32 of cut block i's compressed bytes (as stored after the block), or 0 while it is
    * not known yet (a MemChunk block not sealed yet). Identical blocks have identical crcs:

@@ -104,7 +104,7 @@ describe('config', () => {
     expect(cfg.limits_config.split_queries_by_interval).toBe(3_600_000);
     expect(cfg.limits_config.max_cache_freshness_per_query).toBe(300_000);
     const def = defaultConfig();
-    expect([def.query_range.cache_results, def.limits_config.split_queries_by_interval, def.limits_config.max_cache_freshness_per_query]).toEqual([false, 1_800_000, 600_000]);
+    expect([def.query_range.cache_results, def.limits_config.split_queries_by_interval, def.limits_config.max_cache_freshness_per_query]).toEqual([false, 3_600_000, 600_000]);
   });
 
   it.each([

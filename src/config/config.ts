@@ -50,11 +50,32 @@ export interface SiltConfig {
     write_failure_unready_period: number;
   };
   chunk_store_config: { chunk_cache_config: { embedded_cache: { enabled: boolean; max_size_mb: number } } };
-  query_range: { cache_results: boolean; results_cache: { cache: { embedded_cache: { max_size_mb: number } } } };
-  /** Loki's query-frontend section (only the Parquet switch so far). */
+  query_range: {
+    cache_results: boolean;
+    results_cache: {
+      cache: {
+        embedded_cache: { max_size_mb: number };
+        /** Redis backend of the results cache (Loki's names); used when `endpoint` is set. */
+        redis: { endpoint: string; db: number; password: string; timeout: number; expiration: number };
+      };
+    };
+    max_retries: number;
+  };
+  /** Loki's query-frontend section. */
   frontend: {
     /** Answer query_range with Parquet when asked with `Accept: application/vnd.apache.parquet`. */
     support_parquet_encoding: boolean;
+    /** Query requests of one tenant admitted and not answered; past it 429. */
+    max_outstanding_per_tenant: number;
+  };
+  /** Loki's frontend_worker section: how a querier pulls work from query-frontends. */
+  frontend_worker: {
+    /** `host:port` of the frontend(s), comma-separated; empty: no worker. */
+    frontend_address: string;
+    /** Streams per frontend when match_max_concurrent is false. */
+    parallelism: number;
+    /** Use querier.max_concurrent streams in total instead. */
+    match_max_concurrent: boolean;
   };
   ingester: {
     chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -67,6 +88,10 @@ export interface SiltConfig {
     chunk_retain_period: number;
     concurrent_flushes: number;
     flush_op_backoff_max: number;
+    /** Bytes of in-memory data at which pushes are refused (0: none), see ADR 0024. */
+    memory_limit: number;
+    /** Fraction of memory_limit above which chunks are flushed early. */
+    memory_soft_limit_ratio: number;
     wal: {
       enabled: boolean;
       dir: string;
@@ -145,6 +170,9 @@ export interface LimitsConfig {
   per_stream_rate_limit: number;
   per_stream_rate_limit_burst: number;
   max_entries_limit_per_query: number;
+  /** Loki's query byte budgets (0: none), see querier/bytes-budget.ts. */
+  max_query_bytes_read: number;
+  max_querier_bytes_read: number;
   max_query_series: number;
   max_query_length: number;
   max_query_lookback: number;
@@ -157,7 +185,13 @@ export interface LimitsConfig {
   retention_stream: StreamRetentionRule[];
   deletion_mode: DeletionMode;
   split_queries_by_interval: number;
+  split_metadata_queries_by_interval: number;
+  tsdb_max_bytes_per_shard: number;
+  max_query_shards: number;
+  results_cache_max_size_mb_per_tenant: number;
   max_cache_freshness_per_query: number;
+  /** Query pieces of the tenant queued or running at once in the frontend (0: unlimited). */
+  max_query_parallelism: number;
   max_concurrent_tail_requests: number;
   discover_service_name: string[];
   discover_log_levels: boolean;
@@ -429,6 +463,8 @@ function validate(cfg: SiltConfig, errors: string[]): void {
   if (ing.chunk_target_size < ing.chunk_block_size / 8) errors.push('ingester.chunk_target_size is too small for ingester.chunk_block_size');
   if (ing.max_chunk_age <= 0) errors.push('ingester.max_chunk_age must be positive');
   if (ing.flush_check_period <= 0) errors.push('ingester.flush_check_period must be positive');
+  if (ing.memory_soft_limit_ratio > 1) errors.push('ingester.memory_soft_limit_ratio must be at most 1');
+  if (ing.memory_limit > 0 && ing.memory_limit < 1024 * 1024) errors.push('ingester.memory_limit must be 0 (no limit) or at least 1MiB');
   if (ing.wal.checkpoint_duration <= 0) errors.push('ingester.wal.checkpoint_duration must be positive');
   // A querier may not see a new index segment until its listing is older than the TTL; until
   // then the chunk must still be in ingester memory, or queries miss it.

@@ -255,6 +255,18 @@ function parseInto(sc: Scanner, out: Label[]): void {
   if (sc.pos < s.length) sc.fail(`unexpected ${describe(s, sc.pos)} after "}"`);
 }
 
+/** Label names seen, so the streams of an ingester share one string per name instead of one per stream. */
+const labelNames = new Map<string, string>();
+/** Bound on interned names (a push of random names must not grow the table forever). */
+const MAX_INTERNED_LABEL_NAMES = 10_000;
+
+function internLabelName(name: string): string {
+  const n = labelNames.get(name);
+  if (n !== undefined) return n;
+  if (labelNames.size < MAX_INTERNED_LABEL_NAMES) labelNames.set(name, name);
+  return name;
+}
+
 /** Parses one stream label string. Never throws. */
 export function parseLabelString(s: string): ParsedLabels {
   const raw: Label[] = [];
@@ -266,7 +278,7 @@ export function parseLabelString(s: string): ParsedLabels {
   }
   // Empty values mean "absent" (Loki normalises them away before hashing).
   const kept: Label[] = [];
-  for (const l of raw) if (l.value !== '') kept.push(l);
+  for (const l of raw) if (l.value !== '') kept.push({ name: internLabelName(l.name), value: l.value });
   const labels = sortLabels(kept);
   let numNames = 0;
   let maxNameBytes = 0;

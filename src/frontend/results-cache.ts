@@ -18,6 +18,8 @@ import { printExpr } from '../logql/syntax/index.js';
 import { labelsToString } from '../model/index.js';
 import { ScanStats, type MetricQueryRequest, type MetricQueryResult } from '../querier/index.js';
 import { ByteLru } from '../storage/index.js';
+import { mod, stepWindows } from './split/windows.js';
+import type { ResultsStore } from './split/options.js';
 
 /** What the results cache needs from the querier: metric query evaluation. */
 export interface MetricQuerier {
@@ -111,31 +113,10 @@ export class ResultsCache {
     return { data, stats: sumStats(stats), execMs: performance.now() - t0 };
   }
 
-  /** The query's points cut at window boundaries; windows without points are left out. */
+  /** The query's points cut at window boundaries (split/windows.ts), with their cache keys. */
   #spans(req: MetricQueryRequest, intervalNs: bigint, freshNs: bigint): Span[] {
-    const { startNs, endNs, stepNs } = req;
-    const phase = mod(startNs, stepNs);
-    const base = `${req.tenant}\u0000${printExpr(req.expr)}\u0000${stepNs}\u0000${phase}\u0000${intervalNs}\u0000`;
-    const out: Span[] = [];
-    let ws = startNs - mod(startNs, intervalNs);
-    // The last point of the query: start + floor((end - start) / step) * step.
-    const lastPoint = startNs + ((endNs - startNs) / stepNs) * stepNs;
-    while (ws <= lastPoint) {
-      const we = ws + intervalNs; // exclusive
-      // First point >= ws, last point < we, both on the query's grid.
-      const first = ws <= startNs ? startNs : startNs + ceilDiv(ws - startNs, stepNs) * stepNs;
-      const lastCand = startNs + ((we - 1n - startNs) / stepNs) * stepNs;
-      const last = lastCand > lastPoint ? lastPoint : lastCand;
-      if (first <= last) {
-        // Complete: the query holds every grid point of this phase in the window.
-        const gridFirst = ws + mod(phase - ws, stepNs);
-        const gridLast = we - 1n - mod(we - 1n - phase, stepNs);
-        const complete = startNs <= gridFirst && lastPoint >= gridLast;
-        out.push({ firstNs: first, lastNs: last, key: complete && we <= freshNs ? base + ws.toString() : null });
-      }
-      ws = we;
-    }
-    return out;
+    const base = `${req.tenant}\u0000${printExpr(req.expr)}\u0000${req.stepNs}\u0000${mod(req.startNs, req.stepNs)}\u0000${intervalNs}\u0000`;
+    return stepWindows(req.startNs, req.endNs, req.stepNs, intervalNs).map((w) => ({ firstNs: w.firstNs, lastNs: w.lastNs, key: w.complete && w.endNs <= freshNs ? base + w.startNs.toString() : null }));
   }
 
   /** Caches window `w`'s slice of a subquery result. */
@@ -183,11 +164,82 @@ function sumStats(all: readonly ScanStats[]): ScanStats {
   return out;
 }
 
-function mod(a: bigint, m: bigint): bigint {
-  const r = a % m;
-  return r < 0n ? r + m : r;
+export interface LruResultsStoreOptions {
+  /** Budget of the whole cache, bytes (`embedded_cache.max_size_mb`). */
+  maxBytes: number;
+  /** Budget of one tenant, bytes: a tenant past it evicts its own oldest entries first. */
+  tenantMaxBytes: (tenant: string) => number;
 }
 
-function ceilDiv(a: bigint, b: bigint): bigint {
-  return a <= 0n ? -(-a / b) : (a + b - 1n) / b;
+/**
+ * The splitting planner's in-process results cache (the default backend; Redis is the other,
+ * redis-cache.ts): an LRU over every tenant's entries, bounded in bytes, where each tenant also
+ * has its own byte bound, so one tenant's wide dashboards cannot evict everyone else's windows.
+ */
+export class LruResultsStore implements ResultsStore {
+  /** Global LRU; `hits`/`misses` for metrics. */
+  readonly lru: ByteLru<string, Buffer>;
+  readonly #tenantMax: (tenant: string) => number;
+  /** Per tenant: its keys in its own recency order (oldest first) with their sizes. */
+  readonly #tenants = new Map<string, { bytes: number; keys: Map<string, number> }>();
+  /** Tenant of every key held, for the eviction callback. */
+  readonly #owner = new Map<string, string>();
+
+  constructor(o: LruResultsStoreOptions) {
+    this.lru = new ByteLru(o.maxBytes, (key) => this.#forget(key));
+    this.#tenantMax = o.tenantMaxBytes;
+  }
+
+  /** Bytes held for `tenant`. */
+  tenantBytes(tenant: string): number {
+    return this.#tenants.get(tenant)?.bytes ?? 0;
+  }
+
+  get(tenant: string, key: string): Promise<Buffer | null> {
+    const k = tenant + '\u0000' + key;
+    const v = this.lru.get(k);
+    if (v === undefined) return Promise.resolve(null);
+    const t = this.#tenants.get(tenant);
+    const size = t?.keys.get(k);
+    if (t && size !== undefined) {
+      t.keys.delete(k);
+      t.keys.set(k, size);
+    }
+    return Promise.resolve(v);
+  }
+
+  set(tenant: string, key: string, value: Buffer): Promise<void> {
+    const k = tenant + '\u0000' + key;
+    const size = value.length + 2 * k.length + 64;
+    const max = this.#tenantMax(tenant);
+    if (size > max) return Promise.resolve();
+    this.lru.delete(k);
+    let t = this.#tenants.get(tenant);
+    if (!t) this.#tenants.set(tenant, (t = { bytes: 0, keys: new Map() }));
+    // Make room within the tenant's own budget, its least recently used entries first.
+    for (const old of t.keys.keys()) {
+      if (t.bytes + size <= max) break;
+      this.lru.delete(old);
+    }
+    if (this.lru.set(k, value, size)) {
+      t.bytes += size;
+      t.keys.set(k, size);
+      this.#owner.set(k, tenant);
+    }
+    return Promise.resolve();
+  }
+
+  /** An entry left the LRU (evicted, replaced or deleted): its tenant no longer holds it. */
+  #forget(k: string): void {
+    const tenant = this.#owner.get(k);
+    if (tenant === undefined) return;
+    this.#owner.delete(k);
+    const t = this.#tenants.get(tenant)!;
+    const size = t.keys.get(k);
+    if (size !== undefined) {
+      t.bytes -= size;
+      t.keys.delete(k);
+    }
+    if (t.keys.size === 0) this.#tenants.delete(tenant);
+  }
 }

@@ -6,9 +6,11 @@ import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
 import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
+import { formatHumanIBytes } from '../util/go/bytes.js';
 import { TokenBucket } from '../util/rate-limiter.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
+import { IndexedStreamMap } from './label-index.js';
 import { ChunkDesc, Stream } from './stream.js';
 import { newStreamRef, Wal, type CheckpointStream, type FlushMark, type ReplayStream, type WalSnapshotTenant, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
 
@@ -94,7 +96,8 @@ function refOfMark(m: FlushMark): ChunkRef {
 
 /** All streams of one tenant. */
 class TenantInstance {
-  readonly streams = new Map<string, Stream>();
+  /** Streams by fingerprint; creating or removing one here also (un)indexes its labels. */
+  readonly streams = new IndexedStreamMap<string, Stream>();
   constructor(readonly tenant: string) {}
 }
 
@@ -103,6 +106,21 @@ class TenantInstance {
  * timestamps have not left its window (see shouldFlush).
  */
 const WALL_CLOCK_AGE_FACTOR = 2;
+
+/**
+ * Memory accounting (ADR 0024). Bytes one in-memory stream and one chunk cost beyond the chunk's
+ * buffers (JS objects, labels, WAL and index state), from heap snapshots (bench/RESULTS.md, issue
+ * #20 goal 4), and per admitted entry beyond its line until the next measurement.
+ */
+const STREAM_OVERHEAD_BYTES = 3072;
+const CHUNK_OVERHEAD_BYTES = 1024;
+const ENTRY_OVERHEAD_BYTES = 32;
+/** How often memory is measured (and early flushes started) while ingester.memory_limit is set. */
+const MEMORY_CHECK_MS = 1000;
+/** Early flushes aim this fraction of the soft mark, so they do not restart on every check. */
+const SOFT_TARGET_RATIO = 0.9;
+/** Reason of pushes refused at the hard mark, in loki_discarded_samples_total (Loki has no such limit). */
+export const MEMORY_LIMIT_REASON = 'ingester_memory_limit';
 
 /** How long an ingester remembers the key of an uploaded chunk after dropping it from memory. */
 const STORED_KEY_MEMORY_MS = 10 * 60_000;
@@ -152,6 +170,15 @@ export class Ingester {
   private readonly tailers = new Tailers();
   /** Object keys of uploaded chunks by chunk number, kept a while after the chunk leaves memory (see `storedKeys`). */
   private readonly storedKeyByNumber = new Map<number, { key: string; droppedMs: number }>();
+  /**
+   * Accounted bytes of in-memory data: measured by #measureMemory (chunk buffers plus per-stream
+   * and per-chunk overheads), raised by every admitted push until the next measurement.
+   */
+  private memBytes = 0;
+  /** ingester.memory_limit and its soft mark (0: no limit). */
+  private readonly memLimitBytes: number;
+  private readonly memSoftBytes: number;
+  private memoryTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: IngesterDeps) {
     this.deps = deps;
@@ -165,7 +192,11 @@ export class Ingester {
     };
     this.maxChunkAgeNs = BigInt(this.cfg.max_chunk_age) * NS_PER_MS;
     this.oooWindowNs = this.maxChunkAgeNs / 2n;
+    this.memLimitBytes = this.cfg.memory_limit ?? 0;
+    this.memSoftBytes = Math.floor(this.memLimitBytes * Math.min(1, this.cfg.memory_soft_limit_ratio ?? 0.8));
     const r = deps.registry;
+    // Without a limit nothing measures between scrapes: measure at scrape time.
+    const memBytes = (): number => (this.memLimitBytes > 0 ? this.memBytes : this.#measureMemory());
     const tenants = this.tenants;
     this.m = {
       streams: new Gauge({ name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.', labelNames: ['tenant'], registers: [r] }),
@@ -185,6 +216,18 @@ export class Ingester {
       chunkEntries: new Histogram({ name: 'loki_ingester_chunk_entries', help: 'Distribution of stored lines per chunk (when stored).', buckets: [200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200], registers: [r] }),
       duplicates: new Counter({ name: 'silt_ingester_duplicate_entries_total', help: 'Exact duplicate entries dropped.', registers: [r] }),
       walReplayed: new Counter({ name: 'loki_ingester_wal_recovered_entries_total', help: 'Total number of entries recovered from the WAL.', registers: [r] }),
+      memUsed: new Gauge({
+        name: 'silt_ingester_memory_used_bytes',
+        help: 'Bytes of in-memory data as ingester.memory_limit counts them: chunk buffers plus per-stream and per-chunk overheads (ADR 0024).',
+        registers: [r],
+        collect() {
+          this.set(memBytes());
+        },
+      }),
+      earlyFlushes: new Counter({ name: 'silt_ingester_memory_early_flushes_total', help: 'Chunks flushed early because memory passed the soft mark of ingester.memory_limit.', registers: [r] }),
+      memRefused: new Counter({ name: 'silt_ingester_memory_refused_pushes_total', help: 'Pushes refused with 429 because memory reached ingester.memory_limit.', registers: [r] }),
+      discardedSamples: discardCounter(r, 'loki_discarded_samples_total', 'The total number of samples that were discarded.'),
+      discardedBytes: discardCounter(r, 'loki_discarded_bytes_total', 'The total number of bytes that were discarded (line + structured metadata).'),
       notFlushed: new Gauge({
         name: 'loki_ingester_flush_queue_length',
         help: 'Closed chunks waiting to be flushed (Loki counts series pending in its flush queue; a growing value means object storage is failing).',
@@ -197,6 +240,9 @@ export class Ingester {
       }),
     };
     this.#registerWalMetrics(r);
+    const limit = new Gauge({ name: 'silt_ingester_memory_limit_bytes', help: 'ingester.memory_limit (mark="hard") and its soft mark (mark="soft"); 0 when unset.', labelNames: ['mark'], registers: [r] });
+    limit.set({ mark: 'hard' }, this.memLimitBytes);
+    limit.set({ mark: 'soft' }, this.memSoftBytes);
   }
 
   /** WAL counters, read from Wal.stats() at scrape time. */
@@ -258,6 +304,11 @@ export class Ingester {
     this.flushTimer.unref();
     this.checkpointTimer = setInterval(() => void this.checkpoint(), w.checkpoint_duration);
     this.checkpointTimer.unref();
+    this.#measureMemory();
+    if (this.memLimitBytes > 0) {
+      this.memoryTimer = setInterval(() => this.#checkMemory(), MEMORY_CHECK_MS);
+      this.memoryTimer.unref();
+    }
     this.ready = true;
   }
 
@@ -328,6 +379,8 @@ export class Ingester {
   /** The synchronous part of push: limits, out-of-order checks, sequence numbers and the WAL append. */
   #admit(tenant: string, streams: ValidStream[]): { durable: Promise<void>; apply: PendingApply[]; error: SiltError | null } {
     if (!this.ready || this.stopping) throw new UnavailableError('Ingester is not ready to accept writes');
+    // Before anything is created or logged: a refused push leaves no trace.
+    if (this.memLimitBytes > 0) this.#admitMemory(tenant, streams);
     const inst = this.instance(tenant);
     const limits = this.deps.limits(tenant);
     const now = this.now();
@@ -349,6 +402,7 @@ export class Ingester {
         }
         s = new Stream(vs.labels, vs.labelsString, vs.fingerprint);
         inst.streams.set(vs.fingerprint, s);
+        this.memBytes += STREAM_OVERHEAD_BYTES;
         this.m.streamsCreated.inc({ tenant });
         this.m.streams.inc({ tenant });
       }
@@ -409,6 +463,57 @@ export class Ingester {
     return { durable, apply, error };
   }
 
+  /**
+   * The hard mark of ingester.memory_limit: throws RateLimitError (429) when the push would take
+   * memory past it, before anything of the push is created, logged or applied. Accepted pushes
+   * raise the accounted bytes at once, so concurrent pushes are checked against each other.
+   */
+  #admitMemory(tenant: string, streams: ValidStream[]): void {
+    let bytes = 0;
+    let entries = 0;
+    for (const vs of streams) {
+      const es = vs.entries;
+      entries += es.length;
+      for (let i = 0; i < es.length; i++) bytes += es[i]!.line.length;
+    }
+    const need = bytes + entries * ENTRY_OVERHEAD_BYTES;
+    if (this.memBytes + need <= this.memLimitBytes) {
+      this.memBytes += need;
+      if (this.memBytes > this.memSoftBytes && this.flushRunning === null) void this.flushCycle(false);
+      return;
+    }
+    this.m.memRefused.inc();
+    this.m.discardedSamples.inc({ reason: MEMORY_LIMIT_REASON, tenant }, entries);
+    this.m.discardedBytes.inc({ reason: MEMORY_LIMIT_REASON, tenant }, bytes);
+    if (this.flushRunning === null) void this.flushCycle(false);
+    throw new RateLimitError(
+      MEMORY_LIMIT_REASON,
+      `ingester memory limit reached: ${formatHumanIBytes(this.memBytes)} of ${formatHumanIBytes(this.memLimitBytes)} (ingester.memory_limit) held by data not yet flushed to storage; ` +
+        `push of ${entries} entries (${formatHumanIBytes(bytes)}) for user '${tenant}' refused and not stored, retry with backoff while chunks are flushed, or raise the limit`,
+    );
+  }
+
+  /**
+   * Recomputes the accounted bytes from what memory holds: every chunk's buffers (head columns at
+   * their capacity, cut blocks, filters) plus STREAM_OVERHEAD_BYTES per stream and
+   * CHUNK_OVERHEAD_BYTES per chunk.
+   */
+  #measureMemory(): number {
+    let n = 0;
+    for (const t of this.tenants.values())
+      for (const s of t.streams.values()) {
+        n += STREAM_OVERHEAD_BYTES;
+        for (const c of s.chunks) n += CHUNK_OVERHEAD_BYTES + c.chunk.memoryBytes();
+      }
+    this.memBytes = n;
+    return n;
+  }
+
+  /** The memory timer: measures, and starts a flush cycle above the soft mark (it flushes early, see doFlush). */
+  #checkMemory(): void {
+    if (this.#measureMemory() > this.memSoftBytes && this.flushRunning === null) void this.flushCycle(false);
+  }
+
   /** Applies a push's admitted entries to memory (their WAL record is durable) and feeds live tails. */
   #apply(tenant: string, apply: PendingApply[]): void {
     const now = this.now();
@@ -439,8 +544,7 @@ export class Ingester {
     const inst = this.tenants.get(tenant);
     if (!inst) return [];
     const out: MemStream[] = [];
-    for (const s of inst.streams.values()) {
-      if (!matchesAll(s.labels, matchers)) continue;
+    inst.streams.index.select(matchers, (s) => {
       const chunks: MemChunkData[] = [];
       for (const c of s.chunks) {
         if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;
@@ -448,7 +552,7 @@ export class Ingester {
         chunks.push({ id: idPrefix + c.number, fromNs: c.fromNs, throughNs: c.throughNs, cut: blockCount === 0 ? null : cutBlocksView(c.chunk, blockCount), head: c.chunk.headBlock() });
       }
       if (chunks.length > 0) out.push({ labels: s.labels, fingerprint: s.fingerprint, chunks });
-    }
+    });
     return out;
   }
 
@@ -465,25 +569,33 @@ export class Ingester {
     return out;
   }
 
+  /** Streams of `tenant` matching all matchers with entries in [fromNs, throughNs], through the tenant's postings (label-index.ts). */
   private eachStream(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], fn: (s: Stream) => void): void {
     const inst = this.tenants.get(tenant);
     if (!inst) return;
-    for (const s of inst.streams.values()) {
-      if (!matchesAll(s.labels, matchers)) continue;
-      if (!s.chunks.some((c) => c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs)) continue;
-      fn(s);
-    }
+    inst.streams.index.select(matchers, (s) => {
+      if (hasEntriesIn(s, fromNs, throughNs)) fn(s);
+    });
   }
 
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+    const inst = this.tenants.get(tenant);
+    if (!inst) return [];
+    const index = inst.streams.index;
+    if (matchers.length === 0) return index.namesWhere((s) => hasEntriesIn(s, fromNs, throughNs));
     const names = new Set<string>();
+    const all = index.names().length;
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
-      for (const l of s.labels) names.add(l.name);
+      if (names.size < all) for (const l of s.labels) names.add(l.name);
     });
     return [...names].sort();
   }
 
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+    const inst = this.tenants.get(tenant);
+    if (!inst) return [];
+    // Sorted already; '' is never a stored label value (the distributor drops empty labels).
+    if (matchers.length === 0) return inst.streams.index.valuesWhere(name, (s) => hasEntriesIn(s, fromNs, throughNs)).filter((v) => v !== '');
     const values = new Set<string>();
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
       const v = labelValue(s.labels, name);
@@ -563,11 +675,15 @@ export class Ingester {
     for (const [n, k] of this.storedKeyByNumber) if (k.droppedMs > 0 && now - k.droppedMs > STORED_KEY_MEMORY_MS) this.storedKeyByNumber.delete(n);
     type Job = { tenant: string; stream: Stream; desc: ChunkDesc; reason: string };
     const jobs: Job[] = [];
+    // Above the soft mark of ingester.memory_limit: flushed chunks leave memory without waiting
+    // for chunk_retain_period, and the biggest chunks are flushed early.
+    const pressure = this.memLimitBytes > 0 && this.#measureMemory() > this.memSoftBytes;
+    const early = pressure ? this.#pickEarlyFlushes(now) : null;
     for (const inst of this.tenants.values()) {
       for (const [fp, s] of inst.streams) {
         // Drop chunks flushed long enough ago; drop streams left empty.
         s.chunks = s.chunks.filter((c) => {
-          const drop = c.flushed && now - c.flushedMs >= this.cfg.chunk_retain_period;
+          const drop = c.flushed && (pressure || now - c.flushedMs >= this.cfg.chunk_retain_period);
           if (drop) {
             const k = this.storedKeyByNumber.get(c.number);
             if (k) k.droppedMs = now;
@@ -580,7 +696,11 @@ export class Ingester {
           continue;
         }
         for (const c of s.chunks) {
-          const reason = this.shouldFlush(c, now, force);
+          let reason = this.shouldFlush(c, now, force);
+          if (reason === null && early !== null && early.has(c)) {
+            reason = 'memory';
+            this.m.earlyFlushes.inc();
+          }
           if (reason === null) continue;
           s.close(c, c.closeReason || reason);
           c.flushing = true;
@@ -626,6 +746,33 @@ export class Ingester {
     };
     if (jobs.length > 0) await Promise.all(Array.from({ length: Math.min(this.cfg.concurrent_flushes, jobs.length) }, worker));
     if (this.pendingIndex.size > 0) await this.#writePendingIndex();
+    if (this.memLimitBytes > 0) this.#measureMemory();
+  }
+
+  /**
+   * Chunks to flush early because memory is above the soft mark: the biggest first (the oldest
+   * among equals), until what they hold brings memory to SOFT_TARGET_RATIO of the soft mark.
+   * Chunks due anyway (shouldFlush) and chunks already on their way are left out.
+   */
+  #pickEarlyFlushes(now: number): Set<ChunkDesc> {
+    const want = this.memBytes - this.memSoftBytes * SOFT_TARGET_RATIO;
+    const candidates: { c: ChunkDesc; bytes: number }[] = [];
+    for (const t of this.tenants.values())
+      for (const s of t.streams.values())
+        for (const c of s.chunks) {
+          if (c.flushed || c.flushing || c.marked || c.entries === 0 || c.retryAtMs > now) continue;
+          if (this.shouldFlush(c, now, false) !== null) continue;
+          candidates.push({ c, bytes: c.chunk.memoryBytes() });
+        }
+    candidates.sort((a, b) => b.bytes - a.bytes || a.c.createdMs - b.c.createdMs);
+    const out = new Set<ChunkDesc>();
+    let freed = 0;
+    for (const { c, bytes } of candidates) {
+      if (freed >= want) break;
+      out.add(c);
+      freed += bytes + CHUNK_OVERHEAD_BYTES;
+    }
+    return out;
   }
 
   /**
@@ -750,6 +897,7 @@ export class Ingester {
     this.stopping = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
     if (this.checkpointTimer) clearInterval(this.checkpointTimer);
+    if (this.memoryTimer) clearInterval(this.memoryTimer);
     const until = Date.now() + deadlineMs;
     for (;;) {
       await this.flushCycle(true);
@@ -763,9 +911,17 @@ export class Ingester {
 
 }
 
-function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolean {
-  for (const m of matchers) if (!m.matches(labelValue(labels, m.name))) return false;
-  return true;
+/** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
+function hasEntriesIn(s: Stream, fromNs: bigint, throughNs: bigint): boolean {
+  for (const c of s.chunks) if (c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs) return true;
+  return false;
+}
+
+/** A discard counter shared with the distributor (both register it in one process). */
+function discardCounter(r: Registry, name: string, help: string): Counter<string> {
+  const existing = r.getSingleMetric(name);
+  if (existing !== undefined) return existing as Counter<string>;
+  return new Counter({ name, help, labelNames: ['reason', 'tenant'], registers: [r] });
 }
 
 /** Parses our own canonical label string (`{a="1", b="2"}`) written by labelsToString. */

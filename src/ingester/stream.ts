@@ -257,7 +257,8 @@ export class Stream {
     if (desc.closed) return;
     desc.closed = true;
     desc.closeReason = reason;
-    desc.chunk.cutBlock();
+    // A closed chunk takes no more appends: free its head's columns (ADR 0024).
+    desc.chunk.cutAndRelease();
   }
 
   /** True when nothing is left in memory. */

@@ -1,7 +1,7 @@
 import type { ChunkIndex, DecodedBlock, ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier } from '../ingester/client.js';
 import type { BlockVisit, EntrySource } from '../logql/engine/source.js';
-import { compileLineFilters, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
+import { compileLineFilters, requiredBlockProbe, selectorMatchers } from '../logql/log/index.js';
 import type { LogSelectorExpr } from '../logql/syntax/index.js';
 import type { Labels } from '../model/index.js';
 import type { BlockCache } from './block-cache.js';
@@ -9,6 +9,8 @@ import type { Store } from './querier.js';
 import { NO_DEADLINE, type Deadline } from './deadline.js';
 import { blockRange, ScanContext, ScanStats, type BlockFilter, type TenantDeletes } from './scan.js';
 import { planScan, StoredPrefetch } from './sources.js';
+import type { Shard } from './shard.js';
+import type { QueryBytesBudget } from './bytes-budget.js';
 
 /**
  * Hands the metric engine every selected entry of a selector, block by block, from ingester
@@ -18,6 +20,8 @@ import { planScan, StoredPrefetch } from './sources.js';
 export class QuerierEntrySource implements EntrySource {
   /** Counters of everything this source read, for the query's stats. */
   readonly stats = new ScanStats();
+  /** The query's byte budget, checked as each selector's chunks are planned (null: no limit). */
+  budget: QueryBytesBudget | null = null;
   private readonly ctx = new ScanContext();
 
   constructor(
@@ -32,12 +36,14 @@ export class QuerierEntrySource implements EntrySource {
     private readonly deadline: Deadline = NO_DEADLINE,
     /** Merge overlapping copies of a stream (replicas). */
     private readonly dedup = false,
+    /** Only this shard's streams (query-frontend pieces); null: all. */
+    private readonly shard: Shard | null = null,
   ) {}
 
   async scan(selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<void> {
     const matchers = selectorMatchers(selector);
     const filter: BlockFilter | null = compileLineFilters(selector);
-    const required = requiredTokenHashes(selector);
+    const required = requiredBlockProbe(selector);
     const stats = this.stats;
     const ctx = this.ctx;
     const mayMatch = (idx: ChunkIndex, b: number): boolean => {
@@ -82,7 +88,8 @@ export class QuerierEntrySource implements EntrySource {
       }
     };
 
-    const plan = await planScan({ tenant: this.tenant, matchers, fromNs, throughNs, ingester: this.ingester, store: this.store, deadline: this.deadline, dedup: this.dedup, stats, blocks: this.blocks });
+    const plan = await planScan({ tenant: this.tenant, matchers, fromNs, throughNs, ingester: this.ingester, store: this.store, deadline: this.deadline, dedup: this.dedup, stats, blocks: this.blocks, shard: this.shard });
+    this.budget?.addPlan(plan);
     for (const s of plan.memory) for (const p of s.parts) visitChunk(p.cut, p.head, s.labels, s.fingerprint, null, null);
     const refs = plan.stored;
     // Runs up to `concurrency` chunks ahead of the scan: fetch (tail first for needle

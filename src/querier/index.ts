@@ -16,3 +16,5 @@ export type {
   Store,
 } from './querier.js';
 export { ScanStats } from './scan.js';
+export { formatShard, inShard, LEAF_SERIES_FACTOR, parseShard, type Shard } from './shard.js';
+export { seriesResponseJson } from './metadata.js';

@@ -16,6 +16,7 @@
  * metric queries; Silt also applies it to the selectors of labels, series and index stats,
  * where Loki's answer would be empty.
  */
+import { LEAF_SERIES_FACTOR } from './shard.js';
 import { InvalidError } from '../errors.js';
 import type { BlockVisit, EntrySource } from '../logql/engine/index.js';
 import { compileMatcher } from '../logql/log/index.js';
@@ -116,9 +117,9 @@ export class MultiTenantQuerier extends Querier {
         this.checkRange(tenant, req.startNs, req.endNs);
         const m = this.deps.limits(tenant).max_query_series;
         if (m > 0 && (maxSeries === 0 || m < maxSeries)) maxSeries = m;
-        sources.set(tenant, await this.entrySource(tenant, req.endNs, d));
+        sources.set(tenant, await this.entrySource(tenant, req.endNs, d, req.shard ?? null));
       }
-      const data = await this.evaluate(req, new MultiTenantEntrySource(sources), maxSeries);
+      const data = await this.evaluate(req, new MultiTenantEntrySource(sources), req.shard ? maxSeries * LEAF_SERIES_FACTOR : maxSeries);
       const stats = new ScanStats();
       for (const s of sources.values()) addStats(stats, s.stats);
       return { data, stats, execMs: performance.now() - t0 };

@@ -3,7 +3,7 @@ import { type BlockMeta, type ChunkIndex, type DecodedBlock, type ReadableChunk 
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { InvalidError, LimitError } from '../errors.js';
 import type { IngesterQuerier } from '../ingester/client.js';
-import { compileLineFilters, compilePipeline, compileSampleExtractor, requiredTokenHashes, selectorMatchers } from '../logql/log/index.js';
+import { compileLineFilters, compilePipeline, compileSampleExtractor, requiredBlockProbe, selectorMatchers } from '../logql/log/index.js';
 import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
@@ -19,6 +19,9 @@ import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../logql/engine/
 import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
+import { QueryBytesBudget } from './bytes-budget.js';
+import { seriesKey, sortedUnion, sortSeries } from './metadata.js';
+import { LEAF_SERIES_FACTOR, type Shard } from './shard.js';
 import { formatDuration, formatPromDuration } from '../util/go/duration.js';
 
 /**
@@ -46,6 +49,8 @@ export interface LogQueryRequest {
   endNs: bigint;
   limit: number;
   direction: Direction;
+  /** Only the streams of this shard (a query-frontend piece, `shards=i_of_n`); absent: all. */
+  shard?: Shard | null;
 }
 
 /** One result stream: indexed labels, and the structured metadata and parsed labels shared by its entries. */
@@ -77,6 +82,12 @@ export interface MetricQueryRequest {
    * (or not) as for the whole query, so split and unsplit answers agree. Default `endNs`.
    */
   ingesterEndNs?: bigint;
+  /**
+   * Only the streams of this shard (a query-frontend piece, `shards=i_of_n`); absent: all. A
+   * shard piece is a leaf of the frontend's query: its series limit is LEAF_SERIES_FACTOR times
+   * `max_query_series` (the frontend checks the limit on the merged answer).
+   */
+  shard?: Shard | null;
 }
 
 export interface MetricQueryResult {
@@ -165,8 +176,8 @@ export class Querier {
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const matchers = selectorMatchers(expr);
     const filter: BlockFilter | null = compileLineFilters(expr);
-    // Tokens every matching line holds: cut blocks whose token filter lacks one are skipped unread.
-    const required = requiredTokenHashes(expr);
+    // Tokens and needle grams every matching line holds: cut blocks whose filters lack one are skipped unread.
+    const required = requiredBlockProbe(expr);
     const newest = req.direction === 'backward';
     const topk = new TopK(req.limit, newest);
     const stats = new ScanStats();
@@ -228,7 +239,9 @@ export class Querier {
     };
 
     // Memory and stored chunks, each entry once (sources.ts).
-    const plan = await planScan({ tenant: req.tenant, matchers, fromNs: req.startNs, throughNs: lastNs, ingester: this.useIngester(req.endNs) ? this.deps.ingester : null, store: this.deps.store, deadline, dedup: this.dedup, stats, blocks: this.blocks });
+    const plan = await planScan({ tenant: req.tenant, matchers, fromNs: req.startNs, throughNs: lastNs, ingester: this.useIngester(req.endNs) ? this.deps.ingester : null, store: this.deps.store, deadline, dedup: this.dedup, stats, blocks: this.blocks, shard: req.shard ?? null });
+    // Before any block is read: a query over too much data fails at once (ADR 0024).
+    QueryBytesBudget.of(this.deps.limits(req.tenant))?.addPlan(plan);
     for (const s of plan.memory) {
       const parts = [...s.parts].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
       for (const p of parts) scanChunk(p.cut, p.head, s.labels, s.fingerprint, null);
@@ -289,8 +302,8 @@ export class Querier {
     this.checkRange(req.tenant, req.startNs, req.endNs);
     const lim = this.deps.limits(req.tenant);
     return this.withDeadline(async (d) => {
-      const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, d);
-      const data = await this.evaluate(req, source, lim.max_query_series);
+      const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, d, req.shard ?? null);
+      const data = await this.evaluate(req, source, req.shard ? lim.max_query_series * LEAF_SERIES_FACTOR : lim.max_query_series);
       return { data, stats: source.stats, execMs: performance.now() - t0 };
     });
   }
@@ -304,9 +317,11 @@ export class Querier {
   }
 
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
-  protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE): Promise<QuerierEntrySource> {
+  protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE, shard: Shard | null = null): Promise<QuerierEntrySource> {
     const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant, deadline.read)) : null;
-    return new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline, this.dedup);
+    const source = new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline, this.dedup, shard);
+    source.budget = QueryBytesBudget.of(this.deps.limits(tenant));
+    return source;
   }
 
   /** Runs the metric engine over `source`; more than `maxSeries` series is a LimitError. */
@@ -335,16 +350,14 @@ export class Querier {
 
   async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const names = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read))));
-    if (this.useIngester(endNs)) for (const n of await this.deps.ingester!.labelNames(tenant, startNs, endNs, m)) names.add(n);
-    return [...names].sort();
+    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read)));
+    return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelNames(tenant, startNs, endNs, m) : []);
   }
 
   async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
     const m = this.selector(query);
-    const values = new Set(await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read))));
-    if (this.useIngester(endNs)) for (const v of await this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m)) values.add(v);
-    return [...values].sort();
+    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read)));
+    return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m) : []);
   }
 
   /** Series matching any of the selectors (match[] is a union, as in Loki). */
@@ -353,11 +366,12 @@ export class Querier {
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
     await this.withDeadline(async (d) => {
       for (const m of sets) {
-        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(labelsToString(s.labels), s.labels);
-        if (this.useIngester(endNs)) for (const l of await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read))) out.set(labelsToString(l), l);
+        // Keys are cached per label array (metadata.ts): built once per series, not per request.
+        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(s.labels), s.labels);
+        if (this.useIngester(endNs)) for (const l of await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(l), l);
       }
     });
-    return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
+    return sortSeries(out);
   }
 
   /** Loki's /index/stats: stored chunks plus what is only in memory. */

@@ -30,6 +30,7 @@ import type { Deadline } from './deadline.js';
 import type { Store } from './querier.js';
 import type { ScanStats } from './scan.js';
 import { mergeDedup } from './merge.js';
+import { inShard, type Shard } from './shard.js';
 
 /** A chunk held in memory (or merged from overlapping copies): cut blocks and a head block. */
 export interface MemPart {
@@ -68,14 +69,21 @@ export interface PlanRequest {
   dedup: boolean;
   stats: ScanStats;
   blocks: BlockCache | null;
+  /** Only the streams of this shard (the query-frontend's sharded pieces); absent: all. */
+  shard?: Shard | null;
 }
 
 /** Chooses every chunk a query reads, each entry once (see the file comment). */
 export async function planScan(r: PlanRequest): Promise<ScanPlan> {
   const { deadline, tenant } = r;
   const read = deadline.read;
-  const snapshot = r.ingester ? await deadline.wait(r.ingester.selectStreams(tenant, r.matchers, r.fromNs, r.throughNs, read)) : [];
-  const listed = await deadline.wait(r.store.chunkRefs(tenant, r.fromNs, r.throughNs, r.matchers, read));
+  let snapshot = r.ingester ? await deadline.wait(r.ingester.selectStreams(tenant, r.matchers, r.fromNs, r.throughNs, read)) : [];
+  let listed = await deadline.wait(r.store.chunkRefs(tenant, r.fromNs, r.throughNs, r.matchers, read));
+  const shard = r.shard;
+  if (shard) {
+    snapshot = snapshot.filter((s) => inShard(s.fingerprint, shard));
+    listed = { series: listed.series, refs: listed.refs.filter((ref) => inShard(ref.fingerprint, shard)) };
+  }
   const ids: string[] = [];
   for (const s of snapshot) for (const c of s.chunks) ids.push(c.id);
   const keys = ids.length > 0 && r.ingester ? await deadline.wait(r.ingester.storedKeys(tenant, ids, read)) : new Map<string, string>();

@@ -27,6 +27,11 @@ export interface GrpcServerOptions {
   /** Largest request message accepted, bytes. */
   maxRecvMsgSizeBytes: number;
   push: GrpcPushTarget | null;
+  /**
+   * HTTP/2 keepalive pings to every client, ms between pings and ms to wait for the answer
+   * (a query-frontend notices a frozen querier this way and retries its piece); none: off.
+   */
+  keepalive?: { timeMs: number; timeoutMs: number };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -56,7 +61,8 @@ export class GrpcServer {
   constructor(opts: GrpcServerOptions) {
     this.#opts = opts;
     this.#metrics = serverMetrics(opts.registry);
-    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxRecvMsgSizeBytes, 'grpc.max_send_message_length': 16 * 1024 * 1024 });
+    const keepalive = opts.keepalive ? { 'grpc.keepalive_time_ms': opts.keepalive.timeMs, 'grpc.keepalive_timeout_ms': opts.keepalive.timeoutMs } : {};
+    this.#server = new grpc.Server({ 'grpc.max_receive_message_length': opts.maxRecvMsgSizeBytes, 'grpc.max_send_message_length': 16 * 1024 * 1024, ...keepalive });
     const push = opts.push;
     if (push) {
       this.#server.addService(PUSHER_SERVICE, {

@@ -225,12 +225,34 @@ export class HttpServer {
   }
 
   /** Loki's auth middleware: 401 `no org id` when missing, dskit's 400s for bad IDs. */
-  private tenantOf(req: IncomingMessage, mode: TenantMode): string {
+  private tenantOf(req: { headers: IncomingMessage['headers'] }, mode: TenantMode): string {
     if (!this.opts.authEnabled) return NO_AUTH_TENANT;
     const h = req.headers['x-scope-orgid'];
     const v = Array.isArray(h) ? h[0] : h;
     if (mode === 'multi' && this.opts.multiTenantQueries === true) return joinTenantIds(tenantIds(v));
     return singleTenantId(v);
+  }
+
+  /**
+   * Runs a request through the routes without a socket (a query-frontend piece on this
+   * querier): the same matching, tenant resolution (X-Scope-OrgID in `headers`) and error
+   * mapping as over HTTP, but no request metrics or access log (the frontend's request has them).
+   */
+  async dispatch(r: { method: string; path: string; params: URLSearchParams; headers: IncomingMessage['headers'] }): Promise<Res> {
+    const m = this.match(r.path);
+    if (!m) return text('404 page not found\n', 404);
+    if (!m.route.methods.includes(r.method)) return text('405 method not allowed\n', 405);
+    try {
+      const tenant = m.route.tenant === false ? '' : this.tenantOf(r, m.route.tenant);
+      return await m.route.handler({ method: r.method, path: r.path, params: r.params, vars: m.vars, headers: r.headers, body: Buffer.alloc(0), tenant });
+    } catch (e) {
+      const mapped = mapError(e);
+      if (mapped.unexpected) {
+        this.metrics.panics.inc();
+        this.opts.logger.error({ err: e, path: r.path }, 'unexpected error');
+      }
+      return text(mapped.message + '\n', mapped.status);
+    }
   }
 
   private readBody(req: IncomingMessage): Promise<Buffer> {

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { PushRequest } from '../model/index.js';
-import { labelsToObject, nowNs, type Labels } from '../model/index.js';
+import { nowNs } from '../model/index.js';
 import type { LogQueryResult, MetricQueryRequest, MetricQueryResult, Querier } from '../querier/querier.js';
 import { InvalidError, UnavailableError } from '../errors.js';
 import { json, text, type HttpServer, type Req, type Res } from './http.js';
@@ -9,6 +9,13 @@ import { encodeMetricData } from './encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
 import { logsParquet, metricsParquet, PARQUET_CONTENT_TYPE, PARQUET_DISABLED, wantsParquet } from './encode-parquet.js';
 import { registerDrilldownRoutes } from './routes-drilldown.js';
+import { parseShard, seriesResponseJson, type Shard } from '../querier/index.js';
+
+/** Loki's `shards=<i>_of_<n>` parameter of a query-frontend piece; null when absent. */
+function shardParam(params: URLSearchParams): Shard | null {
+  const s = params.get('shards');
+  return s === null || s === '' ? null : parseShard(s);
+}
 
 /** The push path as the server sees it. */
 export interface PushTarget {
@@ -19,6 +26,8 @@ export interface PushTarget {
 export interface RouteDeps {
   push: PushTarget | null;
   querier: Querier | null;
+  /** The query endpoints are a query-frontend's (registered by routes-frontend.ts): listed on the index page. */
+  frontendQueries?: boolean;
   /** Evaluates metric range queries (the query-frontend's results cache); default the querier. */
   rangeMetricQuery?: ((req: MetricQueryRequest) => Promise<MetricQueryResult>) | null;
   /**
@@ -85,7 +94,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
   http.route(['GET'], '/loki/api/v1/status/buildinfo', () => buildinfo);
   // Loki's `/services`: one `module => State` line per module.
   http.route(['GET'], '/services', () => text(d.services().map((s) => `${s.name} => ${s.state}\n`).join('')));
-  const index = indexPage(b, { push: d.push !== null, querier: d.querier !== null, flush: (d.flush ?? null) !== null });
+  const index = indexPage(b, { push: d.push !== null, querier: d.querier !== null || d.frontendQueries === true, flush: (d.flush ?? null) !== null });
   http.route(['GET'], '/', () => ({ status: 200, body: index, contentType: 'text/html; charset=utf-8' }));
   http.route(GP, '/loki/api/v1/format_query', (req) => {
     const q = req.params.get('query') ?? '';
@@ -148,13 +157,15 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       };
       if (expr.kind === 'logSelector') {
         const direction = parseDirection(req.params);
-        const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction });
+        const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction, shard: shardParam(req.params) });
         refuseParquet();
         if (parquet) return { status: 200, body: logsParquet(r, direction), contentType: PARQUET_CONTENT_TYPE };
         return logResponse(req, r, direction);
       }
       const stepNs = parseStep(req.params, range.startNs, range.endNs);
-      const m = await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false });
+      const shard = shardParam(req.params);
+      // A shard piece of the query-frontend is evaluated as asked (the frontend split it already).
+      const m = shard ? await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false, shard }) : await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false });
       refuseParquet();
       if (parquet) return { status: 200, body: metricsParquet(m.data), contentType: PARQUET_CONTENT_TYPE };
       return metricResponse(m);
@@ -169,7 +180,8 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       if (expr.kind === 'logSelector') throw new InvalidError('log queries are not supported as an instant query type, please change your query to a range query type');
       const t = req.params.get('time');
       const atNs = t ? parseTimeNs(t) : nowNs();
-      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true }));
+      const shard = shardParam(req.params);
+      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true, shard }));
     },
     'multi',
   );
@@ -196,8 +208,9 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
       const match = req.params.getAll('match[]');
       if (match.length === 0) match.push(...req.params.getAll('match'));
-      const series = await q.series(req.tenant, match, startNs, endNs);
-      return success(series.map((s: Labels) => labelsToObject(s)));
+      // Per-series JSON is cached on the label arrays: 100k series cost a join, not 100k objects.
+      const body = seriesResponseJson(await q.series(req.tenant, match, startNs, endNs));
+      return { status: 200, body, contentType: 'application/json; charset=utf-8' };
     },
     'multi',
   );

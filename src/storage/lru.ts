@@ -21,7 +21,8 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
   /** null when the budget is 0 (lru-cache needs a positive bound). */
   readonly #lru: LRUCache<K, V> | null;
 
-  constructor(maxBytes: number) {
+  /** `onRemove` hears of every entry that leaves (evicted, replaced, deleted, cleared). */
+  constructor(maxBytes: number, onRemove?: (key: K) => void) {
     if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new RangeError(`invalid cache size ${maxBytes}`);
     this.maxBytes = Math.floor(maxBytes);
     this.#lru =
@@ -29,8 +30,9 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
         ? null
         : new LRUCache<K, V>({
             maxSize: this.maxBytes,
-            dispose: (_v, _k, reason) => {
+            dispose: (_v, k, reason) => {
               if (reason === 'evict') this.evictions++;
+              onRemove?.(k);
             },
           });
   }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bloomFromSet, buildBlockBloom, buildBlockBloomJs, TokenHashSet } from '../chunk/bloom.js';
-import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES } from '../chunk/consts.js';
+import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, GRAM_BITS_PER_GRAM, GRAM_HASHES, MAX_GRAM_FILTER_GRAMS } from '../chunk/consts.js';
+import { addBlockGrams, buildNeedleFilter, buildNeedleFilterJs } from '../chunk/needle.js';
 import { defaultLimits } from '../distributor/limits.js';
 import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js';
 import { seededRandom } from '../util/random.js';
@@ -158,5 +159,43 @@ describe('BlockBlooms (WebAssembly) builds the filters of bloom.ts', () => {
     const x = block(gen.slice(0, 50));
     expect(blooms.build(x.lines, x.offsets, x.n, BLOOM_BITS_PER_TOKEN, BLOOM_HASHES)).toBeUndefined();
     expect(buildBlockBloom(x.lines, x.offsets, x.n)).toEqual(buildBlockBloomJs(x.lines, x.offsets, x.n));
+  });
+});
+
+function jsGrams(lines: Buffer, offsets: Int32Array, n: number, limit: number): Buffer | null {
+  const set = new TokenHashSet(limit);
+  addBlockGrams(lines, offsets, n, set);
+  return bloomFromSet(set, GRAM_BITS_PER_GRAM, GRAM_HASHES);
+}
+
+describe('BlockBlooms (WebAssembly) builds the needle filters of needle.ts', () => {
+  const rnd = seededRandom(23);
+  const bytes = Buffer.from('0123456789abcdef_ -="\u00e9\u20ac');
+  /** Lines of random bytes from a small alphabet (some below 8 bytes), as latin1 strings. */
+  function randomLines(count: number, maxLen: number): string[] {
+    return Array.from({ length: count }, () => {
+      const len = Math.floor(rnd() * maxLen);
+      let l = '';
+      for (let i = 0; i < len; i++) l += String.fromCharCode(rnd() < 0.1 ? Math.floor(rnd() * 256) : bytes[Math.floor(rnd() * bytes.length)]!);
+      return l;
+    });
+  }
+  it.each([
+    ['generator lines', gen, MAX_GRAM_FILTER_GRAMS],
+    ['empty block', [], MAX_GRAM_FILTER_GRAMS],
+    ['short lines only', ['', 'abc', '1234567'], MAX_GRAM_FILTER_GRAMS],
+    ['exactly 8 bytes', ['12345678', 'abcdefgh'], MAX_GRAM_FILTER_GRAMS],
+    ['random bytes, a set that grows', randomLines(20_000, 60), MAX_GRAM_FILTER_GRAMS],
+    ['a set that overflows its limit', randomLines(3000, 60), 1000],
+  ])('%s', (_name, lines, limit) => {
+    const blooms = BlockBlooms.create(limit, 256 * 1024, 1 << 24)!;
+    const { lines: b, offsets, n } = block(lines.map((l) => Buffer.from(l, 'latin1').toString('latin1')));
+    const want = jsGrams(b, offsets, n, limit);
+    for (let round = 0; round < 2; round++) expect(blooms.buildGrams(b, offsets, n, GRAM_BITS_PER_GRAM, GRAM_HASHES)).toEqual(want);
+  });
+
+  it('buildNeedleFilter (WebAssembly) equals buildNeedleFilterJs', () => {
+    const x = block(gen.slice(0, 2000));
+    expect(buildNeedleFilter(x.lines, x.offsets, x.n)).toEqual(buildNeedleFilterJs(x.lines, x.offsets, x.n));
   });
 });

@@ -36,6 +36,7 @@ interface KernelExports {
   set_overflow(): number;
   add_lines(lines: number, offsets: number, n: number): number;
   bloom_build(out: number, bytes: number, k: number): void;
+  add_grams(lines: number, offs: number, n: number): number;
 }
 
 let compiled: WasmModule | null | undefined;
@@ -152,6 +153,19 @@ export class BlockBlooms {
    * `limit` distinct tokens; undefined when they are too large for this builder.
    */
   build(lines: Uint8Array, offsets: Int32Array, n: number, bitsPerToken: number, hashes: number): Buffer | null | undefined {
+    return this.#build(lines, offsets, n, bitsPerToken, hashes, false);
+  }
+
+  /**
+   * The needle filter of the same lines (chunk/needle.ts `buildNeedleFilter`): `bitsPerGram`
+   * bits per distinct selected gram, `hashes` probes. Null past `limit` distinct grams;
+   * undefined when the lines are too large for this builder.
+   */
+  buildGrams(lines: Uint8Array, offsets: Int32Array, n: number, bitsPerGram: number, hashes: number): Buffer | null | undefined {
+    return this.#build(lines, offsets, n, bitsPerGram, hashes, true);
+  }
+
+  #build(lines: Uint8Array, offsets: Int32Array, n: number, bitsPerToken: number, hashes: number, grams: boolean): Buffer | null | undefined {
     const used = n === 0 ? 0 : offsets[n]!;
     if (used > this.#maxLineBytes || used > lines.length) return undefined;
     const k = this.#k;
@@ -162,7 +176,7 @@ export class BlockBlooms {
     k.set_clear();
     // Keep the scratch set small for the next block, as bloom.ts does with its shared set.
     if (k.set_cap() > SCRATCH_KEEP_SLOTS) k.set_init(this.#slots, INITIAL_SLOTS, this.#tmp, this.#limit);
-    if (k.add_lines(this.#lines, offAt, n) !== 0) return null;
+    if ((grams ? k.add_grams(this.#lines, offAt, n) : k.add_lines(this.#lines, offAt, n)) !== 0) return null;
     const bytes = Math.max(1, Math.ceil((k.set_size() * bitsPerToken) / 8));
     k.bloom_build(this.#filter, bytes, hashes);
     return Buffer.from(new Uint8Array(k.memory.buffer, this.#filter, bytes));

@@ -275,6 +275,58 @@
         (br $line)))
     (i32.const 0))
 
+;; Adds the needle-filter gram of every 8-byte window of lines [$lines + off[l], $lines +
+  ;; off[l+1]) for l < $n (chunk/needle.ts `addBlockGrams`): the order key of the 5-gram b0..b4
+  ;; is imul(x XOR imul(b4 + 1, 0x9e3779b1), 0x85ebca6b) with x = b0 | b1<<8 | b2<<16 | b3<<24;
+  ;; each window of 4 grams selects the smallest key (signed); the set takes fmix32 of each new
+  ;; selection, 0 mapped to 1. Lines under 8 bytes hold no window. Returns the overflow flag.
+  (func (export "add_grams") (param $lines i32) (param $offs i32) (param $n i32) (result i32)
+    (local $l i32) (local $p i32) (local $e i32) (local $o i32) (local $x i32) (local $b4 i32)
+    (local $h i32) (local $h0 i32) (local $h1 i32) (local $h2 i32) (local $m i32) (local $k i32)
+    (local $last i32) (local $i i32)
+    (if (global.get $overflow) (then (return (i32.const 1))))
+    (block $all
+      (loop $line
+        (br_if $all (i32.ge_u (local.get $l) (local.get $n)))
+        (local.set $o (i32.add (local.get $offs) (i32.shl (local.get $l) (i32.const 2))))
+        (local.set $p (i32.add (local.get $lines) (i32.load (local.get $o))))
+        (local.set $e (i32.add (local.get $lines) (i32.load offset=4 (local.get $o))))
+        (local.set $l (i32.add (local.get $l) (i32.const 1)))
+        (br_if $line (i32.lt_s (i32.sub (local.get $e) (local.get $p)) (i32.const 8)))
+        (local.set $x (i32.load (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 4)))
+        (local.set $i (i32.const 0))
+        (loop $byte
+          (local.set $b4 (i32.load8_u (local.get $p)))
+          (local.set $h
+            (i32.mul
+              (i32.xor (local.get $x) (i32.mul (i32.add (local.get $b4) (i32.const 1)) (i32.const 0x9e3779b1)))
+              (i32.const 0x85ebca6b)))
+          (local.set $x (i32.or (i32.shr_u (local.get $x) (i32.const 8)) (i32.shl (local.get $b4) (i32.const 24))))
+          (if (i32.ge_u (local.get $i) (i32.const 3))
+            (then
+              (local.set $m (select (local.get $h0) (local.get $h1) (i32.lt_s (local.get $h0) (local.get $h1))))
+              (local.set $k (select (local.get $h2) (local.get $h) (i32.lt_s (local.get $h2) (local.get $h))))
+              (local.set $m (select (local.get $k) (local.get $m) (i32.lt_s (local.get $k) (local.get $m))))
+              (if (i32.or (i32.eq (local.get $i) (i32.const 3)) (i32.ne (local.get $m) (local.get $last)))
+                (then
+                  (local.set $last (local.get $m))
+                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
+                  (local.set $m (i32.mul (local.get $m) (i32.const 0x85ebca6b)))
+                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 13))))
+                  (local.set $m (i32.mul (local.get $m) (i32.const 0xc2b2ae35)))
+                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
+                  (if (i32.eqz (local.get $m)) (then (local.set $m (i32.const 1))))
+                  (if (call $insert (local.get $m)) (then (return (i32.const 1))))))))
+          (local.set $h0 (local.get $h1))
+          (local.set $h1 (local.get $h2))
+          (local.set $h2 (local.get $h))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br_if $byte (i32.lt_u (local.get $p) (local.get $e))))
+        (br $line)))
+    (i32.const 0))
+
   ;; Writes the filter of the set's hashes ($bytes bytes at $out, $k probes per hash): bit
   ;; floor(x·m / 2^32) for x = h + j·rotr(h, 17) (mod 2^32), j < $k, m = 8·$bytes.
   (func (export "bloom_build") (param $out i32) (param $bytes i32) (param $k i32)

@@ -21,6 +21,8 @@ options of up:
   --distributors N     distributor processes (default 2)
   --queriers N         querier processes (default 2)
   --backend N          compactor+ruler processes, Loki's -target=backend (default 1)
+  --frontends N        query-frontend processes (default 0); queriers pull work from each, and
+                       each answers every query endpoint
   --rf N               replication factor, common.replication_factor (default min(3, ingesters))
   --etcd-members 1|3   etcd cluster size (default 1)
   --s3                 shared storage in an s3rver process instead of D/shared/chunks
@@ -30,7 +32,8 @@ options of up:
   --timeout T          longest wait for every /ready (default 90s)
   --runner R           auto (dist/ when newer than the sources, else tsx), dist or tsx
   --set K=V            extra YAML setting for every role (dotted path; V is YAML), repeatable;
-                       --set ROLE:K=V for one role (distributor, ingester, querier, backend)
+                       --set ROLE:K=V for one role (distributor, ingester, querier, backend,
+                       query-frontend)
   --clean              delete data of an earlier cluster in D (WAL, chunks, S3 objects, logs)
 
 Files in D: cluster.json, plan.json, supervisor.pid, config/<name>.yaml, logs/<name>.log, data/<name>/.
@@ -81,6 +84,7 @@ async function parseUp(args: string[]): Promise<ClusterOptions> {
       case 'distributors': opts.distributors = int(v, '--distributors'); break;
       case 'queriers': opts.queriers = int(v, '--queriers'); break;
       case 'backend': case 'backends': opts.backends = int(v, '--backend'); break;
+      case 'frontends': case 'frontend': opts.frontends = int(v, '--frontends'); break;
       case 'rf': opts.replicationFactor = int(v, '--rf'); break;
       case 'base-port': opts.basePort = int(v, '--base-port'); break;
       case 'restart-delay': opts.restartDelayMs = durationMs(v, '--restart-delay'); break;
@@ -97,7 +101,7 @@ async function parseUp(args: string[]): Promise<ClusterOptions> {
         opts.runner = v;
         break;
       case 'set': {
-        const m = /^(?:([a-z]+):)?([A-Za-z0-9_.]+)=(.*)$/s.exec(v);
+        const m = /^(?:([a-z-]+):)?([A-Za-z0-9_.]+)=(.*)$/s.exec(v);
         if (m === null) throw new TypeError(`Cannot parse --set "${v}": expected path=value or role:path=value`);
         const value = await yamlValue(m[3]!);
         if (m[1] === undefined) settings[m[2]!] = value;

@@ -83,6 +83,18 @@ function liveProcesses(dir: string): { supervisor: number | null; group: number;
  * everything started is stopped again and the error says which process failed, with its log.
  */
 export async function startCluster(opts: ClusterOptions): Promise<ClusterInfo> {
+  // Ports the OS picked free can be taken by another program before a role binds them (tests
+  // run in parallel): then the whole start is tried again with new ports, up to twice.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      if (opts.basePort !== undefined || attempt >= 3 || !/EADDRINUSE/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOnce(opts: ClusterOptions): Promise<ClusterInfo> {
   const dir = path.resolve(opts.dir);
   const p = clusterPaths(dir);
   const live = liveProcesses(dir);

@@ -13,9 +13,12 @@ import { ALL_SETTINGS, loadConfig } from '../../src/config/config.js';
 /** The repository root (tools/cluster/ is two levels down). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Roles the launcher starts; `backend` is the compactor+ruler process (Loki's -target=backend). */
-export type Role = 'distributor' | 'ingester' | 'querier' | 'backend';
-export const ROLES: readonly Role[] = ['distributor', 'ingester', 'querier', 'backend'];
+/**
+ * Roles the launcher starts; `backend` is the compactor+ruler process (Loki's -target=backend);
+ * `query-frontend` processes answer every query endpoint and queriers pull their pieces.
+ */
+export type Role = 'distributor' | 'ingester' | 'querier' | 'backend' | 'query-frontend';
+export const ROLES: readonly Role[] = ['distributor', 'ingester', 'querier', 'backend', 'query-frontend'];
 
 /** Every address is on the loopback interface: a dev cluster never listens elsewhere. */
 export const HOST = '127.0.0.1';
@@ -34,6 +37,8 @@ export interface ClusterOptions {
   queriers?: number;
   /** Compactor+ruler processes (`--backend`); default 1. */
   backends?: number;
+  /** Query-frontend processes (`--frontends`); default 0. Queriers pull work from every one. */
+  frontends?: number;
   /** `common.replication_factor`; default min(3, ingesters). */
   replicationFactor?: number;
   /** etcd members: 1 or 3. */
@@ -237,7 +242,7 @@ function acceptsTarget(t: string): boolean {
 }
 
 /** The launcher's own settings for one role process, as dotted YAML paths. */
-function roleSettings(a: { role: Role; target: string; name: string; dataDir: string; httpPort: number; grpcPort: number; rf: number; etcdEndpoints: string[]; s3: S3Info | null; sharedDir: string }): Record<string, unknown> {
+function roleSettings(a: { role: Role; target: string; name: string; dataDir: string; httpPort: number; grpcPort: number; rf: number; etcdEndpoints: string[]; s3: S3Info | null; sharedDir: string; frontends: string[] }): Record<string, unknown> {
   const s: Record<string, unknown> = {
     target: a.target,
     'server.http_listen_address': HOST,
@@ -275,7 +280,11 @@ function roleSettings(a: { role: Role; target: string; name: string; dataDir: st
       'ingester.lifecycler.tokens_file_path': path.join(a.dataDir, 'tokens'),
     });
   }
-  if (a.role === 'querier') s['querier.query_ingesters_within'] = '3h';
+  if (a.role === 'querier') {
+    s['querier.query_ingesters_within'] = '3h';
+    // Queriers pull pieces from every frontend (Loki's -querier.frontend-address).
+    if (a.frontends.length > 0) s['frontend_worker.frontend_address'] = a.frontends.join(',');
+  }
   if (a.role === 'backend') {
     s['compactor.working_directory'] = path.join(a.dataDir, 'compactor');
     // The ruler ring and the compactor election name each process by this id (default: the hostname, shared by every process here).
@@ -303,6 +312,7 @@ export async function buildPlan(opts: ClusterOptions): Promise<{ plan: Plan; fil
     ingester: count(opts.ingesters, 3, '--ingesters'),
     querier: count(opts.queriers, 2, '--queriers'),
     backend: count(opts.backends, 1, '--backend'),
+    'query-frontend': count(opts.frontends, 0, '--frontends'),
   };
   const rf = count(opts.replicationFactor, Math.max(1, Math.min(3, counts.ingester)), '--rf', 1);
   if (counts.ingester > 0 && rf > counts.ingester) throw new RangeError(`Cannot use --rf ${rf}: only ${counts.ingester} ingester(s)`);
@@ -371,14 +381,18 @@ export async function buildPlan(opts: ClusterOptions): Promise<{ plan: Plan; fil
   const backendTarget = acceptsTarget('backend') ? 'backend' : 'compactor,ruler';
   const dropped = new Set<string>();
   const files = new Map<string, string>();
-  // Start order: ingesters first (distributors and queriers look them up in the ring).
-  for (const role of ['ingester', 'distributor', 'querier', 'backend'] as const) {
+  // Frontends' ports first: every querier's config names them.
+  const frontendPorts = Array.from({ length: counts['query-frontend'] }, () => ({ http: take(), grpc: take() }));
+  const frontends = frontendPorts.map((f) => `${HOST}:${f.grpc}`);
+  // Start order: ingesters first (distributors and queriers look them up in the ring); frontends last.
+  for (const role of ['ingester', 'distributor', 'querier', 'backend', 'query-frontend'] as const) {
     for (let i = 0; i < counts[role]; i++) {
       const name = `${role}-${i}`;
-      const httpPort = take();
-      const grpcPort = take();
+      const fp = role === 'query-frontend' ? frontendPorts[i]! : null;
+      const httpPort = fp ? fp.http : take();
+      const grpcPort = fp ? fp.grpc : take();
       const dataDir = path.join(p.data, name);
-      const own = roleSettings({ role, target: role === 'backend' ? backendTarget : role, name, dataDir, httpPort, grpcPort, rf, etcdEndpoints, s3, sharedDir: path.join(p.shared, 'chunks') });
+      const own = roleSettings({ role, target: role === 'backend' ? backendTarget : role, name, dataDir, httpPort, grpcPort, rf, etcdEndpoints, s3, sharedDir: path.join(p.shared, 'chunks'), frontends });
       const doc: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(own)) {
         if (isKnownSetting(k)) setPath(doc, k, v);

@@ -5,7 +5,7 @@
  */
 import { InvalidError } from '../../errors.js';
 import type { Labels } from '../../model/index.js';
-import type { SampleExpr } from '../syntax/ast.js';
+import type { Grouping, RangeAggregationExpr, SampleExpr } from '../syntax/ast.js';
 import { foldLiterals, isSetOp, literalBinOp, setBinOp, vectorBinOp } from './binop.js';
 import { ERR_END_BEFORE_START, ERR_ZERO_OR_NEGATIVE_STEP, seriesLimitError, stepTooSmallMessage } from './errors.js';
 import { Grid } from './grid.js';
@@ -31,10 +31,18 @@ interface Ctx {
   grid: Grid;
   source: EntrySource;
   factory: ExtractorFactory;
+  leaves: LeafProvider | null;
 }
 
+/**
+ * Range aggregations already evaluated elsewhere (the query-frontend's merged shard pieces):
+ * called instead of scanning for every range aggregation node, with the grouping of a parent
+ * `sum` pushed into it (undefined: none), exactly where the engine would evaluate it.
+ */
+export type LeafProvider = (e: RangeAggregationExpr, pushed: Grouping | null | undefined, grid: Grid) => StepMatrix;
+
 /** Evaluates a metric query. Errors: InvalidError (bad step, pipeline error), LimitError (series). */
-export async function evaluateMetric(expr: SampleExpr, params: EvalParams, source: EntrySource, extractors: ExtractorFactory): Promise<MetricResult> {
+export async function evaluateMetric(expr: SampleExpr, params: EvalParams, source: EntrySource, extractors: ExtractorFactory, leaves: LeafProvider | null = null): Promise<MetricResult> {
   const instant = params.instant;
   const startNs = params.startNs;
   if (!instant) {
@@ -58,7 +66,7 @@ export async function evaluateMetric(expr: SampleExpr, params: EvalParams, sourc
   }
   if (!instant && containsOp(e, 'approx_topk')) throw new InvalidError('count min sketches are only supported on instant queries');
 
-  const m = await evalNode(e, { grid, source, factory: extractors });
+  const m = await evalNode(e, { grid, source, factory: extractors, leaves });
   return instant ? toVector(m, params.maxSeries, containsOp(e, 'sort') || containsOp(e, 'sort_desc')) : toMatrix(m, params.maxSeries);
 }
 
@@ -78,12 +86,14 @@ function containsOp(e: SampleExpr, op: string): boolean {
 async function evalNode(e: SampleExpr, ctx: Ctx): Promise<StepMatrix> {
   switch (e.kind) {
     case 'rangeAggregation':
-      return evalRangeAggregation(e, ctx.grid, ctx.source, ctx.factory);
+      return ctx.leaves ? ctx.leaves(e, undefined, ctx.grid) : evalRangeAggregation(e, ctx.grid, ctx.source, ctx.factory);
     case 'vectorAggregation': {
       // Loki pushes a sum's grouping into the range aggregation's extractor.
       const inner =
         e.op === 'sum' && e.expr.kind === 'rangeAggregation' && canPushSumGrouping(e.expr)
-          ? await evalRangeAggregation(e.expr, ctx.grid, ctx.source, ctx.factory, e.grouping)
+          ? ctx.leaves
+            ? ctx.leaves(e.expr, e.grouping, ctx.grid)
+            : await evalRangeAggregation(e.expr, ctx.grid, ctx.source, ctx.factory, e.grouping)
           : await evalNode(e.expr, ctx);
       return evalVectorAggregation(e, inner);
     }

@@ -446,7 +446,10 @@ export async function evalRangeAggregation(
   // With step > range some entries fall in no window: skip them before extraction.
   const gaps = steps > 1 && grid.stepNs > range.rangeNs;
   const stepF = Number(grid.stepNs);
-  const add = ADDITIVE_OPS.has(e.op) && rangeInternals.accumulateAfter !== Infinity ? new Additive(e, lo, hi, steps, stepF, Number(range.rangeNs)) : null;
+  // Only integer samples (counts, bytes) accumulate: an unwrapped float sum in arrival order
+  // would depend on the grid (a series switches once it holds `steps` samples), so a point's
+  // bits would differ between a query and its split windows (results cache, query-frontend).
+  const add = ADDITIVE_OPS.has(e.op) && range.unwrap === null && rangeInternals.accumulateAfter !== Infinity ? new Additive(e, lo, hi, steps, stepF, Number(range.rangeNs)) : null;
   const inSomeWindow = (rel: number): boolean => {
     const k0 = Math.ceil(rel / stepF);
     for (let k = k0 - 1; k <= k0 + 1; k++) {

@@ -3,7 +3,7 @@ import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
 import { parseExpr } from '../syntax/parse.js';
 import { compileUnanchored } from '../syntax/regex.js';
 import { tokenHash } from '../../chunk/bloom.js';
-import { compileLineFilters, requiredTokenHashes } from './line-filter.js';
+import { compileLineFilters, requiredBlockProbe } from './line-filter.js';
 import { seededRandom } from '../../util/random.js';
 
 const rng = seededRandom;
@@ -170,7 +170,7 @@ describe('compileLineFilters', () => {
   });
 });
 
-describe('requiredTokenHashes', () => {
+describe('requiredBlockProbe tokens', () => {
   const h = (t: string): number => tokenHash(Buffer.from(t), 0, Buffer.byteLength(t));
   const cases: { name: string; query: string; want: string[] }[] = [
     { name: 'interior tokens only', query: '{a="b"} |= "no such token anywhere"', want: ['such', 'token'] },
@@ -196,7 +196,7 @@ describe('requiredTokenHashes', () => {
   ];
   for (const tc of cases) {
     it(tc.name, () => {
-      expect(Array.from(requiredTokenHashes(parseExpr(tc.query)))).toEqual(tc.want.map(h));
+      expect(Array.from(requiredBlockProbe(parseExpr(tc.query)).tokens)).toEqual(tc.want.map(h));
     });
   }
 });

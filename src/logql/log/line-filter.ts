@@ -7,10 +7,12 @@
  * its entry by binary search over `offsets`; an absent needle costs one indexOf per block.
  * Other regexes run RE2 per selected line on a Buffer view (no string decoding).
  *
- * requiredTokenHashes() derives, from the same stages, tokens every matching line must hold,
- * so the querier can skip blocks whose token bloom filter lacks one (chunk/bloom.ts).
+ * requiredBlockProbe() derives, from the same stages, tokens and needle grams every matching
+ * line must hold, so the querier can skip blocks whose token filter (chunk/bloom.ts) or needle
+ * filter (chunk/needle.ts) lacks one.
  */
 import { forEachToken } from '../../chunk/bloom.js';
+import { BlockProbe, needleGramHashes } from '../../chunk/needle.js';
 import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { InvalidError } from '../../errors.js';
 import { compileUnanchored, regexError } from '../syntax/regex.js';
@@ -286,22 +288,26 @@ function requiredLiteral(s: LineFilterStage): string | null {
   return lits !== null && lits.length === 1 ? lits[0]! : null;
 }
 
-const NO_TOKENS = new Uint32Array(0);
-
 /**
- * Token hashes (chunk/bloom.ts `tokenHash`) that every line passing the raw-line filters
- * must contain as whole tokens. From each positive substring stage (`|= "x"`, or `|~ "x"`
- * when x is a plain literal; not with `or` alternatives, `(?i)` or negations) it takes the
- * needle's tokens with a separator byte of the needle on both sides: the first token when it
- * touches the needle start and the last when it touches the end may be parts of longer tokens
- * of the line, so they are left out. `no such token anywhere` gives {such, token};
- * `ERR_BITFLIP_99A6` gives {BITFLIP}; `timeout` gives nothing. Deduplicated; empty when
- * nothing is required.
+ * What every line passing the raw-line filters must hold, as a probe of the blocks' filters.
+ * From each positive substring stage (`|= "x"`, or `|~ "x"` when x is a plain literal; not
+ * with `or` alternatives, `(?i)` or negations, which a block can satisfy without the bytes):
+ *
+ * - tokens (chunk/bloom.ts `tokenHash`): the needle's tokens with a separator byte of the
+ *   needle on both sides. The first token when it touches the needle start and the last when
+ *   it touches the end may be parts of longer tokens of the line, so they are left out.
+ *   `no such token anywhere` gives {such, token}; `ERR_BITFLIP_99A6` gives {BITFLIP};
+ *   `timeout` gives nothing.
+ * - grams (chunk/needle.ts `needleGramHashes`): for a needle of 8 or more UTF-8 bytes, the
+ *   winnowed grams of its windows, whatever bytes it holds (`4bf92f35`, `ITFLIP_99`).
+ *
+ * Both deduplicated; BlockProbe.EMPTY when nothing is required.
  */
-export function requiredTokenHashes(expr: Expr | readonly StageExpr[]): Uint32Array {
+export function requiredBlockProbe(expr: Expr | readonly StageExpr[]): BlockProbe {
   const stages = rawLineStages(expr);
-  if (stages === null) return NO_TOKENS;
-  const out: number[] = [];
+  if (stages === null) return BlockProbe.EMPTY;
+  const tokens: number[] = [];
+  const grams: number[] = [];
   for (const s of stages) {
     if (s.kind !== 'lineFilter') continue;
     const lit = requiredLiteral(s);
@@ -309,8 +315,10 @@ export function requiredTokenHashes(expr: Expr | readonly StageExpr[]): Uint32Ar
     const needle = Buffer.from(lit, 'utf8');
     const len = needle.length;
     forEachToken(needle, 0, len, (start, end, hash) => {
-      if (start > 0 && end < len && !out.includes(hash)) out.push(hash);
+      if (start > 0 && end < len && !tokens.includes(hash)) tokens.push(hash);
     });
+    for (const g of needleGramHashes(needle)) if (!grams.includes(g)) grams.push(g);
   }
-  return out.length === 0 ? NO_TOKENS : Uint32Array.from(out);
+  if (tokens.length === 0 && grams.length === 0) return BlockProbe.EMPTY;
+  return new BlockProbe(Uint32Array.from(tokens), Uint32Array.from(grams));
 }

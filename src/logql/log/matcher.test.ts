@@ -3,7 +3,7 @@ import { ParseError } from '../../errors.js';
 import type { MatchType } from '../../model/matcher.js';
 import { parseExpr } from '../syntax/parse.js';
 import { compileAnchored } from '../syntax/regex.js';
-import { compileMatcher, compileSelector, literalAlternatives } from './matcher.js';
+import { compileMatcher, compileSelector, literalAlternatives, literalPrefix } from './matcher.js';
 import { describeUnsupported } from './unsupported.js';
 
 describe('compileMatcher', () => {
@@ -36,6 +36,23 @@ describe('compileMatcher', () => {
         expect(compileMatcher('l', '!~', p).matches(v)).toBe(!re.test(v));
       }
     }
+  });
+
+  it('agrees with anchored RE2 when a literal prefix short-cuts the regex', () => {
+    const patterns = ['app-1.*', 'app-1.+', 'ab*', 'ab+c', 'ab?', 'ab{2}', 'a.b', 'ab.*c', 'ab|ac.*', 'a\\.b.*', 'é.*', '😀+', '😀x.*', 'x(y|z).*', 'ab[cd]', '(?i)ab.*', 'a\nb.*', 'abc.*'];
+    const values = ['', 'a', 'ab', 'abb', 'abc', 'abbc', 'ac', 'acx', 'a.b', 'aXb', 'app-1', 'app-10-x', 'app-2', 'é', 'éa', '😀', '😀😀', '😀x', '\uD83D', 'xy', 'xyz', 'AB', 'Abc', 'a\nb\n', 'abc\n'];
+    for (const p of patterns) {
+      const re = compileAnchored(p);
+      for (const v of values) {
+        expect(compileMatcher('l', '=~', p).matches(v), `${p} ${v}`).toBe(re.test(v));
+        expect(compileMatcher('l', '!~', p).matches(v), `${p} ${v}`).toBe(!re.test(v));
+      }
+    }
+    expect(literalPrefix('app-1.*')).toBe('app-1');
+    expect(literalPrefix('ab*')).toBe('a');
+    expect(literalPrefix('😀+')).toBe('');
+    expect(literalPrefix('a|b.*')).toBe('');
+    expect(literalPrefix('(?i)ab')).toBe('');
   });
 
   it('finds literal alternations', () => {

@@ -59,8 +59,29 @@ class AnyMatcher implements Matcher {
   }
 }
 
+/**
+ * The literal text every match of the anchored `pattern` starts with ('' when unknown), as
+ * Prometheus' FastRegexMatcher finds it: the leading run of non-meta characters, less its last
+ * character when a quantifier follows. Patterns holding `|` anywhere get '' (an alternation
+ * could sit at the top level).
+ */
+export function literalPrefix(pattern: string): string {
+  if (pattern.includes('|')) return '';
+  let n = 0;
+  while (n < pattern.length && !META.test(pattern[n]!)) n++;
+  const next = pattern[n];
+  if (next === '*' || next === '+' || next === '?' || next === '{') n--;
+  // Never end inside a surrogate pair.
+  if (n > 0 && n < pattern.length && /[\uD800-\uDBFF]/.test(pattern[n - 1]!)) n--;
+  return n > 0 ? pattern.slice(0, n) : '';
+}
+
 class RegexMatcher implements Matcher {
   private readonly re: ReturnType<typeof compileAnchored>;
+  /** Every match starts with it: values without it are rejected before RE2 runs. */
+  private readonly prefix: string;
+  /** The pattern is `prefix.*`: a match is exactly a value starting with the prefix. */
+  private readonly prefixOnly: boolean;
   constructor(
     readonly name: string,
     readonly type: MatchType,
@@ -68,8 +89,12 @@ class RegexMatcher implements Matcher {
     private readonly negate: boolean,
   ) {
     this.re = compileAnchored(value);
+    this.prefix = literalPrefix(value);
+    this.prefixOnly = this.prefix !== '' && value === this.prefix + '.*';
   }
   matches(v: string): boolean {
+    if (this.prefix !== '' && !v.startsWith(this.prefix)) return this.negate;
+    if (this.prefixOnly) return !this.negate;
     return this.re.test(v) !== this.negate;
   }
 }

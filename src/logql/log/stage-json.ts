@@ -12,7 +12,8 @@
  *
  * When the query needs only some labels (LabelNeeds), the scanner compares raw key bytes with
  * the wanted names, skips other values without decoding them, descends only into objects whose
- * name prefixes a wanted label, and stops as soon as every wanted label is found.
+ * name prefixes a wanted label, and stops as soon as every required label is a parsed label
+ * (Loki's AllRequiredExtracted; see `required`).
  */
 import {
   MALFORMED_ARRAY,
@@ -44,6 +45,11 @@ import type { LabelExtraction } from '../syntax/ast.js';
 interface Candidate {
   readonly key: Buffer;
   readonly name: string;
+  /** `name` + `_extracted`, built once. */
+  readonly extracted: string;
+  /** Whether the query needs `name` / `extracted`. */
+  readonly needPlain: boolean;
+  readonly needExtracted: boolean;
 }
 
 const STOP = -2;
@@ -83,37 +89,48 @@ export class JsonParserStage implements Stage {
   private err = '';
   private found = 0;
   private target = 0;
-  private lastLb: LabelsBuilder | null = null;
-  private streamTarget = 0;
+  /**
+   * Loki's required labels (parser hints): every needed name, `__error__` included, plus `x` for
+   * each needed `x_extracted`. Parsing stops only once all of them are parsed labels (Loki's
+   * AllRequiredExtracted), so a needed name that can only come out suffixed (a stream label) or
+   * never comes out of a parser (`__error__`) makes every line parse to its end and malformed
+   * lines get their error, as in Loki.
+   */
+  private readonly required: string[];
 
   constructor(private readonly needs: LabelNeeds) {
     this.all = needs.all;
     this.targets = needs.all ? [] : needs.extractable();
+    const req = new Set<string>();
+    if (!needs.all) {
+      for (const n of needs.names) {
+        req.add(n);
+        if (n.endsWith(DUPLICATE_SUFFIX)) req.add(n.slice(0, -DUPLICATE_SUFFIX.length));
+      }
+    }
+    this.required = [...req];
     const seen = new Set<string>();
     for (const n of this.targets) {
       for (const k of n.endsWith(DUPLICATE_SUFFIX) ? [n, n.slice(0, -DUPLICATE_SUFFIX.length)] : [n]) {
         if (k === '' || seen.has(k)) continue;
         seen.add(k);
-        this.candidates.push({ key: Buffer.from(k, 'utf8'), name: k });
+        const extracted = k + DUPLICATE_SUFFIX;
+        this.candidates.push({ key: Buffer.from(k, 'utf8'), name: k, extracted, needPlain: needs.names.has(k), needExtracted: needs.names.has(extracted) });
       }
     }
   }
 
   process(_ts: bigint, line: Buffer, lb: LabelsBuilder): Buffer | null {
     if (!this.all) {
-      if (this.targets.length === 0) return line;
-      if (lb !== this.lastLb) {
-        // Names equal to stream labels come out suffixed: never count them as findable.
-        let t = 0;
-        for (const n of this.targets) if (!lb.baseHas(n)) t++;
-        this.streamTarget = t;
-        this.lastLb = lb;
-      }
+      // No required label: Loki's NoLabels, the parser does not run. All already parsed by an
+      // earlier stage: AllRequiredExtracted, the same.
+      const req = this.required;
+      if (req.length === 0) return line;
       let found = 0;
-      for (const n of this.targets) if (lb.hasParsed(n)) found++;
-      if (found >= this.streamTarget) return line;
+      for (let i = 0; i < req.length; i++) if (lb.hasParsed(req[i]!)) found++;
+      if (found >= req.length) return line;
       this.found = found;
-      this.target = this.streamTarget;
+      this.target = req.length;
     }
     this.buf = line;
     this.end = line.length;
@@ -219,7 +236,7 @@ export class JsonParserStage implements Stage {
       if (!this.all && !kesc && plainKey(b, ks, ke)) {
         // Fast path: raw bytes against the wanted names, no string built for other keys.
         const cands = this.candidates;
-        for (let i = 0; i < cands.length; i++) if (bytesEqual(b, ks, ke, cands[i]!.key, false)) return this.wanted(cands[i]!.name);
+        for (let i = 0; i < cands.length; i++) if (bytesEqual(b, ks, ke, cands[i]!.key, false)) return this.wantedCandidate(cands[i]!);
         return '';
       }
       const raw = this.keyString(ks, ke, kesc);
@@ -244,6 +261,15 @@ export class JsonParserStage implements Stage {
     if (!this.all && !this.needs.names.has(final)) return '';
     if (lb.hasParsed(final)) return '';
     return final;
+  }
+
+  /** `wanted(c.name)` without building `c.name + '_extracted'` per line (narrowed mode). */
+  private wantedCandidate(c: Candidate): string {
+    const lb = this.lb;
+    const plain = !lb.baseHas(c.name) && !lb.hasMetadata(c.name);
+    if (!(plain ? c.needPlain : c.needExtracted)) return '';
+    const final = plain ? c.name : c.extracted;
+    return lb.hasParsed(final) ? '' : final;
   }
 
   /** Sets the label; true when every wanted label is now found (stop scanning). */

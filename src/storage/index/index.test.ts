@@ -163,6 +163,24 @@ describe('label index: differential against a brute-force filter', () => {
     expect(compared).toBeGreaterThan(250);
     expect(invalid).toBeGreaterThan(0);
     expect(reader.cache.hits).toBeGreaterThan(0);
+
+    // One segment per day (one write of everything): ranges inside one day read a single
+    // segment, where matcher results are not memoised.
+    const single = new MemoryObjectClient();
+    await new IndexWriter(single, 'ingester-0').writeSegments('t1', all.map((a) => a.s), all.flatMap((a) => a.refs));
+    const reader1 = new IndexReader(single);
+    for (let q = 0; q < 150; q++) {
+      const matchers = Array.from({ length: 1 + Math.floor(rnd() * 3) }, randomMatcher);
+      if (matchers.every((x) => x.matches(''))) continue;
+      const from = BASE + BigInt(Math.floor(rnd() * 48)) * HOUR;
+      const through = from + BigInt(Math.floor(rnd() * 6)) * HOUR;
+      const ctx = `single q${q}: ${matchers.map((x) => `${x.name}${x.type}"${x.value}"`).join(',')} [${from - BASE}, ${through - BASE}]`;
+      const want = reference(all, from, through, matchers);
+      expect((await reader1.series('t1', from, through, matchers)).map((x) => x.fingerprint), ctx).toEqual(want.fps);
+      const wantLabels = all.filter((a) => want.fps.includes(a.s.fingerprint)).map((a) => a.s.labels);
+      expect(await reader1.labelNames('t1', from, through, matchers), ctx).toEqual([...new Set(wantLabels.flatMap((ls) => ls.map((l) => l.name)))].sort());
+      expect(await reader1.labelValues('t1', 'pod', from, through, matchers), ctx).toEqual([...new Set(wantLabels.map((ls) => labelValue(ls, 'pod')).filter((v) => v !== ''))].sort());
+    }
   });
 });
 

@@ -193,7 +193,8 @@ export class IndexReader {
     if (throughNs < fromNs || throughNs < 0n) return;
     const segments = await this.#segments(tenant, fromNs, throughNs, signal);
     const prepared = prepareMatchers(matchers);
-    const memo: MatchMemo = new Map();
+    // Results shared across segments; with one segment the memo would only cost a map insert per value.
+    const memo: MatchMemo | null = segments.length > 1 ? new Map() : null;
     for (const seg of segments) {
       if (seg.minFromNs > throughNs || seg.maxThroughNs < fromNs) continue;
       if (onWholeSegment !== undefined && prepared.length === 0 && seg.minFromNs >= fromNs && seg.maxThroughNs <= throughNs) {

@@ -65,9 +65,10 @@ export function intersect(a: Uint32Array, b: Uint32Array): Uint32Array {
 
 /**
  * Series numbers of `seg` selected by all matchers, ascending. With no matchers every series
- * is selected.
+ * is selected. `memo` (shared by the segments of one query) remembers each value's result;
+ * without it every value is tested once here, which is cheaper for a single segment.
  */
-export function selectSeries(seg: Segment, matchers: readonly PreparedMatcher[], memo: MatchMemo): Uint32Array {
+export function selectSeries(seg: Segment, matchers: readonly PreparedMatcher[], memo: MatchMemo | null): Uint32Array {
   let cand: Uint32Array | undefined;
   for (const { matcher: m, matchesEmpty } of matchers) {
     const byValue = seg.postings.get(m.name);
@@ -76,14 +77,17 @@ export function selectSeries(seg: Segment, matchers: readonly PreparedMatcher[],
       if (list === undefined) return new Uint32Array(0);
       cand = cand === undefined ? list : intersect(cand, list);
     } else {
-      const cache = memoFor(memo, m);
+      const cache = memo === null ? null : memoFor(memo, m);
       // Mark series whose value passes (for matchers rejecting '') or fails (otherwise).
       const mark = new Uint8Array(seg.seriesCount);
       let marked = 0;
       if (byValue !== undefined) {
         for (const [value, list] of byValue) {
-          let ok = cache.get(value);
-          if (ok === undefined) cache.set(value, (ok = m.matches(value)));
+          let ok = cache === null ? undefined : cache.get(value);
+          if (ok === undefined) {
+            ok = m.matches(value);
+            cache?.set(value, ok);
+          }
           if (ok === matchesEmpty) continue;
           for (let k = 0; k < list.length; k++) mark[list[k]!] = 1;
           marked += list.length;

@@ -1,0 +1,118 @@
+/**
+ * Metadata endpoints at scale (issue #20 goal 5): `labels`, `label/<n>/values` and `series`
+ * over N series (default 100k), p50/p99 per endpoint and matcher shape, with `/ready` in the
+ * same run as the baseline. Two cases per run:
+ *   memory: the series were just pushed (HTTP, protobuf) and live in the ingester only;
+ *   stored: after POST /flush twice with chunks-retain-period=0 the ingester holds nothing and
+ *           every answer comes from the stored per-day index.
+ * Each run is a fresh `silt` process; results are min/median over the runs.
+ * Usage: npx tsx bench/metadata.ts [series=100000] [runs=3] [samples=40]
+ * (META_SHAPE_BUDGET_MS, default 15000: a shape stops sampling after that long; META_TARGET: -target.)
+ */
+import { percentile, post, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { encodePush } from '../test/support/protobuf.js';
+
+const SERIES = Number(process.argv[2] ?? 100_000);
+const RUNS = Number(process.argv[3] ?? 3);
+const SAMPLES = Number(process.argv[4] ?? 40);
+/** A shape stops sampling after this long (slow baselines), reporting how many samples it took. */
+const SHAPE_BUDGET_MS = Number(process.env['META_SHAPE_BUDGET_MS'] ?? 15_000);
+const PER_BODY = 5000;
+
+/** Labels of series i: 20 namespaces, 500 apps, 4 containers, a unique pod; service_name comes from app. */
+function labelsOf(i: number): string {
+  const app = `app-${i % 500}`;
+  return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
+}
+
+const SHAPES: { name: string; path: string; params?: Record<string, string> }[] = [
+  { name: 'ready', path: '/ready' },
+  { name: 'labels', path: '/loki/api/v1/labels' },
+  { name: 'labels {app="app-7"}', path: '/loki/api/v1/labels', params: { query: '{app="app-7"}' } },
+  { name: 'labels {pod=~"app-1.*"}', path: '/loki/api/v1/labels', params: { query: '{pod=~"app-1.*"}' } },
+  { name: 'values app', path: '/loki/api/v1/label/app/values' },
+  { name: 'values pod', path: '/loki/api/v1/label/pod/values' },
+  { name: 'values pod {app="app-7"}', path: '/loki/api/v1/label/pod/values', params: { query: '{app="app-7"}' } },
+  { name: 'values app {env!="prod", pod=~"app-2.*"}', path: '/loki/api/v1/label/app/values', params: { query: '{env!="prod", pod=~"app-2.*"}' } },
+  { name: 'series {app="app-7"}', path: '/loki/api/v1/series', params: { 'match[]': '{app="app-7"}' } },
+  { name: 'series {namespace="ns-3"}', path: '/loki/api/v1/series', params: { 'match[]': '{namespace="ns-3"}' } },
+  { name: 'series {pod=~"app-1.*"}', path: '/loki/api/v1/series', params: { 'match[]': '{pod=~"app-1.*"}' } },
+  { name: 'series {namespace=~".+"} (all)', path: '/loki/api/v1/series', params: { 'match[]': '{namespace=~".+"}' } },
+];
+
+type Figures = Record<string, { p50: number; p99: number; n: number; bytes: number }>;
+
+async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Figures> {
+  const out: Figures = {};
+  for (const shape of SHAPES) {
+    const qs = new URLSearchParams({ ...(shape.params ?? {}), ...(shape.path === '/ready' ? {} : { start: String(startNs), end: String(endNs) }) });
+    const target = `${url}${shape.path}?${qs}`;
+    // Warm-up request (not counted): first-use compilation and segment loads.
+    const warm = await fetch(target);
+    const body = await warm.text();
+    if (warm.status !== 200) throw new Error(`${shape.name}: ${warm.status} ${body}`);
+    const lat: number[] = [];
+    const t0 = performance.now();
+    for (let i = 0; i < SAMPLES && performance.now() - t0 < SHAPE_BUDGET_MS; i++) {
+      const s = performance.now();
+      const r = await fetch(target);
+      await r.arrayBuffer();
+      lat.push(performance.now() - s);
+    }
+    lat.sort((a, b) => a - b);
+    out[shape.name] = { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, bytes: body.length };
+  }
+  return out;
+}
+
+async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; rssMb: number; loadS: number }> {
+  // META_TARGET: e.g. the roles of an older `all` (before the query-frontend joined it), to compare like for like.
+  const target = process.env['META_TARGET'] ? [`-target=${process.env['META_TARGET']}`] : [];
+  const silt = await startChild(tempDir('silt-bench-meta-'), [...UNLIMITED, '-ingester.chunks-retain-period=0', ...target]);
+  try {
+    const nowMs = Date.now();
+    const tsNs = BigInt(nowMs - 60_000) * 1_000_000n;
+    const t0 = performance.now();
+    for (let b = 0; b < SERIES; b += PER_BODY) {
+      const streams = [];
+      for (let i = b; i < Math.min(SERIES, b + PER_BODY); i++) streams.push({ labels: labelsOf(i), entries: [{ tsNs: tsNs + BigInt(i), line: `line ${i} of the metadata benchmark` }] });
+      const r = await post(`${silt.url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
+      if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
+    }
+    const loadS = (performance.now() - t0) / 1000;
+    const rssMb = rssBytes(silt.proc.pid!) / 1048576;
+    const startNs = BigInt(nowMs - 3_600_000) * 1_000_000n;
+    const endNs = BigInt(nowMs + 60_000) * 1_000_000n;
+    const memory = await measure(silt.url, startNs, endNs);
+    for (let k = 0; k < 2; k++) {
+      const r = await post(`${silt.url}/flush`, Buffer.alloc(0), {});
+      if (r.status !== 204) throw new Error(`flush: ${r.status} ${r.body}`);
+    }
+    const stored = await measure(silt.url, startNs, endNs);
+    console.error(`run ${run + 1}: loaded ${SERIES} series in ${loadS.toFixed(1)} s, RSS ${rssMb.toFixed(0)} MB`);
+    // Each run's figures as they come, so an interrupted benchmark still leaves numbers.
+    console.error(JSON.stringify({ run: run + 1, memory, stored }));
+    return { memory, stored, rssMb, loadS };
+  } finally {
+    silt.proc.kill('SIGKILL');
+    await silt.exited;
+  }
+}
+
+const runs = [];
+for (let r = 0; r < RUNS; r++) runs.push(await oneRun(r));
+const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const fmt = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(0));
+console.log(`series=${SERIES} runs=${RUNS} samples<=${SAMPLES} (ms; min / median over runs)`);
+console.log('| case | endpoint | p50 min / med | p99 min / med | samples | response bytes |');
+console.log('| --- | --- | --- | --- | --- | --- |');
+for (const c of ['memory', 'stored'] as const) {
+  for (const shape of SHAPES) {
+    const fs = runs.map((r) => r[c][shape.name]!);
+    const p50 = fs.map((f) => f.p50);
+    const p99 = fs.map((f) => f.p99);
+    console.log(`| ${c} | ${shape.name} | ${fmt(Math.min(...p50))} / ${fmt(med(p50))} | ${fmt(Math.min(...p99))} / ${fmt(med(p99))} | ${Math.min(...fs.map((f) => f.n))} | ${fs[0]!.bytes} |`);
+  }
+}
+console.log(`load: ${runs.map((r) => r.loadS.toFixed(1)).join(', ')} s; RSS after load: ${runs.map((r) => r.rssMb.toFixed(0)).join(', ')} MB`);
+process.exit(0);

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_METADATA } from './block.js';
+import { defaultChunkOptions, MemChunk } from './mem-chunk.js';
+
+const line = (i: number): Buffer => Buffer.from(`entry ${i} ${'y'.repeat(i % 90)}`);
+
+/** All entries of a chunk, in block order. */
+function lines(c: MemChunk): string[] {
+  const out: string[] = [];
+  const n = c.blockMetas().length;
+  for (let b = 0; b <= n; b++) {
+    const blk = b < n ? c.readBlock(b) : c.headBlock();
+    if (!blk) continue;
+    for (let i = 0; i < blk.n; i++) out.push(blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString());
+  }
+  return out;
+}
+
+describe('head block memory (ADR 0024)', () => {
+  it('starts small and grows with the text', () => {
+    const c = new MemChunk(defaultChunkOptions());
+    const empty = c.memoryBytes();
+    expect(empty).toBeLessThan(1600);
+    let text = 0;
+    for (let i = 0; i < 200; i++) {
+      c.append(BigInt(i), line(i), EMPTY_METADATA);
+      text += line(i).length;
+    }
+    // Columns hold the text plus growth slack (factor 1.5) and the ts/offset columns.
+    expect(c.memoryBytes()).toBeLessThan(text * 1.5 + 200 * 24 + 1024);
+  });
+
+  it('frees the head on cutAndRelease and still takes appends afterwards', () => {
+    const c = new MemChunk(defaultChunkOptions());
+    for (let i = 0; i < 500; i++) c.append(BigInt(i), line(i), EMPTY_METADATA);
+    c.cutAndRelease();
+    const blockBytes = c.memoryBytes();
+    // Only the cut block (compressed) and its filter are left.
+    expect(blockBytes).toBeLessThan(20_000);
+    for (let i = 500; i < 520; i++) c.append(BigInt(i), line(i), EMPTY_METADATA);
+    expect(c.memoryBytes()).toBeGreaterThan(blockBytes);
+    expect(lines(c)).toEqual(Array.from({ length: 520 }, (_, i) => line(i).toString()));
+  });
+
+  it('gives big head columns back when a block is cut', () => {
+    const c = new MemChunk({ ...defaultChunkOptions(), blockSizeBytes: 256 * 1024 });
+    let i = 0;
+    while (c.blockMetas().length === 0) c.append(BigInt(i), Buffer.alloc(1000, 97 + (i++ % 26)), EMPTY_METADATA);
+    // The head was reset after the cut: its columns are back to their first size.
+    expect(c.memoryBytes() - c.blockMetas().reduce((a, m) => a + m.compressedBytes + m.bloomBytes, 0)).toBeLessThan(4096);
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * The splitting planner against a real querier (in-process Silt over HTTP): every split,
+ * sharded or cached answer equals the querier's unsplit answer, and log queries dispatch only
+ * the pieces their limit needs. Data: 7 days of logs, half flushed to storage, half in memory.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startInProcess, tempDir, type InProcess } from '../../../test/support/silt.js';
+import { SiltError } from '../../errors.js';
+import { seededRandom } from '../../util/random.js';
+import type { FrontendRequest, Piece, PieceResult } from '../plan.js';
+import type { SplitLimits, SplitOptions } from './options.js';
+import { SplitPlanner } from './planner.js';
+import { logSpans } from './log-plan.js';
+import { LruResultsStore } from '../results-cache.js';
+
+const NS_PER_MS = 1_000_000n;
+const H = 3_600_000;
+const DAY = 24 * H;
+const NOW_MS = Math.floor(Date.now() / H) * H;
+const FROM_MS = NOW_MS - 7 * DAY;
+let silt: InProcess;
+
+beforeAll(async () => {
+  // No query-frontend in this process: its HTTP query API is the querier's own, what pieces run against.
+  silt = await startInProcess(tempDir(), ['-target=distributor,ingester,querier', '-storage.object-store=memory', '-querier.query-ingesters-within=0', '-ingester.chunk-target-size=64KiB']);
+  const rnd = seededRandom(3);
+  const apps = ['api', 'web', 'db', 'auth'];
+  const levels = ['info', 'warn', 'error'];
+  // ~20k lines over 7 days (one every ~30 s), a NEEDLE about once a day; pushed in two halves
+  // with a flush between, so stored chunks and ingester memory both answer.
+  for (let half = 0; half < 2; half++) {
+    const streams = new Map<string, { stream: Record<string, string>; values: [string, string][] }>();
+    const from = FROM_MS + H + (half * (7 * DAY - 2 * H)) / 2;
+    for (let t = from; t < from + (7 * DAY - 2 * H) / 2; t += 30_000) {
+      const app = apps[Math.floor(rnd() * apps.length)]!;
+      const level = levels[Math.floor(rnd() * levels.length)]!;
+      let s = streams.get(app + level);
+      if (!s) streams.set(app + level, (s = { stream: { app, level }, values: [] }));
+      const n = Math.floor(rnd() * 1000);
+      const needle = rnd() < 1 / 2880 ? ' NEEDLE' : '';
+      s.values.push([(BigInt(t) * NS_PER_MS + BigInt(Math.floor(rnd() * 1e6))).toString(), `level=${level} n=${n} d=${(rnd() * 100).toFixed(3)} msg="req ${n % 7}"${needle}`]);
+    }
+    const r = await fetch(`${silt.url}/loki/api/v1/push`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streams: [...streams.values()] }) });
+    expect(r.status, await r.text()).toBe(204);
+    if (half === 0) await silt.app.ingester!.flushNow();
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await silt?.stop();
+});
+
+/** Runs pieces on the querier over HTTP, counting them. */
+class HttpRunner {
+  pieces: Piece[] = [];
+  async run(piece: Piece): Promise<PieceResult> {
+    this.pieces.push(piece);
+    const r = await fetch(`${silt.url}${piece.path}?${new URLSearchParams(piece.params as [string, string][])}`);
+    const body = Buffer.from(await r.arrayBuffer());
+    if (r.status >= 300) throw new SiltError(r.status >= 500 ? 'internal' : 'invalid', body.toString());
+    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body, queueSeconds: 0 };
+  }
+}
+
+function request(route: string, params: Record<string, string>, path = route): FrontendRequest {
+  return { method: 'GET', path, route, vars: {}, params: new URLSearchParams(params), tenant: 'fake', headers: {}, receivedNs: BigInt(NOW_MS) * NS_PER_MS };
+}
+
+/** The querier's own (unsplit) answer. */
+async function direct(path: string, params: Record<string, string>): Promise<any> {
+  const r = await fetch(`${silt.url}${path}?${new URLSearchParams(params)}`);
+  const text = await r.text();
+  expect(r.status, text).toBe(200);
+  return JSON.parse(text);
+}
+
+function options(over: Partial<SplitLimits> = {}, cache: LruResultsStore | null = null): SplitOptions {
+  const lim: SplitLimits = { split_queries_by_interval: H, split_metadata_queries_by_interval: DAY, max_cache_freshness_per_query: 10 * 60_000, max_query_series: 500, max_query_length: 0, tsdb_max_bytes_per_shard: 20_000, max_shards: 4, ...over };
+  return { limits: () => lim, cache, nowMs: () => NOW_MS };
+}
+
+async function answer(o: SplitOptions, route: string, params: Record<string, string>, path = route): Promise<{ body: any; pieces: Piece[] }> {
+  const runner = new HttpRunner();
+  const res = await new SplitPlanner(o).answer(request(route, params, path), runner);
+  expect(res).not.toBeNull();
+  expect(res!.status).toBe(200);
+  return { body: JSON.parse(res!.body.toString()), pieces: runner.pieces };
+}
+
+const RANGE = { start: String(BigInt(FROM_MS) * NS_PER_MS), end: String(BigInt(NOW_MS) * NS_PER_MS) };
+
+describe('log queries', () => {
+  it('spans grow 1, 2, 4, … windows from the reading end', () => {
+    const h = BigInt(H) * NS_PER_MS;
+    const spans = logSpans(0n, 168n * h, h, 'backward');
+    expect(spans.map((s) => Number((s.endNs - s.startNs) / h))).toEqual([1, 2, 4, 8, 16, 32, 64, 41]);
+    expect(spans[0]!.endNs).toBe(168n * h);
+    expect(logSpans(0n, 168n * h, h, 'forward')[0]).toEqual({ startNs: 0n, endNs: h });
+  });
+
+  const cases: [string, string, string, number][] = [
+    ['dense, backward', '{app=~".+"}', 'backward', 4],
+    ['dense, forward', '{app=~".+"} |= "error"', 'forward', 5],
+    ['needle, backward', '{app=~".+"} |= "NEEDLE"', 'backward', 8],
+  ];
+  it.each(cases)('%s: the unsplit answer, with only the pieces the limit needs', async (_name, query, direction, wantPieces) => {
+    const params = { query, limit: '1000', direction, ...RANGE };
+    const want = await direct('/loki/api/v1/query_range', params);
+    const got = await answer(options(), '/loki/api/v1/query_range', params);
+    expect(got.body.data.result).toEqual(want.data.result);
+    // limit=1000 over 7 days with 1h windows: 168 windows, at most 8 pieces.
+    expect(got.pieces.length).toBe(wantPieces);
+  });
+});
+
+describe('metric queries, split and sharded', () => {
+  const QUERIES = [
+    'sum by (level) (count_over_time({app=~".+"} | logfmt [1h]))',
+    'sum by (app) (rate({app=~".+"}[30m]))',
+    'count_over_time({app="api"}[2h])',
+    'max by (app) (bytes_over_time({app=~".+"}[1h]))',
+    'topk(2, sum by (app) (count_over_time({app=~".+"} |= "req 3" [90m])))',
+    'avg_over_time({level="warn"} | logfmt | unwrap d [1h]) by (app)',
+    'max_over_time({app=~".+"} | logfmt | unwrap d [1h]) by (level)',
+    'sum by (app) (sum_over_time({app=~"api|web"} | logfmt | unwrap d [1h]))',
+    'quantile_over_time(0.9, {app="db"} | logfmt | unwrap n [3h]) by (level)',
+    'sum(count_over_time({app=~".+"}[1h])) / sum(count_over_time({app=~".+"} |= "error" [1h]))',
+    'count_over_time({app="api"}[1h] offset 17m)',
+  ];
+  it.each(QUERIES)('%s', async (query) => {
+    const params = { query, step: '1800', ...RANGE };
+    const want = await direct('/loki/api/v1/query_range', params);
+    const got = await answer(options({ split_queries_by_interval: 6 * H }), '/loki/api/v1/query_range', params);
+    expect(got.body.data.result).toEqual(want.data.result);
+    const inst = { query, time: String(BigInt(NOW_MS - 5 * H) * NS_PER_MS) };
+    const wantI = await direct('/loki/api/v1/query', inst);
+    const gotI = await answer(options(), '/loki/api/v1/query', inst);
+    expect(gotI.body.data.result).toEqual(wantI.data.result);
+  });
+
+  it('shards by index stats: more bytes, more shards', async () => {
+    const params = { query: 'sum by (level) (count_over_time({app=~".+"}[1h]))', step: '3600', ...RANGE };
+    const few = await answer(options({ split_queries_by_interval: DAY, tsdb_max_bytes_per_shard: 1e12 }), '/loki/api/v1/query_range', params);
+    const many = await answer(options({ split_queries_by_interval: DAY, tsdb_max_bytes_per_shard: 1000, max_shards: 4 }), '/loki/api/v1/query_range', params);
+    const shardsOf = (ps: Piece[]): Set<string> => new Set(ps.flatMap((p) => p.params.filter(([k]) => k === 'shards').map(([, v]) => v)));
+    expect([...shardsOf(few.pieces)]).toEqual(['0_of_1']);
+    expect([...shardsOf(many.pieces)].sort()).toEqual(['0_of_4', '1_of_4', '2_of_4', '3_of_4']);
+    expect(many.body.data.result).toEqual(few.body.data.result);
+    expect(many.body.data.stats.summary.shards).toBe(4);
+  });
+
+  it('a warm results cache answers from cache: same answer, fewer pieces', async () => {
+    const cache = new LruResultsStore({ maxBytes: 64 << 20, tenantMaxBytes: () => 32 << 20 });
+    const o = options({ split_queries_by_interval: 6 * H }, cache);
+    const params = { query: 'sum by (app) (rate({app=~".+"}[30m]))', step: '1800', ...RANGE };
+    const cold = await answer(o, '/loki/api/v1/query_range', params);
+    await new Promise((r) => setTimeout(r, 10));
+    const warm = await answer(o, '/loki/api/v1/query_range', params);
+    expect(warm.body.data.result).toEqual(cold.body.data.result);
+    expect(warm.pieces.length).toBeLessThan(cold.pieces.length / 4);
+    const inst = { query: 'sum by (app) (count_over_time({app=~".+"}[2h]))', time: String(BigInt(NOW_MS - 5 * H) * NS_PER_MS) };
+    const c1 = await answer(o, '/loki/api/v1/query', inst);
+    await new Promise((r) => setTimeout(r, 10));
+    const c2 = await answer(o, '/loki/api/v1/query', inst);
+    expect(c2.body.data.result).toEqual(c1.body.data.result);
+    expect(c2.pieces.length).toBe(0);
+  });
+});
+
+describe('metadata queries, split by day', () => {
+  const cases: [string, Record<string, string>][] = [
+    ['/loki/api/v1/labels', {}],
+    ['/loki/api/v1/label/:name/values', {}],
+    ['/loki/api/v1/series', { 'match[]': '{app=~"a.*"}' }],
+  ];
+  it.each(cases)('%s', async (route, extra) => {
+    const path = route.replace(':name', 'level');
+    const params = { ...extra, ...RANGE };
+    const want = await direct(path, params);
+    const got = await answer(options(), route, params, path);
+    expect(got.body.data).toEqual(want.data);
+    expect(got.pieces.length).toBe(8);
+  });
+
+  it('volume: summed over days, top limit, cached', async () => {
+    for (const extra of [{}, { aggregateBy: 'labels' }, { limit: '3' }, { targetLabels: 'level' }]) {
+      const cache = new LruResultsStore({ maxBytes: 1 << 20, tenantMaxBytes: () => 1 << 20 });
+      const params = { query: '{app=~".+"}', ...extra, ...RANGE };
+      const want = await direct('/loki/api/v1/index/volume', params);
+      const cold = await answer(options({}, cache), '/loki/api/v1/index/volume', params);
+      expect(cold.body.data.result).toEqual(want.data.result);
+      await new Promise((r) => setTimeout(r, 10));
+      const warm = await answer(options({}, cache), '/loki/api/v1/index/volume', params);
+      expect(warm.body.data.result).toEqual(want.data.result);
+      expect(warm.pieces.length).toBeLessThan(cold.pieces.length);
+    }
+  });
+});

@@ -1,0 +1,187 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../config/config.js';
+import { compileMatcher } from '../logql/log/matcher.js';
+import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
+import type { Labels } from '../model/labels.js';
+import type { Matcher, MatchType } from '../model/matcher.js';
+import { MemorySink } from './client.contract.js';
+import { Ingester, type IngesterConfig } from './ingester.js';
+import { IndexedStreamMap, LabelIndex, matchesAll } from './label-index.js';
+
+interface S {
+  readonly id: number;
+  readonly labels: Labels;
+  /** Stands in for "has entries in the queried range". */
+  live: boolean;
+}
+
+/** Deterministic PRNG (mulberry32) so a failure reproduces. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = ['app', 'env', 'pod', 'ns', 'zone', 'x'];
+const VALUES = ['a', 'b', 'ab', 'abc', 'b1', 'é', 'Z', '10', '9', 'a.b', '😀', '\uE000'];
+
+function randomLabels(r: () => number): Labels {
+  const out: { name: string; value: string }[] = [];
+  for (const name of NAMES) if (r() < 0.6) out.push({ name, value: VALUES[Math.floor(r() * VALUES.length)]! });
+  return out;
+}
+
+const PATTERNS = ['a.*', '.*b', '.+', '.*', 'a|b', 'b|', '', 'a', '(?i)A', '[0-9]+', 'é|😀', 'x', '.?'];
+
+function randomMatcher(r: () => number): Matcher {
+  const name = r() < 0.9 ? NAMES[Math.floor(r() * NAMES.length)]! : 'absent';
+  const type = (['=', '!=', '=~', '!~'] as MatchType[])[Math.floor(r() * 4)]!;
+  const value = type === '=' || type === '!=' ? (r() < 0.15 ? '' : VALUES[Math.floor(r() * VALUES.length)]!) : PATTERNS[Math.floor(r() * PATTERNS.length)]!;
+  return compileMatcher(name, type, value);
+}
+
+function selected(index: LabelIndex<S>, ms: readonly Matcher[]): number[] {
+  const out: number[] = [];
+  index.select(ms, (s) => out.push(s.id));
+  return out.sort((a, b) => a - b);
+}
+
+describe('LabelIndex', () => {
+  it('selects, lists names and values exactly as a scan over every stream (random label sets, matchers, removals)', () => {
+    for (let seed = 1; seed <= 30; seed++) {
+      const r = rng(seed);
+      const map = new IndexedStreamMap<number, S>();
+      let nextId = 0;
+      for (let step = 0; step < 60; step++) {
+        // Churn: add streams, remove some, replace some under an existing key.
+        const adds = Math.floor(r() * 20);
+        for (let k = 0; k < adds; k++) {
+          const s: S = { id: nextId++, labels: randomLabels(r), live: r() < 0.7 };
+          map.set(s.id, s);
+        }
+        for (const key of [...map.keys()]) {
+          const x = r();
+          if (x < 0.1) map.delete(key);
+          else if (x < 0.13) map.set(key, { id: key, labels: randomLabels(r), live: r() < 0.7 });
+        }
+        if (r() < 0.02) map.clear();
+        const streams = [...map.values()];
+        expect(map.index.size).toBe(streams.length);
+        for (let q = 0; q < 5; q++) {
+          const ms = Array.from({ length: Math.floor(r() * 4) }, () => randomMatcher(r));
+          const want = streams.filter((s) => matchesAll(s.labels, ms)).map((s) => s.id).sort((a, b) => a - b);
+          expect(selected(map.index, ms), JSON.stringify(ms.map((m) => [m.name, m.type, m.value]))).toEqual(want);
+        }
+        const live = (s: S): boolean => s.live;
+        const names = [...new Set(streams.flatMap((s) => s.labels.map((l) => l.name)))].sort();
+        expect(map.index.names()).toEqual(names);
+        expect(map.index.namesWhere(live)).toEqual([...new Set(streams.filter(live).flatMap((s) => s.labels.map((l) => l.name)))].sort());
+        for (const name of [...NAMES, 'absent']) {
+          const vals = (pick: (s: S) => boolean): string[] => [...new Set(streams.filter(pick).flatMap((s) => s.labels.filter((l) => l.name === name).map((l) => l.value)))].sort();
+          expect(map.index.values(name)).toEqual(vals(() => true));
+          expect(map.index.valuesWhere(name, live)).toEqual(vals(live));
+        }
+      }
+    }
+  });
+
+  it.each([
+    ['equality on a missing value', [['app', '=', 'nope']], []],
+    ['equality', [['app', '=', 'a']], [1, 3]],
+    ['matcher accepting empty keeps streams without the label', [['env', '!=', 'prod']], [1, 2, 4]],
+    ['empty equality selects streams without the label', [['env', '=', '']], [1, 4]],
+    ['regex rejecting empty on an absent name', [['absent', '=~', '.+']], []],
+    ['negative regex', [['app', '!~', 'a|b']], [2, 4]],
+    ['regex and equality', [['app', '=~', 'a.*'], ['env', '=', 'dev']], [2]],
+    ['no matchers selects every stream', [], [1, 2, 3, 4]],
+  ] as [string, [string, MatchType, string][], number[]][])('%s', (_name, spec, want) => {
+    const index = new LabelIndex<S>();
+    const mk = (id: number, o: Record<string, string>): S => ({ id, labels: Object.entries(o).map(([name, value]) => ({ name, value })), live: true });
+    index.add(mk(1, { app: 'a' }));
+    index.add(mk(2, { app: 'ab', env: 'dev' }));
+    index.add(mk(3, { app: 'a', env: 'prod' }));
+    index.add(mk(4, { app: 'c' }));
+    expect(selected(index, spec.map(([n, t, v]) => compileMatcher(n, t, v)))).toEqual(want);
+  });
+
+  it('keeps sorted values in step after removals and re-additions', () => {
+    const map = new IndexedStreamMap<number, S>();
+    const mk = (id: number, pod: string): S => ({ id, labels: [{ name: 'pod', value: pod }], live: true });
+    for (let i = 0; i < 100; i++) map.set(i, mk(i, `p${(i * 37) % 100}`));
+    expect(map.index.values('pod')).toEqual(Array.from({ length: 100 }, (_, i) => `p${i}`).sort());
+    for (let i = 0; i < 100; i += 2) map.delete(i);
+    map.set(1000, mk(1000, 'p0'));
+    map.set(1001, mk(1001, 'p0'));
+    map.set(1002, mk(1002, 'a'));
+    const want = [...new Set([...map.values()].map((s) => s.labels[0]!.value))].sort();
+    expect(map.index.values('pod')).toEqual(want);
+    map.clear();
+    expect(map.index.values('pod')).toEqual([]);
+    expect(map.index.names()).toEqual([]);
+  });
+});
+
+describe('Ingester metadata through the label index', () => {
+  it('answers labelNames, labelValues, series and selectStreams as a brute-force scan, over time ranges, flushes and drops', async () => {
+    const base = defaultConfig();
+    const cfg: IngesterConfig = { ...base.ingester, block_sealer: 'inline', flush_check_period: 3_600_000, chunk_retain_period: 0, wal: { ...base.ingester.wal, enabled: false } };
+    const ingester = new Ingester({ cfg, limits: () => base.limits_config, sink: new MemorySink(), logger: pino({ level: 'silent' }), registry: new Registry() });
+    await ingester.start();
+    try {
+      const r = rng(7);
+      const t0 = BigInt(Date.now() - 600_000) * 1_000_000n;
+      // What memory should hold: labels string → labels and entry times.
+      const live = new Map<string, { labels: Labels; ts: bigint[] }>();
+      const check = (): void => {
+        for (let q = 0; q < 40; q++) {
+          const ms = Array.from({ length: Math.floor(r() * 3) }, () => randomMatcher(r));
+          const from = t0 + BigInt(Math.floor(r() * 120)) * 1_000_000_000n;
+          const through = from + BigInt(Math.floor(r() * 200)) * 1_000_000_000n;
+          const hit = [...live.values()].filter((s) => matchesAll(s.labels, ms) && s.ts.some((t) => t >= from && t <= through));
+          const what = JSON.stringify([ms.map((m) => [m.name, m.type, m.value]), String(from - t0), String(through - t0)]);
+          expect(ingester.labelNames('t', from, through, ms), what).toEqual([...new Set(hit.flatMap((s) => s.labels.map((l) => l.name)))].sort());
+          for (const name of ['app', 'pod', 'absent']) {
+            const want = [...new Set(hit.flatMap((s) => s.labels.filter((l) => l.name === name && l.value !== '').map((l) => l.value)))].sort();
+            expect(ingester.labelValues('t', name, from, through, ms), what).toEqual(want);
+          }
+          const key = (ls: Labels): string => labelsToString(ls);
+          expect(ingester.series('t', from, through, ms).map(key).sort(), what).toEqual(hit.map((s) => key(s.labels)).sort());
+          expect(ingester.selectStreams('t', ms, from, through, 'x/').map((s) => key(s.labels)).sort(), what).toEqual(hit.map((s) => key(s.labels)).sort());
+        }
+      };
+      for (let round = 0; round < 6; round++) {
+        const streams: ValidStream[] = [];
+        for (let k = 0; k < 40; k++) {
+          const raw = randomLabels(r).filter((l) => l.name !== 'x');
+          const ls = sortLabels([...raw, { name: 'pod', value: `p${Math.floor(r() * 60)}` }].filter((l, i, a) => a.findIndex((o) => o.name === l.name) === i));
+          const ts = t0 + BigInt(round * 30 + Math.floor(r() * 30)) * 1_000_000_000n;
+          const s = labelsToString(ls);
+          if (streams.some((v) => v.labelsString === s)) continue;
+          streams.push({ labels: ls, labelsString: s, fingerprint: fingerprint(ls), entries: [{ tsNs: ts, line: Buffer.from(`l${k}`), metadata: [] }] });
+          const e = live.get(s) ?? { labels: ls, ts: [] };
+          e.ts.push(ts);
+          live.set(s, e);
+        }
+        await ingester.push('t', streams);
+        check();
+        if (round % 2 === 1) {
+          // The first flush stores every chunk; the second drops them (retain period 0) and the empty streams with them.
+          expect(await ingester.flushNow(true)).toBe(0);
+          await ingester.flushNow(false);
+          live.clear();
+          expect(ingester.memoryStats().streams).toBe(0);
+          check();
+        }
+      }
+    } finally {
+      await ingester.stop();
+    }
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * Inverted index of one tenant's in-memory streams: label name → value → the streams carrying
+ * that pair (Loki's ingester `index.InvertedIndex`, Prometheus' head postings). It answers
+ * stream selection, label names and label values without visiting every stream. Selection is
+ * exact by construction: postings only pick candidates, and every candidate is then checked
+ * with the matchers themselves (docs/adr/0025-label-postings.md).
+ */
+import type { Labels } from '../model/labels.js';
+import type { Matcher } from '../model/matcher.js';
+
+/** What the index needs of a stream: its labels, which never change while it is indexed. */
+export interface IndexedStream {
+  readonly labels: Labels;
+}
+
+/** Values of one label name, with a sorted list maintained incrementally. */
+class NameEntry<T> {
+  /** Value → streams carrying `name=value`; a value with no stream is removed at once. */
+  readonly byValue = new Map<string, Set<T>>();
+  /** Sorted (UTF-16 order, as `Array.prototype.sort`) values, possibly stale: see `sortedValues`. */
+  sorted: string[] = [];
+  /** Values added since `sorted` was built (unsorted, may hold values also in `sorted`). */
+  added: string[] = [];
+  /** Values removed since `sorted` was built. */
+  removed = 0;
+  /** Streams carrying the name. */
+  streams = 0;
+}
+
+const NO_STRINGS: readonly string[] = Object.freeze([]);
+
+/**
+ * Postings of one tenant's streams. Owned by the tenant's stream map (`IndexedStreamMap`), which
+ * keeps it in step with stream creation and removal; not safe to change while a visit runs.
+ */
+export class LabelIndex<T extends IndexedStream> {
+  readonly #names = new Map<string, NameEntry<T>>();
+  readonly #all = new Set<T>();
+  /** Sorted names, or null when a name appeared or disappeared since. */
+  #sortedNames: string[] | null = null;
+
+  /** Number of indexed streams. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /** Indexes `s` (a no-op when it is already indexed). */
+  add(s: T): void {
+    if (this.#all.has(s)) return;
+    this.#all.add(s);
+    for (const l of s.labels) {
+      let e = this.#names.get(l.name);
+      if (e === undefined) {
+        this.#names.set(l.name, (e = new NameEntry<T>()));
+        this.#sortedNames = null;
+      }
+      let set = e.byValue.get(l.value);
+      if (set === undefined) {
+        e.byValue.set(l.value, (set = new Set()));
+        e.added.push(l.value);
+      }
+      set.add(s);
+      e.streams++;
+    }
+  }
+
+  /** Drops `s` (a no-op when it is not indexed). */
+  remove(s: T): void {
+    if (!this.#all.delete(s)) return;
+    for (const l of s.labels) {
+      const e = this.#names.get(l.name);
+      const set = e?.byValue.get(l.value);
+      if (e === undefined || set === undefined || !set.delete(s)) continue;
+      e.streams--;
+      if (set.size === 0) {
+        e.byValue.delete(l.value);
+        e.removed++;
+      }
+      if (e.streams === 0) {
+        this.#names.delete(l.name);
+        this.#sortedNames = null;
+      }
+    }
+  }
+
+  /** Drops every stream. */
+  clear(): void {
+    this.#all.clear();
+    this.#names.clear();
+    this.#sortedNames = null;
+  }
+
+  /** Every indexed stream, in insertion order. */
+  all(): ReadonlySet<T> {
+    return this.#all;
+  }
+
+  /** Label names carried by at least one stream, sorted. The array is shared: do not modify. */
+  names(): readonly string[] {
+    this.#sortedNames ??= [...this.#names.keys()].sort();
+    return this.#sortedNames;
+  }
+
+  /** Values of `name` carried by at least one stream, sorted. The array is shared: do not modify. */
+  values(name: string): readonly string[] {
+    const e = this.#names.get(name);
+    return e === undefined ? NO_STRINGS : sortedValues(e);
+  }
+
+  /** Streams carrying `name=value` (undefined when none). Shared: do not modify. */
+  postings(name: string, value: string): ReadonlySet<T> | undefined {
+    return this.#names.get(name)?.byValue.get(value);
+  }
+
+  /**
+   * Calls `visit` once for every stream matching all matchers (every stream when there are none),
+   * in no particular order. Candidates come from the cheapest matcher that rejects '': the
+   * smallest equality posting, else the union of the postings of the values a matcher accepts;
+   * without such a matcher, every stream. Each candidate is then checked against the other
+   * matchers. `visit` must not add or remove streams.
+   */
+  select(matchers: readonly Matcher[], visit: (s: T) => void): void {
+    let base: Matcher | null = null;
+    let baseSet: ReadonlySet<T> | null = null;
+    let scan: Matcher | null = null;
+    let scanValues = Infinity;
+    for (const m of matchers) {
+      if (m.matches('')) continue;
+      const e = this.#names.get(m.name);
+      // A matcher rejecting '' on a name no stream carries selects nothing.
+      if (e === undefined) return;
+      if (m.type === '=') {
+        const set = e.byValue.get(m.value);
+        if (set === undefined) return;
+        if (baseSet === null || set.size < baseSet.size) {
+          base = m;
+          baseSet = set;
+        }
+      } else if (e.byValue.size < scanValues) {
+        scan = m;
+        scanValues = e.byValue.size;
+      }
+    }
+    if (baseSet !== null) {
+      const rest = matchers.filter((m) => m !== base);
+      for (const s of baseSet) if (matchesAll(s.labels, rest)) visit(s);
+      return;
+    }
+    if (scan !== null) {
+      const rest = matchers.filter((m) => m !== scan);
+      for (const [value, set] of this.#names.get(scan.name)!.byValue) {
+        if (!scan.matches(value)) continue;
+        for (const s of set) if (matchesAll(s.labels, rest)) visit(s);
+      }
+      return;
+    }
+    for (const s of this.#all) if (matchesAll(s.labels, matchers)) visit(s);
+  }
+
+  /**
+   * Sorted names carried by at least one stream for which `keep` is true. Stops looking at a name
+   * at its first kept stream, so with most streams kept this costs about one check per name.
+   */
+  namesWhere(keep: (s: T) => boolean): string[] {
+    const out: string[] = [];
+    for (const name of this.names()) {
+      if (anyKept(this.#names.get(name)!.byValue, keep)) out.push(name);
+    }
+    return out;
+  }
+
+  /** Sorted values of `name` carried by at least one stream for which `keep` is true. */
+  valuesWhere(name: string, keep: (s: T) => boolean): string[] {
+    const e = this.#names.get(name);
+    if (e === undefined) return [];
+    const sorted = sortedValues(e);
+    // Many values (a pod name per stream): looking each value up costs a random map access per
+    // value. Visit the streams instead, in their set's order, and drop only the values whose
+    // every stream fails `keep`; usually none does and the sorted list is the answer.
+    if (e.byValue.size * 8 >= this.#all.size) {
+      let failing: Set<string> | null = null;
+      for (const s of this.#all) {
+        if (keep(s)) continue;
+        for (const l of s.labels) if (l.name === name) (failing ??= new Set()).add(l.value);
+      }
+      if (failing === null) return sorted.slice();
+      const dropped = new Set<string>();
+      for (const v of failing) if (!someKept(e.byValue.get(v)!, keep)) dropped.add(v);
+      return dropped.size === 0 ? sorted.slice() : sorted.filter((v) => !dropped.has(v));
+    }
+    // Few values: stop per value at its first stream that is kept.
+    const out: string[] = [];
+    for (const v of sorted) {
+      for (const s of e.byValue.get(v)!) {
+        if (keep(s)) {
+          out.push(v);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+}
+
+function anyKept<T>(byValue: Map<string, Set<T>>, keep: (s: T) => boolean): boolean {
+  for (const set of byValue.values()) if (someKept(set, keep)) return true;
+  return false;
+}
+
+function someKept<T>(set: ReadonlySet<T>, keep: (s: T) => boolean): boolean {
+  for (const s of set) if (keep(s)) return true;
+  return false;
+}
+
+/** Whether `labels` satisfy every matcher (a missing label reads as ''). */
+export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolean {
+  for (let i = 0; i < matchers.length; i++) {
+    const m = matchers[i]!;
+    let v = '';
+    for (let k = 0; k < labels.length; k++) {
+      if (labels[k]!.name === m.name) {
+        v = labels[k]!.value;
+        break;
+      }
+    }
+    if (!m.matches(v)) return false;
+  }
+  return true;
+}
+
+/**
+ * The entry's sorted values, brought up to date by dropping removed values and merging the sorted
+ * additions: O(n + a log a) after `a` additions rather than a full sort, so a tenant whose pods
+ * come and go does not re-sort 100k values per request.
+ */
+function sortedValues<T>(e: NameEntry<T>): string[] {
+  if (e.added.length === 0 && e.removed === 0) return e.sorted;
+  const kept = e.removed === 0 ? e.sorted : e.sorted.filter((v) => e.byValue.has(v));
+  const added = e.added.filter((v) => e.byValue.has(v)).sort();
+  const out = new Array<string>();
+  let i = 0;
+  let j = 0;
+  while (i < kept.length || j < added.length) {
+    let v: string;
+    if (j >= added.length || (i < kept.length && kept[i]! < added[j]!)) v = kept[i++]!;
+    else v = added[j++]!;
+    // A value removed and added again can sit in both lists; additions can repeat too.
+    if (out.length === 0 || out[out.length - 1] !== v) out.push(v);
+  }
+  e.sorted = out;
+  e.added = [];
+  e.removed = 0;
+  return out;
+}
+
+/**
+ * A map of streams by fingerprint that keeps a LabelIndex of its values: `set` indexes, `delete`
+ * and `clear` unindex. Stream creation and removal elsewhere stay plain map operations.
+ */
+export class IndexedStreamMap<K, T extends IndexedStream> extends Map<K, T> {
+  /** The postings of the map's values. */
+  readonly index = new LabelIndex<T>();
+
+  override set(key: K, value: T): this {
+    // Map's constructor calls set before field initialisers run; it is never given entries here.
+    const old = super.get(key);
+    if (old !== value) {
+      if (old !== undefined) this.index.remove(old);
+      this.index.add(value);
+    }
+    return super.set(key, value);
+  }
+
+  override delete(key: K): boolean {
+    const old = super.get(key);
+    if (old !== undefined) this.index.remove(old);
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.index.clear();
+    super.clear();
+  }
+}

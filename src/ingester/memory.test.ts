@@ -1,0 +1,98 @@
+import { randomBytes } from 'node:crypto';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { defaultConfig } from '../config/config.js';
+import { RateLimitError } from '../errors.js';
+import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
+import { chunkKey, type ChunkRef } from '../storage/index.js';
+import { Ingester, MEMORY_LIMIT_REASON, type ChunkSink, type IngesterConfig } from './ingester.js';
+
+class MemorySink implements ChunkSink {
+  readonly chunks = new Map<string, Buffer>();
+  putChunk(ref: ChunkRef, bytes: Buffer): Promise<void> {
+    this.chunks.set(chunkKey(ref), bytes);
+    return Promise.resolve();
+  }
+  writeIndex(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const MiB = 1024 * 1024;
+const NOW_NS = BigInt(Date.now()) * 1_000_000n;
+
+function stream(i: number, n: number, lineBytes: number, startNs: bigint): ValidStream {
+  const ls = sortLabels([
+    { name: 'app', value: 'mem' },
+    { name: 'i', value: String(i) },
+  ]);
+  // Incompressible lines: cut blocks stay as big as the text.
+  const line = (): Buffer => {
+    const b = randomBytes(lineBytes);
+    for (let j = 0; j < lineBytes; j++) b[j] = 33 + (b[j]! % 90);
+    return b;
+  };
+  const entries = Array.from({ length: n }, (_, k) => ({ tsNs: startNs + BigInt(k), line: line(), metadata: [] }));
+  return { labels: ls, labelsString: labelsToString(ls), fingerprint: fingerprint(ls), entries };
+}
+
+async function start(memoryLimit: number, softRatio = 0.8): Promise<{ ing: Ingester; registry: Registry; sink: MemorySink }> {
+  const base = defaultConfig();
+  const cfg: IngesterConfig = { ...base.ingester, memory_limit: memoryLimit, memory_soft_limit_ratio: softRatio, chunk_target_size: 16 * MiB, block_sealer: 'inline', flush_check_period: 3_600_000, wal: { ...base.ingester.wal, enabled: false } };
+  const registry = new Registry();
+  const sink = new MemorySink();
+  const ing = new Ingester({ cfg, limits: () => ({ ...base.limits_config, per_stream_rate_limit: 0 }), sink, logger: pino({ level: 'silent' }), registry });
+  await ing.start();
+  return { ing, registry, sink };
+}
+
+async function metric(r: Registry, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await r.getSingleMetric(name)!.get();
+  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+describe('ingester memory limit', () => {
+  it('refuses a push past the hard mark with 429 and leaves no trace of it', async () => {
+    const { ing, registry } = await start(2 * MiB);
+    await ing.push('t', [stream(0, 100, 1000, NOW_NS)]);
+    const before = ing.memoryStats();
+    const err = await ing.push('t', [stream(1, 3000, 1000, NOW_NS)]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    expect((err as RateLimitError).reason).toBe(MEMORY_LIMIT_REASON);
+    expect((err as Error).message).toMatch(/^ingester memory limit reached: .* of 2\.0 MiB \(ingester\.memory_limit\) .* push of 3000 entries \(2\.9 MiB\) for user 't' refused and not stored/);
+    // No stream was created, nothing appended.
+    expect(ing.memoryStats()).toEqual(before);
+    expect(await metric(registry, 'loki_discarded_samples_total', { reason: MEMORY_LIMIT_REASON })).toBe(3000);
+    expect(await metric(registry, 'silt_ingester_memory_refused_pushes_total')).toBe(1);
+    await ing.stop(1000);
+  });
+
+  it('flushes the biggest chunks early above the soft mark and takes pushes again', async () => {
+    const { ing, registry, sink } = await start(4 * MiB, 0.5);
+    // One big stream and many small ones: the big one goes first.
+    await ing.push('t', [stream(0, 2500, 1000, NOW_NS)]);
+    for (let i = 1; i <= 20; i++) await ing.push('t', [stream(i, 5, 100, NOW_NS)]);
+    await ing.flushNow(false);
+    expect(await metric(registry, 'silt_ingester_memory_early_flushes_total')).toBeGreaterThan(0);
+    expect(await metric(registry, 'loki_ingester_chunks_flushed_total', { reason: 'memory' })).toBeGreaterThan(0);
+    expect(sink.chunks.size).toBeGreaterThan(0);
+    expect(sink.chunks.size).toBeLessThan(21);
+    // The next cycle drops the flushed chunks at once (no retain period under pressure).
+    await ing.flushNow(false);
+    const used = await metric(registry, 'silt_ingester_memory_used_bytes');
+    expect(used).toBeLessThan(2 * MiB);
+    await ing.push('t', [stream(0, 2500, 1000, NOW_NS + 10_000n)]);
+    await ing.stop(1000);
+  });
+
+  it('counts memory without a limit, and reports the marks', async () => {
+    const { ing, registry } = await start(0);
+    await ing.push('t', [stream(0, 100, 1000, NOW_NS)]);
+    const used = await metric(registry, 'silt_ingester_memory_used_bytes');
+    expect(used).toBeGreaterThanOrEqual(100_000);
+    expect(used).toBeLessThan(300_000);
+    expect(await metric(registry, 'silt_ingester_memory_limit_bytes', { mark: 'hard' })).toBe(0);
+    await ing.stop(1000);
+  });
+});

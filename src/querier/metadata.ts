@@ -1,0 +1,83 @@
+/**
+ * Per-request helpers of the metadata endpoints (labels, label values, series) that keep their
+ * cost proportional to the answer at 100k series: merging already sorted lists instead of
+ * re-sorting a Set, and caching each series' sort key and JSON text on its (long-lived) label
+ * array. Ingester streams and cached index segments keep one label array per series for their
+ * lifetime, so both strings are built once per series, not once per request.
+ */
+import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
+
+const keyCache = new WeakMap<Labels, string>();
+const jsonCache = new WeakMap<Labels, string>();
+
+/** `labelsToString(labels)`, cached per label array (the series' identity and sort key). */
+export function seriesKey(labels: Labels): string {
+  let k = keyCache.get(labels);
+  if (k === undefined) {
+    k = labelsToString(labels);
+    keyCache.set(labels, k);
+  }
+  return k;
+}
+
+/** `JSON.stringify(labelsToObject(labels))`, cached per label array. */
+export function seriesJson(labels: Labels): string {
+  let j = jsonCache.get(labels);
+  if (j === undefined) {
+    j = JSON.stringify(labelsToObject(labels));
+    jsonCache.set(labels, j);
+  }
+  return j;
+}
+
+function isSorted(a: readonly string[]): boolean {
+  for (let i = 1; i < a.length; i++) if (!(a[i - 1]! < a[i]!)) return false;
+  return true;
+}
+
+/**
+ * The sorted union (default `Array.prototype.sort` order) of two string lists. When both are
+ * strictly ascending, as the store and the ingester return them, this is one linear merge;
+ * otherwise a Set and a sort.
+ */
+export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+  if (!isSorted(a) || !isSorted(b)) return [...new Set([...a, ...b])].sort();
+  if (b.length === 0) return a.slice();
+  if (a.length === 0) return b.slice();
+  const out = new Array<string>();
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+/** Series sorted by their label string, each label set once (the key decides equality). */
+export function sortSeries(byKey: Map<string, Labels>): Labels[] {
+  const keys = [...byKey.keys()].sort();
+  const out = new Array<Labels>(keys.length);
+  for (let i = 0; i < keys.length; i++) out[i] = byKey.get(keys[i]!)!;
+  return out;
+}
+
+/** Loki's series response body, `{"status":"success","data":[{…},…]}`, from cached per-series JSON. */
+export function seriesResponseJson(series: readonly Labels[]): string {
+  const parts = new Array<string>(series.length);
+  for (let i = 0; i < series.length; i++) parts[i] = seriesJson(series[i]!);
+  return '{"status":"success","data":[' + parts.join(',') + ']}';
+}
