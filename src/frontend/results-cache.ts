@@ -11,14 +11,11 @@
  * Unlike Loki, start and end are not snapped to the step, so cached and uncached answers are
  * identical (Loki's `step_align` changes the evaluation points).
  */
-import { seriesLimitError } from '../logql/engine/errors.js';
 import type { MatrixSeries, MetricResult } from '../logql/engine/index.js';
-import { compareLabels } from '../logql/engine/labels.js';
 import { printExpr } from '../logql/syntax/index.js';
-import { labelsToString } from '../model/index.js';
 import { ScanStats, type MetricQueryRequest, type MetricQueryResult } from '../querier/index.js';
 import { ByteLru } from '../storage/index.js';
-import { mod, stepWindows } from './split/windows.js';
+import { joinWindows, mod, stepWindows } from './split/windows.js';
 import type { ResultsStore } from './split/options.js';
 
 /** What the results cache needs from the querier: metric query evaluation. */
@@ -109,7 +106,7 @@ export class ResultsCache {
       for (const w of run) if (w.key !== null) this.#store(w, r.data.series);
       i = j;
     }
-    const data: MetricResult = { type: 'matrix', series: merge(parts, lim.max_query_series) };
+    const data: MetricResult = { type: 'matrix', series: joinWindows(parts, lim.max_query_series) };
     return { data, stats: sumStats(stats), execMs: performance.now() - t0 };
   }
 
@@ -135,27 +132,6 @@ export class ResultsCache {
     this.lru.set(w.key!, { series: slice }, bytes);
   }
 }
-
-/** Joins per-window series by labels; windows arrive in time order. Sorted like the engine's output. */
-function merge(parts: readonly MatrixSeries[][], maxSeries: number): MatrixSeries[] {
-  const byKey = new Map<string, MatrixSeries>();
-  for (const part of parts) {
-    for (const s of part) {
-      const k = labelsToString(s.labels);
-      const cur = byKey.get(k);
-      if (cur === undefined) {
-        if (byKey.size >= maxSeries) throw seriesLimitError(maxSeries);
-        byKey.set(k, { labels: s.labels, points: [...s.points] });
-      } else {
-        for (const p of s.points) cur.points.push(p);
-      }
-    }
-  }
-  const out = [...byKey.values()];
-  out.sort((a, b) => compareLabels(a.labels, b.labels));
-  return out;
-}
-
 
 function sumStats(all: readonly ScanStats[]): ScanStats {
   const out = new ScanStats();

@@ -8,6 +8,7 @@ import type { Labels } from '../model/labels.js';
 import type { Matcher, MatchType } from '../model/matcher.js';
 import { MemorySink } from './client.contract.js';
 import { Ingester, type IngesterConfig } from './ingester.js';
+import { seededRandom } from '../util/random.js';
 import { IndexedStreamMap, LabelIndex, matchesAll } from './label-index.js';
 
 interface S {
@@ -17,17 +18,6 @@ interface S {
   live: boolean;
 }
 
-/** Deterministic PRNG (mulberry32) so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['app', 'env', 'pod', 'ns', 'zone', 'x'];
 const VALUES = ['a', 'b', 'ab', 'abc', 'b1', 'é', 'Z', '10', '9', 'a.b', '😀', '\uE000'];
@@ -56,7 +46,7 @@ function selected(index: LabelIndex<S>, ms: readonly Matcher[]): number[] {
 describe('LabelIndex', () => {
   it('selects, lists names and values exactly as a scan over every stream (random label sets, matchers, removals)', () => {
     for (let seed = 1; seed <= 30; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const map = new IndexedStreamMap<number, S>();
       let nextId = 0;
       for (let step = 0; step < 60; step++) {
@@ -135,7 +125,7 @@ describe('Ingester metadata through the label index', () => {
     const ingester = new Ingester({ cfg, limits: () => base.limits_config, sink: new MemorySink(), logger: pino({ level: 'silent' }), registry: new Registry() });
     await ingester.start();
     try {
-      const r = rng(7);
+      const r = seededRandom(7);
       const t0 = BigInt(Date.now() - 600_000) * 1_000_000n;
       // What memory should hold: labels string → labels and entry times.
       const live = new Map<string, { labels: Labels; ts: bigint[] }>();

@@ -8,10 +8,8 @@
  */
 import { InvalidError } from '../../errors.js';
 import { DEFAULT_MAX_POINTS, evaluateMetric, Grid, type EntrySource, type ExtractorFactory, type LeafProvider, type MatrixSeries, type MetricResult } from '../../logql/engine/index.js';
-import { compareLabels } from '../../logql/engine/index.js';
-import { ERR_ZERO_OR_NEGATIVE_STEP, seriesLimitError, stepTooSmallMessage } from '../../logql/engine/errors.js';
+import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../../logql/engine/errors.js';
 import { printExpr, type LogSelectorExpr, type SampleExpr } from '../../logql/syntax/index.js';
-import { labelsToString } from '../../model/index.js';
 import { formatShard } from '../../querier/index.js';
 // eslint-disable-next-line no-restricted-imports -- pure parsing and encoding helpers of Loki's HTTP API, shared with the querier's routes (see the report: move to a neutral folder)
 import { parseRange, parseStep, parseTimeNs } from '../../server/params.js';
@@ -21,7 +19,9 @@ import type { FrontendRequest, FrontendResponse } from '../plan.js';
 import { finishStats, JSON_CONTENT_TYPE, metricSeries, parseBody, sumStats } from './json.js';
 import { LeafMerge, leafKey, leavesOf } from './shard-map.js';
 import { checkQueryLength, type Runner, type SplitLimits, type SplitOptions } from './options.js';
-import { mod, stepWindows, type StepWindow } from './windows.js';
+import { joinWindows, mod, stepWindows, type StepWindow } from './windows.js';
+
+export { joinWindows } from './windows.js';
 
 const NS_PER_MS = 1_000_000n;
 
@@ -53,22 +53,6 @@ export function evaluateWithLeaves(expr: SampleExpr, grid: Grid, instant: boolea
     return m.matrix();
   };
   return evaluateMetric(expr, { startNs: grid.startNs, endNs: grid.endNs, stepNs: grid.stepNs, instant, maxSeries }, NO_SOURCE, NO_EXTRACTORS, leaves);
-}
-
-/** Joins the windows' matrices (in time order) by series labels, sorted as the engine sorts. */
-export function joinWindows(parts: readonly MatrixSeries[][], maxSeries: number): MatrixSeries[] {
-  const byKey = new Map<string, MatrixSeries>();
-  for (const part of parts) {
-    for (const s of part) {
-      const k = labelsToString(s.labels);
-      const cur = byKey.get(k);
-      if (cur === undefined) {
-        if (byKey.size >= maxSeries) throw seriesLimitError(maxSeries);
-        byKey.set(k, { labels: s.labels, points: [...s.points] });
-      } else for (const p of s.points) cur.points.push(p);
-    }
-  }
-  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
 }
 
 /** Shards for `bytes` of a leaf's streams per window: `bytes / bytesPerShard`, at least 1, at most `max`. */

@@ -8,6 +8,10 @@
  * same start phase and step, so every point is computed exactly as the unsplit query computes it.
  * Log and metadata queries are cut into plain time ranges at the same kind of boundaries.
  */
+import { seriesLimitError } from '../../logql/engine/errors.js';
+import type { MatrixSeries } from '../../logql/engine/index.js';
+import { compareLabels } from '../../logql/engine/labels.js';
+import { labelsToString } from '../../model/index.js';
 
 /** The points of one window of a step-split query. */
 export interface StepWindow {
@@ -80,4 +84,20 @@ export function mod(a: bigint, m: bigint): bigint {
 
 function ceilDiv(a: bigint, b: bigint): bigint {
   return a <= 0n ? -(-a / b) : (a + b - 1n) / b;
+}
+
+/** Joins the windows' matrices (in time order) by series labels, sorted as the engine sorts. */
+export function joinWindows(parts: readonly MatrixSeries[][], maxSeries: number): MatrixSeries[] {
+  const byKey = new Map<string, MatrixSeries>();
+  for (const part of parts) {
+    for (const s of part) {
+      const k = labelsToString(s.labels);
+      const cur = byKey.get(k);
+      if (cur === undefined) {
+        if (byKey.size >= maxSeries) throw seriesLimitError(maxSeries);
+        byKey.set(k, { labels: s.labels, points: [...s.points] });
+      } else for (const p of s.points) cur.points.push(p);
+    }
+  }
+  return [...byKey.values()].sort((a, b) => compareLabels(a.labels, b.labels));
 }
