@@ -5,19 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { RateLimitError } from '../errors.js';
 import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
-import { chunkKey, type ChunkRef } from '../storage/index.js';
-import { Ingester, MEMORY_LIMIT_REASON, type ChunkSink, type IngesterConfig } from './ingester.js';
+import { MemorySink } from './client.contract.js';
+import { Ingester, MEMORY_LIMIT_REASON, type IngesterConfig } from './ingester.js';
 
-class MemorySink implements ChunkSink {
-  readonly chunks = new Map<string, Buffer>();
-  putChunk(ref: ChunkRef, bytes: Buffer): Promise<void> {
-    this.chunks.set(chunkKey(ref), bytes);
-    return Promise.resolve();
-  }
-  writeIndex(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 const MiB = 1024 * 1024;
 const NOW_NS = BigInt(Date.now()) * 1_000_000n;
