@@ -30,6 +30,10 @@ export default tseslint.config(
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/config/**'], message: 'libraries never import roles, server or app' }]),
   },
   {
+    files: ['src/loghttp/**'],
+    rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/frontend/**', '**/storage/**', '**/config/**'], message: "loghttp is Loki's HTTP query API formats, shared by the querier's routes and the query-frontend: it imports only logql, model and util" }]),
+  },
+  {
     files: ['src/cli/**'],
     rules: restrict([{ group: ['**/server/**', '**/app/**', '**/ingester/**', '**/querier/**', '**/distributor/**', '**/storage/**', '**/chunk/**', '**/config/**', '**/logql/log/**', '**/logql/engine/**'], message: 'the CLI talks HTTP: it imports model and logql/syntax only' }]),
   },

@@ -36,16 +36,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
-import { Registry } from 'prom-client';
-import { Compactor, DeleteRequestsStore, listTables, type RunResult } from '../src/compactor/index.js';
+import { listTables, type RunResult } from '../src/compactor/index.js';
 import { loadTable } from '../src/compactor/markers.js';
 import { loadConfig, type SiltConfig } from '../src/config/config.js';
 import { FilesystemObjectClient, refIdentity } from '../src/storage/index.js';
 import { testFlags } from '../test/support/silt.js';
 import { startCluster, stopCluster, type ClusterInfo } from '../tools/cluster/cluster.js';
 import { encodePush } from '../test/support/protobuf.js';
-import { cpuSeconds, machineIdleSeconds, percentile, post, protobufBatches, startChild, tempDir, UNLIMITED } from './lib.js';
+import { cpuSeconds, filesystemCompactor, machineIdleSeconds, percentile, post, protobufBatches, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 750_000);
 const clients = Number(process.argv[3] ?? 4);
@@ -271,15 +269,7 @@ async function compactStore(cfg: SiltConfig, result: PushResult): Promise<void> 
   if (before.chunk_bytes !== result.chunk_bytes) result.chunk_bytes_at_compaction = before.chunk_bytes;
   const client = new FilesystemObjectClient(dir);
   const indexedBefore = await indexedChunks(client);
-  const compactor = new Compactor({
-    cfg: { ...cfg.compactor, retention_delete_delay: 0 },
-    ingester: cfg.ingester,
-    limits: () => cfg.limits_config,
-    client,
-    deleteRequests: new DeleteRequestsStore(client),
-    logger: pino({ level: 'silent' }),
-    registry: new Registry(),
-  });
+  const compactor = filesystemCompactor(cfg, client);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const r: RunResult = await compactor.runOnce({ minChunkAgeMs: 0 });

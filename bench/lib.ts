@@ -3,6 +3,11 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readdirSync, readFileSync, readSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Compactor, DeleteRequestsStore } from '../src/compactor/index.js';
+import type { SiltConfig } from '../src/config/config.js';
+import type { FilesystemObjectClient } from '../src/storage/index.js';
 import { GENLOGS } from '../test/support/genlogs.js';
 import { encodePush, labelString } from '../test/support/protobuf.js';
 
@@ -206,3 +211,27 @@ export const UNLIMITED = [
   '-ingester.max-global-streams-per-user=0',
   '-validation.max-entries-limit=1000000',
 ];
+
+/** Empties the kernel's page cache (root only): true when it did. */
+export function dropPageCache(): boolean {
+  try {
+    execFileSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A compactor over a filesystem store with the store's own config, deleting replaced chunks in the same pass. */
+export function filesystemCompactor(cfg: SiltConfig, client: FilesystemObjectClient, level: 'silent' | 'warn' = 'silent'): Compactor {
+  return new Compactor({
+    cfg: { ...cfg.compactor, retention_delete_delay: 0 },
+    ingester: cfg.ingester,
+    limits: () => cfg.limits_config,
+    client,
+    deleteRequests: new DeleteRequestsStore(client),
+    logger: pino({ level }),
+    registry: new Registry(),
+  });
+}
+

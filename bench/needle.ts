@@ -3,12 +3,18 @@
  * scan over stored chunks, cold and warm, with exact counts, next to `rg -F -c` on the raw text;
  * plus the needle filter's size against chunk bytes (snappy and zstd) and its CPU cost per block.
  *
- *   npx tsx bench/needle.ts build <dir> [lines=5300000] [codec=snappy]
- *       generates the data into <dir> (raw and jsonl twins), ingests it into a store in <dir>,
+ *   npx tsx bench/needle.ts build <dir> [lines=5300000] [codec=snappy] [rate=1000]
+ *       generates the data into <dir> (raw and jsonl twins, `rate` entries per simulated second,
+ *       ending 30 min before now: 26500000 lines at rate 44 span 7 days), ingests it into a store in <dir>,
  *       counts every needle by brute force over the jsonl entries (line.includes), writes <dir>/meta.json
+ *   npx tsx bench/needle.ts compact <dir> [codec=snappy]
+ *       one compactor pass over the store, as a running compactor makes it (small chunks of a
+ *       stream merged per day into chunks of up to chunk_target_size; the replaced chunks swept);
+ *       updates chunkBytes/chunkFiles in the meta file and sets `compacted`
  *   npx tsx bench/needle.ts run <dir> [runs=3]
  *       per run: drop the page cache (root only), start a fresh Silt process on the store, run every
- *       query cold then warm, then `rg -F -c` each needle; prints min/median over the runs
+ *       query cold (the needles, then the full scan: only the first needle reads the chunk tails
+ *       from disk) then warm, then `rg -F -c` each needle; prints min/median over the runs
  *   npx tsx bench/needle.ts seal <jsonl> [maxBlocks=2000]
  *       cuts the entries into 256 KiB blocks per stream as the ingester does and reports, per
  *       block, compressed bytes (snappy, zstd), token and needle filter bytes and build times
@@ -26,8 +32,10 @@ import { buildBlockBloom } from '../src/chunk/bloom.js';
 import { compress } from '../src/chunk/codec.js';
 import { buildNeedleFilter } from '../src/chunk/needle.js';
 import { loadConfig } from '../src/config/config.js';
+import { FilesystemObjectClient } from '../src/storage/index.js';
 import { fingerprint, labelsFromObject, labelsToString, type ValidStream } from '../src/model/index.js';
 import { GENLOGS } from '../test/support/genlogs.js';
+import { dropPageCache, filesystemCompactor } from './lib.js';
 
 const mode = process.argv[2];
 const FULL_SCAN = 'qzxq';
@@ -65,6 +73,8 @@ interface Meta {
   ingestSeconds: number;
   ingestCpuSeconds: number;
   needles: { name: string; needle: string; count: number }[];
+  /** Set by `compact`: one compactor pass ran over the store. */
+  compacted?: { seconds: number; cpuSeconds: number; chunkBytesBefore: number; chunkFilesBefore: number };
 }
 
 function sizeOf(p: string): { bytes: number; files: number } {
@@ -109,10 +119,9 @@ async function pickNeedles(jsonl: string, lines: number): Promise<{ name: string
   ];
 }
 
-async function build(dir: string, lines: number, codec: string): Promise<void> {
+async function build(dir: string, lines: number, codec: string, rate: number): Promise<void> {
   const raw = path.join(dir, 'logs.raw');
   const jsonl = path.join(dir, 'logs.jsonl');
-  const rate = 1000;
   const startMs = Date.now() - Math.ceil(lines / rate) * 1000 - 30 * 60_000;
   if (!existsSync(jsonl)) {
     for (const [format, out] of [['raw', raw], ['jsonl', jsonl]] as const) {
@@ -181,7 +190,11 @@ async function queryChild(dir: string, codec: string): Promise<void> {
   const endNs = BigInt(meta.lastNs) + 1n;
   const out: Record<string, unknown>[] = [];
   for (const pass of ['cold', 'warm']) {
-    for (const nd of meta.needles) {
+    // Cold pass: the needles first, the full scan last, so the first needle finds nothing
+    // cached (chunk tails read from disk); later cold needles find the tails the earlier ones
+    // read, but no block.
+    const order = pass === 'cold' ? [...meta.needles.slice(1), meta.needles[0]!] : meta.needles;
+    for (const nd of order) {
       const query = `{cluster=~".+"} |= ${JSON.stringify(nd.needle)}`;
       const t = performance.now();
       const r = await app.querier!.logQuery({ tenant: 'fake', query, startNs, endNs, limit: 1_000_000, direction: 'backward' });
@@ -195,14 +208,6 @@ async function queryChild(dir: string, codec: string): Promise<void> {
   process.exit(0);
 }
 
-function dropCaches(): boolean {
-  try {
-    execFileSync('sh', ['-c', 'sync; echo 3 > /proc/sys/vm/drop_caches'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -212,7 +217,7 @@ async function run(dir: string, codec: string, runs: number): Promise<void> {
   const times: Record<string, { cold: number[]; warm: number[]; rg: number[]; hits: number; read: number; skipped: number }> = {};
   let dropped = true;
   for (let r = 0; r < runs; r++) {
-    dropped = dropCaches() && dropped;
+    dropped = dropPageCache() && dropped;
     const child = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'child', dir, codec], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (child.status !== 0) throw new Error(`query child failed: ${child.stderr}`);
     const rows = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[];
@@ -339,7 +344,31 @@ async function seal(jsonl: string, maxBlocks: number): Promise<void> {
   );
 }
 
-if (mode === 'build') await build(process.argv[3]!, Number(process.argv[4] ?? 5_300_000), process.argv[5] ?? 'snappy');
+/** One compactor pass over the store with the store's own config (merging on, no retention). */
+async function compact(dir: string, codec: string): Promise<void> {
+  const metaFile = path.join(dir, `meta-${codec}.json`);
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Meta;
+  const store = path.join(dir, `store-${codec}`);
+  const cfg = loadConfig(flags(store, codec));
+  const chunks = path.join(store, 'chunks');
+  const before = sizeOf(chunks);
+  const client = new FilesystemObjectClient(chunks);
+  const compactor = filesystemCompactor(cfg, client, 'warn');
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await compactor.runOnce({ minChunkAgeMs: 0 });
+  const seconds = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  const after = sizeOf(chunks);
+  meta.compacted = { seconds, cpuSeconds: (cu.user + cu.system) / 1e6, chunkBytesBefore: meta.compacted?.chunkBytesBefore ?? before.bytes, chunkFilesBefore: meta.compacted?.chunkFilesBefore ?? before.files };
+  meta.chunkBytes = after.bytes;
+  meta.chunkFiles = after.files;
+  writeFileSync(metaFile, JSON.stringify(meta, null, 1));
+  console.log(JSON.stringify({ before, after, seconds, cpuSeconds: meta.compacted.cpuSeconds }));
+}
+
+if (mode === 'compact') await compact(process.argv[3]!, process.argv[4] ?? 'snappy');
+else if (mode === 'build') await build(process.argv[3]!, Number(process.argv[4] ?? 5_300_000), process.argv[5] ?? 'snappy', Number(process.argv[6] ?? 1000));
 else if (mode === 'run') await run(process.argv[3]!, process.argv[5] ?? 'snappy', Number(process.argv[4] ?? 3));
 else if (mode === 'child') await queryChild(process.argv[3]!, process.argv[4]!);
 else if (mode === 'seal') await seal(process.argv[3]!, Number(process.argv[4] ?? 2000));

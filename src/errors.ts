@@ -13,6 +13,7 @@ export type ErrorKind =
   | 'canceled'
   | 'timeout'
   | 'unavailable'
+  | 'bad_gateway'
   | 'not_implemented'
   | 'internal';
 
@@ -110,6 +111,14 @@ export class UnavailableError extends SiltError {
   }
 }
 
+/** A proxied upstream (a querier behind the query-frontend's tail proxy) could not be reached. HTTP 502, as Go's reverse proxy. */
+export class BadGatewayError extends SiltError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('bad_gateway', message, options);
+    this.name = 'BadGatewayError';
+  }
+}
+
 /** A feature that exists in LogQL but is not evaluated yet. HTTP 400. */
 export class NotImplementedError extends SiltError {
   constructor(message: string) {
@@ -168,5 +177,16 @@ export class QueryTimeoutError extends SiltError {
   constructor() {
     super('timeout', QUERY_TIMEOUT_MESSAGE);
     this.name = 'QueryTimeoutError';
+  }
+}
+
+/** Loki's text for a request whose context was cancelled (its client went away, or the query-frontend no longer needs the piece). */
+export const CONTEXT_CANCELED_MESSAGE = 'context canceled';
+
+/** A request cancelled before its answer. HTTP 499 (Loki's StatusClientClosedRequest). */
+export class CanceledError extends SiltError {
+  constructor(message: string = CONTEXT_CANCELED_MESSAGE, options?: { cause?: unknown }) {
+    super('canceled', message, options);
+    this.name = 'CanceledError';
   }
 }

@@ -33,8 +33,8 @@ async function serve(): Promise<{ frontend: Frontend; address: string }> {
   return { frontend, address: `127.0.0.1:${port}` };
 }
 
-function worker(address: string, querierId: string, run: PieceExecutor, concurrency = 2): FrontendWorker {
-  const w = new FrontendWorker({ addresses: [address], concurrency, querierId, run, logger });
+function worker(address: string, querierId: string, run: PieceExecutor, concurrency = 2, extra: { httpAddress?: () => string; registry?: Registry } = {}): FrontendWorker {
+  const w = new FrontendWorker({ addresses: [address], concurrency, querierId, run, logger, ...extra });
   w.start();
   cleanups.push(() => w.stop(100));
   return w;
@@ -87,5 +87,36 @@ describe('Frontend over gRPC (silt.frontend.Frontend/Process)', () => {
     await waitFor(() => frontend.slots === 2);
     await dying.stop(0);
     expect(String((await second).body)).toBe('healthy');
+  });
+
+  it('Hello advertises the HTTP address (host from the peer when empty); Cancel aborts the piece in hand, whose answer frees the stream at once', async () => {
+    const { frontend, address } = await serve();
+    const registry = new Registry();
+    let started = 0;
+    worker(
+      address,
+      'q1',
+      (w, signal) =>
+        w.path === '/slow'
+          ? new Promise((resolve) => {
+              started++;
+              signal.addEventListener('abort', () => resolve({ status: 499, contentType: 'text/plain; charset=utf-8', body: Buffer.from('context canceled\n') }));
+            })
+          : Promise.resolve({ status: 200, contentType: 'text/plain', body: Buffer.from('fast') }),
+      1,
+      { httpAddress: () => ':3999', registry },
+    );
+    await waitFor(() => frontend.slots === 1);
+    expect(frontend.querierHttpAddresses()).toEqual(['127.0.0.1:3999']);
+    const ac = new AbortController();
+    const slow = frontend.handle({ ...request('t'), path: '/slow' }, ac.signal);
+    await waitFor(() => started === 1);
+    ac.abort();
+    await expect(slow).rejects.toMatchObject({ kind: 'canceled' });
+    // The one stream is free for the next piece without the slow one ever finishing on its own.
+    const t0 = Date.now();
+    expect(String((await frontend.handle(request('t'))).body)).toBe('fast');
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(await registry.getSingleMetricAsString('loki_querier_worker_pieces_cancelled_total')).toMatch(/ 1$/m);
   });
 });

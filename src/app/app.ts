@@ -26,13 +26,14 @@ import { ResultsCache } from '../frontend/results-cache.js';
 import { Frontend, InProcessSlot } from '../frontend/frontend.js';
 import { newQueryPlanner } from '../frontend/planner.js';
 import { registerFrontendServices, type FrontendServices } from '../frontend/server.js';
-import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES } from '../frontend/consts.js';
+import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MSG_NO_QUERIERS } from '../frontend/consts.js';
 import type { WorkMessage } from '../frontend/wire.js';
 import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
 import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, InstrumentedObjectClient, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
+import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
 import { registerOtlpRoutes } from '../server/routes-otlp.js';
 import { GrpcServer } from '../server/grpc.js';
 import { nowNs } from '../model/index.js';
@@ -262,7 +263,7 @@ export class App {
       });
     }
     const planner = mods.has('query-frontend')
-      ? newQueryPlanner({ cfg, limits: limitsOf, embeddedCacheBytes: memoryCapped(cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, memLimit, CACHE_SHARE.results) })
+      ? newQueryPlanner({ cfg, limits: limitsOf, embeddedCacheBytes: memoryCapped(cfg.query_range.results_cache.cache.embedded_cache.max_size_mb * MB, memLimit, CACHE_SHARE.results), queriers: () => this.frontend?.queriers ?? 1 })
       : null;
     if (planner?.cache) caches['results'] = planner.cache;
     registerCacheMetrics(this.registry, caches);
@@ -303,7 +304,7 @@ export class App {
         const ring = this.cluster?.readiness() ?? '';
         if (ring !== '') return { ready: false, reason: ring };
         // Loki's frontend is not ready before a querier connected (nothing could answer).
-        if (this.frontend && this.frontend.slots === 0) return { ready: false, reason: 'not ready: number of queriers connected to query-frontend is 0' };
+        if (this.frontend && this.frontend.slots === 0) return { ready: false, reason: MSG_NO_QUERIERS };
         return this.writeHealth.readiness();
       },
       configYaml: () => configToYaml(cfg),
@@ -351,6 +352,10 @@ export class App {
     if (this.querier && this.ingesters) {
       this.tails = new TailManager({ ingester: this.ingesters, querier: this.querier, maxPerTenant: (tenant) => limitsOf(tenant).max_concurrent_tail_requests, maxDurationMs: cfg.querier.tail_max_duration });
       registerTailRoutes(this.http, { tails: this.tails, logger: logger.child({ component: 'tail' }) });
+    } else if (this.frontend) {
+      // A standalone frontend proxies tail requests to a querier (Loki's frontend.tail_proxy_url).
+      const frontend = this.frontend;
+      registerTailProxyRoutes(this.http, { proxyUrl: cfg.frontend.tail_proxy_url, queriers: () => frontend.querierHttpAddresses(), logger: logger.child({ component: 'tail-proxy' }) });
     }
     // Modules in start order, with Loki's names.
     this.services.set('server', 'New');
@@ -394,10 +399,11 @@ export class App {
         build: this.build,
         services: () => [],
       });
-      execute = async (w: WorkMessage) => {
+      // `signal`: the frontend cancelled the piece; it is the request's signal, as a client going away over HTTP.
+      execute = async (w: WorkMessage, signal: AbortSignal) => {
         const headers: Record<string, string> = Object.fromEntries(w.headers);
         headers['x-scope-orgid'] = w.tenant;
-        const res = await router.dispatch({ method: 'GET', path: w.path, params: new URLSearchParams(w.params), headers });
+        const res = await router.dispatch({ method: 'GET', path: w.path, params: new URLSearchParams(w.params), headers, signal });
         const body = res.body === undefined ? Buffer.alloc(0) : typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
         return { status: res.status, contentType: res.contentType ?? 'text/plain; charset=utf-8', body };
       };
@@ -423,7 +429,9 @@ export class App {
     }
     if (execute && addresses.length > 0) {
       const id = this.cluster?.instanceId ?? `${cfg.server.http_listen_address}:${cfg.server.http_listen_port}`;
-      this.#worker = new FrontendWorker({ addresses, concurrency: concurrency(addresses.length), querierId: `${id}/${process.pid}`, run: execute, logger: logger.child({ component: 'frontend-worker' }) });
+      // The frontend proxies tail requests here; listening on every interface, it uses the address it sees us at.
+      const httpAddress = (): string => `${allInterfaces(cfg.server.http_listen_address) === '' ? hostForUrl(cfg.server.http_listen_address) : ''}:${this.httpPort}`;
+      this.#worker = new FrontendWorker({ addresses, concurrency: concurrency(addresses.length), querierId: `${id}/${process.pid}`, run: execute, logger: logger.child({ component: 'frontend-worker' }), httpAddress, registry: this.registry });
     }
   }
 
@@ -622,6 +630,11 @@ function hostPort(host: string, port: number): string {
 /** Says so when a listen address is every interface (the default 0.0.0.0), not only loopback. */
 function allInterfaces(host: string): string {
   return host === '0.0.0.0' || host === '::' || host === '' ? ' (all interfaces)' : '';
+}
+
+/** A listen host as the host part of `host:port` (IPv6 literals in brackets). */
+function hostForUrl(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** The object store in words, for logs: `filesystem /abs/data/chunks`, `S3 bucket "b" at http://…`. */

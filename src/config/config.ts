@@ -67,6 +67,8 @@ export interface SiltConfig {
     support_parquet_encoding: boolean;
     /** Query requests of one tenant admitted and not answered; past it 429. */
     max_outstanding_per_tenant: number;
+    /** URL of a querier a standalone frontend proxies tail requests to; empty: a connected querier's advertised address. */
+    tail_proxy_url: string;
   };
   /** Loki's frontend_worker section: how a querier pulls work from query-frontends. */
   frontend_worker: {

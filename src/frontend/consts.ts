@@ -39,3 +39,9 @@ export const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 /** Loki's text when a tenant has too many requests queued (HTTP 429). */
 export const MSG_TOO_MANY_OUTSTANDING = 'too many outstanding requests';
+
+/**
+ * Loki's text when no querier is connected to a frontend (its readiness check). A standalone
+ * frontend answers tail requests with it too (503) when it has no querier to proxy them to.
+ */
+export const MSG_NO_QUERIERS = 'not ready: number of queriers connected to query-frontend is 0';

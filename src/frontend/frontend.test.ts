@@ -5,7 +5,7 @@ import { RateLimitError } from '../errors.js';
 import { Frontend, InProcessSlot, SinglePiecePlanner, type SlotResult, type WorkerSlot } from './frontend.js';
 import type { FrontendRequest, Piece, PieceResult, QueryPlan, QueryPlanner } from './plan.js';
 import { withQueueTime } from './plan.js';
-import { decodeQuerierMessage, decodeWork, encodeHello, encodeResult, encodeWork } from './wire.js';
+import { decodeFrontendMessage, decodeQuerierMessage, decodeWork, encodeCancel, encodeHello, encodeResult, encodeWork } from './wire.js';
 
 const logger = pino({ level: 'silent' });
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -238,11 +238,154 @@ describe('Frontend', () => {
   });
 });
 
+describe('Frontend: abandoned pieces are cancelled; async results', () => {
+  /** A slot that records what it is sent and cancelled, and answers only when told. */
+  function recordingSlot(f: Frontend, querierId: string): WorkerSlot & { sent: number[]; cancelled: number[] } {
+    const s = {
+      querierId,
+      sent: [] as number[],
+      cancelled: [] as number[],
+      send: (w: { id: number }) => void s.sent.push(w.id),
+      // As a querier does: it stops the piece and answers it (499) at once.
+      cancel: (id: number) => {
+        s.cancelled.push(id);
+        queueMicrotask(() => f.complete(s, id, { status: 499, contentType: 'text/plain; charset=utf-8', body: Buffer.from('context canceled\n') }));
+      },
+    };
+    return s;
+  }
+
+  /** Two pieces at once; done after the first result, so the second is abandoned. */
+  const firstWins: QueryPlanner = {
+    plan: () => {
+      let drawn = 0;
+      let got = false;
+      return {
+        next: () => (drawn < 2 ? { path: '/loki/api/v1/query_range', params: [['i', String(drawn++)]] } : null),
+        accept: () => void (got = true),
+        done: () => got,
+        result: () => ({ status: 200, contentType: 'text/plain', body: 'first' }),
+      };
+    },
+  };
+
+  it('tells the slot of a piece the finished plan no longer needs to stop it; the slot is free again with its answer', async () => {
+    const f = frontend(firstWins);
+    const a = recordingSlot(f, 'q1');
+    const b = recordingSlot(f, 'q2');
+    f.connect(a);
+    f.connect(b);
+    const p = f.handle(request('t'));
+    await sleep(1);
+    expect([a.sent.length, b.sent.length]).toEqual([1, 1]);
+    f.complete(a, a.sent[0]!, ok());
+    expect(String((await p).body)).toBe('first');
+    expect(b.cancelled).toEqual(b.sent);
+    expect(a.cancelled).toEqual([]);
+    await sleep(1);
+    // Both slots take the next request's pieces.
+    const q = f.handle(request('t'));
+    await sleep(1);
+    expect([a.sent.length, b.sent.length]).toEqual([2, 2]);
+    f.complete(b, b.sent[1]!, ok());
+    await q;
+  });
+
+  it('a client going away fails the request with 499 and cancels its pieces in flight; an aborted signal fails at once', async () => {
+    const f = frontend(new CountingPlanner(3));
+    const s = recordingSlot(f, 'q1');
+    f.connect(s);
+    const ac = new AbortController();
+    const p = f.handle(request('t'), ac.signal);
+    await sleep(1);
+    expect(s.sent.length).toBe(1);
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ kind: 'canceled', message: 'context canceled' });
+    expect(s.cancelled).toEqual(s.sent);
+    expect(f.outstanding).toBe(0);
+    await expect(f.handle(request('t'), AbortSignal.abort())).rejects.toMatchObject({ kind: 'canceled' });
+    // A slot without cancel is left to finish (the abandoned answer only frees it).
+    const plain: WorkerSlot & { sent: number[] } = { querierId: 'q2', sent: [], send: (w) => void plain.sent.push(w.id) };
+    f.disconnect(s);
+    f.connect(plain);
+    const ac2 = new AbortController();
+    const p2 = f.handle(request('t'), ac2.signal);
+    await sleep(1);
+    ac2.abort();
+    await expect(p2).rejects.toMatchObject({ kind: 'canceled' });
+    f.complete(plain, plain.sent[0]!, ok());
+  });
+
+  it('an in-process slot aborts the signal of the piece it runs when cancelled', async () => {
+    const f = frontend(firstWins);
+    let aborted = 0;
+    let release: (() => void) | null = null;
+    const fast = new InProcessSlot(f, async () => {
+      await new Promise<void>((r) => (release = r));
+      return ok();
+    });
+    const slow = new InProcessSlot(f, (_w, signal) => new Promise((resolve) => signal.addEventListener('abort', () => (aborted++, resolve({ status: 499, contentType: 'text/plain', body: Buffer.from('context canceled\n') })))));
+    f.connect(fast);
+    f.connect(slow);
+    const p = f.handle(request('t'));
+    await sleep(1);
+    release!();
+    expect(String((await p).body)).toBe('first');
+    await sleep(1);
+    expect(aborted).toBe(1);
+  });
+
+  it('awaits an async result; its rejection is the request error; no piece is drawn or accepted meanwhile', async () => {
+    const calls: string[] = [];
+    const planner = (fail: boolean): QueryPlanner => ({
+      plan: () => {
+        let drawn = 0;
+        let got = 0;
+        return {
+          next: () => (drawn < 2 ? (calls.push('next'), { path: '/p', params: [['i', String(drawn++)]] }) : null),
+          accept: () => void (calls.push('accept'), got++),
+          done: () => got >= 1,
+          result: async (info) => {
+            calls.push('result');
+            await sleep(20);
+            if (fail) throw new RateLimitError('x', 'merged too much');
+            return { status: 200, contentType: 'text/plain', body: `pieces=${info.pieces}` };
+          },
+        };
+      },
+    });
+    const f = frontend(planner(false));
+    const a = recordingSlot(f, 'q1');
+    const b = recordingSlot(f, 'q2');
+    f.connect(a);
+    f.connect(b);
+    const p = f.handle(request('t'));
+    await sleep(1);
+    f.complete(a, a.sent[0]!, ok());
+    // The abandoned piece answers normally while the merge is pending: not accepted.
+    await sleep(1);
+    f.complete(b, b.sent[0]!, ok());
+    expect(String((await p).body)).toBe('pieces=2');
+    expect(calls).toEqual(['next', 'next', 'accept', 'result']);
+    const g = frontend(planner(true));
+    g.connect(new InProcessSlot(g, async () => ok()));
+    await expect(g.handle(request('t'))).rejects.toThrow('merged too much');
+    expect(g.outstanding).toBe(0);
+  });
+});
+
 describe('frontend wire', () => {
   it('round-trips Work, Hello and Result', () => {
     const w = { id: 7, tenant: 'a|b', path: '/loki/api/v1/series', params: [['match[]', '{a="1"}'], ['match[]', '{b="2"}']] as [string, string][], headers: [['accept', 'application/json']] as [string, string][] };
     expect(decodeWork(encodeWork(w))).toEqual(w);
-    expect(decodeQuerierMessage(encodeHello('querier-1'))).toEqual({ hello: 'querier-1', result: null });
+    expect(decodeQuerierMessage(encodeHello({ querierId: 'querier-1', httpAddress: '', cancel: false }))).toEqual({ hello: { querierId: 'querier-1', httpAddress: '', cancel: false }, result: null });
+    const hello = { querierId: 'q2', httpAddress: ':3100', cancel: true };
+    expect(decodeQuerierMessage(encodeHello(hello))).toEqual({ hello, result: null });
+    // A Hello of a querier from before http_address and cancel: field 1 only.
+    expect(decodeQuerierMessage(Buffer.from([0x0a, 0x04, 0x0a, 0x02, 0x71, 0x31]))).toEqual({ hello: { querierId: 'q1', httpAddress: '', cancel: false }, result: null });
+    expect(decodeFrontendMessage(encodeCancel(7))).toEqual({ work: null, cancel: 7 });
+    expect(decodeFrontendMessage(encodeWork(w))).toEqual({ work: w, cancel: null });
+    expect(() => decodeWork(encodeCancel(7))).toThrow(/no work/);
     const r = decodeQuerierMessage(encodeResult({ id: 9, status: 429, contentType: 'text/plain', body: Buffer.from('x') }));
     expect(r.result).toMatchObject({ id: 9, status: 429, contentType: 'text/plain' });
     expect(String(r.result!.body)).toBe('x');

@@ -13,10 +13,14 @@
  * flooding the frontend holds at most `max_query_parallelism` slots, another tenant's next
  * piece waits for at most one piece per busy slot, and a log query draws no piece it does not
  * need.
+ *
+ * A query that is over (answered, failed, timed out, its client gone) or whose plan is done
+ * abandons its pieces in flight: each slot that can (`WorkerSlot.cancel`) is told to stop, so
+ * the querier drops the work and answers at once; the slot is free again with that answer.
  */
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { QueryTimeoutError, RateLimitError, SiltError } from '../errors.js';
+import { CanceledError, QueryTimeoutError, RateLimitError, SiltError } from '../errors.js';
 import { MSG_TOO_MANY_OUTSTANDING } from './consts.js';
 import { pieceParams, withQueueTime, type FrontendRequest, type FrontendResponse, type Piece, type PieceResult, type PlanContext, type QueryPlan, type QueryPlanner, type ResultInfo } from './plan.js';
 import type { WorkMessage } from './wire.js';
@@ -48,8 +52,16 @@ export interface FrontendOptions {
 export interface WorkerSlot {
   /** The querier this slot belongs to (retries prefer a slot of another querier). */
   readonly querierId: string;
+  /** `host:port` of the querier's HTTP API (where tail requests are proxied); empty or absent: unknown. */
+  readonly httpAddress?: string;
   /** Starts `work` on this slot. Must not call back synchronously. */
   send(work: WorkMessage): void;
+  /**
+   * Asks the slot to stop the piece `id` it holds (its query no longer needs it). The slot
+   * still reports back through `complete` (or `disconnect`), promptly; absent: the slot cannot
+   * be told, the piece runs to its end.
+   */
+  cancel?(id: number): void;
 }
 
 /** A querier's answer to one piece, as a slot reports it. */
@@ -73,6 +85,10 @@ interface Task {
   /** When this attempt started waiting for a slot, ms. */
   readySinceMs: number;
   queueSeconds: number;
+  /** The slot of the attempt in flight (null while queued). */
+  slot: WorkerSlot | null;
+  /** Its slot was told to stop it (once). */
+  cancelled: boolean;
 }
 
 /** Per-tenant state: its queries and its pieces in flight. */
@@ -99,8 +115,12 @@ class RunningQuery {
   queueSeconds = 0;
   pieces = 0;
   finished = false;
+  /** The plan is done and its (possibly async) result is being merged: no piece is drawn or accepted any more. */
+  merging = false;
   timer: NodeJS.Timeout | null = null;
   readonly ac = new AbortController();
+  /** Detaches the listener on the client's signal (`handle`'s). */
+  unlisten: (() => void) | null = null;
 
   constructor(
     readonly tq: TenantQueue,
@@ -138,6 +158,7 @@ export class Frontend {
     retries: Histogram;
     clients: Gauge;
     pieces: Counter;
+    cancelled: Counter;
   };
 
   constructor(opts: FrontendOptions) {
@@ -158,6 +179,7 @@ export class Frontend {
       retries: new Histogram({ name: 'cortex_query_frontend_retries', help: 'Number of times a piece is retried.', buckets: [0, 1, 2, 3, 4, 5, 10], registers }),
       clients: new Gauge({ name: 'cortex_query_frontend_connected_clients', help: 'Number of worker slots (querier streams and in-process slots) connected.', registers, collect: () => this.#m.clients.set(this.slots) }),
       pieces: new Counter({ name: 'loki_query_frontend_pieces_total', help: 'Pieces dispatched to queriers (retries included).', labelNames: ['user'], registers }),
+      cancelled: new Counter({ name: 'loki_query_frontend_pieces_cancelled_total', help: 'Pieces in flight the frontend told their querier to stop (their query was over or its plan done).', labelNames: ['user'], registers }),
     };
   }
 
@@ -171,6 +193,14 @@ export class Frontend {
   /** Worker slots connected. */
   get slots(): number {
     return this.#idle.size + this.#busy.size;
+  }
+
+  /** Queriers connected (distinct `querierId`s of the slots; the in-process querier is one). */
+  get queriers(): number {
+    const ids = new Set<string>();
+    for (const s of this.#idle) ids.add(s.querierId);
+    for (const s of this.#busy.keys()) ids.add(s.querierId);
+    return ids.size;
   }
 
   #collectQueueLength(): void {
@@ -188,8 +218,10 @@ export class Frontend {
    * SiltError (429 when the tenant has too many outstanding requests, the plan's own errors,
    * 504 past the timeout); a piece's 4xx answer, or its last 5xx after every retry, is
    * resolved as the answer itself (the querier's text and status, as Loki passes them on).
+   * `signal` is the client's (HttpServer's `Req.signal`): aborted, the request fails with its
+   * reason (499 `context canceled`) and its pieces in flight are cancelled on their queriers.
    */
-  handle(req: FrontendRequest): Promise<FrontendResponse> {
+  handle(req: FrontendRequest, signal?: AbortSignal): Promise<FrontendResponse> {
     let tq = this.#tenants.get(req.tenant);
     if (tq === undefined) {
       tq = { tenant: req.tenant, queries: [], cursor: 0, inflight: 0 };
@@ -204,6 +236,15 @@ export class Frontend {
     return new Promise<FrontendResponse>((resolve, reject) => {
       const q = new RunningQuery(tenantQueue, req, this.#now(), (r, e) => (r !== null ? resolve(r) : reject(e)));
       tenantQueue.queries.push(q);
+      if (signal !== undefined) {
+        const gone = (): void => this.#fail(q, signal.reason instanceof SiltError ? signal.reason : new CanceledError());
+        if (signal.aborted) {
+          gone();
+          return;
+        }
+        signal.addEventListener('abort', gone, { once: true });
+        q.unlisten = () => signal.removeEventListener('abort', gone);
+      }
       if (this.#opts.timeoutMs > 0) {
         q.timer = setTimeout(() => this.#fail(q, new QueryTimeoutError()), this.#opts.timeoutMs);
         q.timer.unref();
@@ -238,7 +279,17 @@ export class Frontend {
   }
 
   #task(q: RunningQuery, piece: Piece, direct: Task['direct']): Task {
-    return { id: this.#nextId++, query: q, piece, attempts: 0, avoid: '', direct, readySinceMs: this.#now(), queueSeconds: 0 };
+    return { id: this.#nextId++, query: q, piece, attempts: 0, avoid: '', direct, readySinceMs: this.#now(), queueSeconds: 0, slot: null, cancelled: false };
+  }
+
+  /**
+   * `host:port` of the HTTP API of every connected querier that advertised one, each once, in
+   * the order they connected: where a standalone frontend proxies tail requests.
+   */
+  querierHttpAddresses(): string[] {
+    const out = new Set<string>();
+    for (const s of [...this.#idle, ...this.#busy.keys()]) if (s.httpAddress) out.add(s.httpAddress);
+    return [...out];
   }
 
   // ---- Slots ---------------------------------------------------------------------------
@@ -269,11 +320,13 @@ export class Frontend {
     this.#idle.add(slot);
     this.#release(t);
     const q = t.query;
-    if (!q.finished) this.#result(t, slot.querierId, r);
+    // An abandoned piece's answer (often its 499 after a cancel) only frees the slot.
+    if (!q.finished && !q.merging) this.#result(t, slot.querierId, r);
     this.#pump();
   }
 
   #release(t: Task): void {
+    t.slot = null;
     t.query.tq.inflight--;
     t.query.inflight.delete(t);
     if (t.query.finished) this.#dropTenantIfIdle(t.query.tq);
@@ -313,7 +366,7 @@ export class Frontend {
 
   /** After the plan moved on: finishes the query when it is done. */
   #afterProgress(q: RunningQuery): void {
-    if (q.finished || q.plan === null) return;
+    if (q.finished || q.merging || q.plan === null) return;
     let done: boolean;
     try {
       done = q.plan.done();
@@ -325,7 +378,10 @@ export class Frontend {
       this.#pump();
       return;
     }
-    let res: FrontendResponse;
+    // The answer is certain: pieces still in flight are abandoned now, not after the merge.
+    q.merging = true;
+    this.#abandon(q);
+    let res: FrontendResponse | Promise<FrontendResponse>;
     try {
       const info: ResultInfo = { queueSeconds: q.queueSeconds, pieces: q.pieces };
       res = q.plan.result(info);
@@ -333,7 +389,8 @@ export class Frontend {
       this.#fail(q, e);
       return;
     }
-    this.#finish(q, res, null);
+    if (res instanceof Promise) res.then((r) => this.#finish(q, r, null), (e: unknown) => this.#fail(q, e));
+    else this.#finish(q, res, null);
   }
 
   #retryOrFail(t: Task, querierId: string, answer: SlotResult | null): void {
@@ -360,6 +417,7 @@ export class Frontend {
     if (q.finished) return;
     q.finished = true;
     if (q.timer !== null) clearTimeout(q.timer);
+    q.unlisten?.();
     q.ac.abort();
     const tq = q.tq;
     const i = tq.queries.indexOf(q);
@@ -367,11 +425,26 @@ export class Frontend {
       tq.queries.splice(i, 1);
       if (tq.cursor > i) tq.cursor--;
     }
+    this.#abandon(q);
+    this.#dropTenantIfIdle(tq);
+    q.settle(res, e);
+  }
+
+  /**
+   * Drops what a query no longer needs: its queued pieces, and its pieces in flight, whose
+   * slots are told to stop them (each is released when its slot answers or goes away).
+   */
+  #abandon(q: RunningQuery): void {
     for (const t of [...q.direct, ...q.retries, ...q.inflight]) t.direct?.reject(new SiltError('canceled', REQUEST_FAILED));
     q.direct.length = 0;
     q.retries.length = 0;
-    this.#dropTenantIfIdle(tq);
-    q.settle(res, e);
+    for (const t of q.inflight) {
+      const slot = t.slot;
+      if (slot === null || slot.cancel === undefined || t.cancelled || this.#busy.get(slot) !== t) continue;
+      t.cancelled = true;
+      this.#m.cancelled.inc({ user: q.req.tenant });
+      slot.cancel(t.id);
+    }
   }
 
   #dropTenantIfIdle(tq: TenantQueue): void {
@@ -437,7 +510,7 @@ export class Frontend {
   }
 
   #takeFromQuery(q: RunningQuery): Task | null {
-    if (q.finished) return null;
+    if (q.finished || q.merging) return null;
     const now = this.#now();
     const queued = q.retries.shift() ?? q.direct.shift();
     if (queued !== undefined) {
@@ -482,6 +555,7 @@ export class Frontend {
     slot ??= this.#idle.values().next().value as WorkerSlot;
     this.#idle.delete(slot);
     this.#busy.set(slot, t);
+    t.slot = slot;
     t.attempts++;
     const q = t.query;
     if (t.attempts === 1) q.pieces++;
@@ -524,8 +598,11 @@ export class SinglePiecePlanner implements QueryPlanner {
   }
 }
 
-/** Runs a piece on a querier in this process; never rejects (errors are HTTP answers). */
-export type LocalExecutor = (work: WorkMessage) => Promise<SlotResult>;
+/**
+ * Runs a piece on a querier in this process; never rejects (errors are HTTP answers). `signal`
+ * aborts when the frontend cancels the piece: the querier stops and answers (a 499) promptly.
+ */
+export type LocalExecutor = (work: WorkMessage, signal: AbortSignal) => Promise<SlotResult>;
 
 /**
  * A slot of a querier in the frontend's own process (`-target=all`, `read`): pieces go through
@@ -533,6 +610,8 @@ export type LocalExecutor = (work: WorkMessage) => Promise<SlotResult>;
  */
 export class InProcessSlot implements WorkerSlot {
   readonly querierId = 'local';
+  /** The piece in hand and its cancellation. */
+  #running: { id: number; ac: AbortController } | null = null;
 
   constructor(
     readonly frontend: Frontend,
@@ -540,9 +619,16 @@ export class InProcessSlot implements WorkerSlot {
   ) {}
 
   send(work: WorkMessage): void {
-    void this.execute(work).then(
-      (r) => this.frontend.complete(this, work.id, r),
-      (e: unknown) => this.frontend.complete(this, work.id, { status: 500, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${String(e)}\n`) }),
-    );
+    const ac = new AbortController();
+    this.#running = { id: work.id, ac };
+    const done = (r: SlotResult): void => {
+      if (this.#running?.ac === ac) this.#running = null;
+      this.frontend.complete(this, work.id, r);
+    };
+    void this.execute(work, ac.signal).then(done, (e: unknown) => done({ status: 500, contentType: 'text/plain; charset=utf-8', body: Buffer.from(`${String(e)}\n`) }));
+  }
+
+  cancel(id: number): void {
+    if (this.#running?.id === id) this.#running.ac.abort(new CanceledError());
   }
 }

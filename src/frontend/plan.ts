@@ -29,7 +29,10 @@
  *     failed attempts. A piece that answers 4xx, or fails after every retry, fails the whole
  *     request with that answer; the plan is then dropped (no more calls).
  *  4. Once `done()` is true the frontend stops drawing pieces, abandons those still in flight
- *     (their results are discarded, never accepted) and calls `plan.result(info)` once.
+ *     (their results are discarded, never accepted; their queriers are told to stop them) and
+ *     calls `plan.result(info)` once. It may return the answer or a promise of it (a merge that
+ *     reads a cache, say); while it is pending no other call is made on the plan. A throw or a
+ *     rejection fails the request like any request error (a SiltError maps to its status).
  *     If `done()` is false while no piece is in flight and `next()` returns null, the plan is
  *     broken: the frontend fails the request with a 500.
  *
@@ -165,10 +168,12 @@ export interface QueryPlan {
    */
   done(): boolean;
   /**
-   * The merged answer, once `done()`. Called at most once. May throw a SiltError (e.g.
-   * max_query_series exceeded on the merged result), mapped like any request error.
+   * The merged answer, once `done()`: the answer, or a promise of it. Called at most once. May
+   * throw (or reject with) a SiltError (e.g. max_query_series exceeded on the merged result),
+   * mapped like any request error. The request's timeout and its client going away still apply
+   * while a promise is pending.
    */
-  result(info: ResultInfo): FrontendResponse;
+  result(info: ResultInfo): FrontendResponse | Promise<FrontendResponse>;
 }
 
 /** Turns requests into plans. One planner serves every request and tenant; keep per-request state in the plan. */

@@ -13,6 +13,8 @@ export interface PlannerDeps {
   limits: (tenant: string) => LimitsConfig;
   /** Byte budget of the in-process results cache (the config's, capped by the memory limit). */
   embeddedCacheBytes: number;
+  /** Queriers connected to the frontend now (`Frontend.queriers`): big log spans use at least this many shards. */
+  queriers?: () => number;
 }
 
 /**

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { Frontend, WorkerSlot } from './frontend.js';
 import { FRONTEND_SERVICE } from './services.js';
-import { decodeQuerierMessage, encodeWork, type WorkMessage } from './wire.js';
+import { decodeQuerierMessage, encodeCancel, encodeWork, type WorkMessage } from './wire.js';
 
 /** Where the service is registered: a grpc-js Server, or Silt's GrpcServer (src/server/grpc.ts). */
 export interface GrpcServiceHost {
@@ -18,6 +18,23 @@ export interface GrpcServiceHost {
 export interface FrontendServices {
   /** Ends every open stream (before the server shuts down, so streams do not hold it open). */
   close(): void;
+}
+
+/**
+ * The querier's HTTP address as the frontend dials it: its Hello's `host:port`, with the host
+ * taken from the stream's peer (`ip:port`, `[ip6]:port`, maybe prefixed `ipv4:`/`ipv6:`) when
+ * the querier left it empty (it listens on every interface). Empty when it advertised none.
+ */
+export function httpAddressOf(advertised: string, peer: string): string {
+  if (advertised === '') return '';
+  const colon = advertised.lastIndexOf(':');
+  if (colon < 0) return '';
+  const port = advertised.slice(colon + 1);
+  if (colon > 0) return advertised;
+  const p = peer.replace(/^ipv[46]:/, '');
+  const pc = p.lastIndexOf(':');
+  const host = pc > 0 ? p.slice(0, pc) : p;
+  return host === '' ? '' : `${host}:${port}`;
 }
 
 /** Registers `silt.frontend.Frontend` on `host`, feeding `frontend`. Call before the server listens. */
@@ -47,17 +64,21 @@ export function registerFrontendServices(host: GrpcServiceHost, frontend: Fronte
         }
         if (msg.hello !== null) {
           if (slot !== null) return;
+          const write = (m: Buffer): void => {
+            try {
+              call.write(m);
+            } catch (e) {
+              // The stream broke under us: its 'error'/'close' disconnects the slot and retries the piece.
+              logger.debug({ err: e }, 'write to a querier stream failed');
+            }
+          };
           const s: WorkerSlot & { gone: boolean } = {
-            querierId: msg.hello,
+            querierId: msg.hello.querierId,
+            httpAddress: httpAddressOf(msg.hello.httpAddress, call.getPeer()),
             gone: false,
-            send(work: WorkMessage): void {
-              try {
-                call.write(encodeWork(work));
-              } catch (e) {
-                // The stream broke under us: its 'error'/'close' disconnects the slot and retries the piece.
-                logger.debug({ err: e }, 'write to a querier stream failed');
-              }
-            },
+            send: (work: WorkMessage) => write(encodeWork(work)),
+            // A querier from before Cancel would end the stream on one: it is never sent one.
+            ...(msg.hello.cancel ? { cancel: (id: number) => write(encodeCancel(id)) } : {}),
           };
           slot = s;
           frontend.connect(s);

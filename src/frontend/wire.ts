@@ -24,8 +24,25 @@ export interface ResultMessage {
   body: Buffer;
 }
 
-/** What a querier sends: its Hello (querier id) or a Result. */
-export type QuerierMessage = { hello: string; result: null } | { hello: null; result: ResultMessage };
+/** A querier's first message on a stream (`Hello`). */
+export interface HelloMessage {
+  /** Names the querier process in the frontend's logs; streams of one querier share it. */
+  querierId: string;
+  /**
+   * `host:port` of the querier's HTTP server, where the frontend proxies tail requests; the host
+   * may be empty (the querier listens on every interface: the frontend uses the stream's peer
+   * address). Empty: not advertised (a querier from before this field).
+   */
+  httpAddress: string;
+  /** The querier stops a piece on `Cancel` (and answers it at once); false: never sent one. */
+  cancel: boolean;
+}
+
+/** What a querier sends: its Hello or a Result. */
+export type QuerierMessage = { hello: HelloMessage; result: null } | { hello: null; result: ResultMessage };
+
+/** What a frontend sends: a piece to run, or the id of a piece in hand to stop. */
+export type FrontendMessage = { work: WorkMessage; cancel: null } | { work: null; cancel: number };
 
 function decoding<T>(message: string, fn: () => T): T {
   try {
@@ -77,13 +94,46 @@ export function encodeWork(m: WorkMessage): Buffer {
   return w.finish();
 }
 
+/** `FrontendToQuerier{cancel}`: stop the piece `id` (sent only to queriers whose Hello said `cancel`). */
+export function encodeCancel(id: number): Buffer {
+  const w = new ProtoWriter(16);
+  w.begin(2, 12);
+  w.uintField(1, id);
+  w.end();
+  return w.finish();
+}
+
+/** A `FrontendToQuerier` that must hold a Work (an InvalidError otherwise). */
 export function decodeWork(buf: Buffer): WorkMessage {
+  const m = decodeFrontendMessage(buf);
+  if (m.work === null) throw new InvalidError('FrontendToQuerier: no work');
+  return m.work;
+}
+
+/** A frontend's message: Work or Cancel (unknown fields skipped). */
+export function decodeFrontendMessage(buf: Buffer): FrontendMessage {
   return decoding('FrontendToQuerier', () => {
     const r = new ProtoReader(buf);
     const out: WorkMessage = { id: 0, tenant: '', path: '', params: [], headers: [] };
     let seen = false;
+    let cancel: number | null = null;
     while (r.next()) {
-      if (r.field !== 1) {
+      const field = r.field as number;
+      if (field === 2) {
+        r.expect(WIRE_LEN, 'cancel');
+        const outer = r.sub();
+        let id = 0;
+        while (r.next()) {
+          if (r.field === 1) {
+            r.expect(WIRE_VARINT, 'Cancel.id');
+            id = r.uint();
+          } else r.skip();
+        }
+        r.leave(outer);
+        cancel = id;
+        continue;
+      }
+      if (field !== 1) {
         r.skip();
         continue;
       }
@@ -110,16 +160,19 @@ export function decodeWork(buf: Buffer): WorkMessage {
       }
       r.leave(outer);
     }
-    if (!seen) throw new InvalidError('no work');
-    return out;
+    if (seen) return { work: out, cancel: null };
+    if (cancel !== null) return { work: null, cancel };
+    throw new InvalidError('neither work nor cancel');
   });
 }
 
 /** `QuerierToFrontend{hello}`. */
-export function encodeHello(querierId: string): Buffer {
+export function encodeHello(h: HelloMessage): Buffer {
   const w = new ProtoWriter(64);
-  w.begin(1, querierId.length + 2);
-  w.stringField(1, querierId);
+  w.begin(1, h.querierId.length + h.httpAddress.length + 8);
+  w.stringField(1, h.querierId);
+  if (h.httpAddress !== '') w.stringField(2, h.httpAddress);
+  if (h.cancel) w.uintField(3, 1);
   w.end();
   return w.finish();
 }
@@ -145,15 +198,22 @@ export function decodeQuerierMessage(buf: Buffer): QuerierMessage {
       if (r.field === 1) {
         r.expect(WIRE_LEN, 'hello');
         const outer = r.sub();
-        let id = '';
+        const hello: HelloMessage = { querierId: '', httpAddress: '', cancel: false };
         while (r.next()) {
-          if (r.field === 1) {
+          const f = r.field as number;
+          if (f === 1) {
             r.expect(WIRE_LEN, 'Hello.querier_id');
-            id = r.str(MAX_QUERIER_ID_BYTES, 'Hello.querier_id');
+            hello.querierId = r.str(MAX_QUERIER_ID_BYTES, 'Hello.querier_id');
+          } else if (f === 2) {
+            r.expect(WIRE_LEN, 'Hello.http_address');
+            hello.httpAddress = r.str(MAX_QUERIER_ID_BYTES, 'Hello.http_address');
+          } else if (f === 3) {
+            r.expect(WIRE_VARINT, 'Hello.cancel');
+            hello.cancel = r.bool();
           } else r.skip();
         }
         r.leave(outer);
-        msg = { hello: id, result: null };
+        msg = { hello, result: null };
       } else if (r.field === 2) {
         r.expect(WIRE_LEN, 'result');
         const outer = r.sub();

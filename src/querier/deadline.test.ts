@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { QueryTimeoutError } from '../errors.js';
+import { CanceledError, QueryTimeoutError } from '../errors.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
 
 describe('Deadline', () => {
@@ -26,6 +26,27 @@ describe('Deadline', () => {
     });
     expect(signal!.aborted).toBe(true);
     expect(signal!.reason).not.toBeInstanceOf(QueryTimeoutError);
+  });
+
+  it("stops at the request's cancellation: wait rejects and the reads are aborted with the cancel reason (499 context canceled)", async () => {
+    const ac = new AbortController();
+    const err = await Deadline.run(
+      0,
+      Date.now,
+      async (d) => {
+        const signal = d.signal!;
+        setTimeout(() => ac.abort(), 20);
+        const e = await d.wait(new Promise<never>(() => undefined)).catch((x: unknown) => x);
+        expect(signal.reason).toBe(e);
+        expect(() => d.check()).toThrow(CanceledError);
+        return e;
+      },
+      ac.signal,
+    );
+    expect(err).toBeInstanceOf(CanceledError);
+    expect(err).toMatchObject({ kind: 'canceled', message: 'context canceled' });
+    // Already cancelled: the query does not start.
+    await expect(Deadline.run(0, Date.now, async () => 1, AbortSignal.abort())).rejects.toBeInstanceOf(CanceledError);
   });
 
   it('has no signal without a budget', () => {

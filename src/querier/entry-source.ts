@@ -90,7 +90,10 @@ export class QuerierEntrySource implements EntrySource {
 
     const plan = await planScan({ tenant: this.tenant, matchers, fromNs, throughNs, ingester: this.ingester, store: this.store, deadline: this.deadline, dedup: this.dedup, stats, blocks: this.blocks, shard: this.shard });
     this.budget?.addPlan(plan);
-    for (const s of plan.memory) for (const p of s.parts) visitChunk(p.cut, p.head, s.labels, s.fingerprint, null, null);
+    for (const s of plan.memory) {
+      for (const p of s.parts) visitChunk(p.cut, p.head, s.labels, s.fingerprint, null, null);
+      await this.deadline.breathe();
+    }
     const refs = plan.stored;
     // Runs up to `concurrency` chunks ahead of the scan: fetch (tail first for needle
     // queries), then decompress the blocks that may match on the libuv threadpool, so the
@@ -111,6 +114,7 @@ export class QuerierEntrySource implements EntrySource {
       const ref = refs[i]!;
       const got = (await fetch.get(i))!;
       if (got instanceof Error) throw got;
+      await this.deadline.breathe();
       const labels = plan.series.get(ref.fingerprint);
       if (!labels) continue;
       if ('skip' in got) {

@@ -18,3 +18,5 @@ export type {
 export { ScanStats } from './scan.js';
 export { formatShard, inShard, LEAF_SERIES_FACTOR, parseShard, type Shard } from './shard.js';
 export { seriesResponseJson } from './metadata.js';
+/** Drilldown answers computed from what a query-frontend merged (detected fields of lines, detected labels of label values). */
+export { fieldsOfLines, fieldValuesOfLines, shouldRejectLabel, detectedLabels, type DetectedFieldLines, type DrilldownSource } from './drilldown/index.js';

@@ -123,7 +123,7 @@ export class MultiTenantQuerier extends Querier {
       const stats = new ScanStats();
       for (const s of sources.values()) addStats(stats, s.stats);
       return { data, stats, execMs: performance.now() - t0 };
-    });
+    }, req.signal);
   }
 
   /** The tenants a label/series selector keeps, and the selector to send them (undefined: none). */
@@ -134,35 +134,35 @@ export class MultiTenantQuerier extends Querier {
     return { tenants: n.tenants, query: n.matchers.length === 0 ? undefined : printExpr({ ...sel, matchers: n.matchers }) };
   }
 
-  override async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+  override async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
     const ids = splitTenantIds(tenant);
-    if (ids.length === 1) return super.labelNames(tenant, startNs, endNs, query);
+    if (ids.length === 1) return super.labelNames(tenant, startNs, endNs, query, signal);
     const n = this.#narrowQuery(ids, query);
     const names = new Set<string>([TENANT_LABEL]);
-    for (const t of n.tenants) for (const name of await super.labelNames(t, startNs, endNs, n.query)) names.add(name);
+    for (const t of n.tenants) for (const name of await super.labelNames(t, startNs, endNs, n.query, signal)) names.add(name);
     return [...names].sort();
   }
 
-  override async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+  override async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
     const ids = splitTenantIds(tenant);
     // As Loki: the request's tenants, whatever the time range (also for a single tenant).
     if (name === TENANT_LABEL) return this.#narrowQuery(ids, query).tenants;
-    if (ids.length === 1) return super.labelValues(tenant, name, startNs, endNs, query);
+    if (ids.length === 1) return super.labelValues(tenant, name, startNs, endNs, query, signal);
     const n = this.#narrowQuery(ids, query);
     const values = new Set<string>();
-    for (const t of n.tenants) for (const v of await super.labelValues(t, name, startNs, endNs, n.query)) values.add(v);
+    for (const t of n.tenants) for (const v of await super.labelValues(t, name, startNs, endNs, n.query, signal)) values.add(v);
     return [...values].sort();
   }
 
-  override async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint): Promise<Labels[]> {
+  override async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Labels[]> {
     const ids = splitTenantIds(tenant);
-    if (ids.length === 1) return super.series(tenant, selectors, startNs, endNs);
+    if (ids.length === 1) return super.series(tenant, selectors, startNs, endNs, signal);
     const out = new Map<string, Labels>();
     const sets = selectors.length > 0 ? selectors : [undefined];
     for (const sel of sets) {
       const n = this.#narrowQuery(ids, sel);
       for (const t of n.tenants) {
-        for (const l of await super.series(t, n.query === undefined ? [] : [n.query], startNs, endNs)) {
+        for (const l of await super.series(t, n.query === undefined ? [] : [n.query], startNs, endNs, signal)) {
           const labels = l.some((x) => x.name === TENANT_LABEL) ? l : sortLabels([...l, { name: TENANT_LABEL, value: t }]);
           out.set(labelsToString(labels), labels);
         }
@@ -171,13 +171,13 @@ export class MultiTenantQuerier extends Querier {
     return [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]);
   }
 
-  override async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
+  override async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
     const ids = splitTenantIds(tenant);
-    if (ids.length === 1) return super.indexStats(tenant, query, startNs, endNs);
+    if (ids.length === 1) return super.indexStats(tenant, query, startNs, endNs, signal);
     const n = this.#narrowQuery(ids, query);
     const sum = { streams: 0, chunks: 0, bytes: 0, entries: 0 };
     for (const t of n.tenants) {
-      const s = await super.indexStats(t, n.query ?? '', startNs, endNs);
+      const s = await super.indexStats(t, n.query ?? '', startNs, endNs, signal);
       sum.streams += s.streams;
       sum.chunks += s.chunks;
       sum.bytes += s.bytes;

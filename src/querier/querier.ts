@@ -51,6 +51,8 @@ export interface LogQueryRequest {
   direction: Direction;
   /** Only the streams of this shard (a query-frontend piece, `shards=i_of_n`); absent: all. */
   shard?: Shard | null;
+  /** The request's cancellation (HttpServer's `Req.signal`): aborted, the query stops at its next check. */
+  signal?: AbortSignal | undefined;
 }
 
 /** One result stream: indexed labels, and the structured metadata and parsed labels shared by its entries. */
@@ -88,6 +90,8 @@ export interface MetricQueryRequest {
    * `max_query_series` (the frontend checks the limit on the merged answer).
    */
   shard?: Shard | null;
+  /** The request's cancellation (HttpServer's `Req.signal`): aborted, the query stops at its next check. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface MetricQueryResult {
@@ -157,12 +161,15 @@ export class Querier {
 
   /** Evaluates a log query: stream selector, line filters and every pipeline stage. */
   async logQuery(req: LogQueryRequest): Promise<LogQueryResult> {
-    return this.withDeadline((d) => this.#logQuery(req, d));
+    return this.withDeadline((d) => this.#logQuery(req, d), req.signal);
   }
 
-  /** Runs `fn` within one query's time budget, `querier.query_timeout` from now. */
-  protected withDeadline<T>(fn: (d: Deadline) => Promise<T>): Promise<T> {
-    return Deadline.run(this.deps.cfg.query_timeout, this.now, fn);
+  /**
+   * Runs `fn` within one query's time budget, `querier.query_timeout` from now, cancelled by
+   * `signal` (the request's: its client went away or the frontend cancelled the piece).
+   */
+  protected withDeadline<T>(fn: (d: Deadline) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return Deadline.run(this.deps.cfg.query_timeout, this.now, fn, signal);
   }
 
   async #logQuery(req: LogQueryRequest, deadline: Deadline): Promise<LogQueryResult> {
@@ -245,6 +252,7 @@ export class Querier {
     for (const s of plan.memory) {
       const parts = [...s.parts].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
       for (const p of parts) scanChunk(p.cut, p.head, s.labels, s.fingerprint, null);
+      await deadline.breathe();
     }
     // Stored chunks, best-first so the result fills early and later chunks are skipped.
     const refs = [...plan.stored].sort((a, b) => (newest ? cmp(b.throughNs, a.throughNs) : cmp(a.fromNs, b.fromNs)));
@@ -264,6 +272,7 @@ export class Querier {
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
       const got = await fetch.get(i);
+      await deadline.breathe();
       if (got === null) {
         stats.chunksSkipped++;
         continue;
@@ -305,7 +314,7 @@ export class Querier {
       const source = await this.entrySource(req.tenant, req.ingesterEndNs ?? req.endNs, d, req.shard ?? null);
       const data = await this.evaluate(req, source, req.shard ? lim.max_query_series * LEAF_SERIES_FACTOR : lim.max_query_series);
       return { data, stats: source.stats, execMs: performance.now() - t0 };
-    });
+    }, req.signal);
   }
 
   /**
@@ -348,20 +357,20 @@ export class Querier {
     return selectorMatchers(parseSelector(match));
   }
 
-  async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+  async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
     const m = this.selector(query);
-    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read)));
+    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read)), signal);
     return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelNames(tenant, startNs, endNs, m) : []);
   }
 
-  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string): Promise<string[]> {
+  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
     const m = this.selector(query);
-    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read)));
+    const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read)), signal);
     return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m) : []);
   }
 
   /** Series matching any of the selectors (match[] is a union, as in Loki). */
-  async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint): Promise<Labels[]> {
+  async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Labels[]> {
     const out = new Map<string, Labels>();
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
     await this.withDeadline(async (d) => {
@@ -370,14 +379,14 @@ export class Querier {
         for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(s.labels), s.labels);
         if (this.useIngester(endNs)) for (const l of await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(l), l);
       }
-    });
+    }, signal);
     return sortSeries(out);
   }
 
   /** Loki's /index/stats: stored chunks plus what is only in memory. */
-  async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
+  async indexStats(tenant: string, query: string, startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {
     const m = this.selector(query);
-    return this.withDeadline((d) => this.#indexStats(tenant, m, startNs, endNs, d));
+    return this.withDeadline((d) => this.#indexStats(tenant, m, startNs, endNs, d), signal);
   }
 
   async #indexStats(tenant: string, m: Matcher[], startNs: bigint, endNs: bigint, deadline: Deadline): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {

@@ -1,6 +1,6 @@
 import type { DecodedBlock } from '../chunk/index.js';
 import type { StreamPipeline } from '../logql/log/pipeline.js';
-import { labelsToString, type Labels, type StructuredMetadata } from '../model/index.js';
+import { labelsToString, sortLabels, type Labels, type StructuredMetadata } from '../model/index.js';
 import type { TopK } from './topk.js';
 import { lowerBound } from '../util/sorted.js';
 
@@ -12,6 +12,20 @@ export interface OutputLabels {
 }
 
 const NO_LABELS: Labels = Object.freeze([]);
+
+/**
+ * The labels an answer shows for `o` as one string: stream, metadata and parsed labels merged,
+ * later categories winning (querier.ts `mergeLabels`, the plain encoding's stream). Entries of
+ * equal timestamp are ordered by it (TopK), as Loki orders them by their labels.
+ */
+export function outputOrderKey(o: OutputLabels): string {
+  if (o.metadata.length === 0 && o.parsed.length === 0) return labelsToString(o.stream);
+  const m = new Map<string, string>();
+  for (const l of o.stream) m.set(l.name, l.value);
+  for (const l of o.metadata) m.set(l.name, l.value);
+  for (const l of o.parsed) m.set(l.name, l.value);
+  return labelsToString(sortLabels([...m].map(([name, value]) => ({ name, value }))));
+}
 
 /** Per-entry line filter over a block (see logql/log/line-filter.ts). */
 export interface BlockFilter {
@@ -62,6 +76,8 @@ export class ScanContext {
   sel = new Uint8Array(4096);
   /** Result label sets; Candidate.out indexes this. */
   readonly outputs: OutputLabels[] = [];
+  /** outputOrderKey of each output. */
+  readonly orders: string[] = [];
   private readonly outIndex = new Map<string, number>();
 
   selection(n: number): Uint8Array {
@@ -69,12 +85,17 @@ export class ScanContext {
     return this.sel;
   }
 
-  /** Index of the label set named `key`, creating it with `make` on first use. */
-  output(key: string, make: () => OutputLabels): number {
+  /**
+   * Index of the label set named `key`, creating it with `make` on first use; `order` is its
+   * outputOrderKey when the caller has it (computed otherwise).
+   */
+  output(key: string, make: () => OutputLabels, order?: string): number {
     let idx = this.outIndex.get(key);
     if (idx === undefined) {
       idx = this.outputs.length;
-      this.outputs.push(make());
+      const o = make();
+      this.outputs.push(o);
+      this.orders.push(order ?? outputOrderKey(o));
       this.outIndex.set(key, idx);
     }
     return idx;
@@ -152,15 +173,16 @@ export function scanBlock(
       let key = fingerprint;
       if (md.length > 0) for (const l of md) key += '\u0001' + l.name + '\u0002' + l.value;
       const out = ctx.output(key, () => ({ stream: streamLabels, metadata: md, parsed: NO_LABELS }));
-      topk.offer(ts, key, raw, out);
+      topk.offer(ts, key, raw, out, ctx.orders[out]!);
       return;
     }
     const r = pipeline.process(ts, raw, md);
     if (r === null) return;
     stats.postFilterLines++;
+    // All labels, sorted: the merged result labels, so the key is also the order key.
     const key = labelsToString(r.labels.labels());
-    const out = ctx.output(key, () => r.labels.categorized());
-    topk.offer(ts, key, r.line, out);
+    const out = ctx.output(key, () => r.labels.categorized(), key);
+    topk.offer(ts, key, r.line, out, key);
   }
 }
 

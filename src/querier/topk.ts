@@ -1,7 +1,11 @@
 /**
  * The `limit` best entries of a log query. "Best" is newest first for backward queries and
- * oldest first for forward ones. A binary heap keeps the worst kept entry at the root so a
- * candidate is compared once; `worstNs()` lets the caller skip whole blocks and chunks.
+ * oldest first for forward ones; entries of equal timestamp are ordered by their result
+ * labels (as Loki's heap iterator orders them), then by line bytes. That order is total on what
+ * an answer shows (timestamp, labels, line), so a query-frontend can merge the answers of
+ * stream shards into exactly this answer (src/frontend/split/log-plan.ts). A binary heap keeps
+ * the worst kept entry at the root so a candidate is compared once; `worstNs()` lets the
+ * caller skip whole blocks and chunks.
  */
 export interface Candidate {
   tsNs: bigint;
@@ -10,6 +14,8 @@ export interface Candidate {
   line: Buffer;
   /** Index of the result label set (ScanContext.outputs). */
   out: number;
+  /** The result labels as one string (stream, metadata and parsed labels merged): the tie-break. */
+  order: string;
 }
 
 export class TopK {
@@ -47,13 +53,14 @@ export class TopK {
   /** `a` is worse than `b`: it would be evicted first. */
   private worse(a: Candidate, b: Candidate): boolean {
     if (a.tsNs !== b.tsNs) return this.newest ? a.tsNs < b.tsNs : a.tsNs > b.tsNs;
-    return a.streamKey > b.streamKey;
+    if (a.order !== b.order) return a.order > b.order;
+    return Buffer.compare(a.line, b.line) > 0;
   }
 
   /** Offers a candidate; the line buffer is copied only when kept. Returns true if kept. */
-  offer(tsNs: bigint, streamKey: string, line: Buffer, out: number): boolean {
+  offer(tsNs: bigint, streamKey: string, line: Buffer, out: number, order: string): boolean {
     if (this.limit <= 0) return false;
-    const c: Candidate = { tsNs, streamKey, line, out };
+    const c: Candidate = { tsNs, streamKey, line, out, order };
     const full = this.heap.length >= this.limit;
     if (full && !this.worse(this.heap[0]!, c)) return false;
     const key = streamKey + '\u0000' + tsNs.toString() + '\u0000' + line.toString('latin1');

@@ -4,11 +4,18 @@
  * stream says Hello, then runs the pieces the frontend sends, one at a time, answering each
  * with its HTTP result. A broken stream is dialed again with backoff; the frontend retries the
  * piece it held on another querier.
+ *
+ * Hello tells the frontend this querier's HTTP address (where it proxies tail requests) and
+ * that it understands Cancel: on a Cancel for the piece in hand the worker aborts the piece's
+ * signal — the request's `Req.signal`, the same one a client going away aborts over HTTP — so
+ * the query stops at its next check and the piece is answered (499) and the stream free at once.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { CanceledError } from '../errors.js';
 import {
-  decodeWork,
+  decodeFrontendMessage,
   encodeHello,
   encodeResult,
   KEEPALIVE_TIME_MS,
@@ -21,8 +28,11 @@ import {
   type WorkMessage,
 } from '../frontend/client.js';
 
-/** Runs one piece against this querier's query API; never rejects (errors are HTTP answers). */
-export type PieceExecutor = (work: WorkMessage) => Promise<Omit<ResultMessage, 'id'>>;
+/**
+ * Runs one piece against this querier's query API; never rejects (errors are HTTP answers).
+ * `signal` aborts when the frontend cancels the piece; the answer should then come promptly.
+ */
+export type PieceExecutor = (work: WorkMessage, signal: AbortSignal) => Promise<Omit<ResultMessage, 'id'>>;
 
 export interface FrontendWorkerOptions {
   /** `host:port` of each frontend. */
@@ -33,6 +43,14 @@ export interface FrontendWorkerOptions {
   querierId: string;
   run: PieceExecutor;
   logger: Logger;
+  /**
+   * `host:port` of this querier's HTTP API for the frontends' tail proxy, read when a stream
+   * opens (after the server listens); an empty host means "my address as you see it". Absent or
+   * empty: none advertised.
+   */
+  httpAddress?: () => string;
+  /** Where `loki_querier_worker_pieces_cancelled_total` is registered; absent: not exported. */
+  registry?: Registry;
 }
 
 const bytes = (b: Buffer): Buffer => b;
@@ -48,11 +66,14 @@ class StreamLoop {
   #backoffMs = WORKER_BACKOFF_MIN_MS;
   #timer: NodeJS.Timeout | null = null;
   #idleWaiters: (() => void)[] = [];
+  /** The piece in hand and its cancellation. */
+  #current: { id: number; ac: AbortController } | null = null;
 
   constructor(
     readonly client: grpc.Client,
     readonly opts: FrontendWorkerOptions,
     readonly address: string,
+    readonly cancelled: Counter | null,
   ) {}
 
   start(): void {
@@ -65,6 +86,9 @@ class StreamLoop {
       ended = true;
       this.#call = null;
       this.#busy = false;
+      // The frontend gave the piece in hand to another querier: stop it here.
+      this.#current?.ac.abort(new CanceledError());
+      this.#current = null;
       this.#wake();
       if (this.#stopping) return;
       this.opts.logger.debug({ frontend: this.address, err }, 'frontend stream ended; dialing again');
@@ -74,16 +98,29 @@ class StreamLoop {
     };
     call.on('data', (m: Buffer) => {
       this.#backoffMs = WORKER_BACKOFF_MIN_MS;
-      let work: WorkMessage;
+      let msg;
       try {
-        work = decodeWork(m);
+        msg = decodeFrontendMessage(m);
       } catch (e) {
         this.opts.logger.warn({ err: e, frontend: this.address }, 'malformed work from the frontend; ending the stream');
         call.cancel();
         return;
       }
+      if (msg.work === null) {
+        // A Cancel for a piece already answered (the answer crossed it) is stale: ignored.
+        const cur = this.#current;
+        if (cur !== null && cur.id === msg.cancel && !cur.ac.signal.aborted) {
+          this.cancelled?.inc();
+          cur.ac.abort(new CanceledError());
+        }
+        return;
+      }
+      const work: WorkMessage = msg.work;
+      const current = { id: work.id, ac: new AbortController() };
+      this.#current = current;
       this.#busy = true;
-      void this.opts.run(work).then((r) => {
+      void this.opts.run(work, current.ac.signal).then((r) => {
+        if (this.#current === current) this.#current = null;
         this.#busy = false;
         if (this.#call === call && !ended) call.write(encodeResult({ id: work.id, ...r }));
         this.#wake();
@@ -92,7 +129,7 @@ class StreamLoop {
     call.on('error', (e) => retry(e));
     call.on('end', () => retry());
     call.on('close', () => retry());
-    call.write(encodeHello(this.opts.querierId));
+    call.write(encodeHello({ querierId: this.opts.querierId, httpAddress: this.opts.httpAddress?.() ?? '', cancel: true }));
   }
 
   #wake(): void {
@@ -139,8 +176,13 @@ class StreamLoop {
 export class FrontendWorker {
   readonly #clients: grpc.Client[] = [];
   readonly #loops: StreamLoop[] = [];
+  readonly #cancelled: Counter | null;
 
-  constructor(readonly opts: FrontendWorkerOptions) {}
+  constructor(readonly opts: FrontendWorkerOptions) {
+    this.#cancelled = opts.registry
+      ? new Counter({ name: 'loki_querier_worker_pieces_cancelled_total', help: 'Pieces in hand the query-frontend cancelled (their query was over); the querier stopped them.', registers: [opts.registry] })
+      : null;
+  }
 
   start(): void {
     for (const address of this.opts.addresses) {
@@ -153,7 +195,7 @@ export class FrontendWorker {
       });
       this.#clients.push(client);
       for (let i = 0; i < this.opts.concurrency; i++) {
-        const loop = new StreamLoop(client, this.opts, address);
+        const loop = new StreamLoop(client, this.opts, address, this.#cancelled);
         this.#loops.push(loop);
         loop.start();
       }

@@ -1,42 +1,60 @@
 import { mergeLabels, type LogQueryResult, type ResultStream } from '../querier/querier.js';
-import { labelsToObject } from '../model/index.js';
+import { labelsToObject, labelsToString } from '../model/index.js';
+
+/** One encoded value and what orders it. */
+interface Val {
+  ts: bigint;
+  /** The entry's merged labels as a string (its result stream's). */
+  order: string;
+  line: Buffer;
+  s: string;
+}
 
 /**
  * Loki's `streams` result. Without categorize-labels, structured metadata joins the stream
  * labels (so entries with different metadata form different streams); with it, the stream
  * holds only indexed labels and each value carries `{"structuredMetadata": {...}}`.
+ *
+ * Streams come in the order of `streams` (sorted by merged labels); values by timestamp in the
+ * query's direction, then by merged labels, then by line bytes: the querier's result order
+ * (topk.ts), a total order on what the answer shows, which the query-frontend reproduces when
+ * it merges shards (src/frontend/split/log-plan.ts).
  */
 export function encodeStreams(streams: readonly ResultStream[], categorize: boolean, direction: 'forward' | 'backward' = 'backward'): string {
   const parts: string[] = [];
-  const order = (vals: { ts: bigint; s: string }[]): string =>
+  const fwd = direction === 'forward';
+  const order = (vals: Val[]): string =>
     vals
-      .sort((a, b) => (a.ts === b.ts ? 0 : (a.ts < b.ts) === (direction === 'forward') ? -1 : 1))
+      .sort((a, b) => (a.ts !== b.ts ? ((a.ts < b.ts) === fwd ? -1 : 1) : a.order !== b.order ? (a.order < b.order ? -1 : 1) : Buffer.compare(a.line, b.line)))
       .map((v) => v.s)
       .join(',');
   if (!categorize) {
     // Streams with equal merged labels (e.g. same parsed labels from two stream label sets
     // that a stage made equal) are one stream in Loki's answer.
-    const byLabels = new Map<string, { ts: bigint; s: string }[]>();
+    const byLabels = new Map<string, Val[]>();
     for (const s of streams) {
-      const key = JSON.stringify(labelsToObject(mergeLabels(s)));
+      const merged = mergeLabels(s);
+      const key = JSON.stringify(labelsToObject(merged));
+      const ord = labelsToString(merged);
       let vals = byLabels.get(key);
       if (!vals) byLabels.set(key, (vals = []));
-      for (const e of s.entries) vals.push({ ts: e.tsNs, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ']' });
+      for (const e of s.entries) vals.push({ ts: e.tsNs, order: ord, line: e.line, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ']' });
     }
     for (const [k, vals] of byLabels) parts.push('{"stream":' + k + ',"values":[' + order(vals) + ']}');
     return '[' + parts.join(',') + ']';
   }
   // Categorized: group by indexed labels only; each entry carries its metadata and parsed labels.
-  const byLabels = new Map<string, { ts: bigint; s: string }[]>();
+  const byLabels = new Map<string, Val[]>();
   for (const s of streams) {
     const key = JSON.stringify(labelsToObject(s.labels));
+    const ord = labelsToString(mergeLabels(s));
     let vals = byLabels.get(key);
     if (!vals) byLabels.set(key, (vals = []));
     const cats: string[] = [];
     if (s.metadata.length > 0) cats.push('"structuredMetadata":' + JSON.stringify(labelsToObject(s.metadata)));
     if (s.parsed.length > 0) cats.push('"parsed":' + JSON.stringify(labelsToObject(s.parsed)));
     const md = '{' + cats.join(',') + '}';
-    for (const e of s.entries) vals.push({ ts: e.tsNs, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ',' + md + ']' });
+    for (const e of s.entries) vals.push({ ts: e.tsNs, order: ord, line: e.line, s: '["' + e.tsNs.toString() + '",' + JSON.stringify(e.line.toString('utf8')) + ',' + md + ']' });
   }
   for (const [k, vals] of byLabels) parts.push('{"stream":' + k + ',"values":[' + order(vals) + ']}');
   return '[' + parts.join(',') + ']';

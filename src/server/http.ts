@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { TooLargeError } from '../errors.js';
+import { CanceledError, TooLargeError } from '../errors.js';
 import { mapError } from './status.js';
 import { OTHER_ROUTE, recordRequest, routeLabel, serverMetrics, type ServerMetrics } from './instrument.js';
 import { joinTenantIds, NO_AUTH_TENANT } from '../model/index.js';
@@ -26,6 +26,13 @@ export interface Req {
    * deduplicated and joined with `|` (see tenant.ts).
    */
   readonly tenant: string;
+  /**
+   * Aborted when the request is cancelled: its HTTP client went away before the answer, or (a
+   * query-frontend piece run through `dispatch`) the frontend cancelled the piece. Its reason is
+   * a SiltError (`canceled`: 499 `context canceled`). Query handlers pass it to the querier,
+   * whose Deadline stops the query at its next check and aborts its storage reads.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** What a handler returns; `body` as string is sent as is. */
@@ -238,13 +245,13 @@ export class HttpServer {
    * querier): the same matching, tenant resolution (X-Scope-OrgID in `headers`) and error
    * mapping as over HTTP, but no request metrics or access log (the frontend's request has them).
    */
-  async dispatch(r: { method: string; path: string; params: URLSearchParams; headers: IncomingMessage['headers'] }): Promise<Res> {
+  async dispatch(r: { method: string; path: string; params: URLSearchParams; headers: IncomingMessage['headers']; signal?: AbortSignal | undefined }): Promise<Res> {
     const m = this.match(r.path);
     if (!m) return text('404 page not found\n', 404);
     if (!m.route.methods.includes(r.method)) return text('405 method not allowed\n', 405);
     try {
       const tenant = m.route.tenant === false ? '' : this.tenantOf(r, m.route.tenant);
-      return await m.route.handler({ method: r.method, path: r.path, params: r.params, vars: m.vars, headers: r.headers, body: Buffer.alloc(0), tenant });
+      return await m.route.handler({ method: r.method, path: r.path, params: r.params, vars: m.vars, headers: r.headers, body: Buffer.alloc(0), tenant, signal: r.signal });
     } catch (e) {
       const mapped = mapError(e);
       if (mapped.unexpected) {
@@ -291,6 +298,12 @@ export class HttpServer {
     let reason = '';
     let out: Res;
     let inflight: { method: string; route: string } | null = null;
+    // A client that goes away before the answer cancels the request (Loki: its context is cancelled).
+    const cancel = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) cancel.abort(new CanceledError());
+    };
+    res.once('close', onClose);
     try {
       const url = new URL(req.url ?? '/', 'http://x');
       path = url.pathname;
@@ -313,7 +326,7 @@ export class HttpServer {
         if (method === 'POST' && ct.startsWith('application/x-www-form-urlencoded')) {
           for (const [k, v] of new URLSearchParams(body.toString('utf8'))) params.append(k, v);
         }
-        out = await m.route.handler({ method, path: url.pathname, params, vars: m.vars, headers: req.headers, body, tenant });
+        out = await m.route.handler({ method, path: url.pathname, params, vars: m.vars, headers: req.headers, body, tenant, signal: cancel.signal });
       }
     } catch (e) {
       const mapped = mapError(e);
@@ -387,7 +400,7 @@ export class HttpServer {
   }
 }
 
-const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway', 503: 'Service Unavailable' };
 
 /** Answers on a connection that was never handed to the HTTP response machinery (upgrades); returns the body's length. */
 function writeRawResponse(socket: Duplex, status: number, body: string): number {

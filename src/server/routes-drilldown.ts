@@ -6,10 +6,10 @@ import { InvalidError } from '../errors.js';
 import { nowNs } from '../model/index.js';
 import { computeVolume, detectedFieldValues, detectedFields, detectedLabels, detectPatterns, DEFAULT_VOLUME_LIMIT, type DrilldownSource, type VolumeAggregateBy } from '../querier/drilldown/index.js';
 import { ScanStats } from '../querier/scan.js';
-import { encodeMetricData } from './encode-metric.js';
+import { encodeMetricData } from '../loghttp/encode-metric.js';
 import { statsJson } from './encode.js';
 import { json, type HttpServer, type Req, type Res } from './http.js';
-import { parseRange, parseStep, type Params } from './params.js';
+import { parseRange, parseStep, type Params } from '../loghttp/params.js';
 
 /** Loki's parseInt: empty → default; otherwise a base-10 integer or strconv's message. */
 function intParam(p: Params, name: string, def: number): number {

@@ -32,7 +32,8 @@ export function registerFrontendRoutes(http: HttpServer, frontend: Frontend): vo
       ['GET', 'POST'],
       route,
       async (req): Promise<Res> => {
-        const r = await frontend.handle(frontendRequest(req, route));
+        // The client going away cancels the request and its pieces on the queriers.
+        const r = await frontend.handle(frontendRequest(req, route), req.signal);
         return { status: r.status, body: r.body, contentType: r.contentType, ...(r.headers !== undefined ? { headers: r.headers } : {}) };
       },
       tenant,

@@ -14,7 +14,7 @@ import { formatRfc3339Nano } from '../util/go/rfc3339.js';
 import { labelsToObject, labelsToString, nowNs, type Labels } from '../model/index.js';
 import type { DroppedEntry, TailEntry, TailManager, TailRequest } from '../querier/tail.js';
 import type { HttpServer, Req } from './http.js';
-import { parseRange } from './params.js';
+import { parseRange } from '../loghttp/params.js';
 import { mapError } from './status.js';
 
 /** Loki's maxDelayForInTailing, seconds. */

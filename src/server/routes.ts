@@ -4,8 +4,8 @@ import { nowNs } from '../model/index.js';
 import type { LogQueryResult, MetricQueryRequest, MetricQueryResult, Querier } from '../querier/querier.js';
 import { InvalidError, UnavailableError } from '../errors.js';
 import { json, text, type HttpServer, type Req, type Res } from './http.js';
-import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from './params.js';
-import { encodeMetricData } from './encode-metric.js';
+import { parseDirection, parseLimit, parseRange, parseStep, parseTimeNs } from '../loghttp/params.js';
+import { encodeMetricData } from '../loghttp/encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
 import { logsParquet, metricsParquet, PARQUET_CONTENT_TYPE, PARQUET_DISABLED, wantsParquet } from './encode-parquet.js';
 import { registerDrilldownRoutes } from './routes-drilldown.js';
@@ -157,7 +157,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       };
       if (expr.kind === 'logSelector') {
         const direction = parseDirection(req.params);
-        const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction, shard: shardParam(req.params) });
+        const r = await q.logQuery({ tenant: req.tenant, query, ...range, limit: parseLimit(req.params), direction, shard: shardParam(req.params), signal: req.signal });
         refuseParquet();
         if (parquet) return { status: 200, body: logsParquet(r, direction), contentType: PARQUET_CONTENT_TYPE };
         return logResponse(req, r, direction);
@@ -165,7 +165,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const stepNs = parseStep(req.params, range.startNs, range.endNs);
       const shard = shardParam(req.params);
       // A shard piece of the query-frontend is evaluated as asked (the frontend split it already).
-      const m = shard ? await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false, shard }) : await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false });
+      const m = shard ? await q.metricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false, shard, signal: req.signal }) : await rangeMetricQuery({ tenant: req.tenant, expr, ...range, stepNs, instant: false, signal: req.signal });
       refuseParquet();
       if (parquet) return { status: 200, body: metricsParquet(m.data), contentType: PARQUET_CONTENT_TYPE };
       return metricResponse(m);
@@ -181,14 +181,14 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const t = req.params.get('time');
       const atNs = t ? parseTimeNs(t) : nowNs();
       const shard = shardParam(req.params);
-      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true, shard }));
+      return metricResponse(await q.metricQuery({ tenant: req.tenant, expr, startNs: atNs, endNs: atNs, stepNs: 0n, instant: true, shard, signal: req.signal }));
     },
     'multi',
   );
 
   const labels = async (req: Req): Promise<Res> => {
     const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
-    return success(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined));
+    return success(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
   };
   http.route(GP, '/loki/api/v1/labels', labels, 'multi');
   http.route(GP, '/loki/api/v1/label', labels, 'multi');
@@ -197,7 +197,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     '/loki/api/v1/label/:name/values',
     async (req) => {
       const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
-      return success(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined));
+      return success(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
     },
     'multi',
   );
@@ -209,7 +209,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const match = req.params.getAll('match[]');
       if (match.length === 0) match.push(...req.params.getAll('match'));
       // Per-series JSON is cached on the label arrays: 100k series cost a join, not 100k objects.
-      const body = seriesResponseJson(await q.series(req.tenant, match, startNs, endNs));
+      const body = seriesResponseJson(await q.series(req.tenant, match, startNs, endNs, req.signal));
       return { status: 200, body, contentType: 'application/json; charset=utf-8' };
     },
     'multi',
@@ -219,7 +219,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     '/loki/api/v1/index/stats',
     async (req) => {
       const { startNs, endNs } = parseRange(req.params, nowNs());
-      return json(await q.indexStats(req.tenant, req.params.get('query') ?? '', startNs, endNs));
+      return json(await q.indexStats(req.tenant, req.params.get('query') ?? '', startNs, endNs, req.signal));
     },
     'multi',
   );

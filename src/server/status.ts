@@ -16,6 +16,7 @@ const HTTP_BY_KIND: Record<ErrorKind, number> = {
   canceled: 499,
   timeout: 504,
   unavailable: 503,
+  bad_gateway: 502,
   not_implemented: 501,
   internal: 500,
 };

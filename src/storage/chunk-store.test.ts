@@ -121,4 +121,42 @@ describe('ChunkStore.getIndex', () => {
       expect(ranges.length).toBeLessThanOrEqual(2); // the second call is served from the index cache
     }
   });
+
+  it('caches only the metas and filters, whatever the read, and reads again from the metas when the guess is short', async () => {
+    const { MemChunk, decodeChunk, chunkTailGuess } = await import('../chunk/index.js');
+    const { FOOTER_BYTES } = await import('../chunk/consts.js');
+    for (const [lines, blockSize] of [
+      [40, 65_536], // one block: the tail is a small part of the chunk
+      [4000, 4096], // many blocks with filters: the tail may outgrow the guess
+    ] as const) {
+      const c = new MemChunk({ codec: 'snappy', blockSizeBytes: blockSize, targetSizeBytes: 1 << 24 });
+      for (let i = 0; i < lines; i++) c.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} id=${(i * 2654435761) % 1e9} ${'pad '.repeat(i % 9)}`), []);
+      const bytes = c.encode();
+      const tailBytes = bytes.length - bytes.readUInt32BE(bytes.length - FOOTER_BYTES);
+      const client = new MemoryObjectClient();
+      const reads: [number, number][] = [];
+      const getRange = client.getRange.bind(client);
+      client.getRange = (key, offset, length) => {
+        reads.push([offset, length]);
+        return getRange(key, offset, length);
+      };
+      const store = new ChunkStore(client, { cacheBytes: 1 << 26 });
+      const ref = refFor(bytes);
+      await store.put(ref, bytes);
+      const idx = await store.getIndex(ref);
+      const full = decodeChunk(bytes);
+      expect(idx.blockMetas()).toEqual(full.blockMetas());
+      expect(store.indexCache.sizeBytes).toBe(tailBytes);
+      const guess = chunkTailGuess(bytes.length);
+      if (tailBytes <= guess) expect(reads).toEqual([[bytes.length - guess, guess]]);
+      else expect(reads).toEqual([[bytes.length - guess, guess], [bytes.length - tailBytes, tailBytes]]);
+      // A chunk in the chunk cache answers without a read, and is parsed only once.
+      const cached = new ChunkStore(client, { cacheBytes: 1 << 26 });
+      await cached.get(ref);
+      reads.length = 0;
+      expect((await cached.getIndex(ref)).blockMetas()).toEqual(full.blockMetas());
+      expect(await cached.getIndex(ref)).toBe(await cached.getIndex(ref));
+      expect(reads).toEqual([]);
+    }
+  });
 });

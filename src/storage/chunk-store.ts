@@ -1,5 +1,5 @@
 /** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
-import { CHUNK_TAIL_GUESS_BYTES, decodeChunk, decodeChunkTail, type ChunkIndex } from '../chunk/index.js';
+import { chunkTailGuess, decodeChunk, decodeChunkTail, trimChunkTail, type ChunkIndex } from '../chunk/index.js';
 import { crc32 } from 'node:zlib';
 import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
@@ -37,12 +37,14 @@ export class ChunkStore {
   readonly #verify: boolean;
   /** Parsed chunk tails (metas and token filters), by chunk key. */
   readonly indexCache: ByteLru<string, ChunkIndex>;
+  /** Parsed metas of chunks held whole in `cache`, alive as long as the chunk bytes are. */
+  readonly #fullIndexes = new WeakMap<Buffer, ChunkIndex>();
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
     this.#verify = opts.verifyChecksum ?? true;
-    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 8)));
+    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)));
   }
 
   /** Writes a chunk. Throws InvalidError when `bytes` disagree with the ref's size or checksum. */
@@ -56,30 +58,40 @@ export class ChunkStore {
 
   /**
    * The block metas and token filters of a chunk, read from its tail with one ranged read
-   * (two when the metas are longer than CHUNK_TAIL_GUESS_BYTES), so a query can rule a chunk
+   * (two when the metas are longer than chunkTailGuess), so a query can rule a chunk
    * out without downloading its blocks. A cached full chunk answers without any read.
    */
   getIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     const key = chunkKey(ref);
-    const full = this.cache.get(key);
-    if (full !== undefined) return Promise.resolve(decodeChunk(full));
     const hit = this.indexCache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
+    const full = this.cache.get(key);
+    if (full !== undefined) {
+      // Parsed once per cached chunk, and dropped with it (no copy of its tail: copying fresh memory costs more than the parse).
+      let idx = this.#fullIndexes.get(full);
+      if (idx === undefined) this.#fullIndexes.set(full, (idx = decodeChunk(full)));
+      return Promise.resolve(idx);
+    }
     return this.#fetchIndex(key, ref, opts?.signal);
   }
 
   async #fetchIndex(key: string, ref: ChunkRef, signal: AbortSignal | undefined): Promise<ChunkIndex> {
     const size = ref.sizeBytes;
-    let tailBytes = Math.min(size, CHUNK_TAIL_GUESS_BYTES);
+    let tailBytes = chunkTailGuess(size);
     for (let attempt = 0; attempt < 2; attempt++) {
       const tail = await this.#client.getRange(key, size - tailBytes, tailBytes, { signal });
       if (tail.length !== tailBytes) throw new ChunkCorruptError(`chunk ${key}: short read of its last ${tailBytes} bytes (got ${tail.length})`);
-      const r = decodeChunkTail(tail, size);
-      if (!('needFromOffset' in r)) {
-        this.indexCache.set(key, r, tail.length);
-        return r;
-      }
-      tailBytes = size - r.needFromOffset;
+      // Only the metas and filters stay cached, not the rest of the read.
+      const own = trimChunkTail(tail, size);
+      if (!('needFromOffset' in own)) {
+        const r = decodeChunkTail(own, size);
+        if (!('needFromOffset' in r)) {
+          this.indexCache.set(key, r, own.length);
+          return r;
+        }
+        tailBytes = size - r.needFromOffset;
+      } else tailBytes = size - own.needFromOffset;
+      if (!(tailBytes > 0 && tailBytes <= size)) throw new ChunkCorruptError(`chunk ${key}: metas offset ${size - tailBytes} outside the chunk`);
     }
     throw new ChunkCorruptError(`chunk ${key}: metas not found in its tail`);
   }

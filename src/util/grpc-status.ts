@@ -54,6 +54,7 @@ export const GRPC_CODE_BY_KIND: Readonly<Record<ErrorKind, number>> = Object.fre
   canceled: GRPC.CANCELLED,
   timeout: GRPC.DEADLINE_EXCEEDED,
   unavailable: GRPC.UNAVAILABLE,
+  bad_gateway: GRPC.UNAVAILABLE,
   not_implemented: GRPC.UNIMPLEMENTED,
   internal: GRPC.INTERNAL,
 });

@@ -31,7 +31,7 @@ export function splitLimits(l: LimitsConfig): SplitLimits {
  * `results_cache.cache.redis.endpoint` is set, else the embedded LRU with its per-tenant bound.
  * `close()` ends the Redis connection (call it when the frontend stops).
  */
-export function createSplitPlanner(deps: { cfg: SiltConfig; limits: (tenant: string) => LimitsConfig; nowMs?: () => number; embeddedCacheBytes?: number }): { planner: SplitPlanner; store: ResultsStore | null; close: () => Promise<void> } {
+export function createSplitPlanner(deps: { cfg: SiltConfig; limits: (tenant: string) => LimitsConfig; nowMs?: () => number; embeddedCacheBytes?: number; queriers?: () => number }): { planner: SplitPlanner; store: ResultsStore | null; close: () => Promise<void> } {
   const rc = deps.cfg.query_range.results_cache.cache;
   let store: LruResultsStore | RedisResultsStore | null = null;
   if (deps.cfg.query_range.cache_results) {
@@ -41,6 +41,6 @@ export function createSplitPlanner(deps: { cfg: SiltConfig; limits: (tenant: str
       store = new LruResultsStore({ maxBytes, tenantMaxBytes: (t) => (deps.limits(t).results_cache_max_size_mb_per_tenant > 0 ? deps.limits(t).results_cache_max_size_mb_per_tenant * MB : maxBytes) });
     }
   }
-  const planner = new SplitPlanner({ limits: (t) => splitLimits(deps.limits(t)), cache: store, nowMs: deps.nowMs ?? Date.now });
+  const planner = new SplitPlanner({ limits: (t) => splitLimits(deps.limits(t)), cache: store, nowMs: deps.nowMs ?? Date.now, ...(deps.queriers ? { queriers: deps.queriers } : {}) });
   return { planner, store, close: async () => (store instanceof RedisResultsStore ? store.close() : undefined) };
 }

@@ -6,8 +6,7 @@
  */
 import { InvalidError } from '../../errors.js';
 import type { FrontendRequest, FrontendResponse } from '../plan.js';
-// eslint-disable-next-line no-restricted-imports -- pure parsing of Loki's HTTP parameters, shared with the querier's routes (to move to a neutral folder)
-import { parseRange } from '../../server/params.js';
+import { parseRange } from '../../loghttp/params.js';
 import { formatGoFloat, formatPromTimestamp } from '../../logql/engine/index.js';
 import { finishStats, JSON_CONTENT_TYPE, labelsOf, labelSortKey, parseBody, parseGoFloat, sumStats } from './json.js';
 import type { Runner, SplitOptions } from './options.js';

@@ -11,10 +11,8 @@ import { DEFAULT_MAX_POINTS, evaluateMetric, Grid, type EntrySource, type Extrac
 import { ERR_ZERO_OR_NEGATIVE_STEP, stepTooSmallMessage } from '../../logql/engine/errors.js';
 import { printExpr, type LogSelectorExpr, type SampleExpr } from '../../logql/syntax/index.js';
 import { formatShard } from '../../querier/index.js';
-// eslint-disable-next-line no-restricted-imports -- pure parsing and encoding helpers of Loki's HTTP API, shared with the querier's routes (see the report: move to a neutral folder)
-import { parseRange, parseStep, parseTimeNs } from '../../server/params.js';
-// eslint-disable-next-line no-restricted-imports -- same: Loki's metric JSON, one encoder for querier and frontend
-import { encodeMetricData } from '../../server/encode-metric.js';
+import { parseRange, parseStep, parseTimeNs } from '../../loghttp/params.js';
+import { encodeMetricData } from '../../loghttp/encode-metric.js';
 import type { FrontendRequest, FrontendResponse } from '../plan.js';
 import { finishStats, JSON_CONTENT_TYPE, metricSeries, parseBody, sumStats } from './json.js';
 import { LeafMerge, leafKey, leavesOf } from './shard-map.js';
@@ -194,7 +192,7 @@ function hasSort(e: SampleExpr): boolean {
 }
 
 /** A step in seconds as the querier parses it (float seconds, exact to the ns). */
-function stepSeconds(stepNs: bigint): string {
+export function stepSeconds(stepNs: bigint): string {
   const s = stepNs / 1_000_000_000n;
   const frac = stepNs % 1_000_000_000n;
   return frac === 0n ? s.toString() : `${s}.${frac.toString().padStart(9, '0')}`;

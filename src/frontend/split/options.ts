@@ -45,6 +45,14 @@ export interface SplitOptions {
   /** null: no results cache. */
   cache: ResultsStore | null;
   nowMs: () => number;
+  /**
+   * Queriers connected to the frontend now (the frontend's `queriers`): a big log span uses at
+   * least this many shards (log-plan.ts). Absent: 1 (shards from bytes only). Queriers, not
+   * their slots: a querier's slots share its one event loop, so shards beyond one per querier
+   * only add pieces (measured: 72 pieces and 3x the warm time of 16 for a 7-day needle query
+   * on one querier, bench/RESULTS.md "Query frontend at 5 GB").
+   */
+  queriers?: () => number;
 }
 
 /** Runs one piece through the frontend's queue and queriers: its 2xx answer, or the request's error. */

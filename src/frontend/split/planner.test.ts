@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startInProcess, tempDir, type InProcess } from '../../../test/support/silt.js';
-import { SiltError } from '../../errors.js';
 import { seededRandom } from '../../util/random.js';
-import type { FrontendRequest, Piece, PieceResult } from '../plan.js';
+import { HttpPieceRunner } from '../../../test/support/piece-runner.js';
+import type { FrontendRequest, Piece } from '../plan.js';
 import type { SplitLimits, SplitOptions } from './options.js';
 import { SplitPlanner } from './planner.js';
 import { logSpans } from './log-plan.js';
@@ -50,20 +50,10 @@ afterAll(async () => {
   await silt?.stop();
 });
 
-/** Runs pieces on the querier over HTTP, counting them. */
-class HttpRunner {
-  pieces: Piece[] = [];
-  async run(piece: Piece): Promise<PieceResult> {
-    this.pieces.push(piece);
-    const r = await fetch(`${silt.url}${piece.path}?${new URLSearchParams(piece.params as [string, string][])}`);
-    const body = Buffer.from(await r.arrayBuffer());
-    if (r.status >= 300) throw new SiltError(r.status >= 500 ? 'internal' : 'invalid', body.toString());
-    return { status: r.status, contentType: r.headers.get('content-type') ?? '', body, queueSeconds: 0 };
-  }
-}
-
 function request(route: string, params: Record<string, string>, path = route): FrontendRequest {
-  return { method: 'GET', path, route, vars: {}, params: new URLSearchParams(params), tenant: 'fake', headers: {}, receivedNs: BigInt(NOW_MS) * NS_PER_MS };
+  // Route variables as the HTTP layer fills them (`:name`).
+  const vars: Record<string, string> = route.includes(':name') ? { name: decodeURIComponent(path.split('/')[route.split('/').indexOf(':name')]!) } : {};
+  return { method: 'GET', path, route, vars, params: new URLSearchParams(params), tenant: 'fake', headers: {}, receivedNs: BigInt(NOW_MS) * NS_PER_MS };
 }
 
 /** The querier's own (unsplit) answer. */
@@ -80,7 +70,7 @@ function options(over: Partial<SplitLimits> = {}, cache: LruResultsStore | null 
 }
 
 async function answer(o: SplitOptions, route: string, params: Record<string, string>, path = route): Promise<{ body: any; pieces: Piece[] }> {
-  const runner = new HttpRunner();
+  const runner = new HttpPieceRunner(() => silt.url);
   const res = await new SplitPlanner(o).answer(request(route, params, path), runner);
   expect(res).not.toBeNull();
   expect(res!.status).toBe(200);
@@ -103,13 +93,16 @@ describe('log queries', () => {
     ['dense, forward', '{app=~".+"} |= "error"', 'forward', 5],
     ['needle, backward', '{app=~".+"} |= "NEEDLE"', 'backward', 8],
   ];
-  it.each(cases)('%s: the unsplit answer, with only the pieces the limit needs', async (_name, query, direction, wantPieces) => {
+  it.each(cases)('%s: the unsplit answer, with only the spans the limit needs', async (_name, query, direction, wantSpans) => {
     const params = { query, limit: '1000', direction, ...RANGE };
     const want = await direct('/loki/api/v1/query_range', params);
     const got = await answer(options(), '/loki/api/v1/query_range', params);
     expect(got.body.data.result).toEqual(want.data.result);
-    // limit=1000 over 7 days with 1h windows: 168 windows, at most 8 pieces.
-    expect(got.pieces.length).toBe(wantPieces);
+    // limit=1000 over 7 days with 1h windows: 168 windows, at most 8 spans (each run as shards).
+    const spans = new Set(got.pieces.filter((p) => p.path === '/loki/api/v1/query_range').map((p) => p.params.filter(([k]) => k === 'start' || k === 'end').join()));
+    expect(spans.size).toBe(wantSpans);
+    expect(got.body.data.stats.summary.splits).toBe(wantSpans);
+    expect(got.body.data.stats.summary.subqueries).toBe(got.pieces.length);
   });
 });
 
@@ -193,6 +186,74 @@ describe('metadata queries, split by day', () => {
       const warm = await answer(options({}, cache), '/loki/api/v1/index/volume', params);
       expect(warm.body.data.result).toEqual(want.data.result);
       expect(warm.pieces.length).toBeLessThan(cold.pieces.length);
+    }
+  });
+});
+
+describe('drilldown endpoints, split', () => {
+  const DAY_RANGE = { start: String(BigInt(FROM_MS + 3 * H + 17 * 60_000) * NS_PER_MS), end: String(BigInt(NOW_MS - 2 * H - 1234) * NS_PER_MS) };
+
+  it('volume_range: windows of whole steps, top limit per bucket', async () => {
+    const cases: Record<string, string>[] = [
+      { query: '{app=~".+"}', step: '3600' },
+      { query: '{app=~".+"}', step: '21600', limit: '3' },
+      { query: '{app=~".+"}', step: '7200', aggregateBy: 'labels' },
+      { query: '{app=~"a.*"}', step: '1800', targetLabels: 'level' },
+      { query: '{level="error"}', step: '86400' },
+      { query: '{app="db"}', step: '5000', limit: '2' },
+      { query: '{app=~".+"}' },
+    ];
+    for (const extra of cases) {
+      for (const range of [RANGE, DAY_RANGE]) {
+        const params = { ...extra, ...range };
+        const want = await direct('/loki/api/v1/index/volume_range', params);
+        const got = await answer(options(), '/loki/api/v1/index/volume_range', params);
+        expect(got.body.data.resultType, JSON.stringify(params)).toBe(want.data.resultType);
+        expect(got.body.data.result, JSON.stringify(params)).toEqual(want.data.result);
+        expect(got.pieces.length).toBeGreaterThan(1);
+      }
+    }
+  });
+
+  it('volume_range: bad parameters are one piece (the querier answers the error)', async () => {
+    const runner = new HttpPieceRunner(() => silt.url);
+    for (const bad of [{ limit: '-1' }, { step: '0' }, { aggregateBy: 'x' }, { query: '{app=' }, { step: '1' }]) {
+      const res = await new SplitPlanner(options()).answer(request('/loki/api/v1/index/volume_range', { query: '{app=~".+"}', ...RANGE, ...bad }), runner);
+      expect(res, JSON.stringify(bad)).toBeNull();
+    }
+  });
+
+  it('detected_labels: label values by day, exact cardinalities', async () => {
+    for (const extra of [{}, { query: '{app=~"a.*"}' }, { query: '{level="warn"}' }]) {
+      for (const range of [RANGE, DAY_RANGE]) {
+        const params = { ...extra, ...range };
+        const want = await direct('/loki/api/v1/detected_labels', params);
+        const got = await answer(options(), '/loki/api/v1/detected_labels', params);
+        expect(got.body).toEqual(want);
+        expect(got.body.detectedLabels.length).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('detected_fields and detected_field values: the newest line_limit lines, split and sharded', async () => {
+    const cases: [string, Record<string, string>][] = [
+      ['/loki/api/v1/detected_fields', { query: '{app=~".+"}' }],
+      ['/loki/api/v1/detected_fields', { query: '{app=~".+"} |= "NEEDLE"', line_limit: '1000' }],
+      ['/loki/api/v1/detected_fields', { query: '{app="web"} | logfmt', line_limit: '2000', limit: '3' }],
+      ['/loki/api/v1/detected_fields', { query: '{level="error"} | logfmt | n > 500', line_limit: '700' }],
+      ['/loki/api/v1/detected_field/:name/values', { query: '{app=~".+"}', line_limit: '500' }],
+      ['/loki/api/v1/detected_field/:name/values', { query: '{app="db"} | logfmt', line_limit: '3000', limit: '20' }],
+    ];
+    for (const [route, extra] of cases) {
+      for (const range of [RANGE, DAY_RANGE]) {
+        const path = route.replace(':name', 'msg');
+        const params = { ...extra, ...range };
+        const want = await direct(path, params);
+        const got = await answer(options({ tsdb_max_bytes_per_shard: 5_000, max_shards: 3 }), route, params, path);
+        expect(got.body, `${path} ${JSON.stringify(params)}`).toEqual(want);
+        expect(Object.keys(want).length).toBeGreaterThan(0);
+        expect(got.pieces.some((p) => p.params.some(([k]) => k === 'shards'))).toBe(true);
+      }
     }
   });
 });

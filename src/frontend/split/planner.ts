@@ -1,8 +1,10 @@
 /**
  * The splitting and sharding planner of the query-frontend (issue #21 part 2): metric queries
  * split by time and sharded by stream (metric-plan.ts), log queries split and run from the end
- * the answer is read from until `limit` lines are certain (log-plan.ts), label, series and
- * volume queries split by day (metadata-plan.ts). Everything else is one piece.
+ * the answer is read from until `limit` lines are certain, each span sharded by stream
+ * (log-plan.ts), label, series and volume queries split by day (metadata-plan.ts), volume
+ * ranges, detected labels and detected fields split and merged exactly (drilldown-plan.ts).
+ * Everything else (index stats, patterns) is one piece.
  *
  * Adapter note: `QueryPlan.result` is synchronous, while merging a metric query evaluates the
  * engine (asynchronous), and a log query's next piece depends on the previous answer. So a
@@ -13,6 +15,7 @@
 import { parseExpr } from '../../logql/syntax/index.js';
 import type { FrontendRequest, FrontendResponse, Piece, PlanContext, QueryPlan, QueryPlanner, ResultInfo } from '../plan.js';
 import { pieceParams, withQueueTime } from '../plan.js';
+import { runDetectedFields, runDetectedLabels, runVolumeRange } from './drilldown-plan.js';
 import { runLog } from './log-plan.js';
 import { runMetadata, runVolume } from './metadata-plan.js';
 import { runMetric } from './metric-plan.js';
@@ -95,6 +98,9 @@ export class SplitPlanner implements QueryPlanner {
     }
     if (METADATA_ROUTES.has(route)) return runMetadata(req, run, this.o);
     if (route === '/loki/api/v1/index/volume') return runVolume(req, run, this.o);
+    if (route === '/loki/api/v1/index/volume_range') return runVolumeRange(req, run, this.o);
+    if (route === '/loki/api/v1/detected_labels') return runDetectedLabels(req, run, this.o);
+    if (route === '/loki/api/v1/detected_fields' || route === '/loki/api/v1/detected_field/:name/values') return runDetectedFields(req, run, this.o);
     return null;
   }
 }

@@ -20,8 +20,7 @@ import { compileSampleExtractor } from '../../logql/log/index.js';
 import { compileTemplate } from '../../logql/template/index.js';
 import { parseExpr, type SampleExpr } from '../../logql/syntax/index.js';
 import { inShard, type Shard } from '../../querier/index.js';
-// eslint-disable-next-line no-restricted-imports -- the querier's own encoder: pieces cross as its JSON
-import { encodeMetricData } from '../../server/encode-metric.js';
+import { encodeMetricData } from '../../loghttp/encode-metric.js';
 import { evaluateWithLeaves, joinWindows } from './metric-plan.js';
 import { metricSeries } from './json.js';
 import { LeafMerge, leavesOf } from './shard-map.js';

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 // The HTTP encoder lives in src/server; its test sits here beside the formatting it relies on.
-// eslint-disable-next-line no-restricted-imports
-import { encodeMetricData } from '../../server/encode-metric.js';
+import { encodeMetricData } from '../../loghttp/encode-metric.js';
 import { formatGoFloat, formatPromTimestamp } from './format.js';
 import { goExpand } from './label-replace.js';
 

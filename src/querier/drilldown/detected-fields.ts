@@ -88,15 +88,24 @@ async function readLines(src: DrilldownSource, req: DetectedFieldsRequest): Prom
   return src.logQuery({ tenant: req.tenant, query: req.query, startNs: req.startNs, endNs: req.endNs, limit: req.lineLimit, direction: 'backward' });
 }
 
+/** Lines of a log query answer, in result order (a querier's, or a query-frontend's merge of its pieces). */
+export interface DetectedFieldLines {
+  streams: readonly { labels: Labels; metadata: Labels; parsed: Labels; entries: readonly { tsNs: bigint; line: Buffer }[] }[];
+}
+
 /** Every detected field of the newest `lineLimit` lines, sorted by name. */
 export async function detectedFields(src: DrilldownSource, req: DetectedFieldsRequest): Promise<DetectedField[]> {
-  const res = await readLines(src, req);
+  return fieldsOfLines(await readLines(src, req), req.limit);
+}
+
+/** Every detected field of these lines (at most `limit`), sorted by name. */
+export function fieldsOfLines(res: DetectedFieldLines, limit: number): DetectedField[] {
   const fields = new Map<string, Acc>();
   const add = (name: string, value: string, parser: string | null, path: string[] | undefined): void => {
     if (SKIP.has(name)) return;
     let f = fields.get(name);
     if (!f) {
-      if (fields.size >= req.limit) return;
+      if (fields.size >= limit) return;
       fields.set(name, (f = { type: 'string', values: new Set(), parsers: parser === null ? null : [], jsonPath: undefined }));
     }
     if (parser !== null) {
@@ -131,11 +140,15 @@ export async function detectedFields(src: DrilldownSource, req: DetectedFieldsRe
 
 /** Distinct values of one detected field (structured metadata or parsed), sorted, at most `limit`. */
 export async function detectedFieldValues(src: DrilldownSource, req: DetectedFieldsRequest, name: string): Promise<string[]> {
-  const res = await readLines(src, req);
+  return fieldValuesOfLines(await readLines(src, req), req.limit, name);
+}
+
+/** Distinct values of one detected field in these lines, sorted, at most `limit`. */
+export function fieldValuesOfLines(res: DetectedFieldLines, limit: number, name: string): string[] {
   const values = new Set<string>();
   outer: for (const s of res.streams) {
     for (const e of s.entries) {
-      if (values.size >= req.limit) break outer;
+      if (values.size >= limit) break outer;
       for (const m of s.metadata) if (m.name === name) values.add(m.value);
       for (const l of s.parsed) if (l.name === name) values.add(l.value);
       const parsed = parseLine(s.labels, e.tsNs, e.line);

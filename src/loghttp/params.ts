@@ -1,3 +1,7 @@
+/**
+ * Parameters of Loki's HTTP query API (pkg/loghttp): times, ranges, steps, limits and
+ * directions as the querier's routes and the query-frontend's planners read them.
+ */
 import { InvalidError } from '../errors.js';
 import { parseConfigDurationMs } from '../util/go/duration.js';
 import { parseRfc3339 } from '../util/go/rfc3339.js';
