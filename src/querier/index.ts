@@ -19,4 +19,4 @@ export { ScanStats } from './scan.js';
 export { formatShard, inShard, LEAF_SERIES_FACTOR, parseShard, type Shard } from './shard.js';
 export { seriesResponseJson } from './metadata.js';
 /** Drilldown answers computed from what a query-frontend merged (detected fields of lines, detected labels of label values). */
-export { fieldsOfLines, fieldValuesOfLines, shouldRejectLabel, detectedLabels, type DetectedFieldLines, type DrilldownSource } from './drilldown/index.js';
+export { fieldsOfLines, fieldValuesOfLines, shouldRejectLabel, detectedLabels, volumeResult, type DetectedFieldLines, type DrilldownSource, type VolumeBucket } from './drilldown/index.js';

@@ -14,10 +14,9 @@
  * A request these cannot parse goes to a querier as one piece, which answers its error.
  */
 import { InvalidError } from '../../errors.js';
-import type { MatrixSeries, MetricResult } from '../../logql/engine/index.js';
 import { parseExpr, parseSelector } from '../../logql/syntax/index.js';
 import type { Labels } from '../../model/index.js';
-import { detectedLabels, fieldsOfLines, fieldValuesOfLines, type DetectedFieldLines, type DrilldownSource } from '../../querier/index.js';
+import { detectedLabels, fieldsOfLines, fieldValuesOfLines, volumeResult, type DetectedFieldLines, type DrilldownSource, type VolumeBucket } from '../../querier/index.js';
 import { parseRange, parseStep } from '../../loghttp/params.js';
 import { encodeMetricData } from '../../loghttp/encode-metric.js';
 import type { FrontendRequest, FrontendResponse } from '../plan.js';
@@ -110,26 +109,14 @@ export async function runVolumeRange(req: FrontendRequest, run: Runner, o: Split
       }
     }),
   );
-  // As the querier: the top `limit` of each bucket (bytes, then name), series by their first point.
-  const series = new Map<string, MatrixSeries>();
-  for (const k of [...buckets.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
-    const bEnd = k === nBuckets - 1n ? endNs : aligned + (k + 1n) * stepNs - NS_PER_MS;
-    const tsMs = Number(bEnd / NS_PER_MS);
-    const top = [...buckets.get(k)!].sort((a, b) => (a[1].bytes === b[1].bytes ? (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) : b[1].bytes - a[1].bytes)).slice(0, limit);
-    for (const [name, { labels, bytes }] of top) {
-      let s = series.get(name);
-      if (!s) series.set(name, (s = { labels, points: [] }));
-      s.points.push({ tsMs, value: bytes });
-    }
-  }
-  const sorted = [...series].sort((a, b) => {
-    const va = a[1].points[0]!.value;
-    const vb = b[1].points[0]!.value;
-    return va === vb ? (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) : vb - va;
-  });
-  const data: MetricResult = sorted.every(([, s]) => s.points.length <= 1)
-    ? { type: 'vector', samples: sorted.map(([, s]) => ({ labels: s.labels, tsMs: s.points[0]!.tsMs, value: s.points[0]!.value })) }
-    : { type: 'matrix', series: sorted.map(([, s]) => s) };
+  // As the querier: one answer from the buckets in time order.
+  const totals: VolumeBucket[] = [...buckets.keys()]
+    .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+    .map((k) => {
+      const bEnd = k === nBuckets - 1n ? endNs : aligned + (k + 1n) * stepNs - NS_PER_MS;
+      return { tsMs: Number(bEnd / NS_PER_MS), bytes: [...buckets.get(k)!].map(([name, t]) => [name, t.labels, t.bytes]) };
+    });
+  const data = volumeResult(totals, limit);
   const st = finishStats(sumStats(stats), { splits: windows.length, shards: 0, subqueries: windows.length, execSeconds: (performance.now() - t0) / 1000, queueSeconds });
   return { status: 200, contentType: JSON_CONTENT_TYPE, body: '{"status":"success","data":' + encodeMetricData(data).slice(0, -1) + ',"stats":' + JSON.stringify(st) + '}}' };
 }

@@ -1,5 +1,5 @@
 /** Grafana Explore and Logs Drilldown endpoints: volume, detected labels and fields, patterns. */
-export { computeVolume, DEFAULT_VOLUME_LIMIT, type VolumeRequest, type VolumeAggregateBy } from './volume.js';
+export { computeVolume, volumeResult, DEFAULT_VOLUME_LIMIT, type VolumeBucket, type VolumeRequest, type VolumeAggregateBy } from './volume.js';
 export { detectedLabels, shouldRejectLabel, type DetectedLabel } from './detected-labels.js';
 export { detectedFields, detectedFieldValues, fieldsOfLines, fieldValuesOfLines, type DetectedField, type DetectedFieldLines, type DetectedFieldsRequest } from './detected-fields.js';
 export { detectPatterns, type PatternSeries, type PatternsRequest } from './patterns.js';

@@ -125,17 +125,36 @@ export async function computeVolume(src: DrilldownSource, req: VolumeRequest): P
     for (const fp of seen) done.add(fp);
   }
 
-  const series = new Map<string, MatrixSeries>();
+  const totals: VolumeBucket[] = [];
   for (let k = 0; k < nBuckets; k++) {
     const m = buckets[k]!;
     if (m.size === 0) continue;
     const endNs = step === 0n || k === nBuckets - 1 ? req.endNs : aligned + BigInt(k + 1) * step - SPLIT_GAP_NS;
-    const tsMs = Number(endNs / NS_PER_MS);
-    const top = [...m].sort((a, b) => (a[1] === b[1] ? (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) : b[1] - a[1])).slice(0, req.limit);
-    for (const [name, value] of top) {
+    totals.push({ tsMs: Number(endNs / NS_PER_MS), bytes: [...m].map(([name, bytes]) => [name, metrics.get(name)!, bytes]) });
+  }
+  return volumeResult(totals, req.limit);
+}
+
+/** One volume bucket: its timestamp (its end, ms) and the bytes of each series name in it. */
+export interface VolumeBucket {
+  tsMs: number;
+  bytes: [name: string, labels: Labels, bytes: number][];
+}
+
+/**
+ * Loki's volume answer from per-bucket totals (buckets in time order): each bucket keeps its top
+ * `limit` (most bytes, then name); series are ordered by their first point (most bytes, then
+ * name); a vector whenever no series has more than one sample. The querier and the
+ * query-frontend's merge of split windows both answer through it.
+ */
+export function volumeResult(buckets: readonly VolumeBucket[], limit: number): MetricResult {
+  const series = new Map<string, MatrixSeries>();
+  for (const b of buckets) {
+    const top = [...b.bytes].sort((x, y) => (x[2] === y[2] ? (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0) : y[2] - x[2])).slice(0, limit);
+    for (const [name, labels, value] of top) {
       let s = series.get(name);
-      if (!s) series.set(name, (s = { labels: metrics.get(name)!, points: [] }));
-      s.points.push({ tsMs, value });
+      if (!s) series.set(name, (s = { labels, points: [] }));
+      s.points.push({ tsMs: b.tsMs, value });
     }
   }
   const sorted = [...series].sort((a, b) => {
@@ -143,7 +162,6 @@ export async function computeVolume(src: DrilldownSource, req: VolumeRequest): P
     const vb = b[1].points[0]!.value;
     return va === vb ? (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0) : vb - va;
   });
-  // Loki answers a vector whenever no series has more than one sample.
   if (sorted.every(([, s]) => s.points.length <= 1)) {
     return { type: 'vector', samples: sorted.map(([, s]) => ({ labels: s.labels, tsMs: s.points[0]!.tsMs, value: s.points[0]!.value })) };
   }
