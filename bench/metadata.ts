@@ -7,7 +7,8 @@
  *           every answer comes from the stored per-day index.
  * Each run is a fresh `silt` process; results are min/median over the runs.
  * Usage: npx tsx bench/metadata.ts [series=100000] [runs=3] [samples=40]
- * (META_SHAPE_BUDGET_MS, default 15000: a shape stops sampling after that long; META_TARGET: -target.)
+ * (META_SHAPE_BUDGET_MS, default 15000: a shape stops sampling after that long; META_TARGET: -target;
+ * META_SHAPES: a regex, only the shapes whose name it finds, e.g. to profile one with SILT_NODE_ARGS=--cpu-prof.)
  */
 import { percentile, post, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 import { encodePush } from '../test/support/protobuf.js';
@@ -25,7 +26,7 @@ function labelsOf(i: number): string {
   return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
 }
 
-const SHAPES: { name: string; path: string; params?: Record<string, string> }[] = [
+const ALL_SHAPES: { name: string; path: string; params?: Record<string, string> }[] = [
   { name: 'ready', path: '/ready' },
   { name: 'labels', path: '/loki/api/v1/labels' },
   { name: 'labels {app="app-7"}', path: '/loki/api/v1/labels', params: { query: '{app="app-7"}' } },
@@ -39,6 +40,8 @@ const SHAPES: { name: string; path: string; params?: Record<string, string> }[] 
   { name: 'series {pod=~"app-1.*"}', path: '/loki/api/v1/series', params: { 'match[]': '{pod=~"app-1.*"}' } },
   { name: 'series {namespace=~".+"} (all)', path: '/loki/api/v1/series', params: { 'match[]': '{namespace=~".+"}' } },
 ];
+
+const SHAPES = process.env['META_SHAPES'] ? ALL_SHAPES.filter((s) => new RegExp(process.env['META_SHAPES']!).test(s.name)) : ALL_SHAPES;
 
 type Figures = Record<string, { p50: number; p99: number; n: number; bytes: number }>;
 
@@ -94,7 +97,8 @@ async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; 
     console.error(JSON.stringify({ run: run + 1, memory, stored }));
     return { memory, stored, rssMb, loadS };
   } finally {
-    silt.proc.kill('SIGKILL');
+    // A profiled server must exit cleanly to write its profile.
+    silt.proc.kill((process.env['SILT_NODE_ARGS'] ?? '').includes('--cpu-prof') ? 'SIGTERM' : 'SIGKILL');
     await silt.exited;
   }
 }

@@ -11,7 +11,7 @@ import { TokenBucket } from '../util/rate-limiter.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
 import { IndexedStreamMap } from './label-index.js';
-import { ChunkDesc, Stream } from './stream.js';
+import { ChunkDesc, Stream, TimeBounds } from './stream.js';
 import { newStreamRef, Wal, type CheckpointStream, type FlushMark, type ReplayStream, type WalSnapshotTenant, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
 
 const NO_ENTRIES: readonly PushEntry[] = Object.freeze([]);
@@ -98,6 +98,8 @@ function refOfMark(m: FlushMark): ChunkRef {
 class TenantInstance {
   /** Streams by fingerprint; creating or removing one here also (un)indexes its labels. */
   readonly streams = new IndexedStreamMap<string, Stream>();
+  /** Where the tenant's in-memory entries are in time (stream.ts). */
+  readonly bounds = new TimeBounds();
   constructor(readonly tenant: string) {}
 }
 
@@ -339,7 +341,7 @@ export class Ingester {
     for (const ws of streams) {
       let s = inst.streams.get(ws.fingerprint);
       if (!s) {
-        s = new Stream(parseCanonicalLabels(ws.labels), ws.labels, ws.fingerprint);
+        s = new Stream(parseCanonicalLabels(ws.labels), ws.labels, ws.fingerprint, inst.bounds);
         inst.streams.set(ws.fingerprint, s);
       }
       const entries: PushEntry[] = ws.entries.map((e) => ({ tsNs: e.tsNs, line: Buffer.from(e.line), metadata: e.metadata }));
@@ -400,7 +402,7 @@ export class Ingester {
           );
           continue;
         }
-        s = new Stream(vs.labels, vs.labelsString, vs.fingerprint);
+        s = new Stream(vs.labels, vs.labelsString, vs.fingerprint, inst.bounds);
         inst.streams.set(vs.fingerprint, s);
         this.memBytes += STREAM_OVERHEAD_BYTES;
         this.m.streamsCreated.inc({ tenant });
@@ -572,7 +574,7 @@ export class Ingester {
   /** Streams of `tenant` matching all matchers with entries in [fromNs, throughNs], through the tenant's postings (label-index.ts). */
   private eachStream(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], fn: (s: Stream) => void): void {
     const inst = this.tenants.get(tenant);
-    if (!inst) return;
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return;
     inst.streams.index.select(matchers, (s) => {
       if (hasEntriesIn(s, fromNs, throughNs)) fn(s);
     });
@@ -580,7 +582,7 @@ export class Ingester {
 
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
     const inst = this.tenants.get(tenant);
-    if (!inst) return [];
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     const index = inst.streams.index;
     if (matchers.length === 0) return index.namesWhere((s) => hasEntriesIn(s, fromNs, throughNs));
     const names = new Set<string>();
@@ -593,7 +595,7 @@ export class Ingester {
 
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
     const inst = this.tenants.get(tenant);
-    if (!inst) return [];
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     // Sorted already; '' is never a stored label value (the distributor drops empty labels).
     if (matchers.length === 0) return inst.streams.index.valuesWhere(name, (s) => hasEntriesIn(s, fromNs, throughNs)).filter((v) => v !== '');
     const values = new Set<string>();
@@ -707,6 +709,8 @@ export class Ingester {
           jobs.push({ tenant: inst.tenant, stream: s, desc: c, reason: c.closeReason });
         }
       }
+      // Still synchronous: no append ran since the chunks above were dropped.
+      inst.bounds.recompute(chunksOf(inst));
     }
     // Upload chunks and log their marks with bounded concurrency, then index per tenant.
     let next = 0;
@@ -912,6 +916,10 @@ export class Ingester {
 }
 
 /** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
+function* chunksOf(inst: TenantInstance): Iterable<ChunkDesc> {
+  for (const s of inst.streams.values()) yield* s.chunks;
+}
+
 function hasEntriesIn(s: Stream, fromNs: bigint, throughNs: bigint): boolean {
   for (const c of s.chunks) if (c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs) return true;
   return false;

@@ -10,6 +10,7 @@ import { MemorySink } from './client.contract.js';
 import { Ingester, type IngesterConfig } from './ingester.js';
 import { seededRandom } from '../util/random.js';
 import { IndexedStreamMap, LabelIndex, matchesAll } from './label-index.js';
+import { ChunkDesc, TimeBounds } from './stream.js';
 
 interface S {
   readonly id: number;
@@ -118,6 +119,25 @@ describe('LabelIndex', () => {
   });
 });
 
+describe('TimeBounds', () => {
+  it('holds every noted timestamp, and narrows to the chunks left', () => {
+    const b = new TimeBounds();
+    expect(b.disjoint(0n, 10n ** 19n)).toBe(true);
+    for (const t of [50n, 20n, 90n, 2n ** 63n + 7n]) b.note(t);
+    expect([b.minNs, b.maxNs]).toEqual([20n, 2n ** 63n + 7n]);
+    expect(b.disjoint(0n, 19n)).toBe(true);
+    expect(b.disjoint(0n, 20n)).toBe(false);
+    expect(b.disjoint(2n ** 63n + 7n, 2n ** 64n)).toBe(false);
+    expect(b.disjoint(2n ** 63n + 8n, 2n ** 64n)).toBe(true);
+    const chunk = (fromNs: bigint, throughNs: bigint, entries: number): ChunkDesc => Object.assign(Object.create(ChunkDesc.prototype) as ChunkDesc, { fromNs, throughNs, entries });
+    b.recompute([chunk(60n, 70n, 3), chunk(0n, 0n, 0), chunk(65n, 80n, 1)]);
+    expect([b.minNs, b.maxNs]).toEqual([60n, 80n]);
+    expect(b.disjoint(81n, 100n)).toBe(true);
+    b.recompute([]);
+    expect(b.disjoint(0n, 10n ** 19n)).toBe(true);
+  });
+});
+
 describe('Ingester metadata through the label index', () => {
   it('answers labelNames, labelValues, series and selectStreams as a brute-force scan, over time ranges, flushes and drops', async () => {
     const base = defaultConfig();
@@ -132,7 +152,8 @@ describe('Ingester metadata through the label index', () => {
       const check = (): void => {
         for (let q = 0; q < 40; q++) {
           const ms = Array.from({ length: Math.floor(r() * 3) }, () => randomMatcher(r));
-          const from = t0 + BigInt(Math.floor(r() * 120)) * 1_000_000_000n;
+          // Ranges before, across and after the data in memory (disjoint ones take the TimeBounds shortcut).
+          const from = t0 + BigInt(Math.floor(r() * 280) - 60) * 1_000_000_000n;
           const through = from + BigInt(Math.floor(r() * 200)) * 1_000_000_000n;
           const hit = [...live.values()].filter((s) => matchesAll(s.labels, ms) && s.ts.some((t) => t >= from && t <= through));
           const what = JSON.stringify([ms.map((m) => [m.name, m.type, m.value]), String(from - t0), String(through - t0)]);

@@ -14,6 +14,42 @@ export const MAX_REPORTED_REJECTIONS = 10;
 /** Next in-memory chunk number of this process (chunk ids are `<instance>/<n>`). */
 let nextChunkNumber = 1;
 
+/**
+ * The timestamps a tenant's streams hold in memory, kept conservatively: every entry of every
+ * in-memory chunk is within [minNs, maxNs] (appends widen it at once; the flush cycle narrows it
+ * to the chunks left). A metadata query whose range lies outside it answers nothing without
+ * visiting a stream: the 24h split of a "last 6 hours" query crossing midnight asks the ingester
+ * about yesterday, where 100k streams failed one by one (bench/RESULTS.md, issue #20 goal 5).
+ */
+export class TimeBounds {
+  minNs = 0n;
+  maxNs = -1n;
+
+  note(ts: bigint): void {
+    if (this.maxNs < this.minNs) {
+      this.minNs = ts;
+      this.maxNs = ts;
+    } else if (ts < this.minNs) this.minNs = ts;
+    else if (ts > this.maxNs) this.maxNs = ts;
+  }
+
+  /** No entry in memory can be within [fromNs, throughNs]. */
+  disjoint(fromNs: bigint, throughNs: bigint): boolean {
+    return this.maxNs < this.minNs || this.maxNs < fromNs || this.minNs > throughNs;
+  }
+
+  /** Narrows to the entries of `chunks` (all of the tenant's in-memory chunks). */
+  recompute(chunks: Iterable<ChunkDesc>): void {
+    this.minNs = 0n;
+    this.maxNs = -1n;
+    for (const c of chunks) {
+      if (c.entries === 0) continue;
+      this.note(c.fromNs);
+      this.note(c.throughNs);
+    }
+  }
+}
+
 /** One chunk of a stream and its flush state. */
 export class ChunkDesc {
   /** The chunk; takes appends until `closed`. */
@@ -127,8 +163,11 @@ export class Stream {
   appliedSeq = 0;
   /** Pushes admitted and logged but not applied yet: the stream must stay in its tenant's map. */
   pending = 0;
+  /** Its tenant's TimeBounds, widened by every append. */
+  readonly bounds: TimeBounds;
 
-  constructor(labels: Labels, labelsString: string, fingerprint: string) {
+  constructor(labels: Labels, labelsString: string, fingerprint: string, bounds: TimeBounds) {
+    this.bounds = bounds;
     this.labels = labels;
     this.labelsString = labelsString;
     this.fingerprint = fingerprint;
@@ -248,6 +287,7 @@ export class Stream {
     }
     head.entries++;
     head.lastAppendMs = nowMs;
+    this.bounds.note(ts);
     if (ts > this.maxTsNs) this.maxTsNs = ts;
     if (ts > this.appliedMaxTsNs) this.appliedMaxTsNs = ts;
     return true;

@@ -1,8 +1,36 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { CanceledError, QueryTimeoutError } from '../errors.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
 
+/** A full garbage collection (V8's gc, exposed at run time). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
 describe('Deadline', () => {
+  it('keeps no value it waited for once the wait is over (a scan fetches 1 GB through one deadline)', async () => {
+    const d = new Deadline(60_000, Date.now);
+    try {
+      const refs: WeakRef<Buffer>[] = [];
+      for (let i = 0; i < 50; i++) {
+        const v = await d.wait(Promise.resolve(Buffer.alloc(1 << 16, i)));
+        expect(v[0]).toBe(i);
+        refs.push(new WeakRef(v));
+      }
+      // Past this turn, nothing but the deadline could still hold them (the last one may still
+      // sit in a register of this function).
+      await new Promise((r) => setImmediate(r));
+      collectGarbage();
+      expect(refs.filter((r) => r.deref() !== undefined).length).toBeLessThanOrEqual(1);
+    } finally {
+      d.dispose();
+    }
+  });
+
+
   it('aborts its signal with QueryTimeoutError when the budget runs out, as wait rejects', async () => {
     const t0 = Date.now();
     const err = await Deadline.run(100, Date.now, async (d) => {

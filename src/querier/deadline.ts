@@ -6,6 +6,7 @@
  * query-frontend cancelled the piece) or the query ends, the reads are aborted, so their S3
  * requests and connections are freed rather than left to run on unobserved.
  */
+import { setMaxListeners } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CanceledError, QueryTimeoutError, SiltError } from '../errors.js';
 
@@ -27,7 +28,6 @@ export class Deadline {
   readonly #now: () => number;
   readonly #cancel: AbortSignal | null;
   #timer: NodeJS.Timeout | null = null;
-  #expired: Promise<never> | null = null;
   #controller: AbortController | null = null;
   #onCancel: (() => void) | null = null;
   /** When the query last let the event loop run (performance.now(), ms). */
@@ -73,37 +73,58 @@ export class Deadline {
 
   /** Starts the budget's timer and listens for the cancel signal (once). */
   #arm(): void {
-    if (this.#expired !== null) return;
+    if (this.#controller !== null) return;
     const controller = (this.#controller = new AbortController());
-    this.#expired = new Promise<never>((_, reject) => {
-      const fail = (err: SiltError): void => {
-        reject(err);
-        if (!controller.signal.aborted) controller.abort(err);
-      };
-      if (this.#atMs !== Infinity) {
-        const ms = Math.max(0, this.#atMs - this.#now());
-        this.#timer = setTimeout(() => fail(new QueryTimeoutError()), ms);
-        this.#timer.unref();
+    // Every wait and storage read of the query listens here and stops listening when it is done.
+    setMaxListeners(0, controller.signal);
+    const fail = (err: SiltError): void => {
+      if (!controller.signal.aborted) controller.abort(err);
+    };
+    if (this.#atMs !== Infinity) {
+      const ms = Math.max(0, this.#atMs - this.#now());
+      this.#timer = setTimeout(() => fail(new QueryTimeoutError()), ms);
+      this.#timer.unref();
+    }
+    const cancel = this.#cancel;
+    if (cancel !== null) {
+      if (cancel.aborted) fail(cancelReason(cancel));
+      else {
+        this.#onCancel = () => fail(cancelReason(cancel));
+        cancel.addEventListener('abort', this.#onCancel, { once: true });
       }
-      const cancel = this.#cancel;
-      if (cancel !== null) {
-        if (cancel.aborted) fail(cancelReason(cancel));
-        else {
-          this.#onCancel = () => fail(cancelReason(cancel));
-          cancel.addEventListener('abort', this.#onCancel, { once: true });
-        }
-      }
-    });
-    // Raced below; never an unhandled rejection once the query is over.
-    this.#expired.catch(() => undefined);
+    }
   }
 
-  /** `p`, or QueryTimeoutError if the budget runs out first (the cancel reason if cancelled first). */
+  /**
+   * `p`, or QueryTimeoutError if the budget runs out first (the cancel reason if cancelled first).
+   * Not a `Promise.race` against one promise of the whole query: every race leaves a reaction on
+   * that promise holding its value until the query ends, which kept every chunk a scan had
+   * fetched (1.3 GB while counting over 1 GB of text; bench/RESULTS.md, issue #20 goal 4). Here
+   * the listener goes away when `p` settles. Waits still pending when the query ends (dispose)
+   * stay pending: nobody is waiting for them any more.
+   */
   wait<T>(p: Promise<T>): Promise<T> {
     if (this.#unbounded) return p;
     this.check();
     this.#arm();
-    return Promise.race([p, this.#expired!]);
+    const signal = this.#controller!.signal;
+    if (signal.aborted && signal.reason instanceof SiltError) return Promise.reject(signal.reason);
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (signal.reason instanceof SiltError) reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      p.then(
+        (v) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(v);
+        },
+        (e: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        },
+      );
+    });
   }
 
   /**
