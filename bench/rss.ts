@@ -5,7 +5,9 @@
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
  * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
  * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.
+ * RSS_SMAPS=1 also prints the server's resident memory by mapping at the end.
  */
+import { readFileSync } from 'node:fs';
 import { post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const streams = Number(process.argv[2] ?? 10_000);
@@ -62,6 +64,20 @@ console.log(
     early_flushes: gauge('silt_ingester_memory_early_flushes_total'),
   }),
 );
+if (process.env['RSS_SMAPS']) {
+  // Where the resident memory is, by mapping (anonymous heap, thread arenas, code), largest first.
+  const rows = readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  const byName = new Map<string, number>();
+  for (const r of rows) {
+    const head = r.split('\n', 1)[0]!.trim().split(/\s+/);
+    const name = head.length > 5 ? head.slice(5).join(' ') : '[anon]';
+    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0);
+    byName.set(name, (byName.get(name) ?? 0) + rss);
+  }
+  for (const [name, kb] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${Math.round(kb / 1024)} MB ${name}`);
+  const big = rows.map((r) => Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0)).filter((kb) => kb > 32 * 1024).sort((a, b) => b - a);
+  console.log('anonymous mappings over 32 MB (MB):', big.map((kb) => Math.round(kb / 1024)).join(' '));
+}
 silt.proc.kill('SIGKILL');
 await silt.exited;
 process.exit(0);

@@ -343,13 +343,13 @@ export class Querier {
    * block, from memory and storage (each entry once); the selector's line filters are applied.
    * For the drilldown endpoints, which read whole ranges rather than the newest `limit` lines.
    */
-  async scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void): Promise<ScanStats> {
+  async scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void, signal?: AbortSignal): Promise<ScanStats> {
     this.checkRange(tenant, fromNs, throughNs);
     return this.withDeadline(async (d) => {
       const source = await this.entrySource(tenant, throughNs, d);
       await source.scan(selector, fromNs, throughNs, visit);
       return source.stats;
-    });
+    }, signal);
   }
 
   private selector(match: string | undefined): Matcher[] {

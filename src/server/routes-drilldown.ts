@@ -4,7 +4,7 @@
  */
 import { InvalidError } from '../errors.js';
 import { nowNs } from '../model/index.js';
-import { computeVolume, detectedFieldValues, detectedFields, detectedLabels, detectPatterns, DEFAULT_VOLUME_LIMIT, type DrilldownSource, type VolumeAggregateBy } from '../querier/drilldown/index.js';
+import { computeVolume, detectedFieldValues, detectedFields, detectedLabels, detectPatterns, DEFAULT_VOLUME_LIMIT, withSignal, type DrilldownSource, type VolumeAggregateBy } from '../querier/drilldown/index.js';
 import { ScanStats } from '../querier/scan.js';
 import { encodeMetricData } from '../loghttp/encode-metric.js';
 import { statsJson } from './encode.js';
@@ -36,7 +36,7 @@ function targetLabels(p: Params): string[] {
   return v === '' ? [] : v.split(',');
 }
 
-/** Registers the drilldown routes; `q` is the querier. */
+/** Registers the drilldown routes; `q` is the querier, called with each request's cancel signal. */
 export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): void {
   const GP = ['GET', 'POST'] as const;
 
@@ -46,7 +46,7 @@ export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): v
     const limit = limitRaw === 0 ? DEFAULT_VOLUME_LIMIT : positive(limitRaw);
     const { startNs, endNs } = parseRange(req.params, nowNs());
     const stepNs = range ? parseStep(req.params, startNs, endNs) : 0n;
-    const data = await computeVolume(q, {
+    const data = await computeVolume(withSignal(q, req.signal), {
       tenant: req.tenant,
       query: req.params.get('query') ?? '',
       startNs,
@@ -67,7 +67,7 @@ export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): v
     '/loki/api/v1/detected_labels',
     async (req) => {
       const { startNs, endNs } = parseRange(req.params, nowNs());
-      return json({ detectedLabels: await detectedLabels(q, req.tenant, req.params.get('query') ?? '', startNs, endNs) });
+      return json({ detectedLabels: await detectedLabels(withSignal(q, req.signal), req.tenant, req.params.get('query') ?? '', startNs, endNs) });
     },
     true,
   );
@@ -85,7 +85,7 @@ export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): v
     '/loki/api/v1/detected_fields',
     async (req) => {
       const r = fieldsRequest(req);
-      const fields = await detectedFields(q, r);
+      const fields = await detectedFields(withSignal(q, req.signal), r);
       return json(fields.length > 0 ? { fields, limit: r.limit } : {});
     },
     true,
@@ -95,7 +95,7 @@ export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): v
     '/loki/api/v1/detected_field/:name/values',
     async (req) => {
       const r = fieldsRequest(req);
-      const values = await detectedFieldValues(q, r, req.vars['name']!);
+      const values = await detectedFieldValues(withSignal(q, req.signal), r, req.vars['name']!);
       return json(values.length > 0 ? { values, limit: r.limit } : {});
     },
     true,
@@ -107,7 +107,7 @@ export function registerDrilldownRoutes(http: HttpServer, q: DrilldownSource): v
     async (req) => {
       const { startNs, endNs } = parseRange(req.params, nowNs());
       const stepNs = parseStep(req.params, startNs, endNs);
-      const data = await detectPatterns(q, { tenant: req.tenant, query: req.params.get('query') ?? '', startNs, endNs, stepNs });
+      const data = await detectPatterns(withSignal(q, req.signal), { tenant: req.tenant, query: req.params.get('query') ?? '', startNs, endNs, stepNs });
       return json({ status: 'success', data });
     },
     true,

@@ -5,4 +5,4 @@ export { detectedFields, detectedFieldValues, fieldsOfLines, fieldValuesOfLines,
 export { detectPatterns, type PatternSeries, type PatternsRequest } from './patterns.js';
 export { determineType, type DetectedFieldType } from './field-type.js';
 export { Drain, tokenize, PARAM } from './drain.js';
-export type { DrilldownSource } from './types.js';
+export { withSignal, type DrilldownSource } from './types.js';
