@@ -915,11 +915,12 @@ export class Ingester {
 
 }
 
-/** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
+/** Every in-memory chunk of the tenant. */
 function* chunksOf(inst: TenantInstance): Iterable<ChunkDesc> {
   for (const s of inst.streams.values()) yield* s.chunks;
 }
 
+/** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
 function hasEntriesIn(s: Stream, fromNs: bigint, throughNs: bigint): boolean {
   for (const c of s.chunks) if (c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs) return true;
   return false;

@@ -30,7 +30,6 @@ describe('Deadline', () => {
     }
   });
 
-
   it('aborts its signal with QueryTimeoutError when the budget runs out, as wait rejects', async () => {
     const t0 = Date.now();
     const err = await Deadline.run(100, Date.now, async (d) => {
