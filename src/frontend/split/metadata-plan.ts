@@ -5,7 +5,7 @@
  * windows, then cut to `limit`, largest first. Complete old windows of a volume query are cached.
  */
 import { InvalidError } from '../../errors.js';
-import type { FrontendRequest, FrontendResponse } from '../plan.js';
+import type { FrontendRequest, FrontendResponse, PieceResult } from '../plan.js';
 import { parseRange } from '../../loghttp/params.js';
 import { formatGoFloat, formatPromTimestamp } from '../../logql/engine/index.js';
 import { finishStats, JSON_CONTENT_TYPE, labelsOf, labelSortKey, parseBody, parseGoFloat, sumStats } from './json.js';
@@ -35,13 +35,23 @@ function params(req: FrontendRequest, w: { startNs: bigint; endNs: bigint }, ext
   return out;
 }
 
+/** An answer with no names, values or series; only small bodies are parsed to tell. */
+function isEmptyAnswer(a: PieceResult): boolean {
+  return a.body.length <= 64 && ((parseBody(a).data ?? []) as unknown[]).length === 0;
+}
+
 /** labels, label values and series. */
 export async function runMetadata(req: FrontendRequest, run: Runner, o: SplitOptions): Promise<FrontendResponse> {
   const { windows } = windowsOf(req, o, METADATA_DEFAULT_SINCE_MS);
-  const answers = await Promise.all(windows.map((w) => run.run({ path: req.path, params: params(req, w) })));
-  // One window is the unsplit query: its answer passes through as the querier wrote it (a
+  const got = await Promise.all(windows.map((w) => run.run({ path: req.path, params: params(req, w) })));
+  // Windows that found nothing add nothing (a "last hour" across midnight: yesterday's window).
+  const answers = got.filter((a) => !isEmptyAnswer(a));
+  // One window left is the unsplit query: its answer passes through as the querier wrote it (a
   // 100k-series answer is megabytes of JSON, not worth parsing and encoding again).
-  if (answers.length === 1) return { status: 200, contentType: answers[0]!.contentType, body: answers[0]!.body };
+  if (answers.length <= 1) {
+    const only = answers[0] ?? got[0]!;
+    return { status: 200, contentType: only.contentType, body: only.body };
+  }
   const isSeries = req.route === '/loki/api/v1/series';
   if (isSeries) {
     const byKey = new Map<string, { k: string; v: Record<string, string> }>();

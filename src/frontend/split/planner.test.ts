@@ -175,6 +175,19 @@ describe('metadata queries, split by day', () => {
     expect(got.pieces.length).toBe(8);
   });
 
+  it.each(cases)('%s, where only one window has data (the others answer empty)', async (route, extra) => {
+    const path = route.replace(':name', 'level');
+    // Two days before the data and its first hours: only the last window finds anything.
+    const params = { ...extra, start: String(BigInt(FROM_MS - 2 * DAY) * NS_PER_MS), end: String(BigInt(FROM_MS + 6 * H) * NS_PER_MS) };
+    const want = await direct(path, params);
+    expect(want.data.length).toBeGreaterThan(0);
+    const got = await answer(options(), route, params, path);
+    expect(got.body.data).toEqual(want.data);
+    expect(got.pieces.length).toBeGreaterThan(1);
+    const empty = await answer(options(), route, { ...extra, start: String(BigInt(FROM_MS - 3 * DAY) * NS_PER_MS), end: String(BigInt(FROM_MS - DAY) * NS_PER_MS) }, path);
+    expect(empty.body).toEqual({ status: 'success', data: [] });
+  });
+
   it('volume: summed over days, top limit, cached', async () => {
     for (const extra of [{}, { aggregateBy: 'labels' }, { limit: '3' }, { targetLabels: 'level' }]) {
       const cache = new LruResultsStore({ maxBytes: 1 << 20, tenantMaxBytes: () => 1 << 20 });
