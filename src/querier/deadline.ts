@@ -9,6 +9,7 @@
 import { setMaxListeners } from 'node:events';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { CanceledError, QueryTimeoutError, SiltError } from '../errors.js';
+import { raceAbort } from '../util/abort.js';
 
 /**
  * Longest a query keeps the event loop between two `breathe` calls that let it run, ms. A scan
@@ -21,6 +22,11 @@ export const BREATHE_EVERY_MS = 20;
 export function cancelReason(signal: AbortSignal): SiltError {
   const r: unknown = signal.reason;
   return r instanceof SiltError ? r : new CanceledError(undefined, { cause: r });
+}
+
+/** Why a wait stops: the budget or the cancel (a SiltError); null for the query's own end. */
+function budgetReason(signal: AbortSignal): SiltError | null {
+  return signal.reason instanceof SiltError ? signal.reason : null;
 }
 
 export class Deadline {
@@ -97,34 +103,16 @@ export class Deadline {
 
   /**
    * `p`, or QueryTimeoutError if the budget runs out first (the cancel reason if cancelled first).
-   * Not a `Promise.race` against one promise of the whole query: every race leaves a reaction on
-   * that promise holding its value until the query ends, which kept every chunk a scan had
-   * fetched (1.3 GB while counting over 1 GB of text; bench/RESULTS.md, issue #20 goal 4). Here
-   * the listener goes away when `p` settles. Waits still pending when the query ends (dispose)
+   * Through `raceAbort`, not a `Promise.race` against one promise of the whole query, which kept
+   * every chunk a scan had fetched until the query ended (1.3 GB while counting over 1 GB of
+   * text; bench/RESULTS.md, issue #20 goal 4). Waits still pending when the query ends (dispose)
    * stay pending: nobody is waiting for them any more.
    */
   wait<T>(p: Promise<T>): Promise<T> {
     if (this.#unbounded) return p;
     this.check();
     this.#arm();
-    const signal = this.#controller!.signal;
-    if (signal.aborted && signal.reason instanceof SiltError) return Promise.reject(signal.reason);
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = (): void => {
-        if (signal.reason instanceof SiltError) reject(signal.reason);
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      p.then(
-        (v) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(v);
-        },
-        (e: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(e);
-        },
-      );
-    });
+    return raceAbort(p, this.#controller!.signal, budgetReason);
   }
 
   /**

@@ -24,6 +24,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
 import { abortReason, compareKeys, rollUp, throwIfAborted, validateKey, validateRange } from './object-client.js';
+import { raceAbort } from '../util/abort.js';
 import type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
 
 /** Settings of an S3ObjectClient; `storage_config.aws` in the config file. */
@@ -297,7 +298,7 @@ export class S3ObjectClient implements ObjectClient {
         this.#sem.release();
       });
       try {
-        const out = signal === undefined ? await running : await raceAbort(running, signal);
+        const out = signal === undefined ? await running : await raceAbort(running, signal, abortReason);
         this.#observe?.(operation, '200', (performance.now() - t0) / 1000);
         return out;
       } catch (e) {
@@ -447,25 +448,6 @@ export class S3ObjectClient implements ObjectClient {
     this.#closed = true;
     this.#s3.destroy();
   }
-}
-
-/** `p`, or the signal's reason as soon as it aborts (`p` is left to settle unobserved). */
-function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** Collects a response body (a Node Readable in Node) into one Buffer. */
