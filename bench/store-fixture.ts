@@ -65,6 +65,8 @@ export async function buildStore(lines: number, opts: { codec?: string; raw?: bo
     '-validation.max-entries-limit=1000000',
     '-querier.max-query-series=100000',
     '-log.level=warn',
+    // Benchmarks call app.querier in process: no querier threads (bench/threads.ts measures them).
+    '-querier.threads=0',
     ...(opts.extraFlags ?? []),
   ]);
   const app = new App(cfg, pino({ level: 'warn' }));

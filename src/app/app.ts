@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { chunksNotToReindex, Compactor, DeleteRequestsStore } from '../compactor/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
@@ -15,7 +15,6 @@ import { renderRingHtml, renderRingJson, tokenFor } from '../ring/index.js';
 import { Cluster, clusterSettings } from './cluster.js';
 import type { IngesterAdmin, IngesterClient, IngesterQuerier, IngesterTail } from '../ingester/client.js';
 import { parseExpr, printExpr } from '../logql/syntax/index.js';
-import { MultiTenantQuerier } from '../querier/multi-tenant.js';
 import { Querier } from '../querier/querier.js';
 import { HttpServer } from '../server/http.js';
 import { registerRoutes } from '../server/routes.js';
@@ -27,10 +26,9 @@ import { Frontend, InProcessSlot } from '../frontend/frontend.js';
 import { newQueryPlanner } from '../frontend/planner.js';
 import { registerFrontendServices, type FrontendServices } from '../frontend/server.js';
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MSG_NO_QUERIERS } from '../frontend/consts.js';
-import type { WorkMessage } from '../frontend/wire.js';
 import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
-import { ChunkStore, FilesystemObjectClient, IndexReader, IndexWriter, InstrumentedObjectClient, MemoryObjectClient, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient, type ReadOptions } from '../storage/index.js';
+import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
@@ -39,10 +37,10 @@ import { GrpcServer } from '../server/grpc.js';
 import { nowNs } from '../model/index.js';
 import { InvalidError } from '../errors.js';
 import { TailManager } from '../querier/tail.js';
-import { StoreAdapter } from './store.js';
 import { buildInfo, type BuildInfo } from './version.js';
 import { FlushSink } from './flush-sink.js';
-import { indexRequestDuration } from './index-metrics.js';
+import { CACHE_SHARE, describeObjectStore, MB, memoryCapped, newObjectStore, newPieceExecutor, newQuerier, newStoreReaders, readCacheSizes, registerCacheMetrics } from './read-path.js';
+import { QuerierThreads, querierThreadCount } from './querier-threads.js';
 
 /** Silt's roles, with Loki's module names. */
 export const ROLES = ['distributor', 'ingester', 'querier', 'query-frontend', 'compactor', 'ruler'] as const;
@@ -125,6 +123,8 @@ export class App {
   readonly #localSlots: InProcessSlot[] = [];
   /** Pulls pieces from remote frontends (`frontend_worker.frontend_address`). */
   #worker: FrontendWorker | null = null;
+  /** Querier threads beside this process's querier (`querier.threads`), pulling from its frontend. */
+  #threads: QuerierThreads | null = null;
   #frontendServices: FrontendServices | null = null;
   /** Releases the frontend planner's results cache (a Redis connection) at shutdown. */
   #closePlanner: (() => Promise<void>) | null = null;
@@ -164,9 +164,7 @@ export class App {
     const mods = resolveTargets(cfg.target, ring !== null);
     if (ring) this.cluster = new Cluster(ring, { ingester: mods.has('ingester'), ruler: mods.has('ruler'), compactor: mods.has('compactor') }, logger.child({ component: 'ring' }));
     const cluster = this.cluster;
-    const raw = newObjectClient(cfg, this.registry);
-    if (raw instanceof S3ObjectClient) registerS3Metrics(this.registry, raw);
-    const objects = new InstrumentedObjectClient(raw, this.registry, bucketLabel(cfg));
+    const { raw, objects } = newObjectStore(cfg, this.registry);
     // Every put is tracked: /ready says when the store has been refusing writes for a while.
     this.writeHealth = new WriteHealth({
       unreadyAfterMs: cfg.storage_config.write_failure_unready_period,
@@ -182,15 +180,14 @@ export class App {
       registry: this.registry,
     }));
     const limitsOf = (tenant: string): LimitsConfig => rc.limitsOf(tenant);
-    const st = cfg.storage_config;
-    // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
     const memLimit = cfg.ingester.memory_limit;
-    const chunkStore = new ChunkStore(this.objects, { cacheBytes: memoryCapped(cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), memLimit, CACHE_SHARE.chunks), verifyChecksum: false });
-    const indexReader = new IndexReader(this.objects, { cacheBytes: memoryCapped(cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), memLimit, CACHE_SHARE.index), listCacheTtlMs: st.index_list_ttl });
-    const caches: Record<string, CacheCounters> = { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache };
+    // Querier threads run beside this process's own querier; the caches are shared out among them.
+    const threads = querierThreadCount(cfg, mods, ring !== null);
+    const sizes = readCacheSizes(cfg, 1 + threads);
+    const { chunkStore, store, caches } = newStoreReaders(this.objects, cfg, sizes, this.registry);
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
-    const store = new StoreAdapter(chunkStore, indexReader, indexRequestDuration(this.registry));
-    this.deleteRequests = new DeleteRequestsStore(this.objects);
+    // Querier threads cache the requests too: tell them at once when one changes here.
+    this.deleteRequests = new DeleteRequestsStore(this.objects, { onChange: (tenant) => this.#threads?.deletesChanged(tenant) });
     const deleteRequests = this.deleteRequests;
 
     if (mods.has('ingester')) {
@@ -221,17 +218,8 @@ export class App {
     let rangeMetricQuery: ResultsCache | null = null;
     this.ingesters = cluster ? new RingIngesterQuerier(cluster.readRing(), cluster.pool) : this.ingesterClient;
     if (mods.has('querier')) {
-      const deps = {
-        cfg: { ...cfg.querier, block_cache_size: memoryCapped(cfg.querier.block_cache_size, memLimit, CACHE_SHARE.blocks) },
-        limits: limitsOf,
-        ingester: this.ingesters,
-        // Replicas hold copies of a stream: read each entry once.
-        dedup: cluster !== null,
-        store,
-        logger: logger.child({ component: 'querier' }),
-        deletes: (tenant: string, opts?: ReadOptions) => deleteRequests.deleterFor(tenant, opts),
-      };
-      this.querier = cfg.querier.multi_tenant_queries_enabled ? new MultiTenantQuerier(deps) : new Querier(deps);
+      // Replicas hold copies of a stream: read each entry once.
+      this.querier = newQuerier(cfg, { store, ingester: this.ingesters, limits: limitsOf, deletes: deleteRequests, blockCacheBytes: sizes.blocks, dedup: cluster !== null, logger: logger.child({ component: 'querier' }) });
       // A querier answering queries itself (no frontend here or upstream) caches metric ranges;
       // behind a frontend the frontend's cache serves (as Loki's queriers have none).
       if (cfg.query_range.cache_results && !mods.has('query-frontend') && cfg.frontend_worker.frontend_address === '') {
@@ -296,6 +284,7 @@ export class App {
       rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
       supportParquetEncoding: cfg.frontend.support_parquet_encoding,
       registry: this.registry,
+      ...(threads > 0 ? { metrics: () => this.#threads!.metrics(this.registry) } : {}),
       readiness: () => {
         // The ingester's reason first (replaying, stopping), then the object store's writes.
         const ing = this.ingester?.readiness() ?? { ready: true, reason: '' };
@@ -314,7 +303,7 @@ export class App {
       services: () => [...this.services].map(([name, state]) => ({ name, state })),
       flush: this.ingesterClient ? () => this.ingesterClient!.flush() : null,
     });
-    this.#setUpFrontend(planner, rangeMetricQuery, limitsOf);
+    this.#setUpFrontend(planner, rangeMetricQuery, limitsOf, threads);
     if (this.compactor) {
       registerCompactorRoutes(this.http, {
         store: deleteRequests,
@@ -370,44 +359,11 @@ export class App {
    * run against, in process or pulled over gRPC by the worker), the frontend with its
    * in-process slots, and the worker when `frontend_worker.frontend_address` is set.
    */
-  #setUpFrontend(planner: ReturnType<typeof newQueryPlanner> | null, rangeMetricQuery: ResultsCache | null, limitsOf: (tenant: string) => LimitsConfig): void {
+  #setUpFrontend(planner: ReturnType<typeof newQueryPlanner> | null, rangeMetricQuery: ResultsCache | null, limitsOf: (tenant: string) => LimitsConfig, threads: number): void {
     const cfg = this.cfg;
     const logger = this.logger;
     const q = this.querier;
-    let execute: PieceExecutor | null = null;
-    if (q) {
-      const router = new HttpServer({
-        logger: logger.child({ component: 'querier-pieces' }),
-        // Pieces are counted by the frontend's request metrics, not again here.
-        registry: new Registry(),
-        authEnabled: cfg.auth_enabled,
-        multiTenantQueries: cfg.querier.multi_tenant_queries_enabled,
-        maxBodyBytes: cfg.limits_config.max_push_body_size,
-        readTimeoutMs: cfg.server.http_server_read_timeout,
-        idleTimeoutMs: cfg.server.http_server_idle_timeout,
-      });
-      registerRoutes(router, {
-        push: null,
-        querier: q,
-        rangeMetricQuery: rangeMetricQuery ? (r) => rangeMetricQuery.metricQuery(r) : null,
-        supportParquetEncoding: cfg.frontend.support_parquet_encoding,
-        registry: this.registry,
-        readiness: () => ({ ready: true, reason: '' }),
-        configYaml: () => '',
-        runtimeConfigYaml: () => '',
-        formatQuery: (x) => printExpr(parseExpr(x)),
-        build: this.build,
-        services: () => [],
-      });
-      // `signal`: the frontend cancelled the piece; it is the request's signal, as a client going away over HTTP.
-      execute = async (w: WorkMessage, signal: AbortSignal) => {
-        const headers: Record<string, string> = Object.fromEntries(w.headers);
-        headers['x-scope-orgid'] = w.tenant;
-        const res = await router.dispatch({ method: 'GET', path: w.path, params: new URLSearchParams(w.params), headers, signal });
-        const body = res.body === undefined ? Buffer.alloc(0) : typeof res.body === 'string' ? Buffer.from(res.body) : res.body;
-        return { status: res.status, contentType: res.contentType ?? 'text/plain; charset=utf-8', body };
-      };
-    }
+    const execute: PieceExecutor | null = q ? newPieceExecutor(q, cfg, { logger: logger.child({ component: 'querier-pieces' }), registry: this.registry, build: this.build, rangeMetricQuery }) : null;
     const wk = cfg.frontend_worker;
     const addresses = wk.frontend_address.split(',').map((a) => a.trim()).filter((a) => a !== '');
     const concurrency = (frontends: number): number => (wk.match_max_concurrent ? Math.max(1, Math.floor(cfg.querier.max_concurrent / Math.max(1, frontends))) : wk.parallelism);
@@ -426,6 +382,7 @@ export class App {
       registerFrontendRoutes(this.http, frontend);
       // A querier here runs pieces in process, through the same queue (no gRPC hop).
       if (execute) for (let i = 0; i < concurrency(1); i++) this.#localSlots.push(new InProcessSlot(frontend, execute));
+      if (execute && threads > 0) this.#threads = new QuerierThreads({ count: threads, cfg, build: this.build, logger: logger.child({ component: 'querier-threads' }), concurrency: concurrency(1), registry: this.registry });
     }
     if (execute && addresses.length > 0) {
       const id = this.cluster?.instanceId ?? `${cfg.server.http_listen_address}:${cfg.server.http_listen_port}`;
@@ -483,6 +440,7 @@ export class App {
       if (this.ingester) await this.cluster?.joinIngesterRing(ports);
       for (const slot of this.#localSlots) this.frontend?.connect(slot);
       this.#worker?.start();
+      this.#threads?.start(hostPort(allInterfaces(cfg.server.grpc_listen_address) === '' ? cfg.server.grpc_listen_address : '127.0.0.1', this.grpcPort));
       this.#setState('Running', 'ingester', 'distributor', 'querier', 'query-frontend');
       current = 'compactor';
       this.#startCompactor();
@@ -563,11 +521,16 @@ export class App {
     this.runtimeConfig.stop();
     this.#setState('Terminated', 'runtime-config');
     this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');
+    // Querier threads finish their pieces in hand while HTTP drains; they need this process's
+    // frontend and ingester services until then.
+    const threadsStopped = this.#threads?.stop(drainMs);
     // Pieces in hand are finished and answered before the streams end (else the frontend retries them).
     await this.#worker?.stop(drainMs);
+    const httpDrained = this.http.close(drainMs);
+    await threadsStopped;
     this.#frontendServices?.close();
     this.#ingesterServices?.close();
-    const draining = Promise.all([this.http.close(drainMs), this.grpc?.close(drainMs)]);
+    const draining = Promise.all([httpDrained, this.grpc?.close(drainMs)]);
     await this.ruler?.stop();
     this.#setState('Terminated', 'ruler');
     await draining;
@@ -602,25 +565,6 @@ const FRONTEND_KEEPALIVE = { timeMs: KEEPALIVE_TIME_MS, timeoutMs: KEEPALIVE_TIM
 /** Longest wait for requests in flight when stopping (Go's Shutdown waits for them the same way). */
 const SHUTDOWN_DRAIN_MS = 10_000;
 
-/** Loki's embedded cache sizes are MB of 10^6 bytes. */
-const MB = 1_000_000;
-
-/** A cache's byte budget: disabled, its Loki-style `max_size_mb`, or the older byte setting. */
-function cacheBytes(embedded: { enabled: boolean; max_size_mb: number }, legacyBytes: number): number {
-  if (!embedded.enabled) return 0;
-  return embedded.max_size_mb > 0 ? embedded.max_size_mb * MB : legacyBytes;
-}
-
-/**
- * Shares of ingester.memory_limit each cache may hold at most (ADR 0024): with the ingester's
- * own data at the limit, the caches add at most 3/8 of it.
- */
-const CACHE_SHARE = { chunks: 1 / 8, blocks: 1 / 8, index: 1 / 16, results: 1 / 16 } as const;
-
-/** A cache budget capped at `share` of the memory limit (uncapped when the limit is 0). */
-function memoryCapped(bytes: number, memoryLimit: number, share: number): number {
-  return memoryLimit > 0 ? Math.min(bytes, Math.floor(memoryLimit * share)) : bytes;
-}
 
 /** `host:port`, brackets around an IPv6 host. */
 function hostPort(host: string, port: number): string {
@@ -637,30 +581,6 @@ function hostForUrl(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-/** The object store in words, for logs: `filesystem /abs/data/chunks`, `S3 bucket "b" at http://…`. */
-export function describeObjectStore(cfg: SiltConfig): string {
-  const st = cfg.storage_config;
-  switch (st.object_store) {
-    case 'memory':
-      return 'memory (nothing survives a restart)';
-    case 'filesystem':
-      return `filesystem ${path.resolve(st.filesystem.directory)}`;
-    case 's3':
-    case 'aws': {
-      const a = st.aws;
-      const where = a.endpoint !== '' ? a.endpoint : `AWS region ${a.region !== '' ? a.region : 'us-east-1'}`;
-      return `S3 bucket "${a.bucketnames}"${a.storage_prefix !== '' ? ` under "${a.storage_prefix}"` : ''} at ${where}`;
-    }
-  }
-}
-
-/** The `bucket` label of the object store metrics: the S3 bucket, the directory, or `memory`. */
-function bucketLabel(cfg: SiltConfig): string {
-  const st = cfg.storage_config;
-  if (st.object_store === 'memory') return 'memory';
-  if (st.object_store === 'filesystem') return path.resolve(st.filesystem.directory);
-  return st.aws.bucketnames;
-}
 
 /** Architecture in Go's words (GOARCH), as `goarch` labels elsewhere spell it. */
 const GOARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
@@ -679,116 +599,3 @@ function registerBuildInfo(registry: Registry, b: BuildInfo): void {
   g.set({ version: b.version, revision: b.revision, branch: b.branch, goos: process.platform === 'win32' ? 'windows' : process.platform, goarch: GOARCH[process.arch] ?? process.arch, nodeversion: b.nodeVersion }, 1);
 }
 
-/** The object store named by `storage_config.object_store`. */
-function newObjectClient(cfg: SiltConfig, registry: Registry): ObjectClient {
-  const st = cfg.storage_config;
-  switch (st.object_store) {
-    case 'memory':
-      return new MemoryObjectClient();
-    case 'filesystem':
-      return new FilesystemObjectClient(st.filesystem.directory);
-    case 's3':
-    case 'aws': {
-      const a = st.aws;
-      return new S3ObjectClient({
-        bucket: a.bucketnames,
-        endpoint: a.endpoint,
-        region: a.region,
-        accessKeyId: a.access_key_id,
-        secretAccessKey: a.secret_access_key,
-        sessionToken: a.session_token,
-        insecure: a.insecure,
-        forcePathStyle: a.s3forcepathstyle,
-        keyPrefix: a.storage_prefix,
-        requestTimeoutMs: a.http_config.response_header_timeout,
-        maxConcurrency: a.http_config.max_connections_per_host,
-        minBackoffMs: a.backoff_config.min_period,
-        maxBackoffMs: a.backoff_config.max_period,
-        maxRetries: a.backoff_config.max_retries,
-      }, s3DurationObserver(registry));
-    }
-  }
-}
-
-/**
- * A counter that mirrors a monotonically growing number read at scrape time (the caches and
- * the S3 client keep plain counters on their hot paths).
- */
-function mirrorCounter(registry: Registry, name: string, help: string, label: string, sources: Record<string, () => number>): void {
-  const last = new Map<string, number>();
-  new Counter({
-    name,
-    help,
-    labelNames: [label],
-    registers: [registry],
-    collect() {
-      for (const [k, read] of Object.entries(sources)) {
-        const v = read();
-        const d = v - (last.get(k) ?? 0);
-        if (d > 0) this.inc({ [label]: k }, d);
-        else if (d === 0 && !last.has(k)) this.inc({ [label]: k }, 0);
-        last.set(k, v);
-      }
-    },
-  });
-}
-
-/** What the cache metrics read from a ByteLru. */
-interface CacheCounters {
-  readonly hits: number;
-  readonly misses: number;
-  readonly evictions: number;
-  readonly sizeBytes: number;
-}
-
-/** silt_cache_{hits,misses,evictions}_total and silt_cache_size_bytes, by cache. */
-function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCounters>): void {
-  const per = (f: (c: CacheCounters) => number): Record<string, () => number> =>
-    Object.fromEntries(Object.entries(caches).map(([k, c]) => [k, () => f(c)]));
-  mirrorCounter(registry, 'silt_cache_hits_total', 'Cache lookups that found an entry.', 'cache', per((c) => c.hits));
-  mirrorCounter(registry, 'silt_cache_misses_total', 'Cache lookups that found nothing.', 'cache', per((c) => c.misses));
-  mirrorCounter(registry, 'silt_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'cache', per((c) => c.evictions));
-  new Gauge({
-    name: 'silt_cache_size_bytes',
-    help: 'Bytes held by each cache.',
-    labelNames: ['cache'],
-    registers: [registry],
-    collect() {
-      for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.sizeBytes);
-    },
-  });
-}
-
-/**
- * Loki's loki_s3_request_duration_seconds{operation, status_code}, per request attempt:
- * operation `S3.PutObject`, `S3.GetObject`, … as Loki's; status `200`, the HTTP status of an
- * error answer, `timeout`, `canceled` (the query gave up) or `error` (no answer), where Loki
- * says `500` for every failure. Buckets reach 30 s, the default request timeout.
- */
-function s3DurationObserver(registry: Registry): (operation: string, status: string, seconds: number) => void {
-  const h = new Histogram({
-    name: 'loki_s3_request_duration_seconds',
-    help: 'Time spent doing S3 requests.',
-    labelNames: ['operation', 'status_code'],
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  return (operation, status, seconds) => h.observe({ operation: `S3.${operation}`, status_code: status }, seconds);
-}
-
-/** silt_s3_requests_total, silt_s3_request_retries_total, silt_s3_request_failures_total. */
-function registerS3Metrics(registry: Registry, s3: S3ObjectClient): void {
-  const one = (f: () => number): Record<string, () => number> => ({ [s3.cfg.bucket]: f });
-  mirrorCounter(registry, 'silt_s3_requests_total', 'S3 requests sent, retries included.', 'bucket', one(() => s3.stats.requests));
-  mirrorCounter(registry, 'silt_s3_request_retries_total', 'S3 requests retried after a transient failure.', 'bucket', one(() => s3.stats.retries));
-  mirrorCounter(registry, 'silt_s3_request_failures_total', 'S3 operations that failed after every retry.', 'bucket', one(() => s3.stats.failures));
-  new Gauge({
-    name: 'silt_s3_requests_in_flight',
-    help: 'S3 requests sent and not yet answered or aborted (at most max_connections_per_host).',
-    labelNames: ['bucket'],
-    registers: [registry],
-    collect() {
-      this.set({ bucket: s3.cfg.bucket }, s3.stats.inFlight);
-    },
-  });
-}

@@ -61,6 +61,8 @@ export interface DeleteRequestsStoreOptions {
   /** How long a tenant's list is reused, ms (default DELETE_REQUESTS_CACHE_TTL_MS). */
   cacheTtlMs?: number;
   nowMs?: () => number;
+  /** Called with the tenant after this store added, removed or marked one of its requests (other readers' caches are stale). */
+  onChange?: (tenant: string) => void;
 }
 
 /** Reads and writes delete requests; the query-time filter source. */
@@ -69,6 +71,7 @@ export class DeleteRequestsStore {
   readonly #ttlMs: number;
   readonly #now: () => number;
   readonly #cache = new Map<string, CachedTenant>();
+  readonly #onChange: (tenant: string) => void;
   /** Requests stored objects failed to parse (logged by the caller via metrics). */
   corruptObjects = 0;
 
@@ -76,6 +79,17 @@ export class DeleteRequestsStore {
     this.#client = client;
     this.#ttlMs = opts.cacheTtlMs ?? DELETE_REQUESTS_CACHE_TTL_MS;
     this.#now = opts.nowMs ?? Date.now;
+    this.#onChange = opts.onChange ?? (() => undefined);
+  }
+
+  /** Forgets a tenant's cached list: another store (another querier of the process) changed its requests. */
+  invalidate(tenant: string): void {
+    this.#cache.delete(tenant);
+  }
+
+  #changed(tenant: string): void {
+    this.#cache.delete(tenant);
+    this.#onChange(tenant);
   }
 
   /** Stores a new request (status received) and returns it. */
@@ -96,7 +110,7 @@ export class DeleteRequestsStore {
       created_at: this.#now(),
     };
     await this.#client.put(requestKey(tenant, req.request_id), Buffer.from(JSON.stringify(req)));
-    this.#cache.delete(tenant);
+    this.#changed(tenant);
     return req;
   }
 
@@ -121,14 +135,14 @@ export class DeleteRequestsStore {
     validateTenant(tenant);
     if (!REQUEST_ID_RE.test(id)) throw new InvalidError(`invalid delete request id "${id}"`);
     await this.#client.delete(requestKey(tenant, id));
-    this.#cache.delete(tenant);
+    this.#changed(tenant);
   }
 
   /** Marks a request processed (the compactor removed its lines from every chunk). */
   async markProcessed(req: DeleteRequest): Promise<void> {
     const done: DeleteRequest = { ...req, status: 'processed' };
     await this.#client.put(requestKey(req.tenant, req.request_id), Buffer.from(JSON.stringify(done)));
-    this.#cache.delete(req.tenant);
+    this.#changed(req.tenant);
   }
 
   /** A tenant's requests sorted by creation time; `fresh` bypasses the cache. */

@@ -103,7 +103,7 @@ export interface SiltConfig {
       segment_size: number;
     };
   };
-  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; query_timeout: number; multi_tenant_queries_enabled: boolean; tail_max_duration: number };
+  querier: { query_ingesters_within: number; max_concurrent: number; block_cache_size: number; threads: number; query_timeout: number; multi_tenant_queries_enabled: boolean; tail_max_duration: number };
   /** Per-tenant overrides file(s) (Loki's runtime_config block). */
   runtime_config: { file: string; period: number };
   compactor: {

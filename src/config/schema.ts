@@ -126,6 +126,13 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'querier.query_ingesters_within', flag: 'querier.query-ingesters-within', type: dur, def: 3 * H, help: 'Only ask ingesters for data newer than this (0 = always).' },
   { path: 'querier.max_concurrent', flag: 'querier.max-concurrent', type: int(1, 1024), def: 8, help: 'Concurrent chunk fetches per query.' },
   { path: 'querier.block_cache_size', flag: 'querier.block-cache-size', type: bytes, def: 256 * 1024 * 1024, help: 'Bytes of decoded (decompressed) chunk blocks kept for repeated queries; 0 disables.' },
+  {
+    path: 'querier.threads',
+    flag: 'querier.threads',
+    type: int(-1, 64),
+    def: -1,
+    help: 'Querier threads beside the querier of a -target=all process without a ring (Silt extension): each runs query pieces on its own core, pulling them from the process\'s query-frontend and reading the ingester over local gRPC; the query caches are shared out among the queriers. -1: one per CPU core beyond the first (none on one core); 0: none.',
+  },
   { path: 'compactor.working_directory', flag: 'compactor.working-directory', type: str, def: '', help: 'Accepted for Loki config compatibility; Silt stages nothing on local disk (markers and delete requests live in object storage).' },
   { path: 'compactor.compaction_interval', flag: 'compactor.compaction-interval', type: dur, def: 10 * M, help: 'Interval at which to re-run compaction, retention, deletes and the sweeper.' },
   { path: 'compactor.retention_enabled', flag: 'compactor.retention-enabled', type: bool, def: false, help: 'Apply retention_period/retention_stream and enable the delete API (as Loki).' },

@@ -238,6 +238,65 @@ describe('Frontend', () => {
   });
 });
 
+/** A plan of pieces with the given params, all needed. */
+class PiecesPlanner implements QueryPlanner {
+  constructor(readonly pieces: (readonly [string, string])[][]) {}
+  plan(): QueryPlan {
+    let next = 0;
+    let got = 0;
+    return {
+      next: () => (next < this.pieces.length ? { path: '/loki/api/v1/query_range', params: this.pieces[next++]! } : null),
+      accept: () => void got++,
+      done: () => got === this.pieces.length,
+      result: () => ({ status: 200, contentType: 'text/plain', body: String(got) }),
+    };
+  }
+}
+
+/** `slots` slots of each querier, connected querier by querier; records which querier got which piece's params. */
+function recordingSlots(f: Frontend, queriers: string[], slots: number): { sent: { querier: string; params: string }[] } {
+  const sent: { querier: string; params: string }[] = [];
+  for (const q of queriers) {
+    for (let i = 0; i < slots; i++) {
+      const slot: WorkerSlot = {
+        querierId: q,
+        send: (w) => {
+          sent.push({ querier: q, params: new URLSearchParams(w.params).toString() });
+          setTimeout(() => f.complete(slot, w.id, ok()), 5);
+        },
+      };
+      f.connect(slot);
+    }
+  }
+  return { sent };
+}
+
+describe('Frontend: which querier runs a piece', () => {
+  it("spreads one query's pieces over queriers instead of filling the first querier's slots", async () => {
+    const f = frontend(new PiecesPlanner([[['w', '0']], [['w', '1']], [['w', '2']], [['w', '3']]]));
+    const { sent } = recordingSlots(f, ['q-a', 'q-b'], 8);
+    expect((await f.handle(request('t'))).status).toBe(200);
+    const per = new Map<string, number>();
+    for (const s of sent) per.set(s.querier, (per.get(s.querier) ?? 0) + 1);
+    expect(per).toEqual(new Map([['q-a', 2], ['q-b', 2]]));
+  });
+
+  it('gives shard i to querier i mod queriers (ordered by id), query after query', async () => {
+    const shards = (n: number): (readonly [string, string])[][] => Array.from({ length: n }, (_, i) => [['shards', `${i}_of_${n}`]]);
+    // Connected in reverse id order: the mapping follows ids, not connection order.
+    const f = frontend(new PiecesPlanner([...shards(4), ...shards(2)]));
+    // Enough slots that the preferred querier always has one idle (else the piece spills to the least busy).
+    const { sent } = recordingSlots(f, ['q-c', 'q-b', 'q-a'], 4);
+    for (let k = 0; k < 3; k++) expect((await f.handle(request('t'))).status).toBe(200);
+    const ids = ['q-a', 'q-b', 'q-c'];
+    expect(sent.length).toBe(18);
+    for (const s of sent) {
+      const i = Number(/shards=(\d+)_of/.exec(s.params)![1]);
+      expect(s.querier, s.params).toBe(ids[i % 3]);
+    }
+  });
+});
+
 describe('Frontend: abandoned pieces are cancelled; async results', () => {
   /** A slot that records what it is sent and cancelled, and answers only when told. */
   function recordingSlot(f: Frontend, querierId: string): WorkerSlot & { sent: number[]; cancelled: number[] } {

@@ -149,6 +149,8 @@ export class Frontend {
   /** Slots waiting for work, oldest first. */
   readonly #idle = new Set<WorkerSlot>();
   readonly #busy = new Map<WorkerSlot, Task>();
+  /** Pieces running on each querier (by `querierId`): a piece goes to the least busy querier with an idle slot. */
+  readonly #running = new Map<string, number>();
   #nextId = 1;
   #pumping = false;
   readonly #m: {
@@ -197,10 +199,15 @@ export class Frontend {
 
   /** Queriers connected (distinct `querierId`s of the slots; the in-process querier is one). */
   get queriers(): number {
+    return this.#querierIds().length;
+  }
+
+  /** The distinct `querierId`s of the connected slots, sorted. */
+  #querierIds(): string[] {
     const ids = new Set<string>();
     for (const s of this.#idle) ids.add(s.querierId);
     for (const s of this.#busy.keys()) ids.add(s.querierId);
-    return ids.size;
+    return [...ids].sort();
   }
 
   #collectQueueLength(): void {
@@ -306,6 +313,7 @@ export class Frontend {
     const t = this.#busy.get(slot);
     if (t === undefined) return;
     this.#busy.delete(slot);
+    this.#ranOn(slot, -1);
     this.#release(t);
     if (t.query.finished) return;
     this.#retryOrFail(t, slot.querierId, null);
@@ -317,12 +325,19 @@ export class Frontend {
     const t = this.#busy.get(slot);
     if (t === undefined || t.id !== id) return;
     this.#busy.delete(slot);
+    this.#ranOn(slot, -1);
     this.#idle.add(slot);
     this.#release(t);
     const q = t.query;
     // An abandoned piece's answer (often its 499 after a cancel) only frees the slot.
     if (!q.finished && !q.merging) this.#result(t, slot.querierId, r);
     this.#pump();
+  }
+
+  #ranOn(slot: WorkerSlot, d: number): void {
+    const n = (this.#running.get(slot.querierId) ?? 0) + d;
+    if (n <= 0) this.#running.delete(slot.querierId);
+    else this.#running.set(slot.querierId, n);
   }
 
   #release(t: Task): void {
@@ -549,12 +564,10 @@ export class Frontend {
   }
 
   #dispatch(t: Task): void {
-    // A retry goes to another querier's slot when one is idle.
-    let slot: WorkerSlot | undefined;
-    if (t.avoid !== '') for (const s of this.#idle) if (s.querierId !== t.avoid) { slot = s; break; }
-    slot ??= this.#idle.values().next().value as WorkerSlot;
+    const slot = this.#pickSlot(t);
     this.#idle.delete(slot);
     this.#busy.set(slot, t);
+    this.#ranOn(slot, 1);
     t.slot = slot;
     t.attempts++;
     const q = t.query;
@@ -567,8 +580,52 @@ export class Frontend {
     const headers = t.piece.headers ?? q.req.headers;
     slot.send({ id: t.id, tenant: q.req.tenant, path: t.piece.path, params: t.piece.params.map(([k, v]) => [k, v]), headers: Object.entries(headers) });
   }
+
+  /**
+   * Where a piece runs. Shard `i` of a sharded piece goes to querier `i mod queriers` (queriers
+   * ordered by id) when that querier has an idle slot: the planners cut shards in multiples of
+   * the queriers, so each querier reads, and caches, the same streams query after query.
+   * Otherwise an idle slot of the querier running the fewest pieces, so that one query's pieces
+   * spread over queriers (processes, or a process's querier threads) instead of filling the
+   * first querier's slots; a retry avoids the querier that failed it when another has an idle
+   * slot. Requires an idle slot.
+   */
+  #pickSlot(t: Task): WorkerSlot {
+    const avoid = t.avoid;
+    const shard = avoid === '' ? shardIndex(t.piece.params) : -1;
+    if (shard >= 0) {
+      const ids = this.#querierIds();
+      if (ids.length > 1) {
+        const want = ids[shard % ids.length];
+        for (const s of this.#idle) if (s.querierId === want) return s;
+      }
+    }
+    let best: WorkerSlot | undefined;
+    let bestLoad = Infinity;
+    let fallback: WorkerSlot | undefined;
+    for (const s of this.#idle) {
+      fallback ??= s;
+      if (avoid !== '' && s.querierId === avoid) continue;
+      const load = this.#running.get(s.querierId) ?? 0;
+      if (load < bestLoad) {
+        best = s;
+        bestLoad = load;
+        if (load === 0) break;
+      }
+    }
+    return best ?? fallback!;
+  }
 }
 
+/** `i` of a piece's `shards=<i>_of_<n>` parameter (n > 1), or -1. */
+function shardIndex(params: readonly (readonly [string, string])[]): number {
+  for (const [k, v] of params) {
+    if (k !== 'shards') continue;
+    const m = /^(\d+)_of_(\d+)$/.exec(v);
+    return m !== null && Number(m[2]) > 1 ? Number(m[1]) : -1;
+  }
+  return -1;
+}
 
 /**
  * The default planner: the whole request is one piece, its answer the answer (with

@@ -21,7 +21,7 @@
  *    duplicates (timestamp, line, structured metadata) dropped, as Loki's iterators do;
  *    counted in `ScanStats.duplicates`. Sources that overlap nothing are read as they are.
  */
-import { cutBlocksView, decodeChunk, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { cutBlocksView, decodeChunkOnce, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier, MemChunkData } from '../ingester/client.js';
 import type { Labels, Matcher } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
@@ -165,7 +165,7 @@ export async function planScan(r: PlanRequest): Promise<ScanPlan> {
           const body = await deadline.wait(r.store.getChunk(s.ref!, read));
           r.stats.chunksFetched++;
           r.stats.compressedBytesFetched += body.length;
-          const chunk = decodeChunk(body);
+          const chunk = decodeChunkOnce(body);
           const key = chunkKey(s.ref!);
           const blocks: DecodedBlock[] = [];
           for (let b = 0; b < chunk.blockMetas().length; b++) {
@@ -354,7 +354,7 @@ export class StoredPrefetch {
         if (!any) return { skip: idx };
       }
       const body = await o.store.getChunk(r, read);
-      const chunk = decodeChunk(body);
+      const chunk = decodeChunkOnce(body);
       const key = chunkKey(r);
       if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null };
       const want: number[] = [];

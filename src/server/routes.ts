@@ -36,6 +36,8 @@ export interface RouteDeps {
    */
   supportParquetEncoding?: boolean;
   registry: Registry;
+  /** The text of /metrics when it is more than `registry` (a process's querier threads summed in). */
+  metrics?: () => Promise<string>;
   /** `/ready`: 200 "ready" or 503 with the reason. */
   readiness: () => { ready: boolean; reason: string };
   configYaml: () => string;
@@ -85,7 +87,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     const r = d.readiness();
     return r.ready ? text('ready\n') : text(r.reason + '\n', 503);
   });
-  http.route(['GET'], '/metrics', async () => ({ status: 200, body: await d.registry.metrics(), contentType: d.registry.contentType }));
+  http.route(['GET'], '/metrics', async () => ({ status: 200, body: d.metrics ? await d.metrics() : await d.registry.metrics(), contentType: d.registry.contentType }));
   http.route(['GET'], '/config', () => ({ status: 200, body: d.configYaml(), contentType: 'text/plain; charset=utf-8' }));
   http.route(['GET'], '/runtime_config', (req) => text(d.runtimeConfigYaml(req.params.get('mode') === 'diff' ? 'diff' : 'all')));
   // Loki's fields; goVersion stays empty (Silt is not a Go program) and nodeVersion says what runs it.

@@ -1,5 +1,5 @@
 /** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
-import { chunkTailGuess, decodeChunk, decodeChunkTail, trimChunkTail, type ChunkIndex } from '../chunk/index.js';
+import { chunkTailGuess, decodeChunkOnce, decodeChunkTail, trimChunkTail, type ChunkIndex } from '../chunk/index.js';
 import { crc32 } from 'node:zlib';
 import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
@@ -37,8 +37,6 @@ export class ChunkStore {
   readonly #verify: boolean;
   /** Parsed chunk tails (metas and token filters), by chunk key. */
   readonly indexCache: ByteLru<string, ChunkIndex>;
-  /** Parsed metas of chunks held whole in `cache`, alive as long as the chunk bytes are. */
-  readonly #fullIndexes = new WeakMap<Buffer, ChunkIndex>();
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
@@ -68,9 +66,7 @@ export class ChunkStore {
     const full = this.cache.get(key);
     if (full !== undefined) {
       // Parsed once per cached chunk, and dropped with it (no copy of its tail: copying fresh memory costs more than the parse).
-      let idx = this.#fullIndexes.get(full);
-      if (idx === undefined) this.#fullIndexes.set(full, (idx = decodeChunk(full)));
-      return Promise.resolve(idx);
+      return Promise.resolve(decodeChunkOnce(full));
     }
     return this.#fetchIndex(key, ref, opts?.signal);
   }

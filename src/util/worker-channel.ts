@@ -8,6 +8,17 @@
  */
 import { Worker } from 'node:worker_threads';
 
+/**
+ * Starts the worker body `module` (its URL without extension, resolved next to the caller:
+ * `new URL('./seal-worker', import.meta.url)`), `.ts` under tsx, `.js` when built, through
+ * worker-boot.mjs. `data` is the body's `workerData` (structured-cloned).
+ */
+export function startSiltWorker(module: URL, callerUrl: string, name: string, data: object = {}): Worker {
+  const ts = callerUrl.endsWith('.ts');
+  const entry = `${module.href}${ts ? '.ts' : '.js'}`;
+  return new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { ...data, entry, ts }, name });
+}
+
 /** What a worker posts back: the job id and an error message or the result fields. */
 export interface WorkerReply {
   id: number;
@@ -24,17 +35,14 @@ export class WorkerChannel<R extends WorkerReply> {
   #failed = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending<R>>();
-  readonly #entry: string;
-  readonly #ts: boolean;
+  readonly #module: URL;
+  readonly #callerUrl: string;
   readonly #name: string;
 
-  /**
-   * `module` is the worker body's URL without extension, resolved next to the caller
-   * (`new URL('./seal-worker', import.meta.url)`): `.ts` under tsx, `.js` when built.
-   */
+  /** `module` and `callerUrl` as startSiltWorker takes them. */
   constructor(module: URL, callerUrl: string, name: string) {
-    this.#ts = callerUrl.endsWith('.ts');
-    this.#entry = `${module.href}${this.#ts ? '.ts' : '.js'}`;
+    this.#module = module;
+    this.#callerUrl = callerUrl;
     this.#name = name;
   }
 
@@ -68,7 +76,7 @@ export class WorkerChannel<R extends WorkerReply> {
     if (this.#failed) return null;
     let w: Worker;
     try {
-      w = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: { entry: this.#entry, ts: this.#ts }, name: this.#name });
+      w = startSiltWorker(this.#module, this.#callerUrl, this.#name);
     } catch {
       this.#failed = true;
       return null;

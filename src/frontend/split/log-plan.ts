@@ -24,19 +24,11 @@ import { formatShard } from '../../querier/index.js';
 import { parseDirection, parseLimit, parseRange } from '../../loghttp/params.js';
 import type { FrontendRequest, FrontendResponse, PieceResult } from '../plan.js';
 import { finishStats, JSON_CONTENT_TYPE, labelsOf, labelSortKey, parseBody, sumStats } from './json.js';
-import { shardCount } from './metric-plan.js';
-import { checkQueryLength, type Runner, type SplitLimits, type SplitOptions } from './options.js';
+import { spreadShardCount } from './metric-plan.js';
+import { checkQueryLength, type Runner, type SplitOptions } from './options.js';
 import { mod, timeWindows, type TimeWindow } from './windows.js';
 
 const NS_PER_MS = 1_000_000n;
-
-/**
- * A span of at least `tsdb_max_bytes_per_shard / LOG_FLOOR_DIVISOR` bytes (37.5 MB at Loki's
- * 600 MB) uses at least as many shards as there are queriers (each shard at least that big):
- * a needle query reads every byte of its spans, and one piece runs on one querier.
- * Smaller spans stay one piece: a piece's fixed costs (queue, index look-up) would dominate.
- */
-export const LOG_FLOOR_DIVISOR = 16;
 
 /** The pieces of a log query, in dispatch order: spans of 1, 2, 4, … windows from the reading end. */
 export function logSpans(startNs: bigint, endNs: bigint, intervalNs: bigint, direction: 'forward' | 'backward'): TimeWindow[] {
@@ -89,19 +81,6 @@ function coversWindow(cached: Buffer | null, w: TimeWindow): boolean {
   if (cached === null) return false;
   const m = /^(-?\d+):(-?\d+)$/.exec(cached.toString('latin1'));
   return m !== null && BigInt(m[1]!) <= w.startNs && BigInt(m[2]!) >= w.endNs;
-}
-
-/**
- * Shards of one log span holding `bytes` (index stats): `ceil(bytes / tsdb_max_bytes_per_shard)`,
- * raised to the number of queriers for a span of at least 1/LOG_FLOOR_DIVISOR of that (never below
- * 1/LOG_FLOOR_DIVISOR of it per shard), at most `max_shards`.
- */
-export function logShardCount(bytes: number, lim: SplitLimits, queriers: number): number {
-  let n = shardCount(bytes, lim);
-  if (lim.tsdb_max_bytes_per_shard <= 0 || lim.max_shards <= 1) return n;
-  const floorBytes = lim.tsdb_max_bytes_per_shard / LOG_FLOOR_DIVISOR;
-  if (queriers > 1 && bytes >= floorBytes) n = Math.max(n, Math.min(queriers, Math.floor(bytes / floorBytes)));
-  return Math.max(1, Math.min(lim.max_shards, n));
 }
 
 /** One line of an answer, with what orders it. */
@@ -245,7 +224,7 @@ export async function logLines(
     counts.pieces++;
     const p = run.run({ path: '/loki/api/v1/index/stats', params: [['query', selector], ['start', span.startNs.toString()], ['end', span.endNs.toString()]] }).then((r: PieceResult) => {
       counts.queueSeconds += r.queueSeconds;
-      return logShardCount(Number(parseBody(r).bytes ?? 0), lim, queriers);
+      return spreadShardCount(Number(parseBody(r).bytes ?? 0), lim, queriers);
     });
     p.catch(() => undefined); // a look-up ahead that is never awaited must not be an unhandled rejection
     return p;

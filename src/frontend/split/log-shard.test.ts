@@ -12,7 +12,8 @@ import { NO_INGEST_ENRICHMENT, startInProcess, tempDir, type InProcess } from '.
 import { seededRandom } from '../../util/random.js';
 import { HttpPieceRunner } from '../../../test/support/piece-runner.js';
 import type { FrontendRequest, Piece } from '../plan.js';
-import { logShardCount, logSpans } from './log-plan.js';
+import { logSpans } from './log-plan.js';
+import { spreadShardCount } from './metric-plan.js';
 import type { ResultsStore, SplitLimits, SplitOptions } from './options.js';
 import { SplitPlanner } from './planner.js';
 
@@ -201,17 +202,24 @@ describe('sharded log queries equal the unsharded answer', () => {
   });
 });
 
-describe('shard counts of a log span', () => {
+describe('shard counts of a log span or metric window', () => {
   it('bytes per shard, a floor of one shard per querier for big spans, tiny spans one piece', () => {
     const lim = (over: Partial<SplitLimits> = {}): SplitLimits => ({ split_queries_by_interval: H, split_metadata_queries_by_interval: 24 * H, max_cache_freshness_per_query: 0, max_query_series: 500, max_query_length: 0, tsdb_max_bytes_per_shard: 600e6, max_shards: 32, ...over });
-    expect(logShardCount(0, lim(), 8)).toBe(1);
-    expect(logShardCount(30e6, lim(), 8)).toBe(1); // under 600 MB / 16: one piece
-    expect(logShardCount(80e6, lim(), 8)).toBe(2); // two shards of at least 37.5 MB
-    expect(logShardCount(400e6, lim(), 8)).toBe(8); // queriers
-    expect(logShardCount(400e6, lim(), 1)).toBe(1);
-    expect(logShardCount(2000e6, lim(), 2)).toBe(4); // bytes per shard beats the floor
-    expect(logShardCount(2000e6, lim({ max_shards: 3 }), 8)).toBe(3);
-    expect(logShardCount(2000e6, lim({ max_shards: 1 }), 8)).toBe(1);
+    expect(spreadShardCount(0, lim(), 8)).toBe(1);
+    expect(spreadShardCount(30e6, lim(), 8)).toBe(1); // under 600 MB / 16: one piece
+    expect(spreadShardCount(80e6, lim(), 8)).toBe(2); // two shards of at least 37.5 MB
+    expect(spreadShardCount(400e6, lim(), 8)).toBe(8); // queriers
+    expect(spreadShardCount(400e6, lim(), 1)).toBe(1);
+    expect(spreadShardCount(2000e6, lim(), 2)).toBe(4); // bytes per shard beats the floor
+    expect(spreadShardCount(2000e6, lim({ max_shards: 3 }), 8)).toBe(3);
+    expect(spreadShardCount(2000e6, lim({ max_shards: 1 }), 8)).toBe(1);
+    // Up to a multiple of the queriers (shard i goes to querier i mod queriers)…
+    expect(spreadShardCount(1500e6, lim(), 2)).toBe(4); // 3 by bytes
+    expect(spreadShardCount(1500e6, lim(), 4)).toBe(4);
+    expect(spreadShardCount(3100e6, lim(), 3)).toBe(6); // 6 by bytes already
+    // …unless that puts a shard under the floor or past max_shards.
+    expect(spreadShardCount(80e6, lim(), 3)).toBe(2);
+    expect(spreadShardCount(1500e6, lim({ max_shards: 3 }), 2)).toBe(3);
   });
 
   it('a needle over the whole range: spans 1, 2, 4, … and every span sharded', async () => {

@@ -60,6 +60,31 @@ export function shardCount(bytesPerWindow: number, lim: SplitLimits): number {
 }
 
 /**
+ * Data of at least `tsdb_max_bytes_per_shard / SHARD_FLOOR_DIVISOR` bytes (37.5 MB at Loki's
+ * 600 MB) is cut into at least as many shards as there are queriers (each shard at least that
+ * big): one piece runs on one querier. Less stays one piece: a piece's fixed costs (queue,
+ * index look-up) would dominate.
+ */
+export const SHARD_FLOOR_DIVISOR = 16;
+
+/**
+ * Shards of one log span or metric window holding `bytes` (index stats): `shardCount`, raised
+ * to the number of queriers for data of at least the floor (never below the floor per shard),
+ * and up to a multiple of the queriers where the floor and `max_shards` allow: the frontend
+ * gives shard `i` to querier `i mod queriers` (its shard affinity), so with a multiple every
+ * query sends the same streams to the same querier, whose caches hold them.
+ */
+export function spreadShardCount(bytes: number, lim: SplitLimits, queriers: number): number {
+  let n = shardCount(bytes, lim);
+  if (lim.tsdb_max_bytes_per_shard <= 0 || lim.max_shards <= 1 || queriers <= 1) return n;
+  const floorBytes = lim.tsdb_max_bytes_per_shard / SHARD_FLOOR_DIVISOR;
+  if (bytes >= floorBytes) n = Math.max(n, Math.min(queriers, Math.floor(bytes / floorBytes)));
+  const up = Math.ceil(n / queriers) * queriers;
+  if (n > 1 && up <= lim.max_shards && bytes / up >= floorBytes) n = up;
+  return Math.min(lim.max_shards, n);
+}
+
+/**
  * Answers a metric query: cached windows from the results cache, the others from pieces run
  * through `run` (all at once; the frontend's queue bounds the parallelism), merged and
  * evaluated here. Caches the windows it computed (without waiting for the store).
@@ -68,6 +93,7 @@ export async function runMetric(req: FrontendRequest, expr: SampleExpr, run: Run
   const t0 = performance.now();
   const instant = req.path.endsWith('/query');
   const lim = o.limits(req.tenant);
+  const queriers = o.queriers?.() ?? 1;
   let startNs: bigint;
   let endNs: bigint;
   let stepNs: bigint;
@@ -119,7 +145,7 @@ export async function runMetric(req: FrontendRequest, expr: SampleExpr, run: Run
         pieces++;
         queueSeconds += st.queueSeconds;
         const b = parseBody(st);
-        n = shardCount(Number(b.bytes ?? 0) / Math.max(1, windows.length), lim);
+        n = spreadShardCount(Number(b.bytes ?? 0) / Math.max(1, windows.length), lim, queriers);
       }
       shards.set(leaf.key, n);
     }),
