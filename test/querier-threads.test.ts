@@ -115,6 +115,24 @@ describe('querier threads', () => {
     expect(new Set(entries.map((e) => labelKey(e.labels))).size).toBe(40);
   });
 
+  it('a thread that dies is started again; its pieces and the queries meanwhile are answered by the other querier', async () => {
+    const q = { query: '{cluster=~".+"} |= "GET"', start: FIRST.toString(), end: (LAST + 1n).toString(), limit: '100000' };
+    const want = referenceQuery(entries, { labels: { cluster: (v) => v !== '' }, line: [(l) => l.includes('GET')], startNs: FIRST, endNs: LAST + 1n, limit: 100_000, direction: 'backward' });
+    const restarts = await metric('silt_querier_thread_restarts_total');
+    const during = queryRange(silt.url, q);
+    await silt.app.querierThreads!.terminate(0);
+    expect([...flattenStreams(await during, 'backward').rows].sort()).toEqual([...want].sort());
+    expect([...flattenStreams(await queryRange(silt.url, q), 'backward').rows].sort()).toEqual([...want].sort());
+    const t0 = Date.now();
+    while (((await metric('silt_querier_thread_restarts_total')) === restarts || silt.app.frontend!.queriers < 2) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 100));
+    expect(await metric('silt_querier_thread_restarts_total')).toBe(restarts + 1);
+    expect(silt.app.frontend!.queriers).toBe(2);
+    const pieces = await metric('silt_querier_thread_pieces_total');
+    expect([...flattenStreams(await queryRange(silt.url, q), 'backward').rows].sort()).toEqual([...want].sort());
+    // The new thread runs pieces again (the odd shards of the sharded query).
+    expect(await metric('silt_querier_thread_pieces_total')).toBeGreaterThan(pieces);
+  });
+
   // Last: it changes what every query answers.
   it('a delete request hides its lines at once on every querier, the thread included', async () => {
     const startS = Number(FIRST / 1_000_000_000n);

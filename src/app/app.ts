@@ -125,6 +125,10 @@ export class App {
   #worker: FrontendWorker | null = null;
   /** Querier threads beside this process's querier (`querier.threads`), pulling from its frontend. */
   #threads: QuerierThreads | null = null;
+  /** The querier threads, when this process runs any. */
+  get querierThreads(): QuerierThreads | null {
+    return this.#threads;
+  }
   #frontendServices: FrontendServices | null = null;
   /** Releases the frontend planner's results cache (a Redis connection) at shutdown. */
   #closePlanner: (() => Promise<void>) | null = null;
