@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { genEntries, labelKey, toStreams, type GenEntry } from './support/genlogs.js';
 import { flattenStreams, referenceQuery, type RefQuery } from './support/reference.js';
 import { queryRange, startInProcess, tempDir, type InProcess, NO_INGEST_ENRICHMENT } from './support/silt.js';
+import { pieceReadsIngester } from '../src/app/querier-threads.js';
 
 let silt: InProcess;
 const entries: GenEntry[] = genEntries({ lines: 8000, streams: 40, rate: 200 });
@@ -72,6 +73,22 @@ function referenceCounts(needle: string, startMs: number, endMs: number): Record
   }
   return out;
 }
+
+describe('pieceReadsIngester', () => {
+  const now = 1_800_000_000_000;
+  const ns = (ms: number): string => String(BigInt(ms) * 1_000_000n);
+  it.each([
+    [[['start', ns(now - 10 * 3600_000)], ['end', ns(now - 4 * 3600_000)]], 3 * 3600_000, false],
+    [[['start', ns(now - 10 * 3600_000)], ['end', ns(now - 2 * 3600_000)]], 3 * 3600_000, true],
+    [[['time', ns(now - 3600_000)]], 3 * 3600_000, true],
+    [[['time', ns(now - 5 * 3600_000)]], 3 * 3600_000, false],
+    [[['end', ns(now - 5 * 3600_000)]], 0, true], // 0: the querier always asks the ingester
+    [[['end', '2026-12-05T00:00:00Z']], 3 * 3600_000, true], // not nanoseconds: unknown
+    [[['query', '{a="b"}']], 3 * 3600_000, true],
+  ] as [[string, string][], number, boolean][])('%j within %i ms → %s', (params, within, want) => {
+    expect(pieceReadsIngester(params, within, now)).toBe(want);
+  });
+});
 
 describe('querier threads', () => {
   it('the frontend has two queriers: its own and the thread', () => {

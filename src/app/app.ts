@@ -40,7 +40,7 @@ import { TailManager } from '../querier/tail.js';
 import { buildInfo, type BuildInfo } from './version.js';
 import { FlushSink } from './flush-sink.js';
 import { CACHE_SHARE, describeObjectStore, MB, memoryCapped, newObjectStore, newPieceExecutor, newQuerier, newStoreReaders, readCacheSizes, registerCacheMetrics } from './read-path.js';
-import { QuerierThreads, querierThreadCount } from './querier-threads.js';
+import { pieceReadsIngester, QuerierThreads, querierThreadCount } from './querier-threads.js';
 
 /** Silt's roles, with Loki's module names. */
 export const ROLES = ['distributor', 'ingester', 'querier', 'query-frontend', 'compactor', 'ruler'] as const;
@@ -381,6 +381,8 @@ export class App {
         timeoutMs: cfg.querier.query_timeout,
         logger: logger.child({ component: 'query-frontend' }),
         registry: this.registry,
+        // With querier threads, pieces over the ingester's time range run where its memory is.
+        ...(threads > 0 ? { inProcessFirst: (params: readonly (readonly [string, string])[]) => pieceReadsIngester(params, cfg.querier.query_ingesters_within) } : {}),
       });
       (this as { frontend: Frontend | null }).frontend = frontend;
       registerFrontendRoutes(this.http, frontend);

@@ -41,6 +41,19 @@ export function querierThreadCount(cfg: SiltConfig, mods: ReadonlySet<string>, r
   return n >= 0 ? n : Math.max(0, availableParallelism() - 1);
 }
 
+/**
+ * Whether a piece reads the ingester: its `end` (or `time`) in nanoseconds is within
+ * `query_ingesters_within` of now, as the querier decides (0: always). Unknown: true.
+ * Such pieces run best on the process's own querier (Frontend `inProcessFirst`).
+ */
+export function pieceReadsIngester(params: readonly (readonly [string, string])[], withinMs: number, nowMs = Date.now()): boolean {
+  if (withinMs === 0) return true;
+  let end: string | undefined;
+  for (const [k, v] of params) if (k === 'end' || k === 'time') end = v;
+  if (end === undefined || !/^\d{1,19}$/.test(end)) return true;
+  return BigInt(end) >= BigInt(nowMs - withinMs) * 1_000_000n;
+}
+
 /** How long a stopping thread may take past its drain time before it is terminated, ms. */
 const STOP_GRACE_MS = 2000;
 /** Wait before a thread that died is started again, ms. */

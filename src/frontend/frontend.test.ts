@@ -29,8 +29,9 @@ function ok(body = OK_BODY): SlotResult {
   return { status: 200, contentType: 'application/json; charset=utf-8', body: Buffer.from(body) };
 }
 
-function frontend(planner: QueryPlanner = new SinglePiecePlanner(), o: { maxOutstanding?: number; parallelism?: number; retries?: number } = {}): Frontend {
+function frontend(planner: QueryPlanner = new SinglePiecePlanner(), o: { maxOutstanding?: number; parallelism?: number; retries?: number; inProcessFirst?: (params: readonly (readonly [string, string])[]) => boolean } = {}): Frontend {
   return new Frontend({
+    ...(o.inProcessFirst ? { inProcessFirst: o.inProcessFirst } : {}),
     planner,
     limits: () => ({ max_query_parallelism: o.parallelism ?? 32 }),
     maxOutstandingPerTenant: o.maxOutstanding ?? 100,
@@ -279,6 +280,18 @@ describe('Frontend: which querier runs a piece', () => {
     const per = new Map<string, number>();
     for (const s of sent) per.set(s.querier, (per.get(s.querier) ?? 0) + 1);
     expect(per).toEqual(new Map([['q-a', 2], ['q-b', 2]]));
+  });
+
+  it('sends the pieces inProcessFirst names to in-process slots while one is idle, the others anywhere', async () => {
+    const recent = (params: readonly (readonly [string, string])[]): boolean => params.some(([k, v]) => k === 'end' && v === 'recent');
+    const pieces: (readonly [string, string])[][] = [];
+    for (let i = 0; i < 4; i++) pieces.push([['end', 'recent'], ['shards', `${i}_of_4`]], [['end', 'old'], ['shards', `${i}_of_4`]]);
+    const f = frontend(new PiecesPlanner(pieces), { inProcessFirst: recent });
+    const { sent } = recordingSlots(f, ['thread-0', 'local'], 8);
+    expect((await f.handle(request('t'))).status).toBe(200);
+    expect(sent.filter((s) => s.params.includes('end=recent')).map((s) => s.querier)).toEqual(['local', 'local', 'local', 'local']);
+    // The others keep their shard affinity: shard i to ['local', 'thread-0'][i % 2].
+    for (const s of sent.filter((x) => x.params.includes('end=old'))) expect(s.querier, s.params).toBe(['local', 'thread-0'][Number(/shards=(\d)/.exec(s.params)![1]) % 2]);
   });
 
   it('gives shard i to querier i mod queriers (ordered by id), query after query', async () => {

@@ -43,6 +43,12 @@ export interface FrontendOptions {
   logger: Logger;
   registry: Registry;
   nowMs?: () => number;
+  /**
+   * Pieces for which this is true go to an idle in-process slot when there is one: in a process
+   * with querier threads, pieces that read the ingester run where its memory is, instead of
+   * having it copied over local gRPC to a thread. Absent: none.
+   */
+  inProcessFirst?: (params: readonly (readonly [string, string])[]) => boolean;
 }
 
 /**
@@ -582,7 +588,7 @@ export class Frontend {
   }
 
   /**
-   * Where a piece runs. Shard `i` of a sharded piece goes to querier `i mod queriers` (queriers
+   * Where a piece runs. First, an in-process slot for a piece `inProcessFirst` names. Shard `i` of a sharded piece goes to querier `i mod queriers` (queriers
    * ordered by id) when that querier has an idle slot: the planners cut shards in multiples of
    * the queriers, so each querier reads, and caches, the same streams query after query.
    * Otherwise an idle slot of the querier running the fewest pieces, so that one query's pieces
@@ -592,6 +598,9 @@ export class Frontend {
    */
   #pickSlot(t: Task): WorkerSlot {
     const avoid = t.avoid;
+    if (avoid !== IN_PROCESS_QUERIER_ID && this.#opts.inProcessFirst?.(t.piece.params) === true) {
+      for (const s of this.#idle) if (s.querierId === IN_PROCESS_QUERIER_ID) return s;
+    }
     const shard = avoid === '' ? shardIndex(t.piece.params) : -1;
     if (shard >= 0) {
       const ids = this.#querierIds();
@@ -616,6 +625,9 @@ export class Frontend {
     return best ?? fallback!;
   }
 }
+
+/** The `querierId` of in-process slots. */
+export const IN_PROCESS_QUERIER_ID = 'local';
 
 /** `i` of a piece's `shards=<i>_of_<n>` parameter (n > 1), or -1. */
 function shardIndex(params: readonly (readonly [string, string])[]): number {
@@ -666,7 +678,7 @@ export type LocalExecutor = (work: WorkMessage, signal: AbortSignal) => Promise<
  * the same queue, fairness and retries, but run by a function call instead of a gRPC stream.
  */
 export class InProcessSlot implements WorkerSlot {
-  readonly querierId = 'local';
+  readonly querierId = IN_PROCESS_QUERIER_ID;
   /** The piece in hand and its cancellation. */
   #running: { id: number; ac: AbortController } | null = null;
 
