@@ -8,14 +8,16 @@
  * The store is built once (bench/store-fixture.ts: data ends 30 min ago, only stored chunks are
  * read). Per run and configuration a fresh server starts on it (block cache off, so warm means
  * cached chunk bytes decompressed again, as bench/scan.ts), answers each query once untimed
- * (warm-up: chunk cache and page cache), then timed. Every answer is checked against the
+ * (warm-up: chunk cache and page cache), then timed; the scan's warm-up is timed as the cold
+ * scan (page cache dropped first), beside `zstd -dc | rg -F` over the raw text as one .zst, also
+ * from a dropped page cache (root only). Every answer is checked against the
  * brute-force count over the jsonl twin (log query) or the threads=0 answer (metric query).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, startChild } from './lib.js';
+import { cpuSeconds, dropPageCache, startChild } from './lib.js';
 import { buildStore } from './store-fixture.js';
 
 const lines = Number(process.argv[2] ?? 5_300_000);
@@ -52,6 +54,16 @@ async function reference(): Promise<{ scanHits: number; jsonEntries: number }> {
   return { scanHits, jsonEntries };
 }
 const ref = await reference();
+
+// The cold baseline: the raw text as one .zst (zstd -3), decompressed and searched from a cold page cache.
+const zstFile = `${fx.rawFile}.zst`;
+execFileSync('zstd', ['-q', '-3', '-T1', fx.rawFile, '-o', zstFile]);
+function zstdRgCold(): number {
+  if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
+  const t = performance.now();
+  execFileSync('sh', ['-c', `zstd -dc '${zstFile}' | rg -F -c '${NEEDLE}' || true`]);
+  return (performance.now() - t) / 1000;
+}
 
 function rg(): number {
   const t = performance.now();
@@ -92,7 +104,7 @@ const metricTotal = (b: any): number => (b.data.result as { values: [number, str
 /** A 1m range over 1m steps counts each entry once (aligned steps, the data inside the range). */
 const STEP = { step: '60' };
 
-type Row = { threads: number; scan_s: number; scan_cpu_s: number; scan_gb_per_s: number; metric_s: number; metric_cpu_s: number; metric_m_entries_per_s: number; rg_s: number };
+type Row = { threads: number; scan_cold_s: number; zstd_rg_cold_s: number; scan_s: number; scan_cpu_s: number; scan_gb_per_s: number; metric_s: number; metric_cpu_s: number; metric_m_entries_per_s: number; rg_s: number };
 const rows: Row[] = [];
 let metricRef: string | null = null;
 const order = Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? [0, threads] : [threads, 0])).flat();
@@ -101,7 +113,11 @@ for (const n of order) {
   try {
     // Threads dial the frontend after /ready: wait until they pulled (the frontend counts queriers).
     await new Promise((r) => setTimeout(r, n > 0 ? 3000 : 500));
-    await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
+    // Cold: nothing in the page cache nor in the fresh server's caches.
+    const zstdCold = zstdRgCold();
+    if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
+    const cold = await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
+    if (scanCount(cold.body) !== Math.min(1000, ref.scanHits)) throw new Error(`cold scan: ${scanCount(cold.body)} lines, brute force ${ref.scanHits}`);
     const scan = await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
     if (scanCount(scan.body) !== Math.min(1000, ref.scanHits)) throw new Error(`scan: ${scanCount(scan.body)} lines, brute force ${ref.scanHits}`);
     await timed(s.url, s.proc.pid!, METRIC, STEP);
@@ -114,6 +130,8 @@ for (const n of order) {
     const rgSec = rg();
     const row: Row = {
       threads: n,
+      scan_cold_s: Number(cold.sec.toFixed(2)),
+      zstd_rg_cold_s: Number(zstdCold.toFixed(2)),
       scan_s: Number(scan.sec.toFixed(2)),
       scan_cpu_s: Number(scan.cpu.toFixed(2)),
       scan_gb_per_s: Number((rawBytes / 1e9 / scan.sec).toFixed(2)),
@@ -131,7 +149,7 @@ for (const n of order) {
   }
 }
 /** min / median of a time column, and the rate `per` unit of work at those two times. */
-const summary = (n: number, k: 'scan_s' | 'metric_s', per: number): string => {
+const summary = (n: number, k: 'scan_s' | 'scan_cold_s' | 'zstd_rg_cold_s' | 'metric_s', per: number): string => {
   const v = rows.filter((r) => r.threads === n).map((r) => r[k]).sort((a, b) => a - b);
   const lo = v[0]!;
   const med = v[Math.floor((v.length - 1) / 2)]!;
@@ -140,5 +158,5 @@ const summary = (n: number, k: 'scan_s' | 'metric_s', per: number): string => {
 console.log(JSON.stringify({ bench: 'threads', entries: fx.entries, raw_bytes: rawBytes, chunk_bytes: fx.chunkBytes, scan_hits: ref.scanHits, json_entries: ref.jsonEntries }));
 for (const n of [0, threads]) {
   const rgs = rows.filter((r) => r.threads === n).map((r) => r.rg_s).sort((a, b) => a - b);
-  console.log(`threads=${n} [min / median]: scan ${summary(n, 'scan_s', rawBytes / 1e9)} GB; metric ${summary(n, 'metric_s', fx.entries / 1e6)} M entries; rg ${rgs[0]} / ${rgs[Math.floor((rgs.length - 1) / 2)]} s`);
+  console.log(`threads=${n} [min / median]: cold scan ${summary(n, 'scan_cold_s', rawBytes / 1e9)} GB, zstd -dc | rg cold ${summary(n, 'zstd_rg_cold_s', rawBytes / 1e9)} GB; warm scan ${summary(n, 'scan_s', rawBytes / 1e9)} GB; metric ${summary(n, 'metric_s', fx.entries / 1e6)} M entries; rg ${rgs[0]} / ${rgs[Math.floor((rgs.length - 1) / 2)]} s`);
 }

@@ -571,7 +571,6 @@ const FRONTEND_KEEPALIVE = { timeMs: KEEPALIVE_TIME_MS, timeoutMs: KEEPALIVE_TIM
 /** Longest wait for requests in flight when stopping (Go's Shutdown waits for them the same way). */
 const SHUTDOWN_DRAIN_MS = 10_000;
 
-
 /** `host:port`, brackets around an IPv6 host. */
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;

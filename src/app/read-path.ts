@@ -191,8 +191,10 @@ export interface ReadCacheSizes {
 
 /**
  * The cache budgets of each of `queriers` queriers of one process (the process's own and its
- * querier threads): the configured sizes, capped by `ingester.memory_limit` (ADR 0024), then
- * shared out evenly, so that threads add cores, not cache memory.
+ * querier threads): the configured sizes, capped by `ingester.memory_limit` (ADR 0024); the
+ * chunk and decoded-block caches are then shared out evenly (with shard affinity each querier
+ * reads its own streams, ADR 0029), so that threads add cores, not cache memory. The index
+ * cache is not: every querier looks up the same per-day index.
  */
 export function readCacheSizes(cfg: SiltConfig, queriers = 1): ReadCacheSizes {
   const st = cfg.storage_config;
@@ -200,7 +202,7 @@ export function readCacheSizes(cfg: SiltConfig, queriers = 1): ReadCacheSizes {
   const each = (bytes: number): number => Math.floor(bytes / Math.max(1, queriers));
   return {
     chunks: each(memoryCapped(cacheBytes(cfg.chunk_store_config.chunk_cache_config.embedded_cache, st.chunk_cache_size), mem, CACHE_SHARE.chunks)),
-    index: each(memoryCapped(cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), mem, CACHE_SHARE.index)),
+    index: memoryCapped(cacheBytes(st.index_queries_cache_config.embedded_cache, st.index_cache_size), mem, CACHE_SHARE.index),
     blocks: each(memoryCapped(cfg.querier.block_cache_size, mem, CACHE_SHARE.blocks)),
   };
 }
@@ -220,6 +222,7 @@ export interface StoreReaders {
   caches: Record<string, CacheCounters>;
 }
 
+/** The chunk store, index reader and querier Store over `objects`, with caches of `sizes`. */
 export function newStoreReaders(objects: ObjectClient, cfg: SiltConfig, sizes: ReadCacheSizes, registry: Registry): StoreReaders {
   // Chunks are decoded with decodeChunk, whose metas and per-block crc32 catch corruption.
   const chunkStore = new ChunkStore(objects, { cacheBytes: sizes.chunks, verifyChecksum: false });

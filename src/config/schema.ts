@@ -131,7 +131,7 @@ export const SETTINGS: readonly Setting[] = [
     flag: 'querier.threads',
     type: int(-1, 64),
     def: -1,
-    help: 'Querier threads beside the querier of a -target=all process without a ring (Silt extension): each runs query pieces on its own core, pulling them from the process\'s query-frontend and reading the ingester over local gRPC; the query caches are shared out among the queriers. -1: one per CPU core beyond the first (none on one core); 0: none.',
+    help: 'Querier threads beside the querier of a -target=all process without a ring (Silt extension): each runs query pieces on its own core, pulling them from the process\'s query-frontend and reading the ingester over local gRPC; the chunk and block caches are shared out among the queriers. Pieces over the last query_ingesters_within stay on the process\'s own querier. -1: one per CPU core beyond the first (none on one core); 0: none.',
   },
   { path: 'compactor.working_directory', flag: 'compactor.working-directory', type: str, def: '', help: 'Accepted for Loki config compatibility; Silt stages nothing on local disk (markers and delete requests live in object storage).' },
   { path: 'compactor.compaction_interval', flag: 'compactor.compaction-interval', type: dur, def: 10 * M, help: 'Interval at which to re-run compaction, retention, deletes and the sweeper.' },

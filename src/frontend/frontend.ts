@@ -588,9 +588,10 @@ export class Frontend {
   }
 
   /**
-   * Where a piece runs. First, an in-process slot for a piece `inProcessFirst` names. Shard `i` of a sharded piece goes to querier `i mod queriers` (queriers
-   * ordered by id) when that querier has an idle slot: the planners cut shards in multiples of
-   * the queriers, so each querier reads, and caches, the same streams query after query.
+   * Where a piece runs. A piece `inProcessFirst` names goes to an idle in-process slot. Shard `i`
+   * of a sharded piece goes to querier `i mod queriers` (queriers ordered by id) when that
+   * querier has an idle slot: the planners cut shards in multiples of the queriers, so each
+   * querier reads, and caches, the same streams query after query.
    * Otherwise an idle slot of the querier running the fewest pieces, so that one query's pieces
    * spread over queriers (processes, or a process's querier threads) instead of filling the
    * first querier's slots; a retry avoids the querier that failed it when another has an idle
