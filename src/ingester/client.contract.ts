@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { blockEntryTs } from '../chunk/index.js';
 import { defaultConfig, type LimitsConfig } from '../config/config.js';
 import { RateLimitError, SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { fingerprint, labelsToString, sortLabels, type Label, type Labels, type PushEntry, type StructuredMetadata, type ValidStream } from '../model/index.js';
+import { fingerprint, inShard, labelsToString, sortLabels, type Label, type Labels, type PushEntry, type StructuredMetadata, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
 import { testMatcher } from '../storage/testing.js';
 import { seededRandom } from '../util/random.js';
@@ -201,6 +201,23 @@ export function runIngesterClientContract(name: string, wrap: (local: LocalInges
       expect(await names([], NOW_NS + 100_000_000n, NOW_NS + 200_000_000n)).toEqual([api.labelsString, web.labelsString].sort());
       expect(await names([], NOW_NS + 60_000_000_000n, NOW_NS + 70_000_000_000n)).toEqual([]);
       expect(await names([], NOW_NS - 10_000_000_000n, NOW_NS + 10_000_000_000n, 'nobody')).toEqual([]);
+    });
+
+    it('selectStreams with a shard returns exactly the streams of that shard', async () => {
+      const many = Array.from({ length: 24 }, (_, i) => validStream({ app: 'shard', pod: `p${i}` }, makeEntries(i, 3, NOW_NS + BigInt(i) * 1_000_000n)));
+      await c.push('t1', many);
+      const all = (await c.selectStreams('t1', [m('app', '=', 'shard')], 0n, NOW_NS * 2n)).map((s) => labelsToString(s.labels)).sort();
+      expect(all).toEqual(many.map((s) => s.labelsString).sort());
+      for (const of of [2, 3]) {
+        const union: string[] = [];
+        for (let index = 0; index < of; index++) {
+          const shard = { index, of };
+          const got = (await c.selectStreams('t1', [m('app', '=', 'shard')], 0n, NOW_NS * 2n, { shard })).map((s) => labelsToString(s.labels)).sort();
+          expect(got).toEqual(many.filter((s) => inShard(s.fingerprint, shard)).map((s) => s.labelsString).sort());
+          union.push(...got);
+        }
+        expect(union.sort()).toEqual(all);
+      }
     });
 
     it('storedKeys knows no key before a flush and the stored copy of every chunk after', async () => {

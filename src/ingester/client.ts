@@ -6,11 +6,17 @@
  * One contract test suite (`client.contract.ts`) runs against each implementation.
  */
 import type { DecodedBlock, ReadableChunk } from '../chunk/index.js';
-import type { Labels, Matcher, PushEntry, ValidStream } from '../model/index.js';
+import type { Labels, Matcher, PushEntry, Shard, ValidStream } from '../model/index.js';
 
 /** Per-call options: the caller's deadline/cancellation. */
 export interface CallOptions {
   readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of `selectStreams`. */
+export interface SelectOptions extends CallOptions {
+  /** Only the streams of this shard (a sharded query piece); absent or null: all. */
+  readonly shard?: Shard | null | undefined;
 }
 
 /** One in-memory chunk as a value: its cut (immutable) blocks and a copy of its head block. */
@@ -44,7 +50,7 @@ export interface IngesterPusher {
 /** What queriers call on an ingester. All answers are snapshots of memory. */
 export interface IngesterQuerier {
   /** Streams matching every matcher with data overlapping [fromNs, throughNs] (inclusive). */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: CallOptions): Promise<MemStream[]>;
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: SelectOptions): Promise<MemStream[]>;
   /**
    * Object keys of the stored copies of the chunks `ids` (from `selectStreams`) as of now: only
    * chunks whose upload has finished are in the map. The querier asks after reading the index,

@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { labelValue, type Labels, type Matcher, type PushEntry, type ValidStream } from '../model/index.js';
+import { inShard, labelValue, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
 import { TokenBucket } from '../util/rate-limiter.js';
@@ -540,13 +540,14 @@ export class Ingester {
   /**
    * Streams of `tenant` matching all matchers, as values: the cut blocks of each chunk (immutable
    * once cut) behind a view that shows only them, and a sorted copy of its head block. Chunk ids
-   * are `<idPrefix><number>` (see `storedKeys`).
+   * are `<idPrefix><number>` (see `storedKeys`). With `shard`, only that shard's streams.
    */
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, idPrefix: string): MemStream[] {
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, idPrefix: string, shard: Shard | null = null): MemStream[] {
     const inst = this.tenants.get(tenant);
     if (!inst) return [];
     const out: MemStream[] = [];
     inst.streams.index.select(matchers, (s) => {
+      if (shard !== null && !inShard(s.fingerprint, shard)) return;
       const chunks: MemChunkData[] = [];
       for (const c of s.chunks) {
         if (c.entries === 0 || c.throughNs < fromNs || c.fromNs > throughNs) continue;

@@ -1,5 +1,5 @@
 import type { Labels, Matcher, ValidStream } from '../model/index.js';
-import type { IngesterClient, IngesterTailer, MemStream } from './client.js';
+import type { IngesterClient, IngesterTailer, MemStream, SelectOptions } from './client.js';
 import type { Ingester } from './ingester.js';
 
 /**
@@ -21,8 +21,8 @@ export class LocalIngesterClient implements IngesterClient {
     return this.#ing.push(tenant, streams);
   }
 
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): Promise<MemStream[]> {
-    return Promise.resolve(this.#ing.selectStreams(tenant, matchers, fromNs, throughNs, this.#prefix));
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: SelectOptions): Promise<MemStream[]> {
+    return Promise.resolve(this.#ing.selectStreams(tenant, matchers, fromNs, throughNs, this.#prefix, opts?.shard ?? null));
   }
 
   storedKeys(_tenant: string, ids: readonly string[]): Promise<Map<string, string>> {

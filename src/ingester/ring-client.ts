@@ -7,7 +7,7 @@
  */
 import { UnavailableError } from '../errors.js';
 import { labelsToString, type Labels, type Matcher, type PushEntry } from '../model/index.js';
-import type { CallOptions, IngesterClient, IngesterQuerier, IngesterTail, IngesterAdmin, IngesterTailer, MemStream } from './client.js';
+import type { CallOptions, IngesterClient, IngesterQuerier, IngesterTail, IngesterAdmin, IngesterTailer, MemStream, SelectOptions } from './client.js';
 
 /** An ingester of the ring: its instance id (the prefix of its chunk ids) and gRPC address. */
 export interface IngesterInstance {
@@ -60,7 +60,7 @@ export class RingIngesterQuerier implements IngesterQuerier, IngesterTail, Inges
     return out;
   }
 
-  async selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: CallOptions): Promise<MemStream[]> {
+  async selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: SelectOptions): Promise<MemStream[]> {
     return (await this.#all((c) => c.selectStreams(tenant, matchers, fromNs, throughNs, opts))).flat();
   }
 

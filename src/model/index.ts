@@ -4,3 +4,4 @@ export * from './stream.js';
 export * from './matcher.js';
 export * from './tenant.js';
 export * from './log-level.js';
+export * from './shard.js';

@@ -77,9 +77,11 @@ export interface PlanRequest {
 export async function planScan(r: PlanRequest): Promise<ScanPlan> {
   const { deadline, tenant } = r;
   const read = deadline.read;
-  let snapshot = r.ingester ? await deadline.wait(r.ingester.selectStreams(tenant, r.matchers, r.fromNs, r.throughNs, read)) : [];
+  const shard = r.shard ?? null;
+  // Ingesters snapshot only the shard's streams; the filter below also covers one that does not
+  // know the shard field yet (a rolling upgrade).
+  let snapshot = r.ingester ? await deadline.wait(r.ingester.selectStreams(tenant, r.matchers, r.fromNs, r.throughNs, { ...read, shard })) : [];
   let listed = await deadline.wait(r.store.chunkRefs(tenant, r.fromNs, r.throughNs, r.matchers, read));
-  const shard = r.shard;
   if (shard) {
     snapshot = snapshot.filter((s) => inShard(s.fingerprint, shard));
     listed = { series: listed.series, refs: listed.refs.filter((ref) => inShard(ref.fingerprint, shard)) };

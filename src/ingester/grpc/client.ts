@@ -15,7 +15,7 @@ import { LabelsCache } from '../../distributor/index.js';
 import { SiltError, UnavailableError } from '../../errors.js';
 import type { Labels, Matcher, ValidStream } from '../../model/index.js';
 import { ERROR_TRAILER, fromGrpcStatus, GRPC } from '../../util/grpc-status.js';
-import type { CallOptions, IngesterClient, IngesterTailer, MemStream } from '../client.js';
+import type { CallOptions, IngesterClient, IngesterTailer, MemStream, SelectOptions } from '../client.js';
 import { DEFAULT_CALL_TIMEOUT_MS, DEFAULT_FLUSH_TIMEOUT_MS, LABELS_CACHE_ENTRIES, MAX_CLIENT_RECV_MESSAGE_BYTES, PUSH_LOW_METADATA, PUSH_SEQ_METADATA } from './consts.js';
 import { PATHS, TENANT_METADATA } from './services.js';
 import {
@@ -95,8 +95,8 @@ export class GrpcIngesterClient implements IngesterClient {
     return p;
   }
 
-  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: CallOptions): Promise<MemStream[]> {
-    const req = encodeRangeRequest(matchers, fromNs, throughNs);
+  selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, opts?: SelectOptions): Promise<MemStream[]> {
+    const req = encodeRangeRequest(matchers, fromNs, throughNs, opts?.shard ?? null);
     return new Promise((resolve, reject) => {
       const signal = opts?.signal;
       if (signal?.aborted) return reject(this.#aborted(signal));

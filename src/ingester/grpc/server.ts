@@ -213,7 +213,7 @@ export function registerIngesterServices(host: GrpcServiceHost, ingester: Ingest
   async function selectStreams(call: grpc.ServerWritableStream<Buffer, Buffer>): Promise<void> {
     const tenant = tenantOf(call.metadata);
     const q = decodeRangeRequest(call.request, 'SelectStreamsRequest');
-    const streams = await ingester.selectStreams(tenant, q.matchers, q.fromNs, q.throughNs, callOptions(call));
+    const streams = await ingester.selectStreams(tenant, q.matchers, q.fromNs, q.throughNs, { ...callOptions(call), shard: q.shard ?? null });
     const enc = new MemStreamEncoder({ headCodec, batchBytes });
     let full = false;
     const emit = (m: Buffer): void => {

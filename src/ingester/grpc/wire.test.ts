@@ -76,6 +76,12 @@ describe('request codecs match protobufjs', () => {
         expect(back.matchers[3]!.matches('a')).toBe(false);
       }
     }
+    // A SelectStreamsRequest may name a shard (field 4, Loki's `<index>_of_<count>` text).
+    const sharded = encodeRangeRequest(MATCHERS, T0, T0 + 1n, { index: 2, of: 5 });
+    expect((theirs('silt.ingester.SelectStreamsRequest', sharded) as { shard: string }).shard).toBe('2_of_5');
+    expect(decodeRangeRequest(sharded, 'x').shard).toEqual({ index: 2, of: 5 });
+    expect(decodeRangeRequest(encodeRangeRequest(MATCHERS, T0, T0 + 1n), 'x').shard ?? null).toBeNull();
+    expect(() => decodeRangeRequest(ours('silt.ingester.SelectStreamsRequest', { start: '0', end: '1', shard: '5_of_5' }), 'SelectStreamsRequest')).toThrow(/invalid shard/);
   });
 
   it('LabelRequest for names and for values', () => {

@@ -24,7 +24,7 @@ import {
 import { decodePushRequestProto, type LabelsCache } from '../../distributor/index.js';
 import { InvalidError, ParseError } from '../../errors.js';
 import { compileMatcher } from '../../logql/log/matcher.js';
-import type { Label, Labels, Matcher, MatchType, PushEntry, ValidStream } from '../../model/index.js';
+import { formatShard, parseShard, type Label, type Labels, type Matcher, type MatchType, type PushEntry, type Shard, type ValidStream } from '../../model/index.js';
 import { ByteWriter } from '../../util/bytes.js';
 import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from '../../util/protobuf.js';
 import type { MemChunkData, MemStream } from '../client.js';
@@ -127,14 +127,20 @@ export interface RangeRequest {
   matchers: Matcher[];
   fromNs: bigint;
   throughNs: bigint;
+  /** SelectStreamsRequest only: the streams of this shard; null or absent: all. */
+  shard?: Shard | null;
 }
 
-/** SelectStreamsRequest and SeriesRequest share their layout: start 1, end 2, matchers 3. */
-export function encodeRangeRequest(matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint): Buffer {
+/** Longest shard text (`<index>_of_<count>`) a request may carry. */
+const MAX_SHARD_BYTES = 32;
+
+/** SelectStreamsRequest and SeriesRequest share their layout: start 1, end 2, matchers 3; a SelectStreamsRequest may name a shard (4). */
+export function encodeRangeRequest(matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, shard: Shard | null = null): Buffer {
   const w = new ProtoWriter(256);
   w.int64Field(1, fromNs);
   w.int64Field(2, throughNs);
   writeMatchers(w, 3, matchers);
+  if (shard !== null && shard.of > 1) w.stringField(4, formatShard(shard));
   return w.view();
 }
 
@@ -142,13 +148,16 @@ export function encodeRangeRequest(matchers: readonly Matcher[], fromNs: bigint,
 export function decodeRangeRequest(buf: Buffer, message: string): RangeRequest {
   return decoding(message, () => {
     const r = new ProtoReader(buf);
-    const out: RangeRequest = { matchers: [], fromNs: 0n, throughNs: 0n };
+    const out: RangeRequest = { matchers: [], fromNs: 0n, throughNs: 0n, shard: null };
     while (r.next()) {
       if (r.field === 1) out.fromNs = readTime(r, 'start');
       else if (r.field === 2) out.throughNs = readTime(r, 'end');
       else if (r.field === 3) {
         r.expect(WIRE_LEN, 'matchers');
         pushMatcher(r, out.matchers);
+      } else if (r.field === 4) {
+        r.expect(WIRE_LEN, 'shard');
+        out.shard = parseShard(r.str(MAX_SHARD_BYTES, 'SelectStreamsRequest.shard'));
       } else r.skip();
     }
     return out;
