@@ -3,8 +3,10 @@
  * answers every `ReadRing` call from the last known state without I/O.
  *
  * A probe every `probePeriodMs` lists the member keys without values and compares their
- * revisions with what the watch delivered; any difference (a missed event, a dead watch)
- * triggers a full list and a new watch. The probe is also how an outage is noticed: a failed
+ * revisions with what the watch delivered. A difference may be an event still on its way (a
+ * heartbeat written just before the listing), so the next probe checks whether the watch has
+ * caught up with that listing; if not (a missed event), and at once for a dead watch, a full
+ * list and a new watch follow. The probe is also how an outage is noticed: a failed
  * probe marks the KV store unreachable. While it is, the last known members keep being served
  * and heartbeats are judged as of the last successful sync, so an etcd outage alone does not
  * make every member look dead; after `maxUnreachableMs` without contact `status().stale` is
@@ -64,6 +66,8 @@ export class Ring extends RingView {
   #running = false;
   #stopped = false;
   readonly #stats = { resyncs: 0, watchEvents: 0 };
+  /** The last probe's listing when the watch was behind it: the next probe resyncs if it still is. */
+  #behind: { revisions: Map<string, number>; revision: number } | null = null;
 
   constructor(kv: EtcdKv, opts: RingOptions) {
     super(opts.heartbeatTimeoutMs);
@@ -162,25 +166,42 @@ export class Ring extends RingView {
         return;
       }
       const gen = this.#generation;
-      const { kvs } = await this.#kv.list(this.#keys.members, { keysOnly: true });
+      const { kvs, revision } = await this.#kv.list(this.#keys.members, { keysOnly: true });
       if (gen !== this.#generation || this.#stopped) return;
-      let same = kvs.length === this.#entries.size;
-      for (let i = 0; same && i < kvs.length; i++) {
-        const kv = kvs[i]!;
-        const e = this.#entries.get(kv.key.slice(this.#keys.members.length));
-        // Our entry may be newer than the listing (an event arrived meanwhile), never older.
-        if (!e || e.modRevision < kv.modRevision) same = false;
+      const revisions = new Map<string, number>();
+      for (const kv of kvs) revisions.set(kv.key.slice(this.#keys.members.length), kv.modRevision);
+      const previous = this.#behind;
+      this.#behind = null;
+      if (previous !== null && !this.#caughtUp(previous.revisions, previous.revision)) {
+        // Still behind what the last probe listed: an event was missed.
+        await this.#resync();
+        return;
       }
-      if (same) this.#markReachable();
-      else await this.#resync();
+      if (!this.#caughtUp(revisions, revision)) this.#behind = { revisions, revision };
+      this.#markReachable();
     } catch (e) {
       this.#markUnreachable(e);
     }
   }
 
+  /**
+   * Whether the watch has delivered everything of a keys-only listing taken at `revision`: every
+   * listed key with at least its listed revision (ours may be newer: an event arrived since), and
+   * no key the listing left out unless we learned of it after the listing (a missed delete).
+   */
+  #caughtUp(revisions: ReadonlyMap<string, number>, revision: number): boolean {
+    for (const [id, rev] of revisions) {
+      const e = this.#entries.get(id);
+      if (!e || e.modRevision < rev) return false;
+    }
+    for (const [id, e] of this.#entries) if (!revisions.has(id) && e.modRevision <= revision) return false;
+    return true;
+  }
+
   /** Lists every member, replaces the state, and starts a new watch from the listing's revision. */
   async #resync(): Promise<void> {
     const gen = ++this.#generation;
+    this.#behind = null;
     this.#watch?.cancel();
     this.#watch = null;
     const { kvs, revision } = await this.#kv.list(this.#keys.members);
