@@ -212,6 +212,23 @@ export const UNLIMITED = [
   '-validation.max-entries-limit=1000000',
 ];
 
+/**
+ * Server flags of query benchmarks over a built store (needle.ts, threads.ts): no WAL, chunk
+ * cache big enough for the store, no decoded-block cache (warm runs measure cached chunk bytes,
+ * decompressed again, as bench/scan.ts), only stored chunks read, big answers allowed, no
+ * compaction pass during the runs.
+ */
+export const STORED_QUERY_FLAGS = [
+  '-ingester.wal-enabled=false',
+  '-ingester.max-global-streams-per-user=0',
+  '-store.chunks-cache-size=4GiB',
+  '-querier.block-cache-size=0',
+  '-querier.query-ingesters-within=1s',
+  '-validation.max-entries-limit=1000000',
+  '-querier.max-query-series=100000',
+  '-compactor.compaction-interval=24h',
+];
+
 /** Empties the kernel's page cache (root only): true when it did. */
 export function dropPageCache(): boolean {
   try {

@@ -35,7 +35,7 @@ import { loadConfig } from '../src/config/config.js';
 import { FilesystemObjectClient } from '../src/storage/index.js';
 import { fingerprint, labelsFromObject, labelsToString, type ValidStream } from '../src/model/index.js';
 import { GENLOGS } from '../test/support/genlogs.js';
-import { dropPageCache, filesystemCompactor } from './lib.js';
+import { dropPageCache, filesystemCompactor, STORED_QUERY_FLAGS } from './lib.js';
 
 const mode = process.argv[2];
 const FULL_SCAN = 'qzxq';
@@ -47,16 +47,8 @@ function flags(dir: string, codec: string): string[] {
     '-server.http-listen-port=0',
     '-server.grpc-listen-address=127.0.0.1',
     '-server.grpc-listen-port=0',
-    '-ingester.wal-enabled=false',
+    ...STORED_QUERY_FLAGS,
     `-ingester.chunk-encoding=${codec}`,
-    '-ingester.max-global-streams-per-user=0',
-    '-store.chunks-cache-size=4GiB',
-    // No decoded-block cache: warm runs measure cached chunk bytes, decompressed again (as bench/scan.ts).
-    '-querier.block-cache-size=0',
-    '-querier.query-ingesters-within=1s',
-    '-validation.max-entries-limit=1000000',
-    '-querier.max-query-series=100000',
-    '-compactor.compaction-interval=24h',
     '-querier.query-timeout=30m',
     '-log.level=warn',
   ];

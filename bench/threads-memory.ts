@@ -8,7 +8,7 @@
  *
  * Usage: npx tsx bench/threads-memory.ts [lines=1000000] [runs=3]
  */
-import { cpuSeconds, post, protobufBatches, startChild, tempDir } from './lib.js';
+import { cpuSeconds, post, protobufBatches, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const lines = Number(process.argv[2] ?? 1_000_000);
 const runs = Number(process.argv[3] ?? 3);
@@ -23,10 +23,7 @@ const order = Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? [0, 1] : [1,
 for (const n of order) {
   const s = await startChild(tempDir('silt-bench-threads-mem-'), [
     '-ingester.wal-enabled=false',
-    '-ingester.max-global-streams-per-user=0',
-    '-distributor.ingestion-rate-limit-mb=100000',
-    '-distributor.ingestion-burst-size-mb=100000',
-    '-validation.max-entries-limit=1000000',
+    ...UNLIMITED,
     `-querier.threads=${n}`,
   ]);
   try {

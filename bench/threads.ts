@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, dropPageCache, startChild } from './lib.js';
+import { cpuSeconds, dropPageCache, startChild, STORED_QUERY_FLAGS } from './lib.js';
 import { buildStore } from './store-fixture.js';
 
 const lines = Number(process.argv[2] ?? 5_300_000);
@@ -76,14 +76,7 @@ function rg(): number {
 }
 
 const flags = [
-  '-ingester.wal-enabled=false',
-  '-ingester.max-global-streams-per-user=0',
-  '-store.chunks-cache-size=4GiB',
-  '-querier.block-cache-size=0',
-  '-querier.query-ingesters-within=1s',
-  '-validation.max-entries-limit=1000000',
-  '-querier.max-query-series=100000',
-  '-compactor.compaction-interval=24h',
+  ...STORED_QUERY_FLAGS,
   // SILT_BENCH_FLAGS: more server flags, e.g. -querier.tsdb-max-bytes-per-shard=100MB.
   ...(process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== ''),
 ];

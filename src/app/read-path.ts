@@ -214,10 +214,9 @@ export function newObjectStore(cfg: SiltConfig, registry: Registry): { raw: Obje
   return { raw, objects: new InstrumentedObjectClient(raw, registry, bucketLabel(cfg)) };
 }
 
-/** What a querier reads stored data with: the chunk store and index reader, and their caches by metric name. */
+/** What a querier reads stored data with: the chunk store (the ingester writes through it too), the querier's Store, and their caches by metric name. */
 export interface StoreReaders {
   chunkStore: ChunkStore;
-  indexReader: IndexReader;
   store: StoreAdapter;
   caches: Record<string, CacheCounters>;
 }
@@ -228,7 +227,7 @@ export function newStoreReaders(objects: ObjectClient, cfg: SiltConfig, sizes: R
   const chunkStore = new ChunkStore(objects, { cacheBytes: sizes.chunks, verifyChecksum: false });
   const indexReader = new IndexReader(objects, { cacheBytes: sizes.index, listCacheTtlMs: cfg.storage_config.index_list_ttl });
   const store = new StoreAdapter(chunkStore, indexReader, indexRequestDuration(registry));
-  return { chunkStore, indexReader, store, caches: { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache } };
+  return { chunkStore, store, caches: { chunks: chunkStore.cache, chunk_tails: chunkStore.indexCache, index: indexReader.cache } };
 }
 
 /** The querier of `cfg` (multi-tenant when configured) over `store` and `ingester`. */

@@ -21,6 +21,7 @@
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { CanceledError, QueryTimeoutError, RateLimitError, SiltError } from '../errors.js';
+import { parseShard } from '../model/index.js';
 import { MSG_TOO_MANY_OUTSTANDING } from './consts.js';
 import { pieceParams, withQueueTime, type FrontendRequest, type FrontendResponse, type Piece, type PieceResult, type PlanContext, type QueryPlan, type QueryPlanner, type ResultInfo } from './plan.js';
 import type { WorkMessage } from './wire.js';
@@ -630,12 +631,16 @@ export class Frontend {
 /** The `querierId` of in-process slots. */
 export const IN_PROCESS_QUERIER_ID = 'local';
 
-/** `i` of a piece's `shards=<i>_of_<n>` parameter (n > 1), or -1. */
+/** `i` of a piece's `shards=<i>_of_<n>` parameter (n > 1), or -1 (none, or not a shard). */
 function shardIndex(params: readonly (readonly [string, string])[]): number {
   for (const [k, v] of params) {
     if (k !== 'shards') continue;
-    const m = /^(\d+)_of_(\d+)$/.exec(v);
-    return m !== null && Number(m[2]) > 1 ? Number(m[1]) : -1;
+    try {
+      const s = parseShard(v);
+      return s.of > 1 ? s.index : -1;
+    } catch {
+      return -1;
+    }
   }
   return -1;
 }
