@@ -7,11 +7,13 @@
  * Usage: npx tsx bench/threads.ts [lines=5300000] [runs=3] [threads=1]
  * The store is built once (bench/store-fixture.ts: data ends 30 min ago, only stored chunks are
  * read). Per run and configuration a fresh server starts on it (block cache off, so warm means
- * cached chunk bytes decompressed again, as bench/scan.ts), answers each query once untimed
- * (warm-up: chunk cache and page cache), then timed; the scan's warm-up is timed as the cold
- * scan (page cache dropped first), beside `zstd -dc | rg -F` over the raw text as one .zst, also
- * from a dropped page cache (root only). Every answer is checked against the
- * brute-force count over the jsonl twin (log query) or the threads=0 answer (metric query).
+ * cached chunk bytes decompressed again, as bench/scan.ts) and times the full scan cold (page
+ * cache dropped first; beside `zstd -dc | rg -F` over the raw text as one .zst, also from a
+ * dropped page cache, root only) and warm; then a second fresh server times issue #20 goal 3's
+ * metric queries: the json count cold, and the json, logfmt and `|~` counts warm (each once
+ * untimed, then timed), the regex beside `rg -c`. Every answer is checked against the
+ * brute-force count over the jsonl twin (scan, json and regex counts) and against the first
+ * run's answer (every metric query, either configuration).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
@@ -32,16 +34,27 @@ const endNs = fx.lastNs + 60_000_000_000n;
 
 const NEEDLE = 'zq#x';
 const SCAN = `{cluster=~".+"} |= "${NEEDLE}"`;
-const METRIC = 'sum by (level) (count_over_time({cluster=~".+"} | json | __error__="" [1m]))';
+/** Issue #20 goal 3's metric queries: the json count (also timed cold), logfmt, and a `|~` regex beside `rg -c` of the same pattern. */
+const JSON_COUNT = 'sum by (level) (count_over_time({cluster=~".+"} | json | __error__="" [1m]))';
+const LOGFMT = 'sum by (app) (count_over_time({cluster=~".+"} | logfmt | duration > 100ms [1m]))';
+const REGEX_PATTERN = 'status=5[0-9]{2}|" 5[0-9]{2} ';
+const REGEX = `sum by (app) (count_over_time({cluster=~".+"} |~ ${JSON.stringify(REGEX_PATTERN)} [1m]))`;
 
-/** Brute force over the jsonl twin: lines holding the needle, and lines that parse as JSON objects (what `| json | __error__=""` keeps). */
-async function reference(): Promise<{ scanHits: number; jsonEntries: number }> {
+/**
+ * Brute force over the jsonl twin: lines holding the needle, lines that parse as JSON objects
+ * (what `| json | __error__=""` keeps) and lines the regex matches (the pattern means the same
+ * in RE2 and JavaScript).
+ */
+async function reference(): Promise<{ scanHits: number; jsonEntries: number; regexEntries: number }> {
   let scanHits = 0;
   let jsonEntries = 0;
+  let regexEntries = 0;
+  const re = new RegExp(REGEX_PATTERN);
   const rl = createInterface({ input: createReadStream(path.join(fx.dir, 'logs.jsonl')), crlfDelay: Infinity });
   for await (const l of rl) {
     const o = JSON.parse(l) as { line: string };
     if (o.line.includes(NEEDLE)) scanHits++;
+    if (re.test(o.line)) regexEntries++;
     if (o.line.startsWith('{')) {
       try {
         const v: unknown = JSON.parse(o.line);
@@ -51,7 +64,7 @@ async function reference(): Promise<{ scanHits: number; jsonEntries: number }> {
       }
     }
   }
-  return { scanHits, jsonEntries };
+  return { scanHits, jsonEntries, regexEntries };
 }
 const ref = await reference();
 
@@ -65,12 +78,13 @@ function zstdRgCold(): number {
   return (performance.now() - t) / 1000;
 }
 
-function rg(): number {
+/** Seconds `rg` takes over the raw text (page cache warm); rg exits 1 when nothing matches. */
+function rg(args: string[]): number {
   const t = performance.now();
   try {
-    execFileSync('rg', ['-F', '-c', NEEDLE, fx.rawFile]);
+    execFileSync('rg', [...args, fx.rawFile]);
   } catch {
-    /* rg exits 1 when nothing matches */
+    /* no match */
   }
   return (performance.now() - t) / 1000;
 }
@@ -97,59 +111,116 @@ const metricTotal = (b: any): number => (b.data.result as { values: [number, str
 /** A 1m range over 1m steps counts each entry once (aligned steps, the data inside the range). */
 const STEP = { step: '60' };
 
-type Row = { threads: number; scan_cold_s: number; zstd_rg_cold_s: number; scan_s: number; scan_cpu_s: number; scan_gb_per_s: number; metric_s: number; metric_cpu_s: number; metric_m_entries_per_s: number; rg_s: number };
+/** The first run's answer of each metric query: every later run (either configuration) must give the same. */
+const answers = new Map<string, string>();
+function checkMetric(name: string, body: any, expectTotal: number | null): void {
+  const result = JSON.stringify(body.data.result);
+  const first = answers.get(name);
+  if (first === undefined) answers.set(name, result);
+  else if (result !== first) throw new Error(`${name}: answer differs from the first run's`);
+  if (expectTotal !== null && metricTotal(body) !== expectTotal) throw new Error(`${name}: ${metricTotal(body)} entries counted, brute force ${expectTotal}`);
+}
+
+type Row = {
+  threads: number;
+  scan_cold_s: number;
+  zstd_rg_cold_s: number;
+  scan_s: number;
+  scan_cpu_s: number;
+  rg_s: number;
+  json_cold_s: number;
+  json_s: number;
+  json_cpu_s: number;
+  logfmt_s: number;
+  logfmt_cpu_s: number;
+  regex_s: number;
+  regex_cpu_s: number;
+  rg_regex_s: number;
+};
 const rows: Row[] = [];
-let metricRef: string | null = null;
+const round = (x: number): number => Number(x.toFixed(2));
+
+/** A fresh server with `n` querier threads, once it has its threads pulling. */
+async function server(n: number): Promise<Awaited<ReturnType<typeof startChild>>> {
+  const s = await startChild(fx.dir, [...flags, `-querier.threads=${n}`]);
+  // Threads dial the frontend after /ready: wait until they pulled (the frontend counts queriers).
+  await new Promise((r) => setTimeout(r, n > 0 ? 3000 : 500));
+  return s;
+}
+async function stop(s: Awaited<ReturnType<typeof startChild>>): Promise<void> {
+  s.proc.kill('SIGTERM');
+  await s.exited;
+}
+
 const order = Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? [0, threads] : [threads, 0])).flat();
 for (const n of order) {
-  const s = await startChild(fx.dir, [...flags, `-querier.threads=${n}`]);
+  const row = { threads: n } as Row;
+  // The scan: cold (nothing in the page cache nor in the fresh server's caches), then warm.
+  let s = await server(n);
   try {
-    // Threads dial the frontend after /ready: wait until they pulled (the frontend counts queriers).
-    await new Promise((r) => setTimeout(r, n > 0 ? 3000 : 500));
-    // Cold: nothing in the page cache nor in the fresh server's caches.
-    const zstdCold = zstdRgCold();
+    row.zstd_rg_cold_s = round(zstdRgCold());
     if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
     const cold = await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
     if (scanCount(cold.body) !== Math.min(1000, ref.scanHits)) throw new Error(`cold scan: ${scanCount(cold.body)} lines, brute force ${ref.scanHits}`);
     const scan = await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
     if (scanCount(scan.body) !== Math.min(1000, ref.scanHits)) throw new Error(`scan: ${scanCount(scan.body)} lines, brute force ${ref.scanHits}`);
-    await timed(s.url, s.proc.pid!, METRIC, STEP);
-    const metric = await timed(s.url, s.proc.pid!, METRIC, STEP);
-    const result = JSON.stringify(metric.body.data.result);
-    if (metricRef === null) metricRef = result;
-    else if (result !== metricRef) throw new Error(`metric answer with ${n} threads differs from the first run's`);
-    const entries = metricTotal(metric.body);
-    if (entries !== ref.jsonEntries) throw new Error(`metric: ${entries} entries counted, brute force ${ref.jsonEntries}`);
-    const rgSec = rg();
-    const row: Row = {
-      threads: n,
-      scan_cold_s: Number(cold.sec.toFixed(2)),
-      zstd_rg_cold_s: Number(zstdCold.toFixed(2)),
-      scan_s: Number(scan.sec.toFixed(2)),
-      scan_cpu_s: Number(scan.cpu.toFixed(2)),
-      scan_gb_per_s: Number((rawBytes / 1e9 / scan.sec).toFixed(2)),
-      metric_s: Number(metric.sec.toFixed(2)),
-      metric_cpu_s: Number(metric.cpu.toFixed(2)),
-      // Entries read per second (every entry of the store is read and parsed or rejected), as issue #20 counts them.
-      metric_m_entries_per_s: Number((fx.entries / 1e6 / metric.sec).toFixed(2)),
-      rg_s: Number(rgSec.toFixed(2)),
-    };
-    rows.push(row);
-    console.log(JSON.stringify(row));
+    Object.assign(row, { scan_cold_s: round(cold.sec), scan_s: round(scan.sec), scan_cpu_s: round(scan.cpu), rg_s: round(rg(['-F', '-c', NEEDLE])) });
   } finally {
-    s.proc.kill('SIGTERM');
-    await s.exited;
+    await stop(s);
   }
+  // The metric queries on another fresh server: the json count cold, then each query warm (once untimed, then timed).
+  s = await server(n);
+  try {
+    if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
+    const cold = await timed(s.url, s.proc.pid!, JSON_COUNT, STEP);
+    checkMetric('json', cold.body, ref.jsonEntries);
+    const warm = async (name: string, q: string, expectTotal: number | null): Promise<{ sec: number; cpu: number }> => {
+      await timed(s.url, s.proc.pid!, q, STEP);
+      const t = await timed(s.url, s.proc.pid!, q, STEP);
+      checkMetric(name, t.body, expectTotal);
+      return t;
+    };
+    const json = await warm('json', JSON_COUNT, ref.jsonEntries);
+    const logfmt = await warm('logfmt', LOGFMT, null);
+    const regex = await warm('regex', REGEX, ref.regexEntries);
+    Object.assign(row, {
+      json_cold_s: round(cold.sec),
+      json_s: round(json.sec),
+      json_cpu_s: round(json.cpu),
+      logfmt_s: round(logfmt.sec),
+      logfmt_cpu_s: round(logfmt.cpu),
+      regex_s: round(regex.sec),
+      regex_cpu_s: round(regex.cpu),
+      rg_regex_s: round(rg(['-c', REGEX_PATTERN])),
+    });
+  } finally {
+    await stop(s);
+  }
+  rows.push(row);
+  console.log(JSON.stringify(row));
 }
-/** min / median of a time column, and the rate `per` unit of work at those two times. */
-const summary = (n: number, k: 'scan_s' | 'scan_cold_s' | 'zstd_rg_cold_s' | 'metric_s', per: number): string => {
+
+/** min / median of a column over the runs with `n` threads. */
+function minMedian(n: number, k: keyof Row): [number, number] {
   const v = rows.filter((r) => r.threads === n).map((r) => r[k]).sort((a, b) => a - b);
-  const lo = v[0]!;
-  const med = v[Math.floor((v.length - 1) / 2)]!;
-  return `${lo} / ${med} s (${(per / lo).toFixed(2)} / ${(per / med).toFixed(2)} per s)`;
-};
-console.log(JSON.stringify({ bench: 'threads', entries: fx.entries, raw_bytes: rawBytes, chunk_bytes: fx.chunkBytes, scan_hits: ref.scanHits, json_entries: ref.jsonEntries }));
+  return [v[0]!, v[Math.floor((v.length - 1) / 2)]!];
+}
+/** "min / median s (rate at min / rate at median)" of a time column, `per` units of work per query. */
+function summary(n: number, k: keyof Row, per: number, unit: string): string {
+  const [lo, med] = minMedian(n, k);
+  return `${lo} / ${med} s (${(per / lo).toFixed(2)} / ${(per / med).toFixed(2)} ${unit}/s)`;
+}
+const gb = rawBytes / 1e9;
+const m = fx.entries / 1e6;
+console.log(JSON.stringify({ bench: 'threads', entries: fx.entries, raw_bytes: rawBytes, chunk_bytes: fx.chunkBytes, scan_hits: ref.scanHits, json_entries: ref.jsonEntries, regex_entries: ref.regexEntries }));
 for (const n of [0, threads]) {
-  const rgs = rows.filter((r) => r.threads === n).map((r) => r.rg_s).sort((a, b) => a - b);
-  console.log(`threads=${n} [min / median]: cold scan ${summary(n, 'scan_cold_s', rawBytes / 1e9)} GB, zstd -dc | rg cold ${summary(n, 'zstd_rg_cold_s', rawBytes / 1e9)} GB; warm scan ${summary(n, 'scan_s', rawBytes / 1e9)} GB; metric ${summary(n, 'metric_s', fx.entries / 1e6)} M entries; rg ${rgs[0]} / ${rgs[Math.floor((rgs.length - 1) / 2)]} s`);
+  console.log(`threads=${n} [min / median]:`);
+  console.log(`  scan cold ${summary(n, 'scan_cold_s', gb, 'GB')}; zstd -dc | rg -F cold ${summary(n, 'zstd_rg_cold_s', gb, 'GB')}`);
+  console.log(`  scan warm ${summary(n, 'scan_s', gb, 'GB')}; rg -F ${summary(n, 'rg_s', gb, 'GB')}`);
+  // Entries read per second (every entry of the store is read and parsed or rejected), as issue #20 counts them.
+  console.log(`  json count cold ${summary(n, 'json_cold_s', m, 'M entries')}, warm ${summary(n, 'json_s', m, 'M entries')}`);
+  console.log(`  logfmt count warm ${summary(n, 'logfmt_s', m, 'M entries')}`);
+  const [rgLo, rgMed] = minMedian(n, 'rg_regex_s');
+  const [reLo, reMed] = minMedian(n, 'regex_s');
+  console.log(`  regex count warm ${summary(n, 'regex_s', m, 'M entries')}; rg -c ${rgLo} / ${rgMed} s: Silt at ${(rgLo / reLo).toFixed(2)} / ${(rgMed / reMed).toFixed(2)}x rg`);
 }

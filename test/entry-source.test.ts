@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 async function collect(query: string, fromNs: bigint, throughNs: bigint): Promise<string[]> {
-  const src = new QuerierEntrySource('fake', silt.app.ingesterClient, (silt.app.querier as any).deps.store, 4);
+  const src = new QuerierEntrySource('fake', silt.app.ingesterClient, (silt.app.querier as any).deps.store, { concurrency: 4, decodeAhead: true });
   const out: string[] = [];
   await src.scan(parseExpr(query) as LogSelectorExpr, fromNs, throughNs, (v) => {
     const obj = Object.fromEntries(v.labels.map((l) => [l.name, l.value]));
@@ -70,7 +70,7 @@ describe('flushed chunks still in ingester memory', () => {
   });
 
   it('are read from memory, not fetched again from the store', async () => {
-    const src = new QuerierEntrySource('fake', silt.app.ingesterClient, (silt.app.querier as any).deps.store, 4);
+    const src = new QuerierEntrySource('fake', silt.app.ingesterClient, (silt.app.querier as any).deps.store, { concurrency: 4, decodeAhead: true });
     let n = 0;
     await src.scan(parseExpr('{cluster=~".+"}') as LogSelectorExpr, entries[0]!.tsNs, entries[entries.length - 1]!.tsNs, (v) => {
       for (let i = v.lo; i < v.hi; i++) n += v.sel[i]!;

@@ -223,7 +223,7 @@ export class App {
     this.ingesters = cluster ? new RingIngesterQuerier(cluster.readRing(), cluster.pool) : this.ingesterClient;
     if (mods.has('querier')) {
       // Replicas hold copies of a stream: read each entry once.
-      this.querier = newQuerier(cfg, { store, ingester: this.ingesters, limits: limitsOf, deletes: deleteRequests, blockCacheBytes: sizes.blocks, dedup: cluster !== null, logger: logger.child({ component: 'querier' }) });
+      this.querier = newQuerier(cfg, { store, ingester: this.ingesters, limits: limitsOf, deletes: deleteRequests, blockCacheBytes: sizes.blocks, dedup: cluster !== null, logger: logger.child({ component: 'querier' }), queriers: 1 + threads });
       // A querier answering queries itself (no frontend here or upstream) caches metric ranges;
       // behind a frontend the frontend's cache serves (as Loki's queriers have none).
       if (cfg.query_range.cache_results && !mods.has('query-frontend') && cfg.frontend_worker.frontend_address === '') {

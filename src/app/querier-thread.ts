@@ -42,6 +42,7 @@ const querier = newQuerier(cfg, {
   blockCacheBytes: sizes.blocks,
   dedup: false,
   logger: logger.child({ component: 'querier' }),
+  queriers: data.queriers,
 });
 const execute = newPieceExecutor(querier, cfg, { logger: logger.child({ component: 'querier-pieces' }), registry, build: data.build, rangeMetricQuery: null });
 const pieces = new Counter({ name: 'silt_querier_thread_pieces_total', help: 'Query pieces run by the querier threads (querier.threads); the rest ran on the process\'s own querier.', registers: [registry] });

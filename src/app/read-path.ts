@@ -4,6 +4,7 @@
  * with their caches, the querier, and the function that runs a frontend's piece against the
  * querier's own query routes. Also the cache and object store metrics both register.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -233,9 +234,21 @@ export function newStoreReaders(objects: ObjectClient, cfg: SiltConfig, sizes: R
 /** The querier of `cfg` (multi-tenant when configured) over `store` and `ingester`. */
 export function newQuerier(
   cfg: SiltConfig,
-  deps: { store: StoreAdapter; ingester: IngesterQuerier | null; limits: (tenant: string) => LimitsConfig; deletes: DeleteRequestsStore; blockCacheBytes: number; dedup: boolean; logger: Logger },
+  deps: {
+    store: StoreAdapter;
+    ingester: IngesterQuerier | null;
+    limits: (tenant: string) => LimitsConfig;
+    deletes: DeleteRequestsStore;
+    blockCacheBytes: number;
+    dedup: boolean;
+    logger: Logger;
+    /** Queriers in this process (its own and its querier threads). */
+    queriers: number;
+  },
 ): Querier {
   const d = {
+    // Metric queries decompress ahead on the threadpool only while a core has no querier of its own.
+    decodeAhead: deps.queriers < availableParallelism(),
     cfg: { ...cfg.querier, block_cache_size: deps.blockCacheBytes },
     limits: deps.limits,
     ingester: deps.ingester,

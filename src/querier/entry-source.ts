@@ -12,6 +12,18 @@ import { planScan, StoredPrefetch } from './sources.js';
 import type { Shard } from './shard.js';
 import type { QueryBytesBudget } from './bytes-budget.js';
 
+/** How a metric query's source reads stored chunks ahead of its scan. */
+export interface PrefetchOptions {
+  /** Chunks fetched ahead of the one being scanned. */
+  concurrency: number;
+  /**
+   * Decompress their blocks on the libuv threadpool (when a core would otherwise idle). Off
+   * when every core runs a querier (querier threads): the threadpool then competes with the
+   * queriers and costs ~30 % more CPU than decompressing in the scan (bench/RESULTS.md).
+   */
+  decodeAhead: boolean;
+}
+
 /**
  * Hands the metric engine every selected entry of a selector, block by block, from ingester
  * memory and stored chunks, each entry once (the choice of chunks is sources.ts's). Time
@@ -28,7 +40,8 @@ export class QuerierEntrySource implements EntrySource {
     private readonly tenant: string,
     private readonly ingester: IngesterQuerier | null,
     private readonly store: Store,
-    private readonly concurrency: number,
+    /** How stored chunks are read ahead of the scan. */
+    private readonly prefetch: PrefetchOptions,
     private readonly blocks: BlockCache | null = null,
     /** Delete requests applied at query time (null: none). */
     private readonly deletes: TenantDeletes | null = null,
@@ -96,18 +109,18 @@ export class QuerierEntrySource implements EntrySource {
     }
     const refs = plan.stored;
     // Runs up to `concurrency` chunks ahead of the scan: fetch (tail first for needle
-    // queries), then decompress the blocks that may match on the libuv threadpool, so the
-    // other core works while this thread evaluates.
+    // queries), then (decodeAhead) decompress the blocks that may match on the libuv
+    // threadpool, so an idle core works while this thread evaluates.
     const fetch = new StoredPrefetch(refs, {
       store: this.store,
       deadline: this.deadline,
-      concurrency: this.concurrency,
+      concurrency: this.prefetch.concurrency,
       candidate: (idx, b) => {
         const m = idx.blockMetas()[b]!;
         return m.maxTsNs >= fromNs && m.minTsNs <= throughNs && (required.length === 0 || idx.blockMayContainAll(b, required));
       },
       byIndex: required.length > 0,
-      decodeAhead: true,
+      decodeAhead: this.prefetch.decodeAhead,
       blocks: this.blocks,
     });
     for (let i = 0; i < refs.length; i++) {

@@ -114,6 +114,8 @@ export interface QuerierDeps {
    * sources.ts). Off in one process, where memory and storage never hold two copies.
    */
   dedup?: boolean;
+  /** See PrefetchOptions.decodeAhead; default true. */
+  decodeAhead?: boolean;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -328,7 +330,7 @@ export class Querier {
   /** One tenant's entries for the metric engine: ingester memory (when in range) and stored chunks. */
   protected async entrySource(tenant: string, endNs: bigint, deadline: Deadline = NO_DEADLINE, shard: Shard | null = null): Promise<QuerierEntrySource> {
     const deletes = this.deps.deletes ? await deadline.wait(this.deps.deletes(tenant, deadline.read)) : null;
-    const source = new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, this.deps.cfg.max_concurrent, this.blocks, deletes, deadline, this.dedup, shard);
+    const source = new QuerierEntrySource(tenant, this.deps.ingester && this.useIngester(endNs) ? this.deps.ingester : null, this.deps.store, { concurrency: this.deps.cfg.max_concurrent, decodeAhead: this.deps.decodeAhead ?? true }, this.blocks, deletes, deadline, this.dedup, shard);
     source.budget = QueryBytesBudget.of(this.deps.limits(tenant));
     return source;
   }
