@@ -8,7 +8,7 @@ import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js
 import { seededRandom } from '../util/random.js';
 import { genEntries } from '../../test/support/genlogs.js';
 import { generate } from './gen.mjs';
-import { BlockBlooms, LevelWords } from './kernels.js';
+import { BlockBlooms, BlockSearch, LevelWords } from './kernels.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -197,5 +197,90 @@ describe('BlockBlooms (WebAssembly) builds the needle filters of needle.ts', () 
   it('buildNeedleFilter (WebAssembly) equals buildNeedleFilterJs', () => {
     const x = block(gen.slice(0, 2000));
     expect(buildNeedleFilter(x.lines, x.offsets, x.n)).toEqual(buildNeedleFilterJs(x.lines, x.offsets, x.n));
+  });
+});
+
+describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
+  /** Every hit of `needle` in lines[start, end) from `from`, by the kernel and by indexOf on the same range. */
+  function hits(search: BlockSearch, i: number, needle: Buffer, lines: Buffer, start: number, end: number): [number[], number[]] {
+    // The kernel's memory past `end` then holds the text that follows: no hit may reach into it.
+    search.load(lines, start, lines.length);
+    search.load(lines, start, end);
+    const got: number[] = [];
+    for (let p = search.find(i, start); p >= 0; p = search.find(i, p + 1)) got.push(p);
+    const want: number[] = [];
+    const range = lines.subarray(start, end);
+    for (let p = range.indexOf(needle); p >= 0; p = range.indexOf(needle, p + 1)) want.push(p + start);
+    return [got, want];
+  }
+
+  it('finds every occurrence in random blocks, at every alignment and up to the end', () => {
+    const rand = seededRandom(7);
+    const alphabet = 'ab" 5=s\n';
+    let found = 0;
+    for (let k = 0; k < 400; k++) {
+      const len = Math.floor(rand() * 200);
+      let text = '';
+      for (let j = 0; j < len; j++) text += alphabet[Math.floor(rand() * alphabet.length)]!;
+      const lines = Buffer.from(text, 'latin1');
+      const needles = [1, 2, 3, 5, 17].map((n) => {
+        // Needles from the text itself (so they occur), and random ones.
+        const at = Math.floor(rand() * Math.max(1, len - n));
+        return rand() < 0.6 && len >= n ? lines.subarray(at, at + n) : Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''), 'latin1');
+      });
+      const search = BlockSearch.create(needles)!;
+      expect(search).not.toBeNull();
+      const start = Math.floor(rand() * Math.min(20, len + 1));
+      const end = start + Math.floor(rand() * (len - start + 1));
+      needles.forEach((needle, i) => {
+        const [got, want] = hits(search, i, needle, lines, start, end);
+        expect(got, `${JSON.stringify(needle.toString('latin1'))} in ${JSON.stringify(text.slice(start, end))}`).toEqual(want);
+        found += want.length;
+      });
+    }
+    expect(found).toBeGreaterThan(2000);
+  });
+
+  it('finds generator needles in a block of generator text as indexOf does', () => {
+    const text = Buffer.from(genEntries({ lines: 2000 }).map((e) => e.line).join('\n'), 'utf8');
+    const needles = ['" 5', 'status=5', 'ERR_', 'level=error', 'qzxq', '"', 'a'].map((n) => Buffer.from(n, 'latin1'));
+    const search = BlockSearch.create(needles)!;
+    needles.forEach((needle, i) => {
+      const [got, want] = hits(search, i, needle, text, 0, text.length);
+      expect(got).toEqual(want);
+    });
+  });
+
+  it('with fold, finds lower-case needles in text of either case as indexOf on the lower-cased text', () => {
+    const rand = seededRandom(8);
+    const alphabet = 'aAbBzZ@[`{ 5';
+    let found = 0;
+    for (let k = 0; k < 300; k++) {
+      const len = Math.floor(rand() * 120);
+      let text = '';
+      for (let j = 0; j < len; j++) text += alphabet[Math.floor(rand() * alphabet.length)]!;
+      const lines = Buffer.from(text, 'latin1');
+      const lower = Buffer.from(text.replace(/[A-Z]/g, (c) => c.toLowerCase()), 'latin1');
+      const needles = [1, 2, 4].map((n) => {
+        const at = Math.floor(rand() * Math.max(1, len - n));
+        return Buffer.from(lower.subarray(at, at + n).length === n ? lower.subarray(at, at + n) : Buffer.from('ab'.slice(0, n).padEnd(n, 'z')));
+      });
+      const search = BlockSearch.create(needles, true)!;
+      needles.forEach((needle, i) => {
+        search.load(lines, 0, lines.length);
+        const got: number[] = [];
+        for (let p = search.find(i, 0); p >= 0; p = search.find(i, p + 1)) got.push(p);
+        const want: number[] = [];
+        for (let p = lower.indexOf(needle); p >= 0; p = lower.indexOf(needle, p + 1)) want.push(p);
+        expect(got, `${JSON.stringify(needle.toString('latin1'))} in ${JSON.stringify(text)}`).toEqual(want);
+        found += want.length;
+      });
+    }
+    expect(found).toBeGreaterThan(500);
+  });
+
+  it('answers null for an empty needle or needles past 4 KiB (callers keep indexOf)', () => {
+    expect(BlockSearch.create([Buffer.alloc(0)])).toBeNull();
+    expect(BlockSearch.create([Buffer.alloc(4097, 97)])).toBeNull();
   });
 });

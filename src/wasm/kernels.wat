@@ -1,5 +1,5 @@
-;; Byte kernels of the ingest path, as WebAssembly (with SIMD): the level-word scan of
-;; `detected_level` and the token bloom filter of a block cut. Each answers exactly what its
+;; Byte kernels, as WebAssembly (with SIMD): the level-word scan of `detected_level` and the
+;; token bloom filter of a block cut (ingest), and substring search in a decoded block (query). Each answers exactly what its
 ;; TypeScript reference answers (field-detection.ts `scanLevelWords`, bloom.ts
 ;; `TokenHashSet` and `bloomFromSet`); src/wasm/kernels.test.ts compares them.
 ;;
@@ -9,7 +9,8 @@
 ;;     0 ..  255  1 for the bytes that may follow a level word (Loki's right word boundary)
 ;;   256 ..  511  1 for token bytes [0-9A-Za-z]
 ;;   512 ..  567  level words, lower case: trace debug fatal critical error warning info
-;; Every load of the level scan reads 16 bytes: the caller keeps 16 bytes of memory after its data.
+;; Every load of the level scan and the search reads 16 bytes: the caller keeps 16 bytes of
+;; memory after its data.
 (module
   (memory (export "memory") 1)
 
@@ -353,4 +354,60 @@
                 (br $probe)))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $slot))))
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; Substring search (querier line filters). The answer is Buffer.indexOf's on the block, or
+  ;; on the block with ASCII A-Z lower-cased when $fold is 1 (the needle is then lower case).
+
+  ;; The first $p in [$s, $e - $len] where the $len bytes at $nd occur, or -1; $len >= 1.
+  ;; Sixteen candidate starts at a time: a start is a candidate when the needle's first byte is
+  ;; at it and its last byte $len - 1 later (two common bytes together are rare), and only
+  ;; candidates are compared. Loads reach 15 bytes past $e.
+  (func (export "find") (param $s i32) (param $e i32) (param $nd i32) (param $len i32) (param $fold i32) (result i32)
+    (local $p i32) (local $last i32) (local $first v128) (local $lastb v128) (local $v v128) (local $w v128)
+    (local $bit v128) (local $foldb i32) (local $b i32)
+    (local $cand i32) (local $q i32) (local $k i32)
+    (if (i32.lt_s (i32.sub (local.get $e) (local.get $s)) (local.get $len)) (then (return (i32.const -1))))
+    (local.set $last (i32.sub (local.get $e) (local.get $len)))
+    (local.set $first (i8x16.splat (i32.load8_u (local.get $nd))))
+    (local.set $lastb (i8x16.splat (i32.load8_u (i32.add (local.get $nd) (i32.sub (local.get $len) (i32.const 1))))))
+    ;; 0x20 when folding: or-ed into upper-case letters only.
+    (local.set $foldb (select (i32.const 0x20) (i32.const 0) (local.get $fold)))
+    (local.set $bit (i8x16.splat (local.get $foldb)))
+    (local.set $p (local.get $s))
+    (block $out
+      (loop $chunk
+        (br_if $out (i32.gt_u (local.get $p) (local.get $last)))
+        (local.set $v (v128.load align=1 (local.get $p)))
+        (local.set $w (v128.load align=1 (i32.add (local.get $p) (i32.sub (local.get $len) (i32.const 1)))))
+        (local.set $v (v128.or (local.get $v) (v128.and (local.get $bit)
+          (i8x16.lt_u (i8x16.sub (local.get $v) (i8x16.splat (i32.const 0x41))) (i8x16.splat (i32.const 26))))))
+        (local.set $w (v128.or (local.get $w) (v128.and (local.get $bit)
+          (i8x16.lt_u (i8x16.sub (local.get $w) (i8x16.splat (i32.const 0x41))) (i8x16.splat (i32.const 26))))))
+        (local.set $cand (i8x16.bitmask (v128.and
+          (i8x16.eq (local.get $v) (local.get $first))
+          (i8x16.eq (local.get $w) (local.get $lastb)))))
+        ;; Starts past $last are not candidates.
+        (if (i32.lt_u (i32.sub (local.get $last) (local.get $p)) (i32.const 15))
+          (then (local.set $cand (i32.and (local.get $cand)
+            (i32.sub (i32.shl (i32.const 1) (i32.add (i32.sub (local.get $last) (local.get $p)) (i32.const 1))) (i32.const 1))))))
+        (block $none
+          (loop $cands
+            (br_if $none (i32.eqz (local.get $cand)))
+            (local.set $q (i32.add (local.get $p) (i32.ctz (local.get $cand))))
+            (local.set $k (i32.const 1))
+            (block $differs
+              (loop $cmp
+                (if (i32.ge_u (local.get $k) (local.get $len)) (then (return (local.get $q))))
+                (local.set $b (i32.load8_u (i32.add (local.get $q) (local.get $k))))
+                (if (i32.lt_u (i32.sub (local.get $b) (i32.const 0x41)) (i32.const 26))
+                  (then (local.set $b (i32.or (local.get $b) (local.get $foldb)))))
+                (br_if $differs (i32.ne (local.get $b) (i32.load8_u (i32.add (local.get $nd) (local.get $k)))))
+                (local.set $k (i32.add (local.get $k) (i32.const 1)))
+                (br $cmp)))
+            (local.set $cand (i32.and (local.get $cand) (i32.sub (local.get $cand) (i32.const 1))))
+            (br $cands)))
+        (local.set $p (i32.add (local.get $p) (i32.const 16)))
+        (br $chunk)))
+    (i32.const -1))
 )

@@ -115,7 +115,9 @@ describe('compileLineFilters', () => {
   describe('differential against per-line includes / RE2', () => {
     const alphabet = ['a', 'b', 'c', 'ab', 'abc', ' ', 'é', '日本', '𝄞', 'K', 'k', 'S', 'ſ', '\u212a', '.', '\t', 'A', 'B'];
     const needles = ['a', 'ab', 'abc', 'ba', 'é', '日本', 'c a', '𝄞', 'bb', 'zz', 'aB', 'k', 's'];
-    const regexes = ['a.c', 'ab+', '^ab', 'c$', '[é日]', '(?i)ab', '(?i)k', '(?i)s', 'a|b', '(?i)AB|c', 'b{2,}', 'a\\.', '\\s'];
+    // The second row has required literals (RegexMatcher searches the block for them first).
+    const regexes = ['a.c', 'ab+', '^ab', 'c$', '[é日]', '(?i)ab', '(?i)k', '(?i)s', 'a|b', '(?i)AB|c', 'b{2,}', 'a\\.', '\\s',
+      'ab+c', 'a[bc]ab', 'b.a|ca', 'zz|ab\\.', '\\bab?c', 'c(a|b)ab', 'a b*c', ' .c|é'];
 
     function randomBlock(r: () => number): Block {
       const n = Math.floor(r() * 40);

@@ -5,17 +5,21 @@
  * Literal filters (`|= "x"`, `!= "x"`, and regexes Loki simplifies to literals: `|~ "x"`,
  * `|~ "a|b"`, `|~ "(?i)x"`) search the WHOLE block with `Buffer.indexOf` and map each hit to
  * its entry by binary search over `offsets`; an absent needle costs one indexOf per block.
- * Other regexes run RE2 per selected line on a Buffer view (no string decoding).
+ * Other regexes run RE2 per selected line on a Buffer view (no string decoding), only on the
+ * lines holding one of the literals every match contains, when the pattern has such literals
+ * (`requiredLiterals`; found with the same whole-block search).
  *
  * requiredBlockProbe() derives, from the same stages, tokens and needle grams every matching
  * line must hold, so the querier can skip blocks whose token filter (chunk/bloom.ts) or needle
  * filter (chunk/needle.ts) lacks one.
  */
+import { isAscii } from 'node:buffer';
 import { forEachToken } from '../../chunk/bloom.js';
 import { BlockProbe, needleGramHashes } from '../../chunk/needle.js';
 import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { InvalidError } from '../../errors.js';
-import { compileUnanchored, regexError } from '../syntax/regex.js';
+import { compileUnanchored, regexError, requiredLiterals } from '../syntax/regex.js';
+import { BlockSearch } from '../../wasm/kernels.js';
 import { compileLineMatcher, type LineMatcher } from './stage-line-filter.js';
 
 /**
@@ -42,9 +46,27 @@ function entryAt(offsets: Int32Array, lo: number, n: number, pos: number): numbe
   return lo;
 }
 
-/** Whole-block substring search. */
+/**
+ * Bytes common in log lines (lower-case letters but j, k, q, x, z; digits; space, tab and
+ * `"=:/.,-_`): Buffer.indexOf stops at every occurrence of a needle's first byte, so it runs at
+ * 2–3 GB/s for a needle starting with one, and at 13–17 GB/s for one starting with a rare byte
+ * (`zq#x`, `ERR_`), where the kernel's 9 GB/s would be slower (ADR 0014, addendum).
+ */
+const COMMON_FIRST_BYTES = new Uint8Array(256);
+for (const c of 'abcdefghilmnoprstuvwy0123456789 \t"=:/.,-_') COMMON_FIRST_BYTES[c.charCodeAt(0)] = 1;
+
+/**
+ * Whole-block substring search: Buffer.indexOf, or the WebAssembly kernel (src/wasm, 5–9 GB/s
+ * whatever the needle) for a needle whose first byte is common in logs, or folded (`(?i)`).
+ */
 class ContainsMatcher implements BlockMatcher {
-  constructor(private readonly needle: Buffer) {}
+  /** The kernel for this needle: undefined until the first block, null when unavailable. */
+  private search: BlockSearch | null | undefined = undefined;
+  constructor(
+    private readonly needle: Buffer,
+    /** Match ASCII letters of the block in either case (the kernel only; the needle is lower case). */
+    private readonly fold = false,
+  ) {}
 
   mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
     const len = this.needle.length;
@@ -55,8 +77,12 @@ class ContainsMatcher implements BlockMatcher {
     const end = offsets[n]!;
     let from = offsets[0]!;
     let entry = 0;
+    if (this.search === undefined) this.search = this.fold || COMMON_FIRST_BYTES[this.needle[0]!] === 1 ? BlockSearch.create([this.needle], this.fold) : null;
+    const search = this.search !== null && this.search.load(lines, from, end) ? this.search : null;
+    // Folding needs the kernel (FoldedContainsMatcher only asks where it runs).
+    if (search === null && this.fold) throw new Error('ContainsMatcher: folded search without the kernel (bug)');
     while (from < end) {
-      const hit = lines.indexOf(this.needle, from);
+      const hit = search !== null ? search.find(0, from) : lines.indexOf(this.needle, from);
       if (hit < 0 || hit + len > end) return;
       entry = entryAt(offsets, entry, n, hit);
       const lineEnd = offsets[entry + 1]!;
@@ -67,15 +93,21 @@ class ContainsMatcher implements BlockMatcher {
   }
 }
 
-/** ASCII case-insensitive search on a lower-cased copy of the block (needle is lower-case ASCII). */
+/**
+ * ASCII case-insensitive search (needle is lower-case ASCII): the kernel folds as it searches;
+ * without it, a search on a lower-cased copy of the block.
+ */
 class FoldedContainsMatcher implements BlockMatcher {
   private folded: Buffer = Buffer.alloc(0);
   private readonly inner: ContainsMatcher;
+  private readonly kernel: ContainsMatcher | null;
   constructor(needle: Buffer) {
     this.inner = new ContainsMatcher(needle);
+    this.kernel = BlockSearch.available() ? new ContainsMatcher(needle, true) : null;
   }
 
   mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    if (this.kernel !== null && offsets[n]! - offsets[0]! <= BlockSearch.MAX_BLOCK) return this.kernel.mark(lines, offsets, n, sel, out);
     const size = lines.length;
     if (this.folded.length < size) this.folded = Buffer.allocUnsafe(Math.max(size, this.folded.length * 2));
     const f = this.folded;
@@ -89,17 +121,37 @@ class FoldedContainsMatcher implements BlockMatcher {
   }
 }
 
-/** RE2 on each selected line. */
+/** Marks the selected lines holding a byte outside ASCII. */
+class NonAsciiMatcher implements BlockMatcher {
+  mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
+    if (isAscii(lines.subarray(offsets[0]!, offsets[n]!))) return;
+    for (let i = 0; i < n; i++) if (sel[i] !== 0 && !isAscii(lines.subarray(offsets[i]!, offsets[i + 1]!))) out[i] = 1;
+  }
+}
+
+/** RE2 on each selected line (that one of `required` marks, when given: the lines a match needs). */
 class RegexMatcher implements BlockMatcher {
   private readonly re: ReturnType<typeof compileUnanchored>;
-  constructor(pattern: string) {
+  private candidates = new Uint8Array(0);
+  constructor(
+    pattern: string,
+    /** Matchers that together mark every line RE2 could match (a superset), or null. */
+    private readonly required: readonly BlockMatcher[] | null,
+  ) {
     this.re = compileUnanchored(pattern);
   }
 
   mark(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array, out: Uint8Array): void {
     const re = this.re;
+    let check = sel;
+    if (this.required !== null) {
+      if (this.candidates.length < n) this.candidates = new Uint8Array(Math.max(n, this.candidates.length * 2));
+      check = this.candidates;
+      check.fill(0, 0, n);
+      for (const m of this.required) m.mark(lines, offsets, n, sel, check);
+    }
     for (let i = 0; i < n; i++) {
-      if (sel[i] === 0 || out[i] !== 0) continue;
+      if (check[i] === 0 || out[i] !== 0) continue;
       if (re.test(lines.subarray(offsets[i]!, offsets[i + 1]!))) out[i] = 1;
     }
   }
@@ -186,8 +238,15 @@ function regexMatchers(pattern: string): BlockMatcher[] {
   if (lits !== null && lits.every((l) => l.length > 0)) {
     if (!ci) return lits.map((l) => new ContainsMatcher(Buffer.from(l, 'utf8')));
     if (lits.every(foldableAscii)) return lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'utf8')));
+    // With k or s, whose folds include K (U+212A) and ſ (U+017F): a match holds the literal
+    // folded to ASCII, or a byte outside ASCII; RE2 decides on those lines.
+    // eslint-disable-next-line no-control-regex
+    if (lits.every((l) => /^[\x00-\x7f]*$/.test(l))) {
+      return [new RegexMatcher(pattern, [...lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'latin1'))), new NonAsciiMatcher()])];
+    }
   }
-  return [new RegexMatcher(pattern)];
+  const required = requiredLiterals(pattern);
+  return [new RegexMatcher(pattern, required && required.map((l) => new ContainsMatcher(Buffer.from(l, 'latin1'))))];
 }
 
 /** One line-filter stage: its alternatives, positive (any matches) or negative (none matches). */

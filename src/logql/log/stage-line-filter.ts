@@ -6,7 +6,7 @@
  */
 import { InvalidError } from '../../errors.js';
 import type { LineFilterArg, LineFilterOp, LineFilterStage as LineFilterExpr } from '../syntax/ast.js';
-import { compileUnanchored, type Regex } from '../syntax/regex.js';
+import { compileUnanchored, requiredLiterals, type Regex } from '../syntax/regex.js';
 import { IpPattern, IpScanner } from './ip.js';
 import type { LabelsBuilder } from './labels-builder.js';
 import { PatternMatcher, indexWithin } from './pattern.js';
@@ -26,10 +26,19 @@ class ContainsLine implements LineMatcher {
 
 class RegexLine implements LineMatcher {
   private readonly re: Regex;
+  /** The literals every match contains (one per alternative), or null: a line without any cannot match. */
+  private readonly required: Buffer[] | null;
   constructor(pattern: string) {
     this.re = compileUnanchored(pattern);
+    this.required = requiredLiterals(pattern)?.map((l) => Buffer.from(l, 'latin1')) ?? null;
   }
   test(line: Buffer): boolean {
+    const req = this.required;
+    if (req !== null) {
+      let any = false;
+      for (let i = 0; i < req.length && !any; i++) any = line.indexOf(req[i]!) >= 0;
+      if (!any) return false;
+    }
     return this.re.test(line);
   }
 }

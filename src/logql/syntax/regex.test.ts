@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../util/random.js';
-import { anchoredMatchesEmpty, captureNames, compileAnchored, compileUnanchored, regexError } from './regex.js';
+import { anchoredMatchesEmpty, captureNames, compileAnchored, compileUnanchored, regexError, requiredLiterals } from './regex.js';
 
 describe('regexError: Go regexp/syntax error texts (what Loki returns)', () => {
   it.each<[string, string | null]>([
@@ -151,5 +151,75 @@ describe('Regex: Go semantics', () => {
     expect(evil.test(input)).toBe(false);
     expect(compileUnanchored('(x+x+)+y').test(Buffer.from('x'.repeat(20_000)))).toBe(false);
     expect(performance.now() - t).toBeLessThan(2000);
+  });
+});
+
+describe('requiredLiterals: the literals every match contains', () => {
+  it.each([
+    ['status=5[0-9]{2}|" 5[0-9]{2} ', ['status=5', '" 5']],
+    ['error', ['error']],
+    ['a\\.b', ['a.b']],
+    ['foo.*bar', ['foo']],
+    ['x+yz', ['yz']],
+    ['abc?d', ['ab']],
+    ['ab{2}cde', ['cde']],
+    ['(a|b)cd[0-9]+efg', ['efg']],
+    ['^GET /api/(v1|v2)/users$', ['GET /api/']],
+    ['\\d+ms\\b', ['ms']],
+    ['\\(x\\)', ['(x)']],
+    ['level=(warn|error)|panic', ['level=', 'panic']],
+    ['(?:ab)+cd', ['cd']],
+    ['(?P<n>x)yz', ['yz']],
+    ['a*?bc', ['bc']],
+  ])('%s → %j', (pattern, want) => {
+    expect(requiredLiterals(pattern)).toEqual(want);
+  });
+
+  it.each([
+    '', 'a|', '.*', '[a-z]+', '(foo|bar)', 'a?', '(?i)error', 'x(?i)error', '\\Qa|b\\E', '\\x41bc', '\\pLabc', 'a{,2}', 'a{b', 'é', '\\d+',
+  ])('%j → null (no literal every match holds, or syntax left to RE2)', (pattern) => {
+    expect(requiredLiterals(pattern)).toBeNull();
+  });
+
+  it('every line RE2 matches holds one of the literals (random patterns and lines)', () => {
+    const rand = seededRandom(20);
+    const atoms = ['a', 'b', 'c', ' ', '"', '=', '5', '\\.', '.', '[a-c]', '[^a]', '\\d', '\\w', '\\b', '(a|bc)', '(ab)', '[0-9]', '^', '$', '\\"', '-'];
+    const quants = ['', '', '', '', '*', '+', '?', '{2}', '{1,2}', '{0,1}', '*?', '+?'];
+    const alphabet = 'abc "=5.-0129x\n\u00e9';
+    let withLiterals = 0;
+    let linesChecked = 0;
+    for (let k = 0; k < 3000; k++) {
+      const alts: string[] = [];
+      const nAlts = 1 + Math.floor(rand() * 3);
+      for (let a = 0; a < nAlts; a++) {
+        let p = '';
+        const len = 1 + Math.floor(rand() * 6);
+        for (let j = 0; j < len; j++) p += atoms[Math.floor(rand() * atoms.length)]! + quants[Math.floor(rand() * quants.length)]!;
+        alts.push(p);
+      }
+      const pattern = alts.join('|');
+      if (regexError(pattern) !== null) continue;
+      const lits = requiredLiterals(pattern);
+      if (lits === null) continue;
+      withLiterals++;
+      const re = compileUnanchored(pattern);
+      for (let l = 0; l < 40; l++) {
+        let line = '';
+        const len = Math.floor(rand() * 14);
+        for (let j = 0; j < len; j++) line += alphabet[Math.floor(rand() * alphabet.length)]!;
+        // Some lines carry a literal, so matches are not rare.
+        if (rand() < 0.5) {
+          const lit = lits[Math.floor(rand() * lits.length)]!;
+          const at = Math.floor(rand() * (line.length + 1));
+          line = line.slice(0, at) + lit + line.slice(at);
+        }
+        const bytes = Buffer.from(line, 'utf8');
+        if (!re.test(bytes)) continue;
+        linesChecked++;
+        expect(lits.some((lit) => bytes.includes(Buffer.from(lit, 'latin1'))), `${JSON.stringify(pattern)} matched ${JSON.stringify(line)} without ${JSON.stringify(lits)}`).toBe(true);
+      }
+    }
+    expect(withLiterals).toBeGreaterThan(500);
+    expect(linesChecked).toBeGreaterThan(5000);
   });
 });

@@ -206,3 +206,127 @@ export function compileUnanchored(pattern: string): Regex {
 export function captureNames(pattern: string): string[] {
   return Regex.compile(pattern).groupNames();
 }
+
+/**
+ * For each top-level alternative of `pattern`, the longest run of literal characters that every
+ * match of that alternative contains, or null. A line can only match when it holds one of the
+ * runs, so a block-wide substring search picks the lines worth running RE2 on (ripgrep's literal
+ * prefilter). Conservative: null when an alternative has no run (it could match anything) or the
+ * pattern uses syntax this reading does not follow (flags, `\Q…\E`, numeric and Unicode escapes,
+ * a `{` that is not a repeat, non-ASCII outside groups and classes). Runs are printable ASCII, so
+ * byte-wise search finds them exactly where RE2 does, invalid UTF-8 around them or not.
+ */
+export function requiredLiterals(pattern: string): string[] | null {
+  // Flags change how later literals match (`(?i)`); `\Q…\E` quotes metacharacters.
+  if (/\(\?(?!:|P<)/.test(pattern) || pattern.includes('\\Q')) return null;
+  const end = pattern.length;
+  const alternatives: string[] = [];
+  let best = '';
+  let run = '';
+  const endRun = (): void => {
+    if (run.length > best.length) best = run;
+    run = '';
+  };
+  for (let i = 0; ; ) {
+    if (i === end || pattern[i] === '|') {
+      endRun();
+      if (best === '') return null;
+      alternatives.push(best);
+      best = '';
+      if (i === end) return alternatives;
+      i++;
+      continue;
+    }
+    const c = pattern[i]!;
+    let literal: string | null = null;
+    let next: number;
+    if (c === '\\') {
+      const e = pattern[i + 1] ?? '';
+      next = i + 2;
+      if (escapedPunct(e)) literal = e >= ' ' && e <= '~' ? e : null;
+      else if (!ZERO_OR_CLASS_ESCAPES.includes(e) || e === '') return null;
+    } else if (c === '(') {
+      next = groupEnd(pattern, i);
+    } else if (c === '[') {
+      next = classEnd(pattern, i);
+    } else if (c === '{' || c === '}' || c === ')' || c === ']' || c === '*' || c === '+' || c === '?') {
+      return null;
+    } else {
+      next = i + 1;
+      if (c !== '.' && c !== '^' && c !== '$') {
+        if (c < ' ' || c > '~') return null;
+        literal = c;
+      }
+    }
+    if (next < 0) return null;
+    // A quantifier on this element: it may occur zero times (or several, for +): the run ends.
+    let quantified = true;
+    const q = pattern[next];
+    if (q === '*' || q === '+' || q === '?') next++;
+    else if (q === '{') {
+      const m = /^\{\d+(,\d*)?\}/.exec(pattern.slice(next, next + 24));
+      if (!m) return null;
+      next += m[0].length;
+    } else quantified = false;
+    if (quantified && pattern[next] === '?') next++;
+    if (literal !== null && !quantified) run += literal;
+    else endRun();
+    i = next;
+  }
+}
+
+/** Escapes RE2 reads as one zero-width assertion or one class (`\d`, `\b`…). */
+const ZERO_OR_CLASS_ESCAPES = 'dDsSwWbBAz';
+
+/** Whether `\e` is `e` itself: Go's rule, any ASCII character that is not a letter or digit. */
+function escapedPunct(e: string): boolean {
+  return e.length === 1 && e < '\x80' && !/[0-9A-Za-z]/.test(e);
+}
+
+/** Length of the escape at `at` (a backslash) inside a group or class, or -1 when unsupported. */
+function escapeLen(p: string, at: number): number {
+  const e = p[at + 1] ?? '';
+  return escapedPunct(e) || (e !== '' && ZERO_OR_CLASS_ESCAPES.includes(e)) ? 2 : -1;
+}
+
+/** Index after the class `[…]` at `at`, or -1. */
+function classEnd(p: string, at: number): number {
+  let j = at + 1;
+  if (p[j] === '^') j++;
+  if (p[j] === ']') j++;
+  while (j < p.length) {
+    const c = p[j]!;
+    if (c === '\\') {
+      const n = escapeLen(p, j);
+      if (n < 0) return -1;
+      j += n;
+    } else if (c === '[' && p[j + 1] === ':') {
+      const close = p.indexOf(':]', j + 2);
+      if (close < 0) return -1;
+      j = close + 2;
+    } else if (c === ']') return j + 1;
+    else j++;
+  }
+  return -1;
+}
+
+/** Index after the group `(…)` at `at`, or -1. */
+function groupEnd(p: string, at: number): number {
+  let depth = 0;
+  for (let j = at; j < p.length; ) {
+    const c = p[j]!;
+    if (c === '\\') {
+      const n = escapeLen(p, j);
+      if (n < 0) return -1;
+      j += n;
+    } else if (c === '[') {
+      j = classEnd(p, j);
+      if (j < 0) return -1;
+    } else {
+      if (c === '(') depth++;
+      else if (c === ')' && --depth === 0) return j + 1;
+      j++;
+    }
+  }
+  return -1;
+}
