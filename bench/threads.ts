@@ -14,12 +14,17 @@
  * untimed, then timed), the regex beside `rg -c`. Every answer is checked against the
  * brute-force count over the jsonl twin (scan, json and regex counts) and against the first
  * run's answer (every metric query, either configuration).
+ * The json count's baseline is DuckDB in memory (goal 3: ≥ 0.5x of it), the same count over the
+ * jsonl twin loaded into a table: `@duckdb/node-api` is installed into a temp dir for the run
+ * (not a Silt dependency; SILT_BENCH_DUCKDB=0 skips it).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, dropPageCache, startChild, STORED_QUERY_FLAGS } from './lib.js';
+import { cpuSeconds, dropPageCache, startChild, STORED_QUERY_FLAGS, tempDir } from './lib.js';
 import { buildStore } from './store-fixture.js';
 
 const lines = Number(process.argv[2] ?? 5_300_000);
@@ -67,6 +72,47 @@ async function reference(): Promise<{ scanHits: number; jsonEntries: number; reg
   return { scanHits, jsonEntries, regexEntries };
 }
 const ref = await reference();
+
+/** The DuckDB release of the baseline. */
+const DUCKDB_VERSION = '1.5.6-r.1';
+/**
+ * DuckDB's time for the json count (3 runs, each a fresh query over a table it holds in memory:
+ * the jsonl twin's timestamp and line), or null when it cannot be installed. Its answer must
+ * equal the brute force.
+ */
+async function duckdb(): Promise<number[] | null> {
+  if (process.env['SILT_BENCH_DUCKDB'] === '0') return null;
+  const dir = tempDir('silt-bench-duckdb-');
+  try {
+    execFileSync('npm', ['install', '--prefix', dir, '--no-save', '--no-audit', '--no-fund', `@duckdb/node-api@${DUCKDB_VERSION}`], { stdio: 'ignore' });
+  } catch (e) {
+    console.log(`duckdb baseline skipped: npm install failed (${(e as Error).message.split('\n')[0]})`);
+    return null;
+  }
+  const entry = createRequire(path.join(dir, 'package.json')).resolve('@duckdb/node-api');
+  const { DuckDBInstance } = (await import(pathToFileURL(entry).href)) as { DuckDBInstance: any };
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  try {
+    const jsonl = path.join(fx.dir, 'logs.jsonl').replaceAll("'", "''");
+    await c.run(`CREATE TABLE logs AS SELECT CAST(ts_ns AS BIGINT) AS ts, line FROM read_json('${jsonl}', columns = {ts_ns: 'VARCHAR', line: 'VARCHAR'}, format = 'newline_delimited')`);
+    // Per minute and level, the lines that are JSON objects (what `| json | __error__=""` keeps), summed per level.
+    const sql = `SELECT level, sum(n) AS n FROM (SELECT ts // 60000000000 AS m, line->>'$.level' AS level, count(*) AS n FROM logs WHERE json_valid(line) AND json_type(line) = 'OBJECT' GROUP BY ALL) GROUP BY level`;
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      const rows = (await c.runAndReadAll(sql)).getRows() as [string | null, unknown][];
+      times.push((performance.now() - t) / 1000);
+      const total = rows.reduce((a, r) => a + Number(r[1]), 0);
+      if (total !== ref.jsonEntries) throw new Error(`duckdb: ${total} JSON objects, brute force ${ref.jsonEntries}`);
+    }
+    return times;
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+}
+const duck = await duckdb();
 
 // The cold baseline: the raw text as one .zst (zstd -3), decompressed and searched from a cold page cache.
 const zstFile = `${fx.rawFile}.zst`;
@@ -220,6 +266,11 @@ for (const n of [0, threads]) {
   // Entries read per second (every entry of the store is read and parsed or rejected), as issue #20 counts them.
   console.log(`  json count cold ${summary(n, 'json_cold_s', m, 'M entries')}, warm ${summary(n, 'json_s', m, 'M entries')}`);
   console.log(`  logfmt count warm ${summary(n, 'logfmt_s', m, 'M entries')}`);
+  if (duck !== null) {
+    const d = [...duck].sort((a, b) => a - b);
+    const [jLo, jMed] = minMedian(n, 'json_s');
+    console.log(`  duckdb json count in memory ${d[0]!.toFixed(2)} / ${d[1]!.toFixed(2)} s (${(m / d[0]!).toFixed(2)} / ${(m / d[1]!).toFixed(2)} M entries/s): Silt warm at ${(d[0]! / jLo).toFixed(2)} / ${(d[1]! / jMed).toFixed(2)}x`);
+  }
   const [rgLo, rgMed] = minMedian(n, 'rg_regex_s');
   const [reLo, reMed] = minMedian(n, 'regex_s');
   console.log(`  regex count warm ${summary(n, 'regex_s', m, 'M entries')}; rg -c ${rgLo} / ${rgMed} s: Silt at ${(rgLo / reLo).toFixed(2)} / ${(rgMed / reMed).toFixed(2)}x rg`);

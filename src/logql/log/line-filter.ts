@@ -3,8 +3,9 @@
  * decoded block at once and clears the selection bytes of entries that fail.
  *
  * Literal filters (`|= "x"`, `!= "x"`, and regexes Loki simplifies to literals: `|~ "x"`,
- * `|~ "a|b"`, `|~ "(?i)x"`) search the WHOLE block with `Buffer.indexOf` and map each hit to
- * its entry by binary search over `offsets`; an absent needle costs one indexOf per block.
+ * `|~ "a|b"`, `|~ "(?i)x"`) search the WHOLE block (`Buffer.indexOf`, or the WebAssembly
+ * kernel of src/wasm) and map each hit to its entry by binary search over `offsets`; an absent
+ * needle costs one search per block.
  * Other regexes run RE2 per selected line on a Buffer view (no string decoding), only on the
  * lines holding one of the literals every match contains, when the pattern has such literals
  * (`requiredLiterals`; found with the same whole-block search).
