@@ -224,9 +224,13 @@ describe('needle queries equal a brute-force scan (cut blocks, head block, store
         `{a="b"} |= ${JSON.stringify(needle)} or "trace_id"`,
         `{a="b"} != ${JSON.stringify(needle)}`,
         `{a="b"} |= "level" |= ${JSON.stringify(needle)}`,
+        // Regexes requiring the needle (requiredLiterals): probed by its grams too.
+        `{a="b"} |~ ${JSON.stringify(lit + '.*')}`,
+        `{a="b"} |~ ${JSON.stringify('[ -~]' + lit + '[0-9a-f]?')}`,
       ];
       for (const q of queries) expect(queryLines(d, null, q).lines, q).toEqual(queryLines(d, null, q, false).lines);
       expect(queryLines(d, null, queries[0]!).lines).toEqual(all.filter((l) => l.includes(needle)).sort());
+      expect(queryLines(d, null, queries[5]!).lines).toEqual(all.filter((l) => l.includes(needle)).sort());
     }
     expect(upper).toBeGreaterThan(20);
   });

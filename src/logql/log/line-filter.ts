@@ -336,7 +336,11 @@ export function compileLineFilters(expr: Expr | readonly StageExpr[]): BlockLine
   return filters.length === 1 ? filters[0]! : new AndFilter(filters);
 }
 
-/** The literal a positive, single-alternative, case-sensitive substring stage searches for, or null. */
+/**
+ * The literal every line passing a positive, single-alternative, case-sensitive stage holds,
+ * or null: the `|=` needle, the literal a `|~` regex stands for, or the one a regex of one
+ * alternative requires (`requiredLiterals`: `trace_id=4bf9[0-9a-f]+` needs `trace_id=4bf9`).
+ */
 function requiredLiteral(s: LineFilterStage): string | null {
   if (s.args.length !== 1) return null;
   const a = s.args[0]!;
@@ -345,13 +349,16 @@ function requiredLiteral(s: LineFilterStage): string | null {
   if (s.op !== '|~' || a.value.startsWith('(?i)')) return null;
   // The same simplification regexMatchers makes: a single literal branch is a substring search.
   const lits = literalBranches(a.value);
-  return lits !== null && lits.length === 1 ? lits[0]! : null;
+  if (lits !== null) return lits.length === 1 ? lits[0]! : null;
+  const required = requiredLiterals(a.value);
+  return required !== null && required.length === 1 ? required[0]! : null;
 }
 
 /**
  * What every line passing the raw-line filters must hold, as a probe of the blocks' filters.
- * From each positive substring stage (`|= "x"`, or `|~ "x"` when x is a plain literal; not
- * with `or` alternatives, `(?i)` or negations, which a block can satisfy without the bytes):
+ * From each positive substring stage (`|= "x"`, or `|~ "x"` when x is a plain literal or a
+ * regex of one alternative requiring a literal; not with `or` alternatives, `(?i)` or
+ * negations, which a block can satisfy without the bytes):
  *
  * - tokens (chunk/bloom.ts `tokenHash`): the needle's tokens with a separator byte of the
  *   needle on both sides. The first token when it touches the needle start and the last when
