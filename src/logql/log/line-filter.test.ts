@@ -117,7 +117,7 @@ describe('compileLineFilters', () => {
     const needles = ['a', 'ab', 'abc', 'ba', 'é', '日本', 'c a', '𝄞', 'bb', 'zz', 'aB', 'k', 's'];
     // The second row has required literals (RegexMatcher searches the block for them first).
     const regexes = ['a.c', 'ab+', '^ab', 'c$', '[é日]', '(?i)ab', '(?i)k', '(?i)s', 'a|b', '(?i)AB|c', 'b{2,}', 'a\\.', '\\s',
-      'ab+c', 'a[bc]ab', 'b.a|ca', 'zz|ab\\.', '\\bab?c', 'c(a|b)ab', 'a b*c', ' .c|é'];
+      'ab+c', 'a[bc]ab', 'b.a|ca', 'zz|ab\\.', '\\bab?c', 'c(a|b)ab', 'a b*c', ' .c|é', '(?i)a.b', '(?i)ab+c|kb', '(?i)s.a', '(?i)[a-c]ab'];
 
     function randomBlock(r: () => number): Block {
       const n = Math.floor(r() * 40);

@@ -246,8 +246,14 @@ function regexMatchers(pattern: string): BlockMatcher[] {
       return [new RegexMatcher(pattern, [...lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'latin1'))), new NonAsciiMatcher()])];
     }
   }
-  const required = requiredLiterals(pattern);
-  return [new RegexMatcher(pattern, required && required.map((l) => new ContainsMatcher(Buffer.from(l, 'latin1'))))];
+  // The literals every match needs (of the pattern after `(?i)`, which applies to all of it).
+  const required = requiredLiterals(p);
+  if (required === null) return [new RegexMatcher(pattern, null)];
+  if (!ci) return [new RegexMatcher(pattern, required.map((l) => new ContainsMatcher(Buffer.from(l, 'latin1'))))];
+  // Case-insensitive: the literal folded to ASCII, or (for k and s) a byte outside ASCII, as above.
+  const folded: BlockMatcher[] = required.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'latin1')));
+  if (!required.every(foldableAscii)) folded.push(new NonAsciiMatcher());
+  return [new RegexMatcher(pattern, folded)];
 }
 
 /** One line-filter stage: its alternatives, positive (any matches) or negative (none matches). */
