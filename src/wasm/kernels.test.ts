@@ -201,15 +201,15 @@ describe('BlockBlooms (WebAssembly) builds the needle filters of needle.ts', () 
 });
 
 describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
-  /** Every hit of `needle` in lines[start, end) from `from`, by the kernel and by indexOf on the same range. */
-  function hits(search: BlockSearch, i: number, needle: Buffer, lines: Buffer, start: number, end: number): [number[], number[]] {
+  /** Every hit of needle `i` in lines[start, end), by the kernel and by indexOf on the same range of `reference` (the lines, or their folded copy). */
+  function hits(search: BlockSearch, i: number, needle: Buffer, lines: Buffer, start: number, end: number, reference = lines): [number[], number[]] {
     // The kernel's memory past `end` then holds the text that follows: no hit may reach into it.
     search.load(lines, start, lines.length);
     search.load(lines, start, end);
     const got: number[] = [];
     for (let p = search.find(i, start); p >= 0; p = search.find(i, p + 1)) got.push(p);
     const want: number[] = [];
-    const range = lines.subarray(start, end);
+    const range = reference.subarray(start, end);
     for (let p = range.indexOf(needle); p >= 0; p = range.indexOf(needle, p + 1)) want.push(p + start);
     return [got, want];
   }
@@ -263,15 +263,11 @@ describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
       const lower = Buffer.from(text.replace(/[A-Z]/g, (c) => c.toLowerCase()), 'latin1');
       const needles = [1, 2, 4].map((n) => {
         const at = Math.floor(rand() * Math.max(1, len - n));
-        return Buffer.from(lower.subarray(at, at + n).length === n ? lower.subarray(at, at + n) : Buffer.from('ab'.slice(0, n).padEnd(n, 'z')));
+        return len >= n ? Buffer.from(lower.subarray(at, at + n)) : Buffer.from('ab'.slice(0, n).padEnd(n, 'z'));
       });
       const search = BlockSearch.create(needles, true)!;
       needles.forEach((needle, i) => {
-        search.load(lines, 0, lines.length);
-        const got: number[] = [];
-        for (let p = search.find(i, 0); p >= 0; p = search.find(i, p + 1)) got.push(p);
-        const want: number[] = [];
-        for (let p = lower.indexOf(needle); p >= 0; p = lower.indexOf(needle, p + 1)) want.push(p);
+        const [got, want] = hits(search, i, needle, lines, 0, lines.length, lower);
         expect(got, `${JSON.stringify(needle.toString('latin1'))} in ${JSON.stringify(text)}`).toEqual(want);
         found += want.length;
       });

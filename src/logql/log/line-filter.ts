@@ -239,18 +239,13 @@ function regexMatchers(pattern: string): BlockMatcher[] {
   if (lits !== null && lits.every((l) => l.length > 0)) {
     if (!ci) return lits.map((l) => new ContainsMatcher(Buffer.from(l, 'utf8')));
     if (lits.every(foldableAscii)) return lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'utf8')));
-    // With k or s, whose folds include K (U+212A) and ſ (U+017F): a match holds the literal
-    // folded to ASCII, or a byte outside ASCII; RE2 decides on those lines.
-    // eslint-disable-next-line no-control-regex
-    if (lits.every((l) => /^[\x00-\x7f]*$/.test(l))) {
-      return [new RegexMatcher(pattern, [...lits.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'latin1'))), new NonAsciiMatcher()])];
-    }
   }
   // The literals every match needs (of the pattern after `(?i)`, which applies to all of it).
   const required = requiredLiterals(p);
   if (required === null) return [new RegexMatcher(pattern, null)];
   if (!ci) return [new RegexMatcher(pattern, required.map((l) => new ContainsMatcher(Buffer.from(l, 'latin1'))))];
-  // Case-insensitive: the literal folded to ASCII, or (for k and s) a byte outside ASCII, as above.
+  // Case-insensitive: a match holds the literal folded to ASCII or, when it has k or s (whose
+  // folds include K U+212A and ſ U+017F), a byte outside ASCII; RE2 decides on those lines.
   const folded: BlockMatcher[] = required.map((l) => new FoldedContainsMatcher(Buffer.from(l.toLowerCase(), 'latin1')));
   if (!required.every(foldableAscii)) folded.push(new NonAsciiMatcher());
   return [new RegexMatcher(pattern, folded)];
