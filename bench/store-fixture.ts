@@ -39,7 +39,7 @@ function sizeOf(p: string): number {
  * `extraFlags` are appended to the config flags (e.g. S3 storage from `s3Flags`); chunk and
  * index sizes are then measured by listing the object store instead of the chunk directory.
  */
-export async function buildStore(lines: number, opts: { codec?: string; raw?: boolean; name?: string; blockCache?: string; extraFlags?: string[] } = {}): Promise<StoreFixture> {
+export async function buildStore(lines: number, opts: { codec?: string | undefined; raw?: boolean; name?: string; blockCache?: string; extraFlags?: string[] } = {}): Promise<StoreFixture> {
   const dir = tempDir(`silt-bench-${opts.name ?? 'store'}-`);
   const rawFile = opts.raw ? path.join(dir, 'logs.raw') : '';
   const jsonFile = path.join(dir, 'logs.jsonl');
@@ -57,7 +57,8 @@ export async function buildStore(lines: number, opts: { codec?: string; raw?: bo
     '-server.http-listen-address=127.0.0.1',
     '-server.http-listen-port=0',
     '-ingester.wal-enabled=false',
-    `-ingester.chunk-encoding=${opts.codec ?? 'snappy'}`,
+    // No codec given: Silt's default (ingester.chunk_encoding).
+    ...(opts.codec === undefined ? [] : [`-ingester.chunk-encoding=${opts.codec}`]),
     '-ingester.max-global-streams-per-user=0',
     '-store.chunks-cache-size=4GiB',
     `-querier.block-cache-size=${opts.blockCache ?? '6GiB'}`,

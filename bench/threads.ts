@@ -16,8 +16,8 @@
  * run's answer (every metric query, either configuration).
  * The json count's baseline is DuckDB in memory (goal 3: ≥ 0.5x of it), the same count over the
  * jsonl twin loaded into a table: `@duckdb/node-api` is installed into a temp dir for the run
- * (not a Silt dependency; SILT_BENCH_DUCKDB=0 skips it). SILT_BENCH_CODEC=lz4 (or zstd) builds the
- * store with that chunk codec instead of snappy.
+ * (not a Silt dependency; SILT_BENCH_DUCKDB=0 skips it). SILT_BENCH_CODEC=snappy (or zstd) builds the
+ * store with that chunk codec instead of Silt's default (lz4).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
@@ -32,8 +32,8 @@ const lines = Number(process.argv[2] ?? 5_300_000);
 const runs = Number(process.argv[3] ?? 3);
 const threads = Number(process.argv[4] ?? 1);
 
-// SILT_BENCH_CODEC: the chunk codec of the store (snappy, Silt's default, unless set).
-const fx = await buildStore(lines, { raw: true, name: 'threads', blockCache: '0', codec: process.env['SILT_BENCH_CODEC'] ?? 'snappy' });
+// SILT_BENCH_CODEC: the chunk codec of the store (Silt's default, lz4, unless set).
+const fx = await buildStore(lines, { raw: true, name: 'threads', blockCache: '0', codec: process.env['SILT_BENCH_CODEC'] });
 await fx.app.stop();
 const rawBytes = statSync(fx.rawFile).size;
 const startNs = fx.firstNs - 1_000_000_000n;

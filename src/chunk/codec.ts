@@ -1,7 +1,9 @@
 /**
- * Block compression codecs. Every function is synchronous: a block is at most a few hundred KiB
- * and the codecs finish it in well under a millisecond, so a thread hop would cost more.
- * snappy and lz4 are napi-rs bindings shipped prebuilt in per-platform npm packages. zstd is
+ * Block compression codecs. Every function but `decompressAsync` is synchronous: a block is at
+ * most a few hundred KiB and the codecs finish it in well under a millisecond, so a thread hop
+ * would cost more (`decompressAsync` is for decompressing ahead while another core scans).
+ * snappy and lz4 are napi-rs bindings shipped prebuilt in per-platform npm packages; lz4 blocks
+ * are decoded by a WebAssembly kernel instead where it can (src/wasm, ADR 0030). zstd is
  * node:zlib's (libzstd inside Node) where Node has it (22.15+, 23.8+), else libzstd compiled to
  * WebAssembly (@foxglove/wasm-zstd), so nothing is compiled at install
  * (docs/adr/0018-no-native-compile.md). Both write and read standard zstd frames.
@@ -15,6 +17,7 @@ import zlib from 'node:zlib';
 import * as lz4 from 'lz4-napi';
 import * as snappy from 'snappy';
 import { InvalidError } from '../errors.js';
+import { Lz4Blocks } from '../wasm/kernels.js';
 
 /** zstd level: libzstd's default (3), which zstd-napi used too. */
 const ZSTD_LEVEL = 3;
@@ -179,7 +182,7 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
       // lz4-napi prefixes the uncompressed size as u32 little-endian.
       const declared = src.length >= 4 ? asBuffer(src).readUInt32LE(0) : -1;
       if (declared !== uncompressedBytes) throw new Error(`lz4 stream declares ${declared} bytes, expected ${uncompressedBytes}`);
-      out = lz4.uncompressSync(src);
+      out = lz4Blocks()?.decode(src.subarray(4), uncompressedBytes) ?? lz4.uncompressSync(src);
       break;
     }
     case 'zstd':
@@ -219,6 +222,14 @@ export async function decompressAsync(codec: Codec, src: Uint8Array, uncompresse
   }
   if (out.length !== uncompressedBytes) throw new Error(`${codec} produced ${out.length} bytes, expected ${uncompressedBytes}`);
   return out;
+}
+
+let lz4Decoder: Lz4Blocks | null | undefined;
+
+/** This thread's WebAssembly LZ4 decoder (`null` without WebAssembly: lz4-napi decodes). */
+function lz4Blocks(): Lz4Blocks | null {
+  if (lz4Decoder === undefined) lz4Decoder = Lz4Blocks.create();
+  return lz4Decoder;
 }
 
 /** The uvarint length prefix of a raw snappy stream, or -1 when missing or over 32 bits. */

@@ -34,8 +34,8 @@ export type { BlockMeta, ChunkOptions, DecodedBlock, ReadableChunk } from './typ
 export { blockEntryTs, EMPTY_METADATA } from './block.js';
 export { decodeChunk } from './layout.js';
 
-/** Loki's defaults: 256 KiB blocks, 1.5 MiB target, snappy unless another codec is given. */
-export function defaultChunkOptions(codec: Codec = 'snappy'): ChunkOptions {
+/** Loki's block and chunk sizes (256 KiB blocks, 1.5 MiB target) and Silt's default codec, lz4 (ADR 0030), unless another is given. */
+export function defaultChunkOptions(codec: Codec = 'lz4'): ChunkOptions {
   return { codec, blockSizeBytes: DEFAULT_BLOCK_SIZE_BYTES, targetSizeBytes: DEFAULT_TARGET_SIZE_BYTES };
 }
 

@@ -8,7 +8,8 @@ import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js
 import { seededRandom } from '../util/random.js';
 import { genEntries } from '../../test/support/genlogs.js';
 import { generate } from './gen.mjs';
-import { BlockBlooms, BlockSearch, LevelWords } from './kernels.js';
+import * as lz4 from 'lz4-napi';
+import { BlockBlooms, BlockSearch, LevelWords, Lz4Blocks } from './kernels.js';
 
 const here = new URL('.', import.meta.url);
 
@@ -278,5 +279,113 @@ describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
   it('answers null for an empty needle or needles past 4 KiB (callers keep indexOf)', () => {
     expect(BlockSearch.create([Buffer.alloc(0)])).toBeNull();
     expect(BlockSearch.create([Buffer.alloc(4097, 97)])).toBeNull();
+  });
+});
+
+describe('Lz4Blocks (WebAssembly) decodes as lz4-napi', () => {
+  const dec = Lz4Blocks.create()!;
+  it('is available on this runtime', () => expect(dec).not.toBeNull());
+
+  /** lz4-napi's block (its 4-byte size prefix removed) decoded by the kernel; checks it against lz4-napi. */
+  function roundTrip(plain: Buffer): Buffer {
+    const framed = lz4.compressSync(plain);
+    const got = dec.decode(framed.subarray(4), plain.length)!;
+    expect(Buffer.compare(got, lz4.uncompressSync(framed))).toBe(0);
+    return got;
+  }
+
+  /** An LZ4 block written sequence by sequence (literals, then a match `off` back of `len` bytes), with a literal tail. */
+  function handBlock(seqs: readonly (readonly [string, number, number])[], tail: string): Buffer {
+    const out: number[] = [];
+    const lenBytes = (n: number): void => {
+      for (; n >= 255; n -= 255) out.push(255);
+      out.push(n);
+    };
+    const seq = (lit: Buffer, match?: readonly [number, number]): void => {
+      const m = match === undefined ? 0 : match[1] - 4;
+      out.push((Math.min(lit.length, 15) << 4) | Math.min(m, 15));
+      if (lit.length >= 15) lenBytes(lit.length - 15);
+      out.push(...lit);
+      if (match === undefined) return;
+      out.push(match[0] & 0xff, match[0] >> 8);
+      if (m >= 15) lenBytes(m - 15);
+    };
+    for (const [lit, off, len] of seqs) seq(Buffer.from(lit, 'latin1'), [off, len]);
+    seq(Buffer.from(tail, 'latin1'));
+    return Buffer.from(out);
+  }
+
+  /** The block's text by the definition of an LZ4 match: byte by byte from `off` back (overlaps repeat). */
+  function expand(seqs: readonly (readonly [string, number, number])[], tail: string): Buffer {
+    const out: number[] = [];
+    for (const [lit, off, len] of seqs) {
+      out.push(...Buffer.from(lit, 'latin1'));
+      for (let i = 0; i < len; i++) out.push(out[out.length - off]!);
+    }
+    out.push(...Buffer.from(tail, 'latin1'));
+    return Buffer.from(out);
+  }
+
+  it('decodes blocks of generator text, of random bytes and of long runs', () => {
+    const text = Buffer.from(genEntries({ lines: 1500, seed: 5 }).map((e) => e.line).join('\n'), 'utf8');
+    expect(roundTrip(text).equals(text)).toBe(true);
+    const rand = seededRandom(11);
+    const noise = Buffer.from(Array.from({ length: 70_000 }, () => Math.floor(rand() * 256)));
+    expect(roundTrip(noise).equals(noise)).toBe(true);
+    const runs = Buffer.concat([Buffer.alloc(5000, 32), Buffer.from('abc'.repeat(900)), noise.subarray(0, 40), Buffer.alloc(300, 7)]);
+    expect(roundTrip(runs).equals(runs)).toBe(true);
+    for (let n = 0; n < 40; n++) expect(roundTrip(text.subarray(0, n)).equals(text.subarray(0, n))).toBe(true);
+  });
+
+  it('copies matches that overlap their own output byte by byte, for every offset 1..40 and lengths across 16-byte steps', () => {
+    let cases = 0;
+    for (let off = 1; off <= 40; off++) {
+      for (const len of [4, 5, 15, 16, 17, 18, 19, 31, 32, 33, 47, 64, 65, 300, 600]) {
+        const lit = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'.slice(0, off);
+        const seqs = [[lit, off, len], ['-', off + 1, len + 3]] as const;
+        const block = handBlock(seqs, 'end of block');
+        const want = expand(seqs, 'end of block');
+        expect(lz4.uncompressSync(Buffer.concat([Buffer.from(Uint32Array.of(want.length).buffer), block])).equals(want)).toBe(true);
+        expect(dec.decode(block, want.length)!.equals(want), `offset ${off}, length ${len}`).toBe(true);
+        cases++;
+      }
+    }
+    expect(cases).toBe(600);
+  });
+
+  it('refuses malformed blocks with an Error, never a trap or a wrong length', () => {
+    const seqs = [['hello world, ', 13, 40]] as const;
+    const good = handBlock(seqs, 'tail');
+    const size = expand(seqs, 'tail').length;
+    for (let n = 0; n < good.length; n++) expect(() => dec.decode(good.subarray(0, n), size), `first ${n} bytes`).toThrow(/malformed lz4 block|decodes to/);
+    expect(() => dec.decode(handBlock([['ab', 0, 10]], 'x'), 13)).toThrow(/malformed/); // offset 0
+    expect(() => dec.decode(handBlock([['ab', 3, 10]], 'x'), 13)).toThrow(/malformed/); // before the output
+    expect(() => dec.decode(good, size - 1)).toThrow(/malformed/); // output too small
+    expect(() => dec.decode(good, size + 1)).toThrow(/decodes to \d+ bytes, expected/);
+    expect(dec.decode(handBlock([['ab', 2, 10]], ''), 12)!.toString()).toBe('abababababab'); // an empty last literal run
+    expect(() => dec.decode(handBlock([['ab', 2, 10]], '').subarray(0, -1), 12)).toThrow(/malformed/); // no last literal run
+    const rand = seededRandom(12);
+    for (let k = 0; k < 2000; k++) {
+      const junk = Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 64) }, () => Math.floor(rand() * 256)));
+      const size = Math.floor(rand() * 600);
+      let napi: Buffer | null = null;
+      try {
+        napi = lz4.uncompressSync(Buffer.concat([Buffer.from(Uint32Array.of(size).buffer), junk]));
+      } catch {
+        napi = null;
+      }
+      let got: Buffer | null = null;
+      try {
+        got = dec.decode(junk, size);
+      } catch (e) {
+        expect((e as Error).message).toMatch(/malformed lz4 block|decodes to/);
+      }
+      // Whatever the kernel accepts, lz4-napi decodes to the same bytes.
+      if (got !== null) expect(napi !== null && napi.equals(got)).toBe(true);
+    }
+  });
+
+  it('answers null past 16 MiB (decompress then uses lz4-napi)', () => {
+    expect(dec.decode(Buffer.alloc(10), Lz4Blocks.MAX_BLOCK + 1)).toBeNull();
   });
 });

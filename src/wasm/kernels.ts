@@ -38,6 +38,7 @@ interface KernelExports {
   bloom_build(out: number, bytes: number, k: number): void;
   add_grams(lines: number, offs: number, n: number): number;
   find(start: number, end: number, needle: number, len: number, fold: number): number;
+  lz4(src: number, srcEnd: number, dst: number, dstEnd: number): number;
 }
 
 let compiled: WasmModule | null | undefined;
@@ -258,3 +259,46 @@ export class BlockSearch {
     return hit < 0 ? -1 : hit - this.#base + this.#start;
   }
 }
+
+/** Largest decoded block `Lz4Blocks.decode` takes (chunk blocks are 256 KiB; a single long line can make one larger). */
+const MAX_LZ4_BLOCK = 16 << 20;
+
+/**
+ * LZ4 block decoding (`lz4` in kernels.wat) into this instance's memory, then one copy out.
+ * The lz4-napi binding answers an external buffer per block, which costs the querier more than
+ * the decoding (bench/RESULTS.md, "LZ4 chunks decoded in WebAssembly"); here the memory the
+ * kernel writes is reused from block to block and the copy out is a plain allocation.
+ */
+export class Lz4Blocks {
+  readonly #k: KernelExports;
+
+  private constructor(k: KernelExports) {
+    this.#k = k;
+  }
+
+  /** A decoder, or null when this runtime cannot run the kernels. */
+  static create(): Lz4Blocks | null {
+    const k = instantiate();
+    return k === null ? null : new Lz4Blocks(k);
+  }
+
+  /** Largest block `decode` takes. */
+  static readonly MAX_BLOCK = MAX_LZ4_BLOCK;
+
+  /**
+   * The `size` bytes the LZ4 block `src` (no size prefix) decodes to, as a new Buffer; null when
+   * `size` is over MAX_BLOCK. Throws when the block is malformed or decodes to another size.
+   */
+  decode(src: Uint8Array, size: number): Buffer | null {
+    if (size > MAX_LZ4_BLOCK || src.length > MAX_LZ4_BLOCK) return null;
+    const out = DATA_BASE + src.length + SLACK;
+    const mem = ensure(this.#k.memory, out + size + SLACK);
+    mem.set(src, DATA_BASE);
+    const n = this.#k.lz4(DATA_BASE, DATA_BASE + src.length, out, out + size);
+    if (n !== size) throw new Error(n < 0 ? 'malformed lz4 block' : `lz4 block decodes to ${n} bytes, expected ${size}`);
+    const copy = Buffer.allocUnsafe(size);
+    copy.set(mem.subarray(out, out + size));
+    return copy;
+  }
+}
+

@@ -1,7 +1,8 @@
 ;; Byte kernels, as WebAssembly (with SIMD): the level-word scan of `detected_level` and the
-;; token bloom filter of a block cut (ingest), and substring search in a decoded block (query). Each answers exactly what its
-;; TypeScript reference answers (field-detection.ts `scanLevelWords`, bloom.ts
-;; `TokenHashSet` and `bloomFromSet`); src/wasm/kernels.test.ts compares them.
+;; token bloom filter of a block cut (ingest), substring search in a decoded block and LZ4 block
+;; decoding (query). Each answers exactly what its reference answers (field-detection.ts
+;; `scanLevelWords`, bloom.ts `TokenHashSet` and `bloomFromSet`, Buffer.indexOf, lz4-napi);
+;; src/wasm/kernels.test.ts compares them.
 ;;
 ;; Edit this file, then run `npm run wasm` to regenerate kernels.gen.ts. See README.md.
 ;;
@@ -409,5 +410,78 @@
             (br $cands)))
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $chunk)))
+    (i32.const -1))
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; LZ4 block decoding (chunk blocks written with the lz4 codec, read by the querier).
+
+  ;; Decodes the LZ4 block [$ip, $ie) into [$op, $oe); answers the bytes written, or -1 when the
+  ;; block is malformed: a length or offset that leaves its buffer, an offset of 0 or before $op,
+  ;; or a block that does not end with a literal run. Output past what is decoded is never read.
+  ;; Short literal runs and matches at least 16 bytes back are copied 16 bytes at a time, so
+  ;; stores reach 15 bytes past $oe and loads 16 bytes past $ie: the caller keeps that room.
+  (func (export "lz4") (param $ip i32) (param $ie i32) (param $op i32) (param $oe i32) (result i32)
+    (local $o0 i32) (local $tok i32) (local $len i32) (local $off i32) (local $n i32) (local $src i32) (local $b i32)
+    (local.set $o0 (local.get $op))
+    (block $err
+      (loop $next
+        (br_if $err (i32.ge_u (local.get $ip) (local.get $ie)))
+        (local.set $tok (i32.load8_u (local.get $ip)))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 1)))
+        (local.set $len (i32.shr_u (local.get $tok) (i32.const 4)))
+        (if (i32.eq (local.get $len) (i32.const 15))
+          (then
+            (loop $ext
+              (br_if $err (i32.ge_u (local.get $ip) (local.get $ie)))
+              (local.set $b (i32.load8_u (local.get $ip)))
+              (local.set $ip (i32.add (local.get $ip) (i32.const 1)))
+              (local.set $len (i32.add (local.get $len) (local.get $b)))
+              (br_if $err (i32.gt_u (local.get $len) (i32.sub (local.get $oe) (local.get $op))))
+              (br_if $ext (i32.eq (local.get $b) (i32.const 255))))))
+        (br_if $err (i32.gt_u (local.get $len) (i32.sub (local.get $ie) (local.get $ip))))
+        (br_if $err (i32.gt_u (local.get $len) (i32.sub (local.get $oe) (local.get $op))))
+        (if (i32.le_u (local.get $len) (i32.const 16))
+          (then (v128.store (local.get $op) (v128.load (local.get $ip))))
+          (else (memory.copy (local.get $op) (local.get $ip) (local.get $len))))
+        (local.set $op (i32.add (local.get $op) (local.get $len)))
+        (local.set $ip (i32.add (local.get $ip) (local.get $len)))
+        (if (i32.eq (local.get $ip) (local.get $ie))
+          (then (return (i32.sub (local.get $op) (local.get $o0)))))
+        (br_if $err (i32.gt_u (i32.const 2) (i32.sub (local.get $ie) (local.get $ip))))
+        (local.set $off (i32.load16_u (local.get $ip)))
+        (local.set $ip (i32.add (local.get $ip) (i32.const 2)))
+        (local.set $len (i32.and (local.get $tok) (i32.const 15)))
+        (if (i32.eq (local.get $len) (i32.const 15))
+          (then
+            (loop $ext2
+              (br_if $err (i32.ge_u (local.get $ip) (local.get $ie)))
+              (local.set $b (i32.load8_u (local.get $ip)))
+              (local.set $ip (i32.add (local.get $ip) (i32.const 1)))
+              (local.set $len (i32.add (local.get $len) (local.get $b)))
+              (br_if $err (i32.gt_u (local.get $len) (i32.sub (local.get $oe) (local.get $op))))
+              (br_if $ext2 (i32.eq (local.get $b) (i32.const 255))))))
+        (local.set $len (i32.add (local.get $len) (i32.const 4)))
+        (br_if $err (i32.eqz (local.get $off)))
+        (br_if $err (i32.gt_u (local.get $off) (i32.sub (local.get $op) (local.get $o0))))
+        (br_if $err (i32.gt_u (local.get $len) (i32.sub (local.get $oe) (local.get $op))))
+        (local.set $src (i32.sub (local.get $op) (local.get $off)))
+        (if (i32.ge_u (local.get $off) (i32.const 16))
+          (then
+            (v128.store (local.get $op) (v128.load (local.get $src)))
+            (if (i32.gt_u (local.get $len) (i32.const 16))
+              (then
+                (local.set $n (i32.const 16))
+                (loop $c16
+                  (v128.store (i32.add (local.get $op) (local.get $n)) (v128.load (i32.add (local.get $src) (local.get $n))))
+                  (local.set $n (i32.add (local.get $n) (i32.const 16)))
+                  (br_if $c16 (i32.lt_u (local.get $n) (local.get $len)))))))
+          (else
+            (local.set $n (i32.const 0))
+            (loop $c1
+              (i32.store8 (i32.add (local.get $op) (local.get $n)) (i32.load8_u (i32.add (local.get $src) (local.get $n))))
+              (local.set $n (i32.add (local.get $n) (i32.const 1)))
+              (br_if $c1 (i32.lt_u (local.get $n) (local.get $len))))))
+        (local.set $op (i32.add (local.get $op) (local.get $len)))
+        (br $next)))
     (i32.const -1))
 )
