@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import * as lz4 from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { bloomFromSet, buildBlockBloom, buildBlockBloomJs, TokenHashSet } from '../chunk/bloom.js';
 import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, GRAM_BITS_PER_GRAM, GRAM_HASHES, MAX_GRAM_FILTER_GRAMS } from '../chunk/consts.js';
@@ -8,7 +9,6 @@ import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js
 import { seededRandom } from '../util/random.js';
 import { genEntries } from '../../test/support/genlogs.js';
 import { generate } from './gen.mjs';
-import * as lz4 from 'lz4-napi';
 import { BlockBlooms, BlockSearch, LevelWords, Lz4Blocks } from './kernels.js';
 
 const here = new URL('.', import.meta.url);
