@@ -215,19 +215,25 @@ describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
     return [got, want];
   }
 
+  /** `n` characters drawn from `alphabet`. */
+  function randomText(rand: () => number, alphabet: string, n: number): string {
+    let text = '';
+    for (let j = 0; j < n; j++) text += alphabet[Math.floor(rand() * alphabet.length)]!;
+    return text;
+  }
+
   it('finds every occurrence in random blocks, at every alignment and up to the end', () => {
     const rand = seededRandom(7);
     const alphabet = 'ab" 5=s\n';
     let found = 0;
     for (let k = 0; k < 400; k++) {
       const len = Math.floor(rand() * 200);
-      let text = '';
-      for (let j = 0; j < len; j++) text += alphabet[Math.floor(rand() * alphabet.length)]!;
+      const text = randomText(rand, alphabet, len);
       const lines = Buffer.from(text, 'latin1');
       const needles = [1, 2, 3, 5, 17].map((n) => {
         // Needles from the text itself (so they occur), and random ones.
         const at = Math.floor(rand() * Math.max(1, len - n));
-        return rand() < 0.6 && len >= n ? lines.subarray(at, at + n) : Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]!).join(''), 'latin1');
+        return rand() < 0.6 && len >= n ? lines.subarray(at, at + n) : Buffer.from(randomText(rand, alphabet, n), 'latin1');
       });
       const search = BlockSearch.create(needles)!;
       expect(search).not.toBeNull();
@@ -258,8 +264,7 @@ describe('BlockSearch (WebAssembly) answers as Buffer.indexOf', () => {
     let found = 0;
     for (let k = 0; k < 300; k++) {
       const len = Math.floor(rand() * 120);
-      let text = '';
-      for (let j = 0; j < len; j++) text += alphabet[Math.floor(rand() * alphabet.length)]!;
+      const text = randomText(rand, alphabet, len);
       const lines = Buffer.from(text, 'latin1');
       const lower = Buffer.from(text.replace(/[A-Z]/g, (c) => c.toLowerCase()), 'latin1');
       const needles = [1, 2, 4].map((n) => {
