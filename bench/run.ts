@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: runs every benchmark in turn with the sizes bench/RESULTS.md reports
- * (about 15 minutes on the project's 2-core machine). Each prints one JSON result.
+ * (about 20 minutes on the project's 2-core machine). Each prints one JSON result.
  * Pass names to run a subset: `npm run bench -- ingest latency`.
  */
 import { spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ALL: Record<string, string[]> = {
   ingest: ['ingest.ts', '500000', '8'],
+  streams: ['streams.ts', '700000', '3'],
   latency: ['latency.ts', '200'],
   rss: ['rss.ts', '10000', '1000000'],
   scan: ['scan.ts', '5300000', 'snappy'],
