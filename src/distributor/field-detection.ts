@@ -568,23 +568,29 @@ export class ServiceNameDiscovery {
   readonly #merge = new RequestGroups<ValidStream>();
   #cacheKeyList: readonly string[] | null = null;
 
-  /** Returns `streams` with service_name added where missing (the same array when nothing changed). */
+  /**
+   * Returns `streams` with service_name added where missing (the same array when no two
+   * streams became one). `streams` hold distinct label sets, as the validator groups them.
+   */
   apply(streams: ValidStream[], names: readonly string[]): ValidStream[] {
     if (names.length === 0) return streams;
     if (this.#cacheKeyList !== names) {
       this.#cache.clear();
       this.#cacheKeyList = names;
     }
-    let changed = false;
+    let changed = 0;
     for (const s of streams) {
       const d = this.#discover(s, names);
       if (d === null) continue;
       s.labels = d.labels;
       s.labelsString = d.labelsString;
       s.fingerprint = d.fingerprint;
-      changed = true;
+      changed++;
     }
-    if (!changed || streams.length === 1) return streams;
+    // Adding service_name to label sets that lack it keeps distinct sets distinct (removing it
+    // gives each set back), and unchanged sets stay as they were: only a request that mixes
+    // both can have two streams become one. The check costs two lookups per stream.
+    if (changed === 0 || changed === streams.length) return streams;
     const byLabels = this.#merge;
     byLabels.begin();
     let out: ValidStream[] | null = null;
