@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LineFilterOp, LogSelectorExpr } from '../syntax/ast.js';
+import type { Expr, LineFilterOp, LogSelectorExpr, RangeAggregationExpr, VectorAggregationExpr } from '../syntax/ast.js';
 import { parseExpr } from '../syntax/parse.js';
+import { printExpr } from '../syntax/printer.js';
+import { compileTemplate } from '../template/index.js';
+import { compilePipeline, compileSampleExtractor } from './compile.js';
 import { compileUnanchored } from '../syntax/regex.js';
 import { tokenHash } from '../../chunk/bloom.js';
 import { compileLineFilters, requiredBlockProbe } from './line-filter.js';
@@ -204,3 +207,87 @@ describe('requiredBlockProbe tokens', () => {
     });
   }
 });
+
+describe('lines that are not JSON objects, before `| json | __error__=""`', () => {
+  // Lines of every shape the parser meets: objects (also after JSON whitespace, also broken
+  // ones, which the filter must keep for the parser to judge), arrays, strings, numbers,
+  // logfmt, empty, whitespace only, and other whitespace bytes the parser does not skip.
+  const shapes = ['{"level":"info","a":1}', ' \t\r\n{"level":"warn"}', '{"level":', '{}', '[1,2]', '"s"', '12', 'level=info a=b', '', '   ', '\u000b{"a":1}', '\u00a0{"a":1}', ' x {"a":1}', '{"a":{"b":[1,{"c":2}]},"level":"error"}', '{"level":"info"}}', '{"a":"\\u00e9"} trailing'];
+  const rnd = rng(7);
+  const lines = Array.from({ length: 3000 }, () => {
+    const s = shapes[Math.floor(rnd() * shapes.length)]!;
+    return rnd() < 0.2 ? s + ' tok' : s;
+  });
+  const block = pack(lines, 3);
+  const labels = [{ name: 'app', value: 'x' }];
+
+  /** The range aggregation of a query (inside a vector aggregation or not), or null for a log query. */
+  function rangeOf(e: Expr): RangeAggregationExpr | null {
+    if (e.kind === 'logSelector') return null;
+    if (e.kind === 'vectorAggregation') return rangeOf((e as VectorAggregationExpr).expr);
+    return e as RangeAggregationExpr;
+  }
+  function selectorOf(query: string): LogSelectorExpr {
+    const e = parseExpr(query);
+    return rangeOf(e)?.range.selector ?? (e as LogSelectorExpr);
+  }
+
+  /** Lines a full per-line run of the query keeps, the line filters included (nothing prefiltered). */
+  function kept(query: string): number[] {
+    const range = rangeOf(parseExpr(query));
+    if (range === null) {
+      const p = compilePipeline(selectorOf(query), { template: compileTemplate }).forStream(labels);
+      return lines.map((l) => (p.process(0n, Buffer.from(l, 'utf8'), []) === null ? 0 : 1));
+    }
+    const ex = compileSampleExtractor(range.range, 'count_over_time', { template: compileTemplate, grouping: { without: false, labels: ['level'] } }).forStream(labels);
+    return lines.map((l) => (ex.process(0n, Buffer.from(l, 'utf8'), []) === null ? 0 : 1));
+  }
+
+  it.each([
+    '{app="x"} | json | __error__=""',
+    '{app="x"} |= "tok" | json | __error__=""',
+    '{app="x"} != "tok" | json | __error__="" | level="info"',
+    '{app="x"} | json | __error__="" and level!="debug"',
+    '{app="x"} | json | level!="debug" and __error__=""',
+    'sum by (level) (count_over_time({app="x"} | json | __error__="" [1m]))',
+    'count_over_time({app="x"} |= "level" | json | __error__="" [1m])',
+  ])('%s: drops exactly non-objects, never a line the pipeline keeps', (query) => {
+    const selector = selectorOf(query);
+    const sel = run(printExpr(selector), block);
+    const want = kept(query);
+    // What the query's line filters alone keep (all lines when it has none).
+    const lineOnly = new Uint8Array(lines.length).fill(1);
+    compileLineFilters(selector.stages.filter((st) => st.kind === 'lineFilter'))?.apply(block.buf, block.offsets, lines.length, lineOnly);
+    let dropped = 0;
+    for (let i = 0; i < lines.length; i++) {
+      if (sel[i] === 0 && want[i] === 1) throw new Error(`line ${JSON.stringify(lines[i])} dropped, the pipeline keeps it`);
+      const object = lines[i]![skipWsRef(lines[i]!)] === '{';
+      // Non-objects are dropped before any per-line work; objects only by the line filters.
+      expect(sel[i]).toBe(object ? lineOnly[i] : 0);
+      if (!object && lineOnly[i] === 1) dropped++;
+    }
+    expect(dropped).toBeGreaterThan(100);
+  });
+
+  it.each([
+    '{app="x"} | json | __error__!=""',
+    '{app="x"} | json level="level" | __error__=""',
+    '{app="x"} | logfmt | json | __error__=""',
+    '{app="x"} | json | level="info" | __error__=""',
+    '{app="x"} | json | __error__="" or level="info"',
+    '{app="x"} | line_format "{{.app}}" | json | __error__=""',
+    '{app="x"} | json | drop __error__ | __error__=""',
+  ])('%s: not that shape, no line dropped for it', (query) => {
+    const sel = run(printExpr(selectorOf(query)), block);
+    const want = kept(query);
+    for (let i = 0; i < lines.length; i++) expect(sel[i] === 0 && want[i] === 1).toBe(false);
+    expect(sel.every((x) => x === 1)).toBe(true);
+  });
+});
+
+/** Index of the first byte the JSON parser does not skip as whitespace (space, \t, \n, \r). */
+function skipWsRef(s: string): number {
+  let p = 0;
+  while (p < s.length && ' \t\n\r'.includes(s[p]!)) p++;
+  return p;
+}

@@ -17,10 +17,12 @@
 import { isAscii } from 'node:buffer';
 import { forEachToken } from '../../chunk/bloom.js';
 import { BlockProbe, needleGramHashes } from '../../chunk/needle.js';
-import type { Expr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
+import type { Expr, LabelFilterExpr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { InvalidError } from '../../errors.js';
 import { compileUnanchored, regexError, requiredLiterals } from '../syntax/regex.js';
 import { BlockSearch } from '../../wasm/kernels.js';
+import { skipWs } from './json-scan.js';
+import { ERROR_LABEL } from './sanitize.js';
 import { compileLineMatcher, type LineMatcher } from './stage-line-filter.js';
 
 /**
@@ -324,15 +326,54 @@ function rawLineStages(expr: Expr | readonly StageExpr[]): readonly StageExpr[] 
   return end === stages.length ? stages : stages.slice(0, end);
 }
 
+/** Whether a label filter drops every entry whose `__error__` is set (`__error__=""`, alone or in an `and`). */
+function requiresNoError(f: LabelFilterExpr): boolean {
+  if (f.kind === 'and') return requiresNoError(f.left) || requiresNoError(f.right);
+  return f.kind === 'stringFilter' && f.matcher.name === ERROR_LABEL && f.matcher.type === '=' && f.matcher.value === '';
+}
+
 /**
- * Compiles the line filters that apply to the raw line (see rawLineStages). Returns null when
- * there are none, and for metric queries.
+ * True when the stages drop every line that is not a JSON object: line filters, then `| json`
+ * without parameters, then a label filter requiring `__error__=""` (the usual `| json |
+ * __error__=""`). The parser sets `__error__` for a line whose first byte after JSON whitespace
+ * is not `{` before it reads anything else, and it runs for every line it gets: nothing before
+ * it extracts labels, and the filter after it needs `__error__` (JsonParserStage.process).
+ */
+function jsonObjectsOnly(stages: readonly StageExpr[]): boolean {
+  let i = 0;
+  while (i < stages.length && stages[i]!.kind === 'lineFilter') i++;
+  const json = stages[i];
+  const next = stages[i + 1];
+  return json !== undefined && json.kind === 'json' && json.params.length === 0 && next !== undefined && next.kind === 'labelFilter' && requiresNoError(next.filter);
+}
+
+/**
+ * Clears the selected entries whose line is not a JSON object (first byte after JSON
+ * whitespace not `{`): the lines `| json | __error__=""` drops, found before any per-line work.
+ */
+class JsonObjectFilter implements BlockLineFilter {
+  apply(lines: Buffer, offsets: Int32Array, n: number, sel: Uint8Array): void {
+    for (let i = 0; i < n; i++) {
+      if (sel[i] === 0) continue;
+      const end = offsets[i + 1]!;
+      const p = skipWs(lines, offsets[i]!, end);
+      if (p >= end || lines[p] !== 0x7b) sel[i] = 0;
+    }
+  }
+}
+
+/**
+ * Compiles the line filters that apply to the raw line (see rawLineStages), plus the drop of
+ * lines that are not JSON objects where the stages make it (see jsonObjectsOnly). Returns null
+ * when there are none, and for metric queries.
  */
 export function compileLineFilters(expr: Expr | readonly StageExpr[]): BlockLineFilter | null {
   const stages = rawLineStages(expr);
   if (stages === null) return null;
   const filters: BlockLineFilter[] = [];
   for (const s of stages) if (s.kind === 'lineFilter') filters.push(compileLineFilterStage(s));
+  // After the line filters: it looks only at the lines they kept.
+  if (jsonObjectsOnly(stages)) filters.push(new JsonObjectFilter());
   if (filters.length === 0) return null;
   return filters.length === 1 ? filters[0]! : new AndFilter(filters);
 }

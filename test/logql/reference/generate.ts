@@ -81,7 +81,8 @@ export class QueryGenerator {
           ? { stage: '| pattern "<ip> - - [<_>] \\"<method> <path> <_>\\" <status> <size> <_>"', fields: ['method', 'path'], numeric: ['status', 'size'], duration: [] }
           : { stage: '| regexp "\\"(?P<method>[A-Z]+) (?P<path>\\\\S+) [^\\"]*\\" (?P<status>\\\\d+) (?P<size>\\\\d+)"', fields: ['method', 'path'], numeric: ['status', 'size'], duration: [] };
       case 'any':
-        return null;
+        // Mixed formats: the JSON lines only (non-objects are dropped before the pipeline runs).
+        return this.chance(0.3) ? { stage: '| json | __error__=""', fields: ['logger', 'msg', 'method'], numeric: ['status', 'duration_ms'], duration: [] } : null;
     }
   }
 
