@@ -39,6 +39,7 @@ interface KernelExports {
   add_grams(lines: number, offs: number, n: number): number;
   find(start: number, end: number, needle: number, len: number, fold: number): number;
   lz4(src: number, srcEnd: number, dst: number, dstEnd: number): number;
+  json_flat(start: number, end: number): number;
 }
 
 let compiled: WasmModule | null | undefined;
@@ -302,3 +303,37 @@ export class Lz4Blocks {
   }
 }
 
+
+/** Longest line `FlatJson.check` copies in; longer ones are left to the parser. */
+const MAX_FLAT_JSON_LINE = 1 << 20;
+
+/**
+ * The `json_flat` kernel: whether a line is a JSON object of plain keys and non-object values
+ * that the json parser reads to its end without an error (kernels.wat says exactly which).
+ * `false` also means "not sure": the parser then decides.
+ */
+export class FlatJson {
+  readonly #k: KernelExports;
+  /** A view of the instance's memory, renewed when the memory grows (the old buffer detaches). */
+  #mem: Uint8Array;
+
+  private constructor(k: KernelExports) {
+    this.#k = k;
+    this.#mem = new Uint8Array(k.memory.buffer);
+  }
+
+  /** A checker, or null when this runtime cannot run the kernels. */
+  static create(): FlatJson | null {
+    const k = instantiate();
+    return k === null ? null : new FlatJson(k);
+  }
+
+  check(line: Uint8Array): boolean {
+    const n = line.length;
+    if (n > MAX_FLAT_JSON_LINE) return false;
+    // The kernel reads up to 4 bytes past a bare token: SLACK bytes after the line.
+    if (DATA_BASE + n + SLACK > this.#mem.length) this.#mem = ensure(this.#k.memory, DATA_BASE + n + SLACK);
+    this.#mem.set(line, DATA_BASE);
+    return this.#k.json_flat(DATA_BASE, DATA_BASE + n) === 1;
+  }
+}

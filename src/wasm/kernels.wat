@@ -1,8 +1,9 @@
 ;; Byte kernels, as WebAssembly (with SIMD): the level-word scan of `detected_level` and the
-;; token bloom filter of a block cut (ingest), substring search in a decoded block and LZ4 block
-;; decoding (query). Each answers exactly what its reference answers (field-detection.ts
-;; `scanLevelWords`, bloom.ts `TokenHashSet` and `bloomFromSet`, Buffer.indexOf, lz4-napi);
-;; src/wasm/kernels.test.ts compares them.
+;; token bloom filter of a block cut (ingest), substring search in a decoded block, LZ4 block
+;; decoding and the flat-JSON check (query). Each answers exactly what its reference answers
+;; (field-detection.ts `scanLevelWords`, bloom.ts `TokenHashSet` and `bloomFromSet`,
+;; Buffer.indexOf, lz4-napi), or for json_flat never vouches for a line the json parser finds in
+;; error; src/wasm/kernels.test.ts and test/logql/pipeline/parsers-differential.test.ts compare them.
 ;;
 ;; Edit this file, then run `npm run wasm` to regenerate kernels.gen.ts. See README.md.
 ;;
@@ -10,6 +11,7 @@
 ;;     0 ..  255  1 for the bytes that may follow a level word (Loki's right word boundary)
 ;;   256 ..  511  1 for token bytes [0-9A-Za-z]
 ;;   512 ..  567  level words, lower case: trace debug fatal critical error warning info
+;;   600 ..  855  JSON byte classes of json_flat (1 whitespace, 2 [A-Za-z0-9_], 4 ends a bare token)
 ;; Every load of the level scan and the search reads 16 bytes: the caller keeps 16 bytes of
 ;; memory after its data.
 (module
@@ -29,6 +31,8 @@
   (data (i32.const 353) "\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01\01")  ;; 256 + 'a' .. 'z'
   (data (i32.const 512) "trace\00\00\00debug\00\00\00fatal\00\00\00critical")
   (data (i32.const 544) "error\00\00\00warning\00info")
+  (data (i32.const 600) "\00\00\00\00\00\00\00\00\00\05\05\00\00\05\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\05\00\00\00\00\00\00\00\00\00\00\00\04\00\00\00\02\02\02\02\02\02\02\02\02\02\00\00\00\00\00\00")  ;; JSON byte classes 0x00..0x3f (json_flat)
+  (data (i32.const 664) "\00\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\00\00\04\00\02\00\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\02\00\00\04\00\00")  ;; 0x40..0x7f
 
   ;; ---------------------------------------------------------------------------------------
   ;; Level words (Loki's detectLevelFromLogLine). Answers are LINE_LEVELS codes
@@ -484,4 +488,181 @@
         (local.set $op (i32.add (local.get $op) (local.get $len)))
         (br $next)))
     (i32.const -1))
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; Flat JSON objects (stage-json.ts JsonParserStage when no label can come out of a line):
+  ;; 1 when the line [$p, $e) is an object the parser reads to its end without an error and
+  ;; whose every key is a plain label name (non-empty, [A-Za-z0-9_], not starting with a digit,
+  ;; no escape) with a string, number, true/false/null or array value; 0 otherwise, which
+  ;; includes every case this kernel leaves to the parser (nested objects, other keys). Values
+  ;; are checked only as far as the parser checks them (json-scan.ts): strings to their closing
+  ;; quote (a backslash skips the next byte), arrays to their matching bracket (strings inside
+  ;; skipped), bare tokens to a delimiter, then by their first byte or exact word.
+  ;; Byte classes at 600 + byte: 1 JSON whitespace, 2 [A-Za-z0-9_], 4 ends a bare token.
+
+  ;; $p just after an opening quote: index of the closing quote, or -1 (json-scan.ts stringEnd:
+  ;; a backslash skips the byte after it). 16 bytes at a time: the caller keeps 16 bytes of
+  ;; memory after $e, and a quote found at or past $e is not in the line.
+  (func $jstr (param $p i32) (param $e i32) (result i32)
+    (local $m i32) (local $v v128)
+    (loop $next
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const -1))))
+      (local.set $v (v128.load (local.get $p)))
+      (local.set $m (i8x16.bitmask (v128.or
+        (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x22)))
+        (i8x16.eq (local.get $v) (i8x16.splat (i32.const 0x5c))))))
+      (if (i32.eqz (local.get $m))
+        (then
+          (local.set $p (i32.add (local.get $p) (i32.const 16)))
+          (br $next)))
+      (local.set $p (i32.add (local.get $p) (i32.ctz (local.get $m))))
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const -1))))
+      (if (i32.eq (i32.load8_u (local.get $p)) (i32.const 0x22)) (then (return (local.get $p))))
+      (local.set $p (i32.add (local.get $p) (i32.const 2)))
+      (br $next))
+    (i32.const -1))
+
+  ;; $p at '[': index just after the matching ']' (strings skipped), or -1 (json-scan.ts blockEnd).
+  (func $jarray (param $p i32) (param $e i32) (result i32)
+    (local $c i32) (local $level i32)
+    (loop $next
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const -1))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 0x22))
+        (then
+          (local.set $p (call $jstr (i32.add (local.get $p) (i32.const 1)) (local.get $e)))
+          (if (i32.lt_s (local.get $p) (i32.const 0)) (then (return (i32.const -1)))))
+        (else
+          (if (i32.eq (local.get $c) (i32.const 0x5b))
+            (then (local.set $level (i32.add (local.get $level) (i32.const 1))))
+            (else
+              (if (i32.eq (local.get $c) (i32.const 0x5d))
+                (then
+                  (local.set $level (i32.sub (local.get $level) (i32.const 1)))
+                  (if (i32.eqz (local.get $level)) (then (return (i32.add (local.get $p) (i32.const 1)))))))))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (br $next))
+    (i32.const -1))
+
+  (func (export "json_flat") (param $p i32) (param $e i32) (result i32)
+    (local $c i32) (local $q i32) (local $ks i32) (local $n i32)
+    (block $w1
+        (loop $wl1
+          (br_if $w1 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w1 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl1)))
+    (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+    (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x7b)) (then (return (i32.const 0))))
+    (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (block $w2
+        (loop $wl2
+          (br_if $w2 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w2 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl2)))
+    (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+    (loop $member
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 0x7d)) (then (return (i32.const 1))))
+      (if (i32.ne (local.get $c) (i32.const 0x22)) (then (return (i32.const 0))))
+      ;; The key: identifier bytes up to the closing quote, at least one, not a digit first.
+      (local.set $ks (i32.add (local.get $p) (i32.const 1)))
+      (local.set $q (local.get $ks))
+      (if (i32.ge_u (local.get $q) (local.get $e)) (then (return (i32.const 0))))
+      (if (i32.lt_u (i32.sub (i32.load8_u (local.get $q)) (i32.const 0x30)) (i32.const 10)) (then (return (i32.const 0))))
+      (block $keyEnd
+        (loop $key
+          (br_if $keyEnd (i32.ge_u (local.get $q) (local.get $e)))
+          (br_if $keyEnd (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $q))) (i32.const 2))))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $key)))
+      (if (i32.ge_u (local.get $q) (local.get $e)) (then (return (i32.const 0))))
+      (if (i32.ne (i32.load8_u (local.get $q)) (i32.const 0x22)) (then (return (i32.const 0))))
+      (if (i32.eq (local.get $q) (local.get $ks)) (then (return (i32.const 0))))
+      (local.set $p (i32.add (local.get $q) (i32.const 1)))
+      (block $w3
+        (loop $wl3
+          (br_if $w3 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w3 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl3)))
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+      (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x3a)) (then (return (i32.const 0))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (block $w4
+        (loop $wl4
+          (br_if $w4 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w4 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl4)))
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+      ;; The value.
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 0x22))
+        (then
+          (local.set $q (call $jstr (i32.add (local.get $p) (i32.const 1)) (local.get $e)))
+          (if (i32.lt_s (local.get $q) (i32.const 0)) (then (return (i32.const 0))))
+          (local.set $p (i32.add (local.get $q) (i32.const 1))))
+        (else
+          (if (i32.eq (local.get $c) (i32.const 0x7b)) (then (return (i32.const 0))))
+          (if (i32.eq (local.get $c) (i32.const 0x5b))
+            (then
+              (local.set $p (call $jarray (local.get $p) (local.get $e)))
+              (if (i32.lt_s (local.get $p) (i32.const 0)) (then (return (i32.const 0)))))
+            (else
+              ;; A bare token runs to a delimiter (json-scan.ts tokenEnd).
+              (local.set $q (local.get $p))
+              (block $tokEnd
+                (loop $tok
+                  (br_if $tokEnd (i32.ge_u (local.get $q) (local.get $e)))
+                  (br_if $tokEnd (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $q))) (i32.const 4)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                  (br $tok)))
+              (local.set $n (i32.sub (local.get $q) (local.get $p)))
+              ;; A number by its first byte; true, false, null exactly (json-scan.ts tokenKind).
+              (if (i32.eqz (i32.or
+                    (i32.lt_u (i32.sub (local.get $c) (i32.const 0x30)) (i32.const 10))
+                    (i32.eq (local.get $c) (i32.const 0x2d))))
+                (then
+                  (if (i32.eq (local.get $c) (i32.const 0x74))
+                    (then
+                      (if (i32.or (i32.ne (local.get $n) (i32.const 4))
+                            (i32.ne (i32.load (local.get $p)) (i32.const 0x65757274)))  ;; "true"
+                        (then (return (i32.const 0)))))
+                    (else
+                      (if (i32.eq (local.get $c) (i32.const 0x66))
+                        (then
+                          (if (i32.or (i32.ne (local.get $n) (i32.const 5))
+                                (i32.ne (i32.load (i32.add (local.get $p) (i32.const 1))) (i32.const 0x65736c61)))  ;; "alse"
+                            (then (return (i32.const 0)))))
+                        (else
+                          (if (i32.eq (local.get $c) (i32.const 0x6e))
+                            (then
+                              (if (i32.or (i32.ne (local.get $n) (i32.const 4))
+                                    (i32.ne (i32.load (local.get $p)) (i32.const 0x6c6c756e)))  ;; "null"
+                                (then (return (i32.const 0)))))
+                            (else (return (i32.const 0))))))))))
+              (local.set $p (local.get $q))))))
+      ;; After the value: '}' ends the object, ',' starts the next member.
+      (block $w5
+        (loop $wl5
+          (br_if $w5 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w5 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl5)))
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (if (i32.eq (local.get $c) (i32.const 0x7d)) (then (return (i32.const 1))))
+      (if (i32.ne (local.get $c) (i32.const 0x2c)) (then (return (i32.const 0))))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (block $w6
+        (loop $wl6
+          (br_if $w6 (i32.ge_u (local.get $p) (local.get $e)))
+          (br_if $w6 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+          (local.set $p (i32.add (local.get $p) (i32.const 1)))
+          (br $wl6)))
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
+      (br $member))
+    (i32.const 0))
 )

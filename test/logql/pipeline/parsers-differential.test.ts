@@ -16,6 +16,9 @@ import { parseExpr } from '../../../src/logql/syntax/parse.js';
 import { LabelsBuilder } from '../../../src/logql/log/labels-builder.js';
 import { LabelNeeds } from '../../../src/logql/log/stage.js';
 import { LogfmtParamsStage, LogfmtParserStage } from '../../../src/logql/log/stage-logfmt.js';
+import { JsonParserStage } from '../../../src/logql/log/stage-json.js';
+import { seededRandom } from '../../../src/util/random.js';
+import { FlatJson } from '../../../src/wasm/kernels.js';
 import { genEntries } from '../../support/genlogs.js';
 import { DETAILS, finalLabels, runPipeline } from '../reference/pipeline.js';
 import * as general from './logfmt-general.js';
@@ -276,6 +279,8 @@ const METRICS = [
   'sum by (level) (count_over_time({cluster=~".+"} | logfmt --strict | __error__="" [1m]))',
   'sum by (caller) (count_over_time({cluster=~".+"} | logfmt | status >= 500 [1m]))',
   'sum by (level) (count_over_time({cluster=~".+"} | json | __error__="" [1m]))',
+  'sum by (cluster) (count_over_time({cluster=~".+"} | json | __error__="" [1m]))',
+  'sum by (app, msg) (count_over_time({cluster=~".+"} | json [1m]))',
   'sum by (nested_a_b, a_b_c_d) (count_over_time({cluster=~".+"} | json [1m]))',
   'sum by (app) (sum_over_time({cluster=~".+"} | logfmt | unwrap duration(duration) [1m]))',
 ];
@@ -351,5 +356,61 @@ describe("parser hints stop where Loki's do", () => {
     expect(sample('sum by (level) (count_over_time({app="a"} | logfmt --strict [1m]))', { app: 'a' }, 'level=warn msg="x')).toEqual({ error: '', labels: { level: 'warn' } });
     expect(sample('sum(count_over_time({app="a"} | logfmt --strict [1m]))', { app: 'a' }, 'level=warn msg="x')).toEqual({ error: '', labels: {} });
     expect(sample('sum by (msg) (count_over_time({app="a"} | logfmt --strict [1m]))', { app: 'a' }, 'level=warn msg="x')?.error).toBe('LogfmtParserErr');
+  });
+});
+
+describe('the json_flat kernel vouches only for lines the parser reads without an error', () => {
+  // Objects built from keys and values of every kind the parser distinguishes, joined with
+  // JSON and non-JSON whitespace, then a third of them edited at random (a byte dropped, a
+  // structural byte inserted, cut short). The kernel answers true only for flat objects of
+  // plain keys; for those the parser (needing only `__error__`) must find no error.
+  const KEYS = ['level', 'msg', 'a', '_x', 'A1', 'trace_id', 'a b', 'é', '1x', 'k\\"q', 'k\\u00e9', '', 'a.b'];
+  const VALUES = [
+    '"plain"', '"with \\" quote"', '"back\\\\slash"', '"\\u00e9 é"', '"unterminated', '"' + 'x'.repeat(40) + '"', '"a\\"', '"\\x"', '""',
+    '1', '-2.5', '1e3', '0x1', '-', '+1', '.5', 'true', 'false', 'null', 'tru', 'nulll', 'True', 'falsey',
+    '[1,2]', '["]",1]', '[[1],[2]]', '[', '["\\"]"]', '[]', '[{"a":1}]',
+    '{"a":1}', '{"a":', '{}',
+  ];
+  const WS = ['', '', '', ' ', '\t', '\n', '\r', '  ', '\u000b'];
+  const EDITS = ['"', '{', '}', '[', ']', ',', ':', '\\', ' ', 'x', '1'];
+
+  it('never true where the parser errs, true for most flat objects it reads cleanly', () => {
+    const rnd = seededRandom(31);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const kernel = FlatJson.create();
+    expect(kernel).not.toBeNull();
+    const stage = new JsonParserStage(new LabelNeeds(false, new Set(['__error__'])), false);
+    let vouched = 0;
+    let cleanFlat = 0;
+    let cleanFlatVouched = 0;
+    const wrong: string[] = [];
+    for (let i = 0; i < 30_000; i++) {
+      const members = Array.from({ length: Math.floor(rnd() * 6) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
+      let line = `${pick(WS)}{${members.join(',')}}${rnd() < 0.1 ? pick([' x', '}', ',', ' {"a":1}']) : ''}`;
+      const edited = rnd() < 0.33;
+      if (edited) {
+        const at = Math.floor(rnd() * (line.length + 1));
+        const r = rnd();
+        line = r < 0.33 ? line.slice(0, at) + line.slice(at + 1) : r < 0.66 ? line.slice(0, at) + pick(EDITS) + line.slice(at) : line.slice(0, at);
+      }
+      const buf = Buffer.from(line, 'utf8');
+      const lb = new LabelsBuilder([]);
+      stage.process(0n, buf, lb);
+      const clean = lb.error() === '';
+      const vouch = kernel!.check(buf);
+      if (vouch) vouched++;
+      if (vouch && !clean) wrong.push(line);
+      // Built flat: every key plain, no object value, not edited.
+      if (!edited && clean && members.every((m) => /"(level|msg|a|_x|A1|trace_id)"/.test(m) && !/:\s*\{/.test(m))) {
+        cleanFlat++;
+        if (vouch) cleanFlatVouched++;
+      }
+    }
+    expect(wrong.slice(0, 5)).toEqual([]);
+    expect(vouched).toBeGreaterThan(1000);
+    expect(cleanFlat).toBeGreaterThan(500);
+    // A flat object with a nested array of objects or stray bytes after it is still vouched for:
+    // the kernel leaves to the parser only what it cannot read the same way.
+    expect(cleanFlatVouched / cleanFlat).toBeGreaterThan(0.9);
   });
 });
