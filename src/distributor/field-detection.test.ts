@@ -136,6 +136,7 @@ describe('ServiceNameDiscovery', () => {
     const off = [stream({ app: 'a' }, [{ line: 'x' }])];
     expect(d.apply(off, [])[0]!.labelsString).toBe('{app="a"}');
   });
+
   it('merges exactly the streams that become equal: distinct random label sets against a brute-force grouping', () => {
     const rnd = seededRandom(20);
     const d = new ServiceNameDiscovery();

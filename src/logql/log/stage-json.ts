@@ -54,6 +54,7 @@ interface Candidate {
 }
 
 const STOP = -2;
+const FAIL = -1;
 
 let flatJsonKernel: FlatJson | null | undefined;
 
@@ -62,7 +63,6 @@ function flatJson(): FlatJson | null {
   if (flatJsonKernel === undefined) flatJsonKernel = FlatJson.create();
   return flatJsonKernel;
 }
-const FAIL = -1;
 
 function isIdentByte(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
