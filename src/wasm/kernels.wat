@@ -499,6 +499,7 @@
   ;; quote (a backslash skips the next byte), arrays to their matching bracket (strings inside
   ;; skipped), bare tokens to a delimiter, then by their first byte or exact word.
   ;; Byte classes at 600 + byte: 1 JSON whitespace, 2 [A-Za-z0-9_], 4 ends a bare token.
+  ;; Whitespace runs are skipped inline (blocks $w1..$w6): a call per run cost more than the run.
 
   ;; $p just after an opening quote: index of the closing quote, or -1 (json-scan.ts stringEnd:
   ;; a backslash skips the byte after it). 16 bytes at a time: the caller keeps 16 bytes of
@@ -547,20 +548,20 @@
   (func (export "json_flat") (param $p i32) (param $e i32) (result i32)
     (local $c i32) (local $q i32) (local $ks i32) (local $n i32)
     (block $w1
-        (loop $wl1
-          (br_if $w1 (i32.ge_u (local.get $p) (local.get $e)))
-          (br_if $w1 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br $wl1)))
+      (loop $wl1
+        (br_if $w1 (i32.ge_u (local.get $p) (local.get $e)))
+        (br_if $w1 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $wl1)))
     (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
     (if (i32.ne (i32.load8_u (local.get $p)) (i32.const 0x7b)) (then (return (i32.const 0))))
     (local.set $p (i32.add (local.get $p) (i32.const 1)))
-      (block $w2
-        (loop $wl2
-          (br_if $w2 (i32.ge_u (local.get $p) (local.get $e)))
-          (br_if $w2 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
-          (local.set $p (i32.add (local.get $p) (i32.const 1)))
-          (br $wl2)))
+    (block $w2
+      (loop $wl2
+        (br_if $w2 (i32.ge_u (local.get $p) (local.get $e)))
+        (br_if $w2 (i32.eqz (i32.and (i32.load8_u offset=600 (i32.load8_u (local.get $p))) (i32.const 1))))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $wl2)))
     (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const 0))))
     (loop $member
       (local.set $c (i32.load8_u (local.get $p)))
