@@ -39,7 +39,7 @@ interface KernelExports {
   add_grams(lines: number, offs: number, n: number): number;
   find(start: number, end: number, needle: number, len: number, fold: number): number;
   lz4(src: number, srcEnd: number, dst: number, dstEnd: number): number;
-  json_flat(start: number, end: number): number;
+  json_flat(start: number, end: number, objects: number): number;
 }
 
 let compiled: WasmModule | null | undefined;
@@ -308,8 +308,9 @@ export class Lz4Blocks {
 const MAX_FLAT_JSON_LINE = 1 << 20;
 
 /**
- * The `json_flat` kernel: whether a line is a JSON object of plain keys and non-object values
- * that the json parser reads to its end without an error (kernels.wat says exactly which).
+ * The `json_flat` kernel: whether a line is a JSON object of plain keys (and, unless the parser
+ * skips objects, non-object values) that the json parser reads to its end without an error
+ * (kernels.wat says exactly which).
  * `false` also means "not sure": the parser then decides.
  */
 export class FlatJson {
@@ -328,12 +329,16 @@ export class FlatJson {
     return k === null ? null : new FlatJson(k);
   }
 
-  check(line: Uint8Array): boolean {
+  /**
+   * Whether the parser reads `line` to its end without an error. `objects`: the parser wants no
+   * label at all, so it skips object values to their closing brace instead of descending.
+   */
+  check(line: Uint8Array, objects: boolean): boolean {
     const n = line.length;
     if (n > MAX_FLAT_JSON_LINE) return false;
     // The kernel reads up to 4 bytes past a bare token: SLACK bytes after the line.
     if (DATA_BASE + n + SLACK > this.#mem.length) this.#mem = ensure(this.#k.memory, DATA_BASE + n + SLACK);
     this.#mem.set(line, DATA_BASE);
-    return this.#k.json_flat(DATA_BASE, DATA_BASE + n) === 1;
+    return this.#k.json_flat(DATA_BASE, DATA_BASE + n, objects ? 1 : 0) === 1;
   }
 }

@@ -493,11 +493,13 @@
   ;; Flat JSON objects (stage-json.ts JsonParserStage when no label can come out of a line):
   ;; 1 when the line [$p, $e) is an object the parser reads to its end without an error and
   ;; whose every key is a plain label name (non-empty, [A-Za-z0-9_], not starting with a digit,
-  ;; no escape) with a string, number, true/false/null or array value; 0 otherwise, which
-  ;; includes every case this kernel leaves to the parser (nested objects, other keys). Values
-  ;; are checked only as far as the parser checks them (json-scan.ts): strings to their closing
-  ;; quote (a backslash skips the next byte), arrays to their matching bracket (strings inside
-  ;; skipped), bare tokens to a delimiter, then by their first byte or exact word.
+  ;; no escape) with a string, number, true/false/null or array value, or with $objects = 1 (the
+  ;; parser wants no label, so it descends into no object) also an object value; 0 otherwise,
+  ;; which includes every case this kernel leaves to the parser (objects when $objects = 0,
+  ;; other keys). Values are checked only as far as the parser checks them (json-scan.ts):
+  ;; strings to their closing quote (a backslash skips the next byte), arrays and skipped objects
+  ;; to their matching bracket or brace (strings inside skipped), bare tokens to a delimiter,
+  ;; then by their first byte or exact word.
   ;; Byte classes at 600 + byte: 1 JSON whitespace, 2 [A-Za-z0-9_], 4 ends a bare token.
   ;; Whitespace runs are skipped inline (blocks $w1..$w6): a call per run cost more than the run.
 
@@ -523,8 +525,9 @@
       (br $next))
     (i32.const -1))
 
-  ;; $p at '[': index just after the matching ']' (strings skipped), or -1 (json-scan.ts blockEnd).
-  (func $jarray (param $p i32) (param $e i32) (result i32)
+  ;; $p at $open ('[' or '{'): index just after the matching $close (strings skipped), or -1
+  ;; (json-scan.ts blockEnd).
+  (func $jblock (param $p i32) (param $e i32) (param $open i32) (param $close i32) (result i32)
     (local $c i32) (local $level i32)
     (loop $next
       (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i32.const -1))))
@@ -534,10 +537,10 @@
           (local.set $p (call $jstr (i32.add (local.get $p) (i32.const 1)) (local.get $e)))
           (if (i32.lt_s (local.get $p) (i32.const 0)) (then (return (i32.const -1)))))
         (else
-          (if (i32.eq (local.get $c) (i32.const 0x5b))
+          (if (i32.eq (local.get $c) (local.get $open))
             (then (local.set $level (i32.add (local.get $level) (i32.const 1))))
             (else
-              (if (i32.eq (local.get $c) (i32.const 0x5d))
+              (if (i32.eq (local.get $c) (local.get $close))
                 (then
                   (local.set $level (i32.sub (local.get $level) (i32.const 1)))
                   (if (i32.eqz (local.get $level)) (then (return (i32.add (local.get $p) (i32.const 1)))))))))))
@@ -545,7 +548,7 @@
       (br $next))
     (i32.const -1))
 
-  (func (export "json_flat") (param $p i32) (param $e i32) (result i32)
+  (func (export "json_flat") (param $p i32) (param $e i32) (param $objects i32) (result i32)
     (local $c i32) (local $q i32) (local $ks i32) (local $n i32)
     (block $w1
       (loop $wl1
@@ -606,10 +609,11 @@
           (if (i32.lt_s (local.get $q) (i32.const 0)) (then (return (i32.const 0))))
           (local.set $p (i32.add (local.get $q) (i32.const 1))))
         (else
-          (if (i32.eq (local.get $c) (i32.const 0x7b)) (then (return (i32.const 0))))
-          (if (i32.eq (local.get $c) (i32.const 0x5b))
+          (if (i32.and (i32.eq (local.get $c) (i32.const 0x7b)) (i32.eqz (local.get $objects))) (then (return (i32.const 0))))
+          ;; '[' + 2 = ']', '{' + 2 = '}'.
+          (if (i32.or (i32.eq (local.get $c) (i32.const 0x5b)) (i32.eq (local.get $c) (i32.const 0x7b)))
             (then
-              (local.set $p (call $jarray (local.get $p) (local.get $e)))
+              (local.set $p (call $jblock (local.get $p) (local.get $e) (local.get $c) (i32.add (local.get $c) (i32.const 2))))
               (if (i32.lt_s (local.get $p) (i32.const 0)) (then (return (i32.const 0)))))
             (else
               ;; A bare token runs to a delimiter (json-scan.ts tokenEnd).

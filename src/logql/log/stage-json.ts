@@ -150,7 +150,8 @@ export class JsonParserStage implements Stage {
       // When no wanted label can come out of this entry (e.g. `by (level)` where `level` is a
       // stream label, so the line's would be `level_extracted`), the parse only decides
       // `__error__`: a flat object the kernel reads through without an error is that answer.
-      if (this.flatKernel && this.silent(lb) && flatJson()?.check(line) === true) return line;
+      // With no candidate at all, objectPrefix never descends: nested objects are skipped too.
+      if (this.flatKernel && this.silent(lb) && flatJson()?.check(line, this.candidates.length === 0) === true) return line;
     }
     this.buf = line;
     this.end = line.length;

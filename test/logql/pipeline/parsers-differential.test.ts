@@ -362,27 +362,35 @@ describe("parser hints stop where Loki's do", () => {
 describe('the json_flat kernel vouches only for lines the parser reads without an error', () => {
   // Objects built from keys and values of every kind the parser distinguishes, joined with
   // JSON and non-JSON whitespace, then a third of them edited at random (a byte dropped, a
-  // structural byte inserted, cut short). The kernel answers true only for flat objects of
-  // plain keys; for those the parser (needing only `__error__`) must find no error.
-  const KEYS = ['level', 'msg', 'a', '_x', 'A1', 'trace_id', 'a b', 'é', '1x', 'k\\"q', 'k\\u00e9', '', 'a.b'];
+  // structural byte inserted, cut short). The kernel answers true only for objects of plain
+  // keys; for those the parser must find no error. Three parsers: one that wants no label (it
+  // skips nested objects: the kernel's `objects` mode), and two whose wanted label is a stream
+  // label (a candidate that cannot come out; nested objects are left to the parser, which
+  // descends into `a` for `a_b`).
+  const KEYS = ['level', 'msg', 'a', '_x', 'A1', 'trace_id', 'a b', 'é', '1x', 'k\\"q', 'k\\u00e9', '', 'a.b', 'l', 'lev'];
   const VALUES = [
     '"plain"', '"with \\" quote"', '"back\\\\slash"', '"\\u00e9 é"', '"unterminated', '"' + 'x'.repeat(40) + '"', '"a\\"', '"\\x"', '""',
     '1', '-2.5', '1e3', '0x1', '-', '+1', '.5', 'true', 'false', 'null', 'tru', 'nulll', 'True', 'falsey',
     '[1,2]', '["]",1]', '[[1],[2]]', '[', '["\\"]"]', '[]', '[{"a":1}]',
-    '{"a":1}', '{"a":', '{}',
+    '{"a":1}', '{"a":', '{}', '{"level":"x","b":{"c":"}"}}', '{"a":[1,{"b":2}]}', '{"a":"\\"}"}', '{{}}', '{"a":1}}',
   ];
   const WS = ['', '', '', ' ', '\t', '\n', '\r', '  ', '\u000b'];
   const EDITS = ['"', '{', '}', '[', ']', ',', ':', '\\', ' ', 'x', '1'];
+  const MODES = [
+    { objects: true, stage: new JsonParserStage(new LabelNeeds(false, new Set(['__error__'])), false), stream: labelsFromObject({ app: 'a' }) },
+    { objects: false, stage: new JsonParserStage(new LabelNeeds(false, new Set(['level', '__error__'])), false), stream: labelsFromObject({ app: 'a', level: 'info' }) },
+    // `a_b` is a stream label: the candidate cannot come out, yet the parser descends into `"a":{…}`.
+    { objects: false, stage: new JsonParserStage(new LabelNeeds(false, new Set(['a_b', '__error__'])), false), stream: labelsFromObject({ app: 'a', a_b: 'x' }) },
+  ];
 
-  it('never true where the parser errs, true for most flat objects it reads cleanly', () => {
+  it.each(MODES.map((m, i) => [`${i}: ${m.objects ? 'objects skipped' : 'objects left to the parser'}`, m] as const))('%s: never true where the parser errs, true for most objects it reads cleanly', (_name, mode) => {
     const rnd = seededRandom(31);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
     const kernel = FlatJson.create();
     expect(kernel).not.toBeNull();
-    const stage = new JsonParserStage(new LabelNeeds(false, new Set(['__error__'])), false);
     let vouched = 0;
-    let cleanFlat = 0;
-    let cleanFlatVouched = 0;
+    let cleanPlain = 0;
+    let cleanPlainVouched = 0;
     const wrong: string[] = [];
     for (let i = 0; i < 30_000; i++) {
       const members = Array.from({ length: Math.floor(rnd() * 6) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
@@ -394,23 +402,55 @@ describe('the json_flat kernel vouches only for lines the parser reads without a
         line = r < 0.33 ? line.slice(0, at) + line.slice(at + 1) : r < 0.66 ? line.slice(0, at) + pick(EDITS) + line.slice(at) : line.slice(0, at);
       }
       const buf = Buffer.from(line, 'utf8');
-      const lb = new LabelsBuilder([]);
-      stage.process(0n, buf, lb);
-      const clean = lb.error() === '';
-      const vouch = kernel!.check(buf);
+      const lb = new LabelsBuilder(mode.stream);
+      mode.stage.process(0n, buf, lb);
+      const clean = lb.error() === '' && lb.labels().length === mode.stream.length;
+      const vouch = kernel!.check(buf, mode.objects);
       if (vouch) vouched++;
       if (vouch && !clean) wrong.push(line);
-      // Built flat: every key plain, no object value, not edited.
-      if (!edited && clean && members.every((m) => /"(level|msg|a|_x|A1|trace_id)"/.test(m) && !/:\s*\{/.test(m))) {
-        cleanFlat++;
-        if (vouch) cleanFlatVouched++;
+      // Built with plain keys only, not edited (and without object values unless skipped).
+      if (!edited && clean && members.every((m) => /^\s*"(level|msg|a|_x|A1|trace_id|l|lev)"/.test(m) && (mode.objects || !/:\s*\{/.test(m)))) {
+        cleanPlain++;
+        if (vouch) cleanPlainVouched++;
       }
     }
     expect(wrong.slice(0, 5)).toEqual([]);
     expect(vouched).toBeGreaterThan(1000);
-    expect(cleanFlat).toBeGreaterThan(500);
-    // A flat object with a nested array of objects or stray bytes after it is still vouched for:
-    // the kernel leaves to the parser only what it cannot read the same way.
-    expect(cleanFlatVouched / cleanFlat).toBeGreaterThan(0.9);
+    expect(cleanPlain).toBeGreaterThan(500);
+    expect(cleanPlainVouched / cleanPlain).toBeGreaterThan(0.9);
+  });
+
+  it('the stage with the kernel answers exactly as without it, for every hint set and stream', () => {
+    const rnd = seededRandom(32);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+    const needsSets = [['__error__'], ['level', '__error__'], ['a_b', '__error__'], ['level_extracted', '__error__'], ['msg', '__error__'], ['__error__', '__error_details__']];
+    const streams = [{ app: 'a' }, { app: 'a', level: 'info' }, { app: 'a', a_b: 'x' }, { app: 'a', msg: 'm' }];
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const members = Array.from({ length: Math.floor(rnd() * 6) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
+      lines.push(Buffer.from(`{${members.join(',')}}`, 'utf8'));
+    }
+    const diffs: unknown[] = [];
+    for (const names of needsSets) {
+      const needs = new LabelNeeds(false, new Set(names));
+      const withKernel = new JsonParserStage(needs);
+      const without = new JsonParserStage(needs, false);
+      for (const st of streams) {
+        for (const md of METADATA) {
+          for (const line of lines) {
+            const a = new LabelsBuilder(labelsFromObject(st));
+            const b = new LabelsBuilder(labelsFromObject(st));
+            if (md.length > 0) {
+              a.addMetadata(md);
+              b.addMetadata(md);
+            }
+            withKernel.process(0n, line, a);
+            without.process(0n, line, b);
+            if (snapshot(a) !== snapshot(b)) diffs.push({ names, st, md, line: line.toString(), got: snapshot(a), want: snapshot(b) });
+          }
+        }
+      }
+    }
+    expect(diffs.slice(0, 3)).toEqual([]);
   });
 });
