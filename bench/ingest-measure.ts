@@ -3,6 +3,7 @@
  * connections, the first 5 % as warm-up (JIT, stream creation), the rest timed. Used by
  * bench/ingest.ts (one run) and bench/streams.ts (stream counts side by side).
  */
+import { rmSync } from 'node:fs';
 import { cpuSeconds, machineIdleSeconds, machineStealSeconds, mainThreadCpuSeconds, post, rssBytes, startChild, tempDir, threadCores, threadCpuSeconds, UNLIMITED } from './lib.js';
 
 export interface IngestData {
@@ -33,7 +34,8 @@ export interface IngestResult {
 /** Pushes `data` into a new server started with `flags` (beside UNLIMITED) and measures it. */
 export async function measureIngest(data: IngestData, conc: number, flags: readonly string[]): Promise<IngestResult> {
   const { bodies, lineBytes, entries } = data;
-  const silt = await startChild(tempDir('silt-bench-ingest-'), [...UNLIMITED, ...flags]);
+  const dir = tempDir('silt-bench-ingest-');
+  const silt = await startChild(dir, [...UNLIMITED, ...flags]);
   try {
     const pid = silt.proc.pid!;
     const warm = Math.max(1, Math.floor(bodies.length / 20));
@@ -108,5 +110,7 @@ export async function measureIngest(data: IngestData, conc: number, flags: reado
     // SIGINT (not SIGKILL) when profiling, so a --cpu-prof child can write its profile.
     silt.proc.kill(process.env['SILT_NODE_ARGS'] ? 'SIGINT' : 'SIGKILL');
     await silt.exited;
+    // Runs in one process add up (bench/streams.ts: 9 stores of WAL and chunks): not at exit only.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
