@@ -40,14 +40,13 @@ for (let r = 0; r < rounds; r++) {
   ratios.push(hi.mb_per_s / lo.mb_per_s);
 }
 
-const minMedian = (xs: number[], digits: number): string => {
-  const s = [...xs].sort((a, b) => a - b);
+/** "best / median": the best is the smallest (`dir` 1, costs) or the largest (`dir` -1, rates). */
+const bestMedian = (xs: number[], digits: number, dir: 1 | -1): string => {
+  const s = [...xs].sort((a, b) => dir * (a - b));
   return `${s[0]!.toFixed(digits)} / ${s[Math.floor((s.length - 1) / 2)]!.toFixed(digits)}`;
 };
-const maxMedian = (xs: number[], digits: number): string => {
-  const s = [...xs].sort((a, b) => b - a);
-  return `${s[0]!.toFixed(digits)} / ${s[Math.floor((s.length - 1) / 2)]!.toFixed(digits)}`;
-};
+const minMedian = (xs: number[], digits: number): string => bestMedian(xs, digits, 1);
+const maxMedian = (xs: number[], digits: number): string => bestMedian(xs, digits, -1);
 console.log(`\n| streams | MB/s of text, max / median | server CPU-s per GB of text, min / median | event loop busy | event-loop CPU-s per GB, min / median | RSS MB |`);
 console.log('| --- | --- | --- | --- | --- | --- |');
 for (const n of counts) {

@@ -64,6 +64,16 @@ function flatJson(): FlatJson | null {
   return flatJsonKernel;
 }
 
+/**
+ * The name candidate `c` would come out under for this entry (`x`, or `x_extracted` when a
+ * stream label or metadata already has `x`) when the query wants it in that form, else ''.
+ */
+function wantedForm(c: Candidate, lb: LabelsBuilder): string {
+  const plain = !lb.baseHas(c.name) && !lb.hasMetadata(c.name);
+  if (!(plain ? c.needPlain : c.needExtracted)) return '';
+  return plain ? c.name : c.extracted;
+}
+
 function isIdentByte(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || (c >= 48 && c <= 57);
 }
@@ -173,11 +183,7 @@ export class JsonParserStage implements Stage {
   /** Whether no candidate can be emitted for this entry (wantedCandidate's test, before the line is read). */
   private silent(lb: LabelsBuilder): boolean {
     const cands = this.candidates;
-    for (let i = 0; i < cands.length; i++) {
-      const c = cands[i]!;
-      const plain = !lb.baseHas(c.name) && !lb.hasMetadata(c.name);
-      if (plain ? c.needPlain : c.needExtracted) return false;
-    }
+    for (let i = 0; i < cands.length; i++) if (wantedForm(cands[i]!, lb) !== '') return false;
     return true;
   }
 
@@ -297,11 +303,8 @@ export class JsonParserStage implements Stage {
 
   /** `wanted(c.name)` without building `c.name + '_extracted'` per line (narrowed mode). */
   private wantedCandidate(c: Candidate): string {
-    const lb = this.lb;
-    const plain = !lb.baseHas(c.name) && !lb.hasMetadata(c.name);
-    if (!(plain ? c.needPlain : c.needExtracted)) return '';
-    const final = plain ? c.name : c.extracted;
-    return lb.hasParsed(final) ? '' : final;
+    const final = wantedForm(c, this.lb);
+    return final === '' || this.lb.hasParsed(final) ? '' : final;
   }
 
   /** Sets the label; true when every wanted label is now found (stop scanning). */

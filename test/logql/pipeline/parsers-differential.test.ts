@@ -376,6 +376,9 @@ describe('the json_flat kernel vouches only for lines the parser reads without a
   ];
   const WS = ['', '', '', ' ', '\t', '\n', '\r', '  ', '\u000b'];
   const EDITS = ['"', '{', '}', '[', ']', ',', ':', '\\', ' ', 'x', '1'];
+  /** Up to 5 object members (`"key": value`) with whitespace around each part. */
+  const randomMembers = (pick: <T>(xs: readonly T[]) => T): string[] =>
+    Array.from({ length: pick([0, 1, 2, 3, 4, 5]) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
   const MODES = [
     { objects: true, stage: new JsonParserStage(new LabelNeeds(false, new Set(['__error__'])), false), stream: labelsFromObject({ app: 'a' }) },
     { objects: false, stage: new JsonParserStage(new LabelNeeds(false, new Set(['level', '__error__'])), false), stream: labelsFromObject({ app: 'a', level: 'info' }) },
@@ -393,7 +396,7 @@ describe('the json_flat kernel vouches only for lines the parser reads without a
     let cleanPlainVouched = 0;
     const wrong: string[] = [];
     for (let i = 0; i < 30_000; i++) {
-      const members = Array.from({ length: Math.floor(rnd() * 6) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
+      const members = randomMembers(pick);
       let line = `${pick(WS)}{${members.join(',')}}${rnd() < 0.1 ? pick([' x', '}', ',', ' {"a":1}']) : ''}`;
       const edited = rnd() < 0.33;
       if (edited) {
@@ -427,7 +430,7 @@ describe('the json_flat kernel vouches only for lines the parser reads without a
     const streams = [{ app: 'a' }, { app: 'a', level: 'info' }, { app: 'a', a_b: 'x' }, { app: 'a', msg: 'm' }];
     const lines: Buffer[] = [];
     for (let i = 0; i < 4000; i++) {
-      const members = Array.from({ length: Math.floor(rnd() * 6) }, () => `${pick(WS)}"${pick(KEYS)}"${pick(WS)}:${pick(WS)}${pick(VALUES)}${pick(WS)}`);
+      const members = randomMembers(pick);
       lines.push(Buffer.from(`{${members.join(',')}}`, 'utf8'));
     }
     const diffs: unknown[] = [];
