@@ -23,6 +23,7 @@ const ALL: Record<string, string[]> = {
   'scan-s3': ['scan-s3.ts', '1000000'],
   tail: ['tail.ts', '500', '4'],
   'field-detection': ['field-detection.ts'],
+  'cache-growth': ['cache-growth.ts', '1325000,2650000,5300000', '3'],
   kernels: ['kernels.ts', '200000'],
   regex: ['regex.ts', '200000'],
   zstd: ['zstd.ts', '200000'],

@@ -128,16 +128,18 @@ export interface CacheCounters {
   readonly hits: number;
   readonly misses: number;
   readonly evictions: number;
+  readonly rejections: number;
   readonly sizeBytes: number;
 }
 
-/** silt_cache_{hits,misses,evictions}_total and silt_cache_size_bytes, by cache. */
+/** silt_cache_{hits,misses,evictions,rejections}_total and silt_cache_size_bytes, by cache. */
 export function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCounters>): void {
   const per = (f: (c: CacheCounters) => number): Record<string, () => number> =>
     Object.fromEntries(Object.entries(caches).map(([k, c]) => [k, () => f(c)]));
   mirrorCounter(registry, 'silt_cache_hits_total', 'Cache lookups that found an entry.', 'cache', per((c) => c.hits));
   mirrorCounter(registry, 'silt_cache_misses_total', 'Cache lookups that found nothing.', 'cache', per((c) => c.misses));
   mirrorCounter(registry, 'silt_cache_evictions_total', 'Entries evicted to stay within the byte budget.', 'cache', per((c) => c.evictions));
+  mirrorCounter(registry, 'silt_cache_rejections_total', 'New entries a full cache refused: asked for less often than those they would evict.', 'cache', per((c) => c.rejections));
   new Gauge({
     name: 'silt_cache_size_bytes',
     help: 'Bytes held by each cache.',

@@ -162,7 +162,7 @@ export class LruResultsStore implements ResultsStore {
   readonly #owner = new Map<string, string>();
 
   constructor(o: LruResultsStoreOptions) {
-    this.lru = new ByteLru(o.maxBytes, (key) => this.#forget(key));
+    this.lru = new ByteLru(o.maxBytes, { onRemove: (key) => this.#forget(key) });
     this.#tenantMax = o.tenantMaxBytes;
   }
 

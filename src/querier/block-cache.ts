@@ -10,7 +10,8 @@ export class BlockCache {
   private readonly lru: ByteLru<string, DecodedBlock>;
 
   constructor(maxBytes: number) {
-    this.lru = new ByteLru(maxBytes);
+    // Blocks are cut at 256 KiB of text; frequency admission keeps a scan larger than the cache from churning it (ADR 0031).
+    this.lru = new ByteLru(maxBytes, { admission: { entryBytes: 256 * 1024 } });
   }
 
   /** Block `b` of `chunk`; `key` names the stored chunk (null: in-memory chunk, not cached). */

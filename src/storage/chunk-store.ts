@@ -24,8 +24,15 @@ export interface ChunkStoreOptions {
 export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
+ * A typical stored chunk for sizing the cache's request counts: chunks are cut at 1.5 MB of
+ * compressed data, but streams that write little flush smaller ones.
+ */
+export const TYPICAL_CHUNK_BYTES = 256 * 1024;
+
+/**
  * Stores and fetches chunks. `get` verifies the length and crc32 against the ref and throws
- * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes) and concurrent gets
+ * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes, with frequency admission so that a scan larger than
+ * the cache does not churn it, ADR 0031) and concurrent gets
  * of one chunk share a single fetch, which is aborted only when every caller's signal has
  * (see SharedLoads). Returned Buffers are shared with the cache: do not mutate.
  */
@@ -40,7 +47,7 @@ export class ChunkStore {
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
-    this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES);
+    this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES, { admission: { entryBytes: TYPICAL_CHUNK_BYTES } });
     this.#verify = opts.verifyChecksum ?? true;
     this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)));
   }
@@ -63,7 +70,9 @@ export class ChunkStore {
     const key = chunkKey(ref);
     const hit = this.indexCache.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
-    const full = this.cache.get(key);
+    // A peek: reading the tail of a cached chunk is not a use of its blocks, and must not count
+    // as a request for the cache's admission test (or every chunk would count twice per query).
+    const full = this.cache.peek(key);
     if (full !== undefined) {
       // Parsed once per cached chunk, and dropped with it (no copy of its tail: copying fresh memory costs more than the parse).
       return Promise.resolve(decodeChunkOnce(full));

@@ -3,11 +3,28 @@
  * carries a caller-supplied size; inserting evicts from the cold end until the total fits.
  * Entries bigger than the whole budget are not cached at all. Hit, miss and eviction counts
  * are kept for the `silt_cache_*` metrics. Not thread-aware: one event loop, no locking.
+ *
+ * With `admission`, a full cache only takes a new entry when it was asked for more often than
+ * each entry it would evict (TinyLFU, ADR 0031): a scan larger than the cache then leaves what
+ * the cache holds in place instead of churning it.
  */
 import { LRUCache } from 'lru-cache';
+import { FrequencySketch } from './frequency-sketch.js';
 
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- lru-cache's own bound: any non-nullish value
 type NonNullish = {};
+
+/** Options of ByteLru. */
+export interface ByteLruOptions<K> {
+  /** Hears of every entry that leaves (evicted, replaced, deleted, cleared). */
+  onRemove?: (key: K) => void;
+  /**
+   * Frequency admission for caches that scans pass through (chunks, decoded blocks);
+   * `entryBytes` is a typical entry's size, which sizes the request counts (one byte per key
+   * per row, four rows).
+   */
+  admission?: { entryBytes: number };
+}
 
 export class ByteLru<K extends NonNullish, V extends NonNullish> {
   /** Budget in bytes; 0 disables caching. */
@@ -18,13 +35,19 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
   misses = 0;
   /** Entries dropped to make room. */
   evictions = 0;
+  /** New entries refused by the admission test (never with plain LRU). */
+  rejections = 0;
   /** null when the budget is 0 (lru-cache needs a positive bound). */
   readonly #lru: LRUCache<K, V> | null;
+  /** Request counts of the admission test; null for plain LRU. */
+  readonly #sketch: FrequencySketch | null;
 
-  /** `onRemove` hears of every entry that leaves (evicted, replaced, deleted, cleared). */
-  constructor(maxBytes: number, onRemove?: (key: K) => void) {
+  constructor(maxBytes: number, opts: ByteLruOptions<K> = {}) {
     if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new RangeError(`invalid cache size ${maxBytes}`);
     this.maxBytes = Math.floor(maxBytes);
+    const onRemove = opts.onRemove;
+    const entryBytes = opts.admission?.entryBytes;
+    this.#sketch = entryBytes === undefined || this.maxBytes === 0 ? null : new FrequencySketch(this.maxBytes / Math.max(1, entryBytes));
     this.#lru =
       this.maxBytes === 0
         ? null
@@ -47,12 +70,18 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
     return this.#lru?.size ?? 0;
   }
 
-  /** The value, marking it most recently used; counts a hit or a miss. */
+  /** The value, marking it most recently used; counts a hit or a miss (and a request, with admission). */
   get(key: K): V | undefined {
+    this.#sketch?.increment(String(key));
     const v = this.#lru?.get(key);
     if (v === undefined) this.misses++;
     else this.hits++;
     return v;
+  }
+
+  /** The value without marking it used or counting a lookup (for reads that are not a use of the entry). */
+  peek(key: K): V | undefined {
+    return this.#lru?.peek(key);
   }
 
   /** True when present; does not touch recency or counters. */
@@ -60,7 +89,10 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
     return this.#lru?.has(key) ?? false;
   }
 
-  /** Inserts or replaces. Returns false (and caches nothing) when `sizeBytes` exceeds the budget. */
+  /**
+   * Inserts or replaces. Returns false (and caches nothing) when `sizeBytes` exceeds the budget,
+   * or, with admission, when the new entry would evict one asked for at least as often.
+   */
   set(key: K, value: V, sizeBytes: number): boolean {
     if (this.#lru === null) return false;
     // lru-cache wants positive integer sizes; an empty entry still costs its bookkeeping.
@@ -69,7 +101,33 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
       this.#lru.delete(key);
       return false;
     }
+    if (this.#sketch !== null && !this.#admits(this.#lru, this.#sketch, key, size)) {
+      this.rejections++;
+      return false;
+    }
     this.#lru.set(key, value, { size });
+    return true;
+  }
+
+  /**
+   * True when `key` may come in: it replaces an entry, fits in the free space, or was asked for
+   * more often than every entry that would leave to make room (the least recently used first,
+   * as lru-cache evicts them). A tie keeps what is held. The new key's own request, the miss
+   * that led here, is not counted: in a loop over more keys than fit, the held key that is
+   * least recently used is the one whose turn comes next, so its count is one request behind
+   * every key already asked for in this pass; counting the miss would let each key that comes
+   * back evict the next one held, all the way round.
+   */
+  #admits(lru: LRUCache<K, V>, sketch: FrequencySketch, key: K, size: number): boolean {
+    if (lru.has(key)) return true;
+    let free = this.maxBytes - lru.calculatedSize;
+    if (free >= size) return true;
+    const wanted = sketch.frequency(String(key)) - 1;
+    for (const victim of lru.rkeys()) {
+      if (sketch.frequency(String(victim)) >= wanted) return false;
+      free += lru.info(victim)?.size ?? 0;
+      if (free >= size) return true;
+    }
     return true;
   }
 

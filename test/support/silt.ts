@@ -87,12 +87,12 @@ export function serverNodeFlags(): string[] {
   return m[1]!.split(' ').filter((a) => a !== '');
 }
 
-/** Spawns `cmd/silt.ts` as a real process (with the server's node flags) and waits until /ready answers 200. */
-export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000): Promise<ChildSilt> {
+/** Spawns `cmd/silt.ts` of `root` (this checkout unless given: benchmarks run another one beside it) as a real process (with the server's node flags) and waits until /ready answers 200. */
+export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000, root = REPO_ROOT): Promise<ChildSilt> {
   // SILT_NODE_ARGS adds node flags to the child (benchmarks use it for --cpu-prof).
   const nodeArgs = [...serverNodeFlags(), ...(process.env['SILT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
-    cwd: REPO_ROOT,
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
+    cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
