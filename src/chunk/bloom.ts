@@ -183,7 +183,7 @@ export function forEachToken(buf: Uint8Array, start: number, end: number, fn: (s
 const TWO_NEG_32 = 1 / 4294967296;
 
 /** Sets the k probe bits of `h` in `bits` (m = bits.length · 8). */
-function setBits(bits: Uint8Array, m: number, k: number, h: number): void {
+export function setBits(bits: Uint8Array, m: number, k: number, h: number): void {
   let x = h >>> 0;
   const delta = ((x >>> 17) | (x << 15)) >>> 0;
   for (let j = 0; j < k; j++) {

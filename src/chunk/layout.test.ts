@@ -97,14 +97,29 @@ function refFmix(h: number): number {
   return h === 0 ? 1 : h;
 }
 
-/** The needle filter of FORMAT.md: fmix32 of the smallest gram key of every 8-byte window, 3.5 bits each, k = 2, built naively. */
+/**
+ * The needle filter of FORMAT.md, built naively: fmix32 of the smallest gram key of every 8-byte
+ * window, k = 2, 3.5 bits per element counted as FORMAT.md says writers count them (linear
+ * counting over a bitmap sized by the selections that differ from the window before).
+ */
 function refNeedleFilter(lines: string[]): Buffer {
   const hashes = new Set<number>();
+  let selections = 0;
   for (const l of lines) {
     const b = Buffer.from(l);
-    for (let i = 0; i + 8 <= b.length; i++) hashes.add(refFmix(Math.min(refGramKey(b, i), refGramKey(b, i + 1), refGramKey(b, i + 2), refGramKey(b, i + 3))));
+    let before: number | null = null;
+    for (let i = 0; i + 8 <= b.length; i++) {
+      const key = Math.min(refGramKey(b, i), refGramKey(b, i + 1), refGramKey(b, i + 2), refGramKey(b, i + 3));
+      if (key !== before) selections++;
+      before = key;
+      hashes.add(refFmix(key));
+    }
   }
-  const bytes = Math.max(1, Math.ceil((hashes.size * 3.5) / 8));
+  let mapBits = 8192;
+  while (mapBits < 2 * selections) mapBits *= 2;
+  const marked = new Set(Array.from(hashes, (h) => Math.floor((h * mapBits) / 2 ** 32)));
+  const estimate = marked.size === 0 ? 0 : Math.max(marked.size, Math.round(-mapBits * Math.log1p(-marked.size / mapBits)));
+  const bytes = Math.max(1, Math.ceil((estimate * 3.5) / 8));
   const bits = Buffer.alloc(bytes);
   const m = BigInt(bytes * 8);
   for (const h of hashes) {

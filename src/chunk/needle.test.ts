@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { compileLineFilters, requiredBlockProbe } from '../logql/log/line-filter.js';
 import { parseExpr } from '../logql/syntax/index.js';
-import { TokenHashSet } from './bloom.js';
 import { cutBlocksView } from './cut-view.js';
 import { decodeChunkTail } from './layout.js';
 import { decodeChunk, MemChunk } from './mem-chunk.js';
-import { addBlockGrams, BlockProbe, buildNeedleFilter, filtersMayMatch, NEEDLE_MIN_BYTES, needleGramHashes } from './needle.js';
+import { BlockProbe, selectBlockGrams, buildNeedleFilter, filtersMayMatch, NEEDLE_MIN_BYTES, needleGramHashes } from './needle.js';
 import { Rng } from './testing.js';
 import type { DecodedBlock, ReadableChunk } from './types.js';
 
@@ -72,9 +71,13 @@ function needlesFrom(rng: Rng, lines: readonly string[], count: number): string[
 
 /** The gram set a block's needle filter is built from (for exact checks). */
 function selectedGrams(lines: readonly Buffer[]): Set<number> {
-  const set = new TokenHashSet(1 << 22);
-  for (const l of lines) addBlockGrams(l, Int32Array.of(0, l.length), 1, set);
-  return new Set(Array.from(set.slots.filter((x) => x !== 0), (x) => x >>> 0));
+  const out = new Set<number>();
+  for (const l of lines) {
+    const list = new Uint32Array(l.length);
+    const count = selectBlockGrams(l, Int32Array.of(0, l.length), 1, list);
+    for (const h of list.subarray(0, count)) out.add(h);
+  }
+  return out;
 }
 
 describe('needle grams', () => {
@@ -116,6 +119,21 @@ describe('needle grams', () => {
     expect(f.length).toBe(1);
     expect(f[0]).toBe(0);
     expect(filtersMayMatch(null, 0, f, 2, new BlockProbe(new Uint32Array(0), needleGramHashes(Buffer.from('shortabc'))))).toBe(false);
+  });
+
+  it('sizes the filter by the distinct selections (estimated): 3.5 bits each, within 2 %', () => {
+    const rng = new Rng(11);
+    for (const count of [1, 5, 40, 300, 3000, 12_000]) {
+      const lines: Buffer[] = [];
+      for (let i = 0; i < count; i++) lines.push(Buffer.from(randomLine(rng, i)));
+      const offs = new Int32Array(lines.length + 1);
+      for (let i = 0; i < lines.length; i++) offs[i + 1] = offs[i]! + lines[i]!.length;
+      const f = buildNeedleFilter(Buffer.concat(lines), offs, lines.length)!;
+      const exact = selectedGrams(lines).size;
+      const want = Math.max(1, Math.ceil((exact * 3.5) / 8));
+      // Linear counting may miss an element whose bit another already set: a little under, never far.
+      expect(Math.abs(f.length - want), `${count} lines: ${f.length} bytes, ${exact} distinct`).toBeLessThanOrEqual(1 + 0.02 * want);
+    }
   });
 
   it('false positives per 8-byte needle stay near the configured rate; longer needles multiply it down', () => {

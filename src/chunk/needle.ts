@@ -17,24 +17,22 @@
  * keeps the guarantee; two multiplies per byte is the cheapest that still looks random). The
  * filter holds murmur3's fmix32 of the selected keys, 0 mapped to 1, computed once per selection.
  */
-import { BlockBlooms } from '../wasm/kernels.js';
-import { bloomFromSet, bloomMayContainAll, TokenHashSet } from './bloom.js';
+import { BlockBlooms, countingMap, distinctEstimate } from '../wasm/kernels.js';
+import { bloomMayContainAll, setBits } from './bloom.js';
 import { GRAM_BITS_PER_GRAM, GRAM_BYTES, GRAM_HASHES, GRAM_WINDOW, MAX_BLOOM_BYTES, MAX_GRAM_FILTER_GRAMS } from './consts.js';
 
 /** Shortest needle the filter answers for: one whole window of grams. */
 export const NEEDLE_MIN_BYTES = GRAM_BYTES + GRAM_WINDOW - 1;
 
 /**
- * Adds to `set` the selected gram hash of every window of the lines buf[offsets[l], offsets[l+1])
- * for l in [0, n). Stops adding once the set overflows (`set.overflow`). The hot loop of the
- * needle filter: gram hashes roll through four locals and the set probe is written inline.
+ * Writes to `out` the element (fmix32 of the selected key, 0 mapped to 1) of every window of
+ * the lines buf[offsets[l], offsets[l+1]) for l in [0, n), once per run of windows of a line
+ * that select the same gram; returns how many were written (at most one per byte of the lines:
+ * `out` must have room for that). The hot loop of the needle filter in TypeScript: gram keys
+ * roll through four locals. Elements may repeat (the same gram selected in two places).
  */
-export function addBlockGrams(buf: Uint8Array, offsets: Int32Array, n: number, set: TokenHashSet): void {
-  if (set.overflow) return;
-  let slots = set.slots;
-  let mask = slots.length - 1;
-  let size = set.size;
-  const limit = set.limit;
+export function selectBlockGrams(buf: Uint8Array, offsets: Int32Array, n: number, out: Uint32Array): number {
+  let count = 0;
   for (let l = 0; l < n; l++) {
     const s = offsets[l]!;
     const e = offsets[l + 1]!;
@@ -53,7 +51,7 @@ export function addBlockGrams(buf: Uint8Array, offsets: Int32Array, n: number, s
         let o = h0 < h1 ? h0 : h1;
         const o2 = h2 < h ? h2 : h;
         if (o2 < o) o = o2;
-        // Consecutive windows mostly select the same gram: skip the set for those.
+        // Consecutive windows mostly select the same gram: write it once.
         if (i === 3 || o !== last) {
           last = o;
           // fmix32(o), 0 → 1: the element the filter holds.
@@ -62,28 +60,7 @@ export function addBlockGrams(buf: Uint8Array, offsets: Int32Array, n: number, s
           m ^= m >>> 13;
           m = Math.imul(m, 0xc2b2ae35);
           m ^= m >>> 16;
-          if (m === 0) m = 1;
-          let q = m & mask;
-          for (;;) {
-            const v = slots[q]!;
-            if (v === m) break;
-            if (v === 0) {
-              if (size >= limit) {
-                set.size = size;
-                set.overflow = true;
-                return;
-              }
-              slots[q] = m;
-              if (++size * 2 > slots.length) {
-                set.size = size;
-                set.grow();
-                slots = set.slots;
-                mask = slots.length - 1;
-              }
-              break;
-            }
-            q = (q + 1) & mask;
-          }
+          out[count++] = m === 0 ? 1 : m;
         }
       }
       h0 = h1;
@@ -91,13 +68,13 @@ export function addBlockGrams(buf: Uint8Array, offsets: Int32Array, n: number, s
       h2 = h;
     }
   }
-  set.size = size;
+  return count;
 }
 
-/** Scratch dedupe set for block cuts (synchronous, so one serves every chunk of a thread). */
-let sharedSet = new TokenHashSet(MAX_GRAM_FILTER_GRAMS);
-/** A scratch set grown past this many slots is replaced after use. */
-const SET_KEEP_SLOTS = 1 << 17;
+/** Scratch element list for block cuts (synchronous, so one serves every chunk of a thread). */
+let scratch = new Uint32Array(1 << 16);
+/** A scratch list grown past this many elements is replaced after use. */
+const SCRATCH_KEEP = 1 << 19;
 
 /** Blocks up to this size are copied into WebAssembly memory to build their filter. */
 const WASM_MAX_BLOCK_BYTES = 16 * 1024 * 1024;
@@ -106,10 +83,12 @@ let wasmGrams: BlockBlooms | null | undefined;
 
 /**
  * The needle filter of a block's lines (line i = lines[offsets[i], offsets[i+1]) for i < n):
- * GRAM_BITS_PER_GRAM bits per distinct selected gram, GRAM_HASHES probes. Null when the block
- * has more than MAX_GRAM_FILTER_GRAMS distinct selected grams (it is then always scanned).
- * Built in WebAssembly (src/wasm/kernels.wat `add_grams`) when it can be; `buildNeedleFilterJs`
- * is the same in TypeScript.
+ * GRAM_BITS_PER_GRAM bits per distinct selected gram, GRAM_HASHES probes, the distinct count
+ * estimated by linear counting (FORMAT.md "Needle filter"; no hash set: every selection goes
+ * into the filter, where a repeat sets the same bits). Null when the block has more than
+ * MAX_GRAM_FILTER_GRAMS distinct selected grams (it is then always scanned). Built in
+ * WebAssembly (src/wasm/kernels.wat `gram_keys`, `gram_elements`) when it can be;
+ * `buildNeedleFilterJs` is the same in TypeScript.
  */
 export function buildNeedleFilter(lines: Uint8Array, offsets: Int32Array, n: number): Buffer | null {
   if (wasmGrams === undefined) wasmGrams = BlockBlooms.create(MAX_GRAM_FILTER_GRAMS, MAX_BLOOM_BYTES, WASM_MAX_BLOCK_BYTES);
@@ -117,15 +96,35 @@ export function buildNeedleFilter(lines: Uint8Array, offsets: Int32Array, n: num
   return built !== undefined ? built : buildNeedleFilterJs(lines, offsets, n);
 }
 
-/** buildNeedleFilter in TypeScript (the reference of the WebAssembly builder). */
-export function buildNeedleFilterJs(lines: Uint8Array, offsets: Int32Array, n: number): Buffer | null {
-  const set = sharedSet;
-  set.clear();
-  addBlockGrams(lines, offsets, n, set);
-  const out = bloomFromSet(set, GRAM_BITS_PER_GRAM, GRAM_HASHES);
-  if (set.slots.length > SET_KEEP_SLOTS) sharedSet = new TokenHashSet(MAX_GRAM_FILTER_GRAMS);
+/** buildNeedleFilter in TypeScript (the reference of the WebAssembly builder); `limit` as MAX_GRAM_FILTER_GRAMS. */
+export function buildNeedleFilterJs(lines: Uint8Array, offsets: Int32Array, n: number, limit = MAX_GRAM_FILTER_GRAMS): Buffer | null {
+  const used = n === 0 ? 0 : offsets[n]!;
+  if (scratch.length < used) scratch = new Uint32Array(used);
+  const list = scratch;
+  const count = selectBlockGrams(lines, offsets, n, list);
+  if (scratch.length > SCRATCH_KEEP) scratch = new Uint32Array(1 << 16);
+  const { bits, shift } = countingMap(count);
+  const map = new Uint8Array(bits / 8);
+  for (let i = 0; i < count; i++) {
+    const b = list[i]! >>> shift;
+    map[b >>> 3]! |= 1 << (b & 7);
+  }
+  let ones = 0;
+  for (let i = 0; i < map.length; i++) ones += POPCOUNT[map[i]!]!;
+  const elements = distinctEstimate(ones, bits);
+  if (elements > limit) return null;
+  const out = Buffer.alloc(Math.max(1, Math.ceil((elements * GRAM_BITS_PER_GRAM) / 8)));
+  const m = out.length * 8;
+  for (let i = 0; i < count; i++) setBits(out, m, GRAM_HASHES, list[i]!);
   return out;
 }
+
+/** Set bits of each byte value. */
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, v) => {
+  let c = 0;
+  for (let x = v; x !== 0; x &= x - 1) c++;
+  return c;
+});
 
 const NO_HASHES = new Uint32Array(0);
 
@@ -136,12 +135,9 @@ const NO_HASHES = new Uint32Array(0);
  */
 export function needleGramHashes(needle: Uint8Array): Uint32Array {
   if (needle.length < NEEDLE_MIN_BYTES) return NO_HASHES;
-  const set = new TokenHashSet(needle.length, 16);
-  const offs = Int32Array.of(0, needle.length);
-  addBlockGrams(needle, offs, 1, set);
-  const out: number[] = [];
-  for (const h of set.slots) if (h !== 0) out.push(h >>> 0);
-  return Uint32Array.from(out);
+  const list = new Uint32Array(needle.length);
+  const count = selectBlockGrams(needle, Int32Array.of(0, needle.length), 1, list);
+  return Uint32Array.from(new Set(list.subarray(0, count)));
 }
 
 /**

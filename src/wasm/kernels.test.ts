@@ -3,7 +3,7 @@ import * as lz4 from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { bloomFromSet, buildBlockBloom, buildBlockBloomJs, TokenHashSet } from '../chunk/bloom.js';
 import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, GRAM_BITS_PER_GRAM, GRAM_HASHES, MAX_GRAM_FILTER_GRAMS } from '../chunk/consts.js';
-import { addBlockGrams, buildNeedleFilter, buildNeedleFilterJs } from '../chunk/needle.js';
+import { buildNeedleFilter, buildNeedleFilterJs } from '../chunk/needle.js';
 import { defaultLimits } from '../distributor/limits.js';
 import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js';
 import { seededRandom } from '../util/random.js';
@@ -163,12 +163,6 @@ describe('BlockBlooms (WebAssembly) builds the filters of bloom.ts', () => {
   });
 });
 
-function jsGrams(lines: Buffer, offsets: Int32Array, n: number, limit: number): Buffer | null {
-  const set = new TokenHashSet(limit);
-  addBlockGrams(lines, offsets, n, set);
-  return bloomFromSet(set, GRAM_BITS_PER_GRAM, GRAM_HASHES);
-}
-
 describe('BlockBlooms (WebAssembly) builds the needle filters of needle.ts', () => {
   const rnd = seededRandom(23);
   const bytes = Buffer.from('0123456789abcdef_ -="\u00e9\u20ac');
@@ -191,7 +185,7 @@ describe('BlockBlooms (WebAssembly) builds the needle filters of needle.ts', () 
   ])('%s', (_name, lines, limit) => {
     const blooms = BlockBlooms.create(limit, 256 * 1024, 1 << 24)!;
     const { lines: b, offsets, n } = block(lines.map((l) => Buffer.from(l, 'latin1').toString('latin1')));
-    const want = jsGrams(b, offsets, n, limit);
+    const want = buildNeedleFilterJs(b, offsets, n, limit);
     for (let round = 0; round < 2; round++) expect(blooms.buildGrams(b, offsets, n, GRAM_BITS_PER_GRAM, GRAM_HASHES)).toEqual(want);
   });
 

@@ -281,16 +281,18 @@
         (br $line)))
     (i32.const 0))
 
-;; Adds the needle-filter gram of every 8-byte window of lines [$lines + off[l], $lines +
-  ;; off[l+1]) for l < $n (chunk/needle.ts `addBlockGrams`): the order key of the 5-gram b0..b4
-  ;; is imul(x XOR imul(b4 + 1, 0x9e3779b1), 0x85ebca6b) with x = b0 | b1<<8 | b2<<16 | b3<<24;
-  ;; each window of 4 grams selects the smallest key (signed); the set takes fmix32 of each new
-  ;; selection, 0 mapped to 1. Lines under 8 bytes hold no window. Returns the overflow flag.
-  (func (export "add_grams") (param $lines i32) (param $offs i32) (param $n i32) (result i32)
+;; The selected gram of every 8-byte window of lines [$lines + off[l], $lines + off[l+1]) for
+  ;; l < $n (chunk/needle.ts `selectBlockGrams`), written as i32 from $out on: the order key of
+  ;; the 5-gram b0..b4 is imul(x XOR imul(b4 + 1, 0x9e3779b1), 0x85ebca6b) with x = b0 | b1<<8 |
+  ;; b2<<16 | b3<<24; each window of 4 grams selects the smallest key (signed), written once when
+  ;; the window before it in its line selected the same key. Without a branch on that: every
+  ;; key is stored and the cursor moves by 4 only for a new one (a branch taken for ~40 % of
+  ;; the bytes, unpredictably, cost more than the rest of the loop). Lines under 8 bytes hold no
+  ;; window. Returns the end of the list (at most one key per byte).
+  (func (export "gram_keys") (param $lines i32) (param $offs i32) (param $n i32) (param $out i32) (result i32)
     (local $l i32) (local $p i32) (local $e i32) (local $o i32) (local $x i32) (local $b4 i32)
     (local $h i32) (local $h0 i32) (local $h1 i32) (local $h2 i32) (local $m i32) (local $k i32)
-    (local $last i32) (local $i i32)
-    (if (global.get $overflow) (then (return (i32.const 1))))
+    (local $last i32)
     (block $all
       (loop $line
         (br_if $all (i32.ge_u (local.get $l) (local.get $n)))
@@ -299,9 +301,22 @@
         (local.set $e (i32.add (local.get $lines) (i32.load offset=4 (local.get $o))))
         (local.set $l (i32.add (local.get $l) (i32.const 1)))
         (br_if $line (i32.lt_s (i32.sub (local.get $e) (local.get $p)) (i32.const 8)))
+        ;; The first three grams of the line, then one window per further byte.
         (local.set $x (i32.load (local.get $p)))
-        (local.set $p (i32.add (local.get $p) (i32.const 4)))
-        (local.set $i (i32.const 0))
+        (local.set $h0 (call $gram (local.get $x) (i32.load8_u offset=4 (local.get $p))))
+        (local.set $x (i32.load offset=1 (local.get $p)))
+        (local.set $h1 (call $gram (local.get $x) (i32.load8_u offset=5 (local.get $p))))
+        (local.set $x (i32.load offset=2 (local.get $p)))
+        (local.set $h2 (call $gram (local.get $x) (i32.load8_u offset=6 (local.get $p))))
+        (local.set $x (i32.load offset=3 (local.get $p)))
+        (local.set $p (i32.add (local.get $p) (i32.const 7)))
+        ;; No key equals $last before the line's first window: take the complement of its first key.
+        (local.set $last (i32.const 0))
+        (local.set $b4 (i32.load8_u (local.get $p)))
+        (local.set $h (call $gram (local.get $x) (local.get $b4)))
+        (local.set $m (select (local.get $h0) (local.get $h1) (i32.lt_s (local.get $h0) (local.get $h1))))
+        (local.set $k (select (local.get $h2) (local.get $h) (i32.lt_s (local.get $h2) (local.get $h))))
+        (local.set $last (i32.xor (select (local.get $k) (local.get $m) (i32.lt_s (local.get $k) (local.get $m))) (i32.const -1)))
         (loop $byte
           (local.set $b4 (i32.load8_u (local.get $p)))
           (local.set $h
@@ -309,56 +324,97 @@
               (i32.xor (local.get $x) (i32.mul (i32.add (local.get $b4) (i32.const 1)) (i32.const 0x9e3779b1)))
               (i32.const 0x85ebca6b)))
           (local.set $x (i32.or (i32.shr_u (local.get $x) (i32.const 8)) (i32.shl (local.get $b4) (i32.const 24))))
-          (if (i32.ge_u (local.get $i) (i32.const 3))
-            (then
-              (local.set $m (select (local.get $h0) (local.get $h1) (i32.lt_s (local.get $h0) (local.get $h1))))
-              (local.set $k (select (local.get $h2) (local.get $h) (i32.lt_s (local.get $h2) (local.get $h))))
-              (local.set $m (select (local.get $k) (local.get $m) (i32.lt_s (local.get $k) (local.get $m))))
-              (if (i32.or (i32.eq (local.get $i) (i32.const 3)) (i32.ne (local.get $m) (local.get $last)))
-                (then
-                  (local.set $last (local.get $m))
-                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
-                  (local.set $m (i32.mul (local.get $m) (i32.const 0x85ebca6b)))
-                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 13))))
-                  (local.set $m (i32.mul (local.get $m) (i32.const 0xc2b2ae35)))
-                  (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
-                  (if (i32.eqz (local.get $m)) (then (local.set $m (i32.const 1))))
-                  (if (call $insert (local.get $m)) (then (return (i32.const 1))))))))
+          (local.set $m (select (local.get $h0) (local.get $h1) (i32.lt_s (local.get $h0) (local.get $h1))))
+          (local.set $k (select (local.get $h2) (local.get $h) (i32.lt_s (local.get $h2) (local.get $h))))
+          (local.set $m (select (local.get $k) (local.get $m) (i32.lt_s (local.get $k) (local.get $m))))
+          (i32.store (local.get $out) (local.get $m))
+          (local.set $out (i32.add (local.get $out) (i32.shl (i32.ne (local.get $m) (local.get $last)) (i32.const 2))))
+          (local.set $last (local.get $m))
           (local.set $h0 (local.get $h1))
           (local.set $h1 (local.get $h2))
           (local.set $h2 (local.get $h))
-          (local.set $i (i32.add (local.get $i) (i32.const 1)))
           (local.set $p (i32.add (local.get $p) (i32.const 1)))
           (br_if $byte (i32.lt_u (local.get $p) (local.get $e))))
         (br $line)))
-    (i32.const 0))
+    (local.get $out))
 
-  ;; Writes the filter of the set's hashes ($bytes bytes at $out, $k probes per hash): bit
-  ;; floor(x·m / 2^32) for x = h + j·rotr(h, 17) (mod 2^32), j < $k, m = 8·$bytes.
-  (func (export "bloom_build") (param $out i32) (param $bytes i32) (param $k i32)
-    (local $j i32) (local $x i32) (local $delta i32) (local $q i32) (local $b i32) (local $m i64) (local $at i32)
-    (memory.fill (local.get $out) (i32.const 0) (local.get $bytes))
-    (local.set $m (i64.shl (i64.extend_i32_u (local.get $bytes)) (i64.const 3)))
+  ;; The order key of the gram whose first four bytes are $x (little-endian) and fifth is $b4.
+  (func $gram (param $x i32) (param $b4 i32) (result i32)
+    (i32.mul
+      (i32.xor (local.get $x) (i32.mul (i32.add (local.get $b4) (i32.const 1)) (i32.const 0x9e3779b1)))
+      (i32.const 0x85ebca6b)))
+
+  ;; Replaces each key of [$list, $end) by the element the filter holds, fmix32(key) with 0
+  ;; mapped to 1, and marks bit (element >>> $shift) of the $mapBytes-byte bitmap at $map
+  ;; (cleared first; 8·$mapBytes = 2^(32-$shift)). Returns the bitmap's count of set bits, from
+  ;; which the caller estimates the distinct elements (linear counting). $mapBytes is a
+  ;; multiple of 8.
+  (func (export "gram_elements") (param $list i32) (param $end i32) (param $map i32) (param $mapBytes i32) (param $shift i32) (result i32)
+    (local $m i32) (local $b i32) (local $at i32) (local $ones i64) (local $i i32)
+    (memory.fill (local.get $map) (i32.const 0) (local.get $mapBytes))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $list) (local.get $end)))
+        (local.set $m (i32.load (local.get $list)))
+        (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
+        (local.set $m (i32.mul (local.get $m) (i32.const 0x85ebca6b)))
+        (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 13))))
+        (local.set $m (i32.mul (local.get $m) (i32.const 0xc2b2ae35)))
+        (local.set $m (i32.xor (local.get $m) (i32.shr_u (local.get $m) (i32.const 16))))
+        (local.set $m (select (local.get $m) (i32.const 1) (local.get $m)))
+        (i32.store (local.get $list) (local.get $m))
+        (local.set $b (i32.shr_u (local.get $m) (local.get $shift)))
+        (local.set $at (i32.add (local.get $map) (i32.shr_u (local.get $b) (i32.const 3))))
+        (i32.store8 (local.get $at)
+          (i32.or (i32.load8_u (local.get $at)) (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 7)))))
+        (local.set $list (i32.add (local.get $list) (i32.const 4)))
+        (br $next)))
+    (block $counted
+      (loop $word
+        (br_if $counted (i32.ge_u (local.get $i) (local.get $mapBytes)))
+        (local.set $ones (i64.add (local.get $ones) (i64.popcnt (i64.load (i32.add (local.get $map) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $word)))
+    (i32.wrap_i64 (local.get $ones)))
+
+  ;; Writes the set's hashes as a list from $out on; returns its end.
+  (func (export "set_list") (param $out i32) (result i32)
+    (local $j i32) (local $x i32)
     (block $done
       (loop $slot
         (br_if $done (i32.ge_u (local.get $j) (global.get $cap)))
         (local.set $x (i32.load (i32.add (global.get $slots) (i32.shl (local.get $j) (i32.const 2)))))
-        (if (local.get $x)
-          (then
-            (local.set $delta (i32.rotr (local.get $x) (i32.const 17)))
-            (local.set $q (i32.const 0))
-            (block $probes
-              (loop $probe
-                (br_if $probes (i32.ge_u (local.get $q) (local.get $k)))
-                (local.set $b (i32.wrap_i64 (i64.shr_u (i64.mul (i64.extend_i32_u (local.get $x)) (local.get $m)) (i64.const 32))))
-                (local.set $at (i32.add (local.get $out) (i32.shr_u (local.get $b) (i32.const 3))))
-                (i32.store8 (local.get $at)
-                  (i32.or (i32.load8_u (local.get $at)) (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 7)))))
-                (local.set $x (i32.add (local.get $x) (local.get $delta)))
-                (local.set $q (i32.add (local.get $q) (i32.const 1)))
-                (br $probe)))))
+        (i32.store (local.get $out) (local.get $x))
+        (local.set $out (i32.add (local.get $out) (i32.shl (i32.ne (local.get $x) (i32.const 0)) (i32.const 2))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
-        (br $slot))))
+        (br $slot)))
+    (local.get $out))
+
+  ;; Writes the filter of the hashes in [$list, $end) ($bytes bytes at $out, $k probes per
+  ;; hash; a hash listed twice sets the same bits): bit floor(x·m / 2^32) for x = h + j·rotr(h,
+  ;; 17) (mod 2^32), j < $k, m = 8·$bytes.
+  (func (export "bloom_build") (param $out i32) (param $bytes i32) (param $k i32) (param $list i32) (param $end i32)
+    (local $x i32) (local $delta i32) (local $q i32) (local $b i32) (local $m i64) (local $at i32)
+    (memory.fill (local.get $out) (i32.const 0) (local.get $bytes))
+    (local.set $m (i64.shl (i64.extend_i32_u (local.get $bytes)) (i64.const 3)))
+    (block $done
+      (loop $hash
+        (br_if $done (i32.ge_u (local.get $list) (local.get $end)))
+        (local.set $x (i32.load (local.get $list)))
+        (local.set $delta (i32.rotr (local.get $x) (i32.const 17)))
+        (local.set $q (i32.const 0))
+        (block $probes
+          (loop $probe
+            (br_if $probes (i32.ge_u (local.get $q) (local.get $k)))
+            (local.set $b (i32.wrap_i64 (i64.shr_u (i64.mul (i64.extend_i32_u (local.get $x)) (local.get $m)) (i64.const 32))))
+            (local.set $at (i32.add (local.get $out) (i32.shr_u (local.get $b) (i32.const 3))))
+            (i32.store8 (local.get $at)
+              (i32.or (i32.load8_u (local.get $at)) (i32.shl (i32.const 1) (i32.and (local.get $b) (i32.const 7)))))
+            (local.set $x (i32.add (local.get $x) (local.get $delta)))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $probe)))
+        (local.set $list (i32.add (local.get $list) (i32.const 4)))
+        (br $hash))))
 
   ;; ---------------------------------------------------------------------------------------
   ;; Substring search (querier line filters). The answer is Buffer.indexOf's on the block, or
