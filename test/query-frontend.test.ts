@@ -97,6 +97,9 @@ describe.skipIf(!HAVE_ETCD)('query-frontend process: 2 queriers pull work, etcd,
         'limits_config.ingestion_rate_mb': 64,
         'limits_config.ingestion_burst_size_mb': 128,
         'querier.max_concurrent': SLOTS_PER_QUERIER,
+        // One piece per query whatever the clock (a range across a split boundary makes two):
+        // the tests count queries held by frozen queriers.
+        'limits_config.split_queries_by_interval': 0,
       },
       roleSettings: { 'query-frontend': { 'frontend.max_outstanding_per_tenant': MAX_OUTSTANDING } },
     });
@@ -152,14 +155,26 @@ describe.skipIf(!HAVE_ETCD)('query-frontend process: 2 queriers pull work, etcd,
     const direct = await Promise.all(queries.map((q) => get(proc('querier-1').http, '/loki/api/v1/query_range', q, 'quiet')));
     for (const d of direct) expect(d.status, d.text).toBe(200);
     const retriesBefore = await metric('cortex_query_frontend_retries_sum');
+    const piecesBefore = await metric('loki_query_frontend_pieces_total');
     const victim = proc('querier-0');
-    // Frozen, it takes SLOTS_PER_QUERIER pieces and keeps them; querier-1 answers the rest.
+    const survivor = proc('querier-1');
+    // Both frozen while the frontend hands out pieces, each takes SLOTS_PER_QUERIER (the least
+    // busy querier gets the next one) and the rest wait in the queue. With the survivor running,
+    // how many reached the victim would depend on how fast the survivor answered.
     process.kill(victim.pid, 'SIGSTOP');
+    process.kill(survivor.pid, 'SIGSTOP');
     const pending = new Set<number>();
     const answers = queries.map((q, i) => {
       pending.add(i);
       return get(frontendUrl(), '/loki/api/v1/query_range', q, 'quiet').finally(() => pending.delete(i));
     });
+    try {
+      const tDispatch = Date.now();
+      while ((await metric('loki_query_frontend_pieces_total')) < piecesBefore + 2 * SLOTS_PER_QUERIER && Date.now() - tDispatch < 30_000) await sleep(50);
+    } finally {
+      // The victim keeps its pieces; the survivor answers its own and the queued ones.
+      process.kill(survivor.pid, 'SIGCONT');
+    }
     const t0 = Date.now();
     while (pending.size > SLOTS_PER_QUERIER && Date.now() - t0 < 30_000) await sleep(50);
     expect(pending.size, 'the frozen querier holds its pieces').toBe(SLOTS_PER_QUERIER);
