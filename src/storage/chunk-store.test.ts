@@ -160,3 +160,41 @@ describe('ChunkStore.getIndex', () => {
     }
   });
 });
+
+describe('ChunkStore cache under repeated scans', () => {
+  it('keeps serving its share of a scan larger than the cache (tail reads do not count as uses)', async () => {
+    const { MemChunk } = await import('../chunk/index.js');
+    const client = new MemoryObjectClient();
+    let fetches = 0;
+    const get = client.get.bind(client);
+    client.get = (key, opts) => {
+      fetches++;
+      return get(key, opts);
+    };
+    const refs: ChunkRef[] = [];
+    for (let c = 0; c < 40; c++) {
+      const chunk = new MemChunk({ codec: 'none', blockSizeBytes: 4096, targetSizeBytes: 1 << 22 });
+      for (let i = 0; i < 200; i++) chunk.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`chunk ${c} entry ${i} ${'x'.repeat(40)}`), []);
+      const bytes = chunk.encode();
+      const ref = refFor(bytes, { fingerprint: c.toString(16).padStart(16, '0') });
+      await client.put(chunkKey(ref), bytes);
+      refs.push(ref);
+    }
+    const total = refs.reduce((a, r) => a + r.sizeBytes, 0);
+    // Room for about half of the chunks: a query reads each chunk's tail, then the chunk, in order.
+    const store = new ChunkStore(client, { cacheBytes: Math.floor(total / 2) });
+    const perPass: number[] = [];
+    for (let pass = 0; pass < 8; pass++) {
+      const before = fetches;
+      for (const ref of refs) {
+        await store.getIndex(ref);
+        expect((await store.get(ref)).length).toBe(ref.sizeBytes);
+      }
+      perPass.push(fetches - before);
+    }
+    // Least recently used order would fetch all 40 on every pass; the cache keeps ~20 of them.
+    expect(perPass[0]).toBe(40);
+    for (const n of perPass.slice(1)) expect(n).toBeLessThanOrEqual(24);
+    expect(store.cache.rejections).toBeGreaterThan(0);
+  });
+});
