@@ -24,16 +24,17 @@ export interface ChunkStoreOptions {
 export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
 
 /**
- * A typical stored chunk for sizing the cache's request counts: chunks are cut at 1.5 MB of
- * compressed data, but streams that write little flush smaller ones.
+ * A typical stored chunk, for sizing the cache's request counts: chunks are cut at
+ * `ingester.chunk_target_size` (1.5 MB compressed), but streams that write little flush
+ * smaller ones.
  */
 export const TYPICAL_CHUNK_BYTES = 256 * 1024;
 
 /**
  * Stores and fetches chunks. `get` verifies the length and crc32 against the ref and throws
- * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes, with frequency admission so that a scan larger than
- * the cache does not churn it, ADR 0031) and concurrent gets
- * of one chunk share a single fetch, which is aborted only when every caller's signal has
+ * ChunkCorruptError on mismatch. Verified bytes are cached (LRU by bytes, with frequency
+ * admission so that a scan larger than the cache does not churn it, ADR 0031) and concurrent
+ * gets of one chunk share a single fetch, which is aborted only when every caller's signal has
  * (see SharedLoads). Returned Buffers are shared with the cache: do not mutate.
  */
 export class ChunkStore {

@@ -20,8 +20,8 @@ export interface ByteLruOptions<K> {
   onRemove?: (key: K) => void;
   /**
    * Frequency admission for caches that scans pass through (chunks, decoded blocks);
-   * `entryBytes` is a typical entry's size, which sizes the request counts (one byte per key
-   * per row, four rows).
+   * `entryBytes` is a typical entry's size: budget / entryBytes keys size the request counts
+   * (FrequencySketch: four rows of four one-byte counters per key).
    */
   admission?: { entryBytes: number };
 }

@@ -281,7 +281,7 @@
         (br $line)))
     (i32.const 0))
 
-;; The selected gram of every 8-byte window of lines [$lines + off[l], $lines + off[l+1]) for
+  ;; The selected gram of every 8-byte window of lines [$lines + off[l], $lines + off[l+1]) for
   ;; l < $n (chunk/needle.ts `selectBlockGrams`), written as i32 from $out on: the order key of
   ;; the 5-gram b0..b4 is imul(x XOR imul(b4 + 1, 0x9e3779b1), 0x85ebca6b) with x = b0 | b1<<8 |
   ;; b2<<16 | b3<<24; each window of 4 grams selects the smallest key (signed), written once when
@@ -311,7 +311,6 @@
         (local.set $x (i32.load offset=3 (local.get $p)))
         (local.set $p (i32.add (local.get $p) (i32.const 7)))
         ;; No key equals $last before the line's first window: take the complement of its first key.
-        (local.set $last (i32.const 0))
         (local.set $b4 (i32.load8_u (local.get $p)))
         (local.set $h (call $gram (local.get $x) (local.get $b4)))
         (local.set $m (select (local.get $h0) (local.get $h1) (i32.lt_s (local.get $h0) (local.get $h1))))
