@@ -29,6 +29,8 @@ export class FrequencySketch {
   /** ROWS rows of `width` one-byte counters, row after row. */
   readonly #counters: Uint8Array;
   readonly #mask: number;
+  /** Scratch of #cellsOf. */
+  readonly #cells = new Int32Array(ROWS);
   /** Increments counted since the last halving; the sketch halves when it reaches sampleSize. */
   #added = 0;
   readonly sampleSize: number;
@@ -50,13 +52,9 @@ export class FrequencySketch {
 
   /** Counts one more request for `key`. */
   increment(key: string): void {
-    const h = hash(key);
-    // Row i probes h + i·step: a second hash from the high bits, odd so every row moves.
-    const step = ((h >>> 16) | (h << 16) | 1) >>> 0;
-    const width = this.#mask + 1;
+    const cells = this.#cellsOf(key);
     let added = false;
-    for (let i = 0; i < ROWS; i++) {
-      const at = i * width + ((h + i * step) & this.#mask);
+    for (const at of cells) {
       if (this.#counters[at]! < MAX_COUNT) {
         this.#counters[at]!++;
         added = true;
@@ -67,15 +65,19 @@ export class FrequencySketch {
 
   /** The estimated number of requests for `key` since it was last aged (0..15). */
   frequency(key: string): number {
+    let min = MAX_COUNT;
+    for (const at of this.#cellsOf(key)) min = Math.min(min, this.#counters[at]!);
+    return min;
+  }
+
+  /** Where `key`'s counter is in each row (in a scratch array the next call overwrites). */
+  #cellsOf(key: string): Int32Array {
     const h = hash(key);
+    // Row i probes h + i·step: a second hash from the high bits, odd so every row moves.
     const step = ((h >>> 16) | (h << 16) | 1) >>> 0;
     const width = this.#mask + 1;
-    let min = MAX_COUNT;
-    for (let i = 0; i < ROWS; i++) {
-      const c = this.#counters[i * width + ((h + i * step) & this.#mask)]!;
-      if (c < min) min = c;
-    }
-    return min;
+    for (let i = 0; i < ROWS; i++) this.#cells[i] = i * width + ((h + i * step) & this.#mask);
+    return this.#cells;
   }
 
   /** Ages every counter: halves them, and the count of increments with them. */
