@@ -18,12 +18,16 @@ import type { DecodedBlock } from './types.js';
 const INITIAL_ENTRIES = 16;
 const INITIAL_LINE_BYTES = 1024;
 const INITIAL_METADATA_IDS = 16;
+/** Bytes per entry of the entry columns: a float64 ts and two int32 offsets. */
+const ENTRY_COLUMN_BYTES = 16;
 /** Line buffers grow by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
 const LINE_GROWTH = 1.5;
 /** A reset head keeps columns up to this many line bytes for the next block; bigger ones are freed. */
 const KEEP_LINE_BYTES = 64 * 1024;
-/** Frozen metadata arrays remembered per head (detected_level has a handful of values). */
+/** Frozen one-pair metadata arrays remembered per head (detected_level has a handful of values). */
 const MD_CACHE_SIZE = 8;
+/** Slots per remembered array in `mdCache`: the array, its name's id and its value's id. */
+const MD_CACHE_SLOT = 3;
 
 /** Columns of a released head (shared, never written: push() allocates before writing). */
 const EMPTY_F64 = new Float64Array(0);
@@ -37,6 +41,22 @@ const EMPTY_LINES = Buffer.alloc(0);
  */
 function newLineBuffer(size: number): Buffer {
   return Buffer.allocUnsafeSlow(size);
+}
+
+/** The entry columns of `cap` entries, in one ArrayBuffer (one allocation, one backing store per head instead of three). */
+interface EntryColumns {
+  ts: Float64Array;
+  lineOffsets: Int32Array;
+  mdOffsets: Int32Array;
+}
+
+function newEntryColumns(cap: number): EntryColumns {
+  const ab = new ArrayBuffer(cap * ENTRY_COLUMN_BYTES + 8);
+  return {
+    ts: new Float64Array(ab, 0, cap),
+    lineOffsets: new Int32Array(ab, cap * 8, cap + 1),
+    mdOffsets: new Int32Array(ab, cap * 12 + 4, cap + 1),
+  };
 }
 
 /** Owned by one MemChunk; not safe to share. Fields are public for MemChunk only. */
@@ -64,9 +84,11 @@ export class HeadBlock {
   private tsIndex: TsIndex | null = null;
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
   private sameTsPrev: Int32Array | null = null;
-  /** Recently pushed frozen metadata arrays and their symbol ids (symbols belong to this chunk). */
-  private readonly mdCacheKeys: StructuredMetadata[] = [];
-  private readonly mdCacheIds: Int32Array[] = [];
+  /**
+   * Recently pushed frozen one-pair metadata arrays and their symbol ids (symbols belong to this
+   * chunk), MD_CACHE_SLOT slots each, in one array (a head is per stream: its size counts).
+   */
+  private mdCache: (StructuredMetadata | number)[] | null = null;
   private mdCacheNext = 0;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
   private shared = false;
@@ -75,11 +97,10 @@ export class HeadBlock {
   private headroomLo = 0;
 
   constructor() {
-    this.ts = new Float64Array(INITIAL_ENTRIES);
-    this.lineOffsets = new Int32Array(INITIAL_ENTRIES + 1);
+    ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = newEntryColumns(INITIAL_ENTRIES));
     this.lines = newLineBuffer(INITIAL_LINE_BYTES);
-    this.mdOffsets = new Int32Array(INITIAL_ENTRIES + 1);
-    this.mdIds = new Int32Array(INITIAL_METADATA_IDS);
+    // Allocated by the first entry with metadata.
+    this.mdIds = EMPTY_I32;
   }
 
   /** Bytes of the columns this head holds (capacity, not content), for memory accounting. */
@@ -150,18 +171,19 @@ export class HeadBlock {
     if (pairs > 0) {
       if (mdEnd + pairs * 2 > this.mdIds.length) this.growMetadata(mdEnd + pairs * 2);
       const ids = this.mdIds;
-      const cached = this.cachedIds(metadata);
-      if (cached !== null) {
+      const slot = pairs === 1 ? this.cachedSlot(metadata) : -1;
+      if (slot >= 0) {
         // A frozen array pushed before (e.g. a shared detected_level pair): reuse its ids.
-        for (let k = 0; k < cached.length; k++) ids[mdEnd++] = cached[k]!;
+        const cache = this.mdCache!;
+        ids[mdEnd++] = cache[slot + 1] as number;
+        ids[mdEnd++] = cache[slot + 2] as number;
       } else {
-        const start = mdEnd;
         for (let k = 0; k < pairs; k++) {
           const p = metadata[k]!;
           ids[mdEnd++] = symbols.intern(p.name);
           ids[mdEnd++] = symbols.intern(p.value);
         }
-        if (Object.isFrozen(metadata)) this.rememberIds(metadata, ids.slice(start, mdEnd));
+        if (pairs === 1 && Object.isFrozen(metadata)) this.rememberIds(metadata, ids[mdEnd - 2]!, ids[mdEnd - 1]!);
       }
       this.mdPairs += pairs;
     }
@@ -183,23 +205,31 @@ export class HeadBlock {
     this.n = n + 1;
   }
 
-  private cachedIds(md: StructuredMetadata): Int32Array | null {
-    const keys = this.mdCacheKeys;
-    for (let i = 0; i < keys.length; i++) if (keys[i] === md) return this.mdCacheIds[i]!;
-    return null;
+  /** Where `md` is remembered in mdCache, or -1. */
+  private cachedSlot(md: StructuredMetadata): number {
+    const cache = this.mdCache;
+    if (cache === null) return -1;
+    for (let i = 0; i < cache.length; i += MD_CACHE_SLOT) if (cache[i] === md) return i;
+    return -1;
   }
 
-  private rememberIds(md: StructuredMetadata, ids: Int32Array): void {
+  private rememberIds(md: StructuredMetadata, nameId: number, valueId: number): void {
     // Filled up to MD_CACHE_SIZE as needed (most heads see one or two arrays), then round robin.
-    if (this.mdCacheKeys.length < MD_CACHE_SIZE) {
-      this.mdCacheKeys.push(md);
-      this.mdCacheIds.push(ids);
+    const cache = this.mdCache;
+    if (cache === null) {
+      // Exactly one slot: most heads never see a second array.
+      this.mdCache = [md, nameId, valueId];
+      return;
+    }
+    if (cache.length < MD_CACHE_SIZE * MD_CACHE_SLOT) {
+      cache.push(md, nameId, valueId);
       return;
     }
     const i = this.mdCacheNext;
-    this.mdCacheKeys[i] = md;
-    this.mdCacheIds[i] = ids;
-    this.mdCacheNext = (i + 1) % MD_CACHE_SIZE;
+    cache[i] = md;
+    cache[i + 1] = nameId;
+    cache[i + 2] = valueId;
+    this.mdCacheNext = (i + MD_CACHE_SLOT) % (MD_CACHE_SIZE * MD_CACHE_SLOT);
   }
 
   /** Empties the head for reuse, keeping allocations unless a snapshot still views them. */
@@ -213,11 +243,9 @@ export class HeadBlock {
     // Columns grown for a big block go back to the first size: an idle stream should not hold a
     // whole block's capacity until its next cut.
     if (this.shared || this.lines.length > KEEP_LINE_BYTES || this.ts === EMPTY_F64) {
-      this.ts = new Float64Array(INITIAL_ENTRIES);
-      this.lineOffsets = new Int32Array(INITIAL_ENTRIES + 1);
+      ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = newEntryColumns(INITIAL_ENTRIES));
       this.lines = newLineBuffer(INITIAL_LINE_BYTES);
-      this.mdOffsets = new Int32Array(INITIAL_ENTRIES + 1);
-      this.mdIds = new Int32Array(INITIAL_METADATA_IDS);
+      this.mdIds = EMPTY_I32;
       this.shared = false;
     }
     this.lineOffsets[0] = 0;
@@ -355,15 +383,11 @@ export class HeadBlock {
     if (this.ts === EMPTY_F64) this.reset();
     if (this.n < this.ts.length) return;
     const cap = this.ts.length * 2;
-    const ts = new Float64Array(cap);
-    ts.set(this.ts);
-    this.ts = ts;
-    const lo = new Int32Array(cap + 1);
-    lo.set(this.lineOffsets);
-    this.lineOffsets = lo;
-    const mo = new Int32Array(cap + 1);
-    mo.set(this.mdOffsets);
-    this.mdOffsets = mo;
+    const next = newEntryColumns(cap);
+    next.ts.set(this.ts);
+    next.lineOffsets.set(this.lineOffsets);
+    next.mdOffsets.set(this.mdOffsets);
+    ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = next);
     if (this.sameTsPrev !== null) {
       const p = new Int32Array(cap);
       p.set(this.sameTsPrev);

@@ -412,10 +412,12 @@ describe('MemChunk shared metadata arrays', () => {
   it('reads back entries that share frozen metadata arrays, interleaved with others', () => {
     const info = Object.freeze([Object.freeze({ name: 'detected_level', value: 'info' })]);
     const warn = Object.freeze([Object.freeze({ name: 'detected_level', value: 'warn' }), Object.freeze({ name: 'trace_id', value: 't1' })]);
+    // More frozen arrays than a head remembers (8): remembered ones are replaced round robin.
+    const many = Array.from({ length: 11 }, (_, k) => Object.freeze([Object.freeze({ name: k % 2 === 0 ? 'detected_level' : 'kind', value: `v${k}` })]));
     const c = chunk('snappy', 2048);
     const want: TestEntry[] = [];
     for (let i = 0; i < 500; i++) {
-      const md = i % 7 === 0 ? warn : i % 11 === 0 ? [{ name: 'user', value: `u${i}` }] : i % 13 === 0 ? [] : info;
+      const md = i % 7 === 0 ? warn : i % 11 === 0 ? [{ name: 'user', value: `u${i}` }] : i % 13 === 0 ? [] : i % 3 === 0 ? many[(i * 5) % many.length]! : info;
       const x = e(T0 + BigInt(i), `line ${i}`, md);
       expect(add(c, x)).toBe(true);
       want.push(x);

@@ -6,26 +6,42 @@ import { TooLargeError } from '../errors.js';
 import { ByteReader, type ByteWriter } from '../util/bytes.js';
 import { MAX_SYMBOL_BYTES, MAX_SYMBOLS_PER_CHUNK } from './consts.js';
 
+/** Symbols a table finds by comparing with each (no Map) before it builds its Map. */
+const LINEAR_SEARCH_SYMBOLS = 16;
+
 /** Append-only interning table owned by one MemChunk. */
 export class SymbolTable {
   /** Symbol strings by id. Append-only, so readers may keep a reference. */
   readonly strings: string[] = [];
   /** UTF-8 bytes of all strings, for size estimates. */
   bytes = 0;
-  private readonly ids = new Map<string, number>();
+  /**
+   * Ids by string, made once the table outgrows a linear search: most chunks hold a handful of
+   * symbols (detected_level and its values), and an ingester holds one table per active stream.
+   */
+  private ids: Map<string, number> | null = null;
 
   /** The id of `s`, adding it when new. Throws TooLargeError past the per-symbol or per-chunk limits. */
   intern(s: string): number {
-    const id = this.ids.get(s);
-    if (id !== undefined) return id;
+    const strings = this.strings;
+    if (this.ids === null) {
+      for (let i = 0; i < strings.length; i++) if (strings[i] === s) return i;
+      if (strings.length >= LINEAR_SEARCH_SYMBOLS) {
+        this.ids = new Map();
+        for (let i = 0; i < strings.length; i++) this.ids.set(strings[i]!, i);
+      }
+    } else {
+      const id = this.ids.get(s);
+      if (id !== undefined) return id;
+    }
     const n = Buffer.byteLength(s, 'utf8');
     if (n > MAX_SYMBOL_BYTES) throw new TooLargeError(`structured metadata string of ${n} bytes exceeds ${MAX_SYMBOL_BYTES}`);
     if (this.strings.length >= MAX_SYMBOLS_PER_CHUNK) {
       throw new TooLargeError(`chunk has ${this.strings.length} distinct structured metadata strings, limit ${MAX_SYMBOLS_PER_CHUNK}`);
     }
-    const next = this.strings.length;
-    this.strings.push(s);
-    this.ids.set(s, next);
+    const next = strings.length;
+    strings.push(s);
+    this.ids?.set(s, next);
     this.bytes += n;
     return next;
   }

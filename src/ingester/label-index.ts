@@ -13,10 +13,28 @@ export interface IndexedStream {
   readonly labels: Labels;
 }
 
+/**
+ * The streams carrying one `name=value`: the stream itself while it is the only one (a pod name
+ * per stream is common, and a Set costs ~300 bytes: issue #20 goal 4), a Set from the second on.
+ */
+type Posting<T> = T | Set<T>;
+
+/** Number of streams in a posting. */
+function postingSize<T>(p: Posting<T>): number {
+  return p instanceof Set ? p.size : 1;
+}
+
+/** Calls `f` for each stream of a posting until it returns true; whether one did. */
+function someOf<T>(p: Posting<T>, f: (s: T) => boolean): boolean {
+  if (!(p instanceof Set)) return f(p);
+  for (const s of p) if (f(s)) return true;
+  return false;
+}
+
 /** Values of one label name, with a sorted list maintained incrementally. */
 class NameEntry<T> {
   /** Value → streams carrying `name=value`; a value with no stream is removed at once. */
-  readonly byValue = new Map<string, Set<T>>();
+  readonly byValue = new Map<string, Posting<T>>();
   /** Sorted (UTF-16 order, as `Array.prototype.sort`) values, possibly stale: see `sortedValues`. */
   sorted: string[] = [];
   /** Values added since `sorted` was built (unsorted, may hold values also in `sorted`). */
@@ -54,12 +72,12 @@ export class LabelIndex<T extends IndexedStream> {
         this.#names.set(l.name, (e = new NameEntry<T>()));
         this.#sortedNames = null;
       }
-      let set = e.byValue.get(l.value);
-      if (set === undefined) {
-        e.byValue.set(l.value, (set = new Set()));
+      const p = e.byValue.get(l.value);
+      if (p === undefined) {
+        e.byValue.set(l.value, s);
         e.added.push(l.value);
-      }
-      set.add(s);
+      } else if (p instanceof Set) p.add(s);
+      else e.byValue.set(l.value, new Set([p, s]));
       e.streams++;
     }
   }
@@ -69,13 +87,17 @@ export class LabelIndex<T extends IndexedStream> {
     if (!this.#all.delete(s)) return;
     for (const l of s.labels) {
       const e = this.#names.get(l.name);
-      const set = e?.byValue.get(l.value);
-      if (e === undefined || set === undefined || !set.delete(s)) continue;
-      e.streams--;
-      if (set.size === 0) {
+      const p = e?.byValue.get(l.value);
+      if (e === undefined || p === undefined) continue;
+      if (p instanceof Set) {
+        if (!p.delete(s)) continue;
+        // Back to the stream itself when one is left.
+        if (p.size === 1) e.byValue.set(l.value, p.values().next().value as T);
+      } else if (p === s) {
         e.byValue.delete(l.value);
         e.removed++;
-      }
+      } else continue;
+      e.streams--;
       if (e.streams === 0) {
         this.#names.delete(l.name);
         this.#sortedNames = null;
@@ -107,11 +129,6 @@ export class LabelIndex<T extends IndexedStream> {
     return e === undefined ? NO_STRINGS : sortedValues(e);
   }
 
-  /** Streams carrying `name=value` (undefined when none). Shared: do not modify. */
-  postings(name: string, value: string): ReadonlySet<T> | undefined {
-    return this.#names.get(name)?.byValue.get(value);
-  }
-
   /**
    * Calls `visit` once for every stream matching all matchers (every stream when there are none),
    * in no particular order. Candidates come from the cheapest matcher that rejects '': the
@@ -121,7 +138,7 @@ export class LabelIndex<T extends IndexedStream> {
    */
   select(matchers: readonly Matcher[], visit: (s: T) => void): void {
     let base: Matcher | null = null;
-    let baseSet: ReadonlySet<T> | null = null;
+    let baseSet: Posting<T> | null = null;
     let scan: Matcher | null = null;
     let scanValues = Infinity;
     for (const m of matchers) {
@@ -132,7 +149,7 @@ export class LabelIndex<T extends IndexedStream> {
       if (m.type === '=') {
         const set = e.byValue.get(m.value);
         if (set === undefined) return;
-        if (baseSet === null || set.size < baseSet.size) {
+        if (baseSet === null || postingSize(set) < postingSize(baseSet)) {
           base = m;
           baseSet = set;
         }
@@ -143,14 +160,20 @@ export class LabelIndex<T extends IndexedStream> {
     }
     if (baseSet !== null) {
       const rest = matchers.filter((m) => m !== base);
-      for (const s of baseSet) if (matchesAll(s.labels, rest)) visit(s);
+      someOf(baseSet, (s) => {
+        if (matchesAll(s.labels, rest)) visit(s);
+        return false;
+      });
       return;
     }
     if (scan !== null) {
       const rest = matchers.filter((m) => m !== scan);
       for (const [value, set] of this.#names.get(scan.name)!.byValue) {
         if (!scan.matches(value)) continue;
-        for (const s of set) if (matchesAll(s.labels, rest)) visit(s);
+        someOf(set, (s) => {
+          if (matchesAll(s.labels, rest)) visit(s);
+          return false;
+        });
       }
       return;
     }
@@ -185,30 +208,18 @@ export class LabelIndex<T extends IndexedStream> {
       }
       if (failing === null) return sorted.slice();
       const dropped = new Set<string>();
-      for (const v of failing) if (!someKept(e.byValue.get(v)!, keep)) dropped.add(v);
+      for (const v of failing) if (!someOf(e.byValue.get(v)!, keep)) dropped.add(v);
       return dropped.size === 0 ? sorted.slice() : sorted.filter((v) => !dropped.has(v));
     }
     // Few values: stop per value at its first stream that is kept.
     const out: string[] = [];
-    for (const v of sorted) {
-      for (const s of e.byValue.get(v)!) {
-        if (keep(s)) {
-          out.push(v);
-          break;
-        }
-      }
-    }
+    for (const v of sorted) if (someOf(e.byValue.get(v)!, keep)) out.push(v);
     return out;
   }
 }
 
-function anyKept<T>(byValue: Map<string, Set<T>>, keep: (s: T) => boolean): boolean {
-  for (const set of byValue.values()) if (someKept(set, keep)) return true;
-  return false;
-}
-
-function someKept<T>(set: ReadonlySet<T>, keep: (s: T) => boolean): boolean {
-  for (const s of set) if (keep(s)) return true;
+function anyKept<T>(byValue: Map<string, Posting<T>>, keep: (s: T) => boolean): boolean {
+  for (const p of byValue.values()) if (someOf(p, keep)) return true;
   return false;
 }
 

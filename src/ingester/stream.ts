@@ -233,7 +233,9 @@ export class Stream {
       }
       if (head === undefined || head.closed) {
         head = new ChunkDesc(opts, nowMs);
-        this.chunks.push(head);
+        // A stream's first chunk in an array of its own size (push would reserve 16 slots).
+        if (this.chunks.length === 0) this.chunks = [head];
+        else this.chunks.push(head);
       }
       if (head.firstSeq < 0) head.firstSeq = q;
       head.lastSeq = q;
