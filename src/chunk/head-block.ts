@@ -111,7 +111,8 @@ export class HeadBlock {
   /**
    * Frees the columns of an empty head that takes no more appends (its chunk is closed): a
    * closed chunk waiting for its flush or its retain period then holds only its cut blocks.
-   * A later push() grows them again. Snapshots keep their own views.
+   * A later push() grows them again. Snapshots keep their own views. The metadata cache goes
+   * too (a later push remembers arrays again).
    */
   release(): void {
     if (this.n !== 0) return;
@@ -121,6 +122,8 @@ export class HeadBlock {
     this.mdOffsets = ZERO_OFFSETS;
     this.mdIds = EMPTY_I32;
     this.shared = false;
+    this.mdCache = null;
+    this.mdCacheNext = 0;
   }
 
   /** Starts an empty head at `tsNs` (the next push uses rel 0). Throws InvalidError outside int64. */

@@ -42,6 +42,30 @@ describe('head block memory (ADR 0024)', () => {
     expect(lines(c)).toEqual(Array.from({ length: 520 }, (_, i) => line(i).toString()));
   });
 
+  it('keeps shared metadata arrays right across cutAndRelease (the released head forgets their ids)', () => {
+    const c = new MemChunk(defaultChunkOptions());
+    const levels = ['info', 'warn', 'error'].map((v) => Object.freeze([Object.freeze({ name: 'detected_level', value: v })]));
+    const want: string[] = [];
+    const got: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      // Released twice: after 20 and after 40 entries.
+      if (i === 20 || i === 40) c.cutAndRelease();
+      // A new symbol after the first release shifts nothing: ids stay per chunk.
+      const md = i === 30 ? [{ name: 'trace_id', value: 't30' }] : levels[(i * 7) % 3]!;
+      c.append(BigInt(i), line(i), md);
+      want.push(`${line(i).toString()} ${md.map((p) => `${p.name}=${p.value}`).join(',')}`);
+    }
+    const n = c.blockMetas().length;
+    expect(n).toBe(2);
+    for (let b = 0; b <= n; b++) {
+      const blk = b < n ? c.readBlock(b) : c.headBlock()!;
+      for (let i = 0; i < blk.n; i++) {
+        got.push(`${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',')}`);
+      }
+    }
+    expect(got).toEqual(want);
+  });
+
   it('gives big head columns back when a block is cut', () => {
     const c = new MemChunk({ ...defaultChunkOptions(), blockSizeBytes: 256 * 1024 });
     let i = 0;

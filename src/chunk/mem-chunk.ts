@@ -54,13 +54,14 @@ export class MemChunk implements ReadableChunk {
   private readonly targetSizeBytes: number;
   private readonly head = new HeadBlock();
   private readonly symbols = new SymbolTable();
-  private readonly metas: BlockMeta[] = [];
-  private readonly blocks: Buffer[] = [];
-  private readonly crcs: number[] = [];
+  /** Per cut block, in five arrays of equal length that only `addBlock` lengthens. */
+  private metas: BlockMeta[] = [];
+  private blocks: Buffer[] = [];
+  private crcs: number[] = [];
   /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
-  private readonly blooms: (Buffer | null)[] = [];
+  private blooms: (Buffer | null)[] = [];
   /** Needle filter of each cut block (GRAM_HASHES probes), null when it has none. */
-  private readonly grams: (Buffer | null)[] = [];
+  private grams: (Buffer | null)[] = [];
   /**
    * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
    * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]`,
@@ -192,11 +193,7 @@ export class MemChunk implements ReadableChunk {
     const sealer = this.sealer;
     if (sealer === null) {
       const sealed = sealBlockSync({ codec: this.codec, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
-      this.metas.push(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length));
-      this.blocks.push(Buffer.alloc(0));
-      this.crcs.push(0);
-      this.blooms.push(null);
-      this.grams.push(null);
+      this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), Buffer.alloc(0));
       this.applySeal(index, sealed);
       if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
       h.reset();
@@ -209,11 +206,7 @@ export class MemChunk implements ReadableChunk {
     copy.set(payload);
     const own = Buffer.from(copy.buffer, 0, copy.length);
     if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
-    this.metas.push(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length));
-    this.blocks.push(own);
-    this.crcs.push(0);
-    this.blooms.push(null);
-    this.grams.push(null);
+    this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), own);
     h.reset();
     const gen = this.sealGeneration;
     const job = { codec: this.codec, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
@@ -221,6 +214,27 @@ export class MemChunk implements ReadableChunk {
       (sealed) => this.onSealed(gen, index, sealed),
       () => this.onSealed(gen, index, null),
     );
+  }
+
+  /**
+   * Adds a cut block, not sealed yet (no crc, no filters). The first block makes arrays of one
+   * (push would reserve 16 slots in each of the five): many chunks hold a single block when they
+   * are flushed (idle, max_age, memory marks) and wait in memory for it.
+   */
+  private addBlock(meta: BlockMeta, bytes: Buffer): void {
+    if (this.metas.length === 0) {
+      this.metas = [meta];
+      this.blocks = [bytes];
+      this.crcs = [0];
+      this.blooms = [null];
+      this.grams = [null];
+      return;
+    }
+    this.metas.push(meta);
+    this.blocks.push(bytes);
+    this.crcs.push(0);
+    this.blooms.push(null);
+    this.grams.push(null);
   }
 
   /**
