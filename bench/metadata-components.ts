@@ -13,7 +13,8 @@ import { Ingester, type IngesterConfig } from '../src/ingester/ingester.js';
 import { compileMatcher } from '../src/logql/log/matcher.js';
 import { compileAnchored } from '../src/logql/syntax/regex.js';
 import { fingerprint, labelsToString, labelsToObject, labelValue, sortLabels, type Labels, type Matcher, type ValidStream } from '../src/model/index.js';
-import { seriesKey, seriesResponseJson, sortedUnion, sortSeries } from '../src/querier/metadata.js';
+import { seriesKey, seriesResponseJson, sortSeries } from '../src/querier/metadata.js';
+import { sortedUnion } from '../src/util/sorted.js';
 class Sink { putChunk() { return Promise.resolve(); } writeIndex() { return Promise.resolve(); } }
 const base = defaultConfig();
 const cfg: IngesterConfig = { ...base.ingester, block_sealer: 'inline', flush_check_period: 3_600_000, wal: { ...base.ingester.wal, enabled: false } };

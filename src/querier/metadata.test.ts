@@ -1,21 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
-import { seriesKey, seriesResponseJson, sortedUnion, sortSeries } from './metadata.js';
-
-describe('sortedUnion', () => {
-  it.each([
-    [[], [], []],
-    [['a', 'c'], [], ['a', 'c']],
-    [[], ['b'], ['b']],
-    [['a', 'c', 'e'], ['b', 'c', 'd', 'f'], ['a', 'b', 'c', 'd', 'e', 'f']],
-    [['b', 'a'], ['a', 'c'], ['a', 'b', 'c']],
-    [['a', 'a'], ['a'], ['a']],
-    [['Z', 'a', 'é', '\uE000', '😀'], ['😀', 'b'], ['Z', 'a', 'b', 'é', '😀', '\uE000']],
-  ])('%j ∪ %j', (a, b, want) => {
-    expect(sortedUnion(a, b)).toEqual(want);
-    expect(sortedUnion(a, b)).toEqual([...new Set([...a, ...b])].sort());
-  });
-});
+import { seriesKey, seriesResponseJson, sortSeries } from './metadata.js';
 
 describe('series helpers', () => {
   const mk = (o: Record<string, string>): Labels => Object.entries(o).map(([name, value]) => ({ name, value }));

@@ -3,7 +3,8 @@
  * cost proportional to the answer at 100k series: merging already sorted lists instead of
  * re-sorting a Set, and caching each series' sort key and JSON text on its (long-lived) label
  * array. Ingester streams and cached index segments keep one label array per series for their
- * lifetime, so both strings are built once per series, not once per request.
+ * lifetime, so both strings are built once per series, not once per request. (The sorted
+ * union of label lists is `sortedUnion` in util/sorted.ts.)
  */
 import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
 
@@ -28,43 +29,6 @@ export function seriesJson(labels: Labels): string {
     jsonCache.set(labels, j);
   }
   return j;
-}
-
-function isSorted(a: readonly string[]): boolean {
-  for (let i = 1; i < a.length; i++) if (!(a[i - 1]! < a[i]!)) return false;
-  return true;
-}
-
-/**
- * The sorted union (default `Array.prototype.sort` order) of two string lists. When both are
- * strictly ascending, as the store and the ingester return them, this is one linear merge;
- * otherwise a Set and a sort.
- */
-export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
-  if (!isSorted(a) || !isSorted(b)) return [...new Set([...a, ...b])].sort();
-  if (b.length === 0) return a.slice();
-  if (a.length === 0) return b.slice();
-  const out = new Array<string>();
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    const x = a[i]!;
-    const y = b[j]!;
-    if (x === y) {
-      out.push(x);
-      i++;
-      j++;
-    } else if (x < y) {
-      out.push(x);
-      i++;
-    } else {
-      out.push(y);
-      j++;
-    }
-  }
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
-  return out;
 }
 
 /** Series sorted by their label string, each label set once (the key decides equality). */

@@ -20,7 +20,8 @@ import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
 import { QueryBytesBudget } from './bytes-budget.js';
-import { seriesKey, sortedUnion, sortSeries } from './metadata.js';
+import { seriesKey, sortSeries } from './metadata.js';
+import { sortedUnion } from '../util/sorted.js';
 import { LEAF_SERIES_FACTOR, type Shard } from './shard.js';
 import { formatDuration, formatPromDuration } from '../util/go/duration.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from './random.js';
-import { lowerBound } from './sorted.js';
+import { lowerBound, sortedUnion } from './sorted.js';
 
 describe('lowerBound', () => {
   it('agrees with a linear scan on random sorted columns with repeats, inside any [from, to)', () => {
@@ -16,5 +16,20 @@ describe('lowerBound', () => {
       while (want < to && a[want]! < x) want++;
       expect(lowerBound(a, to, x, from)).toBe(want);
     }
+  });
+});
+
+describe('sortedUnion', () => {
+  it.each([
+    [[], [], []],
+    [['a', 'c'], [], ['a', 'c']],
+    [[], ['b'], ['b']],
+    [['a', 'c', 'e'], ['b', 'c', 'd', 'f'], ['a', 'b', 'c', 'd', 'e', 'f']],
+    [['b', 'a'], ['a', 'c'], ['a', 'b', 'c']],
+    [['a', 'a'], ['a'], ['a']],
+    [['Z', 'a', 'é', '\uE000', '😀'], ['😀', 'b'], ['Z', 'a', 'b', 'é', '😀', '\uE000']],
+  ])('%j ∪ %j', (a, b, want) => {
+    expect(sortedUnion(a, b)).toEqual(want);
+    expect(sortedUnion(a, b)).toEqual([...new Set([...a, ...b])].sort());
   });
 });

@@ -1,4 +1,4 @@
-/** Binary search over sorted numeric columns (block timestamps, step bounds). */
+/** Sorted sequences: binary search over numeric columns (block timestamps, step bounds), unions of sorted string lists (label names and values). */
 
 /** First index k in [from, to) with a[k] >= x, or `to` when none; `a[from..to)` must be ascending. */
 export function lowerBound(a: Float64Array, to: number, x: number, from = 0): number {
@@ -10,4 +10,50 @@ export function lowerBound(a: Float64Array, to: number, x: number, from = 0): nu
     else hi = mid;
   }
   return lo;
+}
+
+/** Whether `a` is strictly ascending in `Array.prototype.sort`'s default order (UTF-16 code units). */
+function strictlyAscending(a: readonly string[]): boolean {
+  for (let i = 1; i < a.length; i++) if (!(a[i - 1]! < a[i]!)) return false;
+  return true;
+}
+
+/**
+ * The union of two strictly ascending string lists, ascending, each string once: one linear
+ * merge. The caller guarantees the order (`sortedUnion` checks it); a new array either way.
+ */
+export function mergeSortedUnique(a: readonly string[], b: readonly string[]): string[] {
+  if (b.length === 0) return a.slice();
+  if (a.length === 0) return b.slice();
+  const out = new Array<string>();
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i]!;
+    const y = b[j]!;
+    if (x === y) {
+      out.push(x);
+      i++;
+      j++;
+    } else if (x < y) {
+      out.push(x);
+      i++;
+    } else {
+      out.push(y);
+      j++;
+    }
+  }
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+/**
+ * The sorted union (default `Array.prototype.sort` order) of two string lists. When both are
+ * strictly ascending, as the store and the ingester return them, this is one linear merge;
+ * otherwise a Set and a sort.
+ */
+export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+  if (!strictlyAscending(a) || !strictlyAscending(b)) return [...new Set([...a, ...b])].sort();
+  return mergeSortedUnique(a, b);
 }

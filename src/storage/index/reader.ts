@@ -8,6 +8,7 @@
 import { NotFoundError } from '../../errors.js';
 import type { Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
+import { mergeSortedUnique } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { ByteLru } from '../lru.js';
@@ -121,13 +122,14 @@ export class IndexReader {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const names = new Set<string>();
+    const lists: (readonly string[])[] = [];
     await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) names.add(l.name);
     }, undefined, (seg) => {
       // Whole segment in range and no matchers: the postings already list every name.
-      for (const n of seg.postings.keys()) names.add(n);
+      lists.push(seg.sortedNames());
     });
-    return [...names].sort();
+    return unionOf(lists, names);
   }
 
   /** Sorted values of label `name` over the series with chunks in range; matcher rule as labelNames. */
@@ -142,13 +144,13 @@ export class IndexReader {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const values = new Set<string>();
+    const lists: (readonly string[])[] = [];
     await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) if (l.name === name) values.add(l.value);
     }, undefined, (seg) => {
-      const byValue = seg.postings.get(name);
-      if (byValue !== undefined) for (const v of byValue.keys()) values.add(v);
+      lists.push(seg.sortedValues(name));
     });
-    return [...values].sort();
+    return unionOf(lists, values);
   }
 
   /** Loki /index/stats: streams, chunks, uncompressed bytes and entries of the chunks in range. */
@@ -318,4 +320,11 @@ function addSeries(into: Map<string, Labels>): SeriesVisitor {
     const fp = seg.fingerprints[i]!;
     if (!into.has(fp)) into.set(fp, seg.labels[i]!);
   };
+}
+
+/** The ascending union of strictly ascending lists (whole segments' sorted names or values) and the strings of `more` (a new array). */
+function unionOf(lists: readonly (readonly string[])[], more: ReadonlySet<string>): string[] {
+  let out: string[] = more.size === 0 ? [] : [...more].sort();
+  for (const l of lists) out = mergeSortedUnique(out, l);
+  return out;
 }

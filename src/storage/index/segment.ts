@@ -76,6 +76,8 @@ export class Segment {
   readonly maxThroughNs: bigint;
   /** File names of the segments of this table that this one supersedes (empty for version 1). */
   readonly replaces: readonly string[];
+  #sortedNames: readonly string[] | null = null;
+  readonly #sortedValues = new Map<string, readonly string[]>();
 
   constructor(fields: {
     key: string;
@@ -129,6 +131,26 @@ export class Segment {
   /** Posting list of `name=value` (empty when absent). */
   postingsOf(name: string, value: string): Uint32Array {
     return this.postings.get(name)?.get(value) ?? EMPTY_POSTINGS;
+  }
+
+  /** Label names of the segment's series, ascending; made on first use (a segment never changes). Shared: do not modify. */
+  sortedNames(): readonly string[] {
+    return (this.#sortedNames ??= [...this.postings.keys()].sort());
+  }
+
+  /**
+   * Values of label `name` in the segment, ascending (empty when no series carries it); made on
+   * first use and kept, so a cached segment answers `label/<name>/values` without a Set and a
+   * sort of its 100k values per request. Shared: do not modify.
+   */
+  sortedValues(name: string): readonly string[] {
+    let v = this.#sortedValues.get(name);
+    if (v === undefined) {
+      const byValue = this.postings.get(name);
+      v = byValue === undefined ? [] : [...byValue.keys()].sort();
+      this.#sortedValues.set(name, v);
+    }
+    return v;
   }
 
   /** Rough heap cost, for the reader's byte-bounded cache. */
