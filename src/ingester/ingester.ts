@@ -7,6 +7,7 @@ import { RateLimitError, type SiltError, UnavailableError, ValidationError } fro
 import { inShard, labelValue, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
+import { ascending } from '../util/sorted.js';
 import { TokenBucket } from '../util/rate-limiter.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
@@ -585,13 +586,13 @@ export class Ingester {
     const inst = this.tenants.get(tenant);
     if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     const index = inst.streams.index;
-    if (matchers.length === 0) return index.namesWhere((s) => hasEntriesIn(s, fromNs, throughNs));
+    if (matchers.length === 0) return ascending(index.namesWhere((s) => hasEntriesIn(s, fromNs, throughNs)));
     const names = new Set<string>();
     const all = index.names().length;
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
       if (names.size < all) for (const l of s.labels) names.add(l.name);
     });
-    return [...names].sort();
+    return ascending([...names].sort());
   }
 
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
@@ -602,14 +603,14 @@ export class Ingester {
       // were it there, it would sort first: no pass over 100k values to look for it.
       const values = inst.streams.index.valuesWhere(name, (s) => hasEntriesIn(s, fromNs, throughNs));
       if (values[0] === '') values.shift();
-      return values;
+      return ascending(values);
     }
     const values = new Set<string>();
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
       const v = labelValue(s.labels, name);
       if (v !== '') values.add(v);
     });
-    return [...values].sort();
+    return ascending([...values].sort());
   }
 
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[] {

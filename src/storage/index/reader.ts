@@ -8,7 +8,7 @@
 import { NotFoundError } from '../../errors.js';
 import type { Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
-import { mergeSortedUnique } from '../../util/sorted.js';
+import { ascending, mergeSortedUnique } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { ByteLru } from '../lru.js';
@@ -326,5 +326,5 @@ function addSeries(into: Map<string, Labels>): SeriesVisitor {
 function unionOf(lists: readonly (readonly string[])[], more: ReadonlySet<string>): string[] {
   let out: string[] = more.size === 0 ? [] : [...more].sort();
   for (const l of lists) out = mergeSortedUnique(out, l);
-  return out;
+  return ascending(out);
 }
