@@ -7,8 +7,8 @@ import { RateLimitError, type SiltError, UnavailableError, ValidationError } fro
 import { inShard, labelValue, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
-import { ascending } from '../util/sorted.js';
 import { TokenBucket } from '../util/rate-limiter.js';
+import { ascending } from '../util/sorted.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
 import { IndexedStreamMap } from './label-index.js';
