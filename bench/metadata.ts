@@ -8,7 +8,9 @@
  * Each run is a fresh `silt` process; results are min/median over the runs.
  * Usage: npx tsx bench/metadata.ts [series=100000] [runs=3] [samples=40]
  * (META_SHAPE_BUDGET_MS, default 15000: a shape stops sampling after that long; META_TARGET: -target;
- * META_SHAPES: a regex, only the shapes whose name it finds, e.g. to profile one with SILT_NODE_ARGS=--cpu-prof.)
+ * META_SHAPES: a regex, only the shapes whose name it finds, e.g. to profile one with SILT_NODE_ARGS=--cpu-prof;
+ * META_CHURN=1: before each timed request one new series is pushed, untimed, so no answer can be
+ * the one before it: the case that cannot reuse an unchanged label list or its answer.)
  */
 import { percentile, post, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 import { encodePush } from '../test/support/protobuf.js';
@@ -16,6 +18,9 @@ import { encodePush } from '../test/support/protobuf.js';
 const SERIES = Number(process.argv[2] ?? 100_000);
 const RUNS = Number(process.argv[3] ?? 3);
 const SAMPLES = Number(process.argv[4] ?? 40);
+const CHURN = process.env['META_CHURN'] === '1';
+/** Number of the next series META_CHURN pushes (after the loaded ones). */
+let churned = 0;
 /** A shape stops sampling after this long (slow baselines), reporting how many samples it took. */
 const SHAPE_BUDGET_MS = Number(process.env['META_SHAPE_BUDGET_MS'] ?? 15_000);
 const PER_BODY = 5000;
@@ -45,6 +50,12 @@ const SHAPES = process.env['META_SHAPES'] ? ALL_SHAPES.filter((s) => new RegExp(
 
 type Figures = Record<string, { p50: number; p99: number; n: number; bytes: number }>;
 
+/** Pushes series `i` with one line at `tsNs` (inside the measured range). */
+async function pushOne(url: string, i: number, tsNs: bigint): Promise<void> {
+  const r = await post(`${url}/loki/api/v1/push`, encodePush([{ labels: labelsOf(i), entries: [{ tsNs, line: `line ${i} of the metadata benchmark` }] }]), { 'Content-Type': 'application/x-protobuf' });
+  if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
+}
+
 async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Figures> {
   const out: Figures = {};
   for (const shape of SHAPES) {
@@ -57,9 +68,12 @@ async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Fig
     const lat: number[] = [];
     const t0 = performance.now();
     for (let i = 0; i < SAMPLES && performance.now() - t0 < SHAPE_BUDGET_MS; i++) {
+      if (CHURN) await pushOne(url, SERIES + churned++, startNs + 60_000_000_000n);
       const s = performance.now();
       const r = await fetch(target);
-      await r.arrayBuffer();
+      // Read to the end and drop each piece as it comes (as curl -o /dev/null): one 2.6 MB
+      // buffer per answer made this client's own old-space collections part of every latency.
+      if (r.body !== null) for await (const piece of r.body) void piece;
       lat.push(performance.now() - s);
     }
     lat.sort((a, b) => a - b);

@@ -32,10 +32,10 @@ export class StoreAdapter implements Store {
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]> {
     return this.#timed('series', () => this.index.series(tenant, fromNs, throughNs, matchers, opts));
   }
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]> {
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]> {
     return this.#timed('label_names', () => this.index.labelNames(tenant, fromNs, throughNs, matchers, opts));
   }
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]> {
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]> {
     return this.#timed('label_values', () => this.index.labelValues(tenant, name, fromNs, throughNs, matchers, opts));
   }
   stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ streams: number; chunks: number; bytes: number; entries: number }> {

@@ -468,5 +468,10 @@ describe('frontend wire', () => {
     const body = '{"data":{"result":[{"metric":{"queueTime":"7"}}],"stats":{"summary":{"execTime":1,"queueTime":0,"x":1},"querier":{}}}}';
     expect(withQueueTime(body, 0.25)).toBe(body.replace('"queueTime":0,', '"queueTime":0.25,'));
     expect(withQueueTime('{"data":[]}', 1)).toBe('{"data":[]}');
+    // Bytes stay bytes: the same edit, and a body without stats is the same Buffer.
+    const bytes = Buffer.from(body.replace('"7"', '"é😀"').replace('"queueTime":0,', '"queueTime":1.5e-7,'));
+    expect(withQueueTime(bytes, 0.25).toString()).toBe(body.replace('"7"', '"é😀"').replace('"queueTime":0,', '"queueTime":0.25,'));
+    const plain = Buffer.from('{"status":"success","data":["summary","\\"summary\\":{"]}');
+    expect(withQueueTime(plain, 1)).toBe(plain);
   });
 });

@@ -667,7 +667,7 @@ export class SinglePiecePlanner implements QueryPlanner {
       result: (info) => {
         const r = result!;
         const json = r.contentType.startsWith('application/json');
-        return { status: r.status, contentType: r.contentType, body: json ? withQueueTime(r.body.toString('utf8'), info.queueSeconds) : r.body };
+        return { status: r.status, contentType: r.contentType, body: json ? withQueueTime(r.body, info.queueSeconds) : r.body };
       },
     };
   }

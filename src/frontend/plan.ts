@@ -197,15 +197,23 @@ const QUEUE_TIME_KEY = '"queueTime":';
  * Sets `stats.summary.queueTime` (seconds) in a query/query_range JSON answer without parsing
  * it: replaces the number after the first `"queueTime":` that follows the first `"summary":{`
  * (inside JSON strings quotes are escaped, so only keys match). Bodies without them are
- * returned unchanged.
+ * returned unchanged, bytes as bytes: a 2.6 MB label-values answer is searched, not decoded.
  */
-export function withQueueTime(body: string, queueSeconds: number): string {
+export function withQueueTime<B extends string | Buffer>(body: B, queueSeconds: number): B {
   const s = body.indexOf(SUMMARY_KEY);
   if (s < 0) return body;
   const i = body.indexOf(QUEUE_TIME_KEY, s);
   if (i < 0) return body;
   const start = i + QUEUE_TIME_KEY.length;
+  if (typeof body !== 'string') {
+    let end = start;
+    while (end < body.length && NUMBER_BYTES.includes(body[end]!)) end++;
+    return Buffer.concat([body.subarray(0, start), Buffer.from(String(queueSeconds)), body.subarray(end)]) as B;
+  }
   let end = start;
   while (end < body.length && '0123456789.eE+-'.includes(body[end]!)) end++;
-  return body.slice(0, start) + String(queueSeconds) + body.slice(end);
+  return (body.slice(0, start) + String(queueSeconds) + body.slice(end)) as B;
 }
+
+/** The bytes of '0123456789.eE+-', a JSON number's characters. */
+const NUMBER_BYTES = [...Buffer.from('0123456789.eE+-')];

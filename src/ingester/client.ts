@@ -59,9 +59,9 @@ export interface IngesterQuerier {
    */
   storedKeys(tenant: string, ids: readonly string[], opts?: CallOptions): Promise<Map<string, string>>;
   /** Label names of in-memory streams overlapping the range, sorted. */
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]>;
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]>;
   /** Values of label `name` of in-memory streams overlapping the range, sorted. */
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]>;
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]>;
   /** Label sets of in-memory streams overlapping the range. */
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<Labels[]>;
 }

@@ -582,7 +582,7 @@ export class Ingester {
     });
   }
 
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly string[] {
     const inst = this.tenants.get(tenant);
     if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     const index = inst.streams.index;
@@ -595,15 +595,18 @@ export class Ingester {
     return ascending([...names].sort());
   }
 
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): string[] {
+  /** Sorted values; without matchers often the label index's own list (shared: do not modify). */
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly string[] {
     const inst = this.tenants.get(tenant);
     if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     if (matchers.length === 0) {
-      // Sorted already. '' is never a stored label value (the distributor drops empty labels);
-      // were it there, it would sort first: no pass over 100k values to look for it.
-      const values = inst.streams.index.valuesWhere(name, (s) => hasEntriesIn(s, fromNs, throughNs));
-      if (values[0] === '') values.shift();
-      return ascending(values);
+      // Sorted and marked already. '' is never a stored label value (the distributor drops empty
+      // labels); were it there, it would sort first: no pass over 100k values to look for it.
+      // A range holding all of the tenant's entries in memory (the usual label browser's) needs no
+      // time comparison per stream: any entry is in it.
+      const all = fromNs <= inst.bounds.minNs && inst.bounds.maxNs <= throughNs;
+      const values = inst.streams.index.valuesWhere(name, all ? hasEntries : (s) => hasEntriesIn(s, fromNs, throughNs));
+      return values[0] === '' ? ascending(values.slice(1)) : values;
     }
     const values = new Set<string>();
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
@@ -928,6 +931,11 @@ function* chunksOf(inst: TenantInstance): Iterable<ChunkDesc> {
 }
 
 /** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
+function hasEntries(s: Stream): boolean {
+  for (const c of s.chunks) if (c.entries > 0) return true;
+  return false;
+}
+
 function hasEntriesIn(s: Stream, fromNs: bigint, throughNs: bigint): boolean {
   for (const c of s.chunks) if (c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs) return true;
   return false;

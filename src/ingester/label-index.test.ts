@@ -9,6 +9,7 @@ import type { Matcher, MatchType } from '../model/matcher.js';
 import { MemorySink } from './client.contract.js';
 import { Ingester, type IngesterConfig } from './ingester.js';
 import { seededRandom } from '../util/random.js';
+import { isMarkedAscending } from '../util/sorted.js';
 import { IndexedStreamMap, LabelIndex, matchesAll } from './label-index.js';
 import { ChunkDesc, TimeBounds } from './stream.js';
 
@@ -116,6 +117,39 @@ describe('LabelIndex', () => {
     map.clear();
     expect(map.index.values('pod')).toEqual([]);
     expect(map.index.names()).toEqual([]);
+  });
+
+  it('answers valuesWhere with its own list while every value is kept, replaced (never changed) when values come or go', () => {
+    const map = new IndexedStreamMap<number, S>();
+    const mk = (id: number, pod: string): S => ({ id, labels: [{ name: 'pod', value: pod }], live: true });
+    const want = (): string[] => [...new Set([...map.values()].filter((s) => s.live).map((s) => s.labels[0]!.value))].sort();
+    // A value per stream (valuesWhere visits the streams) and 3 values over 200 streams (it visits values).
+    for (const k of [200, 3]) {
+      map.clear();
+      for (let i = 0; i < 200; i++) map.set(i, mk(i, `p${i % k}`));
+      const all = (): readonly string[] => map.index.valuesWhere('pod', (s) => s.live);
+      const first = all();
+      const firstCopy = [...first];
+      expect(first).toEqual(want());
+      expect(all()).toBe(first);
+      expect(isMarkedAscending(first)).toBe(true);
+      for (let i = 0; i < 200; i += k === 3 ? 1 : 7) if (i % 3 === 1) map.get(i)!.live = false;
+      const some = all();
+      expect(some).toEqual(want());
+      expect(some).not.toEqual(firstCopy);
+      expect(isMarkedAscending(some)).toBe(true);
+      for (const s of map.values()) s.live = true;
+      expect(all()).toBe(first);
+      map.set(1000, mk(1000, 'a-new'));
+      const grown = all();
+      expect(grown).toEqual(want());
+      expect(grown).not.toBe(first);
+      for (let i = 0; i < 200; i += 3) map.delete(i);
+      expect(all()).toEqual(want());
+      // Lists handed out earlier are as they were.
+      expect(first).toEqual(firstCopy);
+      expect(grown).toEqual(['a-new', ...firstCopy]);
+    }
   });
 });
 

@@ -7,6 +7,7 @@
  */
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
+import { ascending } from '../util/sorted.js';
 
 /** What the index needs of a stream: its labels, which never change while it is indexed. */
 export interface IndexedStream {
@@ -192,8 +193,12 @@ export class LabelIndex<T extends IndexedStream> {
     return out;
   }
 
-  /** Sorted values of `name` carried by at least one stream for which `keep` is true. */
-  valuesWhere(name: string, keep: (s: T) => boolean): string[] {
+  /**
+   * Sorted values of `name` carried by at least one stream for which `keep` is true. When every
+   * value is kept this is the index's own sorted list (marked `ascending`), the same array until
+   * a value comes or goes: shared, do not modify.
+   */
+  valuesWhere(name: string, keep: (s: T) => boolean): readonly string[] {
     const e = this.#names.get(name);
     if (e === undefined) return [];
     const sorted = sortedValues(e);
@@ -206,15 +211,15 @@ export class LabelIndex<T extends IndexedStream> {
         if (keep(s)) continue;
         for (const l of s.labels) if (l.name === name) (failing ??= new Set()).add(l.value);
       }
-      if (failing === null) return sorted.slice();
+      if (failing === null) return sorted;
       const dropped = new Set<string>();
       for (const v of failing) if (!someOf(e.byValue.get(v)!, keep)) dropped.add(v);
-      return dropped.size === 0 ? sorted.slice() : sorted.filter((v) => !dropped.has(v));
+      return dropped.size === 0 ? sorted : ascending(sorted.filter((v) => !dropped.has(v)));
     }
     // Few values: stop per value at its first stream that is kept.
     const out: string[] = [];
     for (const v of sorted) if (someOf(e.byValue.get(v)!, keep)) out.push(v);
-    return out;
+    return out.length === sorted.length ? sorted : ascending(out);
   }
 }
 
@@ -258,7 +263,7 @@ function sortedValues<T>(e: NameEntry<T>): string[] {
     // A value removed and added again can sit in both lists; additions can repeat too.
     if (out.length === 0 || out[out.length - 1] !== v) out.push(v);
   }
-  e.sorted = out;
+  e.sorted = ascending(out);
   e.added = [];
   e.removed = 0;
   return out;

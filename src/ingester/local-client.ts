@@ -37,11 +37,11 @@ export class LocalIngesterClient implements IngesterClient {
     return Promise.resolve(out);
   }
 
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<string[]> {
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<readonly string[]> {
     return Promise.resolve(this.#ing.labelNames(tenant, fromNs, throughNs, matchers));
   }
 
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<string[]> {
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<readonly string[]> {
     return Promise.resolve(this.#ing.labelValues(tenant, name, fromNs, throughNs, matchers));
   }
 

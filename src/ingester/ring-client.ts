@@ -82,11 +82,11 @@ export class RingIngesterQuerier implements IngesterQuerier, IngesterTail, Inges
     return out;
   }
 
-  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
+  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]> {
     return union(await this.#all((c) => c.labelNames(tenant, fromNs, throughNs, matchers, opts)));
   }
 
-  async labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
+  async labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]> {
     return union(await this.#all((c) => c.labelValues(tenant, name, fromNs, throughNs, matchers, opts)));
   }
 
@@ -145,7 +145,7 @@ export class RingIngesterQuerier implements IngesterQuerier, IngesterTail, Inges
   }
 }
 
-function union(lists: readonly string[][]): string[] {
+function union(lists: readonly (readonly string[])[]): string[] {
   const s = new Set<string>();
   for (const l of lists) for (const v of l) s.add(v);
   return [...s].sort();

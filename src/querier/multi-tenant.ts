@@ -134,7 +134,7 @@ export class MultiTenantQuerier extends Querier {
     return { tenants: n.tenants, query: n.matchers.length === 0 ? undefined : printExpr({ ...sel, matchers: n.matchers }) };
   }
 
-  override async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
+  override async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]> {
     const ids = splitTenantIds(tenant);
     if (ids.length === 1) return super.labelNames(tenant, startNs, endNs, query, signal);
     const n = this.#narrowQuery(ids, query);
@@ -143,7 +143,7 @@ export class MultiTenantQuerier extends Querier {
     return [...names].sort();
   }
 
-  override async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
+  override async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]> {
     const ids = splitTenantIds(tenant);
     // As Loki: the request's tenants, whatever the time range (also for a single tenant).
     if (name === TENANT_LABEL) return this.#narrowQuery(ids, query).tenants;

@@ -35,8 +35,8 @@ export interface Store {
   /** Block metas and token filters of a stored chunk, without its blocks. */
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex>;
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]>;
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]>;
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]>;
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]>;
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]>;
   stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ streams: number; chunks: number; bytes: number; entries: number }>;
 }
 
@@ -360,13 +360,13 @@ export class Querier {
     return selectorMatchers(parseSelector(match));
   }
 
-  async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
+  async labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]> {
     const m = this.selector(query);
     const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelNames(tenant, startNs, endNs, m, d.read)), signal);
     return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelNames(tenant, startNs, endNs, m) : []);
   }
 
-  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]> {
+  async labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]> {
     const m = this.selector(query);
     const stored = await this.withDeadline((d) => d.wait(this.deps.store.labelValues(tenant, name, startNs, endNs, m, d.read)), signal);
     return sortedUnion(stored, this.useIngester(endNs) ? await this.deps.ingester!.labelValues(tenant, name, startNs, endNs, m) : []);

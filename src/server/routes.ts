@@ -9,7 +9,7 @@ import { encodeMetricData } from '../loghttp/encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
 import { logsParquet, metricsParquet, PARQUET_CONTENT_TYPE, PARQUET_DISABLED, wantsParquet } from './encode-parquet.js';
 import { registerDrilldownRoutes } from './routes-drilldown.js';
-import { parseShard, seriesResponseJson, type Shard } from '../querier/index.js';
+import { labelListBody, parseShard, seriesResponseJson, type Shard } from '../querier/index.js';
 
 /** Loki's `shards=<i>_of_<n>` parameter of a query-frontend piece; null when absent. */
 function shardParam(params: URLSearchParams): Shard | null {
@@ -77,6 +77,11 @@ function wantsCategorized(req: Req): boolean {
 
 function success(data: unknown): Res {
   return json({ status: 'success', data });
+}
+
+/** `success(list)` for label names and values; an unchanging list's bytes are kept (`labelListBody`). */
+function labelList(list: readonly string[]): Res {
+  return { status: 200, body: labelListBody(list), contentType: 'application/json; charset=utf-8' };
 }
 
 /** Registers every HTTP endpoint on the server. */
@@ -190,7 +195,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
 
   const labels = async (req: Req): Promise<Res> => {
     const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
-    return success(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
+    return labelList(await q.labelNames(req.tenant, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
   };
   http.route(GP, '/loki/api/v1/labels', labels, 'multi');
   http.route(GP, '/loki/api/v1/label', labels, 'multi');
@@ -199,7 +204,7 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
     '/loki/api/v1/label/:name/values',
     async (req) => {
       const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
-      return success(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
+      return labelList(await q.labelValues(req.tenant, req.vars['name']!, startNs, endNs, req.params.get('query') ?? undefined, req.signal));
     },
     'multi',
   );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from './random.js';
-import { ascending, lowerBound, sortedUnion } from './sorted.js';
+import { ascending, isMarkedAscending, lowerBound, sortedUnion, unionOfAscending } from './sorted.js';
 
 describe('lowerBound', () => {
   it('agrees with a linear scan on random sorted columns with repeats, inside any [from, to)', () => {
@@ -41,5 +41,39 @@ describe('ascending', () => {
     // The same list unmarked is checked, found out of order, and sorted.
     expect(sortedUnion(['b', 'a'], [])).toEqual(['a', 'b']);
     expect(sortedUnion([], ['c', 'a', 'c'])).toEqual(['a', 'c']);
+  });
+});
+
+describe('unionOfAscending', () => {
+  const sortedSet = (rnd: () => number, n: number): string[] => [...new Set(Array.from({ length: n }, () => 'v' + Math.floor(rnd() * 60)))].sort();
+
+  it('is the brute-force union of random lists, marked, and the same array for the same lists', () => {
+    const rnd = seededRandom(21);
+    for (let t = 0; t < 300; t++) {
+      const lists = Array.from({ length: Math.floor(rnd() * 5) }, () => ascending(sortedSet(rnd, Math.floor(rnd() * 12))));
+      const got = unionOfAscending(lists);
+      expect(got).toEqual([...new Set(lists.flat())].sort());
+      expect(isMarkedAscending(got)).toBe(true);
+      // The same lists again: the same answer, not a new merge.
+      expect(unionOfAscending([...lists])).toBe(got);
+    }
+  });
+
+  it('returns the only non-empty list itself, and merges anew when any list is a different array', () => {
+    const a = ascending(['a', 'c']);
+    const b = ascending(['b', 'c']);
+    const empty = ascending([] as string[]);
+    expect(unionOfAscending([empty, a, empty])).toBe(a);
+    const ab = unionOfAscending([a, b]);
+    expect(ab).toEqual(['a', 'b', 'c']);
+    // b changed (lists are replaced, never modified): same first list, new answer.
+    const b2 = ascending(['b', 'd']);
+    expect(unionOfAscending([a, b2])).toEqual(['a', 'b', 'c', 'd']);
+    expect(unionOfAscending([a, b, b2])).toEqual(['a', 'b', 'c', 'd']);
+    expect(unionOfAscending([])).toEqual([]);
+    // sortedUnion of two marked lists goes through it; of an unmarked one does not keep it.
+    expect(sortedUnion(a, empty)).toBe(a);
+    const unmarked = ['a', 'c'];
+    expect(sortedUnion(unmarked, [])).not.toBe(unmarked);
   });
 });

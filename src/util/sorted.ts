@@ -63,12 +63,43 @@ export function mergeSortedUnique(a: readonly string[], b: readonly string[]): s
   return out;
 }
 
+/** Whether `a` was marked by `ascending` (built ascending and never changed afterwards). */
+export function isMarkedAscending(a: readonly string[]): boolean {
+  return knownAscending.has(a);
+}
+
+const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
+
+/** The last union made of each first list: the lists it was made of (by identity) and the answer. */
+const unions = new WeakMap<readonly string[], { lists: readonly (readonly string[])[]; out: readonly string[] }>();
+
+/**
+ * The union of marked (`ascending`) lists, itself marked. Marked lists never change, so the same
+ * lists (by identity) give the same answer: a single non-empty list is returned as it is, and
+ * the last union made from a given first list is kept and returned again while the lists are the
+ * same. An unchanged 100k-value list then keeps its identity from the ingester or the stored
+ * index to the HTTP answer, whose JSON is kept per list (`labelListBody`, querier/metadata.ts).
+ * Shared: do not modify the result.
+ */
+export function unionOfAscending(lists: readonly (readonly string[])[]): readonly string[] {
+  const some = lists.filter((l) => l.length > 0);
+  if (some.length === 0) return NO_STRINGS;
+  if (some.length === 1) return some[0]!;
+  const memo = unions.get(some[0]!);
+  if (memo !== undefined && memo.lists.length === some.length && memo.lists.every((l, i) => l === some[i])) return memo.out;
+  let out = mergeSortedUnique(some[0]!, some[1]!);
+  for (let i = 2; i < some.length; i++) out = mergeSortedUnique(out, some[i]!);
+  unions.set(some[0]!, { lists: some, out: ascending(out) });
+  return out;
+}
+
 /**
  * The sorted union (default `Array.prototype.sort` order) of two string lists. When both are
- * strictly ascending, as the store and the ingester return them, this is one linear merge;
- * otherwise a Set and a sort.
+ * marked ascending, as the store and the ingester return them, see `unionOfAscending`; when both
+ * are ascending, one linear merge; otherwise a Set and a sort. Shared: do not modify the result.
  */
-export function sortedUnion(a: readonly string[], b: readonly string[]): string[] {
+export function sortedUnion(a: readonly string[], b: readonly string[]): readonly string[] {
+  if ((a.length === 0 || knownAscending.has(a)) && (b.length === 0 || knownAscending.has(b))) return unionOfAscending([a, b]);
   if (!strictlyAscending(a) || !strictlyAscending(b)) return ascending([...new Set([...a, ...b])].sort());
   return ascending(mergeSortedUnique(a, b));
 }

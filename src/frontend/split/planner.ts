@@ -50,8 +50,7 @@ class AnsweredPlan implements QueryPlan {
     return true;
   }
   result(info: ResultInfo): FrontendResponse {
-    const body = typeof this.res.body === 'string' ? this.res.body : this.res.body.toString('utf8');
-    return { ...this.res, body: withQueueTime(body, info.queueSeconds + this.runner.queueSeconds) };
+    return { ...this.res, body: withQueueTime(this.res.body, info.queueSeconds + this.runner.queueSeconds) };
   }
 }
 
@@ -73,7 +72,7 @@ class OnePiecePlan implements QueryPlan {
   }
   result(info: ResultInfo): FrontendResponse {
     const r = this.#res!;
-    return r.contentType.startsWith('application/json') ? { ...r, body: withQueueTime(r.body.toString(), info.queueSeconds) } : r;
+    return r.contentType.startsWith('application/json') ? { ...r, body: withQueueTime(r.body, info.queueSeconds) } : r;
   }
 }
 

@@ -146,11 +146,11 @@ export class GrpcIngesterClient implements IngesterClient {
     return this.#unary(PATHS.storedKeys, encodeStoredKeysRequest(ids), this.#metadata(tenant), opts, this.#timeoutMs, 'StoredKeysResponse', decodeStoredKeysResponse);
   }
 
-  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
+  labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]> {
     return this.#unary(PATHS.label, encodeLabelRequest(null, fromNs, throughNs, matchers), this.#metadata(tenant), opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
   }
 
-  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<string[]> {
+  labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]> {
     return this.#unary(PATHS.label, encodeLabelRequest(name, fromNs, throughNs, matchers), this.#metadata(tenant), opts, this.#timeoutMs, 'LabelResponse', (b) => decodeStrings(b, 'LabelResponse'));
   }
 

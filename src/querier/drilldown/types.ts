@@ -12,8 +12,8 @@ export interface DrilldownSource {
    * (here and below): the request's; the scan stops when its client goes away.
    */
   scanSelector(tenant: string, selector: LogSelectorExpr, fromNs: bigint, throughNs: bigint, visit: (v: BlockVisit) => void, signal?: AbortSignal): Promise<unknown>;
-  labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]>;
-  labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<string[]>;
+  labelNames(tenant: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]>;
+  labelValues(tenant: string, name: string, startNs: bigint, endNs: bigint, query?: string, signal?: AbortSignal): Promise<readonly string[]>;
   logQuery(req: LogQueryRequest): Promise<LogQueryResult>;
 }
 

@@ -236,6 +236,24 @@ describe('IndexWriter / IndexReader', () => {
     expect(await r.indexBytes('nobody')).toBe(0);
   });
 
+  it('answers label values of whole segments with one list per set of segments, new when the set differs', async () => {
+    const client = new MemoryObjectClient();
+    const z = series({ app: 'zeta', env: 'prod' });
+    await new IndexWriter(client, 'ing-1').writeSegments(tenant, [a], [chunk(tenant, a, BASE, BASE + HOUR)]);
+    await new IndexWriter(client, 'ing-2').writeSegments(tenant, [b], [chunk(tenant, b, BASE + HOUR, BASE + 2n * HOUR)]);
+    await new IndexWriter(client, 'ing-3').writeSegments(tenant, [z], [chunk(tenant, z, BASE + 5n * HOUR, BASE + 6n * HOUR)]);
+    const r = new IndexReader(client);
+    const day = await r.labelValues(tenant, 'app', BASE, BASE + DAY_NS);
+    expect(day).toEqual(['api', 'web', 'zeta']);
+    expect(await r.labelValues(tenant, 'app', BASE, BASE + DAY_NS)).toBe(day);
+    // The same first segment, not the same set: a new answer.
+    expect(await r.labelValues(tenant, 'app', BASE, BASE + 3n * HOUR)).toEqual(['api', 'web']);
+    expect(await r.labelValues(tenant, 'app', BASE, BASE + HOUR - 1n)).toEqual(['api']);
+    // Only the last union per first segment is kept; an answer handed out is never changed.
+    expect(await r.labelValues(tenant, 'app', BASE, BASE + DAY_NS)).toEqual(['api', 'web', 'zeta']);
+    expect(day).toEqual(['api', 'web', 'zeta']);
+  });
+
   it('applies empty-matching matchers to series lacking the label', async () => {
     const client = new MemoryObjectClient();
     const withTeam = series({ app: 'api', team: 'x' });

@@ -8,7 +8,7 @@
 import { NotFoundError } from '../../errors.js';
 import type { Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
-import { ascending, mergeSortedUnique } from '../../util/sorted.js';
+import { ascending, mergeSortedUnique, unionOfAscending } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { ByteLru } from '../lru.js';
@@ -118,7 +118,7 @@ export class IndexReader {
    * Sorted label names of the series with chunks in range (all series when `matchers` is absent
    * or empty; otherwise at least one matcher must reject '').
    */
-  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<string[]> {
+  async labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]> {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const names = new Set<string>();
@@ -140,7 +140,7 @@ export class IndexReader {
     throughNs: bigint,
     matchers?: readonly Matcher[],
     opts?: ReadOptions,
-  ): Promise<string[]> {
+  ): Promise<readonly string[]> {
     const ms = matchers ?? [];
     if (ms.length > 0) requireNonEmptyMatcher(ms);
     const values = new Set<string>();
@@ -322,9 +322,15 @@ function addSeries(into: Map<string, Labels>): SeriesVisitor {
   };
 }
 
-/** The ascending union of strictly ascending lists (whole segments' sorted names or values) and the strings of `more` (a new array). */
-function unionOf(lists: readonly (readonly string[])[], more: ReadonlySet<string>): string[] {
-  let out: string[] = more.size === 0 ? [] : [...more].sort();
+/**
+ * The ascending union of strictly ascending lists (whole segments' sorted names or values) and the
+ * strings of `more`. Without `more`, shared and the same array while the segments are (see
+ * `unionOfAscending`): do not modify.
+ */
+function unionOf(lists: readonly (readonly string[])[], more: ReadonlySet<string>): readonly string[] {
+  // Only whole segments' lists: their union keeps its identity while the segments stay cached.
+  if (more.size === 0) return unionOfAscending(lists);
+  let out: string[] = [...more].sort();
   for (const l of lists) out = mergeSortedUnique(out, l);
   return ascending(out);
 }

@@ -5,6 +5,7 @@
 import { crc32 } from 'node:zlib';
 import type { Labels } from '../../model/labels.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { ascending } from '../../util/sorted.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { compareKeys } from '../object-client.js';
 import {
@@ -135,7 +136,7 @@ export class Segment {
 
   /** Label names of the segment's series, ascending; made on first use (a segment never changes). Shared: do not modify. */
   sortedNames(): readonly string[] {
-    return (this.#sortedNames ??= [...this.postings.keys()].sort());
+    return (this.#sortedNames ??= ascending([...this.postings.keys()].sort()));
   }
 
   /**
@@ -147,7 +148,7 @@ export class Segment {
     let v = this.#sortedValues.get(name);
     if (v === undefined) {
       const byValue = this.postings.get(name);
-      v = byValue === undefined ? [] : [...byValue.keys()].sort();
+      v = ascending(byValue === undefined ? [] : [...byValue.keys()].sort());
       this.#sortedValues.set(name, v);
     }
     return v;
