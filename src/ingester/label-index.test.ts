@@ -9,7 +9,7 @@ import type { Matcher, MatchType } from '../model/matcher.js';
 import { MemorySink } from './client.contract.js';
 import { Ingester, type IngesterConfig } from './ingester.js';
 import { seededRandom } from '../util/random.js';
-import { isMarkedAscending } from '../util/sorted.js';
+import { insertionsOf, isMarkedAscending } from '../util/sorted.js';
 import { IndexedStreamMap, LabelIndex, matchesAll } from './label-index.js';
 import { ChunkDesc, TimeBounds } from './stream.js';
 
@@ -144,6 +144,8 @@ describe('LabelIndex', () => {
       const grown = all();
       expect(grown).toEqual(want());
       expect(grown).not.toBe(first);
+      // Made from the last list by one insertion, which it records for the answer's bytes.
+      expect(insertionsOf(grown)).toEqual({ base: first, at: [0] });
       for (let i = 0; i < 200; i += 3) map.delete(i);
       expect(all()).toEqual(want());
       // Lists handed out earlier are as they were.

@@ -7,7 +7,7 @@
  */
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
-import { ascending } from '../util/sorted.js';
+import { ascending, lowerBoundString, recordInsertions } from '../util/sorted.js';
 
 /** What the index needs of a stream: its labels, which never change while it is indexed. */
 export interface IndexedStream {
@@ -77,6 +77,9 @@ export class LabelIndex<T extends IndexedStream> {
       if (p === undefined) {
         e.byValue.set(l.value, s);
         e.added.push(l.value);
+        // Nobody asked for the values for a while (pods come and go): fold the additions in
+        // rather than keep every name ever added.
+        if (e.added.length > e.sorted.length + ADDED_BACKLOG) sortedValues(e);
       } else if (p instanceof Set) p.add(s);
       else e.byValue.set(l.value, new Set([p, s]));
       e.streams++;
@@ -244,6 +247,11 @@ export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolea
   return true;
 }
 
+/** Up to this many new values are put in place one by one; more are sorted and merged. */
+const FEW_ADDED = 16;
+/** Additions beyond the sorted list's length that wait for a request before they are folded in. */
+const ADDED_BACKLOG = 4096;
+
 /**
  * The entry's sorted values, brought up to date by dropping removed values and merging the sorted
  * additions: O(n + a log a) after `a` additions rather than a full sort, so a tenant whose pods
@@ -251,6 +259,26 @@ export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolea
  */
 function sortedValues<T>(e: NameEntry<T>): string[] {
   if (e.added.length === 0 && e.removed === 0) return e.sorted;
+  // A few new values (a pod started since the last request): each goes into a copy at the place
+  // a binary search finds. Merging compared every one of 100k values (~30 ms).
+  if (e.removed === 0 && e.added.length <= FEW_ADDED) {
+    const base = e.sorted;
+    const out = base.slice();
+    const put: string[] = [];
+    for (const v of e.added) {
+      if (!e.byValue.has(v)) continue;
+      const i = lowerBoundString(out, v);
+      if (out[i] !== v) {
+        out.splice(i, 0, v);
+        put.push(v);
+      }
+    }
+    e.sorted = ascending(out);
+    e.added = [];
+    // Where the new values ended up, for an answer edited from the last one (labelListBody).
+    recordInsertions(out, base, put.map((v) => lowerBoundString(out, v)).sort((a, b) => a - b));
+    return out;
+  }
   const kept = e.removed === 0 ? e.sorted : e.sorted.filter((v) => e.byValue.has(v));
   const added = e.added.filter((v) => e.byValue.has(v)).sort();
   const out = new Array<string>();

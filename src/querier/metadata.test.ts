@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
-import { ascending } from '../util/sorted.js';
+import { ascending, recordInsertions } from '../util/sorted.js';
+import { seededRandom } from '../util/random.js';
 import { labelListBody, seriesKey, seriesResponseJson, sortSeries } from './metadata.js';
 
 describe('series helpers', () => {
@@ -30,5 +31,33 @@ describe('labelListBody', () => {
     plain.push('z');
     expect(labelListBody(plain).toString()).toBe(JSON.stringify({ status: 'success', data: plain }));
     expect(labelListBody([]).toString()).toBe('{"status":"success","data":[]}');
+  });
+});
+
+describe('labelListBody of a list made by insertions', () => {
+  it('splices the new values into the kept answer, byte for byte as JSON.stringify, over chains of edits', () => {
+    const rnd = seededRandom(13);
+    const ALPHABET = ['a', 'b', 'z', '"', '\\', 'é', '😀', '\n', '\u0001', '\uE000', ',', ']', '-'];
+    const word = (): string => Array.from({ length: 1 + Math.floor(rnd() * 4) }, () => ALPHABET[Math.floor(rnd() * ALPHABET.length)]!).join('');
+    for (let t = 0; t < 200; t++) {
+      let list: readonly string[] = ascending([...new Set(Array.from({ length: Math.floor(rnd() * 30) }, word))].sort());
+      if (rnd() < 0.8) labelListBody(list);
+      for (let step = 0; step < 4; step++) {
+        const next = [...list];
+        const put: string[] = [];
+        for (let k = Math.floor(rnd() * 5); k > 0; k--) {
+          const v = word();
+          if (next.includes(v)) continue;
+          next.push(v);
+          put.push(v);
+        }
+        next.sort();
+        recordInsertions(ascending(next), list, put.map((v) => next.indexOf(v)).sort((a, b) => a - b));
+        const want = JSON.stringify({ status: 'success', data: next });
+        expect(labelListBody(next).toString()).toBe(want);
+        expect(labelListBody(next).toString()).toBe(want);
+        list = next;
+      }
+    }
   });
 });

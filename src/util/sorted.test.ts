@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from './random.js';
-import { ascending, isMarkedAscending, lowerBound, sortedUnion, unionOfAscending } from './sorted.js';
+import { ascending, isMarkedAscending, lowerBound, lowerBoundString, sortedUnion, unionOfAscending } from './sorted.js';
 
 describe('lowerBound', () => {
   it('agrees with a linear scan on random sorted columns with repeats, inside any [from, to)', () => {
@@ -15,6 +15,20 @@ describe('lowerBound', () => {
       let want = from;
       while (want < to && a[want]! < x) want++;
       expect(lowerBound(a, to, x, from)).toBe(want);
+    }
+  });
+});
+
+describe('lowerBoundString', () => {
+  it('agrees with a linear scan over random sorted lists', () => {
+    const rnd = seededRandom(5);
+    const word = (): string => ['a', 'ab', 'b', 'é', '😀', '\uE000', 'Z', ''][Math.floor(rnd() * 8)]! + String(Math.floor(rnd() * 3));
+    for (let t = 0; t < 500; t++) {
+      const a = [...new Set(Array.from({ length: Math.floor(rnd() * 20) }, word))].sort();
+      const v = word();
+      let want = 0;
+      while (want < a.length && a[want]! < v) want++;
+      expect(lowerBoundString(a, v)).toBe(want);
     }
   });
 });

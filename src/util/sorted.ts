@@ -12,6 +12,18 @@ export function lowerBound(a: Float64Array, to: number, x: number, from = 0): nu
   return lo;
 }
 
+/** First index k of `a` (ascending) with a[k] >= v, or `a.length` when none. */
+export function lowerBoundString(a: readonly string[], v: string): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Lists their makers built strictly ascending (see `ascending`). */
 const knownAscending = new WeakSet<readonly string[]>();
 
@@ -66,6 +78,30 @@ export function mergeSortedUnique(a: readonly string[], b: readonly string[]): s
 /** Whether `a` was marked by `ascending` (built ascending and never changed afterwards). */
 export function isMarkedAscending(a: readonly string[]): boolean {
   return knownAscending.has(a);
+}
+
+/** How a marked list was made from another: the other list and the indices (ascending) of the values it lacks. */
+export interface Insertions {
+  readonly base: readonly string[];
+  readonly at: readonly number[];
+}
+
+const insertions = new WeakMap<readonly string[], Insertions>();
+
+/**
+ * Records that marked `list` is marked `base` with values put in at indices `at` (ascending,
+ * indices of `list`), so an answer built for `base` can be edited into one for `list`
+ * (`labelListBody`). `base`'s own record is dropped: only one step is kept, so a list never
+ * holds a chain of its predecessors.
+ */
+export function recordInsertions(list: readonly string[], base: readonly string[], at: readonly number[]): void {
+  insertions.delete(base);
+  insertions.set(list, { base, at });
+}
+
+/** The record `recordInsertions` made for `list`, if any. */
+export function insertionsOf(list: readonly string[]): Insertions | undefined {
+  return insertions.get(list);
 }
 
 const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
