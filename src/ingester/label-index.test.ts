@@ -145,7 +145,7 @@ describe('LabelIndex', () => {
       expect(grown).toEqual(want());
       expect(grown).not.toBe(first);
       // Made from the last list by one insertion, which it records for the answer's bytes.
-      expect(insertionsOf(grown)).toEqual({ base: first, at: [0] });
+      expect(insertionsOf(grown)).toEqual({ base: first, at: [0], keepBase: false });
       for (let i = 0; i < 200; i += 3) map.delete(i);
       expect(all()).toEqual(want());
       // Lists handed out earlier are as they were.

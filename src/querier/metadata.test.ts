@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
-import { ascending, recordInsertions } from '../util/sorted.js';
+import { ascending, insertionsOf, recordInsertions, unionOfAscending } from '../util/sorted.js';
 import { seededRandom } from '../util/random.js';
 import { labelListBody, seriesKey, seriesResponseJson, sortSeries } from './metadata.js';
 
@@ -59,5 +59,32 @@ describe('labelListBody of a list made by insertions', () => {
         list = next;
       }
     }
+  });
+});
+
+describe('labelListBody of a union of one long list and a few values', () => {
+  it('is the long list with the few put in, answered byte for byte as JSON.stringify', () => {
+    const rnd = seededRandom(17);
+    const word = (): string => ['pod-', 'é', '"q"', '\\', 'z'][Math.floor(rnd() * 5)]! + String(Math.floor(rnd() * 500));
+    for (let t = 0; t < 100; t++) {
+      const long = ascending([...new Set(Array.from({ length: 100 + Math.floor(rnd() * 100) }, word))].sort());
+      // The few: some new values, some already in the long list; sometimes only those.
+      const few = ascending([...new Set([...Array.from({ length: Math.floor(rnd() * 4) }, word), ...(rnd() < 0.5 ? [long[3]!] : [])])].sort());
+      const lists = rnd() < 0.5 ? [few, long] : [long, few];
+      const got = unionOfAscending(lists);
+      const want = [...new Set([...long, ...few])].sort();
+      expect(got).toEqual(want);
+      if (want.length === long.length) expect(got).toBe(long);
+      else expect(insertionsOf(got)?.base).toBe(long);
+      if (rnd() < 0.5) labelListBody(long);
+      expect(labelListBody(got).toString()).toBe(JSON.stringify({ status: 'success', data: want }));
+    }
+    // Before the first, several in one gap, after the last.
+    const long = ascending(Array.from({ length: 100 }, (_, i) => `m${String(i).padStart(2, '0')}`));
+    const few = ascending(['a', 'm05a', 'm05b', 'm05c', 'z']);
+    const got = unionOfAscending([long, few]);
+    expect(got).toEqual([...long, ...few].sort());
+    expect(insertionsOf(got)).toEqual({ base: long, at: [0, 7, 8, 9, 104], keepBase: true });
+    expect(labelListBody(got).toString()).toBe(JSON.stringify({ status: 'success', data: [...long, ...few].sort() }));
   });
 });

@@ -72,7 +72,11 @@ export function labelListBody(list: readonly string[]): Buffer {
   if (kept !== undefined) return kept.body;
   if (!isMarkedAscending(list)) return Buffer.from(JSON.stringify({ status: 'success', data: list }));
   const ins = insertionsOf(list);
-  const base = ins === undefined ? undefined : listBodies.get(ins.base);
+  let base = ins === undefined ? undefined : listBodies.get(ins.base);
+  if (base === undefined && ins !== undefined && ins.keepBase && ins.base.length > 0) {
+    labelListBody(ins.base);
+    base = listBodies.get(ins.base);
+  }
   const made = (base !== undefined && ins!.base.length > 0 && ins!.base.length + ins!.at.length === list.length ? spliced(list, ins!, base) : null) ?? {
     body: Buffer.from(JSON.stringify({ status: 'success', data: list })),
     offsets: null,

@@ -12,9 +12,9 @@ export function lowerBound(a: Float64Array, to: number, x: number, from = 0): nu
   return lo;
 }
 
-/** First index k of `a` (ascending) with a[k] >= v, or `a.length` when none. */
-export function lowerBoundString(a: readonly string[], v: string): number {
-  let lo = 0;
+/** First index k >= from of `a` (ascending) with a[k] >= v, or `a.length` when none. */
+export function lowerBoundString(a: readonly string[], v: string, from = 0): number {
+  let lo = from;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
@@ -84,6 +84,12 @@ export function isMarkedAscending(a: readonly string[]): boolean {
 export interface Insertions {
   readonly base: readonly string[];
   readonly at: readonly number[];
+  /**
+   * The base lives on (a cached segment's list, a remembered union): its answer is worth making
+   * for this list's sake if nobody asked for it yet. Otherwise (a list the ingester replaced)
+   * only an answer already made is used.
+   */
+  readonly keepBase: boolean;
 }
 
 const insertions = new WeakMap<readonly string[], Insertions>();
@@ -96,7 +102,7 @@ const insertions = new WeakMap<readonly string[], Insertions>();
  */
 export function recordInsertions(list: readonly string[], base: readonly string[], at: readonly number[]): void {
   insertions.delete(base);
-  insertions.set(list, { base, at });
+  insertions.set(list, { base, at, keepBase: false });
 }
 
 /** The record `recordInsertions` made for `list`, if any. */
@@ -123,10 +129,49 @@ export function unionOfAscending(lists: readonly (readonly string[])[]): readonl
   if (some.length === 1) return some[0]!;
   const memo = unions.get(some[0]!);
   if (memo !== undefined && memo.lists.length === some.length && memo.lists.every((l, i) => l === some[i])) return memo.out;
-  let out = mergeSortedUnique(some[0]!, some[1]!);
-  for (let i = 2; i < some.length; i++) out = mergeSortedUnique(out, some[i]!);
-  unions.set(some[0]!, { lists: some, out: ascending(out) });
+  // One long list and a few values besides (100k stored pod names and the pods started since
+  // the last flush): the few are put into the long one by binary search, and the answer is
+  // recorded as the long list with insertions, so its bytes can be spliced (labelListBody).
+  let big = 0;
+  for (let i = 1; i < some.length; i++) if (some[i]!.length > some[big]!.length) big = i;
+  const rest = some.filter((_, i) => i !== big);
+  let few: readonly string[] = rest[0]!;
+  for (let i = 1; i < rest.length; i++) few = mergeSortedUnique(few, rest[i]!);
+  let out: readonly string[];
+  if (few.length * FEW_BESIDE_LONG <= some[big]!.length) out = insertInto(some[big]!, few);
+  else {
+    let merged = mergeSortedUnique(some[0]!, some[1]!);
+    for (let i = 2; i < some.length; i++) merged = mergeSortedUnique(merged, some[i]!);
+    out = ascending(merged);
+  }
+  unions.set(some[0]!, { lists: some, out });
   return out;
+}
+
+/** A union goes through `insertInto` when the other lists hold at most this fraction of the longest. */
+const FEW_BESIDE_LONG = 16;
+
+/**
+ * `long` with the values of `few` it lacks put in (both strictly ascending): `long` itself when
+ * it has them all, else a new marked list recorded as `long` with insertions (the long list
+ * lives on: a cached segment's, so its answer is worth keeping).
+ */
+function insertInto(long: readonly string[], few: readonly string[]): readonly string[] {
+  const out: string[] = [];
+  const at: number[] = [];
+  let from = 0;
+  for (const v of few) {
+    const i = lowerBoundString(long, v, from);
+    if (long[i] === v) continue;
+    for (let k = from; k < i; k++) out.push(long[k]!);
+    at.push(out.length);
+    out.push(v);
+    from = i;
+  }
+  if (at.length === 0) return long;
+  for (let k = from; k < long.length; k++) out.push(long[k]!);
+  insertions.set(out, { base: long, at, keepBase: true });
+  return ascending(out);
 }
 
 /**
