@@ -7,7 +7,7 @@
  */
 import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
-import { ascending, lowerBoundString, recordInsertions } from '../util/sorted.js';
+import { ascending, insertAscending, recordInsertions } from '../util/sorted.js';
 
 /** What the index needs of a stream: its labels, which never change while it is indexed. */
 export interface IndexedStream {
@@ -260,24 +260,16 @@ const ADDED_BACKLOG = 4096;
 function sortedValues<T>(e: NameEntry<T>): string[] {
   if (e.added.length === 0 && e.removed === 0) return e.sorted;
   // A few new values (a pod started since the last request): each goes into a copy at the place
-  // a binary search finds. Merging compared every one of 100k values (~30 ms).
+  // a binary search finds (insertAscending). Merging compared every one of 100k values (~30 ms).
   if (e.removed === 0 && e.added.length <= FEW_ADDED) {
     const base = e.sorted;
-    const out = base.slice();
-    const put: string[] = [];
-    for (const v of e.added) {
-      if (!e.byValue.has(v)) continue;
-      const i = lowerBoundString(out, v);
-      if (out[i] !== v) {
-        out.splice(i, 0, v);
-        put.push(v);
-      }
-    }
-    e.sorted = ascending(out);
+    const r = insertAscending(base, [...new Set(e.added.filter((v) => e.byValue.has(v)))].sort());
     e.added = [];
-    // Where the new values ended up, for an answer edited from the last one (labelListBody).
-    recordInsertions(out, base, put.map((v) => lowerBoundString(out, v)).sort((a, b) => a - b));
-    return out;
+    if (r === null) return base;
+    e.sorted = ascending(r.out);
+    // Where the new values went, for an answer edited from the last one (labelListBody).
+    recordInsertions(r.out, base, r.at);
+    return r.out;
   }
   const kept = e.removed === 0 ? e.sorted : e.sorted.filter((v) => e.byValue.has(v));
   const added = e.added.filter((v) => e.byValue.has(v)).sort();

@@ -157,21 +157,39 @@ const FEW_BESIDE_LONG = 16;
  * lives on: a cached segment's, so its answer is worth keeping).
  */
 function insertInto(long: readonly string[], few: readonly string[]): readonly string[] {
-  const out: string[] = [];
-  const at: number[] = [];
+  const r = insertAscending(long, few);
+  if (r === null) return long;
+  insertions.set(r.out, { base: long, at: r.at, keepBase: true });
+  return ascending(r.out);
+}
+
+/**
+ * `long` with the values of `few` it lacks put in (both strictly ascending), and the indices in
+ * the result where they went; null when `long` has them all. A binary search per value of `few`
+ * and one copy of `long`: no string of `long` is compared but the ~log n each search touches.
+ */
+export function insertAscending(long: readonly string[], few: readonly string[]): { out: string[]; at: number[] } | null {
+  const pos: number[] = [];
+  const put: string[] = [];
   let from = 0;
   for (const v of few) {
-    const i = lowerBoundString(long, v, from);
-    if (long[i] === v) continue;
-    for (let k = from; k < i; k++) out.push(long[k]!);
-    at.push(out.length);
-    out.push(v);
-    from = i;
+    from = lowerBoundString(long, v, from);
+    if (long[from] === v) continue;
+    pos.push(from);
+    put.push(v);
   }
-  if (at.length === 0) return long;
-  for (let k = from; k < long.length; k++) out.push(long[k]!);
-  insertions.set(out, { base: long, at, keepBase: true });
-  return ascending(out);
+  if (put.length === 0) return null;
+  const out = new Array<string>(long.length + put.length);
+  const at = new Array<number>(put.length);
+  let o = 0;
+  let j = 0;
+  for (let k = 0; k < put.length; k++) {
+    for (const end = pos[k]!; j < end; j++) out[o++] = long[j]!;
+    at[k] = o;
+    out[o++] = put[k]!;
+  }
+  for (; j < long.length; j++) out[o++] = long[j]!;
+  return { out, at };
 }
 
 /**
