@@ -930,12 +930,13 @@ function* chunksOf(inst: TenantInstance): Iterable<ChunkDesc> {
   for (const s of inst.streams.values()) yield* s.chunks;
 }
 
-/** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
+/** Whether any chunk of `s` holds entries (any time). */
 function hasEntries(s: Stream): boolean {
   for (const c of s.chunks) if (c.entries > 0) return true;
   return false;
 }
 
+/** Whether any chunk of `s` holds entries in [fromNs, throughNs]. */
 function hasEntriesIn(s: Stream, fromNs: bigint, throughNs: bigint): boolean {
   for (const c of s.chunks) if (c.entries > 0 && c.throughNs >= fromNs && c.fromNs <= throughNs) return true;
   return false;

@@ -112,6 +112,9 @@ export function insertionsOf(list: readonly string[]): Insertions | undefined {
 
 const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
 
+/** A union goes through `insertInto` when the other lists hold at most this fraction of the longest. */
+const FEW_BESIDE_LONG = 16;
+
 /** The last union made of each first list: the lists it was made of (by identity) and the answer. */
 const unions = new WeakMap<readonly string[], { lists: readonly (readonly string[])[]; out: readonly string[] }>();
 
@@ -147,9 +150,6 @@ export function unionOfAscending(lists: readonly (readonly string[])[]): readonl
   unions.set(some[0]!, { lists: some, out });
   return out;
 }
-
-/** A union goes through `insertInto` when the other lists hold at most this fraction of the longest. */
-const FEW_BESIDE_LONG = 16;
 
 /**
  * `long` with the values of `few` it lacks put in (both strictly ascending): `long` itself when
