@@ -101,7 +101,30 @@ class TenantInstance {
   readonly streams = new IndexedStreamMap<string, Stream>();
   /** Where the tenant's in-memory entries are in time (stream.ts). */
   readonly bounds = new TimeBounds();
+  /**
+   * Streams that may hold no entry: those created since the last flush cycle (pending until
+   * their WAL write lands) and those the last cycle left without one. Every other stream has an
+   * entry, since a chunk's entries only grow and chunks leave only in a flush cycle. So "does
+   * every stream have an entry" (the label browser's question) is a look at these few instead
+   * of a pass over 100k streams.
+   */
+  maybeEmpty: Stream[] = [];
   constructor(readonly tenant: string) {}
+
+  /** Adds a new stream (indexing its labels). */
+  addStream(s: Stream): void {
+    this.streams.set(s.fingerprint, s);
+    this.maybeEmpty.push(s);
+  }
+
+  /** Whether every stream has an entry; forgets the streams found to have one. */
+  everyStreamHasEntries(): boolean {
+    const m = this.maybeEmpty;
+    let n = 0;
+    for (let i = 0; i < m.length; i++) if (!hasEntries(m[i]!)) m[n++] = m[i]!;
+    m.length = n;
+    return n === 0;
+  }
 }
 
 /**
@@ -343,7 +366,7 @@ export class Ingester {
       let s = inst.streams.get(ws.fingerprint);
       if (!s) {
         s = new Stream(parseCanonicalLabels(ws.labels), ws.labels, ws.fingerprint, inst.bounds);
-        inst.streams.set(ws.fingerprint, s);
+        inst.addStream(s);
       }
       const entries: PushEntry[] = ws.entries.map((e) => ({ tsNs: e.tsNs, line: Buffer.from(e.line), metadata: e.metadata }));
       if (ws.chunk !== null) s.appendChunk({ ...ws.chunk, entries }, now, this.chunkOpts, this.maxChunkAgeNs);
@@ -404,7 +427,7 @@ export class Ingester {
           continue;
         }
         s = new Stream(vs.labels, vs.labelsString, vs.fingerprint, inst.bounds);
-        inst.streams.set(vs.fingerprint, s);
+        inst.addStream(s);
         this.memBytes += STREAM_OVERHEAD_BYTES;
         this.m.streamsCreated.inc({ tenant });
         this.m.streams.inc({ tenant });
@@ -586,7 +609,7 @@ export class Ingester {
     const inst = this.tenants.get(tenant);
     if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
     const index = inst.streams.index;
-    if (matchers.length === 0) return ascending(index.namesWhere((s) => hasEntriesIn(s, fromNs, throughNs)));
+    if (matchers.length === 0) return ascending(index.namesWhere(this.#keepWithEntries(inst, fromNs, throughNs)));
     const names = new Set<string>();
     const all = index.names().length;
     this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
@@ -602,10 +625,7 @@ export class Ingester {
     if (matchers.length === 0) {
       // Sorted and marked already. '' is never a stored label value (the distributor drops empty
       // labels); were it there, it would sort first: no pass over 100k values to look for it.
-      // A range holding all of the tenant's entries in memory (the usual label browser's) needs no
-      // time comparison per stream: any entry is in it.
-      const all = fromNs <= inst.bounds.minNs && inst.bounds.maxNs <= throughNs;
-      const values = inst.streams.index.valuesWhere(name, all ? hasEntries : (s) => hasEntriesIn(s, fromNs, throughNs));
+      const values = inst.streams.index.valuesWhere(name, this.#keepWithEntries(inst, fromNs, throughNs));
       return values[0] === '' ? ascending(values.slice(1)) : values;
     }
     const values = new Set<string>();
@@ -614,6 +634,16 @@ export class Ingester {
       if (v !== '') values.add(v);
     });
     return ascending([...values].sort());
+  }
+
+  /**
+   * Which streams have entries in [fromNs, throughNs], for the label index; null for all of them.
+   * A range holding all of the tenant's entries in memory (the usual label browser's) needs no
+   * time comparison per stream, and usually no look at each stream either (maybeEmpty).
+   */
+  #keepWithEntries(inst: TenantInstance, fromNs: bigint, throughNs: bigint): ((s: Stream) => boolean) | null {
+    if (!(fromNs <= inst.bounds.minNs && inst.bounds.maxNs <= throughNs)) return (s) => hasEntriesIn(s, fromNs, throughNs);
+    return inst.everyStreamHasEntries() ? null : hasEntries;
   }
 
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[] {
@@ -692,6 +722,7 @@ export class Ingester {
     const pressure = this.memLimitBytes > 0 && this.#measureMemory() > this.memSoftBytes;
     const early = pressure ? this.#pickEarlyFlushes(now) : null;
     for (const inst of this.tenants.values()) {
+      const maybeEmpty: Stream[] = [];
       for (const [fp, s] of inst.streams) {
         // Drop chunks flushed long enough ago; drop streams left empty.
         s.chunks = s.chunks.filter((c) => {
@@ -707,6 +738,7 @@ export class Ingester {
           this.m.streams.dec({ tenant: inst.tenant });
           continue;
         }
+        if (!hasEntries(s)) maybeEmpty.push(s);
         for (const c of s.chunks) {
           let reason = this.shouldFlush(c, now, force);
           if (reason === null && early !== null && early.has(c)) {
@@ -719,8 +751,9 @@ export class Ingester {
           jobs.push({ tenant: inst.tenant, stream: s, desc: c, reason: c.closeReason });
         }
       }
-      // Still synchronous: no append ran since the chunks above were dropped.
+      // Still synchronous: no append ran and no stream came since the chunks above were dropped.
       inst.bounds.recompute(chunksOf(inst));
+      inst.maybeEmpty = maybeEmpty;
     }
     // Upload chunks and log their marks with bounded concurrency, then index per tenant.
     let next = 0;

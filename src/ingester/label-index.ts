@@ -187,8 +187,10 @@ export class LabelIndex<T extends IndexedStream> {
   /**
    * Sorted names carried by at least one stream for which `keep` is true. Stops looking at a name
    * at its first kept stream, so with most streams kept this costs about one check per name.
+   * A null `keep` keeps every stream.
    */
-  namesWhere(keep: (s: T) => boolean): string[] {
+  namesWhere(keep: ((s: T) => boolean) | null): string[] {
+    if (keep === null) return this.names().slice();
     const out: string[] = [];
     for (const name of this.names()) {
       if (anyKept(this.#names.get(name)!.byValue, keep)) out.push(name);
@@ -199,12 +201,13 @@ export class LabelIndex<T extends IndexedStream> {
   /**
    * Sorted values of `name` carried by at least one stream for which `keep` is true. When every
    * value is kept this is the index's own sorted list (marked `ascending`), the same array until
-   * a value comes or goes: shared, do not modify.
+   * a value comes or goes: shared, do not modify. A null `keep` keeps every stream.
    */
-  valuesWhere(name: string, keep: (s: T) => boolean): readonly string[] {
+  valuesWhere(name: string, keep: ((s: T) => boolean) | null): readonly string[] {
     const e = this.#names.get(name);
     if (e === undefined) return [];
     const sorted = sortedValues(e);
+    if (keep === null) return sorted;
     // Many values (a pod name per stream): looking each value up costs a random map access per
     // value. Visit the streams instead, in their set's order, and drop only the values whose
     // every stream fails `keep`; usually none does and the sorted list is the answer.
