@@ -12,8 +12,8 @@ import { defaultConfig } from '../src/config/config.js';
 import { Ingester, type IngesterConfig } from '../src/ingester/ingester.js';
 import { compileMatcher } from '../src/logql/log/matcher.js';
 import { compileAnchored } from '../src/logql/syntax/regex.js';
-import { fingerprint, labelsToString, labelsToObject, labelValue, sortLabels, type Labels, type Matcher, type ValidStream } from '../src/model/index.js';
-import { seriesKey, seriesResponseJson, sortSeries } from '../src/querier/metadata.js';
+import { fingerprint, labelsToString, labelsToObject, labelValue, seriesKey, sortLabels, type Labels, type Matcher, type ValidStream } from '../src/model/index.js';
+import { seriesResponseBody, sortSeries } from '../src/querier/metadata.js';
 import { sortedUnion } from '../src/util/sorted.js';
 class Sink { putChunk() { return Promise.resolve(); } writeIndex() { return Promise.resolve(); } }
 const base = defaultConfig();
@@ -47,7 +47,7 @@ const oldEach = (ms: readonly Matcher[], fn: (l: Labels) => void): void => { for
 const oldNames = (ms: readonly Matcher[]): string[] => { const s = new Set<string>(); oldEach(ms, (l) => { for (const x of l) s.add(x.name); }); return [...new Set([...s])].sort(); };
 const oldValues = (n: string, ms: readonly Matcher[]): string[] => { const s = new Set<string>(); oldEach(ms, (l) => { const v = labelValue(l, n); if (v !== '') s.add(v); }); return [...new Set([...s])].sort(); };
 const oldSeries = (ms: readonly Matcher[]): string => { const out = new Map<string, Labels>(); oldEach(ms, (l) => out.set(labelsToString(l), l)); const sorted = [...out.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((e) => e[1]); return JSON.stringify({ status: 'success', data: sorted.map(labelsToObject) }); };
-const newSeries = (ms: readonly Matcher[]): string => { const out = new Map<string, Labels>(); for (const l of ing.series('t', from, to, ms)) out.set(seriesKey(l), l); return seriesResponseJson(sortSeries(out)); };
+const newSeries = (ms: readonly Matcher[]): string => { const out = new Map<string, Labels>(); for (const l of ing.series('t', from, to, ms)) out.set(seriesKey(l), l); return seriesResponseBody(sortSeries(out)).toString(); };
 const m = compileMatcher;
 const cases: [string, () => unknown, () => unknown][] = [
   ['labels', () => oldNames([]), () => sortedUnion([], ing.labelNames('t', from, to, []))],

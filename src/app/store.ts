@@ -1,7 +1,7 @@
 import type { ChunkIndex } from '../chunk/index.js';
 import type { Labels, Matcher } from '../model/index.js';
 import type { Store } from '../querier/querier.js';
-import type { ChunkRef, ChunkStore, IndexReader, ReadOptions, SeriesEntry } from '../storage/index.js';
+import type { ChunkRef, ChunkStore, IndexReader, ReadOptions } from '../storage/index.js';
 import type { Histogram } from 'prom-client';
 import { timeIndexRequest } from './index-metrics.js';
 
@@ -29,7 +29,7 @@ export class StoreAdapter implements Store {
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     return this.chunks.getIndex(ref, opts);
   }
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]> {
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]> {
     return this.#timed('series', () => this.index.series(tenant, fromNs, throughNs, matchers, opts));
   }
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]> {

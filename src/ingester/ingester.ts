@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { inShard, labelValue, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
+import { inShard, labelValue, markInKeyOrder, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
 import { TokenBucket } from '../util/rate-limiter.js';
@@ -646,10 +646,15 @@ export class Ingester {
     return inst.everyStreamHasEntries() ? null : hasEntries;
   }
 
+  /** Label sets of the selected streams in the order of their label strings (marked `inKeyOrder`). */
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[] {
-    const out: Labels[] = [];
-    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => out.push(s.labels));
-    return out;
+    const picked: Stream[] = [];
+    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => picked.push(s));
+    if (picked.length === 0) return [];
+    const ordered = this.tenants.get(tenant)!.streams.index.inKeyOrder(picked);
+    const out = new Array<Labels>(ordered.length);
+    for (let i = 0; i < ordered.length; i++) out[i] = ordered[i]!.labels;
+    return markInKeyOrder(out);
   }
 
   /** Counts for metrics and benchmarks. */

@@ -9,9 +9,15 @@ import type { Labels } from '../model/labels.js';
 import type { Matcher } from '../model/matcher.js';
 import { ascending, insertAscending, recordInsertions } from '../util/sorted.js';
 
-/** What the index needs of a stream: its labels, which never change while it is indexed. */
+/**
+ * What the index needs of a stream: its labels and their canonical string (`labelsToString`),
+ * which never change while it is indexed, and a slot for its place in the order of those strings.
+ */
 export interface IndexedStream {
   readonly labels: Labels;
+  readonly labelsString: string;
+  /** Set by the index: the stream's place among the tenant's streams ordered by `labelsString`. */
+  seriesRank: number;
 }
 
 /**
@@ -57,6 +63,14 @@ export class LabelIndex<T extends IndexedStream> {
   readonly #all = new Set<T>();
   /** Sorted names, or null when a name appeared or disappeared since. */
   #sortedNames: string[] | null = null;
+  /**
+   * Streams ordered by their label strings (the order of a `series` answer), each knowing its
+   * place (`seriesRank`), as of the last `inKeyOrder`; streams indexed since wait in `#orderAdded`.
+   */
+  #ordered: T[] = [];
+  #orderAdded: T[] = [];
+  /** Whether a stream in `#ordered` was removed since it was made. */
+  #orderRemoved = false;
 
   /** Number of indexed streams. */
   get size(): number {
@@ -67,6 +81,9 @@ export class LabelIndex<T extends IndexedStream> {
   add(s: T): void {
     if (this.#all.has(s)) return;
     this.#all.add(s);
+    this.#orderAdded.push(s);
+    // Nobody asked for series for a while: fold the new streams in rather than keep every one.
+    if (this.#orderAdded.length > this.#ordered.length + ADDED_BACKLOG) this.#order();
     for (const l of s.labels) {
       let e = this.#names.get(l.name);
       if (e === undefined) {
@@ -89,6 +106,7 @@ export class LabelIndex<T extends IndexedStream> {
   /** Drops `s` (a no-op when it is not indexed). */
   remove(s: T): void {
     if (!this.#all.delete(s)) return;
+    this.#orderRemoved = true;
     for (const l of s.labels) {
       const e = this.#names.get(l.name);
       const p = e?.byValue.get(l.value);
@@ -114,6 +132,42 @@ export class LabelIndex<T extends IndexedStream> {
     this.#all.clear();
     this.#names.clear();
     this.#sortedNames = null;
+    this.#ordered = [];
+    this.#orderAdded = [];
+    this.#orderRemoved = false;
+  }
+
+  /**
+   * `streams` (distinct indexed streams, as `select` visits them) ordered by their label
+   * strings. No string is compared per request: the index keeps every stream's place in that
+   * order (brought up to date by a binary search per stream indexed since, and a pass over all
+   * after a removal) and sorts the places as numbers. 5k of 100k streams: a sort of 5k integers,
+   * not 60k comparisons of label strings.
+   */
+  inKeyOrder(streams: readonly T[]): T[] {
+    const ordered = this.#order();
+    if (streams.length === ordered.length) return ordered.slice();
+    const ranks = new Uint32Array(streams.length);
+    for (let i = 0; i < streams.length; i++) ranks[i] = streams[i]!.seriesRank;
+    ranks.sort();
+    const out = new Array<T>(ranks.length);
+    for (let i = 0; i < ranks.length; i++) out[i] = ordered[ranks[i]!]!;
+    return out;
+  }
+
+  /** `#ordered` brought up to date, every stream's `seriesRank` its place in it. */
+  #order(): T[] {
+    if (this.#orderAdded.length === 0 && !this.#orderRemoved) return this.#ordered;
+    const all = this.#all;
+    const kept = this.#orderRemoved ? this.#ordered.filter((s) => all.has(s)) : this.#ordered;
+    // A stream removed and indexed again is in both lists: the merge keeps one.
+    const added = this.#orderAdded.filter((s) => all.has(s)).sort(byLabelsString);
+    const out = insertByKey(kept, added);
+    for (let i = 0; i < out.length; i++) out[i]!.seriesRank = i;
+    this.#ordered = out;
+    this.#orderAdded = [];
+    this.#orderRemoved = false;
+    return out;
   }
 
   /** Every indexed stream, in insertion order. */
@@ -248,6 +302,38 @@ export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolea
     if (!m.matches(v)) return false;
   }
   return true;
+}
+
+function byLabelsString(a: IndexedStream, b: IndexedStream): number {
+  return a.labelsString < b.labelsString ? -1 : a.labelsString > b.labelsString ? 1 : 0;
+}
+
+/**
+ * `kept` and `added` (each ordered by label string) as one ordered list, a stream in both once.
+ * Each added stream's place is a binary search from the last one's, then one copy: no string of
+ * `kept` is compared but the ~log n each search touches.
+ */
+function insertByKey<T extends IndexedStream>(kept: readonly T[], added: readonly T[]): T[] {
+  const out = new Array<T>(kept.length + added.length);
+  let o = 0;
+  let j = 0;
+  for (const s of added) {
+    const key = s.labelsString;
+    let lo = j;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (kept[mid]!.labelsString < key) lo = mid + 1;
+      else hi = mid;
+    }
+    for (; j < lo; j++) out[o++] = kept[j]!;
+    // The same stream (or, were it ever so, the same labels) already there or just put in.
+    if ((j < kept.length && kept[j]!.labelsString === key) || (o > 0 && out[o - 1]!.labelsString === key)) continue;
+    out[o++] = s;
+  }
+  for (; j < kept.length; j++) out[o++] = kept[j]!;
+  out.length = o;
+  return out;
 }
 
 /** Up to this many new values are put in place one by one; more are sorted and merged. */

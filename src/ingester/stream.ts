@@ -143,6 +143,8 @@ export function checkAppendable(e: PushEntry): void {
 export class Stream {
   readonly labels: Labels;
   readonly labelsString: string;
+  /** Place among the tenant's streams in label-string order, kept by its label index. */
+  seriesRank = 0;
   readonly fingerprint: string;
   /** Oldest first; only the last may be open. */
   chunks: ChunkDesc[] = [];

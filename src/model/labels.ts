@@ -129,3 +129,53 @@ export function fingerprint(labels: Labels): string {
   }
   return fmix(a).toString(16).padStart(8, '0') + fmix(b ^ a).toString(16).padStart(8, '0');
 }
+
+const keyCache = new WeakMap<Labels, string>();
+
+/**
+ * `labelsToString(labels)`, cached per label array: the series' identity and the order of a
+ * series answer. Ingester streams and cached index segments keep one label array per series for
+ * their lifetime, so the string is built once per series, not once per request.
+ */
+export function seriesKey(labels: Labels): string {
+  let k = keyCache.get(labels);
+  if (k === undefined) {
+    k = labelsToString(labels);
+    keyCache.set(labels, k);
+  }
+  return k;
+}
+
+const keyOrdered = new WeakSet<readonly Labels[]>();
+
+/**
+ * Marks a list of label sets as ordered by `labelsToString` with no set twice, as a `series`
+ * answer is; its maker promises not to change it. Returns the list.
+ */
+export function markInKeyOrder<T extends readonly Labels[]>(list: T): T {
+  keyOrdered.add(list);
+  return list;
+}
+
+/** Whether `list` was marked by `markInKeyOrder`. */
+export function isInKeyOrder(list: readonly Labels[]): boolean {
+  return keyOrdered.has(list);
+}
+
+/** Two lists in key order (`markInKeyOrder`) as one, a label set in both once; marked too. */
+export function mergeInKeyOrder(a: readonly Labels[], b: readonly Labels[]): Labels[] {
+  const out = new Array<Labels>();
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const ka = seriesKey(a[i]!);
+    const kb = seriesKey(b[j]!);
+    if (ka <= kb) {
+      out.push(a[i++]!);
+      if (ka === kb) j++;
+    } else out.push(b[j++]!);
+  }
+  for (; i < a.length; i++) out.push(a[i]!);
+  for (; j < b.length; j++) out.push(b[j]!);
+  return markInKeyOrder(out);
+}

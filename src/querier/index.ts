@@ -17,6 +17,6 @@ export type {
 } from './querier.js';
 export { ScanStats } from './scan.js';
 export { formatShard, inShard, LEAF_SERIES_FACTOR, parseShard, type Shard } from './shard.js';
-export { labelListBody, seriesResponseJson } from './metadata.js';
+export { labelListBody, seriesResponseBody } from './metadata.js';
 /** Drilldown answers computed from what a query-frontend merged (detected fields of lines, detected labels of label values). */
 export { fieldsOfLines, fieldValuesOfLines, shouldRejectLabel, detectedLabels, volumeResult, type DetectedFieldLines, type DrilldownSource, type VolumeBucket } from './drilldown/index.js';

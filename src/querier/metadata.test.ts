@@ -1,20 +1,50 @@
 import { describe, expect, it } from 'vitest';
-import { labelsToObject, labelsToString, type Labels } from '../model/labels.js';
+import { isInKeyOrder, labelsToObject, labelsToString, markInKeyOrder, seriesKey, type Labels } from '../model/labels.js';
 import { ascending, insertionsOf, recordInsertions, unionOfAscending } from '../util/sorted.js';
 import { seededRandom } from '../util/random.js';
-import { labelListBody, seriesKey, seriesResponseJson, sortSeries } from './metadata.js';
+import { labelListBody, seriesResponseBody, seriesUnion, sortSeries } from './metadata.js';
 
 describe('series helpers', () => {
   const mk = (o: Record<string, string>): Labels => Object.entries(o).map(([name, value]) => ({ name, value }));
   it('keys, orders and encodes series as labelsToString, sort and JSON.stringify do', () => {
-    const series = [mk({ a: 'x' }), mk({ a: 'x', b: 'y' }), mk({ a: 'x"\\\n' }), mk({ app: 'é😀' }), mk({})];
+    const series = [mk({ a: 'x' }), mk({ a: 'x', b: 'y' }), mk({ a: 'x"\\\n' }), mk({ app: 'é😀' }), mk({ lone: '\ud800z' }), mk({})];
     const byKey = new Map<string, Labels>();
     for (const s of [...series, ...series]) byKey.set(seriesKey(s), s);
     const sorted = sortSeries(byKey);
     expect(sorted.map(labelsToString)).toEqual(series.map(labelsToString).sort());
-    expect(seriesResponseJson(sorted)).toBe(JSON.stringify({ status: 'success', data: sorted.map(labelsToObject) }));
-    expect(seriesResponseJson(sorted)).toBe(seriesResponseJson(sorted));
-    expect(seriesResponseJson([])).toBe('{"status":"success","data":[]}');
+    const want = (ls: readonly Labels[]): string => JSON.stringify({ status: 'success', data: ls.map(labelsToObject) });
+    // The exact bytes: a wrong size would leave garbage or cut the answer.
+    for (let n = 0; n <= sorted.length; n++) expect(seriesResponseBody(sorted.slice(0, n)).equals(Buffer.from(want(sorted.slice(0, n))))).toBe(true);
+    expect(seriesResponseBody(sorted).equals(seriesResponseBody(sorted))).toBe(true);
+  });
+});
+
+describe('seriesUnion', () => {
+  it('is the union of the lists ordered by label string, each set once, marked lists merged as they are', () => {
+    const r = seededRandom(11);
+    // Label sets drawn from a small pool, so lists overlap; equal sets are distinct arrays.
+    const pool = Array.from({ length: 40 }, (_, i) => ({ app: `a${i % 7}`, ...(i % 3 === 0 ? {} : { pod: `p${i}"é` }), ...(i % 5 === 0 ? { z: '😀' } : {}) }));
+    const draw = (): Labels => Object.entries(pool[Math.floor(r() * pool.length)]!).map(([name, value]) => ({ name, value }));
+    for (let round = 0; round < 300; round++) {
+      const lists: Labels[][] = [];
+      for (let k = Math.floor(r() * 4); k > 0; k--) {
+        const list = Array.from({ length: Math.floor(r() * 12) }, draw);
+        const x = r();
+        const byKey = new Map(list.map((l) => [labelsToString(l), l] as const));
+        const ordered = [...byKey.keys()].sort().map((k) => byKey.get(k)!);
+        // In key order, each set once: as the store and the ingester answer (marked), or as an
+        // ingester's answer decoded from gRPC (not marked); sorted with a set twice; in no order.
+        if (x < 0.4) lists.push(markInKeyOrder(ordered));
+        else if (x < 0.6) lists.push(ordered);
+        else if (x < 0.7) lists.push(list.sort((a, b) => (labelsToString(a) < labelsToString(b) ? -1 : labelsToString(a) > labelsToString(b) ? 1 : 0)));
+        else lists.push(list);
+      }
+      const keys = [...new Set(lists.flat().map(labelsToString))].sort();
+      const got = seriesUnion(lists);
+      expect(got.map(labelsToString)).toEqual(keys);
+      const nonEmpty = lists.filter((l) => l.length > 0);
+      if (nonEmpty.length === 1 && isInKeyOrder(nonEmpty[0]!)) expect(got).toBe(nonEmpty[0]);
+    }
   });
 });
 

@@ -154,7 +154,7 @@ export class MultiTenantQuerier extends Querier {
     return [...values].sort();
   }
 
-  override async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Labels[]> {
+  override async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<readonly Labels[]> {
     const ids = splitTenantIds(tenant);
     if (ids.length === 1) return super.series(tenant, selectors, startNs, endNs, signal);
     const out = new Map<string, Labels>();

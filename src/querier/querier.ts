@@ -8,7 +8,7 @@ import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
-import { type ChunkRef, type ReadOptions, type SeriesEntry } from '../storage/index.js';
+import { type ChunkRef, type ReadOptions } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { planScan, StoredPrefetch } from './sources.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
@@ -20,7 +20,7 @@ import type { LogSelectorExpr, SampleExpr } from '../logql/syntax/index.js';
 import type { BlockVisit } from '../logql/engine/source.js';
 import { TopK } from './topk.js';
 import { QueryBytesBudget } from './bytes-budget.js';
-import { seriesKey, sortSeries } from './metadata.js';
+import { seriesUnion } from './metadata.js';
 import { sortedUnion } from '../util/sorted.js';
 import { LEAF_SERIES_FACTOR, type Shard } from './shard.js';
 import { formatDuration, formatPromDuration } from '../util/go/duration.js';
@@ -34,7 +34,8 @@ export interface Store {
   getChunk(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer>;
   /** Block metas and token filters of a stored chunk, without its blocks. */
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex>;
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]>;
+  /** In label-string order (marked `inKeyOrder`), each label set once. */
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]>;
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]>;
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]>;
   stats(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ streams: number; chunks: number; bytes: number; entries: number }>;
@@ -373,17 +374,17 @@ export class Querier {
   }
 
   /** Series matching any of the selectors (match[] is a union, as in Loki). */
-  async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<Labels[]> {
-    const out = new Map<string, Labels>();
+  async series(tenant: string, selectors: readonly string[], startNs: bigint, endNs: bigint, signal?: AbortSignal): Promise<readonly Labels[]> {
+    const lists: (readonly Labels[])[] = [];
     const sets = selectors.length > 0 ? selectors.map((s) => this.selector(s)) : [[]];
     await this.withDeadline(async (d) => {
       for (const m of sets) {
-        // Keys are cached per label array (metadata.ts): built once per series, not per request.
-        for (const s of await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(s.labels), s.labels);
-        if (this.useIngester(endNs)) for (const l of await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read))) out.set(seriesKey(l), l);
+        lists.push(await d.wait(this.deps.store.series(tenant, startNs, endNs, m, d.read)));
+        if (this.useIngester(endNs)) lists.push(await d.wait(this.deps.ingester!.series(tenant, startNs, endNs, m, d.read)));
       }
     }, signal);
-    return sortSeries(out);
+    // The store's and the ingester's lists come in key order and are merged as they are (metadata.ts).
+    return seriesUnion(lists);
   }
 
   /** Loki's /index/stats: stored chunks plus what is only in memory. */

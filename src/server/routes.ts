@@ -9,7 +9,7 @@ import { encodeMetricData } from '../loghttp/encode-metric.js';
 import { encodeStreams, statsJson } from './encode.js';
 import { logsParquet, metricsParquet, PARQUET_CONTENT_TYPE, PARQUET_DISABLED, wantsParquet } from './encode-parquet.js';
 import { registerDrilldownRoutes } from './routes-drilldown.js';
-import { labelListBody, parseShard, seriesResponseJson, type Shard } from '../querier/index.js';
+import { labelListBody, parseShard, seriesResponseBody, type Shard } from '../querier/index.js';
 
 /** Loki's `shards=<i>_of_<n>` parameter of a query-frontend piece; null when absent. */
 function shardParam(params: URLSearchParams): Shard | null {
@@ -215,8 +215,8 @@ export function registerRoutes(http: HttpServer, d: RouteDeps): void {
       const { startNs, endNs } = parseRange(req.params, nowNs(), 6 * 3_600_000);
       const match = req.params.getAll('match[]');
       if (match.length === 0) match.push(...req.params.getAll('match'));
-      // Per-series JSON is cached on the label arrays: 100k series cost a join, not 100k objects.
-      const body = seriesResponseJson(await q.series(req.tenant, match, startNs, endNs, req.signal));
+      // Per-series JSON is cached on the label arrays: 100k series cost a copy, not 100k objects.
+      const body = seriesResponseBody(await q.series(req.tenant, match, startNs, endNs, req.signal));
       return { status: 200, body, contentType: 'application/json; charset=utf-8' };
     },
     'multi',

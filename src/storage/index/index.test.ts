@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidError } from '../../errors.js';
-import { fingerprint, labelValue } from '../../model/labels.js';
+import { fingerprint, labelsToString, labelValue } from '../../model/labels.js';
 import type { Label, Labels } from '../../model/labels.js';
 import type { Matcher, MatchType } from '../../model/matcher.js';
 import type { ChunkRef } from '../chunk-ref.js';
@@ -134,8 +134,10 @@ describe('label index: differential against a brute-force filter', () => {
       expect(got.refs, ctx).toEqual(want.refs);
       expect([...got.series.keys()].sort(), ctx).toEqual(want.fps);
       for (const [fp, labels] of got.series) expect(labels, ctx).toEqual(all.find((a) => a.s.fingerprint === fp)!.s.labels);
+      // In label-string order, each series once.
       const ser = await reader.series('t1', from, through, matchers);
-      expect(ser.map((x) => x.fingerprint), ctx).toEqual(want.fps);
+      expect(ser.map(fingerprint).sort(), ctx).toEqual(want.fps);
+      expect(ser.map(labelsToString), ctx).toEqual(ser.map(labelsToString).sort());
       const st = await reader.stats('t1', from, through, matchers);
       expect(st, ctx).toEqual({
         streams: want.fps.length,
@@ -176,7 +178,9 @@ describe('label index: differential against a brute-force filter', () => {
       const through = from + BigInt(Math.floor(rnd() * 6)) * HOUR;
       const ctx = `single q${q}: ${matchers.map((x) => `${x.name}${x.type}"${x.value}"`).join(',')} [${from - BASE}, ${through - BASE}]`;
       const want = reference(all, from, through, matchers);
-      expect((await reader1.series('t1', from, through, matchers)).map((x) => x.fingerprint), ctx).toEqual(want.fps);
+      const ser = await reader1.series('t1', from, through, matchers);
+      expect(ser.map(fingerprint).sort(), ctx).toEqual(want.fps);
+      expect(ser.map(labelsToString), ctx).toEqual(ser.map(labelsToString).sort());
       const wantLabels = all.filter((a) => want.fps.includes(a.s.fingerprint)).map((a) => a.s.labels);
       expect(await reader1.labelNames('t1', from, through, matchers), ctx).toEqual([...new Set(wantLabels.flatMap((ls) => ls.map((l) => l.name)))].sort());
       expect(await reader1.labelValues('t1', 'pod', from, through, matchers), ctx).toEqual([...new Set(wantLabels.map((ls) => labelValue(ls, 'pod')).filter((v) => v !== ''))].sort());
@@ -229,7 +233,7 @@ describe('IndexWriter / IndexReader', () => {
     expect(await r.labelValues(tenant, 'app', BASE, BASE + DAY_NS)).toEqual(['api', 'web']);
     expect(await r.labelValues('other', 'app', BASE, BASE + DAY_NS)).toEqual(['web']);
     expect(await r.labelNames(tenant, BASE, BASE + DAY_NS, [m('app', '=', 'api')])).toEqual(['app', 'env']);
-    expect(await r.series(tenant, BASE + 2n * HOUR, BASE + DAY_NS, sel)).toEqual([a]);
+    expect(await r.series(tenant, BASE + 2n * HOUR, BASE + DAY_NS, sel)).toEqual([a.labels]);
     expect((await client.list('index/')).objects).toHaveLength(4);
     const total = await r.indexBytes();
     expect(total).toBe(await r.indexBytes(tenant) + (await r.indexBytes('other')));
@@ -260,7 +264,7 @@ describe('IndexWriter / IndexReader', () => {
     const noTeam = series({ app: 'api' });
     await new IndexWriter(client, 'w').writeSegments(tenant, [withTeam, noTeam], [chunk(tenant, withTeam, BASE, BASE + 1n), chunk(tenant, noTeam, BASE, BASE + 1n)]);
     const r = new IndexReader(client);
-    const fps = async (ms: Matcher[]): Promise<string[]> => (await r.series(tenant, BASE, BASE + 1n, ms)).map((s) => s.fingerprint).sort();
+    const fps = async (ms: Matcher[]): Promise<string[]> => (await r.series(tenant, BASE, BASE + 1n, ms)).map(fingerprint).sort();
     const both = [withTeam.fingerprint, noTeam.fingerprint].sort();
     expect(await fps([m('app', '=', 'api'), m('team', '=', '')])).toEqual([noTeam.fingerprint]);
     expect(await fps([m('app', '=', 'api'), m('team', '!=', 'x')])).toEqual([noTeam.fingerprint]);

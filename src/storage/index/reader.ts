@@ -6,7 +6,7 @@
  * the listings and segment reads made for it.
  */
 import { NotFoundError } from '../../errors.js';
-import type { Labels } from '../../model/labels.js';
+import { markInKeyOrder, mergeInKeyOrder, type Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
 import { ascending, mergeSortedUnique, unionOfAscending } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
@@ -23,7 +23,6 @@ import type { Segment } from './segment.js';
 import { prepareMatchers, requireNonEmptyMatcher, selectSeries } from './select.js';
 import type { MatchMemo } from './select.js';
 import { refIdentity } from './writer.js';
-import type { SeriesEntry } from './writer.js';
 
 /** Options for IndexReader. */
 export interface IndexReaderOptions {
@@ -106,12 +105,22 @@ export class IndexReader {
     return { series, refs: [...refs.values()].sort(compareRefs) };
   }
 
-  /** Series matching all matchers with chunks in range, sorted by fingerprint. Same matcher rule as chunkRefs. */
-  async series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<SeriesEntry[]> {
+  /**
+   * Label sets of the series matching all matchers with chunks in range, in label-string order
+   * (marked `inKeyOrder`: the querier merges it as it is), each once. Same matcher rule as chunkRefs.
+   */
+  async series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]> {
     requireNonEmptyMatcher(matchers);
-    const found = new Map<string, Labels>();
-    await this.#scan(tenant, fromNs, throughNs, matchers, opts?.signal, addSeries(found), undefined);
-    return [...found.keys()].sort().map((fingerprint) => ({ fingerprint, labels: found.get(fingerprint)! }));
+    const picked = new Map<Segment, number[]>();
+    await this.#scan(tenant, fromNs, throughNs, matchers, opts?.signal, (seg, i) => {
+      let list = picked.get(seg);
+      if (list === undefined) picked.set(seg, (list = []));
+      list.push(i);
+    }, undefined);
+    // Each segment orders its own series; a series in several segments (days, flushes) is one.
+    let out: readonly Labels[] = [];
+    for (const [seg, indices] of picked) out = out.length === 0 ? seg.inKeyOrder(indices) : mergeInKeyOrder(out, seg.inKeyOrder(indices));
+    return markInKeyOrder(out);
   }
 
   /**
