@@ -82,8 +82,9 @@ export class LabelIndex<T extends IndexedStream> {
     if (this.#all.has(s)) return;
     this.#all.add(s);
     this.#orderAdded.push(s);
-    // Nobody asked for series for a while: fold the new streams in rather than keep every one.
-    if (this.#orderAdded.length > this.#ordered.length + ADDED_BACKLOG) this.#order();
+    // Nobody asked for series for a while: fold the new streams in (and the removed ones out)
+    // once they are as many as the ordered ones, so the folds cost O(n log n) in all.
+    if (this.#orderAdded.length > Math.max(ADDED_BACKLOG, this.#ordered.length)) this.#order();
     for (const l of s.labels) {
       let e = this.#names.get(l.name);
       if (e === undefined) {

@@ -179,3 +179,19 @@ export function mergeInKeyOrder(a: readonly Labels[], b: readonly Labels[]): Lab
   for (; j < b.length; j++) out.push(b[j]!);
   return markInKeyOrder(out);
 }
+
+/**
+ * Lists in key order as one (see `mergeInKeyOrder`), merged in pairs, then pairs of those, so
+ * each label set is compared ~log(lists) times however many lists there are (a day's segments
+ * before compaction can be many). One list is returned as it is.
+ */
+export function mergeAllInKeyOrder(lists: readonly (readonly Labels[])[]): readonly Labels[] {
+  if (lists.length === 0) return markInKeyOrder([]);
+  let level: (readonly Labels[])[] = [...lists];
+  while (level.length > 1) {
+    const next: (readonly Labels[])[] = [];
+    for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeInKeyOrder(level[i]!, level[i + 1]!) : level[i]!);
+    level = next;
+  }
+  return level[0]!;
+}

@@ -27,7 +27,8 @@ describe('seriesUnion', () => {
     const draw = (): Labels => Object.entries(pool[Math.floor(r() * pool.length)]!).map(([name, value]) => ({ name, value }));
     for (let round = 0; round < 300; round++) {
       const lists: Labels[][] = [];
-      for (let k = Math.floor(r() * 4); k > 0; k--) {
+      // Up to 7 lists: merged in pairs, then pairs of those, an odd one carried up.
+      for (let k = Math.floor(r() * 8); k > 0; k--) {
         const list = Array.from({ length: Math.floor(r() * 12) }, draw);
         const x = r();
         const byKey = new Map(list.map((l) => [labelsToString(l), l] as const));

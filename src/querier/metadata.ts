@@ -8,7 +8,7 @@
  * of `labels` and `label/<name>/values` is kept per list when the list is one that never changes
  * (marked `ascending`, util/sorted.ts, where the sorted union of label lists is too).
  */
-import { isInKeyOrder, labelsToObject, mergeInKeyOrder, seriesKey, type Labels } from '../model/labels.js';
+import { isInKeyOrder, labelsToObject, mergeAllInKeyOrder, seriesKey, type Labels } from '../model/labels.js';
 import { insertionsOf, isMarkedAscending, type Insertions } from '../util/sorted.js';
 
 const jsonCache = new WeakMap<Labels, string>();
@@ -49,9 +49,7 @@ export function seriesUnion(lists: readonly (readonly Labels[])[]): readonly Lab
     for (const list of some) for (const l of list) byKey.set(seriesKey(l), l);
     return sortSeries(byKey);
   }
-  let out = some[0]!;
-  for (let i = 1; i < some.length; i++) out = mergeInKeyOrder(out, some[i]!);
-  return out;
+  return mergeAllInKeyOrder(some);
 }
 
 /** Whether each label set's string is greater than the one before. */

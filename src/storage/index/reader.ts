@@ -6,7 +6,7 @@
  * the listings and segment reads made for it.
  */
 import { NotFoundError } from '../../errors.js';
-import { markInKeyOrder, mergeInKeyOrder, type Labels } from '../../model/labels.js';
+import { markInKeyOrder, mergeAllInKeyOrder, type Labels } from '../../model/labels.js';
 import type { Matcher } from '../../model/matcher.js';
 import { ascending, mergeSortedUnique, unionOfAscending } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
@@ -118,9 +118,9 @@ export class IndexReader {
       list.push(i);
     }, undefined);
     // Each segment orders its own series; a series in several segments (days, flushes) is one.
-    let out: readonly Labels[] = [];
-    for (const [seg, indices] of picked) out = out.length === 0 ? seg.inKeyOrder(indices) : mergeInKeyOrder(out, seg.inKeyOrder(indices));
-    return markInKeyOrder(out);
+    const lists: Labels[][] = [];
+    for (const [seg, indices] of picked) lists.push(seg.inKeyOrder(indices));
+    return markInKeyOrder(mergeAllInKeyOrder(lists));
   }
 
   /**

@@ -3,7 +3,7 @@
  * series, postings and chunk refs for one (tenant, day). Byte layout in FORMAT.md.
  */
 import { crc32 } from 'node:zlib';
-import { seriesKey, type Labels } from '../../model/labels.js';
+import { labelsToString, type Labels } from '../../model/labels.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { ascending } from '../../util/sorted.js';
 import type { ChunkRef } from '../chunk-ref.js';
@@ -489,9 +489,13 @@ function decodeBody(r: ByteReader, key: string, sizeBytes: number, version: numb
   });
 }
 
-/** Indices of `labels` ordered by their label strings. */
+/**
+ * Indices of `labels` ordered by their label strings. The strings are made for the sort and
+ * dropped: cached per series (`seriesKey`) they would cost ~100 bytes per series of every cached
+ * segment that a series request read, most of them never answered.
+ */
 function orderByKey(labels: readonly Labels[]): Uint32Array {
-  const keys = labels.map(seriesKey);
+  const keys = labels.map(labelsToString);
   const order = new Uint32Array(labels.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   return order.sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
