@@ -161,9 +161,10 @@ export class LabelIndex<T extends IndexedStream> {
     if (this.#orderAdded.length === 0 && !this.#orderRemoved) return this.#ordered;
     const all = this.#all;
     const kept = this.#orderRemoved ? this.#ordered.filter((s) => all.has(s)) : this.#ordered;
-    // A stream removed and indexed again is in both lists: the merge keeps one.
     const added = this.#orderAdded.filter((s) => all.has(s)).sort(byLabelsString);
-    const out = insertByKey(kept, added);
+    // A binary search per new stream and one copy; a stream removed and indexed again is in both
+    // lists (or twice in `added`) and goes in once.
+    const out = insertAscending(kept, added, labelsStringOf)?.out ?? kept;
     for (let i = 0; i < out.length; i++) out[i]!.seriesRank = i;
     this.#ordered = out;
     this.#orderAdded = [];
@@ -305,36 +306,12 @@ export function matchesAll(labels: Labels, matchers: readonly Matcher[]): boolea
   return true;
 }
 
-function byLabelsString(a: IndexedStream, b: IndexedStream): number {
-  return a.labelsString < b.labelsString ? -1 : a.labelsString > b.labelsString ? 1 : 0;
+function labelsStringOf(s: IndexedStream): string {
+  return s.labelsString;
 }
 
-/**
- * `kept` and `added` (each ordered by label string) as one ordered list, a stream in both once.
- * Each added stream's place is a binary search from the last one's, then one copy: no string of
- * `kept` is compared but the ~log n each search touches.
- */
-function insertByKey<T extends IndexedStream>(kept: readonly T[], added: readonly T[]): T[] {
-  const out = new Array<T>(kept.length + added.length);
-  let o = 0;
-  let j = 0;
-  for (const s of added) {
-    const key = s.labelsString;
-    let lo = j;
-    let hi = kept.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (kept[mid]!.labelsString < key) lo = mid + 1;
-      else hi = mid;
-    }
-    for (; j < lo; j++) out[o++] = kept[j]!;
-    // The same stream (or, were it ever so, the same labels) already there or just put in.
-    if ((j < kept.length && kept[j]!.labelsString === key) || (o > 0 && out[o - 1]!.labelsString === key)) continue;
-    out[o++] = s;
-  }
-  for (; j < kept.length; j++) out[o++] = kept[j]!;
-  out.length = o;
-  return out;
+function byLabelsString(a: IndexedStream, b: IndexedStream): number {
+  return a.labelsString < b.labelsString ? -1 : a.labelsString > b.labelsString ? 1 : 0;
 }
 
 /** Up to this many new values are put in place one by one; more are sorted and merged. */

@@ -12,13 +12,19 @@ export function lowerBound(a: Float64Array, to: number, x: number, from = 0): nu
   return lo;
 }
 
-/** First index k >= from of `a` (ascending) with a[k] >= v, or `a.length` when none. */
-export function lowerBoundString(a: readonly string[], v: string, from = 0): number {
+/**
+ * First index k >= from of `a` (ascending, by `key` when given) with a[k] (its key) >= v, or
+ * `a.length` when none.
+ */
+export function lowerBoundString(a: readonly string[], v: string, from?: number): number;
+export function lowerBoundString<T>(a: readonly T[], v: string, from: number, key: (x: T) => string): number;
+export function lowerBoundString<T>(a: readonly T[], v: string, from = 0, key?: (x: T) => string): number {
   let lo = from;
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! < v) lo = mid + 1;
+    const k = key === undefined ? (a[mid] as string) : key(a[mid]!);
+    if (k < v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -164,22 +170,30 @@ function insertInto(long: readonly string[], few: readonly string[]): readonly s
 }
 
 /**
- * `long` with the values of `few` it lacks put in (both strictly ascending), and the indices in
- * the result where they went; null when `long` has them all. A binary search per value of `few`
- * and one copy of `long`: no string of `long` is compared but the ~log n each search touches.
+ * `long` with the values of `few` it lacks put in (both ascending, by `key` when given: then
+ * items whose keys are compared), and the indices in the result where they went; null when
+ * `long` has them all. A value of `few` equal to the one put in just before is left out too. A
+ * binary search per value of `few` and one copy of `long`: no string of `long` is compared but
+ * the ~log n each search touches.
  */
-export function insertAscending(long: readonly string[], few: readonly string[]): { out: string[]; at: number[] } | null {
+export function insertAscending(long: readonly string[], few: readonly string[]): { out: string[]; at: number[] } | null;
+export function insertAscending<T>(long: readonly T[], few: readonly T[], key: (x: T) => string): { out: T[]; at: number[] } | null;
+export function insertAscending<T>(long: readonly T[], few: readonly T[], key?: (x: T) => string): { out: T[]; at: number[] } | null {
+  const keyOf = key ?? ((x: T): string => x as string);
   const pos: number[] = [];
-  const put: string[] = [];
+  const put: T[] = [];
   let from = 0;
+  let last: string | undefined;
   for (const v of few) {
-    from = lowerBoundString(long, v, from);
-    if (long[from] === v) continue;
+    const k = keyOf(v);
+    from = lowerBoundString(long, k, from, keyOf);
+    if ((from < long.length && keyOf(long[from]!) === k) || k === last) continue;
     pos.push(from);
     put.push(v);
+    last = k;
   }
   if (put.length === 0) return null;
-  const out = new Array<string>(long.length + put.length);
+  const out = new Array<T>(long.length + put.length);
   const at = new Array<number>(put.length);
   let o = 0;
   let j = 0;
