@@ -33,6 +33,12 @@ export class TimeBounds {
     else if (ts > this.maxNs) this.maxNs = ts;
   }
 
+  /** Holds no time: every `disjoint` answers true until the next `note`. */
+  clear(): void {
+    this.minNs = 0n;
+    this.maxNs = -1n;
+  }
+
   /** No entry in memory can be within [fromNs, throughNs]. */
   disjoint(fromNs: bigint, throughNs: bigint): boolean {
     return this.maxNs < this.minNs || this.maxNs < fromNs || this.minNs > throughNs;
@@ -40,8 +46,7 @@ export class TimeBounds {
 
   /** Narrows to the entries of `chunks` (all of the tenant's in-memory chunks). */
   recompute(chunks: Iterable<ChunkDesc>): void {
-    this.minNs = 0n;
-    this.maxNs = -1n;
+    this.clear();
     for (const c of chunks) {
       if (c.entries === 0) continue;
       this.note(c.fromNs);
