@@ -920,41 +920,25 @@ export class Ingester {
   }
 
   /**
-   * The checkpoint's view of memory: per stream its chunks not yet marked as stored, with their
-   * sequence ranges, and the stream's highest applied number; plus the marks whose index write
-   * is not confirmed (their entries are no longer needed, the chunk is stored).
+   * The checkpoint's view of memory: per tenant, its streams read one at a time as the file is
+   * written (`checkpointStreams`: each stream's chunks not yet marked as stored, with their
+   * sequence ranges, and its highest applied number), and now, the marks whose index write is not
+   * confirmed (their entries are no longer needed, the chunk is stored).
    */
-  private *snapshot(): Iterable<WalSnapshotTenant> {
+  private snapshot(): WalSnapshotTenant[] {
     const marksByTenant = new Map<string, FlushMark[]>();
     for (const p of this.pendingIndex.values()) {
       let l = marksByTenant.get(p.mark.tenant);
       if (!l) marksByTenant.set(p.mark.tenant, (l = []));
       l.push(p.mark);
     }
+    const out: WalSnapshotTenant[] = [];
     for (const inst of this.tenants.values()) {
-      const streams: CheckpointStream[] = [];
-      for (const s of inst.streams.values()) {
-        const cs: CheckpointStream = { labels: s.labelsString, fingerprint: s.fingerprint, appliedSeq: s.appliedSeq, chunks: [] };
-        for (const c of s.chunks) {
-          if (c.flushed || c.marked || c.entries === 0) continue;
-          const entries: PushEntry[] = [];
-          const n = c.chunk.blockMetas().length;
-          for (let b = 0; b <= n; b++) {
-            const blk = b < n ? c.chunk.readBlock(b) : c.chunk.headBlock();
-            if (!blk) continue;
-            for (let i = 0; i < blk.n; i++) {
-              entries.push({ tsNs: blk.baseNs + BigInt(blk.tsRel[i]!), line: blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!), metadata: blk.metadata(i) });
-            }
-          }
-          cs.chunks.push({ firstSeq: c.firstSeq, lastSeq: c.lastSeq, closed: c.closed, continues: false, entries });
-        }
-        if (cs.chunks.length > 0) streams.push(cs);
-      }
-      const marks = marksByTenant.get(inst.tenant) ?? [];
+      out.push({ tenant: inst.tenant, streams: checkpointStreams(inst), marks: marksByTenant.get(inst.tenant) ?? [] });
       marksByTenant.delete(inst.tenant);
-      if (streams.length > 0 || marks.length > 0) yield { tenant: inst.tenant, streams, marks };
     }
-    for (const [tenant, marks] of marksByTenant) yield { tenant, streams: [], marks };
+    for (const [tenant, marks] of marksByTenant) out.push({ tenant, streams: [], marks });
+    return out;
   }
 
   /**
@@ -979,7 +963,32 @@ export class Ingester {
 
 }
 
-/** Every in-memory chunk of the tenant. */
+/**
+ * A tenant's streams as the checkpoint reads them, one at a time: each stream's unflushed entries
+ * and `appliedSeq` are captured when its turn comes (in the same synchronous step, so they agree),
+ * in arrays of its own. Streams that come or go meanwhile are visited or not as a Map iteration
+ * does; either way their entries are in the segments above the checkpoint's boundary or stored.
+ */
+function* checkpointStreams(inst: TenantInstance): Generator<CheckpointStream> {
+  for (const s of inst.streams.values()) {
+    const cs: CheckpointStream = { labels: s.labelsString, fingerprint: s.fingerprint, appliedSeq: s.appliedSeq, chunks: [] };
+    for (const c of s.chunks) {
+      if (c.flushed || c.marked || c.entries === 0) continue;
+      const entries: PushEntry[] = [];
+      const n = c.chunk.blockMetas().length;
+      for (let b = 0; b <= n; b++) {
+        const blk = b < n ? c.chunk.readBlock(b) : c.chunk.headBlock();
+        if (!blk) continue;
+        for (let i = 0; i < blk.n; i++) {
+          entries.push({ tsNs: blk.baseNs + BigInt(blk.tsRel[i]!), line: blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!), metadata: blk.metadata(i) });
+        }
+      }
+      cs.chunks.push({ firstSeq: c.firstSeq, lastSeq: c.lastSeq, closed: c.closed, continues: false, entries });
+    }
+    if (cs.chunks.length > 0) yield cs;
+  }
+}
+
 /** Whether any chunk of `s` holds entries (any time). */
 function hasEntries(s: Stream): boolean {
   for (const c of s.chunks) if (c.entries > 0) return true;

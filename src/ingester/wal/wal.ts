@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { InvalidError, SiltError, TooLargeError, UnavailableError } from '../../errors.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
-import { materializeSnapshot, writeCheckpoint, type CheckpointTenant } from './checkpoint.js';
+import { writeCheckpoint, type CheckpointTenant } from './checkpoint.js';
 import {
   BATCH_BUFFER_INITIAL_BYTES,
   BATCH_BUFFER_KEEP_BYTES,
@@ -305,10 +305,13 @@ export class Wal {
    * Takes a checkpoint. In the calling tick it cuts the segment: records appended before this call
    * stay below the boundary, later ones go above. Once every record below the boundary is written
    * and the callbacks waiting on them have run (the ingester applies entries to memory when their
-   * record is durable), it calls `snapshot()`, copies its arrays, writes `checkpoint.<boundary>`
-   * and deletes older segments and checkpoints. The snapshot may also hold entries of records above
-   * the boundary: their sequence numbers are at or below the stream's `appliedSeq`, and replay
-   * skips them in the segments. Entry objects and line bytes must not be mutated afterwards.
+   * record is durable), it calls `snapshot()` and takes its tenants and flush marks at once, then
+   * writes `checkpoint.<boundary>` reading each tenant's streams one at a time (each is captured
+   * when produced, so later streams may be captured after later pushes), and deletes older
+   * segments and checkpoints. The snapshot may thus hold entries of records above the boundary:
+   * their sequence numbers are at or below the stream's `appliedSeq` (captured with its chunks),
+   * and replay skips them in the segments. Entry objects and line bytes must not be mutated
+   * afterwards.
    * While one checkpoint runs, further calls return its promise without calling their snapshot.
    */
   checkpoint(snapshot: () => Iterable<WalSnapshotTenant>): Promise<void> {
@@ -329,7 +332,8 @@ export class Wal {
     if (lastOld !== null) await lastOld.promise.then(noop, noop);
     // A macrotask boundary: every callback of those records (memory apply) has run by now.
     await new Promise<void>((r) => setImmediate(r));
-    const data = materializeSnapshot(snapshot());
+    // Tenants and flush marks now; each tenant's streams one at a time as the file is written.
+    const data = [...snapshot()];
     if (!this.pumping && this.fd !== null && this.fileSeq < boundary) await this.closeFile(true);
     const written = await writeCheckpoint(this.cfg.dir, boundary, data);
     this.diskBytes += written.sizeBytes;
