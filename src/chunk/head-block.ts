@@ -92,6 +92,8 @@ export class HeadBlock {
   private mdCacheNext = 0;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
   private shared = false;
+  /** Bytes of the columns (allocatedBytes), counted when they change: read for every stream by memory accounting and /metrics. */
+  private columnBytes = 0;
   /** How far tsRel may go above/below 0 before the ts leaves the int64 range. */
   private headroomHi = 0;
   private headroomLo = 0;
@@ -101,11 +103,17 @@ export class HeadBlock {
     this.lines = newLineBuffer(INITIAL_LINE_BYTES);
     // Allocated by the first entry with metadata.
     this.mdIds = EMPTY_I32;
+    this.countColumns();
   }
 
   /** Bytes of the columns this head holds (capacity, not content), for memory accounting. */
   allocatedBytes(): number {
-    return this.lines.length + this.ts.byteLength + this.lineOffsets.byteLength + this.mdOffsets.byteLength + this.mdIds.byteLength;
+    return this.columnBytes;
+  }
+
+  /** Counts the columns' bytes after any of them changed. */
+  private countColumns(): void {
+    this.columnBytes = this.lines.length + this.ts.byteLength + this.lineOffsets.byteLength + this.mdOffsets.byteLength + this.mdIds.byteLength;
   }
 
   /**
@@ -124,6 +132,7 @@ export class HeadBlock {
     this.shared = false;
     this.mdCache = null;
     this.mdCacheNext = 0;
+    this.countColumns();
   }
 
   /** Starts an empty head at `tsNs` (the next push uses rel 0). Throws InvalidError outside int64. */
@@ -250,6 +259,7 @@ export class HeadBlock {
       this.lines = newLineBuffer(INITIAL_LINE_BYTES);
       this.mdIds = EMPTY_I32;
       this.shared = false;
+      this.countColumns();
     }
     this.lineOffsets[0] = 0;
     this.mdOffsets[0] = 0;
@@ -396,6 +406,7 @@ export class HeadBlock {
       p.set(this.sameTsPrev);
       this.sameTsPrev = p;
     }
+    this.countColumns();
   }
 
   private growLines(need: number): void {
@@ -404,6 +415,7 @@ export class HeadBlock {
     const next = newLineBuffer(size);
     this.lines.copy(next, 0, 0, this.lineOffsets[this.n]!);
     this.lines = next;
+    this.countColumns();
   }
 
   private growMetadata(need: number): void {
@@ -412,5 +424,6 @@ export class HeadBlock {
     const next = new Int32Array(size);
     next.set(this.mdIds.subarray(0, this.mdOffsets[this.n]!));
     this.mdIds = next;
+    this.countColumns();
   }
 }

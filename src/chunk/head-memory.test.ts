@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_METADATA } from './block.js';
+import { HeadBlock } from './head-block.js';
 import { defaultChunkOptions, MemChunk } from './mem-chunk.js';
+import { SymbolTable } from './symbols.js';
+import { seededRandom } from '../util/random.js';
 
 const line = (i: number): Buffer => Buffer.from(`entry ${i} ${'y'.repeat(i % 90)}`);
 
@@ -72,5 +75,34 @@ describe('head block memory (ADR 0024)', () => {
     while (c.blockMetas().length === 0) c.append(BigInt(i), Buffer.alloc(1000, 97 + (i++ % 26)), EMPTY_METADATA);
     // The head was reset after the cut: its columns are back to their first size.
     expect(c.memoryBytes() - c.blockMetas().reduce((a, m) => a + m.compressedBytes + m.bloomBytes, 0)).toBeLessThan(4096);
+  });
+
+  it('keeps its count of column bytes equal to its columns through pushes, growth, snapshots, resets and releases', () => {
+    const h = new HeadBlock();
+    const symbols = new SymbolTable();
+    const columns = (): number => {
+      const c = h as unknown as Record<'lines' | 'ts' | 'lineOffsets' | 'mdOffsets' | 'mdIds', ArrayBufferView>;
+      return c.lines.byteLength + c.ts.byteLength + c.lineOffsets.byteLength + c.mdOffsets.byteLength + c.mdIds.byteLength;
+    };
+    const r = seededRandom(11);
+    const rnd = (n: number): number => Math.floor(r() * n);
+    h.start(1_000_000n);
+    let rel = 0;
+    for (let step = 0; step < 3000; step++) {
+      const op = rnd(100);
+      if (op < 90) {
+        // Lines of up to 40 KiB grow the line buffer past what a reset keeps; metadata grows its ids.
+        const md = rnd(3) === 0 ? [{ name: `k${rnd(4)}`, value: `v${rnd(50)}` }, { name: 'x', value: String(step) }] : EMPTY_METADATA;
+        h.push(rel++, Buffer.alloc(rnd(8) === 0 ? rnd(40_000) : rnd(300), 97), md, symbols);
+      } else if (op < 94) {
+        h.snapshot(symbols.strings);
+      } else if (op < 98) {
+        h.reset();
+      } else {
+        h.reset();
+        h.release();
+      }
+      expect(h.allocatedBytes(), `step ${step}`).toBe(columns());
+    }
   });
 });

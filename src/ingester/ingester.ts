@@ -95,6 +95,15 @@ function refOfMark(m: FlushMark): ChunkRef {
   return ref;
 }
 
+/** What one pass over an ingester's streams counts (#countMemory). */
+interface MemoryFigures {
+  /** Accounted bytes, as ingester.memory_limit counts them. */
+  bytes: number;
+  chunks: number;
+  /** Closed chunks not yet stored (loki_ingester_flush_queue_length). */
+  waiting: number;
+}
+
 /** All streams of one tenant. */
 class TenantInstance {
   /** Streams by fingerprint; creating or removing one here also (un)indexes its labels. */
@@ -205,6 +214,8 @@ export class Ingester {
   private readonly memLimitBytes: number;
   private readonly memSoftBytes: number;
   private memoryTimer: NodeJS.Timeout | null = null;
+  /** The figures of the scrape under way (`#scrapeFigures`). */
+  #scraped: MemoryFigures | null = null;
 
   constructor(deps: IngesterDeps) {
     this.deps = deps;
@@ -222,8 +233,8 @@ export class Ingester {
     this.memSoftBytes = Math.floor(this.memLimitBytes * Math.min(1, this.cfg.memory_soft_limit_ratio ?? 0.8));
     const r = deps.registry;
     // Without a limit nothing measures between scrapes: measure at scrape time.
-    const memBytes = (): number => (this.memLimitBytes > 0 ? this.memBytes : this.#measureMemory());
-    const tenants = this.tenants;
+    const memBytes = (): number => (this.memLimitBytes > 0 ? this.memBytes : this.#scrapeFigures().bytes);
+    const scrape = (): MemoryFigures => this.#scrapeFigures();
     this.m = {
       streams: new Gauge({ name: 'loki_ingester_memory_streams', help: 'The total number of streams in memory per tenant.', labelNames: ['tenant'], registers: [r] }),
       chunks: new Gauge({
@@ -231,9 +242,7 @@ export class Ingester {
         help: 'The total number of chunks in memory.',
         registers: [r],
         collect() {
-          let n = 0;
-          for (const t of tenants.values()) for (const s of t.streams.values()) n += s.chunks.length;
-          this.set(n);
+          this.set(scrape().chunks);
         },
       }),
       streamsCreated: new Counter({ name: 'loki_ingester_streams_created_total', help: 'The total number of streams created per tenant.', labelNames: ['tenant'], registers: [r] }),
@@ -259,9 +268,7 @@ export class Ingester {
         help: 'Closed chunks waiting to be flushed (Loki counts series pending in its flush queue; a growing value means object storage is failing).',
         registers: [r],
         collect() {
-          let n = 0;
-          for (const t of tenants.values()) for (const s of t.streams.values()) for (const c of s.chunks) if (c.closed && !c.flushed) n++;
-          this.set(n);
+          this.set(scrape().waiting);
         },
       }),
     };
@@ -525,14 +532,40 @@ export class Ingester {
    * CHUNK_OVERHEAD_BYTES per chunk.
    */
   #measureMemory(): number {
-    let n = 0;
+    return (this.memBytes = this.#countMemory().bytes);
+  }
+
+  /** One pass over every stream: the accounted bytes (see #measureMemory), the chunks, and the closed chunks not yet stored. */
+  #countMemory(): MemoryFigures {
+    let bytes = 0;
+    let chunks = 0;
+    let waiting = 0;
     for (const t of this.tenants.values())
       for (const s of t.streams.values()) {
-        n += STREAM_OVERHEAD_BYTES;
-        for (const c of s.chunks) n += CHUNK_OVERHEAD_BYTES + c.chunk.memoryBytes();
+        bytes += STREAM_OVERHEAD_BYTES;
+        for (const c of s.chunks) {
+          bytes += CHUNK_OVERHEAD_BYTES + c.chunk.memoryBytes();
+          chunks++;
+          if (c.closed && !c.flushed) waiting++;
+        }
       }
-    this.memBytes = n;
-    return n;
+    return { bytes, chunks, waiting };
+  }
+
+  /**
+   * `#countMemory` for the gauges of one /metrics scrape: its collects run in one synchronous
+   * pass, so they share one count, dropped at the next macrotask (three passes took ~40 ms of
+   * event loop per scrape at 100k streams).
+   */
+  #scrapeFigures(): MemoryFigures {
+    let f = this.#scraped;
+    if (f === null) {
+      f = this.#scraped = this.#countMemory();
+      setImmediate(() => {
+        this.#scraped = null;
+      });
+    }
+    return f;
   }
 
   /** The memory timer: measures, and starts a flush cycle above the soft mark (it flushes early, see doFlush). */
