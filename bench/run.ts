@@ -27,6 +27,9 @@ const ALL: Record<string, string[]> = {
   kernels: ['kernels.ts', '200000'],
   regex: ['regex.ts', '200000'],
   zstd: ['zstd.ts', '200000'],
+  'flush-cycle': ['flush-cycle.ts', '100000', '12'],
+  checkpoint: ['checkpoint.ts', '100000', '10', '1'],
+  'metrics-scrape': ['metrics-scrape.ts', '100000'],
 };
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(ALL);
 for (const name of names) {
@@ -36,6 +39,7 @@ for (const name of names) {
     process.exit(2);
   }
   console.log(`== ${name}: npx tsx bench/${args.join(' ')}`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, args[0]!), ...args.slice(1)], { stdio: 'inherit' });
+  // --expose-gc: some benchmarks collect before each measured step.
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, args[0]!), ...args.slice(1)], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

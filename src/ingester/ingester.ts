@@ -760,6 +760,7 @@ export class Ingester {
     const pressure = this.memLimitBytes > 0 && this.#measureMemory() > this.memSoftBytes;
     const early = pressure ? this.#pickEarlyFlushes(now) : null;
     const retainMs = this.cfg.chunk_retain_period;
+    const leaves = (c: ChunkDesc): boolean => c.flushed && (pressure || now - c.flushedMs >= retainMs);
     // One synchronous pass per tenant, without allocating per stream: at 100k streams this pass
     // is the event loop's for its whole length, every flush_check_period (it took ~100 ms with a
     // new array and closure per stream and a second pass for the bounds).
@@ -771,16 +772,12 @@ export class Ingester {
       for (const s of inst.streams.values()) {
         // Drop chunks flushed long enough ago; drop streams left empty. A new array only when a
         // chunk goes (readers may hold the old one).
-        let drops = 0;
-        for (const c of s.chunks) if (c.flushed && (pressure || now - c.flushedMs >= retainMs)) drops++;
-        if (drops > 0) {
+        if (s.chunks.some(leaves)) {
           s.chunks = s.chunks.filter((c) => {
-            const drop = c.flushed && (pressure || now - c.flushedMs >= retainMs);
-            if (drop) {
-              const k = this.storedKeyByNumber.get(c.number);
-              if (k) k.droppedMs = now;
-            }
-            return !drop;
+            if (!leaves(c)) return true;
+            const k = this.storedKeyByNumber.get(c.number);
+            if (k) k.droppedMs = now;
+            return false;
           });
         }
         if (s.isEmpty()) {
@@ -955,8 +952,8 @@ export class Ingester {
   /**
    * The checkpoint's view of memory: per tenant, its streams read one at a time as the file is
    * written (`checkpointStreams`: each stream's chunks not yet marked as stored, with their
-   * sequence ranges, and its highest applied number), and now, the marks whose index write is not
-   * confirmed (their entries are no longer needed, the chunk is stored).
+   * sequence ranges, and its highest applied number); and, taken at once, the marks whose index
+   * write is not confirmed (their entries are no longer needed, the chunk is stored).
    */
   private snapshot(): WalSnapshotTenant[] {
     const marksByTenant = new Map<string, FlushMark[]>();

@@ -33,7 +33,7 @@ export class TimeBounds {
     else if (ts > this.maxNs) this.maxNs = ts;
   }
 
-  /** Holds no time: every `disjoint` answers true until the next `note`. */
+  /** Holds no time: every `disjoint` answers true until the next `note` (the flush cycle then notes the chunks it keeps). */
   clear(): void {
     this.minNs = 0n;
     this.maxNs = -1n;
@@ -42,16 +42,6 @@ export class TimeBounds {
   /** No entry in memory can be within [fromNs, throughNs]. */
   disjoint(fromNs: bigint, throughNs: bigint): boolean {
     return this.maxNs < this.minNs || this.maxNs < fromNs || this.minNs > throughNs;
-  }
-
-  /** Narrows to the entries of `chunks` (all of the tenant's in-memory chunks). */
-  recompute(chunks: Iterable<ChunkDesc>): void {
-    this.clear();
-    for (const c of chunks) {
-      if (c.entries === 0) continue;
-      this.note(c.fromNs);
-      this.note(c.throughNs);
-    }
   }
 }
 
