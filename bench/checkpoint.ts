@@ -9,19 +9,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { encodePush } from '../test/support/protobuf.js';
 import { startInProcess } from '../test/support/silt.js';
-import { post, tempDir, UNLIMITED } from './lib.js';
+import { pushSeries, tempDir, UNLIMITED } from './lib.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
 const PER = Number(process.argv[3] ?? 10);
 const RUNS = Number(process.argv[4] ?? 3);
-const PER_BODY = 5000;
 
-function labelsOf(i: number): string {
-  const app = `app-${i % 500}`;
-  return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
-}
 
 interface Measured {
   ms: number;
@@ -63,16 +57,11 @@ try {
   const tsNs = BigInt(Date.now() - 600_000) * 1_000_000n;
   let textBytes = 0;
   for (let r = 0; r < PER; r++) {
-    for (let b = 0; b < SERIES; b += PER_BODY) {
-      const streams = [];
-      for (let i = b; i < Math.min(SERIES, b + PER_BODY); i++) {
-        const line = `level=info ts=${r} msg="request handled" path=/api/v1/items/${i} status=200 duration=${(i % 97) + r}ms trace_id=${(i * 7919 + r).toString(16).padStart(16, '0')}`;
-        textBytes += line.length;
-        streams.push({ labels: labelsOf(i), entries: [{ tsNs: tsNs + BigInt(r * 1000 + i), line }] });
-      }
-      const res = await post(`${silt.url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
-      if (res.status !== 204) throw new Error(`push: ${res.status} ${res.body}`);
-    }
+    await pushSeries(silt.url, SERIES, (i) => {
+      const line = `level=info ts=${r} msg="request handled" path=/api/v1/items/${i} status=200 duration=${(i % 97) + r}ms trace_id=${(i * 7919 + r).toString(16).padStart(16, '0')}`;
+      textBytes += line.length;
+      return { tsNs: tsNs + BigInt(r * 1000 + i), line };
+    });
   }
   const ingester = silt.app.ingester!;
   const walDir = path.join(dir, 'wal');

@@ -10,32 +10,21 @@
  * Usage: npx tsx bench/flush-cycle.ts [series=100000] [cycles=12]   (node --expose-gc via tsx: NODE_OPTIONS=--expose-gc)
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { encodePush } from '../test/support/protobuf.js';
 import { startInProcess } from '../test/support/silt.js';
-import { post, tempDir, UNLIMITED } from './lib.js';
+import { pushSeries, tempDir, UNLIMITED } from './lib.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
 const CYCLES = Number(process.argv[3] ?? 12);
-const PER_BODY = 5000;
 const WARMUP = 2;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc (NODE_OPTIONS=--expose-gc for tsx)');
 
-function labelsOf(i: number): string {
-  const app = `app-${i % 500}`;
-  return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
-}
 
 // The cycle runs only when this bench calls it.
 const silt = await startInProcess(tempDir('silt-bench-flush-cycle-'), [...UNLIMITED, '-ingester.flush-check-period=1h']);
 try {
   const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
-  for (let b = 0; b < SERIES; b += PER_BODY) {
-    const streams = [];
-    for (let i = b; i < Math.min(SERIES, b + PER_BODY); i++) streams.push({ labels: labelsOf(i), entries: [{ tsNs: tsNs + BigInt(i), line: `line ${i}` }] });
-    const r = await post(`${silt.url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
-    if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
-  }
+  await pushSeries(silt.url, SERIES, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i}` }));
   const ingester = silt.app.ingester!;
   const before = ingester.unflushedChunks();
 

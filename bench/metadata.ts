@@ -12,7 +12,7 @@
  * META_CHURN=1: before each timed request one new series is pushed, untimed, so no answer can be
  * the one before it: the case that cannot reuse an unchanged label list or its answer.)
  */
-import { percentile, post, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { percentile, post, pushSeries, rssBytes, seriesLabels, startChild, tempDir, UNLIMITED } from './lib.js';
 import { encodePush } from '../test/support/protobuf.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
@@ -23,13 +23,7 @@ const CHURN = process.env['META_CHURN'] === '1';
 let churned = 0;
 /** A shape stops sampling after this long (slow baselines), reporting how many samples it took. */
 const SHAPE_BUDGET_MS = Number(process.env['META_SHAPE_BUDGET_MS'] ?? 15_000);
-const PER_BODY = 5000;
 
-/** Labels of series i: 20 namespaces, 500 apps, 4 containers, a unique pod; service_name comes from app. */
-function labelsOf(i: number): string {
-  const app = `app-${i % 500}`;
-  return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
-}
 
 const ALL_SHAPES: { name: string; path: string; params?: Record<string, string> }[] = [
   { name: 'ready', path: '/ready' },
@@ -52,7 +46,7 @@ type Figures = Record<string, { p50: number; p99: number; n: number; bytes: numb
 
 /** Pushes series `i` with one line at `tsNs` (inside the measured range). */
 async function pushOne(url: string, i: number, tsNs: bigint): Promise<void> {
-  const r = await post(`${url}/loki/api/v1/push`, encodePush([{ labels: labelsOf(i), entries: [{ tsNs, line: `line ${i} of the metadata benchmark` }] }]), { 'Content-Type': 'application/x-protobuf' });
+  const r = await post(`${url}/loki/api/v1/push`, encodePush([{ labels: seriesLabels(i), entries: [{ tsNs, line: `line ${i} of the metadata benchmark` }] }]), { 'Content-Type': 'application/x-protobuf' });
   if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
 }
 
@@ -90,12 +84,7 @@ async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; 
     const nowMs = Date.now();
     const tsNs = BigInt(nowMs - 60_000) * 1_000_000n;
     const t0 = performance.now();
-    for (let b = 0; b < SERIES; b += PER_BODY) {
-      const streams = [];
-      for (let i = b; i < Math.min(SERIES, b + PER_BODY); i++) streams.push({ labels: labelsOf(i), entries: [{ tsNs: tsNs + BigInt(i), line: `line ${i} of the metadata benchmark` }] });
-      const r = await post(`${silt.url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
-      if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
-    }
+    await pushSeries(silt.url, SERIES, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i} of the metadata benchmark` }));
     const loadS = (performance.now() - t0) / 1000;
     const rssMb = rssBytes(silt.proc.pid!) / 1048576;
     const startNs = BigInt(nowMs - 3_600_000) * 1_000_000n;

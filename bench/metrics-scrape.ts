@@ -5,28 +5,18 @@
  * gauge that counts chunks or memory walks every stream at scrape time.
  * Usage: node --expose-gc, or NODE_OPTIONS=--expose-gc npx tsx bench/metrics-scrape.ts [series=100000]
  */
-import { encodePush } from '../test/support/protobuf.js';
 import { startInProcess } from '../test/support/silt.js';
-import { post, tempDir, UNLIMITED } from './lib.js';
+import { pushSeries, tempDir, UNLIMITED } from './lib.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc (NODE_OPTIONS=--expose-gc for tsx)');
 
-function labelsOf(i: number): string {
-  const app = `app-${i % 500}`;
-  return `{namespace="ns-${i % 20}", app="${app}", container="c-${i % 4}", pod="${app}-${(i * 2654435761) % 4294967296 >>> 0}-${i}", env="${i % 3 === 0 ? 'prod' : 'dev'}"}`;
-}
 
 const silt = await startInProcess(tempDir('silt-bench-metrics-'), [...UNLIMITED, '-ingester.flush-check-period=1h']);
 try {
   const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
-  for (let b = 0; b < SERIES; b += 5000) {
-    const streams = [];
-    for (let i = b; i < Math.min(SERIES, b + 5000); i++) streams.push({ labels: labelsOf(i), entries: [{ tsNs: tsNs + BigInt(i), line: `line ${i}` }] });
-    const r = await post(`${silt.url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
-    if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
-  }
+  await pushSeries(silt.url, SERIES, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i}` }));
   const time = async (path: string, collect: boolean): Promise<number[]> => {
     const out: number[] = [];
     for (let k = 0; k < 12; k++) {
