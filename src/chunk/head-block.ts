@@ -1,7 +1,8 @@
 /**
  * The uncompressed, appendable head block of a MemChunk, kept as columns so append does no
- * per-entry allocation: line bytes go into one growing Buffer, timestamps (as number offsets
- * from the first entry's bigint ts), line offsets and metadata symbol ids into typed arrays.
+ * per-entry allocation: timestamps (as number offsets from the first entry's bigint ts), line
+ * offsets, metadata offsets, metadata symbol ids and line bytes, all in one ArrayBuffer that
+ * grows as a whole (see `HeadBlock.layout`).
  */
 import type { StructuredMetadata } from '../model/stream.js';
 import { InvalidError } from '../errors.js';
@@ -16,48 +17,36 @@ import type { DecodedBlock } from './types.js';
 // Small first allocations: an ingester holds one head per active stream, and most streams
 // hold a few KB of text between flushes (issue #20: per-stream overhead ≤ 4 KB).
 const INITIAL_ENTRIES = 16;
-const INITIAL_LINE_BYTES = 1024;
+/**
+ * Smallest line region; it grows by LINE_GROWTH from there. Smaller first regions saved ~180
+ * bytes per stream at 20k streams but cost ~0.5 µs per entry of a stream's first 12: every
+ * growth allocates an ArrayBuffer (~1 µs), however small.
+ */
+const MIN_LINE_BYTES = 1024;
 const INITIAL_METADATA_IDS = 16;
-/** Bytes per entry of the entry columns: a float64 ts and two int32 offsets. */
-const ENTRY_COLUMN_BYTES = 16;
-/** Line buffers grow by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
+/** The line region grows by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
 const LINE_GROWTH = 1.5;
-/** A reset head keeps columns up to this many line bytes for the next block; bigger ones are freed. */
-const KEEP_LINE_BYTES = 64 * 1024;
+/** A reset head keeps columns up to this many bytes for the next block; bigger ones are freed. */
+const KEEP_COLUMN_BYTES = 64 * 1024;
 /** Frozen one-pair metadata arrays remembered per head (detected_level has a handful of values). */
 const MD_CACHE_SIZE = 8;
 /** Slots per remembered array in `mdCache`: the array, its name's id and its value's id. */
 const MD_CACHE_SLOT = 3;
 
-/** Columns of a released head (shared, never written: push() allocates before writing). */
-const EMPTY_F64 = new Float64Array(0);
-const EMPTY_I32 = new Int32Array(0);
-const ZERO_OFFSETS = new Int32Array(1);
-const EMPTY_LINES = Buffer.alloc(0);
+/** MAX_BLOCK_SPAN_NS as a bigint. */
+const SPAN_NS = BigInt(MAX_BLOCK_SPAN_NS);
+
+/** `cachedSlot`'s answer for the array in `md1`. */
+const FIRST_SLOT = -2;
 
 /**
- * A line buffer of its own: Buffer.allocUnsafe takes sizes under 4 KiB from a shared 8 KiB pool
- * slab, which a single live head would keep whole.
+ * Columns of a head without an allocation (new, released, or reset after a snapshot): shared and
+ * never written, since push() lays columns out before writing (capacity 0). ZERO_INTS holds the
+ * first line offset and the first metadata offset (both 0).
  */
-function newLineBuffer(size: number): Buffer {
-  return Buffer.allocUnsafeSlow(size);
-}
-
-/** The entry columns of `cap` entries, in one ArrayBuffer (one allocation, one backing store per head instead of three). */
-interface EntryColumns {
-  ts: Float64Array;
-  lineOffsets: Int32Array;
-  mdOffsets: Int32Array;
-}
-
-function newEntryColumns(cap: number): EntryColumns {
-  const ab = new ArrayBuffer(cap * ENTRY_COLUMN_BYTES + 8);
-  return {
-    ts: new Float64Array(ab, 0, cap),
-    lineOffsets: new Int32Array(ab, cap * 8, cap + 1),
-    mdOffsets: new Int32Array(ab, cap * 12 + 4, cap + 1),
-  };
-}
+const EMPTY_F64 = new Float64Array(0);
+const ZERO_INTS = new Int32Array(2);
+const EMPTY_LINES = Buffer.alloc(0);
 
 /** Owned by one MemChunk; not safe to share. Fields are public for MemChunk only. */
 export class HeadBlock {
@@ -75,45 +64,117 @@ export class HeadBlock {
   /** Structured metadata pairs over all entries. */
   mdPairs = 0;
 
-  private ts: Float64Array;
-  private lineOffsets: Int32Array;
-  private lines: Buffer;
-  private mdOffsets: Int32Array;
-  private mdIds: Int32Array;
+  /**
+   * The columns, three views of one ArrayBuffer (an ArrayBuffer and a view cost ~200 and ~100
+   * bytes each beyond their data; a head has one per active stream: issue #20 goal 4):
+   * - `ts`: tsRel per entry, capacity `cap` (= ts.length);
+   * - `ints`: line offsets at [0, cap], metadata offsets at [mo, mo + cap] (mo = cap + 1),
+   *   metadata symbol ids from mi (= 2 cap + 2) to its end;
+   * - `lines`: the line bytes.
+   */
+  private ts: Float64Array = EMPTY_F64;
+  private ints: Int32Array = ZERO_INTS;
+  private mo = 1;
+  private mi = 2;
+  private lines: Buffer = EMPTY_LINES;
   /** ts → newest entry index with that ts; built on the first out-of-order append, used for duplicate checks. */
   private tsIndex: TsIndex | null = null;
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
   private sameTsPrev: Int32Array | null = null;
   /**
-   * Recently pushed frozen one-pair metadata arrays and their symbol ids (symbols belong to this
-   * chunk), MD_CACHE_SLOT slots each, in one array (a head is per stream: its size counts).
+   * The first frozen one-pair metadata array pushed and its symbol ids (symbols belong to this
+   * chunk), in fields: most heads only ever see one or two (a head is per stream: an array for
+   * one slot cost ~130 bytes of it).
    */
+  private md1: StructuredMetadata | null = null;
+  private md1Name = 0;
+  private md1Value = 0;
+  /** Further remembered arrays and their ids, MD_CACHE_SLOT slots each, in one array. */
   private mdCache: (StructuredMetadata | number)[] | null = null;
   private mdCacheNext = 0;
   /** A snapshot holds views of the columns: reset must not overwrite them. */
   private shared = false;
   /** Bytes of the columns (allocatedBytes), counted when they change: read for every stream by memory accounting and /metrics. */
   private columnBytes = 0;
-  /** How far tsRel may go above/below 0 before the ts leaves the int64 range. */
-  private headroomHi = 0;
-  private headroomLo = 0;
-
-  constructor() {
-    ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = newEntryColumns(INITIAL_ENTRIES));
-    this.lines = newLineBuffer(INITIAL_LINE_BYTES);
-    // Allocated by the first entry with metadata.
-    this.mdIds = EMPTY_I32;
-    this.countColumns();
-  }
+  /**
+   * baseNs is within MAX_BLOCK_SPAN_NS of the int64 range's ends, so a rel that keeps the span
+   * may still leave the range (checked with bigints then; elsewhere the span check is enough,
+   * and two number fields of int64 headroom cost every head two heap numbers).
+   */
+  private nearInt64Edge = false;
 
   /** Bytes of the columns this head holds (capacity, not content), for memory accounting. */
   allocatedBytes(): number {
     return this.columnBytes;
   }
 
-  /** Counts the columns' bytes after any of them changed. */
-  private countColumns(): void {
-    this.columnBytes = this.lines.length + this.ts.byteLength + this.lineOffsets.byteLength + this.mdOffsets.byteLength + this.mdIds.byteLength;
+  /** No columns: the next push() lays them out. */
+  private dropColumns(): void {
+    this.ts = EMPTY_F64;
+    this.ints = ZERO_INTS;
+    this.mo = 1;
+    this.mi = 2;
+    this.lines = EMPTY_LINES;
+    this.shared = false;
+    this.columnBytes = 0;
+  }
+
+  /**
+   * Moves the columns into one new ArrayBuffer with room for `cap` entries, `idCap` metadata ids
+   * and `lineCap` line bytes, copying what the head holds.
+   */
+  private layout(cap: number, idCap: number, lineCap: number): void {
+    const n = this.n;
+    const ints = this.ints;
+    const lineEnd = ints[n]!;
+    const mdEnd = ints[this.mo + n]!;
+    const intCount = 2 * cap + 2 + idCap;
+    const bytes = cap * 8 + intCount * 4 + lineCap;
+    // Not pooled (allocUnsafe takes small sizes from a shared 8 KiB slab a single live head would
+    // keep whole), and not zeroed: every byte read is written first.
+    const ab = Buffer.allocUnsafeSlow(bytes).buffer;
+    const ts = new Float64Array(ab, 0, cap);
+    const next = new Int32Array(ab, cap * 8, intCount);
+    const lines = Buffer.from(ab, cap * 8 + intCount * 4, lineCap);
+    const mo = cap + 1;
+    const mi = 2 * cap + 2;
+    ts.set(this.ts.subarray(0, n));
+    next.set(ints.subarray(0, n + 1));
+    next.set(ints.subarray(this.mo, this.mo + n + 1), mo);
+    next.set(ints.subarray(this.mi, this.mi + mdEnd), mi);
+    this.lines.copy(lines, 0, 0, lineEnd);
+    if (this.sameTsPrev !== null && this.sameTsPrev.length < cap) {
+      const p = new Int32Array(cap);
+      p.set(this.sameTsPrev);
+      this.sameTsPrev = p;
+    }
+    this.ts = ts;
+    this.ints = next;
+    this.mo = mo;
+    this.mi = mi;
+    this.lines = lines;
+    this.shared = false;
+    this.columnBytes = bytes;
+  }
+
+  /** Lays the columns out again with room for one more entry of `lineBytes` line bytes and `ids` metadata ids. */
+  private grow(lineBytes: number, ids: number): void {
+    const n = this.n;
+    let cap = this.ts.length;
+    if (n === cap) cap = cap === 0 ? INITIAL_ENTRIES : cap * 2;
+    const needIds = this.ints[this.mo + n]! + ids;
+    let idCap = this.ints.length - this.mi;
+    if (needIds > idCap) {
+      idCap = Math.max(INITIAL_METADATA_IDS, idCap * 2);
+      while (idCap < needIds) idCap *= 2;
+    }
+    const needLines = this.ints[n]! + lineBytes;
+    let lineCap = this.lines.length;
+    if (needLines > lineCap) {
+      lineCap = Math.max(MIN_LINE_BYTES, Math.ceil(lineCap * LINE_GROWTH));
+      while (lineCap < needLines) lineCap = Math.ceil(lineCap * LINE_GROWTH);
+    }
+    this.layout(cap, idCap, lineCap);
   }
 
   /**
@@ -124,15 +185,10 @@ export class HeadBlock {
    */
   release(): void {
     if (this.n !== 0) return;
-    this.ts = EMPTY_F64;
-    this.lineOffsets = ZERO_OFFSETS;
-    this.lines = EMPTY_LINES;
-    this.mdOffsets = ZERO_OFFSETS;
-    this.mdIds = EMPTY_I32;
-    this.shared = false;
+    this.dropColumns();
+    this.md1 = null;
     this.mdCache = null;
     this.mdCacheNext = 0;
-    this.countColumns();
   }
 
   /** Starts an empty head at `tsNs` (the next push uses rel 0). Throws InvalidError outside int64. */
@@ -141,15 +197,18 @@ export class HeadBlock {
     this.baseNs = tsNs;
     this.minRel = 0;
     this.maxRel = 0;
-    this.headroomHi = Number(MAX_TS_NS - tsNs);
-    this.headroomLo = Number(tsNs - MIN_TS_NS);
+    this.nearInt64Edge = tsNs > MAX_TS_NS - SPAN_NS || tsNs < MIN_TS_NS + SPAN_NS;
   }
 
   /** Whether an entry at `rel` keeps the block span within MAX_BLOCK_SPAN_NS and its ts within int64. */
   fits(rel: number): boolean {
     const lo = rel < this.minRel ? rel : this.minRel;
     const hi = rel > this.maxRel ? rel : this.maxRel;
-    return hi - lo <= MAX_BLOCK_SPAN_NS && rel <= this.headroomHi && -rel <= this.headroomLo;
+    if (hi - lo > MAX_BLOCK_SPAN_NS) return false;
+    if (!this.nearInt64Edge) return true;
+    // |rel| ≤ MAX_BLOCK_SPAN_NS here: an exact integer.
+    const ts = this.baseNs + BigInt(rel);
+    return ts >= MIN_TS_NS && ts <= MAX_TS_NS;
   }
 
   /** Whether an entry with this ts and these exact line bytes is already held. */
@@ -172,38 +231,42 @@ export class HeadBlock {
   /** Appends one entry (copying `line`); the caller checked fits() and isDuplicate(). */
   push(rel: number, line: Uint8Array, metadata: StructuredMetadata, symbols: SymbolTable): void {
     const n = this.n;
-    if (n === this.ts.length) this.growEntries();
-    const off = this.lineOffsets[n]!;
     const len = line.length;
-    if (off + len > this.lines.length) this.growLines(off + len);
+    const pairs = metadata.length;
+    if (n === this.ts.length || this.ints[n]! + len > this.lines.length || this.ints[this.mo + n]! + pairs * 2 > this.ints.length - this.mi) this.grow(len, pairs * 2);
+    const ints = this.ints;
+    const mo = this.mo;
+    const off = ints[n]!;
     this.lines.set(line, off);
 
-    let mdEnd = this.mdOffsets[n]!;
-    const pairs = metadata.length;
+    // Metadata ids go to ints[mi + k] for k from the entry's metadata offset.
+    let mdEnd = ints[mo + n]!;
     if (pairs > 0) {
-      if (mdEnd + pairs * 2 > this.mdIds.length) this.growMetadata(mdEnd + pairs * 2);
-      const ids = this.mdIds;
-      const slot = pairs === 1 ? this.cachedSlot(metadata) : -1;
-      if (slot >= 0) {
-        // A frozen array pushed before (e.g. a shared detected_level pair): reuse its ids.
+      const mi = this.mi;
+      // A frozen array pushed before (e.g. a shared detected_level pair) reuses its ids.
+      const slot = pairs !== 1 ? -1 : metadata === this.md1 ? FIRST_SLOT : this.cachedSlot(metadata);
+      if (slot === FIRST_SLOT) {
+        ints[mi + mdEnd++] = this.md1Name;
+        ints[mi + mdEnd++] = this.md1Value;
+      } else if (slot >= 0) {
         const cache = this.mdCache!;
-        ids[mdEnd++] = cache[slot + 1] as number;
-        ids[mdEnd++] = cache[slot + 2] as number;
+        ints[mi + mdEnd++] = cache[slot + 1] as number;
+        ints[mi + mdEnd++] = cache[slot + 2] as number;
       } else {
         for (let k = 0; k < pairs; k++) {
           const p = metadata[k]!;
-          ids[mdEnd++] = symbols.intern(p.name);
-          ids[mdEnd++] = symbols.intern(p.value);
+          ints[mi + mdEnd++] = symbols.intern(p.name);
+          ints[mi + mdEnd++] = symbols.intern(p.value);
         }
-        if (pairs === 1 && Object.isFrozen(metadata)) this.rememberIds(metadata, ids[mdEnd - 2]!, ids[mdEnd - 1]!);
+        if (pairs === 1 && Object.isFrozen(metadata)) this.rememberIds(metadata, ints[mi + mdEnd - 2]!, ints[mi + mdEnd - 1]!);
       }
       this.mdPairs += pairs;
     }
 
     // Only intern() above can throw, and nothing is visible until n moves: commit the entry.
     this.ts[n] = rel;
-    this.lineOffsets[n + 1] = off + len;
-    this.mdOffsets[n + 1] = mdEnd;
+    ints[n + 1] = off + len;
+    ints[mo + n + 1] = mdEnd;
     if (n > 0 && rel < this.maxRel) {
       if (this.tsIndex === null) this.buildIndex();
       this.sorted = false;
@@ -226,14 +289,20 @@ export class HeadBlock {
   }
 
   private rememberIds(md: StructuredMetadata, nameId: number, valueId: number): void {
-    // Filled up to MD_CACHE_SIZE as needed (most heads see one or two arrays), then round robin.
+    if (this.md1 === null) {
+      this.md1 = md;
+      this.md1Name = nameId;
+      this.md1Value = valueId;
+      return;
+    }
+    // Then filled up to MD_CACHE_SIZE - 1 more as needed, then round robin.
     const cache = this.mdCache;
     if (cache === null) {
-      // Exactly one slot: most heads never see a second array.
+      // Exactly one slot: most heads never see a third array.
       this.mdCache = [md, nameId, valueId];
       return;
     }
-    if (cache.length < MD_CACHE_SIZE * MD_CACHE_SLOT) {
+    if (cache.length < (MD_CACHE_SIZE - 1) * MD_CACHE_SLOT) {
       cache.push(md, nameId, valueId);
       return;
     }
@@ -241,7 +310,7 @@ export class HeadBlock {
     cache[i] = md;
     cache[i + 1] = nameId;
     cache[i + 2] = valueId;
-    this.mdCacheNext = (i + MD_CACHE_SLOT) % (MD_CACHE_SIZE * MD_CACHE_SLOT);
+    this.mdCacheNext = (i + MD_CACHE_SLOT) % ((MD_CACHE_SIZE - 1) * MD_CACHE_SLOT);
   }
 
   /** Empties the head for reuse, keeping allocations unless a snapshot still views them. */
@@ -252,17 +321,13 @@ export class HeadBlock {
     this.mdPairs = 0;
     this.tsIndex = null;
     this.sameTsPrev = null;
-    // Columns grown for a big block go back to the first size: an idle stream should not hold a
-    // whole block's capacity until its next cut.
-    if (this.shared || this.lines.length > KEEP_LINE_BYTES || this.ts === EMPTY_F64) {
-      ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = newEntryColumns(INITIAL_ENTRIES));
-      this.lines = newLineBuffer(INITIAL_LINE_BYTES);
-      this.mdIds = EMPTY_I32;
-      this.shared = false;
-      this.countColumns();
+    // Columns grown for a big block are freed (the next push lays out small ones): an idle
+    // stream should not hold a whole block's capacity until its next cut.
+    if (this.shared || this.columnBytes > KEEP_COLUMN_BYTES) this.dropColumns();
+    else if (this.ts !== EMPTY_F64) {
+      this.ints[0] = 0;
+      this.ints[this.mo] = 0;
     }
-    this.lineOffsets[0] = 0;
-    this.mdOffsets[0] = 0;
   }
 
   /**
@@ -280,16 +345,17 @@ export class HeadBlock {
         n,
         this.baseNs,
         this.ts.subarray(0, n),
-        this.lineOffsets.subarray(0, n + 1),
-        this.lines.subarray(0, this.lineOffsets[n]!),
-        hasMd ? this.mdOffsets.subarray(0, n + 1) : null,
-        hasMd ? this.mdIds.subarray(0, this.mdOffsets[n]!) : null,
+        this.ints.subarray(0, n + 1),
+        this.lines.subarray(0, this.ints[n]!),
+        hasMd ? this.ints.subarray(this.mo, this.mo + n + 1) : null,
+        hasMd ? this.ints.subarray(this.mi, this.mi + this.ints[this.mo + n]!) : null,
         symbols,
       );
     }
     const order = this.sortedOrder();
     const ts = this.ts;
-    const lo = this.lineOffsets;
+    // Line offsets start at ints[0].
+    const lo = this.ints;
     const minRel = this.minRel;
     const tsRel = new Float64Array(n);
     const lineOffsets = new Int32Array(n + 1);
@@ -304,14 +370,14 @@ export class HeadBlock {
     let mdOffsets: Int32Array | null = null;
     let mdIds: Int32Array | null = null;
     if (hasMd) {
-      const mo = this.mdOffsets;
-      const src = this.mdIds;
+      const mo = this.mo;
+      const mi = this.mi;
       mdOffsets = new Int32Array(n + 1);
       mdIds = new Int32Array(this.mdPairs * 2);
       let m = 0;
       for (let k = 0; k < n; k++) {
         const i = order[k]!;
-        for (let j = mo[i]!, e = mo[i + 1]!; j < e; j++) mdIds[m++] = src[j]!;
+        for (let j = lo[mo + i]!, e = lo[mo + i + 1]!; j < e; j++) mdIds[m++] = lo[mi + j]!;
         mdOffsets[k + 1] = m;
       }
     }
@@ -323,7 +389,8 @@ export class HeadBlock {
     const n = this.n;
     const order = this.sorted ? null : this.sortedOrder();
     const ts = this.ts;
-    const lo = this.lineOffsets;
+    // Line offsets start at ints[0].
+    const lo = this.ints;
     w.uvarint(n);
     let prev = this.minRel;
     for (let k = 0; k < n; k++) {
@@ -349,21 +416,21 @@ export class HeadBlock {
     w.length += total;
     w.uvarint(this.mdPairs);
     if (this.mdPairs > 0) {
-      const mo = this.mdOffsets;
-      const ids = this.mdIds;
+      const mo = this.mo;
+      const mi = this.mi;
       for (let k = 0; k < n; k++) {
         const i = order === null ? k : order[k]!;
-        const s = mo[i]!;
-        const e = mo[i + 1]!;
+        const s = lo[mo + i]!;
+        const e = lo[mo + i + 1]!;
         w.uvarint((e - s) >> 1);
-        for (let j = s; j < e; j++) w.uvarint(ids[j]!);
+        for (let j = s; j < e; j++) w.uvarint(lo[mi + j]!);
       }
     }
   }
 
   /** The token bloom filter of every line held (order does not matter), or null when there are too many distinct tokens. */
   buildBloom(): Buffer | null {
-    return buildBlockBloom(this.lines, this.lineOffsets, this.n);
+    return buildBlockBloom(this.lines, this.ints.subarray(0, this.n + 1), this.n);
   }
 
   /** Entry indexes in ts order; ties keep append order. */
@@ -377,8 +444,8 @@ export class HeadBlock {
   }
 
   private lineEquals(j: number, line: Uint8Array): boolean {
-    const s = this.lineOffsets[j]!;
-    const e = this.lineOffsets[j + 1]!;
+    const s = this.ints[j]!;
+    const e = this.ints[j + 1]!;
     return e - s === line.length && this.lines.compare(line, 0, line.length, s, e) === 0;
   }
 
@@ -390,40 +457,5 @@ export class HeadBlock {
     for (let i = 0; i < n; i++) prev[i] = index.set(ts[i]!, i);
     this.tsIndex = index;
     this.sameTsPrev = prev;
-  }
-
-  private growEntries(): void {
-    if (this.ts === EMPTY_F64) this.reset();
-    if (this.n < this.ts.length) return;
-    const cap = this.ts.length * 2;
-    const next = newEntryColumns(cap);
-    next.ts.set(this.ts);
-    next.lineOffsets.set(this.lineOffsets);
-    next.mdOffsets.set(this.mdOffsets);
-    ({ ts: this.ts, lineOffsets: this.lineOffsets, mdOffsets: this.mdOffsets } = next);
-    if (this.sameTsPrev !== null) {
-      const p = new Int32Array(cap);
-      p.set(this.sameTsPrev);
-      this.sameTsPrev = p;
-    }
-    this.countColumns();
-  }
-
-  private growLines(need: number): void {
-    let size = Math.max(INITIAL_LINE_BYTES, Math.ceil(this.lines.length * LINE_GROWTH));
-    while (size < need) size = Math.ceil(size * LINE_GROWTH);
-    const next = newLineBuffer(size);
-    this.lines.copy(next, 0, 0, this.lineOffsets[this.n]!);
-    this.lines = next;
-    this.countColumns();
-  }
-
-  private growMetadata(need: number): void {
-    let size = Math.max(INITIAL_METADATA_IDS, this.mdIds.length * 2);
-    while (size < need) size *= 2;
-    const next = new Int32Array(size);
-    next.set(this.mdIds.subarray(0, this.mdOffsets[this.n]!));
-    this.mdIds = next;
-    this.countColumns();
   }
 }

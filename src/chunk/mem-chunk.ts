@@ -39,6 +39,13 @@ export function defaultChunkOptions(codec: Codec = 'lz4'): ChunkOptions {
   return { codec, blockSizeBytes: DEFAULT_BLOCK_SIZE_BYTES, targetSizeBytes: DEFAULT_TARGET_SIZE_BYTES };
 }
 
+/**
+ * The block arrays of a chunk with no cut block yet, shared by all of them (frozen: addBlock
+ * makes a chunk's own arrays at its first cut). Most chunks of a many-stream ingester never cut
+ * one, and five empty arrays each were ~160 bytes per stream (issue #20 goal 4).
+ */
+const NO_BLOCKS: never[] = Object.freeze([]) as unknown as never[];
+
 /** Scratch for block payloads; cutBlock is synchronous so one writer serves every chunk. */
 let scratch = new ByteWriter(64 * 1024);
 /** A scratch writer grown past this by an unusually big block is dropped instead of kept forever. */
@@ -54,14 +61,14 @@ export class MemChunk implements ReadableChunk {
   private readonly targetSizeBytes: number;
   private readonly head = new HeadBlock();
   private readonly symbols = new SymbolTable();
-  /** Per cut block, in five arrays of equal length that only `addBlock` lengthens. */
-  private metas: BlockMeta[] = [];
-  private blocks: Buffer[] = [];
-  private crcs: number[] = [];
+  /** Per cut block, in five arrays of equal length that only `addBlock` lengthens (NO_BLOCKS before the first cut). */
+  private metas: BlockMeta[] = NO_BLOCKS;
+  private blocks: Buffer[] = NO_BLOCKS;
+  private crcs: number[] = NO_BLOCKS;
   /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
-  private blooms: (Buffer | null)[] = [];
+  private blooms: (Buffer | null)[] = NO_BLOCKS;
   /** Needle filter of each cut block (GRAM_HASHES probes), null when it has none. */
-  private grams: (Buffer | null)[] = [];
+  private grams: (Buffer | null)[] = NO_BLOCKS;
   /**
    * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
    * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]`,
@@ -73,7 +80,7 @@ export class MemChunk implements ReadableChunk {
   /** Bumped by sealAllSync so results of superseded async seals are ignored. */
   private sealGeneration = 0;
   /** Settles when every block cut so far is sealed. */
-  private sealWaiters: (() => void)[] = [];
+  private sealWaiters: (() => void)[] | null = null;
   private readonly sealer: BlockSealer | null;
   private cutCompressedBytes = 0;
   private cutUncompressedBytes = 0;
@@ -304,14 +311,15 @@ export class MemChunk implements ReadableChunk {
 
   private wakeSealWaiters(): void {
     const ws = this.sealWaiters;
-    this.sealWaiters = [];
+    if (ws === null) return;
+    this.sealWaiters = null;
     for (const f of ws) f();
   }
 
   /** Resolves once every block cut so far is sealed (immediately when none is pending). */
   whenSealed(): Promise<void> {
     if (this.sealedCount === this.metas.length) return Promise.resolve();
-    return new Promise((resolve) => this.sealWaiters.push(resolve));
+    return new Promise((resolve) => (this.sealWaiters ??= []).push(resolve));
   }
 
   /**

@@ -293,10 +293,12 @@ export function parseLabelString(s: string): ParsedLabels {
     if (vb > maxValueBytes) maxValueBytes = vb;
     if (i > 0 && labels[i - 1]!.name === l.name) hasDuplicate = true;
   }
+  const canonical = labelsToString(labels);
   return {
     error: null,
     labels,
-    labelsString: labelsToString(labels),
+    // Agents that send the canonical form (Promtail and Alloy do) keep one string per stream, not two.
+    labelsString: canonical === s ? s : canonical,
     fingerprint: hasDuplicate ? '' : fingerprint(labels),
     numNames,
     maxNameBytes,

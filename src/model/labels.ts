@@ -127,7 +127,24 @@ export function fingerprint(labels: Labels): string {
     a = mix(a, 0xfe);
     b = mix(b, 0x1fd);
   }
-  return fmix(a).toString(16).padStart(8, '0') + fmix(b ^ a).toString(16).padStart(8, '0');
+  return hex64(fmix(a), fmix(b ^ a));
+}
+
+/** Character codes of the lower-case hex digits. */
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/**
+ * `hi` and `lo` (unsigned 32-bit) as 16 hex digits in one flat string: joining two 8-digit
+ * halves with `+` makes a rope of three string objects, and every stream keeps its fingerprint.
+ */
+function hex64(hi: number, lo: number): string {
+  const h = HEX_CODES;
+  return String.fromCharCode(
+    h[hi >>> 28]!, h[(hi >>> 24) & 15]!, h[(hi >>> 20) & 15]!, h[(hi >>> 16) & 15]!,
+    h[(hi >>> 12) & 15]!, h[(hi >>> 8) & 15]!, h[(hi >>> 4) & 15]!, h[hi & 15]!,
+    h[lo >>> 28]!, h[(lo >>> 24) & 15]!, h[(lo >>> 20) & 15]!, h[(lo >>> 16) & 15]!,
+    h[(lo >>> 12) & 15]!, h[(lo >>> 8) & 15]!, h[(lo >>> 4) & 15]!, h[lo & 15]!,
+  );
 }
 
 const keyCache = new WeakMap<Labels, string>();
