@@ -14,7 +14,8 @@ rm -rf "$out"
 # package.json makes the .js files ES modules, as the sources are.
 cp "$src/package.json" "$out/package.json"
 cp "$src/src/util/worker-boot.mjs" "$out/src/util/"
-# Test support starts the server as cmd/silt.ts; in the build that is the compiled file.
+# Test support reads the node flags from cmd/silt.ts (here the compiled file) and starts cmd/silt.js
+# with plain node, as `npm start` runs dist/.
 ln -sf silt.js "$out/cmd/silt.ts"
 ln -sfn "$src/node_modules" "$out/node_modules"
 ln -sfn "$src/proto" "$out/proto"

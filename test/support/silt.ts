@@ -3,7 +3,7 @@
  * (for kill -9 and restart tests). Everything listens on 127.0.0.1 with a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -87,11 +87,18 @@ export function serverNodeFlags(): string[] {
   return m[1]!.split(' ').filter((a) => a !== '');
 }
 
-/** Spawns `cmd/silt.ts` of `root` (this checkout unless given: benchmarks run another one beside it) as a real process (with the server's node flags) and waits until /ready answers 200. */
+/**
+ * Spawns the server of `root` (this checkout unless given: benchmarks run another one beside it)
+ * as a real process (with the server's node flags) and waits until /ready answers 200: its
+ * compiled `cmd/silt.js` with plain node where there is one (a build made by bench/build.sh,
+ * run as `npm start` runs dist/), else `cmd/silt.ts` under tsx.
+ */
 export async function startChild(dir: string, extra: string[] = [], timeoutMs = 60_000, root = REPO_ROOT): Promise<ChildSilt> {
   // SILT_NODE_ARGS adds node flags to the child (benchmarks use it for --cpu-prof).
   const nodeArgs = [...serverNodeFlags(), ...(process.env['SILT_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '')];
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'cmd/silt.ts'), ...testFlags(dir, ['-log.level=info', ...extra])], {
+  const compiled = path.join(root, 'cmd/silt.js');
+  const entry = existsSync(compiled) ? [compiled] : ['--import', 'tsx', path.join(root, 'cmd/silt.ts')];
+  const proc = spawn(process.execPath, [...nodeArgs, ...entry, ...testFlags(dir, ['-log.level=info', ...extra])], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,12 +3,13 @@
  * (ports, per-role YAML, command lines) and writes it to `<dir>/plan.json`; the supervisor
  * only executes it, so everything Silt-specific lives here.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify as toYaml } from 'yaml';
 import { ALL_SETTINGS, loadConfig } from '../../src/config/config.js';
+import { DIST_ENTRY, distIsCurrent } from '../dist.mjs';
 
 /** The repository root (tools/cluster/ is two levels down). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -139,38 +140,22 @@ export function serverNodeFlags(): string[] {
   return m === null ? [] : m[1]!.split(' ').filter((a) => a !== '');
 }
 
-/** Newest modification time (ms) of the runtime sources under `dirs` (tests excluded). */
-function newestSourceMs(dirs: string[]): number {
-  let newest = 0;
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (/\.(ts|mjs|cjs|js|json|wasm)$/.test(e.name) && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  for (const d of dirs) if (existsSync(d)) walk(d);
-  return newest;
-}
-
 /**
  * `dist` when `dist/cmd/silt.js` exists and is newer than every source under src/ and cmd/
  * (a stale build would run old code), else `tsx`.
  */
 export function pickRunner(want: 'auto' | 'dist' | 'tsx'): 'dist' | 'tsx' {
-  const built = path.join(REPO_ROOT, 'dist/cmd/silt.js');
   if (want === 'dist') {
-    if (!existsSync(built)) throw new Error(`runner dist: ${built} does not exist; run \`npm run build\` first`);
+    if (!existsSync(DIST_ENTRY)) throw new Error(`runner dist: ${DIST_ENTRY} does not exist; run \`npm run build\` first`);
     return 'dist';
   }
   if (want === 'tsx') return 'tsx';
-  if (!existsSync(built)) return 'tsx';
-  return statSync(built).mtimeMs > newestSourceMs([path.join(REPO_ROOT, 'src'), path.join(REPO_ROOT, 'cmd')]) ? 'dist' : 'tsx';
+  return distIsCurrent() ? 'dist' : 'tsx';
 }
 
 /** Command line of a Silt process with config file `config`. */
 export function siltCommand(runner: 'dist' | 'tsx', config: string): { command: string; args: string[] } {
-  const entry = runner === 'dist' ? [path.join(REPO_ROOT, 'dist/cmd/silt.js')] : ['--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts')];
+  const entry = runner === 'dist' ? [DIST_ENTRY] : ['--import', 'tsx', path.join(REPO_ROOT, 'cmd/silt.ts')];
   return { command: process.execPath, args: [...serverNodeFlags(), ...entry, `-config.file=${config}`] };
 }
 
