@@ -15,6 +15,19 @@ import { tempDir } from '../test/support/silt.js';
 
 export { startChild, tempDir } from '../test/support/silt.js';
 
+/** Silt's default max_chunk_age: chunks are cut at epoch-aligned windows of this length. */
+const CHUNK_WINDOW_MS = 2 * 3_600_000;
+
+/**
+ * A start time 3–5 hours ago such that entries from it for `spanMs` (< 2 h) lie in one
+ * max_chunk_age window. Data that crosses a window boundary closes every stream's chunk there,
+ * so a memory figure would depend on the time of day the benchmark ran.
+ */
+export function oneChunkWindowStartMs(spanMs: number): number {
+  if (spanMs >= CHUNK_WINDOW_MS - 60_000) throw new RangeError(`span of ${spanMs} ms does not fit in one chunk window`);
+  return Math.floor((Date.now() - 3 * 3_600_000) / CHUNK_WINDOW_MS) * CHUNK_WINDOW_MS + 60_000;
+}
+
 /**
  * Push bodies: protobuf+snappy, one per generator batch. Returns bodies and raw line bytes.
  *

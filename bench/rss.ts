@@ -8,11 +8,12 @@
  * RSS_SMAPS=1 also prints the server's resident memory by mapping at the end.
  */
 import { readFileSync } from 'node:fs';
-import { post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
+import { oneChunkWindowStartMs, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
 
 const streams = Number(process.argv[2] ?? 10_000);
 const lines = Number(process.argv[3] ?? 1_000_000);
-const { bodies, lineBytes } = protobufBatches(lines, streams, 1000, Date.now() - 3_600_000, lines / 3000);
+// 3000 s of entries, inside one chunk window.
+const { bodies, lineBytes } = protobufBatches(lines, streams, 1000, oneChunkWindowStartMs(3_000_000), lines / 3000);
 const extra = (process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const silt = await startChild(tempDir('silt-bench-rss-'), [...UNLIMITED, ...extra]);
 const pid = silt.proc.pid!;
