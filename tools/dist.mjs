@@ -37,9 +37,11 @@ export function distIsCurrent() {
 export function ensureDist() {
   if (distIsCurrent()) return;
   process.stderr.write('silt: compiling the sources into dist/ (npm run build); later starts reuse it until a source changes\n');
-  const r = spawnSync(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
+  const r = spawnSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT, stdio: 'inherit' });
   if (r.status !== 0) throw new Error(`npm run build failed (${r.error?.message ?? `exit ${r.status ?? r.signal}`})`);
-  if (!distIsCurrent()) throw new Error(`npm run build left ${DIST_ENTRY} missing or older than the sources`);
+  // Not checked again: with source times in the future (a skewed clock, an unpacked archive) dist/
+  // stays "older" after a good build; the next start then builds again instead of failing.
+  if (!existsSync(DIST_ENTRY)) throw new Error(`npm run build did not write ${DIST_ENTRY}`);
 }
 
 if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
