@@ -548,6 +548,24 @@ export function normalizeMetadataNames(streams: readonly ValidStream[], normaliz
   }
 }
 
+/**
+ * `labels` (sorted) with the service_name discovery adds, or null when it adds none (the labels
+ * have one, or `names` is empty): the first non-empty label listed in `names`, else
+ * unknown_service.
+ */
+export function withServiceName(labels: readonly Label[], names: readonly string[]): Label[] | null {
+  if (names.length === 0 || labels.some((l) => l.name === SERVICE_NAME)) return null;
+  let value = UNKNOWN_SERVICE;
+  for (const n of names) {
+    const l = labels.find((x) => x.name === n);
+    if (l !== undefined && l.value !== '') {
+      value = l.value;
+      break;
+    }
+  }
+  return sortLabels([...labels, { name: SERVICE_NAME, value }]);
+}
+
 /** A stream's labels after service-name discovery. */
 interface Discovered {
   labels: Labels;
@@ -613,19 +631,8 @@ export class ServiceNameDiscovery {
   #discover(s: ValidStream, names: readonly string[]): Discovered | null {
     const cached = this.#cache.get(s.labelsString);
     if (cached !== undefined) return cached;
-    let d: Discovered | null = null;
-    if (!s.labels.some((l) => l.name === SERVICE_NAME)) {
-      let value = UNKNOWN_SERVICE;
-      for (const n of names) {
-        const l = s.labels.find((x) => x.name === n);
-        if (l !== undefined && l.value !== '') {
-          value = l.value;
-          break;
-        }
-      }
-      const labels = sortLabels([...s.labels, { name: SERVICE_NAME, value }]);
-      d = { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels) };
-    }
+    const labels = withServiceName(s.labels, names);
+    const d = labels === null ? null : { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels) };
     if (this.#cache.size >= MAX_CACHED_LABEL_SETS) this.#cache.clear();
     this.#cache.set(s.labelsString, d);
     return d;

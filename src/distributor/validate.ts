@@ -14,9 +14,10 @@
  * Per entry that is two bigint and one number comparison in the common case; the
  * timestamp bounds are computed once per request.
  */
-import type { Label } from '../model/labels.js';
+import { labelsToString, type Label } from '../model/labels.js';
 import { LINE_LEVEL_NONE } from '../model/log-level.js';
 import type { PushEntry, PushRequest, ValidStream } from '../model/stream.js';
+import { withServiceName } from './field-detection.js';
 import { LabelsCache, utf8Length, type ParsedLabels } from './labels-parser.js';
 import { RequestGroups } from '../util/request-groups.js';
 import { formatRfc3339 } from '../util/go/rfc3339.js';
@@ -242,6 +243,8 @@ export class Validator {
         continue;
       }
       const labelsString = p.labelsString;
+      // The stream as messages show it, made on the first rejected entry (see shownLabels).
+      let shown: string | null = null;
 
       let kept: PushEntry[] | null = null; // null: every entry so far was valid
       let keptBytes = 0;
@@ -256,23 +259,23 @@ export class Validator {
         if (md.length !== 0) mdBytes = structuredMetadataBytes(md);
         if (ts < minTs) {
           reason = Reason.greaterThanMaxSampleAge;
-          msg = Msg.tooOld(labelsString, formatRfc3339(ts), formatRfc3339(minTs));
+          msg = Msg.tooOld((shown ??= shownLabels(p, limits)), formatRfc3339(ts), formatRfc3339(minTs));
         } else if (ts > maxTs) {
           reason = Reason.tooFarInFuture;
-          msg = Msg.tooNew(labelsString, formatRfc3339(ts));
+          msg = Msg.tooNew((shown ??= shownLabels(p, limits)), formatRfc3339(ts));
         } else if (len > maxLine) {
           reason = Reason.lineTooLong;
-          msg = Msg.lineTooLong(limits.maxLineSize, labelsString, len);
+          msg = Msg.lineTooLong(limits.maxLineSize, (shown ??= shownLabels(p, limits)), len);
         } else if (md.length !== 0) {
           if (!allowMd) {
             reason = Reason.disallowedStructuredMetadata;
-            msg = Msg.disallowedStructuredMetadata(labelsString);
+            msg = Msg.disallowedStructuredMetadata((shown ??= shownLabels(p, limits)));
           } else if (mdBytes > maxMdBytes) {
             reason = Reason.structuredMetadataTooLarge;
-            msg = Msg.structuredMetadataTooLarge(labelsString, mdBytes, limits.maxStructuredMetadataSize);
+            msg = Msg.structuredMetadataTooLarge((shown ??= shownLabels(p, limits)), mdBytes, limits.maxStructuredMetadataSize);
           } else if (md.length > maxMdCount) {
             reason = Reason.structuredMetadataTooMany;
-            msg = Msg.structuredMetadataTooMany(labelsString, md.length, limits.maxStructuredMetadataEntriesCount);
+            msg = Msg.structuredMetadataTooMany((shown ??= shownLabels(p, limits)), md.length, limits.maxStructuredMetadataEntriesCount);
           }
         }
         if (reason !== null) {
@@ -322,15 +325,26 @@ function labelsValid(p: ParsedLabels, l: TenantLimits): boolean {
 }
 
 /**
+ * A stream's labels as Loki's messages show them: the canonical text with the service_name
+ * that discovery adds (Loki adds it while it parses the push body, pkg/loghttp/push, before the
+ * distributor validates; the label count still leaves it out). Silt discovers after
+ * validation, so only a message needs this.
+ */
+function shownLabels(p: ParsedLabels, l: TenantLimits): string {
+  const discovered = withServiceName(p.labels, l.discoverServiceName);
+  return discovered === null ? p.labelsString : labelsToString(discovered);
+}
+
+/**
  * Reason and message for labels that failed `labelsValid`, in Loki's order: parse error,
  * no labels, label count, then per label in sorted order: name too long, value too long,
- * duplicate name. Messages show the canonical label text (Loki's HTTP path rewrites stream
- * labels to canonical form before validation); a parse error shows the text as sent.
+ * duplicate name. Messages show the canonical label text with the discovered service_name
+ * (shownLabels); a parse error shows the text as sent.
  */
 function labelsProblem(p: ParsedLabels, sent: string, l: TenantLimits): [string, string] {
   if (p.error !== null) return [Reason.invalidLabels, Msg.invalidLabels(sent, p.error)];
   if (p.labels.length === 0) return [Reason.missingLabels, Msg.missingLabels];
-  const shown = p.labelsString;
+  const shown = shownLabels(p, l);
   if (p.numNames > l.maxLabelNamesPerSeries) {
     return [Reason.maxLabelNamesPerSeries, Msg.maxLabelNames(shown, p.numNames, l.maxLabelNamesPerSeries)];
   }
