@@ -10,21 +10,17 @@
  * Usage: npx tsx bench/flush-cycle.ts [series=100000] [cycles=12]   (node --expose-gc via tsx: NODE_OPTIONS=--expose-gc)
  */
 import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
-import { startInProcess } from '../test/support/silt.js';
-import { pushSeries, tempDir, UNLIMITED } from './lib.js';
+import { exposedGc, startWithSeries } from './lib.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
 const CYCLES = Number(process.argv[3] ?? 12);
 const WARMUP = 2;
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with node --expose-gc (NODE_OPTIONS=--expose-gc for tsx)');
+const gc = exposedGc();
 
 
 // The cycle runs only when this bench calls it.
-const silt = await startInProcess(tempDir('silt-bench-flush-cycle-'), [...UNLIMITED, '-ingester.flush-check-period=1h']);
+const silt = await startWithSeries('silt-bench-flush-cycle-', SERIES);
 try {
-  const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
-  await pushSeries(silt.url, SERIES, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i}` }));
   const ingester = silt.app.ingester!;
   const before = ingester.unflushedChunks();
 
@@ -45,6 +41,7 @@ try {
   const settle = (): Promise<void> => new Promise((res) => setTimeout(res, 20));
 
   // The baseline's streams, made before the cycles so that they are old like the ingester's.
+  const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
   const bare = new Map<string, { chunks: { entries: number; fromNs: bigint; throughNs: bigint }[] }>();
   for (let i = 0; i < SERIES; i++) bare.set(`fp-${i}`, { chunks: [{ entries: 1, fromNs: tsNs + BigInt(i), throughNs: tsNs + BigInt(i) }] });
   let sink = 0n;

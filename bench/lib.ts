@@ -11,7 +11,7 @@ import type { FilesystemObjectClient } from '../src/storage/index.js';
 import { GENLOGS } from '../test/support/genlogs.js';
 import { encodePush, labelString } from '../test/support/protobuf.js';
 
-import { tempDir } from '../test/support/silt.js';
+import { startInProcess, tempDir, type InProcess } from '../test/support/silt.js';
 
 export { startChild, tempDir } from '../test/support/silt.js';
 
@@ -280,4 +280,27 @@ export async function pushSeries(url: string, n: number, entry: (i: number) => {
     const r = await post(`${url}/loki/api/v1/push`, encodePush(streams), { 'Content-Type': 'application/x-protobuf' });
     if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
   }
+}
+
+/** `gc()` of a process started with `--expose-gc`; throws naming the flag otherwise (the benchmark forces collections). */
+export function exposedGc(): () => void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('run with node --expose-gc (NODE_OPTIONS=--expose-gc for tsx)');
+  return gc;
+}
+
+/**
+ * An in-process App holding `n` series of one entry each (`seriesLabels`, `line <i>`, a minute
+ * ago), with no flush cycle of its own (`flush_check_period` 1h): the benchmark runs what it measures.
+ */
+export async function startWithSeries(prefix: string, n: number): Promise<InProcess> {
+  const silt = await startInProcess(tempDir(prefix), [...UNLIMITED, '-ingester.flush-check-period=1h']);
+  try {
+    const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
+    await pushSeries(silt.url, n, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i}` }));
+  } catch (e) {
+    await silt.stop();
+    throw e;
+  }
+  return silt;
 }

@@ -5,18 +5,14 @@
  * gauge that counts chunks or memory walks every stream at scrape time.
  * Usage: node --expose-gc, or NODE_OPTIONS=--expose-gc npx tsx bench/metrics-scrape.ts [series=100000]
  */
-import { startInProcess } from '../test/support/silt.js';
-import { pushSeries, tempDir, UNLIMITED } from './lib.js';
+import { exposedGc, startWithSeries } from './lib.js';
 
 const SERIES = Number(process.argv[2] ?? 100_000);
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with node --expose-gc (NODE_OPTIONS=--expose-gc for tsx)');
+const gc = exposedGc();
 
 
-const silt = await startInProcess(tempDir('silt-bench-metrics-'), [...UNLIMITED, '-ingester.flush-check-period=1h']);
+const silt = await startWithSeries('silt-bench-metrics-', SERIES);
 try {
-  const tsNs = BigInt(Date.now() - 60_000) * 1_000_000n;
-  await pushSeries(silt.url, SERIES, (i) => ({ tsNs: tsNs + BigInt(i), line: `line ${i}` }));
   const time = async (path: string, collect: boolean): Promise<number[]> => {
     const out: number[] = [];
     for (let k = 0; k < 12; k++) {
