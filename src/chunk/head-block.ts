@@ -2,15 +2,13 @@
  * The uncompressed, appendable head block of a MemChunk, kept as columns so append does no
  * per-entry allocation: timestamps (as number offsets from the first entry's bigint ts), line
  * offsets, metadata offsets, metadata symbol ids and line bytes, all in one ArrayBuffer that
- * grows as a whole (see `HeadBlock.layout`): a region of a ColumnArena's slab while small, when
- * the head has an arena, else an ArrayBuffer of its own.
+ * grows as a whole (see `HeadBlock.layout`).
  */
 import type { StructuredMetadata } from '../model/stream.js';
 import { InvalidError } from '../errors.js';
 import type { ByteWriter } from '../util/bytes.js';
 import { ColumnarBlock } from './block.js';
 import { buildBlockBloom } from './bloom.js';
-import { type ColumnArena, MAX_REGION_BYTES, type Slab } from './column-arena.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_BLOCK_SPAN_NS, MAX_TS_NS, METADATA_PAIR_OVERHEAD_BYTES, MIN_TS_NS } from './consts.js';
 import type { SymbolTable } from './symbols.js';
 import { TsIndex } from './ts-index.js';
@@ -25,18 +23,6 @@ const INITIAL_ENTRIES = 16;
  * growth allocates an ArrayBuffer (~1 µs), however small.
  */
 const MIN_LINE_BYTES = 1024;
-/**
- * Heads in an arena grow in small steps while their columns are under ARENA_SMALL_BYTES, since
- * growing there costs a copy and no allocation: first line regions this small, entry columns
- * from ARENA_INITIAL_ENTRIES by ARENA_ENTRY_GROWTH, line regions just to the next size class
- * (~19 % more: ~1.1x the text on average). Most streams of a many-stream ingester stay this
- * small. Past it they grow as heads of their own do: every step copies the whole head, and
- * small steps to 64 KiB made a stream cutting 256 KiB blocks ~20 % slower to append to.
- */
-const ARENA_MIN_LINE_BYTES = 128;
-const ARENA_INITIAL_ENTRIES = 8;
-const ARENA_ENTRY_GROWTH = 1.5;
-const ARENA_SMALL_BYTES = 8 * 1024;
 const INITIAL_METADATA_IDS = 16;
 /** The line region grows by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
 const LINE_GROWTH = 1.5;
@@ -64,13 +50,6 @@ const EMPTY_LINES = Buffer.alloc(0);
 
 /** Owned by one MemChunk; not safe to share. Fields are public for MemChunk only. */
 export class HeadBlock {
-  /**
-   * `arena`: where small columns are laid out (absent: each layout is an ArrayBuffer of its own).
-   * A head whose columns are in the arena gives them back when it drops them (release(), a reset
-   * after a big block, a growth); one dropped without release() keeps its region from reuse.
-   */
-  constructor(private readonly arena: ColumnArena | null = null) {}
-
   /** Entries held. */
   n = 0;
   /** ts of the first entry appended since the last reset; every tsRel is relative to it. */
@@ -98,9 +77,6 @@ export class HeadBlock {
   private mo = 1;
   private mi = 2;
   private lines: Buffer = EMPTY_LINES;
-  /** The arena slab the columns are a region of (at `slabOffset`), or null for an ArrayBuffer of their own. */
-  private slab: Slab | null = null;
-  private slabOffset = 0;
   /** ts → newest entry index with that ts; built on the first out-of-order append, used for duplicate checks. */
   private tsIndex: TsIndex | null = null;
   /** Per entry: previous entry index with the same ts, or -1 (chains of tsIndex). */
@@ -134,7 +110,6 @@ export class HeadBlock {
 
   /** No columns: the next push() lays them out. */
   private dropColumns(): void {
-    this.giveRegion();
     this.ts = EMPTY_F64;
     this.ints = ZERO_INTS;
     this.mo = 1;
@@ -144,28 +119,9 @@ export class HeadBlock {
     this.columnBytes = 0;
   }
 
-  /** Returns the arena region the columns are in, if they are in one (lent when a snapshot may view it). */
-  private giveRegion(): void {
-    if (this.slab === null) return;
-    this.arena!.give(this.slab, this.slabOffset, this.shared);
-    this.slab = null;
-  }
-
   /**
-   * Moves the columns out of an arena slab that was lent to readers (see ColumnArena), so the
-   * slab can be let go: a copy into a new region of the same size. Returns whether it moved.
-   */
-  leaveLentSlab(): boolean {
-    if (this.slab === null || !this.slab.lent) return false;
-    // The same sizes fill a region of the same class exactly.
-    this.layout(this.ts.length, this.ints.length - this.mi, this.lines.length);
-    return true;
-  }
-
-  /**
-   * Moves the columns into one new region or ArrayBuffer with room for `cap` entries, `idCap`
-   * metadata ids and at least `lineCap` line bytes (an arena region's rounding goes to the
-   * lines), copying what the head holds.
+   * Moves the columns into one new ArrayBuffer with room for `cap` entries, `idCap` metadata ids
+   * and `lineCap` line bytes, copying what the head holds.
    */
   private layout(cap: number, idCap: number, lineCap: number): void {
     const n = this.n;
@@ -173,43 +129,20 @@ export class HeadBlock {
     const lineEnd = ints[n]!;
     const mdEnd = ints[this.mo + n]!;
     const intCount = 2 * cap + 2 + idCap;
-    let bytes = cap * 8 + intCount * 4 + lineCap;
-    let ab: ArrayBuffer;
-    let base = 0;
-    let slab: Slab | null = null;
-    const arena = this.arena;
-    if (arena !== null && bytes <= MAX_REGION_BYTES) {
-      slab = arena.take(bytes);
-      base = arena.offset;
-      ab = slab.buffer!;
-      const region = arena.regionBytes(slab);
-      lineCap += region - bytes;
-      bytes = region;
-    } else {
-      // Not pooled (allocUnsafe takes small sizes from a shared 8 KiB slab a single live head
-      // would keep whole), and not zeroed: every byte read is written first.
-      ab = Buffer.allocUnsafeSlow(bytes).buffer;
-    }
-    const ts = new Float64Array(ab, base, cap);
-    const next = new Int32Array(ab, base + cap * 8, intCount);
-    const lines = Buffer.from(ab, base + cap * 8 + intCount * 4, lineCap);
+    const bytes = cap * 8 + intCount * 4 + lineCap;
+    // Not pooled (allocUnsafe takes small sizes from a shared 8 KiB slab a single live head would
+    // keep whole), and not zeroed: every byte read is written first.
+    const ab = Buffer.allocUnsafeSlow(bytes).buffer;
+    const ts = new Float64Array(ab, 0, cap);
+    const next = new Int32Array(ab, cap * 8, intCount);
+    const lines = Buffer.from(ab, cap * 8 + intCount * 4, lineCap);
     const mo = cap + 1;
     const mi = 2 * cap + 2;
-    if (n === 0) {
-      // Nothing to copy but the two leading zeros.
-      next[0] = 0;
-      next[mo] = 0;
-    } else {
-      ts.set(this.ts.subarray(0, n));
-      next.set(ints.subarray(0, n + 1));
-      next.set(ints.subarray(this.mo, this.mo + n + 1), mo);
-      next.set(ints.subarray(this.mi, this.mi + mdEnd), mi);
-      this.lines.copy(lines, 0, 0, lineEnd);
-    }
-    // Copied: the old region can go back (lent if a snapshot views it).
-    this.giveRegion();
-    this.slab = slab;
-    this.slabOffset = base;
+    ts.set(this.ts.subarray(0, n));
+    next.set(ints.subarray(0, n + 1));
+    next.set(ints.subarray(this.mo, this.mo + n + 1), mo);
+    next.set(ints.subarray(this.mi, this.mi + mdEnd), mi);
+    this.lines.copy(lines, 0, 0, lineEnd);
     if (this.sameTsPrev !== null && this.sameTsPrev.length < cap) {
       const p = new Int32Array(cap);
       p.set(this.sameTsPrev);
@@ -227,26 +160,16 @@ export class HeadBlock {
   /** Lays the columns out again with room for one more entry of `lineBytes` line bytes and `ids` metadata ids. */
   private grow(lineBytes: number, ids: number): void {
     const n = this.n;
-    const needIds = this.ints[this.mo + n]! + ids;
-    const needLines = this.ints[n]! + lineBytes;
     let cap = this.ts.length;
-    let idCap = this.ints.length - this.mi;
-    let lineCap = this.lines.length;
-    if (this.arena !== null && this.columnBytes < ARENA_SMALL_BYTES) {
-      if (n === cap) cap = cap === 0 ? ARENA_INITIAL_ENTRIES : Math.ceil(cap * ARENA_ENTRY_GROWTH);
-      if (needIds > idCap) {
-        idCap = Math.max(ARENA_INITIAL_ENTRIES, Math.ceil(idCap * ARENA_ENTRY_GROWTH));
-        while (idCap < needIds) idCap = Math.ceil(idCap * ARENA_ENTRY_GROWTH);
-      }
-      if (needLines > lineCap) lineCap = Math.max(ARENA_MIN_LINE_BYTES, needLines);
-      this.layout(cap, idCap, lineCap);
-      return;
-    }
     if (n === cap) cap = cap === 0 ? INITIAL_ENTRIES : cap * 2;
+    const needIds = this.ints[this.mo + n]! + ids;
+    let idCap = this.ints.length - this.mi;
     if (needIds > idCap) {
       idCap = Math.max(INITIAL_METADATA_IDS, idCap * 2);
       while (idCap < needIds) idCap *= 2;
     }
+    const needLines = this.ints[n]! + lineBytes;
+    let lineCap = this.lines.length;
     if (needLines > lineCap) {
       lineCap = Math.max(MIN_LINE_BYTES, Math.ceil(lineCap * LINE_GROWTH));
       while (lineCap < needLines) lineCap = Math.ceil(lineCap * LINE_GROWTH);
@@ -409,8 +332,8 @@ export class HeadBlock {
 
   /**
    * Sorted columnar view (null when empty). When entries arrived in order it shares the
-   * columns (no copy; later appends and resets never touch the viewed ranges, and an arena
-   * region given back while shared is lent, never reused), otherwise it builds sorted copies.
+   * columns (no copy; later appends and resets never touch the viewed ranges), otherwise it
+   * builds sorted copies.
    */
   snapshot(symbols: readonly string[]): DecodedBlock | null {
     const n = this.n;
@@ -433,36 +356,28 @@ export class HeadBlock {
     const ts = this.ts;
     // Line offsets start at ints[0].
     const lo = this.ints;
-    const lineBytes = lo[n]!;
-    const ids = hasMd ? this.mdPairs * 2 : 0;
-    // One allocation for the copies: ts, line offsets, metadata offsets and ids, line bytes.
-    const mdInts = hasMd ? n + 1 + ids : 0;
-    const buf = Buffer.allocUnsafe(n * 8 + (n + 1 + mdInts) * 4 + lineBytes);
-    const ab = buf.buffer;
-    // Pooled allocations start 8-byte aligned.
-    const at = buf.byteOffset;
-    const tsRel = new Float64Array(ab, at, n);
-    const lineOffsets = new Int32Array(ab, at + n * 8, n + 1);
-    const mdOffsets = hasMd ? new Int32Array(ab, at + n * 8 + (n + 1) * 4, n + 1) : null;
-    const mdIds = hasMd ? new Int32Array(ab, at + n * 8 + (2 * n + 2) * 4, ids) : null;
-    const lines = buf.subarray(buf.length - lineBytes);
-    const mo = this.mo;
-    const mi = this.mi;
     const minRel = this.minRel;
+    const tsRel = new Float64Array(n);
+    const lineOffsets = new Int32Array(n + 1);
+    const lines = Buffer.allocUnsafe(lo[n]!);
     let pos = 0;
-    lineOffsets[0] = 0;
     for (let k = 0; k < n; k++) {
       const i = order[k]!;
       tsRel[k] = ts[i]! - minRel;
       pos += this.lines.copy(lines, pos, lo[i]!, lo[i + 1]!);
       lineOffsets[k + 1] = pos;
     }
-    if (mdOffsets !== null) {
+    let mdOffsets: Int32Array | null = null;
+    let mdIds: Int32Array | null = null;
+    if (hasMd) {
+      const mo = this.mo;
+      const mi = this.mi;
+      mdOffsets = new Int32Array(n + 1);
+      mdIds = new Int32Array(this.mdPairs * 2);
       let m = 0;
-      mdOffsets[0] = 0;
       for (let k = 0; k < n; k++) {
         const i = order[k]!;
-        for (let j = lo[mo + i]!, e = lo[mo + i + 1]!; j < e; j++) mdIds![m++] = lo[mi + j]!;
+        for (let j = lo[mo + i]!, e = lo[mo + i + 1]!; j < e; j++) mdIds[m++] = lo[mi + j]!;
         mdOffsets[k + 1] = m;
       }
     }

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_METADATA } from './block.js';
-import { ColumnArena } from './column-arena.js';
 import { HeadBlock } from './head-block.js';
-import type { DecodedBlock } from './types.js';
 import { defaultChunkOptions, MemChunk } from './mem-chunk.js';
 import { SymbolTable } from './symbols.js';
 import { seededRandom } from '../util/random.js';
@@ -110,97 +108,5 @@ describe('head block memory (ADR 0024)', () => {
       }
       expect(h.allocatedBytes(), `step ${step}`).toBe(columns());
     }
-  });
-
-  it('keeps heads in a shared arena apart: every snapshot (a view, not a copy) stays as taken while heads grow, reset, move and release in the same slabs', () => {
-    const arena = new ColumnArena();
-    const symbols = new SymbolTable();
-    const r = seededRandom(24);
-    const rnd = (n: number): number => Math.floor(r() * n);
-    const heads = Array.from({ length: 40 }, () => new HeadBlock(arena));
-    // What each head holds (line and metadata text per entry, in push order; rels ascend except where noted).
-    const want: { rel: number; text: string }[][] = heads.map(() => []);
-    const rels = heads.map(() => 0);
-    heads.forEach((h) => h.start(5_000_000n));
-    const held: { block: DecodedBlock; text: string[] }[] = [];
-    const texts = (b: DecodedBlock): string[] =>
-      Array.from({ length: b.n }, (_, i) => `${b.lines.subarray(b.lineOffsets[i]!, b.lineOffsets[i + 1]!).toString()}|${b.metadata(i).map((p) => `${p.name}=${p.value}`).join(',')}`);
-    // Sorted by rel, stable: what a snapshot of a head holding `entries` must show.
-    const sorted = (entries: { rel: number; text: string }[]): string[] =>
-      entries
-        .map((e, i) => ({ ...e, i }))
-        .sort((a, b) => a.rel - b.rel || a.i - b.i)
-        .map((e) => e.text);
-    for (let step = 0; step < 6000; step++) {
-      const k = rnd(heads.length);
-      const h = heads[k]!;
-      const op = rnd(100);
-      if (op < 85) {
-        // Some lines go past the largest region, so heads leave the arena and come back after a reset.
-        const len = rnd(20) === 0 ? rnd(30_000) : rnd(400);
-        const line = Buffer.alloc(len, 97 + (step % 26));
-        line.write(String(step), 0);
-        const md = rnd(2) === 0 ? [{ name: 'detected_level', value: ['info', 'warn'][rnd(2)]! }] : EMPTY_METADATA;
-        // One in ten out of order (the head sorts its snapshot).
-        const rel = rnd(10) === 0 ? Math.max(0, rels[k]! - rnd(50)) : ++rels[k]!;
-        if (h.isDuplicate(rel, line)) continue;
-        h.push(rel, line, md, symbols);
-        want[k]!.push({ rel, text: `${line.subarray(0, len).toString()}|${md.map((p) => `${p.name}=${p.value}`).join(',')}` });
-      } else if (op < 93) {
-        const b = h.snapshot(symbols.strings);
-        if (b !== null) held.push({ block: b, text: texts(b) });
-        expect(b === null ? [] : texts(b)).toEqual(sorted(want[k]!));
-      } else if (op < 95) {
-        // As the ingester's flush cycle asks open heads to.
-        h.leaveLentSlab();
-      } else if (op < 97) {
-        h.reset();
-        want[k] = [];
-        rels[k] = 0;
-        h.start(5_000_000n);
-      } else {
-        h.reset();
-        h.release();
-        want[k] = [];
-        rels[k] = 0;
-        h.start(5_000_000n);
-      }
-      if (step % 500 === 0) for (const x of held) expect(texts(x.block)).toEqual(x.text);
-    }
-    for (const x of held) expect(texts(x.block)).toEqual(x.text);
-    // In-order snapshots viewed the columns: slabs were lent, and heads moved out of them.
-    expect(held.filter((x) => (x.block.lines.buffer as ArrayBuffer).byteLength === 256 * 1024).length).toBeGreaterThan(50);
-    heads.forEach((h, k) => expect(texts(h.snapshot(symbols.strings) ?? ({ n: 0 } as DecodedBlock))).toEqual(sorted(want[k]!)));
-    // Every region comes back once every head is released.
-    expect(arena.takenBytes).toBeGreaterThan(0);
-    for (const h of heads) {
-      h.reset();
-      h.release();
-    }
-    expect(arena.takenBytes).toBe(0);
-  });
-
-  it('moves heads out of a slab lent to a query, so the slab goes', () => {
-    const arena = new ColumnArena();
-    const symbols = new SymbolTable();
-    const heads = Array.from({ length: 10 }, () => new HeadBlock(arena));
-    heads.forEach((h, i) => {
-      h.start(1000n);
-      h.push(0, Buffer.from(`first line of head ${i}`), EMPTY_METADATA, symbols);
-    });
-    const views = heads.map((h) => h.snapshot(symbols.strings)!);
-    expect(arena.carvedBytes).toBe(arena.takenBytes);
-    // One head outgrows its region while a query views it: the region is lent, and its slab with it.
-    heads[0]!.push(1, Buffer.alloc(2000, 120), EMPTY_METADATA, symbols);
-    expect(arena.carvedBytes).toBeGreaterThan(arena.takenBytes);
-    expect(heads.slice(1).every((h) => h.leaveLentSlab())).toBe(true);
-    expect(heads[0]!.leaveLentSlab()).toBe(false);
-    // The lent slab was let go; what is carved is what the heads hold.
-    expect(arena.carvedBytes).toBe(arena.takenBytes);
-    views.forEach((v, i) => expect(v.lines.toString()).toBe(`first line of head ${i}`));
-    heads.forEach((h, i) => {
-      const b = h.snapshot(symbols.strings)!;
-      expect(b.lines.subarray(0, b.lineOffsets[1]!).toString()).toBe(`first line of head ${i}`);
-    });
   });
 });

@@ -17,4 +17,3 @@ export * from './consts.js';
 export { cutBlocksView, encodeCutBlocks } from './cut-view.js';
 export { encodeBlock, decodeBlock, type EncodedBlock } from './block.js';
 export { type BlockSealer, WorkerBlockSealer, sharedBlockSealer } from './sealer.js';
-export { ColumnArena } from './column-arena.js';

@@ -59,7 +59,7 @@ export class MemChunk implements ReadableChunk {
   readonly codec: Codec;
   private readonly blockSizeBytes: number;
   private readonly targetSizeBytes: number;
-  private readonly head: HeadBlock;
+  private readonly head = new HeadBlock();
   private readonly symbols = new SymbolTable();
   /** Per cut block, in five arrays of equal length that only `addBlock` lengthens (NO_BLOCKS before the first cut). */
   private metas: BlockMeta[] = NO_BLOCKS;
@@ -106,7 +106,6 @@ export class MemChunk implements ReadableChunk {
     if (!Number.isInteger(targetSizeBytes) || targetSizeBytes < 1) throw new InvalidError(`chunk targetSizeBytes ${targetSizeBytes} must be a positive integer`);
     this.codec = codec;
     this.sealer = opts.sealer ?? null;
-    this.head = new HeadBlock(opts.arena ?? null);
     this.blockSizeBytes = blockSizeBytes;
     this.targetSizeBytes = targetSizeBytes;
   }
@@ -170,11 +169,6 @@ export class MemChunk implements ReadableChunk {
   cutAndRelease(): void {
     this.cutBlock();
     this.head.release();
-  }
-
-  /** Moves the head's columns out of an arena slab lent to readers (HeadBlock.leaveLentSlab); whether they moved. */
-  leaveLentSlab(): boolean {
-    return this.head.leaveLentSlab();
   }
 
   /** Bytes of memory this chunk holds: cut blocks (compressed, or uncompressed until sealed), their filters and the head's columns. */

@@ -3,7 +3,6 @@ import type { StructuredMetadata } from '../model/stream.js';
 import type { Codec } from './codec.js';
 import type { BlockProbe } from './needle.js';
 import type { BlockSealer } from './sealer.js';
-import type { ColumnArena } from './column-arena.js';
 
 /** MemChunk settings. */
 export interface ChunkOptions {
@@ -18,11 +17,6 @@ export interface ChunkOptions {
    * With a sealer, call `whenSealed()` before `encode()` to avoid sealing inline there.
    */
   sealer?: BlockSealer;
-  /**
-   * Where small head columns are laid out (ADR 0024); absent: an ArrayBuffer each. The chunk's
-   * owner closes it (cutAndRelease) before dropping it, or its region is never reused.
-   */
-  arena?: ColumnArena;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { ColumnArena, cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
+import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
 import { inShard, labelValue, markInKeyOrder, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
@@ -210,8 +210,6 @@ export class Ingester {
    * and per-chunk overheads), raised by every admitted push until the next measurement.
    */
   private memBytes = 0;
-  /** Where the head blocks of this ingester's chunks lay out small columns (ADR 0024). */
-  private readonly arena = new ColumnArena();
   /** ingester.memory_limit and its soft mark (0: no limit). */
   private readonly memLimitBytes: number;
   private readonly memSoftBytes: number;
@@ -227,7 +225,6 @@ export class Ingester {
       codec: this.cfg.chunk_encoding as Codec,
       blockSizeBytes: this.cfg.chunk_block_size,
       targetSizeBytes: this.cfg.chunk_target_size,
-      arena: this.arena,
       ...(this.cfg.block_sealer === 'worker' ? { sealer: sharedBlockSealer() } : {}),
     };
     this.maxChunkAgeNs = BigInt(this.cfg.max_chunk_age) * NS_PER_MS;
@@ -260,16 +257,6 @@ export class Ingester {
         registers: [r],
         collect() {
           this.set(memBytes());
-        },
-      }),
-      arenaBytes: new Gauge({
-        name: 'silt_ingester_head_arena_bytes',
-        help: 'Bytes of the slab regions small head-block columns are laid out in (ADR 0024): state="taken" by heads, state="free" not taken (reusable, or in a slab lent to queries until its heads move out); both counted in silt_ingester_memory_used_bytes.',
-        labelNames: ['state'],
-        registers: [r],
-        collect: () => {
-          this.m.arenaBytes.set({ state: 'taken' }, this.arena.takenBytes);
-          this.m.arenaBytes.set({ state: 'free' }, this.arena.carvedBytes - this.arena.takenBytes);
         },
       }),
       earlyFlushes: new Counter({ name: 'silt_ingester_memory_early_flushes_total', help: 'Chunks flushed early because memory passed the soft mark of ingester.memory_limit.', registers: [r] }),
@@ -550,8 +537,7 @@ export class Ingester {
 
   /** One pass over every stream: the accounted bytes (see #measureMemory), the chunks, and the closed chunks not yet stored. */
   #countMemory(): MemoryFigures {
-    // Regions taken are counted by their heads below; the rest of the slabs here.
-    let bytes = this.arena.carvedBytes - this.arena.takenBytes;
+    let bytes = 0;
     let chunks = 0;
     let waiting = 0;
     for (const t of this.tenants.values())
@@ -610,8 +596,7 @@ export class Ingester {
 
   /**
    * Streams of `tenant` matching all matchers, as values: the cut blocks of each chunk (immutable
-   * once cut) behind a view that shows only them, and a sorted view of its head block (a copy when
-   * its entries arrived out of order; see HeadBlock.snapshot). Chunk ids
+   * once cut) behind a view that shows only them, and a sorted copy of its head block. Chunk ids
    * are `<idPrefix><number>` (see `storedKeys`). With `shard`, only that shard's streams.
    */
   selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, idPrefix: string, shard: Shard | null = null): MemStream[] {
@@ -812,11 +797,7 @@ export class Ingester {
             reason = 'memory';
             this.m.earlyFlushes.inc();
           }
-          if (reason === null) {
-            // A head whose arena slab was lent to a query moves out, so the slab can go (ADR 0024).
-            if (!c.closed) c.chunk.leaveLentSlab();
-            continue;
-          }
+          if (reason === null) continue;
           s.close(c, c.closeReason || reason);
           c.flushing = true;
           jobs.push({ tenant: inst.tenant, stream: s, desc: c, reason: c.closeReason });
