@@ -1,7 +1,10 @@
 /**
  * Ingester memory with many active streams: push generator data over N streams (default
  * 10k) and report the server's RSS and heap once every stream holds data, plus the highest RSS
- * seen while pushing (sampled every 100 ms).
+ * seen while pushing (sampled every 100 ms). `rss_mb` is read 2 s after the last push, when the
+ * heaps still hold the push's garbage; `rss_settled_mb` is the lowest RSS over the next
+ * RSS_SETTLE_S seconds (default 40), by when V8's memory reducer has collected and shrunk the
+ * heaps of an idle process by itself (~20-30 s on Node 20); `settled_s` says when.
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
  * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
  * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.
@@ -45,8 +48,23 @@ const pushSeconds = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 2000));
 clearInterval(sampler);
 const metrics = await (await fetch(`${silt.url}/metrics`)).text();
-const gauge = (name: string): number => metrics.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+const gaugeOf = (text: string, name: string): number => text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+const gauge = (name: string): number => gaugeOf(metrics, name);
 const mb = (b: number): number => Math.round(b / 1e6);
+const rssAfterPush = rssBytes(pid);
+// Idle from here: no request but the RSS reads (and one scrape at the end).
+const settleSeconds = Number(process.env['RSS_SETTLE_S'] ?? 40);
+let settled = rssAfterPush;
+let settledAt = 0;
+for (let s = 1; s <= settleSeconds; s++) {
+  await new Promise((r) => setTimeout(r, 1000));
+  const r = rssBytes(pid);
+  if (r < settled) {
+    settled = r;
+    settledAt = s;
+  }
+}
+const later = await (await fetch(`${silt.url}/metrics`)).text();
 console.log(
   JSON.stringify({
     bench: 'ingester_rss',
@@ -56,11 +74,15 @@ console.log(
     push_s: Number(pushSeconds.toFixed(1)),
     refused_429: refused,
     rss_idle_mb: mb(idle),
-    rss_mb: mb(rssBytes(pid)),
-    rss_max_mb: mb(Math.max(maxRss, rssBytes(pid))),
+    rss_mb: mb(rssAfterPush),
+    rss_max_mb: mb(Math.max(maxRss, rssAfterPush)),
+    rss_settled_mb: mb(settled),
+    settled_s: settledAt,
     heap_used_mb: mb(gauge('silt_nodejs_heap_size_used_bytes')),
     heap_total_mb: mb(gauge('silt_nodejs_heap_size_total_bytes')),
     external_mb: mb(gauge('silt_nodejs_external_memory_bytes')),
+    settled_heap_total_mb: mb(gaugeOf(later, 'silt_nodejs_heap_size_total_bytes')),
+    settled_external_mb: mb(gaugeOf(later, 'silt_nodejs_external_memory_bytes')),
     ingester_memory_mb: mb(gauge('silt_ingester_memory_used_bytes')),
     early_flushes: gauge('silt_ingester_memory_early_flushes_total'),
   }),
