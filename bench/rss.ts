@@ -3,8 +3,9 @@
  * 10k) and report the server's RSS and heap once every stream holds data, plus the highest RSS
  * seen while pushing (sampled every 100 ms). `rss_mb` is read 2 s after the last push, when the
  * heaps still hold the push's garbage; `rss_settled_mb` is the lowest RSS over the next
- * RSS_SETTLE_S seconds (default 40), by when V8's memory reducer has collected and shrunk the
- * heaps of an idle process by itself (~20-30 s on Node 20); `settled_s` says when.
+ * RSS_SETTLE_S seconds (default 40) of idle, and `settled_s` when it was seen: V8's memory
+ * reducer collects and shrinks the heaps of an idle process by itself, but on Node 20 it did
+ * so within 40 s in only some runs (RESULTS, "where the rest of the RSS is").
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
  * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
  * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.

@@ -596,9 +596,9 @@ export class Ingester {
 
   /**
    * Streams of `tenant` matching all matchers, as values: the cut blocks of each chunk (immutable
-   * once cut) behind a view that shows only them, and a sorted view of its head block (a copy when
-   * its entries arrived out of order; see HeadBlock.snapshot). Chunk ids
-   * are `<idPrefix><number>` (see `storedKeys`). With `shard`, only that shard's streams.
+   * once cut) behind a view that shows only them, and a sorted view of its head block (a copy
+   * when its entries arrived out of order; see HeadBlock.snapshot). Chunk ids are
+   * `<idPrefix><number>` (see `storedKeys`). With `shard`, only that shard's streams.
    */
   selectStreams(tenant: string, matchers: readonly Matcher[], fromNs: bigint, throughNs: bigint, idPrefix: string, shard: Shard | null = null): MemStream[] {
     const inst = this.tenants.get(tenant);
