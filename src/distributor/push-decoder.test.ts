@@ -234,6 +234,25 @@ describe('PushDecoder label interning', () => {
   });
 });
 
+describe('PushDecoder idle stop', () => {
+  it('stops its worker when idle and decodes right with the next one, which knows no label ids or level options of the first', async () => {
+    const d = new PushDecoder({ worker: true, idleStopMs: 50 });
+    try {
+      const a = bodies(1500, 21);
+      const b = bodies(1500, 22);
+      for (const x of a) expect(plain(await d.decode(x.body, 'application/x-protobuf', undefined, 0, levels))).toEqual(plain(await decodePushBody(x.body, 'application/x-protobuf', undefined, 0)));
+      const started = Date.now();
+      while (d.workerRunning && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 20));
+      expect(d.workerRunning).toBe(false);
+      // Other streams now: ids the new worker gives from 0 must not be read in the old table.
+      for (const x of b) expect(plain(await d.decode(x.body, 'application/x-protobuf', undefined, 0, levels))).toEqual(plain(await decodePushBody(x.body, 'application/x-protobuf', undefined, 0)));
+      expect(d.workerRunning).toBe(true);
+    } finally {
+      await d.close();
+    }
+  });
+});
+
 describe('PushDecoder level options', () => {
   it('keeps each tenant\'s options apart, even when the first body sent with them is corrupt', async () => {
     const d = new PushDecoder({ worker: true });

@@ -63,7 +63,7 @@ export interface DecodeReply extends WorkerReply {
 export class PushDecoder {
   readonly #channel: WorkerChannel<DecodeReply> | null;
   /** Keys of the level options the worker knows, by fields array and depth (the array is the tenant limits' own). */
-  readonly #keys = new WeakMap<readonly string[], Map<number, number>>();
+  #keys = new WeakMap<readonly string[], Map<number, number>>();
   #nextKey = 1;
   /**
    * Label strings by the worker's ids, so each stream's string is decoded (and hashed by the
@@ -76,11 +76,12 @@ export class PushDecoder {
 
   /**
    * `worker` false decodes everything inline. `maxLabelStrings` bounds the label strings
-   * interned by the worker and kept here (default 100k, as Loki's label cache).
+   * interned by the worker and kept here (default 100k, as Loki's label cache). `idleStopMs`:
+   * the worker stops after this long without a body (WorkerChannel's default when absent).
    */
-  constructor(opts: { worker: boolean; maxLabelStrings?: number }) {
+  constructor(opts: { worker: boolean; maxLabelStrings?: number; idleStopMs?: number }) {
     this.#maxLabelStrings = Math.max(1, opts.maxLabelStrings ?? 100_000);
-    this.#channel = opts.worker ? new WorkerChannel<DecodeReply>(new URL('./decode-worker', import.meta.url), import.meta.url, 'push decoder') : null;
+    this.#channel = opts.worker ? new WorkerChannel<DecodeReply>(new URL('./decode-worker', import.meta.url), import.meta.url, 'push decoder', opts.idleStopMs) : null;
   }
 
   /**
@@ -99,6 +100,13 @@ export class PushDecoder {
       checkSnappyLength(body, maxDecompressedBytes);
     } catch (err) {
       throw protobufPushError(err, mediaType);
+    }
+    if (!ch.running) {
+      // This call starts a worker (the first, or one after an idle stop): it knows no label ids
+      // and no level options yet. Nothing is pending, so no reply of the old one can come.
+      this.#labels = [];
+      this.#labelsEpoch = -1;
+      this.#keys = new WeakMap();
     }
     // Our own copy moves to the worker; `body` stays intact for the inline fallback.
     const own = new Uint8Array(body.length);
@@ -133,6 +141,11 @@ export class PushDecoder {
     } catch (err) {
       throw protobufPushError(err, mediaType);
     }
+  }
+
+  /** Whether the worker thread is running (false before the first body and after an idle stop). */
+  get workerRunning(): boolean {
+    return this.#channel?.running ?? false;
   }
 
   /** Adds a reply's new label strings to the table; the ids of its streams, or null if they are from an older epoch. */

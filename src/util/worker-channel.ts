@@ -3,10 +3,17 @@
  * push decoder. A job is posted with an id; the worker replies `{ id, error? , ...result }`.
  *
  * The worker is started on first use and unref'd while idle, so it never keeps a process
- * alive. Off-loading is an optimisation, never a point of failure: when the worker cannot
- * start or dies, pending and later calls reject and callers do the work inline.
+ * alive, and stopped after IDLE_STOP_MS without a job: its isolate and malloc arena hold tens
+ * of MB after a burst of work (~40 MB for the push decoder and block sealer after a 121 MB push
+ * flood, bench/RESULTS.md), which V8 does not give back while the thread waits. The next call
+ * starts another (~60–90 ms before its first reply). Off-loading is an optimisation, never a
+ * point of failure: when the worker cannot start or dies, pending and later calls reject and
+ * callers do the work inline.
  */
 import { Worker } from 'node:worker_threads';
+
+/** How long a worker waits without a job before it is stopped (the next call starts another). */
+export const IDLE_STOP_MS = 30_000;
 
 /**
  * Starts the worker body `module` (its URL without extension, resolved next to the caller:
@@ -38,12 +45,24 @@ export class WorkerChannel<R extends WorkerReply> {
   readonly #module: URL;
   readonly #callerUrl: string;
   readonly #name: string;
+  readonly #idleStopMs: number;
+  #idleTimer: NodeJS.Timeout | null = null;
 
-  /** `module` and `callerUrl` as startSiltWorker takes them. */
-  constructor(module: URL, callerUrl: string, name: string) {
+  /** `module` and `callerUrl` as startSiltWorker takes them; `idleStopMs` 0 keeps the worker while idle. */
+  constructor(module: URL, callerUrl: string, name: string, idleStopMs = IDLE_STOP_MS) {
     this.#module = module;
     this.#callerUrl = callerUrl;
     this.#name = name;
+    this.#idleStopMs = idleStopMs;
+  }
+
+  /**
+   * Whether a worker is running: false before the first call and after an idle stop, when the
+   * next call starts a new worker that knows nothing of earlier jobs (callers that keep state
+   * in step with the worker's start it over then).
+   */
+  get running(): boolean {
+    return this.#worker !== null;
   }
 
   /** True once the worker failed to start or died: callers should not wait for it. */
@@ -58,7 +77,11 @@ export class WorkerChannel<R extends WorkerReply> {
     const id = this.#nextId++;
     return new Promise<R>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      if (this.#pending.size === 1) w.ref();
+      if (this.#pending.size === 1) {
+        w.ref();
+        if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+        this.#idleTimer = null;
+      }
       w.postMessage({ ...job, id }, transfer);
     });
   }
@@ -67,6 +90,8 @@ export class WorkerChannel<R extends WorkerReply> {
   async close(): Promise<void> {
     const w = this.#worker;
     this.#worker = null;
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#idleTimer = null;
     if (w !== null) await w.terminate();
     this.#failAll(new Error(`${this.#name} closed`));
   }
@@ -86,7 +111,10 @@ export class WorkerChannel<R extends WorkerReply> {
       const p = this.#pending.get(m.id);
       if (p === undefined) return;
       this.#pending.delete(m.id);
-      if (this.#pending.size === 0) w.unref();
+      if (this.#pending.size === 0) {
+        w.unref();
+        if (this.#idleStopMs > 0) this.#idleTimer = setTimeout(() => this.#stopIdle(w), this.#idleStopMs).unref();
+      }
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m);
     });
@@ -101,6 +129,15 @@ export class WorkerChannel<R extends WorkerReply> {
     });
     this.#worker = w;
     return w;
+  }
+
+  /** Stops `w` if it is still this channel's worker and has had no job since the timer was set. */
+  #stopIdle(w: Worker): void {
+    this.#idleTimer = null;
+    if (this.#worker !== w || this.#pending.size > 0) return;
+    // Not a failure: the exit handler sees another worker (or none) and lets it be.
+    this.#worker = null;
+    void w.terminate();
   }
 
   #failAll(e: Error): void {
