@@ -4,7 +4,7 @@
  *
  * The worker is started on first use and unref'd while idle, so it never keeps a process
  * alive, and stopped after IDLE_STOP_MS without a job: its isolate and malloc arena hold tens
- * of MB after a burst of work (~40 MB for the push decoder and block sealer after a 121 MB push
+ * of MB after a burst of work (~50 MB for the push decoder and block sealer after a 121 MB push
  * flood, bench/RESULTS.md), which V8 does not give back while the thread waits. The next call
  * starts another (~60–90 ms before its first reply). Off-loading is an optimisation, never a
  * point of failure: when the worker cannot start or dies, pending and later calls reject and
