@@ -94,7 +94,7 @@ describe('Distributor.push: success path', () => {
   });
 
   it('groups streams by label set over many requests exactly as a fresh grouping would, without touching the request', async () => {
-    // Service-name discovery on, so a second merge (after discovery) happens too.
+    // Service-name discovery on, so streams it makes equal merge too.
     const { d, ingester } = setup({ discoverServiceName: ['app'] });
     let seed = 7;
     const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
@@ -112,20 +112,18 @@ describe('Distributor.push: success path', () => {
       await d.push('t', request).catch((e: unknown) => {
         if (!(e instanceof ValidationError)) throw e;
       });
-      // Reference: valid entries grouped by canonical labels in first-seen order, then groups
-      // that service_name discovery makes equal merged, again in first-seen order.
-      const canon = (l: string, discover: boolean): string => {
+      // Reference: valid entries grouped by their labels after service_name discovery (Loki
+      // adds it while parsing the body) in first-seen order, entries in request order.
+      const canon = (l: string): string => {
         const m = new Map([...l.matchAll(/(\w+)\s*=\s*"([^"]*)"/g)].map((x) => [x[1]!, x[2]!]));
-        if (discover && !m.has('service_name')) m.set('service_name', m.get('app') ?? 'unknown_service');
+        if (!m.has('service_name')) m.set('service_name', m.get('app') ?? 'unknown_service');
         return '{' + [...m].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, v]) => `${k}="${v}"`).join(', ') + '}';
       };
-      const groups = new Map<string, string[]>();
+      const want = new Map<string, string[]>();
       for (const [labels, entries] of streams) {
         const ok = entries.filter((e) => e.tsNs === NOW_NS).map((e) => e.line.toString());
-        if (ok.length > 0) groups.set(canon(labels, false), [...(groups.get(canon(labels, false)) ?? []), ...ok]);
+        if (ok.length > 0) want.set(canon(labels), [...(want.get(canon(labels)) ?? []), ...ok]);
       }
-      const want = new Map<string, string[]>();
-      for (const [labels, lines] of groups) want.set(canon(labels, true), [...(want.get(canon(labels, true)) ?? []), ...lines]);
       const got = new Map((ingester.calls[0]?.streams ?? []).map((s) => [s.labelsString, s.entries.map((e) => e.line.toString())]));
       expect(got).toEqual(want);
       expect(request.streams.map((s) => s.entries)).toEqual(before);

@@ -19,7 +19,7 @@ import type { PushRequest, ValidStream } from '../model/stream.js';
 import type { LimitsProvider, TenantLimits } from './limits.js';
 import { RateLimiters } from '../util/rate-limiter.js';
 import { type GroupedErrors, Msg, Reason, Validator, type ValidationResult } from './validate.js';
-import { addDetectedLevels, LevelDetector, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
+import { addDetectedLevels, LevelDetector, normalizeMetadataNames } from './field-detection.js';
 import { otlpLabelName } from './otlp.js';
 
 /** What the distributor needs from the ingester (defined here, by the consumer). */
@@ -78,7 +78,6 @@ export class Distributor {
   readonly #appendFailures: Counter<string>;
   readonly #mutatedSamples: Counter<string>;
   readonly #mutatedBytes: Counter<string>;
-  readonly #serviceNames = new ServiceNameDiscovery();
   /** One level detector per distinct limits object (tenants sharing limits share it). */
   readonly #levelDetectors = new WeakMap<TenantLimits, LevelDetector>();
 
@@ -148,7 +147,7 @@ export class Distributor {
       throw new RateLimitError(Reason.rateLimited, Msg.rateLimited(tenant, Math.trunc(rate), res.validLines, res.validBytes));
     }
 
-    const streams = this.#serviceNames.apply(res.streams, limits.discoverServiceName);
+    const streams = res.streams;
     normalizeMetadataNames(streams, otlpLabelName);
     if (limits.discoverLogLevels && limits.allowStructuredMetadata) addDetectedLevels(streams, this.#levelDetector(limits));
     return [this.#ingester.push(tenant, streams).catch(this.#onAppendFailure), res.errors];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint, labelsToString, type Labels } from '../model/labels.js';
 import type { PushEntry, ValidStream } from '../model/stream.js';
-import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, normalizeMetadataNames, ServiceNameDiscovery } from './field-detection.js';
+import { addDetectedLevels, detectLevelFromText, LevelDetector, logfmtValue, normalizeLogLevel, normalizeMetadataNames } from './field-detection.js';
 import { otlpLabelName } from './otlp.js';
 import { seededRandom } from '../util/random.js';
 import { knownLevel } from '../model/log-level.js';
@@ -115,70 +115,6 @@ describe('addDetectedLevels', () => {
       { name: 'severity', value: 'dbg' },
       { name: 'detected_level', value: 'debug' },
     ]);
-  });
-});
-
-describe('ServiceNameDiscovery', () => {
-  const names = defaultLimits.discoverServiceName;
-
-  it('takes the first listed label, or unknown_service', () => {
-    const d = new ServiceNameDiscovery();
-    const out = d.apply([stream({ job: 'j', app: 'a' }, [{ line: 'x' }]), stream({ foo: 'bar' }, [{ line: 'y' }]), stream({ service_name: 's', app: 'a' }, [{ line: 'z' }])], names);
-    expect(out.map((s) => s.labelsString)).toEqual(['{app="a", job="j", service_name="a"}', '{foo="bar", service_name="unknown_service"}', '{app="a", service_name="s"}']);
-    expect(out[0]!.fingerprint).toBe(fingerprint(out[0]!.labels));
-  });
-
-  it('merges streams that become equal and is off with an empty list', () => {
-    const d = new ServiceNameDiscovery();
-    const out = d.apply([stream({ a: '1' }, [{ line: 'x' }]), stream({ a: '1', service_name: 'unknown_service' }, [{ line: 'y' }])], names);
-    expect(out.length).toBe(1);
-    expect(out[0]!.entries.map((e) => e.line.toString())).toEqual(['x', 'y']);
-    const off = [stream({ app: 'a' }, [{ line: 'x' }])];
-    expect(d.apply(off, [])[0]!.labelsString).toBe('{app="a"}');
-  });
-
-  it('merges exactly the streams that become equal: distinct random label sets against a brute-force grouping', () => {
-    const rnd = seededRandom(20);
-    const d = new ServiceNameDiscovery();
-    const pick = (xs: readonly string[]): string => xs[Math.floor(rnd() * xs.length)]!;
-    let merges = 0;
-    let skipped = 0;
-    for (let round = 0; round < 1500; round++) {
-      // Distinct label sets over a few names and values, some carrying service_name already.
-      const seen = new Set<string>();
-      const input: ValidStream[] = [];
-      const want = new Map<string, string[]>();
-      const count = 1 + Math.floor(rnd() * 8);
-      const withName = rnd() < 0.3 ? 0 : rnd() < 0.5 ? 1 : 0.4;
-      for (let k = 0; k < count; k++) {
-        const labels: Record<string, string> = {};
-        for (const n of ['app', 'job', 'env']) if (rnd() < 0.5) labels[n] = pick(['a', 'b', '']);
-        if (rnd() < withName) labels['service_name'] = pick(['a', 'b', 'unknown_service']);
-        for (const n of Object.keys(labels)) if (labels[n] === '' && n !== 'app') delete labels[n];
-        if (Object.keys(labels).length === 0) labels['env'] = 'x';
-        const s = stream(labels, [{ line: `r${round}-s${k}` }]);
-        if (seen.has(s.labelsString)) continue;
-        seen.add(s.labelsString);
-        input.push(s);
-        // Expected: service_name kept if present, else the first non-empty listed label, else unknown_service.
-        const final = { ...labels };
-        if (!('service_name' in final)) {
-          const from = names.find((n) => (labels[n] ?? '') !== '');
-          final['service_name'] = from === undefined ? 'unknown_service' : labels[from]!;
-        }
-        const key = stream(final, []).labelsString;
-        want.set(key, [...(want.get(key) ?? []), `r${round}-s${k}`]);
-      }
-      const out = d.apply(input, names);
-      expect(out.map((s) => s.labelsString)).toEqual([...want.keys()]);
-      expect(out.map((s) => s.entries.map((e) => e.line.toString()))).toEqual([...want.values()]);
-      for (const s of out) expect(s.fingerprint).toBe(fingerprint(s.labels));
-      if (want.size < input.length) merges++;
-      if (out === input) skipped++;
-    }
-    // Both paths ran: requests where streams merged, and requests answered without a merge pass.
-    expect(merges).toBeGreaterThan(25);
-    expect(skipped).toBeGreaterThan(500);
   });
 });
 

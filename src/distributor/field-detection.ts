@@ -15,7 +15,7 @@ import { LEVEL_SAW_EQUALS } from '../wasm/kernels.js';
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
-import { RequestGroups } from '../util/request-groups.js';
+import { parsedLabelsAsSent, type ParsedLabels } from './labels-parser.js';
 
 /** The structured metadata name Loki stores the detected level under. */
 export const DETECTED_LEVEL = 'detected_level';
@@ -566,75 +566,26 @@ export function withServiceName(labels: readonly Label[], names: readonly string
   return sortLabels([...labels, { name: SERVICE_NAME, value }]);
 }
 
-/** A stream's labels after service-name discovery. */
-interface Discovered {
-  labels: Labels;
-  labelsString: string;
-  fingerprint: string;
-}
-
-/** Entries kept before the cache of discovered label sets is cleared. */
-const MAX_CACHED_LABEL_SETS = 100_000;
-
 /**
- * Loki's service-name discovery, cached per label string. Streams that become equal (one
- * already had the service_name another one gets) are merged.
+ * Loki's service-name discovery on a cached parse, in place: its label fields become the labels
+ * as sent plus the service_name `withServiceName` adds for `names` (unchanged when it adds none).
+ * Runs once per distinct label string and discovery list; a later call with another list
+ * (another tenant's `discover_service_name`) starts again from the labels as sent.
  */
-export class ServiceNameDiscovery {
-  readonly #cache = new Map<string, Discovered | null>();
-  /** Streams of the request being processed, by label string after discovery. */
-  readonly #merge = new RequestGroups<ValidStream>();
-  #cacheKeyList: readonly string[] | null = null;
-
-  /**
-   * Returns `streams` with service_name added where missing (the same array when no two
-   * streams became one). `streams` hold distinct label sets, as the validator groups them.
-   */
-  apply(streams: ValidStream[], names: readonly string[]): ValidStream[] {
-    if (names.length === 0) return streams;
-    if (this.#cacheKeyList !== names) {
-      this.#cache.clear();
-      this.#cacheKeyList = names;
-    }
-    let changed = 0;
-    for (const s of streams) {
-      const d = this.#discover(s, names);
-      if (d === null) continue;
-      s.labels = d.labels;
-      s.labelsString = d.labelsString;
-      s.fingerprint = d.fingerprint;
-      changed++;
-    }
-    // Adding service_name to label sets that lack it keeps distinct sets distinct (removing it
-    // gives each set back), and unchanged sets stay as they were: only a request that mixes
-    // both can have two streams become one. The check costs two lookups per stream.
-    if (changed === 0 || changed === streams.length) return streams;
-    const byLabels = this.#merge;
-    byLabels.begin();
-    let out: ValidStream[] | null = null;
-    for (let i = 0; i < streams.length; i++) {
-      const s = streams[i]!;
-      const prev = byLabels.get(s.labelsString);
-      if (prev === undefined) {
-        byLabels.set(s.labelsString, s);
-        if (out !== null) out.push(s);
-      } else {
-        // Two label sets became one: merge (copied only once that happens).
-        out ??= streams.slice(0, i);
-        prev.entries = prev.entries.concat(s.entries);
-      }
-    }
-    byLabels.release();
-    return out ?? streams;
-  }
-
-  #discover(s: ValidStream, names: readonly string[]): Discovered | null {
-    const cached = this.#cache.get(s.labelsString);
-    if (cached !== undefined) return cached;
-    const labels = withServiceName(s.labels, names);
-    const d = labels === null ? null : { labels, labelsString: labelsToString(labels), fingerprint: fingerprint(labels) };
-    if (this.#cache.size >= MAX_CACHED_LABEL_SETS) this.#cache.clear();
-    this.#cache.set(s.labelsString, d);
-    return d;
+export function discoverServiceName(p: ParsedLabels, names: readonly string[]): void {
+  if (p.discoveredFor === names) return;
+  const sent = p.addedServiceName === null ? null : parsedLabelsAsSent(p);
+  const labels = withServiceName(sent ?? p.labels, names);
+  p.discoveredFor = names;
+  if (labels !== null) {
+    p.labels = labels;
+    p.labelsString = labelsToString(labels);
+    p.fingerprint = fingerprint(labels);
+    p.addedServiceName = labels.find((l) => l.name === SERVICE_NAME)!;
+  } else if (sent !== null) {
+    p.labels = sent;
+    p.labelsString = labelsToString(sent);
+    p.fingerprint = fingerprint(sent);
+    p.addedServiceName = null;
   }
 }

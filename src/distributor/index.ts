@@ -15,7 +15,7 @@ export {
   type TenantLimits,
 } from './limits.js';
 export { RateLimiters, TokenBucket, type RateLimitersOptions } from '../util/rate-limiter.js';
-export { LabelsCache, parseLabelString, utf8Length, type ParsedLabels } from './labels-parser.js';
+export { LabelsCache, parseLabelString, parsedLabelsAsSent, utf8Length, type ParsedLabels } from './labels-parser.js';
 export {
   formatRfc3339,
   GroupedErrors,
@@ -29,4 +29,4 @@ export {
 } from './validate.js';
 export { decodeOtlpBody, otlpToPushRequest, otlpLabelName, otlpValueString, type OtlpOptions } from './otlp.js';
 export { decodeOtlpLogsJson, decodeOtlpLogsProto, type OtlpLogs } from './decode-otlp.js';
-export { addDetectedLevels, LevelDetector, ServiceNameDiscovery, normalizeLogLevel } from './field-detection.js';
+export { addDetectedLevels, discoverServiceName, LevelDetector, normalizeLogLevel } from './field-detection.js';

@@ -13,16 +13,23 @@
 import { fingerprint, isValidLabelName, labelsToString, sortLabels, type Label } from '../model/labels.js';
 import { GO_CHAR_ESCAPES } from '../util/go-escapes.js';
 
-/** The result of parsing one label string, plus the facts the validator checks per push. */
+/**
+ * The result of parsing one label string, plus the facts the validator checks per push. The
+ * label fields are the stream's labels as last used: as parsed, or, once the validator ran
+ * service-name discovery on them (field-detection.ts `discoverServiceName`), with the
+ * service_name it added, so a stream keeps one label array, text and fingerprint (not the
+ * parsed form beside the discovered one). The checks (`numNames`, `maxNameBytes`, ...) always
+ * describe the labels as sent.
+ */
 export interface ParsedLabels {
   /** Parse error text (`1:5: parse error: ...`), or null when the string parsed. */
   readonly error: string | null;
   /** Sorted by name, empty values dropped; may hold duplicate names. Empty on error. */
-  readonly labels: readonly Label[];
+  labels: readonly Label[];
   /** Canonical text (labelsToString); '' on error. */
-  readonly labelsString: string;
+  labelsString: string;
   /** fingerprint(labels); '' on error or when names repeat. */
-  readonly fingerprint: string;
+  fingerprint: string;
   /** Label names counted against max_label_names_per_series (`service_name` is free). */
   readonly numNames: number;
   /** Longest name and value in UTF-8 bytes, so the common case needs two comparisons. */
@@ -30,6 +37,16 @@ export interface ParsedLabels {
   readonly maxValueBytes: number;
   /** Some name occurs twice. */
   readonly hasDuplicate: boolean;
+  /** The discovery list the label fields were made for, null while they are as parsed. */
+  discoveredFor: readonly string[] | null;
+  /** The pair discovery added to `labels` (one of its elements), or null. */
+  addedServiceName: Label | null;
+}
+
+/** A parse's labels as sent (sorted, empty values dropped), without what discovery added. */
+export function parsedLabelsAsSent(p: ParsedLabels): readonly Label[] {
+  const added = p.addedServiceName;
+  return added === null ? p.labels : p.labels.filter((l) => l !== added);
 }
 
 /** Loki exempts this label, which it may add itself, from the label-count limit. */
@@ -63,6 +80,8 @@ function failed(error: string): ParsedLabels {
     maxNameBytes: 0,
     maxValueBytes: 0,
     hasDuplicate: false,
+    discoveredFor: null,
+    addedServiceName: null,
   };
 }
 
@@ -304,6 +323,8 @@ export function parseLabelString(s: string): ParsedLabels {
     maxNameBytes,
     maxValueBytes,
     hasDuplicate,
+    discoveredFor: null,
+    addedServiceName: null,
   };
 }
 

@@ -9,7 +9,10 @@
  * - each entry is checked, in Loki's order: too old, too new, line too long, structured
  *   metadata (allowed, size, count). Over-long lines are truncated first when
  *   `maxLineSizeTruncate` is on;
- * - valid entries are grouped by canonical label set (streams repeated in a request merge).
+ * - Loki's service-name discovery runs on each valid label set (once per distinct label
+ *   string: the cached parse keeps the result in place of its parsed labels);
+ * - valid entries are grouped by final label set: streams repeated in a request merge, and so
+ *   do streams that discovery made equal (one sent service_name, another got the same one).
  *
  * Per entry that is two bigint and one number comparison in the common case; the
  * timestamp bounds are computed once per request.
@@ -17,8 +20,8 @@
 import { labelsToString, type Label } from '../model/labels.js';
 import { LINE_LEVEL_NONE } from '../model/log-level.js';
 import type { PushEntry, PushRequest, ValidStream } from '../model/stream.js';
-import { withServiceName } from './field-detection.js';
-import { LabelsCache, utf8Length, type ParsedLabels } from './labels-parser.js';
+import { discoverServiceName, withServiceName } from './field-detection.js';
+import { LabelsCache, parsedLabelsAsSent, utf8Length, type ParsedLabels } from './labels-parser.js';
 import { RequestGroups } from '../util/request-groups.js';
 import { formatRfc3339 } from '../util/go/rfc3339.js';
 import type { TenantLimits } from './limits.js';
@@ -242,9 +245,8 @@ export class Validator {
         fail(reason, msg, n, streamBytes);
         continue;
       }
+      discoverServiceName(p, limits.discoverServiceName);
       const labelsString = p.labelsString;
-      // The stream as messages show it, made on the first rejected entry (see shownLabels).
-      let shown: string | null = null;
 
       let kept: PushEntry[] | null = null; // null: every entry so far was valid
       let keptBytes = 0;
@@ -259,23 +261,23 @@ export class Validator {
         if (md.length !== 0) mdBytes = structuredMetadataBytes(md);
         if (ts < minTs) {
           reason = Reason.greaterThanMaxSampleAge;
-          msg = Msg.tooOld((shown ??= shownLabels(p, limits)), formatRfc3339(ts), formatRfc3339(minTs));
+          msg = Msg.tooOld(labelsString, formatRfc3339(ts), formatRfc3339(minTs));
         } else if (ts > maxTs) {
           reason = Reason.tooFarInFuture;
-          msg = Msg.tooNew((shown ??= shownLabels(p, limits)), formatRfc3339(ts));
+          msg = Msg.tooNew(labelsString, formatRfc3339(ts));
         } else if (len > maxLine) {
           reason = Reason.lineTooLong;
-          msg = Msg.lineTooLong(limits.maxLineSize, (shown ??= shownLabels(p, limits)), len);
+          msg = Msg.lineTooLong(limits.maxLineSize, labelsString, len);
         } else if (md.length !== 0) {
           if (!allowMd) {
             reason = Reason.disallowedStructuredMetadata;
-            msg = Msg.disallowedStructuredMetadata((shown ??= shownLabels(p, limits)));
+            msg = Msg.disallowedStructuredMetadata(labelsString);
           } else if (mdBytes > maxMdBytes) {
             reason = Reason.structuredMetadataTooLarge;
-            msg = Msg.structuredMetadataTooLarge((shown ??= shownLabels(p, limits)), mdBytes, limits.maxStructuredMetadataSize);
+            msg = Msg.structuredMetadataTooLarge(labelsString, mdBytes, limits.maxStructuredMetadataSize);
           } else if (md.length > maxMdCount) {
             reason = Reason.structuredMetadataTooMany;
-            msg = Msg.structuredMetadataTooMany((shown ??= shownLabels(p, limits)), md.length, limits.maxStructuredMetadataEntriesCount);
+            msg = Msg.structuredMetadataTooMany(labelsString, md.length, limits.maxStructuredMetadataEntriesCount);
           }
         }
         if (reason !== null) {
@@ -327,12 +329,12 @@ function labelsValid(p: ParsedLabels, l: TenantLimits): boolean {
 /**
  * A stream's labels as Loki's messages show them: the canonical text with the service_name
  * that discovery adds (Loki adds it while it parses the push body, pkg/loghttp/push, before the
- * distributor validates; the label count still leaves it out). Silt discovers after
- * validation, so only a message needs this.
+ * distributor validates; the label count still leaves it out). For labels that failed the
+ * checks, which discovery does not visit.
  */
-function shownLabels(p: ParsedLabels, l: TenantLimits): string {
-  const discovered = withServiceName(p.labels, l.discoverServiceName);
-  return discovered === null ? p.labelsString : labelsToString(discovered);
+function shownLabels(sent: readonly Label[], p: ParsedLabels, l: TenantLimits): string {
+  const discovered = withServiceName(sent, l.discoverServiceName);
+  return discovered === null ? (sent === p.labels ? p.labelsString : labelsToString(sent)) : labelsToString(discovered);
 }
 
 /**
@@ -344,12 +346,14 @@ function shownLabels(p: ParsedLabels, l: TenantLimits): string {
 function labelsProblem(p: ParsedLabels, sent: string, l: TenantLimits): [string, string] {
   if (p.error !== null) return [Reason.invalidLabels, Msg.invalidLabels(sent, p.error)];
   if (p.labels.length === 0) return [Reason.missingLabels, Msg.missingLabels];
-  const shown = shownLabels(p, l);
+  // Another tenant's push may have run discovery on this parse: check the labels as sent.
+  const labels = parsedLabelsAsSent(p);
+  const shown = shownLabels(labels, p, l);
   if (p.numNames > l.maxLabelNamesPerSeries) {
     return [Reason.maxLabelNamesPerSeries, Msg.maxLabelNames(shown, p.numNames, l.maxLabelNamesPerSeries)];
   }
   let last = '';
-  for (const lb of p.labels) {
+  for (const lb of labels) {
     if (utf8Length(lb.name) > l.maxLabelNameLength) return [Reason.labelNameTooLong, Msg.labelNameTooLong(shown, lb.name)];
     if (utf8Length(lb.value) > l.maxLabelValueLength) return [Reason.labelValueTooLong, Msg.labelValueTooLong(shown, lb.value)];
     if (lb.name === last) return [Reason.duplicateLabelNames, Msg.duplicateLabelNames(shown, lb.name)];

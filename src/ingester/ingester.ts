@@ -474,7 +474,7 @@ export class Ingester {
       ws.labels = vs.labelsString;
       ws.fingerprint = vs.fingerprint;
       ws.entries = accepted;
-      ws.ref = s.walRef;
+      ws.ref = s;
       ws.firstSeq = firstSeq;
       walStreams.push(ws);
     }

@@ -3,7 +3,7 @@ import { MAX_LINE_SIZE_BYTES, MAX_METADATA_PAIRS_PER_ENTRY } from '../chunk/cons
 import { TooLargeError } from '../errors.js';
 import type { Labels, PushEntry } from '../model/index.js';
 import type { TokenBucket } from '../util/rate-limiter.js';
-import { newStreamRef, type CheckpointChunk, type WalStreamRef } from './wal/index.js';
+import type { CheckpointChunk, WalStreamRef } from './wal/index.js';
 
 /** `AppendResult.rejected` of the usual append, which rejects nothing (frozen: shared by every result). */
 const NO_REJECTIONS = Object.freeze([]) as unknown as { entry: PushEntry; oldestNs: bigint }[];
@@ -135,7 +135,7 @@ export function checkAppendable(e: PushEntry): void {
  * An in-memory stream: its labels and its chunks, oldest first. Only the last chunk can
  * be open. Entries may arrive out of order within `oooWindowNs` of the newest entry.
  */
-export class Stream {
+export class Stream implements WalStreamRef {
   readonly labels: Labels;
   readonly labelsString: string;
   /** Place among the tenant's streams in label-string order, kept by its label index. */
@@ -154,8 +154,9 @@ export class Stream {
   lastAppendMs = 0;
   /** Per-stream rate limit bucket, created on the first push. */
   limiter: TokenBucket | null = null;
-  /** The stream's id in the current WAL segment's dictionary (the WAL reads and sets it). */
-  readonly walRef: WalStreamRef = newStreamRef();
+  /** The stream's id in the current WAL segment's dictionary (the WAL reads and sets them: the stream is its own WalStreamRef). */
+  walEpoch = 0;
+  walId = 0;
   /** Highest sequence number appended to this stream's memory (0 before the first). */
   appliedSeq = 0;
   /** Pushes admitted and logged but not applied yet: the stream must stay in its tenant's map. */

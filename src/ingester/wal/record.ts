@@ -93,15 +93,18 @@ export interface CheckpointStream {
   chunks: CheckpointChunk[];
 }
 
-/** A stream's id in one segment dictionary: valid while `epoch` equals that dictionary's epoch. */
+/**
+ * A stream's id in one segment dictionary: valid while `walEpoch` equals that dictionary's
+ * epoch. The ingester's streams carry these two fields themselves (one object less per stream).
+ */
 export interface WalStreamRef {
-  epoch: number;
-  id: number;
+  walEpoch: number;
+  walId: number;
 }
 
 /** A fresh ref that matches no dictionary. */
 export function newStreamRef(): WalStreamRef {
-  return { epoch: 0, id: 0 };
+  return { walEpoch: 0, walId: 0 };
 }
 
 /** The encoded labels + fingerprint that start every stream of an entries record. */
@@ -270,8 +273,8 @@ export class WalDict {
   /** Writes a stream reference, defining the stream (id, labels, fingerprint) on its first use. */
   stream(w: ByteWriter, s: WalStream): void {
     const ref = s.ref;
-    if (ref !== undefined && ref.epoch === this.epoch) {
-      w.uvarint(ref.id * 2 + 1);
+    if (ref !== undefined && ref.walEpoch === this.epoch) {
+      w.uvarint(ref.walId * 2 + 1);
       return;
     }
     const id = this.#nextStream++;
@@ -286,8 +289,8 @@ export class WalDict {
       w.string(s.fingerprint);
     }
     if (ref !== undefined) {
-      ref.epoch = this.epoch;
-      ref.id = id;
+      ref.walEpoch = this.epoch;
+      ref.walId = id;
     }
   }
 

@@ -340,7 +340,7 @@ describe('Wal', () => {
       void held.then(() => cb(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }), 0));
     }) as unknown as typeof fs.write);
     // A new segment: the stream is defined again in this batch, and only there.
-    ref.epoch = 0;
+    ref.walEpoch = 0;
     const first = wal.append('t', one('lost 1'));
     await new Promise((r) => setImmediate(r));
     expect(calls).toBe(1);
