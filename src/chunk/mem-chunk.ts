@@ -26,7 +26,7 @@ import {
 } from './consts.js';
 import { HeadBlock } from './head-block.js';
 import { encodeChunk } from './layout.js';
-import { type BlockSealer, type SealedBlock, sealBlockSync } from './sealer.js';
+import { type SealedBlock, sealBlockSync } from './sealer.js';
 import { SymbolTable } from './symbols.js';
 import type { BlockMeta, ChunkOptions, DecodedBlock, ReadableChunk } from './types.js';
 
@@ -40,11 +40,49 @@ export function defaultChunkOptions(codec: Codec = 'lz4'): ChunkOptions {
 }
 
 /**
- * The block arrays of a chunk with no cut block yet, shared by all of them (frozen: addBlock
- * makes a chunk's own arrays at its first cut). Most chunks of a many-stream ingester never cut
- * one, and five empty arrays each were ~160 bytes per stream (issue #20 goal 4).
+ * The cut blocks of a chunk and what it knows about them. Most chunks of a many-stream
+ * ingester never cut one, so they all share the frozen NO_CUT (the first cut gives a chunk its
+ * own): ~160 bytes per stream less than these fields on every chunk (issue #20 goal 4).
  */
-const NO_BLOCKS: never[] = Object.freeze([]) as unknown as never[];
+class CutBlocks {
+  /** Per cut block, in five arrays of equal length that only `MemChunk.addBlock` lengthens. */
+  metas: BlockMeta[] = [];
+  blocks: Buffer[] = [];
+  crcs: number[] = [];
+  /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
+  blooms: (Buffer | null)[] = [];
+  /** Needle filter of each cut block (GRAM_HASHES probes), null when it has none. */
+  grams: (Buffer | null)[] = [];
+  /**
+   * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
+   * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]`,
+   * `grams[i]` null (no filter: every block may match). Seals are applied strictly in cut order.
+   */
+  sealedCount = 0;
+  /** Seals that arrived out of order, by block index, until their predecessors are sealed. */
+  early: Map<number, SealedBlock> | null = null;
+  /** Bumped by sealAllSync so results of superseded async seals are ignored. */
+  sealGeneration = 0;
+  /** Settles when every block cut so far is sealed. */
+  sealWaiters: (() => void)[] | null = null;
+  compressedBytes = 0;
+  uncompressedBytes = 0;
+  /**
+   * Compressed, token-filter and uncompressed bytes of every cut block but the newest: the
+   * exact part of isFull()'s estimate. The newest block is left out even when its seal has
+   * arrived, so the answer never depends on how fast the sealer was (see isFull).
+   */
+  settledCompressedBytes = 0;
+  settledBloomBytes = 0;
+  settledUncompressedBytes = 0;
+  entries = 0;
+  minTs = 0n;
+  maxTs = 0n;
+  nextOffset = HEADER_BYTES;
+}
+
+/** The cut blocks of every chunk that has none (frozen: a write to it is a bug and throws). */
+const NO_CUT: CutBlocks = Object.freeze(Object.assign(new CutBlocks(), { metas: Object.freeze([]), blocks: Object.freeze([]), crcs: Object.freeze([]), blooms: Object.freeze([]), grams: Object.freeze([]) })) as CutBlocks;
 
 /** Scratch for block payloads; cutBlock is synchronous so one writer serves every chunk. */
 let scratch = new ByteWriter(64 * 1024);
@@ -56,58 +94,24 @@ const SCRATCH_KEEP_BYTES = 4 * 1024 * 1024;
  * synchronous. Cut blocks may overlap in time when entries arrive out of order.
  */
 export class MemChunk implements ReadableChunk {
-  readonly codec: Codec;
-  private readonly blockSizeBytes: number;
-  private readonly targetSizeBytes: number;
+  /** Codec, sizes and sealer: the ingester's one options object, shared by its chunks. */
+  private readonly opts: ChunkOptions;
   private readonly head = new HeadBlock();
   private readonly symbols = new SymbolTable();
-  /** Per cut block, in five arrays of equal length that only `addBlock` lengthens (NO_BLOCKS before the first cut). */
-  private metas: BlockMeta[] = NO_BLOCKS;
-  private blocks: Buffer[] = NO_BLOCKS;
-  private crcs: number[] = NO_BLOCKS;
-  /** Token bloom filter of each cut block (BLOOM_HASHES probes), null when it has none. */
-  private blooms: (Buffer | null)[] = NO_BLOCKS;
-  /** Needle filter of each cut block (GRAM_HASHES probes), null when it has none. */
-  private grams: (Buffer | null)[] = NO_BLOCKS;
-  /**
-   * Blocks cut but not sealed yet: indexes from `sealedCount` up. While unsealed, `blocks[i]`
-   * holds the uncompressed payload (readable as is), `crcs[i]` is 0 and `blooms[i]`,
-   * `grams[i]` null (no filter: every block may match). Seals are applied strictly in cut order.
-   */
-  private sealedCount = 0;
-  /** Seals that arrived out of order, by block index, until their predecessors are sealed. */
-  private early: Map<number, SealedBlock> | null = null;
-  /** Bumped by sealAllSync so results of superseded async seals are ignored. */
-  private sealGeneration = 0;
-  /** Settles when every block cut so far is sealed. */
-  private sealWaiters: (() => void)[] | null = null;
-  private readonly sealer: BlockSealer | null;
-  private cutCompressedBytes = 0;
-  private cutUncompressedBytes = 0;
-  /**
-   * Compressed, token-filter and uncompressed bytes of every cut block but the newest: the
-   * exact part of isFull()'s estimate. The newest block is left out even when its seal has
-   * arrived, so the answer never depends on how fast the sealer was (see isFull).
-   */
-  private settledCompressedBytes = 0;
-  private settledBloomBytes = 0;
-  private settledUncompressedBytes = 0;
-  private cutEntries = 0;
-  private cutMinTs = 0n;
-  private cutMaxTs = 0n;
-  private nextOffset = HEADER_BYTES;
+  private cut: CutBlocks = NO_CUT;
 
   /** Throws InvalidError for sizes outside [1, MAX_BLOCK_SIZE_BYTES] (block) or below 1 (target). */
   constructor(opts: ChunkOptions) {
-    const { codec, blockSizeBytes, targetSizeBytes } = opts;
+    const { blockSizeBytes, targetSizeBytes } = opts;
     if (!Number.isInteger(blockSizeBytes) || blockSizeBytes < 1 || blockSizeBytes > MAX_BLOCK_SIZE_BYTES) {
       throw new InvalidError(`chunk blockSizeBytes ${blockSizeBytes} outside [1, ${MAX_BLOCK_SIZE_BYTES}]`);
     }
     if (!Number.isInteger(targetSizeBytes) || targetSizeBytes < 1) throw new InvalidError(`chunk targetSizeBytes ${targetSizeBytes} must be a positive integer`);
-    this.codec = codec;
-    this.sealer = opts.sealer ?? null;
-    this.blockSizeBytes = blockSizeBytes;
-    this.targetSizeBytes = targetSizeBytes;
+    this.opts = opts;
+  }
+
+  get codec(): Codec {
+    return this.opts.codec;
   }
 
   /**
@@ -139,7 +143,7 @@ export class MemChunk implements ReadableChunk {
     }
     if (h.n === 0) h.start(tsNs);
     h.push(rel, line, metadata, this.symbols);
-    if (h.sizeBytes >= this.blockSizeBytes || h.n >= MAX_ENTRIES_PER_BLOCK) this.cutBlock();
+    if (h.sizeBytes >= this.opts.blockSizeBytes || h.n >= MAX_ENTRIES_PER_BLOCK) this.cutBlock();
     return true;
   }
 
@@ -156,10 +160,11 @@ export class MemChunk implements ReadableChunk {
    * chunks at the same entry, whatever their sealers' speed.
    */
   isFull(): boolean {
-    const settled = this.settledUncompressedBytes;
-    const ratio = settled > 0 ? this.settledCompressedBytes / settled : 1;
-    const estimated = this.cutUncompressedBytes - settled + this.head.sizeBytes + this.symbols.bytes;
-    return this.settledCompressedBytes + this.settledBloomBytes + estimated * ratio >= this.targetSizeBytes;
+    const c = this.cut;
+    const settled = c.settledUncompressedBytes;
+    const ratio = settled > 0 ? c.settledCompressedBytes / settled : 1;
+    const estimated = c.uncompressedBytes - settled + this.head.sizeBytes + this.symbols.bytes;
+    return c.settledCompressedBytes + c.settledBloomBytes + estimated * ratio >= this.opts.targetSizeBytes;
   }
 
   /**
@@ -174,7 +179,8 @@ export class MemChunk implements ReadableChunk {
   /** Bytes of memory this chunk holds: cut blocks (compressed, or uncompressed until sealed), their filters and the head's columns. */
   memoryBytes(): number {
     let n = this.head.allocatedBytes();
-    for (let i = 0; i < this.blocks.length; i++) n += this.blocks[i]!.length + (this.blooms[i]?.length ?? 0) + (this.grams[i]?.length ?? 0);
+    const c = this.cut;
+    for (let i = 0; i < c.blocks.length; i++) n += c.blocks[i]!.length + (c.blooms[i]?.length ?? 0) + (c.grams[i]?.length ?? 0);
     return n;
   }
 
@@ -190,14 +196,16 @@ export class MemChunk implements ReadableChunk {
     const minTsNs = h.baseNs + BigInt(h.minRel);
     const maxTsNs = h.baseNs + BigInt(h.maxRel);
     const entries = h.n;
-    const index = this.metas.length;
+    if (this.cut === NO_CUT) this.cut = new CutBlocks();
+    const c = this.cut;
+    const index = c.metas.length;
     if (index > 0) this.settle(index - 1);
-    if (index === 0 || minTsNs < this.cutMinTs) this.cutMinTs = minTsNs;
-    if (index === 0 || maxTsNs > this.cutMaxTs) this.cutMaxTs = maxTsNs;
-    this.cutUncompressedBytes += payload.length;
-    this.cutEntries += entries;
+    if (index === 0 || minTsNs < c.minTs) c.minTs = minTsNs;
+    if (index === 0 || maxTsNs > c.maxTs) c.maxTs = maxTsNs;
+    c.uncompressedBytes += payload.length;
+    c.entries += entries;
     const spanNs = h.maxRel - h.minRel;
-    const sealer = this.sealer;
+    const sealer = this.opts.sealer ?? null;
     if (sealer === null) {
       const sealed = sealBlockSync({ codec: this.codec, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
       this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), Buffer.alloc(0));
@@ -215,7 +223,7 @@ export class MemChunk implements ReadableChunk {
     if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
     this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), own);
     h.reset();
-    const gen = this.sealGeneration;
+    const gen = c.sealGeneration;
     const job = { codec: this.codec, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
     sealer.seal(job).then(
       (sealed) => this.onSealed(gen, index, sealed),
@@ -229,19 +237,20 @@ export class MemChunk implements ReadableChunk {
    * are flushed (idle, max_age, memory marks) and wait in memory for it.
    */
   private addBlock(meta: BlockMeta, bytes: Buffer): void {
-    if (this.metas.length === 0) {
-      this.metas = [meta];
-      this.blocks = [bytes];
-      this.crcs = [0];
-      this.blooms = [null];
-      this.grams = [null];
+    const c = this.cut;
+    if (c.metas.length === 0) {
+      c.metas = [meta];
+      c.blocks = [bytes];
+      c.crcs = [0];
+      c.blooms = [null];
+      c.grams = [null];
       return;
     }
-    this.metas.push(meta);
-    this.blocks.push(bytes);
-    this.crcs.push(0);
-    this.blooms.push(null);
-    this.grams.push(null);
+    c.metas.push(meta);
+    c.blocks.push(bytes);
+    c.crcs.push(0);
+    c.blooms.push(null);
+    c.grams.push(null);
   }
 
   /**
@@ -249,17 +258,18 @@ export class MemChunk implements ReadableChunk {
    * any before it on this thread first when the sealer has not delivered them.
    */
   private settle(index: number): void {
-    while (this.sealedCount <= index) {
-      const i = this.sealedCount;
-      const early = this.early?.get(i);
-      if (early !== undefined) this.early!.delete(i);
+    const c = this.cut;
+    while (c.sealedCount <= index) {
+      const i = c.sealedCount;
+      const early = c.early?.get(i);
+      if (early !== undefined) c.early!.delete(i);
       // A late reply for a block sealed here is ignored by onSealed (index < sealedCount).
       this.applySeal(i, early ?? this.sealInline(i));
     }
-    const m = this.metas[index]!;
-    this.settledCompressedBytes += m.compressedBytes;
-    this.settledBloomBytes += m.bloomBytes + m.gramBytes;
-    this.settledUncompressedBytes += m.uncompressedBytes;
+    const m = c.metas[index]!;
+    c.settledCompressedBytes += m.compressedBytes;
+    c.settledBloomBytes += m.bloomBytes + m.gramBytes;
+    c.settledUncompressedBytes += m.uncompressedBytes;
   }
 
   /** Meta of a block whose compressed size and filter are not known yet. */
@@ -269,57 +279,63 @@ export class MemChunk implements ReadableChunk {
 
   /** A seal arrived (null: the sealer failed; seal inline). Applies it and any later ones in order. */
   private onSealed(gen: number, index: number, sealed: SealedBlock | null): void {
-    if (gen !== this.sealGeneration || index < this.sealedCount) return;
+    const c = this.cut;
+    if (gen !== c.sealGeneration || index < c.sealedCount) return;
     // Created on the first seal: most chunks of a many-stream ingester never cut a block.
-    const early = (this.early ??= new Map());
+    const early = (c.early ??= new Map());
     early.set(index, sealed ?? this.sealInline(index));
-    for (let next = early.get(this.sealedCount); next !== undefined; next = early.get(this.sealedCount)) {
-      early.delete(this.sealedCount);
-      this.applySeal(this.sealedCount, next);
+    for (let next = early.get(c.sealedCount); next !== undefined; next = early.get(c.sealedCount)) {
+      early.delete(c.sealedCount);
+      this.applySeal(c.sealedCount, next);
     }
-    if (this.sealedCount === this.metas.length) this.wakeSealWaiters();
+    if (c.sealedCount === c.metas.length) this.wakeSealWaiters();
   }
 
   private sealInline(index: number): SealedBlock {
-    const m = this.metas[index]!;
-    return sealBlockSync({ codec: this.codec, payload: this.blocks[index]!, entries: m.entries, spanNs: Number(m.maxTsNs - m.minTsNs), symbolCount: this.symbols.strings.length });
+    const c = this.cut;
+    const m = c.metas[index]!;
+    return sealBlockSync({ codec: this.codec, payload: c.blocks[index]!, entries: m.entries, spanNs: Number(m.maxTsNs - m.minTsNs), symbolCount: this.symbols.strings.length });
   }
 
   /** Installs the sealed form of block `index` (which must be the next unsealed one). */
   private applySeal(index: number, sealed: SealedBlock): void {
-    const m = this.metas[index]!;
+    const c = this.cut;
+    const m = c.metas[index]!;
     const bloomBytes = sealed.bloom === null ? 0 : sealed.bloom.length;
     const gramBytes = sealed.grams === null ? 0 : sealed.grams.length;
-    this.metas[index] = Object.freeze({ ...m, offset: this.nextOffset, compressedBytes: sealed.compressed.length, bloomBytes, gramBytes });
-    this.blocks[index] = sealed.compressed;
-    this.crcs[index] = sealed.crc;
-    this.blooms[index] = sealed.bloom;
-    this.grams[index] = sealed.grams;
-    this.nextOffset += sealed.compressed.length + CRC_BYTES;
-    this.cutCompressedBytes += sealed.compressed.length;
-    this.sealedCount = index + 1;
+    c.metas[index] = Object.freeze({ ...m, offset: c.nextOffset, compressedBytes: sealed.compressed.length, bloomBytes, gramBytes });
+    c.blocks[index] = sealed.compressed;
+    c.crcs[index] = sealed.crc;
+    c.blooms[index] = sealed.bloom;
+    c.grams[index] = sealed.grams;
+    c.nextOffset += sealed.compressed.length + CRC_BYTES;
+    c.compressedBytes += sealed.compressed.length;
+    c.sealedCount = index + 1;
   }
 
   /** Seals every pending block on this thread (later async results are ignored). */
   private sealAllSync(): void {
-    if (this.sealedCount === this.metas.length) return;
-    this.sealGeneration++;
-    this.early?.clear();
-    while (this.sealedCount < this.metas.length) this.applySeal(this.sealedCount, this.sealInline(this.sealedCount));
+    const c = this.cut;
+    if (c.sealedCount === c.metas.length) return;
+    c.sealGeneration++;
+    c.early?.clear();
+    while (c.sealedCount < c.metas.length) this.applySeal(c.sealedCount, this.sealInline(c.sealedCount));
     this.wakeSealWaiters();
   }
 
   private wakeSealWaiters(): void {
-    const ws = this.sealWaiters;
+    const c = this.cut;
+    const ws = c.sealWaiters;
     if (ws === null) return;
-    this.sealWaiters = null;
+    c.sealWaiters = null;
     for (const f of ws) f();
   }
 
   /** Resolves once every block cut so far is sealed (immediately when none is pending). */
   whenSealed(): Promise<void> {
-    if (this.sealedCount === this.metas.length) return Promise.resolve();
-    return new Promise((resolve) => (this.sealWaiters ??= []).push(resolve));
+    const c = this.cut;
+    if (c.sealedCount === c.metas.length) return Promise.resolve();
+    return new Promise((resolve) => (c.sealWaiters ??= []).push(resolve));
   }
 
   /**
@@ -332,19 +348,20 @@ export class MemChunk implements ReadableChunk {
 
   /** Compressed bytes of sealed cut blocks (without crcs, metas, symbols, unsealed blocks or the head). */
   compressedBytes(): number {
-    return this.cutCompressedBytes;
+    return this.cut.compressedBytes;
   }
 
   /** Exact uncompressed bytes of cut blocks plus the head block's estimate. */
   uncompressedBytes(): number {
-    return this.cutUncompressedBytes + this.head.sizeBytes;
+    return this.cut.uncompressedBytes + this.head.sizeBytes;
   }
 
   /** Cuts the head and returns the chunk's full encoded bytes (a new Buffer). The chunk stays appendable. */
   encode(): Buffer {
     this.cutBlock();
     this.sealAllSync();
-    return encodeChunk(this.codec, this.blocks, this.crcs, this.metas, this.blooms, this.grams, this.symbols);
+    const c = this.cut;
+    return encodeChunk(this.codec, c.blocks, c.crcs, c.metas, c.blooms, c.grams, this.symbols);
   }
 
   /**
@@ -355,15 +372,16 @@ export class MemChunk implements ReadableChunk {
    * With an empty head and every block, the bytes equal `encode()`'s.
    */
   encodeCutBlocks(blockCount: number): Buffer {
-    if (!Number.isInteger(blockCount) || blockCount < 0 || blockCount > this.metas.length) {
-      throw new RangeError(`block count ${blockCount} out of range [0, ${this.metas.length}]`);
+    const c = this.cut;
+    if (!Number.isInteger(blockCount) || blockCount < 0 || blockCount > c.metas.length) {
+      throw new RangeError(`block count ${blockCount} out of range [0, ${c.metas.length}]`);
     }
-    const sealed = Math.min(blockCount, this.sealedCount);
-    const blocks = this.blocks.slice(0, sealed);
-    const crcs = this.crcs.slice(0, sealed);
-    const metas = this.metas.slice(0, sealed);
-    const blooms = this.blooms.slice(0, sealed);
-    const grams = this.grams.slice(0, sealed);
+    const sealed = Math.min(blockCount, c.sealedCount);
+    const blocks = c.blocks.slice(0, sealed);
+    const crcs = c.crcs.slice(0, sealed);
+    const metas = c.metas.slice(0, sealed);
+    const blooms = c.blooms.slice(0, sealed);
+    const grams = c.grams.slice(0, sealed);
     let offset = HEADER_BYTES;
     if (sealed > 0) {
       const last = metas[sealed - 1]!;
@@ -373,7 +391,7 @@ export class MemChunk implements ReadableChunk {
       const s = this.sealInline(i);
       const bloomBytes = s.bloom === null ? 0 : s.bloom.length;
       const gramBytes = s.grams === null ? 0 : s.grams.length;
-      metas.push(Object.freeze({ ...this.metas[i]!, offset, compressedBytes: s.compressed.length, bloomBytes, gramBytes }));
+      metas.push(Object.freeze({ ...c.metas[i]!, offset, compressedBytes: s.compressed.length, bloomBytes, gramBytes }));
       blocks.push(s.compressed);
       crcs.push(s.crc);
       blooms.push(s.bloom);
@@ -385,43 +403,48 @@ export class MemChunk implements ReadableChunk {
 
   minTsNs(): bigint {
     const h = this.head;
-    if (h.n === 0) return this.metas.length === 0 ? 0n : this.cutMinTs;
+    const c = this.cut;
+    if (h.n === 0) return c.metas.length === 0 ? 0n : c.minTs;
     const headMin = h.baseNs + BigInt(h.minRel);
-    return this.metas.length === 0 || headMin < this.cutMinTs ? headMin : this.cutMinTs;
+    return c.metas.length === 0 || headMin < c.minTs ? headMin : c.minTs;
   }
 
   maxTsNs(): bigint {
     const h = this.head;
-    if (h.n === 0) return this.metas.length === 0 ? 0n : this.cutMaxTs;
+    const c = this.cut;
+    if (h.n === 0) return c.metas.length === 0 ? 0n : c.maxTs;
     const headMax = h.baseNs + BigInt(h.maxRel);
-    return this.metas.length === 0 || headMax > this.cutMaxTs ? headMax : this.cutMaxTs;
+    return c.metas.length === 0 || headMax > c.maxTs ? headMax : c.maxTs;
   }
 
   entries(): number {
-    return this.cutEntries + this.head.n;
+    return this.cut.entries + this.head.n;
   }
 
   blockMetas(): readonly BlockMeta[] {
-    return this.metas;
+    return this.cut.metas;
   }
 
   blockMayContainAll(i: number, probe: BlockProbe): boolean {
-    if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    return filtersMayMatch(this.blooms[i] ?? null, BLOOM_HASHES, this.grams[i] ?? null, GRAM_HASHES, probe);
+    const c = this.cut;
+    if (i < 0 || i >= c.metas.length) throw new RangeError(`block index ${i} out of range [0, ${c.metas.length})`);
+    return filtersMayMatch(c.blooms[i] ?? null, BLOOM_HASHES, c.grams[i] ?? null, GRAM_HASHES, probe);
   }
 
   blockCrc(i: number): number {
-    if (i < 0 || i >= this.metas.length) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    return i < this.sealedCount ? this.crcs[i]! : 0;
+    const c = this.cut;
+    if (i < 0 || i >= c.metas.length) throw new RangeError(`block index ${i} out of range [0, ${c.metas.length})`);
+    return i < c.sealedCount ? c.crcs[i]! : 0;
   }
 
   /** Decompresses cut block i. In-memory blocks skip the crc check (they never left this process). */
   readBlock(i: number): DecodedBlock {
-    const m = this.metas[i];
-    if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
+    const c = this.cut;
+    const m = c.metas[i];
+    if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${c.metas.length})`);
     try {
       // An unsealed block still holds its uncompressed payload.
-      const payload = i < this.sealedCount ? decompress(this.codec, this.blocks[i]!, m.uncompressedBytes) : this.blocks[i]!;
+      const payload = i < c.sealedCount ? decompress(this.codec, c.blocks[i]!, m.uncompressedBytes) : c.blocks[i]!;
       const symbols = this.symbols.strings;
       return decodeBlockPayload(payload, m.entries, m.minTsNs, Number(m.maxTsNs - m.minTsNs), symbols.length, () => symbols);
     } catch (e) {

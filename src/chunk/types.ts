@@ -4,19 +4,19 @@ import type { Codec } from './codec.js';
 import type { BlockProbe } from './needle.js';
 import type { BlockSealer } from './sealer.js';
 
-/** MemChunk settings. */
+/** MemChunk settings. A chunk keeps the object it was made with (the ingester shares one among all its chunks). */
 export interface ChunkOptions {
   /** Block compression for every block and the symbols section. */
-  codec: Codec;
+  readonly codec: Codec;
   /** The head block is cut once its estimated uncompressed size reaches this (1..MAX_BLOCK_SIZE_BYTES). */
-  blockSizeBytes: number;
+  readonly blockSizeBytes: number;
   /** isFull() turns true once the estimated compressed chunk size reaches this. */
-  targetSizeBytes: number;
+  readonly targetSizeBytes: number;
   /**
    * Seals cut blocks (compression, token filter, crc) off the event loop; absent: inline.
    * With a sealer, call `whenSealed()` before `encode()` to avoid sealing inline there.
    */
-  sealer?: BlockSealer;
+  readonly sealer?: BlockSealer;
 }
 
 /**
