@@ -11,7 +11,12 @@
  * META_SHAPES: a regex, only the shapes whose name it finds, e.g. to profile one with SILT_NODE_ARGS=--cpu-prof;
  * META_CHURN=1: before each timed request one new series is pushed, untimed, so no answer can be
  * the one before it: the case that cannot reuse an unchanged label list or its answer.)
+ * After the runs, the floor: a plain node:http process answering every request with a buffer of
+ * the same size as each answer of ≥ 64 KiB, measured by the same client (what moving the bytes
+ * alone costs on this machine).
  */
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { percentile, post, pushSeries, rssBytes, seriesLabels, startChild, tempDir, UNLIMITED } from './lib.js';
 import { encodePush } from '../test/support/protobuf.js';
 
@@ -50,6 +55,54 @@ async function pushOne(url: string, i: number, tsNs: bigint): Promise<void> {
   if (r.status !== 204) throw new Error(`push: ${r.status} ${r.body}`);
 }
 
+/** Latencies of SAMPLES requests for `target` (or until SHAPE_BUDGET_MS), each read to the end. */
+async function sample(target: string, before: () => Promise<void>): Promise<number[]> {
+  const lat: number[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < SAMPLES && performance.now() - t0 < SHAPE_BUDGET_MS; i++) {
+    await before();
+    const s = performance.now();
+    const r = await fetch(target);
+    // Read to the end and drop each piece as it comes (as curl -o /dev/null): one 2.6 MB
+    // buffer per answer made this client's own old-space collections part of every latency.
+    if (r.body !== null) for await (const piece of r.body) void piece;
+    lat.push(performance.now() - s);
+  }
+  return lat.sort((a, b) => a - b);
+}
+
+/** A node:http process that answers `/?n=N` with N bytes (made once per size). */
+const FLOOR_SERVER = `
+const bufs = new Map();
+require('node:http').createServer((q, s) => {
+  const n = Number(new URL(q.url, 'http://x').searchParams.get('n'));
+  let b = bufs.get(n);
+  if (b === undefined) bufs.set(n, (b = Buffer.alloc(n, 0x61)));
+  s.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': n });
+  s.end(b);
+}).listen(0, '127.0.0.1', function () { process.stdout.write(this.address().port + '\\n'); });`;
+
+/** p50 / p99 of the floor server for each size. */
+async function floor(sizes: number[]): Promise<Map<number, { p50: number; p99: number; n: number }>> {
+  const proc = spawn(process.execPath, ['-e', FLOOR_SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const port = await new Promise<number>((res, rej) => {
+      proc.once('exit', (c) => rej(new Error(`floor server exited: ${c}`)));
+      proc.stdout.once('data', (d: Buffer) => res(Number(d.toString().trim())));
+    });
+    const out = new Map<number, { p50: number; p99: number; n: number }>();
+    for (const n of sizes) {
+      const target = `http://127.0.0.1:${port}/?n=${n}`;
+      await (await fetch(target)).arrayBuffer();
+      const lat = await sample(target, () => Promise.resolve());
+      out.set(n, { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length });
+    }
+    return out;
+  } finally {
+    proc.kill('SIGKILL');
+  }
+}
+
 async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Figures> {
   const out: Figures = {};
   for (const shape of SHAPES) {
@@ -59,18 +112,9 @@ async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Fig
     const warm = await fetch(target);
     const body = await warm.text();
     if (warm.status !== 200) throw new Error(`${shape.name}: ${warm.status} ${body}`);
-    const lat: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < SAMPLES && performance.now() - t0 < SHAPE_BUDGET_MS; i++) {
+    const lat = await sample(target, async () => {
       if (CHURN) await pushOne(url, SERIES + churned++, startNs + 60_000_000_000n);
-      const s = performance.now();
-      const r = await fetch(target);
-      // Read to the end and drop each piece as it comes (as curl -o /dev/null): one 2.6 MB
-      // buffer per answer made this client's own old-space collections part of every latency.
-      if (r.body !== null) for await (const piece of r.body) void piece;
-      lat.push(performance.now() - s);
-    }
-    lat.sort((a, b) => a - b);
+    });
     out[shape.name] = { p50: percentile(lat, 50), p99: percentile(lat, 99), n: lat.length, bytes: body.length };
   }
   return out;
@@ -79,7 +123,8 @@ async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Fig
 async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; rssMb: number; loadS: number }> {
   // META_TARGET: e.g. the roles of an older `all` (before the query-frontend joined it), to compare like for like.
   const target = process.env['META_TARGET'] ? [`-target=${process.env['META_TARGET']}`] : [];
-  const silt = await startChild(tempDir('silt-bench-meta-'), [...UNLIMITED, '-ingester.chunks-retain-period=0', ...target]);
+  const dir = tempDir('silt-bench-meta-');
+  const silt = await startChild(dir, [...UNLIMITED, '-ingester.chunks-retain-period=0', ...target]);
   try {
     const nowMs = Date.now();
     const tsNs = BigInt(nowMs - 60_000) * 1_000_000n;
@@ -103,6 +148,8 @@ async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; 
     // A profiled server must exit cleanly to write its profile.
     silt.proc.kill((process.env['SILT_NODE_ARGS'] ?? '').includes('--cpu-prof') ? 'SIGTERM' : 'SIGKILL');
     await silt.exited;
+    // 100k chunk files per run: removed now, not all at exit while the next run is measured.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -122,4 +169,11 @@ for (const c of ['memory', 'stored'] as const) {
   }
 }
 console.log(`load: ${runs.map((r) => r.loadS.toFixed(1)).join(', ')} s; RSS after load: ${runs.map((r) => r.rssMb.toFixed(0)).join(', ')} MB`);
+const sizes = [...new Set(runs.flatMap((r) => Object.values(r.memory).map((f) => f.bytes)))].filter((b) => b >= 65536).sort((a, b) => a - b);
+if (sizes.length > 0) {
+  console.log('floor: a plain node:http process sending the same number of bytes (ms)');
+  console.log('| response bytes | p50 | p99 | samples |');
+  console.log('| --- | --- | --- | --- |');
+  for (const [n, f] of await floor(sizes)) console.log(`| ${n} | ${fmt(f.p50)} | ${fmt(f.p99)} | ${f.n} |`);
+}
 process.exit(0);

@@ -190,6 +190,11 @@ export function pieceParams(req: FrontendRequest, overrides: Readonly<Record<str
   return out;
 }
 
+/** Whether answers to `path` carry `stats` (instant and range queries, Loki's and the legacy ones). */
+export function carriesStats(path: string): boolean {
+  return path.endsWith('/query') || path.endsWith('/query_range');
+}
+
 const SUMMARY_KEY = '"summary":{';
 const QUEUE_TIME_KEY = '"queueTime":';
 

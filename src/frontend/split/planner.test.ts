@@ -270,3 +270,27 @@ describe('drilldown endpoints, split', () => {
     }
   });
 });
+
+describe('requests answered as one piece', () => {
+  /** Plans `req` (one piece), gives it `body` as its piece's answer, and returns the plan's answer with `queueSeconds`. */
+  async function onePiece(req: FrontendRequest, body: Buffer, queueSeconds: number): Promise<Buffer> {
+    const plan = await new SplitPlanner(options()).plan(req, { run: () => Promise.reject(new Error('no look-ups expected')), signal: new AbortController().signal });
+    const piece = plan.next()!;
+    expect(piece.path).toBe(req.path);
+    plan.accept(piece, { status: 200, contentType: 'application/json; charset=utf-8', body, queueSeconds: 0 });
+    expect(plan.done()).toBe(true);
+    return Buffer.from((await plan.result({ queueSeconds, pieces: 1 })).body);
+  }
+  const fetched = async (path: string, params: Record<string, string>): Promise<Buffer> => Buffer.from(await (await fetch(`${silt.url}${path}?${new URLSearchParams(params)}`)).arrayBuffer());
+
+  it('a query answer gets the queue time in its stats; a series answer comes back byte for byte', async () => {
+    // A multi-tenant request is never split: one piece, whatever the route.
+    const multi = (route: string, params: Record<string, string>): FrontendRequest => ({ ...request(route, params), tenant: 'fake|other' });
+    const qParams = { query: 'count_over_time({app="api"}[1h])', ...RANGE, step: '3600' };
+    const q = await onePiece(multi('/loki/api/v1/query_range', qParams), await fetched('/loki/api/v1/query_range', qParams), 1.25);
+    expect((JSON.parse(q.toString()) as { data: { stats: { summary: { queueTime: number } } } }).data.stats.summary.queueTime).toBe(1.25);
+    const sParams = { 'match[]': '{app=~".+"}', ...RANGE };
+    const series = await fetched('/loki/api/v1/series', sParams);
+    expect((await onePiece(multi('/loki/api/v1/series', sParams), series, 1.25)).equals(series)).toBe(true);
+  });
+});

@@ -14,7 +14,7 @@
  */
 import { parseExpr } from '../../logql/syntax/index.js';
 import type { FrontendRequest, FrontendResponse, Piece, PlanContext, QueryPlan, QueryPlanner, ResultInfo } from '../plan.js';
-import { pieceParams, withQueueTime } from '../plan.js';
+import { carriesStats, pieceParams, withQueueTime } from '../plan.js';
 import { runDetectedFields, runDetectedLabels, runVolumeRange } from './drilldown-plan.js';
 import { runLog } from './log-plan.js';
 import { runMetadata, runVolume } from './metadata-plan.js';
@@ -72,7 +72,8 @@ class OnePiecePlan implements QueryPlan {
   }
   result(info: ResultInfo): FrontendResponse {
     const r = this.#res!;
-    return r.contentType.startsWith('application/json') ? { ...r, body: withQueueTime(r.body, info.queueSeconds) } : r;
+    // Only query answers carry stats; a 12.5 MB series answer is not searched for them (~8 ms).
+    return r.contentType.startsWith('application/json') && carriesStats(this.req.path) ? { ...r, body: withQueueTime(r.body, info.queueSeconds) } : r;
   }
 }
 
