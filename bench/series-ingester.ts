@@ -1,0 +1,38 @@
+/**
+ * The ingester's `series` over many in-memory streams, in process: the selection and ordering
+ * part of a `series` answer (no HTTP, no JSON). Pushes generator data over N streams, then asks
+ * three selectors 30 times each over a range holding every entry; min / median ms.
+ * Usage: npx tsx bench/series-ingester.ts [streams=100000] [lines=200000]
+ */
+import { pino } from 'pino';
+import { App } from '../src/app/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { defaultLimits, PushDecoder } from '../src/distributor/index.js';
+import { compileMatchers } from '../src/logql/log/matcher.js';
+import { parseSelector } from '../src/logql/syntax/parse.js';
+import { testFlags } from '../test/support/silt.js';
+import { oneChunkWindowStartMs, protobufBatches, tempDir, UNLIMITED } from './lib.js';
+
+const streams = Number(process.argv[2] ?? 100_000);
+const lines = Number(process.argv[3] ?? 200_000);
+const { bodies } = protobufBatches(lines, streams, 1000, oneChunkWindowStartMs(3_000_000), lines / 3000);
+const app = new App(loadConfig(testFlags(tempDir('silt-bench-series-'), [...UNLIMITED])), pino({ level: 'warn' }));
+await app.start();
+const decoder = new PushDecoder({ worker: false });
+const levels = { fields: defaultLimits.logLevelFields, maxDepth: defaultLimits.logLevelFromJsonMaxDepth };
+for (const body of bodies) await app.distributor!.push('fake', await decoder.decode(body, 'application/x-protobuf', undefined, 0, levels));
+const ingester = app.ingester!;
+const through = BigInt(Date.now() + 3_600_000) * 1_000_000n;
+for (const q of ['{cluster=~".+"}', '{namespace="default"}', '{app=~"a.*"}']) {
+  const matchers = compileMatchers(parseSelector(q).matchers);
+  const ms: number[] = [];
+  let n = 0;
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    n = ingester.series('fake', 0n, through, matchers).length;
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(JSON.stringify({ bench: 'series_ingester', selector: q, series: n, min_ms: Number(ms[0]!.toFixed(2)), median_ms: Number(ms[15]!.toFixed(2)) }));
+}
+process.exit(0);
