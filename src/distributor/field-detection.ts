@@ -566,6 +566,12 @@ export function withServiceName(labels: readonly Label[], names: readonly string
   return sortLabels([...labels, { name: SERVICE_NAME, value }]);
 }
 
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Loki's service-name discovery on a cached parse, in place: its label fields become the labels
  * as sent plus the service_name `withServiceName` adds for `names` (unchanged when it adds none).
@@ -574,6 +580,11 @@ export function withServiceName(labels: readonly Label[], names: readonly string
  */
 export function discoverServiceName(p: ParsedLabels, names: readonly string[]): void {
   if (p.discoveredFor === names) return;
+  // Tenants whose limits hold equal lists (separate arrays) share the result, not redo it in turn.
+  if (p.discoveredFor !== null && sameStrings(p.discoveredFor, names)) {
+    p.discoveredFor = names;
+    return;
+  }
   const sent = p.addedServiceName === null ? null : parsedLabelsAsSent(p);
   const labels = withServiceName(sent ?? p.labels, names);
   p.discoveredFor = names;

@@ -92,6 +92,17 @@ describe('Validator: service-name discovery', () => {
     expect(merges).toBeGreaterThan(100);
   });
 
+  it('tenants with equal lists in separate arrays share one discovered form', () => {
+    const v = new Validator();
+    const a = limitsWith({ discoverServiceName: ['app'] });
+    const b = limitsWith({ discoverServiceName: ['app'] });
+    const labelsOf = (l: TenantLimits): readonly Label[] => v.validateRequest(l, NOW_MS, request([['{app="x", env="e"}', ['l']]])).streams[0]!.labels;
+    const first = labelsOf(a);
+    expect(labelsToString(first)).toBe('{app="x", env="e", service_name="x"}');
+    expect(labelsOf(b)).toBe(first);
+    expect(labelsOf(a)).toBe(first);
+  });
+
   it('reports invalid labels from the labels as sent after another tenant discovered on the same parse', () => {
     const text = '{workload="wwww", zone="z", alpha="a"}';
     // A label count over the limit, shown with another discovery list; a value too long that
