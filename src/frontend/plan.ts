@@ -190,7 +190,7 @@ export function pieceParams(req: FrontendRequest, overrides: Readonly<Record<str
   return out;
 }
 
-/** Whether answers to `path` carry `stats` (instant and range queries, Loki's and the legacy ones). */
+/** Whether answers to `path` carry `stats`: instant and range queries. */
 export function carriesStats(path: string): boolean {
   return path.endsWith('/query') || path.endsWith('/query_range');
 }
