@@ -1,7 +1,8 @@
 /**
  * The ingester's `series` over many in-memory streams, in process: the selection and ordering
- * part of a `series` answer (no HTTP, no JSON). Pushes generator data over N streams, then asks
- * three selectors 30 times each over a range holding every entry; min / median ms.
+ * part of a `series` answer (no HTTP), and the same with the answer's body encoded
+ * (`seriesResponseBody`). Pushes generator data over N streams, then asks three selectors 30
+ * times each over a range holding every entry; min / median ms.
  * Usage: npx tsx bench/series-ingester.ts [streams=100000] [lines=200000]
  */
 import { pino } from 'pino';
@@ -10,6 +11,7 @@ import { loadConfig } from '../src/config/config.js';
 import { defaultLimits, PushDecoder } from '../src/distributor/index.js';
 import { compileMatchers } from '../src/logql/log/matcher.js';
 import { parseSelector } from '../src/logql/syntax/parse.js';
+import { seriesResponseBody } from '../src/querier/metadata.js';
 import { testFlags } from '../test/support/silt.js';
 import { oneChunkWindowStartMs, protobufBatches, tempDir, UNLIMITED } from './lib.js';
 
@@ -26,13 +28,19 @@ const through = BigInt(Date.now() + 3_600_000) * 1_000_000n;
 for (const q of ['{cluster=~".+"}', '{namespace="default"}', '{app=~"a.*"}']) {
   const matchers = compileMatchers(parseSelector(q).matchers);
   const ms: number[] = [];
+  const bodyMs: number[] = [];
   let n = 0;
   for (let i = 0; i < 30; i++) {
     const t0 = performance.now();
     n = ingester.series('fake', 0n, through, matchers).length;
     ms.push(performance.now() - t0);
+    const t1 = performance.now();
+    seriesResponseBody(ingester.series('fake', 0n, through, matchers));
+    bodyMs.push(performance.now() - t1);
   }
   ms.sort((a, b) => a - b);
-  console.log(JSON.stringify({ bench: 'series_ingester', selector: q, series: n, min_ms: Number(ms[0]!.toFixed(2)), median_ms: Number(ms[15]!.toFixed(2)) }));
+  bodyMs.sort((a, b) => a - b);
+  const f = (x: number): number => Number(x.toFixed(2));
+  console.log(JSON.stringify({ bench: 'series_ingester', selector: q, series: n, min_ms: f(ms[0]!), median_ms: f(ms[15]!), with_body_min_ms: f(bodyMs[0]!), with_body_median_ms: f(bodyMs[15]!) }));
 }
 process.exit(0);

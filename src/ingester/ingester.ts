@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { inShard, labelValue, markInKeyOrder, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
+import { inShard, labelsJson, labelValue, markInKeyOrder, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
 import { TokenBucket } from '../util/rate-limiter.js';
@@ -697,8 +697,13 @@ export class Ingester {
     if (picked.length === 0) return [];
     const ordered = this.tenants.get(tenant)!.streams.index.inKeyOrder(picked);
     const out = new Array<Labels>(ordered.length);
-    for (let i = 0; i < ordered.length; i++) out[i] = ordered[i]!.labels;
-    return markInKeyOrder(out);
+    const json = new Array<string>(ordered.length);
+    for (let i = 0; i < ordered.length; i++) {
+      const s = ordered[i]!;
+      out[i] = s.labels;
+      json[i] = s.seriesJson ??= labelsJson(s.labels);
+    }
+    return withSeriesJson(markInKeyOrder(out), json);
   }
 
   /** Counts for metrics and benchmarks. */

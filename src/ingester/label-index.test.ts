@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { compileMatcher } from '../logql/log/matcher.js';
 import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
-import type { Labels } from '../model/labels.js';
+import { seriesJsonOf, type Labels } from '../model/labels.js';
 import type { Matcher, MatchType } from '../model/matcher.js';
 import { MemorySink } from './client.contract.js';
 import { Ingester, type IngesterConfig } from './ingester.js';
@@ -245,7 +245,10 @@ describe('Ingester metadata through the label index', () => {
           }
           const key = (ls: Labels): string => labelsToString(ls);
           // In key order as it comes (the querier merges such lists as they are).
-          expect(ingester.series('t', from, through, ms).map(key), what).toEqual(hit.map((s) => key(s.labels)).sort());
+          const series = ingester.series('t', from, through, ms);
+          expect(series.map(key), what).toEqual(hit.map((s) => key(s.labels)).sort());
+          // Each series' JSON text rides along with the list (what the answer's body is made of).
+          expect(seriesJsonOf(series), what).toEqual(series.length === 0 ? undefined : series.map((ls) => JSON.stringify(Object.fromEntries(ls.map((l) => [l.name, l.value])))));
           expect(ingester.selectStreams('t', ms, from, through, 'x/').map((s) => key(s.labels)).sort(), what).toEqual(hit.map((s) => key(s.labels)).sort());
         }
       };

@@ -140,6 +140,8 @@ export class Stream implements WalStreamRef {
   readonly labelsString: string;
   /** Place among the tenant's streams in label-string order, kept by its label index. */
   seriesRank = 0;
+  /** `labelsJson(labels)`, made by the first `series` answer that holds the stream. */
+  seriesJson: string | null = null;
   readonly fingerprint: string;
   /** Oldest first; only the last may be open. */
   chunks: ChunkDesc[] = [];

@@ -63,6 +63,11 @@ export function labelsToObject(labels: Labels): Record<string, string> {
   return o;
 }
 
+/** A label set as the JSON object a `series` answer holds: `JSON.stringify(labelsToObject(labels))`. */
+export function labelsJson(labels: Labels): string {
+  return JSON.stringify(labelsToObject(labels));
+}
+
 /** Builds sorted labels from an object. */
 export function labelsFromObject(o: Record<string, string>): Label[] {
   return sortLabels(Object.entries(o).map(([name, value]) => ({ name, value })));
@@ -177,6 +182,25 @@ export function markInKeyOrder<T extends readonly Labels[]>(list: T): T {
 /** Whether `list` was marked by `markInKeyOrder`. */
 export function isInKeyOrder(list: readonly Labels[]): boolean {
   return keyOrdered.has(list);
+}
+
+const listJson = new WeakMap<readonly Labels[], readonly string[]>();
+
+/**
+ * Gives a series list the `labelsJson` text of each of its label sets, kept by its maker (the
+ * ingester keeps it on each stream): a series answer then finds them with one look-up for the
+ * list, not one per series (a per-series cache look-up was ~30 % of a 100k-series answer).
+ * Returns the list.
+ */
+export function withSeriesJson<T extends readonly Labels[]>(list: T, json: readonly string[]): T {
+  if (json.length !== list.length) throw new RangeError(`${json.length} JSON texts for ${list.length} series`);
+  listJson.set(list, json);
+  return list;
+}
+
+/** The texts given to `list` by `withSeriesJson`, if any. */
+export function seriesJsonOf(list: readonly Labels[]): readonly string[] | undefined {
+  return listJson.get(list);
 }
 
 /** Two lists in key order (`markInKeyOrder`) as one, a label set in both once; marked too. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isInKeyOrder, labelsToObject, labelsToString, markInKeyOrder, seriesKey, type Labels } from '../model/labels.js';
+import { isInKeyOrder, labelsToObject, labelsToString, markInKeyOrder, seriesKey, withSeriesJson, type Labels } from '../model/labels.js';
 import { ascending, insertionsOf, recordInsertions, unionOfAscending } from '../util/sorted.js';
 import { seededRandom } from '../util/random.js';
 import { labelListBody, seriesResponseBody, seriesUnion, sortSeries } from './metadata.js';
@@ -16,6 +16,15 @@ describe('series helpers', () => {
     // The exact bytes: a wrong size would leave garbage or cut the answer.
     for (let n = 0; n <= sorted.length; n++) expect(seriesResponseBody(sorted.slice(0, n)).equals(Buffer.from(want(sorted.slice(0, n))))).toBe(true);
     expect(seriesResponseBody(sorted).equals(seriesResponseBody(sorted))).toBe(true);
+  });
+
+  it("writes a list's own JSON texts when its maker gave them, and refuses texts that do not fit", () => {
+    const list = [mk({ a: '1' }), mk({ a: '2' })];
+    // Texts unlike the labels' own, to see which ones the body is made of.
+    withSeriesJson(list, ['{"a":"one"}', '{"a":"two"}']);
+    expect(seriesResponseBody(list).toString()).toBe('{"status":"success","data":[{"a":"one"},{"a":"two"}]}');
+    expect(seriesResponseBody([...list]).toString()).toBe('{"status":"success","data":[{"a":"1"},{"a":"2"}]}');
+    expect(() => withSeriesJson([mk({ a: '1' })], [])).toThrow(RangeError);
   });
 });
 
