@@ -60,9 +60,9 @@ function strictlyInKeyOrder(list: readonly Labels[]): boolean {
 
 /**
  * Loki's series response body, `{"status":"success","data":[{…},…]}`, as bytes from cached
- * per-series JSON (the list's own, `withSeriesJson`, when its maker gave it). Each piece is encoded straight into one buffer of the exact size: joining the
- * pieces into a string and encoding that took 5x as long (5k series: 6.8 → 1.3 ms; 100k: 97 →
- * 17 ms, bench/RESULTS.md).
+ * per-series JSON (the list's own texts, `withSeriesJson`, when its maker gave them). Each piece
+ * is encoded straight into one buffer of the exact size: joining the pieces into a string and
+ * encoding that took 5x as long (5k series: 6.8 → 1.3 ms; 100k: 97 → 17 ms, bench/RESULTS.md).
  */
 export function seriesResponseBody(series: readonly Labels[]): Buffer {
   const known = seriesJsonOf(series);
