@@ -16,6 +16,7 @@ import { LEVEL_SAW_EQUALS } from '../wasm/kernels.js';
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
 import { parsedLabelsAsSent, type ParsedLabels } from './labels-parser.js';
+import { sameElements } from '../util/sorted.js';
 
 /** The structured metadata name Loki stores the detected level under. */
 export const DETECTED_LEVEL = 'detected_level';
@@ -566,12 +567,6 @@ export function withServiceName(labels: readonly Label[], names: readonly string
   return sortLabels([...labels, { name: SERVICE_NAME, value }]);
 }
 
-function sameStrings(a: readonly string[], b: readonly string[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /**
  * Loki's service-name discovery on a cached parse, in place: its label fields become the labels
  * as sent plus the service_name `withServiceName` adds for `names` (unchanged when it adds none).
@@ -581,7 +576,7 @@ function sameStrings(a: readonly string[], b: readonly string[]): boolean {
 export function discoverServiceName(p: ParsedLabels, names: readonly string[]): void {
   if (p.discoveredFor === names) return;
   // Tenants whose limits hold equal lists (separate arrays) share the result, not redo it in turn.
-  if (p.discoveredFor !== null && sameStrings(p.discoveredFor, names)) {
+  if (p.discoveredFor !== null && sameElements(p.discoveredFor, names)) {
     p.discoveredFor = names;
     return;
   }

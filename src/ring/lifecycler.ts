@@ -25,6 +25,7 @@ import { LeaseLostError, type EtcdKv } from './etcd-kv.js';
 import { NOOP_LOGGER, type RingLogger } from './logger.js';
 import { pickTokens, randomToken, type TokenSource } from './tokens.js';
 import type { InstanceDesc, InstanceState } from './types.js';
+import { sameElements } from '../util/sorted.js';
 
 /** Settings of one membership (see src/ring/config.ts for the config names). */
 export interface LifecyclerConfig {
@@ -354,7 +355,7 @@ export class Lifecycler {
           this.#lease = lease;
           this.#written = desc;
           this.#stats.registrations++;
-          if (this.config.tokensFilePath !== '' && !sameTokens(prev, tokens)) storeTokens(this.config.tokensFilePath, tokens);
+          if (this.config.tokensFilePath !== '' && !sameElements(prev, tokens)) storeTokens(this.config.tokensFilePath, tokens);
           return;
         }
         this.#tokens = prev;
@@ -383,8 +384,3 @@ export class Lifecycler {
   }
 }
 
-function sameTokens(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}

@@ -1,4 +1,11 @@
-/** Sorted sequences: binary search over numeric columns (block timestamps, step bounds), unions of sorted string lists (label names and values). */
+/** Sorted sequences: binary search over numeric columns (block timestamps, step bounds), unions of sorted string lists (label names and values), and list equality. */
+
+/** Whether two lists hold the same elements (`===`) in the same order. */
+export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** First index k in [from, to) with a[k] >= x, or `to` when none; `a[from..to)` must be ascending. */
 export function lowerBound(a: Float64Array, to: number, x: number, from = 0): number {
