@@ -581,17 +581,13 @@ export function discoverServiceName(p: ParsedLabels, names: readonly string[]): 
     return;
   }
   const sent = p.addedServiceName === null ? null : parsedLabelsAsSent(p);
-  const labels = withServiceName(sent ?? p.labels, names);
+  const discovered = withServiceName(sent ?? p.labels, names);
   p.discoveredFor = names;
-  if (labels !== null) {
-    p.labels = labels;
-    p.labelsString = labelsToString(labels);
-    p.fingerprint = fingerprint(labels);
-    p.addedServiceName = labels.find((l) => l.name === SERVICE_NAME)!;
-  } else if (sent !== null) {
-    p.labels = sent;
-    p.labelsString = labelsToString(sent);
-    p.fingerprint = fingerprint(sent);
-    p.addedServiceName = null;
-  }
+  // Unchanged when discovery adds nothing to labels that are already as sent.
+  const next = discovered ?? sent;
+  if (next === null) return;
+  p.labels = next;
+  p.labelsString = labelsToString(next);
+  p.fingerprint = fingerprint(next);
+  p.addedServiceName = discovered === null ? null : discovered.find((l) => l.name === SERVICE_NAME)!;
 }
