@@ -63,7 +63,7 @@ export interface IngesterQuerier {
   /** Values of label `name` of in-memory streams overlapping the range, sorted. */
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly string[]>;
   /** Label sets of in-memory streams overlapping the range. */
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<Labels[]>;
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: CallOptions): Promise<readonly Labels[]>;
 }
 
 /** A live subscriber of appended entries (see `IngesterTail`). */

@@ -4,11 +4,12 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { inShard, labelsJson, labelValue, markInKeyOrder, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
+import { inShard, labelsJson, labelValue, markInKeyOrder, matchersKey, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
+import { KeptAnswers } from '../util/kept-answers.js';
 import { TokenBucket } from '../util/rate-limiter.js';
-import { ascending } from '../util/sorted.js';
+import { ascending, NO_STRINGS } from '../util/sorted.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
 import { IndexedStreamMap } from './label-index.js';
@@ -118,6 +119,11 @@ class TenantInstance {
    * of a pass over 100k streams.
    */
   maybeEmpty: Stream[] = [];
+  /**
+   * Recent metadata answers over ranges holding every entry, by what was asked, each good while
+   * the label index's version is the one it was made at (`Ingester.#answer`).
+   */
+  readonly answers = new KeptAnswers(KEPT_ANSWERS);
   constructor(readonly tenant: string) {}
 
   /** Adds a new stream (indexing its labels). */
@@ -135,6 +141,14 @@ class TenantInstance {
     return n === 0;
   }
 }
+
+const NO_SERIES: readonly Labels[] = Object.freeze(markInKeyOrder([]));
+
+/**
+ * Metadata answers a tenant keeps (`TenantInstance.answers`), at most; their lists hold at most
+ * twice the tenant's streams (plus its label names) in all.
+ */
+const KEPT_ANSWERS = 16;
 
 /**
  * A chunk still open after this many max_chunk_age of wall time is flushed although its entries'
@@ -631,14 +645,10 @@ export class Ingester {
   }
 
   /**
-   * Streams of `tenant` matching all matchers with entries in [fromNs, throughNs], through the
-   * tenant's postings (label-index.ts). A range holding all of the tenant's entries in memory
-   * needs no look at each stream's chunks (#keepWithEntries): ~20 % of a 100k-series answer.
+   * Streams of the tenant matching all matchers with entries in the range, through its postings
+   * (label-index.ts); `keep` from #keepWithEntries (null: every stream has one).
    */
-  private eachStream(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], fn: (s: Stream) => void): void {
-    const inst = this.tenants.get(tenant);
-    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return;
-    const keep = this.#keepWithEntries(inst, fromNs, throughNs);
+  #eachStream(inst: TenantInstance, keep: ((s: Stream) => boolean) | null, matchers: readonly Matcher[], fn: (s: Stream) => void): void {
     inst.streams.index.select(
       matchers,
       keep === null
@@ -649,35 +659,54 @@ export class Ingester {
     );
   }
 
+  /**
+   * `make()`, or the answer kept for `key` (what was asked: the kind, the selector's
+   * `matchersKey`, a label name) while the range holds all of the tenant's in-memory entries
+   * (`keep` null): the answer then depends only on what was asked and on which streams are
+   * indexed, and is handed out again, frozen, until a stream comes or goes. Grafana asks the same
+   * selector's series and labels again and again; the answer's bytes are kept with the list.
+   */
+  #answer<T>(inst: TenantInstance, keep: ((s: Stream) => boolean) | null, key: string, make: () => readonly T[]): readonly T[] {
+    if (keep !== null) return make();
+    const index = inst.streams.index;
+    return inst.answers.get<T>(key, index.version) ?? inst.answers.keep(key, index.version, make(), 2 * index.size + index.names().length);
+  }
+
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly string[] {
     const inst = this.tenants.get(tenant);
-    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return NO_STRINGS;
     const index = inst.streams.index;
-    if (matchers.length === 0) return ascending(index.namesWhere(this.#keepWithEntries(inst, fromNs, throughNs)));
-    const names = new Set<string>();
-    const all = index.names().length;
-    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
-      if (names.size < all) for (const l of s.labels) names.add(l.name);
+    const keep = this.#keepWithEntries(inst, fromNs, throughNs);
+    if (matchers.length === 0) return ascending(index.namesWhere(keep));
+    return this.#answer(inst, keep, `names ${matchersKey(matchers)}`, () => {
+      const names = new Set<string>();
+      const all = index.names().length;
+      this.#eachStream(inst, keep, matchers, (s) => {
+        if (names.size < all) for (const l of s.labels) names.add(l.name);
+      });
+      return ascending([...names].sort());
     });
-    return ascending([...names].sort());
   }
 
   /** Sorted values; without matchers often the label index's own list (shared: do not modify). */
   labelValues(tenant: string, name: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly string[] {
     const inst = this.tenants.get(tenant);
-    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return [];
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return NO_STRINGS;
+    const keep = this.#keepWithEntries(inst, fromNs, throughNs);
     if (matchers.length === 0) {
       // Sorted and marked already. '' is never a stored label value (the distributor drops empty
       // labels); were it there, it would sort first: no pass over 100k values to look for it.
-      const values = inst.streams.index.valuesWhere(name, this.#keepWithEntries(inst, fromNs, throughNs));
+      const values = inst.streams.index.valuesWhere(name, keep);
       return values[0] === '' ? ascending(values.slice(1)) : values;
     }
-    const values = new Set<string>();
-    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => {
-      const v = labelValue(s.labels, name);
-      if (v !== '') values.add(v);
+    return this.#answer(inst, keep, `values ${JSON.stringify(name)} ${matchersKey(matchers)}`, () => {
+      const values = new Set<string>();
+      this.#eachStream(inst, keep, matchers, (s) => {
+        const v = labelValue(s.labels, name);
+        if (v !== '') values.add(v);
+      });
+      return ascending([...values].sort());
     });
-    return ascending([...values].sort());
   }
 
   /**
@@ -690,20 +719,28 @@ export class Ingester {
     return inst.everyStreamHasEntries() ? null : hasEntries;
   }
 
-  /** Label sets of the selected streams in the order of their label strings (marked `inKeyOrder`). */
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Labels[] {
-    const picked: Stream[] = [];
-    this.eachStream(tenant, fromNs, throughNs, matchers, (s) => picked.push(s));
-    if (picked.length === 0) return [];
-    const ordered = this.tenants.get(tenant)!.streams.index.inKeyOrder(picked);
-    const out = new Array<Labels>(ordered.length);
-    const json = new Array<string>(ordered.length);
-    for (let i = 0; i < ordered.length; i++) {
-      const s = ordered[i]!;
-      out[i] = s.labels;
-      json[i] = s.seriesJson ??= labelsJson(s.labels);
-    }
-    return withSeriesJson(markInKeyOrder(out), json);
+  /**
+   * Label sets of the selected streams in the order of their label strings (marked `inKeyOrder`),
+   * each with its JSON text (`withSeriesJson`); kept while unchanged (#answer).
+   */
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly Labels[] {
+    const inst = this.tenants.get(tenant);
+    if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return NO_SERIES;
+    const keep = this.#keepWithEntries(inst, fromNs, throughNs);
+    return this.#answer(inst, keep, `series ${matchersKey(matchers)}`, () => {
+      const picked: Stream[] = [];
+      this.#eachStream(inst, keep, matchers, (s) => picked.push(s));
+      if (picked.length === 0) return NO_SERIES;
+      const ordered = inst.streams.index.inKeyOrder(picked);
+      const out = new Array<Labels>(ordered.length);
+      const json = new Array<string>(ordered.length);
+      for (let i = 0; i < ordered.length; i++) {
+        const s = ordered[i]!;
+        out[i] = s.labels;
+        json[i] = s.seriesJson ??= labelsJson(s.labels);
+      }
+      return withSeriesJson(markInKeyOrder(out), json);
+    });
   }
 
   /** Counts for metrics and benchmarks. */

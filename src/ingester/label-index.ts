@@ -71,16 +71,26 @@ export class LabelIndex<T extends IndexedStream> {
   #orderAdded: T[] = [];
   /** Whether a stream in `#ordered` was removed since it was made. */
   #orderRemoved = false;
+  #version = 0;
 
   /** Number of indexed streams. */
   get size(): number {
     return this.#all.size;
   }
 
+  /**
+   * Changes whenever a stream is indexed or dropped: while it stays the same, a selection by the
+   * same matchers picks the same streams (their labels never change while they are indexed).
+   */
+  get version(): number {
+    return this.#version;
+  }
+
   /** Indexes `s` (a no-op when it is already indexed). */
   add(s: T): void {
     if (this.#all.has(s)) return;
     this.#all.add(s);
+    this.#version++;
     this.#orderAdded.push(s);
     // Nobody asked for series for a while: fold the new streams in (and the removed ones out)
     // once they are as many as the ordered ones, so the folds cost O(n log n) in all.
@@ -107,6 +117,7 @@ export class LabelIndex<T extends IndexedStream> {
   /** Drops `s` (a no-op when it is not indexed). */
   remove(s: T): void {
     if (!this.#all.delete(s)) return;
+    this.#version++;
     this.#orderRemoved = true;
     for (const l of s.labels) {
       const e = this.#names.get(l.name);
@@ -130,6 +141,7 @@ export class LabelIndex<T extends IndexedStream> {
 
   /** Drops every stream. */
   clear(): void {
+    this.#version++;
     this.#all.clear();
     this.#names.clear();
     this.#sortedNames = null;

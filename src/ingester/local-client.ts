@@ -45,7 +45,7 @@ export class LocalIngesterClient implements IngesterClient {
     return Promise.resolve(this.#ing.labelValues(tenant, name, fromNs, throughNs, matchers));
   }
 
-  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<Labels[]> {
+  series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): Promise<readonly Labels[]> {
     return Promise.resolve(this.#ing.series(tenant, fromNs, throughNs, matchers));
   }
 

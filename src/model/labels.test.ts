@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint, labelsFromObject } from './labels.js';
+import { fingerprint, labelsFromObject, labelsToString, markInKeyOrder, mergeAllInKeyOrder, type Labels } from './labels.js';
 
 describe('fingerprint', () => {
   // Fingerprints name chunks in object storage: these were computed by the first implementation
@@ -22,5 +22,29 @@ describe('fingerprint', () => {
       if (fp[0] === '0' || fp[8] === '0') zeroLed++;
     }
     expect(zeroLed).toBeGreaterThan(0);
+  });
+});
+
+describe('mergeAllInKeyOrder', () => {
+  const list = (...apps: string[]): Labels[] => markInKeyOrder(apps.map((a) => labelsFromObject({ app: a })));
+  const apps = (l: readonly Labels[]): string[] => l.map(labelsToString);
+  it('keeps the merge of frozen lists and gives it again for the same lists, not for others', () => {
+    const a = Object.freeze(list('a', 'c', 'e'));
+    const b = Object.freeze(list('b', 'c', 'd'));
+    const merged = mergeAllInKeyOrder([a, b]);
+    expect(apps(merged)).toEqual(['a', 'b', 'c', 'd', 'e'].map((x) => `{app="${x}"}`));
+    expect(Object.isFrozen(merged)).toBe(true);
+    expect(mergeAllInKeyOrder([a, b])).toBe(merged);
+    // The same first list with another second one (a segment came): its own merge.
+    const b2 = Object.freeze(list('b', 'f'));
+    expect(apps(mergeAllInKeyOrder([a, b2]))).toEqual(['a', 'b', 'c', 'e', 'f'].map((x) => `{app="${x}"}`));
+    expect(apps(mergeAllInKeyOrder([a, b, b2]))).toEqual(['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `{app="${x}"}`));
+    // Lists that may still change are merged as they are each time.
+    const open = list('b');
+    const first = mergeAllInKeyOrder([a, open]);
+    open.push(labelsFromObject({ app: 'z' }));
+    const second = mergeAllInKeyOrder([a, open]);
+    expect(second).not.toBe(first);
+    expect(apps(second)).toEqual(['a', 'b', 'c', 'e', 'z'].map((x) => `{app="${x}"}`));
   });
 });

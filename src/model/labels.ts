@@ -3,6 +3,8 @@
  * names; every function here keeps that invariant. The canonical text form is Loki's:
  * `{a="1", b="2"}` with Go-style quoted values.
  */
+import { sameElements } from '../util/sorted.js';
+
 export interface Label {
   readonly name: string;
   readonly value: string;
@@ -224,15 +226,29 @@ export function mergeInKeyOrder(a: readonly Labels[], b: readonly Labels[]): Lab
 /**
  * Lists in key order as one (see `mergeInKeyOrder`), merged in pairs, then pairs of those, so
  * each label set is compared ~log(lists) times however many lists there are (a day's segments
- * before compaction can be many). One list is returned as it is.
+ * before compaction can be many). One list is returned as it is. The merge of frozen lists
+ * (answers their makers keep and hand out again: the ingester's, a stored segment's) is frozen
+ * and kept with the first of them, so the same lists asked again give the same list (and the
+ * answer's bytes kept with it) without a merge.
  */
 export function mergeAllInKeyOrder(lists: readonly (readonly Labels[])[]): readonly Labels[] {
   if (lists.length === 0) return markInKeyOrder([]);
+  if (lists.length === 1) return lists[0]!;
+  const frozen = lists.every((l) => Object.isFrozen(l));
+  if (frozen) {
+    const kept = frozenMerges.get(lists[0]!);
+    if (kept !== undefined && sameElements(kept.lists, lists)) return kept.merged;
+  }
   let level: (readonly Labels[])[] = [...lists];
   while (level.length > 1) {
     const next: (readonly Labels[])[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeInKeyOrder(level[i]!, level[i + 1]!) : level[i]!);
     level = next;
   }
-  return level[0]!;
+  const merged = level[0]!;
+  if (frozen) frozenMerges.set(lists[0]!, { lists: [...lists], merged: Object.freeze(merged) });
+  return merged;
 }
+
+/** The last merge of frozen lists, by the first of them (see `mergeAllInKeyOrder`). */
+const frozenMerges = new WeakMap<readonly Labels[], { readonly lists: readonly (readonly Labels[])[]; readonly merged: readonly Labels[] }>();

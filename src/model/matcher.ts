@@ -11,3 +11,13 @@ export interface Matcher {
   readonly value: string;
   matches(value: string): boolean;
 }
+
+/**
+ * A text telling matcher lists apart (each matcher's name, type and quoted value, in their
+ * order): the key of answers kept per selector.
+ */
+export function matchersKey(matchers: readonly Matcher[]): string {
+  let k = '';
+  for (const m of matchers) k += `${m.name}${m.type}${JSON.stringify(m.value)},`;
+  return k;
+}

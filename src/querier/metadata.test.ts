@@ -26,6 +26,23 @@ describe('series helpers', () => {
     expect(seriesResponseBody([...list]).toString()).toBe('{"status":"success","data":[{"a":"1"},{"a":"2"}]}');
     expect(() => withSeriesJson([mk({ a: '1' })], [])).toThrow(RangeError);
   });
+
+  it('keeps the answer of a frozen list (it cannot change), and makes one per request otherwise', () => {
+    const frozen = Object.freeze([mk({ a: '1' }), mk({ a: '2' })]);
+    const body = seriesResponseBody(frozen);
+    expect(body.toString()).toBe('{"status":"success","data":[{"a":"1"},{"a":"2"}]}');
+    expect(seriesResponseBody(frozen)).toBe(body);
+    // An equal frozen list is another list: its own answer.
+    const twin = Object.freeze([...frozen]);
+    expect(seriesResponseBody(twin)).not.toBe(body);
+    expect(seriesResponseBody(twin).equals(body)).toBe(true);
+    // A list that may still change is encoded as it is now.
+    const open = [mk({ a: '1' })];
+    const before = seriesResponseBody(open);
+    open.push(mk({ a: '3' }));
+    expect(seriesResponseBody(open).toString()).toBe('{"status":"success","data":[{"a":"1"},{"a":"3"}]}');
+    expect(before.toString()).toBe('{"status":"success","data":[{"a":"1"}]}');
+  });
 });
 
 describe('seriesUnion', () => {

@@ -123,7 +123,8 @@ export function insertionsOf(list: readonly string[]): Insertions | undefined {
   return insertions.get(list);
 }
 
-const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
+/** The empty list, marked ascending and frozen. */
+export const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
 
 /** A union goes through `insertInto` when the other lists hold at most this fraction of the longest. */
 const FEW_BESIDE_LONG = 16;
@@ -144,7 +145,7 @@ export function unionOfAscending(lists: readonly (readonly string[])[]): readonl
   if (some.length === 0) return NO_STRINGS;
   if (some.length === 1) return some[0]!;
   const memo = unions.get(some[0]!);
-  if (memo !== undefined && memo.lists.length === some.length && memo.lists.every((l, i) => l === some[i])) return memo.out;
+  if (memo !== undefined && sameElements(memo.lists, some)) return memo.out;
   // One long list and a few values besides (100k stored pod names and the pods started since
   // the last flush): the few are put into the long one by binary search, and the answer is
   // recorded as the long list with insertions, so its bytes can be spliced (labelListBody).

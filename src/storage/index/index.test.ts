@@ -166,6 +166,38 @@ describe('label index: differential against a brute-force filter', () => {
     expect(invalid).toBeGreaterThan(0);
     expect(reader.cache.hits).toBeGreaterThan(0);
 
+    // Ranges holding whole segments, with selectors asked again and again: the kept answers
+    // (frozen, the same list while no segment comes or goes) against the brute-force filter,
+    // before and after a new segment, one of whose series has no chunk (never in an answer).
+    const pool = Array.from({ length: 6 }, () => Array.from({ length: 1 + Math.floor(rnd() * 2) }, randomMatcher)).filter((ms) => !ms.every((x) => x.matches('')));
+    const [wideFrom, wideThrough] = [BASE - 10n * DAY_NS, BASE + 10n * DAY_NS];
+    const checkWide = async (): Promise<void> => {
+      for (let q = 0; q < 40; q++) {
+        const matchers = pick(pool);
+        const ctx = `wide q${q}: ${matchers.map((x) => `${x.name}${x.type}"${x.value}"`).join(',')}`;
+        const ser = await reader.series('t1', wideFrom, wideThrough, matchers);
+        expect(ser.map(fingerprint).sort(), ctx).toEqual(reference(all, wideFrom, wideThrough, matchers).fps);
+        expect(ser.map(labelsToString), ctx).toEqual(ser.map(labelsToString).sort());
+        expect(Object.isFrozen(ser), ctx).toBe(true);
+        expect(await reader.series('t1', wideFrom, wideThrough, matchers), ctx).toBe(ser);
+        // Label names and values of the selected series: kept with the segments as well.
+        const wantLabels = all.filter((a) => ser.some((l) => fingerprint(l) === a.s.fingerprint)).map((a) => a.s.labels);
+        const names = await reader.labelNames('t1', wideFrom, wideThrough, matchers);
+        expect(names, ctx).toEqual([...new Set(wantLabels.flatMap((ls) => ls.map((l) => l.name)))].sort());
+        expect(await reader.labelNames('t1', wideFrom, wideThrough, matchers), ctx).toBe(names);
+        const pods = await reader.labelValues('t1', 'pod', wideFrom, wideThrough, matchers);
+        expect(pods, ctx).toEqual([...new Set(wantLabels.map((ls) => labelValue(ls, 'pod')).filter((v) => v !== ''))].sort());
+        expect(await reader.labelValues('t1', 'pod', wideFrom, wideThrough, matchers), ctx).toBe(pods);
+        expect(await reader.labelValues('t1', 'app', wideFrom, wideThrough, matchers), ctx).toEqual([...new Set(wantLabels.map((ls) => labelValue(ls, 'app')))].sort());
+      }
+    };
+    await checkWide();
+    const late = [series({ app: 'api', env: 'prod', pod: 'pod-late' }), series({ app: 'web', env: 'dev', team: 'a' })];
+    const lateRefs = [chunk('t1', late[0]!, BASE + 3n * HOUR, BASE + 4n * HOUR)];
+    all.push({ s: late[0]!, refs: lateRefs });
+    await writers[0]!.writeSegments('t1', late, lateRefs);
+    await checkWide();
+
     // One segment per day (one write of everything): ranges inside one day read a single
     // segment, where matcher results are not memoised.
     const single = new MemoryObjectClient();

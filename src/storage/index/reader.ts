@@ -7,7 +7,7 @@
  */
 import { NotFoundError } from '../../errors.js';
 import { markInKeyOrder, mergeAllInKeyOrder, type Labels } from '../../model/labels.js';
-import type { Matcher } from '../../model/matcher.js';
+import { matchersKey, type Matcher } from '../../model/matcher.js';
 import { ascending, mergeSortedUnique, unionOfAscending } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
@@ -112,13 +112,28 @@ export class IndexReader {
   async series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]> {
     requireNonEmptyMatcher(matchers);
     const picked = new Map<Segment, number[]>();
-    await this.#scan(tenant, fromNs, throughNs, matchers, opts?.signal, (seg, i) => {
-      let list = picked.get(seg);
-      if (list === undefined) picked.set(seg, (list = []));
-      list.push(i);
-    }, undefined);
+    const lists: (readonly Labels[])[] = [];
+    const key = matchersKey(matchers);
+    await this.#scan(
+      tenant,
+      fromNs,
+      throughNs,
+      matchers,
+      opts?.signal,
+      (seg, i) => {
+        let list = picked.get(seg);
+        if (list === undefined) picked.set(seg, (list = []));
+        list.push(i);
+      },
+      undefined,
+      // A segment wholly in range: its answer for these matchers (each of its series has a chunk
+      // in it, FORMAT.md), kept with it.
+      (seg, select) => {
+        lists.push(seg.answer(`series ${key}`, () => markInKeyOrder(seg.inKeyOrder(select()))));
+        return true;
+      },
+    );
     // Each segment orders its own series; a series in several segments (days, flushes) is one.
-    const lists: Labels[][] = [];
     for (const [seg, indices] of picked) lists.push(seg.inKeyOrder(indices));
     return markInKeyOrder(mergeAllInKeyOrder(lists));
   }
@@ -134,9 +149,11 @@ export class IndexReader {
     const lists: (readonly string[])[] = [];
     await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) names.add(l.name);
-    }, undefined, (seg) => {
-      // Whole segment in range and no matchers: the postings already list every name.
-      lists.push(seg.sortedNames());
+    }, undefined, (seg, select) => {
+      // Whole segment in range: without matchers the postings list every name; with them, the
+      // answer is kept with the segment.
+      lists.push(ms.length === 0 ? seg.sortedNames() : seg.answer(`names ${matchersKey(ms)}`, () => namesOf(seg, select())));
+      return true;
     });
     return unionOf(lists, names);
   }
@@ -156,8 +173,9 @@ export class IndexReader {
     const lists: (readonly string[])[] = [];
     await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) if (l.name === name) values.add(l.value);
-    }, undefined, (seg) => {
-      lists.push(seg.sortedValues(name));
+    }, undefined, (seg, select) => {
+      lists.push(ms.length === 0 ? seg.sortedValues(name) : seg.answer(`values ${JSON.stringify(name)} ${matchersKey(ms)}`, () => valuesOf(seg, select(), name)));
+      return true;
     });
     return unionOf(lists, values);
   }
@@ -187,8 +205,9 @@ export class IndexReader {
 
   /**
    * Visits every selected series with at least one chunk in range (`onSeries`, once per series
-   * per segment) and every such chunk (`onChunk`). With no matchers and a segment wholly
-   * inside the range, `onWholeSegment` (when given) replaces the per-series walk.
+   * per segment) and every such chunk (`onChunk`). For a segment wholly inside the range,
+   * `onWholeSegment` (when given) may take the place of the per-series walk (it returns true
+   * when it did); `select` gives the series matching the matchers.
    */
   async #scan(
     tenant: string,
@@ -198,7 +217,7 @@ export class IndexReader {
     signal: AbortSignal | undefined,
     onSeries: SeriesVisitor,
     onChunk: ChunkVisitor | undefined,
-    onWholeSegment?: (seg: Segment) => void,
+    onWholeSegment?: (seg: Segment, select: () => Uint32Array) => boolean,
   ): Promise<void> {
     validateTenant(tenant);
     if (throughNs < fromNs || throughNs < 0n) return;
@@ -208,10 +227,7 @@ export class IndexReader {
     const memo: MatchMemo | null = segments.length > 1 ? new Map() : null;
     for (const seg of segments) {
       if (seg.minFromNs > throughNs || seg.maxThroughNs < fromNs) continue;
-      if (onWholeSegment !== undefined && prepared.length === 0 && seg.minFromNs >= fromNs && seg.maxThroughNs <= throughNs) {
-        onWholeSegment(seg);
-        continue;
-      }
+      if (onWholeSegment !== undefined && seg.minFromNs >= fromNs && seg.maxThroughNs <= throughNs && onWholeSegment(seg, () => selectSeries(seg, prepared, memo))) continue;
       const selected = selectSeries(seg, prepared, memo);
       const { chunkStart, fromNs: froms, throughNs: throughs } = seg;
       for (let k = 0; k < selected.length; k++) {
@@ -342,4 +358,18 @@ function unionOf(lists: readonly (readonly string[])[], more: ReadonlySet<string
   let out: string[] = [...more].sort();
   for (const l of lists) out = mergeSortedUnique(out, l);
   return ascending(out);
+}
+
+/** Sorted names carried by the given series of `seg` (marked ascending). */
+function namesOf(seg: Segment, selected: Uint32Array): string[] {
+  const names = new Set<string>();
+  for (let k = 0; k < selected.length; k++) for (const l of seg.labels[selected[k]!]!) names.add(l.name);
+  return ascending([...names].sort());
+}
+
+/** Sorted values of `name` carried by the given series of `seg` (marked ascending). */
+function valuesOf(seg: Segment, selected: Uint32Array, name: string): string[] {
+  const values = new Set<string>();
+  for (let k = 0; k < selected.length; k++) for (const l of seg.labels[selected[k]!]!) if (l.name === name) values.add(l.value);
+  return ascending([...values].sort());
 }

@@ -94,6 +94,10 @@ describe('segment codec', () => {
     for (let n = 0; n < bytes.length; n++) expect(() => decodeSegment(bytes.subarray(0, n)), `truncated to ${n}`).toThrow(IndexCorruptError);
   });
 
+  it('refuses to write a series without a chunk', () => {
+    expect(() => encodeSegment({ tenant: 't', day: DAY, series: [{ fingerprint: '0000000000000001', labels: [{ name: 'a', value: 'b' }], refs: [] }] })).toThrow(/has no chunk/);
+  });
+
   it('rejects an unknown version even with a valid crc', () => {
     const bad = Buffer.from(encodeSegment(sample));
     bad[4] = 3;
@@ -139,6 +143,8 @@ describe('segment codec', () => {
       ['trailing bytes', (w) => { w.string('t'); w.uvarint(1); w.uvarint(0); w.uvarint(0); w.uvarint(0); w.u8(9); }],
       ['symbols out of order', (w) => { w.string('t'); w.uvarint(1); w.uvarint(2); w.uvarint(0); w.lenBytes(Buffer.from('b')); w.uvarint(0); w.lenBytes(Buffer.from('a')); }],
       ['shared prefix longer than predecessor', (w) => { w.string('t'); w.uvarint(1); w.uvarint(2); w.uvarint(0); w.lenBytes(Buffer.from('b')); w.uvarint(4); w.lenBytes(Buffer.from('a')); }],
+      // Well formed but for a series without a chunk, which no writer makes (FORMAT.md).
+      ['series without a chunk', (w) => { w.string('t'); w.uvarint(1); w.uvarint(0); w.uvarint(1); w.u64be(1n); w.uvarint(0); w.uvarint(0); w.uvarint(0); }],
     ];
     for (const [name, body] of cases) expect(() => decodeSegment(forge(body)), name).toThrow(IndexCorruptError);
     // A well-formed empty segment decodes.

@@ -5,6 +5,7 @@
 import { crc32 } from 'node:zlib';
 import { labelsToString, type Labels } from '../../model/labels.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
+import { KeptAnswers } from '../../util/kept-answers.js';
 import { ascending } from '../../util/sorted.js';
 import type { ChunkRef } from '../chunk-ref.js';
 import { compareKeys } from '../object-client.js';
@@ -44,6 +45,8 @@ export interface SegmentInput {
 }
 
 const EMPTY_POSTINGS = new Uint32Array(0);
+/** Answers a segment keeps at most (`answer`). */
+const KEPT_ANSWERS = 4;
 
 /**
  * A decoded segment. Series are numbered 0..n-1 in fingerprint order; chunk `j` of series `i`
@@ -81,6 +84,8 @@ export class Segment {
   readonly #sortedValues = new Map<string, readonly string[]>();
   /** Series indices in label-string order (made on first use), see `inKeyOrder`. */
   #keyOrder: Uint32Array | null = null;
+  /** See `answer`. */
+  readonly #answers = new KeptAnswers(KEPT_ANSWERS);
 
   constructor(fields: {
     key: string;
@@ -157,6 +162,18 @@ export class Segment {
       if (picked[i] === 1) out[o++] = labels[i]!;
     }
     return out;
+  }
+
+  /**
+   * The answer to a question about the segment's series (`key`: the kind, a selector's
+   * `matchersKey`, a label name), made by `make` on first use and kept, frozen: a segment never
+   * changes, so the same question over a range holding the whole segment gets the same list (and
+   * the answer's bytes kept with it). At most KEPT_ANSWERS answers, holding at most as many items
+   * as the segment has series and label names, the least recently used dropped first
+   * (util/kept-answers.ts).
+   */
+  answer<T>(key: string, make: () => readonly T[]): readonly T[] {
+    return this.#answers.get<T>(key, 0) ?? this.#answers.keep(key, 0, make(), this.labels.length + this.postings.size);
   }
 
   /** Label names of the segment's series, ascending; made on first use (a segment never changes). Shared: do not modify. */
@@ -269,6 +286,8 @@ export function encodeSegment(input: SegmentInput): Buffer {
   w.uvarint(series.length);
   for (let i = 0; i < series.length; i++) {
     const s = series[i]!;
+    // Readers rely on it: a series whose segment lies wholly in a range has a chunk there.
+    if (s.refs.length === 0) throw new RangeError(`series ${s.fingerprint} has no chunk`);
     w.u64be(BigInt('0x' + s.fingerprint));
     const ids = s.labels.map((l) => [symbolId.get(wellFormed(l.name))!, symbolId.get(wellFormed(l.value))!] as const).sort((a, b) => a[0] - b[0]);
     w.uvarint(ids.length);
@@ -409,6 +428,7 @@ function decodeBody(r: ByteReader, key: string, sizeBytes: number, version: numb
     }
     labels[i] = ls;
     const nChunks = r.uvarint();
+    if (nChunks === 0) throw new RangeError(`series ${i} has no chunk`);
     checkCount(r, nChunks, 9, 'chunk'); // 1 + 1 + 4 + 1 + 1 + 1
     let prevFrom = base;
     for (let j = 0; j < nChunks; j++) {
