@@ -4,15 +4,15 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { inShard, labelsJson, labelValue, markInKeyOrder, matchersKey, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
+import { inShard, labelsJson, labelValue, markInKeyOrder, matchersKey, seriesJsonOf, seriesKey, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
 import { KeptAnswers } from '../util/kept-answers.js';
 import { TokenBucket } from '../util/rate-limiter.js';
-import { ascending, NO_STRINGS } from '../util/sorted.js';
+import { ascending, insertAscending, insertAt, NO_STRINGS, recordInsertions } from '../util/sorted.js';
 import type { IngesterTailer, MemChunkData, MemStream } from './client.js';
 import { Tailers } from './tailers.js';
-import { IndexedStreamMap } from './label-index.js';
+import { byLabelsString, IndexedStreamMap, matchesAll } from './label-index.js';
 import { ChunkDesc, Stream, TimeBounds } from './stream.js';
 import { newStreamRef, Wal, type CheckpointStream, type FlushMark, type ReplayStream, type WalSnapshotTenant, type WalStats, type WalStream, type WalStreamRef } from './wal/index.js';
 
@@ -149,6 +149,9 @@ const NO_SERIES: readonly Labels[] = Object.freeze(markInKeyOrder([]));
  * twice the tenant's streams (plus its label names) in all.
  */
 const KEPT_ANSWERS = 16;
+
+/** A kept series answer is updated when at most this many streams came since; else made anew. */
+const FEW_ADDED_STREAMS = 256;
 
 /**
  * A chunk still open after this many max_chunk_age of wall time is flushed although its entries'
@@ -665,11 +668,25 @@ export class Ingester {
    * (`keep` null): the answer then depends only on what was asked and on which streams are
    * indexed, and is handed out again, frozen, until a stream comes or goes. Grafana asks the same
    * selector's series and labels again and again; the answer's bytes are kept with the list.
+   * When streams only came since (at most FEW_ADDED_STREAMS), `update` (if given) makes the new
+   * answer from the kept one and the new streams.
    */
-  #answer<T>(inst: TenantInstance, keep: ((s: Stream) => boolean) | null, key: string, make: () => readonly T[]): readonly T[] {
+  #answer<T>(
+    inst: TenantInstance,
+    keep: ((s: Stream) => boolean) | null,
+    key: string,
+    make: () => readonly T[],
+    update?: (old: readonly T[], added: readonly Stream[]) => readonly T[],
+  ): readonly T[] {
     if (keep !== null) return make();
     const index = inst.streams.index;
-    return inst.answers.get<T>(key, index.version) ?? inst.answers.keep(key, index.version, make(), 2 * index.size + index.names().length);
+    const kept = inst.answers.get<T>(key, index.version);
+    if (kept !== undefined) return kept;
+    // Streams only came since the kept answer (a pod started): `update` puts their part in.
+    const stale = update === undefined ? undefined : inst.answers.peek<T>(key);
+    const added = stale === undefined ? null : index.addedSince(stale.version);
+    const list = added !== null && added.length <= FEW_ADDED_STREAMS ? update!(stale!.list, added) : make();
+    return inst.answers.keep(key, index.version, list, 2 * index.size + index.names().length);
   }
 
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[]): readonly string[] {
@@ -727,20 +744,35 @@ export class Ingester {
     const inst = this.tenants.get(tenant);
     if (!inst || inst.bounds.disjoint(fromNs, throughNs)) return NO_SERIES;
     const keep = this.#keepWithEntries(inst, fromNs, throughNs);
-    return this.#answer(inst, keep, `series ${matchersKey(matchers)}`, () => {
-      const picked: Stream[] = [];
-      this.#eachStream(inst, keep, matchers, (s) => picked.push(s));
-      if (picked.length === 0) return NO_SERIES;
-      const ordered = inst.streams.index.inKeyOrder(picked);
-      const out = new Array<Labels>(ordered.length);
-      const json = new Array<string>(ordered.length);
-      for (let i = 0; i < ordered.length; i++) {
-        const s = ordered[i]!;
-        out[i] = s.labels;
-        json[i] = s.seriesJson ??= labelsJson(s.labels);
-      }
-      return withSeriesJson(markInKeyOrder(out), json);
-    });
+    return this.#answer(
+      inst,
+      keep,
+      `series ${matchersKey(matchers)}`,
+      () => {
+        const picked: Stream[] = [];
+        this.#eachStream(inst, keep, matchers, (s) => picked.push(s));
+        if (picked.length === 0) return NO_SERIES;
+        const ordered = inst.streams.index.inKeyOrder(picked);
+        const out = new Array<Labels>(ordered.length);
+        const json = new Array<string>(ordered.length);
+        for (let i = 0; i < ordered.length; i++) {
+          const s = ordered[i]!;
+          out[i] = s.labels;
+          json[i] = s.seriesJson ??= labelsJson(s.labels);
+        }
+        return withSeriesJson(markInKeyOrder(out), json);
+      },
+      (old, added) => {
+        // Each new stream matching goes in where a binary search puts it: one copy of the list
+        // (and its texts), recorded so the answer's bytes are the last answer's with theirs put in.
+        const matched = added.filter((s) => matchesAll(s.labels, matchers)).sort(byLabelsString);
+        const r = insertAscending(old, matched.map((s) => s.labels), seriesKey);
+        if (r === null) return old;
+        const json = insertAt(seriesJsonOf(old) ?? old.map((l) => labelsJson(l)), r.at, (k) => labelsJson(r.out[r.at[k]!]!));
+        recordInsertions(r.out, old, r.at);
+        return withSeriesJson(markInKeyOrder(r.out), json);
+      },
+    );
   }
 
   /** Counts for metrics and benchmarks. */

@@ -195,6 +195,46 @@ describe('LabelIndex', () => {
   });
 });
 
+describe('LabelIndex.addedSince', () => {
+  it('lists the streams indexed since a version while none was dropped, as a log of every change does', () => {
+    const r = seededRandom(23);
+    const index = new LabelIndex<S>();
+    // The model: every change in order (version i + 1 is changes[i]).
+    const changes: { added: S | null }[] = [];
+    const live: S[] = [];
+    let next = 0;
+    for (let step = 0; step < 6000; step++) {
+      const x = r();
+      if (x < 0.9 || live.length === 0) {
+        const s = stream(next++, [{ name: 'pod', value: `p${next}` }], true);
+        index.add(s);
+        index.add(s); // a no-op: not a change
+        live.push(s);
+        changes.push({ added: s });
+      } else if (x < 0.995) {
+        const s = live.splice(Math.floor(r() * live.length), 1)[0]!;
+        index.remove(s);
+        index.remove(s); // a no-op
+        changes.push({ added: null });
+      } else {
+        index.clear();
+        live.length = 0;
+        changes.push({ added: null });
+      }
+      expect(index.version).toBe(changes.length);
+      for (let k = 0; k < 3; k++) {
+        const v = Math.max(0, changes.length - Math.floor(r() * 1500));
+        const since = changes.slice(v);
+        const got = index.addedSince(v);
+        if (since.some((c) => c.added === null)) expect(got, `step ${step} v ${v}`).toBeNull();
+        // The log keeps at least the last 512 additions; older ones may be unknown.
+        else if (got === null) expect(since.length, `step ${step} v ${v}`).toBeGreaterThan(512);
+        else expect(got.map((s) => s.id)).toEqual(since.map((c) => c.added!.id));
+      }
+    }
+  });
+});
+
 describe('TimeBounds', () => {
   it('holds every noted timestamp, and narrows to the chunks left', () => {
     const b = new TimeBounds();

@@ -72,6 +72,9 @@ export class LabelIndex<T extends IndexedStream> {
   /** Whether a stream in `#ordered` was removed since it was made. */
   #orderRemoved = false;
   #version = 0;
+  /** Streams indexed at versions `#addedFrom` + 1, + 2, …: none was dropped since `#addedFrom`. */
+  #added: T[] = [];
+  #addedFrom = 0;
 
   /** Number of indexed streams. */
   get size(): number {
@@ -86,11 +89,26 @@ export class LabelIndex<T extends IndexedStream> {
     return this.#version;
   }
 
+  /**
+   * The streams indexed since `version` when none was dropped since, in the order they came;
+   * null when one was, or when that is too long ago to tell (the last ADDED_LOG are known). An
+   * answer made at `version` is then the same answer with these streams' part put in.
+   */
+  addedSince(version: number): readonly T[] | null {
+    if (version < this.#addedFrom || version > this.#version) return null;
+    return this.#added.slice(version - this.#addedFrom);
+  }
+
   /** Indexes `s` (a no-op when it is already indexed). */
   add(s: T): void {
     if (this.#all.has(s)) return;
     this.#all.add(s);
     this.#version++;
+    if (this.#added.length === ADDED_LOG) {
+      this.#added = this.#added.slice(ADDED_LOG / 2);
+      this.#addedFrom += ADDED_LOG / 2;
+    }
+    this.#added.push(s);
     this.#orderAdded.push(s);
     // Nobody asked for series for a while: fold the new streams in (and the removed ones out)
     // once they are as many as the ordered ones, so the folds cost O(n log n) in all.
@@ -118,6 +136,7 @@ export class LabelIndex<T extends IndexedStream> {
   remove(s: T): void {
     if (!this.#all.delete(s)) return;
     this.#version++;
+    this.#forgetAdded();
     this.#orderRemoved = true;
     for (const l of s.labels) {
       const e = this.#names.get(l.name);
@@ -142,12 +161,19 @@ export class LabelIndex<T extends IndexedStream> {
   /** Drops every stream. */
   clear(): void {
     this.#version++;
+    this.#forgetAdded();
     this.#all.clear();
     this.#names.clear();
     this.#sortedNames = null;
     this.#ordered = [];
     this.#orderAdded = [];
     this.#orderRemoved = false;
+  }
+
+  /** After a removal: nothing is known to have been only added before now. */
+  #forgetAdded(): void {
+    this.#added = [];
+    this.#addedFrom = this.#version;
   }
 
   /**
@@ -322,9 +348,13 @@ function labelsStringOf(s: IndexedStream): string {
   return s.labelsString;
 }
 
-function byLabelsString(a: IndexedStream, b: IndexedStream): number {
+/** Orders streams by their label strings (a series answer's order). */
+export function byLabelsString(a: IndexedStream, b: IndexedStream): number {
   return a.labelsString < b.labelsString ? -1 : a.labelsString > b.labelsString ? 1 : 0;
 }
+
+/** Streams indexed most recently that `addedSince` knows of (at least half as many). */
+const ADDED_LOG = 1024;
 
 /** Up to this many new values are put in place one by one; more are sorted and merged. */
 const FEW_ADDED = 16;

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../util/random.js';
+import { insertionsOf } from '../util/sorted.js';
 import { fingerprint, labelsFromObject, labelsToString, markInKeyOrder, mergeAllInKeyOrder, type Labels } from './labels.js';
 
 describe('fingerprint', () => {
@@ -46,5 +48,31 @@ describe('mergeAllInKeyOrder', () => {
     const second = mergeAllInKeyOrder([a, open]);
     expect(second).not.toBe(first);
     expect(apps(second)).toEqual(['a', 'b', 'c', 'e', 'z'].map((x) => `{app="${x}"}`));
+  });
+});
+
+describe('mergeAllInKeyOrder over one long list and a few label sets', () => {
+  it('is the sorted union, and records where the few went in the long one', () => {
+    const r = seededRandom(5);
+    const pool = Array.from({ length: 600 }, (_, i) => labelsFromObject({ app: `a${i % 13}`, pod: `p${i}` }));
+    const byKey = (ls: readonly Labels[]): Labels[] => [...new Map(ls.map((l) => [labelsToString(l), l] as const)).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, l]) => l);
+    let recorded = 0;
+    for (let round = 0; round < 200; round++) {
+      const long = byKey(pool.filter(() => r() < 0.6));
+      // A few sets (some also in the long list), in one to three lists.
+      const few = Array.from({ length: 1 + Math.floor(r() * 3) }, () => markInKeyOrder(byKey(Array.from({ length: Math.floor(r() * 6) }, () => pool[Math.floor(r() * pool.length)]!))));
+      const lists = [markInKeyOrder(long), ...few];
+      if (r() < 0.5) lists.reverse();
+      const got = mergeAllInKeyOrder(lists);
+      expect(got.map(labelsToString)).toEqual(byKey(lists.flat()).map(labelsToString));
+      const ins = insertionsOf(got);
+      if (got.length > long.length) {
+        // The long list with the new sets at the recorded indices.
+        expect(ins?.base).toBe(lists.find((l) => l.length === long.length));
+        expect(got.filter((_, i) => !ins!.at.includes(i))).toEqual(ins!.base);
+        recorded++;
+      } else expect(got.map(labelsToString)).toEqual(long.map(labelsToString));
+    }
+    expect(recorded).toBeGreaterThan(100);
   });
 });

@@ -3,7 +3,7 @@
  * names; every function here keeps that invariant. The canonical text form is Loki's:
  * `{a="1", b="2"}` with Go-style quoted values.
  */
-import { sameElements } from '../util/sorted.js';
+import { insertAscending, recordInsertions, sameElements } from '../util/sorted.js';
 
 export interface Label {
   readonly name: string;
@@ -226,7 +226,8 @@ export function mergeInKeyOrder(a: readonly Labels[], b: readonly Labels[]): Lab
 /**
  * Lists in key order as one (see `mergeInKeyOrder`), merged in pairs, then pairs of those, so
  * each label set is compared ~log(lists) times however many lists there are (a day's segments
- * before compaction can be many). One list is returned as it is. The merge of frozen lists
+ * before compaction can be many); a few label sets beside one long list are put into it instead
+ * (`recordInsertions`). One list is returned as it is. The merge of frozen lists
  * (answers their makers keep and hand out again: the ingester's, a stored segment's) is frozen
  * and kept with the first of them, so the same lists asked again give the same list (and the
  * answer's bytes kept with it) without a merge.
@@ -239,16 +240,40 @@ export function mergeAllInKeyOrder(lists: readonly (readonly Labels[])[]): reado
     const kept = frozenMerges.get(lists[0]!);
     if (kept !== undefined && sameElements(kept.lists, lists)) return kept.merged;
   }
+  // One long list and a few label sets besides (a stored day's 100k series and the streams
+  // started since its flush): the few go in where a binary search puts them, one copy of the
+  // long list, recorded so the answer's bytes can be the long list's with theirs spliced in.
+  let big = 0;
+  let others = 0;
+  for (let i = 1; i < lists.length; i++) if (lists[i]!.length > lists[big]!.length) big = i;
+  for (let i = 0; i < lists.length; i++) if (i !== big) others += lists[i]!.length;
+  let merged: readonly Labels[];
+  if (others * FEW_BESIDE_LONG <= lists[big]!.length) {
+    const long = lists[big]!;
+    const r = insertAscending(long, pairwise(lists.filter((_, i) => i !== big)), seriesKey);
+    if (r === null) merged = long;
+    else {
+      merged = markInKeyOrder(r.out);
+      recordInsertions(r.out, long, r.at);
+    }
+  } else merged = pairwise(lists);
+  if (frozen) frozenMerges.set(lists[0]!, { lists: [...lists], merged: Object.freeze(merged) });
+  return merged;
+}
+
+/** Lists merged in pairs, then pairs of those. */
+function pairwise(lists: readonly (readonly Labels[])[]): readonly Labels[] {
   let level: (readonly Labels[])[] = [...lists];
   while (level.length > 1) {
     const next: (readonly Labels[])[] = [];
     for (let i = 0; i < level.length; i += 2) next.push(i + 1 < level.length ? mergeInKeyOrder(level[i]!, level[i + 1]!) : level[i]!);
     level = next;
   }
-  const merged = level[0]!;
-  if (frozen) frozenMerges.set(lists[0]!, { lists: [...lists], merged: Object.freeze(merged) });
-  return merged;
+  return level[0]!;
 }
+
+/** `mergeAllInKeyOrder` inserts the other lists into the longest when they hold at most this fraction of it. */
+const FEW_BESIDE_LONG = 16;
 
 /** The last merge of frozen lists, by the first of them (see `mergeAllInKeyOrder`). */
 const frozenMerges = new WeakMap<readonly Labels[], { readonly lists: readonly (readonly Labels[])[]; readonly merged: readonly Labels[] }>();

@@ -27,6 +27,39 @@ describe('series helpers', () => {
     expect(() => withSeriesJson([mk({ a: '1' })], [])).toThrow(RangeError);
   });
 
+  it('splices the answer of a list made by putting a few series into one whose answer is kept', () => {
+    const r = seededRandom(17);
+    const want = (ls: readonly Labels[]): string => JSON.stringify({ status: 'success', data: ls.map(labelsToObject) });
+    const pool = Array.from({ length: 300 }, (_, i) => mk({ app: `a${i % 7}`, pod: `p${i}"é${i % 5 === 0 ? '😀' : ''}` }));
+    const sorted = (ls: readonly Labels[]): Labels[] => [...ls].sort((a, b) => (seriesKey(a) < seriesKey(b) ? -1 : seriesKey(a) > seriesKey(b) ? 1 : 0));
+    let list: readonly Labels[] = Object.freeze(markInKeyOrder(sorted(pool.filter(() => r() < 0.5))));
+    let spliced = 0;
+    for (let round = 0; round < 100; round++) {
+      // Sometimes the body of the list is made first (as an answer), sometimes not.
+      const base = list;
+      if (r() < 0.8) seriesResponseBody(base);
+      const have = new Set(base.map(seriesKey));
+      const add = sorted([...new Set(Array.from({ length: 1 + Math.floor(r() * 4) }, () => pool[Math.floor(r() * pool.length)]!))].filter((l) => !have.has(seriesKey(l))));
+      if (add.length === 0) continue;
+      const next = sorted([...base, ...add]);
+      const at = add.map((l) => next.indexOf(l));
+      recordInsertions(next, base, at);
+      if (r() < 0.5) withSeriesJson(next, next.map((l) => JSON.stringify(labelsToObject(l))));
+      list = Object.freeze(markInKeyOrder(next));
+      expect(seriesResponseBody(list).toString(), `round ${round}`).toBe(want(list));
+      spliced++;
+    }
+    expect(spliced).toBeGreaterThan(50);
+    // The spliced answer is made of the base answer's bytes: texts unlike the labels' own show it.
+    const base = Object.freeze(withSeriesJson(markInKeyOrder([mk({ a: '1' }), mk({ a: '3' })]), ['{"a":"one"}', '{"a":"three"}']));
+    seriesResponseBody(base);
+    const next = Object.freeze(markInKeyOrder([base[0]!, mk({ a: '2' }), base[1]!]));
+    recordInsertions(next, base, [1]);
+    expect(seriesResponseBody(next).toString()).toBe('{"status":"success","data":[{"a":"one"},{"a":"2"},{"a":"three"}]}');
+    // Once made, the record is gone (the base need not live on for it).
+    expect(insertionsOf(next)).toBeUndefined();
+  });
+
   it('keeps the answer of a frozen list (it cannot change), and makes one per request otherwise', () => {
     const frozen = Object.freeze([mk({ a: '1' }), mk({ a: '2' })]);
     const body = seriesResponseBody(frozen);

@@ -9,7 +9,7 @@
  * (marked `ascending`, util/sorted.ts, where the sorted union of label lists is too).
  */
 import { isInKeyOrder, labelsJson, mergeAllInKeyOrder, seriesJsonOf, seriesKey, type Labels } from '../model/labels.js';
-import { insertionsOf, isMarkedAscending, type Insertions } from '../util/sorted.js';
+import { forgetInsertions, insertionsOf, isMarkedAscending, type Insertions } from '../util/sorted.js';
 
 const jsonCache = new WeakMap<Labels, string>();
 /** Every answer's head and tail around its data array. */
@@ -63,7 +63,9 @@ function strictlyInKeyOrder(list: readonly Labels[]): boolean {
  * per-series JSON (the list's own texts, `withSeriesJson`, when its maker gave them), kept with
  * the list when it is frozen. Each piece is encoded straight into one buffer of the exact size:
  * joining the pieces into a string and encoding that took 5x as long (5k series: 6.8 → 1.3 ms;
- * 100k: 97 → 17 ms, bench/RESULTS.md). The buffer may be shared: do not modify.
+ * 100k: 97 → 17 ms, bench/RESULTS.md). A list made by putting a few series into a list whose
+ * answer is kept (a pod started: `recordInsertions`) gets that answer with theirs spliced in.
+ * The buffer may be shared: do not modify.
  */
 export function seriesResponseBody(series: readonly Labels[]): Buffer {
   // A frozen list never changes: its answer is kept with it (the ingester hands out the same
@@ -71,16 +73,27 @@ export function seriesResponseBody(series: readonly Labels[]): Buffer {
   const frozen = Object.isFrozen(series);
   if (frozen) {
     const kept = seriesBodies.get(series);
-    if (kept !== undefined) return kept;
+    if (kept !== undefined) return kept.body;
   }
-  const body = makeSeriesBody(series);
-  if (frozen) seriesBodies.set(series, body);
-  return body;
+  const ins = insertionsOf(series);
+  const base = ins === undefined ? undefined : seriesBodies.get(ins.base);
+  let made: ListBody | null = null;
+  if (base !== undefined && ins!.base.length > 0 && ins!.base.length + ins!.at.length === series.length) {
+    const known = seriesJsonOf(series);
+    made = spliced(series.length, ins!, base, (p) => (known !== undefined ? known[p]! : seriesJson(series[p]!)));
+  }
+  made ??= makeSeriesBody(series);
+  if (frozen) {
+    seriesBodies.set(series, made);
+    // Made: the base list and its bytes need not live on for it.
+    forgetInsertions(series);
+  }
+  return made.body;
 }
 
-const seriesBodies = new WeakMap<readonly Labels[], Buffer>();
+const seriesBodies = new WeakMap<readonly Labels[], ListBody>();
 
-function makeSeriesBody(series: readonly Labels[]): Buffer {
+function makeSeriesBody(series: readonly Labels[]): ListBody {
   const known = seriesJsonOf(series);
   const parts = new Array<string>(series.length);
   let size = BODY_HEAD.length + BODY_TAIL.length + Math.max(0, series.length - 1);
@@ -90,13 +103,15 @@ function makeSeriesBody(series: readonly Labels[]): Buffer {
     size += Buffer.byteLength(j);
   }
   const body = Buffer.allocUnsafe(size);
+  const offsets = new Int32Array(parts.length);
   let at = BODY_HEAD.copy(body, 0);
   for (let i = 0; i < parts.length; i++) {
     if (i > 0) body[at++] = 0x2c;
+    offsets[i] = at;
     at += body.write(parts[i]!, at, 'utf8');
   }
   BODY_TAIL.copy(body, at);
-  return body;
+  return { body, offsets };
 }
 
 /** An answer's bytes, and where each value's JSON string starts in them (made when first needed). */
@@ -125,7 +140,7 @@ export function labelListBody(list: readonly string[]): Buffer {
     labelListBody(ins.base);
     base = listBodies.get(ins.base);
   }
-  const made = (base !== undefined && ins!.base.length > 0 && ins!.base.length + ins!.at.length === list.length ? spliced(list, ins!, base) : null) ?? {
+  const made = (base !== undefined && ins!.base.length > 0 && ins!.base.length + ins!.at.length === list.length ? spliced(list.length, ins!, base, (p) => JSON.stringify(list[p])) : null) ?? {
     body: Buffer.from(JSON.stringify({ status: 'success', data: list })),
     offsets: null,
   };
@@ -155,24 +170,25 @@ function valueOffsets(body: Buffer, n: number): Int32Array | null {
 }
 
 /**
- * `list`'s answer from its base's: runs of the base's bytes with the inserted values' JSON
- * between them, or null when the base's bytes do not hold its values (never expected).
+ * The answer of a list of `length` items from its base's (`ins`): runs of the base's bytes with the
+ * JSON of the inserted items (`text(p)` for the item at index p) between them, or null when the
+ * base's bytes do not hold its items (never expected).
  */
-function spliced(list: readonly string[], ins: Insertions, base: ListBody): ListBody | null {
+function spliced<T>(length: number, ins: Insertions<T>, base: ListBody, text: (p: number) => string): ListBody | null {
   const old = base.body;
   const n = ins.base.length;
   const from = (base.offsets ??= valueOffsets(old, n));
   if (from === null) return null;
-  // End (exclusive) of base value j's JSON string: before the next one's comma, or before the tail.
+  // End (exclusive) of base item j's JSON: before the next one's comma, or before the tail.
   const endOf = (j: number): number => (j + 1 < n ? from[j + 1]! - 1 : old.length - BODY_TAIL.length);
   const pieces: Buffer[] = [BODY_HEAD];
-  const offsets = new Int32Array(list.length);
+  const offsets = new Int32Array(length);
   let at = BODY_HEAD.length;
   let j = 0;
   let p = 0;
   for (let k = 0; k <= ins.at.length; k++) {
-    // Base values up to the next inserted one, as one run of bytes.
-    const runEnd = k < ins.at.length ? ins.at[k]! : list.length;
+    // Base items up to the next inserted one, as one run of bytes.
+    const runEnd = k < ins.at.length ? ins.at[k]! : length;
     const len = runEnd - p;
     if (len > 0) {
       const start = from[j]!;
@@ -189,7 +205,7 @@ function spliced(list: readonly string[], ins: Insertions, base: ListBody): List
       p += len;
     }
     if (k < ins.at.length) {
-      const v = Buffer.from(JSON.stringify(list[p]));
+      const v = Buffer.from(text(p));
       if (p > 0) {
         pieces.push(COMMA);
         at++;

@@ -22,6 +22,11 @@ export class KeptAnswers {
     return kept.list as readonly T[];
   }
 
+  /** The answer kept for `key` at whatever version, for an update into the current one. */
+  peek<T>(key: string): { readonly version: number; readonly list: readonly T[] } | undefined {
+    return this.#byKey.get(key) as { readonly version: number; readonly list: readonly T[] } | undefined;
+  }
+
   /**
    * Keeps `list` (frozen here: whoever gets it must not change it) for `key` at `version`,
    * dropping the least recently used answers while there are `maxAnswers` or their lists would

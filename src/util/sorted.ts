@@ -93,9 +93,9 @@ export function isMarkedAscending(a: readonly string[]): boolean {
   return knownAscending.has(a);
 }
 
-/** How a marked list was made from another: the other list and the indices (ascending) of the values it lacks. */
-export interface Insertions {
-  readonly base: readonly string[];
+/** How a list was made from another: the other list and the indices (ascending) of the items it lacks. */
+export interface Insertions<T = string> {
+  readonly base: readonly T[];
   readonly at: readonly number[];
   /**
    * The base lives on (a cached segment's list, a remembered union): its answer is worth making
@@ -105,22 +105,39 @@ export interface Insertions {
   readonly keepBase: boolean;
 }
 
-const insertions = new WeakMap<readonly string[], Insertions>();
+const insertions = new WeakMap<readonly unknown[], Insertions<unknown>>();
 
 /**
- * Records that marked `list` is marked `base` with values put in at indices `at` (ascending,
- * indices of `list`), so an answer built for `base` can be edited into one for `list`
- * (`labelListBody`). `base`'s own record is dropped: only one step is kept, so a list never
- * holds a chain of its predecessors.
+ * Records that `list` (marked ascending, or a series list in key order) is `base` with items put
+ * in at indices `at` (ascending, indices of `list`), so an answer built for `base` can be edited
+ * into one for `list` (`labelListBody`, `seriesResponseBody`). `base`'s own record is dropped:
+ * only one step is kept, so a list never holds a chain of its predecessors.
  */
-export function recordInsertions(list: readonly string[], base: readonly string[], at: readonly number[]): void {
+export function recordInsertions<T>(list: readonly T[], base: readonly T[], at: readonly number[]): void {
   insertions.delete(base);
   insertions.set(list, { base, at, keepBase: false });
 }
 
 /** The record `recordInsertions` made for `list`, if any. */
-export function insertionsOf(list: readonly string[]): Insertions | undefined {
-  return insertions.get(list);
+export function insertionsOf<T>(list: readonly T[]): Insertions<T> | undefined {
+  return insertions.get(list) as Insertions<T> | undefined;
+}
+
+/** Forgets `list`'s record (its answer is made: the base is no longer needed for it). */
+export function forgetInsertions(list: readonly unknown[]): void {
+  insertions.delete(list);
+}
+
+/**
+ * `base` with `at.length` items put in: the result's item at index `at[k]` (ascending) is
+ * `item(k)`, the others are `base`'s in order.
+ */
+export function insertAt<T>(base: readonly T[], at: readonly number[], item: (k: number) => T): T[] {
+  const out = new Array<T>(base.length + at.length);
+  let j = 0;
+  let k = 0;
+  for (let i = 0; i < out.length; i++) out[i] = k < at.length && at[k] === i ? item(k++) : base[j++]!;
+  return out;
 }
 
 /** The empty list, marked ascending and frozen. */
