@@ -61,7 +61,8 @@ describe('mergeAllInKeyOrder over one long list and a few label sets', () => {
       const long = byKey(pool.filter(() => r() < 0.6));
       // A few sets (some also in the long list), in one to three lists.
       const few = Array.from({ length: 1 + Math.floor(r() * 3) }, () => markInKeyOrder(byKey(Array.from({ length: Math.floor(r() * 6) }, () => pool[Math.floor(r() * pool.length)]!))));
-      const lists = [markInKeyOrder(long), ...few];
+      const frozenLong = r() < 0.5;
+      const lists = [frozenLong ? Object.freeze(markInKeyOrder(long)) : markInKeyOrder(long), ...few];
       if (r() < 0.5) lists.reverse();
       const got = mergeAllInKeyOrder(lists);
       expect(got.map(labelsToString)).toEqual(byKey(lists.flat()).map(labelsToString));
@@ -70,6 +71,8 @@ describe('mergeAllInKeyOrder over one long list and a few label sets', () => {
         // The long list with the new sets at the recorded indices.
         expect(ins?.base).toBe(lists.find((l) => l.length === long.length));
         expect(got.filter((_, i) => !ins!.at.includes(i))).toEqual(ins!.base);
+        // A frozen long list lives on: its answer is worth making for the merge's sake.
+        expect(ins!.keepBase).toBe(frozenLong);
         recorded++;
       } else expect(got.map(labelsToString)).toEqual(long.map(labelsToString));
     }

@@ -254,7 +254,8 @@ export function mergeAllInKeyOrder(lists: readonly (readonly Labels[])[]): reado
     if (r === null) merged = long;
     else {
       merged = markInKeyOrder(r.out);
-      recordInsertions(r.out, long, r.at);
+      // A frozen long list lives on (kept by its maker): its answer is worth making once.
+      recordInsertions(r.out, long, r.at, Object.isFrozen(long));
     }
   } else merged = pairwise(lists);
   if (frozen) frozenMerges.set(lists[0]!, { lists: [...lists], merged: Object.freeze(merged) });

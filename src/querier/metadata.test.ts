@@ -58,6 +58,14 @@ describe('series helpers', () => {
     expect(seriesResponseBody(next).toString()).toBe('{"status":"success","data":[{"a":"one"},{"a":"2"},{"a":"three"}]}');
     // Once made, the record is gone (the base need not live on for it).
     expect(insertionsOf(next)).toBeUndefined();
+    // A base that lives on (keepBase) has its answer made first when nobody asked for it yet;
+    // one that does not is not (the answer is made from the list itself).
+    for (const keepBase of [true, false]) {
+      const b = Object.freeze(withSeriesJson(markInKeyOrder([mk({ a: '1' }), mk({ a: '3' })]), ['{"a":"one"}', '{"a":"three"}']));
+      const n = Object.freeze(markInKeyOrder([b[0]!, mk({ a: '2' }), b[1]!]));
+      recordInsertions(n, b, [1], keepBase);
+      expect(seriesResponseBody(n).toString()).toBe(keepBase ? '{"status":"success","data":[{"a":"one"},{"a":"2"},{"a":"three"}]}' : '{"status":"success","data":[{"a":"1"},{"a":"2"},{"a":"3"}]}');
+    }
   });
 
   it('keeps the answer of a frozen list (it cannot change), and makes one per request otherwise', () => {

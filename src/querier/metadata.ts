@@ -76,7 +76,13 @@ export function seriesResponseBody(series: readonly Labels[]): Buffer {
     if (kept !== undefined) return kept.body;
   }
   const ins = insertionsOf(series);
-  const base = ins === undefined ? undefined : seriesBodies.get(ins.base);
+  let base = ins === undefined ? undefined : seriesBodies.get(ins.base);
+  if (base === undefined && ins !== undefined && ins.keepBase && ins.base.length > 0 && Object.isFrozen(ins.base)) {
+    // The base lives on (a stored segment's answer beside the few series still in memory):
+    // made once, its bytes make this answer and the next ones.
+    seriesResponseBody(ins.base);
+    base = seriesBodies.get(ins.base);
+  }
   let made: ListBody | null = null;
   if (base !== undefined && ins!.base.length > 0 && ins!.base.length + ins!.at.length === series.length) {
     const known = seriesJsonOf(series);

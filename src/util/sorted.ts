@@ -110,12 +110,13 @@ const insertions = new WeakMap<readonly unknown[], Insertions<unknown>>();
 /**
  * Records that `list` (marked ascending, or a series list in key order) is `base` with items put
  * in at indices `at` (ascending, indices of `list`), so an answer built for `base` can be edited
- * into one for `list` (`labelListBody`, `seriesResponseBody`). `base`'s own record is dropped:
- * only one step is kept, so a list never holds a chain of its predecessors.
+ * into one for `list` (`labelListBody`, `seriesResponseBody`); `keepBase` as in `Insertions`.
+ * `base`'s own record is dropped: only one step is kept, so a list never holds a chain of its
+ * predecessors.
  */
-export function recordInsertions<T>(list: readonly T[], base: readonly T[], at: readonly number[]): void {
+export function recordInsertions<T>(list: readonly T[], base: readonly T[], at: readonly number[], keepBase = false): void {
   insertions.delete(base);
-  insertions.set(list, { base, at, keepBase: false });
+  insertions.set(list, { base, at, keepBase });
 }
 
 /** The record `recordInsertions` made for `list`, if any. */
