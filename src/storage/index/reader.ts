@@ -126,11 +126,9 @@ export class IndexReader {
         list.push(i);
       },
       undefined,
-      // A segment wholly in range: its answer for these matchers (each of its series has a chunk
-      // in it, FORMAT.md), kept with it.
+      // A segment wholly in range: its answer for these matchers, kept with it.
       (seg, select) => {
         lists.push(seg.answer(`series ${key}`, () => markInKeyOrder(seg.inKeyOrder(select()))));
-        return true;
       },
     );
     // Each segment orders its own series; a series in several segments (days, flushes) is one.
@@ -153,7 +151,6 @@ export class IndexReader {
       // Whole segment in range: without matchers the postings list every name; with them, the
       // answer is kept with the segment.
       lists.push(ms.length === 0 ? seg.sortedNames() : seg.answer(`names ${matchersKey(ms)}`, () => namesOf(seg, select())));
-      return true;
     });
     return unionOf(lists, names);
   }
@@ -175,7 +172,6 @@ export class IndexReader {
       for (const l of seg.labels[i]!) if (l.name === name) values.add(l.value);
     }, undefined, (seg, select) => {
       lists.push(ms.length === 0 ? seg.sortedValues(name) : seg.answer(`values ${JSON.stringify(name)} ${matchersKey(ms)}`, () => valuesOf(seg, select(), name)));
-      return true;
     });
     return unionOf(lists, values);
   }
@@ -206,8 +202,8 @@ export class IndexReader {
   /**
    * Visits every selected series with at least one chunk in range (`onSeries`, once per series
    * per segment) and every such chunk (`onChunk`). For a segment wholly inside the range,
-   * `onWholeSegment` (when given) may take the place of the per-series walk (it returns true
-   * when it did); `select` gives the series matching the matchers.
+   * `onWholeSegment` (when given) takes the place of the per-series walk; its `select` gives the
+   * series matching the matchers (each has a chunk in range: FORMAT.md).
    */
   async #scan(
     tenant: string,
@@ -217,7 +213,7 @@ export class IndexReader {
     signal: AbortSignal | undefined,
     onSeries: SeriesVisitor,
     onChunk: ChunkVisitor | undefined,
-    onWholeSegment?: (seg: Segment, select: () => Uint32Array) => boolean,
+    onWholeSegment?: (seg: Segment, select: () => Uint32Array) => void,
   ): Promise<void> {
     validateTenant(tenant);
     if (throughNs < fromNs || throughNs < 0n) return;
@@ -227,7 +223,10 @@ export class IndexReader {
     const memo: MatchMemo | null = segments.length > 1 ? new Map() : null;
     for (const seg of segments) {
       if (seg.minFromNs > throughNs || seg.maxThroughNs < fromNs) continue;
-      if (onWholeSegment !== undefined && seg.minFromNs >= fromNs && seg.maxThroughNs <= throughNs && onWholeSegment(seg, () => selectSeries(seg, prepared, memo))) continue;
+      if (onWholeSegment !== undefined && seg.minFromNs >= fromNs && seg.maxThroughNs <= throughNs) {
+        onWholeSegment(seg, () => selectSeries(seg, prepared, memo));
+        continue;
+      }
       const selected = selectSeries(seg, prepared, memo);
       const { chunkStart, fromNs: froms, throughNs: throughs } = seg;
       for (let k = 0; k < selected.length; k++) {
