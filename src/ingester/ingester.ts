@@ -150,7 +150,21 @@ const NO_SERIES: readonly Labels[] = Object.freeze(markInKeyOrder([]));
  */
 const KEPT_ANSWERS = 16;
 
-/** A kept series answer is updated when at most this many streams came since; else made anew. */
+/**
+ * A kept label list (`old`, ascending) with the strings `add` gives for the new streams matching
+ * `matchers` put in by binary search, recorded so its answer is the old answer with them
+ * spliced in (`labelListBody`); `old` itself when they are all in it.
+ */
+function withAdded(old: readonly string[], added: readonly Stream[], matchers: readonly Matcher[], add: (s: Stream, out: Set<string>) => void): readonly string[] {
+  const more = new Set<string>();
+  for (const s of added) if (matchesAll(s.labels, matchers)) add(s, more);
+  const r = insertAscending(old, [...more].sort());
+  if (r === null) return old;
+  recordInsertions(r.out, old, r.at);
+  return ascending(r.out);
+}
+
+/** A kept answer is updated when at most this many streams came since; else made anew. */
 const FEW_ADDED_STREAMS = 256;
 
 /**
@@ -695,14 +709,20 @@ export class Ingester {
     const index = inst.streams.index;
     const keep = this.#keepWithEntries(inst, fromNs, throughNs);
     if (matchers.length === 0) return ascending(index.namesWhere(keep));
-    return this.#answer(inst, keep, `names ${matchersKey(matchers)}`, () => {
-      const names = new Set<string>();
-      const all = index.names().length;
-      this.#eachStream(inst, keep, matchers, (s) => {
-        if (names.size < all) for (const l of s.labels) names.add(l.name);
-      });
-      return ascending([...names].sort());
-    });
+    return this.#answer(
+      inst,
+      keep,
+      `names ${matchersKey(matchers)}`,
+      () => {
+        const names = new Set<string>();
+        const all = index.names().length;
+        this.#eachStream(inst, keep, matchers, (s) => {
+          if (names.size < all) for (const l of s.labels) names.add(l.name);
+        });
+        return ascending([...names].sort());
+      },
+      (old, added) => withAdded(old, added, matchers, (s, out) => s.labels.forEach((l) => out.add(l.name))),
+    );
   }
 
   /** Sorted values; without matchers often the label index's own list (shared: do not modify). */
@@ -716,14 +736,21 @@ export class Ingester {
       const values = inst.streams.index.valuesWhere(name, keep);
       return values[0] === '' ? ascending(values.slice(1)) : values;
     }
-    return this.#answer(inst, keep, `values ${JSON.stringify(name)} ${matchersKey(matchers)}`, () => {
-      const values = new Set<string>();
-      this.#eachStream(inst, keep, matchers, (s) => {
-        const v = labelValue(s.labels, name);
-        if (v !== '') values.add(v);
-      });
-      return ascending([...values].sort());
-    });
+    const valueOf = (s: Stream, out: Set<string>): void => {
+      const v = labelValue(s.labels, name);
+      if (v !== '') out.add(v);
+    };
+    return this.#answer(
+      inst,
+      keep,
+      `values ${JSON.stringify(name)} ${matchersKey(matchers)}`,
+      () => {
+        const values = new Set<string>();
+        this.#eachStream(inst, keep, matchers, (s) => valueOf(s, values));
+        return ascending([...values].sort());
+      },
+      (old, added) => withAdded(old, added, matchers, valueOf),
+    );
   }
 
   /**

@@ -263,8 +263,8 @@ describe('Ingester metadata through the label index', () => {
     await ingester.start();
     try {
       const t0 = BigInt(nowMs - 600_000) * 1_000_000n;
-      const push = (pod: string, tsNs: bigint): Promise<void> => {
-        const ls = sortLabels([{ name: 'app', value: 'a' }, { name: 'pod', value: pod }]);
+      const push = (pod: string, tsNs: bigint, more: Labels = [], app = 'a'): Promise<void> => {
+        const ls = sortLabels([{ name: 'app', value: app }, { name: 'pod', value: pod }, ...more]);
         return ingester.push('t', [{ labels: ls, labelsString: labelsToString(ls), fingerprint: fingerprint(ls), entries: [{ tsNs, line: Buffer.from(pod), metadata: [] }] }]);
       };
       const pods = (list: readonly Labels[]): string[] => list.map((ls) => ls.find((l) => l.name === 'pod')!.value);
@@ -279,11 +279,27 @@ describe('Ingester metadata through the label index', () => {
       expect(pods(ingester.series('t', from, through, [compileMatcher('pod', '=', 'p2')]))).toEqual(['p2']);
       expect(pods(ingester.series('t', t0 + 500_000_000n, through, all))).toEqual(['p2']);
       expect(ingester.series('t', from, through, all)).toBe(first);
-      // A new stream: a new answer, kept in turn.
-      await push('p3', t0 + 2_000_000_000n);
+      const names = ingester.labelNames('t', from, through, all);
+      const podValues = ingester.labelValues('t', 'pod', from, through, all);
+      expect([names, podValues]).toEqual([['app', 'pod'], ['p1', 'p2']]);
+      // A stream the selector does not pick: every answer stays the same list.
+      await push('q1', t0 + 1_500_000_000n, [{ name: 'zone', value: 'z' }], 'b');
+      expect(ingester.series('t', from, through, all)).toBe(first);
+      expect(ingester.labelNames('t', from, through, all)).toBe(names);
+      expect(ingester.labelValues('t', 'pod', from, through, all)).toBe(podValues);
+      // A new stream it picks: new answers, made from the kept ones (recorded insertions, so the
+      // answers' bytes are spliced), and kept in turn.
+      await push('p3', t0 + 2_000_000_000n, [{ name: 'zone', value: 'z' }]);
       const second = ingester.series('t', from, through, all);
       expect(pods(second)).toEqual(['p1', 'p2', 'p3']);
+      expect(insertionsOf(second)).toEqual({ base: first, at: [2], keepBase: false });
       expect(ingester.series('t', from, through, all)).toBe(second);
+      const names2 = ingester.labelNames('t', from, through, all);
+      expect(names2).toEqual(['app', 'pod', 'zone']);
+      expect(insertionsOf(names2)).toEqual({ base: names, at: [2], keepBase: false });
+      const podValues2 = ingester.labelValues('t', 'pod', from, through, all);
+      expect(podValues2).toEqual(['p1', 'p2', 'p3']);
+      expect(insertionsOf(podValues2)).toEqual({ base: podValues, at: [2], keepBase: false });
       // p1 and p2 go idle and are flushed, then dropped with their streams; p3 stays.
       nowMs += 120_000;
       await push('p3', t0 + 3_000_000_000n);
@@ -292,6 +308,7 @@ describe('Ingester metadata through the label index', () => {
       await ingester.flushNow(false);
       expect(ingester.memoryStats().streams).toBe(1);
       expect(pods(ingester.series('t', from, through, all))).toEqual(['p3']);
+      expect(ingester.labelValues('t', 'pod', from, through, all)).toEqual(['p3']);
     } finally {
       await ingester.stop();
     }
@@ -308,9 +325,14 @@ describe('Ingester metadata through the label index', () => {
       // What memory should hold: labels string → labels and entry times.
       const live = new Map<string, { labels: Labels; ts: bigint[] }>();
       // settled: no push is waiting for its WAL write (its new streams have no entry yet).
+      // Selectors asked before are asked again (with a range holding everything, every fourth
+      // query) after pushes and drops: their kept answers are updated or made anew.
+      const asked: Matcher[][] = [];
       const check = (settled = true): void => {
         for (let q = 0; q < 40; q++) {
-          const ms = Array.from({ length: Math.floor(r() * 3) }, () => randomMatcher(r));
+          const again = q % 4 === 0 && asked.length > 0 && r() < 0.5;
+          const ms = again ? asked[Math.floor(r() * asked.length)]! : Array.from({ length: Math.floor(r() * 3) }, () => randomMatcher(r));
+          if (!again && q % 4 === 0 && ms.length > 0) asked.splice(0, asked.length >= 6 ? 1 : 0, ms);
           // Ranges before, across and after the data in memory (disjoint ones take the TimeBounds
           // shortcut); every fourth holds all of it (the label browser's range, no per-stream check).
           const wide = q % 4 === 0;
