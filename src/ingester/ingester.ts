@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { RateLimitError, type SiltError, UnavailableError, ValidationError } from '../errors.js';
-import { inShard, labelsJson, labelValue, markInKeyOrder, matchersKey, seriesJsonOf, seriesKey, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
+import { inShard, labelsJson, labelValue, markInKeyOrder, metadataKey, seriesJsonOf, seriesKey, withSeriesJson, type Labels, type Matcher, type PushEntry, type Shard, type ValidStream } from '../model/index.js';
 import { chunkKey, type ChunkRef, type SeriesEntry } from '../storage/index.js';
 import { formatHumanIBytes } from '../util/go/bytes.js';
 import { KeptAnswers } from '../util/kept-answers.js';
@@ -677,9 +677,8 @@ export class Ingester {
   }
 
   /**
-   * `make()`, or the answer kept for `key` (what was asked: the kind, the selector's
-   * `matchersKey`, a label name) while the range holds all of the tenant's in-memory entries
-   * (`keep` null): the answer then depends only on what was asked and on which streams are
+   * `make()`, or the answer kept for `key` (`metadataKey`: what was asked) while the range holds
+   * all of the tenant's in-memory entries (`keep` null): the answer then depends only on what was asked and on which streams are
    * indexed, and is handed out again, frozen, until a stream comes or goes. Grafana asks the same
    * selector's series and labels again and again; the answer's bytes are kept with the list.
    * When streams only came since (at most FEW_ADDED_STREAMS), `update` (if given) makes the new
@@ -712,7 +711,7 @@ export class Ingester {
     return this.#answer(
       inst,
       keep,
-      `names ${matchersKey(matchers)}`,
+      metadataKey('names', matchers),
       () => {
         const names = new Set<string>();
         const all = index.names().length;
@@ -743,7 +742,7 @@ export class Ingester {
     return this.#answer(
       inst,
       keep,
-      `values ${JSON.stringify(name)} ${matchersKey(matchers)}`,
+      metadataKey('values', matchers, name),
       () => {
         const values = new Set<string>();
         this.#eachStream(inst, keep, matchers, (s) => valueOf(s, values));
@@ -774,7 +773,7 @@ export class Ingester {
     return this.#answer(
       inst,
       keep,
-      `series ${matchersKey(matchers)}`,
+      metadataKey('series', matchers),
       () => {
         const picked: Stream[] = [];
         this.#eachStream(inst, keep, matchers, (s) => picked.push(s));

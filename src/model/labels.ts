@@ -3,7 +3,7 @@
  * names; every function here keeps that invariant. The canonical text form is Loki's:
  * `{a="1", b="2"}` with Go-style quoted values.
  */
-import { insertAscending, recordInsertions, sameElements } from '../util/sorted.js';
+import { FEW_BESIDE_LONG, insertAscending, recordInsertions, sameElements } from '../util/sorted.js';
 
 export interface Label {
   readonly name: string;
@@ -272,9 +272,6 @@ function pairwise(lists: readonly (readonly Labels[])[]): readonly Labels[] {
   }
   return level[0]!;
 }
-
-/** `mergeAllInKeyOrder` inserts the other lists into the longest when they hold at most this fraction of it. */
-const FEW_BESIDE_LONG = 16;
 
 /** The last merge of frozen lists, by the first of them (see `mergeAllInKeyOrder`). */
 const frozenMerges = new WeakMap<readonly Labels[], { readonly lists: readonly (readonly Labels[])[]; readonly merged: readonly Labels[] }>();

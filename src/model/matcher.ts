@@ -13,11 +13,12 @@ export interface Matcher {
 }
 
 /**
- * A text telling matcher lists apart (each matcher's name, type and quoted value, in their
- * order): the key of answers kept per selector.
+ * The key of a kept metadata answer (util/kept-answers.ts): what was asked (`series`, label
+ * `names`, or the `values` of label `name`) and the selector's matchers, each matcher's name,
+ * type and quoted value in their order.
  */
-export function matchersKey(matchers: readonly Matcher[]): string {
-  let k = '';
+export function metadataKey(kind: 'series' | 'names' | 'values', matchers: readonly Matcher[], name = ''): string {
+  let k = kind === 'values' ? `values ${JSON.stringify(name)} ` : `${kind} `;
   for (const m of matchers) k += `${m.name}${m.type}${JSON.stringify(m.value)},`;
   return k;
 }

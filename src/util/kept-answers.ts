@@ -1,6 +1,6 @@
 /**
- * Answers kept for the next request that asks the same: frozen lists by key (a selector's
- * `matchersKey` and what was asked), each with the version of the data it was made from. The
+ * Answers kept for the next request that asks the same: frozen lists by key (`metadataKey`:
+ * what was asked, and the selector), each with the version of the data it was made from. The
  * ingester keeps its metadata answers until a stream comes or goes; a stored index segment,
  * which never changes, keeps its own. Handing out the same frozen list again lets the answer's
  * bytes be kept with it too (`seriesResponseBody`, `labelListBody`).

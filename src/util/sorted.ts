@@ -144,8 +144,8 @@ export function insertAt<T>(base: readonly T[], at: readonly number[], item: (k:
 /** The empty list, marked ascending and frozen. */
 export const NO_STRINGS: readonly string[] = ascending(Object.freeze([] as string[]));
 
-/** A union goes through `insertInto` when the other lists hold at most this fraction of the longest. */
-const FEW_BESIDE_LONG = 16;
+/** A union (`unionOfAscending`, `mergeAllInKeyOrder`) puts the other lists into the longest when they hold at most this fraction of it. */
+export const FEW_BESIDE_LONG = 16;
 
 /** The last union made of each first list: the lists it was made of (by identity) and the answer. */
 const unions = new WeakMap<readonly string[], { lists: readonly (readonly string[])[]; out: readonly string[] }>();

@@ -7,7 +7,7 @@
  */
 import { NotFoundError } from '../../errors.js';
 import { markInKeyOrder, mergeAllInKeyOrder, type Labels } from '../../model/labels.js';
-import { matchersKey, type Matcher } from '../../model/matcher.js';
+import { metadataKey, type Matcher } from '../../model/matcher.js';
 import { ascending, mergeSortedUnique, unionOfAscending } from '../../util/sorted.js';
 import { validateTenant } from '../chunk-ref.js';
 import type { ChunkRef } from '../chunk-ref.js';
@@ -113,7 +113,6 @@ export class IndexReader {
     requireNonEmptyMatcher(matchers);
     const picked = new Map<Segment, number[]>();
     const lists: (readonly Labels[])[] = [];
-    const key = matchersKey(matchers);
     await this.#scan(
       tenant,
       fromNs,
@@ -128,7 +127,7 @@ export class IndexReader {
       undefined,
       // A segment wholly in range: its answer for these matchers, kept with it.
       (seg, select) => {
-        lists.push(seg.answer(`series ${key}`, () => markInKeyOrder(seg.inKeyOrder(select()))));
+        lists.push(seg.answer(metadataKey('series', matchers), () => markInKeyOrder(seg.inKeyOrder(select()))));
       },
     );
     // Each segment orders its own series; a series in several segments (days, flushes) is one.
@@ -150,7 +149,7 @@ export class IndexReader {
     }, undefined, (seg, select) => {
       // Whole segment in range: without matchers the postings list every name; with them, the
       // answer is kept with the segment.
-      lists.push(ms.length === 0 ? seg.sortedNames() : seg.answer(`names ${matchersKey(ms)}`, () => namesOf(seg, select())));
+      lists.push(ms.length === 0 ? seg.sortedNames() : seg.answer(metadataKey('names', ms), () => namesOf(seg, select())));
     });
     return unionOf(lists, names);
   }
@@ -171,7 +170,7 @@ export class IndexReader {
     await this.#scan(tenant, fromNs, throughNs, ms, opts?.signal, (seg, i) => {
       for (const l of seg.labels[i]!) if (l.name === name) values.add(l.value);
     }, undefined, (seg, select) => {
-      lists.push(ms.length === 0 ? seg.sortedValues(name) : seg.answer(`values ${JSON.stringify(name)} ${matchersKey(ms)}`, () => valuesOf(seg, select(), name)));
+      lists.push(ms.length === 0 ? seg.sortedValues(name) : seg.answer(metadataKey('values', ms, name), () => valuesOf(seg, select(), name)));
     });
     return unionOf(lists, values);
   }

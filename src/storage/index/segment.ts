@@ -165,10 +165,9 @@ export class Segment {
   }
 
   /**
-   * The answer to a question about the segment's series (`key`: the kind, a selector's
-   * `matchersKey`, a label name), made by `make` on first use and kept, frozen: a segment never
-   * changes, so the same question over a range holding the whole segment gets the same list (and
-   * the answer's bytes kept with it). At most KEPT_ANSWERS answers, holding at most as many items
+   * The answer to a question about the segment's series (`key`: `metadataKey`), made by `make`
+   * on first use and kept, frozen: a segment never changes, so the same question over a range
+   * holding the whole segment gets the same list (and the answer's bytes kept with it). At most KEPT_ANSWERS answers, holding at most as many items
    * as the segment has series and label names, the least recently used dropped first
    * (util/kept-answers.ts).
    */
