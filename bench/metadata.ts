@@ -4,12 +4,16 @@
  * same run as the baseline. Two cases per run:
  *   memory: the series were just pushed (HTTP, protobuf) and live in the ingester only;
  *   stored: after POST /flush twice with chunks-retain-period=0 the ingester holds nothing and
- *           every answer comes from the stored per-day index.
+ *           every answer comes from the stored per-day index (measured right away, so the
+ *           collection of the N streams that just left memory falls into it);
+ *   restarted: the same store answered by a new process (SIGTERM, start again on the same
+ *           directory): a querier over the store in its steady state. Its answers must have
+ *           the stored case's sizes.
  * Each run is a fresh `silt` process; results are min/median over the runs.
  * Usage: npx tsx bench/metadata.ts [series=100000] [runs=3] [samples=40]
  * (META_SHAPE_BUDGET_MS, default 15000: a shape stops sampling after that long; META_TARGET: -target;
  * META_SHAPES: a regex, only the shapes whose name it finds, e.g. to profile one with SILT_NODE_ARGS=--cpu-prof;
- * META_CHURN=1: before each timed request one new series is pushed, untimed, so no answer can be
+ * META_CHURN=1 (no restarted case): before each timed request one new series is pushed, untimed, so no answer can be
  * the one before it: the case that cannot reuse an unchanged label list or its answer.)
  * After the runs, the floor: a plain node:http process answering every request with a buffer of
  * the same size as each answer of ≥ 64 KiB, measured by the same client (what moving the bytes
@@ -120,11 +124,12 @@ async function measure(url: string, startNs: bigint, endNs: bigint): Promise<Fig
   return out;
 }
 
-async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; rssMb: number; loadS: number }> {
+async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; restarted: Figures; rssMb: number; loadS: number }> {
   // META_TARGET: e.g. the roles of an older `all` (before the query-frontend joined it), to compare like for like.
   const target = process.env['META_TARGET'] ? [`-target=${process.env['META_TARGET']}`] : [];
   const dir = tempDir('silt-bench-meta-');
-  const silt = await startChild(dir, [...UNLIMITED, '-ingester.chunks-retain-period=0', ...target]);
+  const flags = [...UNLIMITED, '-ingester.chunks-retain-period=0', ...target];
+  let silt = await startChild(dir, flags);
   try {
     const nowMs = Date.now();
     const tsNs = BigInt(nowMs - 60_000) * 1_000_000n;
@@ -140,10 +145,22 @@ async function oneRun(run: number): Promise<{ memory: Figures; stored: Figures; 
       if (r.status !== 204) throw new Error(`flush: ${r.status} ${r.body}`);
     }
     const stored = await measure(silt.url, startNs, endNs);
+    // Not under META_CHURN: the series it pushed are in memory, not in the store.
+    let restarted = stored;
+    if (!CHURN) {
+      silt.proc.kill('SIGTERM');
+      const stopped = await silt.exited;
+      if (stopped.code !== 0) throw new Error(`silt did not stop cleanly: ${JSON.stringify(stopped)}`);
+      silt = await startChild(dir, flags);
+      restarted = await measure(silt.url, startNs, endNs);
+      for (const shape of SHAPES) {
+        if (restarted[shape.name]!.bytes !== stored[shape.name]!.bytes) throw new Error(`${shape.name}: ${restarted[shape.name]!.bytes} bytes after the restart, ${stored[shape.name]!.bytes} before`);
+      }
+    }
     console.error(`run ${run + 1}: loaded ${SERIES} series in ${loadS.toFixed(1)} s, RSS ${rssMb.toFixed(0)} MB`);
     // Each run's figures as they come, so an interrupted benchmark still leaves numbers.
-    console.error(JSON.stringify({ run: run + 1, memory, stored }));
-    return { memory, stored, rssMb, loadS };
+    console.error(JSON.stringify({ run: run + 1, memory, stored, restarted }));
+    return { memory, stored, restarted, rssMb, loadS };
   } finally {
     // A profiled server must exit cleanly to write its profile.
     silt.proc.kill((process.env['SILT_NODE_ARGS'] ?? '').includes('--cpu-prof') ? 'SIGTERM' : 'SIGKILL');
@@ -160,7 +177,7 @@ const fmt = (x: number): string => (x < 10 ? x.toFixed(2) : x.toFixed(0));
 console.log(`series=${SERIES} runs=${RUNS} samples<=${SAMPLES} (ms; min / median over runs)`);
 console.log('| case | endpoint | p50 min / med | p99 min / med | samples | response bytes |');
 console.log('| --- | --- | --- | --- | --- | --- |');
-for (const c of ['memory', 'stored'] as const) {
+for (const c of CHURN ? (['memory', 'stored'] as const) : (['memory', 'stored', 'restarted'] as const)) {
   for (const shape of SHAPES) {
     const fs = runs.map((r) => r[c][shape.name]!);
     const p50 = fs.map((f) => f.p50);
