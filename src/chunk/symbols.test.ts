@@ -8,7 +8,10 @@ describe('SymbolTable', () => {
     const t = new SymbolTable();
     // The reference: a Map from the first call on.
     const want = new Map<string, number>();
+    // Arrays readers took along the way (an addition may replace the array) and their sizes then.
+    const taken: [readonly string[], number][] = [];
     for (let i = 0; i < 3000; i++) {
+      if (i % 7 === 0) taken.push([t.strings, t.size]);
       // Few strings at first (the linear search), then more and more (the Map), revisiting old ones.
       const pool = 4 + Math.floor(i / 20);
       // Built afresh each time: equal strings are not the same object.
@@ -18,6 +21,8 @@ describe('SymbolTable', () => {
     }
     expect(want.size).toBeGreaterThan(100);
     expect(t.strings).toEqual([...want.keys()]);
+    // Every id given out before a reader took its array resolves in it.
+    for (const [a, n] of taken) expect(a.slice(0, n)).toEqual([...want.keys()].slice(0, n));
     expect(t.size).toBe(want.size);
     expect(t.bytes).toBe([...want.keys()].reduce((n, s) => n + Buffer.byteLength(s), 0));
   });

@@ -8,11 +8,20 @@ import { MAX_SYMBOL_BYTES, MAX_SYMBOLS_PER_CHUNK } from './consts.js';
 
 /** Symbols a table finds by comparing with each (no Map) before it builds its Map. */
 const LINEAR_SEARCH_SYMBOLS = 16;
+/**
+ * Up to this many symbols the strings live in an array of exactly their number, copied on each
+ * addition: a pushed-to array reserves 17 slots from its second element (~150 bytes), and an
+ * ingester holds one table per active stream, most with two or three symbols (issue #20 goal 4).
+ */
+const EXACT_SYMBOLS = 8;
 
 /** Append-only interning table owned by one MemChunk. */
 export class SymbolTable {
-  /** Symbol strings by id. Append-only, so readers may keep a reference. */
-  readonly strings: string[] = [];
+  /**
+   * Symbol strings by id. Ids only get added, and an addition may replace the array: a reader
+   * keeping one still finds every id given out before it took it.
+   */
+  strings: string[] = [];
   /** UTF-8 bytes of all strings, for size estimates. */
   bytes = 0;
   /**
@@ -40,7 +49,12 @@ export class SymbolTable {
       throw new TooLargeError(`chunk has ${this.strings.length} distinct structured metadata strings, limit ${MAX_SYMBOLS_PER_CHUNK}`);
     }
     const next = strings.length;
-    strings.push(s);
+    if (next < EXACT_SYMBOLS) {
+      const grown = new Array<string>(next + 1);
+      for (let i = 0; i < next; i++) grown[i] = strings[i]!;
+      grown[next] = s;
+      this.strings = grown;
+    } else strings.push(s);
     this.ids?.set(s, next);
     this.bytes += n;
     return next;

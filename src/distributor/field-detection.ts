@@ -15,7 +15,7 @@ import { LEVEL_SAW_EQUALS } from '../wasm/kernels.js';
 
 export { normalizeLogLevel };
 import type { StructuredMetadata, ValidStream } from '../model/stream.js';
-import { parsedLabelsAsSent, type ParsedLabels } from './labels-parser.js';
+import { parsedLabelsAsSent, sharedLabel, type ParsedLabels } from './labels-parser.js';
 import { sameElements } from '../util/sorted.js';
 
 /** The structured metadata name Loki stores the detected level under. */
@@ -564,7 +564,7 @@ export function withServiceName(labels: readonly Label[], names: readonly string
       break;
     }
   }
-  return sortLabels([...labels, { name: SERVICE_NAME, value }]);
+  return sortLabels([...labels, sharedLabel(SERVICE_NAME, value)]);
 }
 
 /**

@@ -274,16 +274,51 @@ function parseInto(sc: Scanner, out: Label[]): void {
   if (sc.pos < s.length) sc.fail(`unexpected ${describe(s, sc.pos)} after "}"`);
 }
 
-/** Label names seen, so the streams of an ingester share one string per name instead of one per stream. */
-const labelNames = new Map<string, string>();
-/** Bound on interned names (a push of random names must not grow the table forever). */
-const MAX_INTERNED_LABEL_NAMES = 10_000;
+/**
+ * One name's shared pairs: its string, and its pairs by value while it has few enough values to
+ * share (null once it had more: a pod or request id per stream shares nothing).
+ */
+class SharedName {
+  values: Map<string, Label> | null = new Map();
+  constructor(readonly name: string) {}
+}
 
-function internLabelName(name: string): string {
-  const n = labelNames.get(name);
-  if (n !== undefined) return n;
-  if (labelNames.size < MAX_INTERNED_LABEL_NAMES) labelNames.set(name, name);
-  return name;
+/**
+ * Label pairs shared by every stream of this process: one object and one value string per
+ * `name=value` instead of one per stream (most of a stream's labels — cluster, namespace, app —
+ * are its neighbours' too; at 50k streams that is ~300 bytes per stream: issue #20 goal 4).
+ * Bounded, so that a push of random labels cannot grow it for ever: names, values per name, and
+ * pairs in all; past a bound a pair is made for its stream alone, as before.
+ */
+const sharedNames = new Map<string, SharedName>();
+/** Bound on shared names. */
+const MAX_SHARED_NAMES = 10_000;
+/** A name with more distinct values than this stops being shared (its pairs stay with their streams). */
+const SHARED_VALUES_PER_NAME = 1024;
+/** Bound on shared pairs over all names. */
+const MAX_SHARED_PAIRS = 32_768;
+let sharedPairs = 0;
+
+/** The pair `name=value`, shared with the streams that carry it too while the bounds allow. */
+export function sharedLabel(name: string, value: string): Label {
+  let n = sharedNames.get(name);
+  if (n === undefined) {
+    if (sharedNames.size >= MAX_SHARED_NAMES) return { name, value };
+    sharedNames.set(name, (n = new SharedName(name)));
+  }
+  const values = n.values;
+  if (values === null) return { name: n.name, value };
+  const known = values.get(value);
+  if (known !== undefined) return known;
+  const made = { name: n.name, value };
+  if (values.size >= SHARED_VALUES_PER_NAME) {
+    n.values = null;
+    sharedPairs -= values.size;
+  } else if (sharedPairs < MAX_SHARED_PAIRS) {
+    values.set(value, made);
+    sharedPairs++;
+  }
+  return made;
 }
 
 /** Parses one stream label string. Never throws. */
@@ -297,7 +332,7 @@ export function parseLabelString(s: string): ParsedLabels {
   }
   // Empty values mean "absent" (Loki normalises them away before hashing).
   const kept: Label[] = [];
-  for (const l of raw) if (l.value !== '') kept.push({ name: internLabelName(l.name), value: l.value });
+  for (const l of raw) if (l.value !== '') kept.push(sharedLabel(l.name, l.value));
   const labels = sortLabels(kept);
   let numNames = 0;
   let maxNameBytes = 0;
