@@ -1,7 +1,7 @@
 /**
  * Metadata endpoints at scale (issue #20 goal 5): `labels`, `label/<n>/values` and `series`
  * over N series (default 100k), p50/p99 per endpoint and matcher shape, with `/ready` in the
- * same run as the baseline. Two cases per run:
+ * same run as the baseline. Three cases per run (two under META_CHURN):
  *   memory: the series were just pushed (HTTP, protobuf) and live in the ingester only;
  *   stored: after POST /flush twice with chunks-retain-period=0 the ingester holds nothing and
  *           every answer comes from the stored per-day index (measured right away, so the
