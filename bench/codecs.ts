@@ -19,6 +19,9 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { compress, decompress } from '../src/chunk/codec.js';
 import { genEntries, labelKey } from '../test/support/genlogs.js';
+import { requireTools } from './lib.js';
+
+requireTools('rg', 'zstd');
 
 const lines = Number(process.argv[2] ?? 500_000);
 const entries = genEntries({ lines, streams: 1000 });

@@ -242,6 +242,20 @@ export const STORED_QUERY_FLAGS = [
   '-compactor.compaction-interval=24h',
 ];
 
+/**
+ * Fails at once, with what to install, when a baseline's tool is missing: a benchmark must not
+ * read a failed `rg` as "no match" and report it as a baseline time.
+ */
+export function requireTools(...tools: string[]): void {
+  for (const t of tools) {
+    try {
+      execFileSync(t, ['--version'], { stdio: 'ignore' });
+    } catch {
+      throw new Error(`${t} is needed for this benchmark's baseline (Debian: apt-get install ${t === 'rg' ? 'ripgrep' : t})`);
+    }
+  }
+}
+
 /** Empties the kernel's page cache (root only): true when it did. */
 export function dropPageCache(): boolean {
   try {

@@ -9,7 +9,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { parseExpr, type SampleExpr } from '../src/logql/syntax/index.js';
+import { requireTools } from './lib.js';
 import { buildStore } from './store-fixture.js';
+
+if (process.env['SILT_BENCH_RG']) requireTools('rg');
 
 const lines = Number(process.argv[2] ?? 5_300_000);
 const withRg = process.env['SILT_BENCH_RG'] === '1';

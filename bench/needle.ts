@@ -35,7 +35,9 @@ import { loadConfig } from '../src/config/config.js';
 import { FilesystemObjectClient } from '../src/storage/index.js';
 import { fingerprint, labelsFromObject, labelsToString, type ValidStream } from '../src/model/index.js';
 import { GENLOGS } from '../test/support/genlogs.js';
-import { dropPageCache, filesystemCompactor, STORED_QUERY_FLAGS } from './lib.js';
+import { dropPageCache, filesystemCompactor, requireTools, STORED_QUERY_FLAGS } from './lib.js';
+
+requireTools('rg');
 
 const mode = process.argv[2];
 const FULL_SCAN = 'qzxq';

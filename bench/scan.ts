@@ -12,7 +12,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { parseExpr, type SampleExpr } from '../src/logql/syntax/index.js';
+import { requireTools } from './lib.js';
 import { buildStore } from './store-fixture.js';
+
+requireTools('rg', 'zstd');
 
 const lines = Number(process.argv[2] ?? 5_300_000);
 const codec = process.argv[3] ?? 'snappy';

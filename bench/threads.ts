@@ -19,6 +19,10 @@
  * jsonl twin loaded into a table: `@duckdb/node-api` is installed into a temp dir for the run
  * (not a Silt dependency; SILT_BENCH_DUCKDB=0 skips it). SILT_BENCH_CODEC=snappy (or zstd) builds the
  * store with that chunk codec instead of Silt's default (lz4).
+ * SILT_BENCH_BASE=<another checkout> compares this checkout with that one (e.g. a `git worktree`
+ * of the commit before a change, or a `bench/build.sh` build), both with `threads` querier
+ * threads, instead of 0 threads with `threads`. SILT_BENCH_SCAN_ONLY=1 times the full scan alone
+ * (no metric queries, no DuckDB).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
@@ -26,9 +30,10 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, dropPageCache, startChild, STORED_QUERY_FLAGS, tempDir } from './lib.js';
+import { cpuSeconds, dropPageCache, requireTools, startChild, STORED_QUERY_FLAGS, tempDir } from './lib.js';
 import { buildStore } from './store-fixture.js';
 
+requireTools('rg', 'zstd');
 const lines = Number(process.argv[2] ?? 5_300_000);
 const runs = Number(process.argv[3] ?? 3);
 const threads = Number(process.argv[4] ?? 1);
@@ -115,7 +120,8 @@ async function duckdb(): Promise<number[] | null> {
     db.closeSync();
   }
 }
-const duck = await duckdb();
+const scanOnly = process.env['SILT_BENCH_SCAN_ONLY'] === '1';
+const duck = scanOnly ? null : await duckdb();
 
 // The cold baseline: the raw text as one .zst (zstd -3), decompressed and searched from a cold page cache.
 const zstFile = `${fx.rawFile}.zst`;
@@ -127,15 +133,23 @@ function zstdRgCold(): number {
   return (performance.now() - t) / 1000;
 }
 
-/** Seconds `rg` takes over the raw text (page cache warm); rg exits 1 when nothing matches. */
+/**
+ * Seconds `rg` takes over the raw text with the page cache warm: the second of two runs (the
+ * cold runs drop the page cache, so the first may read the file from disk). rg exits 1 when
+ * nothing matches.
+ */
 function rg(args: string[]): number {
-  const t = performance.now();
-  try {
-    execFileSync('rg', [...args, fx.rawFile]);
-  } catch {
-    /* no match */
+  let sec = 0;
+  for (let i = 0; i < 2; i++) {
+    const t = performance.now();
+    try {
+      execFileSync('rg', [...args, fx.rawFile]);
+    } catch (e) {
+      if ((e as { status?: number }).status !== 1) throw e;
+    }
+    sec = (performance.now() - t) / 1000;
   }
-  return (performance.now() - t) / 1000;
+  return sec;
 }
 
 const flags = [
@@ -171,6 +185,7 @@ function checkMetric(name: string, body: any, expectTotal: number | null): void 
 }
 
 type Row = {
+  config: string;
   threads: number;
   scan_cold_s: number;
   zstd_rg_cold_s: number;
@@ -200,11 +215,11 @@ const STEADY = 3;
 const fastest = <T extends { sec: number }>(a: readonly T[]): T => a.reduce((x, y) => (y.sec < x.sec ? y : x));
 const round = (x: number): number => Number(x.toFixed(2));
 
-/** A fresh server with `n` querier threads, once it has its threads pulling. */
-async function server(n: number): Promise<Awaited<ReturnType<typeof startChild>>> {
-  const s = await startChild(fx.dir, [...flags, `-querier.threads=${n}`]);
+/** A fresh server of config `c`, once it has its threads pulling. */
+async function server(c: (typeof configs)[number]): Promise<Awaited<ReturnType<typeof startChild>>> {
+  const s = await startChild(fx.dir, [...flags, `-querier.threads=${c.n}`], 60_000, c.root);
   // Threads dial the frontend after /ready: wait until they pulled (the frontend counts queriers).
-  await new Promise((r) => setTimeout(r, n > 0 ? 3000 : 500));
+  await new Promise((r) => setTimeout(r, c.n > 0 ? 3000 : 500));
   return s;
 }
 async function stop(s: Awaited<ReturnType<typeof startChild>>): Promise<void> {
@@ -212,11 +227,22 @@ async function stop(s: Awaited<ReturnType<typeof startChild>>): Promise<void> {
   await s.exited;
 }
 
-const order = Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? [0, threads] : [threads, 0])).flat();
-for (const n of order) {
-  const row = { threads: n } as Row;
+const base = process.env['SILT_BENCH_BASE'];
+/** What the runs compare, interleaved. */
+const configs: { name: string; n: number; root: string | undefined }[] = base
+  ? [
+      { name: `this, threads=${threads}`, n: threads, root: undefined },
+      { name: `base ${base}, threads=${threads}`, n: threads, root: path.resolve(base) },
+    ]
+  : [
+      { name: 'threads=0', n: 0, root: undefined },
+      { name: `threads=${threads}`, n: threads, root: undefined },
+    ];
+const order = Array.from({ length: runs }, (_, i) => (i % 2 === 0 ? configs : [...configs].reverse())).flat();
+for (const c of order) {
+  const row = { config: c.name, threads: c.n } as Row;
   // The scan: cold (nothing in the page cache nor in the fresh server's caches), then warm.
-  let s = await server(n);
+  let s = await server(c);
   try {
     row.zstd_rg_cold_s = round(zstdRgCold());
     if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
@@ -240,8 +266,13 @@ for (const n of order) {
   } finally {
     await stop(s);
   }
+  if (scanOnly) {
+    rows.push(row);
+    console.log(JSON.stringify(row));
+    continue;
+  }
   // The metric queries on another fresh server: the json count cold, then each query warm (once untimed, then timed).
-  s = await server(n);
+  s = await server(c);
   try {
     if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
     const cold = await timed(s.url, s.proc.pid!, JSON_COUNT, STEP);
@@ -281,24 +312,28 @@ for (const n of order) {
   console.log(JSON.stringify(row));
 }
 
-/** min / median of a column over the runs with `n` threads. */
-function minMedian(n: number, k: keyof Row): [number, number] {
-  const v = rows.filter((r) => r.threads === n).map((r) => r[k]).sort((a, b) => a - b);
+/** min / median of a column over the runs of config `n`. */
+function minMedian(n: string, k: Exclude<keyof Row, 'config'>): [number, number] {
+  const v = rows.filter((r) => r.config === n).map((r) => r[k]).sort((a, b) => a - b);
   return [v[0]!, v[Math.floor((v.length - 1) / 2)]!];
 }
 /** "min / median s (rate at min / rate at median)" of a time column, `per` units of work per query. */
-function summary(n: number, k: keyof Row, per: number, unit: string): string {
+function summary(n: string, k: Exclude<keyof Row, 'config'>, per: number, unit: string): string {
   const [lo, med] = minMedian(n, k);
   return `${lo} / ${med} s (${(per / lo).toFixed(2)} / ${(per / med).toFixed(2)} ${unit}/s)`;
 }
 const gb = rawBytes / 1e9;
 const m = fx.entries / 1e6;
 console.log(JSON.stringify({ bench: 'threads', entries: fx.entries, raw_bytes: rawBytes, chunk_bytes: fx.chunkBytes, scan_hits: ref.scanHits, json_entries: ref.jsonEntries, regex_entries: ref.regexEntries }));
-for (const n of [0, threads]) {
-  console.log(`threads=${n} [min / median]:`);
+for (const { name: n } of configs) {
+  console.log(`${n} [min / median]:`);
   console.log(`  scan cold ${summary(n, 'scan_cold_s', gb, 'GB')}; zstd -dc | rg -F cold ${summary(n, 'zstd_rg_cold_s', gb, 'GB')}`);
   console.log(`  scan warm ${summary(n, 'scan_s', gb, 'GB')}; rg -F ${summary(n, 'rg_s', gb, 'GB')}`);
   console.log(`  scan warm, steady (fastest of the next ${STEADY}) ${summary(n, 'scan_steady_s', gb, 'GB')}`);
+  const [cpuLo, cpuMed] = minMedian(n, 'scan_cpu_s');
+  const [sCpuLo, sCpuMed] = minMedian(n, 'scan_steady_cpu_s');
+  console.log(`  scan CPU-s, warm ${cpuLo} / ${cpuMed} (${(gb / cpuLo).toFixed(2)} / ${(gb / cpuMed).toFixed(2)} GB per CPU-s), steady ${sCpuLo} / ${sCpuMed} (${(gb / sCpuLo).toFixed(2)} / ${(gb / sCpuMed).toFixed(2)})`);
+  if (scanOnly) continue;
   // Entries read per second (every entry of the store is read and parsed or rejected), as issue #20 counts them.
   console.log(`  json count cold ${summary(n, 'json_cold_s', m, 'M entries')}, warm ${summary(n, 'json_s', m, 'M entries')}, steady ${summary(n, 'json_steady_s', m, 'M entries')}`);
   console.log(`  logfmt count warm ${summary(n, 'logfmt_s', m, 'M entries')}`);

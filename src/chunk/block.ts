@@ -150,6 +150,61 @@ export function decodeBlockPayload(
   }
 }
 
+/** Where a block payload's lines are: bytes [start, end) of the payload. */
+export interface LineSpan {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The lines of a block payload, found by reading its entry count, timestamp and line-length
+ * varints without keeping them (nothing allocated but the answer): for a reader that searches
+ * the lines before it decodes the block (chunk/layout.ts `readBlockUnlessLacking`). Null when
+ * the payload breaks a check decodeBlockPayload makes on those columns (which then says how);
+ * the metadata column after the lines is not read.
+ */
+export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number): LineSpan | null {
+  const end = payload.length;
+  spanAt = 0;
+  const n = spanVarint(payload, end);
+  if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > end - spanAt) return null;
+  if (spanVarint(payload, end) !== 0) return null;
+  let ts = 0;
+  for (let i = 1; i < n; i++) {
+    const d = spanVarint(payload, end);
+    if (d < 0) return null;
+    ts += d;
+  }
+  if (ts !== spanNs) return null;
+  let bytes = 0;
+  for (let i = 0; i < n; i++) {
+    const len = spanVarint(payload, end);
+    if (len < 0 || len > MAX_LINE_SIZE_BYTES) return null;
+    bytes += len;
+  }
+  return bytes > end - spanAt ? null : { start: spanAt, end: spanAt + bytes };
+}
+
+/** payloadLineSpan's cursor (a module variable: a hot loop without an object per block). */
+let spanAt = 0;
+
+/** The uvarint at `spanAt` (advanced past it), or -1 when it runs past `end` or 2^49. */
+function spanVarint(b: Buffer, end: number): number {
+  let p = spanAt;
+  let v = 0;
+  let mul = 1;
+  while (p < end && mul <= 2 ** 49) {
+    const c = b[p++]!;
+    v += (c & 0x7f) * mul;
+    if (c < 0x80) {
+      spanAt = p;
+      return v;
+    }
+    mul *= 128;
+  }
+  return -1;
+}
+
 /**
  * A block as bytes with its own symbol list: the FORMAT.md block payload (uncompressed) whose
  * metadata ids index `symbols`. How a DecodedBlock (a head block snapshot) travels by itself,

@@ -194,6 +194,30 @@ export function decompress(codec: Codec, src: Uint8Array, uncompressedBytes: num
 }
 
 /**
+ * Like `decompress`, but the answer may be a view of memory that the next decompression on this
+ * thread reuses (lz4 through the WebAssembly decoder: no allocation and no copy out). For a
+ * reader that looks at the bytes before deciding to keep them: read it at once, copy what must
+ * outlive the next call.
+ */
+export function decompressTransient(codec: Codec, src: Uint8Array, uncompressedBytes: number): { bytes: Buffer; transient: boolean } {
+  if (codec === 'lz4') {
+    const declared = src.length >= 4 ? asBuffer(src).readUInt32LE(0) : -1;
+    if (declared !== uncompressedBytes) throw new Error(`lz4 stream declares ${declared} bytes, expected ${uncompressedBytes}`);
+    const view = lz4Blocks()?.decodeInPlace(src.subarray(4), uncompressedBytes);
+    if (view) return { bytes: view, transient: true };
+  }
+  return { bytes: decompress(codec, src, uncompressedBytes), transient: false };
+}
+
+/**
+ * Where `needle` first occurs in `bytes[start, end)`, or -1: `bytes` being a decompressTransient
+ * answer, searched where it lies (the kernel, for a needle starting with a common byte).
+ */
+export function findInDecompressed(bytes: Buffer, needle: Uint8Array, start: number, end: number): number {
+  return lz4Decoder ? lz4Decoder.find(bytes, needle, start, end) : bytes.subarray(0, end).indexOf(needle, start);
+}
+
+/**
  * Like `decompress`, but snappy, lz4 and gzip run on the libuv threadpool, so another core
  * can decompress while the main thread evaluates queries. Same checks and result.
  */

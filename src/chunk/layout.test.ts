@@ -5,7 +5,8 @@ import { ByteWriter } from '../util/bytes.js';
 import { CODECS, type Codec } from './codec.js';
 import { FOOTER_BYTES, HEADER_BYTES, MAGIC } from './consts.js';
 import { decodeChunk, MemChunk, type ReadableChunk } from './mem-chunk.js';
-import { chunkEntries, Rng, tokenProbe } from './testing.js';
+import type { DecodedBlock } from './types.js';
+import { blockEntries, chunkEntries, Rng, tokenProbe } from './testing.js';
 import { BlockProbe } from './needle.js';
 
 const T0 = 1_700_000_000_000_000_000n;
@@ -401,5 +402,83 @@ describe('corrupt chunks', () => {
     const badSym = Buffer.from(good);
     badSym[badSym.length - FOOTER_BYTES - 5]! ^= 1;
     expectCorrupt(() => readAll(decodeChunk(badSym)), /chunk symbols: crc32 mismatch/);
+  });
+});
+
+describe('readBlockUnlessLacking', () => {
+  /** Line text built from a small alphabet, so that literals cross line boundaries and recur. */
+  function chunkOf(codec: Codec, rng: Rng): { chunk: ReadableChunk; blocks: string[][] } {
+    const c = new MemChunk({ codec, blockSizeBytes: 700, targetSizeBytes: 1 << 20 });
+    const words = ['GET', ' ', 'get', 'zq#x', 'ab', 'ba', 'é', 'status=5', '0', 'x', '\n'];
+    for (let i = 0; i < 300; i++) {
+      let line = '';
+      const n = 1 + rng.int(12);
+      for (let k = 0; k < n; k++) line += words[rng.int(words.length)]!;
+      c.append(T0 + BigInt(i * 1000 + rng.int(900)), Buffer.from(line), i % 3 === 0 ? [{ name: 'level', value: 'info' }] : []);
+    }
+    const chunk = decodeChunk(c.encode());
+    const blocks = chunkEntries(chunk).map((b) => b.map((e) => e.line.toString('utf8')));
+    return { chunk, blocks };
+  }
+
+  for (const codec of CODECS) {
+    it(`${codec}: a number exactly when a literal is missing from the block's lines, else readBlock's block`, () => {
+      const rng = new Rng(codec.length * 7919 + 11);
+      const { chunk, blocks } = chunkOf(codec, rng);
+      expect(blocks.length).toBeGreaterThan(5);
+      const pick = (lines: string[]): string => {
+        // A piece of the block's text: often inside one line, sometimes across a line end.
+        const text = lines.join('');
+        const at = rng.int(text.length);
+        return text.slice(at, at + 1 + rng.int(6));
+      };
+      let numbers = 0;
+      let blocksRead = 0;
+      for (let round = 0; round < 40; round++) {
+        for (let i = 0; i < blocks.length; i++) {
+          const lines = blocks[i]!;
+          const lits = [pick(lines), round % 3 === 0 ? pick(blocks[rng.int(blocks.length)]!) : pick(lines), ['zq#x', 'ezq#x', 'ab ba', 'qq'][round % 4]!].slice(0, 1 + (round % 3));
+          const want = lits.some((l) => l !== '' && !lines.join('').includes(l));
+          const got = chunk.readBlockUnlessLacking!(i, lits.filter((l) => l !== '').map((l) => Buffer.from(l)));
+          if (want) {
+            expect(got).toBe(lines.reduce((a, l) => a + Buffer.byteLength(l), 0));
+            numbers++;
+          } else {
+            expect(typeof got).toBe('object');
+            expect(blockEntries(got as DecodedBlock)).toEqual(blockEntries(chunk.readBlock(i)));
+            blocksRead++;
+          }
+        }
+      }
+      // Both answers were exercised.
+      expect(numbers).toBeGreaterThan(20);
+      expect(blocksRead).toBeGreaterThan(20);
+    });
+  }
+
+  it('a block read after a transient decode keeps its own bytes', () => {
+    const { chunk, blocks } = chunkOf('lz4', new Rng(5));
+    const kept = chunk.readBlockUnlessLacking!(0, [Buffer.from(blocks[0]![0]!)]) as DecodedBlock;
+    const before = blockEntries(kept);
+    // Later decodes reuse the decoder's memory; the block kept must not change with them.
+    for (let i = 1; i < blocks.length; i++) chunk.readBlockUnlessLacking!(i, [Buffer.from('zq#x#zq')]);
+    expect(blockEntries(kept)).toEqual(before);
+    expect(before.map((e) => e.line.toString())).toEqual(blocks[0]);
+  });
+
+  it('malformed columns are corrupt as with readBlock (crcs valid)', () => {
+    const lacking = (p: Buffer, spanNs = 0, entries = 1) => {
+      const d = decodeChunk(layout([{ payload: p, entries, minTsNs: T0, spanNs }]));
+      return () => d.readBlockUnlessLacking!(0, [Buffer.from('zz')]);
+    };
+    expectCorrupt(lacking(payload(2 ** 30, [0], [1], 'x')), /chunk block 0: payload has 1073741824 entries/);
+    expectCorrupt(lacking(payload(1, [0], [2 ** 31], 'x')), /line length 2147483648 exceeds/);
+    expectCorrupt(lacking(payload(1, [0], [1000], 'x')), /only 2 left/);
+    expectCorrupt(lacking(payload(1, [3], [1], 'x'), 3), /ts column spans/);
+    expectCorrupt(lacking(payload(2, [0, 9], [1, 0], 'x'), 3, 2), /beyond block span/);
+    expectCorrupt(lacking(payload(2, [0, 2], [1, 0], 'x'), 3, 2), /ts column spans \[0, 2\], meta says \[0, 3\]/);
+    expectCorrupt(lacking(Buffer.from([1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), /chunk block 0/);
+    // Sound columns, lines without the literal: their byte count (the metadata column is not read).
+    expect(lacking(payload(2, [0, 3], [1, 2], 'xyz'), 3, 2)()).toBe(3);
   });
 });

@@ -5,9 +5,9 @@
 import zlib from 'node:zlib';
 import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
-import { decodeBlockPayload } from './block.js';
+import { decodeBlockPayload, payloadLineSpan } from './block.js';
 import { type BlockProbe, filtersMayMatch } from './needle.js';
-import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync } from './codec.js';
+import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync, decompressTransient, findInDecompressed } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
@@ -462,6 +462,23 @@ class StoredChunk implements ReadableChunk {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
     return this.decodePayload(i, m, payload);
+  }
+
+  readBlockUnlessLacking(i: number, literals: readonly Uint8Array[]): DecodedBlock | number {
+    const m = this.checkedBlock(i);
+    let out: { bytes: Buffer; transient: boolean };
+    try {
+      out = decompressTransient(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+    } catch (e) {
+      corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
+    }
+    const payload = out.bytes;
+    const span = payloadLineSpan(payload, m.entries, Number(m.maxTsNs - m.minTsNs));
+    if (span !== null) {
+      for (const lit of literals) if (findInDecompressed(payload, lit, span.start, span.end) < 0) return span.end - span.start;
+    }
+    // A transient payload is reused by the next decompression on this thread: the block keeps a copy.
+    return this.decodePayload(i, m, out.transient ? Buffer.from(payload) : payload);
   }
 
   /** readBlock with the decompression on the libuv threadpool (see decompressAsync). */

@@ -143,7 +143,9 @@ export function needleGramHashes(needle: Uint8Array): Uint32Array {
 /**
  * What a query needs a block to (possibly) hold: token hashes (bloom.ts `tokenHash`, tested
  * against the token filter) and needle gram hashes (`needleGramHashes`, tested against the
- * needle filter). Immutable.
+ * needle filter), both answered from the metas; and the literals themselves, which a reader
+ * looks for in the decompressed lines before it decodes a block (`readBlockUnlessLacking`).
+ * Immutable.
  */
 export class BlockProbe {
   /** Tests nothing: every block may match. */
@@ -154,9 +156,11 @@ export class BlockProbe {
     readonly tokens: Uint32Array,
     /** Gram hashes every matching line's selected grams include. */
     readonly grams: Uint32Array,
+    /** UTF-8 bytes every matching line holds (each at least one byte). */
+    readonly literals: readonly Buffer[] = [],
   ) {}
 
-  /** Number of hashes tested; 0 when the probe can rule nothing out. */
+  /** Number of hashes tested from the metas; 0 when the filters can rule nothing out. */
   get length(): number {
     return this.tokens.length + this.grams.length;
   }

@@ -84,6 +84,12 @@ export interface ReadableChunk {
    */
   blockMayContainAll(i: number, probe: BlockProbe): boolean;
   /**
+   * Block i as readBlock answers it, unless one of `literals` occurs nowhere in its lines (bytes
+   * every line a query can keep holds): then the total bytes of its lines, and no block is made.
+   * Optional: chunks without it are read with readBlock. Same errors as readBlock.
+   */
+  readBlockUnlessLacking?(i: number, literals: readonly Uint8Array[]): DecodedBlock | number;
+  /**
    * The crc32 of cut block i's compressed bytes (as stored after the block), or 0 while it is
    * not known yet (a MemChunk block not sealed yet). Identical blocks have identical crcs:
    * queriers recognise a chunk that replicas cut identically by them. RangeError for a bad index.

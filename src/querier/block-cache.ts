@@ -21,9 +21,31 @@ export class BlockCache {
     const hit = this.lru.get(k);
     if (hit !== undefined) return hit;
     const blk = chunk.readBlock(b);
-    // The payload buffer plus the ts and offset columns.
-    this.lru.set(k, blk, blk.lines.length + blk.n * 12 + 128);
+    this.lru.set(k, blk, blockBytes(blk));
     return blk;
+  }
+
+  /**
+   * Like read, but a block neither cached nor to be cached is first searched for `literals`
+   * (chunk `readBlockUnlessLacking`): when one is missing from its lines the answer is their
+   * byte count, and nothing is decoded. A block the cache would take is decoded and cached, so
+   * that later queries find it.
+   */
+  readUnlessLacking(chunk: ReadableChunk, key: string | null, b: number, literals: readonly Uint8Array[]): DecodedBlock | number {
+    if (chunk.readBlockUnlessLacking === undefined) return this.read(chunk, key, b);
+    if (key === null) return chunk.readBlockUnlessLacking(b, literals);
+    const k = key + '#' + b;
+    const hit = this.lru.get(k);
+    if (hit !== undefined) return hit;
+    const m = chunk.blockMetas()[b]!;
+    if (this.lru.wouldAdmit(k, m.uncompressedBytes + m.entries * 12 + 128)) {
+      const blk = chunk.readBlock(b);
+      this.lru.set(k, blk, blockBytes(blk));
+      return blk;
+    }
+    const got = chunk.readBlockUnlessLacking(b, literals);
+    if (typeof got !== 'number') this.lru.set(k, got, blockBytes(got));
+    return got;
   }
 
   /** Like read, decompressing on the libuv threadpool; for prefetching ahead of a scan. */
@@ -33,7 +55,7 @@ export class BlockCache {
     const hit = this.lru.get(k);
     if (hit !== undefined) return hit;
     const blk = await readBlockAsync(chunk, b);
-    this.lru.set(k, blk, blk.lines.length + blk.n * 12 + 128);
+    this.lru.set(k, blk, blockBytes(blk));
     return blk;
   }
 
@@ -44,4 +66,9 @@ export class BlockCache {
   get misses(): number {
     return this.lru.misses;
   }
+}
+
+/** What a cached block costs: the payload buffer plus the ts and offset columns. */
+function blockBytes(blk: DecodedBlock): number {
+  return blk.lines.length + blk.n * 12 + 128;
 }

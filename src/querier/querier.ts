@@ -234,9 +234,19 @@ export class Querier {
             skipped(m, v);
             continue;
           }
-          const blk = this.blocks.read(chunk!, key, b);
           stats.decompressedBytes += m.uncompressedBytes;
-          scanBlock(blk, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
+          // A block wholly in range while the result still takes any entry: scanBlock would
+          // count all its lines, so one whose lines lack a needle needs no decoding (goal 2).
+          if (required.literals.length > 0 && !topk.full() && m.minTsNs >= req.startNs && m.maxTsNs <= lastNs) {
+            const got = this.blocks.readUnlessLacking(chunk!, key, b, required.literals);
+            if (typeof got === 'number') {
+              stats.blocksScanned++;
+              stats.linesProcessed += m.entries;
+              stats.bytesProcessed += got;
+            } else scanBlock(got, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
+            continue;
+          }
+          scanBlock(this.blocks.read(chunk!, key, b), req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
         } else if (head) scanBlock(head, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
       }
     };

@@ -109,6 +109,14 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
     return true;
   }
 
+  /** Whether `set(key, …, sizeBytes)` would cache it now (for a caller that can skip making the value). */
+  wouldAdmit(key: K, sizeBytes: number): boolean {
+    if (this.#lru === null) return false;
+    const size = Math.max(1, Math.ceil(sizeBytes));
+    if (size > this.maxBytes) return false;
+    return this.#sketch === null || this.#admits(this.#lru, this.#sketch, key, size);
+  }
+
   /**
    * True when `key` may come in: it replaces an entry, fits in the free space, or was asked for
    * more often than every entry that would leave to make room (the least recently used first,

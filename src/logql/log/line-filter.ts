@@ -20,7 +20,7 @@ import { BlockProbe, needleGramHashes } from '../../chunk/needle.js';
 import type { Expr, LabelFilterExpr, LineFilterStage, LogSelectorExpr, StageExpr } from '../syntax/ast.js';
 import { InvalidError } from '../../errors.js';
 import { compileUnanchored, regexError, requiredLiterals } from '../syntax/regex.js';
-import { BlockSearch } from '../../wasm/kernels.js';
+import { BlockSearch, COMMON_FIRST_BYTES } from '../../wasm/kernels.js';
 import { skipWs } from './json-scan.js';
 import { ERROR_LABEL } from './sanitize.js';
 import { compileLineMatcher, type LineMatcher } from './stage-line-filter.js';
@@ -49,14 +49,6 @@ function entryAt(offsets: Int32Array, lo: number, n: number, pos: number): numbe
   return lo;
 }
 
-/**
- * Bytes common in log lines (lower-case letters but j, k, q, x, z; digits; space, tab and
- * `"=:/.,-_`): Buffer.indexOf stops at every occurrence of a needle's first byte, so it runs at
- * 2–3 GB/s for a needle starting with one, and at 13–17 GB/s for one starting with a rare byte
- * (`zq#x`, `ERR_`), where the kernel's 9 GB/s would be slower (ADR 0014, addendum).
- */
-const COMMON_FIRST_BYTES = new Uint8Array(256);
-for (const c of 'abcdefghilmnoprstuvwy0123456789 \t"=:/.,-_') COMMON_FIRST_BYTES[c.charCodeAt(0)] = 1;
 
 /**
  * Whole-block substring search: Buffer.indexOf, or the WebAssembly kernel (src/wasm, 5–9 GB/s
@@ -410,13 +402,16 @@ function requiredLiteral(s: LineFilterStage): string | null {
  * - grams (chunk/needle.ts `needleGramHashes`): for a needle of 8 or more UTF-8 bytes, the
  *   winnowed grams of its windows, whatever bytes it holds (`4bf92f35`, `ITFLIP_99`).
  *
- * Both deduplicated; BlockProbe.EMPTY when nothing is required.
+ * - literals: the needles themselves, for readers that search a block's lines before decoding it.
+ *
+ * All deduplicated; BlockProbe.EMPTY when nothing is required.
  */
 export function requiredBlockProbe(expr: Expr | readonly StageExpr[]): BlockProbe {
   const stages = rawLineStages(expr);
   if (stages === null) return BlockProbe.EMPTY;
   const tokens: number[] = [];
   const grams: number[] = [];
+  const literals: Buffer[] = [];
   for (const s of stages) {
     if (s.kind !== 'lineFilter') continue;
     const lit = requiredLiteral(s);
@@ -427,7 +422,8 @@ export function requiredBlockProbe(expr: Expr | readonly StageExpr[]): BlockProb
       if (start > 0 && end < len && !tokens.includes(hash)) tokens.push(hash);
     });
     for (const g of needleGramHashes(needle)) if (!grams.includes(g)) grams.push(g);
+    if (!literals.some((l) => l.equals(needle))) literals.push(needle);
   }
-  if (tokens.length === 0 && grams.length === 0) return BlockProbe.EMPTY;
-  return new BlockProbe(Uint32Array.from(tokens), Uint32Array.from(grams));
+  if (literals.length === 0) return BlockProbe.EMPTY;
+  return new BlockProbe(Uint32Array.from(tokens), Uint32Array.from(grams), literals);
 }
