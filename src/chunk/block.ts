@@ -150,39 +150,60 @@ export function decodeBlockPayload(
   }
 }
 
-/** Where a block payload's lines are: bytes [start, end) of the payload. */
+/**
+ * Where a block payload's lines are, bytes [start, end) of the payload, and which of them lie in
+ * a time range: entries [lo, hi), whose lines are bytes [from, to).
+ */
 export interface LineSpan {
   readonly start: number;
   readonly end: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly from: number;
+  readonly to: number;
 }
 
 /**
  * The lines of a block payload, found by reading its entry count, timestamp and line-length
  * varints without keeping them (nothing allocated but the answer): for a reader that searches
- * the lines before it decodes the block (chunk/layout.ts `readBlockUnlessLacking`). Null when
- * the payload breaks a check decodeBlockPayload makes on those columns (which then says how);
- * the metadata column after the lines is not read.
+ * the lines before it decodes the block (chunk/layout.ts `readBlockUnlessLacking`). `lo` and
+ * `hi` are the first entries whose offset from the block's first timestamp is ≥ `startRel` and
+ * ≥ `endRel` (the range scanBlock reads). Null when the payload breaks a check
+ * decodeBlockPayload makes on those columns (which then says how); the metadata column after
+ * the lines is not read.
  */
-export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number): LineSpan | null {
+export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number, startRel = 0, endRel = Infinity): LineSpan | null {
   const end = payload.length;
   spanAt = 0;
   const n = spanVarint(payload, end);
   if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > end - spanAt) return null;
   if (spanVarint(payload, end) !== 0) return null;
+  // Timestamps ascend: the entries before lo (hi) are those under startRel (endRel).
+  let lo = 0 < startRel ? 1 : 0;
+  let hi = 0 < endRel ? 1 : 0;
   let ts = 0;
   for (let i = 1; i < n; i++) {
     const d = spanVarint(payload, end);
     if (d < 0) return null;
     ts += d;
+    if (ts < startRel) lo++;
+    if (ts < endRel) hi++;
   }
   if (ts !== spanNs) return null;
   let bytes = 0;
+  let from = 0;
+  let to = 0;
   for (let i = 0; i < n; i++) {
     const len = spanVarint(payload, end);
     if (len < 0 || len > MAX_LINE_SIZE_BYTES) return null;
+    if (i === lo) from = bytes;
+    if (i === hi) to = bytes;
     bytes += len;
   }
-  return bytes > end - spanAt ? null : { start: spanAt, end: spanAt + bytes };
+  if (lo === n) from = bytes;
+  if (hi === n) to = bytes;
+  const start = spanAt;
+  return bytes > end - start ? null : { start, end: start + bytes, lo, hi, from: start + from, to: start + to };
 }
 
 /** payloadLineSpan's cursor (a module variable: a hot loop without an object per block). */

@@ -10,6 +10,7 @@ export {
   type BlockMeta,
   type ChunkOptions,
   type DecodedBlock,
+  type LackingBlock,
   type ReadableChunk,
 } from './mem-chunk.js';
 export { type Codec, CODECS, CODEC_IDS, parseCodec, codecId, codecFromId, compress, decompress } from './codec.js';

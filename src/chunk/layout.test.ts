@@ -407,7 +407,7 @@ describe('corrupt chunks', () => {
 
 describe('readBlockUnlessLacking', () => {
   /** Line text built from a small alphabet, so that literals cross line boundaries and recur. */
-  function chunkOf(codec: Codec, rng: Rng): { chunk: ReadableChunk; blocks: string[][] } {
+  function chunkOf(codec: Codec, rng: Rng): { chunk: ReadableChunk; blocks: { ts: bigint; line: string }[][] } {
     const c = new MemChunk({ codec, blockSizeBytes: 700, targetSizeBytes: 1 << 20 });
     const words = ['GET', ' ', 'get', 'zq#x', 'ab', 'ba', 'é', 'status=5', '0', 'x', '\n'];
     for (let i = 0; i < 300; i++) {
@@ -417,12 +417,12 @@ describe('readBlockUnlessLacking', () => {
       c.append(T0 + BigInt(i * 1000 + rng.int(900)), Buffer.from(line), i % 3 === 0 ? [{ name: 'level', value: 'info' }] : []);
     }
     const chunk = decodeChunk(c.encode());
-    const blocks = chunkEntries(chunk).map((b) => b.map((e) => e.line.toString('utf8')));
+    const blocks = chunkEntries(chunk).map((b) => b.map((e) => ({ ts: e.tsNs, line: e.line.toString('utf8') })));
     return { chunk, blocks };
   }
 
   for (const codec of CODECS) {
-    it(`${codec}: a number exactly when a literal is missing from the block's lines, else readBlock's block`, () => {
+    it(`${codec}: lacking exactly when a literal is missing from the block's lines in range, else readBlock's block`, () => {
       const rng = new Rng(codec.length * 7919 + 11);
       const { chunk, blocks } = chunkOf(codec, rng);
       expect(blocks.length).toBeGreaterThan(5);
@@ -432,44 +432,56 @@ describe('readBlockUnlessLacking', () => {
         const at = rng.int(text.length);
         return text.slice(at, at + 1 + rng.int(6));
       };
-      let numbers = 0;
+      let lacking = 0;
       let blocksRead = 0;
+      let partial = 0;
       for (let round = 0; round < 40; round++) {
         for (let i = 0; i < blocks.length; i++) {
-          const lines = blocks[i]!;
-          const lits = [pick(lines), round % 3 === 0 ? pick(blocks[rng.int(blocks.length)]!) : pick(lines), ['zq#x', 'ezq#x', 'ab ba', 'qq'][round % 4]!].slice(0, 1 + (round % 3));
-          const want = lits.some((l) => l !== '' && !lines.join('').includes(l));
-          const got = chunk.readBlockUnlessLacking!(i, lits.filter((l) => l !== '').map((l) => Buffer.from(l)));
+          const entries = blocks[i]!;
+          const lines = entries.map((e) => e.line);
+          // The whole block, or a range cutting it (or missing it) at random timestamps.
+          const first = entries[0]!.ts;
+          const last = entries.at(-1)!.ts;
+          const span = Number(last - first) + 2;
+          const startNs = round % 2 === 0 ? first : first - 1n + BigInt(rng.int(span));
+          const endNs = round % 2 === 0 ? last + 1n : startNs + BigInt(rng.int(span));
+          const inRange = entries.filter((e) => e.ts >= startNs && e.ts < endNs).map((e) => e.line);
+          if (inRange.length > 0 && inRange.length < lines.length) partial++;
+          const lits = [pick(lines), round % 3 === 0 ? pick(blocks[rng.int(blocks.length)]!.map((e) => e.line)) : pick(lines), ['zq#x', 'ezq#x', 'ab ba', 'qq'][round % 4]!].slice(0, 1 + (round % 3));
+          const want = lits.some((l) => l !== '' && !inRange.join('').includes(l));
+          const got = chunk.readBlockUnlessLacking!(i, lits.filter((l) => l !== '').map((l) => Buffer.from(l)), startNs, endNs);
           if (want) {
-            expect(got).toBe(lines.reduce((a, l) => a + Buffer.byteLength(l), 0));
-            numbers++;
+            expect(got).toEqual({ lacking: true, entries: inRange.length, bytes: inRange.reduce((a, l) => a + Buffer.byteLength(l), 0) });
+            lacking++;
           } else {
-            expect(typeof got).toBe('object');
+            expect('lacking' in got).toBe(false);
             expect(blockEntries(got as DecodedBlock)).toEqual(blockEntries(chunk.readBlock(i)));
             blocksRead++;
           }
         }
       }
-      // Both answers were exercised.
-      expect(numbers).toBeGreaterThan(20);
+      // Every answer was exercised, over ranges cutting blocks too.
+      expect(lacking).toBeGreaterThan(20);
       expect(blocksRead).toBeGreaterThan(20);
+      expect(partial).toBeGreaterThan(20);
     });
   }
 
   it('a block read after a transient decode keeps its own bytes', () => {
     const { chunk, blocks } = chunkOf('lz4', new Rng(5));
-    const kept = chunk.readBlockUnlessLacking!(0, [Buffer.from(blocks[0]![0]!)]) as DecodedBlock;
+    const all = [0n, 1n << 62n] as const;
+    const kept = chunk.readBlockUnlessLacking!(0, [Buffer.from(blocks[0]![0]!.line)], ...all) as DecodedBlock;
     const before = blockEntries(kept);
     // Later decodes reuse the decoder's memory; the block kept must not change with them.
-    for (let i = 1; i < blocks.length; i++) chunk.readBlockUnlessLacking!(i, [Buffer.from('zq#x#zq')]);
+    for (let i = 1; i < blocks.length; i++) chunk.readBlockUnlessLacking!(i, [Buffer.from('zq#x#zq')], ...all);
     expect(blockEntries(kept)).toEqual(before);
-    expect(before.map((e) => e.line.toString())).toEqual(blocks[0]);
+    expect(before.map((e) => e.line.toString())).toEqual(blocks[0]!.map((e) => e.line));
   });
 
   it('malformed columns are corrupt as with readBlock (crcs valid)', () => {
     const lacking = (p: Buffer, spanNs = 0, entries = 1) => {
       const d = decodeChunk(layout([{ payload: p, entries, minTsNs: T0, spanNs }]));
-      return () => d.readBlockUnlessLacking!(0, [Buffer.from('zz')]);
+      return () => d.readBlockUnlessLacking!(0, [Buffer.from('zz')], T0, T0 + 10n);
     };
     expectCorrupt(lacking(payload(2 ** 30, [0], [1], 'x')), /chunk block 0: payload has 1073741824 entries/);
     expectCorrupt(lacking(payload(1, [0], [2 ** 31], 'x')), /line length 2147483648 exceeds/);
@@ -478,7 +490,7 @@ describe('readBlockUnlessLacking', () => {
     expectCorrupt(lacking(payload(2, [0, 9], [1, 0], 'x'), 3, 2), /beyond block span/);
     expectCorrupt(lacking(payload(2, [0, 2], [1, 0], 'x'), 3, 2), /ts column spans \[0, 2\], meta says \[0, 3\]/);
     expectCorrupt(lacking(Buffer.from([1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), /chunk block 0/);
-    // Sound columns, lines without the literal: their byte count (the metadata column is not read).
-    expect(lacking(payload(2, [0, 3], [1, 2], 'xyz'), 3, 2)()).toBe(3);
+    // Sound columns, lines without the literal: their count (the metadata column is not read).
+    expect(lacking(payload(2, [0, 3], [1, 2], 'xyz'), 3, 2)()).toEqual({ lacking: true, entries: 2, bytes: 3 });
   });
 });

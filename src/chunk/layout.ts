@@ -31,7 +31,7 @@ import {
   MAX_TS_NS,
 } from './consts.js';
 import { decodeSymbols, type SymbolTable } from './symbols.js';
-import type { BlockMeta, DecodedBlock, ReadableChunk } from './types.js';
+import type { BlockMeta, DecodedBlock, LackingBlock, ReadableChunk } from './types.js';
 
 /** Footer bytes covered by the metas crc (all fields before the crc itself). */
 const FOOTER_CRC_COVERED_BYTES = FOOTER_BYTES - CRC_BYTES;
@@ -464,7 +464,7 @@ class StoredChunk implements ReadableChunk {
     return this.decodePayload(i, m, payload);
   }
 
-  readBlockUnlessLacking(i: number, literals: readonly Uint8Array[]): DecodedBlock | number {
+  readBlockUnlessLacking(i: number, literals: readonly Uint8Array[], startNs: bigint, endNs: bigint): DecodedBlock | LackingBlock {
     const m = this.checkedBlock(i);
     let out: { bytes: Buffer; transient: boolean };
     try {
@@ -473,9 +473,14 @@ class StoredChunk implements ReadableChunk {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
     const payload = out.bytes;
-    const span = payloadLineSpan(payload, m.entries, Number(m.maxTsNs - m.minTsNs));
+    // The entry range scanBlock reads: timestamps relative to the block's first.
+    const base = m.minTsNs;
+    const startRel = startNs <= base ? 0 : Number(startNs - base);
+    const endRel = endNs <= base ? 0 : Number(endNs - base);
+    const span = payloadLineSpan(payload, m.entries, Number(m.maxTsNs - base), startRel, endRel);
     if (span !== null) {
-      for (const lit of literals) if (findInDecompressed(payload, lit, span.start, span.end) < 0) return span.end - span.start;
+      if (span.hi <= span.lo) return { lacking: true, entries: 0, bytes: 0 };
+      for (const lit of literals) if (findInDecompressed(payload, lit, span.from, span.to) < 0) return { lacking: true, entries: span.hi - span.lo, bytes: span.to - span.from };
     }
     // A transient payload is reused by the next decompression on this thread: the block keeps a copy.
     return this.decodePayload(i, m, out.transient ? Buffer.from(payload) : payload);

@@ -30,7 +30,7 @@ import { type SealedBlock, sealBlockSync } from './sealer.js';
 import { SymbolTable } from './symbols.js';
 import type { BlockMeta, ChunkOptions, DecodedBlock, ReadableChunk } from './types.js';
 
-export type { BlockMeta, ChunkOptions, DecodedBlock, ReadableChunk } from './types.js';
+export type { BlockMeta, ChunkOptions, DecodedBlock, LackingBlock, ReadableChunk } from './types.js';
 export { blockEntryTs, EMPTY_METADATA } from './block.js';
 export { decodeChunk } from './layout.js';
 

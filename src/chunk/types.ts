@@ -59,6 +59,15 @@ export interface BlockMeta {
   gramBytes: number;
 }
 
+/** readBlockUnlessLacking's answer for a block none of whose lines in range can match. */
+export interface LackingBlock {
+  readonly lacking: true;
+  /** Entries with a timestamp in the range asked for (what a scan of the block would count). */
+  readonly entries: number;
+  /** Their line bytes. */
+  readonly bytes: number;
+}
+
 /** Read-only chunk API shared by MemChunk and decoded chunks. */
 export interface ReadableChunk {
   /** Codec of every block. */
@@ -84,11 +93,12 @@ export interface ReadableChunk {
    */
   blockMayContainAll(i: number, probe: BlockProbe): boolean;
   /**
-   * Block i as readBlock answers it, unless one of `literals` occurs nowhere in its lines (bytes
-   * every line a query can keep holds): then the total bytes of its lines, and no block is made.
-   * Optional: chunks without it are read with readBlock. Same errors as readBlock.
+   * Block i as readBlock answers it, unless one of `literals` (bytes every line a query can keep
+   * holds) occurs in none of its lines with a timestamp in [startNs, endNs): then how many
+   * entries are in that range and their line bytes, and no block is made. Optional: chunks
+   * without it are read with readBlock. Same errors as readBlock.
    */
-  readBlockUnlessLacking?(i: number, literals: readonly Uint8Array[]): DecodedBlock | number;
+  readBlockUnlessLacking?(i: number, literals: readonly Uint8Array[], startNs: bigint, endNs: bigint): DecodedBlock | LackingBlock;
   /**
    * The crc32 of cut block i's compressed bytes (as stored after the block), or 0 while it is
    * not known yet (a MemChunk block not sealed yet). Identical blocks have identical crcs:

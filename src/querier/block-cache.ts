@@ -1,4 +1,4 @@
-import { readBlockAsync, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { readBlockAsync, type DecodedBlock, type LackingBlock, type ReadableChunk } from '../chunk/index.js';
 import { ByteLru } from '../storage/index.js';
 
 /**
@@ -27,13 +27,13 @@ export class BlockCache {
 
   /**
    * Like read, but a block neither cached nor to be cached is first searched for `literals`
-   * (chunk `readBlockUnlessLacking`): when one is missing from its lines the answer is their
-   * byte count, and nothing is decoded. A block the cache would take is decoded and cached, so
-   * that later queries find it.
+   * (chunk `readBlockUnlessLacking`, over its lines in [startNs, endNs)): when one is missing
+   * the answer says how many entries and line bytes the range holds, and nothing is decoded. A
+   * block the cache would take is decoded and cached, so that later queries find it.
    */
-  readUnlessLacking(chunk: ReadableChunk, key: string | null, b: number, literals: readonly Uint8Array[]): DecodedBlock | number {
+  readUnlessLacking(chunk: ReadableChunk, key: string | null, b: number, literals: readonly Uint8Array[], startNs: bigint, endNs: bigint): DecodedBlock | LackingBlock {
     if (chunk.readBlockUnlessLacking === undefined) return this.read(chunk, key, b);
-    if (key === null) return chunk.readBlockUnlessLacking(b, literals);
+    if (key === null) return chunk.readBlockUnlessLacking(b, literals, startNs, endNs);
     const k = key + '#' + b;
     const hit = this.lru.get(k);
     if (hit !== undefined) return hit;
@@ -43,8 +43,8 @@ export class BlockCache {
       this.lru.set(k, blk, blockBytes(blk));
       return blk;
     }
-    const got = chunk.readBlockUnlessLacking(b, literals);
-    if (typeof got !== 'number') this.lru.set(k, got, blockBytes(got));
+    const got = chunk.readBlockUnlessLacking(b, literals, startNs, endNs);
+    if (!('lacking' in got)) this.lru.set(k, got, blockBytes(got));
     return got;
   }
 

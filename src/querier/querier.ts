@@ -235,15 +235,17 @@ export class Querier {
             continue;
           }
           stats.decompressedBytes += m.uncompressedBytes;
-          // A block wholly in range while the result still takes any entry: scanBlock would
-          // count all its lines, so one whose lines lack a needle needs no decoding (goal 2).
-          if (required.literals.length > 0 && !topk.full() && m.minTsNs >= req.startNs && m.maxTsNs <= lastNs) {
-            const got = this.blocks.readUnlessLacking(chunk!, key, b, required.literals);
-            if (typeof got === 'number') {
+          // While the result still takes any entry, scanBlock would count every line in range:
+          // a block whose lines there lack a needle needs no decoding (ADR 0032).
+          if (required.literals.length > 0 && !topk.full()) {
+            const got = this.blocks.readUnlessLacking(chunk!, key, b, required.literals, req.startNs, req.endNs);
+            if (!('lacking' in got)) scanBlock(got, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
+            else if (got.entries === 0) stats.blocksSkipped++;
+            else {
               stats.blocksScanned++;
-              stats.linesProcessed += m.entries;
-              stats.bytesProcessed += got;
-            } else scanBlock(got, req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
+              stats.linesProcessed += got.entries;
+              stats.bytesProcessed += got.bytes;
+            }
             continue;
           }
           scanBlock(this.blocks.read(chunk!, key, b), req.startNs, req.endNs, filter, deleter, topk, labels, fp, sp, ctx, stats);
