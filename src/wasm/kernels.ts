@@ -318,6 +318,9 @@ const MAX_LZ4_BLOCK = 16 << 20;
  */
 export class Lz4Blocks {
   readonly #k: KernelExports;
+  /** The last `decodeInPlace` answer while it is valid, and its address in memory. */
+  #out: Buffer | null = null;
+  #at = 0;
 
   private constructor(k: KernelExports) {
     this.#k = k;
@@ -363,10 +366,6 @@ export class Lz4Blocks {
     return this.#out;
   }
 
-  /** The last `decodeInPlace` answer while it is valid, and its address in memory. */
-  #out: Buffer | null = null;
-  #at = 0;
-
   /**
    * Where `needle` first occurs in `view[start, end)`, as `view.indexOf` would answer, when
    * `view` is this decoder's last `decodeInPlace` answer; searched by the kernel when the
@@ -374,10 +373,7 @@ export class Lz4Blocks {
    */
   find(view: Buffer, needle: Uint8Array, start: number, end: number): number {
     const n = needle.length;
-    if (view !== this.#out || n === 0 || n > MAX_NEEDLE_BYTES || COMMON_FIRST_BYTES[needle[0]!] !== 1) {
-      const hit = view.subarray(0, end).indexOf(needle, start);
-      return hit;
-    }
+    if (view !== this.#out || n === 0 || n > MAX_NEEDLE_BYTES || COMMON_FIRST_BYTES[needle[0]!] !== 1) return view.subarray(0, end).indexOf(needle, start);
     const nd = this.#at + view.length + SLACK;
     new Uint8Array(this.#k.memory.buffer).set(needle, nd);
     const hit = this.#k.find(this.#at + start, this.#at + end, nd, n, 0);

@@ -49,7 +49,6 @@ function entryAt(offsets: Int32Array, lo: number, n: number, pos: number): numbe
   return lo;
 }
 
-
 /**
  * Whole-block substring search: Buffer.indexOf, or the WebAssembly kernel (src/wasm, 5–9 GB/s
  * whatever the needle) for a needle whose first byte is common in logs, or folded (`(?i)`).
