@@ -17,6 +17,7 @@ import {
   MIN_TS_NS,
 } from './consts.js';
 import { SymbolTable } from './symbols.js';
+import type { Lz4Blocks } from '../wasm/kernels.js';
 import type { DecodedBlock } from './types.js';
 
 /** Shared result of metadata(i) for entries without structured metadata. */
@@ -170,22 +171,51 @@ export interface LineSpan {
  * `hi` are the first entries whose offset from the block's first timestamp is ≥ `startRel` and
  * ≥ `endRel` (the range scanBlock reads). Null when the payload breaks a check
  * decodeBlockPayload makes on those columns (which then says how); the metadata column after
- * the lines is not read.
+ * the lines is not read. With `kernel`, whose last decodeInPlace answer `payload` is, its loops
+ * run in WebAssembly (the same answers: src/wasm/kernels.test.ts).
  */
-export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number, startRel = 0, endRel = Infinity): LineSpan | null {
-  const end = payload.length;
-  spanAt = 0;
-  const n = spanVarint(payload, end);
-  if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > end - spanAt) return null;
-  if (spanVarint(payload, end) !== 0) return null;
+export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number, startRel = 0, endRel = Infinity, kernel: Lz4Blocks | null = null): LineSpan | null {
+  // Varints read inline (a call per varint cost as much as the rest): each of the three loops
+  // below reads one, failing on a run past the end or past 2^49.
+  const b = payload;
+  const end = b.length;
+  let p = 0;
+  let c = 0;
+  let v = 0;
+  let mul = 0;
+  if (p >= end) return null;
+  c = b[p++]!;
+  v = c & 0x7f;
+  for (mul = 128; c >= 0x80; mul *= 128) {
+    if (p >= end || mul > 2 ** 49) return null;
+    c = b[p++]!;
+    v += (c & 0x7f) * mul;
+  }
+  const n = v;
+  if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > end - p) return null;
+  // The first timestamp offset is 0: one byte.
+  if (b[p++] !== 0) return null;
+  if (kernel !== null) {
+    // The same loops in WebAssembly, where the payload lies (the decoder's memory).
+    const start = kernel.lineSpan(payload, p, n, startRel, endRel, spanNs, MAX_LINE_SIZE_BYTES);
+    if (start < 0) return null;
+    const s = kernel.span;
+    return { start, end: start + s.bytes, lo: s.lo, hi: s.hi, from: start + s.from, to: start + s.to };
+  }
   // Timestamps ascend: the entries before lo (hi) are those under startRel (endRel).
   let lo = 0 < startRel ? 1 : 0;
   let hi = 0 < endRel ? 1 : 0;
   let ts = 0;
   for (let i = 1; i < n; i++) {
-    const d = spanVarint(payload, end);
-    if (d < 0) return null;
-    ts += d;
+    if (p >= end) return null;
+    c = b[p++]!;
+    v = c & 0x7f;
+    for (mul = 128; c >= 0x80; mul *= 128) {
+      if (p >= end || mul > 2 ** 49) return null;
+      c = b[p++]!;
+      v += (c & 0x7f) * mul;
+    }
+    ts += v;
     if (ts < startRel) lo++;
     if (ts < endRel) hi++;
   }
@@ -194,36 +224,22 @@ export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number
   let from = 0;
   let to = 0;
   for (let i = 0; i < n; i++) {
-    const len = spanVarint(payload, end);
-    if (len < 0 || len > MAX_LINE_SIZE_BYTES) return null;
+    if (p >= end) return null;
+    c = b[p++]!;
+    v = c & 0x7f;
+    for (mul = 128; c >= 0x80; mul *= 128) {
+      if (p >= end || mul > 2 ** 49) return null;
+      c = b[p++]!;
+      v += (c & 0x7f) * mul;
+    }
+    if (v > MAX_LINE_SIZE_BYTES) return null;
     if (i === lo) from = bytes;
     if (i === hi) to = bytes;
-    bytes += len;
+    bytes += v;
   }
   if (lo === n) from = bytes;
   if (hi === n) to = bytes;
-  const start = spanAt;
-  return bytes > end - start ? null : { start, end: start + bytes, lo, hi, from: start + from, to: start + to };
-}
-
-/** payloadLineSpan's cursor (a module variable: a hot loop without an object per block). */
-let spanAt = 0;
-
-/** The uvarint at `spanAt` (advanced past it), or -1 when it runs past `end` or 2^49. */
-function spanVarint(b: Buffer, end: number): number {
-  let p = spanAt;
-  let v = 0;
-  let mul = 1;
-  while (p < end && mul <= 2 ** 49) {
-    const c = b[p++]!;
-    v += (c & 0x7f) * mul;
-    if (c < 0x80) {
-      spanAt = p;
-      return v;
-    }
-    mul *= 128;
-  }
-  return -1;
+  return bytes > end - p ? null : { start: p, end: p + bytes, lo, hi, from: p + from, to: p + to };
 }
 
 /**

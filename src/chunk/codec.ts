@@ -209,6 +209,11 @@ export function decompressTransient(codec: Codec, src: Uint8Array, uncompressedB
   return { bytes: decompress(codec, src, uncompressedBytes), transient: false };
 }
 
+/** The decoder whose memory holds `bytes`, a decompressTransient answer, or null. */
+export function transientDecoder(bytes: Buffer): Lz4Blocks | null {
+  return lz4Decoder && lz4Decoder.owns(bytes) ? lz4Decoder : null;
+}
+
 /**
  * Where `needle` first occurs in `bytes[start, end)`, or -1: `bytes` being a decompressTransient
  * answer, searched where it lies (the kernel, for a needle starting with a common byte).

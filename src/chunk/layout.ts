@@ -7,7 +7,7 @@ import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload, payloadLineSpan } from './block.js';
 import { type BlockProbe, filtersMayMatch } from './needle.js';
-import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync, decompressTransient, findInDecompressed } from './codec.js';
+import { type Codec, codecFromId, codecId, compress, decompress, decompressAsync, decompressTransient, findInDecompressed, transientDecoder } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
@@ -477,7 +477,7 @@ class StoredChunk implements ReadableChunk {
     const base = m.minTsNs;
     const startRel = startNs <= base ? 0 : Number(startNs - base);
     const endRel = endNs <= base ? 0 : Number(endNs - base);
-    const span = payloadLineSpan(payload, m.entries, Number(m.maxTsNs - base), startRel, endRel);
+    const span = payloadLineSpan(payload, m.entries, Number(m.maxTsNs - base), startRel, endRel, transientDecoder(payload));
     if (span !== null) {
       if (span.hi <= span.lo) return { lacking: true, entries: 0, bytes: 0 };
       for (const lit of literals) if (findInDecompressed(payload, lit, span.from, span.to) < 0) return { lacking: true, entries: span.hi - span.lo, bytes: span.to - span.from };

@@ -6,6 +6,7 @@ import { BLOOM_BITS_PER_TOKEN, BLOOM_HASHES, GRAM_BITS_PER_GRAM, GRAM_HASHES, MA
 import { buildNeedleFilter, buildNeedleFilterJs } from '../chunk/needle.js';
 import { defaultLimits } from '../distributor/limits.js';
 import { LevelDetector, scanLevelWords } from '../distributor/field-detection.js';
+import { payloadLineSpan } from '../chunk/block.js';
 import { seededRandom } from '../util/random.js';
 import { genEntries } from '../../test/support/genlogs.js';
 import { generate } from './gen.mjs';
@@ -386,5 +387,60 @@ describe('Lz4Blocks (WebAssembly) decodes as lz4-napi', () => {
 
   it('answers null past 16 MiB (decompress then uses lz4-napi)', () => {
     expect(dec.decode(Buffer.alloc(10), Lz4Blocks.MAX_BLOCK + 1)).toBeNull();
+  });
+});
+
+describe('Lz4Blocks.lineSpan (WebAssembly) answers as payloadLineSpan', () => {
+  const dec = Lz4Blocks.create()!;
+  const rand = seededRandom(20261206);
+  const int = (n: number): number => Math.floor(rand() * n);
+  const varint = (out: number[], v: number): void => {
+    while (v >= 128) {
+      out.push((v % 128) | 128);
+      v = Math.floor(v / 128);
+    }
+    out.push(v);
+  };
+  /** A payload's columns as FORMAT.md lays them (metadata: none), then maybe broken. */
+  function payload(): { bytes: Buffer; n: number; span: number } {
+    const n = 1 + int(40);
+    const out: number[] = [];
+    varint(out, n);
+    const deltas = [0, ...Array.from({ length: n - 1 }, () => [0, 1, 127, 128, 999_999, 2 ** 40][int(6)]!)];
+    for (const d of deltas) varint(out, d);
+    const lens = Array.from({ length: n }, () => [0, 1, 5, 127, 128, 300][int(6)]!);
+    // Breaks: a flipped byte, a cut, a varint run long, a count that lies, a span that lies, a
+    // length in 9 bytes (its value small; varints stop at 8).
+    const k = int(7);
+    for (const [i, l] of lens.entries()) {
+      if (k === 6 && i === 0) out.push(0x80 | (l & 0x7f), 0x80 | (l >> 7), 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0);
+      else varint(out, l);
+    }
+    for (const l of lens) for (let i = 0; i < l; i++) out.push(97 + int(26));
+    out.push(0);
+    const bytes = Buffer.from(out);
+    if (k === 1) bytes[int(bytes.length)]! ^= 1 << int(8);
+    const cut = k === 2 ? bytes.subarray(0, int(bytes.length)) : bytes;
+    if (k === 3) for (let i = 1; i < Math.min(12, cut.length); i++) cut[i] = 0xff;
+    return { bytes: cut, n: k === 4 ? n + 1 : n, span: deltas.reduce((a, d) => a + d, 0) + (k === 5 ? 1 : 0) };
+  }
+
+  it('the same spans on random and broken payloads, over random ranges', () => {
+    let nulls = 0;
+    let spans = 0;
+    for (let round = 0; round < 3000; round++) {
+      const p = payload();
+      if (p.bytes.length === 0) continue;
+      const view = dec.decodeInPlace(lz4.compressSync(p.bytes).subarray(4), p.bytes.length)!;
+      const startRel = [0, int(p.span + 2), -5][int(3)]!;
+      const endRel = [Infinity, startRel + int(p.span + 2), 0][int(3)]!;
+      const want = payloadLineSpan(Buffer.from(p.bytes), p.n, p.span, startRel, endRel);
+      const got = payloadLineSpan(view, p.n, p.span, startRel, endRel, dec);
+      expect(got).toEqual(want);
+      if (want === null) nulls++;
+      else spans++;
+    }
+    expect(nulls).toBeGreaterThan(300);
+    expect(spans).toBeGreaterThan(300);
   });
 });

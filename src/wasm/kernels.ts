@@ -41,6 +41,7 @@ interface KernelExports {
   gram_elements(list: number, end: number, map: number, mapBytes: number, shift: number): number;
   find(start: number, end: number, needle: number, len: number, fold: number): number;
   lz4(src: number, srcEnd: number, dst: number, dstEnd: number): number;
+  line_span(p: number, end: number, n: number, startRel: number, endRel: number, span: number, maxLine: number, out: number): number;
   json_flat(start: number, end: number, objects: number): number;
 }
 
@@ -321,6 +322,8 @@ export class Lz4Blocks {
   /** The last `decodeInPlace` answer while it is valid, and its address in memory. */
   #out: Buffer | null = null;
   #at = 0;
+  /** `lineSpan`'s answers: entries [lo, hi) and their lines' offsets [from, to) within all the lines (`bytes`). */
+  readonly span = { lo: 0, hi: 0, from: 0, to: 0, bytes: 0 };
 
   private constructor(k: KernelExports) {
     this.#k = k;
@@ -364,6 +367,32 @@ export class Lz4Blocks {
     this.#out = Buffer.from(mem.buffer, out, size);
     this.#at = out;
     return this.#out;
+  }
+
+  /** Whether `view` is this decoder's last `decodeInPlace` answer, still valid. */
+  owns(view: Uint8Array): boolean {
+    return view === this.#out;
+  }
+
+  /**
+   * The loops of chunk/block.ts `payloadLineSpan` (the definition) over `view` from `p`, which
+   * must be this decoder's last `decodeInPlace` answer: `n - 1` timestamp deltas after the
+   * first entry's, then `n` line lengths. Answers where the lines start, with `span` filled, or
+   * -1 where payloadLineSpan answers null.
+   */
+  lineSpan(view: Buffer, p: number, n: number, startRel: number, endRel: number, spanNs: number, maxLine: number): number {
+    if (view !== this.#out) throw new Error('Lz4Blocks.lineSpan: not the last decodeInPlace answer (bug)');
+    const out = (this.#at + view.length + SLACK + 3) & ~3;
+    const start = this.#k.line_span(this.#at + p, this.#at + view.length, n, startRel, endRel, spanNs, maxLine, out);
+    if (start < 0) return -1;
+    const m = new Int32Array(this.#k.memory.buffer, out, 5);
+    const s = this.span;
+    s.lo = m[0]!;
+    s.hi = m[1]!;
+    s.from = m[2]!;
+    s.to = m[3]!;
+    s.bytes = m[4]!;
+    return start - this.#at;
   }
 
   /**

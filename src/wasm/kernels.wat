@@ -1,8 +1,8 @@
 ;; Byte kernels, as WebAssembly (with SIMD): the level-word scan of `detected_level` and the
 ;; token bloom filter of a block cut (ingest), substring search in a decoded block, LZ4 block
-;; decoding and the flat-JSON check (query). Each answers exactly what its reference answers
-;; (field-detection.ts `scanLevelWords`, bloom.ts `TokenHashSet` and `bloomFromSet`,
-;; Buffer.indexOf, lz4-napi), or for json_flat never vouches for a line the json parser finds in
+;; decoding, a block payload's line span and the flat-JSON check (query). Each answers exactly
+;; what its reference answers (field-detection.ts `scanLevelWords`, bloom.ts `TokenHashSet` and
+;; `bloomFromSet`, Buffer.indexOf, lz4-napi, block.ts `payloadLineSpan`), or for json_flat never vouches for a line the json parser finds in
 ;; error; src/wasm/kernels.test.ts and test/logql/pipeline/parsers-differential.test.ts compare them.
 ;;
 ;; Edit this file, then run `npm run wasm` to regenerate kernels.gen.ts. See README.md.
@@ -470,6 +470,77 @@
         (local.set $p (i32.add (local.get $p) (i32.const 16)))
         (br $chunk)))
     (i32.const -1))
+
+  ;; ---------------------------------------------------------------------------------------
+  ;; The lines of a block payload (chunk/block.ts payloadLineSpan, which stays the definition):
+  ;; from $p, $n - 1 timestamp deltas (the first entry's offset, 0, is read by the caller), then
+  ;; $n line lengths, as uvarints of at most 8 bytes. $lo and $hi count the entries whose offset
+  ;; (the running sum of the deltas) is under $startRel and under $endRel; $from and $to are
+  ;; their lines' byte offsets within the lines. Writes lo, hi, from, to and the lines' total
+  ;; bytes (i32 each) at $out; answers where the lines start, or -1 when a varint runs past $e
+  ;; or over 8 bytes, an offset passes 2^53, the last offset is not $span, a length is over
+  ;; $maxLine, or the lines run past $e.
+
+  (global $vpos (mut i32) (i32.const 0))   ;; where $varint stopped
+
+  ;; The uvarint at $p (at most 8 bytes, before $e), setting $vpos past it; -1 when it breaks.
+  (func $varint (param $p i32) (param $e i32) (result i64)
+    (local $c i32) (local $v i64) (local $shift i64)
+    (loop $next
+      (if (i32.ge_u (local.get $p) (local.get $e)) (then (return (i64.const -1))))
+      (if (i64.gt_u (local.get $shift) (i64.const 49)) (then (return (i64.const -1))))
+      (local.set $c (i32.load8_u (local.get $p)))
+      (local.set $p (i32.add (local.get $p) (i32.const 1)))
+      (local.set $v (i64.or (local.get $v)
+        (i64.shl (i64.extend_i32_u (i32.and (local.get $c) (i32.const 0x7f))) (local.get $shift))))
+      (local.set $shift (i64.add (local.get $shift) (i64.const 7)))
+      (br_if $next (i32.ge_u (local.get $c) (i32.const 0x80))))
+    (global.set $vpos (local.get $p))
+    (local.get $v))
+
+  (func (export "line_span") (param $p i32) (param $e i32) (param $n i32) (param $startRel f64) (param $endRel f64)
+        (param $span f64) (param $maxLine i32) (param $out i32) (result i32)
+    (local $i i32) (local $v i64) (local $ts i64) (local $tsf f64) (local $lo i32) (local $hi i32)
+    (local $bytes i64) (local $from i64) (local $to i64)
+    (local.set $lo (select (i32.const 1) (i32.const 0) (f64.lt (f64.const 0) (local.get $startRel))))
+    (local.set $hi (select (i32.const 1) (i32.const 0) (f64.lt (f64.const 0) (local.get $endRel))))
+    (local.set $i (i32.const 1))
+    (block $tsDone
+      (loop $tsLoop
+        (br_if $tsDone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (call $varint (local.get $p) (local.get $e)))
+        (if (i64.lt_s (local.get $v) (i64.const 0)) (then (return (i32.const -1))))
+        (local.set $p (global.get $vpos))
+        (local.set $ts (i64.add (local.get $ts) (local.get $v)))
+        (if (i64.gt_u (local.get $ts) (i64.const 9007199254740992)) (then (return (i32.const -1))))
+        (local.set $tsf (f64.convert_i64_u (local.get $ts)))
+        (if (f64.lt (local.get $tsf) (local.get $startRel)) (then (local.set $lo (i32.add (local.get $lo) (i32.const 1)))))
+        (if (f64.lt (local.get $tsf) (local.get $endRel)) (then (local.set $hi (i32.add (local.get $hi) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $tsLoop)))
+    (if (f64.ne (f64.convert_i64_u (local.get $ts)) (local.get $span)) (then (return (i32.const -1))))
+    (local.set $i (i32.const 0))
+    (block $lenDone
+      (loop $lenLoop
+        (br_if $lenDone (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $v (call $varint (local.get $p) (local.get $e)))
+        (if (i64.lt_s (local.get $v) (i64.const 0)) (then (return (i32.const -1))))
+        (if (i64.gt_u (local.get $v) (i64.extend_i32_u (local.get $maxLine))) (then (return (i32.const -1))))
+        (local.set $p (global.get $vpos))
+        (if (i32.eq (local.get $i) (local.get $lo)) (then (local.set $from (local.get $bytes))))
+        (if (i32.eq (local.get $i) (local.get $hi)) (then (local.set $to (local.get $bytes))))
+        (local.set $bytes (i64.add (local.get $bytes) (local.get $v)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $lenLoop)))
+    (if (i32.eq (local.get $lo) (local.get $n)) (then (local.set $from (local.get $bytes))))
+    (if (i32.eq (local.get $hi) (local.get $n)) (then (local.set $to (local.get $bytes))))
+    (if (i64.gt_u (local.get $bytes) (i64.extend_i32_u (i32.sub (local.get $e) (local.get $p)))) (then (return (i32.const -1))))
+    (i32.store (local.get $out) (local.get $lo))
+    (i32.store offset=4 (local.get $out) (local.get $hi))
+    (i32.store offset=8 (local.get $out) (i32.wrap_i64 (local.get $from)))
+    (i32.store offset=12 (local.get $out) (i32.wrap_i64 (local.get $to)))
+    (i32.store offset=16 (local.get $out) (i32.wrap_i64 (local.get $bytes)))
+    (local.get $p))
 
   ;; ---------------------------------------------------------------------------------------
   ;; LZ4 block decoding (chunk blocks written with the lz4 codec, read by the querier).
