@@ -175,71 +175,48 @@ export interface LineSpan {
  * run in WebAssembly (the same answers: src/wasm/kernels.test.ts).
  */
 export function payloadLineSpan(payload: Buffer, entries: number, spanNs: number, startRel = 0, endRel = Infinity, kernel: Lz4Blocks | null = null): LineSpan | null {
-  // Varints read inline (a call per varint cost as much as the rest): each of the three loops
-  // below reads one, failing on a run past the end or past 2^49.
-  const b = payload;
-  const end = b.length;
-  let p = 0;
-  let c = 0;
-  let v = 0;
-  let mul = 0;
-  if (p >= end) return null;
-  c = b[p++]!;
-  v = c & 0x7f;
-  for (mul = 128; c >= 0x80; mul *= 128) {
-    if (p >= end || mul > 2 ** 49) return null;
-    c = b[p++]!;
-    v += (c & 0x7f) * mul;
-  }
-  const n = v;
-  if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > end - p) return null;
-  // The first timestamp offset is 0: one byte.
-  if (b[p++] !== 0) return null;
-  if (kernel !== null) {
-    // The same loops in WebAssembly, where the payload lies (the decoder's memory).
-    const start = kernel.lineSpan(payload, p, n, startRel, endRel, spanNs, MAX_LINE_SIZE_BYTES);
-    if (start < 0) return null;
-    const s = kernel.span;
-    return { start, end: start + s.bytes, lo: s.lo, hi: s.hi, from: start + s.from, to: start + s.to };
-  }
-  // Timestamps ascend: the entries before lo (hi) are those under startRel (endRel).
-  let lo = 0 < startRel ? 1 : 0;
-  let hi = 0 < endRel ? 1 : 0;
-  let ts = 0;
-  for (let i = 1; i < n; i++) {
-    if (p >= end) return null;
-    c = b[p++]!;
-    v = c & 0x7f;
-    for (mul = 128; c >= 0x80; mul *= 128) {
-      if (p >= end || mul > 2 ** 49) return null;
-      c = b[p++]!;
-      v += (c & 0x7f) * mul;
+  const r = new ByteReader(payload);
+  try {
+    const n = r.uvarint();
+    if (n !== entries || n < 1 || n > MAX_ENTRIES_PER_BLOCK || n * 2 > r.remaining()) return null;
+    // The first timestamp offset is 0.
+    if (r.uvarint() !== 0) return null;
+    const p = payload.length - r.remaining();
+    if (kernel !== null) {
+      // The same loops in WebAssembly, where the payload lies (the decoder's memory).
+      const start = kernel.lineSpan(payload, p, n, startRel, endRel, spanNs, MAX_LINE_SIZE_BYTES);
+      if (start < 0) return null;
+      const s = kernel.span;
+      return { start, end: start + s.bytes, lo: s.lo, hi: s.hi, from: start + s.from, to: start + s.to };
     }
-    ts += v;
-    if (ts < startRel) lo++;
-    if (ts < endRel) hi++;
-  }
-  if (ts !== spanNs) return null;
-  let bytes = 0;
-  let from = 0;
-  let to = 0;
-  for (let i = 0; i < n; i++) {
-    if (p >= end) return null;
-    c = b[p++]!;
-    v = c & 0x7f;
-    for (mul = 128; c >= 0x80; mul *= 128) {
-      if (p >= end || mul > 2 ** 49) return null;
-      c = b[p++]!;
-      v += (c & 0x7f) * mul;
+    // Timestamps ascend: the entries before lo (hi) are those under startRel (endRel).
+    let lo = 0 < startRel ? 1 : 0;
+    let hi = 0 < endRel ? 1 : 0;
+    let ts = 0;
+    for (let i = 1; i < n; i++) {
+      ts += r.uvarint();
+      if (ts < startRel) lo++;
+      if (ts < endRel) hi++;
     }
-    if (v > MAX_LINE_SIZE_BYTES) return null;
-    if (i === lo) from = bytes;
-    if (i === hi) to = bytes;
-    bytes += v;
+    if (ts !== spanNs) return null;
+    let bytes = 0;
+    let from = 0;
+    let to = 0;
+    for (let i = 0; i < n; i++) {
+      const len = r.uvarint();
+      if (len > MAX_LINE_SIZE_BYTES) return null;
+      if (i === lo) from = bytes;
+      if (i === hi) to = bytes;
+      bytes += len;
+    }
+    if (lo === n) from = bytes;
+    if (hi === n) to = bytes;
+    const start = payload.length - r.remaining();
+    return bytes > r.remaining() ? null : { start, end: start + bytes, lo, hi, from: start + from, to: start + to };
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
   }
-  if (lo === n) from = bytes;
-  if (hi === n) to = bytes;
-  return bytes > end - p ? null : { start: p, end: p + bytes, lo, hi, from: p + from, to: p + to };
 }
 
 /**
