@@ -2,7 +2,10 @@
  * Line-filter scans over stored chunks, whose blocks are searched for the filters' literals
  * before they are decoded (chunk `readBlockUnlessLacking`): the answer and Loki's stats
  * (`totalLinesProcessed`, `totalBytesProcessed`) equal a brute force over the pushed data, with
- * the decoded-block cache off and on, for needles absent, present, and made of two lines' ends.
+ * the decoded-block cache off and on, for needles absent, present, and made of two lines' ends,
+ * and without any filter. With the chunk cache off every chunk is read into memory lent for its
+ * scan and reused by later reads (ChunkStore.getForScan): lines kept from earlier chunks must
+ * not change, uncompressed blocks (codec none) included.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requiredBlockProbe } from '../src/logql/log/index.js';
@@ -39,10 +42,19 @@ const NEEDLES: { name: string; filters: string[] }[] = [
   { name: 'present', filters: ['GET /'] },
   { name: 'two filters, one absent', filters: ['GET /', 'zq#x'] },
   { name: 'across two lines', filters: [acrossLines()] },
+  { name: 'no filter', filters: [] },
 ];
 
-for (const blockCache of ['0', '64MiB']) {
-  describe(`stored scan, block cache ${blockCache}`, () => {
+const CONFIGS: { blockCache: string; chunkCache: string | null; codec: string | null }[] = [
+  { blockCache: '0', chunkCache: null, codec: null },
+  { blockCache: '64MiB', chunkCache: null, codec: null },
+  { blockCache: '0', chunkCache: '0', codec: null },
+  { blockCache: '0', chunkCache: '0', codec: 'none' },
+  { blockCache: '64MiB', chunkCache: '0', codec: 'none' },
+];
+
+for (const c of CONFIGS) {
+  describe(`stored scan, block cache ${c.blockCache}, chunk cache ${c.chunkCache ?? 'default'}, codec ${c.codec ?? 'default'}`, () => {
     let silt: InProcess;
     beforeAll(async () => {
       silt = await startInProcess(tempDir(), [
@@ -51,7 +63,10 @@ for (const blockCache of ['0', '64MiB']) {
         '-ingester.chunks-block-size=8KiB',
         // The data ends a minute ago: only stored chunks answer.
         '-querier.query-ingesters-within=1s',
-        `-querier.block-cache-size=${blockCache}`,
+        `-querier.block-cache-size=${c.blockCache}`,
+        // Without the chunk cache, 2 chunks read ahead: a few lent buffers serve every chunk.
+        ...(c.chunkCache === null ? [] : [`-store.chunks-cache-size=${c.chunkCache}`, '-querier.max-concurrent=2']),
+        ...(c.codec === null ? [] : [`-ingester.chunk-encoding=${c.codec}`]),
       ]);
       const r = await pushEntries(silt.url, entries);
       expect(r.status).toBe(204);
@@ -60,6 +75,19 @@ for (const blockCache of ['0', '64MiB']) {
     afterAll(async () => {
       await silt?.stop();
     });
+
+    if (c.chunkCache === '0') {
+      it('reads chunks into lent memory, reused from chunk to chunk', async () => {
+        const lent = silt.app.chunkStore.lendBuffers!;
+        const before = lent.allocated;
+        const resp = await queryRange(silt.url, { query: '{cluster=~".+"}', start: first.toString(), end: (last + 1n).toString(), limit: '5000', direction: 'forward' });
+        const chunks = resp.data.stats.querier.store.totalChunksDownloaded;
+        expect(chunks).toBeGreaterThan(10);
+        // A few buffers (the prefetch's depth) served every chunk.
+        expect(lent.allocated - before).toBeGreaterThan(0);
+        expect(lent.allocated - before).toBeLessThanOrEqual(4);
+      });
+    }
 
     for (const n of NEEDLES) {
       for (const sub of ['all', 'window'] as const) {

@@ -28,7 +28,7 @@ import { registerFrontendServices, type FrontendServices } from '../frontend/ser
 import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MSG_NO_QUERIERS } from '../frontend/consts.js';
 import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
-import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ObjectClient } from '../storage/index.js';
+import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ChunkStore, type ObjectClient } from '../storage/index.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
@@ -117,6 +117,8 @@ export class App {
   readonly cluster: Cluster | null = null;
   #ingesterServices: IngesterServices | null = null;
   readonly querier: Querier | null = null;
+  /** Stored chunks as this process reads and writes them (its cache, its lent read buffers). */
+  readonly chunkStore: ChunkStore;
   /** The query-frontend (queue, pieces, retries) when this process runs one. */
   readonly frontend: Frontend | null = null;
   /** In-process slots of the frontend (a querier in this process), connected at start. */
@@ -189,6 +191,7 @@ export class App {
     const threads = querierThreadCount(cfg, mods, ring !== null);
     const sizes = readCacheSizes(cfg, 1 + threads);
     const { chunkStore, store, caches } = newStoreReaders(this.objects, cfg, sizes, this.registry);
+    this.chunkStore = chunkStore;
     const indexWriter = new IndexWriter(this.objects, `${process.pid.toString(36)}-${randomBytes(4).toString('hex')}`);
     // Querier threads cache the requests too: tell them at once when one changes here.
     this.deleteRequests = new DeleteRequestsStore(this.objects, { onChange: (tenant) => this.#threads?.deletesChanged(tenant) });

@@ -1,7 +1,7 @@
 import type { ChunkIndex } from '../chunk/index.js';
 import type { Labels, Matcher } from '../model/index.js';
 import type { Store } from '../querier/querier.js';
-import type { ChunkRef, ChunkStore, IndexReader, ReadOptions } from '../storage/index.js';
+import type { ChunkLease, ChunkRef, ChunkStore, IndexReader, ReadOptions } from '../storage/index.js';
 import type { Histogram } from 'prom-client';
 import { timeIndexRequest } from './index-metrics.js';
 
@@ -25,6 +25,9 @@ export class StoreAdapter implements Store {
   }
   getChunk(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer> {
     return this.chunks.get(ref, opts);
+  }
+  getChunkForScan(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkLease> {
+    return this.chunks.getForScan(ref, opts);
   }
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     return this.chunks.getIndex(ref, opts);

@@ -167,9 +167,11 @@ export function decodeChunkOnce(bytes: Buffer): ReadableChunk {
  * Parses encoded chunk bytes (validating magic, version, codec, footer offsets, the metas crc32
  * and every meta against the limits) into a ReadableChunk that decompresses blocks lazily.
  * `bytes` is kept, not copied: the caller must not modify it while the chunk is in use.
+ * `lent`: `bytes` will be reused once the caller is done with the chunk (a ChunkLease), so no
+ * block it answers may view them (blocks stored uncompressed are copied out).
  * Throws ChunkCorruptError.
  */
-export function decodeChunk(bytes: Buffer): ReadableChunk {
+export function decodeChunk(bytes: Buffer, opts?: { lent?: boolean }): ReadableChunk {
   const total = bytes.length;
   if (total < HEADER_BYTES + FOOTER_BYTES) corrupt(`chunk of ${total} bytes is shorter than its header and footer`);
   if (total > MAX_CHUNK_BYTES) corrupt(`chunk of ${total} bytes exceeds ${MAX_CHUNK_BYTES}`);
@@ -182,7 +184,7 @@ export function decodeChunk(bytes: Buffer): ReadableChunk {
   const p = parseTail(bytes, 0, total);
   if (p === null) corrupt('chunk footer: metas outside the chunk');
   if (p.version !== version) corrupt(`chunk header says format version ${version}, footer ${p.version}`);
-  return new StoredChunk(bytes, codec, p);
+  return new StoredChunk(bytes, codec, p, opts?.lent === true);
 }
 
 /**
@@ -406,10 +408,13 @@ class StoredChunk implements ReadableChunk {
   private symbolStrings: readonly string[] | null = null;
   /** 1 once block i passed its crc check. */
   private readonly verified: Uint8Array;
+  /** See decodeChunk's `lent`. */
+  private readonly lent: boolean;
 
-  constructor(bytes: Buffer, codec: Codec, tail: ParsedTail) {
+  constructor(bytes: Buffer, codec: Codec, tail: ParsedTail, lent: boolean) {
     this.codec = codec;
     this.bytes = bytes;
+    this.lent = lent;
     this.metas = tail.metas;
     this.filters = tail;
     this.entryCount = tail.entries;
@@ -461,7 +466,7 @@ class StoredChunk implements ReadableChunk {
     } catch (e) {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
-    return this.decodePayload(i, m, payload);
+    return this.decodePayload(i, m, this.owned(payload));
   }
 
   readBlockUnlessLacking(i: number, literals: readonly Uint8Array[], startNs: bigint, endNs: bigint): DecodedBlock | LackingBlock {
@@ -483,7 +488,7 @@ class StoredChunk implements ReadableChunk {
       for (const lit of literals) if (findInDecompressed(payload, lit, span.from, span.to) < 0) return { lacking: true, entries: span.hi - span.lo, bytes: span.to - span.from };
     }
     // A transient payload is reused by the next decompression on this thread: the block keeps a copy.
-    return this.decodePayload(i, m, out.transient ? Buffer.from(payload) : payload);
+    return this.decodePayload(i, m, out.transient ? Buffer.from(payload) : this.owned(payload));
   }
 
   /** readBlock with the decompression on the libuv threadpool (see decompressAsync). */
@@ -495,7 +500,12 @@ class StoredChunk implements ReadableChunk {
     } catch (e) {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
-    return this.decodePayload(i, m, payload);
+    return this.decodePayload(i, m, this.owned(payload));
+  }
+
+  /** `payload`, or a copy when it views lent chunk bytes (a block stored uncompressed). */
+  private owned(payload: Buffer): Buffer {
+    return this.lent && payload.buffer === this.bytes.buffer ? Buffer.from(payload) : payload;
   }
 
   /** Block i's meta after its crc32 check (done once per block). */

@@ -8,7 +8,7 @@ import type { StreamPipeline } from '../logql/log/pipeline.js';
 import { compileTemplate } from '../logql/template/index.js';
 import { parseExpr, parseSelector, type Expr } from '../logql/syntax/index.js';
 import { labelsToString, sortLabels, type Labels, type Matcher, type StructuredMetadata } from '../model/index.js';
-import { type ChunkRef, type ReadOptions } from '../storage/index.js';
+import { type ChunkLease, type ChunkRef, type ReadOptions } from '../storage/index.js';
 import { BlockCache } from './block-cache.js';
 import { planScan, StoredPrefetch } from './sources.js';
 import { Deadline, NO_DEADLINE } from './deadline.js';
@@ -32,6 +32,8 @@ import { formatDuration, formatPromDuration } from '../util/go/duration.js';
 export interface Store {
   chunkRefs(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<{ series: Map<string, Labels>; refs: ChunkRef[] }>;
   getChunk(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer>;
+  /** A chunk for one scan, maybe in lent memory to give back once scanned (ChunkStore.getForScan). */
+  getChunkForScan(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkLease>;
   /** Block metas and token filters of a stored chunk, without its blocks. */
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex>;
   /** In label-string order (marked `inKeyOrder`), each label set once. */
@@ -284,6 +286,7 @@ export class Querier {
       decodeAhead: false,
       blocks: this.blocks,
       wanted,
+      lend: true,
     });
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
@@ -299,12 +302,15 @@ export class Querier {
       const idx = 'skip' in got ? got.skip : got.chunk;
       if ('skip' in got || !needsBlocks(idx)) {
         if ('skip' in got) needsBlocks(idx);
+        else got.release();
         stats.chunksSkipped++;
         continue;
       }
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.bytes;
       scanChunk(got.chunk, null, labels, ref.fingerprint, got.key);
+      // Nothing kept views the chunk's bytes (decodeChunk's `lent`): their memory serves the next read.
+      got.release();
     }
     return { streams: group(topk, ctx), stats, execMs: performance.now() - t0 };
   }

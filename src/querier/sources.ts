@@ -21,7 +21,7 @@
  *    duplicates (timestamp, line, structured metadata) dropped, as Loki's iterators do;
  *    counted in `ScanStats.duplicates`. Sources that overlap nothing are read as they are.
  */
-import { cutBlocksView, decodeChunkOnce, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
+import { cutBlocksView, decodeChunk, decodeChunkOnce, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier, MemChunkData } from '../ingester/client.js';
 import type { Labels, Matcher } from '../model/index.js';
 import { chunkKey, type ChunkRef } from '../storage/index.js';
@@ -291,8 +291,20 @@ function memBlocks(c: MemChunkData, from = 0): DecodedBlock[] {
   return out;
 }
 
+const NOTHING_LENT = (): void => {};
+
 /** A stored chunk made ready ahead of the scan: skipped by its index, or fetched (blocks maybe decoded). */
-export type Prepared = { readonly skip: ChunkIndex } | { readonly chunk: ReadableChunk; readonly key: string; readonly bytes: number; readonly blocks: ReadonlyMap<number, DecodedBlock> | null } | Error;
+export type Prepared =
+  | { readonly skip: ChunkIndex }
+  | {
+      readonly chunk: ReadableChunk;
+      readonly key: string;
+      readonly bytes: number;
+      readonly blocks: ReadonlyMap<number, DecodedBlock> | null;
+      /** Gives lent chunk bytes back (PrefetchOptions.lend): call once done with `chunk`, then never use it again. */
+      readonly release: () => void;
+    }
+  | Error;
 
 export interface PrefetchOptions {
   store: Store;
@@ -310,6 +322,11 @@ export interface PrefetchOptions {
   blocks: BlockCache | null;
   /** Still wanted when its prefetch would start (the log query's limit may be reached); default yes. */
   wanted?: (ref: ChunkRef) => boolean;
+  /**
+   * Read chunks the cache will not keep into lent memory (Store.getChunkForScan), for a caller
+   * that calls each chunk's `release` once done with it; without `decodeAhead` only.
+   */
+  lend?: boolean;
 }
 
 /**
@@ -355,16 +372,21 @@ export class StoredPrefetch {
         for (let b = 0; b < idx.blockMetas().length && !any; b++) any = o.candidate(idx, b);
         if (!any) return { skip: idx };
       }
+      const key = chunkKey(r);
+      if (o.lend === true && !o.decodeAhead) {
+        const lease = await o.store.getChunkForScan(r, read);
+        const chunk = lease.lent ? decodeChunk(lease.bytes, { lent: true }) : decodeChunkOnce(lease.bytes);
+        return { chunk, key, bytes: lease.bytes.length, blocks: null, release: lease.release };
+      }
       const body = await o.store.getChunk(r, read);
       const chunk = decodeChunkOnce(body);
-      const key = chunkKey(r);
-      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null };
+      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null, release: NOTHING_LENT };
       const want: number[] = [];
       for (let b = 0; b < chunk.blockMetas().length; b++) if (o.candidate(chunk, b)) want.push(b);
       const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(chunk, key, b) : readBlockAsync(chunk, b))));
       const blocks = new Map<number, DecodedBlock>();
       want.forEach((b, j) => blocks.set(b, decoded[j]!));
-      return { chunk, key, bytes: body.length, blocks };
+      return { chunk, key, bytes: body.length, blocks, release: NOTHING_LENT };
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
     }

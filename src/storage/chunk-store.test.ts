@@ -1,10 +1,15 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { ChunkCorruptError, InvalidError, NotFoundError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
 import type { ChunkRef } from './chunk-ref.js';
 import { ChunkStore } from './chunk-store.js';
+import { FilesystemObjectClient } from './fs-client.js';
 import { MemoryObjectClient } from './memory-client.js';
+import type { ObjectClient } from './object-client.js';
 
 function refFor(bytes: Buffer, over: Partial<ChunkRef> = {}): ChunkRef {
   return {
@@ -197,4 +202,79 @@ describe('ChunkStore cache under repeated scans', () => {
     for (const n of perPass.slice(1)) expect(n).toBeLessThanOrEqual(24);
     expect(store.cache.rejections).toBeGreaterThan(0);
   });
+});
+
+describe('ChunkStore.getForScan', () => {
+  const withFs = async (fn: (client: FilesystemObjectClient) => Promise<void>): Promise<void> => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'silt-lend-'));
+    try {
+      await fn(new FilesystemObjectClient(dir));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const put = async (client: ObjectClient, bytes: Buffer, fp: number): Promise<ChunkRef> => {
+    const ref = refFor(bytes, { fingerprint: fp.toString(16).padStart(16, '0') });
+    await client.put(chunkKey(ref), bytes);
+    return ref;
+  };
+  const body = (n: number, seed: number): Buffer => Buffer.from(Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255));
+
+  it('lends memory for chunks the cache will not keep, and reuses it once released', () =>
+    withFs(async (client) => {
+      const store = new ChunkStore(client, { cacheBytes: 0 });
+      const refs = await Promise.all([1, 2, 3].map((i) => put(client, body(300_000 + i * 1000, i), i)));
+      const a = await store.getForScan(refs[0]!);
+      expect(a.lent).toBe(true);
+      expect(a.bytes.equals(body(301_000, 1))).toBe(true);
+      const b = await store.getForScan(refs[1]!);
+      expect(b.bytes.buffer).not.toBe(a.bytes.buffer);
+      a.release();
+      a.release();
+      const c = await store.getForScan(refs[2]!);
+      expect(c.lent).toBe(true);
+      expect(c.bytes.buffer).toBe(a.bytes.buffer);
+      expect(c.bytes.equals(body(303_000, 3))).toBe(true);
+      // The lease still held is untouched; the second release of `a` gave nothing twice.
+      expect(b.bytes.equals(body(302_000, 2))).toBe(true);
+      expect((await store.getForScan(refs[0]!)).bytes.buffer).not.toBe(c.bytes.buffer);
+      expect(store.lendBuffers!.allocated).toBe(3);
+      expect(store.cache.count).toBe(0);
+    }));
+
+  it('reads a chunk the cache takes as get does, and lends nothing from a backend that ignores `into`', async () => {
+    await withFs(async (client) => {
+      const store = new ChunkStore(client, { cacheBytes: 10 << 20 });
+      const ref = await put(client, body(200_000, 9), 9);
+      const first = await store.getForScan(ref);
+      expect(first.lent).toBe(false);
+      expect(first.bytes.equals(body(200_000, 9))).toBe(true);
+      expect(store.cache.count).toBe(1);
+      expect((await store.getForScan(ref)).bytes).toBe(first.bytes);
+      expect(store.lendBuffers!.allocated).toBe(0);
+    });
+    const mem = new MemoryObjectClient();
+    const store = new ChunkStore(mem, { cacheBytes: 0 });
+    const ref = await put(mem, body(1000, 4), 4);
+    const got = await store.getForScan(ref);
+    expect([got.lent, got.bytes.equals(body(1000, 4))]).toEqual([false, true]);
+    // The buffer it took went back unused.
+    expect(store.lendBuffers!.freeBytes).toBeGreaterThan(0);
+  });
+
+  it('fails a chunk whose object is longer, shorter or damaged, and a missing one', () =>
+    withFs(async (client) => {
+      const store = new ChunkStore(client, { cacheBytes: 0 });
+      const bytes = body(10_000, 5);
+      const ref = refFor(bytes, { fingerprint: '0000000000000005' });
+      for (const stored of [Buffer.concat([bytes, Buffer.from('x')]), bytes.subarray(0, 9999), Buffer.concat([bytes, Buffer.alloc(70_000)])]) {
+        await client.put(chunkKey(ref), stored);
+        await expect(store.getForScan(ref)).rejects.toBeInstanceOf(ChunkCorruptError);
+      }
+      const damaged = Buffer.from(bytes);
+      damaged[77]! ^= 1;
+      await client.put(chunkKey(ref), damaged);
+      await expect(store.getForScan(ref)).rejects.toBeInstanceOf(ChunkCorruptError);
+      await expect(store.getForScan({ ...ref, fingerprint: '0000000000000006' })).rejects.toBeInstanceOf(NotFoundError);
+    }));
 });

@@ -6,6 +6,7 @@ import { chunkKey, validateChunkRef } from './chunk-ref.js';
 import type { ChunkRef } from './chunk-ref.js';
 import { ByteLru } from './lru.js';
 import type { ObjectClient, ReadOptions } from './object-client.js';
+import { ReadBuffers } from './read-buffers.js';
 import { SharedLoads } from './shared-load.js';
 
 /** Options for ChunkStore. */
@@ -18,7 +19,29 @@ export interface ChunkStoreOptions {
    * corruption before any byte is used, and block filters let most blocks go unread.
    */
   verifyChecksum?: boolean;
+  /**
+   * Most bytes of free read buffers kept for `getForScan` (ReadBuffers); 0 reads every chunk
+   * into new memory. Default 32 MiB.
+   */
+  lendBytes?: number;
 }
+
+/** Default of ChunkStoreOptions.lendBytes: a prefetch's worth of large chunks. */
+export const DEFAULT_LEND_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A chunk's bytes for one scan (`ChunkStore.getForScan`). When `lent`, they are in memory the
+ * store reuses for a later read once `release` is called: nothing may keep a view of them past
+ * that (decode with `decodeChunk(bytes, { lent: true })`). `release` is idempotent; never
+ * calling it only loses the reuse.
+ */
+export interface ChunkLease {
+  readonly bytes: Buffer;
+  readonly lent: boolean;
+  release(): void;
+}
+
+const NOTHING_TO_RELEASE = (): void => {};
 
 /** Default read-cache budget: about forty 1.5 MB chunks. */
 export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
@@ -45,12 +68,16 @@ export class ChunkStore {
   readonly #verify: boolean;
   /** Parsed chunk tails (metas and token filters), by chunk key. */
   readonly indexCache: ByteLru<string, ChunkIndex>;
+  /** Memory lent to scans of chunks the cache will not keep (null: none). */
+  readonly lendBuffers: ReadBuffers | null;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES, { admission: { entryBytes: TYPICAL_CHUNK_BYTES } });
     this.#verify = opts.verifyChecksum ?? true;
     this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)));
+    const lend = opts.lendBytes ?? DEFAULT_LEND_BYTES;
+    this.lendBuffers = lend > 0 ? new ReadBuffers(lend) : null;
   }
 
   /** Writes a chunk. Throws InvalidError when `bytes` disagree with the ref's size or checksum. */
@@ -113,8 +140,47 @@ export class ChunkStore {
     return this.#inflight.load(key, (signal) => this.#fetch(key, ref, signal), opts?.signal);
   }
 
+  /**
+   * A chunk for one scan, as `get` reads it; except that a chunk the cache would not keep is
+   * read into lent memory (when the backend can: the filesystem), which the caller gives back
+   * with `release` once the scan of the chunk is over (ChunkLease). Lent reads do not join
+   * another caller's read of the same chunk.
+   */
+  async getForScan(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkLease> {
+    const key = chunkKey(ref);
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return { bytes: hit, lent: false, release: NOTHING_TO_RELEASE };
+    const buffers = this.lendBuffers;
+    if (buffers === null || this.cache.wouldAdmit(key, ref.sizeBytes)) {
+      return { bytes: await this.#inflight.load(key, (signal) => this.#fetch(key, ref, signal), opts?.signal), lent: false, release: NOTHING_TO_RELEASE };
+    }
+    // One byte more than the chunk: a longer object does not fit, and fails the size check.
+    const into = buffers.take(ref.sizeBytes + 1);
+    const bytes = this.#verified(key, ref, await this.#client.get(key, { signal: opts?.signal, into }));
+    if (bytes.buffer !== into.buffer) {
+      buffers.give(into);
+      return { bytes, lent: false, release: NOTHING_TO_RELEASE };
+    }
+    let released = false;
+    return {
+      bytes,
+      lent: true,
+      release: () => {
+        if (released) return;
+        released = true;
+        buffers.give(into);
+      },
+    };
+  }
+
   async #fetch(key: string, ref: ChunkRef, signal: AbortSignal): Promise<Buffer> {
-    const bytes = await this.#client.get(key, { signal });
+    const bytes = this.#verified(key, ref, await this.#client.get(key, { signal }));
+    this.cache.set(key, bytes, bytes.length);
+    return bytes;
+  }
+
+  /** `bytes` when they match the ref's size (and crc32 when verifying); else ChunkCorruptError. */
+  #verified(key: string, ref: ChunkRef, bytes: Buffer): Buffer {
     if (bytes.length !== ref.sizeBytes) {
       throw new ChunkCorruptError(`chunk ${key}: size ${bytes.length}, index says ${ref.sizeBytes}`);
     }
@@ -122,7 +188,6 @@ export class ChunkStore {
     if (sum !== ref.checksum) {
       throw new ChunkCorruptError(`chunk ${key}: crc32 ${sum.toString(16)}, index says ${ref.checksum.toString(16)}`);
     }
-    this.cache.set(key, bytes, bytes.length);
     return bytes;
   }
 }

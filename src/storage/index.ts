@@ -9,7 +9,7 @@ export type { RequestObserver, S3ObjectClientConfig, S3ClientStats } from './s3-
 export type { ChunkRef } from './chunk-ref.js';
 export { chunkKey, isFingerprint, validateChunkRef, validateTenant } from './chunk-ref.js';
 export { ChunkStore, DEFAULT_CHUNK_CACHE_BYTES } from './chunk-store.js';
-export type { ChunkStoreOptions } from './chunk-store.js';
+export type { ChunkLease, ChunkStoreOptions } from './chunk-store.js';
 export { ByteLru } from './lru.js';
 export { IndexWriter } from './index/writer.js';
 export type { SeriesEntry } from './index/writer.js';

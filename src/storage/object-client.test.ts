@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidError } from '../errors.js';
+import { InvalidError, NotFoundError } from '../errors.js';
 import { FilesystemObjectClient, FS_TMP_DIR } from './fs-client.js';
 import { MemoryObjectClient } from './memory-client.js';
 import { runObjectClientContract } from './object-client.contract.js';
@@ -65,6 +65,22 @@ describe('FilesystemObjectClient specifics', () => {
       await c.put('p/q', Buffer.from('x'));
       await expect(c.put('p', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidError);
       await expect(c.put('p/q/r', Buffer.from('x'))).rejects.toBeInstanceOf(InvalidError);
+    }));
+
+  it('reads an object shorter than `into` into it, and a longer one into new memory', () =>
+    withDir(async (dir) => {
+      const c = new FilesystemObjectClient(dir);
+      const body = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) & 255));
+      await c.put('k', body);
+      for (const size of [0, 1, 4999, 5000, 5001, 9000]) {
+        const into = Buffer.alloc(size, 0xee);
+        const got = await c.get('k', { into });
+        expect(got.equals(body), `into ${size}`).toBe(true);
+        // Only a buffer with room past the object's end can tell the whole object was read.
+        if (size > 5000) expect(got.buffer).toBe(into.buffer);
+        else expect(got.buffer).not.toBe(into.buffer);
+      }
+      await expect(c.get('missing', { into: Buffer.alloc(10) })).rejects.toBeInstanceOf(NotFoundError);
     }));
 
   it('lists nothing for prefixes no valid key can have', () =>

@@ -30,6 +30,12 @@ export interface ListResult {
  */
 export interface ReadOptions {
   signal?: AbortSignal | undefined;
+  /**
+   * `get` only: memory the backend may read the object into instead of allocating. A backend
+   * that does (the filesystem, when the object is shorter than `into`) answers a view of it;
+   * others ignore it. The caller owns `into` and must not reuse it while the answer is in use.
+   */
+  into?: Buffer | undefined;
 }
 
 /**
