@@ -122,6 +122,8 @@ export class QuerierEntrySource implements EntrySource {
       byIndex: required.length > 0,
       decodeAhead: this.prefetch.decodeAhead,
       blocks: this.blocks,
+      // Chunks the cache will not keep are read into memory lent until their visit is over.
+      lend: true,
     });
     for (let i = 0; i < refs.length; i++) {
       const ref = refs[i]!;
@@ -138,6 +140,8 @@ export class QuerierEntrySource implements EntrySource {
       stats.chunksFetched++;
       stats.compressedBytesFetched += got.bytes;
       visitChunk(got.chunk, null, labels, ref.fingerprint, got.key, got.blocks);
+      // Visits are synchronous and keep no view of the chunk's bytes (decodeChunk's `lent`).
+      got.release();
     }
   }
 }

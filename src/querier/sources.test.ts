@@ -12,7 +12,7 @@ import { StoredPrefetch } from './sources.js';
 const T0 = 1_700_000_000_000_000_000n;
 
 describe('StoredPrefetch with lent chunk bytes', () => {
-  it('hands each chunk over intact however long its turn takes, while later reads reuse the memory given back', async () => {
+  it.each([false, true])('hands each chunk over intact however long its turn takes, while later reads reuse the memory given back (decodeAhead %s)', async (decodeAhead) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'silt-prefetch-'));
     try {
       const client = new FilesystemObjectClient(dir);
@@ -36,7 +36,7 @@ describe('StoredPrefetch with lent chunk bytes', () => {
         lines.push(mine);
       }
       const store = { getChunkForScan: (r: ChunkRef, o?: ReadOptions) => chunks.getForScan(r, o) } as unknown as Store;
-      const fetch = new StoredPrefetch(refs, { store, deadline: NO_DEADLINE, concurrency: 4, candidate: () => true, byIndex: false, decodeAhead: false, blocks: null, lend: true });
+      const fetch = new StoredPrefetch(refs, { store, deadline: NO_DEADLINE, concurrency: 4, candidate: () => true, byIndex: false, decodeAhead, blocks: null, lend: true });
       for (let i = 0; i < refs.length; i++) {
         const got = await fetch.get(i);
         if (got === null || got instanceof Error || 'skip' in got) throw new Error(`chunk ${i}: ${String(got)}`);
@@ -44,7 +44,8 @@ describe('StoredPrefetch with lent chunk bytes', () => {
         await new Promise((r) => setTimeout(r, 20));
         const read: string[] = [];
         for (let b = 0; b < got.chunk.blockMetas().length; b++) {
-          const blk = got.chunk.readBlock(b);
+          const blk = got.blocks?.get(b) ?? got.chunk.readBlock(b);
+          expect(got.blocks?.has(b) ?? false).toBe(decodeAhead);
           for (let e = 0; e < blk.n; e++) read.push(blk.lines.toString("utf8", blk.lineOffsets[e], blk.lineOffsets[e + 1]));
         }
         expect(read, `chunk ${i}`).toEqual(lines[i]);

@@ -324,7 +324,8 @@ export interface PrefetchOptions {
   wanted?: (ref: ChunkRef) => boolean;
   /**
    * Read chunks the cache will not keep into lent memory (Store.getChunkForScan), for a caller
-   * that calls each chunk's `release` once done with it; without `decodeAhead` only.
+   * that calls each chunk's `release` once done with it (and with its decoded-ahead blocks,
+   * which are in memory of their own).
    */
   lend?: boolean;
 }
@@ -373,20 +374,27 @@ export class StoredPrefetch {
         if (!any) return { skip: idx };
       }
       const key = chunkKey(r);
-      if (o.lend === true && !o.decodeAhead) {
+      let body: Buffer;
+      let chunk: ReadableChunk;
+      let release = NOTHING_LENT;
+      if (o.lend === true) {
         const lease = await o.store.getChunkForScan(r, read);
-        const chunk = lease.lent ? decodeChunk(lease.bytes, { lent: true }) : decodeChunkOnce(lease.bytes);
-        return { chunk, key, bytes: lease.bytes.length, blocks: null, release: lease.release };
+        body = lease.bytes;
+        release = lease.release;
+        chunk = lease.lent ? decodeChunk(body, { lent: true }) : decodeChunkOnce(body);
+      } else {
+        body = await o.store.getChunk(r, read);
+        chunk = decodeChunkOnce(body);
       }
-      const body = await o.store.getChunk(r, read);
-      const chunk = decodeChunkOnce(body);
-      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null, release: NOTHING_LENT };
+      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null, release };
       const want: number[] = [];
       for (let b = 0; b < chunk.blockMetas().length; b++) if (o.candidate(chunk, b)) want.push(b);
+      // Resolved only once every job is done with the bytes; on a failure the lease is dropped
+      // unreleased (jobs may still run), so its memory is never reused.
       const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(chunk, key, b) : readBlockAsync(chunk, b))));
       const blocks = new Map<number, DecodedBlock>();
       want.forEach((b, j) => blocks.set(b, decoded[j]!));
-      return { chunk, key, bytes: body.length, blocks, release: NOTHING_LENT };
+      return { chunk, key, bytes: body.length, blocks, release };
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
     }
