@@ -24,7 +24,7 @@
 import { cutBlocksView, decodeChunk, decodeChunkOnce, readBlockAsync, type ChunkIndex, type DecodedBlock, type ReadableChunk } from '../chunk/index.js';
 import type { IngesterQuerier, MemChunkData } from '../ingester/client.js';
 import type { Labels, Matcher } from '../model/index.js';
-import { chunkKey, type ChunkRef } from '../storage/index.js';
+import { NOTHING_TO_RELEASE, chunkKey, type ChunkRef } from '../storage/index.js';
 import type { BlockCache } from './block-cache.js';
 import type { Deadline } from './deadline.js';
 import type { Store } from './querier.js';
@@ -291,8 +291,6 @@ function memBlocks(c: MemChunkData, from = 0): DecodedBlock[] {
   return out;
 }
 
-const NOTHING_LENT = (): void => {};
-
 /** A stored chunk made ready ahead of the scan: skipped by its index, or fetched (blocks maybe decoded). */
 export type Prepared =
   | { readonly skip: ChunkIndex }
@@ -376,7 +374,7 @@ export class StoredPrefetch {
       const key = chunkKey(r);
       let body: Buffer;
       let chunk: ReadableChunk;
-      let release = NOTHING_LENT;
+      let release = NOTHING_TO_RELEASE;
       if (o.lend === true) {
         const lease = await o.store.getChunkForScan(r, read);
         body = lease.bytes;

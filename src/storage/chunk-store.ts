@@ -41,7 +41,8 @@ export interface ChunkLease {
   release(): void;
 }
 
-const NOTHING_TO_RELEASE = (): void => {};
+/** The `release` of a lease over memory that was not lent. */
+export const NOTHING_TO_RELEASE = (): void => {};
 
 /** Default read-cache budget: about forty 1.5 MB chunks. */
 export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;

@@ -8,7 +8,7 @@ export { S3ObjectClient, DEFAULT_S3_CONFIG } from './s3-client.js';
 export type { RequestObserver, S3ObjectClientConfig, S3ClientStats } from './s3-client.js';
 export type { ChunkRef } from './chunk-ref.js';
 export { chunkKey, isFingerprint, validateChunkRef, validateTenant } from './chunk-ref.js';
-export { ChunkStore, DEFAULT_CHUNK_CACHE_BYTES } from './chunk-store.js';
+export { ChunkStore, DEFAULT_CHUNK_CACHE_BYTES, NOTHING_TO_RELEASE } from './chunk-store.js';
 export type { ChunkLease, ChunkStoreOptions } from './chunk-store.js';
 export { ByteLru } from './lru.js';
 export { IndexWriter } from './index/writer.js';
