@@ -4,9 +4,9 @@
  *
  * Reading every chunk into new memory costs a cold or past-the-cache scan more than its reads:
  * the new pages are faulted in one by one, and V8 counts each Buffer as external memory and
- * runs full collections as a scan allocates hundreds of MB of them (bench/RESULTS.md, "Chunk
- * reads into reused memory"). Only free buffers are tracked: one never given back is simply
- * collected, so a scan that fails or is cancelled leaks nothing.
+ * runs full collections as a scan allocates hundreds of MB of them (ADR 0033; bench/RESULTS.md,
+ * "chunks no cache keeps read into lent, reused memory"). Only free buffers are tracked: one
+ * never given back is simply collected, so a scan that fails or is cancelled leaks nothing.
  */
 
 /** Buffers are sized in steps of this, so chunks of similar sizes share them. */
