@@ -9,8 +9,12 @@
  * not apply here: Redis's own `maxmemory` policy bounds it, and `expiration` ages entries out.
  */
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { lazyModule } from '../util/lazy-module.js';
 import type { ResultsStore } from './split/options.js';
+
+/** ioredis, loaded when the first Redis cache is built (util/lazy-module.ts). */
+const ioredis = lazyModule<typeof import('ioredis')>('ioredis');
 
 export interface RedisCacheConfig {
   /** `host:port` (Loki allows a comma-separated list of nodes; the first is used). */
@@ -40,7 +44,7 @@ export class RedisResultsStore implements ResultsStore {
     const host = at > 0 ? first.slice(0, at) : first;
     const port = at > 0 ? Number(first.slice(at + 1)) : 6379;
     this.#expiration = cfg.expiration;
-    this.#client = new Redis({
+    this.#client = new (ioredis().Redis)({
       host,
       port,
       db: cfg.db,

@@ -5,8 +5,12 @@
  * configured prefix (Loki's `collectors/`).
  */
 import { ConsecutiveBreaker, circuitBreaker, handleWhen, retry } from 'cockatiel';
-import { Etcd3, EtcdLeaseInvalidError, isRecoverableError, type ICompare, type IKeyValue, type IRequestOp, type IWatchResponse } from 'etcd3';
+import type { Etcd3, ICompare, IKeyValue, IRequestOp, IWatchResponse } from 'etcd3';
 import { InvalidError } from '../errors.js';
+import { lazyModule } from '../util/lazy-module.js';
+
+/** etcd3, loaded when the first EtcdKv is built (util/lazy-module.ts). */
+const etcd3 = lazyModule<typeof import('etcd3')>('etcd3');
 
 /** Connection settings (`common.ring.kvstore.*`). */
 export interface EtcdKvConfig {
@@ -118,7 +122,7 @@ export class EtcdKv {
     this.dialTimeoutMs = cfg.dialTimeoutMs;
     this.#prefixBuf = Buffer.from(cfg.prefix);
     const timeout = cfg.dialTimeoutMs;
-    this.#client = new Etcd3({
+    this.#client = new (etcd3().Etcd3)({
       hosts: cfg.endpoints.map((e) => (e.includes('://') ? e : `http://${e}`)),
       // Unary calls get a deadline, so a frozen or partitioned member fails the call instead
       // of hanging it; streams (watch, keep-alive) are bounded by their users.
@@ -126,9 +130,9 @@ export class EtcdKv {
       faultHandling: {
         // A member that failed 3 calls in a row is skipped for a second, then tried again
         // (etcd3's default waits 5 s, which only delays recovery after an outage).
-        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        host: () => circuitBreaker(handleWhen(etcd3().isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
         // One more attempt per other member, so a dead member fails over within one call.
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(0, cfg.endpoints.length - 1) }),
+        global: retry(handleWhen(etcd3().isRecoverableError), { maxAttempts: Math.max(0, cfg.endpoints.length - 1) }),
       },
       grpcOptions: {
         // Find a dead connection within seconds, as Loki's client does with its keepalive.
@@ -258,7 +262,7 @@ export class EtcdKv {
     try {
       await this.#client.leaseClient.leaseRevoke({ ID: id });
     } catch (e) {
-      if (!(e instanceof EtcdLeaseInvalidError)) throw e;
+      if (!(e instanceof etcd3().EtcdLeaseInvalidError)) throw e;
     }
   }
 
@@ -332,6 +336,6 @@ export class EtcdKv {
   }
 
   #leaseError(e: unknown, lease: string | undefined): unknown {
-    return e instanceof EtcdLeaseInvalidError && lease !== undefined ? new LeaseLostError(lease, { cause: e }) : e;
+    return e instanceof etcd3().EtcdLeaseInvalidError && lease !== undefined ? new LeaseLostError(lease, { cause: e }) : e;
   }
 }

@@ -7,25 +7,17 @@
  * the status mapper turns into 503. A read's abort signal (a query's deadline) aborts its HTTP
  * request, frees its connection and concurrency slot at once, and ends the retry loop.
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { InvalidError, NotFoundError, UnavailableError } from '../errors.js';
 import { abortReason, compareKeys, rollUp, throwIfAborted, validateKey, validateRange } from './object-client.js';
 import { raceAbort } from '../util/abort.js';
+import { lazyModule } from '../util/lazy-module.js';
 import type { ListResult, ObjectClient, ObjectInfo, ReadOptions } from './object-client.js';
+
+/** The SDK, loaded when the first S3 client is built (util/lazy-module.ts). */
+const sdk = lazyModule<typeof import('@aws-sdk/client-s3')>('@aws-sdk/client-s3');
 
 /** Settings of an S3ObjectClient; `storage_config.aws` in the config file. */
 export interface S3ObjectClientConfig {
@@ -210,6 +202,7 @@ export class S3ObjectClient implements ObjectClient {
   readonly cfg: Readonly<S3ObjectClientConfig>;
   /** Request counters. */
   readonly stats: S3ClientStats = { requests: 0, retries: 0, failures: 0, inFlight: 0 };
+  readonly #sdk: typeof import('@aws-sdk/client-s3');
   readonly #s3: S3Client;
   readonly #prefix: string;
   readonly #sem: Semaphore;
@@ -247,7 +240,8 @@ export class S3ObjectClient implements ObjectClient {
     if (c.accessKeyId !== '' || c.secretAccessKey !== '') {
       sdkCfg.credentials = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== '' ? { sessionToken: c.sessionToken } : {}) };
     }
-    this.#s3 = new S3Client(sdkCfg);
+    this.#sdk = sdk();
+    this.#s3 = new this.#sdk.S3Client(sdkCfg);
   }
 
   #key(key: string): string {
@@ -322,7 +316,7 @@ export class S3ObjectClient implements ObjectClient {
     const k = this.#key(key);
     try {
       return await this.#call('GetObject', `get "${key}"`, async (abortSignal) => {
-        const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal });
+        const r = await this.#s3.send(new this.#sdk.GetObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal });
         return readBody(r.Body);
       }, opts?.signal);
     } catch (e) {
@@ -338,12 +332,12 @@ export class S3ObjectClient implements ObjectClient {
     try {
       if (length === 0) {
         // S3 has no empty range; still report a missing key.
-        await this.#call('HeadObject', `head "${key}"`, (abortSignal) => this.#s3.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }), signal);
+        await this.#call('HeadObject', `head "${key}"`, (abortSignal) => this.#s3.send(new this.#sdk.HeadObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }), signal);
         return Buffer.alloc(0);
       }
       return await this.#call('GetObject', `get range of "${key}"`, async (abortSignal) => {
         try {
-          const r = await this.#s3.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
+          const r = await this.#s3.send(new this.#sdk.GetObjectCommand({ Bucket: this.cfg.bucket, Key: k, Range: `bytes=${offset}-${offset + length - 1}` }), { abortSignal });
           const body = await readBody(r.Body);
           // A server that ignores Range sends the whole object: cut it here.
           if (r.ContentRange === undefined && body.length > length) return body.subarray(offset, offset + length);
@@ -365,14 +359,14 @@ export class S3ObjectClient implements ObjectClient {
     if (body.length >= this.cfg.multipartThresholdBytes) return this.#putMultipart(key, k, body);
     // No copy: the body is only read while the put is pending (callers must not mutate it then).
     await this.#call('PutObject', `put "${key}"`, (abortSignal) =>
-      this.#s3.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: k, Body: body, ContentLength: body.length }), { abortSignal }),
+      this.#s3.send(new this.#sdk.PutObjectCommand({ Bucket: this.cfg.bucket, Key: k, Body: body, ContentLength: body.length }), { abortSignal }),
     );
   }
 
   /** Uploads in parts; the object appears atomically on completion. Aborts the upload on failure. */
   async #putMultipart(key: string, k: string, copy: Buffer): Promise<void> {
     const created = await this.#call('CreateMultipartUpload', `start multipart upload of "${key}"`, (abortSignal) =>
-      this.#s3.send(new CreateMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }),
+      this.#s3.send(new this.#sdk.CreateMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }),
     );
     const uploadId = created.UploadId;
     if (uploadId === undefined) throw new UnavailableError(`object store: no upload id for "${key}"`);
@@ -384,16 +378,16 @@ export class S3ObjectClient implements ObjectClient {
           const PartNumber = i + 1;
           const Body = copy.subarray(i * partSize, Math.min(copy.length, (i + 1) * partSize));
           const r = await this.#call('UploadPart', `upload part ${PartNumber} of "${key}"`, (abortSignal) =>
-            this.#s3.send(new UploadPartCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, PartNumber, Body, ContentLength: Body.length }), { abortSignal }),
+            this.#s3.send(new this.#sdk.UploadPartCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, PartNumber, Body, ContentLength: Body.length }), { abortSignal }),
           );
           return { PartNumber, ETag: r.ETag };
         }),
       );
       await this.#call('CompleteMultipartUpload', `complete multipart upload of "${key}"`, (abortSignal) =>
-        this.#s3.send(new CompleteMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal }),
+        this.#s3.send(new this.#sdk.CompleteMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal }),
       );
     } catch (e) {
-      await this.#s3.send(new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
+      await this.#s3.send(new this.#sdk.AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: k, UploadId: uploadId })).catch(() => undefined);
       throw e;
     }
   }
@@ -407,7 +401,7 @@ export class S3ObjectClient implements ObjectClient {
     do {
       const page = await this.#call('ListObjectsV2', `list "${prefix}"`, (abortSignal) =>
         this.#s3.send(
-          new ListObjectsV2Command({
+          new this.#sdk.ListObjectsV2Command({
             Bucket: this.cfg.bucket,
             Prefix: full === '' ? undefined : full,
             Delimiter: delimiter === undefined || delimiter === '' ? undefined : delimiter,
@@ -436,7 +430,7 @@ export class S3ObjectClient implements ObjectClient {
   async delete(key: string): Promise<void> {
     const k = this.#key(key);
     try {
-      await this.#call('DeleteObject', `delete "${key}"`, (abortSignal) => this.#s3.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
+      await this.#call('DeleteObject', `delete "${key}"`, (abortSignal) => this.#s3.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: k }), { abortSignal }));
     } catch (e) {
       if (isNotFound(e)) return;
       throw e;
