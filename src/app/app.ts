@@ -29,6 +29,7 @@ import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MSG_NO_QUER
 import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
 import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ChunkStore, type ObjectClient } from '../storage/index.js';
+import { IdleMemoryRelease } from './idle-memory.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
@@ -127,6 +128,8 @@ export class App {
   #worker: FrontendWorker | null = null;
   /** Querier threads beside this process's querier (`querier.threads`), pulling from its frontend. */
   #threads: QuerierThreads | null = null;
+  /** Hands heap garbage back to the OS once the process goes quiet (`server.idle_memory_release`). */
+  readonly idleMemory: IdleMemoryRelease;
   /** The querier threads, when this process runs any. */
   get querierThreads(): QuerierThreads | null {
     return this.#threads;
@@ -164,6 +167,7 @@ export class App {
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
     this.logger = logger;
+    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger);
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     registerBuildInfo(this.registry, this.build);
     const ring = clusterSettings(cfg);
@@ -476,6 +480,7 @@ export class App {
       this.#setState('Failed', current);
       throw e;
     }
+    this.idleMemory.start();
     this.logger.info('Silt is ready');
   }
 
@@ -527,6 +532,7 @@ export class App {
     const limitMs = this.cfg.server.graceful_shutdown_timeout;
     const drainMs = limitMs > 0 ? Math.min(SHUTDOWN_DRAIN_MS, limitMs) : SHUTDOWN_DRAIN_MS;
     this.tails?.closeAll();
+    this.idleMemory.stop();
     this.runtimeConfig.stop();
     this.#setState('Terminated', 'runtime-config');
     this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');

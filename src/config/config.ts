@@ -24,6 +24,8 @@ export interface SiltConfig {
     http_server_idle_timeout: number;
     /** Hard limit of a graceful shutdown, flush included (0: none). */
     graceful_shutdown_timeout: number;
+    /** Silt extension: after this long with the event loop nearly idle, hand memory garbage back to the OS (0: never). */
+    idle_memory_release: number;
   };
   common: { path_prefix: string };
   storage_config: {

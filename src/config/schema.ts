@@ -51,6 +51,7 @@ export const SETTINGS: readonly Setting[] = [
   { path: 'server.log_format', flag: 'log.format', type: { t: 'enum', values: ['json', 'logfmt'] }, def: 'json', help: 'Output log messages in the given format: json (one JSON object per line; Silt\'s default) or logfmt (Loki\'s default).' },
   { path: 'server.http_server_read_timeout', flag: 'server.http-read-timeout', type: dur, def: 30 * S, help: 'Time allowed to read a whole request.' },
   { path: 'server.http_server_idle_timeout', flag: 'server.http-idle-timeout', type: dur, def: 120 * S, help: 'Keep-alive idle timeout.' },
+  { path: 'server.idle_memory_release', flag: 'server.idle-memory-release', type: dur, def: 10 * S, help: 'Silt extension (not in Loki): after a period this long with the event loop nearly idle, following work that grew the JS heap, Silt runs a memory-reducing collection so the heap\'s garbage goes back to the OS (as V8 does only sometimes by itself). 0: never.' },
   { path: 'server.graceful_shutdown_timeout', flag: 'server.graceful-shutdown-timeout', type: dur, def: 30 * S, help: 'Longest a graceful shutdown (SIGTERM) may take, flush included; past it Silt logs what was left unflushed and exits non-zero (the WAL keeps it). 0: no limit.' },
 
   { path: 'common.path_prefix', flag: 'common.path-prefix', type: str, def: './data', help: 'Directory under which local state (WAL, filesystem chunks) lives by default.' },
