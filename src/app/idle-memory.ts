@@ -7,8 +7,8 @@
  * "the heap given back when idle").
  *
  * Every `periodMs` it looks at the event loop's utilization since the last look; when the loop
- * was nearly idle and the heap holds at least RELEASE_MIN_BYTES more than after the last
- * release, it asks V8 for a memory-reducing collection (`LowMemoryNotification`, through the
+ * was nearly idle and the heap grew enough since the last release (RELEASE_MIN_BYTES,
+ * RELEASE_MIN_GROWTH), it asks V8 for a memory-reducing collection (`LowMemoryNotification`, through the
  * in-process inspector session: no port, no flag). The collection blocks the event loop (tens
  * to a few hundred ms for heaps of hundreds of MB), which is why it waits for a quiet period
  * and runs once per period of growth, not on a timer alone.
@@ -20,8 +20,13 @@ import type { Logger } from 'pino';
 
 /** Event-loop utilization over a period below which the process counts as quiet. */
 export const QUIET_UTILIZATION = 0.02;
-/** Heap growth since the last release that is worth a collection. */
+/**
+ * Heap growth since the last release that is worth a collection: at least this, and at least
+ * RELEASE_MIN_GROWTH of the heap after the last one. The collection's pause grows with the live
+ * heap, so a big heap collects only for proportionally more garbage.
+ */
 export const RELEASE_MIN_BYTES = 16 * 1024 * 1024;
+export const RELEASE_MIN_GROWTH = 0.25;
 
 export interface IdleMemoryStats {
   /** Collections run. */
@@ -69,7 +74,8 @@ export class IdleMemoryRelease {
     const utilization = performance.eventLoopUtilization(now, this.#lastElu).utilization;
     this.#lastElu = now;
     const before = getHeapStatistics().total_heap_size;
-    if (this.#running || utilization >= QUIET_UTILIZATION || before < this.#baseline + RELEASE_MIN_BYTES) {
+    const worth = Math.max(RELEASE_MIN_BYTES, this.#baseline * RELEASE_MIN_GROWTH);
+    if (this.#running || utilization >= QUIET_UTILIZATION || before < this.#baseline + worth) {
       // A heap that shrank by itself (V8's memory reducer) is the new baseline.
       if (before < this.#baseline) this.#baseline = before;
       return false;
