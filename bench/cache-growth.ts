@@ -15,7 +15,7 @@
 import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { cpuSeconds, startChild, STORED_QUERY_FLAGS } from './lib.js';
+import { cpuSeconds, minMedian, startChild, STORED_QUERY_FLAGS } from './lib.js';
 import { buildStore } from './store-fixture.js';
 
 const sizes = (process.argv[2] ?? '1325000,2650000,5300000').split(',').map(Number);
@@ -83,10 +83,6 @@ for (const entries of sizes) {
 
 function round3(x: number): number {
   return Number(x.toFixed(3));
-}
-function minMedian(xs: number[]): [number, number] {
-  const v = [...xs].sort((a, b) => a - b);
-  return [v[0]!, v[Math.floor((v.length - 1) / 2)]!];
 }
 
 console.log(JSON.stringify({ bench: 'cache-growth', stores }));

@@ -11,7 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import { rssBytes, startChild, tempDir } from './lib.js';
+import { minMedian, rssBytes, startChild, tempDir } from './lib.js';
 
 const rounds = Number(process.argv[2] ?? 3);
 const IDLE_S = Number(process.env['IDLE_S'] ?? 15);
@@ -45,14 +45,11 @@ for (let r = 0; r < rounds; r++) {
     }
   }
 }
-const minMedian = (xs: number[]): string => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[0]} / ${s[Math.floor((s.length - 1) / 2)]}`;
-};
-console.log(`bare node RSS ${minMedian(bare)} MB (min / median of ${rounds})`);
+const show = (xs: number[]): string => minMedian(xs).join(' / ');
+console.log(`bare node RSS ${show(bare)} MB (min / median of ${rounds})`);
 for (const v of variants) {
   const mine = rows.filter((x) => x.variant === v.name);
   console.log(
-    `${v.name}: ready ${minMedian(mine.map((x) => x.ready_ms))} ms; RSS at ready ${minMedian(mine.map((x) => x.rss_ready_mb))} MB, after ${IDLE_S} s idle ${minMedian(mine.map((x) => x.rss_idle_mb))} MB`,
+    `${v.name}: ready ${show(mine.map((x) => x.ready_ms))} ms; RSS at ready ${show(mine.map((x) => x.rss_ready_mb))} MB, after ${IDLE_S} s idle ${show(mine.map((x) => x.rss_idle_mb))} MB`,
   );
 }

@@ -211,6 +211,12 @@ export function post(url: string, body: Buffer, headers: Record<string, string>)
   });
 }
 
+/** The smallest value and the median (the lower of the two middle ones) of `xs`. */
+export function minMedian(xs: readonly number[]): [number, number] {
+  const v = [...xs].sort((a, b) => a - b);
+  return [v[0]!, v[Math.floor((v.length - 1) / 2)]!];
+}
+
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }

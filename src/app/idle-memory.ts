@@ -34,12 +34,10 @@ export interface IdleMemoryStats {
   /** Heap bytes (V8's total heap size) before and after the last one. */
   lastBeforeBytes: number;
   lastAfterBytes: number;
-  /** How long the last one held the event loop, ms. */
-  lastMs: number;
 }
 
 export class IdleMemoryRelease {
-  readonly stats: IdleMemoryStats = { releases: 0, lastBeforeBytes: 0, lastAfterBytes: 0, lastMs: 0 };
+  readonly stats: IdleMemoryStats = { releases: 0, lastBeforeBytes: 0, lastAfterBytes: 0 };
   readonly #periodMs: number;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | null = null;
@@ -112,7 +110,6 @@ export class IdleMemoryRelease {
       this.stats.releases++;
       this.stats.lastBeforeBytes = before;
       this.stats.lastAfterBytes = after;
-      this.stats.lastMs = ms;
       this.#logger.debug({ beforeBytes: before, afterBytes: after, ms: Math.round(ms) }, 'idle: heap garbage handed back');
     });
   }
