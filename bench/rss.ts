@@ -3,9 +3,13 @@
  * 10k) and report the server's RSS and heap once every stream holds data, plus the highest RSS
  * seen while pushing (sampled every 100 ms). `rss_mb` is read 2 s after the last push, when the
  * heaps still hold the push's garbage; `rss_settled_mb` is the lowest RSS over the next
- * RSS_SETTLE_S seconds (default 40) of idle, and `settled_s` when it was seen: V8's memory
+ * RSS_SETTLE_S seconds (default 90) of idle, and `settled_s` when it was seen: V8's memory
  * reducer collects and shrinks the heaps of an idle process by itself, but on Node 20 it did
- * so within 40 s in only some runs (RESULTS, "where the rest of the RSS is").
+ * so within 40 s in only some runs (RESULTS, "where the rest of the RSS is"). `rss_every_10s_mb`
+ * traces the wait: the idle release (10 s), the workers' idle stop (30 s) and quiet heads laid
+ * out at their size (the first flush check after 30 s without appends, 30–60 s after the push,
+ * then a collection and a malloc trim within 10 s) show there. Before 2026-12-06 (eighth
+ * session) the wait was 40 s.
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
  * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
  * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.
@@ -54,12 +58,15 @@ const gauge = (name: string): number => gaugeOf(metrics, name);
 const mb = (b: number): number => Math.round(b / 1e6);
 const rssAfterPush = rssBytes(pid);
 // Idle from here: no request but the RSS reads (and one scrape at the end).
-const settleSeconds = Number(process.env['RSS_SETTLE_S'] ?? 40);
+const settleSeconds = Number(process.env['RSS_SETTLE_S'] ?? 90);
 let settled = rssAfterPush;
 let settledAt = 0;
+// RSS every 10 s of the idle wait (the idle release, the workers' stop and quiet heads show here).
+const trace: number[] = [];
 for (let s = 1; s <= settleSeconds; s++) {
   await new Promise((r) => setTimeout(r, 1000));
   const r = rssBytes(pid);
+  if (s % 10 === 0) trace.push(mb(r));
   if (r < settled) {
     settled = r;
     settledAt = s;
@@ -79,6 +86,7 @@ console.log(
     rss_max_mb: mb(Math.max(maxRss, rssAfterPush)),
     rss_settled_mb: mb(settled),
     settled_s: settledAt,
+    rss_every_10s_mb: trace,
     heap_used_mb: mb(gauge('silt_nodejs_heap_size_used_bytes')),
     heap_total_mb: mb(gauge('silt_nodejs_heap_size_total_bytes')),
     external_mb: mb(gauge('silt_nodejs_external_memory_bytes')),

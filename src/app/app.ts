@@ -29,7 +29,7 @@ import { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS, MAX_MESSAGE_BYTES, MSG_NO_QUER
 import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
 import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ChunkStore, type ObjectClient } from '../storage/index.js';
-import { IdleMemoryRelease } from './idle-memory.js';
+import { IdleMemoryRelease, RELEASE_MIN_BYTES } from './idle-memory.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
@@ -167,7 +167,7 @@ export class App {
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
     this.logger = logger;
-    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger);
+    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, { registry: this.registry });
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     registerBuildInfo(this.registry, this.build);
     const ring = clusterSettings(cfg);
@@ -215,7 +215,16 @@ export class App {
         storeName: describeObjectStore(cfg),
         chunkTargetSizeBytes: cfg.ingester.chunk_target_size,
       });
-      this.ingester = new Ingester({ cfg: cfg.ingester, limits: limitsOf, sink, logger: ingesterLogger, registry: this.registry });
+      this.ingester = new Ingester({
+        cfg: cfg.ingester,
+        limits: limitsOf,
+        sink,
+        logger: ingesterLogger,
+        registry: this.registry,
+        onHeadsShrunk: (bytes) => {
+          if (bytes >= RELEASE_MIN_BYTES) this.idleMemory.requestCollection();
+        },
+      });
       this.ingesterClient = new LocalIngesterClient(this.ingester, cluster ? cluster.instanceId : 'local');
       this.#replayActive = new Gauge({ name: 'loki_ingester_wal_replay_active', help: 'Whether the WAL is replaying.', registers: [this.registry] });
       this.#replayDuration = new Gauge({ name: 'loki_ingester_wal_replay_duration_seconds', help: 'Time taken to replay the checkpoint and the WAL (the ingester\'s start, re-indexing of chunks flushed before a crash included).', registers: [this.registry] });

@@ -1,7 +1,8 @@
 import { getHeapStatistics } from 'node:v8';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { IdleMemoryRelease, RELEASE_MIN_BYTES } from './idle-memory.js';
+import { mallocTrim } from '../util/malloc-trim.js';
+import { IdleMemoryRelease, RELEASE_MIN_BYTES, TRIM_MIN_BYTES } from './idle-memory.js';
 
 const quiet = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -12,7 +13,7 @@ const quiet = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 async function looksUntilRelease(r: IdleMemoryRelease, max = 5): Promise<number> {
   for (let i = 1; i <= max; i++) {
     await quiet(600);
-    if (r.check()) return i;
+    if (r.check() === 'collect') return i;
   }
   return 0;
 }
@@ -36,7 +37,7 @@ function spin(ms: number): void {
 
 describe('IdleMemoryRelease', () => {
   it('collects once after the heap grew and the loop went quiet, and not again without growth', async () => {
-    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }));
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim: null });
     const start = getHeapStatistics().total_heap_size;
     expect(garbage(120)).toBeGreaterThan(0);
     const grown = getHeapStatistics().total_heap_size;
@@ -50,23 +51,46 @@ describe('IdleMemoryRelease', () => {
     expect(r.stats.lastAfterBytes).toBeLessThan(r.stats.lastBeforeBytes - RELEASE_MIN_BYTES);
     // Quiet again, but the heap did not grow since: nothing to do.
     await quiet(600);
-    expect(r.check()).toBe(false);
+    expect(r.check()).toBe(null);
     expect(r.stats.releases).toBe(1);
+    expect(r.stats.trims).toBe(0);
     r.stop();
   });
 
   it('waits while the event loop is busy, however much the heap grew', async () => {
-    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }));
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim: null });
     garbage(120);
     r.check();
     // Busy for a third of the period between two looks.
     await quiet(100);
     spin(200);
     await quiet(300);
-    expect(r.check()).toBe(false);
+    expect(r.check()).toBe(null);
     expect(r.stats.releases).toBe(0);
     // A later quiet period collects.
     expect(await looksUntilRelease(r)).toBeGreaterThan(0);
+    r.stop();
+  });
+
+  it('collects at the next quiet look when asked, without heap growth, once', async () => {
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim: null });
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    r.requestCollection();
+    // Busy: it waits.
+    spin(300);
+    expect(r.check()).toBe(null);
+    await quiet(600);
+    expect(r.check()).toBe('collect');
+    for (let i = 0; i < 20 && r.stats.releases === 0; i++) await quiet(50);
+    expect(r.stats.releases).toBe(1);
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    // With a period of 0 nothing is ever asked for.
+    const off = new IdleMemoryRelease(0, pino({ level: 'silent' }), { trim: null });
+    off.requestCollection();
+    await quiet(300);
+    expect(off.check()).toBe(null);
     r.stop();
   });
 
@@ -76,6 +100,74 @@ describe('IdleMemoryRelease', () => {
     garbage(60);
     await quiet(300);
     expect(r.stats.releases).toBe(0);
+    expect(r.stats.trims).toBe(0);
+    r.stop();
+  });
+
+  // glibc's malloc_trim: Linux with glibc only (CI and the supported platform).
+  const trim = mallocTrim();
+  const withTrim = trim === null ? it.skip : it;
+
+  withTrim('trims malloc once the resident size moved and the loop is quiet, and not again until it moves', async () => {
+    // The resident size and external memory read through a stand-in: the process's own move
+    // with every collection.
+    let rss = 500e6;
+    let external = 200e6;
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim, memory: () => ({ rss, external }) });
+    r.check();
+    await quiet(600);
+    rss += TRIM_MIN_BYTES - 1;
+    external -= TRIM_MIN_BYTES - 1;
+    expect(r.check()).toBe(null);
+    await quiet(600);
+    rss += 1;
+    expect(r.check()).toBe('trim');
+    // Running: the next look waits for it.
+    expect(r.check()).toBe(null);
+    for (let i = 0; i < 20 && r.stats.trims === 0; i++) await quiet(50);
+    expect(r.stats.trims).toBe(1);
+    expect(r.stats.lastTrimAfterBytes).toBe(500e6 + TRIM_MIN_BYTES);
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    // Shrinking counts too (a worker thread stopped and left its arena's free pages).
+    rss -= TRIM_MIN_BYTES;
+    await quiet(600);
+    expect(r.check()).toBe('trim');
+    for (let i = 0; i < 20 && r.stats.trims === 1; i++) await quiet(50);
+    expect(r.stats.trims).toBe(2);
+    // So do ArrayBuffers freed without a move of the resident size (quiet heads laid out at their size).
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    external -= TRIM_MIN_BYTES;
+    await quiet(600);
+    expect(r.check()).toBe('trim');
+    for (let i = 0; i < 20 && r.stats.trims === 2; i++) await quiet(50);
+    expect(r.stats.trims).toBe(3);
+    // Busy: no trim however far it moved.
+    rss += 10 * TRIM_MIN_BYTES;
+    spin(300);
+    expect(r.check()).toBe(null);
+    r.stop();
+  });
+
+  withTrim('trims the free pages that freed Buffers left between live ones', async () => {
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim });
+    // ~200 MB of Buffers of 1–6 KB from malloc, every fourth kept: once collected, the rest are
+    // free chunks between live ones, which free() cannot give back and malloc_trim can.
+    let all: Buffer[] | null = [];
+    for (let i = 0; i < 60_000; i++) all.push(Buffer.allocUnsafeSlow(1024 + ((i * 7919) % 5000)).fill(1));
+    const kept = all.filter((_, i) => i % 4 === 0);
+    all = null;
+    // Heap garbage beside them, so that a quiet look collects (unless V8 already did).
+    garbage(120);
+    r.check();
+    for (let i = 0; i < 15 && r.stats.trimmedBytes <= 2 * TRIM_MIN_BYTES; i++) {
+      await quiet(300);
+      r.check();
+    }
+    expect(r.stats.trims).toBeGreaterThan(0);
+    expect(r.stats.trimmedBytes).toBeGreaterThan(2 * TRIM_MIN_BYTES);
+    expect(kept.length).toBe(15_000);
     r.stop();
   });
 });

@@ -11,12 +11,21 @@
  * RELEASE_MIN_GROWTH), it asks V8 for a memory-reducing collection (`LowMemoryNotification`,
  * through an in-process inspector session: no port, no flag). The collection blocks the event
  * loop (417 ms for a 249 MB heap, 154 MB of it live), which is why it waits for a quiet period
- * and runs once per period of growth, not on a timer alone (ADR 0035).
+ * and runs once per period of growth, not on a timer alone (ADR 0035), or once when asked
+ * (`requestCollection`: the ingester laid quiet heads out at their size and left their old
+ * columns to the collector).
+ *
+ * Then malloc's free pages go back too (ADR 0036): after the collection, and in any other quiet
+ * period once the resident size or the ArrayBuffers moved by TRIM_MIN_BYTES since the last trim,
+ * it calls glibc's `malloc_trim` off the event loop. Freed ArrayBuffers leave free chunks between
+ * live ones that `free()` never hands back.
  */
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { mallocTrim, type MallocTrim } from '../util/malloc-trim.js';
 
 /** Event-loop utilization over a period below which the process counts as quiet. */
 export const QUIET_UTILIZATION = 0.02;
@@ -27,6 +36,15 @@ export const QUIET_UTILIZATION = 0.02;
  */
 export const RELEASE_MIN_BYTES = 16 * 1024 * 1024;
 export const RELEASE_MIN_GROWTH = 0.25;
+/**
+ * Change since the last malloc trim, of the resident size or of the ArrayBuffers' memory (either
+ * way), that is worth another: a push that grew head blocks, a worker thread that stopped, quiet
+ * heads laid out at their size (which frees ArrayBuffers without moving the resident size).
+ */
+export const TRIM_MIN_BYTES = 16 * 1024 * 1024;
+
+/** What one look did. */
+export type IdleAction = 'collect' | 'trim' | null;
 
 export interface IdleMemoryStats {
   /** Collections run. */
@@ -34,28 +52,68 @@ export interface IdleMemoryStats {
   /** Heap bytes (V8's total heap size) before and after the last one. */
   lastBeforeBytes: number;
   lastAfterBytes: number;
+  /** malloc trims run, and the resident size before and after the last one. */
+  trims: number;
+  lastTrimBeforeBytes: number;
+  lastTrimAfterBytes: number;
+  /** Resident bytes the trims took away, summed. */
+  trimmedBytes: number;
+}
+
+export interface MemoryReading {
+  rss: number;
+  /** V8's external memory: ArrayBuffers, most of what malloc holds for JS. */
+  external: number;
+}
+
+function readMemory(): MemoryReading {
+  return { rss: process.memoryUsage.rss(), external: getHeapStatistics().external_memory };
+}
+
+export interface IdleMemoryOptions {
+  /** Counts what it did (`silt_idle_memory_releases_total`). */
+  registry?: Registry;
+  /** Replaces glibc's malloc_trim (null: none). */
+  trim?: MallocTrim | null;
+  /** Reads the resident size and the external (ArrayBuffer) memory (tests drive the trim rule with it). */
+  memory?: () => MemoryReading;
 }
 
 export class IdleMemoryRelease {
-  readonly stats: IdleMemoryStats = { releases: 0, lastBeforeBytes: 0, lastAfterBytes: 0 };
+  readonly stats: IdleMemoryStats = { releases: 0, lastBeforeBytes: 0, lastAfterBytes: 0, trims: 0, lastTrimBeforeBytes: 0, lastTrimAfterBytes: 0, trimmedBytes: 0 };
   readonly #periodMs: number;
   readonly #logger: Logger;
+  readonly #counter: Counter<'kind'> | null;
+  /** The trim, null where there is none; looked up on first use (it loads koffi). */
+  #trim: MallocTrim | null | undefined;
+  readonly #memory: () => MemoryReading;
+  /** Resident size and external memory after the last trim (or at start). */
+  #trimBase: MemoryReading;
   #timer: NodeJS.Timeout | null = null;
   #session: Session | null = null;
   #lastElu = performance.eventLoopUtilization();
   /** Total heap size after the last release (or at start). */
   #baseline = getHeapStatistics().total_heap_size;
   #running = false;
+  /** A collection was asked for (requestCollection): the next quiet look runs one whatever the heap's growth. */
+  #requested = false;
 
-  constructor(periodMs: number, logger: Logger) {
+  constructor(periodMs: number, logger: Logger, opts: IdleMemoryOptions = {}) {
     this.#periodMs = periodMs;
     this.#logger = logger;
+    this.#trim = opts.trim;
+    this.#memory = opts.memory ?? readMemory;
+    this.#trimBase = this.#memory();
+    this.#counter = opts.registry
+      ? new Counter({ name: 'silt_idle_memory_releases_total', help: 'Memory handed back to the OS once the process went quiet: "collect" a memory-reducing JS heap collection, "trim" malloc\'s free pages (server.idle_memory_release).', labelNames: ['kind'], registers: [opts.registry] })
+      : null;
   }
 
   start(): void {
     if (this.#periodMs <= 0 || this.#timer !== null) return;
     this.#lastElu = performance.eventLoopUtilization();
     this.#baseline = getHeapStatistics().total_heap_size;
+    this.#trimBase = this.#memory();
     this.#timer = setInterval(() => this.check(), this.#periodMs).unref();
   }
 
@@ -66,20 +124,36 @@ export class IdleMemoryRelease {
     this.#session = null;
   }
 
-  /** One look (the timer's); answers whether it ran a collection. Public for tests. */
-  check(): boolean {
+  /**
+   * Asks for one collection at the next quiet look even if the heap did not grow: someone freed
+   * memory that only a collection gives back (quiet heads laid out at their size leave their old
+   * columns to the garbage collector). No-op with a period of 0.
+   */
+  requestCollection(): void {
+    if (this.#periodMs > 0) this.#requested = true;
+  }
+
+  /** One look (the timer's); answers what it started. Public for tests. */
+  check(): IdleAction {
     const now = performance.eventLoopUtilization();
     const utilization = performance.eventLoopUtilization(now, this.#lastElu).utilization;
     this.#lastElu = now;
+    if (this.#running || utilization >= QUIET_UTILIZATION) return null;
     const before = getHeapStatistics().total_heap_size;
     const worth = Math.max(RELEASE_MIN_BYTES, this.#baseline * RELEASE_MIN_GROWTH);
-    if (this.#running || utilization >= QUIET_UTILIZATION || before < this.#baseline + worth) {
-      // A heap that shrank by itself (V8's memory reducer) is the new baseline.
-      if (before < this.#baseline) this.#baseline = before;
-      return false;
+    if (before >= this.#baseline + worth || this.#requested) {
+      this.#requested = false;
+      this.#release(before);
+      return 'collect';
     }
-    this.#release(before);
-    return true;
+    // A heap that shrank by itself (V8's memory reducer) is the new baseline.
+    if (before < this.#baseline) this.#baseline = before;
+    if (this.#trim !== null && this.#moved(this.#memory())) {
+      this.#running = true;
+      void this.#trimMalloc().finally(() => (this.#running = false));
+      return 'trim';
+    }
+    return null;
   }
 
   #release(before: number): void {
@@ -97,20 +171,57 @@ export class IdleMemoryRelease {
     this.#running = true;
     const t0 = performance.now();
     this.#session.post('HeapProfiler.collectGarbage', (err) => {
-      this.#running = false;
       const ms = performance.now() - t0;
       // The collection itself is event-loop time: not a sign of work for the next look.
       this.#lastElu = performance.eventLoopUtilization();
       const after = getHeapStatistics().total_heap_size;
       this.#baseline = after;
       if (err) {
+        this.#running = false;
         this.#logger.debug({ err }, 'idle memory release failed');
         return;
       }
       this.stats.releases++;
       this.stats.lastBeforeBytes = before;
       this.stats.lastAfterBytes = after;
+      this.#counter?.inc({ kind: 'collect' });
       this.#logger.debug({ beforeBytes: before, afterBytes: after, ms: Math.round(ms) }, 'idle: heap garbage handed back');
+      // The collection freed ArrayBuffers: their malloc pages go back now, not a period later.
+      void this.#trimMalloc().finally(() => (this.#running = false));
     });
+  }
+
+  /** The resident size or the ArrayBuffers moved enough since the last trim (either way). */
+  #moved(m: MemoryReading): boolean {
+    const b = this.#trimBase;
+    return Math.abs(m.rss - b.rss) >= TRIM_MIN_BYTES || Math.abs(m.external - b.external) >= TRIM_MIN_BYTES;
+  }
+
+  /** One malloc trim off the event loop (nothing where there is none). */
+  async #trimMalloc(): Promise<void> {
+    if (this.#trim === undefined) {
+      this.#trim = mallocTrim();
+      if (this.#trim === null) this.#logger.debug('idle malloc trim unavailable (not glibc)');
+    }
+    const trim = this.#trim;
+    if (trim === null) return;
+    const before = this.#memory().rss;
+    const t0 = performance.now();
+    try {
+      await trim();
+    } catch (err) {
+      this.#logger.debug({ err }, 'idle malloc trim failed');
+      this.#trim = null;
+      return;
+    }
+    const reading = this.#memory();
+    const after = reading.rss;
+    this.#trimBase = reading;
+    this.stats.trims++;
+    this.stats.lastTrimBeforeBytes = before;
+    this.stats.lastTrimAfterBytes = after;
+    if (after < before) this.stats.trimmedBytes += before - after;
+    this.#counter?.inc({ kind: 'trim' });
+    this.#logger.debug({ beforeBytes: before, afterBytes: after, ms: Math.round(performance.now() - t0) }, 'idle: free malloc pages handed back');
   }
 }

@@ -26,6 +26,13 @@ const MIN_LINE_BYTES = 1024;
 const INITIAL_METADATA_IDS = 16;
 /** The line region grows by this factor: ~1.2x the text on average instead of ~1.45x when doubling. */
 const LINE_GROWTH = 1.5;
+/** fittedBytes proposes a move only to save at least this many bytes, and this fraction of the columns. */
+const SHRINK_MIN_SLACK_BYTES = 256;
+const SHRINK_MIN_SLACK = 0.125;
+/** Bytes of a head's columns for `cap` entries, `idCap` metadata ids and `lineCap` line bytes, rounded up to 8 (regions in a shared buffer stay aligned). */
+export function columnRegionBytes(cap: number, idCap: number, lineCap: number): number {
+  return (cap * 8 + (2 * cap + 2 + idCap) * 4 + lineCap + 7) & ~7;
+}
 /** A reset head keeps columns up to this many bytes for the next block; bigger ones are freed. */
 const KEEP_COLUMN_BYTES = 64 * 1024;
 /** Frozen one-pair metadata arrays remembered per head (detected_level has a handful of values). */
@@ -102,6 +109,14 @@ export class HeadBlock {
    * and two number fields of int64 headroom cost every head two heap numbers).
    */
   private nearInt64Edge = false;
+  /**
+   * A sleeping head's columns (see sleep()): their buffer, where they start in it, and the
+   * lengths of `ints` and `lines` (`ts` holds mo - 1 entries). Null while awake.
+   */
+  private sleepBuf: ArrayBuffer | null = null;
+  private sleepAt = 0;
+  private sleepInts = 0;
+  private sleepLines = 0;
 
   /** Bytes of the columns this head holds (capacity, not content), for memory accounting. */
   allocatedBytes(): number {
@@ -110,6 +125,7 @@ export class HeadBlock {
 
   /** No columns: the next push() lays them out. */
   private dropColumns(): void {
+    this.sleepBuf = null;
     this.ts = EMPTY_F64;
     this.ints = ZERO_INTS;
     this.mo = 1;
@@ -121,9 +137,10 @@ export class HeadBlock {
 
   /**
    * Moves the columns into one new ArrayBuffer with room for `cap` entries, `idCap` metadata ids
-   * and `lineCap` line bytes, copying what the head holds.
+   * and `lineCap` line bytes, copying what the head holds; or, given `into`, into the region of
+   * `columnRegionBytes(cap, idCap, lineCap)` bytes at `at` of that buffer (8-aligned).
    */
-  private layout(cap: number, idCap: number, lineCap: number): void {
+  private layout(cap: number, idCap: number, lineCap: number, into?: ArrayBuffer, at = 0): void {
     const n = this.n;
     const ints = this.ints;
     const lineEnd = ints[n]!;
@@ -132,10 +149,10 @@ export class HeadBlock {
     const bytes = cap * 8 + intCount * 4 + lineCap;
     // Not pooled (allocUnsafe takes small sizes from a shared 8 KiB slab a single live head would
     // keep whole), and not zeroed: every byte read is written first.
-    const ab = Buffer.allocUnsafeSlow(bytes).buffer;
-    const ts = new Float64Array(ab, 0, cap);
-    const next = new Int32Array(ab, cap * 8, intCount);
-    const lines = Buffer.from(ab, cap * 8 + intCount * 4, lineCap);
+    const ab = into ?? Buffer.allocUnsafeSlow(bytes).buffer;
+    const ts = new Float64Array(ab, at, cap);
+    const next = new Int32Array(ab, at + cap * 8, intCount);
+    const lines = Buffer.from(ab, at + cap * 8 + intCount * 4, lineCap);
     const mo = cap + 1;
     const mi = 2 * cap + 2;
     ts.set(this.ts.subarray(0, n));
@@ -154,7 +171,7 @@ export class HeadBlock {
     this.mi = mi;
     this.lines = lines;
     this.shared = false;
-    this.columnBytes = bytes;
+    this.columnBytes = into === undefined ? bytes : columnRegionBytes(cap, idCap, lineCap);
   }
 
   /** Lays the columns out again with room for one more entry of `lineBytes` line bytes and `ids` metadata ids. */
@@ -175,6 +192,67 @@ export class HeadBlock {
       while (lineCap < needLines) lineCap = Math.ceil(lineCap * LINE_GROWTH);
     }
     this.layout(cap, idCap, lineCap);
+  }
+
+  /**
+   * Bytes of the columns laid out at the size of what they hold (a `columnRegionBytes`), when
+   * that would give up at least SHRINK_MIN_SLACK_BYTES and a fraction SHRINK_MIN_SLACK of them;
+   * else 0. For a head whose stream went quiet, which would otherwise keep up to a third of its
+   * columns empty until its chunk is flushed (chunk_idle_period).
+   */
+  fittedBytes(): number {
+    const n = this.n;
+    // A sleeping head was laid out at its size before it slept, or had too little slack to.
+    if (n === 0 || this.sleepBuf !== null) return 0;
+    const ints = this.ints;
+    const exact = columnRegionBytes(n, ints[this.mo + n]!, ints[n]!);
+    const slack = this.columnBytes - exact;
+    return slack < SHRINK_MIN_SLACK_BYTES || slack < this.columnBytes * SHRINK_MIN_SLACK ? 0 : exact;
+  }
+
+  /**
+   * Lays the columns out at the size of what they hold, in the `fittedBytes()` bytes at `at`
+   * (8-aligned) of `into`, a buffer shared with other quiet heads: laid out one next to the
+   * other, the old columns they leave are free memory in whole pages that malloc can hand back
+   * (ADR 0036), where one new buffer per head would land in the holes between live ones. The
+   * next push grows them into a buffer of their own again; the shared one goes when the last
+   * head in it has moved on. Snapshots keep their own views.
+   */
+  fitInto(into: ArrayBuffer, at: number): void {
+    this.wake();
+    const n = this.n;
+    const ints = this.ints;
+    this.layout(n, ints[this.mo + n]!, ints[n]!, into, at);
+  }
+
+  /**
+   * Drops the three column views of a quiet head and keeps where its columns are (~290 bytes of
+   * JS heap per head: at 50k quiet streams ~14 MB). Every method that reads or writes the
+   * columns wakes the head first (new views over the same memory). Answers whether it slept.
+   */
+  sleep(): boolean {
+    if (this.n === 0 || this.sleepBuf !== null) return false;
+    const ts = this.ts;
+    this.sleepBuf = ts.buffer as ArrayBuffer;
+    this.sleepAt = ts.byteOffset;
+    this.sleepInts = this.ints.length;
+    this.sleepLines = this.lines.length;
+    this.ts = EMPTY_F64;
+    this.ints = ZERO_INTS;
+    this.lines = EMPTY_LINES;
+    return true;
+  }
+
+  /** Views of a sleeping head's columns again (no-op when awake). */
+  private wake(): void {
+    const buf = this.sleepBuf;
+    if (buf === null) return;
+    const cap = this.mo - 1;
+    const intsAt = this.sleepAt + cap * 8;
+    this.ts = new Float64Array(buf, this.sleepAt, cap);
+    this.ints = new Int32Array(buf, intsAt, this.sleepInts);
+    this.lines = Buffer.from(buf, intsAt + this.sleepInts * 4, this.sleepLines);
+    this.sleepBuf = null;
   }
 
   /**
@@ -214,6 +292,7 @@ export class HeadBlock {
   /** Whether an entry with this ts and these exact line bytes is already held. */
   isDuplicate(rel: number, line: Uint8Array): boolean {
     if (rel > this.maxRel || this.n === 0) return false;
+    this.wake();
     if (this.tsIndex === null) {
       if (rel === this.maxRel) {
         // Still sorted: equal timestamps sit together at the tail.
@@ -230,6 +309,7 @@ export class HeadBlock {
 
   /** Appends one entry (copying `line`); the caller checked fits() and isDuplicate(). */
   push(rel: number, line: Uint8Array, metadata: StructuredMetadata, symbols: SymbolTable): void {
+    this.wake();
     const n = this.n;
     const len = line.length;
     const pairs = metadata.length;
@@ -315,6 +395,7 @@ export class HeadBlock {
 
   /** Empties the head for reuse, keeping allocations unless a snapshot still views them. */
   reset(): void {
+    this.wake();
     this.n = 0;
     this.sorted = true;
     this.sizeBytes = 0;
@@ -338,6 +419,7 @@ export class HeadBlock {
   snapshot(symbols: readonly string[]): DecodedBlock | null {
     const n = this.n;
     if (n === 0) return null;
+    this.wake();
     const hasMd = this.mdPairs > 0;
     if (this.sorted) {
       this.shared = true;
@@ -386,6 +468,7 @@ export class HeadBlock {
 
   /** Writes the sorted block payload (FORMAT.md "Block payload"). Requires n > 0. */
   encodeTo(w: ByteWriter): void {
+    this.wake();
     const n = this.n;
     const order = this.sorted ? null : this.sortedOrder();
     const ts = this.ts;
@@ -430,6 +513,7 @@ export class HeadBlock {
 
   /** The token bloom filter of every line held (order does not matter), or null when there are too many distinct tokens. */
   buildBloom(): Buffer | null {
+    this.wake();
     return buildBlockBloom(this.lines, this.ints.subarray(0, this.n + 1), this.n);
   }
 

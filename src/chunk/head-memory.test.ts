@@ -3,6 +3,7 @@ import { EMPTY_METADATA } from './block.js';
 import { HeadBlock } from './head-block.js';
 import { defaultChunkOptions, MemChunk } from './mem-chunk.js';
 import { SymbolTable } from './symbols.js';
+import type { DecodedBlock } from './types.js';
 import { seededRandom } from '../util/random.js';
 
 const line = (i: number): Buffer => Buffer.from(`entry ${i} ${'y'.repeat(i % 90)}`);
@@ -82,7 +83,9 @@ describe('head block memory (ADR 0024)', () => {
     const symbols = new SymbolTable();
     // The columns are three views of one ArrayBuffer (none before the first push and after a release).
     const columns = (): number => {
-      const c = h as unknown as { lines: Buffer; ts: Float64Array; ints: Int32Array };
+      const c = h as unknown as { lines: Buffer; ts: Float64Array; ints: Int32Array; sleepBuf: ArrayBuffer | null };
+      // Asleep: no views, the buffer is remembered (every buffer here is the head's own).
+      if (c.sleepBuf !== null) return c.sleepBuf.byteLength;
       if (c.ts.length === 0) return c.lines.byteLength + c.ts.byteLength;
       expect(c.ints.buffer).toBe(c.ts.buffer);
       expect(c.lines.buffer).toBe(c.ts.buffer);
@@ -98,8 +101,13 @@ describe('head block memory (ADR 0024)', () => {
         // Lines of up to 40 KiB grow the line buffer past what a reset keeps; metadata grows its ids.
         const md = rnd(3) === 0 ? [{ name: `k${rnd(4)}`, value: `v${rnd(50)}` }, { name: 'x', value: String(step) }] : EMPTY_METADATA;
         h.push(rel++, Buffer.alloc(rnd(8) === 0 ? rnd(40_000) : rnd(300), 97), md, symbols);
-      } else if (op < 94) {
+      } else if (op < 92) {
         h.snapshot(symbols.strings);
+      } else if (op < 94) {
+        // Laid out at its size, alone in a buffer of exactly that size, and maybe put to sleep.
+        const fit = h.fittedBytes();
+        if (fit > 0) h.fitInto(new ArrayBuffer(fit), 0);
+        if (rnd(2) === 0) h.sleep();
       } else if (op < 98) {
         h.reset();
       } else {
@@ -108,5 +116,72 @@ describe('head block memory (ADR 0024)', () => {
       }
       expect(h.allocatedBytes(), `step ${step}`).toBe(columns());
     }
+  });
+
+  it('lays quiet heads out at their size side by side in one buffer, and keeps every entry, earlier snapshot and later append right', () => {
+    const entries = (blk: DecodedBlock | null): string[] => {
+      const out: string[] = [];
+      for (let i = 0; blk !== null && i < blk.n; i++) {
+        const md = blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',');
+        out.push(`${blk.baseNs + BigInt(blk.tsRel[i]!)} ${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${md}`);
+      }
+      return out;
+    };
+    const all = (c: MemChunk): string[] => {
+      const out: string[] = [];
+      const n = c.blockMetas().length;
+      for (let b = 0; b < n; b++) out.push(...entries(c.readBlock(b)));
+      return [...out, ...entries(c.headBlock())];
+    };
+    const r = seededRandom(5);
+    const rnd = (n: number): number => Math.floor(r() * n);
+    const levels = ['info', 'warn'].map((v) => Object.freeze([Object.freeze({ name: 'detected_level', value: v })]));
+    // Four chunks packed together at random points, four never: each pair must hold the same entries.
+    const opts = { ...defaultChunkOptions(), blockSizeBytes: 64 * 1024 };
+    const packed = Array.from({ length: 4 }, () => new MemChunk(opts));
+    const plain = Array.from({ length: 4 }, () => new MemChunk(opts));
+    const views: [DecodedBlock, string[]][] = [];
+    let given = 0;
+    let packs = 0;
+    for (let i = 0; i < 6000; i++) {
+      const k = rnd(4);
+      // Mostly in order, some behind (the head sorts its snapshot), a few repeats (dropped by both).
+      const ts = 1_000_000_000n + BigInt(rnd(12) === 0 ? i * 1000 - rnd(40_000) : i * 1000);
+      const md = rnd(4) === 0 ? [{ name: 'trace_id', value: `t${rnd(30)}` }] : rnd(2) === 0 ? levels[rnd(2)]! : EMPTY_METADATA;
+      const text = rnd(30) === 0 ? Buffer.alloc(0) : Buffer.alloc(1 + rnd(300), 97 + rnd(26));
+      expect(packed[k]!.append(ts, text, md)).toBe(plain[k]!.append(ts, text, md));
+      if (rnd(40) === 0) {
+        for (const c of packed) {
+          const snap = c.headBlock();
+          if (snap !== null) views.push([snap, entries(snap)]);
+        }
+        const before = packed.map((c) => c.memoryBytes());
+        const fits = packed.map((c) => c.fittedHeadBytes());
+        const into = new ArrayBuffer(fits.reduce((a, b) => a + b, 0));
+        let at = 0;
+        packed.forEach((c, j) => {
+          if (fits[j] === 0) return;
+          expect(at % 8).toBe(0);
+          c.fitHeadInto(into, at);
+          at += fits[j]!;
+          given += before[j]! - c.memoryBytes();
+          // At its size now: nothing more to give.
+          expect(c.fittedHeadBytes()).toBe(0);
+          // Most go to sleep as quiet heads do; the next append, read or cut wakes them.
+          if (rnd(4) !== 0) c.sleepHead();
+        });
+        if (at > 0) packs++;
+      }
+      if (rnd(30) === 0) packed[rnd(4)]!.sleepHead();
+    }
+    expect(packs).toBeGreaterThan(20);
+    expect(given).toBeGreaterThan(0);
+    for (let k = 0; k < 4; k++) {
+      expect(packed[k]!.blockMetas().length).toBeGreaterThan(2);
+      expect(all(packed[k]!)).toEqual(all(plain[k]!));
+    }
+    // Snapshots taken before a move still read what they saw.
+    expect(views.length).toBeGreaterThan(80);
+    for (const [snap, want] of views) expect(entries(snap)).toEqual(want);
   });
 });

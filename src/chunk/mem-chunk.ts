@@ -176,6 +176,21 @@ export class MemChunk implements ReadableChunk {
     this.head.release();
   }
 
+  /** Bytes of the head block's columns at the size of what they hold, when worth a move; else 0 (HeadBlock.fittedBytes). */
+  fittedHeadBytes(): number {
+    return this.head.fittedBytes();
+  }
+
+  /** Drops the head block's column views while its stream is quiet (HeadBlock.sleep); any use wakes it. */
+  sleepHead(): boolean {
+    return this.head.sleep();
+  }
+
+  /** Moves the head block's columns into the `fittedHeadBytes()` bytes at `at` (8-aligned) of `into`, shared with other quiet heads (HeadBlock.fitInto). */
+  fitHeadInto(into: ArrayBuffer, at: number): void {
+    this.head.fitInto(into, at);
+  }
+
   /** Bytes of memory this chunk holds: cut blocks (compressed, or uncompressed until sealed), their filters and the head's columns. */
   memoryBytes(): number {
     let n = this.head.allocatedBytes();

@@ -44,6 +44,12 @@ export interface IngesterDeps {
   logger: Logger;
   registry: Registry;
   nowMs?: () => number;
+  /**
+   * Told the bytes quiet heads gave up in one flush cycle: their old columns are garbage until
+   * the JS heap is collected, which an idle process may not do by itself (the App asks its idle
+   * memory release for a collection, ADR 0036).
+   */
+  onHeadsShrunk?: (bytes: number) => void;
 }
 
 const NS_PER_MS = 1_000_000n;
@@ -172,6 +178,12 @@ const FEW_ADDED_STREAMS = 256;
  * timestamps have not left its window (see shouldFlush).
  */
 const WALL_CLOCK_AGE_FACTOR = 2;
+/**
+ * Quiet heads laid out together per turn of the event loop, in one shared buffer (~3 µs each:
+ * a copy of a few KB). A shared buffer lives until its last head moves on (its stream pushes
+ * again, or its chunk is flushed), so it is kept small: a straggler holds ~1 MB at most.
+ */
+const SHRINK_SLICE = 256;
 
 /**
  * Memory accounting (ADR 0024). Bytes one in-memory stream and one chunk cost beyond the chunk's
@@ -866,6 +878,10 @@ export class Ingester {
     for (const [n, k] of this.storedKeyByNumber) if (k.droppedMs > 0 && now - k.droppedMs > STORED_KEY_MEMORY_MS) this.storedKeyByNumber.delete(n);
     type Job = { tenant: string; stream: Stream; desc: ChunkDesc; reason: string };
     const jobs: Job[] = [];
+    // Open chunks whose stream took no entry for a whole check period: their heads give their
+    // growth slack back below (not on the way to a forced flush, which empties them anyway).
+    const quiet: ChunkDesc[] = [];
+    const quietMs = this.cfg.flush_check_period;
     // Above the soft mark of ingester.memory_limit: flushed chunks leave memory without waiting
     // for chunk_retain_period, and the biggest chunks are flushed early.
     const pressure = this.memLimitBytes > 0 && this.#measureMemory() > this.memSoftBytes;
@@ -908,7 +924,10 @@ export class Ingester {
             reason = 'memory';
             this.m.earlyFlushes.inc();
           }
-          if (reason === null) continue;
+          if (reason === null) {
+            if (!force && !c.closed && !c.flushing && !c.flushed && now - c.lastAppendMs >= quietMs) quiet.push(c);
+            continue;
+          }
           s.close(c, c.closeReason || reason);
           c.flushing = true;
           jobs.push({ tenant: inst.tenant, stream: s, desc: c, reason: c.closeReason });
@@ -955,7 +974,56 @@ export class Ingester {
     };
     if (jobs.length > 0) await Promise.all(Array.from({ length: Math.min(this.cfg.concurrent_flushes, jobs.length) }, worker));
     if (this.pendingIndex.size > 0) await this.#writePendingIndex();
+    if (quiet.length > 0) await this.#shrinkQuiet(quiet, quietMs);
     if (this.memLimitBytes > 0) this.#measureMemory();
+  }
+
+  /**
+   * Lays the heads of quiet chunks out again at their size (MemChunk.fitHeadInto), a slice at a
+   * time so that requests interleave, each slice's heads side by side in one buffer (so the
+   * columns they leave are whole free pages malloc can hand back, ADR 0036), and puts them to
+   * sleep (MemChunk.sleepHead: no column views until used). At 50k quiet streams the columns'
+   * growth slack is ~45 MB and their views ~14 MB (bench/RESULTS.md, issue #20 goal 4). Skips a
+   * chunk that took an entry or closed meanwhile.
+   */
+  async #shrinkQuiet(chunks: readonly ChunkDesc[], quietMs: number): Promise<void> {
+    let bytes = 0;
+    let shrunk = 0;
+    let slept = 0;
+    const fits: number[] = [];
+    for (let i = 0; i < chunks.length; i += SHRINK_SLICE) {
+      if (i > 0) await new Promise<void>((r) => setImmediate(r));
+      if (this.stopping) return;
+      const now = this.now();
+      const end = Math.min(i + SHRINK_SLICE, chunks.length);
+      // Per chunk: -1 when it is no longer quiet, else the bytes of its fitted head (0: stays).
+      let total = 0;
+      for (let j = i; j < end; j++) {
+        const c = chunks[j]!;
+        const fit = c.closed || c.flushing || c.flushed || now - c.lastAppendMs < quietMs ? -1 : c.chunk.fittedHeadBytes();
+        fits[j - i] = fit;
+        if (fit > 0) total += fit;
+      }
+      const into = total === 0 ? null : Buffer.allocUnsafeSlow(total).buffer;
+      let at = 0;
+      for (let j = i; j < end; j++) {
+        const fit = fits[j - i]!;
+        if (fit < 0) continue;
+        const c = chunks[j]!;
+        if (fit > 0) {
+          bytes += c.chunk.memoryBytes();
+          c.chunk.fitHeadInto(into!, at);
+          bytes -= c.chunk.memoryBytes();
+          at += fit;
+          shrunk++;
+        }
+        // Its column views go too until the stream pushes or a query reads the head.
+        if (c.chunk.sleepHead()) slept++;
+      }
+    }
+    if (shrunk === 0 && slept === 0) return;
+    this.deps.logger.debug({ heads: shrunk, bytes, slept }, 'quiet heads laid out at their size');
+    if (shrunk > 0) this.deps.onHeadsShrunk?.(bytes);
   }
 
   /**

@@ -85,4 +85,41 @@ describe('ingester memory limit', () => {
     expect(await metric(registry, 'silt_ingester_memory_limit_bytes', { mark: 'hard' })).toBe(0);
     await ing.stop(1000);
   });
+
+  it('lays the heads of streams quiet for a whole check period out at their size, and keeps their entries', async () => {
+    const base = defaultConfig();
+    let nowMs = Date.now();
+    const cfg: IngesterConfig = { ...base.ingester, block_sealer: 'inline', flush_check_period: 3_600_000, chunk_idle_period: 24 * 3_600_000, wal: { ...base.ingester.wal, enabled: false } };
+    const registry = new Registry();
+    const ing = new Ingester({ cfg, limits: () => ({ ...base.limits_config, per_stream_rate_limit: 0 }), sink: new MemorySink(), logger: pino({ level: 'silent' }), registry, nowMs: () => nowMs });
+    await ing.start();
+    // 40 streams of 20 entries of 130 bytes: each head's line region grew by 1.5x steps to 3456
+    // bytes for 2600, its entry columns to 32 entries for 20.
+    const pushed = Array.from({ length: 40 }, (_, i) => stream(i, 20, 130, NOW_NS));
+    await ing.push('t', pushed);
+    // A scrape's figures are kept until the next macrotask: read each after one.
+    const used = async (): Promise<number> => {
+      await new Promise((r) => setImmediate(r));
+      return metric(registry, 'silt_ingester_memory_used_bytes');
+    };
+    const full = await used();
+    // Not quiet yet (the last append was now): nothing changes.
+    await ing.flushNow(false);
+    expect(await used()).toBe(full);
+    // A whole check period later, with one stream taking an entry just before the cycle.
+    nowMs += cfg.flush_check_period;
+    await ing.push('t', [stream(0, 1, 100, NOW_NS + 1000n)]);
+    const withOne = await used();
+    await ing.flushNow(false);
+    const shrunk = await used();
+    // 39 quiet heads gave back ~1 KB each; stream 0 kept its slack.
+    expect(withOne - shrunk).toBeGreaterThan(39 * 900);
+    expect(withOne - shrunk).toBeLessThan(40 * 1100);
+    // Every entry is still there, and the shrunk heads take appends again.
+    const stats = ing.memoryStats();
+    expect(stats.entries).toBe(40 * 20 + 1);
+    await ing.push('t', [stream(5, 3, 100, NOW_NS + 2000n)]);
+    expect(ing.memoryStats().entries).toBe(40 * 20 + 4);
+    await ing.stop(1000);
+  });
 });

@@ -10,8 +10,11 @@ const dir = mkdtempSync(path.join(tmpdir(), 'silt-lazy-module-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const REPO = path.resolve(import.meta.dirname, '../..');
-/** The client libraries a server with its defaults (filesystem, no ring, no Redis) must not load. */
-const OPTIONAL = /node_modules\/(@aws-sdk|etcd3|ioredis)\//;
+/**
+ * The libraries a server with its defaults (filesystem, no ring, no Redis) must not load at start:
+ * the clients, and koffi (its first idle malloc trim loads it).
+ */
+const OPTIONAL = /node_modules\/(@aws-sdk|etcd3|ioredis|koffi|@koromix)\//;
 
 describe('lazyModule', () => {
   it('loads the module on the first call only, and answers the same exports after', () => {
@@ -26,7 +29,7 @@ describe('lazyModule', () => {
     expect(g.__siltLazyLoads).toBe(1);
   });
 
-  it('keeps the S3 SDK, etcd3 and ioredis out of a server on the defaults until a client is built', () => {
+  it('keeps the S3 SDK, etcd3, ioredis and koffi out of a server on the defaults until they are used', () => {
     // Every module the child resolves through import (an ESM hook logs it) or require.
     const log = path.join(dir, 'resolved.log');
     const hooks = path.join(dir, 'hooks.mjs');
