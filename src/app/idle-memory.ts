@@ -38,8 +38,8 @@ export const RELEASE_MIN_BYTES = 16 * 1024 * 1024;
 export const RELEASE_MIN_GROWTH = 0.25;
 /**
  * Change since the last malloc trim, of the resident size or of the ArrayBuffers' memory (either
- * way), that is worth another: a push that grew head blocks, a worker thread that stopped, quiet
- * heads laid out at their size (which frees ArrayBuffers without moving the resident size).
+ * way), that is worth another: a push that grew head blocks, a query that filled caches, a
+ * worker thread that stopped and left its arena's free chunks.
  */
 export const TRIM_MIN_BYTES = 16 * 1024 * 1024;
 
