@@ -4,7 +4,7 @@
  * head block's columns freed each time they grow, a push body, a worker thread's arena) stay
  * resident until malloc reuses them. `malloc_trim` hands back every whole free page in every
  * arena. After a push over 50,818 streams it took a settled server from 531 to 475 MB
- * (bench/RESULTS.md, "freed malloc pages handed back").
+ * (bench/RESULTS.md, "eighth session: malloc's free pages handed back").
  *
  * Loaded on first use (koffi and the C library), and only on Linux with glibc: elsewhere (musl,
  * macOS, Windows) there is no such function and `mallocTrim()` answers null.
