@@ -216,13 +216,15 @@ export class HeadBlock {
    * other, the old columns they leave are free memory in whole pages that malloc can hand back
    * (ADR 0036), where one new buffer per head would land in the holes between live ones. The
    * next push grows them into a buffer of their own again; the shared one goes when the last
-   * head in it has moved on. Snapshots keep their own views.
+   * head in it has moved on. Snapshots keep their own views. Answers the bytes given up.
    */
-  fitInto(into: ArrayBuffer, at: number): void {
+  fitInto(into: ArrayBuffer, at: number): number {
     this.wake();
     const n = this.n;
     const ints = this.ints;
+    const before = this.columnBytes;
     this.layout(n, ints[this.mo + n]!, ints[n]!, into, at);
+    return before - this.columnBytes;
   }
 
   /**

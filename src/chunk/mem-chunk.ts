@@ -186,9 +186,9 @@ export class MemChunk implements ReadableChunk {
     return this.head.sleep();
   }
 
-  /** Moves the head block's columns into the `fittedHeadBytes()` bytes at `at` (8-aligned) of `into`, shared with other quiet heads (HeadBlock.fitInto). */
-  fitHeadInto(into: ArrayBuffer, at: number): void {
-    this.head.fitInto(into, at);
+  /** Moves the head block's columns into the `fittedHeadBytes()` bytes at `at` (8-aligned) of `into`, shared with other quiet heads (HeadBlock.fitInto); answers the bytes given up. */
+  fitHeadInto(into: ArrayBuffer, at: number): number {
+    return this.head.fitInto(into, at);
   }
 
   /** Bytes of memory this chunk holds: cut blocks (compressed, or uncompressed until sealed), their filters and the head's columns. */

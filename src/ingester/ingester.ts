@@ -1011,9 +1011,7 @@ export class Ingester {
         if (fit < 0) continue;
         const c = chunks[j]!;
         if (fit > 0) {
-          bytes += c.chunk.memoryBytes();
-          c.chunk.fitHeadInto(into!, at);
-          bytes -= c.chunk.memoryBytes();
+          bytes += c.chunk.fitHeadInto(into!, at);
           at += fit;
           shrunk++;
         }
