@@ -167,7 +167,8 @@ export class App {
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
     this.logger = logger;
-    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, { registry: this.registry });
+    // What pushes leave per label set (and rebuild) goes with the idle collection.
+    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, { registry: this.registry, beforeCollect: () => this.distributor?.forgetScratch() });
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     registerBuildInfo(this.registry, this.build);
     const ring = clusterSettings(cfg);

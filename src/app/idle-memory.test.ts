@@ -99,6 +99,35 @@ describe('IdleMemoryRelease', () => {
     r.stop();
   });
 
+  it('drops rebuildable state right before each collection, and only then', async () => {
+    const calls: number[] = [];
+    // What it drops is collected by that very collection: a WeakRef to it is cleared.
+    let held: object | null = { big: new Array(100_000).fill(1) };
+    const ref = new WeakRef(held);
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), {
+      trim: null,
+      beforeCollect: () => {
+        calls.push(r.stats.releases);
+        held = null;
+      },
+    });
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    expect(calls).toEqual([]);
+    r.requestCollection();
+    await quiet(600);
+    expect(r.check()).toBe('collect');
+    // Called before the collection ran (none counted yet), once.
+    expect(calls).toEqual([0]);
+    for (let i = 0; i < 20 && r.stats.releases === 0; i++) await quiet(50);
+    expect(r.stats.releases).toBe(1);
+    expect(ref.deref()).toBeUndefined();
+    await quiet(600);
+    expect(r.check()).toBe(null);
+    expect(calls).toEqual([0]);
+    r.stop();
+  });
+
   it('never runs with a period of 0', async () => {
     const r = new IdleMemoryRelease(0, pino({ level: 'silent' }));
     r.start();

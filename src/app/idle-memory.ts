@@ -77,6 +77,8 @@ export interface IdleMemoryOptions {
   trim?: MallocTrim | null;
   /** Reads the resident size and the external (ArrayBuffer) memory (tests drive the trim rule with it). */
   memory?: () => MemoryReading;
+  /** Runs right before each collection: drops state that rebuilds itself, so the collection takes it. */
+  beforeCollect?: () => void;
 }
 
 export class IdleMemoryRelease {
@@ -87,6 +89,7 @@ export class IdleMemoryRelease {
   /** The trim, null where there is none; looked up on first use (it loads koffi). */
   #trim: MallocTrim | null | undefined;
   readonly #memory: () => MemoryReading;
+  readonly #beforeCollect: (() => void) | null;
   /** Resident size and external memory after the last trim (or at start). */
   #trimBase: MemoryReading;
   #timer: NodeJS.Timeout | null = null;
@@ -103,6 +106,7 @@ export class IdleMemoryRelease {
     this.#logger = logger;
     this.#trim = opts.trim;
     this.#memory = opts.memory ?? readMemory;
+    this.#beforeCollect = opts.beforeCollect ?? null;
     this.#trimBase = this.#memory();
     this.#counter = opts.registry
       ? new Counter({ name: 'silt_idle_memory_releases_total', help: 'Memory handed back to the OS once the process went quiet: "collect" a memory-reducing JS heap collection, "trim" malloc\'s free pages (server.idle_memory_release).', labelNames: ['kind'], registers: [opts.registry] })
@@ -170,6 +174,11 @@ export class IdleMemoryRelease {
     }
     this.#running = true;
     const t0 = performance.now();
+    try {
+      this.#beforeCollect?.();
+    } catch (err) {
+      this.#logger.warn({ err }, 'idle memory release: dropping rebuildable state failed');
+    }
     this.#session.post('HeapProfiler.collectGarbage', (err) => {
       const ms = performance.now() - t0;
       // The collection itself is event-loop time: not a sign of work for the next look.

@@ -127,7 +127,26 @@ describe('Distributor.push: success path', () => {
       const got = new Map((ingester.calls[0]?.streams ?? []).map((s) => [s.labelsString, s.entries.map((e) => e.line.toString())]));
       expect(got).toEqual(want);
       expect(request.streams.map((s) => s.entries)).toEqual(before);
+      // Now and then the process goes quiet and forgets its per-label-set state: same answers.
+      if (r % 13 === 12) d.forgetScratch();
     }
+  });
+
+  it('adds the same detected_level after forgetting its per-label-set state as before', async () => {
+    const forgets = setup({ discoverLogLevels: true });
+    const keeps = setup({ discoverLogLevels: true });
+    const lines = ['level=error boom', '{"level":"warn","msg":"x"}', 'plain text', 'INFO started', 'severity=debug y'];
+    const labels = ['{app="a"}', '{app="b", level="info"}', '{app="c", lvl="x"}', '{app="d"}'];
+    for (let r = 0; r < 60; r++) {
+      const request = (): PushRequest => req(...labels.map((l, i): [string, PushEntry[]] => [l, [entry(lines[(r + i) % lines.length]!), entry(lines[(r * 3 + i) % lines.length]!, NOW_NS, i === 3 ? [{ name: 'level', value: 'critical' }] : [])]]));
+      await forgets.d.push('t', request());
+      await keeps.d.push('t', request());
+      if (r % 5 === 4) forgets.d.forgetScratch();
+    }
+    const shape = (calls: RecordingIngester['calls']) => calls.map((c) => c.streams.map((s) => [s.labelsString, s.entries.map((e) => [e.line.toString(), e.metadata])]));
+    expect(shape(forgets.ingester.calls)).toEqual(shape(keeps.ingester.calls));
+    // The detector ran: every entry carries a level.
+    expect(forgets.ingester.calls.flatMap((c) => c.streams.flatMap((s) => s.entries)).every((e) => e.metadata.some((m) => m.name === 'detected_level'))).toBe(true);
   });
 
   it('skips streams without entries and succeeds when nothing is left', async () => {

@@ -79,7 +79,7 @@ export class Distributor {
   readonly #mutatedSamples: Counter<string>;
   readonly #mutatedBytes: Counter<string>;
   /** One level detector per distinct limits object (tenants sharing limits share it). */
-  readonly #levelDetectors = new WeakMap<TenantLimits, LevelDetector>();
+  #levelDetectors = new WeakMap<TenantLimits, LevelDetector>();
 
   constructor(opts: DistributorOptions) {
     this.#limits = opts.limits;
@@ -159,6 +159,17 @@ export class Distributor {
     if (kind !== 'invalid' && kind !== 'limited' && kind !== 'too_large' && kind !== 'unprocessable') this.#appendFailures.inc({ ingester: IN_PROCESS_INGESTER });
     throw e;
   };
+
+  /**
+   * Forgets what pushes left behind per label set and is rebuilt by the next push: the
+   * validator's grouping slots and the level detectors' answers per label array (~120 B per
+   * stream). Called when the process goes quiet (IdleMemoryRelease's `beforeCollect`), between
+   * requests: validation is synchronous.
+   */
+  forgetScratch(): void {
+    this.#validator.forgetScratch();
+    this.#levelDetectors = new WeakMap();
+  }
 
   #levelDetector(limits: TenantLimits): LevelDetector {
     let d = this.#levelDetectors.get(limits);

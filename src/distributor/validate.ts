@@ -165,6 +165,11 @@ export class Validator {
     this.labelsCache = new LabelsCache(opts.labelCacheSize ?? 100_000);
   }
 
+  /** Forgets the per-label-set state kept between requests (the grouping's slots); see RequestGroups.forget. */
+  forgetScratch(): void {
+    this.#byLabels.forget();
+  }
+
   /**
    * Validates `req` at time `nowMs`. Entries are not copied: valid streams reference the
    * request's entry objects (and, when a stream is entirely valid, its entry array).

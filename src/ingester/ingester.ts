@@ -912,6 +912,10 @@ export class Ingester {
           this.m.streams.dec({ tenant: inst.tenant });
           continue;
         }
+        // A full rate-limit bucket is the state a new one starts in: forget it (72 B per quiet
+        // stream); the stream's next push makes a new one and gets the same answer.
+        const lim = s.limiter;
+        if (lim !== null && lim.available(now) >= lim.burst) s.limiter = null;
         let entries = false;
         for (const c of s.chunks) {
           if (c.entries > 0) {

@@ -123,3 +123,48 @@ describe('ingester memory limit', () => {
     await ing.stop(1000);
   });
 });
+
+describe('per-stream rate limit buckets', () => {
+  it('forgets full buckets in the flush cycle, and answers every push as buckets never forgotten do', async () => {
+    const base = defaultConfig();
+    let nowMs = Date.now();
+    const cfg: IngesterConfig = { ...base.ingester, block_sealer: 'inline', flush_check_period: 3_600_000, chunk_idle_period: 24 * 3_600_000, max_chunk_age: 24 * 3_600_000, wal: { ...base.ingester.wal, enabled: false } };
+    // 2,000 bytes a second, 5,000 at once: the pushes below leave buckets in debt as often as full.
+    const limits = () => ({ ...base.limits_config, per_stream_rate_limit: 2000, per_stream_rate_limit_burst: 5000 });
+    const make = async (): Promise<Ingester> => {
+      const ing = new Ingester({ cfg, limits, sink: new MemorySink(), logger: pino({ level: 'silent' }), registry: new Registry(), nowMs: () => nowMs });
+      await ing.start();
+      return ing;
+    };
+    const forgetting = await make();
+    const keeping = await make();
+    const buckets = (ing: Ingester): number => {
+      const inst = (ing as unknown as { tenants: Map<string, { streams: Map<string, { limiter: unknown }> }> }).tenants.get('t');
+      return [...(inst?.streams.values() ?? [])].filter((s) => s.limiter !== null).length;
+    };
+    let seed = 7;
+    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    let forgotten = 0;
+    let refused = 0;
+    for (let step = 0; step < 400; step++) {
+      // Mostly bursts (buckets run into debt), now and then a pause (they fill up again).
+      nowMs += rnd() < 0.15 ? 4000 + Math.floor(rnd() * 3000) : Math.floor(rnd() * 400);
+      const s = stream(Math.floor(rnd() * 5), 1 + Math.floor(rnd() * 4), 500 + Math.floor(rnd() * 700), NOW_NS + BigInt(step) * 1_000_000n);
+      const a = await forgetting.push('t', [s]).then(() => 'ok', (e: unknown) => (e as Error).message);
+      const b = await keeping.push('t', [s]).then(() => 'ok', (e: unknown) => (e as Error).message);
+      expect(a, `step ${step}`).toBe(b);
+      if (a !== 'ok') refused++;
+      if (step % 7 === 6) {
+        const before = buckets(forgetting);
+        await forgetting.flushNow(false);
+        forgotten += before - buckets(forgetting);
+      }
+    }
+    // Both kinds of bucket met a flush cycle: some were full (forgotten), some in debt (refusals).
+    expect(forgotten).toBeGreaterThan(20);
+    expect(refused).toBeGreaterThan(20);
+    expect(buckets(keeping)).toBe(5);
+    await forgetting.stop(1000);
+    await keeping.stop(1000);
+  });
+});

@@ -51,11 +51,26 @@ export class RequestGroups<T> {
     this.#touched[this.#touchedCount++] = s;
   }
 
+  /** Keys remembered (a slot each). */
+  get size(): number {
+    return this.#slots.size;
+  }
+
   /** Values still referenced (0 after release): what the slots keep alive. */
   heldValues(): number {
     let n = 0;
     for (const s of this.#slots.values()) if (s.value !== undefined) n++;
     return n;
+  }
+
+  /**
+   * Forgets every key (between requests): a process gone quiet gives back the slot each label
+   * set it saw keeps (IdleMemoryRelease's `beforeCollect`); the next request makes them again.
+   */
+  forget(): void {
+    this.release();
+    this.#slots.clear();
+    this.#touched.length = 0;
   }
 
   /** Ends the current request: drops its values (they may hold the request's objects). */
