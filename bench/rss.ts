@@ -13,7 +13,8 @@
  * Usage: npx tsx bench/rss.ts [streams=10000] [lines=1000000]
  * SILT_BENCH_FLAGS adds server flags (e.g. `-ingester.memory-limit=256MiB`); a push answered
  * 429 (the memory limit) is retried after 50 ms until taken, and the 429s are counted.
- * RSS_SMAPS=1 also prints the server's resident memory by mapping at the end.
+ * RSS_SMAPS=1 also prints the server's resident memory by mapping at the end, and at the highest
+ * RSS seen while pushing with the main thread's heap gauges then.
  */
 import { readFileSync } from 'node:fs';
 import { oneChunkWindowStartMs, post, protobufBatches, rssBytes, startChild, tempDir, UNLIMITED } from './lib.js';
@@ -22,14 +23,34 @@ const streams = Number(process.argv[2] ?? 10_000);
 const lines = Number(process.argv[3] ?? 1_000_000);
 // 3000 s of entries, inside one chunk window.
 const { bodies, lineBytes } = protobufBatches(lines, streams, 1000, oneChunkWindowStartMs(3_000_000), lines / 3000);
+const gaugeOf = (text: string, name: string): number => text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+const mb = (b: number): number => Math.round(b / 1e6);
 const extra = (process.env['SILT_BENCH_FLAGS'] ?? '').split(' ').filter((f) => f !== '');
 const silt = await startChild(tempDir('silt-bench-rss-'), [...UNLIMITED, ...extra]);
 const pid = silt.proc.pid!;
 const idle = rssBytes(pid);
 let maxRss = idle;
+// With RSS_SMAPS, the mapping breakdown and the main thread's heap gauges at the highest RSS seen
+// while pushing (read at most every 500 ms, so the reads do not load the server).
+let peak: { rss: number; smaps: [string, number][]; gauges?: Record<string, number> } | undefined;
+let lastPeakRead = 0;
 const sampler = setInterval(() => {
   const r = rssBytes(pid);
-  if (r > maxRss) maxRss = r;
+  if (r > maxRss) {
+    maxRss = r;
+    if (process.env['RSS_SMAPS'] && performance.now() - lastPeakRead > 500) {
+      lastPeakRead = performance.now();
+      const here = { rss: r, smaps: smapsByName() } as NonNullable<typeof peak>;
+      peak = here;
+      void fetch(`${silt.url}/metrics`).then(async (res) => {
+        const text = await res.text();
+        const names = ['silt_nodejs_heap_size_total_bytes', 'silt_nodejs_heap_size_used_bytes', 'silt_nodejs_external_memory_bytes', 'silt_ingester_memory_used_bytes'];
+        here.gauges = Object.fromEntries(names.map((n) => [n.replace(/^silt_(nodejs_)?|_bytes$/g, ''), mb(gaugeOf(text, n))]));
+        // Committed size of each V8 heap space (new space is the young generation).
+        for (const m of text.matchAll(/^silt_nodejs_heap_space_size_total_bytes\{space="(\w+)"\} (\S+)$/gm)) here.gauges[m[1]!] = mb(Number(m[2]));
+      }, () => {});
+    }
+  }
 }, 100);
 let next = 0;
 let refused = 0;
@@ -53,9 +74,7 @@ const pushSeconds = (performance.now() - t0) / 1000;
 await new Promise((r) => setTimeout(r, 2000));
 clearInterval(sampler);
 const metrics = await (await fetch(`${silt.url}/metrics`)).text();
-const gaugeOf = (text: string, name: string): number => text.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' ')).reduce((a, l) => a + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
 const gauge = (name: string): number => gaugeOf(metrics, name);
-const mb = (b: number): number => Math.round(b / 1e6);
 const rssAfterPush = rssBytes(pid);
 // Idle from here: no request but the RSS reads (and one scrape at the end).
 const settleSeconds = Number(process.env['RSS_SETTLE_S'] ?? 90);
@@ -98,18 +117,34 @@ console.log(
 );
 if (process.env['RSS_SMAPS']) {
   // Where the resident memory is, by mapping (anonymous heap, thread arenas, code), largest first.
-  const rows = readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
-  const byName = new Map<string, number>();
-  for (const r of rows) {
-    const head = r.split('\n', 1)[0]!.trim().split(/\s+/);
-    const name = head.length > 5 ? head.slice(5).join(' ') : '[anon]';
-    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0);
-    byName.set(name, (byName.get(name) ?? 0) + rss);
+  const show = (rows: [string, number][]): void => {
+    for (const [name, kb] of rows.slice(0, 8)) console.log(`${Math.round(kb / 1024)} MB ${name}`);
+  };
+  if (peak) {
+    console.log(`at the highest RSS while pushing, ${mb(peak.rss)} MB; main thread ${JSON.stringify(peak.gauges ?? {})}:`);
+    show(peak.smaps);
   }
-  for (const [name, kb] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${Math.round(kb / 1024)} MB ${name}`);
-  const big = rows.map((r) => Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0)).filter((kb) => kb > 32 * 1024).sort((a, b) => b - a);
+  console.log('at the end:');
+  show(smapsByName());
+  const big = smapsRows().map((r) => Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0)).filter((kb) => kb > 32 * 1024).sort((a, b) => b - a);
   console.log('anonymous mappings over 32 MB (MB):', big.map((kb) => Math.round(kb / 1024)).join(' '));
 }
 silt.proc.kill('SIGKILL');
 await silt.exited;
 process.exit(0);
+
+function smapsRows(): string[] {
+  return readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+}
+
+/** Resident kB per mapping name ("[anon]" for anonymous mappings), largest first. */
+function smapsByName(): [string, number][] {
+  const byName = new Map<string, number>();
+  for (const r of smapsRows()) {
+    const head = r.split('\n', 1)[0]!.trim().split(/\s+/);
+    const name = head.length > 5 ? head.slice(5).join(' ') : '[anon]';
+    const rss = Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0);
+    byName.set(name, (byName.get(name) ?? 0) + rss);
+  }
+  return [...byName].sort((a, b) => b[1] - a[1]);
+}

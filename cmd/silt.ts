@@ -7,11 +7,13 @@
  * - a 32 MB young-generation semi-space makes ingestion's short-lived objects cheaper to
  *   collect (ADR 0012);
  * - the old generation may grow to 4x its live size before the next full collection, so the
- *   concurrent marking of every full collection runs about half as often (ADR 0015).
+ *   concurrent marking of every full collection runs about half as often (ADR 0015); 2x when
+ *   ingester.memory_limit is set (src/app/runtime-flags.ts, ADR 0037).
  * `npm start` and the tests start the server with the same flags.
  */
 import { App } from '../src/app/app.js';
 import { newLogger } from '../src/app/logger.js';
+import { applyRuntimeNodeFlags } from '../src/app/runtime-flags.js';
 import { VERSION } from '../src/app/version.js';
 import { loadConfig, parseArgs, usage } from '../src/config/config.js';
 import { formatDurationMs } from '../src/util/go/duration.js';
@@ -38,6 +40,8 @@ async function main(): Promise<void> {
   }
   // JSON lines by default, logfmt with -log.format=logfmt; levels as names (`info`).
   const logger = newLogger(cfg.server);
+  const v8Flags = applyRuntimeNodeFlags(cfg);
+  if (v8Flags.length > 0) logger.info({ v8Flags }, `V8 flags for this config: ${v8Flags.join(' ')}`);
   // The first exit request of a shutdown logs its line, waits (briefly: pino writes
   // asynchronously) for the lines to be out and exits; later ones (a timer racing a finished
   // stop) are ignored.

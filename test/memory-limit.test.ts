@@ -83,6 +83,8 @@ describe('ingester.memory_limit', () => {
       expect(metric(m, 'silt_ingester_memory_refused_pushes_total')).toBe(refused.size);
       expect(metric(m, 'loki_discarded_samples_total', 'reason="ingester_memory_limit"')).toBe([...refused].reduce((a, p) => a + (p === 1000 ? 25_000 : PER_PUSH), 0));
       expect(metric(m, 'silt_ingester_memory_limit_bytes', 'mark="hard"')).toBe(LIMIT_BYTES);
+      // The limit also tightens the JS heap's growth between collections (ADR 0037).
+      expect(silt.stdout()).toContain('"v8Flags":["--heap-growing-percent=100"]');
       // Admission counts line bytes; head columns grow ahead of them (factor 1.5), so a measurement may pass the mark by that slack.
       expect(metric(m, 'silt_ingester_memory_used_bytes')).toBeLessThanOrEqual(LIMIT_BYTES * 1.1);
 

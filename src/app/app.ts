@@ -168,7 +168,12 @@ export class App {
     this.cfg = cfg;
     this.logger = logger;
     // What pushes leave per label set (and rebuild) goes with the idle collection.
-    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, { registry: this.registry, beforeCollect: () => this.distributor?.forgetScratch() });
+    this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, {
+      registry: this.registry,
+      beforeCollect: () => this.distributor?.forgetScratch(),
+      // Above the soft mark of ingester.memory_limit malloc's free pages go back while busy too.
+      ...(cfg.ingester.memory_limit > 0 ? { pressure: () => this.ingester?.underMemoryPressure === true } : {}),
+    });
     collectDefaultMetrics({ register: this.registry, prefix: 'silt_' });
     registerBuildInfo(this.registry, this.build);
     const ring = clusterSettings(cfg);

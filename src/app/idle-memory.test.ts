@@ -184,6 +184,38 @@ describe('IdleMemoryRelease', () => {
     r.stop();
   });
 
+  withTrim('under memory pressure trims while busy once the memory moved, and only then', async () => {
+    let rss = 500e6;
+    let pressure = false;
+    const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim, memory: () => ({ rss, external: 100e6 }), pressure: () => pressure });
+    spin(200);
+    rss += 10 * TRIM_MIN_BYTES;
+    // No pressure: a busy process waits, whichever look it is.
+    expect(r.checkPressure()).toBe(null);
+    expect(r.check()).toBe(null);
+    pressure = true;
+    spin(200);
+    expect(r.checkPressure()).toBe('trim');
+    // One at a time.
+    expect(r.checkPressure()).toBe(null);
+    await untilTrims(r, 1);
+    expect(r.stats.trims).toBe(1);
+    // Not again until the memory moves by TRIM_MIN_BYTES from where the trim left it.
+    spin(200);
+    expect(r.checkPressure()).toBe(null);
+    rss -= TRIM_MIN_BYTES - 1;
+    expect(r.checkPressure()).toBe(null);
+    rss -= 1;
+    expect(r.checkPressure()).toBe('trim');
+    await untilTrims(r, 2);
+    expect(r.stats.trims).toBe(2);
+    // Without the option there is no pressure look.
+    const plain = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim, memory: () => ({ rss: rss + 10 * TRIM_MIN_BYTES, external: 0 }) });
+    expect(plain.checkPressure()).toBe(null);
+    r.stop();
+    plain.stop();
+  });
+
   withTrim('trims the free pages that freed Buffers left between live ones', async () => {
     const r = new IdleMemoryRelease(10_000, pino({ level: 'silent' }), { trim });
     // ~200 MB of Buffers of 1–6 KB from malloc, every fourth kept: once collected, the rest are

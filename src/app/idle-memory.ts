@@ -19,6 +19,11 @@
  * period once the resident size or the ArrayBuffers moved by TRIM_MIN_BYTES since the last trim,
  * it calls glibc's `malloc_trim` off the event loop. Freed ArrayBuffers leave free chunks between
  * live ones that `free()` never hands back.
+ *
+ * Under memory pressure (the `pressure` option: the ingester above the soft mark of
+ * ingester.memory_limit, a push flood being turned away) it does not wait for quiet: every
+ * PRESSURE_LOOK_MS it trims once the memory moved as above (ADR 0037). A trim holds malloc's
+ * locks for tens of ms, a cost worth paying only while pushes are being refused for memory.
  */
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
@@ -42,6 +47,8 @@ export const RELEASE_MIN_GROWTH = 0.25;
  * worker thread that stopped and left its arena's free chunks.
  */
 export const TRIM_MIN_BYTES = 16 * 1024 * 1024;
+/** How often a process under memory pressure looks for a trim, busy or not. */
+export const PRESSURE_LOOK_MS = 1000;
 
 /** What one look did. */
 export type IdleAction = 'collect' | 'trim' | null;
@@ -79,6 +86,8 @@ export interface IdleMemoryOptions {
   memory?: () => MemoryReading;
   /** Runs right before each collection: drops state that rebuilds itself, so the collection takes it. */
   beforeCollect?: () => void;
+  /** Whether the process is short of memory now: trims then run while busy too (checkPressure). */
+  pressure?: () => boolean;
 }
 
 export class IdleMemoryRelease {
@@ -90,6 +99,8 @@ export class IdleMemoryRelease {
   #trim: MallocTrim | null | undefined;
   readonly #memory: () => MemoryReading;
   readonly #beforeCollect: (() => void) | null;
+  readonly #pressure: (() => boolean) | null;
+  #pressureTimer: NodeJS.Timeout | null = null;
   /** Resident size and external memory after the last trim (or at start). */
   #trimBase: MemoryReading;
   #timer: NodeJS.Timeout | null = null;
@@ -107,9 +118,10 @@ export class IdleMemoryRelease {
     this.#trim = opts.trim;
     this.#memory = opts.memory ?? readMemory;
     this.#beforeCollect = opts.beforeCollect ?? null;
+    this.#pressure = opts.pressure ?? null;
     this.#trimBase = this.#memory();
     this.#counter = opts.registry
-      ? new Counter({ name: 'silt_idle_memory_releases_total', help: 'Memory handed back to the OS once the process went quiet: "collect" a memory-reducing JS heap collection, "trim" malloc\'s free pages (server.idle_memory_release).', labelNames: ['kind'], registers: [opts.registry] })
+      ? new Counter({ name: 'silt_idle_memory_releases_total', help: 'Memory handed back to the OS once the process went quiet: "collect" a memory-reducing JS heap collection, "trim" malloc\'s free pages (server.idle_memory_release; trims also while busy when the ingester is above the soft mark of ingester.memory_limit).', labelNames: ['kind'], registers: [opts.registry] })
       : null;
   }
 
@@ -119,11 +131,14 @@ export class IdleMemoryRelease {
     this.#baseline = getHeapStatistics().total_heap_size;
     this.#trimBase = this.#memory();
     this.#timer = setInterval(() => this.check(), this.#periodMs).unref();
+    if (this.#pressure !== null) this.#pressureTimer = setInterval(() => this.checkPressure(), PRESSURE_LOOK_MS).unref();
   }
 
   stop(): void {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
+    if (this.#pressureTimer !== null) clearInterval(this.#pressureTimer);
+    this.#pressureTimer = null;
     this.#session?.disconnect();
     this.#session = null;
   }
@@ -152,12 +167,23 @@ export class IdleMemoryRelease {
     }
     // A heap that shrank by itself (V8's memory reducer) is the new baseline.
     if (before < this.#baseline) this.#baseline = before;
-    if (this.#trim !== null && this.#moved(this.#memory())) {
-      this.#running = true;
-      void this.#trimMalloc().finally(() => (this.#running = false));
-      return 'trim';
-    }
-    return null;
+    return this.#trim !== null && this.#moved(this.#memory()) ? this.#startTrim() : null;
+  }
+
+  /**
+   * One look under memory pressure (the pressure timer's): a trim, busy or not, when the process
+   * is short of memory and the memory moved by TRIM_MIN_BYTES since the last trim. Public for tests.
+   */
+  checkPressure(): IdleAction {
+    if (this.#running || this.#trim === null || this.#pressure?.() !== true || !this.#moved(this.#memory())) return null;
+    return this.#startTrim();
+  }
+
+  /** Starts one trim; looks wait until it is over. */
+  #startTrim(): IdleAction {
+    this.#running = true;
+    void this.#trimMalloc().finally(() => (this.#running = false));
+    return 'trim';
   }
 
   #release(before: number): void {

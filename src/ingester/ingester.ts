@@ -570,6 +570,14 @@ export class Ingester {
   }
 
   /**
+   * Whether the accounted bytes are above the soft mark of ingester.memory_limit (early flushes
+   * are running or due): the process should hand memory back while busy, not only when quiet.
+   */
+  get underMemoryPressure(): boolean {
+    return this.memLimitBytes > 0 && this.memBytes > this.memSoftBytes;
+  }
+
+  /**
    * Recomputes the accounted bytes from what memory holds: every chunk's buffers (head columns at
    * their capacity, cut blocks, filters) plus STREAM_OVERHEAD_BYTES per stream and
    * CHUNK_OVERHEAD_BYTES per chunk.

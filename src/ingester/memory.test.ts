@@ -6,6 +6,7 @@ import { defaultConfig } from '../config/config.js';
 import { RateLimitError } from '../errors.js';
 import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
 import { MemorySink } from './client.contract.js';
+import type { ChunkRef } from '../storage/index.js';
 import { Ingester, MEMORY_LIMIT_REASON, type IngesterConfig } from './ingester.js';
 
 
@@ -27,11 +28,10 @@ function stream(i: number, n: number, lineBytes: number, startNs: bigint): Valid
   return { labels: ls, labelsString: labelsToString(ls), fingerprint: fingerprint(ls), entries };
 }
 
-async function start(memoryLimit: number, softRatio = 0.8): Promise<{ ing: Ingester; registry: Registry; sink: MemorySink }> {
+async function start(memoryLimit: number, softRatio = 0.8, sink = new MemorySink()): Promise<{ ing: Ingester; registry: Registry; sink: MemorySink }> {
   const base = defaultConfig();
   const cfg: IngesterConfig = { ...base.ingester, memory_limit: memoryLimit, memory_soft_limit_ratio: softRatio, chunk_target_size: 16 * MiB, block_sealer: 'inline', flush_check_period: 3_600_000, wal: { ...base.ingester.wal, enabled: false } };
   const registry = new Registry();
-  const sink = new MemorySink();
   const ing = new Ingester({ cfg, limits: () => ({ ...base.limits_config, per_stream_rate_limit: 0 }), sink, logger: pino({ level: 'silent' }), registry });
   await ing.start();
   return { ing, registry, sink };
@@ -76,6 +76,34 @@ describe('ingester memory limit', () => {
     await ing.stop(1000);
   });
 
+  it('is under pressure while it holds more than the soft mark, and not once flushes freed it', async () => {
+    // Uploads wait until the gate opens, so the early flush cannot free memory before the look.
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    class GatedSink extends MemorySink {
+      override async putChunk(ref: ChunkRef, bytes: Buffer): Promise<void> {
+        await gate;
+        return super.putChunk(ref, bytes);
+      }
+    }
+    const { ing, registry } = await start(4 * MiB, 0.5, new GatedSink());
+    expect(ing.underMemoryPressure).toBe(false);
+    // Streams of 300 KB (cut blocks count compressed) until the soft mark (2 MiB) is passed.
+    let i = 0;
+    for (; i < 40 && !ing.underMemoryPressure; i++) {
+      await ing.push('t', [stream(i, 300, 1000, NOW_NS)]);
+      if (!ing.underMemoryPressure) expect(await metric(registry, 'silt_ingester_memory_used_bytes')).toBeLessThanOrEqual(2 * MiB);
+    }
+    expect(i).toBeGreaterThan(1);
+    expect(ing.underMemoryPressure).toBe(true);
+    expect(await metric(registry, 'silt_ingester_memory_used_bytes')).toBeGreaterThan(2 * MiB);
+    open();
+    await ing.flushNow(false);
+    await ing.flushNow(false);
+    expect(ing.underMemoryPressure).toBe(false);
+    await ing.stop(1000);
+  });
+
   it('counts memory without a limit, and reports the marks', async () => {
     const { ing, registry } = await start(0);
     await ing.push('t', [stream(0, 100, 1000, NOW_NS)]);
@@ -83,6 +111,8 @@ describe('ingester memory limit', () => {
     expect(used).toBeGreaterThanOrEqual(100_000);
     expect(used).toBeLessThan(300_000);
     expect(await metric(registry, 'silt_ingester_memory_limit_bytes', { mark: 'hard' })).toBe(0);
+    // No limit, no pressure, however much it holds.
+    expect(ing.underMemoryPressure).toBe(false);
     await ing.stop(1000);
   });
 

@@ -1,0 +1,27 @@
+/**
+ * V8 flags a server sets on itself once its config is known (ADR 0037). The flags on cmd/silt.ts's
+ * first line are fixed before any config is read; these depend on it.
+ *
+ * With `ingester.memory_limit` set the old generation may grow to 2x its live size between full
+ * collections instead of 4x (ADR 0015's `--heap-growing-percent=300`): under a push flood held at
+ * a 128 MiB limit the process peaked ~70 MB lower, for more collector work per MB pushed
+ * (bench/RESULTS.md, "a push flood held lower"). V8 reads this flag at every collection, so it
+ * applies from the next one on, on every thread.
+ */
+import { setFlagsFromString } from 'node:v8';
+import type { SiltConfig } from '../config/config.js';
+
+/** Heap growth between full collections while the ingester's memory is limited. */
+export const LIMITED_HEAP_GROWING_PERCENT = 100;
+
+/** The V8 flags `cfg` asks for beyond the launch flags (none on the defaults). */
+export function runtimeNodeFlags(cfg: SiltConfig): string[] {
+  return cfg.ingester.memory_limit > 0 ? [`--heap-growing-percent=${LIMITED_HEAP_GROWING_PERCENT}`] : [];
+}
+
+/** Sets runtimeNodeFlags(cfg) on this process; answers what it set. */
+export function applyRuntimeNodeFlags(cfg: SiltConfig): string[] {
+  const flags = runtimeNodeFlags(cfg);
+  for (const f of flags) setFlagsFromString(f);
+  return flags;
+}
