@@ -8,7 +8,7 @@ import { serverNodeFlags, tempDir } from './support/silt.js';
 describe('how the server is launched', () => {
   it('npm start, the built binary and the tests all use the node flags of cmd/silt.ts', () => {
     const flags = serverNodeFlags();
-    expect(flags).toContain('--max-semi-space-size=32');
+    expect(flags).toContain('--max-semi-space-size=16');
     expect(flags).toContain('--heap-growing-percent=300');
     const pkg = JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
     // npm start compiles into dist/ when it is stale (tools/dist.mjs), then runs it without tsx.

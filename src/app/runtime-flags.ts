@@ -4,7 +4,7 @@
  *
  * With `ingester.memory_limit` set the old generation may grow to 2x its live size between full
  * collections instead of 4x (ADR 0015's `--heap-growing-percent=300`): under a push flood held at
- * a 128 MiB limit the process peaked ~70 MB lower, for more collector work per MB pushed
+ * a 128 MiB limit the process peaked ~65 MB lower, for more collector work per MB pushed
  * (bench/RESULTS.md, "a push flood held lower"). V8 reads this flag at every collection, so it
  * applies from the next one on, on every thread.
  */

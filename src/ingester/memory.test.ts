@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { defaultConfig } from '../config/config.js';
 import { RateLimitError } from '../errors.js';
 import { fingerprint, labelsToString, sortLabels, type ValidStream } from '../model/index.js';
-import { MemorySink } from './client.contract.js';
 import type { ChunkRef } from '../storage/index.js';
+import { MemorySink } from './client.contract.js';
 import { Ingester, MEMORY_LIMIT_REASON, type IngesterConfig } from './ingester.js';
 
 
