@@ -5,8 +5,7 @@
  *
  * The node flags on the first line are the server's:
  * - a 16 MB young-generation semi-space, V8's own maximum on 64-bit made explicit: 32 MB
- *   (ADR 0012) showed no ingest gain once pushes were decoded off the event loop and cost ~30 MB
- *   of RSS under load (ADR 0037);
+ *   (ADR 0012) no longer showed an ingest gain and cost ~30 MB of RSS under load (ADR 0037);
  * - the old generation may grow to 4x its live size before the next full collection, so the
  *   concurrent marking of every full collection runs about half as often (ADR 0015); 2x when
  *   ingester.memory_limit is set (src/app/runtime-flags.ts, ADR 0037).
