@@ -2,9 +2,9 @@
  * A server's start and idle memory on its defaults (filesystem storage, no ring, results cached
  * in memory): per round a fresh `-target=all` process, the time from spawn to `/ready` answering
  * 200, its RSS then, and its RSS after IDLE_S seconds without requests (V8 and the worker threads
- * settle), and the CPU it used until ready and in those idle seconds (the query warm-up, ADR 0037,
- * runs then). The baseline is the same measurement of a bare `node` process that imports nothing
- * (its RSS once started), in the same run.
+ * settle), and the CPU it used until ready and in those idle seconds. The baseline is the same
+ * measurement of a bare `node` process that imports nothing (its RSS once started), in the same
+ * run.
  *
  * Usage: npx tsx bench/idle.ts [rounds=3]
  * SILT_BENCH_BASE=<another checkout or bench/build.sh build> interleaves a server started from

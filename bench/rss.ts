@@ -125,8 +125,9 @@ if (process.env['RSS_SMAPS']) {
     show(peak.smaps);
   }
   console.log('at the end:');
-  show(smapsByName());
-  const big = smapsRows().map((r) => Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0)).filter((kb) => kb > 32 * 1024).sort((a, b) => b - a);
+  const rows = smapsRows();
+  show(smapsByName(rows));
+  const big = rows.map((r) => Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0)).filter((kb) => kb > 32 * 1024).sort((a, b) => b - a);
   console.log('anonymous mappings over 32 MB (MB):', big.map((kb) => Math.round(kb / 1024)).join(' '));
 }
 silt.proc.kill('SIGKILL');
@@ -138,9 +139,9 @@ function smapsRows(): string[] {
 }
 
 /** Resident kB per mapping name ("[anon]" for anonymous mappings), largest first. */
-function smapsByName(): [string, number][] {
+function smapsByName(rows = smapsRows()): [string, number][] {
   const byName = new Map<string, number>();
-  for (const r of smapsRows()) {
+  for (const r of rows) {
     const head = r.split('\n', 1)[0]!.trim().split(/\s+/);
     const name = head.length > 5 ? head.slice(5).join(' ') : '[anon]';
     const rss = Number(/^Rss:\s+(\d+) kB/m.exec(r)?.[1] ?? 0);
