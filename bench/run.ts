@@ -18,6 +18,7 @@ const ALL: Record<string, string[]> = {
   'ruler-latency': ['ruler-latency.ts', '30'],
   'ruler-eval': ['ruler-eval.ts', '1000', '1000', '10', '3'],
   compactor: ['compactor.ts', '1000000', '200'],
+  recompress: ['recompress.ts', '2000000', '6,9'],
   'ingest-s3': ['ingest-s3.ts', '4000000', '50', '100', '8', '1.5MiB', '256KiB'],
   'ingest-s3-small-chunks': ['ingest-s3.ts', '4000000', '100', '100', '8', '256KiB', '64KiB'],
   'scan-s3': ['scan-s3.ts', '1000000'],

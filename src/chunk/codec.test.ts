@@ -105,6 +105,17 @@ describe('zstd frames interoperate with the reference zstd CLI', () => {
     expect(() => decompress('zstd', frame, text.length - 1)).toThrow();
     expect(() => decompress('zstd', frame, text.length + 1)).toThrow();
   });
+  it('writes the level asked for: each level as small as the CLI at that level, higher levels smaller', () => {
+    const src = inputs[3]!;
+    const sizes = [1, 3, 6, 9, 19].map((level) => {
+      const c = compress('zstd', src, level);
+      expect(zstdCli(['-d'], c).equals(src)).toBe(true);
+      expect(c.length, `level ${level}`).toBeLessThanOrEqual(zstdCli([`-${level}`], src).length * 1.02);
+      return c.length;
+    });
+    expect(sizes[4]!).toBeLessThan(sizes[1]!);
+    expect(compress('zstd', src)).toEqual(compress('zstd', src, 3));
+  });
   it('compresses log text about as well as zstd-napi did (level 3)', () => {
     // zstd-napi 0.0.13 wrote 2,230 bytes per 10,000 on generator text (bench/zstd.ts); this text is more regular.
     expect(compress('zstd', text).length / text.length).toBeLessThan(0.1);

@@ -19,13 +19,17 @@ import * as snappy from 'snappy';
 import { InvalidError } from '../errors.js';
 import { Lz4Blocks } from '../wasm/kernels.js';
 
-/** zstd level: libzstd's default (3), which zstd-napi used too. */
-const ZSTD_LEVEL = 3;
+/** zstd level of the ingester's chunks: libzstd's default (3), which zstd-napi used too. */
+export const ZSTD_LEVEL = 3;
 
-/** One zstd implementation: level-3 frames with the content size; decompress checks the size. */
+/** The zstd levels a chunk may be written at (libzstd's 1..19 without --ultra; the compactor's recompression, ADR 0038). */
+export const MIN_ZSTD_LEVEL = 1;
+export const MAX_ZSTD_LEVEL = 19;
+
+/** One zstd implementation: frames with the content size at a given level (default 3); decompress checks the size. */
 export interface ZstdImpl {
   readonly name: 'node:zlib' | 'wasm';
-  compress(src: Uint8Array): Buffer;
+  compress(src: Uint8Array, level?: number): Buffer;
   /** Decodes one frame that must fill exactly `uncompressedBytes`; throws otherwise. */
   decompress(src: Uint8Array, uncompressedBytes: number): Buffer;
 }
@@ -46,10 +50,11 @@ export const nodeZstd: ZstdImpl | null = makeNodeZstd(zlib as unknown as Partial
 function makeNodeZstd(z: Partial<ZlibZstd>): ZstdImpl | null {
   if (typeof z.zstdCompressSync !== 'function' || typeof z.zstdDecompressSync !== 'function') return null;
   const { zstdCompressSync, zstdDecompressSync } = z as ZlibZstd;
-  const params = { [(z as ZlibZstd).constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL };
+  const levelParam = (z as ZlibZstd).constants.ZSTD_c_compressionLevel;
   return {
     name: 'node:zlib',
-    compress(src) {
+    compress(src, level = ZSTD_LEVEL) {
+      const params = { [levelParam]: level };
       // pledgedSrcSize writes the content size into the frame header, as the wasm build and
       // zstd-napi do; a chunkSize above ZSTD_compressBound gives one output buffer, copied to
       // its exact size so that a sealed block does not pin the spare bytes.
@@ -91,7 +96,7 @@ export async function loadWasmZstd(): Promise<ZstdImpl> {
   await wasm.isLoaded;
   return {
     name: 'wasm',
-    compress: (src) => wasm.compress(src, ZSTD_LEVEL),
+    compress: (src, level = ZSTD_LEVEL) => wasm.compress(src, level),
     // Decompresses into a buffer of the expected size; zstd fails if the frame does not fit.
     decompress: (src, uncompressedBytes) => wasm.decompress(src, uncompressedBytes),
   };
@@ -139,8 +144,11 @@ export function parseCodec(name: string): Codec {
   throw new InvalidError(`unknown chunk codec ${JSON.stringify(name)}: expected one of ${CODECS.join(', ')}`);
 }
 
-/** Compresses `src` into a new Buffer (never a view of `src`, even for 'none'). */
-export function compress(codec: Codec, src: Uint8Array): Buffer {
+/**
+ * Compresses `src` into a new Buffer (never a view of `src`, even for 'none'). `zstdLevel`
+ * applies to zstd only (default ZSTD_LEVEL); a reader needs no level.
+ */
+export function compress(codec: Codec, src: Uint8Array, zstdLevel = ZSTD_LEVEL): Buffer {
   switch (codec) {
     case 'none':
       return Buffer.from(src);
@@ -152,7 +160,7 @@ export function compress(codec: Codec, src: Uint8Array): Buffer {
     case 'lz4':
       return lz4.compressSync(asBuffer(src));
     case 'zstd':
-      return zstd.compress(src);
+      return zstd.compress(src, zstdLevel);
   }
 }
 

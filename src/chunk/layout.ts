@@ -54,6 +54,7 @@ export function encodeChunk(
   blooms: readonly (Buffer | null)[],
   grams: readonly (Buffer | null)[],
   symbols: SymbolTable,
+  zstdLevel?: number,
 ): Buffer {
   if (metas.length > MAX_BLOCKS_PER_CHUNK) throw new RangeError(`chunk has ${metas.length} blocks, limit ${MAX_BLOCKS_PER_CHUNK}`);
   let filterTotal = 0;
@@ -98,7 +99,7 @@ export function encodeChunk(
     const sw = new ByteWriter(symbols.bytes + symbols.size * 3 + 16);
     symbols.encodeTo(sw);
     symbolsUncompressedBytes = sw.length;
-    symbolsCompressed = compress(codec, sw.view());
+    symbolsCompressed = compress(codec, sw.view(), zstdLevel);
   }
   const symbolsOffset = metasOffset + metas_.length;
   const symbolsCompressedBytes = symbolsCompressed === null ? 0 : symbolsCompressed.length;

@@ -8,7 +8,7 @@ import type { StructuredMetadata } from '../model/stream.js';
 import { ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload } from './block.js';
 import { type BlockProbe, filtersMayMatch } from './needle.js';
-import { type Codec, decompress } from './codec.js';
+import { type Codec, decompress, MAX_ZSTD_LEVEL, MIN_ZSTD_LEVEL } from './codec.js';
 import {
   BLOOM_HASHES,
   CRC_BYTES,
@@ -100,9 +100,12 @@ export class MemChunk implements ReadableChunk {
   private readonly symbols = new SymbolTable();
   private cut: CutBlocks = NO_CUT;
 
-  /** Throws InvalidError for sizes outside [1, MAX_BLOCK_SIZE_BYTES] (block) or below 1 (target). */
+  /** Throws InvalidError for sizes outside [1, MAX_BLOCK_SIZE_BYTES] (block) or below 1 (target), or a zstd level outside [1, 19]. */
   constructor(opts: ChunkOptions) {
-    const { blockSizeBytes, targetSizeBytes } = opts;
+    const { blockSizeBytes, targetSizeBytes, zstdLevel } = opts;
+    if (zstdLevel !== undefined && (!Number.isInteger(zstdLevel) || zstdLevel < MIN_ZSTD_LEVEL || zstdLevel > MAX_ZSTD_LEVEL)) {
+      throw new InvalidError(`chunk zstdLevel ${zstdLevel} outside [${MIN_ZSTD_LEVEL}, ${MAX_ZSTD_LEVEL}]`);
+    }
     if (!Number.isInteger(blockSizeBytes) || blockSizeBytes < 1 || blockSizeBytes > MAX_BLOCK_SIZE_BYTES) {
       throw new InvalidError(`chunk blockSizeBytes ${blockSizeBytes} outside [1, ${MAX_BLOCK_SIZE_BYTES}]`);
     }
@@ -222,7 +225,7 @@ export class MemChunk implements ReadableChunk {
     const spanNs = h.maxRel - h.minRel;
     const sealer = this.opts.sealer ?? null;
     if (sealer === null) {
-      const sealed = sealBlockSync({ codec: this.codec, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
+      const sealed = sealBlockSync({ codec: this.codec, zstdLevel: this.opts.zstdLevel, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
       this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), Buffer.alloc(0));
       this.applySeal(index, sealed);
       if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
@@ -239,7 +242,7 @@ export class MemChunk implements ReadableChunk {
     this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), own);
     h.reset();
     const gen = c.sealGeneration;
-    const job = { codec: this.codec, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
+    const job = { codec: this.codec, zstdLevel: this.opts.zstdLevel, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
     sealer.seal(job).then(
       (sealed) => this.onSealed(gen, index, sealed),
       () => this.onSealed(gen, index, null),
@@ -309,7 +312,7 @@ export class MemChunk implements ReadableChunk {
   private sealInline(index: number): SealedBlock {
     const c = this.cut;
     const m = c.metas[index]!;
-    return sealBlockSync({ codec: this.codec, payload: c.blocks[index]!, entries: m.entries, spanNs: Number(m.maxTsNs - m.minTsNs), symbolCount: this.symbols.strings.length });
+    return sealBlockSync({ codec: this.codec, zstdLevel: this.opts.zstdLevel, payload: c.blocks[index]!, entries: m.entries, spanNs: Number(m.maxTsNs - m.minTsNs), symbolCount: this.symbols.strings.length });
   }
 
   /** Installs the sealed form of block `index` (which must be the next unsealed one). */
@@ -376,7 +379,7 @@ export class MemChunk implements ReadableChunk {
     this.cutBlock();
     this.sealAllSync();
     const c = this.cut;
-    return encodeChunk(this.codec, c.blocks, c.crcs, c.metas, c.blooms, c.grams, this.symbols);
+    return encodeChunk(this.codec, c.blocks, c.crcs, c.metas, c.blooms, c.grams, this.symbols, this.opts.zstdLevel);
   }
 
   /**
@@ -413,7 +416,7 @@ export class MemChunk implements ReadableChunk {
       grams.push(s.grams);
       offset += s.compressed.length + CRC_BYTES;
     }
-    return encodeChunk(this.codec, blocks, crcs, metas, blooms, grams, this.symbols);
+    return encodeChunk(this.codec, blocks, crcs, metas, blooms, grams, this.symbols, this.opts.zstdLevel);
   }
 
   minTsNs(): bigint {

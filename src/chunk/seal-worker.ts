@@ -6,6 +6,7 @@ import { type SealReply, sealBlockSync } from './sealer.js';
 interface Job {
   id: number;
   codec: Codec;
+  zstdLevel?: number | undefined;
   payload: Uint8Array;
   entries: number;
   spanNs: number;
@@ -19,7 +20,7 @@ port.on('message', (j: Job) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const payload = Buffer.from(j.payload.buffer, j.payload.byteOffset, j.payload.byteLength);
-    const s = sealBlockSync({ codec: j.codec, payload, entries: j.entries, spanNs: j.spanNs, symbolCount: j.symbolCount });
+    const s = sealBlockSync({ codec: j.codec, zstdLevel: j.zstdLevel, payload, entries: j.entries, spanNs: j.spanNs, symbolCount: j.symbolCount });
     // Copy into exact-size arrays we own: the codec's output may live in a shared pool.
     const compressed = new Uint8Array(s.compressed);
     const bloom = s.bloom === null ? null : new Uint8Array(s.bloom);

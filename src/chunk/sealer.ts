@@ -15,6 +15,8 @@ import { WorkerChannel, type WorkerReply } from '../util/worker-channel.js';
 /** What a sealer needs: the encoded payload and the facts to decode it. */
 export interface SealJob {
   codec: Codec;
+  /** zstd level (codec zstd only); absent: the default. */
+  zstdLevel?: number | undefined;
   /** The uncompressed block payload. Read-only: MemChunk serves reads from it until the seal arrives, so a sealer copies what it sends elsewhere. */
   payload: Buffer;
   entries: number;
@@ -39,7 +41,7 @@ export interface BlockSealer {
 /** Seals a block on the calling thread. */
 export function sealBlockSync(job: SealJob): SealedBlock {
   const block = decodeBlockPayload(job.payload, job.entries, 0n, job.spanNs, job.symbolCount, () => []);
-  const compressed = compress(job.codec, job.payload);
+  const compressed = compress(job.codec, job.payload, job.zstdLevel);
   return {
     compressed,
     crc: zlib.crc32(compressed),
@@ -67,7 +69,7 @@ export class WorkerBlockSealer implements BlockSealer {
     // Copy into a buffer of our own so the transfer never detaches memory others use.
     const own = new Uint8Array(job.payload.length);
     own.set(job.payload);
-    const m = await this.#channel.call({ codec: job.codec, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
+    const m = await this.#channel.call({ codec: job.codec, zstdLevel: job.zstdLevel, payload: own, entries: job.entries, spanNs: job.spanNs, symbolCount: job.symbolCount }, [own.buffer]);
     const c = m.compressed;
     if (c === undefined) throw new Error('block sealer: no result');
     const view = (b: Uint8Array | null | undefined): Buffer | null => (b == null ? null : Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -12,6 +12,8 @@ export interface ChunkOptions {
   readonly blockSizeBytes: number;
   /** isFull() turns true once the estimated compressed chunk size reaches this. */
   readonly targetSizeBytes: number;
+  /** zstd level of the blocks and symbols (codec zstd only; default 3). The compactor's recompression writes higher ones (ADR 0038). */
+  readonly zstdLevel?: number;
   /**
    * Seals cut blocks (compression, token filter, crc) off the event loop; absent: inline.
    * With a sealer, call `whenSealed()` before `encode()` to avoid sealing inline there.

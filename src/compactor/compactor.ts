@@ -7,18 +7,18 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ChunkOptions, Codec } from '../chunk/index.js';
+import { WorkerBlockSealer, type BlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';
 import type { LimitsConfig, SiltConfig } from '../config/config.js';
 import { SiltError } from '../errors.js';
 import { INDEX_PREFIX, type ObjectClient } from '../storage/index.js';
 import { describeError } from '../util/delivery-log.js';
-import { COMPACTOR_WRITER_PREFIX } from './consts.js';
+import { COMPACTOR_WRITER_PREFIX, DAY_MS } from './consts.js';
 import { deletionMetrics, type DeletionMetrics } from './metrics.js';
 import { TenantDeleter } from './delete-filter.js';
 import { ruleOf, type DeleteRequest, type DeleteRequestsStore } from './delete-requests.js';
 import { sweepMarkers, type SweepResult } from './markers.js';
 import { TenantRetention } from './retention.js';
-import { compactTable, CrossDayChunks, type CompactionStep, type TableResult } from './table.js';
+import { chunkSettingsTag, compactTable, CrossDayChunks, emptyTableResult, type CompactionStep, type Recompression, type TableResult } from './table.js';
 
 export type CompactorConfig = SiltConfig['compactor'];
 
@@ -33,6 +33,12 @@ export interface CompactorDeps {
   logger: Logger;
   registry: Registry;
   nowMs?: () => number;
+  /**
+   * Compresses and filters the blocks of rewritten chunks. Absent: a worker thread of the
+   * compactor's own (started on first use, stopped when idle), so that a day's recompression
+   * never holds the event loop of a `-target=all` process; null: inline (tests).
+   */
+  sealer?: BlockSealer | null;
 }
 
 /** Options of one run (tests). */
@@ -85,10 +91,15 @@ export class Compactor {
   #running: Promise<RunResult> | null = null;
   readonly #m;
   readonly #deletion: DeletionMetrics;
+  /** See CompactorDeps.sealer; owned (closed on stop) when the compactor made it. */
+  readonly #sealer: BlockSealer | null;
+  readonly #ownSealer: WorkerBlockSealer | null;
 
   constructor(deps: CompactorDeps) {
     this.#deps = deps;
     this.#now = deps.nowMs ?? Date.now;
+    this.#ownSealer = deps.sealer === undefined ? new WorkerBlockSealer() : null;
+    this.#sealer = deps.sealer === undefined ? this.#ownSealer : deps.sealer;
     const r = deps.registry;
     // Loki's compactor metrics (pkg/compactor/metrics.go) where a run is Loki's "compact tables
     // operation"; merged, expired and swept chunks have no Loki equivalent.
@@ -98,6 +109,8 @@ export class Compactor {
       lastSuccess: new Gauge({ name: 'loki_boltdb_shipper_compact_tables_operation_last_successful_run_timestamp_seconds', help: 'Unix timestamp of the last successful compaction run.', registers: [r] }),
       running: new Gauge({ name: 'loki_boltdb_shipper_compactor_running', help: 'Value will be 1 if compactor is currently running on this instance.', registers: [r] }),
       merged: new Counter({ name: 'silt_compactor_chunks_merged_total', help: 'Small chunks merged into larger ones.', registers: [r] }),
+      recompressed: new Counter({ name: 'silt_compactor_chunks_recompressed_total', help: 'Chunks of old days rewritten with the recompression settings (compactor.recompress_after).', registers: [r] }),
+      recompressedBytes: new Counter({ name: 'silt_compactor_recompressed_bytes_total', help: 'Compressed chunk bytes the recompression read (stage="before") and wrote (stage="after").', labelNames: ['stage'], registers: [r] }),
       expired: new Counter({ name: 'silt_compactor_chunks_expired_total', help: 'Chunks removed from the index by retention.', registers: [r] }),
       sweptChunks: new Counter({ name: 'silt_compactor_swept_chunks_total', help: 'Chunk objects deleted by the sweeper.', registers: [r] }),
     };
@@ -121,6 +134,7 @@ export class Compactor {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
     if (this.#running) await this.#running.catch(() => undefined);
+    await this.#ownSealer?.close();
     this.#m.running.set(0);
   }
 
@@ -142,7 +156,7 @@ export class Compactor {
     const t0 = performance.now();
     const { cfg, client, deleteRequests } = this.#deps;
     const nowMs = this.#now();
-    const totals: RunResult['totals'] = { segmentsIn: 0, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, overlapsRewritten: 0, marked: 0 };
+    const { segmentOut: _none, ...totals } = emptyTableResult();
     const result: RunResult = { tables: 0, tablesChanged: 0, totals, deleteRequestsProcessed: 0, sweep: null, durationMs: 0 };
     /** Lines deleted per tenant, counted when the run succeeds (as the other totals). */
     const deletedLines = new Map<string, number>();
@@ -155,7 +169,18 @@ export class Compactor {
         codec: this.#deps.ingester.chunk_encoding as Codec,
         blockSizeBytes: this.#deps.ingester.chunk_block_size,
         targetSizeBytes: cfg.merge_chunk_target_size > 0 ? cfg.merge_chunk_target_size : this.#deps.ingester.chunk_target_size,
+        ...(this.#sealer !== null ? { sealer: this.#sealer } : {}),
       };
+      const recompressOptions: ChunkOptions = {
+        ...(this.#sealer !== null ? { sealer: this.#sealer } : {}),
+        codec: cfg.recompress_chunk_encoding,
+        blockSizeBytes: cfg.recompress_block_size,
+        targetSizeBytes: chunkOptions.targetSizeBytes,
+        ...(cfg.recompress_chunk_encoding === 'zstd' ? { zstdLevel: cfg.recompress_zstd_level } : {}),
+      };
+      const recompression: Recompression = { options: recompressOptions, tag: chunkSettingsTag(recompressOptions) };
+      /** Days that ended at least recompress_after ago are recompressed (ADR 0038). */
+      const recompressFor = (day: number): Recompression | null => (cfg.recompress_after > 0 && (day + 1) * DAY_MS + cfg.recompress_after <= nowMs ? recompression : null);
       for (const tenant of [...tenants].sort()) {
         const limits = this.#deps.limits(tenant);
         let retention: TenantRetention | null = null;
@@ -189,6 +214,7 @@ export class Compactor {
             nowMs,
             chunkOptions,
             merge: cfg.merge_small_chunks,
+            recompress: recompressFor(day),
             // Until the ingester has dropped its in-memory copy (see TableJob.minChunkAgeMs).
             minChunkAgeMs: opts.minChunkAgeMs ?? this.#deps.ingester.chunk_retain_period + this.#deps.ingester.flush_check_period + YOUNG_CHUNK_MARGIN_MS,
             retention,
@@ -213,6 +239,9 @@ export class Compactor {
         this.#m.sweptChunks.inc(result.sweep.chunksDeleted);
       }
       this.#m.merged.inc(totals.merged);
+      this.#m.recompressed.inc(totals.recompressed);
+      this.#m.recompressedBytes.inc({ stage: 'before' }, totals.recompressedBytesIn);
+      this.#m.recompressedBytes.inc({ stage: 'after' }, totals.recompressedBytesOut);
       this.#m.expired.inc(totals.expired);
       for (const [user, n] of deletedLines) this.#deletion.deletedLines.inc({ user }, n);
       this.#m.runs.inc({ status: 'success' });

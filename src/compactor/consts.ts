@@ -19,3 +19,5 @@ export const MAX_DELETE_REQUESTS_PER_TENANT = 10_000;
 export const DELETE_REQUESTS_CACHE_TTL_MS = 10_000;
 /** Delete request and marker objects above this are refused unread (corrupt or hostile). */
 export const MAX_JSON_OBJECT_BYTES = 64 * 1024 * 1024;
+/** A UTC day (an index table's span) in ms. */
+export const DAY_MS = 86_400_000;

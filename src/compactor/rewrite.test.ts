@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeChunk } from '../chunk/index.js';
+import { decodeChunk, WorkerBlockSealer, type BlockSealer } from '../chunk/index.js';
+import { sealBlockSync } from '../chunk/sealer.js';
 import { seededRandom } from '../util/random.js';
 import { DeleteRule, StreamDeleter } from './delete-filter.js';
 import { rewriteChunks } from './rewrite.js';
@@ -56,10 +57,10 @@ function randomChunks(seed: number, nChunks: number): TEntry[][] {
 
 describe('rewriteChunks', () => {
   for (const seed of [1, 2, 3, 4, 5]) {
-    it(`merges chunks into target-size chunks with the reference's entries (seed ${seed})`, () => {
+    it(`merges chunks into target-size chunks with the reference's entries (seed ${seed})`, async () => {
       const chunks = randomChunks(seed, 12);
       const inputs = chunks.map((c) => makeChunk('t', LABELS, c).bytes);
-      const out = rewriteChunks('t', '0123456789abcdef', inputs, null, TEST_CHUNK_OPTIONS);
+      const out = await rewriteChunks('t', '0123456789abcdef', inputs, null, TEST_CHUNK_OPTIONS);
       const want = reference(chunks, () => false);
       expect(rows(out.chunks.map((c) => c.bytes))).toEqual(want);
       expect(out.kept).toBe(want.length);
@@ -69,12 +70,12 @@ describe('rewriteChunks', () => {
         expect(c.ref.sizeBytes).toBe(c.bytes.length);
       }
       // Deterministic: a re-run writes byte-identical chunks (same content keys).
-      const again = rewriteChunks('t', '0123456789abcdef', inputs, null, TEST_CHUNK_OPTIONS);
+      const again = await rewriteChunks('t', '0123456789abcdef', inputs, null, TEST_CHUNK_OPTIONS);
       expect(again.chunks.map((c) => c.ref.checksum)).toEqual(out.chunks.map((c) => c.ref.checksum));
     });
   }
 
-  it('drops exactly the entries a delete rule selects, by time range, line filter and parser stage', () => {
+  it('drops exactly the entries a delete rule selects, by time range, line filter and parser stage', async () => {
     const chunks = randomChunks(9, 6);
     const inputs = chunks.map((c) => makeChunk('t', LABELS, c).bytes);
     const all = chunks.flat();
@@ -88,16 +89,42 @@ describe('rewriteChunks', () => {
       ['{app="api"} != "info"', (l: string) => !l.includes('info')],
     ] as const) {
       const rule = new DeleteRule({ query, startNs: start, endNs: end });
-      const out = rewriteChunks('t', '0123456789abcdef', inputs, new StreamDeleter([rule], LABELS), TEST_CHUNK_OPTIONS);
+      const out = await rewriteChunks('t', '0123456789abcdef', inputs, new StreamDeleter([rule], LABELS), TEST_CHUNK_OPTIONS);
       const want = reference(chunks, (e) => e.tsNs >= start && e.tsNs <= end && pred(e.line));
       expect(rows(out.chunks.map((c) => c.bytes)), query).toEqual(want);
     }
   });
 
-  it('returns no chunk when every entry is deleted', () => {
+  it('seals every block on the sealer given (a worker thread too), with the bytes an inline rewrite makes', async () => {
+    const rnd = seededRandom(7);
+    const inputs: Buffer[] = [];
+    let t = T0;
+    for (let c = 0; c < 4; c++) {
+      const entries: TEntry[] = [];
+      for (let i = 0; i < 400; i++) entries.push({ tsNs: (t += BigInt(1 + Math.floor(rnd() * 1e6))), line: `c=${c} i=${i} level=info took=${Math.floor(rnd() * 900)}ms id=${Math.floor(rnd() * 1e9).toString(16)}` });
+      inputs.push(makeChunk('t', LABELS, entries).bytes);
+    }
+    const opts = { ...TEST_CHUNK_OPTIONS, codec: 'zstd' as const, zstdLevel: 9 };
+    const inline = await rewriteChunks('t', '0123456789abcdef', inputs, null, opts);
+    let seals = 0;
+    const counting: BlockSealer = { seal: async (job) => (seals++, sealBlockSync(job)) };
+    const viaSealer = await rewriteChunks('t', '0123456789abcdef', inputs, null, { ...opts, sealer: counting });
+    const worker = new WorkerBlockSealer();
+    try {
+      const viaWorker = await rewriteChunks('t', '0123456789abcdef', inputs, null, { ...opts, sealer: worker });
+      expect(viaWorker.chunks.map((c) => c.bytes)).toEqual(inline.chunks.map((c) => c.bytes));
+    } finally {
+      await worker.close();
+    }
+    expect(viaSealer.chunks.map((c) => c.bytes)).toEqual(inline.chunks.map((c) => c.bytes));
+    expect(inline.chunks.length).toBeGreaterThan(1);
+    expect(seals).toBe(inline.chunks.reduce((n, c) => n + decodeChunk(c.bytes).blockMetas().length, 0));
+  });
+
+  it('returns no chunk when every entry is deleted', async () => {
     const chunks = randomChunks(11, 2);
     const rule = new DeleteRule({ query: '{app="api"}', startNs: 0n, endNs: 2n ** 62n });
-    const out = rewriteChunks('t', '0123456789abcdef', chunks.map((c) => makeChunk('t', LABELS, c).bytes), new StreamDeleter([rule], LABELS), TEST_CHUNK_OPTIONS);
+    const out = await rewriteChunks('t', '0123456789abcdef', chunks.map((c) => makeChunk('t', LABELS, c).bytes), new StreamDeleter([rule], LABELS), TEST_CHUNK_OPTIONS);
     expect(out.chunks).toEqual([]);
     expect(out.kept).toBe(0);
   });

@@ -41,25 +41,34 @@ function entryKey(e: Entry): string {
   return k + '\u0000' + e.line.toString('latin1');
 }
 
+/** Entries appended between turns of the event loop (a turn also comes after each input chunk). */
+const APPEND_TURN_ENTRIES = 20_000;
+
+const nextTurn = (): Promise<void> => new Promise<void>((r) => setImmediate(r));
+
 /**
  * Reads every entry of `inputs` (encoded chunks of one stream), drops deleted entries and
  * exact duplicates, and writes the rest into new chunks cut at `opts.targetSizeBytes`.
  * Deterministic: the same inputs give byte-identical chunks (so content-derived keys repeat
- * and a re-run after a crash rewrites the same objects).
+ * and a re-run after a crash rewrites the same objects). With `opts.sealer`, blocks are
+ * compressed and filtered there; either way the event loop gets a turn after each input chunk
+ * and every APPEND_TURN_ENTRIES entries (the compactor shares the process with pushes and
+ * queries in `-target=all`).
  */
-export function rewriteChunks(
+export async function rewriteChunks(
   tenant: string,
   fingerprint: string,
   inputs: readonly Buffer[],
   deleter: StreamDeleter | null,
   opts: ChunkOptions,
-): RewriteResult {
+): Promise<RewriteResult> {
   const entries: Entry[] = [];
   let deleted = 0;
   let sorted = true;
   let sel = new Uint8Array(1024);
-  for (const bytes of inputs) {
-    const chunk = decodeChunk(bytes);
+  for (let k = 0; k < inputs.length; k++) {
+    if (k > 0) await nextTurn();
+    const chunk = decodeChunk(inputs[k]!);
     const nBlocks = chunk.blockMetas().length;
     for (let b = 0; b < nBlocks; b++) {
       const blk = chunk.readBlock(b);
@@ -85,8 +94,11 @@ export function rewriteChunks(
   let cur: MemChunk | null = null;
   let kept = 0;
   let duplicates = 0;
-  const finish = (): void => {
+  const finish = async (): Promise<void> => {
     if (cur === null || cur.entries() === 0) return;
+    // The head is cut here so that its seal, too, runs on the sealer; encode() then has none left.
+    cur.cutBlock();
+    await cur.whenSealed();
     const bytes = cur.encode();
     chunks.push({
       bytes,
@@ -124,8 +136,9 @@ export function rewriteChunks(
     cur ??= new MemChunk(opts);
     cur.append(e.tsNs, e.line, e.metadata);
     kept++;
-    if (cur.isFull()) finish();
+    if (cur.isFull()) await finish();
+    else if (kept % APPEND_TURN_ENTRIES === 0) await nextTurn();
   }
-  finish();
+  await finish();
   return { chunks, kept, deleted, duplicates };
 }

@@ -3,7 +3,9 @@ import { chunkKey, IndexWriter, MemoryObjectClient, type ListResult, type Object
 import { DeleteRule, TenantDeleter } from './delete-filter.js';
 import { loadTable, sweepMarkers } from './markers.js';
 import { TenantRetention } from './retention.js';
-import { compactTable, CrossDayChunks, type TableJob } from './table.js';
+import { chunkSettingsTag, compactTable, CrossDayChunks, type Recompression, type TableJob } from './table.js';
+import { decodeChunk, type ChunkOptions } from '../chunk/index.js';
+import { dayOf, type ChunkRef } from '../storage/index.js';
 import { flushChunks, testLabels, TEST_CHUNK_OPTIONS, visibleRows, type TEntry } from './testing.js';
 import { MARKERS_PREFIX } from './consts.js';
 
@@ -266,6 +268,131 @@ describe('compactTable', () => {
     expect((await loadTable(client, TENANT, DAY)).all).toHaveLength(0);
   });
 });
+
+describe('compactTable: recompression of an old day (ADR 0038)', () => {
+  const cold = (o: Partial<ChunkOptions> = {}): Recompression => {
+    const options: ChunkOptions = { codec: 'zstd', zstdLevel: 6, blockSizeBytes: 8192, targetSizeBytes: 32_768, ...o };
+    return { options, tag: chunkSettingsTag(options) };
+  };
+  /** The day's refs (from its one live segment) and each chunk's codec and largest block. */
+  async function dayChunks(client: ObjectClient): Promise<{ ref: ChunkRef; codec: string; maxBlock: number; inDay: boolean }[]> {
+    const { live } = await loadTable(client, TENANT, DAY);
+    const out = [];
+    for (const seg of live) {
+      for (let i = 0; i < seg.seriesCount; i++) {
+        for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) {
+          const ref = seg.refAt(i, j);
+          const c = decodeChunk(await client.get(chunkKey(ref)));
+          out.push({ ref, codec: c.codec, maxBlock: Math.max(...c.blockMetas().map((m) => m.uncompressedBytes)), inDay: dayOf(ref.fromNs) === DAY && dayOf(ref.throughNs) === DAY });
+        }
+      }
+    }
+    return out;
+  }
+
+  it('rewrites every chunk of the day once with the settings: same entries, a tagged segment, nothing on the next run', async () => {
+    const client = await setup();
+    const before = await view(client);
+    const rc = cold();
+    const inDayBefore = (await loadTable(client, TENANT, DAY)).live.reduce((n, seg) => n + seg.fromNs.length, 0) - 1; // all but the midnight chunk
+    const r = await compactTable(job(client, { recompress: rc }));
+    expect(r.recompressed).toBe(inDayBefore);
+    expect(r.recompressedInto).toBeGreaterThan(0);
+    expect(r.recompressedInto).toBeLessThan(r.recompressed);
+    expect(r.merged).toBe(0);
+    expect(r.recompressedBytesOut).toBeLessThan(r.recompressedBytesIn);
+    expect(await view(client)).toEqual(before);
+    const { all } = await loadTable(client, TENANT, DAY);
+    expect(all).toHaveLength(1);
+    expect(all[0]!.recompressed).toBe('zstd-6/8192/32768');
+    const chunks = await dayChunks(client);
+    for (const c of chunks) {
+      if (c.inDay) {
+        expect(c.codec).toBe('zstd');
+        expect(c.maxBlock).toBeLessThanOrEqual(8192 + 200);
+      } else expect(c.codec).toBe('snappy'); // the midnight chunk belongs to two days: left as it was
+    }
+    expect(chunks.filter((c) => c.inDay).some((c) => c.maxBlock > 2048)).toBe(true);
+    expect((await compactTable(job(client, { recompress: rc }))).segmentOut).toBeNull();
+    // After the sweep the store holds exactly the chunks the index references.
+    await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+    const referenced = new Set(chunks.map((c) => chunkKey(c.ref)));
+    referenced.add(chunkKey((await dayChunksOf(client, DAY + 1))[0]!));
+    expect(new Set((await client.list(`${TENANT}/chunks/`)).objects.map((o) => o.key))).toEqual(referenced);
+    expect(await view(client)).toEqual(before);
+  });
+
+  it('recompresses only what came late, and everything again when the settings change', async () => {
+    const client = await setup();
+    const rc = cold();
+    await compactTable(job(client, { recompress: rc }));
+    const first = new Set((await dayChunks(client)).map((c) => chunkKey(c.ref)));
+    // Late entries for the old day (after every other entry of the stream, so no overlap
+    // rewrite takes them), flushed by an ingester as a new segment.
+    const late = [{ tsNs: T0 + 7_200_000_000_077n, line: 'late entry one' }, { tsNs: T0 + 7_210_000_000_123n, line: 'late entry two' }];
+    await flushChunks(client, new IndexWriter(client, 'ing-3'), TENANT, [{ labels: testLabels(2), entries: late }]);
+    const expected = [...(await view(client))].sort();
+    const r = await compactTable(job(client, { recompress: rc }));
+    expect(r.recompressed).toBe(1);
+    const after = await dayChunks(client);
+    const kept = after.filter((c) => first.has(chunkKey(c.ref)));
+    expect(kept.length).toBe(first.size); // every earlier chunk untouched
+    expect(after.filter((c) => c.inDay).every((c) => c.codec === 'zstd')).toBe(true);
+    expect((await loadTable(client, TENANT, DAY)).all[0]!.recompressed).toBe(rc.tag);
+    expect([...(await view(client))].sort()).toEqual(expected);
+    // Other settings: every chunk of the day is rewritten again.
+    const rc9 = cold({ zstdLevel: 9, blockSizeBytes: 16_384 });
+    const again = await compactTable(job(client, { recompress: rc9 }));
+    expect(again.recompressed).toBe(after.filter((c) => c.inDay).length);
+    expect((await loadTable(client, TENANT, DAY)).all[0]!.recompressed).toBe('zstd-9/16384/32768');
+    expect([...(await view(client))].sort()).toEqual(expected);
+  });
+
+  it('leaves a young chunk as it is and does not tag the segment until it was recompressed', async () => {
+    const client = await setup();
+    const before = await view(client);
+    // Only the segments of the second writer are "young" (modified within the window): none is older.
+    const r = await compactTable(job(client, { recompress: cold(), minChunkAgeMs: 1000, nowMs: Date.now() }));
+    expect(r.recompressed).toBe(0);
+    expect((await loadTable(client, TENANT, DAY)).all.every((seg) => seg.recompressed === '')).toBe(true);
+    const r2 = await compactTable(job(client, { recompress: cold() }));
+    expect(r2.recompressed).toBeGreaterThan(0);
+    expect((await loadTable(client, TENANT, DAY)).all[0]!.recompressed).toBe(cold().tag);
+    expect(await view(client)).toEqual(before);
+  });
+
+  it('survives a crash before any single write or delete while recompressing', async () => {
+    const probe = await setup();
+    const counting = new CrashingClient(probe, -1, async () => {});
+    await compactTable(job(counting, { recompress: cold() }));
+    const total = counting.ops;
+    expect(total).toBeGreaterThan(10);
+    for (let crashAt = 1; crashAt <= total; crashAt++) {
+      const client = await setup();
+      const before = await view(client);
+      const check = async (): Promise<void> => {
+        expect(await view(client), `after a write, crash at ${crashAt}`).toEqual(before);
+      };
+      await expect(compactTable(job(new CrashingClient(client, crashAt, check), { recompress: cold() }))).rejects.toThrow(/crash/);
+      await check();
+      await compactTable(job(new CrashingClient(client, -1, check), { recompress: cold() }));
+      const { all } = await loadTable(client, TENANT, DAY);
+      expect(all, `crash at ${crashAt}`).toHaveLength(1);
+      expect(all[0]!.recompressed).toBe(cold().tag);
+      expect(await view(client)).toEqual(before);
+      await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+      expect(await view(client)).toEqual(before);
+    }
+  });
+});
+
+/** The refs of a day's live segments. */
+async function dayChunksOf(client: ObjectClient, day: number): Promise<ChunkRef[]> {
+  const { live } = await loadTable(client, TENANT, day);
+  const out: ChunkRef[] = [];
+  for (const seg of live) for (let i = 0; i < seg.seriesCount; i++) for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) out.push(seg.refAt(i, j));
+  return out;
+}
 
 describe('sweepMarkers', () => {
   it('skips malformed marker entries and drops unparsable markers without failing', async () => {

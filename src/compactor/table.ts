@@ -4,7 +4,9 @@
  *
  * Steps, each safe to crash after (see docs/adr/0007-compactor.md):
  *   1. load   list and decode the table's segments; drop those a listed segment supersedes
- *   2. plan   expire chunks, rewrite chunks with deleted lines, merge small chunks (in memory)
+ *   2. plan   expire chunks, rewrite chunks with deleted lines, merge small chunks (in memory),
+ *              and in a day old enough, recompress every chunk not yet recompressed (ADR 0038;
+ *              those are put as they are made: nothing rewrites them again in the run)
  *   3. chunks put the new chunk objects (content-addressed; nothing references them yet)
  *   4. marker write a marker naming every chunk removed from the index
  *   5. segment put one segment holding the result that names every loaded segment as
@@ -13,6 +15,7 @@
  * Re-running after a crash at any step reaches the same end state.
  */
 import type { ChunkOptions } from '../chunk/index.js';
+import { ZSTD_LEVEL } from '../chunk/codec.js';
 import type { Labels } from '../model/index.js';
 import { dayOf, encodeSegment, refIdentity, segmentKey, type ChunkRef, type ObjectClient, type Segment, type SegmentSeriesInput } from '../storage/index.js';
 import type { TenantDeleter } from './delete-filter.js';
@@ -49,6 +52,12 @@ export interface TableJob {
   retention: TenantRetention | null;
   /** Delete requests due for physical deletion, or null. */
   deletes: TenantDeleter | null;
+  /**
+   * Recompression of an old day (ADR 0038): every chunk lying wholly in the day is rewritten
+   * with `options` unless a live segment says it already was (its `recompressed` equals `tag`);
+   * every other rewrite of the table uses `options` too. Null or absent: none.
+   */
+  recompress?: Recompression | null;
   /** Called after each step; a throwing hook stops the compaction there (tests). */
   onStep?: (step: CompactionStep) => void | Promise<void>;
   /** Shared by the tables of one tenant in one run (see CrossDayChunks); none: a fresh one. */
@@ -82,6 +91,25 @@ export class CrossDayChunks {
   }
 }
 
+/** Chunk settings an old day is rewritten with, and their tag in the segment (chunkSettingsTag). */
+export interface Recompression {
+  options: ChunkOptions;
+  tag: string;
+}
+
+/**
+ * The tag a version 3 segment carries for chunks written with `o`: codec (and zstd level),
+ * block size and target size. Equal settings give equal tags, so a change of any of them
+ * recompresses the old days again.
+ */
+export function chunkSettingsTag(o: ChunkOptions): string {
+  const codec = o.codec === 'zstd' ? `zstd-${o.zstdLevel ?? ZSTD_LEVEL}` : o.codec;
+  return `${codec}/${o.blockSizeBytes}/${o.targetSizeBytes}`;
+}
+
+/** Uncompressed bytes of input chunks rewritten together by the recompression: bounds the entries one rewrite holds. */
+const RECOMPRESS_GROUP_BYTES = 64 * 1024 * 1024;
+
 /** What one table compaction did. */
 export interface TableResult {
   segmentsIn: number;
@@ -101,6 +129,11 @@ export interface TableResult {
   overlapsRewritten: number;
   /** Chunk refs handed to the sweeper. */
   marked: number;
+  /** Chunks recompressed (ADR 0038), the chunks they became, and their compressed bytes before and after. */
+  recompressed: number;
+  recompressedInto: number;
+  recompressedBytesIn: number;
+  recompressedBytesOut: number;
 }
 
 interface SeriesState {
@@ -136,13 +169,35 @@ function unionOf(tenant: string, live: readonly Segment[]): Map<string, SeriesSt
   return out;
 }
 
+/** A TableResult with every count 0 and no segment written. */
+export function emptyTableResult(): TableResult {
+  return {
+    segmentsIn: 0,
+    segmentOut: null,
+    refsIn: 0,
+    refsOut: 0,
+    expired: 0,
+    rewritten: 0,
+    entriesDeleted: 0,
+    merged: 0,
+    mergedInto: 0,
+    duplicatesDropped: 0,
+    overlapsRewritten: 0,
+    marked: 0,
+    recompressed: 0,
+    recompressedInto: 0,
+    recompressedBytesIn: 0,
+    recompressedBytesOut: 0,
+  };
+}
+
 /** Compacts one table; see the file comment for the steps. */
 export async function compactTable(job: TableJob): Promise<TableResult> {
   const { client, tenant, day } = job;
   const step = async (s: CompactionStep): Promise<void> => {
     if (job.onStep) await job.onStep(s);
   };
-  const res: TableResult = { segmentsIn: 0, segmentOut: null, refsIn: 0, refsOut: 0, expired: 0, rewritten: 0, entriesDeleted: 0, merged: 0, mergedInto: 0, duplicatesDropped: 0, overlapsRewritten: 0, marked: 0 };
+  const res: TableResult = emptyTableResult();
 
   const { all, live, modifiedMs } = await loadTable(client, tenant, day);
   res.segmentsIn = all.length;
@@ -160,12 +215,25 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     }
   }
   const isYoung = (r: ChunkRef): boolean => young.size > 0 && young.has(refIdentity(r));
+  const recompress = job.recompress ?? null;
+  /** Every rewrite of a table being recompressed writes the recompressed settings. */
+  const rewriteOptions = recompress?.options ?? job.chunkOptions;
+  /** Keys of chunks already written with the recompression's settings: listed by a segment tagged so, or made by this run. */
+  const recompressedKeys = new Set<string>();
+  if (recompress !== null) {
+    for (const seg of live) {
+      if (seg.recompressed !== recompress.tag) continue;
+      for (let i = 0; i < seg.seriesCount; i++) for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) recompressedKeys.add(chunkKey(seg.refAt(i, j)));
+    }
+  }
   for (const s of series.values()) res.refsIn += s.refs.length;
   /** Keys of the chunks the table lists: what is in the store before this run writes anything. */
   const storedKeys = new Set<string>();
   for (const s of series.values()) for (const r of s.refs) storedKeys.add(chunkKey(r));
   const removed: ChunkRef[] = [];
   const newChunks = new Map<string, Buffer>();
+  /** Keys of the recompression's chunks, put as they were made. */
+  const putEarly = new Set<string>();
   const fetch = async (ref: ChunkRef): Promise<Buffer> => newChunks.get(chunkKey(ref)) ?? client.get(chunkKey(ref));
   const crossDay = job.crossDay ?? new CrossDayChunks();
   const crossesMidnight = (r: ChunkRef): boolean => dayOf(r.fromNs) !== dayOf(r.throughNs);
@@ -194,7 +262,7 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
           next.push(r);
           continue;
         }
-        const rewrite = async (): Promise<RewriteResult> => rewriteChunks(tenant, fp, [await fetch(r)], deleter, { ...job.chunkOptions, targetSizeBytes: Number.MAX_SAFE_INTEGER });
+        const rewrite = async (): Promise<RewriteResult> => await rewriteChunks(tenant, fp, [await fetch(r)], deleter, { ...rewriteOptions, targetSizeBytes: Number.MAX_SAFE_INTEGER });
         const { out, first } = crossesMidnight(r) ? await crossDay.rewrite(chunkKey(r), rewrite) : { out: await rewrite(), first: true };
         if (out.deleted === 0 && out.duplicates === 0) {
           next.push(r);
@@ -208,6 +276,7 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
         removed.push(r);
         for (const c of out.chunks) {
           newChunks.set(chunkKey(c.ref), c.bytes);
+          if (recompress !== null) recompressedKeys.add(chunkKey(c.ref));
           next.push(c.ref);
         }
       }
@@ -217,11 +286,12 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     const rewriteInto = async (refs: readonly ChunkRef[], next: ChunkRef[]): Promise<RewriteResult> => {
       const inputs: Buffer[] = [];
       for (const r of refs) inputs.push(await fetch(r));
-      const out = rewriteChunks(tenant, fp, inputs, null, job.chunkOptions);
+      const out = await rewriteChunks(tenant, fp, inputs, null, rewriteOptions);
       res.duplicatesDropped += out.duplicates;
       for (const r of refs) removed.push(r);
       for (const c of out.chunks) {
         newChunks.set(chunkKey(c.ref), c.bytes);
+        if (recompress !== null) recompressedKeys.add(chunkKey(c.ref));
         next.push(c.ref);
       }
       return out;
@@ -259,8 +329,9 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
       await flushGroup();
       s.refs = next.sort(compareRefs);
     }
-    // Merging: runs of consecutive small chunks lying wholly in this day.
-    if (job.merge) {
+    // Merging: runs of consecutive small chunks lying wholly in this day. A day being
+    // recompressed is merged by the recompression below, which rewrites its chunks in runs.
+    if (job.merge && recompress === null) {
       const target = job.chunkOptions.targetSizeBytes;
       const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r);
       const next: ChunkRef[] = [];
@@ -290,11 +361,56 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
       await flushRun();
       s.refs = next.sort(compareRefs);
     }
+    // Recompression: runs of consecutive chunks lying wholly in this day not yet written with
+    // the recompression's settings are rewritten with them. The new chunks are put at once (no
+    // later step rewrites them), so a whole day is never held in memory.
+    if (recompress !== null) {
+      const pending = (r: ChunkRef): boolean => dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r) && !recompressedKeys.has(chunkKey(r));
+      const next: ChunkRef[] = [];
+      let run: ChunkRef[] = [];
+      let runBytes = 0;
+      const flushRun = async (): Promise<void> => {
+        if (run.length === 0) return;
+        const inputs: Buffer[] = [];
+        for (const r of run) {
+          const b = await fetch(r);
+          inputs.push(b);
+          res.recompressedBytesIn += b.length;
+        }
+        const out = await rewriteChunks(tenant, fp, inputs, null, recompress.options);
+        res.duplicatesDropped += out.duplicates;
+        res.recompressed += run.length;
+        res.recompressedInto += out.chunks.length;
+        for (const r of run) removed.push(r);
+        for (const c of out.chunks) {
+          const k = chunkKey(c.ref);
+          await client.put(k, c.bytes);
+          putEarly.add(k);
+          recompressedKeys.add(k);
+          res.recompressedBytesOut += c.bytes.length;
+          next.push(c.ref);
+        }
+        run = [];
+        runBytes = 0;
+      };
+      for (const r of s.refs) {
+        if (!pending(r)) {
+          await flushRun();
+          next.push(r);
+          continue;
+        }
+        if (run.length > 0 && runBytes + r.uncompressedBytes > RECOMPRESS_GROUP_BYTES) await flushRun();
+        run.push(r);
+        runBytes += r.uncompressedBytes;
+      }
+      await flushRun();
+      s.refs = next.sort(compareRefs);
+    }
   }
   for (const s of series.values()) res.refsOut += s.refs.length;
 
   // Nothing to change: one live segment, no superseded leftovers, same refs.
-  const changed = removed.length > 0 || newChunks.size > 0;
+  const changed = removed.length > 0 || newChunks.size > 0 || putEarly.size > 0;
   if (!changed && all.length === 1) {
     const only = all[0]!;
     // A compacted table emptied by retention or deletes: its empty segment can go.
@@ -335,7 +451,12 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
   for (const [fingerprint, s] of series) if (s.refs.length > 0) input.push({ fingerprint, labels: s.labels, refs: s.refs });
   const key = segmentKey(tenant, day, job.writerId, job.nextSeq());
   const replaces = all.map((seg) => seg.key.slice(seg.key.lastIndexOf('/') + 1));
-  await client.put(key, encodeSegment({ tenant, day, series: input, replaces }));
+  // Tagged only when no chunk lying wholly in the day was left as it was (a young one).
+  let complete = recompress !== null;
+  if (complete) {
+    for (const s of input) for (const r of s.refs) if (dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !recompressedKeys.has(chunkKey(r))) complete = false;
+  }
+  await client.put(key, encodeSegment({ tenant, day, series: input, replaces, ...(complete ? { recompressed: recompress!.tag } : {}) }));
   res.segmentOut = key;
   await step('segment-written');
   // 6. Cleanup.

@@ -138,8 +138,20 @@ describe('compactor and retention settings', () => {
     ['-limits.retention-stream=[{"selector":"{a=\\"b\\"}","period":"24h","x":1}]', 'field x not found'],
     ['-compactor.deletion-mode=sometimes', 'expected one of disabled, filter-only, filter-and-delete'],
     ['-store.index-list-ttl=5m', 'ingester.chunk_retain_period must be at least storage_config.index_list_ttl'],
+    ['-compactor.recompress-block-size=512', 'compactor.recompress_block_size must be at least 1KiB'],
+    ['-compactor.recompress-block-size=32MiB', 'compactor.recompress_block_size must be at most 16MiB'],
+    ['-compactor.recompress-zstd-level=20', 'compactor.recompress_zstd_level'],
+    ['-compactor.recompress-zstd-level=0', 'compactor.recompress_zstd_level'],
+    ['-compactor.recompress-chunk-encoding=brotli', 'expected one of none, gzip, snappy, lz4, zstd'],
   ])('rejects %s', (flag, msg) => {
     expect(() => loadConfig([flag])).toThrow(msg);
+  });
+
+  it('reads the recompression settings; off by default', () => {
+    const d = loadConfig([]).compactor;
+    expect([d.recompress_after, d.recompress_chunk_encoding, d.recompress_zstd_level, d.recompress_block_size]).toEqual([0, 'zstd', 6, 1_048_576]);
+    const c = loadConfig(['-compactor.recompress-after=72h', '-compactor.recompress-zstd-level=9', '-compactor.recompress-block-size=4MiB']).compactor;
+    expect([c.recompress_after, c.recompress_zstd_level, c.recompress_block_size]).toEqual([72 * 3_600_000, 9, 4 * 1_048_576]);
   });
 
   it('accepts an index listing TTL within the retain period', () => {

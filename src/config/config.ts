@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { InvalidError } from '../errors.js';
+import { MAX_BLOCK_SIZE_BYTES } from '../chunk/consts.js';
 import { parseSelector } from '../logql/syntax/index.js';
 import { LIMIT_SETTINGS } from './limits-schema.js';
 import { SETTINGS, type Setting } from './schema.js';
@@ -116,6 +117,10 @@ export interface SiltConfig {
     delete_request_cancel_period: number;
     merge_small_chunks: boolean;
     merge_chunk_target_size: number;
+    recompress_after: number;
+    recompress_chunk_encoding: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+    recompress_zstd_level: number;
+    recompress_block_size: number;
   };
   ruler: RulerSettings;
   distributor: { push_decoder: 'worker' | 'inline'; otlp_config: { default_resource_attributes_as_index_labels: string[] } };
@@ -476,6 +481,9 @@ function validate(cfg: SiltConfig, errors: string[]): void {
     errors.push('ingester.chunk_retain_period must be at least storage_config.index_list_ttl, or queriers miss chunks flushed while their index listing is cached');
   }
   if (cfg.compactor.compaction_interval <= 0) errors.push('compactor.compaction_interval must be positive');
+  if (cfg.compactor.recompress_after < 0) errors.push('compactor.recompress_after must not be negative');
+  if (cfg.compactor.recompress_block_size < 1024) errors.push('compactor.recompress_block_size must be at least 1KiB');
+  if (cfg.compactor.recompress_block_size > MAX_BLOCK_SIZE_BYTES) errors.push(`compactor.recompress_block_size must be at most ${MAX_BLOCK_SIZE_BYTES / (1024 * 1024)}MiB`);
   validateLimits(cfg.limits_config, 'limits_config', errors);
   if (cfg.runtime_config.file !== '' && cfg.runtime_config.period <= 0) errors.push('runtime_config.period must be positive');
   const rl = cfg.ruler;

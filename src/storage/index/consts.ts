@@ -4,8 +4,15 @@
 export const SEGMENT_MAGIC = Buffer.from('SLTX', 'latin1');
 /** Segment format version written by ingester flushes (no `replaces` section). */
 export const SEGMENT_VERSION = 1;
-/** Version of segments that name the segments they supersede (compactor output); readers accept 1 and 2. */
+/** Version of segments that name the segments they supersede (compactor output); readers accept 1, 2 and 3. */
 export const SEGMENT_VERSION_REPLACES = 2;
+/**
+ * Version 2 plus the chunk settings the compactor rewrote the table's chunks with (its
+ * recompression of old days, ADR 0038); readers accept 1, 2 and 3.
+ */
+export const SEGMENT_VERSION_RECOMPRESSED = 3;
+/** Longest recompression settings string a segment may carry. */
+export const MAX_RECOMPRESSED_BYTES = 256;
 /** Most segment names one segment may supersede (a table with more inputs is compacted in rounds). */
 export const MAX_REPLACED_SEGMENTS = 100_000;
 /** Magic (4) + version (1). */

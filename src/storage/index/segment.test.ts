@@ -100,9 +100,9 @@ describe('segment codec', () => {
 
   it('rejects an unknown version even with a valid crc', () => {
     const bad = Buffer.from(encodeSegment(sample));
-    bad[4] = 3;
+    bad[4] = 4;
     bad.writeUInt32BE(crc32(bad.subarray(0, bad.length - 4)), bad.length - 4);
-    expect(() => decodeSegment(bad)).toThrow(/unsupported version 3/);
+    expect(() => decodeSegment(bad)).toThrow(/unsupported version 4/);
   });
 
   it('round-trips the replaces section of a version 2 (compacted) segment', () => {
@@ -118,6 +118,27 @@ describe('segment codec', () => {
       bad[i]! ^= 1 << (i % 8);
       expect(() => decodeSegment(bad), `flip at ${i}`).toThrow(IndexCorruptError);
     }
+  });
+
+  it('round-trips the recompression settings of a version 3 segment, and refuses them without replaces', () => {
+    const v3 = encodeSegment({ ...sample, replaces: ['w-0001.idx'], recompressed: 'zstd-6/1048576/8388608' });
+    expect(v3[4]).toBe(3);
+    const seg = decodeSegment(v3);
+    expect(seg.recompressed).toBe('zstd-6/1048576/8388608');
+    expect(seg.replaces).toEqual(['w-0001.idx']);
+    expect(seg.fingerprints).toEqual(decodeSegment(encodeSegment(sample)).fingerprints);
+    expect(decodeSegment(encodeSegment({ ...sample, replaces: ['w-0001.idx'] })).recompressed).toBe('');
+    expect(() => encodeSegment({ ...sample, recompressed: 'zstd-6/1048576/8388608' })).toThrow(/replaces/);
+    expect(() => encodeSegment({ ...sample, replaces: ['w-0001.idx'], recompressed: 'x'.repeat(257) })).toThrow(/longer than 256/);
+    for (let i = 0; i < v3.length; i++) {
+      const bad = Buffer.from(v3);
+      bad[i]! ^= 1 << (i % 8);
+      expect(() => decodeSegment(bad), `flip at ${i}`).toThrow(IndexCorruptError);
+    }
+    // Well formed but for empty settings: refused even with a recomputed crc.
+    const empty = Buffer.concat([v3.subarray(0, v3.length - 4 - 1 - 'zstd-6/1048576/8388608'.length), Buffer.from([0]), Buffer.alloc(4)]);
+    empty.writeUInt32BE(crc32(empty.subarray(0, empty.length - 4)), empty.length - 4);
+    expect(() => decodeSegment(empty)).toThrow(/empty recompression settings/);
   });
 
   it('distrusts counts and references even when the crc matches', () => {

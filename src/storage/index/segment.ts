@@ -17,7 +17,9 @@ import {
   SEGMENT_FOOTER_BYTES,
   SEGMENT_HEADER_BYTES,
   SEGMENT_MAGIC,
+  MAX_RECOMPRESSED_BYTES,
   SEGMENT_VERSION,
+  SEGMENT_VERSION_RECOMPRESSED,
   SEGMENT_VERSION_REPLACES,
 } from './consts.js';
 import { IndexCorruptError } from './errors.js';
@@ -42,6 +44,12 @@ export interface SegmentInput {
    * many segments for one is a single atomic put. Absent or empty: a version 1 segment.
    */
   replaces?: readonly string[];
+  /**
+   * The chunk settings (`chunkSettingsTag`) every chunk lying wholly in this day was rewritten
+   * with by the compactor's recompression (ADR 0038); written only with `replaces` (a version
+   * 3 segment). Absent or empty: not recompressed.
+   */
+  recompressed?: string;
 }
 
 const EMPTY_POSTINGS = new Uint32Array(0);
@@ -80,6 +88,8 @@ export class Segment {
   readonly maxThroughNs: bigint;
   /** File names of the segments of this table that this one supersedes (empty for version 1). */
   readonly replaces: readonly string[];
+  /** SegmentInput.recompressed ('' when none: versions 1 and 2). */
+  readonly recompressed: string;
   #sortedNames: readonly string[] | null = null;
   readonly #sortedValues = new Map<string, readonly string[]>();
   /** Series indices in label-string order (made on first use), see `inKeyOrder`. */
@@ -103,9 +113,11 @@ export class Segment {
     uncompressedBytes: Float64Array;
     postings: Map<string, Map<string, Uint32Array>>;
     replaces?: readonly string[];
+    recompressed?: string;
   }) {
     this.key = fields.key;
     this.replaces = fields.replaces ?? [];
+    this.recompressed = fields.recompressed ?? '';
     this.tenant = fields.tenant;
     this.day = fields.day;
     this.sizeBytes = fields.sizeBytes;
@@ -263,7 +275,10 @@ export function encodeSegment(input: SegmentInput): Buffer {
   const w = new ByteWriter(64 * 1024);
   w.bytes(SEGMENT_MAGIC);
   const replaces = input.replaces ?? [];
-  w.u8(replaces.length > 0 ? SEGMENT_VERSION_REPLACES : SEGMENT_VERSION);
+  const recompressed = input.recompressed ?? '';
+  if (recompressed !== '' && replaces.length === 0) throw new RangeError('a recompressed segment must name the segments it replaces');
+  if (Buffer.byteLength(recompressed) > MAX_RECOMPRESSED_BYTES) throw new RangeError(`recompression settings longer than ${MAX_RECOMPRESSED_BYTES} bytes`);
+  w.u8(recompressed !== '' ? SEGMENT_VERSION_RECOMPRESSED : replaces.length > 0 ? SEGMENT_VERSION_REPLACES : SEGMENT_VERSION);
   w.string(input.tenant);
   w.uvarint(input.day);
 
@@ -337,6 +352,7 @@ export function encodeSegment(input: SegmentInput): Buffer {
     w.uvarint(sorted.length);
     for (const name of sorted) w.string(name);
   }
+  if (recompressed !== '') w.string(recompressed);
 
   w.u32be(crc32(w.view()));
   return w.finish();
@@ -355,7 +371,7 @@ export function decodeSegment(buf: Buffer, key = ''): Segment {
   if (buf.length < SEGMENT_HEADER_BYTES + SEGMENT_FOOTER_BYTES) throw corrupt(`too short (${buf.length} bytes)`);
   if (!buf.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC)) throw corrupt('bad magic');
   const version = buf[SEGMENT_MAGIC.length]!;
-  if (version !== SEGMENT_VERSION && version !== SEGMENT_VERSION_REPLACES) throw corrupt(`unsupported version ${version}`);
+  if (version !== SEGMENT_VERSION && version !== SEGMENT_VERSION_REPLACES && version !== SEGMENT_VERSION_RECOMPRESSED) throw corrupt(`unsupported version ${version}`);
   const bodyEnd = buf.length - SEGMENT_FOOTER_BYTES;
   const want = buf.readUInt32BE(bodyEnd);
   const got = crc32(buf.subarray(0, bodyEnd));
@@ -476,7 +492,7 @@ function decodeBody(r: ByteReader, key: string, sizeBytes: number, version: numb
     postings.set(sym(n), byValue);
   }
   const replaces: string[] = [];
-  if (version === SEGMENT_VERSION_REPLACES) {
+  if (version === SEGMENT_VERSION_REPLACES || version === SEGMENT_VERSION_RECOMPRESSED) {
     const n = r.uvarint();
     if (n === 0 || n > MAX_REPLACED_SEGMENTS) throw new RangeError(`replaces count ${n} outside [1, ${MAX_REPLACED_SEGMENTS}]`);
     checkCount(r, n, 2, 'replaced segment');
@@ -487,10 +503,16 @@ function decodeBody(r: ByteReader, key: string, sizeBytes: number, version: numb
       replaces.push(name);
     }
   }
+  let recompressed = '';
+  if (version === SEGMENT_VERSION_RECOMPRESSED) {
+    recompressed = r.string(MAX_RECOMPRESSED_BYTES);
+    if (recompressed === '') throw new RangeError('empty recompression settings in a version 3 segment');
+  }
   if (r.remaining() !== 0) throw new RangeError(`${r.remaining()} trailing bytes`);
 
   return new Segment({
     replaces,
+    recompressed,
     key,
     tenant,
     day,
