@@ -361,6 +361,32 @@ describe('compactTable: recompression of an old day (ADR 0038)', () => {
     expect(await view(client)).toEqual(before);
   });
 
+  it('waits while a late chunk is young: the day keeps its tag, and the next run recompresses only that chunk', async () => {
+    const client = await setup();
+    const rc = cold();
+    await compactTable(job(client, { recompress: rc }));
+    const first = new Set((await dayChunks(client)).map((c) => chunkKey(c.ref)));
+    await flushChunks(client, new IndexWriter(client, 'ing-3'), TENANT, [{ labels: testLabels(3), entries: [{ tsNs: T0 + 7_200_000_000_000n, line: 'late and young' }] }]);
+    const expected = [...(await view(client))].sort();
+    // Its segment was written just now: young for a minute.
+    const waiting = await compactTable(job(client, { recompress: rc, minChunkAgeMs: 60_000, nowMs: Date.now() }));
+    expect(waiting.recompressed).toBe(0);
+    expect(waiting.segmentOut).toBeNull();
+    const { live } = await loadTable(client, TENANT, DAY);
+    expect(live).toHaveLength(2);
+    expect(live.map((seg) => seg.recompressed).sort()).toEqual(['', rc.tag]);
+    // Two minutes later it is old enough: only it is recompressed, and the day is tagged again.
+    const r = await compactTable(job(client, { recompress: rc, minChunkAgeMs: 60_000, nowMs: Date.now() + 120_000 }));
+    expect(r.recompressed).toBe(1);
+    const after = await loadTable(client, TENANT, DAY);
+    expect(after.all).toHaveLength(1);
+    expect(after.all[0]!.recompressed).toBe(rc.tag);
+    const chunks = await dayChunks(client);
+    expect(chunks.filter((c) => first.has(chunkKey(c.ref)))).toHaveLength(first.size);
+    expect(chunks.filter((c) => c.inDay).every((c) => c.codec === 'zstd')).toBe(true);
+    expect([...(await view(client))].sort()).toEqual(expected);
+  });
+
   it('survives a crash before any single write or delete while recompressing', async () => {
     const probe = await setup();
     const counting = new CrashingClient(probe, -1, async () => {});

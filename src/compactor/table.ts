@@ -227,6 +227,14 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     }
   }
   for (const s of series.values()) res.refsIn += s.refs.length;
+  const liesInDay = (r: ChunkRef): boolean => dayOf(r.fromNs) === day && dayOf(r.throughNs) === day;
+  /**
+   * A day being recompressed that holds a young chunk (late entries an ingester may still
+   * serve) waits for a run where it holds none: its segment can carry the tag only once every
+   * chunk of the day was recompressed, and an untagged one would have the next run rewrite the
+   * whole day again.
+   */
+  const recompressWaits = recompress !== null && young.size > 0 && [...series.values()].some((s) => s.refs.some((r) => liesInDay(r) && isYoung(r)));
   /** Keys of the chunks the table lists: what is in the store before this run writes anything. */
   const storedKeys = new Set<string>();
   for (const s of series.values()) for (const r of s.refs) storedKeys.add(chunkKey(r));
@@ -364,8 +372,8 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     // Recompression: runs of consecutive chunks lying wholly in this day not yet written with
     // the recompression's settings are rewritten with them. The new chunks are put at once (no
     // later step rewrites them), so a whole day is never held in memory.
-    if (recompress !== null) {
-      const pending = (r: ChunkRef): boolean => dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r) && !recompressedKeys.has(chunkKey(r));
+    if (recompress !== null && !recompressWaits) {
+      const pending = (r: ChunkRef): boolean => liesInDay(r) && !isYoung(r) && !recompressedKeys.has(chunkKey(r));
       const next: ChunkRef[] = [];
       let run: ChunkRef[] = [];
       let runBytes = 0;
@@ -411,6 +419,9 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
 
   // Nothing to change: one live segment, no superseded leftovers, same refs.
   const changed = removed.length > 0 || newChunks.size > 0 || putEarly.size > 0;
+  // A waiting recompression keeps the segments as they are (folding them into one untagged
+  // segment would drop the tag of the recompressed ones).
+  if (!changed && recompressWaits) return res;
   if (!changed && all.length === 1) {
     const only = all[0]!;
     // A compacted table emptied by retention or deletes: its empty segment can go.
@@ -454,7 +465,7 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
   // Tagged only when no chunk lying wholly in the day was left as it was (a young one).
   let complete = recompress !== null;
   if (complete) {
-    for (const s of input) for (const r of s.refs) if (dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !recompressedKeys.has(chunkKey(r))) complete = false;
+    for (const s of input) for (const r of s.refs) if (liesInDay(r) && !recompressedKeys.has(chunkKey(r))) complete = false;
   }
   await client.put(key, encodeSegment({ tenant, day, series: input, replaces, ...(complete ? { recompressed: recompress!.tag } : {}) }));
   res.segmentOut = key;
