@@ -5,7 +5,7 @@ import { loadTable, sweepMarkers } from './markers.js';
 import { TenantRetention } from './retention.js';
 import { chunkSettingsTag, compactTable, CrossDayChunks, type Recompression, type TableJob } from './table.js';
 import { decodeChunk, type ChunkOptions } from '../chunk/index.js';
-import { dayOf, type ChunkRef } from '../storage/index.js';
+import { dayOf, type ChunkRef, type Segment } from '../storage/index.js';
 import { flushChunks, testLabels, TEST_CHUNK_OPTIONS, visibleRows, type TEntry } from './testing.js';
 import { MARKERS_PREFIX } from './consts.js';
 
@@ -69,6 +69,37 @@ class CrashingClient implements ObjectClient {
   }
   close(): Promise<void> {
     return this.inner.close();
+  }
+}
+
+/**
+ * A compaction (`extra` on the default job) crashed before each of its writes and deletes in
+ * turn, then run again: readers see the same entries after every write, the table ends as one
+ * segment (`checkSegment`, if given, looks at it), and the sweep keeps everything visible.
+ */
+async function expectCrashSafe(extra: Partial<TableJob>, checkSegment?: (segment: Segment) => void): Promise<void> {
+  // Count the writes of a clean run.
+  const probe = await setup();
+  const counting = new CrashingClient(probe, -1, async () => {});
+  await compactTable(job(counting, extra));
+  const total = counting.ops;
+  expect(total).toBeGreaterThan(10);
+  for (let crashAt = 1; crashAt <= total; crashAt++) {
+    const client = await setup();
+    const before = await view(client);
+    const check = async (): Promise<void> => {
+      expect(await view(client), `after a write, crash at ${crashAt}`).toEqual(before);
+    };
+    await expect(compactTable(job(new CrashingClient(client, crashAt, check), extra))).rejects.toThrow(/crash/);
+    await check();
+    await compactTable(job(new CrashingClient(client, -1, check), extra));
+    const { all } = await loadTable(client, TENANT, DAY);
+    expect(all, `crash at ${crashAt}`).toHaveLength(1);
+    checkSegment?.(all[0]!);
+    expect(await view(client)).toEqual(before);
+    // Markers never name a chunk the index still uses: the sweep keeps everything visible.
+    await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
+    expect(await view(client)).toEqual(before);
   }
 }
 
@@ -175,27 +206,7 @@ describe('compactTable', () => {
   });
 
   it('survives a crash before any single write or delete: readers never see missing or doubled data', async () => {
-    // Count the writes of a clean run.
-    const probe = await setup();
-    const counting = new CrashingClient(probe, -1, async () => {});
-    await compactTable(job(counting));
-    const total = counting.ops;
-    expect(total).toBeGreaterThan(10);
-    for (let crashAt = 1; crashAt <= total; crashAt++) {
-      const client = await setup();
-      const before = await view(client);
-      const check = async (): Promise<void> => {
-        expect(await view(client), `after a write, crash at ${crashAt}`).toEqual(before);
-      };
-      await expect(compactTable(job(new CrashingClient(client, crashAt, check)))).rejects.toThrow(/crash/);
-      await check();
-      await compactTable(job(new CrashingClient(client, -1, check)));
-      expect((await loadTable(client, TENANT, DAY)).all, `crash at ${crashAt}`).toHaveLength(1);
-      expect(await view(client)).toEqual(before);
-      // Markers never name a chunk the index still uses: the sweep keeps everything visible.
-      await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
-      expect(await view(client)).toEqual(before);
-    }
+    await expectCrashSafe({});
   });
 
   it('applies retention and delete requests atomically and crash-safely', async () => {
@@ -276,16 +287,10 @@ describe('compactTable: recompression of an old day (ADR 0038)', () => {
   };
   /** The day's refs (from its one live segment) and each chunk's codec and largest block. */
   async function dayChunks(client: ObjectClient): Promise<{ ref: ChunkRef; codec: string; maxBlock: number; inDay: boolean }[]> {
-    const { live } = await loadTable(client, TENANT, DAY);
     const out = [];
-    for (const seg of live) {
-      for (let i = 0; i < seg.seriesCount; i++) {
-        for (let j = seg.chunkStart[i]!; j < seg.chunkStart[i + 1]!; j++) {
-          const ref = seg.refAt(i, j);
-          const c = decodeChunk(await client.get(chunkKey(ref)));
-          out.push({ ref, codec: c.codec, maxBlock: Math.max(...c.blockMetas().map((m) => m.uncompressedBytes)), inDay: dayOf(ref.fromNs) === DAY && dayOf(ref.throughNs) === DAY });
-        }
-      }
+    for (const ref of await dayChunksOf(client, DAY)) {
+      const c = decodeChunk(await client.get(chunkKey(ref)));
+      out.push({ ref, codec: c.codec, maxBlock: Math.max(...c.blockMetas().map((m) => m.uncompressedBytes)), inDay: dayOf(ref.fromNs) === DAY && dayOf(ref.throughNs) === DAY });
     }
     return out;
   }
@@ -388,27 +393,7 @@ describe('compactTable: recompression of an old day (ADR 0038)', () => {
   });
 
   it('survives a crash before any single write or delete while recompressing', async () => {
-    const probe = await setup();
-    const counting = new CrashingClient(probe, -1, async () => {});
-    await compactTable(job(counting, { recompress: cold() }));
-    const total = counting.ops;
-    expect(total).toBeGreaterThan(10);
-    for (let crashAt = 1; crashAt <= total; crashAt++) {
-      const client = await setup();
-      const before = await view(client);
-      const check = async (): Promise<void> => {
-        expect(await view(client), `after a write, crash at ${crashAt}`).toEqual(before);
-      };
-      await expect(compactTable(job(new CrashingClient(client, crashAt, check), { recompress: cold() }))).rejects.toThrow(/crash/);
-      await check();
-      await compactTable(job(new CrashingClient(client, -1, check), { recompress: cold() }));
-      const { all } = await loadTable(client, TENANT, DAY);
-      expect(all, `crash at ${crashAt}`).toHaveLength(1);
-      expect(all[0]!.recompressed).toBe(cold().tag);
-      expect(await view(client)).toEqual(before);
-      await sweepMarkers(client, NOW_MS + 7_200_000, 7_200_000);
-      expect(await view(client)).toEqual(before);
-    }
+    await expectCrashSafe({ recompress: cold() }, (segment) => expect(segment.recompressed).toBe(cold().tag));
   });
 });
 

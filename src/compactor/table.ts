@@ -169,6 +169,40 @@ function unionOf(tenant: string, live: readonly Segment[]): Map<string, SeriesSt
   return out;
 }
 
+/**
+ * Walks `refs` in order: consecutive ones `eligible` takes are gathered into runs of at most
+ * `limit` by `size` (a bigger single ref is a run alone), each handed to `flush`, which pushes
+ * what stands for it onto `next`; the others go to `next` as they are. Answers `next`, sorted.
+ */
+async function inRuns(
+  refs: readonly ChunkRef[],
+  eligible: (r: ChunkRef) => boolean,
+  size: (r: ChunkRef) => number,
+  limit: number,
+  flush: (run: ChunkRef[], next: ChunkRef[]) => Promise<void>,
+): Promise<ChunkRef[]> {
+  const next: ChunkRef[] = [];
+  let run: ChunkRef[] = [];
+  let runSize = 0;
+  const end = async (): Promise<void> => {
+    if (run.length > 0) await flush(run, next);
+    run = [];
+    runSize = 0;
+  };
+  for (const r of refs) {
+    if (!eligible(r)) {
+      await end();
+      next.push(r);
+      continue;
+    }
+    if (run.length > 0 && runSize + size(r) > limit) await end();
+    run.push(r);
+    runSize += size(r);
+  }
+  await end();
+  return next.sort(compareRefs);
+}
+
 /** A TableResult with every count 0 and no segment written. */
 export function emptyTableResult(): TableResult {
   return {
@@ -290,19 +324,32 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
       }
       s.refs = next.sort(compareRefs);
     }
-    /** Rewrites `refs` together (dropping exact duplicates): they leave the index, the new chunks go to `next`. */
-    const rewriteInto = async (refs: readonly ChunkRef[], next: ChunkRef[]): Promise<RewriteResult> => {
+    /**
+     * Rewrites `refs` together (dropping exact duplicates): they leave the index, the new chunks
+     * go to `next`, kept for step 3 or, with `putNow`, put at once. Answers the rewrite and the
+     * inputs' bytes.
+     */
+    const rewriteInto = async (refs: readonly ChunkRef[], next: ChunkRef[], putNow = false): Promise<{ out: RewriteResult; bytesIn: number }> => {
       const inputs: Buffer[] = [];
-      for (const r of refs) inputs.push(await fetch(r));
+      let bytesIn = 0;
+      for (const r of refs) {
+        const b = await fetch(r);
+        inputs.push(b);
+        bytesIn += b.length;
+      }
       const out = await rewriteChunks(tenant, fp, inputs, null, rewriteOptions);
       res.duplicatesDropped += out.duplicates;
       for (const r of refs) removed.push(r);
       for (const c of out.chunks) {
-        newChunks.set(chunkKey(c.ref), c.bytes);
-        if (recompress !== null) recompressedKeys.add(chunkKey(c.ref));
+        const k = chunkKey(c.ref);
+        if (putNow) {
+          await client.put(k, c.bytes);
+          putEarly.add(k);
+        } else newChunks.set(k, c.bytes);
+        if (recompress !== null) recompressedKeys.add(k);
         next.push(c.ref);
       }
-      return out;
+      return { out, bytesIn };
     };
     // Overlaps: chunks of one stream whose time ranges overlap may hold the same entries twice
     // (stored again after a crash by versions before WAL flush marks, or one stream flushed by
@@ -341,78 +388,29 @@ export async function compactTable(job: TableJob): Promise<TableResult> {
     // recompressed is merged by the recompression below, which rewrites its chunks in runs.
     if (job.merge && recompress === null) {
       const target = job.chunkOptions.targetSizeBytes;
-      const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && dayOf(r.fromNs) === day && dayOf(r.throughNs) === day && !isYoung(r);
-      const next: ChunkRef[] = [];
-      let run: ChunkRef[] = [];
-      let runBytes = 0;
-      const flushRun = async (): Promise<void> => {
+      const small = (r: ChunkRef): boolean => r.sizeBytes < target * SMALL_CHUNK_FRACTION && liesInDay(r) && !isYoung(r);
+      s.refs = await inRuns(s.refs, small, (r) => r.sizeBytes, target, async (run, next) => {
         if (run.length < 2) {
           next.push(...run);
-        } else {
-          const out = await rewriteInto(run, next);
-          res.merged += run.length;
-          res.mergedInto += out.chunks.length;
+          return;
         }
-        run = [];
-        runBytes = 0;
-      };
-      for (const r of s.refs) {
-        if (!small(r)) {
-          await flushRun();
-          next.push(r);
-          continue;
-        }
-        if (run.length > 0 && runBytes + r.sizeBytes > target) await flushRun();
-        run.push(r);
-        runBytes += r.sizeBytes;
-      }
-      await flushRun();
-      s.refs = next.sort(compareRefs);
+        const { out } = await rewriteInto(run, next);
+        res.merged += run.length;
+        res.mergedInto += out.chunks.length;
+      });
     }
     // Recompression: runs of consecutive chunks lying wholly in this day not yet written with
     // the recompression's settings are rewritten with them. The new chunks are put at once (no
     // later step rewrites them), so a whole day is never held in memory.
     if (recompress !== null && !recompressWaits) {
       const pending = (r: ChunkRef): boolean => liesInDay(r) && !isYoung(r) && !recompressedKeys.has(chunkKey(r));
-      const next: ChunkRef[] = [];
-      let run: ChunkRef[] = [];
-      let runBytes = 0;
-      const flushRun = async (): Promise<void> => {
-        if (run.length === 0) return;
-        const inputs: Buffer[] = [];
-        for (const r of run) {
-          const b = await fetch(r);
-          inputs.push(b);
-          res.recompressedBytesIn += b.length;
-        }
-        const out = await rewriteChunks(tenant, fp, inputs, null, recompress.options);
-        res.duplicatesDropped += out.duplicates;
+      s.refs = await inRuns(s.refs, pending, (r) => r.uncompressedBytes, RECOMPRESS_GROUP_BYTES, async (run, next) => {
+        const { out, bytesIn } = await rewriteInto(run, next, true);
         res.recompressed += run.length;
         res.recompressedInto += out.chunks.length;
-        for (const r of run) removed.push(r);
-        for (const c of out.chunks) {
-          const k = chunkKey(c.ref);
-          await client.put(k, c.bytes);
-          putEarly.add(k);
-          recompressedKeys.add(k);
-          res.recompressedBytesOut += c.bytes.length;
-          next.push(c.ref);
-        }
-        run = [];
-        runBytes = 0;
-      };
-      for (const r of s.refs) {
-        if (!pending(r)) {
-          await flushRun();
-          next.push(r);
-          continue;
-        }
-        if (run.length > 0 && runBytes + r.uncompressedBytes > RECOMPRESS_GROUP_BYTES) await flushRun();
-        run.push(r);
-        runBytes += r.uncompressedBytes;
-      }
-      await flushRun();
-      s.refs = next.sort(compareRefs);
+        res.recompressedBytesIn += bytesIn;
+        for (const c of out.chunks) res.recompressedBytesOut += c.bytes.length;
+      });
     }
   }
   for (const s of series.values()) res.refsOut += s.refs.length;
