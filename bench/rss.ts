@@ -30,6 +30,8 @@ const silt = await startChild(tempDir('silt-bench-rss-'), [...UNLIMITED, ...extr
 const pid = silt.proc.pid!;
 const idle = rssBytes(pid);
 let maxRss = idle;
+// When the highest RSS was seen, seconds after the first push (the memory marks are crossed a few seconds in).
+let maxRssAtS = 0;
 // With RSS_SMAPS, the mapping breakdown and the main thread's heap gauges at the highest RSS seen
 // while pushing (read at most every 500 ms, so the reads do not load the server).
 let peak: { rss: number; smaps: [string, number][]; gauges?: Record<string, number> } | undefined;
@@ -38,6 +40,7 @@ const sampler = setInterval(() => {
   const r = rssBytes(pid);
   if (r > maxRss) {
     maxRss = r;
+    maxRssAtS = (performance.now() - t0) / 1000;
     if (process.env['RSS_SMAPS'] && performance.now() - lastPeakRead > 500) {
       lastPeakRead = performance.now();
       const here = { rss: r, smaps: smapsByName() } as NonNullable<typeof peak>;
@@ -103,6 +106,7 @@ console.log(
     rss_idle_mb: mb(idle),
     rss_mb: mb(rssAfterPush),
     rss_max_mb: mb(Math.max(maxRss, rssAfterPush)),
+    rss_max_at_s: Number(maxRssAtS.toFixed(1)),
     rss_settled_mb: mb(settled),
     settled_s: settledAt,
     rss_every_10s_mb: trace,

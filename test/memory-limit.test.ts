@@ -42,6 +42,8 @@ describe('ingester.memory_limit', () => {
       '-distributor.ingestion-rate-limit-mb=100000',
       '-distributor.ingestion-burst-size-mb=100000',
       '-validation.discover-log-levels=false',
+      // A querier thread, shed with the block sealer while above the soft mark (ADR 0039).
+      '-querier.threads=1',
     ]);
     try {
       const baseNs = BigInt(Date.now() - 600_000) * 1_000_000n;
@@ -85,6 +87,8 @@ describe('ingester.memory_limit', () => {
       expect(metric(m, 'silt_ingester_memory_limit_bytes', 'mark="hard"')).toBe(LIMIT_BYTES);
       // The limit also tightens the JS heap's growth between collections (ADR 0037).
       expect(silt.stdout()).toContain('"v8Flags":["--heap-growing-percent=100"]');
+      // Above the soft mark the helper threads were shed (the query below runs on the process querier or, after the hold, on both).
+      expect(silt.stdout()).toContain('helper threads (block sealer, push decoder, querier threads) stopped until it has been below for a while');
       // Admission counts line bytes; head columns grow ahead of them (factor 1.5), so a measurement may pass the mark by that slack.
       expect(metric(m, 'silt_ingester_memory_used_bytes')).toBeLessThanOrEqual(LIMIT_BYTES * 1.1);
 

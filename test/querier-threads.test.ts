@@ -150,6 +150,36 @@ describe('querier threads', () => {
     expect(await metric('silt_querier_thread_pieces_total')).toBeGreaterThan(pieces);
   });
 
+  it('shed for memory pressure: the thread ends, queries are answered by the process querier, counters do not go back; unshed, it runs pieces again', async () => {
+    const threads = silt.app.querierThreads!;
+    const q = { query: '{cluster=~".+"} |= "GET"', start: FIRST.toString(), end: (LAST + 1n).toString(), limit: '100000' };
+    const want = [...referenceQuery(entries, { labels: { cluster: (v) => v !== '' }, line: [(l) => l.includes('GET')], startNs: FIRST, endNs: LAST + 1n, limit: 100_000, direction: 'backward' })].sort();
+    expect([...flattenStreams(await queryRange(silt.url, q), 'backward').rows].sort()).toEqual(want);
+    const pieces = await metric('silt_querier_thread_pieces_total');
+    const restarts = await metric('silt_querier_thread_restarts_total');
+    expect(pieces).toBeGreaterThan(0);
+    threads.shed(true);
+    expect(threads.shedding).toBe(true);
+    for (let i = 0; i < 200 && silt.app.frontend!.queriers > 1; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(silt.app.frontend!.queriers).toBe(1);
+    // The ended thread's counters stay in the sums, while it ends and while it is gone.
+    for (let i = 0; i < 40; i++) {
+      expect(await metric('silt_querier_thread_pieces_total')).toBe(pieces);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect([...flattenStreams(await queryRange(silt.url, q), 'backward').rows].sort()).toEqual(want);
+    expect(await metric('silt_querier_thread_pieces_total')).toBe(pieces);
+    // Not a death: nothing restarts it while shed.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(silt.app.frontend!.queriers).toBe(1);
+    threads.shed(false);
+    for (let i = 0; i < 200 && silt.app.frontend!.queriers < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(silt.app.frontend!.queriers).toBe(2);
+    expect([...flattenStreams(await queryRange(silt.url, q), 'backward').rows].sort()).toEqual(want);
+    expect(await metric('silt_querier_thread_pieces_total')).toBeGreaterThan(pieces);
+    expect(await metric('silt_querier_thread_restarts_total')).toBe(restarts);
+  });
+
   // Last: it changes what every query answers.
   it('a delete request hides its lines at once on every querier, the thread included', async () => {
     const startS = Number(FIRST / 1_000_000_000n);

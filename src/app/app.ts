@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { chunksNotToReindex, Compactor, DeleteRequestsStore } from '../compactor/index.js';
+import { sharedBlockSealer } from '../chunk/index.js';
 import { configToYaml, type LimitsConfig, type SiltConfig } from '../config/config.js';
 import { RuntimeConfig } from '../config/runtime-config.js';
 import { Distributor, decodeOtlpBody, PushDecoder } from '../distributor/index.js';
@@ -30,6 +31,8 @@ import { FrontendWorker, type PieceExecutor } from '../querier/worker.js';
 import { registerFrontendRoutes } from '../server/routes-frontend.js';
 import { FilesystemObjectClient, IndexWriter, S3ObjectClient, WriteHealth, WriteTrackingObjectClient, registerWriteHealthMetrics, type ChunkStore, type ObjectClient } from '../storage/index.js';
 import { IdleMemoryRelease, RELEASE_MIN_BYTES } from './idle-memory.js';
+import { PressureShedding, type Sheddable } from './pressure-shedding.js';
+import { pressureHeapGrowth } from './runtime-flags.js';
 import { OverridesLimitsProvider } from './limits.js';
 import { registerTailRoutes } from '../server/routes-tail.js';
 import { registerTailProxyRoutes } from '../server/routes-tail-proxy.js';
@@ -128,6 +131,8 @@ export class App {
   #worker: FrontendWorker | null = null;
   /** Querier threads beside this process's querier (`querier.threads`), pulling from its frontend. */
   #threads: QuerierThreads | null = null;
+  /** With ingester.memory_limit: helper threads stopped while the ingester is above its soft mark (ADR 0039). */
+  #shedding: PressureShedding | null = null;
   /** Hands heap garbage back to the OS once the process goes quiet (`server.idle_memory_release`). */
   readonly idleMemory: IdleMemoryRelease;
   /** The querier threads, when this process runs any. */
@@ -496,6 +501,7 @@ export class App {
       throw e;
     }
     this.idleMemory.start();
+    this.#startShedding();
     this.logger.info('Silt is ready');
   }
 
@@ -523,6 +529,18 @@ export class App {
     void election.campaign();
   }
 
+  /** With ingester.memory_limit, sheds the block sealer, the push decoder's thread and the querier threads while the ingester is above its soft mark. */
+  #startShedding(): void {
+    const ing = this.ingester;
+    if (ing === null || this.cfg.ingester.memory_limit <= 0) return;
+    const helpers: Sheddable[] = [pressureHeapGrowth];
+    if (this.cfg.ingester.block_sealer === 'worker') helpers.push(sharedBlockSealer());
+    if (this.distributor !== null && this.cfg.distributor.push_decoder === 'worker') helpers.push(this.pushDecoder);
+    if (this.#threads !== null) helpers.push(this.#threads);
+    this.#shedding = new PressureShedding({ pressure: () => ing.underMemoryPressure, helpers, logger: this.logger.child({ component: 'memory' }), registry: this.registry });
+    this.#shedding.start();
+  }
+
   /** One line on where data lives: the object store, the WAL, the rules. */
   #logStorage(): void {
     const cfg = this.cfg;
@@ -548,6 +566,7 @@ export class App {
     const drainMs = limitMs > 0 ? Math.min(SHUTDOWN_DRAIN_MS, limitMs) : SHUTDOWN_DRAIN_MS;
     this.tails?.closeAll();
     this.idleMemory.stop();
+    this.#shedding?.stop();
     this.runtimeConfig.stop();
     this.#setState('Terminated', 'runtime-config');
     this.#setState('Stopping', 'server', 'distributor', 'querier', 'query-frontend', 'ruler');

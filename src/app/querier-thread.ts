@@ -68,7 +68,7 @@ port.on('message', (m: ThreadRequest) => {
       rc.stop();
       ingester.close();
       await objects.close();
-      reply({ type: 'stopped' });
+      reply({ type: 'stopped', metrics: await registry.getMetricsAsJSON().catch(() => []) });
       port.close();
     })();
   }

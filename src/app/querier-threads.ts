@@ -31,7 +31,8 @@ export interface QuerierThreadData {
 }
 
 export type ThreadRequest = { type: 'metrics'; id: number } | { type: 'stop'; drainMs: number } | { type: 'deletes'; tenant: string };
-export type ThreadReply = { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] } | { type: 'stopped' };
+/** `stopped` carries the thread's metrics as it ended (counters a `shed` keeps summed in). */
+export type ThreadReply = { type: 'metrics'; id: number; metrics: MetricObjectWithValues<MetricValue<string>>[] } | { type: 'stopped'; metrics: MetricObjectWithValues<MetricValue<string>>[] };
 
 /** Threads for `querier.threads` (-1: one per core beyond the first), where the process has a querier, a frontend and an ingester and no ring. */
 export function querierThreadCount(cfg: SiltConfig, mods: ReadonlySet<string>, ring: boolean): number {
@@ -58,6 +59,8 @@ export function pieceReadsIngester(params: readonly (readonly [string, string])[
 const STOP_GRACE_MS = 2000;
 /** Wait before a thread that died is started again, ms. */
 const RESTART_DELAY_MS = 1000;
+/** How long a thread stopped by `shed` may take to finish the pieces in hand, ms. */
+const SHED_DRAIN_MS = 5000;
 /** Longest wait for a thread's metrics at scrape time, ms (a busy thread answers between pieces' steps). */
 const METRICS_TIMEOUT_MS = 1000;
 
@@ -66,7 +69,10 @@ interface Thread {
   worker: Worker | null;
   /** Scrapes waiting for this thread's metrics, by id. */
   pending: Map<number, (m: MetricObjectWithValues<MetricValue<string>>[]) => void>;
-  stopped: (() => void) | null;
+  /** Called with the thread's last metrics when it answers a stop (null: none came). */
+  stopped: ((last: MetricObjectWithValues<MetricValue<string>>[] | null) => void) | null;
+  /** A `shed` is stopping it. */
+  ending: boolean;
 }
 
 export class QuerierThreads {
@@ -79,6 +85,11 @@ export class QuerierThreads {
   readonly #restarts: Counter;
   #address = '';
   #stopping = false;
+  /** Threads stopped for memory pressure (`shed`). */
+  #shed = false;
+  /** Counters and histograms of threads that `shed` ended (one part per end, folded at scrapes): the process's sums never go back when a thread starts again. */
+  #retired: MetricObjectWithValues<MetricValue<string>>[][] = [];
+  #folding = false;
   #nextId = 1;
 
   constructor(o: { count: number; cfg: SiltConfig; build: BuildInfo; logger: Logger; concurrency: number; registry: Registry }) {
@@ -94,9 +105,9 @@ export class QuerierThreads {
   start(address: string): void {
     this.#address = address;
     for (let i = 0; i < this.count; i++) {
-      const t: Thread = { index: i, worker: null, pending: new Map(), stopped: null };
+      const t: Thread = { index: i, worker: null, pending: new Map(), stopped: null, ending: false };
       this.#threads.push(t);
-      this.#spawn(t);
+      if (!this.#shed) this.#spawn(t);
     }
     this.#logger.info({ threads: this.count }, `${this.count} querier thread(s) started`);
   }
@@ -118,7 +129,7 @@ export class QuerierThreads {
         t.pending.delete(m.id);
         done?.(m.metrics);
       } else if (m.type === 'stopped') {
-        t.stopped?.();
+        t.stopped?.(m.metrics);
       }
     });
     w.on('error', (e) => this.#logger.error({ err: e, thread: t.index }, 'querier thread failed'));
@@ -127,7 +138,7 @@ export class QuerierThreads {
       t.worker = null;
       for (const done of t.pending.values()) done([]);
       t.pending.clear();
-      t.stopped?.();
+      t.stopped?.(null);
       if (this.#stopping) return;
       this.#logger.error({ thread: t.index, code }, `querier thread ${t.index} exited with code ${code}; starting it again`);
       this.#respawnLater(t);
@@ -137,7 +148,8 @@ export class QuerierThreads {
   #respawnLater(t: Thread): void {
     if (this.#stopping) return;
     setTimeout(() => {
-      if (this.#stopping || t.worker !== null) return;
+      // A shed thread is started by shed(false).
+      if (this.#stopping || this.#shed || t.worker !== null || t.ending) return;
       this.#restarts.inc();
       this.#spawn(t);
     }, RESTART_DELAY_MS).unref();
@@ -148,7 +160,18 @@ export class QuerierThreads {
    * in (counters and histograms add; a thread that does not answer in time is left out).
    */
   async metrics(own: Registry): Promise<string> {
-    const parts = await Promise.all([own.getMetricsAsJSON(), ...this.#threads.map((t) => this.#threadMetrics(t))]);
+    const n = this.#retired.length;
+    if (n > 1 && !this.#folding) {
+      // One fold at a time; parts retired meanwhile stay after the folded one.
+      this.#folding = true;
+      try {
+        const folded = await AggregatorRegistry.aggregate(this.#retired.slice(0, n)).getMetricsAsJSON();
+        this.#retired.splice(0, n, folded);
+      } finally {
+        this.#folding = false;
+      }
+    }
+    const parts = await Promise.all([own.getMetricsAsJSON(), ...this.#retired, ...this.#threads.map((t) => this.#threadMetrics(t))]);
     return AggregatorRegistry.aggregate(parts).metrics();
   }
 
@@ -182,21 +205,56 @@ export class QuerierThreads {
   /** Lets every thread finish its pieces in hand (at most `drainMs`), then ends it. */
   async stop(drainMs: number): Promise<void> {
     this.#stopping = true;
-    await Promise.all(
-      this.#threads.map(async (t) => {
-        const w = t.worker;
-        if (w === null) return;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, drainMs + STOP_GRACE_MS);
-          t.stopped = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-          w.postMessage({ type: 'stop', drainMs } satisfies ThreadRequest);
-        });
-        t.worker = null;
-        await w.terminate();
-      }),
-    );
+    await Promise.all(this.#threads.map((t) => this.#end(t, drainMs)));
+  }
+
+  /**
+   * `true` (memory pressure, see PressureShedding): each thread finishes the pieces in hand and
+   * ends, handing back its isolate, caches and malloc arena; the process's own querier runs every
+   * piece meanwhile (the frontend sends pieces to the queriers connected). `false`: the threads
+   * start again.
+   */
+  shed(on: boolean): void {
+    if (on === this.#shed || this.#stopping) return;
+    this.#shed = on;
+    for (const t of this.#threads) {
+      if (on) void this.#retire(t);
+      else if (t.worker === null && !t.ending) this.#spawn(t);
+    }
+  }
+
+  /** Whether `shed(true)` holds the threads stopped. */
+  get shedding(): boolean {
+    return this.#shed;
+  }
+
+  async #retire(t: Thread): Promise<void> {
+    if (t.worker === null || t.ending) return;
+    t.ending = true;
+    await this.#end(t, SHED_DRAIN_MS, true);
+    t.ending = false;
+    if (!this.#shed && !this.#stopping) this.#spawn(t);
+  }
+
+  /**
+   * Asks `t` to finish its pieces in hand (at most `drainMs`) and ends it. With `keep`, its last
+   * counters and histograms join the retired ones in the same step that forgets the thread, so
+   * no scrape sees them missing.
+   */
+  async #end(t: Thread, drainMs: number, keep = false): Promise<void> {
+    const w = t.worker;
+    if (w === null) return;
+    const last = await new Promise<MetricObjectWithValues<MetricValue<string>>[] | null>((resolve) => {
+      const timer = setTimeout(() => resolve(null), drainMs + STOP_GRACE_MS);
+      t.stopped = (m) => {
+        clearTimeout(timer);
+        resolve(m);
+      };
+      w.postMessage({ type: 'stop', drainMs } satisfies ThreadRequest);
+    });
+    t.stopped = null;
+    t.worker = null;
+    if (keep && last !== null) this.#retired.push(last.filter((m) => ['counter', 'histogram'].includes(String(m.type))));
+    await w.terminate();
   }
 }

@@ -224,7 +224,7 @@ export class MemChunk implements ReadableChunk {
     c.entries += entries;
     const spanNs = h.maxRel - h.minRel;
     const sealer = this.opts.sealer ?? null;
-    if (sealer === null) {
+    if (sealer === null || sealer.inline === true) {
       const sealed = sealBlockSync({ codec: this.codec, zstdLevel: this.opts.zstdLevel, payload, entries, spanNs, symbolCount: this.symbols.strings.length });
       this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), Buffer.alloc(0));
       this.applySeal(index, sealed);

@@ -11,11 +11,17 @@ afterAll(() => worker.close());
 
 /** Appends the same pseudo-random entries (some out of order, some with metadata) to `c`. */
 function fill(c: MemChunk, seed: number, n: number): void {
+  fill2(c, seed, n, 0);
+}
+
+/** `fill`'s entries from..from+n of the sequence of `seed` (fill(c, s, a) then fill2(c, s, b, a) appends what fill(c, s, a + b) does). */
+function fill2(c: MemChunk, seed: number, n: number, from: number): void {
   const rng = new Rng(seed);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < from + n; i++) {
     const ts = T0 + BigInt(i * 1000 - (rng.int(10) === 0 ? rng.int(5000) : 0));
     const line = Buffer.from(`level=${['info', 'warn', 'error'][rng.int(3)]} user=u${rng.int(500)} msg="request ${i}" took=${rng.int(900)}ms ${rng.int(20) === 0 ? 'NEEDLE' + i : ''}`);
-    c.append(ts, line, rng.int(7) === 0 ? [{ name: 'trace_id', value: `t${rng.int(50)}` }] : []);
+    const md = rng.int(7) === 0 ? [{ name: 'trace_id', value: `t${rng.int(50)}` }] : [];
+    if (i >= from) c.append(ts, line, md);
   }
 }
 
@@ -64,6 +70,44 @@ describe('block sealing off the event loop', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(async.encode().equals(bytes)).toBe(true);
     await async.whenSealed();
+  });
+
+  it('a shed sealer: chunks seal inline at once, the worker stops after its pending blocks, and comes back unshed', async () => {
+    const own = new WorkerBlockSealer();
+    try {
+      const [inline, async] = pair('lz4', own);
+      fill(inline, 13, 3000);
+      fill(async, 13, 1500);
+      expect(own.running).toBe(true);
+      const pending = async.blockMetas().filter((m) => m.offset === -1).length;
+      expect(pending).toBeGreaterThan(0);
+      own.shed(true);
+      expect(own.inline).toBe(true);
+      // Blocks cut from now on are sealed at the cut; the earlier ones still arrive from the worker.
+      const before = async.blockMetas().length;
+      fill2(async, 13, 1500, 1500);
+      const metas = async.blockMetas();
+      expect(metas.length).toBeGreaterThan(before);
+      for (const m of metas.slice(before)) expect(m.offset).not.toBe(-1);
+      await async.whenSealed();
+      expect(async.encode().equals(inline.encode())).toBe(true);
+      // The worker ended once its last pending block was answered.
+      for (let i = 0; i < 100 && own.running; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(own.running).toBe(false);
+      // Still shed: more cuts start no worker.
+      const [, more] = pair('lz4', own);
+      fill(more, 19, 1000);
+      expect(more.blockMetas().every((m) => m.offset !== -1)).toBe(true);
+      expect(own.running).toBe(false);
+      own.shed(false);
+      const [, again] = pair('lz4', own);
+      fill(again, 17, 1000);
+      expect(own.running).toBe(true);
+      expect(again.blockMetas().some((m) => m.offset === -1)).toBe(true);
+      await again.whenSealed();
+    } finally {
+      await own.close();
+    }
   });
 
   it('a failing sealer falls back to sealing inline, in order', async () => {

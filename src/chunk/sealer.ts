@@ -36,6 +36,8 @@ export interface SealedBlock {
 /** Seals blocks asynchronously. `seal` may reject (the caller then seals inline). */
 export interface BlockSealer {
   seal(job: SealJob): Promise<SealedBlock>;
+  /** True while callers should seal on their own thread instead (memory pressure: see WorkerBlockSealer.shed). */
+  readonly inline?: boolean;
 }
 
 /** Seals a block on the calling thread. */
@@ -64,6 +66,27 @@ export interface SealReply extends WorkerReply {
  */
 export class WorkerBlockSealer implements BlockSealer {
   readonly #channel = new WorkerChannel<SealReply>(new URL('./seal-worker', import.meta.url), import.meta.url, 'block sealer');
+  #inline = false;
+
+  get inline(): boolean {
+    return this.#inline;
+  }
+
+  /** Whether the worker thread is running (it starts on the first block and stops when idle or shed). */
+  get running(): boolean {
+    return this.#channel.running;
+  }
+
+  /**
+   * `true`: callers seal inline from now on (each block's payload copy and the worker's isolate
+   * and malloc arena, tens of MB in a push flood, are spared while memory is short) and the
+   * worker stops once its pending blocks are sealed; `false`: back to the worker, started again
+   * on the next block.
+   */
+  shed(on: boolean): void {
+    this.#inline = on;
+    if (on) this.#channel.stopWhenIdle();
+  }
 
   async seal(job: SealJob): Promise<SealedBlock> {
     // Copy into a buffer of our own so the transfer never detaches memory others use.

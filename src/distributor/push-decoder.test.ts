@@ -251,6 +251,32 @@ describe('PushDecoder idle stop', () => {
       await d.close();
     }
   });
+
+  it('shed: bodies in hand finish on the worker, later ones decode inline, the worker stops; unshed, a new worker decodes right', async () => {
+    const d = new PushDecoder({ worker: true });
+    try {
+      const a = bodies(3000, 31);
+      const b = bodies(1500, 32);
+      const want = async (x: { body: Buffer }): Promise<unknown> => plain(await decodePushBody(x.body, 'application/x-protobuf', undefined, 0));
+      // Several in flight when the shed comes.
+      const inFlight = a.map((x) => d.decode(x.body, 'application/x-protobuf', undefined, 0, levels));
+      expect(d.workerRunning).toBe(true);
+      d.shed(true);
+      const inline = await d.decode(b[0]!.body, 'application/x-protobuf', undefined, 0, levels);
+      expect(plain(inline)).toEqual(await want(b[0]!));
+      for (let i = 0; i < a.length; i++) expect(plain(await inFlight[i]!)).toEqual(await want(a[i]!));
+      for (let i = 0; i < 100 && d.workerRunning; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(d.workerRunning).toBe(false);
+      // Still shed: decoded inline, no worker started for it.
+      expect(plain(await d.decode(b[1]!.body, 'application/x-protobuf', undefined, 0, levels))).toEqual(await want(b[1]!));
+      expect(d.workerRunning).toBe(false);
+      d.shed(false);
+      for (const x of b) expect(plain(await d.decode(x.body, 'application/x-protobuf', undefined, 0, levels))).toEqual(await want(x));
+      expect(d.workerRunning).toBe(true);
+    } finally {
+      await d.close();
+    }
+  });
 });
 
 describe('PushDecoder level options', () => {

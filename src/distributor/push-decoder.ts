@@ -73,6 +73,8 @@ export class PushDecoder {
   #labelsEpoch = -1;
 
   readonly #maxLabelStrings: number;
+  /** Set by shed(true): bodies are decoded inline while memory is short. */
+  #inline = false;
 
   /**
    * `worker` false decodes everything inline. `maxLabelStrings` bounds the label strings
@@ -85,13 +87,23 @@ export class PushDecoder {
   }
 
   /**
+   * `true` (memory pressure, see PressureShedding): bodies are decoded inline from now on and the
+   * worker stops once the bodies in hand are answered, handing back its isolate and malloc arena;
+   * `false`: back to the worker, started again by the next body.
+   */
+  shed(on: boolean): void {
+    this.#inline = on;
+    if (on) this.#channel?.stopWhenIdle();
+  }
+
+  /**
    * `decodePushBody`, with `levels` read off-thread when given. `maxDecompressedBytes`
    * bounds any decompression (0: none).
    */
   async decode(body: Buffer, contentType: string | undefined, contentEncoding: string | undefined, maxDecompressedBytes: number, levels: LineLevelOptions | null): Promise<PushRequest> {
     const ch = this.#channel;
     const enc = contentEncoding ?? '';
-    if (ch === null || ch.failed || body.length < WORKER_MIN_BODY_BYTES || (enc !== '' && enc !== 'snappy') || looksLikeJson(body)) {
+    if (ch === null || this.#inline || ch.failed || body.length < WORKER_MIN_BODY_BYTES || (enc !== '' && enc !== 'snappy') || looksLikeJson(body)) {
       return decodePushBody(body, contentType, contentEncoding, maxDecompressedBytes);
     }
     const mediaType = pushMediaType(contentType);

@@ -47,6 +47,8 @@ export class WorkerChannel<R extends WorkerReply> {
   readonly #name: string;
   readonly #idleStopMs: number;
   #idleTimer: NodeJS.Timeout | null = null;
+  /** Set by stopWhenIdle: the worker stops as soon as it has no job, not IDLE_STOP_MS later. */
+  #stopOnIdle = false;
 
   /** `module` and `callerUrl` as startSiltWorker takes them; `idleStopMs` 0 keeps the worker while idle. */
   constructor(module: URL, callerUrl: string, name: string, idleStopMs = IDLE_STOP_MS) {
@@ -86,6 +88,22 @@ export class WorkerChannel<R extends WorkerReply> {
     });
   }
 
+  /**
+   * Stops the worker now if it has no job, else once its last pending job is answered (callers
+   * that stop calling — memory pressure, see PressureShedding — hand its isolate and arena back
+   * at once instead of IDLE_STOP_MS later). A later call starts a new worker as usual.
+   */
+  stopWhenIdle(): void {
+    const w = this.#worker;
+    if (w === null) return;
+    if (this.#pending.size > 0) {
+      this.#stopOnIdle = true;
+      return;
+    }
+    if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
+    this.#stopIdle(w);
+  }
+
   /** Stops the worker; pending calls reject. */
   async close(): Promise<void> {
     const w = this.#worker;
@@ -99,6 +117,7 @@ export class WorkerChannel<R extends WorkerReply> {
   #start(): Worker | null {
     if (this.#worker !== null) return this.#worker;
     if (this.#failed) return null;
+    this.#stopOnIdle = false;
     let w: Worker;
     try {
       w = startSiltWorker(this.#module, this.#callerUrl, this.#name);
@@ -113,7 +132,8 @@ export class WorkerChannel<R extends WorkerReply> {
       this.#pending.delete(m.id);
       if (this.#pending.size === 0) {
         w.unref();
-        if (this.#idleStopMs > 0) this.#idleTimer = setTimeout(() => this.#stopIdle(w), this.#idleStopMs).unref();
+        if (this.#stopOnIdle) this.#stopIdle(w);
+        else if (this.#idleStopMs > 0) this.#idleTimer = setTimeout(() => this.#stopIdle(w), this.#idleStopMs).unref();
       }
       if (m.error !== undefined) p.reject(new Error(m.error));
       else p.resolve(m);
@@ -134,6 +154,7 @@ export class WorkerChannel<R extends WorkerReply> {
   /** Stops `w` if it is still this channel's worker and has had no job since the timer was set. */
   #stopIdle(w: Worker): void {
     this.#idleTimer = null;
+    this.#stopOnIdle = false;
     if (this.#worker !== w || this.#pending.size > 0) return;
     // Not a failure: the exit handler sees another worker (or none) and lets it be.
     this.#worker = null;
