@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import { UnavailableError } from '../../errors.js';
 import { ByteWriter } from '../../util/bytes.js';
 import { CHECKPOINT_MAGIC, CHECKPOINT_RECORD_TARGET_BYTES, CHECKPOINT_WRITE_CHUNK_BYTES, MAX_RECORD_BYTES } from './consts.js';
-import { checkpointPath, checkpointTmpPath, closeFd, errMessage, fdatasync, fsyncDir, openFd, writeAll } from './files.js';
+import { closeFd, fdatasync, fsyncDir, openFd, writeAll } from '../../util/fd.js';
+import { checkpointPath, checkpointTmpPath, errMessage } from './files.js';
 import {
   addCheckpointStream,
   beginCheckpointChunks,

@@ -1,10 +1,8 @@
-/**
- * File-level helpers: names, directory listing, and promise wrappers over raw-fd `fs` calls.
- * Every call goes through the `fs` module object at call time so tests can inject failures.
- */
+/** File-level helpers: names and directory listing (the raw-fd calls are src/util/fd.ts). */
 import fs from 'node:fs';
 import path from 'node:path';
 import { CHECKPOINT_PREFIX, SEQ_DIGITS, TMP_SUFFIX } from './consts.js';
+
 
 /** A WAL file found in the directory. */
 export interface WalFile {
@@ -79,60 +77,6 @@ export async function listWalDir(dir: string): Promise<WalListing> {
   out.checkpoints.sort(bySeq);
   out.tmps.sort(bySeq);
   return out;
-}
-
-/** Opens a file with the given flags (e.g. 'w' = create/truncate, write only). */
-export function openFd(p: string, flags: string | number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    fs.open(p, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd)));
-  });
-}
-
-export function closeFd(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fs.close(fd, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** Writes `buf[off, off+len)` at file `position`, looping over short writes. */
-export async function writeAll(fd: number, buf: Uint8Array, off: number, len: number, position: number): Promise<void> {
-  while (len > 0) {
-    const n = await new Promise<number>((resolve, reject) => {
-      fs.write(fd, buf, off, len, position, (err, written) => (err ? reject(err) : resolve(written)));
-    });
-    if (n <= 0) throw new Error(`short write: 0 of ${len} bytes`);
-    off += n;
-    position += n;
-    len -= n;
-  }
-}
-
-export function fdatasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fs.fdatasync(fd, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-export function ftruncate(fd: number, lenBytes: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    fs.ftruncate(fd, lenBytes, (err) => (err ? reject(err) : resolve()));
-  });
-}
-
-/** fsyncs a directory so created, renamed and deleted names survive power loss. */
-export async function fsyncDir(dir: string): Promise<void> {
-  const fd = await openFd(dir, 'r');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      fs.fsync(fd, (err) => {
-        // Some filesystems refuse fsync on a directory; there is nothing better to do there.
-        if (err && err.code !== 'EINVAL' && err.code !== 'EISDIR') reject(err);
-        else resolve();
-      });
-    });
-  } finally {
-    await closeFd(fd).catch(() => undefined);
-  }
 }
 
 /** Message of an unknown thrown value. */

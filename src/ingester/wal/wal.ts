@@ -23,18 +23,8 @@ import {
   RECORD_FLUSHED,
   SEGMENT_MAGIC,
 } from './consts.js';
-import {
-  closeFd,
-  errMessage,
-  fdatasync,
-  fsyncDir,
-  ftruncate,
-  listWalDir,
-  openFd,
-  segmentPath,
-  writeAll,
-  type WalFile,
-} from './files.js';
+import { closeFd, fdatasync, fsyncDir, ftruncate, openFd, writeAll } from '../../util/fd.js';
+import { errMessage, listWalDir, segmentPath, type WalFile } from './files.js';
 import {
   decodeCheckpointChunks,
   decodeCheckpointEnd,
