@@ -155,7 +155,8 @@ export class FilesystemObjectClient implements ObjectClient {
     const tmp = path.join(this.#tmpDir, `${process.pid}-${randomBytes(8).toString('hex')}`);
     try {
       // Raw-fd calls: an early-flush flood puts thousands of small chunks, and FileHandle calls
-      // cost the event loop ~1.5x as much (bench/RESULTS.md, "helper threads shed").
+      // with a mkdir per put cost the event loop ~1.3–1.5x as much (bench/RESULTS.md, "helper
+      // threads shed under memory pressure").
       const fd = await openFd(tmp, 'wx');
       try {
         await writeAll(fd, body, 0, body.length, 0);

@@ -1,6 +1,7 @@
 /**
  * Promise wrappers over raw-fd `fs` calls, for the WAL and the filesystem object client: no
- * FileHandle objects (a `fs/promises` call costs the event loop ~1.5x these, bench/RESULTS.md).
+ * FileHandle objects (an object put through `fs/promises` cost the event loop ~1.3–1.5x more,
+ * bench/RESULTS.md).
  * Every call goes through the `fs` module object at call time so tests can inject failures.
  */
 import fs from 'node:fs';
