@@ -3,7 +3,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CHECKPOINT_PREFIX, SEQ_DIGITS, TMP_SUFFIX } from './consts.js';
 
-
 /** A WAL file found in the directory. */
 export interface WalFile {
   /** Sequence number parsed from the name. */
