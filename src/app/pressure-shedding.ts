@@ -13,14 +13,13 @@
  */
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { PRESSURE_LOOK_MS } from './idle-memory.js';
 
 /** What can be shed: the block sealer, the push decoder, the querier threads, the heap's growth. */
 export interface Sheddable {
   shed(on: boolean): void;
 }
 
-/** How often the pressure is looked at, ms. */
-export const SHED_LOOK_MS = 1000;
 /** How long the pressure must have been gone before the helpers come back, ms (no start and stop per second at the mark). */
 export const SHED_HOLD_MS = 10_000;
 
@@ -41,7 +40,8 @@ export class PressureShedding {
     this.#helpers = o.helpers;
     this.#logger = o.logger;
     this.#holdMs = o.holdMs ?? SHED_HOLD_MS;
-    this.#lookMs = o.lookMs ?? SHED_LOOK_MS;
+    // As often as IdleMemoryRelease looks at the same pressure for its trims.
+    this.#lookMs = o.lookMs ?? PRESSURE_LOOK_MS;
     this.#now = o.nowMs ?? Date.now;
     this.#gauge = new Gauge({
       name: 'silt_memory_pressure_helpers_shed',
