@@ -172,10 +172,14 @@ export class App {
   constructor(cfg: SiltConfig, logger: Logger) {
     this.cfg = cfg;
     this.logger = logger;
-    // What pushes leave per label set (and rebuild) goes with the idle collection.
+    // What pushes leave per label set (and rebuild) and the head columns kept for reuse go with
+    // the idle collection.
     this.idleMemory = new IdleMemoryRelease(cfg.server.idle_memory_release, logger, {
       registry: this.registry,
-      beforeCollect: () => this.distributor?.forgetScratch(),
+      beforeCollect: () => {
+        this.distributor?.forgetScratch();
+        this.ingester?.forgetScratch();
+      },
       // Above the soft mark of ingester.memory_limit malloc's free pages go back while busy too.
       ...(cfg.ingester.memory_limit > 0 ? { pressure: () => this.ingester?.underMemoryPressure === true } : {}),
     });

@@ -9,6 +9,7 @@ import { InvalidError } from '../errors.js';
 import type { ByteWriter } from '../util/bytes.js';
 import { ColumnarBlock } from './block.js';
 import { buildBlockBloom } from './bloom.js';
+import type { ColumnPool } from './column-pool.js';
 import { ENTRY_OVERHEAD_BYTES, MAX_BLOCK_SPAN_NS, MAX_TS_NS, METADATA_PAIR_OVERHEAD_BYTES, MIN_TS_NS } from './consts.js';
 import type { SymbolTable } from './symbols.js';
 import { TsIndex } from './ts-index.js';
@@ -123,8 +124,20 @@ export class HeadBlock {
     return this.columnBytes;
   }
 
-  /** No columns: the next push() lays them out. */
-  private dropColumns(): void {
+  /**
+   * Hands the columns' buffer to `pool` when it held this head's columns alone and no snapshot
+   * views it (ColumnPool's rule); the caller stops using it. A buffer shared by quiet heads
+   * (fitInto) is longer than one head's columns unless it holds only this one.
+   */
+  private giveColumns(pool: ColumnPool | null): void {
+    if (pool === null || this.shared) return;
+    const buf = this.sleepBuf ?? (this.ts.buffer as ArrayBuffer);
+    if (buf.byteLength === this.columnBytes) pool.give(buf);
+  }
+
+  /** No columns: the next push() lays them out. The old ones go to `pool` (giveColumns). */
+  private dropColumns(pool: ColumnPool | null): void {
+    this.giveColumns(pool);
     this.sleepBuf = null;
     this.ts = EMPTY_F64;
     this.ints = ZERO_INTS;
@@ -137,19 +150,20 @@ export class HeadBlock {
 
   /**
    * Moves the columns into one new ArrayBuffer with room for `cap` entries, `idCap` metadata ids
-   * and `lineCap` line bytes, copying what the head holds; or, given `into`, into the region of
-   * `columnRegionBytes(cap, idCap, lineCap)` bytes at `at` of that buffer (8-aligned).
+   * and `lineCap` line bytes (one from `pool` when it holds that size), copying what the head
+   * holds; or, given `into`, into the region of `columnRegionBytes(cap, idCap, lineCap)` bytes at
+   * `at` of that buffer (8-aligned). The old columns go to `pool` (giveColumns).
    */
-  private layout(cap: number, idCap: number, lineCap: number, into?: ArrayBuffer, at = 0): void {
+  private layout(cap: number, idCap: number, lineCap: number, pool: ColumnPool | null, into?: ArrayBuffer, at = 0): void {
     const n = this.n;
     const ints = this.ints;
     const lineEnd = ints[n]!;
     const mdEnd = ints[this.mo + n]!;
     const intCount = 2 * cap + 2 + idCap;
     const bytes = cap * 8 + intCount * 4 + lineCap;
-    // Not pooled (allocUnsafe takes small sizes from a shared 8 KiB slab a single live head would
-    // keep whole), and not zeroed: every byte read is written first.
-    const ab = into ?? Buffer.allocUnsafeSlow(bytes).buffer;
+    // Not from Node's pool (allocUnsafe takes small sizes from a shared 8 KiB slab a single live
+    // head would keep whole), and not zeroed: every byte read is written first.
+    const ab = into ?? pool?.take(bytes) ?? Buffer.allocUnsafeSlow(bytes).buffer;
     const ts = new Float64Array(ab, at, cap);
     const next = new Int32Array(ab, at + cap * 8, intCount);
     const lines = Buffer.from(ab, at + cap * 8 + intCount * 4, lineCap);
@@ -160,6 +174,7 @@ export class HeadBlock {
     next.set(ints.subarray(this.mo, this.mo + n + 1), mo);
     next.set(ints.subarray(this.mi, this.mi + mdEnd), mi);
     this.lines.copy(lines, 0, 0, lineEnd);
+    this.giveColumns(pool);
     if (this.sameTsPrev !== null && this.sameTsPrev.length < cap) {
       const p = new Int32Array(cap);
       p.set(this.sameTsPrev);
@@ -175,7 +190,7 @@ export class HeadBlock {
   }
 
   /** Lays the columns out again with room for one more entry of `lineBytes` line bytes and `ids` metadata ids. */
-  private grow(lineBytes: number, ids: number): void {
+  private grow(lineBytes: number, ids: number, pool: ColumnPool | null): void {
     const n = this.n;
     let cap = this.ts.length;
     if (n === cap) cap = cap === 0 ? INITIAL_ENTRIES : cap * 2;
@@ -191,7 +206,7 @@ export class HeadBlock {
       lineCap = Math.max(MIN_LINE_BYTES, Math.ceil(lineCap * LINE_GROWTH));
       while (lineCap < needLines) lineCap = Math.ceil(lineCap * LINE_GROWTH);
     }
-    this.layout(cap, idCap, lineCap);
+    this.layout(cap, idCap, lineCap, pool);
   }
 
   /**
@@ -223,7 +238,8 @@ export class HeadBlock {
     const n = this.n;
     const ints = this.ints;
     const before = this.columnBytes;
-    this.layout(n, ints[this.mo + n]!, ints[n]!, into, at);
+    // The old columns go to the collector, not to a pool: freeing them is the point.
+    this.layout(n, ints[this.mo + n]!, ints[n]!, null, into, at);
     return before - this.columnBytes;
   }
 
@@ -261,11 +277,11 @@ export class HeadBlock {
    * Frees the columns of an empty head that takes no more appends (its chunk is closed): a
    * closed chunk waiting for its flush or its retain period then holds only its cut blocks.
    * A later push() grows them again. Snapshots keep their own views. The metadata cache goes
-   * too (a later push remembers arrays again).
+   * too (a later push remembers arrays again). The columns go to `pool` (giveColumns).
    */
-  release(): void {
+  release(pool: ColumnPool | null = null): void {
     if (this.n !== 0) return;
-    this.dropColumns();
+    this.dropColumns(pool);
     this.md1 = null;
     this.mdCache = null;
     this.mdCacheNext = 0;
@@ -309,13 +325,13 @@ export class HeadBlock {
     return false;
   }
 
-  /** Appends one entry (copying `line`); the caller checked fits() and isDuplicate(). */
-  push(rel: number, line: Uint8Array, metadata: StructuredMetadata, symbols: SymbolTable): void {
+  /** Appends one entry (copying `line`); the caller checked fits() and isDuplicate(). Growing columns come from and go to `pool`. */
+  push(rel: number, line: Uint8Array, metadata: StructuredMetadata, symbols: SymbolTable, pool: ColumnPool | null = null): void {
     this.wake();
     const n = this.n;
     const len = line.length;
     const pairs = metadata.length;
-    if (n === this.ts.length || this.ints[n]! + len > this.lines.length || this.ints[this.mo + n]! + pairs * 2 > this.ints.length - this.mi) this.grow(len, pairs * 2);
+    if (n === this.ts.length || this.ints[n]! + len > this.lines.length || this.ints[this.mo + n]! + pairs * 2 > this.ints.length - this.mi) this.grow(len, pairs * 2, pool);
     const ints = this.ints;
     const mo = this.mo;
     const off = ints[n]!;
@@ -395,8 +411,8 @@ export class HeadBlock {
     this.mdCacheNext = (i + MD_CACHE_SLOT) % ((MD_CACHE_SIZE - 1) * MD_CACHE_SLOT);
   }
 
-  /** Empties the head for reuse, keeping allocations unless a snapshot still views them. */
-  reset(): void {
+  /** Empties the head for reuse, keeping allocations unless a snapshot still views them; columns it frees go to `pool`. */
+  reset(pool: ColumnPool | null = null): void {
     this.wake();
     this.n = 0;
     this.sorted = true;
@@ -406,7 +422,7 @@ export class HeadBlock {
     this.sameTsPrev = null;
     // Columns grown for a big block are freed (the next push lays out small ones): an idle
     // stream should not hold a whole block's capacity until its next cut.
-    if (this.shared || this.columnBytes > KEEP_COLUMN_BYTES) this.dropColumns();
+    if (this.shared || this.columnBytes > KEEP_COLUMN_BYTES) this.dropColumns(pool);
     else if (this.ts !== EMPTY_F64) {
       this.ints[0] = 0;
       this.ints[this.mo] = 0;

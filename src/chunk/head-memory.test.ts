@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_METADATA } from './block.js';
+import { ColumnPool } from './column-pool.js';
 import { HeadBlock } from './head-block.js';
 import { defaultChunkOptions, MemChunk } from './mem-chunk.js';
 import { SymbolTable } from './symbols.js';
@@ -182,6 +183,64 @@ describe('head block memory (ADR 0024)', () => {
     }
     // Snapshots taken before a move still read what they saw.
     expect(views.length).toBeGreaterThan(80);
+    for (const [snap, want] of views) expect(entries(snap)).toEqual(want);
+  });
+
+  it('reuses the columns heads grew out of (ADR 0040) without changing an entry, a snapshot or a sleeping head', () => {
+    const entries = (blk: DecodedBlock | null): string[] => {
+      const out: string[] = [];
+      for (let i = 0; blk !== null && i < blk.n; i++) {
+        const md = blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',');
+        out.push(`${blk.baseNs + BigInt(blk.tsRel[i]!)} ${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${md}`);
+      }
+      return out;
+    };
+    const all = (c: MemChunk): string[] => {
+      const out: string[] = [];
+      const n = c.blockMetas().length;
+      for (let b = 0; b < n; b++) out.push(...entries(c.readBlock(b)));
+      return [...out, ...entries(c.headBlock())];
+    };
+    const r = seededRandom(17);
+    const rnd = (n: number): number => Math.floor(r() * n);
+    const pool = new ColumnPool(1 << 20);
+    const base = { ...defaultChunkOptions(), blockSizeBytes: 32 * 1024 };
+    // Twenty chunks share the pool; their twins have none and get the same calls.
+    const pooled = Array.from({ length: 20 }, () => new MemChunk({ ...base, columnPool: pool }));
+    const plain = Array.from({ length: 20 }, () => new MemChunk(base));
+    const views: [DecodedBlock, string[]][] = [];
+    const ts = new Array<bigint>(20).fill(1_000_000_000n);
+    for (let i = 0; i < 20_000; i++) {
+      const k = rnd(20);
+      ts[k]! += BigInt(rnd(12) === 0 ? -rnd(5000) : 1000);
+      const md = rnd(5) === 0 ? [{ name: 'trace_id', value: `t${rnd(9)}` }] : EMPTY_METADATA;
+      // Every byte of a line differs from the last one's: stale bytes of a reused buffer would show.
+      const text = Buffer.alloc(rnd(25) === 0 ? rnd(6000) : 1 + rnd(200), 97 + (i % 26));
+      expect(pooled[k]!.append(ts[k]!, text, md)).toBe(plain[k]!.append(ts[k]!, text, md));
+      const op = rnd(200);
+      if (op < 4) {
+        // A query's view of the head: growth or a cut after it must not hand its buffer to another head.
+        const snap = pooled[k]!.headBlock();
+        if (snap !== null) views.push([snap, entries(snap)]);
+      } else if (op < 6) {
+        pooled[k]!.cutAndRelease();
+        plain[k]!.cutAndRelease();
+      } else if (op < 7) {
+        const fit = pooled[k]!.fittedHeadBytes();
+        if (fit > 0) pooled[k]!.fitHeadInto(new ArrayBuffer(fit), 0);
+        pooled[k]!.sleepHead();
+      } else if (op < 8) {
+        pooled[k]!.sleepHead();
+      }
+      expect(pool.bytes).toBeLessThanOrEqual(1 << 20);
+    }
+    expect(pool.reused).toBeGreaterThan(500);
+    expect(views.length).toBeGreaterThan(100);
+    for (let k = 0; k < 20; k++) {
+      expect(pooled[k]!.blockMetas().length).toBeGreaterThan(2);
+      expect(all(pooled[k]!)).toEqual(all(plain[k]!));
+      expect(pooled[k]!.encode().equals(plain[k]!.encode())).toBe(true);
+    }
     for (const [snap, want] of views) expect(entries(snap)).toEqual(want);
   });
 });

@@ -18,3 +18,4 @@ export * from './consts.js';
 export { cutBlocksView, encodeCutBlocks } from './cut-view.js';
 export { encodeBlock, decodeBlock, type EncodedBlock } from './block.js';
 export { type BlockSealer, WorkerBlockSealer, sharedBlockSealer } from './sealer.js';
+export { ColumnPool } from './column-pool.js';

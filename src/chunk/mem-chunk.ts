@@ -145,7 +145,7 @@ export class MemChunk implements ReadableChunk {
       }
     }
     if (h.n === 0) h.start(tsNs);
-    h.push(rel, line, metadata, this.symbols);
+    h.push(rel, line, metadata, this.symbols, this.opts.columnPool ?? null);
     if (h.sizeBytes >= this.opts.blockSizeBytes || h.n >= MAX_ENTRIES_PER_BLOCK) this.cutBlock();
     return true;
   }
@@ -176,7 +176,7 @@ export class MemChunk implements ReadableChunk {
    */
   cutAndRelease(): void {
     this.cutBlock();
-    this.head.release();
+    this.head.release(this.opts.columnPool ?? null);
   }
 
   /** Bytes of the head block's columns at the size of what they hold, when worth a move; else 0 (HeadBlock.fittedBytes). */
@@ -229,7 +229,7 @@ export class MemChunk implements ReadableChunk {
       this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), Buffer.alloc(0));
       this.applySeal(index, sealed);
       if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
-      h.reset();
+      h.reset(this.opts.columnPool ?? null);
       return;
     }
     // Async: keep an own copy of the payload readable until the sealed bytes arrive. (Not a
@@ -240,7 +240,7 @@ export class MemChunk implements ReadableChunk {
     const own = Buffer.from(copy.buffer, 0, copy.length);
     if (w.buf.length > SCRATCH_KEEP_BYTES) scratch = new ByteWriter(64 * 1024);
     this.addBlock(this.pendingMeta(entries, minTsNs, maxTsNs, payload.length), own);
-    h.reset();
+    h.reset(this.opts.columnPool ?? null);
     const gen = c.sealGeneration;
     const job = { codec: this.codec, zstdLevel: this.opts.zstdLevel, payload: own, entries, spanNs, symbolCount: this.symbols.strings.length };
     sealer.seal(job).then(

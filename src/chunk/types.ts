@@ -1,6 +1,7 @@
 /** Public chunk types, re-exported by mem-chunk.ts and index.ts. */
 import type { StructuredMetadata } from '../model/stream.js';
 import type { Codec } from './codec.js';
+import type { ColumnPool } from './column-pool.js';
 import type { BlockProbe } from './needle.js';
 import type { BlockSealer } from './sealer.js';
 
@@ -19,6 +20,8 @@ export interface ChunkOptions {
    * With a sealer, call `whenSealed()` before `encode()` to avoid sealing inline there.
    */
   readonly sealer?: BlockSealer;
+  /** Where heads take the columns they grow into and leave the ones they grew out of (ADR 0040); absent: none. */
+  readonly columnPool?: ColumnPool;
 }
 
 /**
