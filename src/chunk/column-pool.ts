@@ -33,10 +33,6 @@ export class ColumnPool {
     return this.#bytes;
   }
 
-  get maxBytes(): number {
-    return this.#maxBytes;
-  }
-
   /** Buffers handed out again by take, ever. */
   get reused(): number {
     return this.#reused;
