@@ -21,6 +21,24 @@ function lines(c: MemChunk): string[] {
   return out;
 }
 
+/** Each entry of a block as "ts line metadata" (none for null). */
+function entries(blk: DecodedBlock | null): string[] {
+  const out: string[] = [];
+  for (let i = 0; blk !== null && i < blk.n; i++) {
+    const md = blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',');
+    out.push(`${blk.baseNs + BigInt(blk.tsRel[i]!)} ${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${md}`);
+  }
+  return out;
+}
+
+/** `entries` of every cut block and the head of a chunk, in block order. */
+function all(c: MemChunk): string[] {
+  const out: string[] = [];
+  const n = c.blockMetas().length;
+  for (let b = 0; b < n; b++) out.push(...entries(c.readBlock(b)));
+  return [...out, ...entries(c.headBlock())];
+}
+
 describe('head block memory (ADR 0024)', () => {
   it('starts small and grows with the text', () => {
     const c = new MemChunk(defaultChunkOptions());
@@ -120,20 +138,6 @@ describe('head block memory (ADR 0024)', () => {
   });
 
   it('lays quiet heads out at their size side by side in one buffer, and keeps every entry, earlier snapshot and later append right', () => {
-    const entries = (blk: DecodedBlock | null): string[] => {
-      const out: string[] = [];
-      for (let i = 0; blk !== null && i < blk.n; i++) {
-        const md = blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',');
-        out.push(`${blk.baseNs + BigInt(blk.tsRel[i]!)} ${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${md}`);
-      }
-      return out;
-    };
-    const all = (c: MemChunk): string[] => {
-      const out: string[] = [];
-      const n = c.blockMetas().length;
-      for (let b = 0; b < n; b++) out.push(...entries(c.readBlock(b)));
-      return [...out, ...entries(c.headBlock())];
-    };
     const r = seededRandom(5);
     const rnd = (n: number): number => Math.floor(r() * n);
     const levels = ['info', 'warn'].map((v) => Object.freeze([Object.freeze({ name: 'detected_level', value: v })]));
@@ -187,20 +191,6 @@ describe('head block memory (ADR 0024)', () => {
   });
 
   it('reuses the columns heads grew out of (ADR 0040) without changing an entry, a snapshot or a sleeping head', () => {
-    const entries = (blk: DecodedBlock | null): string[] => {
-      const out: string[] = [];
-      for (let i = 0; blk !== null && i < blk.n; i++) {
-        const md = blk.metadata(i).map((p) => `${p.name}=${p.value}`).join(',');
-        out.push(`${blk.baseNs + BigInt(blk.tsRel[i]!)} ${blk.lines.subarray(blk.lineOffsets[i]!, blk.lineOffsets[i + 1]!).toString()} ${md}`);
-      }
-      return out;
-    };
-    const all = (c: MemChunk): string[] => {
-      const out: string[] = [];
-      const n = c.blockMetas().length;
-      for (let b = 0; b < n; b++) out.push(...entries(c.readBlock(b)));
-      return [...out, ...entries(c.headBlock())];
-    };
     const r = seededRandom(17);
     const rnd = (n: number): number => Math.floor(r() * n);
     const pool = new ColumnPool(1 << 20);
