@@ -11,10 +11,12 @@
  *       one compactor pass over the store, as a running compactor makes it (small chunks of a
  *       stream merged per day into chunks of up to chunk_target_size; the replaced chunks swept);
  *       updates chunkBytes/chunkFiles in the meta file and sets `compacted`
- *   npx tsx bench/needle.ts run <dir> [runs=3]
- *       per run: drop the page cache (root only), start a fresh Silt process on the store, run every
- *       query cold (the needles, then the full scan: only the first needle reads the chunk tails
- *       from disk) then warm, then `rg -F -c` each needle; prints min/median over the runs
+ *   npx tsx bench/needle.ts run <dir> [runs=3] [codec=snappy]
+ *       per run: drop the page cache (root only) and time the full scan as the first query of a
+ *       fresh Silt process (nothing read before it: `full_scan_first_query_s`, the baseline of
+ *       `speedup_vs_first_full_scan_median`); drop it again, start another fresh process and run
+ *       every query cold (the needles, then the full scan: only the first needle reads the chunk
+ *       tails from disk) then warm, then `rg -F -c` each needle; prints min/median over the runs
  *   npx tsx bench/needle.ts seal <jsonl> [maxBlocks=2000]
  *       cuts the entries into 256 KiB blocks per stream as the ingester does and reports, per
  *       block, compressed bytes (snappy, zstd), token and needle filter bytes and build times
@@ -175,19 +177,19 @@ async function build(dir: string, lines: number, codec: string, rate: number): P
   console.log(JSON.stringify(meta));
 }
 
-/** One fresh Silt process: every query cold, then every query warm. */
-async function queryChild(dir: string, codec: string): Promise<void> {
+/** One fresh Silt process: every query cold, then every query warm; with `only` = 'full', the full scan alone, once. */
+async function queryChild(dir: string, codec: string, only: string): Promise<void> {
   const meta = JSON.parse(readFileSync(path.join(dir, `meta-${codec}.json`), 'utf8')) as Meta;
   const app = new App(loadConfig(flags(path.join(dir, `store-${codec}`), codec)), pino({ level: 'warn' }));
   await app.start();
   const startNs = BigInt(meta.firstNs) - 1_000_000_000n;
   const endNs = BigInt(meta.lastNs) + 1n;
   const out: Record<string, unknown>[] = [];
-  for (const pass of ['cold', 'warm']) {
+  for (const pass of only === 'full' ? ['cold'] : ['cold', 'warm']) {
     // Cold pass: the needles first, the full scan last, so the first needle finds nothing
     // cached (chunk tails read from disk); later cold needles find the tails the earlier ones
     // read, but no block.
-    const order = pass === 'cold' ? [...meta.needles.slice(1), meta.needles[0]!] : meta.needles;
+    const order = only === 'full' ? [meta.needles[0]!] : pass === 'cold' ? [...meta.needles.slice(1), meta.needles[0]!] : meta.needles;
     for (const nd of order) {
       const query = `{cluster=~".+"} |= ${JSON.stringify(nd.needle)}`;
       const t = performance.now();
@@ -209,12 +211,20 @@ async function run(dir: string, codec: string, runs: number): Promise<void> {
   const meta = JSON.parse(readFileSync(path.join(dir, `meta-${codec}.json`), 'utf8')) as Meta;
   const raw = path.join(dir, 'logs.raw');
   const times: Record<string, { cold: number[]; warm: number[]; rg: number[]; hits: number; read: number; skipped: number }> = {};
+  /** The full scan as the first query of a fresh process over a dropped page cache: the cold baseline nothing was read before. */
+  const fullFirst: number[] = [];
   let dropped = true;
-  for (let r = 0; r < runs; r++) {
+  const child = (only: string): { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[] => {
     dropped = dropPageCache() && dropped;
-    const child = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'child', dir, codec], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    if (child.status !== 0) throw new Error(`query child failed: ${child.stderr}`);
-    const rows = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[];
+    const c = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'child', dir, codec, only], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    if (c.status !== 0) throw new Error(`query child failed: ${c.stderr}`);
+    return JSON.parse(c.stdout.trim().split('\n').at(-1)!) as { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[];
+  };
+  for (let r = 0; r < runs; r++) {
+    const first = child('full')[0]!;
+    if (first.hits !== meta.needles[0]!.count) throw new Error(`full scan: ${first.hits} hits, brute force ${meta.needles[0]!.count}`);
+    fullFirst.push(first.sec);
+    const rows = child('all');
     for (const row of rows) {
       const t = (times[row.name] ??= { cold: [], warm: [], rg: [], hits: row.hits, read: row.blocksRead, skipped: row.blocksSkipped });
       (row.pass === 'cold' ? t.cold : t.warm).push(row.sec);
@@ -244,13 +254,25 @@ async function run(dir: string, codec: string, runs: number): Promise<void> {
       warm_s_min: +Math.min(...t.warm).toFixed(3),
       warm_s_median: +median(t.warm).toFixed(3),
       speedup_cold_median: +(median(full.cold) / median(t.cold)).toFixed(1),
+      speedup_vs_first_full_scan_median: +(median(fullFirst) / median(t.cold)).toFixed(1),
       speedup_warm_median: +(median(full.warm) / median(t.warm)).toFixed(1),
       rg_s_median: +median(t.rg).toFixed(3),
     };
   });
   console.log(
     JSON.stringify(
-      { bench: 'needle', codec, entries: meta.entries, raw_bytes: meta.rawBytes, chunk_bytes: meta.chunkBytes, runs, page_cache_dropped: dropped, load: readFileSync('/proc/loadavg', 'utf8').trim(), results },
+      {
+        bench: 'needle',
+        codec,
+        entries: meta.entries,
+        raw_bytes: meta.rawBytes,
+        chunk_bytes: meta.chunkBytes,
+        runs,
+        page_cache_dropped: dropped,
+        full_scan_first_query_s: { min: +Math.min(...fullFirst).toFixed(3), median: +median(fullFirst).toFixed(3) },
+        load: readFileSync('/proc/loadavg', 'utf8').trim(),
+        results,
+      },
       null,
       1,
     ),
@@ -364,7 +386,7 @@ async function compact(dir: string, codec: string): Promise<void> {
 if (mode === 'compact') await compact(process.argv[3]!, process.argv[4] ?? 'snappy');
 else if (mode === 'build') await build(process.argv[3]!, Number(process.argv[4] ?? 5_300_000), process.argv[5] ?? 'snappy', Number(process.argv[6] ?? 1000));
 else if (mode === 'run') await run(process.argv[3]!, process.argv[5] ?? 'snappy', Number(process.argv[4] ?? 3));
-else if (mode === 'child') await queryChild(process.argv[3]!, process.argv[4]!);
+else if (mode === 'child') await queryChild(process.argv[3]!, process.argv[4]!, process.argv[5] ?? 'all');
 else if (mode === 'seal') await seal(process.argv[3]!, Number(process.argv[4] ?? 2000));
 else {
   console.error('usage: npx tsx bench/needle.ts build <dir> [lines] [codec] | run <dir> [runs] [codec] | seal <jsonl> [maxBlocks]');

@@ -40,10 +40,12 @@ for (let r = 0; r < rounds; r++) {
   ratios.push(hi.mb_per_s / lo.mb_per_s);
 }
 
-/** "best / median": the best is the smallest (`dir` 1, costs) or the largest (`dir` -1, rates). */
+/** "best / median": the best is the smallest (`dir` 1, costs) or the largest (`dir` -1, rates); an even count's median is the mean of its middle two. */
 const bestMedian = (xs: number[], digits: number, dir: 1 | -1): string => {
   const s = [...xs].sort((a, b) => dir * (a - b));
-  return `${s[0]!.toFixed(digits)} / ${s[Math.floor((s.length - 1) / 2)]!.toFixed(digits)}`;
+  const mid = s.length / 2;
+  const median = s.length % 2 === 1 ? s[Math.floor(mid)]! : (s[mid - 1]! + s[mid]!) / 2;
+  return `${s[0]!.toFixed(digits)} / ${median.toFixed(digits)}`;
 };
 const minMedian = (xs: number[], digits: number): string => bestMedian(xs, digits, 1);
 const maxMedian = (xs: number[], digits: number): string => bestMedian(xs, digits, -1);

@@ -202,17 +202,17 @@ export function chunkTailGuess(chunkBytes: number): number {
 /**
  * The part of a tail read that the metas and filters need: `tail` holds chunk bytes
  * `[total - tail.length, total)`. When the footer says the metas start inside it: `tail` when
- * they take at least half of it, else a copy of `[metasOffset, total)` (so a cache keeps only
- * those bytes, not a whole small chunk); otherwise `{ needFromOffset }`. Only the footer is
- * read here; decodeChunkTail validates everything.
+ * they start at its first byte, else a copy of `[metasOffset, total)`, so the tail cache keeps
+ * only those bytes (the first read's guess is about a third longer than a typical chunk's
+ * metas: the cache holds a third more of a store's tails); otherwise `{ needFromOffset }`.
+ * Only the footer is read here; decodeChunkTail validates everything.
  */
 export function trimChunkTail(tail: Buffer, total: number): Buffer | { needFromOffset: number } {
   if (tail.length < FOOTER_BYTES) return tail;
   const metasOffset = tail.readUInt32BE(tail.length - FOOTER_BYTES);
   const base = total - tail.length;
   if (metasOffset < base) return { needFromOffset: metasOffset };
-  // Mostly needed anyway: keep the read (copying into fresh memory costs page faults).
-  if ((metasOffset - base) * 2 <= tail.length || metasOffset > total - FOOTER_BYTES) return tail;
+  if (metasOffset === base || metasOffset > total - FOOTER_BYTES) return tail;
   const own = Buffer.allocUnsafe(total - metasOffset);
   tail.copy(own, 0, metasOffset - base);
   return own;

@@ -204,6 +204,49 @@ describe('ChunkStore cache under repeated scans', () => {
   });
 });
 
+describe('ChunkStore tail cache under repeated needle queries', () => {
+  it('keeps serving its share of the tails when they outgrow it', async () => {
+    // Needle queries that rule every chunk out read each chunk's tail and nothing else, in the
+    // same order query after query. With least-recently-used order alone a cache holding half
+    // of the tails kept none of them by the time each came round again.
+    const { MemChunk } = await import('../chunk/index.js');
+    const client = new MemoryObjectClient();
+    // Chunks whose tail was read (a tail longer than the first guess takes two reads).
+    const tailReads = new Set<string>();
+    const getRange = client.getRange.bind(client);
+    client.getRange = (key, offset, length, opts) => {
+      tailReads.add(key);
+      return getRange(key, offset, length, opts);
+    };
+    const refs: ChunkRef[] = [];
+    for (let c = 0; c < 40; c++) {
+      const chunk = new MemChunk({ codec: 'snappy', blockSizeBytes: 4096, targetSizeBytes: 1 << 24 });
+      for (let i = 0; i < 8000; i++) chunk.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`chunk ${c} entry ${i} id=${((c * 8000 + i) * 2654435761) % 1e9} trace=${((i + 7) * 40503 * (c + 1)) % 1e7}`), []);
+      const bytes = chunk.encode();
+      const ref = refFor(bytes, { fingerprint: c.toString(16).padStart(16, '0') });
+      await client.put(chunkKey(ref), bytes);
+      refs.push(ref);
+    }
+    // What the tails take once cached.
+    const measure = new ChunkStore(client, { cacheBytes: 1 << 30 });
+    for (const ref of refs) await measure.getIndex(ref);
+    const tails = measure.indexCache.sizeBytes;
+    expect(tails).toBeGreaterThan(2 * 1024 * 1024); // above the tail cache's 1 MiB floor, twice over
+    // A chunk cache whose tail share (a quarter) holds about half of the tails; no chunk body is read.
+    const store = new ChunkStore(client, { cacheBytes: 2 * tails });
+    const perPass: number[] = [];
+    for (let pass = 0; pass < 6; pass++) {
+      tailReads.clear();
+      for (const ref of refs) expect((await store.getIndex(ref)).blockMetas().length).toBeGreaterThan(0);
+      perPass.push(tailReads.size);
+    }
+    expect(perPass[0]).toBe(40);
+    // Least recently used order alone reads all 40 again on every pass; the cache keeps ~20.
+    for (const n of perPass.slice(1)) expect(n).toBeLessThanOrEqual(26);
+    expect(store.indexCache.rejections).toBeGreaterThan(0);
+  });
+});
+
 describe('ChunkStore.getForScan', () => {
   const withFs = async (fn: (client: FilesystemObjectClient) => Promise<void>): Promise<void> => {
     const dir = await mkdtemp(path.join(tmpdir(), 'silt-lend-'));

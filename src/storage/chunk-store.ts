@@ -53,6 +53,8 @@ export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
  * smaller ones.
  */
 export const TYPICAL_CHUNK_BYTES = 256 * 1024;
+/** A typical kept chunk tail (metas with their filters, ~12 % of a chunk): sizes the tail cache's request counts. */
+const TYPICAL_TAIL_BYTES = 32 * 1024;
 
 /**
  * Stores and fetches chunks. `get` verifies the length and crc32 against the ref and throws
@@ -76,7 +78,7 @@ export class ChunkStore {
     this.#client = client;
     this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES, { admission: { entryBytes: TYPICAL_CHUNK_BYTES } });
     this.#verify = opts.verifyChecksum ?? true;
-    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)));
+    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)), { admission: { entryBytes: TYPICAL_TAIL_BYTES } });
     const lend = opts.lendBytes ?? DEFAULT_LEND_BYTES;
     this.lendBuffers = lend > 0 ? new ReadBuffers(lend) : null;
   }
