@@ -245,6 +245,31 @@ describe('ChunkStore tail cache under repeated needle queries', () => {
     for (const n of perPass.slice(1)) expect(n).toBeLessThanOrEqual(26);
     expect(store.indexCache.rejections).toBeGreaterThan(0);
   });
+
+  it('drops a tail once its chunk is held whole, and answers from the chunk', async () => {
+    const { MemChunk } = await import('../chunk/index.js');
+    const client = new MemoryObjectClient();
+    let reads = 0;
+    const getRange = client.getRange.bind(client);
+    client.getRange = (key, offset, length, opts) => {
+      reads++;
+      return getRange(key, offset, length, opts);
+    };
+    const chunk = new MemChunk({ codec: 'snappy', blockSizeBytes: 4096, targetSizeBytes: 1 << 24 });
+    for (let i = 0; i < 2000; i++) chunk.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} id=${(i * 2654435761) % 1e9}`), []);
+    const bytes = chunk.encode();
+    const ref = refFor(bytes);
+    await client.put(chunkKey(ref), bytes);
+    const store = new ChunkStore(client, { cacheBytes: 1 << 26 });
+    const metas = (await store.getIndex(ref)).blockMetas();
+    expect(store.indexCache.has(chunkKey(ref))).toBe(true);
+    await store.get(ref);
+    expect(store.indexCache.has(chunkKey(ref))).toBe(false);
+    expect(store.indexCache.sizeBytes).toBe(0);
+    reads = 0;
+    expect((await store.getIndex(ref)).blockMetas()).toEqual(metas);
+    expect(reads).toBe(0);
+  });
 });
 
 describe('ChunkStore.getForScan', () => {

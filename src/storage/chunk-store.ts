@@ -99,15 +99,16 @@ export class ChunkStore {
    */
   getIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     const key = chunkKey(ref);
-    const hit = this.indexCache.get(key);
-    if (hit !== undefined) return Promise.resolve(hit);
     // A peek: reading the tail of a cached chunk is not a use of its blocks, and must not count
     // as a request for the cache's admission test (or every chunk would count twice per query).
+    // Nor is it a request for the tail cache, which keeps tails of chunks not held whole.
     const full = this.cache.peek(key);
     if (full !== undefined) {
       // Parsed once per cached chunk, and dropped with it (no copy of its tail: copying fresh memory costs more than the parse).
       return Promise.resolve(decodeChunkOnce(full));
     }
+    const hit = this.indexCache.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
     return this.#fetchIndex(key, ref, opts?.signal);
   }
 
@@ -178,7 +179,9 @@ export class ChunkStore {
 
   async #fetch(key: string, ref: ChunkRef, signal: AbortSignal): Promise<Buffer> {
     const bytes = this.#verified(key, ref, await this.#client.get(key, { signal }));
-    this.cache.set(key, bytes, bytes.length);
+    // A chunk held whole answers for its tail (getIndex): its copy in the tail cache would only
+    // take the room of a chunk's tail that is not held.
+    if (this.cache.set(key, bytes, bytes.length)) this.indexCache.delete(key);
     return bytes;
   }
 
