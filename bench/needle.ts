@@ -205,6 +205,9 @@ async function queryChild(dir: string, codec: string, only: string): Promise<voi
 }
 
 
+/** One query's row in a query child's output. */
+type ChildRow = { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number };
+
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function run(dir: string, codec: string, runs: number): Promise<void> {
@@ -214,11 +217,11 @@ async function run(dir: string, codec: string, runs: number): Promise<void> {
   /** The full scan as the first query of a fresh process over a dropped page cache: the cold baseline nothing was read before. */
   const fullFirst: number[] = [];
   let dropped = true;
-  const child = (only: string): { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[] => {
+  const child = (only: string): ChildRow[] => {
     dropped = dropPageCache() && dropped;
     const c = spawnSync(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, 'child', dir, codec, only], { encoding: 'utf8', maxBuffer: 1 << 26 });
     if (c.status !== 0) throw new Error(`query child failed: ${c.stderr}`);
-    return JSON.parse(c.stdout.trim().split('\n').at(-1)!) as { pass: string; name: string; sec: number; hits: number; blocksRead: number; blocksSkipped: number }[];
+    return JSON.parse(c.stdout.trim().split('\n').at(-1)!) as ChildRow[];
   };
   for (let r = 0; r < runs; r++) {
     const first = child('full')[0]!;

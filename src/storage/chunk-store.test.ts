@@ -25,6 +25,15 @@ function refFor(bytes: Buffer, over: Partial<ChunkRef> = {}): ChunkRef {
   };
 }
 
+/** Calls `seen` with every ranged read `client` answers (tail reads), then reads as before. */
+function watchRangeReads(client: MemoryObjectClient, seen: (key: string, offset: number, length: number) => void): void {
+  const getRange = client.getRange.bind(client);
+  client.getRange = (key, offset, length, opts) => {
+    seen(key, offset, length);
+    return getRange(key, offset, length, opts);
+  };
+}
+
 describe('chunkKey', () => {
   it('is content-derived and readable', () => {
     const ref = refFor(Buffer.from('x'), { checksum: 0xab });
@@ -111,11 +120,7 @@ describe('ChunkStore.getIndex', () => {
       const bytes = c.encode();
       const client = new MemoryObjectClient();
       const ranges: number[] = [];
-      const getRange = client.getRange.bind(client);
-      client.getRange = (key, offset, length) => {
-        ranges.push(length);
-        return getRange(key, offset, length);
-      };
+      watchRangeReads(client, (_key, _offset, length) => ranges.push(length));
       const store = new ChunkStore(client, { cacheBytes: 0 });
       const ref = refFor(bytes);
       await store.put(ref, bytes);
@@ -140,11 +145,7 @@ describe('ChunkStore.getIndex', () => {
       const tailBytes = bytes.length - bytes.readUInt32BE(bytes.length - FOOTER_BYTES);
       const client = new MemoryObjectClient();
       const reads: [number, number][] = [];
-      const getRange = client.getRange.bind(client);
-      client.getRange = (key, offset, length) => {
-        reads.push([offset, length]);
-        return getRange(key, offset, length);
-      };
+      watchRangeReads(client, (_key, offset, length) => reads.push([offset, length]));
       const store = new ChunkStore(client, { cacheBytes: 1 << 26 });
       const ref = refFor(bytes);
       await store.put(ref, bytes);
@@ -213,11 +214,7 @@ describe('ChunkStore tail cache under repeated needle queries', () => {
     const client = new MemoryObjectClient();
     // Chunks whose tail was read (a tail longer than the first guess takes two reads).
     const tailReads = new Set<string>();
-    const getRange = client.getRange.bind(client);
-    client.getRange = (key, offset, length, opts) => {
-      tailReads.add(key);
-      return getRange(key, offset, length, opts);
-    };
+    watchRangeReads(client, (key) => tailReads.add(key));
     const refs: ChunkRef[] = [];
     for (let c = 0; c < 40; c++) {
       const chunk = new MemChunk({ codec: 'snappy', blockSizeBytes: 4096, targetSizeBytes: 1 << 24 });
@@ -250,11 +247,7 @@ describe('ChunkStore tail cache under repeated needle queries', () => {
     const { MemChunk } = await import('../chunk/index.js');
     const client = new MemoryObjectClient();
     let reads = 0;
-    const getRange = client.getRange.bind(client);
-    client.getRange = (key, offset, length, opts) => {
-      reads++;
-      return getRange(key, offset, length, opts);
-    };
+    watchRangeReads(client, () => reads++);
     const chunk = new MemChunk({ codec: 'snappy', blockSizeBytes: 4096, targetSizeBytes: 1 << 24 });
     for (let i = 0; i < 2000; i++) chunk.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} id=${(i * 2654435761) % 1e9}`), []);
     const bytes = chunk.encode();
