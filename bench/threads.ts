@@ -23,7 +23,9 @@
  * of the commit before a change, or a `bench/build.sh` build), both with `threads` querier
  * threads, instead of 0 threads with `threads`. The full scan is also timed cold on a running
  * server (its caches off, the page cache dropped before each query). SILT_BENCH_SCAN_ONLY=1 times the full scan alone
- * (no metric queries, no DuckDB).
+ * (no metric queries, no DuckDB). SILT_BENCH_TRACE_GC=1 runs the servers with `--trace-gc` and
+ * reports the collections of each cold scan (`scan_cold_full_gcs`, `scan_cold_gc_ms`: pauses of
+ * every isolate of the process, summed).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, statSync } from 'node:fs';
@@ -122,6 +124,19 @@ async function duckdb(): Promise<number[] | null> {
   }
 }
 const scanOnly = process.env['SILT_BENCH_SCAN_ONLY'] === '1';
+const traceGc = process.env['SILT_BENCH_TRACE_GC'] === '1';
+// startChild adds SILT_NODE_ARGS to the server's node flags.
+if (traceGc) process.env['SILT_NODE_ARGS'] = `${process.env['SILT_NODE_ARGS'] ?? ''} --trace-gc`;
+/** Full collections and pause ms in `--trace-gc` lines (`Mark-Compact … MB, 12.3 / 0.0 ms`, `Scavenge …`). */
+function gcPauses(trace: string): { full: number; ms: number } {
+  let full = 0;
+  let ms = 0;
+  for (const m of trace.matchAll(/(Mark-Compact|Scavenge|Minor Mark-Compact)[^\n]*?MB, ([\d.]+) \//g)) {
+    if (m[1] === 'Mark-Compact') full++;
+    ms += Number(m[2]);
+  }
+  return { full, ms: Math.round(ms) };
+}
 const duck = scanOnly ? null : await duckdb();
 
 // The cold baseline: the raw text as one .zst (zstd -3), decompressed and searched from a cold page cache.
@@ -189,6 +204,9 @@ type Row = {
   config: string;
   threads: number;
   scan_cold_s: number;
+  scan_cold_vs_zstd: number;
+  scan_cold_full_gcs: number;
+  scan_cold_gc_ms: number;
   scan_cold_running_s: number;
   scan_cold_running_cpu_s: number;
   zstd_rg_cold_s: number;
@@ -249,7 +267,12 @@ for (const c of order) {
   try {
     row.zstd_rg_cold_s = round(zstdRgCold());
     if (!dropPageCache()) throw new Error('cannot drop the page cache (run as root)');
+    const traceFrom = s.stdout().length;
     const cold = await timed(s.url, s.proc.pid!, SCAN, { limit: '1000', direction: 'backward' });
+    if (traceGc) {
+      const g = gcPauses(s.stdout().slice(traceFrom));
+      Object.assign(row, { scan_cold_full_gcs: g.full, scan_cold_gc_ms: g.ms });
+    }
     if (scanCount(cold.body) !== Math.min(1000, ref.scanHits)) throw new Error(`cold scan: ${scanCount(cold.body)} lines, brute force ${ref.scanHits}`);
     const scans: { sec: number; cpu: number }[] = [];
     for (let i = 0; i < 1 + STEADY; i++) {
@@ -260,6 +283,7 @@ for (const c of order) {
     const steady = fastest(scans.slice(1));
     Object.assign(row, {
       scan_cold_s: round(cold.sec),
+      scan_cold_vs_zstd: round(row.zstd_rg_cold_s / cold.sec),
       scan_s: round(scans[0]!.sec),
       scan_cpu_s: round(scans[0]!.cpu),
       scan_steady_s: round(steady.sec),
@@ -350,6 +374,8 @@ console.log(JSON.stringify({ bench: 'threads', entries: fx.entries, raw_bytes: r
 for (const { name: n } of configs) {
   console.log(`${n} [min / median]:`);
   console.log(`  scan cold ${summary(n, 'scan_cold_s', gb, 'GB')}; zstd -dc | rg -F cold ${summary(n, 'zstd_rg_cold_s', gb, 'GB')}`);
+  console.log(`  scan cold against zstd -dc | rg -F in the same run (x, higher is faster): ${minMedian(n, 'scan_cold_vs_zstd').join(' / ')}`);
+  if (traceGc) console.log(`  cold scan's collections: full ${minMedian(n, 'scan_cold_full_gcs').join(' / ')}, pauses ms ${minMedian(n, 'scan_cold_gc_ms').join(' / ')}`);
   console.log(`  scan cold on a running server (fastest of ${STEADY}, no Silt caches) ${summary(n, 'scan_cold_running_s', gb, 'GB')}, CPU-s ${minMedian(n, 'scan_cold_running_cpu_s').join(' / ')}`);
   console.log(`  scan warm ${summary(n, 'scan_s', gb, 'GB')}; rg -F ${summary(n, 'rg_s', gb, 'GB')}`);
   console.log(`  scan warm, steady (fastest of the next ${STEADY}) ${summary(n, 'scan_steady_s', gb, 'GB')}`);

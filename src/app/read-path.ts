@@ -130,9 +130,11 @@ export interface CacheCounters {
   readonly evictions: number;
   readonly rejections: number;
   readonly sizeBytes: number;
+  /** Memory the entries take when more than sizeBytes (the chunk cache's slabs); sizeBytes when absent. */
+  readonly memoryBytes?: number;
 }
 
-/** silt_cache_{hits,misses,evictions,rejections}_total and silt_cache_size_bytes, by cache. */
+/** silt_cache_{hits,misses,evictions,rejections}_total, silt_cache_size_bytes and silt_cache_memory_bytes, by cache. */
 export function registerCacheMetrics(registry: Registry, caches: Record<string, CacheCounters>): void {
   const per = (f: (c: CacheCounters) => number): Record<string, () => number> =>
     Object.fromEntries(Object.entries(caches).map(([k, c]) => [k, () => f(c)]));
@@ -147,6 +149,15 @@ export function registerCacheMetrics(registry: Registry, caches: Record<string, 
     registers: [registry],
     collect() {
       for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.sizeBytes);
+    },
+  });
+  new Gauge({
+    name: 'silt_cache_memory_bytes',
+    help: 'Memory each cache takes: its entries, and the room chunks that left the chunk cache leave in its slabs until they are let go.',
+    labelNames: ['cache'],
+    registers: [registry],
+    collect() {
+      for (const [k, c] of Object.entries(caches)) this.set({ cache: k }, c.memoryBytes ?? c.sizeBytes);
     },
   });
 }

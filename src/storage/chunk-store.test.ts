@@ -265,6 +265,76 @@ describe('ChunkStore tail cache under repeated needle queries', () => {
   });
 });
 
+describe('ChunkStore cache memory (slabs)', () => {
+  const chunkOf = (i: number, n: number): Buffer => {
+    const b = Buffer.alloc(n, i & 0xff);
+    b.writeUInt32LE(i, 0);
+    return b;
+  };
+  const putAll = async (client: ObjectClient, n: number, size: number): Promise<ChunkRef[]> => {
+    const refs: ChunkRef[] = [];
+    for (let i = 0; i < n; i++) {
+      const bytes = chunkOf(i, size);
+      const ref = refFor(bytes, { fingerprint: (i + 1).toString(16).padStart(16, '0') });
+      await client.put(chunkKey(ref), bytes);
+      refs.push(ref);
+    }
+    return refs;
+  };
+
+  it('reads the chunks it keeps into one slab, from a filesystem (read in place) and from a backend that answers its own memory (copied)', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'silt-slabs-'));
+    try {
+      for (const client of [new FilesystemObjectClient(dir), new MemoryObjectClient()]) {
+        const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+        const refs = await putAll(client, 20, 100_000);
+        const got = await Promise.all(refs.map((r) => store.get(r)));
+        for (const [i, b] of got.entries()) expect(b.equals(chunkOf(i, 100_000)), `chunk ${i}`).toBe(true);
+        // 2 MB of chunks in the first slab (4 MiB): one slab, no other memory held by the cache.
+        expect(store.slabs!.slabsMade).toBe(1);
+        expect(new Set(got.map((b) => b.buffer)).size).toBe(1);
+        expect(store.slabs!.liveBytes).toBe(store.cache.sizeBytes);
+        expect(store.slabs!.liveBytes).toBe(20 * 100_000);
+        // Cached: the same bytes again, without another slab.
+        expect(await store.get(refs[3]!)).toBe(got[3]);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds at most about a slab more than it caches while chunks come and go, and every chunk reads back right', async () => {
+    const client = new MemoryObjectClient();
+    const size = 32 * 1024;
+    const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+    const slabs = store.slabs!;
+    expect(slabs.slabBytes).toBe(4 << 20);
+    const rounds = 80;
+    const perRound = 16;
+    const refs = await putAll(client, rounds * perRound, size);
+    let maxHeld = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (let j = 0; j < perRound; j++) {
+        const i = r * perRound + j;
+        expect((await store.get(refs[i]!)).equals(chunkOf(i, size)), `chunk ${i}`).toBe(true);
+      }
+      // All but each round's first chunk leave the cache (as evictions would): every slab
+      // keeps a few cached chunks and is mostly dead room.
+      for (let j = 1; j < perRound; j++) store.cache.delete(chunkKey(refs[r * perRound + j]!));
+      expect(slabs.liveBytes).toBe(store.cache.sizeBytes);
+      maxHeld = Math.max(maxHeld, slabs.heldBytes);
+    }
+    // Without moving chunks out of emptied slabs the run holds every slab it made (~10: 40 MiB).
+    expect(slabs.slabsMade).toBeGreaterThanOrEqual(10);
+    expect(maxHeld).toBeLessThanOrEqual(store.cache.maxBytes + 2 * slabs.slabBytes);
+    expect(slabs.copiedBytes).toBeGreaterThan(0);
+    for (let r = 0; r < rounds; r++) {
+      const i = r * perRound;
+      expect((await store.get(refs[i]!)).equals(chunkOf(i, size)), `hot chunk ${i}`).toBe(true);
+    }
+  });
+});
+
 describe('ChunkStore.getForScan', () => {
   const withFs = async (fn: (client: FilesystemObjectClient) => Promise<void>): Promise<void> => {
     const dir = await mkdtemp(path.join(tmpdir(), 'silt-lend-'));

@@ -8,6 +8,7 @@ import { ByteLru } from './lru.js';
 import type { ObjectClient, ReadOptions } from './object-client.js';
 import { ReadBuffers } from './read-buffers.js';
 import { SharedLoads } from './shared-load.js';
+import { SlabArena } from './slab-arena.js';
 
 /** Options for ChunkStore. */
 export interface ChunkStoreOptions {
@@ -53,6 +54,16 @@ export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
  * smaller ones.
  */
 export const TYPICAL_CHUNK_BYTES = 256 * 1024;
+/**
+ * The slab size of a chunk cache of `cacheBytes` (SlabArena): a quarter of it, between 4 MiB and
+ * 512 MiB. Slabs well above V8's 64 MB external-memory step are what spare a cache fill its full
+ * collections; a quarter bounds the dead room a slab can hold.
+ */
+export function slabBytesFor(cacheBytes: number): number {
+  const MiB = 1024 * 1024;
+  return Math.min(512 * MiB, Math.max(4 * MiB, Math.ceil(cacheBytes / 4 / MiB) * MiB));
+}
+
 /** A typical kept chunk tail (metas with their filters, ~12 % of a chunk): sizes the tail cache's request counts. */
 const TYPICAL_TAIL_BYTES = 32 * 1024;
 
@@ -73,10 +84,18 @@ export class ChunkStore {
   readonly indexCache: ByteLru<string, ChunkIndex>;
   /** Memory lent to scans of chunks the cache will not keep (null: none). */
   readonly lendBuffers: ReadBuffers | null;
+  /** The memory cached chunks are read into (null: no cache). */
+  readonly slabs: SlabArena | null;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
-    this.cache = new ByteLru(opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES, { admission: { entryBytes: TYPICAL_CHUNK_BYTES } });
+    const cacheBytes = opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES;
+    const slabs = cacheBytes > 0 ? new SlabArena(slabBytesFor(cacheBytes)) : null;
+    this.slabs = slabs;
+    this.cache = new ByteLru(cacheBytes, {
+      admission: { entryBytes: TYPICAL_CHUNK_BYTES },
+      ...(slabs !== null && { onRemove: (key: string) => slabs.disown(key), memoryBytes: () => slabs.heldBytes }),
+    });
     this.#verify = opts.verifyChecksum ?? true;
     this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)), { admission: { entryBytes: TYPICAL_TAIL_BYTES } });
     const lend = opts.lendBytes ?? DEFAULT_LEND_BYTES;
@@ -178,10 +197,29 @@ export class ChunkStore {
   }
 
   async #fetch(key: string, ref: ChunkRef, signal: AbortSignal): Promise<Buffer> {
-    const bytes = this.#verified(key, ref, await this.#client.get(key, { signal }));
+    // A chunk the cache will keep is read into a slab (one byte more: a longer object does not
+    // fit, and fails the size check), or copied there from the memory of a backend that cannot
+    // read into memory it is given (S3). Other reads answer memory of their own.
+    const slabs = this.slabs;
+    const into = slabs !== null && this.cache.wouldAdmit(key, ref.sizeBytes) ? slabs.take(ref.sizeBytes + 1) : undefined;
+    let bytes = this.#verified(key, ref, await this.#client.get(key, { signal, into }));
+    if (into !== undefined && bytes.buffer !== into.buffer) {
+      into.set(bytes);
+      bytes = into.subarray(0, bytes.length);
+    }
     // A chunk held whole answers for its tail (getIndex): its copy in the tail cache would only
     // take the room of a chunk's tail that is not held.
-    if (this.cache.set(key, bytes, bytes.length)) this.indexCache.delete(key);
+    if (this.cache.set(key, bytes, bytes.length)) {
+      this.indexCache.delete(key);
+      if (slabs !== null && into !== undefined) {
+        slabs.own(key, bytes);
+        // The chunks that left the cache leave dead room in their slabs: past a slab's worth of
+        // it, the emptiest slab's chunks move to the current one and it goes.
+        slabs.compact(this.cache.maxBytes + slabs.slabBytes, (k, copy) => {
+          if (this.cache.set(k, copy, copy.length)) slabs.own(k, copy);
+        });
+      }
+    }
     return bytes;
   }
 

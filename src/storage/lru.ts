@@ -24,6 +24,8 @@ export interface ByteLruOptions<K> {
    * (FrequencySketch: four rows of four one-byte counters per key).
    */
   admission?: { entryBytes: number };
+  /** The memory the entries take, when it is more than their sizes (the chunk cache's slabs, SlabArena). */
+  memoryBytes?: () => number;
 }
 
 export class ByteLru<K extends NonNullish, V extends NonNullish> {
@@ -41,11 +43,13 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
   readonly #lru: LRUCache<K, V> | null;
   /** Request counts of the admission test; null for plain LRU. */
   readonly #sketch: FrequencySketch | null;
+  readonly #memoryBytes: (() => number) | undefined;
 
   constructor(maxBytes: number, opts: ByteLruOptions<K> = {}) {
     if (!Number.isFinite(maxBytes) || maxBytes < 0) throw new RangeError(`invalid cache size ${maxBytes}`);
     this.maxBytes = Math.floor(maxBytes);
     const onRemove = opts.onRemove;
+    this.#memoryBytes = opts.memoryBytes;
     const entryBytes = opts.admission?.entryBytes;
     this.#sketch = entryBytes === undefined || this.maxBytes === 0 ? null : new FrequencySketch(this.maxBytes / Math.max(1, entryBytes));
     this.#lru =
@@ -63,6 +67,11 @@ export class ByteLru<K extends NonNullish, V extends NonNullish> {
   /** Bytes currently held. */
   get sizeBytes(): number {
     return this.#lru?.calculatedSize ?? 0;
+  }
+
+  /** Memory the entries take: their sizes, or more (ByteLruOptions.memoryBytes). */
+  get memoryBytes(): number {
+    return this.#memoryBytes?.() ?? this.sizeBytes;
   }
 
   /** Number of entries. */
