@@ -333,6 +333,42 @@ describe('ChunkStore cache memory (slabs)', () => {
       expect((await store.get(refs[i]!)).equals(chunkOf(i, size)), `hot chunk ${i}`).toBe(true);
     }
   });
+
+  it('moves a chunk out of an emptied slab without making it recently used', async () => {
+    const client = new MemoryObjectClient();
+    const size = 32 * 1024;
+    const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+    const slabs = store.slabs!;
+    const refs = await putAll(client, 900, size);
+    const key = (i: number): string => chunkKey(refs[i]!);
+    // Chunk 0 stays alone in the first slab, and one chunk in the second (the others that
+    // share them leave the cache): two slabs of dead room.
+    const first = await store.get(refs[0]!);
+    let next = 1;
+    while (slabs.slabsMade < 3) {
+      const before = slabs.slabsMade;
+      await store.get(refs[next]!);
+      if (slabs.slabsMade === before) store.cache.delete(key(next));
+      next++;
+    }
+    // New chunks until the dead room makes the slabs move the emptiest slab's (the first's) chunk.
+    while (slabs.copiedBytes === 0 && next < refs.length) await store.get(refs[next++]!);
+    expect(store.cache.evictions).toBe(0);
+    const moved = store.cache.peek(key(0))!.bytes;
+    expect(moved.buffer).not.toBe(first.buffer);
+    expect(moved.equals(first)).toBe(true);
+    // Fill the cache, then bring in chunks asked for three times (a full cache's admission
+    // wants more requests than those of what it evicts): the least recently used goes first.
+    while (store.cache.sizeBytes + size <= store.cache.maxBytes) await store.get(refs[next++]!);
+    const oldestOther = [...Array(next).keys()].find((i) => i > 0 && store.cache.has(key(i)))!;
+    store.cache.get(key(next));
+    store.cache.get(key(next));
+    await store.get(refs[next]!);
+    expect(store.cache.has(key(next))).toBe(true);
+    // Chunk 0 was asked for first and once: moving it did not make it recently used.
+    expect(store.cache.has(key(0))).toBe(false);
+    expect(store.cache.has(key(oldestOther))).toBe(true);
+  });
 });
 
 describe('ChunkStore.getForScan', () => {

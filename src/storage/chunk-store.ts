@@ -42,6 +42,11 @@ export interface ChunkLease {
   release(): void;
 }
 
+/** A chunk in the cache; its bytes move when their slab is compacted (SlabArena). */
+export interface CachedChunk {
+  bytes: Buffer;
+}
+
 /** The `release` of a lease over memory that was not lent. */
 export const NOTHING_TO_RELEASE = (): void => {};
 
@@ -76,7 +81,7 @@ const TYPICAL_TAIL_BYTES = 32 * 1024;
  */
 export class ChunkStore {
   /** The read cache; its `hits`/`misses` counters are public for metrics. */
-  readonly cache: ByteLru<string, Buffer>;
+  readonly cache: ByteLru<string, CachedChunk>;
   readonly #client: ObjectClient;
   readonly #inflight = new SharedLoads<string, Buffer>();
   readonly #verify: boolean;
@@ -121,7 +126,7 @@ export class ChunkStore {
     // A peek: reading the tail of a cached chunk is not a use of its blocks, and must not count
     // as a request for the cache's admission test (or every chunk would count twice per query).
     // Nor is it a request for the tail cache, which keeps tails of chunks not held whole.
-    const full = this.cache.peek(key);
+    const full = this.cache.peek(key)?.bytes;
     if (full !== undefined) {
       // Parsed once per cached chunk, and dropped with it (no copy of its tail: copying fresh memory costs more than the parse).
       return Promise.resolve(decodeChunkOnce(full));
@@ -158,7 +163,7 @@ export class ChunkStore {
    */
   get(ref: ChunkRef, opts?: ReadOptions): Promise<Buffer> {
     const key = chunkKey(ref);
-    const hit = this.cache.get(key);
+    const hit = this.cache.get(key)?.bytes;
     if (hit !== undefined) return Promise.resolve(hit);
     return this.#inflight.load(key, (signal) => this.#fetch(key, ref, signal), opts?.signal);
   }
@@ -171,7 +176,7 @@ export class ChunkStore {
    */
   async getForScan(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkLease> {
     const key = chunkKey(ref);
-    const hit = this.cache.get(key);
+    const hit = this.cache.get(key)?.bytes;
     if (hit !== undefined) return { bytes: hit, lent: false, release: NOTHING_TO_RELEASE };
     const buffers = this.lendBuffers;
     if (buffers === null || this.cache.wouldAdmit(key, ref.sizeBytes)) {
@@ -209,14 +214,18 @@ export class ChunkStore {
     }
     // A chunk held whole answers for its tail (getIndex): its copy in the tail cache would only
     // take the room of a chunk's tail that is not held.
-    if (this.cache.set(key, bytes, bytes.length)) {
+    if (this.cache.set(key, { bytes }, bytes.length)) {
       this.indexCache.delete(key);
       if (slabs !== null && into !== undefined) {
         slabs.own(key, bytes);
         // The chunks that left the cache leave dead room in their slabs: past a slab's worth of
-        // it, the emptiest slab's chunks move to the current one and it goes.
+        // it, the emptiest slab's chunks move to the current one and it goes. A move swaps the
+        // bytes under the cache entry: its place in the LRU order and its request count stay.
         slabs.compact(this.cache.maxBytes + slabs.slabBytes, (k, copy) => {
-          if (this.cache.set(k, copy, copy.length)) slabs.own(k, copy);
+          const held = this.cache.peek(k);
+          if (held === undefined) return;
+          held.bytes = copy;
+          slabs.own(k, copy);
         });
       }
     }

@@ -103,8 +103,8 @@ export class SlabArena {
 
   /**
    * While more than `maxHeldBytes` are held, copies the cached chunks of the slab with the
-   * fewest live bytes (never the current one; none under 1/8 dead) into fresh room and hands each copy to `move`,
-   * which must replace the cached chunk with it (and so `own` it, or `disown` the key). Returns
+   * fewest live bytes (never the current one; none under 1/8 dead) into fresh room and hands
+   * each copy to `move`, which must put it in the cached chunk's place (and `own` it). Returns
    * the bytes copied.
    */
   compact(maxHeldBytes: number, move: (key: string, copy: Buffer) => void): number {
