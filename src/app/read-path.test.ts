@@ -8,7 +8,7 @@ import { registerCacheMetrics } from './read-path.js';
 describe('registerCacheMetrics', () => {
   it('reports the chunk cache’s slabs as silt_cache_memory_bytes beside the bytes it caches', async () => {
     const client = new MemoryObjectClient();
-    const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+    const store = new ChunkStore(client, { cacheBytes: 16 << 20, slabBytes: 4 << 20 });
     const registry = new Registry();
     registerCacheMetrics(registry, { chunks: store.cache, chunk_tails: store.indexCache });
     for (let i = 0; i < 5; i++) {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkCorruptError, InvalidError, NotFoundError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
 import type { ChunkRef } from './chunk-ref.js';
-import { ChunkStore } from './chunk-store.js';
+import { ChunkStore, slabBytesFor } from './chunk-store.js';
 import { FilesystemObjectClient } from './fs-client.js';
 import { MemoryObjectClient } from './memory-client.js';
 import type { ObjectClient } from './object-client.js';
@@ -282,15 +282,27 @@ describe('ChunkStore cache memory (slabs)', () => {
     return refs;
   };
 
+  it('keeps caches of 1 GiB and more in slabs of an eighth (at most 512 MiB), smaller ones in a Buffer per chunk', () => {
+    const MiB = 1024 * 1024;
+    expect(slabBytesFor(256 * MiB)).toBe(0);
+    expect(slabBytesFor(1024 * MiB - 1)).toBe(0);
+    expect(slabBytesFor(1024 * MiB)).toBe(128 * MiB);
+    expect(slabBytesFor(3000 * MiB)).toBe(375 * MiB);
+    expect(slabBytesFor(64 * 1024 * MiB)).toBe(512 * MiB);
+    expect(new ChunkStore(new MemoryObjectClient(), { cacheBytes: 256 * MiB }).slabs).toBeNull();
+    expect(new ChunkStore(new MemoryObjectClient(), { cacheBytes: 0, slabBytes: 4 * MiB }).slabs).toBeNull();
+    expect(new ChunkStore(new MemoryObjectClient(), { cacheBytes: 2048 * MiB }).slabs!.slabBytes).toBe(256 * MiB);
+  });
+
   it('reads the chunks it keeps into one slab, from a filesystem (read in place) and from a backend that answers its own memory (copied)', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'silt-slabs-'));
     try {
       for (const client of [new FilesystemObjectClient(dir), new MemoryObjectClient()]) {
-        const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+        const store = new ChunkStore(client, { cacheBytes: 16 << 20, slabBytes: 4 << 20 });
         const refs = await putAll(client, 20, 100_000);
         const got = await Promise.all(refs.map((r) => store.get(r)));
         for (const [i, b] of got.entries()) expect(b.equals(chunkOf(i, 100_000)), `chunk ${i}`).toBe(true);
-        // 2 MB of chunks in the first slab (4 MiB): one slab, no other memory held by the cache.
+        // 2 MB of chunks in the first slab: one slab, no other memory held by the cache.
         expect(store.slabs!.slabsMade).toBe(1);
         expect(new Set(got.map((b) => b.buffer)).size).toBe(1);
         expect(store.slabs!.liveBytes).toBe(store.cache.sizeBytes);
@@ -306,7 +318,7 @@ describe('ChunkStore cache memory (slabs)', () => {
   it('holds at most about a slab more than it caches while chunks come and go, and every chunk reads back right', async () => {
     const client = new MemoryObjectClient();
     const size = 32 * 1024;
-    const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+    const store = new ChunkStore(client, { cacheBytes: 16 << 20, slabBytes: 4 << 20 });
     const slabs = store.slabs!;
     expect(slabs.slabBytes).toBe(4 << 20);
     const rounds = 80;
@@ -337,7 +349,7 @@ describe('ChunkStore cache memory (slabs)', () => {
   it('moves a chunk out of an emptied slab without making it recently used', async () => {
     const client = new MemoryObjectClient();
     const size = 32 * 1024;
-    const store = new ChunkStore(client, { cacheBytes: 16 << 20 });
+    const store = new ChunkStore(client, { cacheBytes: 16 << 20, slabBytes: 4 << 20 });
     const slabs = store.slabs!;
     const refs = await putAll(client, 900, size);
     const key = (i: number): string => chunkKey(refs[i]!);

@@ -25,6 +25,8 @@ export interface ChunkStoreOptions {
    * into new memory. Default 32 MiB.
    */
   lendBytes?: number;
+  /** Bytes of the cache's slabs (SlabArena); 0: a Buffer per cached chunk. Default slabBytesFor(cacheBytes). */
+  slabBytes?: number;
 }
 
 /** Default of ChunkStoreOptions.lendBytes: a prefetch's worth of large chunks. */
@@ -59,15 +61,23 @@ export const DEFAULT_CHUNK_CACHE_BYTES = 64 * 1024 * 1024;
  * smaller ones.
  */
 export const TYPICAL_CHUNK_BYTES = 256 * 1024;
+/** The smallest chunk cache kept in slabs (its slabs are 128 MiB). */
+export const SLAB_MIN_CACHE_BYTES = 1024 * 1024 * 1024;
+
 /**
- * The slab size of a chunk cache of `cacheBytes` (SlabArena): a quarter of it, between 4 MiB and
- * 512 MiB. Slabs well above V8's 64 MB external-memory step are what spare a cache fill its full
- * collections; a quarter bounds the dead room a slab can hold.
+ * The slab size of a chunk cache of `cacheBytes` (SlabArena), or 0 for none: an eighth of the
+ * cache, at most 512 MiB, for caches of SLAB_MIN_CACHE_BYTES and more. Slabs save collections
+ * only when they are well above V8's 64 MB external-memory step; and a freed slab of 32 MiB or
+ * less raises glibc's dynamic mmap threshold to its size, after which malloc keeps every freed
+ * buffer under it (decompressed blocks, read buffers) instead of unmapping it: 4 and 16 MiB
+ * slabs measured 50–130 MB more RSS (bench/RESULTS.md, "a cache filled in slabs").
  */
 export function slabBytesFor(cacheBytes: number): number {
+  if (cacheBytes < SLAB_MIN_CACHE_BYTES) return 0;
   const MiB = 1024 * 1024;
-  return Math.min(512 * MiB, Math.max(4 * MiB, Math.ceil(cacheBytes / 4 / MiB) * MiB));
+  return Math.min(512 * MiB, Math.ceil(cacheBytes / 8 / MiB) * MiB);
 }
+
 
 /** A typical kept chunk tail (metas with their filters, ~12 % of a chunk): sizes the tail cache's request counts. */
 const TYPICAL_TAIL_BYTES = 32 * 1024;
@@ -89,13 +99,14 @@ export class ChunkStore {
   readonly indexCache: ByteLru<string, ChunkIndex>;
   /** Memory lent to scans of chunks the cache will not keep (null: none). */
   readonly lendBuffers: ReadBuffers | null;
-  /** The memory cached chunks are read into (null: no cache). */
+  /** The memory cached chunks are read into (null: no cache, or one too small for slabs). */
   readonly slabs: SlabArena | null;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
     const cacheBytes = opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES;
-    const slabs = cacheBytes > 0 ? new SlabArena(slabBytesFor(cacheBytes)) : null;
+    const slabBytes = cacheBytes > 0 ? (opts.slabBytes ?? slabBytesFor(cacheBytes)) : 0;
+    const slabs = slabBytes > 0 ? new SlabArena(slabBytes) : null;
     this.slabs = slabs;
     this.cache = new ByteLru(cacheBytes, {
       admission: { entryBytes: TYPICAL_CHUNK_BYTES },
