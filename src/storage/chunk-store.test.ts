@@ -346,6 +346,23 @@ describe('ChunkStore cache memory (slabs)', () => {
     }
   });
 
+  it('counts a cached chunk read outside the slabs in the cache’s memory', async () => {
+    const client = new MemoryObjectClient();
+    const size = 4 << 20;
+    const store = new ChunkStore(client, { cacheBytes: 4 * size, slabBytes: 8 << 20 });
+    const refs = await putAll(client, 5, size);
+    for (let k = 0; k < 3; k++) for (let i = 0; i < 4; i++) await store.get(refs[i]!);
+    // The full cache would not take a fifth chunk asked for less often: it is read into memory of its own…
+    const pending = store.get(refs[4]!);
+    await Promise.resolve(); // the read has started
+    // …and the cache has room for it by the time the read ends.
+    for (let i = 0; i < 4; i++) store.cache.delete(chunkKey(refs[i]!));
+    expect((await pending).equals(chunkOf(4, size))).toBe(true);
+    expect(store.cache.has(chunkKey(refs[4]!))).toBe(true);
+    expect(store.slabs!.liveBytes).toBe(0);
+    expect(store.cache.memoryBytes).toBe(store.slabs!.heldBytes + size);
+  });
+
   it('moves a chunk out of an emptied slab without making it recently used', async () => {
     const client = new MemoryObjectClient();
     const size = 32 * 1024;

@@ -78,7 +78,6 @@ export function slabBytesFor(cacheBytes: number): number {
   return Math.min(512 * MiB, Math.ceil(cacheBytes / 8 / MiB) * MiB);
 }
 
-
 /** A typical kept chunk tail (metas with their filters, ~12 % of a chunk): sizes the tail cache's request counts. */
 const TYPICAL_TAIL_BYTES = 32 * 1024;
 
@@ -110,7 +109,9 @@ export class ChunkStore {
     this.slabs = slabs;
     this.cache = new ByteLru(cacheBytes, {
       admission: { entryBytes: TYPICAL_CHUNK_BYTES },
-      ...(slabs !== null && { onRemove: (key: string) => slabs.disown(key), memoryBytes: () => slabs.heldBytes }),
+      // Memory: the slabs, and any cached chunk read outside them (the cache had no room for it
+      // when its read started, and some by the time it ended).
+      ...(slabs !== null && { onRemove: (key: string) => slabs.disown(key), memoryBytes: () => slabs.heldBytes + this.cache.sizeBytes - slabs.liveBytes }),
     });
     this.#verify = opts.verifyChecksum ?? true;
     this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)), { admission: { entryBytes: TYPICAL_TAIL_BYTES } });
