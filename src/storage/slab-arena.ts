@@ -4,7 +4,7 @@
  *
  * Why not one Buffer per chunk: V8 counts every ArrayBuffer as external memory and starts a
  * full collection each time that grows by about 64 MB (its external-memory soft limit), so a
- * scan that fills an empty cache with 490 MB of chunks ran 8–11 full collections, each marking
+ * scan that fills an empty cache with 490 MB of chunks ran 8 to 15 full collections, each marking
  * the whole heap (bench/RESULTS.md, "a cache filled in slabs"). A slab is one such growth however
  * many chunks it takes, and its pages are only resident once a chunk is read into them.
  *
@@ -38,7 +38,7 @@ export class SlabArena {
   /** Slabs held: the current one and every other with a cached chunk in it. */
   readonly #slabs = new Set<Slab>();
   readonly #byKey = new Map<string, Slab>();
-  #current: Slab | null = null;
+  #current: Slab;
   #heldBytes = 0;
 
   constructor(slabBytes: number) {
@@ -68,11 +68,11 @@ export class SlabArena {
   take(size: number): Buffer {
     const need = Math.max(ALIGN, Math.ceil(size / ALIGN) * ALIGN);
     let cur = this.#current;
-    if (cur === null || cur.mem.length - cur.used < need) {
+    if (cur.mem.length - cur.used < need) {
       const old = cur;
       cur = this.#newSlab(Math.max(this.slabBytes, need));
       this.#current = cur;
-      if (old !== null && old.entries.size === 0) this.#drop(old);
+      if (old.entries.size === 0) this.#drop(old);
     }
     const at = cur.used;
     cur.used += need;
