@@ -114,7 +114,7 @@ export class ChunkStore {
       ...(slabs !== null && { onRemove: (key: string) => slabs.disown(key), memoryBytes: () => slabs.heldBytes + this.cache.sizeBytes - slabs.liveBytes }),
     });
     this.#verify = opts.verifyChecksum ?? true;
-    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor((opts.cacheBytes ?? DEFAULT_CHUNK_CACHE_BYTES) / 4)), { admission: { entryBytes: TYPICAL_TAIL_BYTES } });
+    this.indexCache = new ByteLru(Math.max(1024 * 1024, Math.floor(cacheBytes / 4)), { admission: { entryBytes: TYPICAL_TAIL_BYTES } });
     const lend = opts.lendBytes ?? DEFAULT_LEND_BYTES;
     this.lendBuffers = lend > 0 ? new ReadBuffers(lend) : null;
   }
