@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { createReadStream, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../src/util/crc32.js';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { MemChunk } from '../src/chunk/index.js';

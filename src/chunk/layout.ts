@@ -2,7 +2,7 @@
  * The whole-chunk layout (FORMAT.md): writing header, blocks, metas, symbols and footer, and
  * parsing them back into a lazily decoding ReadableChunk.
  */
-import zlib from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { ChunkCorruptError } from '../errors.js';
 import { ByteReader, ByteWriter } from '../util/bytes.js';
 import { decodeBlockPayload, payloadLineSpan } from './block.js';
@@ -119,7 +119,7 @@ export function encodeChunk(
   p += metas_.copy(out, p);
   if (symbolsCompressed !== null) {
     p += symbolsCompressed.copy(out, p);
-    p = out.writeUInt32BE(zlib.crc32(symbolsCompressed), p);
+    p = out.writeUInt32BE(crc32(symbolsCompressed), p);
   }
   p = out.writeUInt32BE(metasOffset, p);
   p = out.writeUInt32BE(metas_.length, p);
@@ -127,7 +127,7 @@ export function encodeChunk(
   p = out.writeUInt32BE(symbolsCompressedBytes, p);
   p = out.writeUInt32BE(symbolsUncompressedBytes, p);
   p = out.writeUInt32BE(((FORMAT_VERSION << 24) | symbols.size) >>> 0, p);
-  const crc = zlib.crc32(out.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas_));
+  const crc = crc32(out.subarray(footerOffset, footerOffset + FOOTER_CRC_COVERED_BYTES), crc32(metas_));
   p = out.writeUInt32BE(crc, p);
   if (p !== total) throw new Error(`chunk layout wrote ${p} of ${total} bytes (bug)`);
   return out;
@@ -283,7 +283,7 @@ function parseTail(buf: Buffer, base: number, total: number): ParsedTail | null 
   }
   if (metasOffset < base) return null;
   const metas = buf.subarray(at(metasOffset), at(metasOffset) + metasBytes);
-  const crc = zlib.crc32(buf.subarray(f, f + FOOTER_CRC_COVERED_BYTES), zlib.crc32(metas));
+  const crc = crc32(buf.subarray(f, f + FOOTER_CRC_COVERED_BYTES), crc32(metas));
   if (crc !== metasCrc) corrupt(`chunk metas crc32 mismatch: stored ${metasCrc}, computed ${crc}`);
   const symbolsEnd = symbolsOffset + (symbolCount === 0 ? 0 : symbolsCompressedBytes + CRC_BYTES);
   if (symbolsOffset !== metasOffset + metasBytes || symbolsEnd !== footerOffset) {
@@ -516,7 +516,7 @@ class StoredChunk implements ReadableChunk {
     if (this.verified[i] === 0) {
       const compressed = this.bytes.subarray(m.offset, m.offset + m.compressedBytes);
       const stored = this.bytes.readUInt32BE(m.offset + m.compressedBytes);
-      const crc = zlib.crc32(compressed);
+      const crc = crc32(compressed);
       if (crc !== stored) corrupt(`chunk block ${i}: crc32 mismatch (stored ${stored}, computed ${crc})`);
       this.verified[i] = 1;
     }
@@ -539,7 +539,7 @@ class StoredChunk implements ReadableChunk {
     if (s.count === 0) return (this.symbolStrings = NO_SYMBOLS);
     const compressed = this.bytes.subarray(s.offset, s.offset + s.compressedBytes);
     const stored = this.bytes.readUInt32BE(s.offset + s.compressedBytes);
-    const crc = zlib.crc32(compressed);
+    const crc = crc32(compressed);
     if (crc !== stored) corrupt(`chunk symbols: crc32 mismatch (stored ${stored}, computed ${crc})`);
     try {
       this.symbolStrings = decodeSymbols(decompress(this.codec, compressed, s.uncompressedBytes), s.count);

@@ -5,7 +5,7 @@
  * block readable from its uncompressed payload meanwhile and swaps in the sealed bytes when
  * they arrive (see MemChunk.cutBlock).
  */
-import zlib from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { decodeBlockPayload } from './block.js';
 import { buildBlockBloom } from './bloom.js';
 import { buildNeedleFilter } from './needle.js';
@@ -46,7 +46,7 @@ export function sealBlockSync(job: SealJob): SealedBlock {
   const compressed = compress(job.codec, job.payload, job.zstdLevel);
   return {
     compressed,
-    crc: zlib.crc32(compressed),
+    crc: crc32(compressed),
     bloom: buildBlockBloom(block.lines, block.lineOffsets, block.n),
     grams: buildNeedleFilter(block.lines, block.lineOffsets, block.n),
   };

@@ -4,7 +4,7 @@
  * metadata, as queries deduplicate them). Entries keep their order: by timestamp, and entries
  * with equal timestamps in the order of the input chunks and blocks.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { decodeChunk, MemChunk, type ChunkOptions } from '../chunk/index.js';
 import type { StructuredMetadata } from '../model/index.js';
 import type { ChunkRef } from '../storage/index.js';

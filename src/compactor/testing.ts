@@ -3,7 +3,7 @@
  * flushes do, and read back what a querier would see (every entry of every referenced chunk,
  * duplicates across chunks included, so doubled data shows).
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { decodeChunk, MemChunk, type ChunkOptions } from '../chunk/index.js';
 import { fingerprint, sortLabels, type Labels } from '../model/index.js';
 import { ChunkStore, IndexReader, IndexWriter, type ChunkRef, type ObjectClient } from '../storage/index.js';

@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { ColumnPool, cutBlocksView, sharedBlockSealer, type ChunkOptions, type Codec } from '../chunk/index.js';

@@ -1,6 +1,6 @@
 /** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
 import { chunkTailGuess, decodeChunkOnce, decodeChunkTail, trimChunkTail, type ChunkIndex } from '../chunk/index.js';
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.js';
 import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
 import type { ChunkRef } from './chunk-ref.js';

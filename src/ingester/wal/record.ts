@@ -2,7 +2,7 @@
  * Record codec: framing (length, crc32, type) and the entries payload. Encoding appends into a
  * caller-owned ByteWriter (reused across records); decoding returns views into the input buffer.
  */
-import zlib from 'node:zlib';
+import { crc32 } from '../../util/crc32.js';
 import type { Label, StructuredMetadata } from '../../model/index.js';
 import type { ChunkRef } from '../../storage/index.js';
 import { ByteWriter, type ByteReader } from '../../util/bytes.js';
@@ -154,7 +154,7 @@ export function endFrame(w: ByteWriter, start: number): number {
  * length field is caught too; one native call per frame.
  */
 export function frameCrc(buf: Buffer, start: number, end: number): number {
-  return zlib.crc32(buf.subarray(start + FRAME_HEADER_BYTES, end), end - start - FRAME_HEADER_BYTES);
+  return crc32(buf.subarray(start + FRAME_HEADER_BYTES, end), end - start - FRAME_HEADER_BYTES);
 }
 
 /** Appends `entries[from, to)` of one stream (labels, fingerprint, count, entries). */

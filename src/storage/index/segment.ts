@@ -2,7 +2,7 @@
  * Encoding and decoding of index segments: the immutable objects holding one writer's
  * series, postings and chunk refs for one (tenant, day). Byte layout in FORMAT.md.
  */
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../../util/crc32.js';
 import { labelsToString, type Labels } from '../../model/labels.js';
 import { ByteReader, ByteWriter } from '../../util/bytes.js';
 import { KeptAnswers } from '../../util/kept-answers.js';
