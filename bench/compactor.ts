@@ -71,7 +71,7 @@ async function writeCycle(): Promise<void> {
 
 function cut(o: Open): void {
   const bytes = o.chunk.encode();
-  const ref: ChunkRef = { tenant: 'bench', fingerprint: o.fp, fromNs: o.chunk.minTsNs(), throughNs: o.chunk.maxTsNs(), checksum: crc32(bytes) >>> 0, sizeBytes: bytes.length, entries: o.chunk.entries(), uncompressedBytes: o.chunk.uncompressedBytes() };
+  const ref: ChunkRef = { tenant: 'bench', fingerprint: o.fp, fromNs: o.chunk.minTsNs(), throughNs: o.chunk.maxTsNs(), checksum: crc32(bytes), sizeBytes: bytes.length, entries: o.chunk.entries(), uncompressedBytes: o.chunk.uncompressedBytes() };
   pending.push({ ref, labels: o.labels, bytes });
   chunksBefore++;
   storedBefore += bytes.length;

@@ -107,7 +107,7 @@ export async function rewriteChunks(
         fingerprint,
         fromNs: cur.minTsNs(),
         throughNs: cur.maxTsNs(),
-        checksum: crc32(bytes) >>> 0,
+        checksum: crc32(bytes),
         sizeBytes: bytes.length,
         entries: cur.entries(),
         uncompressedBytes: cur.uncompressedBytes(),

@@ -35,7 +35,7 @@ export function makeChunk(tenant: string, labels: Labels, entries: readonly TEnt
       fingerprint: fingerprint(labels),
       fromNs: c.minTsNs(),
       throughNs: c.maxTsNs(),
-      checksum: crc32(bytes) >>> 0,
+      checksum: crc32(bytes),
       sizeBytes: bytes.length,
       entries: c.entries(),
       uncompressedBytes: c.uncompressedBytes(),

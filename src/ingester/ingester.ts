@@ -983,7 +983,7 @@ export class Ingester {
             fingerprint: job.stream.fingerprint,
             fromNs: job.desc.fromNs,
             throughNs: job.desc.throughNs,
-            checksum: crc32(bytes) >>> 0,
+            checksum: crc32(bytes),
             sizeBytes: bytes.length,
             entries: job.desc.entries,
             uncompressedBytes: job.desc.chunk.uncompressedBytes(),
