@@ -1,4 +1,4 @@
-import type { ChunkIndex } from '../chunk/index.js';
+import type { ChunkIndex, ReadableChunk } from '../chunk/index.js';
 import type { Labels, Matcher } from '../model/index.js';
 import type { Store } from '../querier/querier.js';
 import type { ChunkLease, ChunkRef, ChunkStore, IndexReader, ReadOptions } from '../storage/index.js';
@@ -31,6 +31,9 @@ export class StoreAdapter implements Store {
   }
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex> {
     return this.chunks.getIndex(ref, opts);
+  }
+  getChunkBlocksForScan(ref: ChunkRef, index: ChunkIndex, blocks: readonly number[], opts?: ReadOptions): Promise<{ chunk: ReadableChunk; bytes: number } | null> {
+    return this.chunks.getBlocksForScan(ref, index, blocks, opts);
   }
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]> {
     return this.#timed('series', () => this.index.series(tenant, fromNs, throughNs, matchers, opts));

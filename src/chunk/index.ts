@@ -1,5 +1,5 @@
 /** Public API of the chunk format: MemChunk for writing, decodeChunk for reading, codecs and limits. */
-export { decodeChunkOnce, decodeChunkTail, readBlockAsync, chunkTailGuess, trimChunkTail, type ChunkIndex } from './layout.js';
+export { chunkPieceRanges, decodeChunkOnce, decodeChunkPieces, decodeChunkTail, readBlockAsync, chunkTailGuess, trimChunkTail, type ChunkIndex, type ChunkPiece } from './layout.js';
 export { BlockProbe, needleGramHashes, NEEDLE_MIN_BYTES } from './needle.js';
 export {
   MemChunk,

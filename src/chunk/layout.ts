@@ -176,16 +176,68 @@ export function decodeChunk(bytes: Buffer, opts?: { lent?: boolean }): ReadableC
   const total = bytes.length;
   if (total < HEADER_BYTES + FOOTER_BYTES) corrupt(`chunk of ${total} bytes is shorter than its header and footer`);
   if (total > MAX_CHUNK_BYTES) corrupt(`chunk of ${total} bytes exceeds ${MAX_CHUNK_BYTES}`);
+  const { version, codec } = parseHeader(bytes);
+  const p = parseTail(bytes, 0, total);
+  if (p === null) corrupt('chunk footer: metas outside the chunk');
+  if (p.version !== version) corrupt(`chunk header says format version ${version}, footer ${p.version}`);
+  return new StoredChunk(bytes, null, codec, p, opts?.lent === true);
+}
+
+/** Format version and codec from a chunk's first HEADER_BYTES (or more). Throws ChunkCorruptError. */
+function parseHeader(bytes: Buffer): { version: number; codec: Codec } {
+  if (bytes.length < HEADER_BYTES) corrupt(`chunk header of ${bytes.length} bytes, want ${HEADER_BYTES}`);
   const magic = bytes.readUInt32BE(0);
   if (magic !== MAGIC) corrupt(`bad chunk magic 0x${magic.toString(16).padStart(8, '0')}`);
   const version = bytes[4]!;
   if (version !== FORMAT_VERSION && version !== FORMAT_VERSION_1) corrupt(`unsupported chunk format version ${version}`);
   const codec = codecFromId(bytes[5]!);
   if (codec === null) corrupt(`unknown chunk codec id ${bytes[5]}`);
-  const p = parseTail(bytes, 0, total);
-  if (p === null) corrupt('chunk footer: metas outside the chunk');
-  if (p.version !== version) corrupt(`chunk header says format version ${version}, footer ${p.version}`);
-  return new StoredChunk(bytes, codec, p, opts?.lent === true);
+  return { version, codec };
+}
+
+/** Chunk bytes read by range: `bytes` are the chunk's bytes `[at, at + bytes.length)`. */
+export interface ChunkPiece {
+  readonly at: number;
+  readonly bytes: Buffer;
+}
+
+/**
+ * The byte ranges of a chunk that reading blocks `blocks` of it needs, besides the tail its
+ * `index` was parsed from: the header, and each run of consecutive blocks (with their crcs)
+ * as one range. Null when `index` was not parsed from a tail (decodeChunkTail), so cannot be
+ * completed into a chunk (decodeChunkPieces).
+ */
+export function chunkPieceRanges(index: ChunkIndex, blocks: readonly number[]): { at: number; length: number }[] | null {
+  if (!(index instanceof StoredTail)) return null;
+  const metas = index.parsed.metas;
+  const out = [{ at: 0, length: HEADER_BYTES }];
+  let prev = -2;
+  for (const b of blocks) {
+    const m = metas[b];
+    if (m === undefined) throw new RangeError(`block index ${b} out of range [0, ${metas.length})`);
+    if (b <= prev) throw new RangeError(`blocks must ascend (${b} after ${prev})`);
+    const end = m.offset + m.compressedBytes + CRC_BYTES;
+    const last = out[out.length - 1]!;
+    if (b === prev + 1) last.length = end - last.at;
+    else out.push({ at: m.offset, length: end - m.offset });
+    prev = b;
+  }
+  return out;
+}
+
+/**
+ * A chunk made of the pieces read for `chunkPieceRanges(index, blocks)` (header first) and the
+ * tail `index` was parsed from: it reads exactly those blocks, with the same checks as a chunk
+ * decoded whole (header, per-block crc32, symbols crc32). A block outside the pieces is a
+ * RangeError (a bug: the caller asked for other blocks than it reads). Throws ChunkCorruptError.
+ */
+export function decodeChunkPieces(index: ChunkIndex, pieces: readonly ChunkPiece[]): ReadableChunk {
+  if (!(index instanceof StoredTail)) throw new TypeError('decodeChunkPieces needs an index parsed from a chunk tail (bug)');
+  const header = pieces[0];
+  if (header === undefined || header.at !== 0) throw new TypeError('decodeChunkPieces: the header piece comes first (bug)');
+  const { version, codec } = parseHeader(header.bytes);
+  if (index.parsed.version !== version) corrupt(`chunk header says format version ${version}, footer ${index.parsed.version}`);
+  return new StoredChunk(null, [...pieces, { at: index.base, bytes: index.tail }], codec, index.parsed, false);
 }
 
 /**
@@ -235,15 +287,29 @@ export interface ChunkIndex {
  */
 export function decodeChunkTail(tail: Buffer, total: number): ChunkIndex | { needFromOffset: number } {
   if (total < HEADER_BYTES + FOOTER_BYTES || tail.length < FOOTER_BYTES || tail.length > total) corrupt(`chunk tail of ${tail.length} bytes for a ${total}-byte chunk`);
-  const p = parseTail(tail, total - tail.length, total);
+  const base = total - tail.length;
+  const p = parseTail(tail, base, total);
   if (p === null) return { needFromOffset: tail.readUInt32BE(tail.length - FOOTER_BYTES) };
-  return {
-    blockMetas: () => p.metas,
-    blockMayContainAll: (i, probe) => {
-      if (!(i >= 0 && i < p.metas.length)) throw new RangeError(`block index ${i} out of range [0, ${p.metas.length})`);
-      return filtersMayMatch(p.blooms[i] ?? null, p.bloomHashes[i]!, p.grams[i] ?? null, p.gramHashes[i]!, probe);
-    },
-  };
+  return new StoredTail(tail, base, p);
+}
+
+/** A chunk's metas and filters parsed from its tail: chunk bytes `[base, base + tail.length)`. */
+class StoredTail implements ChunkIndex {
+  constructor(
+    readonly tail: Buffer,
+    readonly base: number,
+    readonly parsed: ParsedTail,
+  ) {}
+
+  blockMetas(): readonly BlockMeta[] {
+    return this.parsed.metas;
+  }
+
+  blockMayContainAll(i: number, probe: BlockProbe): boolean {
+    const p = this.parsed;
+    if (!(i >= 0 && i < p.metas.length)) throw new RangeError(`block index ${i} out of range [0, ${p.metas.length})`);
+    return filtersMayMatch(p.blooms[i] ?? null, p.bloomHashes[i]!, p.grams[i] ?? null, p.gramHashes[i]!, probe);
+  }
 }
 
 interface ParsedTail {
@@ -391,12 +457,17 @@ interface SymbolsLocation {
 
 const NO_SYMBOLS: readonly string[] = Object.freeze([]);
 
-/** A decoded chunk over its encoded bytes. Blocks are crc-checked once and decompressed on every readBlock. */
+/**
+ * A decoded chunk over its encoded bytes: all of them, or the pieces a scan read
+ * (decodeChunkPieces). Blocks are crc-checked once and decompressed on every readBlock.
+ */
 class StoredChunk implements ReadableChunk {
   readonly codec: Codec;
-  private readonly bytes: Buffer;
-  /** The bytes decoded (see `storedChunkBytes`). */
-  get encodedBytes(): Buffer {
+  /** The whole chunk; null when only `pieces` were read. */
+  private readonly bytes: Buffer | null;
+  private readonly pieces: readonly ChunkPiece[] | null;
+  /** The bytes decoded (see `storedChunkBytes`); null when only pieces were read. */
+  get encodedBytes(): Buffer | null {
     return this.bytes;
   }
   private readonly metas: readonly BlockMeta[];
@@ -412,9 +483,10 @@ class StoredChunk implements ReadableChunk {
   /** See decodeChunk's `lent`. */
   private readonly lent: boolean;
 
-  constructor(bytes: Buffer, codec: Codec, tail: ParsedTail, lent: boolean) {
+  constructor(bytes: Buffer | null, pieces: readonly ChunkPiece[] | null, codec: Codec, tail: ParsedTail, lent: boolean) {
     this.codec = codec;
     this.bytes = bytes;
+    this.pieces = pieces;
     this.lent = lent;
     this.metas = tail.metas;
     this.filters = tail;
@@ -456,14 +528,23 @@ class StoredChunk implements ReadableChunk {
   blockCrc(i: number): number {
     const m = this.metas[i];
     if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
-    return this.bytes.readUInt32BE(m.offset + m.compressedBytes);
+    return this.span(m.offset + m.compressedBytes, CRC_BYTES).readUInt32BE(0);
+  }
+
+  /** Chunk bytes `[offset, offset + length)`, a view of the whole chunk or of the piece holding them. */
+  private span(offset: number, length: number): Buffer {
+    if (this.bytes !== null) return this.bytes.subarray(offset, offset + length);
+    for (const p of this.pieces!) {
+      if (offset >= p.at && offset + length <= p.at + p.bytes.length) return p.bytes.subarray(offset - p.at, offset - p.at + length);
+    }
+    throw new RangeError(`chunk bytes [${offset}, ${offset + length}) were not read (bug)`);
   }
 
   readBlock(i: number): DecodedBlock {
     const m = this.checkedBlock(i);
     let payload: Buffer;
     try {
-      payload = decompress(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+      payload = decompress(this.codec, this.span(m.offset, m.compressedBytes), m.uncompressedBytes);
     } catch (e) {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
@@ -474,7 +555,7 @@ class StoredChunk implements ReadableChunk {
     const m = this.checkedBlock(i);
     let out: { bytes: Buffer; transient: boolean };
     try {
-      out = decompressTransient(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+      out = decompressTransient(this.codec, this.span(m.offset, m.compressedBytes), m.uncompressedBytes);
     } catch (e) {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
@@ -497,7 +578,7 @@ class StoredChunk implements ReadableChunk {
     const m = this.checkedBlock(i);
     let payload: Buffer;
     try {
-      payload = await decompressAsync(this.codec, this.bytes.subarray(m.offset, m.offset + m.compressedBytes), m.uncompressedBytes);
+      payload = await decompressAsync(this.codec, this.span(m.offset, m.compressedBytes), m.uncompressedBytes);
     } catch (e) {
       corrupt(`chunk block ${i}: ${this.codec} decompression failed: ${(e as Error).message}`, e);
     }
@@ -506,7 +587,7 @@ class StoredChunk implements ReadableChunk {
 
   /** `payload`, or a copy when it views lent chunk bytes (a block stored uncompressed). */
   private owned(payload: Buffer): Buffer {
-    return this.lent && payload.buffer === this.bytes.buffer ? Buffer.from(payload) : payload;
+    return this.lent && payload.buffer === this.bytes!.buffer ? Buffer.from(payload) : payload;
   }
 
   /** Block i's meta after its crc32 check (done once per block). */
@@ -514,8 +595,9 @@ class StoredChunk implements ReadableChunk {
     const m = this.metas[i];
     if (m === undefined) throw new RangeError(`block index ${i} out of range [0, ${this.metas.length})`);
     if (this.verified[i] === 0) {
-      const compressed = this.bytes.subarray(m.offset, m.offset + m.compressedBytes);
-      const stored = this.bytes.readUInt32BE(m.offset + m.compressedBytes);
+      const withCrc = this.span(m.offset, m.compressedBytes + CRC_BYTES);
+      const compressed = withCrc.subarray(0, m.compressedBytes);
+      const stored = withCrc.readUInt32BE(m.compressedBytes);
       const crc = crc32(compressed);
       if (crc !== stored) corrupt(`chunk block ${i}: crc32 mismatch (stored ${stored}, computed ${crc})`);
       this.verified[i] = 1;
@@ -537,8 +619,9 @@ class StoredChunk implements ReadableChunk {
     if (this.symbolStrings !== null) return this.symbolStrings;
     const s = this.symbolsAt;
     if (s.count === 0) return (this.symbolStrings = NO_SYMBOLS);
-    const compressed = this.bytes.subarray(s.offset, s.offset + s.compressedBytes);
-    const stored = this.bytes.readUInt32BE(s.offset + s.compressedBytes);
+    const withCrc = this.span(s.offset, s.compressedBytes + CRC_BYTES);
+    const compressed = withCrc.subarray(0, s.compressedBytes);
+    const stored = withCrc.readUInt32BE(s.compressedBytes);
     const crc = crc32(compressed);
     if (crc !== stored) corrupt(`chunk symbols: crc32 mismatch (stored ${stored}, computed ${crc})`);
     try {

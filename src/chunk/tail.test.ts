@@ -1,17 +1,31 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkCorruptError } from '../errors.js';
 import { tokenHash } from './bloom.js';
-import { decodeChunk, decodeChunkTail, MemChunk, type ChunkIndex } from './index.js';
-import { Rng, tokenProbe } from './testing.js';
+import { CODECS, type Codec } from './codec.js';
+import { chunkPieceRanges, decodeChunk, decodeChunkPieces, decodeChunkTail, MemChunk, type ChunkIndex, type ChunkPiece } from './index.js';
+import { blockEntries, Rng, tokenProbe } from './testing.js';
 
-function buildChunk(rng: Rng, lines: number): Buffer {
-  const c = new MemChunk({ codec: 'snappy', blockSizeBytes: 4096, targetSizeBytes: 1 << 20 });
+function buildChunk(rng: Rng, lines: number, codec: Codec = 'snappy', metadata = false): Buffer {
+  const c = new MemChunk({ codec, blockSizeBytes: 4096, targetSizeBytes: 1 << 20 });
   let ts = 1_700_000_000_000_000_000n;
   for (let i = 0; i < lines; i++) {
     ts += BigInt(1 + rng.int(1000));
-    c.append(ts, Buffer.from(`line ${i} token${rng.int(50)} ${'x'.repeat(rng.int(200))}`), []);
+    c.append(ts, Buffer.from(`line ${i} token${rng.int(50)} ${'x'.repeat(rng.int(200))}`), metadata && i % 3 === 0 ? [{ name: 'trace', value: `t${rng.int(9)}` }] : []);
   }
   return c.encode();
+}
+
+/** The pieces `chunkPieceRanges` asks for, cut from the whole chunk (copies: nothing views `bytes`). */
+function piecesOf(bytes: Buffer, index: ChunkIndex, blocks: number[]): ChunkPiece[] {
+  return chunkPieceRanges(index, blocks)!.map(({ at, length }) => ({ at, bytes: Buffer.from(bytes.subarray(at, at + length)) }));
+}
+
+/** The tail a store keeps: the chunk's bytes from its metas on, copied. */
+function storedTail(bytes: Buffer): ChunkIndex {
+  const metasOffset = bytes.readUInt32BE(bytes.length - 28);
+  const r = decodeChunkTail(Buffer.from(bytes.subarray(metasOffset)), bytes.length);
+  if ('needFromOffset' in r) throw new Error('tail too short');
+  return r;
 }
 
 describe('decodeChunkTail', () => {
@@ -47,5 +61,58 @@ describe('decodeChunkTail', () => {
     tail[tail.length - 40]! ^= 0xff; // inside the metas: crc mismatch
     expect(() => decodeChunkTail(tail, bytes.length)).toThrow(ChunkCorruptError);
     expect(() => decodeChunkTail(Buffer.alloc(10), bytes.length)).toThrow(ChunkCorruptError);
+  });
+});
+
+describe('decodeChunkPieces', () => {
+  it('reads the blocks asked for as the whole chunk does, and only those', () => {
+    const rng = new Rng(11);
+    for (const codec of CODECS) {
+      for (let round = 0; round < 2; round++) {
+        const bytes = buildChunk(rng, 150 + rng.int(150), codec, round === 1);
+        const full = decodeChunk(bytes);
+        const n = full.blockMetas().length;
+        expect(n).toBeGreaterThan(3);
+        const index = storedTail(bytes);
+        // Every block alone, runs, every other block, all of them.
+        const subsets = [...Array.from({ length: n }, (_, b) => [b]), [0, 1, 2], [1, 2, n - 1], Array.from({ length: n }, (_, b) => b).filter((b) => b % 2 === 0), Array.from({ length: n }, (_, b) => b)];
+        for (const want of subsets) {
+          const ranges = chunkPieceRanges(index, want)!;
+          // One range for the header and one per run of consecutive blocks.
+          const runs = want.filter((b, i) => i === 0 || want[i - 1] !== b - 1).length;
+          expect(ranges.length).toBe(1 + runs);
+          const read = ranges.reduce((a, r) => a + r.length, 0);
+          const metas = full.blockMetas();
+          expect(read).toBe(6 + want.reduce((a, b) => a + metas[b]!.compressedBytes + 4, 0));
+          const some = decodeChunkPieces(index, piecesOf(bytes, index, want));
+          expect(some.blockMetas()).toEqual(full.blockMetas());
+          expect(some.entries()).toBe(full.entries());
+          for (let b = 0; b < n; b++) {
+            if (want.includes(b)) {
+              expect(blockEntries(some.readBlock(b))).toEqual(blockEntries(full.readBlock(b)));
+              expect(some.blockCrc(b)).toBe(full.blockCrc(b));
+            } else expect(() => some.readBlock(b)).toThrow(RangeError);
+          }
+        }
+      }
+    }
+  });
+
+  it('rejects damaged pieces with ChunkCorruptError, and an index not read from a tail', () => {
+    const bytes = buildChunk(new Rng(5), 400);
+    const index = storedTail(bytes);
+    const block = decodeChunk(bytes).blockMetas()[2]!;
+    const pieces = piecesOf(bytes, index, [2]);
+    pieces[1]!.bytes[5]! ^= 0x40;
+    expect(() => decodeChunkPieces(index, pieces).readBlock(2)).toThrow(ChunkCorruptError);
+    const crc = piecesOf(bytes, index, [2]);
+    crc[1]!.bytes[block.compressedBytes]! ^= 1;
+    expect(() => decodeChunkPieces(index, crc).readBlock(2)).toThrow(ChunkCorruptError);
+    const header = piecesOf(bytes, index, [2]);
+    header[0]!.bytes[0]! ^= 1;
+    expect(() => decodeChunkPieces(index, header)).toThrow(ChunkCorruptError);
+    // A chunk decoded whole is no tail: its blocks are read from it.
+    expect(chunkPieceRanges(decodeChunk(bytes), [0])).toBeNull();
+    expect(() => chunkPieceRanges(index, [3, 1])).toThrow(RangeError);
   });
 });

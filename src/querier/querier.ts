@@ -36,6 +36,11 @@ export interface Store {
   getChunkForScan(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkLease>;
   /** Block metas and token filters of a stored chunk, without its blocks. */
   getChunkIndex(ref: ChunkRef, opts?: ReadOptions): Promise<ChunkIndex>;
+  /**
+   * Only blocks `blocks` of a chunk for one scan, read by range, given its `getChunkIndex`
+   * answer; null when the chunk is better read whole (cached: ChunkStore.getBlocksForScan).
+   */
+  getChunkBlocksForScan(ref: ChunkRef, index: ChunkIndex, blocks: readonly number[], opts?: ReadOptions): Promise<{ chunk: ReadableChunk; bytes: number } | null>;
   /** In label-string order (marked `inKeyOrder`), each label set once. */
   series(tenant: string, fromNs: bigint, throughNs: bigint, matchers: readonly Matcher[], opts?: ReadOptions): Promise<readonly Labels[]>;
   labelNames(tenant: string, fromNs: bigint, throughNs: bigint, matchers?: readonly Matcher[], opts?: ReadOptions): Promise<readonly string[]>;

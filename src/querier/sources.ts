@@ -365,34 +365,55 @@ export class StoredPrefetch {
     const o = this.#o;
     const read = o.deadline.read;
     try {
+      const key = chunkKey(r);
+      let bytes: number;
+      let chunk: ReadableChunk | null = null;
+      let release = NOTHING_TO_RELEASE;
       if (o.byIndex) {
         const idx = await o.store.getChunkIndex(r, read);
-        let any = false;
-        for (let b = 0; b < idx.blockMetas().length && !any; b++) any = o.candidate(idx, b);
-        if (!any) return { skip: idx };
+        const metas = idx.blockMetas();
+        const want: number[] = [];
+        let wantBytes = 0;
+        let allBytes = 0;
+        for (let b = 0; b < metas.length; b++) {
+          allBytes += metas[b]!.compressedBytes;
+          if (!o.candidate(idx, b)) continue;
+          want.push(b);
+          wantBytes += metas[b]!.compressedBytes;
+        }
+        if (want.length === 0) return { skip: idx };
+        // A scan that needs at most half of a chunk's block bytes reads only those blocks when
+        // the cache lacks the chunk (bench/RESULTS.md "Needle index": whole reads of such
+        // chunks filled and churned the chunk cache).
+        if (o.lend === true && wantBytes * 2 <= allBytes) {
+          const some = await o.store.getChunkBlocksForScan(r, idx, want, read);
+          if (some !== null) {
+            chunk = some.chunk;
+            bytes = some.bytes;
+          }
+        }
       }
-      const key = chunkKey(r);
-      let body: Buffer;
-      let chunk: ReadableChunk;
-      let release = NOTHING_TO_RELEASE;
-      if (o.lend === true) {
+      // Unless read by range (memory of its own: nothing to give back), the whole chunk.
+      if (chunk === null && o.lend === true) {
         const lease = await o.store.getChunkForScan(r, read);
-        body = lease.bytes;
+        bytes = lease.bytes.length;
         release = lease.release;
-        chunk = lease.lent ? decodeChunk(body, { lent: true }) : decodeChunkOnce(body);
-      } else {
-        body = await o.store.getChunk(r, read);
+        chunk = lease.lent ? decodeChunk(lease.bytes, { lent: true }) : decodeChunkOnce(lease.bytes);
+      } else if (chunk === null) {
+        const body = await o.store.getChunk(r, read);
+        bytes = body.length;
         chunk = decodeChunkOnce(body);
       }
-      if (!o.decodeAhead) return { chunk, key, bytes: body.length, blocks: null, release };
+      const c = chunk;
+      if (!o.decodeAhead) return { chunk: c, key, bytes: bytes!, blocks: null, release };
       const want: number[] = [];
-      for (let b = 0; b < chunk.blockMetas().length; b++) if (o.candidate(chunk, b)) want.push(b);
+      for (let b = 0; b < c.blockMetas().length; b++) if (o.candidate(c, b)) want.push(b);
       // Resolved only once every job is done with the bytes; on a failure the lease is dropped
       // unreleased (jobs may still run), so its memory is never reused.
-      const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(chunk, key, b) : readBlockAsync(chunk, b))));
+      const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(c, key, b) : readBlockAsync(c, b))));
       const blocks = new Map<number, DecodedBlock>();
       want.forEach((b, j) => blocks.set(b, decoded[j]!));
-      return { chunk, key, bytes: body.length, blocks, release };
+      return { chunk: c, key, bytes: bytes!, blocks, release };
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
     }

@@ -474,3 +474,60 @@ describe('ChunkStore.getForScan', () => {
       await expect(store.getForScan({ ...ref, fingerprint: '0000000000000006' })).rejects.toBeInstanceOf(NotFoundError);
     }));
 });
+
+describe('ChunkStore.getBlocksForScan', () => {
+  it('reads only the header and the blocks asked for, caches nothing, and leaves cached chunks to the cache', async () => {
+    const { MemChunk, decodeChunk } = await import('../chunk/index.js');
+    const c = new MemChunk({ codec: 'lz4', blockSizeBytes: 2048, targetSizeBytes: 1 << 22 });
+    for (let i = 0; i < 2000; i++) c.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} word${i % 97} ${'pad '.repeat(i % 9)}`), []);
+    const bytes = c.encode();
+    const full = decodeChunk(bytes);
+    const n = full.blockMetas().length;
+    expect(n).toBeGreaterThan(10);
+    const client = new MemoryObjectClient();
+    const reads: [number, number][] = [];
+    watchRangeReads(client, (_key, offset, length) => reads.push([offset, length]));
+    const store = new ChunkStore(client, { cacheBytes: 10 << 20 });
+    const ref = refFor(bytes);
+    await store.put(ref, bytes);
+    const index = await store.getIndex(ref);
+    reads.length = 0;
+    const want = [1, 2, 7, n - 1];
+    const got = (await store.getBlocksForScan(ref, index, want))!;
+    const m = full.blockMetas();
+    // The header, blocks 1–2 as one read, 7, and the last.
+    expect(reads).toEqual([[0, 6], [m[1]!.offset, m[3]!.offset - m[1]!.offset], [m[7]!.offset, m[8]!.offset - m[7]!.offset], [m[n - 1]!.offset, m[n - 1]!.compressedBytes + 4]]);
+    expect(got.bytes).toBe(reads.reduce((a, [, l]) => a + l, 0));
+    for (const b of want) expect(got.chunk.readBlock(b)).toEqual(full.readBlock(b));
+    expect(() => got.chunk.readBlock(0)).toThrow(RangeError);
+    expect([store.blockReads, store.blockReadBytes, store.cache.count]).toEqual([1, got.bytes, 0]);
+    // Once the cache holds the chunk, it answers: no reads by block.
+    await store.get(ref);
+    expect(await store.getBlocksForScan(ref, index, want)).toBeNull();
+    // An index read from the cached chunk itself cannot be completed by pieces either.
+    const other = new ChunkStore(client, { cacheBytes: 0 });
+    expect(await other.getBlocksForScan(ref, decodeChunk(bytes), want)).toBeNull();
+  });
+
+  it('fails with ChunkCorruptError when the object is shorter or its blocks damaged', async () => {
+    const { MemChunk } = await import('../chunk/index.js');
+    const c = new MemChunk({ codec: 'snappy', blockSizeBytes: 2048, targetSizeBytes: 1 << 22 });
+    for (let i = 0; i < 1000; i++) c.append(1_700_000_000_000_000_000n + BigInt(i), Buffer.from(`entry ${i} ${'pad '.repeat(i % 9)}`), []);
+    const bytes = c.encode();
+    const client = new MemoryObjectClient();
+    const store = new ChunkStore(client, { cacheBytes: 0 });
+    const ref = refFor(bytes);
+    await store.put(ref, bytes);
+    const index = await store.getIndex(ref);
+    const last = index.blockMetas().length - 1;
+    const damaged = Buffer.from(bytes);
+    damaged[index.blockMetas()[1]!.offset + 3]! ^= 0x10;
+    await client.put(chunkKey(ref), damaged);
+    const got = (await store.getBlocksForScan(ref, index, [1]))!;
+    expect(() => got.chunk.readBlock(1)).toThrow(ChunkCorruptError);
+    await client.put(chunkKey(ref), bytes.subarray(0, index.blockMetas()[last]!.offset + 2));
+    await expect(store.getBlocksForScan(ref, index, [last])).rejects.toBeInstanceOf(ChunkCorruptError);
+    await client.delete(chunkKey(ref));
+    await expect(store.getBlocksForScan(ref, index, [0])).rejects.toBeInstanceOf(NotFoundError);
+  });
+});

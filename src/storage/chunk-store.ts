@@ -1,5 +1,5 @@
 /** Chunk bytes in object storage, addressed by ChunkRef, verified by crc32 on read. */
-import { chunkTailGuess, decodeChunkOnce, decodeChunkTail, trimChunkTail, type ChunkIndex } from '../chunk/index.js';
+import { chunkPieceRanges, chunkTailGuess, decodeChunkOnce, decodeChunkPieces, decodeChunkTail, trimChunkTail, type ChunkIndex, type ReadableChunk } from '../chunk/index.js';
 import { crc32 } from '../util/crc32.js';
 import { ChunkCorruptError, InvalidError } from '../errors.js';
 import { chunkKey, validateChunkRef } from './chunk-ref.js';
@@ -100,6 +100,9 @@ export class ChunkStore {
   readonly lendBuffers: ReadBuffers | null;
   /** The memory cached chunks are read into (null: no cache, or one too small for slabs). */
   readonly slabs: SlabArena | null;
+  /** Chunks read only in part (getBlocksForScan), and the bytes those reads took. */
+  blockReads = 0;
+  blockReadBytes = 0;
 
   constructor(client: ObjectClient, opts: ChunkStoreOptions = {}) {
     this.#client = client;
@@ -211,6 +214,36 @@ export class ChunkStore {
         buffers.give(into);
       },
     };
+  }
+
+  /**
+   * Blocks `blocks` (ascending) of a chunk the cache does not hold, for one scan: read by range
+   * (the header and each run of consecutive blocks) and completed with the tail `index` was
+   * parsed from, into a chunk that reads only those blocks (decodeChunkPieces). Null when the
+   * cache holds the chunk, or `index` did not come from its tail: read it whole then. The read
+   * is not a request for the cache's admission (the scan needs none of the other blocks) and
+   * nothing of it is cached. `bytes`: what was read.
+   */
+  async getBlocksForScan(ref: ChunkRef, index: ChunkIndex, blocks: readonly number[], opts?: ReadOptions): Promise<{ chunk: ReadableChunk; bytes: number } | null> {
+    const key = chunkKey(ref);
+    if (this.cache.peek(key) !== undefined) return null;
+    const ranges = chunkPieceRanges(index, blocks);
+    if (ranges === null) return null;
+    const signal = opts?.signal;
+    const pieces = await Promise.all(
+      ranges.map(async ({ at, length }) => {
+        if (at + length > ref.sizeBytes) throw new ChunkCorruptError(`chunk ${key}: bytes [${at}, ${at + length}) outside its ${ref.sizeBytes}`);
+        const bytes = await this.#client.getRange(key, at, length, { signal });
+        if (bytes.length !== length) throw new ChunkCorruptError(`chunk ${key}: short read of [${at}, ${at + length}) (got ${bytes.length})`);
+        return { at, bytes };
+      }),
+    );
+    let bytes = 0;
+    for (const r of ranges) bytes += r.length;
+    const chunk = decodeChunkPieces(index, pieces);
+    this.blockReads++;
+    this.blockReadBytes += bytes;
+    return { chunk, bytes };
   }
 
   async #fetch(key: string, ref: ChunkRef, signal: AbortSignal): Promise<Buffer> {
