@@ -201,24 +201,27 @@ export interface ChunkPiece {
   readonly bytes: Buffer;
 }
 
+/** Bytes between two ranges a chunk read takes along rather than starting another read for them. */
+export const PIECE_GAP_BYTES = 16 * 1024;
+
 /**
  * The byte ranges of a chunk that reading blocks `blocks` of it needs, besides the tail its
- * `index` was parsed from: the header, and each run of consecutive blocks (with their crcs)
- * as one range. Null when `index` was not parsed from a tail (decodeChunkTail), so cannot be
- * completed into a chunk (decodeChunkPieces).
+ * `index` was parsed from: the header and each block with its crc, ranges less than
+ * PIECE_GAP_BYTES apart read as one (the header and block 0 always). Null when `index` was not
+ * parsed from a tail (decodeChunkTail), so cannot be completed into a chunk (decodeChunkPieces).
  */
 export function chunkPieceRanges(index: ChunkIndex, blocks: readonly number[]): { at: number; length: number }[] | null {
   if (!(index instanceof StoredTail)) return null;
   const metas = index.parsed.metas;
   const out = [{ at: 0, length: HEADER_BYTES }];
-  let prev = -2;
+  let prev = -1;
   for (const b of blocks) {
     const m = metas[b];
     if (m === undefined) throw new RangeError(`block index ${b} out of range [0, ${metas.length})`);
     if (b <= prev) throw new RangeError(`blocks must ascend (${b} after ${prev})`);
     const end = m.offset + m.compressedBytes + CRC_BYTES;
     const last = out[out.length - 1]!;
-    if (b === prev + 1) last.length = end - last.at;
+    if (m.offset - (last.at + last.length) < PIECE_GAP_BYTES) last.length = end - last.at;
     else out.push({ at: m.offset, length: end - m.offset });
     prev = b;
   }

@@ -220,26 +220,26 @@ export class ChunkStore {
    * Blocks `blocks` (ascending) of a chunk the cache does not hold, for one scan: read by range
    * (the header and each run of consecutive blocks) and completed with the tail `index` was
    * parsed from, into a chunk that reads only those blocks (decodeChunkPieces). Null when the
-   * cache holds the chunk, or `index` did not come from its tail: read it whole then. The read
-   * is not a request for the cache's admission (the scan needs none of the other blocks) and
-   * nothing of it is cached. `bytes`: what was read.
+   * cache holds the chunk, or `index` did not come from its tail: read it whole then. The read is not a request for the cache's admission (the
+   * scan needs none of the other blocks) and nothing of it is cached. `bytes`: what was read.
    */
   async getBlocksForScan(ref: ChunkRef, index: ChunkIndex, blocks: readonly number[], opts?: ReadOptions): Promise<{ chunk: ReadableChunk; bytes: number } | null> {
     const key = chunkKey(ref);
     if (this.cache.peek(key) !== undefined) return null;
     const ranges = chunkPieceRanges(index, blocks);
     if (ranges === null) return null;
-    const signal = opts?.signal;
-    const pieces = await Promise.all(
-      ranges.map(async ({ at, length }) => {
-        if (at + length > ref.sizeBytes) throw new ChunkCorruptError(`chunk ${key}: bytes [${at}, ${at + length}) outside its ${ref.sizeBytes}`);
-        const bytes = await this.#client.getRange(key, at, length, { signal });
-        if (bytes.length !== length) throw new ChunkCorruptError(`chunk ${key}: short read of [${at}, ${at + length}) (got ${bytes.length})`);
-        return { at, bytes };
-      }),
-    );
     let bytes = 0;
-    for (const r of ranges) bytes += r.length;
+    for (const { at, length } of ranges) {
+      if (at + length > ref.sizeBytes) throw new ChunkCorruptError(`chunk ${key}: bytes [${at}, ${at + length}) outside its ${ref.sizeBytes}`);
+      bytes += length;
+    }
+    const signal = opts?.signal;
+    const got = await Promise.all(ranges.map(({ at, length }) => this.#client.getRange(key, at, length, { signal })));
+    const pieces = ranges.map(({ at, length }, i) => {
+      const b = got[i]!;
+      if (b.length !== length) throw new ChunkCorruptError(`chunk ${key}: short read of [${at}, ${at + length}) (got ${b.length})`);
+      return { at, bytes: b };
+    });
     const chunk = decodeChunkPieces(index, pieces);
     this.blockReads++;
     this.blockReadBytes += bytes;
