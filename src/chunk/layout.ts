@@ -230,9 +230,10 @@ export function chunkPieceRanges(index: ChunkIndex, blocks: readonly number[]): 
 
 /**
  * A chunk made of the pieces read for `chunkPieceRanges(index, blocks)` (header first) and the
- * tail `index` was parsed from: it reads exactly those blocks, with the same checks as a chunk
- * decoded whole (header, per-block crc32, symbols crc32). A block outside the pieces is a
- * RangeError (a bug: the caller asked for other blocks than it reads). Throws ChunkCorruptError.
+ * tail `index` was parsed from: it reads the blocks the pieces hold (those asked for, and any
+ * joined between them), with the same checks as a chunk decoded whole (header, per-block
+ * crc32, symbols crc32). A block outside the pieces is a RangeError (a bug: the caller reads
+ * other blocks than it asked for). Throws ChunkCorruptError.
  */
 export function decodeChunkPieces(index: ChunkIndex, pieces: readonly ChunkPiece[]): ReadableChunk {
   if (!(index instanceof StoredTail)) throw new TypeError('decodeChunkPieces needs an index parsed from a chunk tail (bug)');

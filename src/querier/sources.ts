@@ -366,7 +366,7 @@ export class StoredPrefetch {
     const read = o.deadline.read;
     try {
       const key = chunkKey(r);
-      let bytes: number;
+      let bytes = 0;
       let chunk: ReadableChunk | null = null;
       let release = NOTHING_TO_RELEASE;
       if (o.byIndex) {
@@ -383,8 +383,8 @@ export class StoredPrefetch {
         }
         if (want.length === 0) return { skip: idx };
         // A scan that needs at most half of a chunk's block bytes reads only those blocks when
-        // the cache lacks the chunk (bench/RESULTS.md "Needle index": whole reads of such
-        // chunks filled and churned the chunk cache).
+        // the cache lacks the chunk (ADR 0043: whole reads of such chunks filled and churned
+        // the chunk cache).
         if (o.lend === true && wantBytes * 2 <= allBytes) {
           const some = await o.store.getChunkBlocksForScan(r, idx, want, read);
           if (some !== null) {
@@ -405,7 +405,7 @@ export class StoredPrefetch {
         chunk = decodeChunkOnce(body);
       }
       const c = chunk;
-      if (!o.decodeAhead) return { chunk: c, key, bytes: bytes!, blocks: null, release };
+      if (!o.decodeAhead) return { chunk: c, key, bytes, blocks: null, release };
       const want: number[] = [];
       for (let b = 0; b < c.blockMetas().length; b++) if (o.candidate(c, b)) want.push(b);
       // Resolved only once every job is done with the bytes; on a failure the lease is dropped
@@ -413,7 +413,7 @@ export class StoredPrefetch {
       const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(c, key, b) : readBlockAsync(c, b))));
       const blocks = new Map<number, DecodedBlock>();
       want.forEach((b, j) => blocks.set(b, decoded[j]!));
-      return { chunk: c, key, bytes: bytes!, blocks, release };
+      return { chunk: c, key, bytes, blocks, release };
     } catch (e) {
       return e instanceof Error ? e : new Error(String(e));
     }

@@ -217,11 +217,12 @@ export class ChunkStore {
   }
 
   /**
-   * Blocks `blocks` (ascending) of a chunk the cache does not hold, for one scan: read by range
-   * (the header and each run of consecutive blocks) and completed with the tail `index` was
-   * parsed from, into a chunk that reads only those blocks (decodeChunkPieces). Null when the
-   * cache holds the chunk, or `index` did not come from its tail: read it whole then. The read is not a request for the cache's admission (the
-   * scan needs none of the other blocks) and nothing of it is cached. `bytes`: what was read.
+   * Blocks `blocks` (ascending) of a chunk the cache does not hold, for one scan (ADR 0043):
+   * the ranges chunkPieceRanges names, one getRange each, completed with the tail `index` was
+   * parsed from into a chunk that reads only those blocks (decodeChunkPieces). Null when the
+   * cache holds the chunk, or `index` did not come from its tail: read it whole then. The read
+   * is not a request for the cache's admission (the scan needs none of the other blocks) and
+   * nothing of it is cached. `bytes`: what was read.
    */
   async getBlocksForScan(ref: ChunkRef, index: ChunkIndex, blocks: readonly number[], opts?: ReadOptions): Promise<{ chunk: ReadableChunk; bytes: number } | null> {
     const key = chunkKey(ref);
