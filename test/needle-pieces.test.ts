@@ -2,9 +2,9 @@
  * Needle queries over stored chunks whose blocks the needle filters mostly rule out: a chunk the
  * chunk cache lacks is then read only in part, the blocks that may match (ChunkStore
  * getBlocksForScan, chunk decodeChunkPieces). Log and metric answers equal a brute force over
- * the pushed data for needles present once, present often, absent, and cut from trace ids at 8,
- * 12 and 32 bytes, with the chunk cache off and on, after a full scan filled it, and with the
- * decoded-block cache on.
+ * the pushed data for whole trace ids (in a few lines), pieces of them at 8 and 12 bytes, an
+ * absent id and a filter pair, with the chunk cache off and on, after a full scan filled it,
+ * and with the decoded-block cache on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requiredBlockProbe } from '../src/logql/log/index.js';
