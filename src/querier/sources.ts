@@ -369,10 +369,12 @@ export class StoredPrefetch {
       let bytes = 0;
       let chunk: ReadableChunk | null = null;
       let release = NOTHING_TO_RELEASE;
+      // The blocks that may match, decided once: the tail and the whole chunk hold the same filters.
+      let want: number[] | null = null;
       if (o.byIndex) {
         const idx = await o.store.getChunkIndex(r, read);
         const metas = idx.blockMetas();
-        const want: number[] = [];
+        want = [];
         let wantBytes = 0;
         let allBytes = 0;
         for (let b = 0; b < metas.length; b++) {
@@ -406,8 +408,10 @@ export class StoredPrefetch {
       }
       const c = chunk;
       if (!o.decodeAhead) return { chunk: c, key, bytes, blocks: null, release };
-      const want: number[] = [];
-      for (let b = 0; b < c.blockMetas().length; b++) if (o.candidate(c, b)) want.push(b);
+      if (want === null) {
+        want = [];
+        for (let b = 0; b < c.blockMetas().length; b++) if (o.candidate(c, b)) want.push(b);
+      }
       // Resolved only once every job is done with the bytes; on a failure the lease is dropped
       // unreleased (jobs may still run), so its memory is never reused.
       const decoded = await Promise.all(want.map((b) => (o.blocks ? o.blocks.readAsync(c, key, b) : readBlockAsync(c, b))));
